@@ -1,0 +1,9 @@
+/** The registry of benchmark suites; each area adds its file here. */
+export interface Suite {
+  readonly name: string
+  readonly run: () => Promise<void>
+}
+
+export const suites: ReadonlyArray<Suite> = [
+  { name: "runtime-config", run: () => import("./runtime-config.js").then((m) => m.run()) }
+]

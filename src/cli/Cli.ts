@@ -1,0 +1,25 @@
+/**
+ * The command tree of the `effect-swarm` CLI. Subcommands are added per capability.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import { version } from "../version.js"
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const root = Command.make("effect-swarm").pipe(
+  Command.withDescription("Run LLM agents declared as YAML bundles (validate, run, send, instances).")
+)
+
+/**
+ * Runs the CLI on `argv` (as given by `process.argv`).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const cli = Command.run(root, { name: "effect-swarm", version })

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+/**
+ * The `effect-swarm` command line.
+ *
+ * @since 0.1.0
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import { cli } from "./Cli.js"
+
+cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: false }))

@@ -1,0 +1,20 @@
+/**
+ * effect-swarm: run LLM agents declared as YAML bundles on Effect-TS.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as BuildError from "./config/BuildError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Permissions from "./config/Permissions.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RuntimeConfig from "./config/RuntimeConfig.js"

@@ -18,3 +18,8 @@ export * as Permissions from "./config/Permissions.js"
  * @since 0.1.0
  */
 export * as RuntimeConfig from "./config/RuntimeConfig.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StateRoot from "./config/StateRoot.js"

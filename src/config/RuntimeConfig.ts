@@ -178,12 +178,10 @@ export class Config implements Fields, Equal.Equal {
   }
 
   [Hash.symbol](): number {
-    return Hash.cached(
-      this,
-      Hash.string(
-        `${this.runtimeType}|${this.entrypointPath}|${this.environment}|${this.permissions.join(",")}|` +
-          `${this.maxMemoryMB}|${Duration.toMillis(this.toolExecutionTimeout)}`
-      )
+    // Not cached: the instance is frozen, and hashing a handful of fields is cheap.
+    return Hash.string(
+      `${this.runtimeType}|${this.entrypointPath}|${this.environment}|${this.permissions.join(",")}|` +
+        `${this.maxMemoryMB}|${Duration.toMillis(this.toolExecutionTimeout)}`
     )
   }
 
@@ -926,6 +924,9 @@ export const fromInput = (input: Input): Either.Either<Config, BuildError> =>
 // Schema path: decode untrusted input (YAML, JSON) with effect Schema, collecting every issue.
 // ---------------------------------------------------------------------------------------------------
 
+// Absent and `undefined` mean the same (the default); undefined keys are dropped before decoding.
+const exact = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
 const messageOf = <A>(check: (a: A) => string | undefined) => (a: A) => check(a) ?? true
 
 const DurationInputSchema = (field: DurationField) =>
@@ -973,51 +974,66 @@ export const InputFields = Schema.Struct({
     decode: normalizeRuntimeType,
     encode: (s) => s
   }).pipe(Schema.filter(messageOf(checkRuntimeType))),
-  entrypointPath: Schema.optional(
+  entrypointPath: exact(
     Schema.transform(Schema.String, Schema.String, { strict: true, decode: (s) => s.trim(), encode: (s) => s }).pipe(
       Schema.filter(messageOf(checkEntrypoint))
     )
   ),
-  environment: Schema.optional(Schema.String.pipe(Schema.filter(messageOf(checkEnvironment)))),
-  permissions: Schema.optional(PermissionListSchema("permissions")),
-  bunPermissions: Schema.optional(PermissionListSchema("bunPermissions")),
-  nodeOptions: Schema.optional(
+  environment: exact(Schema.String.pipe(Schema.filter(messageOf(checkEnvironment)))),
+  permissions: exact(PermissionListSchema("permissions")),
+  bunPermissions: exact(PermissionListSchema("bunPermissions")),
+  nodeOptions: exact(
     Schema.transform(
       Schema.Array(Schema.String.pipe(Schema.filter(messageOf(checkNodeOption)))),
       Schema.Array(Schema.String),
       { strict: true, decode: (xs) => [...new Set(xs.map((x) => x.trim()))], encode: (xs) => xs }
     )
   ),
-  permissionPolicy: Schema.optional(Schema.String.pipe(Schema.filter(messageOf(checkPermissionPolicy)))),
-  maxMemoryMB: Schema.optional(Schema.Number.pipe(Schema.filter(messageOf(checkMaxMemoryMB)))),
-  toolExecutionTimeout: Schema.optional(DurationInputSchema("toolExecutionTimeout")),
-  maxStderrCaptureSize: Schema.optional(Schema.Number.pipe(Schema.filter(messageOf(checkMaxStderrCaptureSize)))),
-  backoffInitialInterval: Schema.optional(DurationInputSchema("backoffInitialInterval")),
-  backoffMaxInterval: Schema.optional(DurationInputSchema("backoffMaxInterval")),
-  backoffMaxElapsedTime: Schema.optional(DurationInputSchema("backoffMaxElapsedTime")),
-  nativeTools: Schema.optional(Schema.Struct({
-    callAgents: Schema.optional(Schema.Boolean),
-    callWorkflows: Schema.optional(Schema.Boolean)
+  permissionPolicy: exact(Schema.String.pipe(Schema.filter(messageOf(checkPermissionPolicy)))),
+  maxMemoryMB: exact(Schema.Number.pipe(Schema.filter(messageOf(checkMaxMemoryMB)))),
+  toolExecutionTimeout: exact(DurationInputSchema("toolExecutionTimeout")),
+  maxStderrCaptureSize: exact(Schema.Number.pipe(Schema.filter(messageOf(checkMaxStderrCaptureSize)))),
+  backoffInitialInterval: exact(DurationInputSchema("backoffInitialInterval")),
+  backoffMaxInterval: exact(DurationInputSchema("backoffMaxInterval")),
+  backoffMaxElapsedTime: exact(DurationInputSchema("backoffMaxElapsedTime")),
+  nativeTools: exact(Schema.Struct({
+    callAgents: exact(Schema.Boolean),
+    callWorkflows: exact(Schema.Boolean)
   })),
-  workerFilePerm: Schema.optional(Schema.Number.pipe(Schema.filter(messageOf(checkWorkerFilePerm))))
+  workerFilePerm: exact(Schema.Number.pipe(Schema.filter(messageOf(checkWorkerFilePerm))))
 }).annotations({ identifier: "RuntimeConfig.Input" })
 
 const CrossFields = Schema.Struct({
   runtimeType: Schema.String,
-  bunPermissions: Schema.optional(Schema.Array(Schema.Unknown)),
-  nodeOptions: Schema.optional(Schema.Array(Schema.Unknown)),
-  backoffInitialInterval: Schema.optional(Schema.Unknown),
-  backoffMaxInterval: Schema.optional(Schema.Unknown)
+  bunPermissions: exact(Schema.Array(Schema.Unknown)),
+  nodeOptions: exact(Schema.Array(Schema.Unknown)),
+  backoffInitialInterval: exact(Schema.Unknown),
+  backoffMaxInterval: exact(Schema.Unknown)
 })
 
 const decodeFields = Schema.decodeUnknownEither(InputFields, { errors: "all", onExcessProperty: "error" })
 const decodeCross = Schema.decodeUnknownEither(CrossFields)
 
+const dropUndefined = (raw: unknown): unknown => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(raw)) if (value !== undefined) out[key] = value
+  return out
+}
+
+const knownFields = fieldNames.join(", ")
+
 const parseIssues = (error: ParseResult.ParseError): Array<BuildIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: issue.path.map((p) => (typeof p === "number" ? p : String(p))),
-    message: issue.message
-  }))
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+    const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)))
+    // Shape errors from Schema say "Expected number, actual ..."; prefix the field so they stand alone.
+    const message = issue._tag === "Unexpected" && path.length === 1
+      ? `unknown field ${JSON.stringify(path[0])}; known fields: ${knownFields}`
+      : path.length > 0 && issue.message.startsWith("Expected ")
+      ? `${path.join(".")}: ${issue.message}`
+      : issue.message
+    return { path, message }
+  })
 
 /**
  * Validates untrusted input (for example a parsed YAML block) through effect `Schema` and returns the
@@ -1032,7 +1048,8 @@ const parseIssues = (error: ParseResult.ParseError): Array<BuildIssue> =>
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEither = (input: unknown): Either.Either<Config, BuildError> => {
+export const decodeEither = (raw: unknown): Either.Either<Config, BuildError> => {
+  const input = dropUndefined(raw)
   const fields = decodeFields(input)
   const cross = decodeCross(input)
   const issues: Array<BuildIssue> = Either.isLeft(fields) ? parseIssues(fields.left) : []

@@ -23,3 +23,18 @@ export * as RuntimeConfig from "./config/RuntimeConfig.js"
  * @since 0.1.0
  */
 export * as StateRoot from "./config/StateRoot.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Conversation from "./conversation/Conversation.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Message from "./conversation/Message.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MessageEvent from "./conversation/MessageEvent.js"

@@ -1,0 +1,286 @@
+/**
+ * A conversation: base messages (the last snapshot) plus the ordered events after it, folded into the
+ * current ("next") messages. `NextMessages = BaseMessages + SUM(Events)`.
+ *
+ * Values are immutable. Applying an event costs O(1) for `append` and `truncate` (the message array is
+ * shared with the previous value and only grows, copy-on-write when two values diverge) and O(n) for
+ * `replace` / `remove` (a scan for the target id). Nothing is ever re-folded from the base on access.
+ *
+ * @since 0.1.0
+ */
+import { dual } from "effect/Function"
+import type { Message } from "./Message.js"
+import * as MessageEvent from "./MessageEvent.js"
+
+/**
+ * A `replace` or `remove` whose target id is not in the conversation: a no-op, recorded here.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Warning {
+  readonly code: "E_MESSAGE_TARGET_NOT_FOUND"
+  readonly message: string
+  readonly seq: number
+  readonly targetId: string
+}
+
+// A growable array shared by several immutable views: each view sees the first `length` items.
+// A view may push in place only when it is the longest view (length === items.length).
+interface Shared<A> {
+  readonly items: Array<A>
+  readonly length: number
+}
+
+const push = <A>(shared: Shared<A>, item: A): Shared<A> => {
+  if (shared.length === 0) return { items: [item], length: 1 }
+  if (shared.items.length === shared.length) {
+    shared.items.push(item)
+    return { items: shared.items, length: shared.length + 1 }
+  }
+  const items = shared.items.slice(0, shared.length)
+  items.push(item)
+  return { items, length: items.length }
+}
+
+const view = <A>(shared: Shared<A>): ReadonlyArray<A> =>
+  shared.items.length === shared.length ? shared.items.slice() : shared.items.slice(0, shared.length)
+
+const none: Shared<never> = { items: [], length: 0 }
+const fresh = <A>(items: ReadonlyArray<A>): Shared<A> => ({ items: items.slice(), length: items.length })
+
+const TypeId: unique symbol = Symbol.for("effect-swarm/Conversation")
+
+/**
+ * A conversation value. Read `messages` for what the model should see next.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Conversation {
+  readonly [TypeId]: typeof TypeId
+  /** The snapshot messages (the content of `base.jsonl`). */
+  readonly base: ReadonlyArray<Message>
+  /** The last `seq` folded into `base` (0 when nothing was folded). */
+  readonly baseSeq: number
+  /** The events applied after `base`, in order. */
+  readonly events: ReadonlyArray<MessageEvent.MessageEvent>
+  /** The current messages: base + events. */
+  readonly messages: ReadonlyArray<Message>
+  /** The highest `seq` applied (`baseSeq` when there are no events). */
+  readonly lastSeq: number
+  /** Replace/remove events whose target was missing. */
+  readonly warnings: ReadonlyArray<Warning>
+}
+
+class ConversationImpl implements Conversation {
+  readonly [TypeId]: typeof TypeId = TypeId
+  private cachedMessages: ReadonlyArray<Message> | undefined
+  private cachedEvents: ReadonlyArray<MessageEvent.MessageEvent> | undefined
+  constructor(
+    readonly base: ReadonlyArray<Message>,
+    readonly baseSeq: number,
+    readonly sharedEvents: Shared<MessageEvent.MessageEvent>,
+    readonly sharedMessages: Shared<Message>,
+    readonly lastSeq: number,
+    readonly warnings: ReadonlyArray<Warning>
+  ) {}
+  get messages(): ReadonlyArray<Message> {
+    return this.cachedMessages ??= view(this.sharedMessages)
+  }
+  get events(): ReadonlyArray<MessageEvent.MessageEvent> {
+    return this.cachedEvents ??= view(this.sharedEvents)
+  }
+  toJSON() {
+    return { _id: "Conversation", baseSeq: this.baseSeq, lastSeq: this.lastSeq, messages: this.messages }
+  }
+}
+
+const impl = (self: Conversation): ConversationImpl => self as ConversationImpl
+
+/**
+ * Tells whether a value is a `Conversation`.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * Conversation.isConversation(Conversation.empty) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConversation = (u: unknown): u is Conversation => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * The empty conversation.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * Conversation.empty.messages // []
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: Conversation = new ConversationImpl([], 0, none, none, 0, [])
+
+/**
+ * A conversation from a base snapshot (with the last `seq` folded into it) and no events.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * declare const messages: ReadonlyArray<import("effect-swarm").Message.Message>
+ * const conversation = Conversation.make(messages, { baseSeq: 42 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  base: ReadonlyArray<Message>,
+  options?: { readonly baseSeq?: number | undefined }
+): Conversation => {
+  const baseSeq = options?.baseSeq ?? 0
+  const frozen = base.slice()
+  return new ConversationImpl(frozen, baseSeq, none, fresh(frozen), baseSeq, [])
+}
+
+const indexOfId = (messages: Shared<Message>, id: string): number => {
+  for (let i = 0; i < messages.length; i++) if (messages.items[i]!.id === id) return i
+  return -1
+}
+
+const applyOne = (self: Conversation, event: MessageEvent.MessageEvent): Conversation => {
+  const c = impl(self)
+  // Already applied (a replay after a crash between compaction steps): skipping keeps folding idempotent.
+  if (event.seq <= c.lastSeq) return c
+  const events = push(c.sharedEvents, event)
+  switch (event.type) {
+    case "append":
+      return new ConversationImpl(
+        c.base,
+        c.baseSeq,
+        events,
+        push(c.sharedMessages, event.message),
+        event.seq,
+        c.warnings
+      )
+    case "truncate":
+      return new ConversationImpl(c.base, c.baseSeq, events, none, event.seq, c.warnings)
+    case "replace":
+    case "remove": {
+      const index = indexOfId(c.sharedMessages, event.targetId)
+      if (index < 0) {
+        const warning: Warning = {
+          code: "E_MESSAGE_TARGET_NOT_FOUND",
+          message: `${event.type} target not found: ${event.targetId}`,
+          seq: event.seq,
+          targetId: event.targetId
+        }
+        return new ConversationImpl(c.base, c.baseSeq, events, c.sharedMessages, event.seq, [...c.warnings, warning])
+      }
+      const items = c.sharedMessages.items.slice(0, c.sharedMessages.length)
+      if (event.type === "replace") items[index] = event.message
+      else items.splice(index, 1)
+      return new ConversationImpl(c.base, c.baseSeq, events, fresh(items), event.seq, c.warnings)
+    }
+  }
+}
+
+/**
+ * Applies one sequenced event. An event whose `seq` is not greater than `lastSeq` was already applied and
+ * is ignored, so replaying a log after a crash never applies an event twice.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * const next = Conversation.apply(Conversation.empty, { seq: 1, type: "truncate" })
+ * next.lastSeq // 1
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const apply: {
+  (event: MessageEvent.MessageEvent): (self: Conversation) => Conversation
+  (self: Conversation, event: MessageEvent.MessageEvent): Conversation
+} = dual(2, applyOne)
+
+/**
+ * Applies events in order.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * declare const events: ReadonlyArray<import("effect-swarm").MessageEvent.MessageEvent>
+ * const conversation = Conversation.applyAll(Conversation.empty, events)
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const applyAll: {
+  (events: Iterable<MessageEvent.MessageEvent>): (self: Conversation) => Conversation
+  (self: Conversation, events: Iterable<MessageEvent.MessageEvent>): Conversation
+} = dual(2, (self: Conversation, events: Iterable<MessageEvent.MessageEvent>): Conversation => {
+  let out = self
+  for (const event of events) out = applyOne(out, event)
+  return out
+})
+
+/**
+ * Applies a draft with the next `seq` (`lastSeq + 1`) and returns the sequenced event with the result,
+ * for in-memory producers that assign sequence numbers themselves.
+ *
+ * @example
+ * ```ts
+ * import { Conversation, MessageEvent } from "effect-swarm"
+ * const [event, next] = Conversation.applyDraft(Conversation.empty, MessageEvent.truncate)
+ * event.seq // 1
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const applyDraft: {
+  (draft: MessageEvent.Draft): (self: Conversation) => readonly [MessageEvent.MessageEvent, Conversation]
+  (self: Conversation, draft: MessageEvent.Draft): readonly [MessageEvent.MessageEvent, Conversation]
+} = dual(2, (self: Conversation, draft: MessageEvent.Draft) => {
+  const event = MessageEvent.withSeq(draft, self.lastSeq + 1)
+  return [event, applyOne(self, event)] as const
+})
+
+/**
+ * Folds the events into the base: `base := messages`, `baseSeq := lastSeq`, no events, no warnings.
+ * This is what compaction writes to `base.jsonl`.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * const folded = Conversation.fold(Conversation.apply(Conversation.empty, { seq: 1, type: "truncate" }))
+ * folded.baseSeq // 1
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const fold = (self: Conversation): Conversation => make(self.messages, { baseSeq: self.lastSeq })
+
+/**
+ * Folds events into the messages they produce, starting from an empty conversation (handy in tests and
+ * for replaying an event list).
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * declare const events: ReadonlyArray<import("effect-swarm").MessageEvent.MessageEvent>
+ * Conversation.fromEvents(events).messages
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEvents = (events: Iterable<MessageEvent.MessageEvent>): Conversation => applyAll(empty, events)

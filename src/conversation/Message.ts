@@ -1,0 +1,354 @@
+/**
+ * A conversation message: a stable `id`, the provider-neutral `data` (role, content, tool calls), free-form
+ * JSON `metadata`, the `createdAt` instant and the `source` that produced it. Every field, including fields
+ * of `data` and of content parts that this module does not know, survives a JSONL round trip.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+
+/**
+ * A JSON value (what `JSON.parse` can return).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+const isJson = (u: unknown, depth = 0): u is Json => {
+  if (u === null || typeof u === "string" || typeof u === "boolean") return true
+  if (typeof u === "number") return Number.isFinite(u)
+  if (depth > 256 || typeof u !== "object") return false
+  if (Array.isArray(u)) {
+    for (const item of u) if (!isJson(item, depth + 1)) return false
+    return true
+  }
+  const proto = Object.getPrototypeOf(u)
+  if (proto !== Object.prototype && proto !== null) return false
+  for (const key in u) if (!isJson((u as Record<string, unknown>)[key], depth + 1)) return false
+  return true
+}
+
+/**
+ * A schema for any JSON value. Checked with one fast recursive walk (no per-node schema decoding), which
+ * keeps loading a 100k-event conversation cheap.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Message } from "effect-swarm"
+ * Schema.is(Message.Json)({ a: [1, "x", null] }) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Json: Schema.Schema<Json> = Schema.declare((u: unknown): u is Json => isJson(u), {
+  identifier: "Json",
+  // JSON-normalised (no -0) and without "__proto__" keys, which Schema's struct decoding cannot keep as own keys.
+  arbitrary: () => (fc) =>
+    fc.jsonValue().map((value) =>
+      JSON.parse(JSON.stringify(value), (k, v) => k === "__proto__" ? undefined : v) as Json
+    )
+})
+
+/**
+ * The four conversation roles.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Role = Schema.Literal("system", "user", "assistant", "tool")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Role = typeof Role.Type
+
+// Extra, unknown fields of parts and of `data` are kept as they are (the reference dropped them).
+const Key = Schema.String.annotations({ arbitrary: () => (fc) => fc.string().filter((k) => k !== "__proto__") })
+const Extra = Schema.Record({ key: Key, value: Json })
+
+/**
+ * A text content part.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }, Extra)
+
+/**
+ * An image content part: a URL or base64 data, with an optional media type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ImagePart = Schema.Struct({
+  type: Schema.Literal("image"),
+  image: Schema.String,
+  mediaType: Schema.optionalWith(Schema.String, { exact: true })
+}, Extra)
+
+/**
+ * A file content part: base64 data or a URL, with its media type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FilePart = Schema.Struct({
+  type: Schema.Literal("file"),
+  data: Schema.String,
+  mediaType: Schema.String,
+  filename: Schema.optionalWith(Schema.String, { exact: true })
+}, Extra)
+
+/**
+ * Model reasoning text kept with the assistant message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ReasoningPart = Schema.Struct({ type: Schema.Literal("reasoning"), text: Schema.String }, Extra)
+
+/**
+ * A tool call requested by the model, inside assistant content.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolCallPart = Schema.Struct({
+  type: Schema.Literal("tool-call"),
+  toolCallId: Schema.String,
+  toolName: Schema.String,
+  input: Json
+}, Extra)
+
+/**
+ * The result of a tool call, inside tool (or user) content.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolResultPart = Schema.Struct({
+  type: Schema.Literal("tool-result"),
+  toolCallId: Schema.String,
+  toolName: Schema.String,
+  output: Json,
+  isError: Schema.optionalWith(Schema.Boolean, { exact: true })
+}, Extra)
+
+/**
+ * Any content part.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ContentPart = Schema.Union(TextPart, ImagePart, FilePart, ReasoningPart, ToolCallPart, ToolResultPart)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ContentPart = typeof ContentPart.Type
+
+/**
+ * Message content: plain text or a list of parts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Content = Schema.Union(Schema.String, Schema.Array(ContentPart))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Content = typeof Content.Type
+
+/**
+ * A tool call in the OpenAI-style `toolCalls` field of an assistant message (`arguments` is the model's
+ * raw JSON value).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolCall = Schema.Struct({ id: Schema.String, name: Schema.String, arguments: Json }, Extra)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ToolCall = typeof ToolCall.Type
+
+/**
+ * The provider-neutral message payload. `toolCalls` belongs to assistant messages, `toolCallId` /
+ * `toolName` to tool messages; any other field is kept verbatim.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MessageData = Schema.Struct({
+  role: Role,
+  content: Content,
+  name: Schema.optionalWith(Schema.String, { exact: true }),
+  toolCalls: Schema.optionalWith(Schema.Array(ToolCall), { exact: true }),
+  toolCallId: Schema.optionalWith(Schema.String, { exact: true }),
+  toolName: Schema.optionalWith(Schema.String, { exact: true })
+}, Extra)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type MessageData = typeof MessageData.Type
+
+/**
+ * Who produced a message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MessageSource = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("user") }),
+  Schema.Struct({ type: Schema.Literal("assistant"), stepId: Schema.optionalWith(Schema.String, { exact: true }) }),
+  Schema.Struct({ type: Schema.Literal("tool"), toolCallId: Schema.String, toolName: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("system") }),
+  Schema.Struct({ type: Schema.Literal("extension"), extensionName: Schema.String })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type MessageSource = typeof MessageSource.Type
+
+/**
+ * A message. `createdAt` is a `Date` in memory and an ISO-8601 string on disk; `id` never changes once
+ * assigned, so `replace` / `remove` events can target persisted messages across reloads.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Message } from "effect-swarm"
+ * const line = JSON.stringify(Schema.encodeSync(Message.Message)({
+ *   id: "m1",
+ *   data: { role: "user", content: "hi" },
+ *   metadata: {},
+ *   createdAt: new Date(0),
+ *   source: { type: "user" }
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Message = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1)),
+  data: MessageData,
+  metadata: Schema.Record({ key: Key, value: Json }),
+  createdAt: Schema.Date,
+  source: MessageSource
+}).annotations({ identifier: "Message" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Message extends Schema.Schema.Type<typeof Message> {}
+
+/**
+ * The JSON shape of a message as written to disk.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Encoded extends Schema.Schema.Encoded<typeof Message> {}
+
+/**
+ * A fresh message id, `msg-<epoch ms base36>-<12 random base36 chars>`, drawn from `Clock` and `Random`
+ * (deterministic under `TestClock` and `Random.fixed`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Message } from "effect-swarm"
+ * const id = Effect.runSync(Message.makeId) // "msg-m3x1a2b3-k4j5h6g7f8d9"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeId: Effect.Effect<string> = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  let suffix = ""
+  for (let i = 0; i < 12; i++) suffix += (yield* Random.nextIntBetween(0, 36)).toString(36)
+  return `msg-${now.toString(36)}-${suffix}`
+})
+
+/**
+ * Builds a message with a fresh id and `createdAt = now` (from `Clock`). `source` defaults to the role
+ * (`{ type: "user" }` for user messages, and so on; tool messages use their `toolCallId` / `toolName`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Message } from "effect-swarm"
+ * const program = Message.make({ role: "user", content: "Hello" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  data: MessageData,
+  options?: {
+    readonly id?: string | undefined
+    readonly metadata?: Readonly<Record<string, Json>> | undefined
+    readonly source?: MessageSource | undefined
+  }
+): Effect.Effect<Message> =>
+  Effect.gen(function*() {
+    const id = options?.id ?? (yield* makeId)
+    const createdAt = new Date(yield* Clock.currentTimeMillis)
+    return {
+      id,
+      data,
+      metadata: options?.metadata ?? {},
+      createdAt,
+      source: options?.source ?? defaultSource(data)
+    }
+  })
+
+const defaultSource = (data: MessageData): MessageSource => {
+  switch (data.role) {
+    case "user":
+      return { type: "user" }
+    case "system":
+      return { type: "system" }
+    case "assistant":
+      return { type: "assistant" }
+    case "tool":
+      return { type: "tool", toolCallId: data.toolCallId ?? "", toolName: data.toolName ?? "" }
+  }
+}
+
+/**
+ * The text of a message: the string content, or its text parts joined with newlines.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * Message.text({ role: "assistant", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }) // "a\nb"
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const text = (data: MessageData): string =>
+  typeof data.content === "string"
+    ? data.content
+    : data.content.flatMap((part) => part.type === "text" ? [part.text] : []).join("\n")

@@ -421,17 +421,17 @@ export const checkWorkerFilePerm = (perm: number): string | undefined => {
   return undefined
 }
 
-/** @internal */
+/** @internal Rules that involve two fields; durations are passed decoded (or `undefined` if invalid). */
 export const crossFieldIssues = (
   runtimeType: string,
-  bunPermissions: ReadonlyArray<unknown> | undefined,
-  nodeOptions: ReadonlyArray<unknown> | undefined,
-  backoffInitialInterval: unknown,
-  backoffMaxInterval: unknown
+  bunPermissionCount: number,
+  nodeOptionCount: number,
+  backoffInitialInterval: Duration.Duration | undefined,
+  backoffMaxInterval: Duration.Duration | undefined
 ): Array<BuildIssue> => {
   const issues: Array<BuildIssue> = []
   const known = checkRuntimeType(runtimeType) === undefined
-  if (known && runtimeType !== "bun" && bunPermissions !== undefined && bunPermissions.length > 0) {
+  if (known && runtimeType !== "bun" && bunPermissionCount > 0) {
     issues.push({
       path: ["bunPermissions"],
       message: `bun permissions can only be used with the bun runtime, got ${
@@ -439,23 +439,20 @@ export const crossFieldIssues = (
       }; use permissions, which every runtime understands`
     })
   }
-  if (known && runtimeType !== "node" && nodeOptions !== undefined && nodeOptions.length > 0) {
+  if (known && runtimeType !== "node" && nodeOptionCount > 0) {
     issues.push({
       path: ["nodeOptions"],
       message: `node options can only be used with the node runtime, got ${JSON.stringify(runtimeType)}`
     })
   }
-  const initial = decodeDurationField(
-    "backoffInitialInterval",
-    backoffInitialInterval ?? defaults.backoffInitialInterval
-  )
-  const max = decodeDurationField("backoffMaxInterval", backoffMaxInterval ?? defaults.backoffMaxInterval)
-  if (typeof initial !== "string" && typeof max !== "string" && Duration.lessThan(max, initial)) {
+  if (
+    backoffInitialInterval !== undefined && backoffMaxInterval !== undefined &&
+    Duration.lessThan(backoffMaxInterval, backoffInitialInterval)
+  ) {
     issues.push({
       path: ["backoffMaxInterval"],
-      message: `backoff max interval (${Duration.format(max)}) must be at least the backoff initial interval (${
-        Duration.format(initial)
-      })`
+      message: `backoff max interval (${Duration.format(backoffMaxInterval)}) must be at least the backoff initial ` +
+        `interval (${Duration.format(backoffInitialInterval)})`
     })
   }
   return issues
@@ -526,50 +523,78 @@ const newDraft = (runtimeType: string): Draft => ({
   workerFilePerm: defaults.workerFilePerm
 })
 
-const normalizePermissionList = (
-  field: "permissions" | "bunPermissions",
+interface NormalizedList {
+  readonly values: ReadonlyArray<string>
+  readonly issues: ReadonlyArray<BuildIssue>
+}
+
+// Options copy their list once and never mutate it, so normalising a given list can be memoised by
+// identity: building many configs from the same options then costs no string work.
+const listCache = {
+  permissions: new WeakMap<ReadonlyArray<string>, NormalizedList>(),
+  bunPermissions: new WeakMap<ReadonlyArray<string>, NormalizedList>(),
+  nodeOptions: new WeakMap<ReadonlyArray<string>, NormalizedList>()
+}
+
+const normalizeList = (
+  field: "permissions" | "bunPermissions" | "nodeOptions",
   entries: ReadonlyArray<string>,
   issues: Array<BuildIssue>
 ): ReadonlyArray<string> => {
   if (entries.length === 0) return emptyList
   if (entries === defaultPermissions) return defaultPermissions
-  const out: Array<string> = []
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!
-    const normalized = typeof entry === "string" ? Permissions.normalizeEntry(entry) : undefined
-    if (normalized === undefined) {
-      issues.push({ path: [field, i], message: Permissions.invalidEntryMessage(field, String(entry)) })
-    } else if (!out.includes(normalized)) out.push(normalized)
+  let normalized = listCache[field].get(entries)
+  if (normalized === undefined) {
+    const values: Array<string> = []
+    const found: Array<BuildIssue> = []
+    for (let i = 0; i < entries.length; i++) {
+      const entry: unknown = entries[i]
+      let value: string | undefined
+      let message: string | undefined
+      if (field === "nodeOptions") {
+        message = typeof entry === "string" ? checkNodeOption(entry) : `node option ${String(entry)} is not a string`
+        value = message === undefined ? (entry as string).trim() : undefined
+      } else {
+        value = typeof entry === "string" ? Permissions.normalizeEntry(entry) : undefined
+        if (value === undefined) message = Permissions.invalidEntryMessage(field, String(entry))
+      }
+      if (message !== undefined) found.push({ path: [field, i], message })
+      else if (value !== undefined && !values.includes(value)) values.push(value)
+    }
+    normalized = { values: Object.freeze(values), issues: found }
+    listCache[field].set(entries, normalized)
   }
-  return Object.freeze(out)
-}
-
-const normalizeNodeOptions = (entries: ReadonlyArray<string>, issues: Array<BuildIssue>): ReadonlyArray<string> => {
-  if (entries.length === 0) return emptyList
-  const out: Array<string> = []
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!
-    const message = checkNodeOption(entry)
-    if (message !== undefined) issues.push({ path: ["nodeOptions", i], message })
-    else if (!out.includes(entry.trim())) out.push(entry.trim())
-  }
-  return Object.freeze(out)
+  for (const issue of normalized.issues) issues.push(issue)
+  return normalized.values
 }
 
 const check = (issues: Array<BuildIssue>, field: keyof Fields, message: string | undefined): void => {
   if (message !== undefined) issues.push({ path: [field], message })
 }
 
+// Parsing "30 seconds" is the costliest step of a full build; the distinct strings an app uses are few.
+const durationStrings = new Map<string, Duration.Duration | string>()
+const decodeDurationString = (field: DurationField, input: string): Duration.Duration | string => {
+  const key = `${field}|${input}`
+  let decoded = durationStrings.get(key)
+  if (decoded === undefined) {
+    decoded = decodeDurationField(field, input)
+    if (durationStrings.size >= 512) durationStrings.clear()
+    durationStrings.set(key, decoded)
+  }
+  return decoded
+}
+
 const durationOrDefault = (
   issues: Array<BuildIssue>,
   field: DurationField,
   input: Duration.DurationInput
-): Duration.Duration => {
+): Duration.Duration | undefined => {
   if (input === defaults[field]) return defaults[field]
-  const decoded = decodeDurationField(field, input)
+  const decoded = typeof input === "string" ? decodeDurationString(field, input) : decodeDurationField(field, input)
   if (typeof decoded === "string") {
     issues.push({ path: [field], message: decoded })
-    return defaults[field]
+    return undefined
   }
   return decoded
 }
@@ -581,9 +606,9 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
   const entrypointPath = draft.entrypointPath.trim()
   check(issues, "entrypointPath", checkEntrypoint(entrypointPath))
   if (draft.environment !== defaults.environment) check(issues, "environment", checkEnvironment(draft.environment))
-  const permissions = normalizePermissionList("permissions", draft.permissions, issues)
-  const bunPermissions = normalizePermissionList("bunPermissions", draft.bunPermissions, issues)
-  const nodeOptions = normalizeNodeOptions(draft.nodeOptions, issues)
+  const permissions = normalizeList("permissions", draft.permissions, issues)
+  const bunPermissions = normalizeList("bunPermissions", draft.bunPermissions, issues)
+  const nodeOptions = normalizeList("nodeOptions", draft.nodeOptions, issues)
   if (draft.permissionPolicy !== "enforce") {
     check(issues, "permissionPolicy", checkPermissionPolicy(draft.permissionPolicy))
   }
@@ -600,18 +625,16 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
   }
   if (
     draft.bunPermissions.length > 0 || draft.nodeOptions.length > 0 ||
-    draft.backoffInitialInterval !== defaults.backoffInitialInterval ||
-    draft.backoffMaxInterval !== defaults.backoffMaxInterval
+    backoffInitialInterval !== defaults.backoffInitialInterval || backoffMaxInterval !== defaults.backoffMaxInterval
   ) {
-    for (
-      const issue of crossFieldIssues(
-        runtimeType,
-        draft.bunPermissions,
-        draft.nodeOptions,
-        draft.backoffInitialInterval,
-        draft.backoffMaxInterval
-      )
-    ) issues.push(issue)
+    const cross = crossFieldIssues(
+      runtimeType,
+      draft.bunPermissions.length,
+      draft.nodeOptions.length,
+      backoffInitialInterval,
+      backoffMaxInterval
+    )
+    for (const issue of cross) issues.push(issue)
   }
   if (issues.length > 0) return Either.left(new BuildError({ errors: sortIssues(issues) }))
   return Either.right(
@@ -624,11 +647,11 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
       nodeOptions,
       permissionPolicy: draft.permissionPolicy as PermissionPolicy,
       maxMemoryMB: draft.maxMemoryMB,
-      toolExecutionTimeout,
+      toolExecutionTimeout: toolExecutionTimeout!,
       maxStderrCaptureSize: draft.maxStderrCaptureSize,
-      backoffInitialInterval,
-      backoffMaxInterval,
-      backoffMaxElapsedTime,
+      backoffInitialInterval: backoffInitialInterval!,
+      backoffMaxInterval: backoffMaxInterval!,
+      backoffMaxElapsedTime: backoffMaxElapsedTime!,
       nativeTools: draft.nativeTools,
       workerFilePerm: draft.workerFilePerm
     })
@@ -1055,15 +1078,19 @@ export const decodeEither = (raw: unknown): Either.Either<Config, BuildError> =>
   const issues: Array<BuildIssue> = Either.isLeft(fields) ? parseIssues(fields.left) : []
   if (Either.isRight(cross)) {
     const c = cross.right
-    for (
-      const issue of crossFieldIssues(
-        normalizeRuntimeType(c.runtimeType),
-        c.bunPermissions,
-        c.nodeOptions,
-        c.backoffInitialInterval,
-        c.backoffMaxInterval
-      )
-    ) issues.push(issue)
+    const initial = decodeDurationField(
+      "backoffInitialInterval",
+      c.backoffInitialInterval ?? defaults.backoffInitialInterval
+    )
+    const max = decodeDurationField("backoffMaxInterval", c.backoffMaxInterval ?? defaults.backoffMaxInterval)
+    const crossIssues = crossFieldIssues(
+      normalizeRuntimeType(c.runtimeType),
+      c.bunPermissions?.length ?? 0,
+      c.nodeOptions?.length ?? 0,
+      typeof initial === "string" ? undefined : initial,
+      typeof max === "string" ? undefined : max
+    )
+    for (const issue of crossIssues) issues.push(issue)
   }
   if (issues.length > 0 || Either.isLeft(fields)) {
     return Either.left(new BuildError({ errors: sortIssues(issues) }))

@@ -38,3 +38,23 @@ export * as Message from "./conversation/Message.js"
  * @since 0.1.0
  */
 export * as MessageEvent from "./conversation/MessageEvent.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ObjectRef from "./resource/ObjectRef.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Resource from "./resource/Resource.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ValueSource from "./resource/ValueSource.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Yaml from "./resource/Yaml.js"

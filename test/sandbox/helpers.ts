@@ -1,0 +1,243 @@
+/**
+ * Shared helpers for the sandbox suites: fixture paths, process-table checks (via /proc, Linux only),
+ * temp directories, a loopback TCP server and scoped host environment variables.
+ */
+import { Clock, Duration, Effect } from "effect"
+import type { Scope } from "effect"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** Absolute path of a file under test/fixtures. */
+export const fixture = (...segments: ReadonlyArray<string>): string => path.resolve(here, "..", "fixtures", ...segments)
+
+/** The hostile tool module (test/fixtures/hostile/tools.mjs). */
+export const hostileEntrypoint = fixture("hostile", "tools.mjs")
+
+/** The runtimes every suite covers. */
+export const runtimes = ["bun", "node", "deno"] as const
+
+/** @internal */
+export type Runtime = typeof runtimes[number]
+
+// ---------------------------------------------------------------------------------------------------
+// Process table
+// ---------------------------------------------------------------------------------------------------
+
+interface ProcStat {
+  readonly pid: number
+  readonly state: string
+  readonly ppid: number
+  readonly pgrp: number
+}
+
+const readStat = (pid: number): ProcStat | undefined => {
+  let raw: string
+  try {
+    raw = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  // The command name is in parentheses and may itself contain spaces or parentheses.
+  const rest = raw.slice(raw.lastIndexOf(")") + 2).split(" ")
+  return { pid, state: rest[0] ?? "?", ppid: Number(rest[1]), pgrp: Number(rest[2]) }
+}
+
+const allPids = (): Array<number> => fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number)
+
+/** True while `pid` is a live process (a zombie or a vanished pid counts as dead). */
+export const isAlive = (pid: number): boolean => {
+  const stat = readStat(pid)
+  return stat !== undefined && stat.state !== "Z" && stat.state !== "X"
+}
+
+/** True while `pid` exists in the process table at all, zombies included. */
+export const isInProcessTable = (pid: number): boolean => readStat(pid) !== undefined
+
+/** Live processes whose command line mentions `marker`. */
+export const processesMentioning = (marker: string): Array<number> =>
+  allPids().filter((pid) => {
+    if (pid === process.pid) return false
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) && isAlive(pid)
+    } catch {
+      return false
+    }
+  })
+
+/**
+ * Direct children of `ppid` (this test process by default), zombies included: a zombie child means
+ * the runtime never reaped its worker.
+ */
+export const childProcesses = (ppid: number = process.pid): Array<{ pid: number; state: string; cmdline: string }> =>
+  allPids().flatMap((pid) => {
+    const stat = readStat(pid)
+    if (stat === undefined || stat.ppid !== ppid) return []
+    let cmdline = ""
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim()
+    } catch {
+      // vanished meanwhile
+    }
+    return [{ pid, state: stat.state, cmdline }]
+  })
+
+/**
+ * Waits (real clock, bounded) until every pid is dead. Signal delivery and reaping by init are
+ * asynchronous, so a process killed with SIGKILL may still be listed for a few milliseconds.
+ * Returns the pids still alive after `within`.
+ */
+export const awaitDead = (
+  pids: ReadonlyArray<number>,
+  within: Duration.DurationInput = "3 seconds"
+): Effect.Effect<Array<number>> => pollUntilEmpty(() => pids.filter(isAlive), within)
+
+/** Like {@link awaitDead} for "no live process mentions `marker`". Returns the survivors. */
+export const awaitNoProcessMentioning = (
+  marker: string,
+  within: Duration.DurationInput = "3 seconds"
+): Effect.Effect<Array<number>> => pollUntilEmpty(() => processesMentioning(marker), within)
+
+const pollUntilEmpty = <A>(
+  probe: () => Array<A>,
+  within: Duration.DurationInput
+): Effect.Effect<Array<A>> =>
+  Effect.gen(function*() {
+    const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(within)
+    let still = probe()
+    while (still.length > 0 && (yield* Clock.currentTimeMillis) < deadline) {
+      yield* Effect.sleep("25 millis")
+      still = probe()
+    }
+    return still
+  })
+
+/** Waits (real clock, bounded) until `probe` returns a value other than `undefined`. */
+export const awaitDefined = <A>(
+  probe: () => A | undefined,
+  within: Duration.DurationInput = "10 seconds"
+): Effect.Effect<A | undefined> =>
+  pollUntilEmpty(() => (probe() === undefined ? [true] : []), within).pipe(Effect.map(() => probe()))
+
+/** Kills leftovers a failing test may have left behind, so one failure does not cascade. */
+export const killQuietly = (pids: ReadonlyArray<number>): void => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Reads the pid file a hostile tool writes before misbehaving (`{}` when it was never written). */
+export const readPidFile = (file: string): { worker?: number; grandchild?: number } => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"))
+  } catch {
+    return {}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Files
+// ---------------------------------------------------------------------------------------------------
+
+/** A fresh temp directory (realpath, so permission allow-lists match), removed with the scope. */
+export const tempDir = (prefix = "es-sandbox-test-"): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
+
+/** True when `p` no longer exists. */
+export const isGone = (p: string): boolean => !fs.existsSync(p)
+
+/**
+ * The private paths a worker reported about itself (`whereami`): its script, HOME, TMPDIR, and the
+ * directory holding its script. Only absolute paths outside the repository are returned: those are
+ * the worker's own temporary files.
+ */
+export const workerPrivatePaths = (info: {
+  readonly argv: ReadonlyArray<string>
+  readonly tmpdir: string
+  readonly home: string | null
+  readonly tmpdirEnv: string | null
+}): Array<string> => {
+  const repo = path.resolve(here, "..", "..")
+  const hostTmp = fs.realpathSync(os.tmpdir())
+  const candidates = [
+    ...info.argv.slice(1).filter((a) => path.isAbsolute(a)),
+    ...info.argv.slice(1).filter((a) => path.isAbsolute(a)).map((a) => path.dirname(a)),
+    info.tmpdir,
+    info.home,
+    info.tmpdirEnv
+  ]
+  return [...new Set(candidates)].filter((p): p is string =>
+    typeof p === "string" && path.isAbsolute(p) && !p.startsWith(repo) && p !== hostTmp && p !== "/" &&
+    p !== os.homedir() && p !== "/tmp"
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Network and environment
+// ---------------------------------------------------------------------------------------------------
+
+/** A loopback TCP server on an ephemeral port that counts accepted connections; closed with the scope. */
+export const tcpServer: Effect.Effect<
+  { readonly port: number; readonly connections: () => number },
+  never,
+  Scope.Scope
+> = Effect.acquireRelease(
+  Effect.async<{ server: net.Server; port: number; count: { n: number } }>((resume) => {
+    const count = { n: 0 }
+    const server = net.createServer((socket) => {
+      count.n++
+      socket.on("error", () => {})
+      socket.end()
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      resume(Effect.succeed({ server, port: typeof address === "object" && address ? address.port : 0, count }))
+    })
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map(({ count, port }) => ({ port, connections: () => count.n })))
+
+/** Sets a host environment variable for the scope (restored afterwards). */
+export const hostEnv = (name: string, value: string): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const previous = process.env[name]
+      process.env[name] = value
+      return previous
+    }),
+    (previous) =>
+      Effect.sync(() => {
+        if (previous === undefined) delete process.env[name]
+        else process.env[name] = previous
+      })
+  ).pipe(Effect.asVoid)
+
+/** A unique marker for process-table checks. */
+export const uniqueMarker = (label: string): string =>
+  `es-hostile-${label}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+
+/** Gives up after `duration` with a defect; guards a test against a sandbox that hangs forever. */
+export const guard = (duration: Duration.DurationInput) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.timeoutTo({
+      duration,
+      onSuccess: Effect.succeed<A>,
+      onTimeout: () =>
+        Effect.die(new Error(`the sandbox did not answer within ${Duration.format(Duration.decode(duration))}`))
+    }),
+    Effect.flatten
+  )

@@ -58,3 +58,68 @@ export * as ValueSource from "./resource/ValueSource.js"
  * @since 0.1.0
  */
 export * as Yaml from "./resource/Yaml.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as EventBus from "./event/EventBus.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RuntimeEvent from "./event/RuntimeEvent.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Trace from "./event/Trace.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as LlmInput from "./pipeline/LlmInput.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Middleware from "./pipeline/Middleware.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Pipeline from "./pipeline/Pipeline.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolArgs from "./tool/ToolArgs.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolCatalog from "./tool/ToolCatalog.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolError from "./tool/ToolError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolExecutor from "./tool/ToolExecutor.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolModule from "./tool/ToolModule.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolName from "./tool/ToolName.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolRegistry from "./tool/ToolRegistry.js"

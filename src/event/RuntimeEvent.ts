@@ -1,0 +1,280 @@
+/**
+ * The nine runtime events that make every turn observable, as effect `Schema`s with the reference's
+ * payloads (goondan E1): `turn.started|completed|failed`, `step.started|completed|failed`,
+ * `tool.called|completed|failed`.
+ *
+ * Every event carries `timestamp` (ISO 8601), `agentName`, `instanceKey`, `turnId`, and its place in
+ * the trace: `traceId` (32 hex), `spanId` (16 hex) and `parentSpanId` (absent only for a root turn).
+ * Unlike the reference, trace ids are W3C ids and a turn called by another agent or a tool has the
+ * caller's span as parent.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { SpanId, TraceId } from "./Trace.js"
+
+/**
+ * The event types, in the reference's order.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const types = [
+  "turn.started",
+  "turn.completed",
+  "turn.failed",
+  "step.started",
+  "step.completed",
+  "step.failed",
+  "tool.called",
+  "tool.completed",
+  "tool.failed"
+] as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Type = typeof types[number]
+
+/**
+ * Token usage of a step, summed over the steps of a turn.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TokenUsage = Schema.Struct({
+  promptTokens: Schema.Number,
+  completionTokens: Schema.Number,
+  totalTokens: Schema.Number
+}).annotations({ identifier: "TokenUsage" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TokenUsage = typeof TokenUsage.Type
+
+/**
+ * One part of a summarised model input message.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LlmInputPart = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("text"),
+    text: Schema.String,
+    truncated: Schema.optional(Schema.Literal(true))
+  }),
+  Schema.Struct({
+    type: Schema.Literal("tool-call"),
+    toolCallId: Schema.String,
+    toolName: Schema.String,
+    input: Schema.String,
+    truncated: Schema.optional(Schema.Literal(true))
+  }),
+  Schema.Struct({
+    type: Schema.Literal("tool-result"),
+    toolCallId: Schema.String,
+    toolName: Schema.String,
+    output: Schema.String,
+    truncated: Schema.optional(Schema.Literal(true))
+  })
+).annotations({ identifier: "LlmInputPart" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LlmInputPart = typeof LlmInputPart.Type
+
+/**
+ * One summarised message of the model input, as logged in `step.started.llmInputMessages`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LlmInputMessage = Schema.Struct({
+  role: Schema.String,
+  content: Schema.String,
+  contentSource: Schema.optional(Schema.Literal("verbatim", "summary")),
+  parts: Schema.optional(Schema.Array(LlmInputPart))
+}).annotations({ identifier: "LlmInputMessage" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LlmInputMessage = typeof LlmInputMessage.Type
+
+const base = {
+  timestamp: Schema.String,
+  agentName: Schema.String,
+  instanceKey: Schema.String,
+  turnId: Schema.String,
+  traceId: TraceId,
+  spanId: SpanId,
+  parentSpanId: Schema.optional(SpanId)
+}
+
+const step = { stepId: Schema.String, stepIndex: Schema.Number }
+const tool = { toolCallId: Schema.String, toolName: Schema.String, stepId: Schema.String }
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TurnStarted = Schema.Struct({ type: Schema.Literal("turn.started"), ...base }).annotations({
+  identifier: "TurnStarted"
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TurnCompleted = Schema.Struct({
+  type: Schema.Literal("turn.completed"),
+  ...base,
+  stepCount: Schema.Number,
+  duration: Schema.Number,
+  tokenUsage: Schema.optional(TokenUsage)
+}).annotations({ identifier: "TurnCompleted" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TurnFailed = Schema.Struct({
+  type: Schema.Literal("turn.failed"),
+  ...base,
+  stepCount: Schema.optional(Schema.Number),
+  duration: Schema.Number,
+  errorMessage: Schema.String
+}).annotations({ identifier: "TurnFailed" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StepStarted = Schema.Struct({
+  type: Schema.Literal("step.started"),
+  ...base,
+  ...step,
+  llmInputMessages: Schema.optional(Schema.Array(LlmInputMessage))
+}).annotations({ identifier: "StepStarted" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StepCompleted = Schema.Struct({
+  type: Schema.Literal("step.completed"),
+  ...base,
+  ...step,
+  toolCallCount: Schema.Number,
+  duration: Schema.Number,
+  tokenUsage: Schema.optional(TokenUsage)
+}).annotations({ identifier: "StepCompleted" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StepFailed = Schema.Struct({
+  type: Schema.Literal("step.failed"),
+  ...base,
+  ...step,
+  duration: Schema.Number,
+  errorMessage: Schema.String
+}).annotations({ identifier: "StepFailed" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolCalled = Schema.Struct({ type: Schema.Literal("tool.called"), ...base, ...tool }).annotations({
+  identifier: "ToolCalled"
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolCompleted = Schema.Struct({
+  type: Schema.Literal("tool.completed"),
+  ...base,
+  ...tool,
+  status: Schema.Literal("ok", "error"),
+  duration: Schema.Number,
+  errorCode: Schema.optional(Schema.String)
+}).annotations({ identifier: "ToolCompleted" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolFailed = Schema.Struct({
+  type: Schema.Literal("tool.failed"),
+  ...base,
+  ...tool,
+  duration: Schema.Number,
+  errorMessage: Schema.String
+}).annotations({ identifier: "ToolFailed" })
+
+/**
+ * Any runtime event, discriminated by `type`. Decode persisted lines with it; the pipeline builds
+ * events as plain values of this type (no per-event validation on the hot path).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { RuntimeEvent } from "effect-swarm"
+ * const decode = Schema.decodeUnknownSync(Schema.parseJson(RuntimeEvent.RuntimeEvent))
+ * const event = decode(line)
+ * if (event.type === "turn.completed") console.log(event.stepCount, event.tokenUsage)
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RuntimeEvent = Schema.Union(
+  TurnStarted,
+  TurnCompleted,
+  TurnFailed,
+  StepStarted,
+  StepCompleted,
+  StepFailed,
+  ToolCalled,
+  ToolCompleted,
+  ToolFailed
+).annotations({ identifier: "RuntimeEvent" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RuntimeEvent = typeof RuntimeEvent.Type
+
+/**
+ * The event of one type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Of<T extends Type> = Extract<RuntimeEvent, { readonly type: T }>
+
+/**
+ * Whether a string is one of the nine event types.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeEvent } from "effect-swarm"
+ * RuntimeEvent.isType("tool.failed") // true
+ * RuntimeEvent.isType("toolFailed") // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isType = (s: string): s is Type => (types as ReadonlyArray<string>).includes(s)

@@ -1,0 +1,485 @@
+/**
+ * The three middleware kinds, `turn`, `step` and `toolCall`, their contexts, results and errors.
+ *
+ * A middleware is `(ctx, next) => Effect`: `next` is an Effect that runs the rest of the onion (inner
+ * middlewares, then the core) and may be run at most once; a second run fails with
+ * {@link NextCalledTwiceError} instead of calling the model or the tool again (the reference re-ran
+ * them). A middleware may skip `next` and return its own result, or transform the result of `next`.
+ *
+ * Contexts follow the reference (goondan P6-P8): one mutable context object per run, shared by every
+ * layer and the core, so `ctx.toolCatalog = [...]` in a step middleware changes what the model is
+ * offered and what the executor allows, and `ctx.args = {...}` in a toolCall middleware changes the
+ * arguments the tool receives. `metadata` is a shared scratch object. The `agents` API is available
+ * in turn and step contexts only.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect_ from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Conversation from "../conversation/Conversation.js"
+import type { Message } from "../conversation/Message.js"
+import type * as MessageEvent from "../conversation/MessageEvent.js"
+import type { TokenUsage } from "../event/RuntimeEvent.js"
+import type { TraceContext } from "../event/Trace.js"
+import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
+import type { ToolCallResult } from "../tool/ToolExecutor.js"
+
+/**
+ * The three kinds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = "turn" | "step" | "toolCall"
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A middleware ran `next` a second time. The rest of the onion (and so the model call or the tool)
+ * ran only once; the second run fails with this error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NextCalledTwiceError extends Schema.TaggedError<NextCalledTwiceError>(
+  "effect-swarm/NextCalledTwiceError"
+)("NextCalledTwiceError", {
+  kind: Schema.Literal("turn", "step", "toolCall"),
+  middleware: Schema.String
+}) {
+  override get message(): string {
+    return `${this.kind} middleware '${this.middleware}' ran next more than once; next runs the rest of the pipeline at most once (retry inside the core, or wrap a fresh call instead)`
+  }
+}
+
+/**
+ * A middleware's own failure. Middlewares that need to stop a run fail with this error (or let the
+ * error of `next` through); the run then fails and emits its `*.failed` event.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Middleware } from "effect-swarm"
+ * const deny: Middleware.ToolCallMiddleware = (ctx, next) =>
+ *   ctx.toolName === "bash__exec"
+ *     ? Effect.fail(new Middleware.MiddlewareError({ middleware: "deny-bash", message: "bash is disabled" }))
+ *     : next
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MiddlewareError extends Schema.TaggedError<MiddlewareError>("effect-swarm/MiddlewareError")(
+  "MiddlewareError",
+  {
+    middleware: Schema.String,
+    message: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {}
+
+/**
+ * The errors the pipeline itself adds to a run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type PipelineError = NextCalledTwiceError | MiddlewareError
+
+// ---------------------------------------------------------------------------------------------------
+// Collaborators passed through the contexts
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The conversation of the running instance, as the turn loop holds it: the current value and a way to
+ * add message events (persisted by whoever implements it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConversationState {
+  /** The current conversation (base + every event so far, including this turn's). */
+  readonly get: Effect_.Effect<Conversation.Conversation>
+  /** Adds a message event; the implementation assigns its `seq` and persists it. */
+  readonly emit: (event: MessageEvent.Draft) => Effect_.Effect<void>
+}
+
+/**
+ * An in-memory {@link ConversationState} (tests, scripts, and the benchmark); the turn loop provides
+ * a persisted one.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Conversation, Middleware } from "effect-swarm"
+ * const program = Effect.gen(function*() {
+ *   const state = yield* Middleware.conversationInMemory(Conversation.empty)
+ *   return (yield* state.get).messages.length // 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const conversationInMemory = (
+  initial: Conversation.Conversation = Conversation.empty
+): Effect_.Effect<ConversationState> =>
+  Effect.map(Ref.make(initial), (ref) => ({
+    get: Ref.get(ref),
+    emit: (event) => Ref.update(ref, (c) => Conversation.applyDraft(c, event)[1])
+  }))
+
+/**
+ * A failed agents API call.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentsApiError extends Schema.TaggedError<AgentsApiError>("effect-swarm/AgentsApiError")(
+  "AgentsApiError",
+  { code: Schema.String, message: Schema.String }
+) {}
+
+/**
+ * A request to another agent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentRequest {
+  readonly target: string
+  readonly input?: string | undefined
+  readonly instanceKey?: string | undefined
+  readonly timeoutMs?: number | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * What middlewares may ask other agents (turn and step contexts only). The orchestrator implements
+ * it; until then {@link agentsUnavailable} answers every call with `E_AGENTS_UNAVAILABLE`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentsApi {
+  /** Sends input to an agent and waits for its reply. */
+  readonly request: (
+    request: AgentRequest
+  ) => Effect_.Effect<{ readonly target: string; readonly response: unknown }, AgentsApiError>
+  /** Sends input to an agent without waiting; `accepted: false` when nothing could take it. */
+  readonly send: (request: AgentRequest) => Effect_.Effect<{ readonly accepted: boolean }, AgentsApiError>
+}
+
+/**
+ * The agents API of a context where no orchestrator is wired.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const agentsUnavailable: AgentsApi = {
+  request: (request) =>
+    Effect.fail(
+      new AgentsApiError({
+        code: "E_AGENTS_UNAVAILABLE",
+        message: `cannot reach agent '${request.target}': no orchestrator is wired into this pipeline`
+      })
+    ),
+  send: (request) =>
+    Effect.fail(
+      new AgentsApiError({
+        code: "E_AGENTS_UNAVAILABLE",
+        message: `cannot reach agent '${request.target}': no orchestrator is wired into this pipeline`
+      })
+    )
+}
+
+/**
+ * The event that started a turn (goondan S2, loosely typed: the orchestrator owns the full shape).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InputEvent {
+  readonly id?: string | undefined
+  readonly type?: string | undefined
+  readonly input?: string | undefined
+  readonly instanceKey?: string | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  readonly source?: { readonly kind: string; readonly name: string } | undefined
+  readonly replyTo?: { readonly target: string; readonly correlationId: string } | undefined
+  readonly [key: string]: unknown
+}
+
+/**
+ * What a middleware may know about where it runs (goondan P8): the agent, its swarm, the inbound event
+ * and, for a turn started by another agent, the call chain.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RuntimeInfo {
+  readonly agent: {
+    readonly name: string
+    readonly bundleRoot?: string | undefined
+    readonly prompt?: { readonly system?: string | undefined } | undefined
+  }
+  readonly swarm?: {
+    readonly swarmName: string
+    readonly entryAgent: string
+    readonly selfAgent: string
+    readonly availableAgents: ReadonlyArray<string>
+    readonly callableAgents: ReadonlyArray<string>
+  } | undefined
+  readonly inbound?: {
+    readonly eventId: string
+    readonly eventType: string
+    readonly sourceKind: string
+    readonly sourceName: string
+    readonly createdAt: string
+    readonly instanceKey?: string | undefined
+    readonly eventMetadata?: Readonly<Record<string, unknown>> | undefined
+  } | undefined
+  readonly call?: {
+    readonly callerAgent?: string | undefined
+    readonly callerInstanceKey?: string | undefined
+    readonly callerTurnId?: string | undefined
+    readonly callSource?: string | undefined
+    readonly callStack?: ReadonlyArray<string> | undefined
+    readonly replyTo?: { readonly target: string; readonly correlationId: string } | undefined
+  } | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Contexts
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The fields every context has.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecutionContext {
+  readonly agentName: string
+  readonly instanceKey: string
+  readonly turnId: string
+  /** This run's span: its trace, its own span id and its parent span id. */
+  readonly trace: TraceContext
+  readonly traceId: string
+  /** Shared scratch space of this run (settable). */
+  metadata: Record<string, unknown>
+}
+
+/**
+ * The context of a turn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnContext extends ExecutionContext {
+  readonly kind: "turn"
+  readonly inputEvent: InputEvent
+  readonly conversation: ConversationState
+  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void>
+  readonly agents: AgentsApi
+  readonly runtime: RuntimeInfo
+}
+
+/**
+ * The context of a step (one model call and its tool calls).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepContext extends ExecutionContext {
+  readonly kind: "step"
+  readonly turn: TurnContext
+  /** 0 for the first step of a turn (the reference started at 1, against its spec). */
+  readonly stepIndex: number
+  /** `${turnId}-step-${stepIndex}`. */
+  readonly stepId: string
+  readonly conversation: ConversationState
+  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void>
+  readonly agents: AgentsApi
+  readonly runtime: RuntimeInfo
+  /** The tools offered to the model in this step and allowed by the executor (settable). */
+  toolCatalog: Array<ToolCatalogItem>
+}
+
+/**
+ * The context of a tool call. No `agents` here, as the reference's spec requires.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallContext extends ExecutionContext {
+  readonly kind: "toolCall"
+  readonly stepIndex: number
+  readonly stepId: string
+  readonly toolName: string
+  readonly toolCallId: string
+  readonly runtime: RuntimeInfo
+  /** The arguments the tool will receive (settable). */
+  args: Record<string, unknown>
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The result of a turn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnResult {
+  readonly turnId: string
+  readonly responseMessage?: Message | undefined
+  readonly finishReason: "text_response" | "max_steps" | "error"
+  readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined
+}
+
+/**
+ * A tool call requested by the model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCall {
+  readonly id: string
+  readonly name: string
+  readonly args: unknown
+}
+
+/**
+ * The result of a step. `tokenUsage` (or, as in the reference, `metadata["runtime.tokenUsage"]`) is
+ * reported in `step.completed` and summed into `turn.completed`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepResult {
+  readonly status: "completed" | "failed"
+  readonly shouldContinue: boolean
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly toolResults: ReadonlyArray<ToolCallResult>
+  readonly metadata: Record<string, unknown>
+  readonly tokenUsage?: TokenUsage | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Middleware
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A turn middleware.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Middleware } from "effect-swarm"
+ * const timing: Middleware.TurnMiddleware = (ctx, next) =>
+ *   Effect.map(Effect.timed(next), ([duration, result]) => {
+ *     ctx.metadata.duration = duration
+ *     return result
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnMiddleware {
+  <E, R>(ctx: TurnContext, next: Effect_.Effect<TurnResult, E, R>): Effect_.Effect<TurnResult, E | PipelineError, R>
+}
+
+/**
+ * A step middleware.
+ *
+ * @example
+ * ```ts
+ * import type { Middleware } from "effect-swarm"
+ * // Offer only read-only tools in the first step.
+ * const firstStepReadOnly: Middleware.StepMiddleware = (ctx, next) => {
+ *   if (ctx.stepIndex === 0) ctx.toolCatalog = ctx.toolCatalog.filter((t) => t.name.startsWith("fs__read"))
+ *   return next
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepMiddleware {
+  <E, R>(ctx: StepContext, next: Effect_.Effect<StepResult, E, R>): Effect_.Effect<StepResult, E | PipelineError, R>
+}
+
+/**
+ * A toolCall middleware.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Middleware } from "effect-swarm"
+ * // Answer from a cache without running the tool.
+ * const cached: Middleware.ToolCallMiddleware = (ctx, next) =>
+ *   ctx.toolName === "weather__today"
+ *     ? Effect.succeed({ toolCallId: ctx.toolCallId, toolName: ctx.toolName, status: "ok", output: "sunny" })
+ *     : next
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallMiddleware {
+  <E, R>(
+    ctx: ToolCallContext,
+    next: Effect_.Effect<ToolCallResult, E, R>
+  ): Effect_.Effect<ToolCallResult, E | PipelineError, R>
+}
+
+/**
+ * The middleware type of a kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MiddlewareOf<K extends Kind> = K extends "turn" ? TurnMiddleware
+  : K extends "step" ? StepMiddleware
+  : ToolCallMiddleware
+
+/**
+ * The context type of a kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContextOf<K extends Kind> = K extends "turn" ? TurnContext
+  : K extends "step" ? StepContext
+  : ToolCallContext
+
+/**
+ * The result type of a kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResultOf<K extends Kind> = K extends "turn" ? TurnResult
+  : K extends "step" ? StepResult
+  : ToolCallResult
+
+/**
+ * Registration options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegisterOptions {
+  /** Lower is outer (runs first on the way in, last on the way out). Default 0; ties keep registration order. */
+  readonly priority?: number | undefined
+  /** Shown in errors and logs; defaults to `<kind>#<n>`. */
+  readonly name?: string | undefined
+}

@@ -42,6 +42,16 @@ export * as MessageEvent from "./conversation/MessageEvent.js"
 /**
  * @since 0.1.0
  */
+export * as Bundle from "./resource/Bundle.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BundleError from "./resource/BundleError.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ObjectRef from "./resource/ObjectRef.js"
 
 /**
@@ -123,3 +133,38 @@ export * as ToolName from "./tool/ToolName.js"
  * @since 0.1.0
  */
 export * as ToolRegistry from "./tool/ToolRegistry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AtomicFile from "./workspace/AtomicFile.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as InstanceLock from "./workspace/InstanceLock.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Jsonl from "./workspace/Jsonl.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MessageStore from "./workspace/MessageStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as WorkspacePaths from "./workspace/WorkspacePaths.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NativeTools from "./sandbox/NativeTools.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolRuntime from "./sandbox/ToolRuntime.js"

@@ -1,0 +1,343 @@
+/**
+ * Durable, event-sourced conversations: `append` message events (durable when it returns), `load` the
+ * conversation, `compact` the events into the base snapshot.
+ *
+ * Files (see `WorkspacePaths`): `messages/events.jsonl` holds one event per line with a strictly increasing
+ * `seq`; `messages/base.jsonl` is a snapshot: a header line `{"v":1,"type":"snapshot","seq":N,"messages":M}`
+ * followed by M message lines. The snapshot records the last folded `seq`, and loading skips events at or
+ * below it, so a crash at any step of compaction neither loses nor double-applies an event.
+ *
+ * One writer per instance: the first `append` / `compact` of an instance takes its `writer.lock` (typed
+ * `InstanceLocked` when another live process holds it) and keeps it, with the open file, until the layer
+ * closes or {@link Service.release} is called. `load` needs no lock.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Conversation from "../conversation/Conversation.js"
+import * as Message from "../conversation/Message.js"
+import * as MessageEvent from "../conversation/MessageEvent.js"
+import * as AtomicFile from "./AtomicFile.js"
+import * as InstanceLock from "./InstanceLock.js"
+import * as Jsonl from "./Jsonl.js"
+import * as WorkspacePaths from "./WorkspacePaths.js"
+
+/**
+ * `base.jsonl` does not have the shape of a snapshot (missing or misplaced header, wrong message count).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MessageStore } from "effect-swarm"
+ * declare const program: Effect.Effect<void, MessageStore.MessageStoreError>
+ * program.pipe(Effect.catchTag("SnapshotInvalid", (e) => Effect.logError(e.message)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SnapshotInvalid extends Schema.TaggedError<SnapshotInvalid>("effect-swarm/SnapshotInvalid")(
+  "SnapshotInvalid",
+  { file: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `${this.file}: not a valid snapshot (${this.reason}). Snapshots are replaced atomically, so this file ` +
+      `was edited by hand or by another program; restore it, or delete it to rebuild from events.jsonl alone ` +
+      `(only correct if the events were never compacted).`
+  }
+}
+
+/**
+ * Every failure of the store.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type MessageStoreError = Jsonl.JsonlError | InstanceLock.InstanceLocked | SnapshotInvalid
+
+/**
+ * The header line of `base.jsonl`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SnapshotHeader = Schema.Struct({
+  type: Schema.Literal("snapshot"),
+  seq: Schema.Number,
+  messages: Schema.Number
+}).annotations({ identifier: "SnapshotHeader" })
+
+const BaseLine = Schema.Union(SnapshotHeader, Message.Message)
+type BaseLine = typeof BaseLine.Type
+
+const encodeMessage = Schema.encodeSync(Message.Message)
+// Message events are the hot path: this encoder produces exactly what Schema.encode would (the only
+// transformation in a message is `createdAt`), without walking the schema.
+const fastMessage = (m: Message.Message): Message.Encoded => ({
+  id: m.id,
+  data: m.data,
+  metadata: m.metadata,
+  createdAt: m.createdAt.toISOString(),
+  source: m.source
+})
+const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
+  switch (e.type) {
+    case "append":
+      return { seq: e.seq, type: e.type, message: fastMessage(e.message) }
+    case "replace":
+      return { seq: e.seq, type: e.type, targetId: e.targetId, message: fastMessage(e.message) }
+    default:
+      return e
+  }
+}
+
+/**
+ * The codec of `events.jsonl` lines.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
+  version: MessageEvent.version,
+  encode: fastEvent
+})
+
+/**
+ * The codec of `base.jsonl` lines (the header, then messages).
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
+  version: 1,
+  encode: (line) => "type" in line && line.type === "snapshot" ? line : encodeMessage(line as Message.Message)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Gives the drafts the next sequence numbers and appends them; durable (fsynced) when it returns.
+   * Concurrent appends to one instance are group-committed. Returns the sequenced events.
+   */
+  readonly append: (
+    instance: WorkspacePaths.InstanceRef,
+    events: ReadonlyArray<MessageEvent.Draft>
+  ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, MessageStoreError>
+  /** The conversation from the files: snapshot + events after it. Missing files are an empty conversation. */
+  readonly load: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Conversation.Conversation, MessageStoreError>
+  /** The events after the snapshot, streamed. */
+  readonly events: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<MessageEvent.MessageEvent, MessageStoreError>
+  /** Folds the events into the snapshot and empties `events.jsonl`. Returns the folded conversation. */
+  readonly compact: (
+    instance: WorkspacePaths.InstanceRef
+  ) => Effect.Effect<Conversation.Conversation, MessageStoreError>
+  /** Closes the instance's writer and releases its lock (it reopens on the next append). */
+  readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
+  /** The paths of an instance under this store's root. */
+  readonly paths: (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.InstancePaths
+}
+
+/**
+ * The message store service.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Message, MessageEvent, MessageStore } from "effect-swarm"
+ *
+ * const instance = { workspaceId: "default", agentName: "coder", instanceKey: "thread-1" }
+ * const program = Effect.gen(function*() {
+ *   const store = yield* MessageStore.MessageStore
+ *   const hello = yield* Message.make({ role: "user", content: "Hello" })
+ *   yield* store.append(instance, [MessageEvent.append(hello)]) // durable now
+ *   const conversation = yield* store.load(instance)
+ *   return conversation.messages
+ * }).pipe(Effect.provide(MessageStore.layer({ root: "/tmp/swarm" })), Effect.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class MessageStore extends Context.Tag("effect-swarm/MessageStore")<MessageStore, Service>() {}
+
+interface Open {
+  readonly scope: Scope.CloseableScope
+  readonly writer: Jsonl.Writer<MessageEvent.MessageEvent>
+  readonly permit: Effect.Semaphore
+  lastSeq: number
+}
+
+const readSnapshot = (fs: FileSystem.FileSystem, file: string) =>
+  Effect.gen(function*() {
+    const lines = yield* Jsonl.readAll(file, baseCodec).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+    if (lines.length === 0) return { seq: 0, messages: [] as ReadonlyArray<Message.Message> }
+    const [header, ...rest] = lines
+    if (header === undefined || !("type" in header) || header.type !== "snapshot") {
+      return yield* new SnapshotInvalid({ file, reason: "the first line is not a snapshot header" })
+    }
+    const messages: Array<Message.Message> = []
+    for (const line of rest) {
+      if ("type" in line && line.type === "snapshot") {
+        return yield* new SnapshotInvalid({ file, reason: "a second snapshot header" })
+      }
+      messages.push(line as Message.Message)
+    }
+    if (messages.length !== header.messages) {
+      return yield* new SnapshotInvalid({
+        file,
+        reason: `the header announces ${header.messages} messages, the file has ${messages.length}`
+      })
+    }
+    return { seq: header.seq, messages }
+  })
+
+/**
+ * Builds the store over a state root (default: `StateRoot.resolve`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MessageStore } from "effect-swarm"
+ * const store = MessageStore.make({ root: "/tmp/swarm" }) // Effect<Service, never, FileSystem | Scope>
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: {
+  readonly root?: string | undefined
+  /** fsync every append (default true). Only turn off for caches and benchmarks. */
+  readonly durable?: boolean | undefined
+}): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const root = yield* WorkspacePaths.resolveRoot(options?.root)
+    const durable = options?.durable ?? true
+    const storeScope = yield* Effect.scope
+    const openLock = yield* Effect.makeSemaphore(1)
+    const instances = new Map<string, Open>()
+    const paths = (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.instance(root, instance)
+
+    const readEvents = (file: string) =>
+      Jsonl.read(file, eventCodec).pipe(Stream.provideService(FileSystem.FileSystem, fs))
+
+    const loadFrom = (p: WorkspacePaths.InstancePaths) =>
+      Effect.gen(function*() {
+        const snapshot = yield* readSnapshot(fs, p.base)
+        const base = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
+        return yield* Stream.runFold(readEvents(p.events), base, Conversation.apply)
+      })
+
+    const open = (instance: WorkspacePaths.InstanceRef) =>
+      openLock.withPermits(1)(Effect.gen(function*() {
+        const p = paths(instance)
+        const known = instances.get(p.dir)
+        if (known !== undefined) return known
+        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+        const result = yield* Effect.gen(function*() {
+          yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
+          yield* InstanceLock.acquire(fs, p.lock, "messages")
+          // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
+          yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(AtomicFile.io(`${p.base}.tmp`, "remove"))
+          const writer = yield* Jsonl.writer(p.events, eventCodec, { durable })
+          const conversation = yield* loadFrom(p)
+          const permit = yield* Effect.makeSemaphore(1)
+          return { scope, writer, permit, lastSeq: conversation.lastSeq } satisfies Open
+        }).pipe(
+          Scope.extend(scope),
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+        )
+        instances.set(p.dir, result)
+        return result
+      }))
+
+    const append = Effect.fn("MessageStore.append")(function*(
+      instance: WorkspacePaths.InstanceRef,
+      drafts: ReadonlyArray<MessageEvent.Draft>
+    ) {
+      if (drafts.length === 0) return []
+      const inst = yield* open(instance)
+      const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
+        const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
+        // The queue order is the file order, so seqs are assigned and queued under the same permit.
+        const wait = yield* inst.writer.enqueue(events)
+        inst.lastSeq += events.length
+        return [events, wait] as const
+      }))
+      yield* wait
+      return events
+    })
+
+    const load = Effect.fn("MessageStore.load")(function*(instance: WorkspacePaths.InstanceRef) {
+      return yield* loadFrom(paths(instance))
+    })
+
+    const events = (instance: WorkspacePaths.InstanceRef) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const p = paths(instance)
+        const snapshot = yield* readSnapshot(fs, p.base)
+        return readEvents(p.events).pipe(Stream.filter((e) => e.seq > snapshot.seq))
+      }))
+
+    const compact = Effect.fn("MessageStore.compact")(function*(instance: WorkspacePaths.InstanceRef) {
+      const inst = yield* open(instance)
+      const p = paths(instance)
+      return yield* inst.permit.withPermits(1)(
+        Effect.gen(function*() {
+          yield* inst.writer.flush
+          const folded = Conversation.fold(yield* loadFrom(p))
+          let text = baseCodec.encode({ type: "snapshot", seq: folded.baseSeq, messages: folded.messages.length }) +
+            "\n"
+          for (const message of folded.messages) text += baseCodec.encode(message) + "\n"
+          // Steps: temp + fsync, rename, fsync dir (AtomicFile.write), then truncate + fsync the events.
+          // Between any two, loading gives the same conversation: events at or below the snapshot seq are skipped.
+          yield* AtomicFile.write(fs, p.base, text, { tmp: `${p.base}.tmp` })
+          yield* inst.writer.truncate
+          return folded
+        }).pipe(Effect.uninterruptible)
+      )
+    })
+
+    const release = (instance: WorkspacePaths.InstanceRef) =>
+      openLock.withPermits(1)(Effect.suspend(() => {
+        const p = paths(instance)
+        const inst = instances.get(p.dir)
+        if (inst === undefined) return Effect.void
+        instances.delete(p.dir)
+        return inst.permit.withPermits(1)(Scope.close(inst.scope, Exit.void))
+      }))
+
+    return MessageStore.of({ append, load, events, compact, release, paths })
+  })
+
+/**
+ * The store as a layer. `root` defaults to the state root (`EFFECT_SWARM_HOME` or `~/.effect-swarm`).
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { MessageStore } from "effect-swarm"
+ * const StoreLive = MessageStore.layer({ root: "/srv/swarm" }).pipe(Layer.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: {
+  readonly root?: string | undefined
+  readonly durable?: boolean | undefined
+}): Layer.Layer<MessageStore, never, FileSystem.FileSystem> => Layer.scoped(MessageStore, make(options))

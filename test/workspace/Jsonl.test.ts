@@ -1,0 +1,163 @@
+import { FileSystem } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Fiber, Schema, Stream } from "effect"
+import { Jsonl } from "effect-swarm"
+import * as path from "node:path"
+import { FsLive, tempRoot } from "./helpers.js"
+
+const Note = Schema.Struct({ n: Schema.Number, text: Schema.String })
+const codec = Jsonl.codec(Note, { version: 1 })
+
+describe("Jsonl", () => {
+  it.scoped("appends versioned lines and reads them back as a stream", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "sub", "a.jsonl")
+      const w = yield* Jsonl.writer(file, codec)
+      yield* w.append([{ n: 1, text: "one" }, { n: 2, text: "two" }])
+      yield* w.append([{ n: 3, text: "three" }])
+      assert.strictEqual(
+        yield* fs.readFileString(file),
+        `{"v":1,"n":1,"text":"one"}\n{"v":1,"n":2,"text":"two"}\n{"v":1,"n":3,"text":"three"}\n`
+      )
+      const all = yield* Stream.runCollect(Jsonl.read(file, codec))
+      assert.deepStrictEqual([...all].map((r) => r.n), [1, 2, 3])
+      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("concurrent appends are serialised, never interleaved, and all durable", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "c.jsonl")
+      const w = yield* Jsonl.writer(file, codec)
+      yield* Effect.forEach(
+        Array.from({ length: 200 }, (_, i) => i),
+        (i) => w.append([{ n: i, text: "x".repeat(i % 50) }, { n: i, text: "y" }]),
+        { concurrency: "unbounded", discard: true }
+      )
+      const lines = (yield* fs.readFileString(file)).trimEnd().split("\n")
+      assert.strictEqual(lines.length, 400)
+      const records = yield* Jsonl.readAll(file, codec)
+      // each append's two records are adjacent
+      for (let i = 0; i < records.length; i += 2) assert.strictEqual(records[i]!.n, records[i + 1]!.n)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a missing file reads as empty", () =>
+    Effect.gen(function*() {
+      const file = path.join(yield* tempRoot, "none.jsonl")
+      assert.deepStrictEqual(yield* Jsonl.readAll(file, codec), [])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a torn last line is skipped by readers and repaired (cut) when a writer opens", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "t.jsonl")
+      const good = `{"v":1,"n":1,"text":"a"}\n`
+      yield* fs.writeFileString(file, good + `{"v":1,"n":2,"te`)
+      const torn: Array<Jsonl.TornTail> = []
+      const read = yield* Stream.runCollect(
+        Jsonl.read(file, codec, { onTornTail: (t) => Effect.sync(() => torn.push(t)) })
+      )
+      assert.deepStrictEqual([...read].map((r) => r.n), [1])
+      assert.deepStrictEqual(torn, [{ file, offset: good.length, bytes: 16 }])
+      assert.strictEqual(yield* fs.readFileString(file), good + `{"v":1,"n":2,"te`, "reading leaves the file alone")
+      const w = yield* Jsonl.writer(file, codec)
+      yield* w.append([{ n: 3, text: "c" }])
+      assert.strictEqual(yield* fs.readFileString(file), good + `{"v":1,"n":3,"text":"c"}\n`)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a complete but unterminated last line is also torn (it was never acknowledged)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "u.jsonl")
+      yield* fs.writeFileString(file, `{"v":1,"n":1,"text":"a"}`)
+      assert.deepStrictEqual(yield* Jsonl.readAll(file, codec), [])
+      assert.strictEqual(yield* Jsonl.repairTail(fs, file), 24)
+      assert.strictEqual(yield* fs.readFileString(file), "")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a corrupt middle line fails with file and line number and the file is untouched", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "m.jsonl")
+      const content = `{"v":1,"n":1,"text":"a"}\n\n{"v":1,"n":2,oops}\n{"v":1,"n":3,"text":"c"}\n`
+      yield* fs.writeFileString(file, content)
+      const error = yield* Effect.flip(Jsonl.readAll(file, codec))
+      assert.strictEqual(error._tag, "JsonlCorruptLine")
+      if (error._tag !== "JsonlCorruptLine") return
+      assert.strictEqual(error.file, file)
+      assert.strictEqual(error.line, 3)
+      assert.include(error.reason, "invalid JSON")
+      assert.include(error.message, `${file}:3`)
+      // a writer refuses nothing here (the line is terminated), but the reader's verdict stays the same
+      assert.strictEqual(yield* fs.readFileString(file), content)
+      // a line with a wrong shape is corrupt too
+      yield* fs.writeFileString(file, `{"v":1,"n":"x","text":"a"}\n`)
+      const shape = yield* Effect.flip(Jsonl.readAll(file, codec))
+      assert.strictEqual(shape._tag, "JsonlCorruptLine")
+      assert.strictEqual((shape as Jsonl.JsonlCorruptLine).line, 1)
+      assert.include((shape as Jsonl.JsonlCorruptLine).reason, "Expected number")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("old versions are upcast; unknown versions are a typed error", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "v.jsonl")
+      const v3 = Jsonl.codec(Note, {
+        version: 3,
+        upcasters: {
+          1: (r) => ({ n: r.count, label: r.label }),
+          2: (r) => ({ n: r.n, text: String(r.label ?? "") })
+        }
+      })
+      yield* fs.writeFileString(
+        file,
+        `{"v":1,"count":7,"label":"old"}\n{"v":2,"n":8,"label":"mid"}\n{"v":3,"n":9,"text":"new"}\n`
+      )
+      assert.deepStrictEqual(yield* Jsonl.readAll(file, v3), [{ n: 7, text: "old" }, { n: 8, text: "mid" }, {
+        n: 9,
+        text: "new"
+      }])
+      yield* fs.writeFileString(file, `{"v":3,"n":1,"text":"a"}\n{"v":4,"n":1,"text":"future"}\n`)
+      const future = yield* Effect.flip(Jsonl.readAll(file, v3))
+      assert.strictEqual(future._tag, "JsonlUnknownVersion")
+      assert.deepStrictEqual({ ...(future as Jsonl.JsonlUnknownVersion) }, {
+        _tag: "JsonlUnknownVersion",
+        file,
+        line: 2,
+        version: "4",
+        supported: 3
+      } as never)
+      yield* fs.writeFileString(file, `{"n":1,"text":"a"}\n`)
+      const missing = yield* Effect.flip(Jsonl.readAll(file, codec))
+      assert.strictEqual(missing._tag, "JsonlUnknownVersion")
+      // an older version with no upcaster registered
+      yield* fs.writeFileString(file, `{"v":1,"n":1,"text":"a"}\n`)
+      const noUp = yield* Effect.flip(Jsonl.readAll(file, Jsonl.codec(Note, { version: 2 })))
+      assert.strictEqual(noUp._tag, "JsonlUnknownVersion")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("lines spanning read chunks and multi-byte characters decode correctly", () =>
+    Effect.gen(function*() {
+      const file = path.join(yield* tempRoot, "big.jsonl")
+      const w = yield* Jsonl.writer(file, codec, { durable: false })
+      const records = Array.from({ length: 3000 }, (_, n) => ({ n, text: "é한😀".repeat(n % 300) }))
+      yield* w.append(records)
+      const read = yield* Jsonl.readAll(file, codec)
+      assert.strictEqual(read.length, records.length)
+      assert.deepStrictEqual(read[2999], records[2999])
+      assert.isTrue(Either.isRight(Either.right(read)))
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("closing the writer's scope fails appends still queued instead of hanging", () =>
+    Effect.gen(function*() {
+      const file = path.join(yield* tempRoot, "close.jsonl")
+      const fiber = yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* Jsonl.writer(file, codec)
+        yield* w.append([{ n: 1, text: "a" }])
+        return yield* Effect.fork(w.append([{ n: 2, text: "b" }]))
+      }))
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(exit._tag === "Success" || exit._tag === "Failure")
+    }).pipe(Effect.provide(FsLive)))
+})

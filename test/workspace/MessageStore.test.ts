@@ -1,0 +1,201 @@
+import { FileSystem } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Exit, FastCheck, Scope, Stream } from "effect"
+import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
+import { FsLive, msg, ref, tempRoot } from "./helpers.js"
+
+const ids = ["a", "b", "c", "d"]
+const draftArb: FastCheck.Arbitrary<MessageEvent.Draft> = FastCheck.oneof(
+  {
+    weight: 5,
+    arbitrary: FastCheck.tuple(FastCheck.constantFrom(...ids), FastCheck.string()).map(([id, c]) =>
+      MessageEvent.append(msg(id, c))
+    )
+  },
+  {
+    weight: 2,
+    arbitrary: FastCheck.tuple(FastCheck.constantFrom(...ids, "zz"), FastCheck.constantFrom(...ids)).map(([t, id]) =>
+      MessageEvent.replace(t, msg(id, "r"))
+    )
+  },
+  { weight: 2, arbitrary: FastCheck.constantFrom(...ids, "zz").map((t) => MessageEvent.remove(t)) },
+  { weight: 1, arbitrary: FastCheck.constant(MessageEvent.truncate) }
+)
+
+// One step of a scenario: append a batch of drafts, or compact.
+const stepArb = FastCheck.oneof(
+  { weight: 4, arbitrary: FastCheck.array(draftArb, { minLength: 1, maxLength: 6 }).map((b) => ({ batch: b })) },
+  { weight: 1, arbitrary: FastCheck.constant({ compact: true as const }) },
+  { weight: 1, arbitrary: FastCheck.constant({ reopen: true as const }) }
+)
+
+describe("MessageStore", () => {
+  it.scoped("append is durable and load folds base + events; files are readable JSONL", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const store = yield* MessageStore.make({ root })
+      const events = yield* store.append(ref, [
+        MessageEvent.append(msg("m1", "hi")),
+        MessageEvent.append(msg("m2", "yo"))
+      ])
+      assert.deepStrictEqual(events.map((e) => e.seq), [1, 2])
+      const more = yield* store.append(ref, [MessageEvent.replace("m1", msg("m1-v2", "Updated"))])
+      assert.deepStrictEqual(more.map((e) => e.seq), [3])
+      const c = yield* store.load(ref)
+      assert.deepStrictEqual(c.messages.map((m) => m.id), ["m1-v2", "m2"])
+      assert.strictEqual(c.lastSeq, 3)
+
+      const p = store.paths(ref)
+      assert.strictEqual(p.dir, `${root}/workspaces/default/instances/coder@${WorkspacePaths.component("thread:42")}`)
+      const lines = (yield* fs.readFileString(p.events)).trimEnd().split("\n")
+      assert.strictEqual(lines.length, 3)
+      assert.strictEqual(
+        lines[0],
+        `{"v":1,"seq":1,"type":"append","message":{"id":"m1","data":{"role":"user","content":"hi"},"metadata":{},"createdAt":"2023-11-14T22:13:20.000Z","source":{"type":"user"}}}`
+      )
+
+      const folded = yield* store.compact(ref)
+      assert.strictEqual(folded.baseSeq, 3)
+      assert.strictEqual(yield* fs.readFileString(p.events), "")
+      const base = (yield* fs.readFileString(p.base)).trimEnd().split("\n")
+      assert.strictEqual(base[0], `{"v":1,"type":"snapshot","seq":3,"messages":2}`)
+      assert.include(base[1]!, `"id":"m1-v2"`)
+      const after = yield* store.append(ref, [MessageEvent.remove("m2")])
+      assert.deepStrictEqual(after.map((e) => e.seq), [4])
+      const reloaded = yield* store.load(ref)
+      assert.deepStrictEqual(reloaded.messages.map((m) => m.id), ["m1-v2"])
+      assert.deepStrictEqual(reloaded.base.map((m) => m.id), ["m1-v2", "m2"])
+      const streamed = yield* Stream.runCollect(store.events(ref))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(streamed).map((e) => e.seq), [4])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("message ids and createdAt are stable across reloads and new stores", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const first = yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.append(ref, [MessageEvent.append(msg("keep-me", "x"))])
+        yield* store.compact(ref)
+        yield* store.append(ref, [MessageEvent.append(msg("and-me", "y"))])
+        return yield* store.load(ref)
+      }))
+      const store = yield* MessageStore.make({ root })
+      const second = yield* store.load(ref)
+      assert.deepStrictEqual(second.messages, first.messages)
+      const next = yield* store.append(ref, [MessageEvent.remove("keep-me")])
+      assert.strictEqual(next[0]!.seq, 3, "seq continues after reopening")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("missing files load as an empty conversation; unknown targets are warnings", () =>
+    Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot })
+      const empty = yield* store.load(ref)
+      assert.deepStrictEqual(empty.messages, [])
+      assert.strictEqual(empty.lastSeq, 0)
+      yield* store.append(ref, [MessageEvent.remove("ghost")])
+      const c = yield* store.load(ref)
+      assert.deepStrictEqual(c.warnings.map((w) => w.targetId), ["ghost"])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a crash between the snapshot rename and the events truncation applies nothing twice", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      const before = yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.append(msg("b", "2"))])
+        return yield* store.load(ref)
+      }))
+      const events = yield* fs.readFileString(p.events)
+      // simulate: compaction renamed the new snapshot but died before truncating events.jsonl
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.compact(ref)
+      }))
+      yield* fs.writeFileString(p.events, events)
+      // and a temp snapshot left over by a compaction that died before its rename
+      yield* fs.writeFileString(`${p.base}.tmp`, "{\"v\":1,\"type\":\"snap")
+      const store = yield* MessageStore.make({ root })
+      const after = yield* store.load(ref)
+      assert.deepStrictEqual(after.messages, before.messages)
+      const next = yield* store.append(ref, [MessageEvent.append(msg("c", "3"))])
+      assert.strictEqual(next[0]!.seq, 3)
+      assert.isFalse(yield* fs.exists(`${p.base}.tmp`))
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c"])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a hand-damaged snapshot is a typed error", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* fs.makeDirectory(p.messagesDir, { recursive: true })
+      yield* fs.writeFileString(p.base, `{"v":1,"type":"snapshot","seq":3,"messages":2}\n`)
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(error._tag, "SnapshotInvalid")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a second writer of the same instance in this process is refused; release lets it in", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const one = yield* MessageStore.make({ root })
+      const two = yield* MessageStore.make({ root })
+      yield* one.append(ref, [MessageEvent.truncate])
+      const error = yield* Effect.flip(two.append(ref, [MessageEvent.truncate]))
+      assert.strictEqual(error._tag, "InstanceLocked")
+      // readers never need the lock
+      assert.strictEqual((yield* two.load(ref)).lastSeq, 1)
+      yield* one.release(ref)
+      const events = yield* two.append(ref, [MessageEvent.truncate])
+      assert.strictEqual(events[0]!.seq, 2)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("concurrent appends get distinct, gap-free seqs in file order", () =>
+    Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot })
+      const results = yield* Effect.forEach(
+        Array.from({ length: 50 }, (_, i) => i),
+        (i) => store.append(ref, [MessageEvent.append(msg(`m${i}`, "x")), MessageEvent.append(msg(`n${i}`, "y"))]),
+        { concurrency: "unbounded" }
+      )
+      const seqs = results.flat().map((e) => e.seq).sort((a, b) => a - b)
+      assert.deepStrictEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1))
+      const c = yield* store.load(ref)
+      assert.deepStrictEqual(c.events.map((e) => e.seq), seqs)
+      for (const batch of results) assert.strictEqual(batch[1]!.seq, batch[0]!.seq + 1)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.effect.prop(
+    "any events, in any batching, compacted and reopened at any points, load back as the in-memory fold",
+    [FastCheck.array(stepArb, { maxLength: 12 })],
+    ([steps]) =>
+      Effect.gen(function*() {
+        const root = yield* tempRoot
+        let model = Conversation.empty
+        let scope = yield* Scope.make()
+        let store = yield* MessageStore.make({ root }).pipe(Effect.provideService(Scope.Scope, scope))
+        for (const step of steps) {
+          if ("batch" in step) {
+            const events = yield* store.append(ref, step.batch)
+            model = Conversation.applyAll(model, events)
+          } else if ("compact" in step) {
+            yield* store.compact(ref)
+          } else {
+            yield* effectClose(scope)
+            scope = yield* Scope.make()
+            store = yield* MessageStore.make({ root }).pipe(Effect.provideService(Scope.Scope, scope))
+          }
+        }
+        const loaded = yield* store.load(ref)
+        assert.deepStrictEqual(loaded.messages, model.messages)
+        assert.strictEqual(loaded.lastSeq, model.lastSeq)
+        yield* effectClose(scope)
+      }).pipe(Effect.scoped, Effect.provide(FsLive)),
+    { fastCheck: { numRuns: 25 } }
+  )
+})
+
+const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.void)

@@ -42,16 +42,6 @@ export * as MessageEvent from "./conversation/MessageEvent.js"
 /**
  * @since 0.1.0
  */
-export * as Bundle from "./resource/Bundle.js"
-
-/**
- * @since 0.1.0
- */
-export * as BundleError from "./resource/BundleError.js"
-
-/**
- * @since 0.1.0
- */
 export * as ObjectRef from "./resource/ObjectRef.js"
 
 /**
@@ -158,13 +148,3 @@ export * as MessageStore from "./workspace/MessageStore.js"
  * @since 0.1.0
  */
 export * as WorkspacePaths from "./workspace/WorkspacePaths.js"
-
-/**
- * @since 0.1.0
- */
-export * as NativeTools from "./sandbox/NativeTools.js"
-
-/**
- * @since 0.1.0
- */
-export * as ToolRuntime from "./sandbox/ToolRuntime.js"

@@ -148,3 +148,13 @@ export * as MessageStore from "./workspace/MessageStore.js"
  * @since 0.1.0
  */
 export * as WorkspacePaths from "./workspace/WorkspacePaths.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NativeTools from "./sandbox/NativeTools.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ToolRuntime from "./sandbox/ToolRuntime.js"

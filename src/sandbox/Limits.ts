@@ -1,0 +1,367 @@
+/**
+ * What each runtime can enforce, and how a {@link RuntimeConfig.Config} becomes a command line and an
+ * environment: Deno permission flags, Node's permission model, heap caps, and the allow-listed child
+ * environment. Pure functions: no process is started here.
+ *
+ * @since 0.1.0
+ */
+import * as path from "node:path"
+import type * as Permissions from "../config/Permissions.js"
+import type * as RuntimeConfig from "../config/RuntimeConfig.js"
+import { InvalidToolEnv } from "./ToolRuntimeError.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Capabilities
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Whether a runtime enforces one kind of limit, and how (or why not).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Enforcement {
+  readonly status: "enforced" | "unenforceable"
+  readonly reason: string
+}
+
+/**
+ * What a runtime enforces on this machine, kind by kind. `memory` is the heap cap from `maxMemoryMB`;
+ * `rss` is the resident-memory watchdog (every runtime, Linux `/proc`); `timeout` is the host-owned
+ * process-group kill.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Capabilities {
+  readonly runtimeType: RuntimeConfig.RuntimeType
+  readonly version: string
+  readonly read: Enforcement
+  readonly write: Enforcement
+  readonly net: Enforcement
+  readonly env: Enforcement
+  readonly run: Enforcement
+  readonly memory: Enforcement
+  readonly rss: Enforcement
+  readonly timeout: Enforcement
+}
+
+const enforced = (reason: string): Enforcement => ({ status: "enforced", reason })
+const unenforceable = (reason: string): Enforcement => ({ status: "unenforceable", reason })
+
+const hasProc = process.platform === "linux"
+
+/**
+ * Parses `"v20.20.2"` / `"20.20.2"` into `[major, minor]` (`[0, 0]` when unparsable).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseVersion = (version: string): readonly [number, number] => {
+  const match = /(\d+)\.(\d+)/.exec(version)
+  return match === null ? [0, 0] : [Number(match[1]), Number(match[2])]
+}
+
+/**
+ * The capabilities of a runtime at a given version (Node's permission model depends on it).
+ *
+ * @example
+ * ```ts
+ * import { capabilitiesOf } from "effect-swarm/sandbox/Limits"
+ * capabilitiesOf("bun", "1.4.5").read.status // "unenforceable"
+ * capabilitiesOf("node", "20.20.2").net.status // "unenforceable"
+ * ```
+ *
+ * @since 0.1.0
+ * @category capabilities
+ */
+export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: string): Capabilities => {
+  const env = enforced(
+    "the child process only receives PATH, a private HOME and TMPDIR, granted and per-call variables"
+  )
+  const rss = hasProc ?
+    enforced("a watchdog samples the resident memory of the process tree (/proc) and kills it over maxMemoryMB") :
+    unenforceable("the resident-memory watchdog needs Linux /proc")
+  const timeout = enforced("the host kills the whole process group (SIGTERM, grace, SIGKILL) and reaps it")
+  if (runtimeType === "bun") {
+    const none = "Bun has no permission model: it ignores --allow-* and --permission flags (oven-sh/bun#6617)"
+    return {
+      runtimeType,
+      version,
+      read: unenforceable(none),
+      write: unenforceable(none),
+      net: unenforceable(none),
+      env,
+      run: unenforceable(none),
+      memory: unenforceable("Bun has no enforced heap cap (BUN_JSC_forceRAMSize is a GC hint); only the RSS watchdog"),
+      rss,
+      timeout
+    }
+  }
+  if (runtimeType === "deno") {
+    return {
+      runtimeType,
+      version,
+      read: enforced("--allow-read=<paths>"),
+      write: enforced("--allow-write=<paths>"),
+      net: enforced("--allow-net=<hosts>"),
+      env: enforced("--allow-env=<names> on top of the allow-listed child environment"),
+      run: enforced("--allow-run=<programs> (subprocesses themselves are not sandboxed)"),
+      memory: enforced("--v8-flags=--max-old-space-size"),
+      rss,
+      timeout
+    }
+  }
+  const [major] = parseVersion(version)
+  const model = major >= 22 ? "--permission" : "--experimental-permission"
+  const fs = major >= 20 ?
+    (flag: string) => enforced(`Node permission model (${model} ${flag}=<paths>)`) :
+    () => unenforceable(`Node ${version} has no permission model (needs Node 20 or later)`)
+  return {
+    runtimeType,
+    version,
+    read: fs("--allow-fs-read"),
+    write: fs("--allow-fs-write"),
+    net: major >= 25 ?
+      enforced("Node permission model --allow-net (all or nothing, no per-host scope)") :
+      unenforceable(`Node ${version} cannot restrict network access (--allow-net exists from Node 25)`),
+    env,
+    run: major >= 20 ?
+      enforced("Node permission model --allow-child-process / --allow-worker (all or nothing)") :
+      unenforceable(`Node ${version} has no permission model (needs Node 20 or later)`),
+    memory: enforced("--max-old-space-size"),
+    rss,
+    timeout
+  }
+}
+
+/**
+ * One requested restriction the runtime cannot enforce.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Unenforced {
+  readonly permission: "read" | "write" | "net" | "run"
+  readonly reason: string
+}
+
+const describeGrant = (kind: string, grant: Permissions.Grant): string =>
+  grant === "none" ? `no --allow-${kind}` : `--allow-${kind}=${(grant as ReadonlyArray<string>).join(",")}`
+
+/**
+ * The restrictions in `grants` that `capabilities` cannot enforce (empty when everything holds).
+ * Env restrictions are always enforceable (allow-listed environment).
+ *
+ * @since 0.1.0
+ * @category capabilities
+ */
+export const unenforced = (capabilities: Capabilities, grants: Permissions.Grants): Array<Unenforced> => {
+  const out: Array<Unenforced> = []
+  for (const kind of ["read", "write", "net", "run"] as const) {
+    const grant = grants[kind]
+    if (grant === "all") continue
+    const cap = capabilities[kind]
+    const asked = describeGrant(kind, grant)
+    if (cap.status === "unenforceable") {
+      out.push({ permission: kind, reason: `${asked} was requested but ${cap.reason}` })
+    } else if (capabilities.runtimeType === "node" && grant !== "none" && (kind === "run" || kind === "net")) {
+      out.push({
+        permission: kind,
+        reason: `${asked} was requested but Node can only allow or deny ${
+          kind === "run" ? "all child processes" : "all network access"
+        }`
+      })
+    }
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------------
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
+const blockedPrefixes = ["LD_", "DYLD_", "BUN_CONFIG_"]
+const blockedNames = new Set(["NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "BUN_OPTIONS", "DENO_DIR"])
+
+/**
+ * True for variables that change how a runtime loads code or libraries; they never reach a child,
+ * neither from the host nor from a call.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const isBlockedEnvName = (name: string): boolean => {
+  const upper = name.toUpperCase()
+  return blockedNames.has(upper) || blockedPrefixes.some((p) => upper.startsWith(p))
+}
+
+/**
+ * Validates a call's environment: portable names, no NUL / CR / LF in values, no blocked variables.
+ *
+ * @example
+ * ```ts
+ * import { validateCallEnv } from "effect-swarm/sandbox/Limits"
+ * validateCallEnv({ LD_PRELOAD: "/x.so" }) // InvalidToolEnv { name: "LD_PRELOAD", ... }
+ * ```
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const validateCallEnv = (env: Record<string, string> | undefined): InvalidToolEnv | undefined => {
+  if (env === undefined) return undefined
+  for (const name of Object.keys(env)) {
+    const value = env[name]
+    if (!envName.test(name)) {
+      return new InvalidToolEnv({
+        name,
+        reason: "names must start with a letter or underscore and contain only letters, digits and underscores"
+      })
+    }
+    if (isBlockedEnvName(name)) {
+      return new InvalidToolEnv({
+        name,
+        reason: "it changes how the runtime loads code (LD_*, DYLD_*, NODE_OPTIONS, NODE_PATH, BUN_CONFIG_*, " +
+          "BUN_OPTIONS, DENO_DIR are blocked for security reasons)"
+      })
+    }
+    if (typeof value !== "string") return new InvalidToolEnv({ name, reason: "values must be strings" })
+    if (/[\0\r\n]/.test(value)) {
+      return new InvalidToolEnv({ name, reason: "the value contains invalid characters (NUL, CR or newline)" })
+    }
+  }
+  return undefined
+}
+
+/**
+ * The child environment: `PATH`, a private `HOME` and `TMPDIR`, the host variables granted by
+ * `--allow-env[=NAMES]` (blocked names excepted), then the call's variables.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const childEnv = (options: {
+  readonly hostEnv: Readonly<Record<string, string | undefined>>
+  readonly envGrant: Permissions.Grant
+  readonly scratchDir: string
+  readonly callEnv: Record<string, string> | undefined
+  readonly extra: Record<string, string>
+}): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const { hostEnv } = options
+  if (options.envGrant === "all") {
+    for (const [k, v] of Object.entries(hostEnv)) if (v !== undefined && !isBlockedEnvName(k)) out[k] = v
+  } else if (options.envGrant !== "none") {
+    for (const name of options.envGrant) {
+      const v = hostEnv[name]
+      if (v !== undefined && !isBlockedEnvName(name)) out[name] = v
+    }
+  }
+  out.PATH = hostEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"
+  out.HOME = options.scratchDir
+  out.TMPDIR = options.scratchDir
+  Object.assign(out, options.extra)
+  if (options.callEnv !== undefined) Object.assign(out, options.callEnv)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Command lines
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Everything needed to build one worker's command line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LaunchInput {
+  readonly capabilities: Capabilities
+  readonly grants: Permissions.Grants
+  readonly maxMemoryMB: number
+  readonly nodeOptions: ReadonlyArray<string>
+  readonly workerPath: string
+  /** Paths the runtime must read to start: the worker directory and the entrypoint. */
+  readonly implicitRead: ReadonlyArray<string>
+  /** The private scratch directory (HOME, TMPDIR, cwd): always readable and writable. */
+  readonly scratchDir: string
+  /** Names of per-call variables Deno must be allowed to read. */
+  readonly callEnvNames: ReadonlyArray<string>
+}
+
+const absolute = (p: string): string => path.resolve(p)
+
+const scoped = (grant: Permissions.Grant): ReadonlyArray<string> => grant === "all" || grant === "none" ? [] : grant
+
+/**
+ * The arguments (after the binary) that start the worker under `input`'s limits.
+ *
+ * @example
+ * ```ts
+ * import { capabilitiesOf, launchArgs } from "effect-swarm/sandbox/Limits"
+ * import { grants } from "effect-swarm/config/Permissions"
+ * launchArgs({
+ *   capabilities: capabilitiesOf("deno", "2.9.6"), grants: grants(["--allow-net=example.com"]), maxMemoryMB: 256,
+ *   nodeOptions: [], workerPath: "/tmp/w/worker.mjs", implicitRead: ["/tmp/w"], scratchDir: "/tmp/w/s", callEnvNames: []
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category command lines
+ */
+export const launchArgs = (input: LaunchInput): Array<string> => {
+  const { grants } = input
+  const runtimeType = input.capabilities.runtimeType
+  if (runtimeType === "bun") return ["--no-env-file", "--no-install", input.workerPath]
+  if (runtimeType === "deno") {
+    const args = ["run", "-q", "--no-prompt", "--no-lock", `--v8-flags=--max-old-space-size=${input.maxMemoryMB}`]
+    const everything = grants.read === "all" && grants.write === "all" && grants.net === "all" &&
+      grants.env === "all" && grants.run === "all"
+    if (everything) args.push("--allow-all")
+    else {
+      args.push(
+        grants.read === "all" ?
+          "--allow-read" :
+          `--allow-read=${[...scoped(grants.read).map(absolute), ...input.implicitRead, input.scratchDir].join(",")}`
+      )
+      args.push(
+        grants.write === "all" ?
+          "--allow-write" :
+          `--allow-write=${[...scoped(grants.write).map(absolute), input.scratchDir].join(",")}`
+      )
+      if (grants.net === "all") args.push("--allow-net")
+      else if (grants.net !== "none") args.push(`--allow-net=${grants.net.join(",")}`)
+      const envNames = [...scoped(grants.env), ...input.callEnvNames]
+      if (grants.env === "all") args.push("--allow-env")
+      else if (envNames.length > 0) args.push(`--allow-env=${[...new Set(envNames)].join(",")}`)
+      if (grants.run === "all") args.push("--allow-run")
+      else if (grants.run !== "none") args.push(`--allow-run=${grants.run.join(",")}`)
+    }
+    args.push(input.workerPath)
+    return args
+  }
+  const [major, minor] = parseVersion(input.capabilities.version)
+  const args: Array<string> = []
+  const netRestricted = major >= 25 && grants.net !== "all"
+  const useModel = major >= 20 &&
+    (grants.read !== "all" || grants.write !== "all" || grants.run !== "all" || netRestricted)
+  if (useModel) {
+    args.push(major >= 22 ? "--permission" : "--experimental-permission")
+    if (major > 20 || minor >= 11) args.push("--disable-warning=ExperimentalWarning")
+    if (grants.read === "all") args.push("--allow-fs-read=*")
+    else {
+      for (const p of [...scoped(grants.read).map(absolute), ...input.implicitRead, input.scratchDir]) {
+        args.push(`--allow-fs-read=${p}`)
+      }
+    }
+    if (grants.write === "all") args.push("--allow-fs-write=*")
+    else for (const p of [...scoped(grants.write).map(absolute), input.scratchDir]) args.push(`--allow-fs-write=${p}`)
+    if (grants.run === "all") args.push("--allow-child-process", "--allow-worker")
+    if (major >= 25 && grants.net === "all") args.push("--allow-net")
+  }
+  args.push(`--max-old-space-size=${input.maxMemoryMB}`)
+  for (const option of input.nodeOptions) args.push(option)
+  args.push(input.workerPath)
+  return args
+}

@@ -1,0 +1,860 @@
+/**
+ * Sandboxed tool execution: runs one export of the configured entrypoint in a child process of the
+ * configured runtime (`bun`, `node` or `deno`) under the {@link RuntimeConfig.RuntimeConfig}, and makes
+ * every promise of that config true or refuses to run.
+ *
+ * - Permissions are Deno flags, Node's permission model, or refused with {@link PermissionUnenforceable}
+ *   (unless `permissionPolicy: "warn"`); {@link ToolRuntime} `capabilities` says which.
+ * - The child environment is allow-listed (`PATH`, a private `HOME`/`TMPDIR`, granted and per-call
+ *   variables); host secrets never leak by default.
+ * - Memory: heap caps on Node and Deno, and a resident-memory watchdog on every runtime.
+ * - Timeouts are owned by the host: the process group gets SIGTERM, then SIGKILL, and is always reaped
+ *   before `execute` returns; interruption does the same.
+ * - Results travel as token-framed lines, so tool output cannot corrupt them; stdout and stderr are
+ *   captured (capped, head and tail) and returned by `executeDetailed`.
+ * - Spawn failures and deaths before the handshake are retried with the configured backoff.
+ * - `pool` keeps warm workers per entrypoint and limits (see {@link WorkerPool}).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import * as Permissions from "../config/Permissions.js"
+import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as Limits from "./Limits.js"
+import * as NativeTools from "./NativeTools.js"
+import {
+  EntrypointLoadFailed,
+  InvalidRuntimeConfig,
+  PermissionUnenforceable,
+  ProtocolError,
+  ToolCrashed,
+  ToolMemoryExceeded,
+  ToolNotFound,
+  ToolThrew,
+  ToolTimeout
+} from "./ToolRuntimeError.js"
+import type { SpawnFailed, ToolRuntimeError } from "./ToolRuntimeError.js"
+import * as WorkerScript from "./worker/WorkerScript.js"
+import * as WorkerPool from "./WorkerPool.js"
+import * as WorkerProcess from "./WorkerProcess.js"
+
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Capabilities,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Enforcement
+} from "./Limits.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EntrypointLoadFailed,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidRuntimeConfig,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidToolEnv,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  PermissionUnenforceable,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ProtocolError,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  SpawnFailed,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolCrashed,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolMemoryExceeded,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolNotFound,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolThrew,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolTimeout
+} from "./ToolRuntimeError.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolRuntimeError
+} from "./ToolRuntimeError.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * One tool call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecuteRequest {
+  /** The export to call: an own property of the default object, of `handlers`, or a named export. */
+  readonly toolId: string
+  /** First argument of the tool (a JSON value). */
+  readonly input: unknown
+  /** Second argument of the tool (a JSON value; `undefined` when absent). */
+  readonly config?: unknown
+  /** Extra variables for this call (validated; see {@link Limits.validateCallEnv}). */
+  readonly env?: Record<string, string>
+  /** Overrides `toolExecutionTimeout` for this call. */
+  readonly timeout?: Duration.DurationInput
+  /** Options applied over the layer's config for this call, re-validated (e.g. a Tool's `spec.runtime`). */
+  readonly runtime?: ReadonlyArray<RuntimeConfig.Option>
+  /** Run on a warm worker pool instead of a fresh process (opt-in; see {@link WorkerPool}). */
+  readonly pool?: WorkerPool.PoolOptions
+}
+
+/**
+ * A result with what the tool printed: `stdout` is everything on stdout except protocol frames,
+ * `stderr` everything on stderr, each capped at `maxStderrCaptureSize` (head and tail kept).
+ * For pooled calls the captures cover the worker's output since the previous call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Detailed {
+  readonly result: unknown
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Runs one tool call and returns its JSON result (`undefined` and `null` are kept apart). */
+  readonly execute: (request: ExecuteRequest) => Effect.Effect<unknown, ToolRuntimeError>
+  /** Like `execute`, also returning the captured stdout and stderr. */
+  readonly executeDetailed: (request: ExecuteRequest) => Effect.Effect<Detailed, ToolRuntimeError>
+  /** What `runtimeType` enforces on this machine. */
+  readonly capabilities: (runtimeType: RuntimeConfig.RuntimeType) => Limits.Capabilities
+}
+
+/**
+ * The sandboxed tool runtime.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+ *
+ * const program = Effect.gen(function*() {
+ *   const runtime = yield* ToolRuntime.ToolRuntime
+ *   return yield* runtime.execute({ toolId: "add", input: { a: 1, b: 2 } })
+ * }).pipe(
+ *   Effect.provide(ToolRuntime.layer.pipe(
+ *     Layer.provide(RuntimeConfig.layer("deno", RuntimeConfig.withEntrypointPath("./tools.ts")))
+ *   ))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ToolRuntime extends Context.Tag("effect-swarm/ToolRuntime")<ToolRuntime, Service>() {}
+
+/**
+ * Layer options: mostly for tests and unusual installations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Runtime binaries. Default: `node` is the running Node (`process.execPath`); `bun` and `deno` come
+   * from the nearest `node_modules/.bin`, else `PATH`. */
+  readonly binaries?: Partial<Record<RuntimeConfig.RuntimeType, string>>
+  /** Starts processes (default `child_process.spawn`); tests inject spawn failures here. */
+  readonly spawner?: WorkerProcess.Spawner
+  /** Between SIGTERM and SIGKILL, and the bound on waiting for a finished worker (default 1 second). */
+  readonly killGrace?: Duration.DurationInput
+  /** How often the resident-memory watchdog samples (default 50 ms). */
+  readonly memorySampleInterval?: Duration.DurationInput
+  /** Largest accepted protocol frame, i.e. result size (default 64 MiB). */
+  readonly maxFrameBytes?: number
+  /** Bytes of stderr kept in error values (`stderrTail`, default 4 KiB). */
+  readonly stderrTailBytes?: number
+  /** Parent of the private temporary directory (default `os.tmpdir()`). */
+  readonly tempRoot?: string
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Binaries
+// ---------------------------------------------------------------------------------------------------
+
+const moduleDir = path.dirname(fileURLToPath(import.meta.url))
+
+const findBin = (name: string): string | undefined => {
+  for (const start of [moduleDir, process.cwd()]) {
+    let dir = start
+    for (;;) {
+      const candidate = path.join(dir, "node_modules", ".bin", name)
+      if (fs.existsSync(candidate)) return candidate
+      const parent = path.dirname(dir)
+      if (parent === dir) break
+      dir = parent
+    }
+  }
+  return undefined
+}
+
+/**
+ * The binary used for a runtime: the override, else `process.execPath` for node (when the host is
+ * Node), else `node_modules/.bin/<name>` found upwards from this package or the working directory,
+ * else the bare name (resolved through `PATH`).
+ *
+ * @since 0.1.0
+ * @category binaries
+ */
+export const resolveBinary = (
+  runtimeType: RuntimeConfig.RuntimeType,
+  overrides?: Partial<Record<RuntimeConfig.RuntimeType, string>>
+): string => {
+  const override = overrides?.[runtimeType]
+  if (override !== undefined) return override
+  if (runtimeType === "node" && process.versions.bun === undefined) return process.execPath
+  return findBin(runtimeType) ?? runtimeType
+}
+
+const probeVersion = (binary: string): string => {
+  try {
+    return ChildProcess.execFileSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000, env: {} }).trim()
+  } catch {
+    return "unknown"
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Internal failures
+// ---------------------------------------------------------------------------------------------------
+
+/** The worker died before the handshake: retried like a spawn failure. */
+interface EarlyExit {
+  readonly _tag: "EarlyExit"
+  readonly exitCode: number | undefined
+  readonly signal: string | undefined
+  readonly stderrTail: string
+}
+
+type AttemptError = ToolRuntimeError | EarlyExit
+
+const MiB = 1024 * 1024
+
+const heapOom = /heap out of memory|out of memory|Fatal JavaScript invalid size error|Allocation failed/i
+
+// ---------------------------------------------------------------------------------------------------
+// Conversation with a worker (shared by cold calls and pools)
+// ---------------------------------------------------------------------------------------------------
+
+/** @internal */
+export interface Conversation {
+  readonly toolId: string
+  readonly runtimeType: RuntimeConfig.RuntimeType
+  readonly entrypointPath: string
+  readonly limitMB: number
+  readonly stderrTailBytes: number
+  readonly killGrace: Duration.Duration
+}
+
+/**
+ * What a dead worker means: a memory kill, a heap OOM, or a crash (or an early exit before the
+ * handshake, which the caller may retry).
+ *
+ * @internal
+ */
+export const deathError = (
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation,
+  beforeHandshake: boolean
+): AttemptError => {
+  const info = proc.exitInfo()
+  const stderrTail = proc.stderr.tailText(conv.stderrTailBytes)
+  const peakMB = Math.round(proc.peakRssBytes() / MiB)
+  if (proc.memoryKilled() || (conv.runtimeType !== "bun" && info?.code !== 0 && heapOom.test(stderrTail))) {
+    return new ToolMemoryExceeded({ toolId: conv.toolId, limitMB: conv.limitMB, peakMB, stderrTail })
+  }
+  const exitCode = info?.code ?? undefined
+  const signal = info?.signal ?? undefined
+  if (beforeHandshake) return { _tag: "EarlyExit", exitCode, signal, stderrTail }
+  return new ToolCrashed({
+    toolId: conv.toolId,
+    stderrTail,
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    ...(signal !== undefined ? { signal } : {})
+  })
+}
+
+/**
+ * The next protocol frame, or the reason there will be none.
+ *
+ * @internal
+ */
+export const nextFrame = (
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation,
+  beforeHandshake: boolean
+): Effect.Effect<WorkerProcess.Frame, AttemptError> =>
+  Effect.gen(function*() {
+    for (;;) {
+      const event = yield* Queue.take(proc.events)
+      switch (event._tag) {
+        case "Frame":
+          return event.frame
+        case "BadFrame":
+          return yield* new ProtocolError({ toolId: conv.toolId, message: event.reason })
+        case "StdoutClosed":
+        case "Exited": {
+          // Let the rest of stdout arrive (a result written just before exiting), then decide.
+          yield* proc.terminate
+          const rest = yield* Queue.takeAll(proc.events)
+          for (const late of rest) if (late._tag === "Frame") return late.frame
+          return yield* Effect.fail(deathError(proc, conv, beforeHandshake))
+        }
+      }
+    }
+  })
+
+const str = (value: unknown, fallback: string): string => (typeof value === "string" ? value : fallback)
+
+/**
+ * Waits for `hello` then `ready` (or `loadError`).
+ *
+ * @internal
+ */
+export const handshake = (
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation
+): Effect.Effect<ReadonlyArray<string>, AttemptError> =>
+  Effect.gen(function*() {
+    let hello = false
+    for (;;) {
+      const frame = yield* nextFrame(proc, conv, !hello)
+      if (frame.t === "hello") hello = true
+      else if (frame.t === "ready") {
+        return Array.isArray(frame.tools) ? frame.tools.filter((t): t is string => typeof t === "string") : []
+      } else if (frame.t === "loadError") {
+        const error = (frame.error ?? {}) as Record<string, unknown>
+        return yield* new EntrypointLoadFailed({
+          entrypointPath: conv.entrypointPath,
+          runtimeType: conv.runtimeType,
+          name: str(error.name, "Error"),
+          message: str(error.message, "the entrypoint could not be loaded"),
+          ...(typeof error.stack === "string" ? { stack: error.stack } : {})
+        })
+      } else {
+        return yield* new ProtocolError({ toolId: conv.toolId, message: `unexpected ${frame.t} frame before ready` })
+      }
+    }
+  })
+
+/**
+ * Sends one call on a ready worker and waits for its outcome, answering native-tool requests.
+ *
+ * @internal
+ */
+export const call = (
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation,
+  request: {
+    readonly id: number
+    readonly input: unknown
+    readonly config: unknown
+    readonly env: Record<string, string>
+  },
+  native: {
+    readonly service: Option.Option<NativeTools.Service>
+    readonly callAgents: boolean
+    readonly callWorkflows: boolean
+  }
+): Effect.Effect<unknown, AttemptError> =>
+  Effect.gen(function*() {
+    proc.send({
+      t: "call",
+      id: request.id,
+      tool: conv.toolId,
+      input: request.input,
+      config: request.config,
+      env: request.env
+    })
+    for (;;) {
+      const frame = yield* nextFrame(proc, conv, false)
+      if (frame.id !== request.id) continue
+      switch (frame.t) {
+        case "result":
+          return frame.undef === true ? undefined : frame.value
+        case "notFound":
+          return yield* new ToolNotFound({
+            toolId: conv.toolId,
+            available: Array.isArray(frame.available) ? frame.available.map(String) : []
+          })
+        case "threw": {
+          const error = (frame.error ?? {}) as Record<string, unknown>
+          return yield* new ToolThrew({
+            toolId: conv.toolId,
+            name: str(error.name, "Error"),
+            message: str(error.message, ""),
+            ...(typeof error.stack === "string" ? { stack: error.stack } : {}),
+            ...(typeof error.code === "string" ? { code: error.code } : {}),
+            ...(typeof error.suggestion === "string" ? { suggestion: error.suggestion } : {}),
+            ...(typeof error.helpUrl === "string" ? { helpUrl: error.helpUrl } : {})
+          })
+        }
+        case "native": {
+          const rid = frame.rid
+          const kind = frame.kind
+          const target = str(frame.target, "")
+          const enabled = kind === "agent" ? native.callAgents : native.callWorkflows
+          const answer: Effect.Effect<unknown, NativeTools.NativeCallFailed> = !enabled ?
+            new NativeTools.NativeCallFailed({ name: "NativeToolDisabled", message: `${String(kind)} calls are off` }) :
+            Option.match(native.service, {
+              onNone: () =>
+                new NativeTools.NativeCallFailed({
+                  name: "NativeToolsUnavailable",
+                  message: "no NativeTools service is provided to the ToolRuntime layer"
+                }),
+              onSome: (service) =>
+                kind === "agent" ? service.callAgent(target, frame.input) : service.callWorkflow(target, frame.input)
+            })
+          yield* answer.pipe(
+            Effect.matchCause({
+              onSuccess: (value) => proc.send({ t: "reply", rid, ok: true, value }),
+              onFailure: (cause) => {
+                const failure = cause._tag === "Fail" ? cause.error : undefined
+                proc.send({
+                  t: "reply",
+                  rid,
+                  ok: false,
+                  error: {
+                    name: failure?.name ?? "NativeCallFailed",
+                    message: failure?.message ?? "the native call failed on the host"
+                  }
+                })
+              }
+            }),
+            Effect.fork
+          )
+          continue
+        }
+        default:
+          return yield* new ProtocolError({ toolId: conv.toolId, message: `unexpected ${frame.t} frame` })
+      }
+    }
+  })
+
+/**
+ * Races `self` against `timeout`; on timeout the worker's group is terminated and reaped before the
+ * {@link ToolTimeout} (with the stderr tail) is returned.
+ *
+ * @internal
+ */
+export const withTimeout = <A>(
+  self: Effect.Effect<A, AttemptError>,
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation,
+  timeout: Duration.Duration
+): Effect.Effect<A, AttemptError> =>
+  self.pipe(
+    Effect.timeoutOption(timeout),
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () =>
+        proc.terminate.pipe(
+          Effect.zipRight(
+            new ToolTimeout({
+              toolId: conv.toolId,
+              timeout: Duration.format(timeout),
+              stderrTail: proc.stderr.tailText(conv.stderrTailBytes)
+            })
+          )
+        )
+    }))
+  )
+
+// ---------------------------------------------------------------------------------------------------
+// make
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Everything one launch needs, derived from a config (shared with the pool).
+ *
+ * @internal
+ */
+export interface Plan {
+  readonly config: RuntimeConfig.Config
+  readonly capabilities: Limits.Capabilities
+  readonly grants: Permissions.Grants
+  readonly binary: string
+  readonly entrypoint: string
+}
+
+/**
+ * Builds the service. The layer owns a private temporary directory (mode 0700) holding the worker
+ * script (mode `workerFilePerm`), the per-call scratch directories and Deno's cache; it is removed when
+ * the layer's scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, never, RuntimeConfig.RuntimeConfig | Scope.Scope> =>
+  Effect.gen(function*() {
+    const base = yield* RuntimeConfig.RuntimeConfig
+    const nativeService = yield* Effect.serviceOption(NativeTools.NativeTools)
+    const killGrace = Duration.decode(options.killGrace ?? "1 second")
+    const sampleInterval = Duration.decode(options.memorySampleInterval ?? "50 millis")
+    const maxFrameBytes = options.maxFrameBytes ?? 64 * MiB
+    const stderrTailBytes = options.stderrTailBytes ?? 4096
+    const spawner: WorkerProcess.Spawner = options.spawner ??
+      ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
+
+    const privateDir = yield* Effect.acquireRelease(
+      Effect.sync(() => fs.realpathSync(fs.mkdtempSync(path.join(options.tempRoot ?? os.tmpdir(), "effect-swarm-")))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+    const workerDir = path.join(privateDir, "worker")
+    const callsDir = path.join(privateDir, "calls")
+    const denoDir = path.join(privateDir, "deno")
+    const workerPath = path.join(workerDir, "worker.mjs")
+    yield* Effect.sync(() => {
+      fs.chmodSync(privateDir, 0o700)
+      fs.mkdirSync(workerDir, { mode: 0o700 })
+      fs.mkdirSync(callsDir, { mode: 0o700 })
+      fs.mkdirSync(denoDir, { mode: 0o700 })
+      fs.writeFileSync(workerPath, WorkerScript.source, { mode: base.workerFilePerm })
+      fs.chmodSync(workerPath, base.workerFilePerm)
+    })
+
+    const versions = new Map<string, string>()
+    const versionOf = (runtimeType: RuntimeConfig.RuntimeType, binary: string): string => {
+      const key = `${runtimeType}:${binary}`
+      const known = versions.get(key)
+      if (known !== undefined) return known
+      const raw = runtimeType === "node" && binary === process.execPath && process.versions.bun === undefined
+        ? process.versions.node
+        : probeVersion(binary)
+      const version = /(\d+\.\d+\.\d+)/.exec(raw)?.[1] ?? raw
+      versions.set(key, version)
+      return version
+    }
+    const capabilities = (runtimeType: RuntimeConfig.RuntimeType): Limits.Capabilities =>
+      Limits.capabilitiesOf(runtimeType, versionOf(runtimeType, resolveBinary(runtimeType, options.binaries)))
+
+    const scratch = Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(callsDir, "c-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+
+    const entrypointOf = (config: RuntimeConfig.Config): string => {
+      const absolute = path.resolve(config.entrypointPath)
+      try {
+        return fs.realpathSync(absolute)
+      } catch {
+        return absolute
+      }
+    }
+
+    /** Starts a worker for `plan` in the current scope and sends `init` (no handshake yet). */
+    const startWorker = (
+      plan: Plan,
+      callEnv: Record<string, string> | undefined
+    ): Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope> =>
+      Effect.gen(function*() {
+        const { config } = plan
+        const dir = yield* scratch
+        const token = Crypto.randomBytes(18).toString("base64url")
+        const args = Limits.launchArgs({
+          capabilities: plan.capabilities,
+          grants: plan.grants,
+          maxMemoryMB: config.maxMemoryMB,
+          nodeOptions: config.nodeOptions,
+          workerPath,
+          implicitRead: [workerDir, plan.entrypoint],
+          scratchDir: dir,
+          callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv)
+        })
+        const extra: Record<string, string> = config.runtimeType === "deno"
+          ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
+          : {}
+        const env = Limits.childEnv({
+          hostEnv: process.env,
+          envGrant: plan.grants.env,
+          scratchDir: dir,
+          callEnv,
+          extra
+        })
+        const proc = yield* WorkerProcess.start({
+          runtimeType: config.runtimeType,
+          command: plan.binary,
+          args,
+          env,
+          cwd: dir,
+          token,
+          stdoutLimit: config.maxStderrCaptureSize,
+          stderrLimit: config.maxStderrCaptureSize,
+          maxFrameBytes,
+          killGrace,
+          spawner,
+          memory: process.platform === "linux" ?
+            { limitBytes: config.maxMemoryMB * MiB, interval: sampleInterval } :
+            undefined
+        })
+        proc.send({
+          t: "init",
+          token,
+          entry: pathToFileURL(plan.entrypoint).href,
+          environment: config.environment,
+          native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
+        })
+        return proc
+      })
+
+    const pools = yield* WorkerPool.make<Plan, Conversation, AttemptError>({
+      launch: (plan, conv) =>
+        Effect.gen(function*() {
+          const proc = yield* startWorker(plan, undefined)
+          yield* withTimeout(handshake(proc, conv), proc, conv, plan.config.toolExecutionTimeout)
+          return proc
+        }),
+      keyOf: (plan) => WorkerPool.configKey(plan.config, plan.binary),
+      configOf: (plan) => plan.config
+    })
+
+    const prepare = (request: ExecuteRequest) =>
+      Effect.gen(function*() {
+        const config = request.runtime === undefined || request.runtime.length === 0 ? base : yield* Either.match(
+          RuntimeConfig.update(base, ...request.runtime),
+          {
+            onLeft: (e) => Effect.fail(new InvalidRuntimeConfig({ message: e.message })),
+            onRight: Effect.succeed
+          }
+        )
+        const envError = Limits.validateCallEnv(request.env)
+        if (envError !== undefined) return yield* envError
+        if (config.entrypointPath.length === 0) {
+          return yield* new ToolNotFound({ toolId: request.toolId, available: [] })
+        }
+        const caps = capabilities(config.runtimeType)
+        const grants = Permissions.grants(RuntimeConfig.effectivePermissions(config))
+        const refused = Limits.unenforced(caps, grants)
+        for (const item of refused) {
+          if (config.permissionPolicy === "enforce") {
+            return yield* new PermissionUnenforceable({
+              runtimeType: config.runtimeType,
+              permission: item.permission,
+              reason: item.reason
+            })
+          }
+          yield* Effect.logWarning(`running without an enforced ${item.permission} restriction: ${item.reason}`).pipe(
+            Effect.annotateLogs({
+              toolId: request.toolId,
+              runtimeType: config.runtimeType,
+              permission: item.permission
+            })
+          )
+        }
+        const plan: Plan = {
+          config,
+          capabilities: caps,
+          grants,
+          binary: resolveBinary(config.runtimeType, options.binaries),
+          entrypoint: entrypointOf(config)
+        }
+        const conv: Conversation = {
+          toolId: request.toolId,
+          runtimeType: config.runtimeType,
+          entrypointPath: plan.entrypoint,
+          limitMB: config.maxMemoryMB,
+          stderrTailBytes,
+          killGrace
+        }
+        const timeout = request.timeout === undefined ? config.toolExecutionTimeout : Duration.decode(request.timeout)
+        return { plan, conv, timeout }
+      })
+
+    const retrySchedule = (config: RuntimeConfig.Config) =>
+      Schedule.exponential(config.backoffInitialInterval).pipe(
+        Schedule.either(Schedule.spaced(config.backoffMaxInterval)),
+        Schedule.upTo(config.backoffMaxElapsedTime)
+      )
+
+    const native = (config: RuntimeConfig.Config) => ({
+      service: nativeService,
+      callAgents: config.nativeTools.callAgents,
+      callWorkflows: config.nativeTools.callWorkflows
+    })
+
+    let nextCallId = 0
+
+    const coldAttempt = (
+      plan: Plan,
+      conv: Conversation,
+      request: ExecuteRequest,
+      timeout: Duration.Duration
+    ): Effect.Effect<Detailed, AttemptError> =>
+      Effect.scoped(Effect.gen(function*() {
+        const proc = yield* startWorker(plan, request.env)
+        // The timeout covers start-up (the entrypoint's top-level code), handshake and call.
+        const result = yield* withTimeout(
+          handshake(proc, conv).pipe(
+            Effect.zipRight(call(proc, conv, {
+              id: ++nextCallId,
+              input: request.input,
+              config: request.config,
+              env: request.env ?? {}
+            }, native(plan.config)))
+          ),
+          proc,
+          conv,
+          timeout
+        )
+        yield* proc.shutdown
+        return { result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }
+      }))
+
+    const keepWorker = (exit: Exit.Exit<unknown, AttemptError>): WorkerPool.Verdict =>
+      Exit.isSuccess(exit) ||
+        (exit.cause._tag === "Fail" &&
+          (exit.cause.error._tag === "ToolThrew" || exit.cause.error._tag === "ToolNotFound"))
+        ? "keep"
+        : "retire"
+
+    const executeDetailed = Effect.fn("ToolRuntime.executeDetailed")(function*(request: ExecuteRequest) {
+      const { conv, plan, timeout } = yield* prepare(request)
+      const attempt: Effect.Effect<Detailed, AttemptError> = request.pool === undefined
+        ? coldAttempt(plan, conv, request, timeout)
+        : pools.run(
+          plan,
+          conv,
+          request.pool,
+          (proc) =>
+            withTimeout(
+              call(proc, conv, {
+                id: ++nextCallId,
+                input: request.input,
+                config: request.config,
+                env: request.env ?? {}
+              }, native(plan.config)).pipe(
+                Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))
+              ),
+              proc,
+              conv,
+              timeout
+            ),
+          keepWorker
+        )
+      const retried = attempt.pipe(
+        Effect.retry({
+          schedule: retrySchedule(plan.config),
+          while: (e) => e._tag === "SpawnFailed" || e._tag === "EarlyExit"
+        }),
+        Effect.catchIf(
+          (e): e is EarlyExit => e._tag === "EarlyExit",
+          (e) =>
+            new ToolCrashed({
+              toolId: request.toolId,
+              stderrTail: e.stderrTail,
+              ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+              ...(e.signal !== undefined ? { signal: e.signal } : {})
+            })
+        )
+      )
+      return yield* retried
+    })
+
+    const execute = Effect.fn("ToolRuntime.execute")(function*(request: ExecuteRequest) {
+      const detailed = yield* executeDetailed(request)
+      return detailed.result
+    })
+
+    return ToolRuntime.of({ execute, executeDetailed, capabilities })
+  })
+
+/**
+ * The runtime with custom {@link Options} (binaries, spawner, grace period, ...).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+ *
+ * const Runtime = ToolRuntime.layerWith({ binaries: { deno: "/opt/deno/bin/deno" }, killGrace: "500 millis" }).pipe(
+ *   Layer.provide(RuntimeConfig.layer("deno", RuntimeConfig.withEntrypointPath("./tools.ts")))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: Options): Layer.Layer<ToolRuntime, never, RuntimeConfig.RuntimeConfig> =>
+  Layer.scoped(ToolRuntime, make(options))
+
+/**
+ * The runtime with default options. Needs a {@link RuntimeConfig.RuntimeConfig}; picks up a
+ * {@link NativeTools.NativeTools} service when one is in the context.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+ *
+ * const Runtime = ToolRuntime.layer.pipe(
+ *   Layer.provide(RuntimeConfig.layer("node", RuntimeConfig.withEntrypointPath("./tools.mjs")))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ToolRuntime, never, RuntimeConfig.RuntimeConfig> = layerWith({})

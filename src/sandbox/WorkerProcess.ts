@@ -1,0 +1,512 @@
+/**
+ * One worker child process as a scoped resource: spawned in its own process group, stdout parsed into
+ * protocol frames and logs, stdout and stderr drained concurrently to the end into capped captures
+ * (head and tail kept, long lines never stall), an optional resident-memory watchdog, and a
+ * termination that signals the whole group (SIGTERM, grace, SIGKILL) and always reaps.
+ *
+ * Internal to the sandbox: {@link ToolRuntime} and {@link WorkerPool} drive it.
+ *
+ * @since 0.1.0
+ */
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as ChildProcess from "node:child_process"
+import * as fs from "node:fs"
+import { SpawnFailed } from "./ToolRuntimeError.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Capture: head and tail of a byte stream, capped
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Keeps the first and the last bytes of a stream up to `limit` in total (half each), counting what
+ * was dropped in between.
+ *
+ * @example
+ * ```ts
+ * import { Capture } from "effect-swarm/sandbox/WorkerProcess"
+ * const c = new Capture(8)
+ * c.push(Buffer.from("0123456789abcdef"))
+ * c.text() // "0123\n[... 8 bytes omitted ...]\ncdef"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Capture {
+  private readonly headLimit: number
+  private readonly tailLimit: number
+  private readonly head: Array<Buffer> = []
+  private headSize = 0
+  private tail: Array<Buffer> = []
+  private tailSize = 0
+  /** Every byte pushed, kept or not. */
+  total = 0
+
+  constructor(readonly limit: number) {
+    this.headLimit = Math.ceil(limit / 2)
+    this.tailLimit = limit - this.headLimit
+  }
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length
+    let rest = chunk
+    if (this.headSize < this.headLimit) {
+      const take = Math.min(rest.length, this.headLimit - this.headSize)
+      this.head.push(Buffer.from(rest.subarray(0, take)))
+      this.headSize += take
+      rest = rest.subarray(take)
+    }
+    if (rest.length === 0 || this.tailLimit === 0) return
+    if (rest.length >= this.tailLimit) {
+      this.tail = [Buffer.from(rest.subarray(rest.length - this.tailLimit))]
+      this.tailSize = this.tailLimit
+      return
+    }
+    this.tail.push(Buffer.from(rest))
+    this.tailSize += rest.length
+    while (this.tailSize > this.tailLimit) {
+      const first = this.tail[0]!
+      const excess = this.tailSize - this.tailLimit
+      if (first.length <= excess) {
+        this.tail.shift()
+        this.tailSize -= first.length
+      } else {
+        this.tail[0] = first.subarray(excess)
+        this.tailSize -= excess
+      }
+    }
+  }
+
+  /** Forgets everything (a pooled worker starts each call with empty captures). */
+  reset(): void {
+    this.head.length = 0
+    this.headSize = 0
+    this.tail = []
+    this.tailSize = 0
+    this.total = 0
+  }
+
+  /** Bytes dropped between head and tail. */
+  get omitted(): number {
+    return this.total - this.headSize - this.tailSize
+  }
+
+  /** Head, a marker for omitted bytes when any, and tail, as UTF-8 text. */
+  text(): string {
+    const head = Buffer.concat(this.head).toString("utf8")
+    const tail = Buffer.concat(this.tail).toString("utf8")
+    return this.omitted > 0 ? `${head}\n[... ${this.omitted} bytes omitted ...]\n${tail}` : head + tail
+  }
+
+  /** The last `bytes` bytes kept (from the tail, or the head when nothing was dropped). */
+  tailText(bytes: number): string {
+    const all = this.omitted > 0 ? Buffer.concat(this.tail) : Buffer.concat([...this.head, ...this.tail])
+    return (all.length > bytes ? all.subarray(all.length - bytes) : all).toString("utf8")
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Frame parser
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A protocol message from the worker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Frame {
+  readonly t: string
+  readonly [key: string]: unknown
+}
+
+/**
+ * What the stdout reader and the process report, in arrival order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkerEvent =
+  | { readonly _tag: "Frame"; readonly frame: Frame }
+  | { readonly _tag: "BadFrame"; readonly reason: string }
+  | { readonly _tag: "StdoutClosed" }
+  | { readonly _tag: "Exited" }
+
+const NL = 10
+
+/**
+ * Splits stdout into frames (lines starting with `token + " "`) and log bytes, without ever buffering
+ * a log line: only frame lines are accumulated, up to `maxFrameBytes`.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export class FrameParser {
+  private readonly prefix: Buffer
+  private mode: "start" | "log" | "frame" | "skip" = "start"
+  private matched = 0
+  private chunks: Array<Buffer> = []
+  private size = 0
+
+  constructor(
+    token: string,
+    private readonly maxFrameBytes: number,
+    private readonly onLog: (chunk: Buffer) => void,
+    private readonly onEvent: (event: WorkerEvent) => void
+  ) {
+    this.prefix = Buffer.from(`${token} `, "latin1")
+  }
+
+  push(chunk: Buffer): void {
+    let i = 0
+    while (i < chunk.length) {
+      if (this.mode === "log") {
+        const nl = chunk.indexOf(NL, i)
+        if (nl === -1) {
+          this.onLog(chunk.subarray(i))
+          return
+        }
+        this.onLog(chunk.subarray(i, nl + 1))
+        i = nl + 1
+        this.mode = "start"
+        continue
+      }
+      if (this.mode === "frame" || this.mode === "skip") {
+        const nl = chunk.indexOf(NL, i)
+        const end = nl === -1 ? chunk.length : nl
+        if (this.mode === "frame") {
+          this.size += end - i
+          if (this.size > this.maxFrameBytes) {
+            this.chunks = []
+            this.mode = "skip"
+            this.onEvent({ _tag: "BadFrame", reason: `a frame exceeded ${this.maxFrameBytes} bytes` })
+          } else this.chunks.push(Buffer.from(chunk.subarray(i, end)))
+        }
+        if (nl === -1) return
+        if (this.mode === "frame") this.emit()
+        i = nl + 1
+        this.mode = "start"
+        continue
+      }
+      // start of a line: is it a frame?
+      const byte = chunk[i]!
+      if (byte === this.prefix[this.matched]) {
+        this.matched++
+        i++
+        if (this.matched === this.prefix.length) {
+          this.matched = 0
+          this.mode = "frame"
+          this.chunks = []
+          this.size = 0
+        }
+        continue
+      }
+      if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
+      else if (byte === NL) {
+        // The worker writes "\n" before every frame; empty lines carry nothing worth keeping.
+        i++
+        continue
+      }
+      this.matched = 0
+      this.mode = "log"
+    }
+  }
+
+  /** At end of stream: a partial prefix is log text. */
+  end(): void {
+    if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
+    this.matched = 0
+  }
+
+  private emit(): void {
+    const text = Buffer.concat(this.chunks).toString("utf8")
+    this.chunks = []
+    let frame: unknown
+    try {
+      frame = JSON.parse(text)
+    } catch {
+      this.onEvent({ _tag: "BadFrame", reason: `a frame is not valid JSON: ${text.slice(0, 200)}` })
+      return
+    }
+    if (frame === null || typeof frame !== "object" || typeof (frame as Frame).t !== "string") {
+      this.onEvent({ _tag: "BadFrame", reason: `a frame has no type: ${text.slice(0, 200)}` })
+      return
+    }
+    this.onEvent({ _tag: "Frame", frame: frame as Frame })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resident memory of a process tree (Linux /proc)
+// ---------------------------------------------------------------------------------------------------
+
+const vmRss = /VmRSS:\s+(\d+)\s+kB/
+
+/**
+ * The resident memory in bytes of `pid` and all its descendants (walked through
+ * `/proc/<pid>/task/<tid>/children`), or 0 when `/proc` is unavailable.
+ *
+ * @since 0.1.0
+ * @category memory
+ */
+export const treeRssBytes = (pid: number): number => {
+  let total = 0
+  const stack = [pid]
+  const seen = new Set<number>()
+  while (stack.length > 0) {
+    const current = stack.pop()!
+    if (seen.has(current)) continue
+    seen.add(current)
+    try {
+      const match = vmRss.exec(fs.readFileSync(`/proc/${current}/status`, "latin1"))
+      if (match !== null) total += Number(match[1]) * 1024
+    } catch {
+      continue
+    }
+    let tasks: Array<string>
+    try {
+      tasks = fs.readdirSync(`/proc/${current}/task`)
+    } catch {
+      continue
+    }
+    for (const tid of tasks) {
+      try {
+        const children = fs.readFileSync(`/proc/${current}/task/${tid}/children`, "latin1").trim()
+        if (children.length > 0) { for (const c of children.split(" ")) stack.push(Number(c)) }
+      } catch {
+        // the task ended meanwhile
+      }
+    }
+  }
+  return total
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The process
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * How a process ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExitInfo {
+  readonly code: number | null
+  readonly signal: string | null
+}
+
+/**
+ * Starts a child process; `child_process.spawn` by default. Tests inject failures through it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Spawner = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: ChildProcess.SpawnOptions
+) => ChildProcess.ChildProcess
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StartOptions {
+  readonly runtimeType: string
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly env: Record<string, string>
+  readonly cwd: string
+  readonly token: string
+  readonly stdoutLimit: number
+  readonly stderrLimit: number
+  readonly maxFrameBytes: number
+  readonly killGrace: Duration.Duration
+  readonly spawner: Spawner
+  /** Kill the tree when its resident memory exceeds `limitBytes`, sampled every `interval`. */
+  readonly memory: { readonly limitBytes: number; readonly interval: Duration.Duration } | undefined
+}
+
+/**
+ * A running worker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerProcess {
+  readonly pid: number
+  readonly events: Queue.Dequeue<WorkerEvent>
+  readonly send: (message: object) => void
+  readonly closeStdin: () => void
+  readonly exited: Deferred.Deferred<ExitInfo>
+  readonly exitInfo: () => ExitInfo | undefined
+  readonly stdout: Capture
+  readonly stderr: Capture
+  /** Highest resident memory of the tree observed by the watchdog, in bytes. */
+  readonly peakRssBytes: () => number
+  /** True once the watchdog killed the tree for exceeding its memory limit. */
+  readonly memoryKilled: () => boolean
+  /** SIGTERM to the group, SIGKILL after the grace period, reap, drain. Idempotent. */
+  readonly terminate: Effect.Effect<void>
+  /** Closes stdin and lets the worker exit on its own within the grace period, then terminates. */
+  readonly shutdown: Effect.Effect<void>
+}
+
+const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // the group is gone already
+  }
+}
+
+/**
+ * Spawns a worker in its own process group. The scope's finalizer terminates the group and reaps it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start = (options: StartOptions): Effect.Effect<WorkerProcess, SpawnFailed, Scope.Scope> =>
+  Effect.gen(function*() {
+    const events = yield* Queue.unbounded<WorkerEvent>()
+    const exited = yield* Deferred.make<ExitInfo>()
+    const streamsClosed = yield* Deferred.make<void>()
+    const stdout = new Capture(options.stdoutLimit)
+    const stderr = new Capture(options.stderrLimit)
+    let exitInfo: ExitInfo | undefined
+    let peak = 0
+    let memoryKilled = false
+
+    const child = yield* Effect.acquireRelease(
+      Effect.async<ChildProcess.ChildProcess, SpawnFailed>((resume) => {
+        let proc: ChildProcess.ChildProcess
+        try {
+          proc = options.spawner(options.command, options.args, {
+            cwd: options.cwd,
+            env: options.env,
+            detached: true,
+            stdio: ["pipe", "pipe", "pipe"]
+          })
+        } catch (cause) {
+          resume(Effect.fail(new SpawnFailed({ runtimeType: options.runtimeType, message: String(cause) })))
+          return
+        }
+        const onError = (cause: Error) => {
+          proc.off("spawn", onSpawn)
+          resume(Effect.fail(
+            new SpawnFailed({ runtimeType: options.runtimeType, message: `${options.command}: ${cause.message}` })
+          ))
+        }
+        const onSpawn = () => {
+          proc.off("error", onError)
+          resume(Effect.succeed(proc))
+        }
+        proc.once("error", onError)
+        proc.once("spawn", onSpawn)
+      }),
+      () => terminate
+    )
+    const pid = child.pid!
+    child.on("error", () => {})
+    child.stdin!.on("error", () => {})
+
+    let open = 2
+    const streamDone = () => {
+      if (--open === 0) Deferred.unsafeDone(streamsClosed, Exit.void)
+    }
+    const parser = new FrameParser(
+      options.token,
+      options.maxFrameBytes,
+      (chunk) => stdout.push(chunk),
+      (event) => Queue.unsafeOffer(events, event)
+    )
+    child.stdout!.on("data", (chunk: Buffer) => parser.push(chunk))
+    child.stdout!.once("close", () => {
+      parser.end()
+      Queue.unsafeOffer(events, { _tag: "StdoutClosed" })
+      streamDone()
+    })
+    child.stdout!.on("error", () => {})
+    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk))
+    child.stderr!.once("close", streamDone)
+    child.stderr!.on("error", () => {})
+    child.once("exit", (code, signal) => {
+      exitInfo = { code, signal }
+      Deferred.unsafeDone(exited, Exit.succeed(exitInfo))
+      Queue.unsafeOffer(events, { _tag: "Exited" })
+    })
+
+    const terminate: Effect.Effect<void> = yield* Effect.cached(
+      Effect.gen(function*() {
+        if (exitInfo === undefined) {
+          signalGroup(pid, "SIGTERM")
+          const done = yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
+          if (Option.isNone(done)) signalGroup(pid, "SIGKILL")
+          yield* Deferred.await(exited)
+        }
+        // Grandchildren left in the group die with it.
+        signalGroup(pid, "SIGKILL")
+        const drained = yield* Deferred.await(streamsClosed).pipe(
+          Effect.interruptible,
+          Effect.timeoutOption(options.killGrace)
+        )
+        if (Option.isNone(drained)) {
+          // Something outside the group (setsid) still holds our pipes: stop reading.
+          child.stdout!.destroy()
+          child.stderr!.destroy()
+        }
+      })
+    )
+
+    const shutdown = Effect.gen(function*() {
+      child.stdin!.end()
+      if (exitInfo === undefined) {
+        yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
+      }
+      yield* terminate
+    })
+
+    if (options.memory !== undefined) {
+      const { interval, limitBytes } = options.memory
+      const sample = Effect.sync(() => {
+        if (exitInfo !== undefined) return
+        const rss = treeRssBytes(pid)
+        if (rss > peak) peak = rss
+        if (rss > limitBytes && !memoryKilled) {
+          memoryKilled = true
+          signalGroup(pid, "SIGKILL")
+        }
+      })
+      yield* sample.pipe(
+        Effect.repeat({ schedule: Schedule.spaced(interval), while: () => exitInfo === undefined }),
+        Effect.forkScoped
+      )
+    }
+
+    return {
+      pid,
+      events,
+      send: (message: object) => {
+        if (child.stdin!.writable) child.stdin!.write(JSON.stringify(message) + "\n")
+      },
+      closeStdin: () => {
+        child.stdin!.end()
+      },
+      exited,
+      exitInfo: () => exitInfo,
+      stdout,
+      stderr,
+      peakRssBytes: () => peak,
+      memoryKilled: () => memoryKilled,
+      terminate,
+      shutdown
+    } satisfies WorkerProcess
+  })

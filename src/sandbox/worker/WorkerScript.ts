@@ -1,0 +1,247 @@
+/**
+ * The worker script every tool process runs: a small dependency-free ES module (it must not import
+ * `effect`, which would add 100-300 ms to every cold start) that works unchanged in Bun, Node and Deno.
+ *
+ * Protocol (one JSON object per line):
+ * - host to worker on stdin: `init` (session token, entrypoint file URL, native-tool switches), then
+ *   `call` requests and `reply` answers to native-tool calls;
+ * - worker to host on stdout: every protocol frame is written as `"\n" + token + " " + JSON + "\n"`.
+ *   The token is random per worker process and never exposed to tool code, so whatever the tool
+ *   prints (`console.log`, `process.stdout.write` of garbage, unterminated lines) can never be mistaken
+ *   for a frame: the host treats every other byte as logs. Frames: `hello` (the handshake, sent before
+ *   the entrypoint is imported), `ready` (with the tool names) or `loadError`, then per call `result`,
+ *   `notFound`, `threw`, and `native` requests.
+ *
+ * Why stdout rather than an extra fd: Deno cannot write an inherited descriptor without `--allow-all`,
+ * and one uniform design for the three runtimes is easier to reason about and to test.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The worker's source text, written to a private temporary directory by the runtime. It contains no
+ * backticks and no template substitutions; the entrypoint is sent as a file URL in the `init` message
+ * and imported with `import()`, so no path is ever spliced into code.
+ *
+ * @example
+ * ```ts
+ * import { source } from "effect-swarm/sandbox/worker/WorkerScript"
+ * source.includes("import(") // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const source = String.raw`// effect-swarm tool worker (generated, do not edit). Dependency-free on purpose.
+const isDeno = typeof globalThis.Deno !== "undefined" && typeof globalThis.Deno.stdin !== "undefined"
+const encoder = new TextEncoder()
+const own = Object.prototype.hasOwnProperty
+let writeRaw
+let exitNow
+let envSet
+let envDelete
+let envGet
+if (isDeno) {
+  const D = globalThis.Deno
+  const out = D.stdout
+  writeRaw = (s) => {
+    const bytes = encoder.encode(s)
+    let offset = 0
+    while (offset < bytes.length) offset += out.writeSync(bytes.subarray(offset))
+  }
+  exitNow = (code) => D.exit(code)
+  envSet = (k, v) => { try { D.env.set(k, v) } catch (_) {} }
+  envDelete = (k) => { try { D.env.delete(k) } catch (_) {} }
+  envGet = (k) => { try { return D.env.get(k) } catch (_) { return undefined } }
+} else {
+  const proc = globalThis.process
+  const stdout = proc.stdout
+  const write = stdout.write.bind(stdout)
+  writeRaw = (s) => { write(s) }
+  const exit = proc.exit.bind(proc)
+  exitNow = (code) => exit(code)
+  const env = proc.env
+  envSet = (k, v) => { env[k] = v }
+  envDelete = (k) => { delete env[k] }
+  envGet = (k) => env[k]
+}
+
+let token = ""
+let tools = null
+let native = { agents: false, workflows: false }
+let environment = ""
+let nextReply = 0
+const pendingReplies = new Map()
+
+const frame = (message) => {
+  writeRaw("\n" + token + " " + JSON.stringify(message) + "\n")
+}
+
+const safeString = (value) => {
+  try { return String(value) } catch (_) { return "[unprintable value]" }
+}
+
+const describe = (error) => {
+  try {
+    if (error !== null && typeof error === "object") {
+      const out = {
+        name: typeof error.name === "string" ? error.name : "Error",
+        message: typeof error.message === "string" ? error.message : safeString(error)
+      }
+      if (typeof error.stack === "string") out.stack = error.stack
+      for (const key of ["code", "suggestion", "helpUrl"]) {
+        const v = error[key]
+        if (v !== undefined && v !== null) out[key] = safeString(v)
+      }
+      return out
+    }
+    return { name: "NonErrorThrown", message: safeString(error) }
+  } catch (_) {
+    return { name: "NonErrorThrown", message: "[unreadable thrown value]" }
+  }
+}
+
+const isTable = (value) => value !== null && (typeof value === "object" || typeof value === "function")
+
+// Own-property lookup only: "constructor" or "toString" never resolve to Object.prototype.
+const tables = (mod) => {
+  const out = []
+  if (own.call(mod, "default") && isTable(mod.default) && typeof mod.default !== "function") out.push(mod.default)
+  if (own.call(mod, "handlers") && isTable(mod.handlers)) out.push(mod.handlers)
+  out.push(mod)
+  return out
+}
+
+const listTools = (mod) => {
+  const names = []
+  for (const table of tables(mod)) {
+    for (const key of Object.keys(table)) {
+      if (table === mod && (key === "default" || key === "handlers")) continue
+      let value
+      try { value = table[key] } catch (_) { continue }
+      if (typeof value === "function" && !names.includes(key)) names.push(key)
+    }
+  }
+  return names
+}
+
+const lookup = (mod, id) => {
+  for (const table of tables(mod)) {
+    if (table === mod && (id === "default" || id === "handlers")) continue
+    if (!own.call(table, id)) continue
+    const value = table[id]
+    if (typeof value === "function") return value
+  }
+  return undefined
+}
+
+const callNative = (kind, callId, target, input) => new Promise((resolve, reject) => {
+  const rid = ++nextReply
+  pendingReplies.set(rid, { resolve, reject })
+  frame({ t: "native", id: callId, rid, kind, target, input })
+})
+
+const runCall = async (msg) => {
+  const fn = lookup(tools, msg.tool)
+  if (fn === undefined) {
+    frame({ t: "notFound", id: msg.id, available: listTools(tools) })
+    return
+  }
+  const callEnv = msg.env !== null && typeof msg.env === "object" ? msg.env : {}
+  const ctx = { toolId: msg.tool, callId: msg.id, environment, env: Object.assign({}, callEnv) }
+  if (native.agents) ctx.callAgent = (target, input) => callNative("agent", msg.id, target, input)
+  if (native.workflows) ctx.callWorkflow = (name, input) => callNative("workflow", msg.id, name, input)
+  const saved = []
+  for (const key of Object.keys(callEnv)) {
+    saved.push([key, envGet(key)])
+    envSet(key, callEnv[key])
+  }
+  try {
+    const value = await fn(msg.input, msg.config, ctx)
+    let text
+    try {
+      text = value === undefined ? undefined : JSON.stringify(value)
+    } catch (error) {
+      frame({ t: "threw", id: msg.id, error: describe(error), serialization: true })
+      return
+    }
+    if (text === undefined) frame({ t: "result", id: msg.id, undef: true })
+    else writeRaw("\n" + token + " {\"t\":\"result\",\"id\":" + msg.id + ",\"value\":" + text + "}\n")
+  } catch (error) {
+    frame({ t: "threw", id: msg.id, error: describe(error) })
+  } finally {
+    for (const [key, previous] of saved) {
+      if (previous === undefined) envDelete(key)
+      else envSet(key, previous)
+    }
+  }
+}
+
+const onInit = async (msg) => {
+  token = msg.token
+  environment = typeof msg.environment === "string" ? msg.environment : ""
+  native = { agents: msg.native && msg.native.agents === true, workflows: msg.native && msg.native.workflows === true }
+  // The handshake: the runtime started and speaks the protocol. Failures after this are the tool's.
+  frame({ t: "hello" })
+  try {
+    tools = await import(msg.entry)
+  } catch (error) {
+    frame({ t: "loadError", error: describe(error) })
+    return
+  }
+  frame({ t: "ready", tools: listTools(tools) })
+}
+
+let chain = Promise.resolve()
+const onLine = (line) => {
+  if (line.length === 0) return
+  let msg
+  try { msg = JSON.parse(line) } catch (_) { return }
+  if (msg === null || typeof msg !== "object") return
+  if (msg.t === "init") chain = chain.then(() => onInit(msg))
+  else if (msg.t === "call") chain = chain.then(() => runCall(msg))
+  else if (msg.t === "reply") {
+    const waiter = pendingReplies.get(msg.rid)
+    if (waiter === undefined) return
+    pendingReplies.delete(msg.rid)
+    if (msg.ok) waiter.resolve(msg.value)
+    else {
+      const e = new Error(msg.error && typeof msg.error.message === "string" ? msg.error.message : "native call failed")
+      if (msg.error && typeof msg.error.name === "string") e.name = msg.error.name
+      waiter.reject(e)
+    }
+  }
+}
+
+let buffered = ""
+const onText = (text) => {
+  buffered += text
+  let nl = buffered.indexOf("\n")
+  while (nl !== -1) {
+    const line = buffered.slice(0, nl)
+    buffered = buffered.slice(nl + 1)
+    onLine(line)
+    nl = buffered.indexOf("\n")
+  }
+}
+
+// The host closes stdin when it is done with this worker: exit once queued work settles, even if tool
+// code left timers behind.
+if (isDeno) {
+  const decoder = new TextDecoder()
+  const reader = globalThis.Deno.stdin.readable.getReader()
+  ;(async () => {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      onText(decoder.decode(value, { stream: true }))
+    }
+    chain.then(() => exitNow(0), () => exitNow(0))
+  })()
+} else {
+  const stdin = globalThis.process.stdin
+  stdin.setEncoding("utf8")
+  stdin.on("data", onText)
+  stdin.on("end", () => chain.then(() => exitNow(0), () => exitNow(0)))
+}
+`

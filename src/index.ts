@@ -42,6 +42,16 @@ export * as MessageEvent from "./conversation/MessageEvent.js"
 /**
  * @since 0.1.0
  */
+export * as Bundle from "./resource/Bundle.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BundleError from "./resource/BundleError.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ObjectRef from "./resource/ObjectRef.js"
 
 /**

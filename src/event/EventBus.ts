@@ -161,7 +161,12 @@ export const attach = <E>(
       Effect.flatMap(Queue.takeBetween(queue, 1, maxBatch), (chunk) => deliver(Chunk.toReadonlyArray(chunk)))
     )
     // Drain what is already queued before the subscription closes, so the last events of a run persist.
-    const drain = Effect.flatMap(Queue.takeAll(queue), (chunk) => deliver(Chunk.toReadonlyArray(chunk)))
+    // The bus may already be gone when its layer closed first; then there is nothing left to drain.
+    const drain = Effect.flatMap(
+      Queue.isShutdown(queue),
+      (down) =>
+        down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), (chunk) => deliver(Chunk.toReadonlyArray(chunk)))
+    )
     yield* Effect.addFinalizer(() => drain)
     yield* Effect.forkScoped(loop)
   })

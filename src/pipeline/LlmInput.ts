@@ -69,7 +69,9 @@ const summarizeOne = (message: Message): LlmInputMessage => {
     lines.push(line)
     if (truncated) summary = true
   }
-  const items = typeof content === "string" ? [{ type: "text" as const, text: content }] : content
+  const items = typeof content === "string"
+    ? content.length === 0 ? [] : [{ type: "text" as const, text: content }]
+    : content
   for (const part of items) {
     switch (part.type) {
       case "text": {

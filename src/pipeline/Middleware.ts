@@ -24,7 +24,8 @@ import type * as MessageEvent from "../conversation/MessageEvent.js"
 import type { TokenUsage } from "../event/RuntimeEvent.js"
 import type { TraceContext } from "../event/Trace.js"
 import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
-import type { ToolCallResult } from "../tool/ToolExecutor.js"
+import type { CallContext, ToolCallResult } from "../tool/ToolExecutor.js"
+import type { AgentToolRuntime } from "../tool/ToolRegistry.js"
 
 /**
  * The three kinds.
@@ -483,3 +484,31 @@ export interface RegisterOptions {
   /** Shown in errors and logs; defaults to `<kind>#<n>`. */
   readonly name?: string | undefined
 }
+
+/**
+ * The executor's call context for a tool call run through the pipeline (its span becomes the tool's
+ * trace parent, e.g. for a sandboxed subprocess).
+ *
+ * @example
+ * ```ts
+ * import { Middleware } from "effect-swarm"
+ * // inside a runToolCall core:
+ * // executor.execute({ toolCallId: ctx.toolCallId, toolName: ctx.toolName, args: ctx.args,
+ * //   catalog: step.toolCatalog, context: Middleware.callContext(ctx, { workdir }) })
+ * ```
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const callContext = (
+  ctx: ToolCallContext,
+  options?: { readonly workdir?: string | undefined; readonly runtime?: AgentToolRuntime | undefined }
+): CallContext => ({
+  agentName: ctx.agentName,
+  instanceKey: ctx.instanceKey,
+  turnId: ctx.turnId,
+  stepIndex: ctx.stepIndex,
+  trace: ctx.trace,
+  workdir: options?.workdir,
+  runtime: options?.runtime
+})

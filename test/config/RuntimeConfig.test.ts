@@ -467,41 +467,43 @@ describe("RuntimeConfig layers", () => {
       assert.strictEqual(c.workerFilePerm, 0o640)
       assert.deepStrictEqual({ ...c.nativeTools }, { callAgents: true, callWorkflows: false })
     }).pipe(
-      Effect.provide(R.layerConfig()),
-      Effect.provide(fromMap({
-        RUNTIME_TYPE: " Bun ",
-        RUNTIME_ENTRYPOINT_PATH: "./tools/main.ts",
-        RUNTIME_ENVIRONMENT: "staging",
-        RUNTIME_PERMISSIONS: "--allow-read=/data, --allow-env=API_KEY,API_SECRET",
-        RUNTIME_BUN_PERMISSIONS: "--allow-net=api.example.com,--allow-read",
-        RUNTIME_PERMISSION_POLICY: "warn",
-        RUNTIME_MAX_MEMORY_MB: "512",
-        RUNTIME_TOOL_EXECUTION_TIMEOUT: "30 seconds",
-        RUNTIME_MAX_STDERR_CAPTURE_SIZE: "4096",
-        RUNTIME_BACKOFF_INITIAL_INTERVAL: "200",
-        RUNTIME_BACKOFF_MAX_INTERVAL: "2 seconds",
-        RUNTIME_BACKOFF_MAX_ELAPSED_TIME: "1 minute",
-        RUNTIME_WORKER_FILE_PERM: "0640",
-        RUNTIME_NATIVE_TOOLS_CALL_AGENTS: "true"
-      }))
+      Effect.provide(
+        R.layerConfig().pipe(Layer.provide(fromMap({
+          RUNTIME_TYPE: " Bun ",
+          RUNTIME_ENTRYPOINT_PATH: "./tools/main.ts",
+          RUNTIME_ENVIRONMENT: "staging",
+          RUNTIME_PERMISSIONS: "--allow-read=/data, --allow-env=API_KEY,API_SECRET",
+          RUNTIME_BUN_PERMISSIONS: "--allow-net=api.example.com,--allow-read",
+          RUNTIME_PERMISSION_POLICY: "warn",
+          RUNTIME_MAX_MEMORY_MB: "512",
+          RUNTIME_TOOL_EXECUTION_TIMEOUT: "30 seconds",
+          RUNTIME_MAX_STDERR_CAPTURE_SIZE: "4096",
+          RUNTIME_BACKOFF_INITIAL_INTERVAL: "200",
+          RUNTIME_BACKOFF_MAX_INTERVAL: "2 seconds",
+          RUNTIME_BACKOFF_MAX_ELAPSED_TIME: "1 minute",
+          RUNTIME_WORKER_FILE_PERM: "0640",
+          RUNTIME_NATIVE_TOOLS_CALL_AGENTS: "true"
+        })))
+      )
     ))
 
   it.effect("layerConfig defaults everything when the environment is empty", () =>
     Effect.gen(function*() {
       const c = yield* R.RuntimeConfig
       assert.isTrue(Equal.equals(c, build("bun")))
-    }).pipe(Effect.provide(R.layerConfig()), Effect.provide(fromMap({}))))
+    }).pipe(Effect.provide(R.layerConfig().pipe(Layer.provide(fromMap({}))))))
 
   it.effect("layerConfig: node options from a space-separated variable", () =>
     Effect.gen(function*() {
       const c = yield* R.RuntimeConfig
       assert.deepStrictEqual(c.nodeOptions, ["--enable-source-maps", "--max-old-space-size=256"])
     }).pipe(
-      Effect.provide(R.layerConfig()),
-      Effect.provide(fromMap({
-        RUNTIME_TYPE: "node",
-        RUNTIME_NODE_OPTIONS: "--enable-source-maps --max-old-space-size=256"
-      }))
+      Effect.provide(
+        R.layerConfig().pipe(Layer.provide(fromMap({
+          RUNTIME_TYPE: "node",
+          RUNTIME_NODE_OPTIONS: "--enable-source-maps --max-old-space-size=256"
+        })))
+      )
     ))
 
   it.effect("layerConfig: malformed variables and invalid values fail with typed errors", () =>

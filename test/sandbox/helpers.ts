@@ -135,7 +135,9 @@ export const killQuietly = (pids: ReadonlyArray<number>): void => {
 }
 
 /** Reads the pid file a hostile tool writes before misbehaving (`{}` when it was never written). */
-export const readPidFile = (file: string): { worker?: number; grandchild?: number } => {
+export const readPidFile = (
+  file: string
+): { readonly worker?: number; readonly grandchild?: number; readonly tmpdir?: string | null } => {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"))
   } catch {

@@ -1,0 +1,384 @@
+/**
+ * The hostile tool suite (issue 6): real Bun, Node and Deno workers running
+ * test/fixtures/hostile/tools.mjs. Every case must end with the right typed error (or refusal), with
+ * no process left behind (process table: pid files, /proc cmdline scan, our own children), the call's
+ * private scratch directory removed, and the layer's private directory removed when its scope closes.
+ */
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect, Fiber, Layer } from "effect"
+import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
+import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import {
+  awaitDead,
+  awaitDefined,
+  awaitNoProcessMentioning,
+  childProcesses,
+  guard,
+  hostEnv,
+  hostileEntrypoint,
+  isGone,
+  killQuietly,
+  readPidFile,
+  runtimes,
+  tcpServer,
+  tempDir,
+  uniqueMarker,
+  workerPrivatePaths
+} from "./helpers.js"
+import type { Runtime } from "./helpers.js"
+
+const runtimeLayer = (runtime: Runtime) =>
+  ToolRuntime.layer.pipe(
+    Layer.provide(
+      RuntimeConfig.layer(
+        runtime,
+        RuntimeConfig.withEntrypointPath(hostileEntrypoint),
+        RuntimeConfig.withToolExecutionTimeout("1 second")
+      )
+    ),
+    Layer.orDie
+  )
+
+const execute = (request: ToolRuntime.ExecuteRequest) =>
+  Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request)).pipe(guard("30 seconds"))
+
+interface WhereAmI {
+  readonly pid: number
+  readonly argv: ReadonlyArray<string>
+  readonly tmpdir: string
+  readonly home: string | null
+  readonly tmpdirEnv: string | null
+  readonly envKeys: ReadonlyArray<string>
+}
+
+const whereami = execute({ toolId: "whereami", input: null }).pipe(Effect.map((info) => info as WhereAmI))
+
+/** The failure of `self`, dying with the value when it unexpectedly succeeded. */
+const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.matchEffect({
+      onSuccess: (value) =>
+        Effect.dieMessage(`expected a failure, got success: ${JSON.stringify(value)?.slice(0, 300)}`),
+      onFailure: Effect.succeed
+    })
+  )
+
+/** Every worker is reaped once execute returns: this process has no child, not even a zombie. */
+const assertNoChildren = () => assert.deepStrictEqual(childProcesses(), [], "a worker was left running or unreaped")
+
+/**
+ * After a hostile call: the pids it reported are dead (bounded wait for signal delivery; survivors
+ * are killed so one failure does not cascade), its private TMPDIR is gone, and nothing is left
+ * among our children.
+ */
+const assertCleanedUp = (pidFile: string, expected: ReadonlyArray<"worker" | "grandchild">) =>
+  Effect.gen(function*() {
+    const pids = readPidFile(pidFile)
+    const known = expected.map((key) => pids[key])
+    assert.isTrue(
+      known.every((p) => typeof p === "number"),
+      `the tool did not report its pids: ${JSON.stringify(pids)}`
+    )
+    const survivors = yield* awaitDead(known as Array<number>)
+    killQuietly(survivors)
+    assert.deepStrictEqual(survivors, [], "processes left behind")
+    if (typeof pids.tmpdir === "string") assert.isTrue(isGone(pids.tmpdir), `call scratch left: ${pids.tmpdir}`)
+    assertNoChildren()
+  })
+
+const isPermissionError = (error: { readonly _tag: string }): boolean =>
+  error instanceof ToolRuntime.ToolThrew &&
+  (error.code === "ERR_ACCESS_DENIED" || error.name === "NotCapable" || error.name === "PermissionDenied")
+
+/** Grant everything but what a case restricts, so only that restriction decides the outcome. */
+const allBut = (kind: "read" | "write" | "net" | "run" | "env", ...restricted: ReadonlyArray<string>) =>
+  RuntimeConfig.withPermissions([
+    ...(["read", "write", "net", "run", "env"] as const).filter((k) => k !== kind).map((k) => `--allow-${k}`),
+    ...restricted
+  ])
+
+describe.each(runtimes)("hostile tools on %s", (runtime) => {
+  it.scopedLive("the layer's private directory and the worker are gone once the scope closes", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const pidFile = path.join(dir, "pids.json")
+      const { error, info } = yield* Effect.gen(function*() {
+        const info = yield* whereami
+        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile } }))
+        return { info, error }
+      }).pipe(Effect.provide(runtimeLayer(runtime)))
+      assert.strictEqual(error._tag, "ToolTimeout")
+      const privatePaths = workerPrivatePaths(info)
+      assert.isAbove(privatePaths.length, 0, `the worker reported no private path: ${JSON.stringify(info)}`)
+      for (const p of privatePaths) assert.isTrue(isGone(p), `worker temp path left behind: ${p}`)
+      yield* assertCleanedUp(pidFile, ["worker"])
+    }))
+
+  layer(runtimeLayer(runtime), { excludeTestServices: true })((it) => {
+    it.effect("the worker gets a private HOME and TMPDIR, not the host's", () =>
+      Effect.gen(function*() {
+        const info = yield* whereami
+        assert.isString(info.home)
+        assert.isString(info.tmpdirEnv)
+        assert.notStrictEqual(info.home, process.env.HOME)
+        assert.notStrictEqual(info.tmpdirEnv, process.env.TMPDIR ?? null)
+        assert.strictEqual(info.home, info.tmpdirEnv)
+        assertNoChildren()
+      }))
+
+    it.scoped("an infinite loop ends in ToolTimeout and the worker is dead", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile } }))
+        assert.strictEqual(error._tag, "ToolTimeout")
+        if (error._tag === "ToolTimeout") assert.strictEqual(error.toolId, "infiniteLoop")
+        yield* assertCleanedUp(pidFile, ["worker"])
+      }))
+
+    it.scoped("a busy loop ignoring SIGTERM ends in ToolTimeout (SIGKILL after the grace)", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const error = yield* failureOf(execute({ toolId: "ignoreSigterm", input: { pidFile } }))
+        assert.strictEqual(error._tag, "ToolTimeout")
+        yield* assertCleanedUp(pidFile, ["worker"])
+      }))
+
+    it.scoped("a forked long-lived grandchild (ignoring SIGTERM, holding stdout) dies with the worker", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const marker = uniqueMarker("grandchild")
+        const error = yield* failureOf(execute({ toolId: "forkGrandchild", input: { pidFile, marker } }))
+        assert.strictEqual(error._tag, "ToolTimeout")
+        yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
+        const survivors = yield* awaitNoProcessMentioning(marker)
+        killQuietly(survivors)
+        assert.deepStrictEqual(survivors, [], "no process mentioning the marker survives")
+      }))
+
+    it.scoped("interrupting execute kills the worker and its grandchild like a timeout", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const marker = uniqueMarker("interrupt")
+        const fiber = yield* Effect.fork(
+          execute({ toolId: "forkGrandchild", input: { pidFile, marker }, timeout: "60 seconds" })
+        )
+        const started = yield* awaitDefined(() => readPidFile(pidFile).grandchild)
+        assert.isDefined(started, "the tool started its grandchild")
+        yield* Fiber.interrupt(fiber)
+        yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
+        assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
+      }))
+
+    it.scoped("allocating 2 GB under a 256 MB limit ends in ToolMemoryExceeded", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const error = yield* failureOf(execute({
+          toolId: "allocate",
+          input: { pidFile, mb: 2048, kind: "buffer" },
+          timeout: "15 seconds",
+          runtime: [RuntimeConfig.withMaxMemoryMB(256)]
+        }))
+        assert.strictEqual(error._tag, "ToolMemoryExceeded", JSON.stringify(error).slice(0, 500))
+        if (error._tag === "ToolMemoryExceeded") {
+          assert.strictEqual(error.limitMB, 256)
+          assert.isAtLeast(error.peakMB, 256)
+          assert.isBelow(error.peakMB, 2048, "killed well before the allocation completed")
+        }
+        yield* assertCleanedUp(pidFile, ["worker"])
+      }))
+
+    it.effect("50 MB of stderr does not stall the call: the result still arrives", () =>
+      Effect.gen(function*() {
+        const result = yield* execute({
+          toolId: "stderrFlood",
+          input: { mb: 50 },
+          timeout: "20 seconds",
+          runtime: [RuntimeConfig.withMaxStderrCaptureSize(64 * 1024)]
+        })
+        assert.deepStrictEqual(result, { wroteMB: 50, marker: "after-flood" })
+        assertNoChildren()
+      }))
+
+    it.effect("a single 5 MB stderr line does not stall the call", () =>
+      Effect.gen(function*() {
+        const result = yield* execute({
+          toolId: "stderrLongLine",
+          input: { mb: 5 },
+          timeout: "20 seconds",
+          runtime: [RuntimeConfig.withMaxStderrCaptureSize(64 * 1024)]
+        })
+        assert.deepStrictEqual(result, { longLineMB: 5 })
+        assertNoChildren()
+      }))
+
+    it.effect("a crash after a 5 MB stderr line is ToolCrashed with a capped stderr tail", () =>
+      Effect.gen(function*() {
+        const cap = 64 * 1024
+        const error = yield* failureOf(execute({
+          toolId: "stderrLongLine",
+          input: { mb: 5, then: "exit", exitCode: 7 },
+          timeout: "20 seconds",
+          runtime: [RuntimeConfig.withMaxStderrCaptureSize(cap)]
+        }))
+        assert.strictEqual(error._tag, "ToolCrashed", JSON.stringify(error).slice(0, 500))
+        if (error._tag === "ToolCrashed") {
+          assert.strictEqual(error.toolId, "stderrLongLine")
+          assert.strictEqual(error.exitCode, 7)
+          assert.include(error.stderrTail, "TAIL-MARKER")
+          assert.isAtMost(error.stderrTail.length, cap, "the stderr tail is capped")
+        }
+        assertNoChildren()
+      }))
+
+    it.effect("process.exit(0) in the middle of a call is ToolCrashed, not a silent success", () =>
+      Effect.gen(function*() {
+        const error = yield* failureOf(execute({ toolId: "exitZero", input: null }))
+        assert.strictEqual(error._tag, "ToolCrashed", JSON.stringify(error).slice(0, 500))
+        if (error._tag === "ToolCrashed") assert.strictEqual(error.exitCode, 0)
+        assertNoChildren()
+      }))
+
+    it.effect("stdout garbage and forged protocol lines never corrupt the result", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* execute({ toolId: "stdoutGarbage", input: null }), { real: true })
+        assertNoChildren()
+      }))
+
+    it.effect("an env that would change the runtime or break framing is refused before spawning", () =>
+      Effect.gen(function*() {
+        const bad: ReadonlyArray<readonly [string, string]> = [
+          ["LD_PRELOAD", "/tmp/x.so"],
+          ["NODE_OPTIONS", "--require /tmp/x.js"],
+          ["DYLD_INSERT_LIBRARIES", "/tmp/x.dylib"],
+          ["BUN_CONFIG_REGISTRY", "http://127.0.0.1:1"],
+          ["OK_NAME", "bad\nvalue"],
+          ["OK_NAME", "nul\u0000value"],
+          ["BAD=NAME", "x"]
+        ]
+        for (const [name, value] of bad) {
+          const error = yield* failureOf(execute({ toolId: "readEnv", input: { name: "X" }, env: { [name]: value } }))
+          assert.strictEqual(error._tag, "InvalidToolEnv", `${name}: ${JSON.stringify(error)}`)
+          if (error._tag === "InvalidToolEnv") assert.strictEqual(error.name, name)
+        }
+        assertNoChildren()
+      }))
+
+    it.effect("the call's env reaches the tool", () =>
+      Effect.gen(function*() {
+        const value = yield* execute({ toolId: "readEnv", input: { name: "ES_CALL_VAR" }, env: { ES_CALL_VAR: "v" } })
+        assert.strictEqual(value, "v")
+      }))
+
+    it.scoped("a host secret env var is not visible when the permissions do not grant env", () =>
+      Effect.gen(function*() {
+        yield* hostEnv("ES_HOSTILE_SECRET_TOKEN", "host-secret-value")
+        const outcome = yield* execute({
+          toolId: "readEnv",
+          input: { name: "ES_HOSTILE_SECRET_TOKEN" },
+          runtime: [allBut("env")]
+        }).pipe(Effect.either)
+        if (outcome._tag === "Right") assert.isNull(outcome.right)
+        else assert.isTrue(isPermissionError(outcome.left), JSON.stringify(outcome.left))
+      }))
+
+    it.scoped("--allow-env=NAME passes exactly that host variable", () =>
+      Effect.gen(function*() {
+        yield* hostEnv("ES_HOSTILE_SECRET_TOKEN", "host-secret-value")
+        yield* hostEnv("ES_HOSTILE_OTHER_SECRET", "other-secret-value")
+        const options = [allBut("env", "--allow-env=ES_HOSTILE_SECRET_TOKEN")]
+        const granted = yield* execute({
+          toolId: "readEnv",
+          input: { name: "ES_HOSTILE_SECRET_TOKEN" },
+          runtime: options
+        })
+        assert.strictEqual(granted, "host-secret-value")
+        const other = yield* execute({
+          toolId: "readEnv",
+          input: { name: "ES_HOSTILE_OTHER_SECRET" },
+          runtime: options
+        })
+          .pipe(Effect.either)
+        if (other._tag === "Right") assert.isNull(other.right)
+        else assert.isTrue(isPermissionError(other.left), JSON.stringify(other.left))
+      }))
+
+    // BUG (issue 6, "Host secrets never leak by default"): the default permissions are `--allow-all`,
+    // which the runtime reads as `--allow-env` (all host variables), so with a default config every
+    // host variable, secrets included, reaches the tool. Flip to `it.scoped` once fixed.
+    it.scoped.fails("a host secret env var is not visible with the default config", () =>
+      Effect.gen(function*() {
+        yield* hostEnv("ES_HOSTILE_SECRET_TOKEN", "host-secret-value")
+        const value = yield* execute({ toolId: "readEnv", input: { name: "ES_HOSTILE_SECRET_TOKEN" } })
+        assert.isNull(value)
+        const info = yield* whereami
+        assert.notInclude(info.envKeys, "ES_HOSTILE_SECRET_TOKEN")
+      }))
+
+    // Forbidden actions outside the allowed paths / hosts: enforced inside the tool where the runtime
+    // can (Deno flags, Node's permission model), refused up front where it cannot (Bun; network on
+    // Node < 25). The refusal happens before any process starts.
+    const expectEnforcedOrRefused = (error: { readonly _tag: string }, enforced: boolean, permission: string) => {
+      if (enforced) {
+        assert.isTrue(
+          isPermissionError(error),
+          `${runtime} must deny ${permission} inside the tool: ${JSON.stringify(error)}`
+        )
+      } else {
+        assert.strictEqual(error._tag, "PermissionUnenforceable", JSON.stringify(error))
+        if (error instanceof ToolRuntime.PermissionUnenforceable) {
+          assert.strictEqual(error.runtimeType, runtime)
+          assert.strictEqual(error.permission, permission)
+        }
+      }
+      assertNoChildren()
+    }
+
+    it.scoped("reading a secret file outside the allowed paths", () =>
+      Effect.gen(function*() {
+        const allowed = yield* tempDir("es-allowed-")
+        const secret = path.join(yield* tempDir("es-secret-"), "shadow")
+        fs.writeFileSync(secret, "root:$6$not-a-real-hash:19000:0:99999:7:::\n")
+        const error = yield* failureOf(execute({
+          toolId: "readFile",
+          input: { path: secret },
+          runtime: [allBut("read", `--allow-read=${allowed}`)]
+        }))
+        expectEnforcedOrRefused(error, runtime !== "bun", "read")
+      }))
+
+    it.scoped("writing outside the allowed paths", () =>
+      Effect.gen(function*() {
+        const allowed = yield* tempDir("es-allowed-")
+        const target = path.join(yield* tempDir("es-outside-"), "pwned.txt")
+        const error = yield* failureOf(execute({
+          toolId: "writeFile",
+          input: { path: target },
+          runtime: [allBut("write", `--allow-write=${allowed}`)]
+        }))
+        expectEnforcedOrRefused(error, runtime !== "bun", "write")
+        assert.isTrue(isGone(target), "nothing was written outside the allowed paths")
+      }))
+
+    it.effect("spawning a child process without --allow-run", () =>
+      Effect.gen(function*() {
+        const error = yield* failureOf(execute({ toolId: "spawnChild", input: null, runtime: [allBut("run")] }))
+        expectEnforcedOrRefused(error, runtime !== "bun", "run")
+      }))
+
+    it.scoped("a TCP connection to a loopback port not in the allowed hosts", () =>
+      Effect.gen(function*() {
+        const server = yield* tcpServer
+        const other = yield* tcpServer
+        const error = yield* failureOf(execute({
+          toolId: "connect",
+          input: { host: "127.0.0.1", port: server.port },
+          runtime: [allBut("net", `--allow-net=127.0.0.1:${other.port}`)]
+        }))
+        // Node >= 25 has --allow-net but only all-or-nothing: a host scope is refused there too.
+        expectEnforcedOrRefused(error, runtime === "deno", "net")
+        assert.strictEqual(server.connections(), 0, "the forbidden port never saw a connection")
+      }))
+  })
+})

@@ -1,0 +1,210 @@
+/**
+ * Round trips through real Bun, Node and Deno workers: every JSON shape comes back as itself
+ * (`undefined` and `null` distinguished, primitives unwrapped), large outputs and inputs, unicode that
+ * breaks naive line framing, the three module shapes, own-property lookup only, and the
+ * `(input, config, ctx)` call.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
+import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
+import { fixture, runtimes } from "./helpers.js"
+import type { Runtime } from "./helpers.js"
+
+const shapes = {
+  "default-object": fixture("roundtrip", "default-object.mjs"),
+  "named-exports": fixture("roundtrip", "named-exports.mjs"),
+  handlers: fixture("roundtrip", "handlers.mjs")
+} as const
+
+type Shape = keyof typeof shapes
+
+const runtimeLayer = (runtime: Runtime, shape: Shape) =>
+  ToolRuntime.layer.pipe(
+    Layer.provide(
+      RuntimeConfig.layer(
+        runtime,
+        RuntimeConfig.withEntrypointPath(shapes[shape]),
+        RuntimeConfig.withToolExecutionTimeout("20 seconds")
+      )
+    ),
+    Layer.orDie
+  )
+
+const execute = (request: ToolRuntime.ExecuteRequest) =>
+  Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request))
+
+const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.matchEffect({
+      onSuccess: (value) =>
+        Effect.dieMessage(`expected a failure, got success: ${JSON.stringify(value)?.slice(0, 300)}`),
+      onFailure: Effect.succeed
+    })
+  )
+
+/** Same text as `unicodeSample` in test/fixtures/roundtrip/shared.mjs. */
+const unicodeSample =
+  "héllo wörld · 日本語 · Ελληνικά · עברית · 🎉👩‍👩‍👧‍👦🏳️‍🌈 · 𝄞𝕏𠜎 · \u2028\u2029 · tab\tcr\rlf\n · nul\u0000 · end"
+
+const expectedValues: ReadonlyArray<readonly [string, unknown]> = [
+  ["undefined", undefined],
+  ["null", null],
+  ["zero", 0],
+  ["negative", -12.5],
+  ["big", Number.MAX_SAFE_INTEGER],
+  ["true", true],
+  ["false", false],
+  ["emptyString", ""],
+  ["string", "a string"],
+  ["emptyArray", []],
+  ["array", [1, "two", null, { three: 3 }, [4]]],
+  ["emptyObject", {}],
+  ["object", { nested: { data: "complex object", bool: false, array: [1, 2, 3] }, n: null }],
+  ["unicode", unicodeSample]
+]
+
+const toolsOf: Record<Shape, ReadonlyArray<string>> = {
+  "default-object": ["echo", "arity", "value", "asyncValue", "large", "measure", "fail", "shape", "ns/dotted.tool-id"],
+  "named-exports": ["echo", "arity", "value", "asyncValue", "large", "measure", "fail", "shape"],
+  handlers: ["echo", "arity", "value", "asyncValue", "large", "measure", "fail", "shape"]
+}
+
+/** Inherited or non-function names that must never resolve to a tool. */
+const notTools = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf", "default", "handlers"]
+
+const checksum = (text: string) => {
+  let sum = 0
+  for (let i = 0; i < text.length; i++) sum = (sum + text.charCodeAt(i) * (i % 7 + 1)) % 1_000_000_007
+  return sum
+}
+
+describe.each(runtimes)("round trips on %s", (runtime) => {
+  for (const shape of Object.keys(shapes) as Array<Shape>) {
+    layer(runtimeLayer(runtime, shape), { excludeTestServices: true, timeout: "30 seconds" })(shape, (it) => {
+      it.effect("resolves the module shape", () =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* execute({ toolId: "shape", input: null }), shape)
+        }))
+
+      it.effect("calls the tool with (input, config, ctx)", () =>
+        Effect.gen(function*() {
+          const result = yield* execute({ toolId: "echo", input: { a: 1, list: [1, 2] }, config: { c: "two" } })
+          const echoed = result as {
+            input: unknown
+            config: unknown
+            ctxType: string
+            ctxKeys: ReadonlyArray<string>
+            ctxToolId: unknown
+          }
+          assert.deepStrictEqual(echoed.input, { a: 1, list: [1, 2] })
+          assert.deepStrictEqual(echoed.config, { c: "two" })
+          assert.strictEqual(echoed.ctxType, "object")
+          assert.strictEqual(echoed.ctxToolId, "echo")
+          // Native tools are off by default: the bridge functions are absent, not stubs.
+          assert.notInclude(echoed.ctxKeys, "callAgent")
+          assert.notInclude(echoed.ctxKeys, "callWorkflow")
+          assert.strictEqual(yield* execute({ toolId: "arity", input: null }), 3)
+        }))
+
+      it.effect("returns tool errors as ToolThrew with name, message, stack, code, suggestion, helpUrl", () =>
+        Effect.gen(function*() {
+          const error = yield* failureOf(execute({ toolId: "fail", input: { message: "bad input: -1" } }))
+          assert.strictEqual(error._tag, "ToolThrew", JSON.stringify(error))
+          if (error._tag !== "ToolThrew") return
+          assert.strictEqual(error.toolId, "fail")
+          assert.strictEqual(error.name, "ValidationError")
+          assert.strictEqual(error.message, "bad input: -1")
+          assert.strictEqual(error.code, "E_BAD_INPUT")
+          assert.strictEqual(error.suggestion, "pass a positive number")
+          assert.strictEqual(error.helpUrl, "https://example.com/help/bad-input")
+          assert.include(error.stack ?? "", "bad input: -1")
+        }))
+
+      it.effect("constructor, toString, __proto__ and friends are not tools", () =>
+        Effect.gen(function*() {
+          // Every inherited name on the default-object shape; a sample on the others (each is one process).
+          const names = shape === "default-object" ? notTools : ["constructor", "toString", "default", "handlers"]
+          const errors = yield* Effect.forEach(names, (toolId) => failureOf(execute({ toolId, input: null })), {
+            concurrency: 4
+          })
+          errors.forEach((error, i) => {
+            const toolId = names[i]!
+            assert.strictEqual(error._tag, "ToolNotFound", `${toolId}: ${JSON.stringify(error)}`)
+            if (error._tag !== "ToolNotFound") return
+            assert.strictEqual(error.toolId, toolId)
+            for (const tool of toolsOf[shape]) assert.include(error.available, tool)
+            for (const name of notTools) assert.notInclude(error.available, name)
+          })
+        }))
+
+      if (shape === "default-object") {
+        it.effect("returns every JSON value as itself, undefined and null distinguished", () =>
+          Effect.gen(function*() {
+            // The async variant only for the values that differ in kind (each call is one process).
+            const asyncKinds = ["undefined", "null", "zero", "string", "object"]
+            for (const toolId of ["value", "asyncValue"]) {
+              const cases = toolId === "value" ? expectedValues : expectedValues.filter(([k]) => asyncKinds.includes(k))
+              const results = yield* Effect.forEach(
+                cases,
+                ([kind]) => execute({ toolId, input: { kind } }),
+                { concurrency: 4 }
+              )
+              cases.forEach(([kind, expected], i) => {
+                if (expected === undefined) {
+                  assert.isUndefined(results[i], `${toolId} ${kind}`)
+                } else assert.deepStrictEqual(results[i], expected, `${toolId} ${kind}`)
+              })
+            }
+          }))
+
+        it.effect("tool ids may contain / . and -", () =>
+          Effect.gen(function*() {
+            assert.strictEqual(yield* execute({ toolId: "ns/dotted.tool-id", input: null }), "ids may contain / . -")
+          }))
+
+        it.effect("a thrown string is a ToolThrew carrying the string", () =>
+          Effect.gen(function*() {
+            const error = yield* failureOf(execute({ toolId: "failWithString", input: null }))
+            assert.strictEqual(error._tag, "ToolThrew", JSON.stringify(error))
+            if (error._tag === "ToolThrew") assert.strictEqual(error.message, "plain string thrown")
+          }))
+
+        it.effect("large outputs and inputs (a few MB) arrive intact", () =>
+          Effect.gen(function*() {
+            const output = (yield* execute({ toolId: "large", input: { mb: 4, count: 64 } })) as ReadonlyArray<string>
+            assert.strictEqual(output.length, 64)
+            const size = Math.floor((4 * 1024 * 1024) / 64)
+            output.forEach((item, i) => {
+              assert.strictEqual(item.length, size)
+              assert.strictEqual(item, String(i % 10).repeat(size))
+            })
+            const text = unicodeSample.repeat(Math.ceil((3 * 1024 * 1024) / unicodeSample.length))
+            const measured = yield* execute({ toolId: "measure", input: { text } })
+            assert.deepStrictEqual(measured, { length: text.length, sum: checksum(text) })
+          }))
+
+        it.effect("unicode (emoji, non-BMP, U+2028/U+2029, CR, NUL) survives both directions", () =>
+          Effect.gen(function*() {
+            const result = yield* execute({
+              toolId: "echo",
+              input: { text: unicodeSample, [unicodeSample]: "key" },
+              config: { text: unicodeSample }
+            })
+            const echoed = result as { input: unknown; config: unknown }
+            assert.deepStrictEqual(echoed.input, { text: unicodeSample, [unicodeSample]: "key" })
+            assert.deepStrictEqual(echoed.config, { text: unicodeSample })
+          }))
+      }
+
+      if (shape === "named-exports") {
+        it.effect("a non-function export is not a tool", () =>
+          Effect.gen(function*() {
+            const error = yield* failureOf(execute({ toolId: "VERSION", input: null }))
+            assert.strictEqual(error._tag, "ToolNotFound", JSON.stringify(error))
+            if (error._tag === "ToolNotFound") assert.notInclude(error.available, "VERSION")
+          }))
+      }
+    })
+  }
+})

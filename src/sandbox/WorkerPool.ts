@@ -2,11 +2,12 @@
  * Opt-in warm worker pools: pre-started workers reused across calls that share an entrypoint, a
  * runtime and the same limits (one pool per distinct config and pool options).
  *
- * - A call takes an idle worker (or starts one while fewer than `size` are busy) and gives it back when
- *   the call ends with a result or a tool error.
+ * - Without `idleTimeout`, `size` workers are started when the pool is first used and kept warm; with
+ *   it, workers start on demand (up to `size`) and stop after `idleTimeout` without calls.
+ * - A call takes an idle worker (waiting while all `size` are busy) and gives it back when the call
+ *   ends with a result or a tool error.
  * - A worker that timed out, crashed, went over its memory limit or broke the protocol is killed and
- *   replaced in the background; a worker that served `maxCallsPerWorker` calls is recycled; a worker
- *   idle for `idleTimeout` is stopped.
+ *   replaced; a worker that served `maxCallsPerWorker` calls is recycled.
  * - Everything shuts down with the `ToolRuntime` layer's scope.
  *
  * Isolation trade-off: calls on the same worker share one process. Module-level state, monkey-patched
@@ -19,8 +20,8 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
+import * as Pool from "effect/Pool"
 import * as Scope from "effect/Scope"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
 import type * as WorkerProcess from "./WorkerProcess.js"
@@ -74,30 +75,19 @@ export interface Pools<Plan, Conv, E> {
     use: (proc: WorkerProcess.WorkerProcess) => Effect.Effect<A, E>,
     verdict: (exit: Exit.Exit<A, E>) => Verdict
   ) => Effect.Effect<A, E>
-  /** Live workers per pool key (for tests and diagnostics). */
-  readonly stats: () => ReadonlyArray<{ readonly key: string; readonly idle: number; readonly busy: number }>
+  /** Busy workers per pool key (for tests and diagnostics). */
+  readonly stats: () => ReadonlyArray<{ readonly key: string; readonly busy: number; readonly size: number }>
 }
 
 interface Worker {
   readonly proc: WorkerProcess.WorkerProcess
-  readonly scope: Scope.CloseableScope
   calls: number
-  generation: number
-}
-
-interface Pool {
-  readonly key: string
-  readonly scope: Scope.CloseableScope
-  readonly semaphore: Effect.Semaphore
-  readonly idle: Array<Worker>
-  busy: number
-  readonly size: number
-  readonly maxCalls: number
-  readonly idleTimeout: Duration.Duration | undefined
 }
 
 /**
- * Creates the pool registry in the current scope.
+ * Creates the pool registry in the current scope. Each pool is an effect `Pool` of workers: fixed
+ * size and pre-started without `idleTimeout`; with it, workers start on demand (up to `size`) and stop
+ * after `idleTimeout` without calls.
  *
  * @since 0.1.0
  * @category constructors
@@ -107,52 +97,10 @@ export const make = <Plan, Conv, E>(
 ): Effect.Effect<Pools<Plan, Conv, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const layerScope = yield* Effect.scope
-    const pools = new Map<string, Pool>()
+    const pools = new Map<string, { readonly pool: Pool.Pool<Worker, E>; busy: number; readonly size: number }>()
     const lock = yield* Effect.makeSemaphore(1)
 
-    const retire = (worker: Worker, graceful: boolean): Effect.Effect<void> =>
-      (graceful ? worker.proc.shutdown : worker.proc.terminate).pipe(
-        Effect.zipRight(Scope.close(worker.scope, Exit.void))
-      )
-
-    const startWorker = (pool: Pool, plan: Plan, conv: Conv): Effect.Effect<Worker, E> =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.fork(pool.scope, ExecutionStrategy.sequential)
-        const proc = yield* launcher.launch(plan, conv).pipe(
-          Scope.extend(scope),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-        return { proc, scope, calls: 0, generation: 0 }
-      })
-
-    const park = (pool: Pool, worker: Worker): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        if (pool.idle.length >= pool.size) return yield* retire(worker, true)
-        worker.generation++
-        pool.idle.push(worker)
-        if (pool.idleTimeout !== undefined) {
-          const generation = worker.generation
-          yield* Effect.sleep(pool.idleTimeout).pipe(
-            Effect.zipRight(Effect.suspend(() => {
-              const index = pool.idle.indexOf(worker)
-              if (index === -1 || worker.generation !== generation) return Effect.void
-              pool.idle.splice(index, 1)
-              return retire(worker, true)
-            })),
-            Effect.forkIn(pool.scope)
-          )
-        }
-      })
-
-    const warm = (pool: Pool, plan: Plan, conv: Conv): Effect.Effect<void> =>
-      startWorker(pool, plan, conv).pipe(
-        Effect.flatMap((worker) => park(pool, worker)),
-        Effect.catchAllCause((cause) => Effect.logDebug("a warm worker failed to start", cause)),
-        Effect.forkIn(pool.scope),
-        Effect.asVoid
-      )
-
-    const poolFor = (plan: Plan, conv: Conv, options: PoolOptions): Effect.Effect<Pool> =>
+    const poolFor = (plan: Plan, conv: Conv, options: PoolOptions) =>
       Effect.gen(function*() {
         const size = Math.max(1, Math.floor(options.size ?? 1))
         const maxCalls = options.maxCallsPerWorker === undefined ? Infinity : Math.max(1, options.maxCallsPerWorker)
@@ -161,20 +109,15 @@ export const make = <Plan, Conv, E>(
           idleTimeout === undefined ? "-" : Duration.toMillis(idleTimeout)
         }`
         const existing = pools.get(key)
-        if (existing !== undefined) return existing
-        const pool: Pool = {
-          key,
-          scope: yield* Scope.fork(layerScope, ExecutionStrategy.sequential),
-          semaphore: yield* Effect.makeSemaphore(size),
-          idle: [],
-          busy: 0,
-          size,
-          maxCalls,
-          idleTimeout
-        }
-        pools.set(key, pool)
-        for (let i = 0; i < size; i++) yield* warm(pool, plan, conv)
-        return pool
+        if (existing !== undefined) return { entry: existing, maxCalls }
+        const acquire = launcher.launch(plan, conv).pipe(Effect.map((proc): Worker => ({ proc, calls: 0 })))
+        const pool = yield* (idleTimeout === undefined
+          ? Pool.make({ acquire, size })
+          : Pool.makeWithTTL({ acquire, min: 0, max: size, timeToLive: idleTimeout, timeToLiveStrategy: "usage" }))
+          .pipe(Scope.extend(layerScope))
+        const entry = { pool, busy: 0, size }
+        pools.set(key, entry)
+        return { entry, maxCalls }
       })
 
     const run = <A>(
@@ -185,39 +128,35 @@ export const make = <Plan, Conv, E>(
       verdict: (exit: Exit.Exit<A, E>) => Verdict
     ): Effect.Effect<A, E> =>
       Effect.gen(function*() {
-        const pool = yield* lock.withPermits(1)(poolFor(plan, conv, options))
-        return yield* pool.semaphore.withPermits(1)(
-          Effect.acquireUseRelease(
-            Effect.suspend(() => {
-              const worker = pool.idle.pop()
-              if (worker !== undefined && worker.proc.exitInfo() === undefined) {
-                worker.generation++
-                return Effect.succeed(worker)
-              }
-              const stale = worker === undefined ? Effect.void : retire(worker, false)
-              return stale.pipe(Effect.zipRight(startWorker(pool, plan, conv)))
-            }).pipe(Effect.tap(() => {
-              pool.busy++
-            })),
-            (worker) => {
-              worker.calls++
-              return use(worker.proc)
-            },
-            (worker, exit) =>
-              Effect.suspend(() => {
-                pool.busy--
-                worker.proc.stdout.reset()
-                worker.proc.stderr.reset()
-                const healthy = verdict(exit) === "keep" && worker.proc.exitInfo() === undefined
-                if (healthy && worker.calls < pool.maxCalls) return park(pool, worker)
-                // Replace what we retire so the pool stays warm.
-                return retire(worker, healthy).pipe(Effect.zipRight(warm(pool, plan, conv)))
-              })
-          )
-        )
+        const { entry, maxCalls } = yield* lock.withPermits(1)(poolFor(plan, conv, options))
+        const { pool } = entry
+        // A worker that died while idle is replaced before use.
+        const take: Effect.Effect<Worker, E, Scope.Scope> = Effect.flatMap(Pool.get(pool), (worker) =>
+          worker.proc.exitInfo() === undefined ?
+            Effect.succeed(worker) :
+            Pool.invalidate(pool, worker).pipe(Effect.zipRight(Effect.suspend(() => take))))
+        return yield* Effect.scoped(Effect.gen(function*() {
+          const worker = yield* take
+          entry.busy++
+          worker.calls++
+          const exit = yield* Effect.exit(use(worker.proc))
+          entry.busy--
+          worker.proc.stdout.reset()
+          worker.proc.stderr.reset()
+          const healthy = verdict(exit) === "keep" && worker.proc.exitInfo() === undefined
+          if (!healthy || worker.calls >= maxCalls) {
+            // Recycled workers exit on their own; broken ones are terminated (already, or by their scope).
+            if (healthy) {
+              yield* worker.proc.shutdown
+            } else yield* worker.proc.terminate
+            yield* Pool.invalidate(pool, worker)
+          }
+          return yield* exit
+        }))
       })
 
-    const stats = () => [...pools.values()].map((p) => ({ key: p.key, idle: p.idle.length, busy: p.busy }))
+    const stats = () =>
+      [...pools.entries()].map(([key, entry]) => ({ key, busy: entry.busy, size: entry.size }))
 
     return { run, stats }
   })

@@ -5,6 +5,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import { version } from "../version.js"
+import * as Validate from "./Validate.js"
 
 /**
  * The root command.
@@ -13,7 +14,8 @@ import { version } from "../version.js"
  * @category commands
  */
 export const root = Command.make("effect-swarm").pipe(
-  Command.withDescription("Run LLM agents declared as YAML bundles (validate, run, send, instances).")
+  Command.withDescription("Run LLM agents declared as YAML bundles (validate, run, send, instances)."),
+  Command.withSubcommands([Validate.command])
 )
 
 /**

@@ -8,4 +8,12 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import { cli } from "./Cli.js"
 
-cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: false }))
+cli(process.argv).pipe(
+  // A command that already printed its result asks for an exit status this way, without a report.
+  Effect.catchTag("CliExit", (exit) =>
+    Effect.sync(() => {
+      process.exitCode = exit.code
+    })),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: false })
+)

@@ -1,0 +1,70 @@
+// Real child processes for the crash tests: the fixture is bundled once, dependencies included, with
+// esbuild (which vite already ships) and run with plain `node`: starting tsx, or loading effect's
+// hundreds of ESM files, per kill would dominate the run time.
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const repo = path.resolve(__dirname, "../..")
+
+export const buildFixture = (name: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const { build } = await import("esbuild")
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "es-crash-"))
+      const outfile = path.join(outdir, `${name}.mjs`)
+      await build({
+        entryPoints: [path.join(repo, "test/fixtures/workspace", `${name}.ts`)],
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        outfile,
+        logLevel: "error"
+      })
+      return outfile
+    }),
+    (file) => Effect.sync(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))
+  )
+
+export interface Run {
+  readonly lines: ReadonlyArray<string>
+  readonly signal: NodeJS.Signals | null
+  readonly code: number | null
+}
+
+/**
+ * Runs `node script ...args`; `onLine` sees every stdout line and returns true to SIGKILL the child
+ * right there. Resolves when the child has exited.
+ */
+export const runUntil = (
+  script: string,
+  args: ReadonlyArray<string>,
+  onLine: (line: string, pid: number) => boolean
+) =>
+  Effect.async<Run>((resume) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const lines: Array<string> = []
+    let buffer = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (data: string) => {
+      buffer += data
+      let i: number
+      while ((i = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, i)
+        buffer = buffer.slice(i + 1)
+        lines.push(line)
+        if (child.exitCode === null && !child.killed && onLine(line, child.pid!)) child.kill("SIGKILL")
+      }
+    })
+    child.stderr.on("data", (d) => stderr += String(d))
+    child.on("close", (code, signal) => {
+      if (buffer.length > 0) lines.push(buffer)
+      if (stderr.length > 0) lines.push(`stderr ${stderr}`)
+      resume(Effect.succeed({ lines, signal, code }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })

@@ -168,3 +168,18 @@ export * as NativeTools from "./sandbox/NativeTools.js"
  * @since 0.1.0
  */
 export * as ToolRuntime from "./sandbox/ToolRuntime.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExtensionState from "./workspace/ExtensionState.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Instances from "./workspace/Instances.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RuntimeEventLog from "./workspace/RuntimeEventLog.js"

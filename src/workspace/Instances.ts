@@ -1,0 +1,304 @@
+/**
+ * Instance metadata and lifecycle: `metadata.json` (status `idle | processing`, agent, instance key,
+ * created/updated, written atomically and pretty-printed), listing the instances of a workspace (broken
+ * entries are skipped and reported, never fatal), and deleting everything of an instance (idempotent).
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as path from "node:path"
+import * as AtomicFile from "./AtomicFile.js"
+import * as InstanceLock from "./InstanceLock.js"
+import * as WorkspacePaths from "./WorkspacePaths.js"
+
+/**
+ * Whether an instance is running a turn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Status = Schema.Literal("idle", "processing")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Status = typeof Status.Type
+
+/**
+ * The content of `metadata.json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Metadata = Schema.Struct({
+  v: Schema.Literal(1),
+  status: Status,
+  workspaceId: Schema.String,
+  agentName: Schema.String,
+  instanceKey: Schema.String,
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+}).annotations({ identifier: "InstanceMetadata" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Metadata extends Schema.Schema.Type<typeof Metadata> {}
+
+/**
+ * An entry of the instances directory that could not be listed, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Broken {
+  readonly dir: string
+  readonly reason: string
+}
+
+/**
+ * The result of {@link Service.list}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Listing {
+  readonly instances: ReadonlyArray<Metadata>
+  readonly broken: ReadonlyArray<Broken>
+}
+
+/**
+ * `metadata.json` exists but is not valid metadata.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Instances } from "effect-swarm"
+ * declare const program: Effect.Effect<unknown, Instances.InstancesError>
+ * program.pipe(Effect.catchTag("MetadataCorrupt", (e) => Effect.logError(e.message)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MetadataCorrupt extends Schema.TaggedError<MetadataCorrupt>("effect-swarm/MetadataCorrupt")(
+  "MetadataCorrupt",
+  { file: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `${this.file}: invalid instance metadata (${this.reason}). Fix or delete the file; it is rewritten ` +
+      `whole on the next status change.`
+  }
+}
+
+/**
+ * Every failure of this module.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type InstancesError = MetadataCorrupt | InstanceLock.InstanceLocked | AtomicFile.StorageIoError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The instance's metadata, `None` when it has none. */
+  readonly get: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Option.Option<Metadata>, InstancesError>
+  /** Creates `metadata.json` (status `idle`) when missing; never resets `createdAt`. */
+  readonly ensure: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Metadata, InstancesError>
+  /** Sets the status and `updatedAt` (creating the metadata when missing). */
+  readonly setStatus: (
+    instance: WorkspacePaths.InstanceRef,
+    status: Status
+  ) => Effect.Effect<Metadata, InstancesError>
+  /** The instances of a workspace, in name order; unreadable entries are skipped and reported in `broken`. */
+  readonly list: (workspaceId: string) => Effect.Effect<Listing, AtomicFile.StorageIoError>
+  /**
+   * Removes the instance directory: metadata, messages, runtime events, extension state. Idempotent
+   * (`false` when there was nothing). Refused with `InstanceLocked` while a live writer holds it.
+   */
+  readonly delete: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<boolean, InstancesError>
+}
+
+/**
+ * The instances service.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Instances } from "effect-swarm"
+ *
+ * const program = Effect.gen(function*() {
+ *   const instances = yield* Instances.Instances
+ *   const { instances: all, broken } = yield* instances.list("default")
+ *   return all.map((m) => `${m.agentName}@${m.instanceKey} ${m.status}`)
+ * }).pipe(Effect.provide(Instances.layer({ root: "/tmp/swarm" })), Effect.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Instances extends Context.Tag("effect-swarm/Instances")<Instances, Service>() {}
+
+const decodeMetadata = ParseResult.decodeUnknownEither(Metadata)
+
+const parseMetadata = (file: string, raw: string): Effect.Effect<Metadata, MetadataCorrupt> => {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch (e) {
+    return Effect.fail(
+      new MetadataCorrupt({ file, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+    )
+  }
+  const decoded = decodeMetadata(json)
+  return decoded._tag === "Right"
+    ? Effect.succeed(decoded.right)
+    : Effect.fail(new MetadataCorrupt({ file, reason: ParseResult.TreeFormatter.formatIssueSync(decoded.left) }))
+}
+
+/**
+ * Builds the service over a state root (default: `StateRoot.resolve`).
+ *
+ * @example
+ * ```ts
+ * import { Instances } from "effect-swarm"
+ * const instances = Instances.make({ root: "/tmp/swarm" }) // Effect<Service, never, FileSystem>
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: {
+  readonly root?: string | undefined
+}): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const root = yield* WorkspacePaths.resolveRoot(options?.root)
+    // Read-modify-write of one metadata file at a time within this process.
+    const permit = yield* Effect.makeSemaphore(1)
+
+    const readFile = (file: string) =>
+      fs.readFileString(file).pipe(
+        Effect.map(Option.some),
+        Effect.catchIf(
+          (e) => e._tag === "SystemError" && e.reason === "NotFound",
+          () => Effect.succeed(Option.none<string>())
+        ),
+        AtomicFile.io(file, "read")
+      )
+
+    const getAt = (file: string) =>
+      readFile(file).pipe(
+        Effect.flatMap((raw) =>
+          Option.isNone(raw) ? Effect.succeedNone : Effect.map(parseMetadata(file, raw.value), Option.some)
+        )
+      )
+
+    const write = (file: string, metadata: Metadata) =>
+      AtomicFile.write(fs, file, JSON.stringify(metadata, null, 2) + "\n")
+
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+    const update = (instance: WorkspacePaths.InstanceRef, status: Status | undefined) =>
+      permit.withPermits(1)(Effect.gen(function*() {
+        const file = WorkspacePaths.instance(root, instance).metadata
+        const current = yield* getAt(file)
+        if (Option.isSome(current) && status === undefined) return current.value
+        const at = yield* now
+        const next: Metadata = Option.isSome(current)
+          ? { ...current.value, status: status ?? current.value.status, updatedAt: at }
+          : {
+            v: 1,
+            status: status ?? "idle",
+            workspaceId: WorkspacePaths.workspaceId(instance.workspaceId),
+            agentName: instance.agentName,
+            instanceKey: instance.instanceKey,
+            createdAt: at,
+            updatedAt: at
+          }
+        yield* write(file, next)
+        return next
+      }))
+
+    const get = Effect.fn("Instances.get")(function*(instance: WorkspacePaths.InstanceRef) {
+      return yield* getAt(WorkspacePaths.instance(root, instance).metadata)
+    })
+
+    const ensure = Effect.fn("Instances.ensure")(function*(instance: WorkspacePaths.InstanceRef) {
+      return yield* update(instance, undefined)
+    })
+
+    const setStatus = Effect.fn("Instances.setStatus")(
+      function*(instance: WorkspacePaths.InstanceRef, status: Status) {
+        return yield* update(instance, status)
+      }
+    )
+
+    const list = Effect.fn("Instances.list")(function*(workspaceId: string) {
+      const dir = WorkspacePaths.instancesDir(root, workspaceId)
+      const exists = yield* fs.exists(dir).pipe(AtomicFile.io(dir, "stat"))
+      if (!exists) return { instances: [], broken: [] } satisfies Listing
+      const names = (yield* fs.readDirectory(dir).pipe(AtomicFile.io(dir, "readdir"))).sort()
+      const instances: Array<Metadata> = []
+      const broken: Array<Broken> = []
+      for (const name of names) {
+        const entry = path.join(dir, name)
+        const info = yield* fs.stat(entry).pipe(Effect.option)
+        if (Option.isNone(info) || info.value.type !== "Directory") {
+          broken.push({ dir: entry, reason: "not a directory" })
+          continue
+        }
+        const file = path.join(entry, "metadata.json")
+        const metadata = yield* getAt(file).pipe(Effect.either)
+        if (metadata._tag === "Left") broken.push({ dir: entry, reason: metadata.left.message })
+        else if (Option.isNone(metadata.right)) broken.push({ dir: entry, reason: "no metadata.json" })
+        else instances.push(metadata.right.value)
+      }
+      return { instances, broken } satisfies Listing
+    })
+
+    const delete_ = Effect.fn("Instances.delete")(function*(instance: WorkspacePaths.InstanceRef) {
+      const p = WorkspacePaths.instance(root, instance)
+      if (!(yield* fs.exists(p.dir).pipe(AtomicFile.io(p.dir, "stat")))) return false
+      const holder = yield* InstanceLock.holder(fs, p.lock)
+      if (holder !== undefined) {
+        return yield* new InstanceLock.InstanceLocked({ file: p.lock, ...holder, role: "delete" })
+      }
+      yield* fs.remove(p.dir, { recursive: true, force: true }).pipe(AtomicFile.io(p.dir, "remove"))
+      yield* AtomicFile.syncDirectory(fs, path.dirname(p.dir))
+      return true
+    })
+
+    return Instances.of({ get, ensure, setStatus, list, delete: delete_ })
+  })
+
+/**
+ * The service as a layer. `root` defaults to the state root.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { Instances } from "effect-swarm"
+ * const InstancesLive = Instances.layer({ root: "/srv/swarm" }).pipe(Layer.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: {
+  readonly root?: string | undefined
+}): Layer.Layer<Instances, never, FileSystem.FileSystem> => Layer.effect(Instances, make(options))

@@ -1,0 +1,196 @@
+/**
+ * The append-only log of runtime events of an instance (`messages/runtime-events.jsonl`, beside the
+ * conversation it describes). Same durability as `MessageStore`: `append` returns once the events are
+ * fsynced, concurrent appends are group-committed, a torn last line is repaired when the log is opened
+ * for writing, and the writer holds the instance's `writer.lock` (role `runtime-events`).
+ *
+ * Records are opaque JSON objects with a string `type` (the `RuntimeEvent` schemas of the event area fit),
+ * stored as `{"v":1,"type":...,...}`.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as AtomicFile from "./AtomicFile.js"
+import * as InstanceLock from "./InstanceLock.js"
+import * as Jsonl from "./Jsonl.js"
+import * as WorkspacePaths from "./WorkspacePaths.js"
+
+/**
+ * One stored runtime event: a JSON object with a string `type`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventRecord = Schema.Struct(
+  { type: Schema.String },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+).annotations({ identifier: "RuntimeEventRecord" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EventRecord = typeof EventRecord.Type
+
+/**
+ * The current record version of `runtime-events.jsonl`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const version = 1
+
+/**
+ * The codec of `runtime-events.jsonl` lines.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, { version, encode: (record) => record })
+
+/**
+ * Every failure of the log.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RuntimeEventLogError = Jsonl.JsonlError | InstanceLock.InstanceLocked
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Appends events in order; durable when it returns. */
+  readonly append: (
+    instance: WorkspacePaths.InstanceRef,
+    events: ReadonlyArray<EventRecord>
+  ) => Effect.Effect<void, RuntimeEventLogError>
+  /** Streams the instance's events from the start (a missing log is empty). */
+  readonly read: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<EventRecord, RuntimeEventLogError>
+  /** Closes the instance's writer and releases its lock role. */
+  readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
+}
+
+/**
+ * The runtime event log service.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Effect, Stream } from "effect"
+ * import { RuntimeEventLog } from "effect-swarm"
+ *
+ * const instance = { workspaceId: "default", agentName: "coder", instanceKey: "thread-1" }
+ * const program = Effect.gen(function*() {
+ *   const log = yield* RuntimeEventLog.RuntimeEventLog
+ *   yield* log.append(instance, [{ type: "turn.started", turnId: "turn-1" }])
+ *   return yield* Stream.runCollect(log.read(instance))
+ * }).pipe(Effect.provide(RuntimeEventLog.layer({ root: "/tmp/swarm" })), Effect.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RuntimeEventLog extends Context.Tag("effect-swarm/RuntimeEventLog")<RuntimeEventLog, Service>() {}
+
+interface Open {
+  readonly scope: Scope.CloseableScope
+  readonly writer: Jsonl.Writer<EventRecord>
+}
+
+/**
+ * Builds the log over a state root (default: `StateRoot.resolve`).
+ *
+ * @example
+ * ```ts
+ * import { RuntimeEventLog } from "effect-swarm"
+ * const log = RuntimeEventLog.make({ root: "/tmp/swarm" }) // Effect<Service, never, FileSystem | Scope>
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: {
+  readonly root?: string | undefined
+  readonly durable?: boolean | undefined
+}): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const root = yield* WorkspacePaths.resolveRoot(options?.root)
+    const storeScope = yield* Effect.scope
+    const openLock = yield* Effect.makeSemaphore(1)
+    const instances = new Map<string, Open>()
+
+    const open = (instance: WorkspacePaths.InstanceRef) =>
+      openLock.withPermits(1)(Effect.gen(function*() {
+        const p = WorkspacePaths.instance(root, instance)
+        const known = instances.get(p.dir)
+        if (known !== undefined) return known
+        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+        const result = yield* Effect.gen(function*() {
+          yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
+          yield* InstanceLock.acquire(fs, p.lock, "runtime-events")
+          const writer = yield* Jsonl.writer(p.runtimeEvents, codec, { durable: options?.durable ?? true })
+          return { scope, writer } satisfies Open
+        }).pipe(
+          Scope.extend(scope),
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+        )
+        instances.set(p.dir, result)
+        return result
+      }))
+
+    const append = Effect.fn("RuntimeEventLog.append")(function*(
+      instance: WorkspacePaths.InstanceRef,
+      events: ReadonlyArray<EventRecord>
+    ) {
+      if (events.length === 0) return
+      const { writer } = yield* open(instance)
+      yield* writer.append(events)
+    })
+
+    const read = (instance: WorkspacePaths.InstanceRef) =>
+      Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
+        Stream.provideService(FileSystem.FileSystem, fs)
+      )
+
+    const release = (instance: WorkspacePaths.InstanceRef) =>
+      openLock.withPermits(1)(Effect.suspend(() => {
+        const dir = WorkspacePaths.instance(root, instance).dir
+        const inst = instances.get(dir)
+        if (inst === undefined) return Effect.void
+        instances.delete(dir)
+        return Scope.close(inst.scope, Exit.void)
+      }))
+
+    return RuntimeEventLog.of({ append, read, release })
+  })
+
+/**
+ * The log as a layer. `root` defaults to the state root.
+ *
+ * @example
+ * ```ts
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { RuntimeEventLog } from "effect-swarm"
+ * const LogLive = RuntimeEventLog.layer({ root: "/srv/swarm" }).pipe(Layer.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: {
+  readonly root?: string | undefined
+  readonly durable?: boolean | undefined
+}): Layer.Layer<RuntimeEventLog, never, FileSystem.FileSystem> => Layer.scoped(RuntimeEventLog, make(options))

@@ -15,11 +15,13 @@ import {
   awaitDefined,
   awaitNoProcessMentioning,
   childProcesses,
+  fixture,
   guard,
   hostEnv,
   hostileEntrypoint,
   isGone,
   killQuietly,
+  processesMentioning,
   readPidFile,
   runtimes,
   tcpServer,
@@ -29,13 +31,20 @@ import {
 } from "./helpers.js"
 import type { Runtime } from "./helpers.js"
 
+const hangOnImport = fixture("hostile", "hang-on-import.mjs")
+
+/** Timeout for the cases that never answer: long enough for a loaded machine to start the tool. */
+const hangTimeout = "2 seconds"
+
 const runtimeLayer = (runtime: Runtime) =>
   ToolRuntime.layer.pipe(
     Layer.provide(
       RuntimeConfig.layer(
         runtime,
         RuntimeConfig.withEntrypointPath(hostileEntrypoint),
-        RuntimeConfig.withToolExecutionTimeout("1 second")
+        // Generous by default so start-up under load never passes for a timeout; the cases that must
+        // time out set `hangTimeout` per call.
+        RuntimeConfig.withToolExecutionTimeout("20 seconds")
       )
     ),
     Layer.orDie
@@ -106,7 +115,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       const pidFile = path.join(dir, "pids.json")
       const { error, info } = yield* Effect.gen(function*() {
         const info = yield* whereami
-        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile } }))
+        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout }))
         return { info, error }
       }).pipe(Effect.provide(runtimeLayer(runtime)))
       assert.strictEqual(error._tag, "ToolTimeout")
@@ -131,7 +140,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
     it.scoped("an infinite loop ends in ToolTimeout and the worker is dead", () =>
       Effect.gen(function*() {
         const pidFile = path.join(yield* tempDir(), "pids.json")
-        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile } }))
+        const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout }))
         assert.strictEqual(error._tag, "ToolTimeout")
         if (error._tag === "ToolTimeout") assert.strictEqual(error.toolId, "infiniteLoop")
         yield* assertCleanedUp(pidFile, ["worker"])
@@ -140,7 +149,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
     it.scoped("a busy loop ignoring SIGTERM ends in ToolTimeout (SIGKILL after the grace)", () =>
       Effect.gen(function*() {
         const pidFile = path.join(yield* tempDir(), "pids.json")
-        const error = yield* failureOf(execute({ toolId: "ignoreSigterm", input: { pidFile } }))
+        const error = yield* failureOf(execute({ toolId: "ignoreSigterm", input: { pidFile }, timeout: hangTimeout }))
         assert.strictEqual(error._tag, "ToolTimeout")
         yield* assertCleanedUp(pidFile, ["worker"])
       }))
@@ -149,12 +158,58 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       Effect.gen(function*() {
         const pidFile = path.join(yield* tempDir(), "pids.json")
         const marker = uniqueMarker("grandchild")
-        const error = yield* failureOf(execute({ toolId: "forkGrandchild", input: { pidFile, marker } }))
+        const error = yield* failureOf(
+          execute({ toolId: "forkGrandchild", input: { pidFile, marker }, timeout: hangTimeout })
+        )
         assert.strictEqual(error._tag, "ToolTimeout")
         yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
         const survivors = yield* awaitNoProcessMentioning(marker)
         killQuietly(survivors)
         assert.deepStrictEqual(survivors, [], "no process mentioning the marker survives")
+      }))
+
+    it.scoped("a grandchild still running when the call succeeds is killed with the worker", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const marker = uniqueMarker("leftover")
+        const result = yield* execute({ toolId: "forkGrandchild", input: { pidFile, marker, thenReturn: true } })
+        assert.deepStrictEqual(result, { grandchild: readPidFile(pidFile).grandchild })
+        yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
+        assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
+      }))
+
+    // KNOWN GAP (issue 6, "no process left behind"): a grandchild that leaves the worker's process
+    // group (spawn({ detached: true }), i.e. setsid) is not killed on timeout and outlives the call.
+    // The host only signals the group; killing every /proc descendant first (the RSS watchdog already
+    // walks that tree) would catch it. Host-side logic, so one runtime is enough. Flip to `it.scoped`
+    // once fixed.
+    if (runtime === "node") {
+      it.scoped.fails("a grandchild that escapes the process group (setsid) is killed on timeout", () =>
+        Effect.gen(function*() {
+          const pidFile = path.join(yield* tempDir(), "pids.json")
+          const marker = uniqueMarker("detached")
+          const error = yield* failureOf(
+            execute({ toolId: "forkGrandchild", input: { pidFile, marker, detached: true }, timeout: hangTimeout })
+          )
+          assert.strictEqual(error._tag, "ToolTimeout")
+          // Kills survivors before failing, so the known gap leaves nothing running on the machine.
+          yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
+          killQuietly(processesMentioning(marker))
+        }))
+    }
+
+    it.scoped("an entrypoint that never finishes loading ends in ToolTimeout and dies", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const error = yield* failureOf(execute({
+          toolId: "never",
+          input: null,
+          timeout: hangTimeout,
+          env: { ES_HOSTILE_PIDFILE: pidFile },
+          runtime: [RuntimeConfig.withEntrypointPath(hangOnImport)]
+        }))
+        assert.strictEqual(error._tag, "ToolTimeout", JSON.stringify(error))
+        yield* assertCleanedUp(pidFile, ["worker"])
       }))
 
     it.scoped("interrupting execute kills the worker and its grandchild like a timeout", () =>
@@ -243,6 +298,28 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
     it.effect("stdout garbage and forged protocol lines never corrupt the result", () =>
       Effect.gen(function*() {
         assert.deepStrictEqual(yield* execute({ toolId: "stdoutGarbage", input: null }), { real: true })
+        assertNoChildren()
+      }))
+
+    it.effect("a stdout flood and a long unterminated stdout line never delay or corrupt the result", () =>
+      Effect.gen(function*() {
+        const result = yield* execute({ toolId: "stdoutFlood", input: { mb: 20, lineMB: 2 }, timeout: "20 seconds" })
+        assert.deepStrictEqual(result, { stdoutFlood: "survived" })
+        assertNoChildren()
+      }))
+
+    it.effect("booby-trapped errors and unserializable results are ToolThrew, never a crash or a hang", () =>
+      Effect.gen(function*() {
+        const kinds = ["throwingGetters", "throwNull", "cyclic", "bigint", "throwingToJSON"]
+        const errors = yield* Effect.forEach(
+          kinds,
+          (kind) => failureOf(execute({ toolId: "nasty", input: { kind } })),
+          { concurrency: 3 }
+        )
+        errors.forEach((error, i) => {
+          assert.strictEqual(error._tag, "ToolThrew", `${kinds[i]}: ${JSON.stringify(error).slice(0, 300)}`)
+          if (error._tag === "ToolThrew") assert.strictEqual(error.toolId, "nasty")
+        })
         assertNoChildren()
       }))
 

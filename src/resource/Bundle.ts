@@ -214,48 +214,49 @@ const scan = (ctx: Context, root: string, realRoot: string, report: Report) =>
         const names = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
         names.sort((a, b) => a.localeCompare(b))
         for (const name of names) {
+          if (skippedDirectories.has(name.toLowerCase())) continue
           const full = path.join(dir, name)
           const rel = path.relative(root, full)
           const info = yield* fs.stat(full).pipe(Effect.option)
           if (Option.isNone(info)) continue
-          const real = yield* fs.realPath(full).pipe(Effect.orElseSucceed(() => full))
-          const expected = path.join(realRoot, rel)
-          if (info.value.type === "Directory") {
-            if (skippedDirectories.has(name.toLowerCase())) continue
-            // Symlinked directories are not followed: no loops, no escapes.
-            if (real !== expected) continue
-            yield* visit(full)
-          } else if (info.value.type === "File" && isBundleFileName(name)) {
-            if (!within(path, realRoot, real)) {
+          const type = info.value.type
+          if (type === "File" && !isBundleFileName(name)) {
+            if (dir === root && yamlExtension.test(name) && !lockfileNames.includes(name.toLowerCase())) {
               report(
-                "E_CONFIG_FILE_OUTSIDE_ROOT",
+                "E_CONFIG_FILE_IGNORED",
                 rel,
                 undefined,
                 "",
-                `${rel} is a symlink to ${real}, outside the bundle root`,
+                `${rel} is not loaded: its name is not a bundle file name`,
                 {
-                  suggestion: "copy the file into the bundle instead of linking it"
+                  severity: "warning",
+                  suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see the README) to load it"
                 }
               )
-              continue
             }
-            found.push(full)
-          } else if (
-            info.value.type === "File" && dir === root && yamlExtension.test(name) &&
-            !lockfileNames.includes(name.toLowerCase())
-          ) {
+            continue
+          }
+          if (type !== "File" && type !== "Directory") continue
+          const real = yield* fs.realPath(full).pipe(Effect.orElseSucceed(() => full))
+          if (type === "Directory") {
+            // Symlinked directories are not followed: no loops, no escapes.
+            if (real === path.join(realRoot, rel)) yield* visit(full)
+            continue
+          }
+          if (!within(path, realRoot, real)) {
             report(
-              "E_CONFIG_FILE_IGNORED",
+              "E_CONFIG_FILE_OUTSIDE_ROOT",
               rel,
               undefined,
               "",
-              `${rel} is not loaded: its name is not a bundle file name`,
+              `${rel} is a symlink to ${real}, outside the bundle root`,
               {
-                severity: "warning",
-                suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see the README) to load it"
+                suggestion: "copy the file into the bundle instead of linking it"
               }
             )
+            continue
           }
+          found.push(full)
         }
       })
     yield* visit(root)

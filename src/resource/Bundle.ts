@@ -311,9 +311,16 @@ const loadFile = (
     const report = makeReport(issues)
     const documents = yield* readYaml(ctx, filePath, display, report)
     const loaded: Array<Loaded> = []
+    // Resources that exist but failed validation: references to them are not "not found".
+    const invalid: Array<{ readonly kind: Resource.Kind; readonly name: string }> = []
     for (const doc of documents) {
       const decoded = Resource.decode(doc.value, doc.numberSources)
       if (Either.isLeft(decoded)) {
+        const raw = doc.value
+        if (IssueMessage.isRecord(raw) && Resource.isKind(raw.kind) && IssueMessage.isRecord(raw.metadata)) {
+          const name = raw.metadata.name
+          if (typeof name === "string") invalid.push({ kind: raw.kind, name })
+        }
         for (const issue of decoded.left) {
           report(issue.code, display, doc.index, issue.path, issue.message, {
             suggestion: issue.suggestion,
@@ -333,7 +340,7 @@ const loadFile = (
         rootDir
       })
     }
-    return { loaded, issues }
+    return { loaded, issues, invalid }
   })
 
 // ---------------------------------------------------------------------------------------------------
@@ -483,6 +490,7 @@ const loadDependencies = (
     const loaded: Array<Loaded> = []
     const fileIssues: Array<BundleIssue> = []
     const files: Array<string> = []
+    const invalidIds: Array<string> = []
     const edges = new Map<string, Array<{ readonly to: string; readonly at: Declared }>>()
     const queue = [...requests]
     while (queue.length > 0) {
@@ -550,6 +558,7 @@ const loadDependencies = (
       const result = yield* loadFile(ctx, path.join(dir, manifest), display, req.name, dir)
       fileIssues.push(...result.issues)
       loaded.push(...result.loaded)
+      for (const i of result.invalid) invalidIds.push(ObjectRef.identity(req.name, i.kind, i.name))
       const pkg = result.loaded.find((l) => l.resource.kind === "Package")
       if (pkg !== undefined && pkg.resource.kind === "Package") {
         const deps = pkg.resource.spec?.dependencies ?? []
@@ -587,7 +596,7 @@ const loadDependencies = (
       state.set(node, "done")
     }
     visit(rootName)
-    return { loaded, failed, dependencies: [...resolved.values()], fileIssues, files }
+    return { loaded, failed, dependencies: [...resolved.values()], fileIssues, files, invalidIds }
   })
 
 // ---------------------------------------------------------------------------------------------------
@@ -725,6 +734,7 @@ export const toolCatalog = (bundle: Bundle, agent: Entry<Resource.AgentResource>
 const crossChecks = (
   entries: ReadonlyArray<Loaded>,
   byIdentity: ReadonlyMap<string, Loaded>,
+  invalidIds: ReadonlySet<string>,
   unavailable: (scope: string | undefined) => boolean,
   known: (scope: string | undefined) => boolean,
   report: Report
@@ -743,13 +753,14 @@ const crossChecks = (
       const scope = use.ref.package ?? entry.scope
       if (lookup(use.ref, entry) !== undefined) continue
       unresolved.add(entry)
-      if (unavailable(scope)) continue
+      if (unavailable(scope) || invalidIds.has(ObjectRef.identity(scope, use.ref.kind, use.ref.name))) continue
       const sameKind = namesByKind.get(use.ref.kind) ?? []
       const elsewhere = sameKind.find((e) => e.resource.metadata.name === use.ref.name)
-      const near = IssueMessage.nearest(
-        use.ref.name,
-        sameKind.filter((e) => e.scope === scope).map((e) => e.resource.metadata.name)
-      )
+      const prefix = ObjectRef.identity(scope, use.ref.kind, "")
+      const near = IssueMessage.nearest(use.ref.name, [
+        ...sameKind.filter((e) => e.scope === scope).map((e) => e.resource.metadata.name),
+        ...[...invalidIds].filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length))
+      ])
       report(
         "E_CONFIG_REF_NOT_FOUND",
         entry.file,
@@ -1014,6 +1025,9 @@ export const load: (
     const localPackage = packages[0] as (Loaded & { readonly resource: Resource.PackageResource }) | undefined
     const localScope = localPackage?.resource.metadata.name
     if (localScope !== undefined) local = local.map((l) => ({ ...l, scope: localScope }))
+    const invalidIds = new Set(
+      results.flatMap((r) => r.invalid.map((i) => ObjectRef.identity(localScope, i.kind, i.name)))
+    )
 
     // Dependencies.
     let dependencyLoaded: ReadonlyArray<Loaded> = []
@@ -1038,6 +1052,7 @@ export const load: (
         report
       )
       dependencyLoaded = result.loaded
+      for (const id of result.invalidIds) invalidIds.add(id)
       dependencies = result.dependencies
       failed = result.failed
       issues.push(...result.fileIssues)
@@ -1069,6 +1084,7 @@ export const load: (
     crossChecks(
       all,
       byIdentity,
+      invalidIds,
       (scope) =>
         scope !== localScope && scope !== undefined && (failed.has(scope) || (!loadDeps && declaredScopes.has(scope))),
       (scope) =>

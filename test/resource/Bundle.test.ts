@@ -138,6 +138,22 @@ describe("Bundle.load", () => {
     })))
 })
 
+describe("Bundle.load: the README's broken bundle", () => {
+  it.scoped("reports every mistake once; references to invalid resources are not 'not found'", () =>
+    provideNode(Effect.gen(function*() {
+      const error = yield* Bundle.load(path.join(fixtures, "broken")).pipe(Effect.flip)
+      assert.deepStrictEqual(error.issues.map((i) => `${i.document} ${i.path} ${i.code} ${i.suggestion ?? ""}`), [
+        `0 metadata.name E_CONFIG_INVALID_NAME use "default-model"`,
+        `1 spec.exprots E_CONFIG_UNKNOWN_FIELD did you mean "exports"?`,
+        "1 spec.exports E_CONFIG_SCHEMA_INVALID ",
+        `2 spec.modelConfig.modelRef E_CONFIG_INVALID_REF write "Model/default-model"`,
+        `3 spec.tools[1] E_CONFIG_REF_NOT_FOUND did you mean "Tool/search"?`,
+        "4 spec.exports[0].parameters E_CONFIG_SCHEMA_INVALID ",
+        `5 spec.entryAgent E_CONFIG_SCHEMA_INVALID add "Agent/helper" to spec.agents`
+      ])
+    })))
+})
+
 describe("Bundle.load: one fixture per code", () => {
   const cases: ReadonlyArray<readonly [string, Record<string, string>, ReadonlyArray<string>]> = [
     ["unsupported apiVersion", { "resources.yaml": model().replace("effect-swarm/v1", "goondan.ai/v2") }, [

@@ -844,6 +844,9 @@ export const Model = resource("Model", ModelSpec)
 /** @since 0.1.0 @category schemas */
 export const Tool = resource("Tool", ToolSpec).pipe(
   Schema.filter((t) => {
+    // A sandboxed entry becomes the RuntimeConfig entrypoint: the same rule applies.
+    const entryProblem = t.spec.runtime === undefined ? undefined : RuntimeConfig.checkEntrypoint(t.spec.entry)
+    if (entryProblem !== undefined) return { path: ["spec", "entry"], message: entryProblem }
     for (let i = 0; i < t.spec.exports.length; i++) {
       const full = `${t.metadata.name}__${t.spec.exports[i]!.name}`
       if (full.length > 64) {

@@ -74,6 +74,17 @@ describe("Resource", () => {
     }
   })
 
+  it("a sandboxed tool's entry follows RuntimeConfig's entrypoint rule", () => {
+    const r = decodeYaml(tool(`  runtime: { type: node }`).replace("./tools/echo.ts", "./tools/echo.py"))
+    assert.isTrue(Either.isLeft(r))
+    if (Either.isLeft(r)) {
+      assert.deepStrictEqual(r.left.map((i) => [i.path.join("."), i.message]), [[
+        "spec.entry",
+        `entrypoint path "./tools/echo.py" must end in .ts, .mts, .js or .mjs`
+      ]])
+    }
+  })
+
   it("reports unknown fields with the nearest known field", () => {
     assert.deepStrictEqual(issuesOf(tool(`  errorMesageLimit: 10`)), [
       ["E_CONFIG_UNKNOWN_FIELD", "spec.errorMesageLimit", `did you mean "errorMessageLimit"?`]

@@ -183,3 +183,8 @@ export * as Instances from "./workspace/Instances.js"
  * @since 0.1.0
  */
 export * as RuntimeEventLog from "./workspace/RuntimeEventLog.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SandboxedTools from "./sandbox/SandboxedTools.js"

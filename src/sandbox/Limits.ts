@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import type * as Permissions from "../config/Permissions.js"
+import * as Permissions from "../config/Permissions.js"
 import type * as RuntimeConfig from "../config/RuntimeConfig.js"
 import { InvalidToolEnv } from "./ToolRuntimeError.js"
 
@@ -233,6 +233,24 @@ export const validateCallEnv = (env: Record<string, string> | undefined): Invali
   }
   return undefined
 }
+
+/**
+ * Which host variables reach the child: those named by an explicit `--allow-env=NAMES`, or all of them
+ * with a bare `--allow-env`. `--allow-all` (the config default) lets the tool read its environment but
+ * forwards no host variable, so host secrets never leak by default.
+ *
+ * @example
+ * ```ts
+ * import { hostEnvGrant } from "effect-swarm/sandbox/Limits"
+ * hostEnvGrant(["--allow-all"])             // "none"
+ * hostEnvGrant(["--allow-env=API_KEY"])     // ["API_KEY"]
+ * ```
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const hostEnvGrant = (permissions: ReadonlyArray<string>): Permissions.Grant =>
+  Permissions.grants(permissions.filter((entry) => Permissions.parse(entry)?.kind !== "all")).env
 
 /**
  * The child environment: `PATH`, a private `HOME` and `TMPDIR`, the host variables granted by

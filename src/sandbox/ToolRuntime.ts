@@ -227,6 +227,8 @@ export interface Options {
   readonly maxFrameBytes?: number
   /** Bytes of stderr kept in error values (`stderrTail`, default 4 KiB). */
   readonly stderrTailBytes?: number
+  /** Deno's cache directory (`DENO_DIR`; default: the host's `DENO_DIR`, else `~/.cache/deno`). */
+  readonly denoDir?: string
   /** Parent of the private temporary directory (default `os.tmpdir()`). */
   readonly tempRoot?: string
 }
@@ -536,14 +538,16 @@ export interface Plan {
   readonly config: RuntimeConfig.Config
   readonly capabilities: Limits.Capabilities
   readonly grants: Permissions.Grants
+  /** Host variables forwarded to the child: only an explicit `--allow-env[=NAMES]`, never `--allow-all`. */
+  readonly hostEnv: Permissions.Grant
   readonly binary: string
   readonly entrypoint: string
 }
 
 /**
  * Builds the service. The layer owns a private temporary directory (mode 0700) holding the worker
- * script (mode `workerFilePerm`), the per-call scratch directories and Deno's cache; it is removed when
- * the layer's scope closes.
+ * script (mode `workerFilePerm`) and the per-call scratch directories; it is removed when the layer's
+ * scope closes.
  *
  * @since 0.1.0
  * @category constructors
@@ -565,13 +569,15 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     )
     const workerDir = path.join(privateDir, "worker")
     const callsDir = path.join(privateDir, "calls")
-    const denoDir = path.join(privateDir, "deno")
+    // Deno's module cache is shared like a normal `deno run` would (tools cannot write it): a private
+    // cache would make every layer's first Deno call pay for filling it.
+    const denoDir = options.denoDir ?? process.env.DENO_DIR ??
+      path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "deno")
     const workerPath = path.join(workerDir, "worker.mjs")
     yield* Effect.sync(() => {
       fs.chmodSync(privateDir, 0o700)
       fs.mkdirSync(workerDir, { mode: 0o700 })
       fs.mkdirSync(callsDir, { mode: 0o700 })
-      fs.mkdirSync(denoDir, { mode: 0o700 })
       fs.writeFileSync(workerPath, WorkerScript.source, { mode: base.workerFilePerm })
       fs.chmodSync(workerPath, base.workerFilePerm)
     })
@@ -629,7 +635,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           : {}
         const env = Limits.childEnv({
           hostEnv: process.env,
-          envGrant: plan.grants.env,
+          envGrant: plan.hostEnv,
           scratchDir: dir,
           callEnv,
           extra
@@ -708,6 +714,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           config,
           capabilities: caps,
           grants,
+          hostEnv: Limits.hostEnvGrant(RuntimeConfig.effectivePermissions(config)),
           binary: resolveBinary(config.runtimeType, options.binaries),
           entrypoint: entrypointOf(config)
         }

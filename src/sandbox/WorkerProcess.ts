@@ -250,14 +250,16 @@ export class FrameParser {
 const vmRss = /VmRSS:\s+(\d+)\s+kB/
 
 /**
- * The resident memory in bytes of `pid` and all its descendants (walked through
- * `/proc/<pid>/task/<tid>/children`), or 0 when `/proc` is unavailable.
+ * `pid` and all its descendants (walked through `/proc/<pid>/task/<tid>/children`, so processes that
+ * left the process group with `setsid` are included), with their total resident memory in bytes.
+ * Empty when `/proc` is unavailable.
  *
  * @since 0.1.0
  * @category memory
  */
-export const treeRssBytes = (pid: number): number => {
-  let total = 0
+export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>; readonly rssBytes: number } => {
+  let rssBytes = 0
+  const pids: Array<number> = []
   const stack = [pid]
   const seen = new Set<number>()
   while (stack.length > 0) {
@@ -266,10 +268,11 @@ export const treeRssBytes = (pid: number): number => {
     seen.add(current)
     try {
       const match = vmRss.exec(fs.readFileSync(`/proc/${current}/status`, "latin1"))
-      if (match !== null) total += Number(match[1]) * 1024
+      if (match !== null) rssBytes += Number(match[1]) * 1024
     } catch {
       continue
     }
+    pids.push(current)
     let tasks: Array<string>
     try {
       tasks = fs.readdirSync(`/proc/${current}/task`)
@@ -285,8 +288,16 @@ export const treeRssBytes = (pid: number): number => {
       }
     }
   }
-  return total
+  return { pids, rssBytes }
 }
+
+/**
+ * The resident memory in bytes of `pid` and all its descendants (0 when `/proc` is unavailable).
+ *
+ * @since 0.1.0
+ * @category memory
+ */
+export const treeRssBytes = (pid: number): number => processTree(pid).rssBytes
 
 // ---------------------------------------------------------------------------------------------------
 // The process
@@ -354,7 +365,8 @@ export interface WorkerProcess {
   readonly peakRssBytes: () => number
   /** True once the watchdog killed the tree for exceeding its memory limit. */
   readonly memoryKilled: () => boolean
-  /** SIGTERM to the group, SIGKILL after the grace period, reap, drain. Idempotent. */
+  /** SIGTERM to the group and every known descendant, SIGKILL after the grace period, reap, drain.
+   * Idempotent. */
   readonly terminate: Effect.Effect<void>
   /** Closes stdin and lets the worker exit on its own within the grace period, then terminates. */
   readonly shutdown: Effect.Effect<void>
@@ -365,6 +377,16 @@ const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
     process.kill(-pid, signal)
   } catch {
     // the group is gone already
+  }
+}
+
+const signalEach = (pids: Iterable<number>, signal: NodeJS.Signals): void => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -444,22 +466,38 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       Queue.unsafeOffer(events, { _tag: "Exited" })
     })
 
+    // Descendants seen so far: a grandchild that left the group (setsid) is still killed, even after the
+    // worker died and it was re-parented.
+    const descendants = new Set<number>()
+    const snapshot = () => {
+      if (exitInfo !== undefined) return
+      for (const p of processTree(pid).pids) if (p !== pid) descendants.add(p)
+    }
+    const killAll = (signal: NodeJS.Signals) => {
+      signalGroup(pid, signal)
+      signalEach(descendants, signal)
+    }
+
     const terminate: Effect.Effect<void> = yield* Effect.cached(
       Effect.gen(function*() {
         if (exitInfo === undefined) {
-          signalGroup(pid, "SIGTERM")
+          snapshot()
+          killAll("SIGTERM")
           const done = yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
-          if (Option.isNone(done)) signalGroup(pid, "SIGKILL")
+          if (Option.isNone(done)) {
+            snapshot()
+            killAll("SIGKILL")
+          }
           yield* Deferred.await(exited)
         }
-        // Grandchildren left in the group die with it.
-        signalGroup(pid, "SIGKILL")
+        // Grandchildren left in the group (or seen earlier outside it) die with the worker.
+        killAll("SIGKILL")
         const drained = yield* Deferred.await(streamsClosed).pipe(
           Effect.interruptible,
           Effect.timeoutOption(options.killGrace)
         )
         if (Option.isNone(drained)) {
-          // Something outside the group (setsid) still holds our pipes: stop reading.
+          // Something we never saw still holds our pipes: stop reading.
           child.stdout!.destroy()
           child.stderr!.destroy()
         }
@@ -467,6 +505,7 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
     )
 
     const shutdown = Effect.gen(function*() {
+      snapshot()
       child.stdin!.end()
       if (exitInfo === undefined) {
         yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
@@ -478,11 +517,12 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       const { interval, limitBytes } = options.memory
       const sample = Effect.sync(() => {
         if (exitInfo !== undefined) return
-        const rss = treeRssBytes(pid)
-        if (rss > peak) peak = rss
-        if (rss > limitBytes && !memoryKilled) {
+        const tree = processTree(pid)
+        for (const p of tree.pids) if (p !== pid) descendants.add(p)
+        if (tree.rssBytes > peak) peak = tree.rssBytes
+        if (tree.rssBytes > limitBytes && !memoryKilled) {
           memoryKilled = true
-          signalGroup(pid, "SIGKILL")
+          killAll("SIGKILL")
         }
       })
       yield* sample.pipe(

@@ -172,9 +172,17 @@ export const workerPrivatePaths = (info: {
 }): Array<string> => {
   const repo = path.resolve(here, "..", "..")
   const hostTmp = fs.realpathSync(os.tmpdir())
+  const scripts = info.argv.slice(1).filter((a) => path.isAbsolute(a))
+  // Every directory between the host temp dir and the worker script was created for the worker.
+  const ancestors = scripts.flatMap((script) => {
+    const out: Array<string> = []
+    for (let dir = path.dirname(script); dir.startsWith(hostTmp + path.sep); dir = path.dirname(dir)) out.push(dir)
+    return out
+  })
   const candidates = [
-    ...info.argv.slice(1).filter((a) => path.isAbsolute(a)),
-    ...info.argv.slice(1).filter((a) => path.isAbsolute(a)).map((a) => path.dirname(a)),
+    ...scripts,
+    ...scripts.map((a) => path.dirname(a)),
+    ...ancestors,
     info.tmpdir,
     info.home,
     info.tmpdirEnv

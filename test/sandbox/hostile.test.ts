@@ -115,6 +115,11 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       const pidFile = path.join(dir, "pids.json")
       const { error, info } = yield* Effect.gen(function*() {
         const info = yield* whereami
+        // While the layer lives, its worker script and directories are private to this user.
+        for (const p of workerPrivatePaths(info).filter((p) => fs.existsSync(p))) {
+          const mode = fs.statSync(p).mode & 0o777
+          assert.strictEqual(mode & 0o077, 0, `${p} is accessible to others (mode ${mode.toString(8)})`)
+        }
         const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout }))
         return { info, error }
       }).pipe(Effect.provide(runtimeLayer(runtime)))
@@ -178,13 +183,11 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
       }))
 
-    // KNOWN GAP (issue 6, "no process left behind"): a grandchild that leaves the worker's process
-    // group (spawn({ detached: true }), i.e. setsid) is not killed on timeout and outlives the call.
-    // The host only signals the group; killing every /proc descendant first (the RSS watchdog already
-    // walks that tree) would catch it. Host-side logic, so one runtime is enough. Flip to `it.scoped`
-    // once fixed.
+    // A grandchild that leaves the worker's process group (spawn({ detached: true }), i.e. setsid) is
+    // still a descendant: the host kills every descendant it finds, not only the group. Host-side
+    // logic, so one runtime is enough.
     if (runtime === "node") {
-      it.scoped.fails("a grandchild that escapes the process group (setsid) is killed on timeout", () =>
+      it.scoped("a grandchild that escapes the process group (setsid) is killed on timeout", () =>
         Effect.gen(function*() {
           const pidFile = path.join(yield* tempDir(), "pids.json")
           const marker = uniqueMarker("detached")
@@ -192,7 +195,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
             execute({ toolId: "forkGrandchild", input: { pidFile, marker, detached: true }, timeout: hangTimeout })
           )
           assert.strictEqual(error._tag, "ToolTimeout")
-          // Kills survivors before failing, so the known gap leaves nothing running on the machine.
+          // Survivors are killed before failing, so a regression leaves nothing running on the machine.
           yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
           killQuietly(processesMentioning(marker))
         }))
@@ -381,10 +384,9 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         else assert.isTrue(isPermissionError(other.left), JSON.stringify(other.left))
       }))
 
-    // BUG (issue 6, "Host secrets never leak by default"): the default permissions are `--allow-all`,
-    // which the runtime reads as `--allow-env` (all host variables), so with a default config every
-    // host variable, secrets included, reaches the tool. Flip to `it.scoped` once fixed.
-    it.scoped.fails("a host secret env var is not visible with the default config", () =>
+    // Issue 6, "Host secrets never leak by default": the default permissions are `--allow-all`, and
+    // that must not forward the host environment (only an explicit `--allow-env[=NAMES]` does).
+    it.scoped("a host secret env var is not visible with the default config", () =>
       Effect.gen(function*() {
         yield* hostEnv("ES_HOSTILE_SECRET_TOKEN", "host-secret-value")
         const value = yield* execute({ toolId: "readEnv", input: { name: "ES_HOSTILE_SECRET_TOKEN" } })

@@ -94,6 +94,13 @@ export const validate = Effect.fn("Validate.validate")(function*(dir: string, op
 /**
  * The `validate` subcommand.
  *
+ * @example
+ * ```ts
+ * import * as Validate from "effect-swarm/cli/Validate"
+ * import { Command } from "@effect/cli"
+ * const root = Command.make("my-tool").pipe(Command.withSubcommands([Validate.command]))
+ * ```
+ *
  * @since 0.1.0
  * @category commands
  */

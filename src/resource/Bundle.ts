@@ -147,6 +147,13 @@ const yamlExtension = /\.ya?ml$/i
  * Whether a file name is loaded as part of a bundle (`goondan.yaml`, `effect-swarm.yaml`,
  * `tools.yaml`, `agent.yml`, `resources.yaml`, ...).
  *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * Bundle.isBundleFileName("tools.yaml") // true
+ * Bundle.isBundleFileName("notes.yaml") // false
+ * ```
+ *
  * @since 0.1.0
  * @category names
  */
@@ -611,6 +618,13 @@ interface RefUse {
 /**
  * The references a resource makes, with their field paths.
  *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * declare const agent: Resource.AgentResource
+ * Bundle.referencesOf(agent) // [{ ref: { kind: "Model", name: "default" }, path: ["spec", "modelConfig", "modelRef"] }, ...]
+ * ```
+ *
  * @since 0.1.0
  * @category references
  */
@@ -647,6 +661,13 @@ export const referencesOf = (resource: Resource.Resource): ReadonlyArray<RefUse>
 /**
  * The identity of an entry (`"<scope>|Kind/name"`).
  *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * declare const entry: Bundle.Entry
+ * Bundle.identityOf(entry) // "@acme/app|Tool/echo"
+ * ```
+ *
  * @since 0.1.0
  * @category references
  */
@@ -675,6 +696,13 @@ export const resolve = (bundle: Bundle, ref: ObjectRef.ObjectRef, from?: Entry):
 /**
  * The entries of one kind.
  *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const agents = Bundle.entriesOf(bundle, "Agent") // ReadonlyArray<Bundle.Entry<Resource.AgentResource>>
+ * ```
+ *
  * @since 0.1.0
  * @category accessors
  */
@@ -683,6 +711,13 @@ export const entriesOf = <K extends Resource.Kind>(bundle: Bundle, kind: K): Rea
 
 /**
  * One entry by kind and name (in the local scope unless `scope` is given).
+ *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const base = Bundle.find(bundle, "Tool", "bash", "@goondan/base")
+ * ```
  *
  * @since 0.1.0
  * @category accessors
@@ -711,6 +746,15 @@ export interface CatalogTool {
 
 /**
  * The tool catalog an agent declares (its `tools`, each export as `<tool>__<export>`).
+ *
+ * @example
+ * ```ts
+ * import { Bundle, Resource } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * for (const agent of Bundle.entriesOf(bundle, "Agent")) {
+ *   Bundle.toolCatalog(bundle, agent).map((t) => t.name) // ["echo__say", ...]
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category accessors

@@ -81,6 +81,12 @@ export type BundleIssue = typeof BundleIssue.Type
 /**
  * Formats a field path: `["spec", "exports", 0, "name"]` becomes `spec.exports[0].name`.
  *
+ * @example
+ * ```ts
+ * import { BundleError } from "effect-swarm"
+ * BundleError.formatPath(["spec", "exports", 0, "name"]) // "spec.exports[0].name"
+ * ```
+ *
  * @since 0.1.0
  * @category formatting
  */
@@ -95,6 +101,13 @@ export const formatPath = (path: ReadonlyArray<string | number>): string => {
 
 /**
  * Where an issue is: `file:document path` (or just `file` for a whole file).
+ *
+ * @example
+ * ```ts
+ * import { BundleError } from "effect-swarm"
+ * BundleError.location({ code: "E_CONFIG_REF_NOT_FOUND", severity: "error", file: "agents.yaml", document: 1, path: "spec.tools[0]", message: "" })
+ * // "agents.yaml:1 spec.tools[0]"
+ * ```
  *
  * @since 0.1.0
  * @category formatting

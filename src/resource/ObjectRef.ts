@@ -127,6 +127,12 @@ export const parse = (input: unknown, expectedKind?: string): Either.Either<Obje
 /**
  * Formats a reference as `Kind/name`, with `@package` appended when it names one.
  *
+ * @example
+ * ```ts
+ * import { ObjectRef } from "effect-swarm"
+ * ObjectRef.format({ kind: "Tool", name: "bash", package: "@goondan/base" }) // "Tool/bash (package @goondan/base)"
+ * ```
+ *
  * @since 0.1.0
  * @category formatting
  */
@@ -144,6 +150,12 @@ export const localScope = "<local>"
 /**
  * The identity of a resource within a package scope: `"<scope>|Kind/name"`.
  *
+ * @example
+ * ```ts
+ * import { ObjectRef } from "effect-swarm"
+ * ObjectRef.identity("@acme/app", "Tool", "echo") // "@acme/app|Tool/echo"
+ * ```
+ *
  * @since 0.1.0
  * @category identity
  */
@@ -153,6 +165,12 @@ export const identity = (scope: string | undefined, kind: string, name: string):
 /**
  * Whether two references name the same resource (the package only counts when both sides give one,
  * as in the reference runtime).
+ *
+ * @example
+ * ```ts
+ * import { ObjectRef } from "effect-swarm"
+ * ObjectRef.sameTarget({ kind: "Agent", name: "a" }, { kind: "Agent", name: "a", package: "p" }) // true
+ * ```
  *
  * @since 0.1.0
  * @category identity

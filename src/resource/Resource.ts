@@ -54,6 +54,13 @@ export const kinds: ReadonlyArray<Kind> = [
 /**
  * Whether a string is a known kind.
  *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.isKind("Tool") // true
+ * Resource.isKind("Secret") // false
+ * ```
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -103,6 +110,12 @@ const dnsLabel = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
 /**
  * Turns any text into the nearest valid resource name (for suggestions).
  *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.slugify("My_Tool") // "my-tool"
+ * ```
+ *
  * @since 0.1.0
  * @category names
  */
@@ -112,6 +125,13 @@ export const slugify = (s: string): string =>
 /**
  * The message for an invalid resource name, or `undefined` when the name is a lowercase DNS label of at
  * most 63 characters.
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.checkName("web-search") // undefined
+ * Resource.checkName("Web_Search") // "name \"Web_Search\" must be a lowercase DNS label: ..."
+ * ```
  *
  * @since 0.1.0
  * @category names
@@ -131,6 +151,12 @@ const packageName = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/
 /**
  * The message for an invalid package name (npm rules: lowercase, optional `@scope/`, at most 214
  * characters), or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.checkPackageName("@acme/bots") // undefined
+ * ```
  *
  * @since 0.1.0
  * @category names
@@ -206,6 +232,13 @@ const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 /**
  * The message for a path in the bundle (an `entry` or a `systemRef`) that is absolute or climbs out
  * of the bundle root, or `undefined` when it stays inside.
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.checkRelativePath("./tools/a.ts") // undefined
+ * Resource.checkRelativePath("../../etc/passwd") // "path \"../../etc/passwd\" escapes the bundle root"
+ * ```
  *
  * @since 0.1.0
  * @category paths
@@ -931,6 +964,13 @@ const schemas: { readonly [K in Kind]: Schema.Schema<OfKind<K>, any> } = {
 /**
  * The schema of a kind.
  *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * import { Schema } from "effect"
+ * const decodeTool = Schema.decodeUnknownEither(Resource.schemaOf("Tool"), { errors: "all", onExcessProperty: "error" })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -1055,6 +1095,14 @@ const collect = (
 
 /**
  * Flattens a schema failure into issues with codes, paths and suggestions.
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * import { Either, Schema } from "effect"
+ * const result = Schema.decodeUnknownEither(Resource.Model, { errors: "all" })({ kind: "Model" })
+ * if (Either.isLeft(result)) Resource.issuesOf(result.left) // [{ code, path, message, suggestion }]
+ * ```
  *
  * @since 0.1.0
  * @category decoding

@@ -170,6 +170,13 @@ const token = (s: string): string => s.trim().replace(/[^A-Za-z0-9]+/g, "_").rep
  * `EFFECT_SWARM_SECRET_<SECRET>_<KEY>`, `..._<FIELD>`, `EFFECT_SWARM_SECRET_<SECRET>`, then the same
  * with `GOONDAN_SECRET_` and `SECRET_`.
  *
+ * @example
+ * ```ts
+ * import { ValueSource } from "effect-swarm"
+ * ValueSource.secretCandidates("slack", "bot-token", "token")
+ * // ["EFFECT_SWARM_SECRET_SLACK_BOT_TOKEN", "EFFECT_SWARM_SECRET_SLACK_TOKEN", "EFFECT_SWARM_SECRET_SLACK", "GOONDAN_SECRET_SLACK_BOT_TOKEN", ...]
+ * ```
+ *
  * @since 0.1.0
  * @category resolving
  */

@@ -97,6 +97,13 @@ export interface Parsed {
 /**
  * The key of a field path in {@link Document.numberSources}.
  *
+ * @example
+ * ```ts
+ * import { Yaml } from "effect-swarm"
+ * declare const doc: Yaml.Document
+ * doc.numberSources.get(Yaml.pathKey(["spec", "version"])) // "1.0" for `version: 1.0`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -191,6 +198,12 @@ const maxNesting = (text: string): number => {
 /**
  * Parses YAML text into documents under the limits. Each document fails on its own: a syntax error
  * in document 2 does not hide documents 0 and 1.
+ *
+ * @example
+ * ```ts
+ * import { Yaml } from "effect-swarm"
+ * const { documents, issues } = Yaml.parseText("kind: Model\n---\nkind: Tool\n", { ...Yaml.defaultLimits, maxDocuments: 10 })
+ * ```
  *
  * @since 0.1.0
  * @category parsing

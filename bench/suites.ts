@@ -7,5 +7,6 @@ export interface Suite {
 export const suites: ReadonlyArray<Suite> = [
   { name: "runtime-config", run: () => import("./runtime-config.js").then((m) => m.run()) },
   { name: "bundle-load", run: () => import("./bundle-load.js").then((m) => m.run()) },
-  { name: "tool-runtime", run: () => import("./tool-runtime.js").then((m) => m.run()) }
+  { name: "tool-runtime", run: () => import("./tool-runtime.js").then((m) => m.run()) },
+  { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) }
 ]

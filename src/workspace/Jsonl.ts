@@ -138,6 +138,12 @@ export const codec = <A, I>(
     readonly version: number
     readonly upcasters?: Upcasters | undefined
     readonly encode?: ((record: A) => I) | undefined
+    /**
+     * A hand-written validator for the current version: returns the decoded record, or `undefined` to
+     * fall back to the schema (which then produces the value or the precise error). It must accept only
+     * what the schema accepts and return what the schema would.
+     */
+    readonly decodeFast?: ((record: Record<string, unknown>) => A | undefined) | undefined
   }
 ): Codec<A> => {
   const version = options.version
@@ -157,10 +163,16 @@ export const codec = <A, I>(
       if (typeof json !== "object" || json === null || Array.isArray(json)) {
         return Either.left({ reason: "not a JSON object" })
       }
-      const { v, ...rest } = json as Record<string, unknown>
+      const v = (json as Record<string, unknown>).v
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > version) {
         return Either.left({ reason: "unsupported version", version: JSON.stringify(v) ?? "undefined" })
       }
+      if (v === version && options.decodeFast !== undefined) {
+        // The fast decoder builds fresh objects from known fields, so `v` needs no stripping.
+        const fast = options.decodeFast(json as Record<string, unknown>)
+        if (fast !== undefined) return Either.right(fast)
+      }
+      const { v: _v, ...rest } = json as Record<string, unknown>
       let record: Record<string, unknown> = rest
       for (let n = v; n < version; n++) {
         const up = upcasters[n]
@@ -449,7 +461,9 @@ export const writer = <A>(
       )
     }
 
+    // After the first item, yield once so appenders that are already running can join this batch.
     const loop = Queue.take(queue).pipe(
+      Effect.zipLeft(Effect.yieldNow()),
       Effect.flatMap((first) =>
         Queue.takeAll(queue).pipe(Effect.flatMap((rest) => writeBatch(Chunk.prepend(rest, first))))
       ),

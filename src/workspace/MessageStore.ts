@@ -78,7 +78,6 @@ export const SnapshotHeader = Schema.Struct({
 const BaseLine = Schema.Union(SnapshotHeader, Message.Message)
 type BaseLine = typeof BaseLine.Type
 
-const encodeMessage = Schema.encodeSync(Message.Message)
 // Message events are the hot path: this encoder produces exactly what Schema.encode would (the only
 // transformation in a message is `createdAt`), without walking the schema.
 const fastMessage = (m: Message.Message): Message.Encoded => ({
@@ -99,6 +98,114 @@ const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
   }
 }
 
+// Loading is the other hot path: a hand-written check of the exact shape `MessageEvent` / `Message`
+// describe, building the same values Schema decoding would. Anything it does not accept falls back to the
+// schema, which then yields the value or the precise error. A property test checks both agree.
+type Obj = Record<string, unknown>
+const isObj = (u: unknown): u is Obj => typeof u === "object" && u !== null && !Array.isArray(u)
+const optString = (o: Obj, key: string) => !(key in o) || typeof o[key] === "string"
+const roles = new Set(["system", "user", "assistant", "tool"])
+
+// Values of JSON.parse are JSON, so parts, data and metadata (open records of JSON) are reused as they are
+// once their known fields have the right types.
+const partOk = (p: unknown): boolean => {
+  if (!isObj(p)) return false
+  switch (p.type) {
+    case "text":
+    case "reasoning":
+      return typeof p.text === "string"
+    case "image":
+      return typeof p.image === "string" && optString(p, "mediaType")
+    case "file":
+      return typeof p.data === "string" && typeof p.mediaType === "string" && optString(p, "filename")
+    case "tool-call":
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && p.input !== undefined
+    case "tool-result":
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && p.output !== undefined &&
+        (!("isError" in p) || typeof p.isError === "boolean")
+    default:
+      return false
+  }
+}
+
+const dataOk = (d: unknown): d is Message.MessageData => {
+  if (!isObj(d) || !roles.has(d.role as string)) return false
+  const content = d.content
+  if (typeof content !== "string") {
+    if (!Array.isArray(content)) return false
+    for (const part of content) if (!partOk(part)) return false
+  }
+  if (!optString(d, "name") || !optString(d, "toolCallId") || !optString(d, "toolName")) return false
+  if ("toolCalls" in d) {
+    if (!Array.isArray(d.toolCalls)) return false
+    for (const c of d.toolCalls) {
+      if (!isObj(c) || typeof c.id !== "string" || typeof c.name !== "string" || c.arguments === undefined) {
+        return false
+      }
+    }
+  }
+  return true
+}
+
+const sourceOf = (s: unknown): Message.MessageSource | undefined => {
+  if (!isObj(s)) return undefined
+  switch (s.type) {
+    case "user":
+    case "system":
+      return { type: s.type }
+    case "assistant":
+      if (!optString(s, "stepId")) return undefined
+      return s.stepId === undefined ? { type: "assistant" } : { type: "assistant", stepId: s.stepId as string }
+    case "tool":
+      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
+        ? { type: "tool", toolCallId: s.toolCallId, toolName: s.toolName }
+        : undefined
+    case "extension":
+      return typeof s.extensionName === "string" ? { type: "extension", extensionName: s.extensionName } : undefined
+    default:
+      return undefined
+  }
+}
+
+const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/
+
+/** @internal */
+export const decodeMessageFast = (m: unknown): Message.Message | undefined => {
+  if (!isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata)) {
+    return undefined
+  }
+  // Only the canonical form we write; anything else goes through Schema.Date.
+  if (typeof m.createdAt !== "string" || !isoDate.test(m.createdAt)) return undefined
+  const createdAt = new Date(m.createdAt)
+  if (Number.isNaN(createdAt.getTime())) return undefined
+  const source = sourceOf(m.source)
+  if (source === undefined) return undefined
+  return { id: m.id, data: m.data, metadata: m.metadata as Message.Message["metadata"], createdAt, source }
+}
+
+/** @internal */
+export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined => {
+  const seq = e.seq
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined
+  switch (e.type) {
+    case "append": {
+      const message = decodeMessageFast(e.message)
+      return message === undefined ? undefined : { seq, type: "append", message }
+    }
+    case "replace": {
+      if (typeof e.targetId !== "string") return undefined
+      const message = decodeMessageFast(e.message)
+      return message === undefined ? undefined : { seq, type: "replace", targetId: e.targetId, message }
+    }
+    case "remove":
+      return typeof e.targetId === "string" ? { seq, type: "remove", targetId: e.targetId } : undefined
+    case "truncate":
+      return { seq, type: "truncate" }
+    default:
+      return undefined
+  }
+}
+
 /**
  * The codec of `events.jsonl` lines.
  *
@@ -107,7 +214,8 @@ const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
  */
 export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
   version: MessageEvent.version,
-  encode: fastEvent
+  encode: fastEvent,
+  decodeFast: decodeEventFast
 })
 
 /**
@@ -118,7 +226,8 @@ export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(Me
  */
 export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
   version: 1,
-  encode: (line) => "type" in line && line.type === "snapshot" ? line : encodeMessage(line as Message.Message)
+  encode: (line) => "type" in line && line.type === "snapshot" ? line : fastMessage(line as Message.Message),
+  decodeFast: (record) => "type" in record ? undefined : decodeMessageFast(record)
 })
 
 /**

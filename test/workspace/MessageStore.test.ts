@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, FastCheck, Scope, Stream } from "effect"
+import { Arbitrary, Chunk, Effect, Either, Exit, FastCheck, Schema, Scope, Stream } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import { FsLive, msg, ref, tempRoot } from "./helpers.js"
 
@@ -199,3 +199,58 @@ describe("MessageStore", () => {
 })
 
 const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.void)
+
+describe("MessageStore codecs: the fast paths agree with Schema", () => {
+  const eventArb = Arbitrary.make(MessageEvent.MessageEvent)
+  const schemaDecode = Schema.decodeUnknownEither(MessageEvent.MessageEvent)
+  const schemaEncode = Schema.encodeSync(MessageEvent.MessageEvent)
+
+  it.prop("encode: same JSON as Schema.encode; decode: same value as Schema.decode", [eventArb], ([event]) => {
+    if ("message" in event && Number.isNaN(event.message.createdAt.getTime())) return
+    const line = MessageStore.eventCodec.encode(event)
+    const viaSchema = `{"v":1,${JSON.stringify(schemaEncode(event)).slice(1)}`
+    assert.deepStrictEqual(JSON.parse(line), JSON.parse(viaSchema))
+    const json = JSON.parse(line)
+    const fast = MessageStore.decodeEventFast(json)
+    const slow = schemaDecode(json)
+    assert.isTrue(Either.isRight(slow))
+    if (fast !== undefined) assert.deepStrictEqual(fast, Either.getOrThrow(slow))
+  }, { fastCheck: { numRuns: 150 } })
+
+  it.prop("on damaged records the fast path never accepts what Schema rejects", [
+    eventArb,
+    FastCheck.jsonValue(),
+    FastCheck.array(
+      FastCheck.constantFrom(
+        "seq",
+        "type",
+        "message",
+        "id",
+        "data",
+        "role",
+        "content",
+        "source",
+        "createdAt",
+        "metadata",
+        "targetId"
+      ),
+      { maxLength: 3 }
+    )
+  ], ([event, junk, keys]) => {
+    if ("message" in event && Number.isNaN(event.message.createdAt.getTime())) return
+    const json = JSON.parse(MessageStore.eventCodec.encode(event))
+    // overwrite some known key, at the top or inside the message, with arbitrary JSON
+    for (const key of keys) {
+      const obj = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+      const message = obj(json.message) ? json.message : undefined
+      const target = key in json ? json : message && key in message ? message : obj(message?.data) ? message.data : json
+      ;(target as Record<string, unknown>)[key] = junk
+    }
+    const fast = MessageStore.decodeEventFast(json)
+    const slow = schemaDecode(json)
+    if (fast !== undefined) {
+      assert.isTrue(Either.isRight(slow), JSON.stringify(json))
+      assert.deepStrictEqual(fast, Either.getOrThrow(slow))
+    }
+  }, { fastCheck: { numRuns: 300 } })
+})

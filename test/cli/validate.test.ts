@@ -73,11 +73,18 @@ describe("effect-swarm validate", () => {
       assert.include(colored.lines[0]!, "\u001b[31;1mE_CONFIG_ENTRY_OUTSIDE_ROOT\u001b[0m")
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.live("the real process exits 0 on the example bundles and 1 on a broken one", () =>
+  it.effect("the example bundles validate clean", () =>
     Effect.gen(function*() {
-      const ok = yield* spawnCli("validate", "examples/bundles/multi-agent")
-      assert.strictEqual(ok.code, 0)
-      assert.strictEqual(ok.stdout, "ok examples/bundles/multi-agent: 12 resources in 8 files\n")
+      for (const [dir, summary] of [["minimal", "4 resources in 1 file"], ["multi-agent", "12 resources in 8 files"]]) {
+        const bundle = path.join(repo, "examples/bundles", dir!)
+        const { exit, lines } = yield* captureLog(validate(bundle, { json: false, color: false }))
+        assert.isTrue(Either.isRight(exit))
+        assert.deepStrictEqual(lines, [`ok ${bundle}: ${summary}`])
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("the real process prints the issues and exits 1 on a broken bundle", () =>
+    Effect.gen(function*() {
       const bad = yield* spawnCli("validate", "test/fixtures/bundles/hostile/billion-laughs", "--json")
       assert.strictEqual(bad.code, 1)
       assert.deepStrictEqual(JSON.parse(bad.stdout).map((i: { code: string }) => i.code), ["E_CONFIG_ALIAS_LIMIT"])

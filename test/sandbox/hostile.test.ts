@@ -130,6 +130,42 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       yield* assertCleanedUp(pidFile, ["worker"])
     }))
 
+  it.scopedLive("a warm pool replaces a worker killed by a hostile call, and nothing outlives the scope", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const pidFile = path.join(dir, "pids.json")
+      const leftoverPids = path.join(dir, "leftover.json")
+      const marker = uniqueMarker("pool")
+      const pool = { size: 1 }
+      const seen = yield* Effect.gen(function*() {
+        const first = yield* execute({ toolId: "whereami", input: null, pool }).pipe(Effect.map((i) => i as WhereAmI))
+        const again = yield* execute({ toolId: "whereami", input: null, pool }).pipe(Effect.map((i) => i as WhereAmI))
+        assert.strictEqual(again.pid, first.pid, "the pooled worker is reused")
+        const error = yield* failureOf(
+          execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout, pool })
+        )
+        assert.strictEqual(error._tag, "ToolTimeout")
+        assert.strictEqual(readPidFile(pidFile).worker, first.pid)
+        const survivors = yield* awaitDead([first.pid])
+        killQuietly(survivors)
+        assert.deepStrictEqual(survivors, [], "the timed-out pooled worker is killed")
+        const replacement = yield* execute({ toolId: "whereami", input: null, pool }).pipe(
+          Effect.map((i) => i as WhereAmI)
+        )
+        assert.notStrictEqual(replacement.pid, first.pid, "a fresh worker replaces the killed one")
+        // A grandchild left behind by a successful pooled call lives as long as its worker...
+        yield* execute({ toolId: "forkGrandchild", input: { pidFile: leftoverPids, marker, thenReturn: true }, pool })
+        return { replacement, leftover: readPidFile(leftoverPids) }
+      }).pipe(Effect.provide(runtimeLayer(runtime)))
+      // ...and both are gone once the layer's scope closes, with every private file.
+      const survivors = yield* awaitDead([seen.replacement.pid, seen.leftover.grandchild ?? -1])
+      killQuietly(survivors)
+      assert.deepStrictEqual(survivors, [], "pooled worker or its grandchild outlived the scope")
+      assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
+      for (const p of workerPrivatePaths(seen.replacement)) assert.isTrue(isGone(p), `left behind: ${p}`)
+      assertNoChildren()
+    }))
+
   layer(runtimeLayer(runtime), { excludeTestServices: true })((it) => {
     it.effect("the worker gets a private HOME and TMPDIR, not the host's", () =>
       Effect.gen(function*() {

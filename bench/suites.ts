@@ -8,5 +8,6 @@ export const suites: ReadonlyArray<Suite> = [
   { name: "runtime-config", run: () => import("./runtime-config.js").then((m) => m.run()) },
   { name: "bundle-load", run: () => import("./bundle-load.js").then((m) => m.run()) },
   { name: "tool-runtime", run: () => import("./tool-runtime.js").then((m) => m.run()) },
-  { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) }
+  { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) },
+  { name: "pipeline", run: () => import("./pipeline.js").then((m) => m.run()) }
 ]

@@ -80,17 +80,18 @@ export const isSpanId = (s: string): boolean => spanIdPattern.test(s)
 
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
 
-const randomHex = (words: number): Effect.Effect<string> =>
-  Effect.randomWith((random) =>
-    Effect.map(
-      Effect.all(Array.from({ length: words }, () => random.nextInt)),
-      (parts) => {
-        const out = parts.map(hex8).join("")
-        // All-zero ids are invalid in W3C trace context.
-        return /^0+$/.test(out) ? out.slice(0, -1) + "1" : out
-      }
-    )
-  )
+const nonZero = (id: string): string => /^0+$/.test(id) ? id.slice(0, -1) + "1" : id
+
+// All-zero ids are invalid in W3C trace context, hence `nonZero`.
+const randomSpanId: Effect.Effect<string> = Effect.randomWith((random) =>
+  Effect.zipWith(random.nextInt, random.nextInt, (a, b) => nonZero(hex8(a) + hex8(b)))
+)
+
+const randomTraceId: Effect.Effect<string> = Effect.zipWith(
+  randomSpanId,
+  randomSpanId,
+  (a, b) => nonZero(a + b)
+)
 
 /**
  * A fresh trace id from the `Random` service (so `Random.fixed` / `TestRandom` make it deterministic).
@@ -105,7 +106,7 @@ const randomHex = (words: number): Effect.Effect<string> =>
  * @since 0.1.0
  * @category constructors
  */
-export const makeTraceId: Effect.Effect<string> = randomHex(4)
+export const makeTraceId: Effect.Effect<string> = randomTraceId
 
 /**
  * A fresh span id from the `Random` service.
@@ -120,7 +121,7 @@ export const makeTraceId: Effect.Effect<string> = randomHex(4)
  * @since 0.1.0
  * @category constructors
  */
-export const makeSpanId: Effect.Effect<string> = randomHex(2)
+export const makeSpanId: Effect.Effect<string> = randomSpanId
 
 /**
  * A new trace context: a child of `parent` when given (same trace, `parentSpanId` = the parent's span),

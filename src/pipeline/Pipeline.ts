@@ -7,8 +7,9 @@
  *   registry at the start, so registrations made during a run do not affect it;
  * - `next` runs the rest of the onion at most once (a second run fails with
  *   `NextCalledTwiceError`); a middleware may skip `next` or transform its result;
- * - every run opens a span in Effect's tracer and emits its events with the span's W3C ids: turn >
- *   step > tool, and a turn continues its caller's trace when given `parentTrace`;
+ * - every run emits its events with W3C ids forming the tree turn > step > tool, and a turn continues
+ *   its caller's trace when given `parentTrace`; when a tracer is installed (an OpenTelemetry layer),
+ *   every run is also a span in it with the same ids (option `tracerSpans`);
  * - `tool.completed` is emitted for every result, including `status: "error"`, `tool.failed` only
  *   when the run fails; token usage of steps is summed into `turn.completed`;
  * - `step.started` is emitted when the step middlewares have run and the core starts, so its
@@ -20,12 +21,13 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import { EventBus } from "../event/EventBus.js"
 import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
 import * as Trace from "../event/Trace.js"
@@ -164,11 +166,15 @@ export class Pipeline extends Context.Tag("effect-swarm/Pipeline")<Pipeline, Ser
  */
 export interface Options {
   /**
-   * Open a span in Effect's tracer for every turn, step and tool call (default `true`), so an
-   * OpenTelemetry exporter sees the same tree as the runtime events. With `false`, ids come from
-   * `Random` and the tracer is not involved (cheaper; the events still form the tree).
+   * Whether every turn, step and tool call opens a span in Effect's tracer, so that an OpenTelemetry
+   * exporter sees the same tree as the runtime events (the event ids are then the tracer's ids).
+   * `"auto"` (the default) opens spans only when a tracer other than Effect's built-in one is
+   * installed: the built-in tracer exports nothing, and its spans cost about as much as the rest of a
+   * step (see BENCHMARKS.md). `true` always opens them (nested `Effect.withSpan`s then have the run as
+   * parent even without an exporter); with `false`, or `"auto"` without a tracer, ids come from
+   * `Random` and the events alone form the tree.
    */
-  readonly tracerSpans?: boolean | undefined
+  readonly tracerSpans?: boolean | "auto" | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -194,6 +200,15 @@ interface StepScope {
 }
 
 const maxErrorMessage = 2000
+
+// Effect's default tracer: spans in it are not exported anywhere.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
+
+// Reads the clock synchronously inside the run: one clock lookup per run instead of one per event.
+const at = <A, E, R>(clock: Clock.Clock, f: (millis: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => f(clock.unsafeCurrentTimeMillis()))
 
 const errorMessageOf = (cause: Cause.Cause<unknown>): string => {
   if (Cause.isInterruptedOnly(cause)) return "interrupted"
@@ -226,36 +241,15 @@ const addUsage = (a: TokenUsage | undefined, b: TokenUsage): TokenUsage =>
     totalTokens: a.totalTokens + b.totalTokens
   }
 
-interface Base {
-  readonly timestamp: string
-  readonly agentName: string
-  readonly instanceKey: string
-  readonly turnId: string
-  readonly traceId: string
-  readonly spanId: string
-  readonly parentSpanId?: string
-}
-
-const baseOf = (ctx: TurnContext | StepContext | ToolCallContext, millis: number): Base => {
-  const t = ctx.trace
-  return t.parentSpanId === undefined
-    ? {
-      timestamp: new Date(millis).toISOString(),
-      agentName: ctx.agentName,
-      instanceKey: ctx.instanceKey,
-      turnId: ctx.turnId,
-      traceId: t.traceId,
-      spanId: t.spanId
-    }
-    : {
-      timestamp: new Date(millis).toISOString(),
-      agentName: ctx.agentName,
-      instanceKey: ctx.instanceKey,
-      turnId: ctx.turnId,
-      traceId: t.traceId,
-      spanId: t.spanId,
-      parentSpanId: t.parentSpanId
-    }
+// Events of one run mostly share a millisecond: format each millisecond once.
+let isoMillis = Number.NaN
+let isoText = ""
+const isoAt = (millis: number): string => {
+  if (millis !== isoMillis) {
+    isoMillis = millis
+    isoText = new Date(millis).toISOString()
+  }
+  return isoText
 }
 
 /**
@@ -275,7 +269,7 @@ const baseOf = (ctx: TurnContext | StepContext | ToolCallContext, millis: number
 export const make = (options?: Options): Effect.Effect<Service, never, EventBus> =>
   Effect.gen(function*() {
     const bus = yield* EventBus
-    const tracerSpans = options?.tracerSpans ?? true
+    const tracerSpans = options?.tracerSpans ?? "auto"
     const publish = (event: RuntimeEvent) => bus.publish(event)
 
     // Sorted, immutable lists, replaced on registration: a run's snapshot is just the current array.
@@ -283,6 +277,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
     let order = 0
     const counts: Record<Kind, number> = { turn: 0, step: 0, toolCall: 0 }
 
+    let spanCounter = 0
     const turnScopes = new WeakMap<TurnContext, TurnScope>()
     const stepScopes = new WeakMap<StepContext, StepScope>()
 
@@ -318,28 +313,52 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       return list.length === 0 ? core : Effect.suspend(() => dispatch(0))
     }
 
-    const span = <A, E, R>(
-      name: string,
+    const idsOnly = <A, E, R>(
       parent: Tracer.AnySpan | Trace.TraceContext | undefined,
       f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
-      if (tracerSpans) return Trace.withSpan(name, parent, f)
       const parentTrace = parent === undefined
         ? undefined
         : "_tag" in parent
         ? { traceId: parent.traceId, spanId: parent.spanId }
         : parent
-      return Effect.flatMap(
-        Trace.make(parentTrace),
-        (trace) => f(trace, Trace.toExternalSpan(trace))
+      if (parentTrace === undefined) {
+        return Effect.flatMap(Trace.make(), (trace) => f(trace, Trace.toExternalSpan(trace))) as Effect.Effect<
+          A,
+          E,
+          Exclude<R, Tracer.ParentSpan>
+        >
+      }
+      // A child span id: one random word (from `Random`) and a per-pipeline counter, unique within the
+      // pipeline and random across pipelines, for half the cost of two random words.
+      return Effect.randomWith((random) =>
+        Effect.flatMap(random.nextInt, (word) => {
+          spanCounter = (spanCounter + 1) >>> 0
+          const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
+          const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
+          return f(trace, Trace.toExternalSpan(trace))
+        })
       ) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
     }
 
+    const span = <A, E, R>(
+      name: string,
+      parent: Tracer.AnySpan | Trace.TraceContext | undefined,
+      f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
+      if (tracerSpans === true) return Trace.withSpan(name, parent, f)
+      if (tracerSpans === false) return idsOnly(parent, f)
+      // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
+      return Effect.tracerWith((tracer) =>
+        tracer === nativeTracer ? idsOnly(parent, f) : Trace.withSpan(name, parent, f)
+      )
+    }
+
     const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) =>
-      Effect.suspend(() => {
+      Effect.clockWith((clock) => {
         const list = lists.turn
         return span("effect-swarm.turn", input.parentTrace, (trace, sp) =>
-          Effect.flatMap(Clock.currentTimeMillis, (start) => {
+          at(clock, (start) => {
             const conversation = input.conversation
             const ctx: TurnContext = {
               kind: "turn",
@@ -357,28 +376,47 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
             }
             const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
             turnScopes.set(ctx, scope)
-            return publish({ type: "turn.started", ...baseOf(ctx, start) }).pipe(
+            return publish({
+              type: "turn.started",
+              timestamp: isoAt(start),
+              agentName: ctx.agentName,
+              instanceKey: ctx.instanceKey,
+              turnId: ctx.turnId,
+              traceId: trace.traceId,
+              spanId: trace.spanId,
+              parentSpanId: trace.parentSpanId
+            }).pipe(
               Effect.zipRight(runOnion(
                 "turn",
                 list,
                 ctx,
-                Effect.suspend(() =>
-                  core(ctx)
-                )
+                Effect.suspend(() => core(ctx))
               )),
               Effect.onExit((exit) =>
-                Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                at(clock, (end) =>
                   Exit.isSuccess(exit)
                     ? publish({
                       type: "turn.completed",
-                      ...baseOf(ctx, end),
+                      timestamp: isoAt(end),
+                      agentName: ctx.agentName,
+                      instanceKey: ctx.instanceKey,
+                      turnId: ctx.turnId,
+                      traceId: ctx.trace.traceId,
+                      spanId: ctx.trace.spanId,
+                      parentSpanId: ctx.trace.parentSpanId,
                       stepCount: scope.stepCount,
                       duration: end - start,
-                      ...(scope.tokenUsage === undefined ? {} : { tokenUsage: scope.tokenUsage })
+                      tokenUsage: scope.tokenUsage
                     })
                     : publish({
                       type: "turn.failed",
-                      ...baseOf(ctx, end),
+                      timestamp: isoAt(end),
+                      agentName: ctx.agentName,
+                      instanceKey: ctx.instanceKey,
+                      turnId: ctx.turnId,
+                      traceId: ctx.trace.traceId,
+                      spanId: ctx.trace.spanId,
+                      parentSpanId: ctx.trace.parentSpanId,
                       stepCount: scope.stepCount,
                       duration: end - start,
                       errorMessage: errorMessageOf(exit.cause)
@@ -389,7 +427,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       })
 
     const runStep = <E, R>(input: StepInput, core: (ctx: StepContext) => Effect.Effect<StepResult, E, R>) =>
-      Effect.suspend(() => {
+      Effect.clockWith((clock) => {
         const list = lists.step
         const turn = input.turn
         const turnScope = turnScopes.get(turn)
@@ -397,7 +435,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
           turnScope.stepCount++
         }
         return span("effect-swarm.step", turnScope?.span ?? turn.trace, (trace, sp) =>
-          Effect.flatMap(Clock.currentTimeMillis, (start) => {
+          at(clock, (start) => {
             const stepIndex = input.stepIndex
             const stepId = `${turn.turnId}-step-${stepIndex}`
             const ctx: StepContext = {
@@ -423,10 +461,16 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               scope.started = true
               return publish({
                 type: "step.started",
-                ...baseOf(ctx, millis),
+                timestamp: isoAt(millis),
+                agentName: ctx.agentName,
+                instanceKey: ctx.instanceKey,
+                turnId: ctx.turnId,
+                traceId: ctx.trace.traceId,
+                spanId: ctx.trace.spanId,
+                parentSpanId: ctx.trace.parentSpanId,
                 stepId,
                 stepIndex,
-                ...(llmInputMessages === undefined ? {} : { llmInputMessages })
+                llmInputMessages
               })
             }
             // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
@@ -434,18 +478,15 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               const supplied = ctx.metadata[LlmInput.metadataKey]
               const summary = supplied !== undefined
                 ? Effect.succeed(LlmInput.sanitize(supplied))
-                : Effect.map(ctx.conversation.get, (c) =>
-                  LlmInput.summarize(c.messages))
-              return Effect.zipWith(Clock.currentTimeMillis, summary, started).pipe(
+                : Effect.map(ctx.conversation.get, (c) => LlmInput.summarize(c.messages))
+              return Effect.map(summary, (s) => started(clock.unsafeCurrentTimeMillis(), s)).pipe(
                 Effect.flatten,
-                Effect.zipRight(Effect.suspend(() =>
-                  core(ctx)
-                ))
+                Effect.zipRight(Effect.suspend(() => core(ctx)))
               )
             })
             return runOnion("step", list, ctx, startCore).pipe(
               Effect.onExit((exit) =>
-                Effect.flatMap(Clock.currentTimeMillis, (end) => {
+                at(clock, (end) => {
                   const before = scope.started ? Effect.void : started(end, undefined)
                   if (Exit.isSuccess(exit)) {
                     const usage = tokenUsageOf(exit.value)
@@ -456,12 +497,18 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                       before,
                       publish({
                         type: "step.completed",
-                        ...baseOf(ctx, end),
+                        timestamp: isoAt(end),
+                        agentName: ctx.agentName,
+                        instanceKey: ctx.instanceKey,
+                        turnId: ctx.turnId,
+                        traceId: ctx.trace.traceId,
+                        spanId: ctx.trace.spanId,
+                        parentSpanId: ctx.trace.parentSpanId,
                         stepId,
                         stepIndex,
                         toolCallCount: exit.value.toolCalls.length,
                         duration: end - start,
-                        ...(usage === undefined ? {} : { tokenUsage: usage })
+                        tokenUsage: usage
                       })
                     )
                   }
@@ -469,7 +516,13 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                     before,
                     publish({
                       type: "step.failed",
-                      ...baseOf(ctx, end),
+                      timestamp: isoAt(end),
+                      agentName: ctx.agentName,
+                      instanceKey: ctx.instanceKey,
+                      turnId: ctx.turnId,
+                      traceId: ctx.trace.traceId,
+                      spanId: ctx.trace.spanId,
+                      parentSpanId: ctx.trace.parentSpanId,
                       stepId,
                       stepIndex,
                       duration: end - start,
@@ -486,12 +539,12 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       input: ToolCallInput,
       core: (ctx: ToolCallContext) => Effect.Effect<ToolCallResult, E, R>
     ) =>
-      Effect.suspend(() => {
+      Effect.clockWith((clock) => {
         const list = lists.toolCall
         const step = input.step
         const stepScope = stepScopes.get(step)
         return span("effect-swarm.tool", stepScope?.span ?? step.trace, (trace) =>
-          Effect.flatMap(Clock.currentTimeMillis, (start) => {
+          at(clock, (start) => {
             const ctx: ToolCallContext = {
               kind: "toolCall",
               agentName: step.agentName,
@@ -507,31 +560,56 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               runtime: step.runtime,
               args: input.args
             }
-            const ids = { toolCallId: input.toolCallId, toolName: input.toolName, stepId: step.stepId }
-            return publish({ type: "tool.called", ...baseOf(ctx, start), ...ids }).pipe(
+            return publish({
+              type: "tool.called",
+              timestamp: isoAt(start),
+              agentName: ctx.agentName,
+              instanceKey: ctx.instanceKey,
+              turnId: ctx.turnId,
+              traceId: trace.traceId,
+              spanId: trace.spanId,
+              parentSpanId: trace.parentSpanId,
+              toolCallId: ctx.toolCallId,
+              toolName: ctx.toolName,
+              stepId: ctx.stepId
+            }).pipe(
               Effect.zipRight(runOnion(
                 "toolCall",
                 list,
                 ctx,
-                Effect.suspend(() =>
-                  core(ctx)
-                )
+                Effect.suspend(() => core(ctx))
               )),
               Effect.onExit((exit) =>
-                Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                at(clock, (end) =>
                   Exit.isSuccess(exit)
                     ? publish({
                       type: "tool.completed",
-                      ...baseOf(ctx, end),
-                      ...ids,
+                      timestamp: isoAt(end),
+                      agentName: ctx.agentName,
+                      instanceKey: ctx.instanceKey,
+                      turnId: ctx.turnId,
+                      traceId: ctx.trace.traceId,
+                      spanId: ctx.trace.spanId,
+                      parentSpanId: ctx.trace.parentSpanId,
+                      toolCallId: ctx.toolCallId,
+                      toolName: ctx.toolName,
+                      stepId: ctx.stepId,
                       status: exit.value.status,
                       duration: end - start,
-                      ...(exit.value.error?.code === undefined ? {} : { errorCode: exit.value.error.code })
+                      errorCode: exit.value.error?.code
                     })
                     : publish({
                       type: "tool.failed",
-                      ...baseOf(ctx, end),
-                      ...ids,
+                      timestamp: isoAt(end),
+                      agentName: ctx.agentName,
+                      instanceKey: ctx.instanceKey,
+                      turnId: ctx.turnId,
+                      traceId: ctx.trace.traceId,
+                      spanId: ctx.trace.spanId,
+                      parentSpanId: ctx.trace.parentSpanId,
+                      toolCallId: ctx.toolCallId,
+                      toolName: ctx.toolName,
+                      stepId: ctx.stepId,
                       duration: end - start,
                       errorMessage: errorMessageOf(exit.cause)
                     }))

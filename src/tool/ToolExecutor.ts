@@ -13,10 +13,12 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type { TraceContext } from "../event/Trace.js"
 import * as ToolArgs from "./ToolArgs.js"
@@ -272,98 +274,122 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
     const defaultLimit = options?.errorMessageLimit ?? ToolError.defaultErrorMessageLimit
     const workdirDefault = options?.workdir ?? process.cwd()
 
-    // Untraced on purpose: the pipeline's toolCall span is this call's span; a second one per call
-    // would double the tracing cost of the hot path for no information.
-    const execute = Effect.fnUntraced(function*(request: ExecuteRequest) {
-      const { toolName } = request
-      const entry = registry.unsafeGet(toolName)
-      const limit = request.errorMessageLimit ?? entry?.errorMessageLimit ?? defaultLimit
+    // No span here on purpose: the pipeline's toolCall span is this call's span; a second one per call
+    // would double the tracing cost of the hot path for no information. The guard, validation and
+    // lookup are synchronous checks, so they run in one `suspend` without a generator.
+    const execute = (request: ExecuteRequest): Effect.Effect<ToolCallResult> =>
+      Effect.suspend(() => {
+        const { toolName } = request
+        const entry = registry.unsafeGet(toolName)
+        const limit = request.errorMessageLimit ?? entry?.errorMessageLimit ?? defaultLimit
 
-      const item = find(request.catalog, toolName)
-      if (item === undefined && request.allowRegistryBypass !== true) {
-        return errorResult(request, {
-          name: "ToolNotInCatalogError",
-          code: ToolError.codes.notInCatalog,
-          message: ToolError.truncate(`Tool '${toolName}' is not available in the current Tool Catalog.`, limit),
-          suggestion:
-            "Add the tool to the Agent's spec.tools, or register it dynamically in a step middleware (ctx.toolCatalog)."
-        })
-      }
+        const item = find(request.catalog, toolName)
+        if (item === undefined && request.allowRegistryBypass !== true) {
+          return Effect.succeed(errorResult(request, {
+            name: "ToolNotInCatalogError",
+            code: ToolError.codes.notInCatalog,
+            message: ToolError.truncate(`Tool '${toolName}' is not available in the current Tool Catalog.`, limit),
+            suggestion:
+              "Add the tool to the Agent's spec.tools, or register it dynamically in a step middleware (ctx.toolCatalog)."
+          }))
+        }
 
-      const schema = item?.parameters ?? entry?.item.parameters
-      if (schema !== undefined) {
-        const validator = ToolArgs.compile(schema)
-        if (Either.isLeft(validator)) {
-          return errorResult(request, {
-            name: "ToolSchemaError",
-            code: ToolError.codes.invalidSchema,
-            message: ToolError.truncate(
-              `Tool '${toolName}' has an invalid parameters schema: ${validator.left.message}`,
+        const schema = item?.parameters ?? entry?.item.parameters
+        if (schema !== undefined) {
+          const validator = ToolArgs.compile(schema)
+          if (Either.isLeft(validator)) {
+            return Effect.succeed(errorResult(request, {
+              name: "ToolSchemaError",
+              code: ToolError.codes.invalidSchema,
+              message: ToolError.truncate(
+                `Tool '${toolName}' has an invalid parameters schema: ${validator.left.message}`,
+                limit
+              ),
+              suggestion: "Fix the parameters JSON Schema of this tool export in the bundle."
+            }))
+          }
+          const issues = validator.right(request.args)
+          if (issues.length > 0) {
+            return Effect.succeed(errorResult(request, {
+              name: "ToolInputValidationError",
+              code: ToolError.codes.invalidArgs,
+              message: ToolError.truncate(ToolArgs.formatIssues(toolName, issues), limit),
+              suggestion: ToolArgs.suggestion(schema)
+            }))
+          }
+        }
+
+        if (entry === undefined) {
+          return Effect.succeed(errorResult(request, {
+            name: "ToolNotFoundError",
+            code: ToolError.codes.notFound,
+            message: ToolError.truncate(`Tool '${toolName}' is not registered.`, limit),
+            suggestion: "Check the tool registry and the bundle's Tool resources (entry, exports)."
+          }))
+        }
+
+        const ctx = request.context
+        const context: ToolContext = {
+          agentName: ctx.agentName,
+          instanceKey: ctx.instanceKey,
+          turnId: ctx.turnId,
+          stepIndex: ctx.stepIndex,
+          toolCallId: request.toolCallId,
+          toolName,
+          trace: ctx.trace,
+          traceId: ctx.trace.traceId,
+          workdir: ctx.workdir ?? workdirDefault,
+          runtime: ctx.runtime
+        }
+        const args = request.args !== null && typeof request.args === "object" && !Array.isArray(request.args)
+          ? request.args as Readonly<Record<string, unknown>>
+          : {}
+        const toResult = (outcome: Exit.Exit<unknown, ToolError.ToolFailure>): ToolCallResult => {
+          if (Exit.isSuccess(outcome)) {
+            return {
+              toolCallId: request.toolCallId,
+              toolName,
+              status: "ok",
+              output: capOutput(toJsonValue(outcome.value), maxOutputBytes)
+            }
+          }
+          const failure = Cause.failureOption(outcome.cause)
+          return errorResult(
+            request,
+            ToolError.toInfo(
+              failure._tag === "Some" ? failure.value : ToolError.fromUnknown(Cause.squash(outcome.cause)),
               limit
-            ),
-            suggestion: "Fix the parameters JSON Schema of this tool export in the bundle."
-          })
+            )
+          )
         }
-        const issues = validator.right(request.args)
-        if (issues.length > 0) {
-          return errorResult(request, {
-            name: "ToolInputValidationError",
-            code: ToolError.codes.invalidArgs,
-            message: ToolError.truncate(ToolArgs.formatIssues(toolName, issues), limit),
-            suggestion: ToolArgs.suggestion(schema)
-          })
+
+        let handled: Effect.Effect<unknown, ToolError.ToolFailure>
+        try {
+          handled = entry.handler(args, context)
+        } catch (thrown) {
+          // A handler that throws while building its effect is a handler bug, reported like a throw.
+          return Effect.succeed(errorResult(request, ToolError.toInfo(ToolError.fromUnknown(thrown), limit)))
         }
-      }
-
-      if (entry === undefined) {
-        return errorResult(request, {
-          name: "ToolNotFoundError",
-          code: ToolError.codes.notFound,
-          message: ToolError.truncate(`Tool '${toolName}' is not registered.`, limit),
-          suggestion: "Check the tool registry and the bundle's Tool resources (entry, exports)."
-        })
-      }
-
-      const ctx = request.context
-      const context: ToolContext = {
-        agentName: ctx.agentName,
-        instanceKey: ctx.instanceKey,
-        turnId: ctx.turnId,
-        stepIndex: ctx.stepIndex,
-        toolCallId: request.toolCallId,
-        toolName,
-        trace: ctx.trace,
-        traceId: ctx.trace.traceId,
-        workdir: ctx.workdir ?? workdirDefault,
-        runtime: ctx.runtime
-      }
-      const args = request.args !== null && typeof request.args === "object" && !Array.isArray(request.args)
-        ? request.args as Readonly<Record<string, unknown>>
-        : {}
-      const timeout = entry.timeout === undefined ? timeoutDefault : Duration.decode(entry.timeout)
-
-      const outcome = yield* Effect.suspend(() => entry.handler(args, context)).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new ToolError.ToolFailure({
-              name: "ToolTimeoutError",
-              code: ToolError.codes.timeout,
-              message: `Tool '${toolName}' did not finish within ${Duration.format(timeout)}.`,
-              suggestion: "Retry with a smaller request, or raise the tool's timeout in its Tool resource."
-            })
-        }),
-        Effect.catchAllDefect((defect) => Effect.fail(ToolError.fromUnknown(defect))),
-        Effect.either
-      )
-      if (Either.isLeft(outcome)) return errorResult(request, ToolError.toInfo(outcome.left, limit))
-      return {
-        toolCallId: request.toolCallId,
-        toolName,
-        status: "ok" as const,
-        output: capOutput(toJsonValue(outcome.right), maxOutputBytes)
-      }
-    })
+        // A handler that already finished (a synchronous value or `Effect.succeed`) needs no timer: the
+        // timeout race costs two fibers and a timer per call, most of the executor's overhead.
+        if (Exit.isExit(handled)) return Effect.succeed(toResult(handled as Exit.Exit<unknown, ToolError.ToolFailure>))
+        const timeout = entry.timeout === undefined ? timeoutDefault : Duration.decode(entry.timeout)
+        return handled.pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              new ToolError.ToolFailure({
+                name: "ToolTimeoutError",
+                code: ToolError.codes.timeout,
+                message: `Tool '${toolName}' did not finish within ${Duration.format(timeout)}.`,
+                suggestion: "Retry with a smaller request, or raise the tool's timeout in its Tool resource."
+              })
+          }),
+          Effect.catchAllDefect((defect) => Effect.fail(ToolError.fromUnknown(defect))),
+          Effect.exit,
+          Effect.map(toResult)
+        )
+      })
 
     return ToolExecutor.of({ execute })
   })

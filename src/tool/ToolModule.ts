@@ -20,6 +20,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
@@ -167,7 +168,10 @@ const makeLogger = (runtime: Runtime.Runtime<never>, toolName: string, toolCallI
 }
 
 /**
- * Adapts a plain function (returning a value, a Promise or an Effect) to a {@link ToolHandler}.
+ * Adapts a plain function (returning a value, a Promise or an Effect) to a {@link ToolHandler}. The
+ * function is called when the handler is invoked, so a synchronous result is an already-completed
+ * effect and the executor needs no timer for it. `runtime` is where the handler's `ctx.logger` writes
+ * (the default runtime when omitted; `load` passes the runtime it ran in).
  *
  * @example
  * ```ts
@@ -178,30 +182,34 @@ const makeLogger = (runtime: Runtime.Runtime<never>, toolName: string, toolCallI
  * @since 0.1.0
  * @category constructors
  */
-export const fromFunction = (fn: Fn): ToolHandler => (args, context) =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+export const fromFunction =
+  (fn: Fn, runtime: Runtime.Runtime<never> = Runtime.defaultRuntime): ToolHandler => (args, context) => {
     const controller = new AbortController()
     const ctx: HandlerContext = {
       ...context,
       logger: makeLogger(runtime, context.toolName, context.toolCallId),
       signal: controller.signal
     }
-    return Effect.try({ try: () => fn(args, ctx), catch: ToolError.fromUnknown }).pipe(
-      Effect.flatMap((out): Effect.Effect<unknown, ToolError.ToolFailure> => {
-        if (Effect.isEffect(out)) {
-          return (out as Effect.Effect<unknown, unknown>).pipe(
-            Effect.catchAll((e) => Effect.fail(ToolError.fromUnknown(e)))
-          )
-        }
-        if (Predicate.isPromiseLike(out)) {
-          return Effect.tryPromise({ try: () => Promise.resolve(out), catch: ToolError.fromUnknown })
-        }
-        return Effect.succeed(out)
-      }),
-      // Promise handlers cannot be stopped, only told: abort their signal and abandon them.
-      Effect.onInterrupt(() => Effect.sync(() => controller.abort()))
-    )
-  })
+    let out: unknown
+    // Called synchronously on purpose (see above); a throw is the tool's failure, not a defect.
+    try {
+      out = fn(args, ctx)
+    } catch (thrown) {
+      return Exit.fail(ToolError.fromUnknown(thrown))
+    }
+    // Promise and Effect handlers can be stopped only by telling them: abort the signal on interruption.
+    const abortOnInterrupt = Effect.onInterrupt(() => Effect.sync(() => controller.abort()))
+    if (Effect.isEffect(out)) {
+      return (out as Effect.Effect<unknown, unknown>).pipe(
+        Effect.catchAll((e) => Effect.fail(ToolError.fromUnknown(e))),
+        abortOnInterrupt
+      )
+    }
+    if (Predicate.isPromiseLike(out)) {
+      return Effect.tryPromise({ try: () => Promise.resolve(out), catch: ToolError.fromUnknown }).pipe(abortOnInterrupt)
+    }
+    return Exit.succeed(out)
+  }
 
 /**
  * Imports a tool module and binds a handler to every declared export. The catalog names are
@@ -223,6 +231,7 @@ export const fromFunction = (fn: Fn): ToolHandler => (args, context) =>
  */
 export const load = Effect.fn("ToolModule.load")(function*(definition: Definition) {
   const entry = path.resolve(definition.entry)
+  const runtime = yield* Effect.runtime<never>()
   const fail = (message: string, extra?: { missing?: ReadonlyArray<string>; cause?: unknown }) =>
     new ToolModuleError({ resourceName: definition.resourceName, entry, message, ...extra })
   const mod = yield* Effect.tryPromise({
@@ -258,7 +267,7 @@ export const load = Effect.fn("ToolModule.load")(function*(definition: Definitio
         parameters: declared.parameters,
         source: { type: "config", name: definition.resourceName }
       },
-      handler: fromFunction(fn as Fn),
+      handler: fromFunction(fn as Fn, runtime),
       options
     })
   }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Layer, Queue, Schema } from "effect"
+import { Chunk, Context, DefaultServices, Deferred, Effect, Fiber, Layer, Option, Queue, Schema, Tracer } from "effect"
 import { EventBus, Middleware, Pipeline, RuntimeEvent, ToolExecutor, ToolRegistry } from "effect-swarm"
 
 const Live = Pipeline.layer().pipe(Layer.provideMerge(EventBus.layer()))
@@ -207,7 +207,7 @@ describe("Pipeline (reference observability)", () => {
       ])
       const decode = Schema.decodeUnknownSync(Schema.parseJson(RuntimeEvent.RuntimeEvent))
       for (const e of all) {
-        assert.deepStrictEqual(decode(JSON.stringify(e)), e)
+        assert.deepStrictEqual(decode(JSON.stringify(e)), JSON.parse(JSON.stringify(e)))
         assert.strictEqual(e.traceId, traceId)
         assert.strictEqual(e.agentName, "alpha")
         assert.strictEqual(e.instanceKey, "inst-01")
@@ -305,6 +305,48 @@ describe("Pipeline (reference observability)", () => {
         }).pipe(Effect.orDie))
       const tool = byType(yield* events, "tool.called")[0]!
       assert.deepStrictEqual(seen, [["effect-swarm.tool", tool.spanId, tool.traceId]])
+    }).pipe(Effect.provide(Pipeline.layer({ tracerSpans: true }).pipe(Layer.provideMerge(EventBus.layer())))))
+
+  it.scoped("by default, spans go to an installed tracer (and only then), with the events' ids", () =>
+    Effect.gen(function*() {
+      const { events, pipeline, turnInput } = yield* setup
+      const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+      const recorded: Array<{ name: string; spanId: string; parent: string | undefined }> = []
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = native.span(name, parent, context, links, startTime, kind, options)
+          recorded.push({
+            name,
+            spanId: span.spanId,
+            parent: Option.getOrUndefined(Option.map(parent, (p) => p.spanId))
+          })
+          return span
+        },
+        context: (f) => f()
+      })
+      // Built-in tracer: no spans are opened (the tool core sees no current span).
+      const noSpan = yield* fullTurn(
+        pipeline,
+        turnInput(),
+        (ctx) =>
+          Effect.flatMap(
+            Effect.option(Effect.currentSpan),
+            (span) => Option.isNone(span) ? okTool(ctx) : Effect.die("unexpected span")
+          )
+      )
+      assert.strictEqual(noSpan.finishReason, "text_response")
+      yield* events
+      // An installed tracer gets the turn > step > tool spans with the same ids as the events.
+      yield* fullTurn(pipeline, turnInput()).pipe(Effect.withTracer(recording))
+      const all = yield* events
+      const ids = (type: RuntimeEvent.Type) => all.find((e) => e.type === type)!.spanId
+      assert.deepStrictEqual(recorded.map((r) => [r.name, r.spanId]), [
+        ["effect-swarm.turn", ids("turn.started")],
+        ["effect-swarm.step", ids("step.started")],
+        ["effect-swarm.tool", ids("tool.called")]
+      ])
+      assert.strictEqual(recorded[1]!.parent, recorded[0]!.spanId)
+      assert.strictEqual(recorded[2]!.parent, recorded[1]!.spanId)
     }).pipe(Effect.provide(Live)))
 
   it.scoped("with tracerSpans: false the events still form the tree", () =>

@@ -272,8 +272,8 @@ const toDocument = (
       code: "E_CONFIG_PARSE_ERROR",
       severity: "warning",
       document: index,
-      line: warning.linePos?.[0].line,
-      message: firstLine(warning.message)
+      line: lineOf(warning.pos[0]),
+      message: `${firstLine(warning.message)} (line ${lineOf(warning.pos[0])})`
     })
   }
   if (doc.errors.length > 0) {
@@ -282,8 +282,8 @@ const toDocument = (
         code: "E_CONFIG_PARSE_ERROR",
         severity: "error",
         document: index,
-        line: error.linePos?.[0].line,
-        message: firstLine(error.message)
+        line: lineOf(error.pos[0]),
+        message: `${firstLine(error.message)} (line ${lineOf(error.pos[0])})`
       })
     }
     return undefined

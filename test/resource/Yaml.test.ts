@@ -41,10 +41,12 @@ describe("Yaml", () => {
   })
 
   it("a syntax error fails only its own document", () => {
-    const { documents, issues } = Yaml.parseText("a: 1\n---\nb: [unclosed\n---\nc: 3\n")
+    const { documents, issues } = Yaml.parseText("a: 1\n---\nb: 1\nb: 2\n---\nc: 3\n")
     assert.deepStrictEqual(documents.map((d) => d.index), [0, 2])
     assert.strictEqual(issues[0]!.code, "E_CONFIG_PARSE_ERROR")
     assert.strictEqual(issues[0]!.document, 1)
+    assert.strictEqual(issues[0]!.line, 4)
+    assert.match(issues[0]!.message, /^Map keys must be unique \(line 4\)$/)
   })
 
   it("rejects duplicate keys", () => {

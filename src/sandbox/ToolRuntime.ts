@@ -542,6 +542,8 @@ export interface Plan {
   readonly hostEnv: Permissions.Grant
   readonly binary: string
   readonly entrypoint: string
+  /** Identifies "same entrypoint, runtime and limits" for pooling. */
+  readonly key: string
 }
 
 /**
@@ -673,27 +675,61 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           yield* withTimeout(handshake(proc, conv), proc, conv, plan.config.toolExecutionTimeout)
           return proc
         }),
-      keyOf: (plan) => WorkerPool.configKey(plan.config, plan.binary),
+      keyOf: (plan) => plan.key,
       configOf: (plan) => plan.config
     })
 
+    // Hot-path caches: the layer's config (and a per-call override list reused by the caller, as
+    // SandboxedTools does) resolve to the same plan every time.
+    const overridden = new WeakMap<ReadonlyArray<RuntimeConfig.Option>, RuntimeConfig.Config>()
+    const plans = new WeakMap<
+      RuntimeConfig.Config,
+      { readonly plan: Plan; readonly refused: Array<Limits.Unenforced> }
+    >()
+    const planFor = (config: RuntimeConfig.Config) => {
+      const known = plans.get(config)
+      if (known !== undefined) return known
+      const permissions = RuntimeConfig.effectivePermissions(config)
+      const caps = capabilities(config.runtimeType)
+      const grants = Permissions.grants(permissions)
+      const binary = resolveBinary(config.runtimeType, options.binaries)
+      const plan: Plan = {
+        config,
+        capabilities: caps,
+        grants,
+        hostEnv: Limits.hostEnvGrant(permissions),
+        binary,
+        entrypoint: entrypointOf(config),
+        key: WorkerPool.configKey(config, binary)
+      }
+      const entry = { plan, refused: Limits.unenforced(caps, grants) }
+      plans.set(config, entry)
+      return entry
+    }
+
+    const configFor = (request: ExecuteRequest): Either.Either<RuntimeConfig.Config, InvalidRuntimeConfig> => {
+      const overrides = request.runtime
+      if (overrides === undefined || overrides.length === 0) return Either.right(base)
+      const known = overridden.get(overrides)
+      if (known !== undefined) return Either.right(known)
+      return Either.match(RuntimeConfig.update(base, ...overrides), {
+        onLeft: (e) => Either.left(new InvalidRuntimeConfig({ message: e.message })),
+        onRight: (config) => {
+          overridden.set(overrides, config)
+          return Either.right(config)
+        }
+      })
+    }
+
     const prepare = (request: ExecuteRequest) =>
       Effect.gen(function*() {
-        const config = request.runtime === undefined || request.runtime.length === 0 ? base : yield* Either.match(
-          RuntimeConfig.update(base, ...request.runtime),
-          {
-            onLeft: (e) => Effect.fail(new InvalidRuntimeConfig({ message: e.message })),
-            onRight: Effect.succeed
-          }
-        )
+        const config = yield* configFor(request)
         const envError = Limits.validateCallEnv(request.env)
         if (envError !== undefined) return yield* envError
         if (config.entrypointPath.length === 0) {
           return yield* new ToolNotFound({ toolId: request.toolId, available: [] })
         }
-        const caps = capabilities(config.runtimeType)
-        const grants = Permissions.grants(RuntimeConfig.effectivePermissions(config))
-        const refused = Limits.unenforced(caps, grants)
+        const { plan, refused } = planFor(config)
         for (const item of refused) {
           if (config.permissionPolicy === "enforce") {
             return yield* new PermissionUnenforceable({
@@ -709,14 +745,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
               permission: item.permission
             })
           )
-        }
-        const plan: Plan = {
-          config,
-          capabilities: caps,
-          grants,
-          hostEnv: Limits.hostEnvGrant(RuntimeConfig.effectivePermissions(config)),
-          binary: resolveBinary(config.runtimeType, options.binaries),
-          entrypoint: entrypointOf(config)
         }
         const conv: Conversation = {
           toolId: request.toolId,

@@ -32,6 +32,7 @@ import {
 import type { Runtime } from "./helpers.js"
 
 const hangOnImport = fixture("hostile", "hang-on-import.mjs")
+const noisyImport = fixture("hostile", "noisy-import.mjs")
 
 /** Timeout for the cases that never answer: long enough for a loaded machine to start the tool. */
 const hangTimeout = "2 seconds"
@@ -183,7 +184,11 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         const pidFile = path.join(yield* tempDir(), "pids.json")
         const error = yield* failureOf(execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout }))
         assert.strictEqual(error._tag, "ToolTimeout")
-        if (error._tag === "ToolTimeout") assert.strictEqual(error.toolId, "infiniteLoop")
+        if (error._tag === "ToolTimeout") {
+          assert.strictEqual(error.toolId, "infiniteLoop")
+          // Unlike the seed, the timeout keeps what the tool said last.
+          assert.include(error.stderrTail, "last words before the infinite loop")
+        }
         yield* assertCleanedUp(pidFile, ["worker"])
       }))
 
@@ -362,6 +367,18 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         assertNoChildren()
       }))
 
+    it.effect("an entrypoint flooding stdout and stderr at import does not stall a large request", () =>
+      Effect.gen(function*() {
+        const text = "x".repeat(3 * 1024 * 1024)
+        const result = yield* execute({
+          toolId: "length",
+          input: { text },
+          runtime: [RuntimeConfig.withEntrypointPath(noisyImport)]
+        })
+        assert.strictEqual(result, text.length)
+        assertNoChildren()
+      }))
+
     it.effect("an env that would change the runtime or break framing is refused before spawning", () =>
       Effect.gen(function*() {
         const bad: ReadonlyArray<readonly [string, string]> = [
@@ -418,6 +435,27 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           .pipe(Effect.either)
         if (other._tag === "Right") assert.isNull(other.right)
         else assert.isTrue(isPermissionError(other.left), JSON.stringify(other.left))
+      }))
+
+    it.scoped("even --allow-env never forwards host variables that change how the runtime loads code", () =>
+      Effect.gen(function*() {
+        const blocked = ["NODE_OPTIONS", "LD_PRELOAD", "BUN_CONFIG_VERBOSE_FETCH", "DYLD_INSERT_LIBRARIES"]
+        yield* hostEnv("NODE_OPTIONS", "--max-old-space-size=3000")
+        yield* hostEnv("LD_PRELOAD", "/nonexistent/es-sandbox-test.so")
+        yield* hostEnv("BUN_CONFIG_VERBOSE_FETCH", "1")
+        yield* hostEnv("DYLD_INSERT_LIBRARIES", "/nonexistent/es.dylib")
+        yield* hostEnv("ES_HOSTILE_ORDINARY", "ordinary")
+        const runtimeOptions = [RuntimeConfig.withPermissions(["--allow-all", "--allow-env"])]
+        const visible = yield* execute({
+          toolId: "readEnv",
+          input: { name: "ES_HOSTILE_ORDINARY" },
+          runtime: runtimeOptions
+        })
+        assert.strictEqual(visible, "ordinary", "a bare --allow-env forwards ordinary host variables")
+        for (const name of blocked) {
+          const value = yield* execute({ toolId: "readEnv", input: { name }, runtime: runtimeOptions })
+          assert.isNull(value, `${name} reached the tool`)
+        }
       }))
 
     // Issue 6, "Host secrets never leak by default": the default permissions are `--allow-all`, and

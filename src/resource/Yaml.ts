@@ -26,7 +26,7 @@ export interface Limits {
   readonly maxDocuments: number
   /** Alias expansions per document, as the `yaml` package counts them (default 100). */
   readonly maxAliasCount: number
-  /** Nesting depth of collections (default 64); deeper input is refused before it is parsed. */
+  /** Nesting depth of collections (default 128); deeper input is refused before it is parsed. */
   readonly maxDepth: number
 }
 
@@ -38,7 +38,7 @@ export const defaultLimits: Limits = {
   maxFileBytes: 1024 * 1024,
   maxDocuments: 100,
   maxAliasCount: 100,
-  maxDepth: 64
+  maxDepth: 128
 }
 
 /**
@@ -324,7 +324,7 @@ const collectNumberSources = (
   out: Map<string, string>,
   depth: number
 ): void => {
-  if (node === null || node === undefined || depth > 64) return
+  if (node === null || node === undefined || depth > 128) return
   if (isScalar(node)) {
     if (typeof node.value === "number" && typeof node.source === "string" && node.source !== String(node.value)) {
       out.set(pathKey(path), node.source)

@@ -11,6 +11,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
+import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Bundle from "../resource/Bundle.js"
@@ -41,7 +42,10 @@ const render = (issue: BundleIssue, color: boolean): string => {
   return issue.suggestion === undefined ? head : `${head}\n    ${c("36", "suggestion:")} ${issue.suggestion}`
 }
 
-const detectColor = Effect.sync(() => process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "")
+const detectColor = Effect.gen(function*() {
+  const noColor = yield* Config.string("NO_COLOR").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
+  return noColor === "" && (yield* Effect.sync(() => process.stdout.isTTY === true))
+})
 
 /**
  * Validates the bundle in `dir` and prints the result; fails with {@link CliExit} (status 1) when the

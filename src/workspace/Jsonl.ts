@@ -17,6 +17,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
 import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
@@ -488,7 +489,7 @@ export const writer = <A>(
       Effect.suspend(() => {
         let text = ""
         for (const record of records) text += codec.encode(record) + "\n"
-        const pending: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(undefined as never) }
+        const pending: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(FiberId.none) }
         return Queue.offer(queue, pending).pipe(Effect.as(Deferred.await(pending.done)))
       })
 

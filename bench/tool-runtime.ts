@@ -4,7 +4,9 @@
  *
  * - floor: spawn `<runtime> floor.mjs` (a script that writes one byte) and wait for its exit;
  * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap);
- * - warm: the same call on a pool of one pre-started worker.
+ * - warm: the same call on a pool of one pre-started worker;
+ * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
+ *   (no protocol, no Effect): the floor a warm call can approach.
  *
  * Run: `npx tsx bench/index.ts tool-runtime` (or `npm run bench -- tool-runtime`).
  */
@@ -39,6 +41,34 @@ const spawnFloor = (command: string, args: ReadonlyArray<string>, env: Record<st
     child.once("exit", () => resolve())
   })
 
+const echoScript = "process.stdin.setEncoding('utf8');let b='';process.stdin.on('data',(d)=>{b+=d;let i;" +
+  "while((i=b.indexOf('\\n'))!==-1){const l=b.slice(0,i);b=b.slice(i+1);process.stdout.write(l+'\\n')}})"
+
+/** A bare echo child and a function doing one line round trip with it. */
+const rawRoundTrip = (command: string, args: ReadonlyArray<string>) => {
+  const child = ChildProcess.spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] })
+  let waiting: (() => void) | undefined
+  let buffer = ""
+  child.stdout.setEncoding("utf8")
+  child.stdout.on("data", (chunk: string) => {
+    buffer += chunk
+    let nl = buffer.indexOf("\n")
+    while (nl !== -1) {
+      buffer = buffer.slice(nl + 1)
+      const resolve = waiting
+      waiting = undefined
+      resolve?.()
+      nl = buffer.indexOf("\n")
+    }
+  })
+  const roundTrip = () =>
+    new Promise<void>((resolve) => {
+      waiting = resolve
+      child.stdin.write("{\"t\":\"call\",\"id\":1,\"tool\":\"noop\",\"input\":null}\n")
+    })
+  return { roundTrip, close: () => child.kill("SIGKILL") }
+}
+
 export const run = async (): Promise<void> => {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "es-bench-tools-")))
   const entry = path.join(dir, "tools.mjs")
@@ -62,16 +92,26 @@ export const run = async (): Promise<void> => {
       const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
       const binary = ToolRuntime.resolveBinary(runtimeType)
       const floorArgs = runtimeType === "deno" ? ["run", "-q", "--no-prompt", floor] : [floor]
-      const floorEnv: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir }
+      const floorEnv: Record<string, string> = {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? dir,
+        DENO_NO_UPDATE_CHECK: "1",
+        NO_COLOR: "1"
+      }
       const cold = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
       const warm = () => runtime.runPromise(service.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
       await warm() // start the pool outside the measurement
       const slow = new Bench({ time: 0, iterations: 30, warmup: true, warmupIterations: 3, retainSamples: true })
       slow.add(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv)).add(`${runtimeType} cold`, cold)
       await slow.run()
+      const echoFile = path.join(dir, "echo.mjs")
+      fs.writeFileSync(echoFile, echoScript)
+      const raw = rawRoundTrip(binary, runtimeType === "deno" ? ["run", "-q", echoFile] : [echoFile])
+      await raw.roundTrip()
       const fast = new Bench({ time: 1000, iterations: 200, warmup: true, retainSamples: true })
-      fast.add(`${runtimeType} warm (pool of 1)`, warm)
+      fast.add(`${runtimeType} warm (pool of 1)`, warm).add(`${runtimeType} raw stdio round trip`, raw.roundTrip)
       await fast.run()
+      raw.close()
       for (const task of [...slow.tasks, ...fast.tasks]) {
         const s = stats(task)
         rows.push({ task: task.name, n: s.n, "p50 ms": Number(s.p50.toFixed(3)), "p90 ms": Number(s.p90.toFixed(3)) })

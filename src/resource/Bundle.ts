@@ -775,6 +775,88 @@ export const toolCatalog = (bundle: Bundle, agent: Entry<Resource.AgentResource>
   return out
 }
 
+/**
+ * An Extension used by an agent, with its config merged: the Extension's own `spec.config`, then the
+ * agent's per-use `config` over it (shallow, as in the reference runtime).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExtensionUse {
+  readonly extension: Entry<Resource.ExtensionResource>
+  readonly config: { readonly [key: string]: unknown }
+}
+
+/**
+ * The Extensions an agent uses, in declaration order, each with its merged config.
+ *
+ * @example
+ * ```ts
+ * import { Bundle } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * for (const agent of Bundle.entriesOf(bundle, "Agent")) {
+ *   Bundle.extensionUses(bundle, agent).map((u) => [u.extension.resource.metadata.name, u.config])
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const extensionUses = (bundle: Bundle, agent: Entry<Resource.AgentResource>): ReadonlyArray<ExtensionUse> => {
+  const out: Array<ExtensionUse> = []
+  for (const use of agent.resource.spec.extensions ?? []) {
+    const extension = resolve(bundle, use.ref, agent)
+    if (extension === undefined || extension.resource.kind !== "Extension") continue
+    out.push({
+      extension: extension as Entry<Resource.ExtensionResource>,
+      config: { ...extension.resource.spec.config, ...use.config }
+    })
+  }
+  return out
+}
+
+/**
+ * An agent's system prompt: `prompt.system` when it is not blank, otherwise the `systemRef` file's
+ * text (read now, so an edited file is picked up), otherwise `undefined` (also for a blank file).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const prompts = Effect.forEach(Bundle.entriesOf(bundle, "Agent"), (agent) => Bundle.systemPrompt(agent))
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const systemPrompt = (
+  agent: Entry<Resource.AgentResource>
+): Effect.Effect<string | undefined, BundleError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const prompt = agent.resource.spec.prompt
+    if (prompt?.system !== undefined && prompt.system.trim().length > 0) return prompt.system
+    const file = agent.systemPromptFile
+    if (file === undefined) return undefined
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError(() =>
+        new BundleError({
+          root: agent.rootDir,
+          issues: [{
+            code: "E_CONFIG_ENTRY_NOT_FOUND",
+            severity: "error",
+            file: agent.file,
+            document: agent.document,
+            path: "spec.prompt.systemRef",
+            message: `Agent/${agent.resource.metadata.name} prompt.systemRef cannot be read: ${file}`
+          }]
+        })
+      )
+    )
+    return text.trim().length > 0 ? text : undefined
+  })
+
 const crossChecks = (
   entries: ReadonlyArray<Loaded>,
   byIdentity: ReadonlyMap<string, Loaded>,

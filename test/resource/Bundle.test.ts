@@ -99,6 +99,29 @@ describe("Bundle.load", () => {
       assert.deepStrictEqual(echo.resource.spec.exports[0]!.parameters.required, ["text"])
     })))
 
+  it.scoped("extension configs merge per use; system prompts come from system or the systemRef file", () =>
+    provideNode(Effect.gen(function*() {
+      const bundle = yield* Bundle.load(path.resolve(__dirname, "../../examples/bundles/multi-agent"))
+      const coordinator = Bundle.find(bundle, "Agent", "coordinator")!
+      assert.deepStrictEqual(
+        Bundle.extensionUses(bundle, coordinator).map((u) => [u.extension.resource.metadata.name, u.config]),
+        [["audit-log", { level: "info", includeArgs: true }]]
+      )
+      assert.match((yield* Bundle.systemPrompt(coordinator))!, /^You coordinate a small team/)
+      const researcher = Bundle.find(bundle, "Agent", "researcher")!
+      assert.match(
+        (yield* Bundle.systemPrompt(researcher))!,
+        /^You research one question at a time with web__fetch-page and/
+      )
+      const dir = yield* writeBundle({
+        "resources.yaml": docs(model(), agent("a", "  prompt: { systemRef: ./p.md }\n"), agent("b")),
+        "p.md": "  \n"
+      })
+      const blank = yield* Bundle.load(dir)
+      assert.isUndefined(yield* Bundle.systemPrompt(Bundle.find(blank, "Agent", "a")!))
+      assert.isUndefined(yield* Bundle.systemPrompt(Bundle.find(blank, "Agent", "b")!))
+    })))
+
   it.scoped("the example bundles are clean", () =>
     provideNode(Effect.gen(function*() {
       for (const name of ["minimal", "multi-agent"]) {

@@ -256,6 +256,33 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
         assert.strictEqual(otherServer.connections(), 0)
       }))
 
+    // The seed's default was `bunPermissions: ["--allow-read"]`, which Bun silently ignored (compozy
+    // report §6.1). The compatibility field now gets the same honest treatment as `permissions`.
+    if (runtime === "bun") {
+      it.effect("the seed's bunPermissions [\"--allow-read\"] is refused, not silently ignored", () =>
+        Effect.gen(function*() {
+          const refused = yield* execute({
+            toolId: "readEnv",
+            input: { name: "PATH" },
+            runtime: [RuntimeConfig.withBunPermissions(["--allow-read"])]
+          }).pipe(Effect.flip)
+          assert.strictEqual(refused._tag, "PermissionUnenforceable", JSON.stringify(refused))
+          if (refused._tag === "PermissionUnenforceable") {
+            assert.strictEqual(refused.runtimeType, "bun")
+            assert.include(["write", "net", "run"], refused.permission)
+          }
+          const warned = yield* withWarnings(execute({
+            toolId: "readEnv",
+            input: { name: "PATH" },
+            runtime: [RuntimeConfig.withBunPermissions(["--allow-read"]), RuntimeConfig.withPermissionPolicy("warn")]
+          }))
+          assert.strictEqual(warned.outcome._tag, "Right", JSON.stringify(warned.outcome))
+          for (const kind of ["write", "net", "run"]) {
+            assert.isTrue(warned.warnings.some((w) => w.includes(kind)), `${kind}: ${JSON.stringify(warned.warnings)}`)
+          }
+        }))
+    }
+
     it.scoped("--allow-all is never refused and grants everything", () =>
       Effect.gen(function*() {
         const secret = path.join(yield* tempDir("es-perm-all-"), "secret")

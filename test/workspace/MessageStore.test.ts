@@ -126,6 +126,55 @@ describe("MessageStore", () => {
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c"])
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("a corrupt middle line or an unknown version fails load and append with file:line; nothing is modified", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.append(msg("b", "2"))])
+      }))
+      const lines = (yield* fs.readFileString(p.events)).split("\n")
+      const damaged = [lines[0], "{\"v\":1,\"seq\":2,\"type\":\"app", lines[1], ""].join("\n")
+      yield* fs.writeFileString(p.events, damaged)
+      const store = yield* MessageStore.make({ root })
+      const loadError = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(loadError._tag, "JsonlCorruptLine")
+      assert.include(loadError.message, `${p.events}:2`)
+      const appendError = yield* Effect.flip(store.append(ref, [MessageEvent.truncate]))
+      assert.strictEqual(appendError._tag, "JsonlCorruptLine")
+      assert.strictEqual(yield* fs.readFileString(p.events), damaged)
+
+      const future = [lines[0], lines[1]!.replace("{\"v\":1,", "{\"v\":9,"), ""].join("\n")
+      yield* fs.writeFileString(p.events, future)
+      const versionError = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(versionError._tag, "JsonlUnknownVersion")
+      assert.include(versionError.message, `${p.events}:2`)
+      assert.strictEqual(yield* fs.readFileString(p.events), future)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a torn last event (killed mid-write) is dropped and repaired on the next append", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.append(ref, [MessageEvent.append(msg("a", "1"))])
+      }))
+      const intact = yield* fs.readFileString(p.events)
+      yield* fs.writeFileString(p.events, intact + `{"v":1,"seq":2,"type":"append","message":{"id":"b"`)
+      const store = yield* MessageStore.make({ root })
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a"])
+      const [next] = yield* store.append(ref, [MessageEvent.append(msg("c", "3"))])
+      assert.strictEqual(next!.seq, 2)
+      assert.isTrue(
+        (yield* fs.readFileString(p.events)).startsWith(intact + `{"v":1,"seq":2,"type":"append","message":{"id":"c"`)
+      )
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "c"])
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("a hand-damaged snapshot is a typed error", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

@@ -188,3 +188,8 @@ export * as RuntimeEventLog from "./workspace/RuntimeEventLog.js"
  * @since 0.1.0
  */
 export * as SandboxedTools from "./sandbox/SandboxedTools.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as EventPersistence from "./pipeline/EventPersistence.js"

@@ -167,7 +167,9 @@ export const attach = <E>(
       (down) =>
         down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), (chunk) => deliver(Chunk.toReadonlyArray(chunk)))
     )
-    yield* Effect.addFinalizer(() => drain)
+    // Finalizers are uninterruptible, and so would be any fiber a sink forks while draining (e.g. a
+    // log writer opened on first use), which would then hang its own scope's close.
+    yield* Effect.addFinalizer(() => Effect.interruptible(drain))
     yield* Effect.forkScoped(loop)
   })
 

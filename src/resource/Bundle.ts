@@ -248,6 +248,19 @@ const scan = (ctx: Context, root: string, realRoot: string, report: Report) =>
           if (type === "Directory") {
             // Symlinked directories are not followed: no loops, no escapes.
             if (real === path.join(realRoot, rel)) yield* visit(full)
+            else {
+              report(
+                "E_CONFIG_FILE_IGNORED",
+                rel,
+                undefined,
+                "",
+                `${rel} is a symlinked directory and is not scanned`,
+                {
+                  severity: "warning",
+                  suggestion: "move the files into the bundle instead of linking the directory"
+                }
+              )
+            }
             continue
           }
           if (!within(path, realRoot, real)) {

@@ -21,7 +21,8 @@ export const codes = {
   E_CONFIG_TOO_MANY_DOCUMENTS: "a YAML file has more documents than the limit (100 by default)",
   E_CONFIG_ALIAS_LIMIT: "YAML aliases expand beyond the limit (billion-laughs protection)",
   E_CONFIG_FILE_OUTSIDE_ROOT: "a bundle file is a symlink to a file outside the bundle root",
-  E_CONFIG_FILE_IGNORED: "(warning) a YAML file at the bundle root is not loaded because of its name",
+  E_CONFIG_FILE_IGNORED:
+    "(warning) a YAML file at the bundle root is not loaded because of its name, or a symlinked directory is not scanned",
   E_CONFIG_UNSUPPORTED_API_VERSION: "apiVersion is neither effect-swarm/v1 nor goondan.ai/v1",
   E_CONFIG_UNKNOWN_KIND: "kind is not one of the eight resource kinds",
   E_CONFIG_INVALID_NAME: "metadata.name is not a lowercase DNS label of at most 63 characters",

@@ -363,6 +363,7 @@ describe("Bundle.load: hostile input", () => {
       yield* writeFiles(dir, { "loop/back": { symlink: dir } })
       const bundle = yield* Bundle.load(dir)
       assert.deepStrictEqual(bundle.files, ["resources.yaml"])
+      assert.deepStrictEqual(bundle.warnings.map((w) => `${w.file} ${w.code}`), ["loop/back E_CONFIG_FILE_IGNORED"])
     })))
 })
 

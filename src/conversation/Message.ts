@@ -58,6 +58,13 @@ export const Json: Schema.Schema<Json> = Schema.declare((u: unknown): u is Json 
 /**
  * The four conversation roles.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Message } from "effect-swarm"
+ * Schema.is(Message.Role)("tool") // true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -76,6 +83,12 @@ const Extra = Schema.Record({ key: Key, value: Json })
 /**
  * A text content part.
  *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.TextPart.Type = { type: "text", text: "hello" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -83,6 +96,12 @@ export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Sche
 
 /**
  * An image content part: a URL or base64 data, with an optional media type.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.ImagePart.Type = { type: "image", image: "https://example.com/cat.png", mediaType: "image/png" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -95,6 +114,12 @@ export const ImagePart = Schema.Struct({
 
 /**
  * A file content part: base64 data or a URL, with its media type.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.FilePart.Type = { type: "file", data: "aGVsbG8=", mediaType: "text/plain", filename: "a.txt" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -109,6 +134,12 @@ export const FilePart = Schema.Struct({
 /**
  * Model reasoning text kept with the assistant message.
  *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.ReasoningPart.Type = { type: "reasoning", text: "The user wants..." }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -116,6 +147,12 @@ export const ReasoningPart = Schema.Struct({ type: Schema.Literal("reasoning"), 
 
 /**
  * A tool call requested by the model, inside assistant content.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.ToolCallPart.Type = { type: "tool-call", toolCallId: "c1", toolName: "fs__read", input: { path: "a.md" } }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -129,6 +166,12 @@ export const ToolCallPart = Schema.Struct({
 
 /**
  * The result of a tool call, inside tool (or user) content.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const part: typeof Message.ToolResultPart.Type = { type: "tool-result", toolCallId: "c1", toolName: "fs__read", output: "# Title" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -144,6 +187,13 @@ export const ToolResultPart = Schema.Struct({
 /**
  * Any content part.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Message } from "effect-swarm"
+ * Schema.is(Message.ContentPart)({ type: "text", text: "hi" }) // true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -157,6 +207,12 @@ export type ContentPart = typeof ContentPart.Type
 
 /**
  * Message content: plain text or a list of parts.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const content: Message.Content = [{ type: "text", text: "hi" }]
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -173,6 +229,12 @@ export type Content = typeof Content.Type
  * A tool call in the OpenAI-style `toolCalls` field of an assistant message (`arguments` is the model's
  * raw JSON value).
  *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const call: Message.ToolCall = { id: "c1", name: "fs__read", arguments: { path: "a.md" } }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -187,6 +249,12 @@ export type ToolCall = typeof ToolCall.Type
 /**
  * The provider-neutral message payload. `toolCalls` belongs to assistant messages, `toolCallId` /
  * `toolName` to tool messages; any other field is kept verbatim.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const data: Message.MessageData = { role: "tool", content: "42", toolCallId: "c1", toolName: "calc__add" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -208,6 +276,12 @@ export type MessageData = typeof MessageData.Type
 
 /**
  * Who produced a message.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * const source: Message.MessageSource = { type: "assistant", stepId: "turn-1-step-0" }
+ * ```
  *
  * @since 0.1.0
  * @category models

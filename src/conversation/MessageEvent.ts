@@ -14,6 +14,12 @@ import { Message } from "./Message.js"
 /**
  * The current on-disk record version of events (`"v":1` in `events.jsonl`).
  *
+ * @example
+ * ```ts
+ * import { MessageEvent } from "effect-swarm"
+ * MessageEvent.version // 1
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -27,24 +33,50 @@ const removeFields = { type: Schema.Literal("remove"), targetId: Schema.String }
 const truncateFields = { type: Schema.Literal("truncate") }
 
 /**
+ * @example
+ * ```ts
+ * import { MessageEvent } from "effect-swarm"
+ * declare const message: import("effect-swarm").Message.Message
+ * const e: typeof MessageEvent.Append.Type = { seq: 1, type: "append", message }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
 export const Append = Schema.Struct({ seq: Seq, ...appendFields }).annotations({ identifier: "Append" })
 
 /**
+ * @example
+ * ```ts
+ * import { MessageEvent } from "effect-swarm"
+ * declare const message: import("effect-swarm").Message.Message
+ * const e: typeof MessageEvent.Replace.Type = { seq: 2, type: "replace", targetId: "m1", message }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
 export const Replace = Schema.Struct({ seq: Seq, ...replaceFields }).annotations({ identifier: "Replace" })
 
 /**
+ * @example
+ * ```ts
+ * import { MessageEvent } from "effect-swarm"
+ * const e: typeof MessageEvent.Remove.Type = { seq: 3, type: "remove", targetId: "m1" }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
 export const Remove = Schema.Struct({ seq: Seq, ...removeFields }).annotations({ identifier: "Remove" })
 
 /**
+ * @example
+ * ```ts
+ * import { MessageEvent } from "effect-swarm"
+ * const e: typeof MessageEvent.Truncate.Type = { seq: 4, type: "truncate" }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */

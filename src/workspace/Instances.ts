@@ -21,6 +21,13 @@ import * as WorkspacePaths from "./WorkspacePaths.js"
 /**
  * Whether an instance is running a turn.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Instances } from "effect-swarm"
+ * Schema.is(Instances.Status)("processing") // true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +41,13 @@ export type Status = typeof Status.Type
 
 /**
  * The content of `metadata.json`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Instances } from "effect-swarm"
+ * const read = Schema.decodeUnknownSync(Schema.parseJson(Instances.Metadata))
+ * ```
  *
  * @since 0.1.0
  * @category schemas

@@ -66,6 +66,13 @@ export type MessageStoreError = Jsonl.JsonlError | InstanceLock.InstanceLocked |
 /**
  * The header line of `base.jsonl`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { MessageStore } from "effect-swarm"
+ * Schema.decodeUnknownSync(MessageStore.SnapshotHeader)({ type: "snapshot", seq: 42, messages: 7 })
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -209,6 +216,12 @@ export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined =
 /**
  * The codec of `events.jsonl` lines.
  *
+ * @example
+ * ```ts
+ * import { MessageStore } from "effect-swarm"
+ * MessageStore.eventCodec.encode({ seq: 1, type: "truncate" }) // '{"v":1,"seq":1,"type":"truncate"}'
+ * ```
+ *
  * @since 0.1.0
  * @category codecs
  */
@@ -220,6 +233,12 @@ export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(Me
 
 /**
  * The codec of `base.jsonl` lines (the header, then messages).
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "effect-swarm"
+ * MessageStore.baseCodec.encode({ type: "snapshot", seq: 3, messages: 0 }) // '{"v":1,"type":"snapshot","seq":3,"messages":0}'
+ * ```
  *
  * @since 0.1.0
  * @category codecs

@@ -26,6 +26,12 @@ import * as WorkspacePaths from "./WorkspacePaths.js"
 /**
  * One stored runtime event: a JSON object with a string `type`.
  *
+ * @example
+ * ```ts
+ * import { RuntimeEventLog } from "effect-swarm"
+ * const e: RuntimeEventLog.EventRecord = { type: "turn.started", turnId: "turn-1" }
+ * ```
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -43,6 +49,12 @@ export type EventRecord = typeof EventRecord.Type
 /**
  * The current record version of `runtime-events.jsonl`.
  *
+ * @example
+ * ```ts
+ * import { RuntimeEventLog } from "effect-swarm"
+ * RuntimeEventLog.version // 1
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -50,6 +62,12 @@ export const version = 1
 
 /**
  * The codec of `runtime-events.jsonl` lines.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeEventLog } from "effect-swarm"
+ * RuntimeEventLog.codec.encode({ type: "turn.started" }) // '{"v":1,"type":"turn.started"}'
+ * ```
  *
  * @since 0.1.0
  * @category codecs

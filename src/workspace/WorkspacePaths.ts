@@ -48,6 +48,12 @@ export interface InstanceRef extends Schema.Schema.Type<typeof InstanceRef> {}
 /**
  * The longest workspace id.
  *
+ * @example
+ * ```ts
+ * import { WorkspacePaths } from "effect-swarm"
+ * WorkspacePaths.workspaceId("x".repeat(500)).length <= WorkspacePaths.maxWorkspaceIdLength // true
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */

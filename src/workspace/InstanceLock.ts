@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -132,9 +133,19 @@ export const acquire = (
     yield* fs.writeFileString(tmp, content).pipe(io(tmp, "write lock"))
     const linked = yield* Effect.gen(function*() {
       for (let attempt = 0; attempt < 5; attempt++) {
+        const exists = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"
         const ok = yield* fs.link(tmp, file).pipe(
           Effect.as(true),
-          Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.succeed(false)),
+          Effect.catchAll((e) =>
+            exists(e)
+              ? Effect.succeed(false)
+              // File systems without hard links (some network and FAT volumes): exclusive create instead,
+              // which can expose an empty lock for an instant (readers treat an unreadable lock as held).
+              : fs.writeFileString(file, content, { flag: "wx" }).pipe(
+                Effect.as(true),
+                Effect.catchIf(exists, () => Effect.succeed(false))
+              )
+          ),
           io(file, "create lock")
         )
         if (ok) return true

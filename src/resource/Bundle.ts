@@ -870,6 +870,43 @@ export const systemPrompt = (
     return text.trim().length > 0 ? text : undefined
   })
 
+/**
+ * Chooses the swarm to run, as the reference runtime does: the one named `name` when given, else the
+ * local swarm named `default`, else the only local swarm. `Left` carries the reason and the candidates.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Bundle } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const swarm = Bundle.selectSwarm(bundle) // Either<Entry<SwarmResource>, string>
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const selectSwarm = (
+  bundle: Bundle,
+  name?: string
+): Either.Either<Entry<Resource.SwarmResource>, string> => {
+  const local = entriesOf(bundle, "Swarm").filter((s) => !s.dependency)
+  const names = local.map((s) => s.resource.metadata.name)
+  if (name !== undefined) {
+    const found = local.find((s) => s.resource.metadata.name === name)
+    return found !== undefined ?
+      Either.right(found) :
+      Either.left(`no Swarm named ${JSON.stringify(name)}; the bundle declares ${names.join(", ") || "none"}`)
+  }
+  const byDefault = local.find((s) => s.resource.metadata.name === "default")
+  if (byDefault !== undefined) return Either.right(byDefault)
+  if (local.length === 1) return Either.right(local[0]!)
+  return Either.left(
+    local.length === 0 ?
+      "the bundle declares no Swarm" :
+      `the bundle declares several Swarms (${names.join(", ")}) and none is named "default": choose one`
+  )
+}
+
 const crossChecks = (
   entries: ReadonlyArray<Loaded>,
   byIdentity: ReadonlyMap<string, Loaded>,

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { Bundle, BundleError } from "effect-swarm"
 import * as path from "node:path"
 import {
@@ -120,6 +120,26 @@ describe("Bundle.load", () => {
       const blank = yield* Bundle.load(dir)
       assert.isUndefined(yield* Bundle.systemPrompt(Bundle.find(blank, "Agent", "a")!))
       assert.isUndefined(yield* Bundle.systemPrompt(Bundle.find(blank, "Agent", "b")!))
+    })))
+
+  it.scoped("selectSwarm: by name, else default, else the only one", () =>
+    provideNode(Effect.gen(function*() {
+      const two = yield* Bundle.load(
+        yield* writeBundle({
+          "resources.yaml": docs(model(), agent("a"), swarm("one", ["a"]), swarm("two", ["a"]))
+        })
+      )
+      assert.strictEqual(Either.getOrThrow(Bundle.selectSwarm(two, "two")).resource.metadata.name, "two")
+      assert.isTrue(Either.isLeft(Bundle.selectSwarm(two)))
+      assert.isTrue(Either.isLeft(Bundle.selectSwarm(two, "three")))
+      const withDefault = yield* Bundle.load(
+        yield* writeBundle({
+          "resources.yaml": docs(model(), agent("a"), swarm("one", ["a"]), swarm("default", ["a"]))
+        })
+      )
+      assert.strictEqual(Either.getOrThrow(Bundle.selectSwarm(withDefault)).resource.metadata.name, "default")
+      const multi = yield* Bundle.load(path.resolve(__dirname, "../../examples/bundles/multi-agent"))
+      assert.strictEqual(Either.getOrThrow(Bundle.selectSwarm(multi)).resource.metadata.name, "team")
     })))
 
   it.scoped("the example bundles are clean", () =>

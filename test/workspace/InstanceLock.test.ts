@@ -1,0 +1,60 @@
+import { FileSystem } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { InstanceLock, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
+import { spawnSync } from "node:child_process"
+import * as os from "node:os"
+import { FsLive, msg, ref, tempRoot } from "./helpers.js"
+
+const lockWith = (root: string, content: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const p = WorkspacePaths.instance(root, ref)
+    yield* fs.makeDirectory(p.dir, { recursive: true })
+    yield* fs.writeFileString(
+      p.lock,
+      JSON.stringify({ token: "t", acquiredAt: "2026-01-01T00:00:00.000Z", ...content })
+    )
+    return p.lock
+  })
+
+describe("InstanceLock", () => {
+  it.scoped("a lock of a dead process is taken over", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const dead = spawnSync(process.execPath, ["-e", "0"]).pid!
+      const lock = yield* lockWith(root, { pid: dead, hostname: os.hostname() })
+      const store = yield* MessageStore.make({ root })
+      yield* store.append(ref, [MessageEvent.append(msg("a", "x"))])
+      assert.include(yield* fs.readFileString(lock), `"pid":${process.pid}`)
+      yield* store.release(ref)
+      assert.isFalse(yield* fs.exists(lock), "released on close")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a lock with our own pid but not our token (a previous incarnation, e.g. pid 1 in a container) is stale", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      yield* lockWith(root, { pid: process.pid, hostname: os.hostname(), token: "previous-life" })
+      const store = yield* MessageStore.make({ root })
+      const events = yield* store.append(ref, [MessageEvent.append(msg("a", "x"))])
+      assert.strictEqual(events[0]!.seq, 1)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a live process (pid 1) or another host keeps its lock", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const lock = yield* lockWith(root, { pid: 1, hostname: os.hostname() })
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.append(ref, [MessageEvent.append(msg("a", "x"))]))
+      assert.strictEqual(error._tag, "InstanceLocked")
+      assert.strictEqual((error as InstanceLock.InstanceLocked).pid, 1)
+      yield* lockWith(root, { pid: 999_999, hostname: "some-other-host" })
+      const remote = yield* Effect.flip(store.append(ref, [MessageEvent.append(msg("a", "x"))]))
+      assert.strictEqual(remote._tag, "InstanceLocked")
+      assert.include(remote.message, "some-other-host")
+      assert.include(yield* fs.readFileString(lock), "some-other-host", "a refused writer leaves the lock alone")
+      assert.deepStrictEqual(yield* InstanceLock.holder(fs, lock), { pid: 999_999, hostname: "some-other-host" })
+    }).pipe(Effect.provide(FsLive)))
+})

@@ -54,6 +54,12 @@ const hasProc = process.platform === "linux"
 /**
  * Parses `"v20.20.2"` / `"20.20.2"` into `[major, minor]` (`[0, 0]` when unparsable).
  *
+ * @example
+ * ```ts
+ * import { parseVersion } from "effect-swarm/sandbox/Limits"
+ * parseVersion("v20.20.2") // [20, 20]
+ * ```
+ *
  * @since 0.1.0
  * @category parsing
  */
@@ -153,6 +159,14 @@ const describeGrant = (kind: string, grant: Permissions.Grant): string =>
  * The restrictions in `grants` that `capabilities` cannot enforce (empty when everything holds).
  * Env restrictions are always enforceable (allow-listed environment).
  *
+ * @example
+ * ```ts
+ * import { capabilitiesOf, unenforced } from "effect-swarm/sandbox/Limits"
+ * import { grants } from "effect-swarm/config/Permissions"
+ * unenforced(capabilitiesOf("node", "20.20.2"), grants(["--allow-read", "--allow-write", "--allow-run"]))
+ * // [{ permission: "net", reason: "no --allow-net was requested but Node 20.20.2 cannot restrict network access ..." }]
+ * ```
+ *
  * @since 0.1.0
  * @category capabilities
  */
@@ -188,6 +202,13 @@ const blockedNames = new Set(["NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_M
 /**
  * True for variables that change how a runtime loads code or libraries; they never reach a child,
  * neither from the host nor from a call.
+ *
+ * @example
+ * ```ts
+ * import { isBlockedEnvName } from "effect-swarm/sandbox/Limits"
+ * isBlockedEnvName("NODE_OPTIONS") // true
+ * isBlockedEnvName("API_KEY")      // false
+ * ```
  *
  * @since 0.1.0
  * @category environment
@@ -255,6 +276,13 @@ export const hostEnvGrant = (permissions: ReadonlyArray<string>): Permissions.Gr
 /**
  * The child environment: `PATH`, a private `HOME` and `TMPDIR`, the host variables granted by
  * `--allow-env[=NAMES]` (blocked names excepted), then the call's variables.
+ *
+ * @example
+ * ```ts
+ * import { childEnv } from "effect-swarm/sandbox/Limits"
+ * childEnv({ hostEnv: process.env, envGrant: ["API_KEY"], scratchDir: "/tmp/x", callEnv: { MODE: "fast" }, extra: {} })
+ * // { API_KEY: <host value>, PATH: <host PATH>, HOME: "/tmp/x", TMPDIR: "/tmp/x", MODE: "fast" }
+ * ```
  *
  * @since 0.1.0
  * @category environment

@@ -258,6 +258,13 @@ const findBin = (name: string): string | undefined => {
  * Node), else `node_modules/.bin/<name>` found upwards from this package or the working directory,
  * else the bare name (resolved through `PATH`).
  *
+ * @example
+ * ```ts
+ * import { ToolRuntime } from "effect-swarm"
+ * ToolRuntime.resolveBinary("deno")                          // ".../node_modules/.bin/deno"
+ * ToolRuntime.resolveBinary("bun", { bun: "/opt/bun/bin/bun" }) // "/opt/bun/bin/bun"
+ * ```
+ *
  * @since 0.1.0
  * @category binaries
  */
@@ -550,6 +557,16 @@ export interface Plan {
  * Builds the service. The layer owns a private temporary directory (mode 0700) holding the worker
  * script (mode `workerFilePerm`) and the per-call scratch directories; it is removed when the layer's
  * scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+ *
+ * const Custom = Layer.scoped(ToolRuntime.ToolRuntime, ToolRuntime.make({ killGrace: "250 millis" })).pipe(
+ *   Layer.provide(RuntimeConfig.layer("node", RuntimeConfig.withEntrypointPath("./tools.mjs")))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors

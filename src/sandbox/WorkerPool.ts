@@ -89,6 +89,14 @@ interface Worker {
  * size and pre-started without `idleTimeout`; with it, workers start on demand (up to `size`) and stop
  * after `idleTimeout` without calls.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as WorkerPool from "effect-swarm/sandbox/WorkerPool"
+ * // ToolRuntime builds its pools like this; `launch` starts a ready worker in a scope.
+ * const pools = WorkerPool.make({ launch, keyOf: (plan) => plan.key, configOf: (plan) => plan.config })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -163,6 +171,14 @@ export const make = <Plan, Conv, E>(
 
 /**
  * A stable key for "same entrypoint, runtime and limits".
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RuntimeConfig } from "effect-swarm"
+ * import { configKey } from "effect-swarm/sandbox/WorkerPool"
+ * const key = Effect.map(RuntimeConfig.make("bun"), (config) => configKey(config, "/usr/local/bin/bun"))
+ * ```
  *
  * @since 0.1.0
  * @category keys

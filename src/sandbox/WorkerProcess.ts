@@ -145,6 +145,14 @@ const NL = 10
  * Splits stdout into frames (lines starting with `token + " "`) and log bytes, without ever buffering
  * a log line: only frame lines are accumulated, up to `maxFrameBytes`.
  *
+ * @example
+ * ```ts
+ * import { FrameParser } from "effect-swarm/sandbox/WorkerProcess"
+ * const parser = new FrameParser("TOKEN", 1024, (log) => console.log("log", String(log)), (event) => console.log(event))
+ * parser.push(Buffer.from("hello\nTOKEN {\"t\":\"ready\",\"tools\":[]}\n"))
+ * // log "hello\n", then { _tag: "Frame", frame: { t: "ready", tools: [] } }
+ * ```
+ *
  * @since 0.1.0
  * @category internals
  */
@@ -254,6 +262,12 @@ const vmRss = /VmRSS:\s+(\d+)\s+kB/
  * left the process group with `setsid` are included), with their total resident memory in bytes.
  * Empty when `/proc` is unavailable.
  *
+ * @example
+ * ```ts
+ * import { processTree } from "effect-swarm/sandbox/WorkerProcess"
+ * processTree(process.pid) // { pids: [<this process>, ...children], rssBytes: ... }
+ * ```
+ *
  * @since 0.1.0
  * @category memory
  */
@@ -293,6 +307,12 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
 
 /**
  * The resident memory in bytes of `pid` and all its descendants (0 when `/proc` is unavailable).
+ *
+ * @example
+ * ```ts
+ * import { treeRssBytes } from "effect-swarm/sandbox/WorkerProcess"
+ * treeRssBytes(process.pid) / 1024 / 1024 // MiB used by this process tree
+ * ```
  *
  * @since 0.1.0
  * @category memory
@@ -392,6 +412,22 @@ const signalEach = (pids: Iterable<number>, signal: NodeJS.Signals): void => {
 
 /**
  * Spawns a worker in its own process group. The scope's finalizer terminates the group and reaps it.
+ *
+ * @example
+ * ```ts
+ * import * as ChildProcess from "node:child_process"
+ * import { Duration, Effect } from "effect"
+ * import { start } from "effect-swarm/sandbox/WorkerProcess"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const proc = yield* start({
+ *     runtimeType: "node", command: process.execPath, args: ["worker.mjs"], env: {}, cwd: "/tmp", token: "T",
+ *     stdoutLimit: 1 << 20, stderrLimit: 1 << 20, maxFrameBytes: 1 << 26, killGrace: Duration.seconds(1),
+ *     spawner: ChildProcess.spawn, memory: undefined
+ *   })
+ *   proc.send({ t: "init", token: "T", entry: "file:///abs/tools.mjs" })
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

@@ -37,6 +37,10 @@ export class InstanceLocked extends Schema.TaggedError<InstanceLocked>("effect-s
   { file: Schema.String, pid: Schema.Number, hostname: Schema.String, role: Schema.String }
 ) {
   override get message(): string {
+    if (this.pid < 0) {
+      return `instance is locked for writing (${this.role}) by an unreadable lock file (${this.file}). If no ` +
+        `process is writing this instance, delete that file.`
+    }
     const who = this.pid === process.pid && this.hostname === os.hostname()
       ? "another writer in this process"
       : `process ${this.pid} on ${this.hostname}`

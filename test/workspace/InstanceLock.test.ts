@@ -57,4 +57,17 @@ describe("InstanceLock", () => {
       assert.include(yield* fs.readFileString(lock), "some-other-host", "a refused writer leaves the lock alone")
       assert.deepStrictEqual(yield* InstanceLock.holder(fs, lock), { pid: 999_999, hostname: "some-other-host" })
     }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("an unreadable lock is held, with a message saying what to do", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* fs.makeDirectory(p.dir, { recursive: true })
+      yield* fs.writeFileString(p.lock, "garbage")
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.append(ref, [MessageEvent.append(msg("a", "x"))]))
+      assert.strictEqual(error._tag, "InstanceLocked")
+      assert.include(error.message, "unreadable lock file")
+    }).pipe(Effect.provide(FsLive)))
 })

@@ -545,7 +545,7 @@ describe("Pipeline guarantees", () => {
       yield* EventBus.attach(() => Effect.die(new Error("sink bug")))
       // A subscriber that never reads.
       const bus = yield* EventBus.EventBus
-      yield* bus.subscribe
+      const neverRead = yield* bus.subscribe
       yield* EventBus.attach((events) => Effect.sync(() => delivered.push(...events.map((e) => e.type))))
       const r1 = yield* fullTurn(pipeline, turnInput())
       yield* Effect.yieldNow()
@@ -556,6 +556,8 @@ describe("Pipeline guarantees", () => {
       for (let i = 0; i < 10 && delivered.length < 12; i++) yield* Effect.yieldNow()
       assert.strictEqual(delivered.length, 12)
       assert.isAtLeast(failingCalls, 2)
+      // The subscriber that never read holds every event, and slowed nobody down.
+      assert.strictEqual(yield* Queue.size(neverRead), 12)
     }).pipe(Effect.provide(Live)))
 
   it.scoped("step.started summarises the conversation as the model sees it after the step middlewares", () =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
-import { ToolArgs } from "effect-swarm"
+import { Either, FastCheck } from "effect"
+import { ToolArgs, ToolError } from "effect-swarm"
 import type { ToolCatalog } from "effect-swarm"
 
 const validatorOf = (schema: ToolCatalog.JsonSchema) => Either.getOrThrow(ToolArgs.compile(schema))
@@ -109,4 +109,19 @@ describe("ToolArgs", () => {
     const r = ToolArgs.compile({ type: "object", properties: { a: { $ref: "#/$defs/missing" } } })
     assert.isTrue(Either.isLeft(r))
   })
+})
+
+describe("truncation properties", () => {
+  it.prop(
+    "a truncated message is never longer than the limit and keeps the start of the original",
+    [FastCheck.string({ maxLength: 300 }), FastCheck.integer({ min: 0, max: 200 })],
+    ([message, limit]) => {
+      const out = ToolError.truncate(message, limit)
+      if (message.length <= limit) return out === message
+      const kept = out.endsWith(ToolError.truncationSuffix) && limit > ToolError.truncationSuffix.length
+        ? out.slice(0, out.length - ToolError.truncationSuffix.length)
+        : out
+      return out.length === limit && message.startsWith(kept)
+    }
+  )
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Option } from "effect"
+import { Either, FastCheck, Option } from "effect"
 import { ToolName } from "effect-swarm"
 
 describe("ToolName", () => {
@@ -30,5 +30,15 @@ describe("ToolName", () => {
     const ok = ToolName.make("a", "_b")
     assert.deepStrictEqual(ok, Either.right("a___b"))
     assert.deepStrictEqual(ToolName.parse("a___b"), Option.some({ resourceName: "a", exportName: "_b" }))
+  })
+})
+
+describe("ToolName properties", () => {
+  const part = FastCheck.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
+  it.prop("every name make accepts parses back to its parts", [part, part], ([resourceName, exportName]) => {
+    const built = ToolName.make(resourceName, exportName)
+    if (Either.isLeft(built)) return true
+    return Option.getOrNull(ToolName.parse(built.right))?.resourceName === resourceName &&
+      Option.getOrNull(ToolName.parse(built.right))?.exportName === exportName
   })
 })

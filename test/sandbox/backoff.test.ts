@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { RuntimeConfig, ToolRuntime } from "effect-swarm"
 import * as ChildProcess from "node:child_process"
 import * as path from "node:path"
@@ -103,5 +103,32 @@ describe("ToolRuntime backoff (TestClock)", () => {
       const crashed = yield* Effect.flip(runtime.execute({ toolId: "exits", input: null }))
       assert.strictEqual(crashed._tag, "ToolCrashed")
       assert.strictEqual(state.attempts, 2)
+    }))
+
+  it.scoped("the call timeout runs on the Clock: nothing at timeout - 1 ms, ToolTimeout and a dead worker at timeout", () =>
+    Effect.gen(function*() {
+      const pids: Array<number> = []
+      const spawner: ToolRuntime.Options["spawner"] = (command, args, options) => {
+        const child = ChildProcess.spawn(command, [...args], options)
+        if (child.pid !== undefined) pids.push(child.pid)
+        return child
+      }
+      const runtime = yield* Layer.build(runtimeLayer(spawner)).pipe(Effect.map(Context.get(ToolRuntime.ToolRuntime)))
+      const fiber = yield* Effect.fork(
+        runtime.execute({ toolId: "sleep", input: { ms: 600_000 }, timeout: "5 seconds" })
+      )
+      yield* TestClock.adjust("4999 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "ToolTimeout")
+      assert.strictEqual(pids.length, 1)
+      let alive = true
+      try {
+        process.kill(pids[0]!, 0)
+      } catch {
+        alive = false
+      }
+      assert.isFalse(alive, "the timed-out worker was reaped")
     }))
 })

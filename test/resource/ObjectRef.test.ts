@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import { Either, FastCheck, Schema } from "effect"
 import { ObjectRef } from "effect-swarm"
 
 describe("ObjectRef", () => {
@@ -38,5 +38,22 @@ describe("ObjectRef", () => {
       ObjectRef.sameTarget({ kind: "Agent", name: "a", package: "q" }, { kind: "Agent", name: "a", package: "p" })
     )
     assert.strictEqual(ObjectRef.identity(undefined, "Tool", "x"), "<local>|Tool/x")
+  })
+
+  const label = FastCheck.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?$/)
+  const kind = FastCheck.constantFrom("Model", "Tool", "Extension", "Agent", "Swarm", "Connector", "Connection")
+
+  it.prop("every written form parses to the same reference", [kind, label, FastCheck.option(label)], ([k, n, p]) => {
+    const expected = p === null ? { kind: k, name: n } : { kind: k, name: n, package: p }
+    const forms: Array<unknown> = [
+      { kind: k, name: n, ...(p === null ? {} : { package: p }) },
+      { ref: { kind: k, name: n, ...(p === null ? {} : { package: p }) } }
+    ]
+    if (p === null) forms.push(`${k}/${n}`, { ref: `${k}/${n}` }, ` ${k}/${n} `)
+    return forms.every((form) => {
+      const parsed = ObjectRef.parse(form, k)
+      return Either.isRight(parsed) && JSON.stringify(parsed.right) === JSON.stringify(expected) &&
+        ObjectRef.sameTarget(parsed.right, expected)
+    })
   })
 })

@@ -775,11 +775,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         return { plan, conv, timeout }
       })
 
-    const retrySchedule = (config: RuntimeConfig.Config) =>
-      Schedule.exponential(config.backoffInitialInterval).pipe(
+    const schedules = new WeakMap<RuntimeConfig.Config, Schedule.Schedule<unknown, unknown>>()
+    const retrySchedule = (config: RuntimeConfig.Config): Schedule.Schedule<unknown, unknown> => {
+      const known = schedules.get(config)
+      if (known !== undefined) return known
+      const schedule = Schedule.exponential(config.backoffInitialInterval).pipe(
         Schedule.either(Schedule.spaced(config.backoffMaxInterval)),
         Schedule.upTo(config.backoffMaxElapsedTime)
       )
+      schedules.set(config, schedule)
+      return schedule
+    }
 
     const native = (config: RuntimeConfig.Config) => ({
       service: nativeService,

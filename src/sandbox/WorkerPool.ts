@@ -108,14 +108,19 @@ export const make = <Plan, Conv, E>(
     const pools = new Map<string, { readonly pool: Pool.Pool<Worker, E>; busy: number; readonly size: number }>()
     const lock = yield* Effect.makeSemaphore(1)
 
+    const settingsOf = (plan: Plan, options: PoolOptions) => {
+      const size = Math.max(1, Math.floor(options.size ?? 1))
+      const maxCalls = options.maxCallsPerWorker === undefined ? Infinity : Math.max(1, options.maxCallsPerWorker)
+      const idleTimeout = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
+      const key = `${launcher.keyOf(plan)}|${size}|${maxCalls}|${
+        idleTimeout === undefined ? "-" : Duration.toMillis(idleTimeout)
+      }`
+      return { size, maxCalls, idleTimeout, key }
+    }
+
     const poolFor = (plan: Plan, conv: Conv, options: PoolOptions) =>
       Effect.gen(function*() {
-        const size = Math.max(1, Math.floor(options.size ?? 1))
-        const maxCalls = options.maxCallsPerWorker === undefined ? Infinity : Math.max(1, options.maxCallsPerWorker)
-        const idleTimeout = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
-        const key = `${launcher.keyOf(plan)}|${size}|${maxCalls}|${
-          idleTimeout === undefined ? "-" : Duration.toMillis(idleTimeout)
-        }`
+        const { idleTimeout, key, maxCalls, size } = settingsOf(plan, options)
         const existing = pools.get(key)
         if (existing !== undefined) return { entry: existing, maxCalls }
         const acquire = launcher.launch(plan, conv).pipe(Effect.map((proc): Worker => ({ proc, calls: 0 })))
@@ -136,7 +141,12 @@ export const make = <Plan, Conv, E>(
       verdict: (exit: Exit.Exit<A, E>) => Verdict
     ): Effect.Effect<A, E> =>
       Effect.gen(function*() {
-        const { entry, maxCalls } = yield* lock.withPermits(1)(poolFor(plan, conv, options))
+        // Fast path without the creation lock once the pool exists.
+        const settings = settingsOf(plan, options)
+        const known = pools.get(settings.key)
+        const { entry, maxCalls } = known !== undefined
+          ? { entry: known, maxCalls: settings.maxCalls }
+          : yield* lock.withPermits(1)(poolFor(plan, conv, options))
         const { pool } = entry
         // A worker that died while idle is replaced before use.
         const take: Effect.Effect<Worker, E, Scope.Scope> = Effect.flatMap(Pool.get(pool), (worker) =>

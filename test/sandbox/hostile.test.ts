@@ -288,15 +288,17 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         yield* assertCleanedUp(pidFile, ["worker"])
       }))
 
-    it.effect("50 MB of stderr does not stall the call: the result still arrives", () =>
+    // 50 MB once (Node, whose pipe writes block when nobody drains); 10 MB elsewhere keeps the suite quick.
+    const floodMB = runtime === "node" ? 50 : 10
+    it.effect(`${floodMB} MB of stderr does not stall the call: the result still arrives`, () =>
       Effect.gen(function*() {
         const result = yield* execute({
           toolId: "stderrFlood",
-          input: { mb: 50 },
+          input: { mb: floodMB },
           timeout: "20 seconds",
           runtime: [RuntimeConfig.withMaxStderrCaptureSize(64 * 1024)]
         })
-        assert.deepStrictEqual(result, { wroteMB: 50, marker: "after-flood" })
+        assert.deepStrictEqual(result, { wroteMB: floodMB, marker: "after-flood" })
         assertNoChildren()
       }))
 
@@ -347,7 +349,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
 
     it.effect("a stdout flood and a long unterminated stdout line never delay or corrupt the result", () =>
       Effect.gen(function*() {
-        const result = yield* execute({ toolId: "stdoutFlood", input: { mb: 20, lineMB: 2 }, timeout: "20 seconds" })
+        const result = yield* execute({ toolId: "stdoutFlood", input: { mb: 8, lineMB: 2 }, timeout: "20 seconds" })
         assert.deepStrictEqual(result, { stdoutFlood: "survived" })
         assertNoChildren()
       }))
@@ -452,10 +454,12 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: runtimeOptions
         })
         assert.strictEqual(visible, "ordinary", "a bare --allow-env forwards ordinary host variables")
-        for (const name of blocked) {
-          const value = yield* execute({ toolId: "readEnv", input: { name }, runtime: runtimeOptions })
-          assert.isNull(value, `${name} reached the tool`)
-        }
+        const values = yield* Effect.forEach(
+          blocked,
+          (name) => execute({ toolId: "readEnv", input: { name }, runtime: runtimeOptions }),
+          { concurrency: 2 }
+        )
+        values.forEach((value, i) => assert.isNull(value, `${blocked[i]} reached the tool`))
       }))
 
     // Issue 6, "Host secrets never leak by default": the default permissions are `--allow-all`, and

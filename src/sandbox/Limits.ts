@@ -406,8 +406,9 @@ export const launchArgs = (input: LaunchInput): Array<string> => {
     if (grants.run === "all") args.push("--allow-child-process", "--allow-worker")
     if (major >= 25 && grants.net === "all") args.push("--allow-net")
   }
-  args.push(`--max-old-space-size=${input.maxMemoryMB}`)
   for (const option of input.nodeOptions) args.push(option)
+  // After nodeOptions: the last flag wins in Node, and maxMemoryMB is the limit the config promises.
+  args.push(`--max-old-space-size=${input.maxMemoryMB}`)
   args.push(input.workerPath)
   return args
 }

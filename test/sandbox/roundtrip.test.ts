@@ -45,6 +45,9 @@ const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     })
   )
 
+/** A warm pool of one worker per layer, for the cases that need many calls. */
+const warm = { size: 1 }
+
 /** Same text as `unicodeSample` in test/fixtures/roundtrip/shared.mjs. */
 const unicodeSample =
   "héllo wörld · 日本語 · Ελληνικά · עברית · 🎉👩‍👩‍👧‍👦🏳️‍🌈 · 𝄞𝕏𠜎 · \u2028\u2029 · tab\tcr\rlf\n · nul\u0000 · end"
@@ -125,16 +128,19 @@ describe.each(runtimes)("round trips on %s", (runtime) => {
 
       it.effect("constructor, toString, __proto__ and friends are not tools", () =>
         Effect.gen(function*() {
-          // Every inherited name on the default-object shape; a sample on the others (each is one process).
+          // Every inherited name on the default-object shape; a sample on the others.
           const names = shape === "default-object"
             ? notTools
             : shape === "handlers"
             ? ["constructor", "toString", "__proto__", "handlers"]
             // A module namespace has a null prototype: nothing is inherited, only `default` could slip in.
             : ["constructor", "default"]
-          const errors = yield* Effect.forEach(names, (toolId) => failureOf(execute({ toolId, input: null })), {
-            concurrency: 4
-          })
+          // The first probe cold, the rest on a warm worker (the lookup happens in the worker either way).
+          const errors = yield* Effect.forEach(
+            names,
+            (toolId, i) => failureOf(execute({ toolId, input: null, ...(i === 0 ? {} : { pool: warm }) })),
+            { concurrency: 4 }
+          )
           errors.forEach((error, i) => {
             const toolId = names[i]!
             assert.strictEqual(error._tag, "ToolNotFound", `${toolId}: ${JSON.stringify(error)}`)
@@ -148,19 +154,24 @@ describe.each(runtimes)("round trips on %s", (runtime) => {
       if (shape === "default-object") {
         it.effect("returns every JSON value as itself, undefined and null distinguished", () =>
           Effect.gen(function*() {
-            // The async variant only for the values that differ in kind (each call is one process).
-            const asyncKinds = ["undefined", "null", "zero", "string", "object"]
-            for (const toolId of ["value", "asyncValue"]) {
-              const cases = toolId === "value" ? expectedValues : expectedValues.filter(([k]) => asyncKinds.includes(k))
+            // Each cold call is one process: the kinds that differ most go cold, every kind goes through a
+            // warm worker (same framing and serialization code, no process per value).
+            const coldKinds = ["undefined", "null", "zero", "string", "object"]
+            const runs = [
+              { toolId: "value", cases: expectedValues.filter(([k]) => coldKinds.includes(k)), pool: undefined },
+              { toolId: "value", cases: expectedValues, pool: warm },
+              { toolId: "asyncValue", cases: expectedValues, pool: warm }
+            ]
+            for (const { cases, pool, toolId } of runs) {
               const results = yield* Effect.forEach(
                 cases,
-                ([kind]) => execute({ toolId, input: { kind } }),
+                ([kind]) => execute({ toolId, input: { kind }, ...(pool === undefined ? {} : { pool }) }),
                 { concurrency: 4 }
               )
               cases.forEach(([kind, expected], i) => {
-                if (expected === undefined) {
-                  assert.isUndefined(results[i], `${toolId} ${kind}`)
-                } else assert.deepStrictEqual(results[i], expected, `${toolId} ${kind}`)
+                const label = `${toolId} ${kind} ${pool === undefined ? "cold" : "warm"}`
+                if (expected === undefined) assert.isUndefined(results[i], label)
+                else assert.deepStrictEqual(results[i], expected, label)
               })
             }
           }))

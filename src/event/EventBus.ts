@@ -29,6 +29,11 @@ export interface Service {
   /** Publishes one event to every current subscriber. Never blocks, never fails. */
   readonly publish: (event: RuntimeEvent) => Effect.Effect<void>
   /**
+   * `publish` as a side effect, for hot paths already inside `Effect.sync` (the bus never applies
+   * back-pressure, so this is the same operation without the effect around it).
+   */
+  readonly unsafePublish: (event: RuntimeEvent) => void
+  /**
    * Subscribes now (events published after this effect completes are all delivered) for the lifetime
    * of the scope.
    */
@@ -93,6 +98,9 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
     )
     return EventBus.of({
       publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+      unsafePublish: (event) => {
+        pubsub.unsafeOffer(event)
+      },
       subscribe: PubSub.subscribe(pubsub),
       stream: Stream.fromPubSub(pubsub)
     })

@@ -21,12 +21,13 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import * as Tracer from "effect/Tracer"
 import { EventBus } from "../event/EventBus.js"
 import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
@@ -270,7 +271,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const tracerSpans = options?.tracerSpans ?? "auto"
-    const publish = (event: RuntimeEvent) => bus.publish(event)
+    const publish = (event: RuntimeEvent) => Effect.sync(() => bus.unsafePublish(event))
 
     // Sorted, immutable lists, replaced on registration: a run's snapshot is just the current array.
     const lists: Record<Kind, ReadonlyArray<Registered>> = { turn: [], step: [], toolCall: [] }
@@ -314,6 +315,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
     }
 
     const idsOnly = <A, E, R>(
+      services: Context.Context<DefaultServices.DefaultServices>,
       parent: Tracer.AnySpan | Trace.TraceContext | undefined,
       f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
@@ -331,33 +333,39 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       }
       // A child span id: one random word (from `Random`) and a per-pipeline counter, unique within the
       // pipeline and random across pipelines, for half the cost of two random words.
-      return Effect.randomWith((random) =>
-        Effect.flatMap(random.nextInt, (word) => {
-          spanCounter = (spanCounter + 1) >>> 0
-          const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
-          const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
-          return f(trace, Trace.toExternalSpan(trace))
-        })
-      ) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
+      return Effect.flatMap(Context.get(services, Random.Random).nextInt, (word) => {
+        spanCounter = (spanCounter + 1) >>> 0
+        const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
+        const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
+        return f(trace, Trace.toExternalSpan(trace))
+      }) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
     }
 
     const span = <A, E, R>(
+      services: Context.Context<DefaultServices.DefaultServices>,
       name: string,
       parent: Tracer.AnySpan | Trace.TraceContext | undefined,
       f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
-      if (tracerSpans === true) return Trace.withSpan(name, parent, f)
-      if (tracerSpans === false) return idsOnly(parent, f)
+      if (tracerSpans === true) {
+        return Trace.withSpan(name, parent, f)
+      }
+      if (tracerSpans === false) {
+        return idsOnly(services, parent, f)
+      }
       // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
-      return Effect.tracerWith((tracer) =>
-        tracer === nativeTracer ? idsOnly(parent, f) : Trace.withSpan(name, parent, f)
-      )
+      return Context.get(services, Tracer.Tracer) === nativeTracer
+        ? idsOnly(services, parent, f)
+        : Trace.withSpan(name, parent, f)
     }
 
     const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) =>
-      Effect.clockWith((clock) => {
+      Effect.withFiberRuntime<TurnResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
+        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
+        const services = fiber.getFiberRef(DefaultServices.currentServices)
+        const clock = Context.get(services, Clock.Clock)
         const list = lists.turn
-        return span("effect-swarm.turn", input.parentTrace, (trace, sp) =>
+        return span(services, "effect-swarm.turn", input.parentTrace, (trace, sp) =>
           at(clock, (start) => {
             const conversation = input.conversation
             const ctx: TurnContext = {
@@ -427,14 +435,17 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       })
 
     const runStep = <E, R>(input: StepInput, core: (ctx: StepContext) => Effect.Effect<StepResult, E, R>) =>
-      Effect.clockWith((clock) => {
+      Effect.withFiberRuntime<StepResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
+        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
+        const services = fiber.getFiberRef(DefaultServices.currentServices)
+        const clock = Context.get(services, Clock.Clock)
         const list = lists.step
         const turn = input.turn
         const turnScope = turnScopes.get(turn)
         if (turnScope !== undefined) {
           turnScope.stepCount++
         }
-        return span("effect-swarm.step", turnScope?.span ?? turn.trace, (trace, sp) =>
+        return span(services, "effect-swarm.step", turnScope?.span ?? turn.trace, (trace, sp) =>
           at(clock, (start) => {
             const stepIndex = input.stepIndex
             const stepId = `${turn.turnId}-step-${stepIndex}`
@@ -539,11 +550,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       input: ToolCallInput,
       core: (ctx: ToolCallContext) => Effect.Effect<ToolCallResult, E, R>
     ) =>
-      Effect.clockWith((clock) => {
+      Effect.withFiberRuntime<ToolCallResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
+        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
+        const services = fiber.getFiberRef(DefaultServices.currentServices)
+        const clock = Context.get(services, Clock.Clock)
         const list = lists.toolCall
         const step = input.step
         const stepScope = stepScopes.get(step)
-        return span("effect-swarm.tool", stepScope?.span ?? step.trace, (trace) =>
+        return span(services, "effect-swarm.tool", stepScope?.span ?? step.trace, (trace) =>
           at(clock, (start) => {
             const ctx: ToolCallContext = {
               kind: "toolCall",

@@ -197,6 +197,9 @@ const demo = (root: string) =>
     }
     const store = yield* MessageStore.MessageStore
     const log = yield* RuntimeEventLog.RuntimeEventLog
+    const paths = store.paths(instance)
+    // Earlier runs left their records: the end of the demo shows what this run adds.
+    const before = { events: readLines(paths.events).length, runtimeEvents: readLines(paths.runtimeEvents).length }
     const current = yield* Ref.make(yield* store.load(instance))
     const conversation: Middleware.ConversationState = {
       get: Ref.get(current),
@@ -239,19 +242,19 @@ const demo = (root: string) =>
     yield* persistEvents
     const text = result.responseMessage === undefined ? "(no answer)" : Message.text(result.responseMessage.data)
     yield* Console.log(`${agentName}> ${text}`)
-    return store.paths(instance)
+    return { paths, before }
   })
 
-const showFile = (file: string, lines = 3) =>
-  Effect.flatMap(
-    Effect.sync(() => fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : []),
-    (all) =>
-      Console.log(
-        [`  ${path.basename(file)}: ${all.length} records`, ...all.slice(0, lines).map((l) => `    ${clip(l)}`)].join(
-          "\n"
-        )
-      )
-  )
+const readLines = (file: string) =>
+  fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : []
+
+/** The records this run added to a JSONL file (the first few of them). */
+const showFile = (file: string, before: number, lines = 3) =>
+  Effect.flatMap(Effect.sync(() => readLines(file)), (all) => {
+    const added = all.slice(before)
+    const header = `  ${path.basename(file)}: ${added.length} records added (${all.length} in all), first ${lines}:`
+    return Console.log([header, ...added.slice(0, lines).map((l) => `    ${clip(l)}`)].join("\n"))
+  })
 
 const program = Effect.gen(function*() {
   const root = yield* stateRoot
@@ -263,14 +266,14 @@ const program = Effect.gen(function*() {
   const Runtime = Pipeline.layer().pipe(Layer.provideMerge(EventBus.layer()))
   const Workspace = Layer.mergeAll(MessageStore.layer({ root }), RuntimeEventLog.layer({ root }))
   // Closing the scope drains the event sink, flushes the files and stops the worker pool.
-  const paths = yield* demo(root).pipe(
+  const { before, paths } = yield* demo(root).pipe(
     Effect.scoped,
     Effect.provide(Layer.mergeAll(Tools, Runtime, Workspace).pipe(Layer.provideMerge(NodeContext.layer)))
   )
   yield* Console.log(`\nstate root ${root} (${StateRoot.envVar} moves it)`)
   yield* Console.log(`instance ${path.relative(root, paths.dir)}/messages:`)
-  yield* showFile(paths.events)
-  yield* showFile(paths.runtimeEvents)
+  yield* showFile(paths.events, before.events)
+  yield* showFile(paths.runtimeEvents, before.runtimeEvents)
 })
 
 program.pipe(NodeRuntime.runMain)

@@ -91,7 +91,16 @@ describe("npm start (examples/main.ts)", () => {
         assert.isTrue(events.filter((e) => e.type === "tool.completed").every((e) => e.status === "ok"))
         assert.strictEqual(new Set(events.map((e) => e.traceId)).size, 1)
         assert.strictEqual(events.at(-1)!.stepCount, 3)
+
+        // A second run continues the same conversation: the sequence goes on, nothing is rewritten.
+        const again = yield* runMain(home)
+        assert.strictEqual(again.code, 0, `second run: exit code ${again.code}\n${again.stdout}\n${again.stderr}`)
+        assert.include(again.stdout, "events.jsonl: 7 records added (14 in all)")
+        const after = records(path.join(dir, "events.jsonl"))
+        assert.deepStrictEqual(after.slice(0, 7), messages)
+        assert.deepStrictEqual(after.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+        assert.strictEqual(records(path.join(dir, "runtime-events.jsonl")).length, 28)
       }),
-    180_000
+    300_000
   )
 })

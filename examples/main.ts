@@ -78,12 +78,10 @@ const registerTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.Agent
 const registerMiddlewares = Effect.gen(function*() {
   const pipeline = yield* Pipeline.Pipeline
   yield* pipeline.register("turn", (ctx, next) =>
-    Effect.map(Effect.timed(next), ([elapsed, result]) => {
-      ctx.metadata.elapsed = ms(elapsed)
-      return result
-    }).pipe(Effect.tap((result) => Console.log(`[turn mw] ${result.finishReason} after ${ctx.metadata.elapsed}`))), {
-    name: "turn-timer"
-  })
+    Effect.timed(next).pipe(
+      Effect.tap(([elapsed, r]) => Console.log(`[turn mw] ${ctx.turnId}: ${r.finishReason} after ${ms(elapsed)}`)),
+      Effect.map(([, result]) => result)
+    ), { name: "turn-timer" })
   yield* pipeline.register("step", (ctx, next) =>
     Effect.zipRight(
       Console.log(`\n[step mw] step ${ctx.stepIndex + 1}: model offered ${ctx.toolCatalog.length} tools`),

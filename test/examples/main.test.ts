@@ -60,7 +60,7 @@ describe("npm start (examples/main.ts)", () => {
         assert.include(out, `[toolCall mw] notes__add {"text":"the demo ran"} -> ok {"count":1}`)
         assert.match(out, /\[toolCall mw\] clock__now \{\} -> ok \{"iso":"\d{4}-\d\d-\d\dT[^"]+"\}/)
         assert.include(out, `[toolCall mw] notes__list {} -> ok {"notes":["the demo ran"]}`)
-        assert.include(out, "[turn mw] text_response after")
+        assert.match(out, /\[turn mw\] turn-[0-9a-f]{16}: text_response after \d+ ms/)
         assert.match(out, /coordinator> I remember "the demo ran" \(noted at \d{4}-/)
         assert.include(out, `state root ${home}`)
 

@@ -180,10 +180,16 @@ export const codec = <A, I>(
         if (up === undefined) return Either.left({ reason: "no upcaster", version: String(v) })
         record = up(record)
       }
-      const decoded = decodeSchema(record)
-      return Either.isRight(decoded)
-        ? Either.right(decoded.right)
-        : Either.left({ reason: ParseResult.TreeFormatter.formatIssueSync(decoded.left) })
+      // Effect's issue formatter calls String() on the offending value, which throws for JSON such as
+      // {"toString": false}; a damaged line must still come back as a typed corrupt-record error.
+      try {
+        const decoded = decodeSchema(record)
+        return Either.isRight(decoded)
+          ? Either.right(decoded.right)
+          : Either.left({ reason: ParseResult.TreeFormatter.formatIssueSync(decoded.left) })
+      } catch (cause) {
+        return Either.left({ reason: `unreadable record (${cause instanceof Error ? cause.message : "unknown"})` })
+      }
     }
   }
 }

@@ -97,6 +97,15 @@ describe("Jsonl", () => {
       assert.strictEqual(shape._tag, "JsonlCorruptLine")
       assert.strictEqual((shape as Jsonl.JsonlCorruptLine).line, 1)
       assert.include((shape as Jsonl.JsonlCorruptLine).reason, "Expected number")
+      // values whose String() throws (Schema's formatter would crash on them) are still a typed error
+      const tagged = Jsonl.codec(
+        Schema.Union(Schema.Struct({ kind: Schema.Literal("a") }), Schema.Struct({ kind: Schema.Literal("b") })),
+        { version: 1 }
+      )
+      yield* fs.writeFileString(file, `{"v":1,"kind":{"toString":false}}\n`)
+      const hostile = yield* Effect.flip(Jsonl.readAll(file, tagged))
+      assert.strictEqual(hostile._tag, "JsonlCorruptLine")
+      assert.strictEqual((hostile as Jsonl.JsonlCorruptLine).line, 1)
     }).pipe(Effect.provide(FsLive)))
 
   it.scoped("old versions are upcast; unknown versions are a typed error", () =>

@@ -252,7 +252,15 @@ const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.voi
 
 describe("MessageStore codecs: the fast paths agree with Schema", () => {
   const eventArb = Arbitrary.make(MessageEvent.MessageEvent)
-  const schemaDecode = Schema.decodeUnknownEither(MessageEvent.MessageEvent)
+  const decodeEither = Schema.decodeUnknownEither(MessageEvent.MessageEvent)
+  // Schema's error formatter throws on values like {"toString": false}; that is a rejection too.
+  const schemaDecode = (json: unknown) => {
+    try {
+      return decodeEither(json)
+    } catch (cause) {
+      return Either.left(cause)
+    }
+  }
   const schemaEncode = Schema.encodeSync(MessageEvent.MessageEvent)
 
   it.prop("encode: same JSON as Schema.encode; decode: same value as Schema.decode", [eventArb], ([event]) => {

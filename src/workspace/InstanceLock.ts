@@ -64,6 +64,8 @@ interface Held {
 
 // Process-wide: the lock file belongs to the process, roles are shared by the services inside it.
 const held = new Map<string, Held>()
+// Serialises acquire/release of lock files within this process (see `acquire`).
+const lockTable = Effect.unsafeMakeSemaphore(1)
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -114,13 +116,16 @@ export const acquire = (
   role: string
 ): Effect.Effect<void, InstanceLocked | StorageIoError, Scope.Scope> =>
   Effect.gen(function*() {
+    // Check-then-link must be atomic inside the process: two services (say MessageStore and
+    // RuntimeEventLog) locking the same instance at once would otherwise both miss `held`, and the
+    // loser would judge the winner's fresh lock stale and remove it.
     const existing = held.get(file)
     if (existing !== undefined) {
       if (existing.roles.has(role)) {
         return yield* new InstanceLocked({ file, pid: process.pid, hostname: os.hostname(), role })
       }
       existing.roles.add(role)
-      yield* Effect.addFinalizer(() => release(fs, file, role))
+      yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, role)))
       return
     }
     const token = yield* makeToken
@@ -165,8 +170,8 @@ export const acquire = (
       return yield* new InstanceLocked({ file, pid: holder?.pid ?? -1, hostname: holder?.hostname ?? "?", role })
     }
     held.set(file, { token, roles: new Set([role]) })
-    yield* Effect.addFinalizer(() => release(fs, file, role))
-  })
+    yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, role)))
+  }).pipe(lockTable.withPermits(1))
 
 const readHolder = (fs: FileSystem.FileSystem, file: string) =>
   fs.readFileString(file).pipe(

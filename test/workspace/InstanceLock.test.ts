@@ -19,6 +19,27 @@ const lockWith = (root: string, content: Record<string, unknown>) =>
   })
 
 describe("InstanceLock", () => {
+  it.scoped("two roles locking one instance at the same moment in one process both get it, once", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* fs.makeDirectory(p.dir, { recursive: true })
+      for (let round = 0; round < 20; round++) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* Effect.all([
+            InstanceLock.acquire(fs, p.lock, "messages"),
+            InstanceLock.acquire(fs, p.lock, "runtime-events")
+          ], { concurrency: "unbounded" })
+          assert.include(yield* fs.readFileString(p.lock), `"pid":${process.pid}`)
+          // the same role a second time is refused, even concurrently with nothing else
+          const again = yield* Effect.flip(InstanceLock.acquire(fs, p.lock, "messages"))
+          assert.strictEqual(again._tag, "InstanceLocked")
+        }))
+        assert.isFalse(yield* fs.exists(p.lock), "released when both roles are done")
+      }
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("a lock of a dead process is taken over", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

@@ -165,8 +165,13 @@ export const attach = <E>(
           )
         )
       )
+    // Waiting for events is interruptible; a batch being delivered is not, so closing the scope lets
+    // the sink finish the batch it took (otherwise those events would be neither delivered nor drained).
     const loop = Effect.forever(
-      Effect.flatMap(Queue.takeBetween(queue, 1, maxBatch), (chunk) => deliver(Chunk.toReadonlyArray(chunk)))
+      Effect.flatMap(
+        Queue.takeBetween(queue, 1, maxBatch),
+        (chunk) => Effect.uninterruptible(deliver(Chunk.toReadonlyArray(chunk)))
+      )
     )
     // Drain what is already queued before the subscription closes, so the last events of a run persist.
     // The bus may already be gone when its layer closed first; then there is nothing left to drain.

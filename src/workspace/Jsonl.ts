@@ -489,7 +489,9 @@ export const writer = <A>(
         )
       )
     )
-    yield* Effect.forkScoped(loop)
+    // Interruptible even when the writer is first opened inside an uninterruptible region (a finalizer,
+    // or a sink delivering its last batch): otherwise closing the scope would wait on it forever.
+    yield* Effect.forkScoped(Effect.interruptible(loop))
 
     const enqueue = (records: ReadonlyArray<A>) =>
       Effect.suspend(() => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Option, Queue, Stream } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Option, Queue, Scope, Stream } from "effect"
 import { EventBus } from "effect-swarm"
 import type { RuntimeEvent } from "effect-swarm"
 
@@ -60,6 +60,35 @@ describe("EventBus", () => {
         )
       }))
       assert.deepStrictEqual(got, ["t0", "t1", "t2", "t3"])
+    }))
+
+  it.effect("a batch the sink is writing when its scope closes is finished, not dropped", () =>
+    Effect.gen(function*() {
+      const got: Array<string> = []
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const closing = yield* Deferred.make<void>()
+      const bus = yield* EventBus.make().pipe(Scope.extend(yield* Scope.make()))
+      const closed = yield* Effect.scoped(
+        Effect.gen(function*() {
+          yield* EventBus.attach((events) =>
+            Deferred.succeed(started, undefined).pipe(
+              Effect.zipRight(Deferred.await(release)),
+              Effect.zipRight(Effect.sync(() => got.push(...events.map((e) => e.turnId))))
+            )
+          )
+          // Runs first when the scope closes, before the sink's fiber is interrupted.
+          yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
+          yield* bus.publish(event(1))
+          yield* Deferred.await(started)
+        }).pipe(Effect.provideService(EventBus.EventBus, bus))
+      ).pipe(Effect.fork)
+      // The scope is closing while the sink is mid-batch; only then let the sink finish.
+      yield* Deferred.await(closing)
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(closed)
+      assert.deepStrictEqual(got, ["t1"])
     }))
 
   it.effect("a failing sink is logged and keeps receiving later batches", () =>

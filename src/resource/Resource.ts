@@ -1193,10 +1193,14 @@ export const decode = (
     const issues = issuesOf(result.left)
     // A number where a string is wanted: retry once with the YAML source text.
     const wantString = attempt === 0 ?
-      issues.filter((i) =>
-        i.code === "E_CONFIG_SCHEMA_INVALID" && i.message.startsWith("expected a string") &&
-        typeof getAt(input, i.path) === "number"
-      ) :
+      issues.flatMap((i) => {
+        if (i.code !== "E_CONFIG_SCHEMA_INVALID" || !i.message.startsWith("expected a string")) return []
+        const at = getAt(input, i.path)
+        if (typeof at === "number") return [i.path]
+        // A value source reports its own path; the number is its `value`.
+        const inner = [...i.path, "value"]
+        return typeof at === "object" && at !== null && typeof getAt(input, inner) === "number" ? [inner] : []
+      }) :
       []
     if (wantString.length === 0) {
       for (const issue of issues) {
@@ -1209,9 +1213,9 @@ export const decode = (
       }
       return Either.left(issues)
     }
-    for (const issue of wantString) {
-      const n = getAt(input, issue.path) as number
-      input = setAt(input, issue.path, numberSources?.get(Yaml.pathKey(issue.path)) ?? String(n))
+    for (const path of wantString) {
+      const n = getAt(input, path) as number
+      input = setAt(input, path, numberSources?.get(Yaml.pathKey(path)) ?? String(n))
     }
   }
   return Either.left([])

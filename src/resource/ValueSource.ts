@@ -69,7 +69,9 @@ export const parse = (input: unknown): Either.Either<ValueSource, string> => {
   if (hasValue) {
     const v = input.value
     if (typeof v === "string") return Either.right({ _tag: "Value", value: v })
-    if (typeof v === "number" || typeof v === "boolean") return Either.right({ _tag: "Value", value: String(v) })
+    // A YAML number such as `1.0` must keep its text: report it so the loader retries with the source.
+    if (typeof v === "number") return problem(`expected a string for value, got the number ${show(v)}`)
+    if (typeof v === "boolean") return Either.right({ _tag: "Value", value: String(v) })
     return problem(`value must be a string, got ${show(v)}`)
   }
   if (!hasFrom) return problem("expected one of value or valueFrom", "add value: <text> or valueFrom: { env: NAME }")

@@ -107,6 +107,16 @@ spec:
       assert.strictEqual(r.right.spec?.version, "1.0")
       assert.strictEqual(r.right.spec?.dependencies?.[0]?.version, "2.10")
     }
+    // a value source's value is a string too, even when YAML reads a number
+    const model = decodeYaml(`
+apiVersion: effect-swarm/v1
+kind: Model
+metadata: { name: m }
+spec: { provider: openai, model: gpt, apiKey: { value: 1.0 } }`)
+    assert.isTrue(Either.isRight(model), JSON.stringify(model))
+    if (Either.isRight(model) && model.right.kind === "Model") {
+      assert.deepStrictEqual(model.right.spec.apiKey, { _tag: "Value", value: "1.0" })
+    }
     // a number field keeps the number
     const agent = decodeYaml(`
 apiVersion: goondan.ai/v1

@@ -340,6 +340,10 @@ const absolute = (p: string): string => path.resolve(p)
 
 const scoped = (grant: Permissions.Grant): ReadonlyArray<string> => grant === "all" || grant === "none" ? [] : grant
 
+// Node 20 aborts at startup (a failed assertion in its permission radix tree) when one path is granted
+// twice, even as "/a" and "/a/"; a user grant may well repeat an implicit one, so resolve and dedupe.
+const uniquePaths = (paths: ReadonlyArray<string>): Array<string> => [...new Set(paths.map(absolute))]
+
 /**
  * The arguments (after the binary) that start the worker under `input`'s limits.
  *
@@ -369,12 +373,12 @@ export const launchArgs = (input: LaunchInput): Array<string> => {
       args.push(
         grants.read === "all" ?
           "--allow-read" :
-          `--allow-read=${[...scoped(grants.read).map(absolute), ...input.implicitRead, input.scratchDir].join(",")}`
+          `--allow-read=${uniquePaths([...scoped(grants.read), ...input.implicitRead, input.scratchDir]).join(",")}`
       )
       args.push(
         grants.write === "all" ?
           "--allow-write" :
-          `--allow-write=${[...scoped(grants.write).map(absolute), input.scratchDir].join(",")}`
+          `--allow-write=${uniquePaths([...scoped(grants.write), input.scratchDir]).join(",")}`
       )
       if (grants.net === "all") args.push("--allow-net")
       else if (grants.net !== "none") args.push(`--allow-net=${grants.net.join(",")}`)
@@ -397,12 +401,12 @@ export const launchArgs = (input: LaunchInput): Array<string> => {
     if (major > 20 || minor >= 11) args.push("--disable-warning=ExperimentalWarning")
     if (grants.read === "all") args.push("--allow-fs-read=*")
     else {
-      for (const p of [...scoped(grants.read).map(absolute), ...input.implicitRead, input.scratchDir]) {
+      for (const p of uniquePaths([...scoped(grants.read), ...input.implicitRead, input.scratchDir])) {
         args.push(`--allow-fs-read=${p}`)
       }
     }
     if (grants.write === "all") args.push("--allow-fs-write=*")
-    else for (const p of [...scoped(grants.write).map(absolute), input.scratchDir]) args.push(`--allow-fs-write=${p}`)
+    else for (const p of uniquePaths([...scoped(grants.write), input.scratchDir])) args.push(`--allow-fs-write=${p}`)
     if (grants.run === "all") args.push("--allow-child-process", "--allow-worker")
     if (major >= 25 && grants.net === "all") args.push("--allow-net")
   }

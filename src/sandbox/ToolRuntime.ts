@@ -645,7 +645,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           maxMemoryMB: config.maxMemoryMB,
           nodeOptions: config.nodeOptions,
           workerPath,
-          implicitRead: [workerDir, plan.entrypoint],
+          // The tool's own directory, not only its entry file: a tool module may import its siblings.
+          implicitRead: [workerDir, path.dirname(plan.entrypoint)],
           scratchDir: dir,
           callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv)
         })

@@ -249,8 +249,26 @@ describe.each(runtimes)("entrypoint paths on %s", (runtime) => {
       assert.strictEqual(shape, "default-object")
     }))
 
-  // Only the entrypoint file itself is implicitly readable: a module importing siblings needs its
-  // directory granted (here the granted path itself has spaces, # and non-ASCII).
+  // The entrypoint's directory is implicitly readable, so a tool module can import its siblings even
+  // when reads are restricted to somewhere else.
+  it.scopedLive("a multi-file tool runs under a read restriction that does not name its directory", () =>
+    Effect.gen(function*() {
+      const dir = path.join(yield* tempDir(), "tools")
+      const elsewhere = yield* tempDir()
+      fs.mkdirSync(dir)
+      const entrypoint = copyShape(dir)
+      const outcome = yield* execute({
+        toolId: "shape",
+        input: null,
+        runtime: [
+          RuntimeConfig.withPermissions([`--allow-read=${elsewhere}`, "--allow-net", "--allow-env"]),
+          RuntimeConfig.withPermissionPolicy("warn")
+        ]
+      }).pipe(Effect.provide(runtimeLayer(runtime, "default-object", entrypoint)), Effect.either)
+      assert.isTrue(outcome._tag === "Right" && outcome.right === "default-object", JSON.stringify(outcome))
+    }))
+
+  // A granted tools directory whose path has spaces, # and non-ASCII.
   it.scopedLive("a tools directory with special characters granted by --allow-read under restrictions", () =>
     Effect.gen(function*() {
       const dir = path.join(yield* tempDir(), "restricted tools #1 ü")

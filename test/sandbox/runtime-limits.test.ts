@@ -34,6 +34,22 @@ describe("Limits.launchArgs", () => {
     ])
   })
 
+  it("a path granted twice (or with a trailing slash) is passed once: Node 20 aborts on duplicates", () => {
+    const args = Limits.launchArgs({
+      ...base,
+      capabilities: Limits.capabilitiesOf("node", "20.20.2"),
+      grants: Permissions.grants(["--allow-read=/p/worker/,/e,/e", "--allow-write=/p/calls/c-1", "--allow-net"])
+    })
+    const reads = args.filter((a) => a.startsWith("--allow-fs-read="))
+    assert.deepStrictEqual(reads, [
+      "--allow-fs-read=/p/worker",
+      "--allow-fs-read=/e",
+      "--allow-fs-read=/e/tools.mjs",
+      "--allow-fs-read=/p/calls/c-1"
+    ])
+    assert.deepStrictEqual(args.filter((a) => a.startsWith("--allow-fs-write=")), ["--allow-fs-write=/p/calls/c-1"])
+  })
+
   it("node 22+: --permission; everything granted: no permission model at all", () => {
     const caps = Limits.capabilitiesOf("node", "22.3.0")
     assert.strictEqual(

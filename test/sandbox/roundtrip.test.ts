@@ -6,6 +6,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import type { Scope } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
@@ -249,41 +250,34 @@ describe.each(runtimes)("entrypoint paths on %s", (runtime) => {
       assert.strictEqual(shape, "default-object")
     }))
 
+  // Runs the multi-file default-object shape from `dirName` with reads restricted to `readable(dir)`.
+  const underReadRestriction = (
+    dirName: string,
+    readable: (dir: string) => Effect.Effect<string, never, Scope.Scope>
+  ) =>
+    Effect.gen(function*() {
+      const dir = path.join(yield* tempDir(), dirName)
+      fs.mkdirSync(dir)
+      const entrypoint = copyShape(dir)
+      const outcome = yield* execute({
+        toolId: "shape",
+        input: null,
+        runtime: [
+          RuntimeConfig.withPermissions([`--allow-read=${yield* readable(dir)}`, "--allow-net", "--allow-env"]),
+          RuntimeConfig.withPermissionPolicy("warn")
+        ]
+      }).pipe(Effect.provide(runtimeLayer(runtime, "default-object", entrypoint)), Effect.either)
+      assert.isTrue(outcome._tag === "Right" && outcome.right === "default-object", JSON.stringify(outcome))
+    })
+
   // The entrypoint's directory is implicitly readable, so a tool module can import its siblings even
   // when reads are restricted to somewhere else.
   it.scopedLive("a multi-file tool runs under a read restriction that does not name its directory", () =>
-    Effect.gen(function*() {
-      const dir = path.join(yield* tempDir(), "tools")
-      const elsewhere = yield* tempDir()
-      fs.mkdirSync(dir)
-      const entrypoint = copyShape(dir)
-      const outcome = yield* execute({
-        toolId: "shape",
-        input: null,
-        runtime: [
-          RuntimeConfig.withPermissions([`--allow-read=${elsewhere}`, "--allow-net", "--allow-env"]),
-          RuntimeConfig.withPermissionPolicy("warn")
-        ]
-      }).pipe(Effect.provide(runtimeLayer(runtime, "default-object", entrypoint)), Effect.either)
-      assert.isTrue(outcome._tag === "Right" && outcome.right === "default-object", JSON.stringify(outcome))
-    }))
+    underReadRestriction("tools", () => tempDir()))
 
-  // A granted tools directory whose path has spaces, # and non-ASCII.
+  // A granted tools directory whose path has spaces, # and non-ASCII (and repeats the implicit grant).
   it.scopedLive("a tools directory with special characters granted by --allow-read under restrictions", () =>
-    Effect.gen(function*() {
-      const dir = path.join(yield* tempDir(), "restricted tools #1 ü")
-      fs.mkdirSync(dir)
-      const entrypoint = copyShape(dir)
-      const outcome = yield* execute({
-        toolId: "shape",
-        input: null,
-        runtime: [
-          RuntimeConfig.withPermissions([`--allow-read=${dir}`, "--allow-net", "--allow-env"]),
-          RuntimeConfig.withPermissionPolicy("warn")
-        ]
-      }).pipe(Effect.provide(runtimeLayer(runtime, "default-object", entrypoint)), Effect.either)
-      assert.isTrue(outcome._tag === "Right" && outcome.right === "default-object", JSON.stringify(outcome))
-    }))
+    underReadRestriction("restricted tools #1 ü", (dir) => Effect.succeed(dir)))
 
   it.live("a relative entrypoint path without ./ resolves against the working directory", () =>
     Effect.gen(function*() {

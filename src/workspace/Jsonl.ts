@@ -17,9 +17,9 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as ParseResult from "effect/ParseResult"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -140,6 +140,11 @@ export const codec = <A, I>(
     readonly upcasters?: Upcasters | undefined
     readonly encode?: ((record: A) => I) | undefined
     /**
+     * A hand-written writer of the whole line (`v` first) for the hot path: returns the line, or
+     * `undefined` to fall back to `encode`. It must produce the same JSON text as the fallback.
+     */
+    readonly encodeLine?: ((record: A, version: number) => string | undefined) | undefined
+    /**
      * A hand-written validator for the current version: returns the decoded record, or `undefined` to
      * fall back to the schema (which then produces the value or the precise error). It must accept only
      * what the schema accepts and return what the schema would.
@@ -155,6 +160,8 @@ export const codec = <A, I>(
   return {
     version,
     encode: (record) => {
+      const line = options.encodeLine?.(record, version)
+      if (line !== undefined) return line
       const encoded = toEncoded(record)
       const body = JSON.stringify(encoded)
       // `v` first, so a human reading the file sees the version at the start of every line.
@@ -387,14 +394,20 @@ interface Pending {
   readonly done: Deferred.Deferred<void, StorageIoError>
 }
 
+const closedError = (file: string) =>
+  new StorageIoError({ file, operation: "append", cause: new Error("writer closed") })
+
 /**
  * Opens an append writer (creating the file and its directory when missing, repairing a torn tail). The
- * writer lives as long as the scope; closing it fails appends still queued. `durable: false` skips fsync
- * (for caches and benchmarks).
+ * writer lives as long as the scope; closing it waits for the batch being written, then fails appends still
+ * queued. `durable: false` skips fsync (for caches and benchmarks).
  *
- * Concurrency: appends are serialised through one queue and one writer fiber, so lines never interleave.
- * Group commit: the fiber takes everything queued, writes it with one `write` call and one `fsync`, then
- * completes all those appends together.
+ * Concurrency: appends are queued in call order and written by one fiber at a time, so lines never
+ * interleave. Group commit without a dedicated writer fiber: an appender that finds no write in progress
+ * becomes the leader and writes everything queued (its own lines and whatever arrived before) with one
+ * `write` and one `fsync`; appenders arriving meanwhile wait, and the next batch (all of them) is written
+ * by a fiber forked in the writer's scope once the leader's own lines are durable. An uncontended append
+ * therefore costs one write and one fsync, with no fiber hand-off.
  *
  * @example
  * ```ts
@@ -429,76 +442,118 @@ export const writer = <A>(
       yield* handle.sync.pipe(io(file, "fsync"))
       yield* syncDirectory(fs, dir)
     }
-    const queue = yield* Queue.unbounded<Pending>()
-    let broken: Effect.Effect<never, StorageIoError> | undefined
+    const scope = yield* Effect.scope
     const encoder = new TextEncoder()
-
-    const writeBatch = (batch: Chunk.Chunk<Pending>) => {
-      const items = Chunk.toReadonlyArray(batch)
-      let bytes: Uint8Array
-      if (items.length === 1) {
-        bytes = items[0]!.bytes
-      } else {
-        let total = 0
-        for (const item of items) total += item.bytes.length
-        bytes = new Uint8Array(total)
-        let at = 0
-        for (const item of items) {
-          bytes.set(item.bytes, at)
-          at += item.bytes.length
-        }
-      }
-      const before = size
-      // A flush marker: everything before it was already written and synced by earlier batches.
-      const write = bytes.length === 0 ? Effect.void : handle.writeAll(bytes)
-      return write.pipe(
+    const persist = (bytes: Uint8Array) =>
+      (bytes.length === 0 ? Effect.void : handle.writeAll(bytes)).pipe(
         Effect.zipRight(durable ? handle.sync : Effect.void),
-        io(file, durable ? "append+fsync" : "append"),
-        (write) => Effect.suspend(() => broken ?? write),
+        io(file, durable ? "append+fsync" : "append")
+      )
+
+    // Lines queued and not yet taken by a batch, in call order.
+    let pending: Array<Pending> = []
+    // True while a leader (an appender or the drain fiber) owns the file.
+    let writing = false
+    // Completed when the batch being written is done; the finalizer waits for it.
+    let inflight: Deferred.Deferred<void> | undefined
+    let closed = false
+    // Set after a failed write that could not be cut back: every later append fails with it.
+    let broken: StorageIoError | undefined
+
+    const concat = (items: ReadonlyArray<Pending>): Uint8Array => {
+      if (items.length === 1) return items[0]!.bytes
+      let total = 0
+      for (const item of items) total += item.bytes.length
+      const bytes = new Uint8Array(total)
+      let at = 0
+      for (const item of items) {
+        bytes.set(item.bytes, at)
+        at += item.bytes.length
+      }
+      return bytes
+    }
+
+    // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
+    // either written and acknowledged, or failed and cut back.
+    const writeBatch = Effect.suspend(() => {
+      const items = pending
+      pending = []
+      const bytes = concat(items)
+      const before = size
+      const done = Deferred.unsafeMake<void>(FiberId.none)
+      inflight = done
+      const write = broken !== undefined ? Effect.fail(broken) : persist(bytes)
+      return write.pipe(
         Effect.tap(() => Effect.sync(() => size += bytes.length)),
         // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
         Effect.tapError((error) =>
-          handle.truncate(before).pipe(
-            Effect.catchAll(() => Effect.sync(() => broken = Effect.fail(error)))
-          )
+          handle.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error)))
         ),
         Effect.exit,
-        Effect.flatMap((exit) => Effect.forEach(items, (item) => Deferred.done(item.done, exit), { discard: true })),
-        Effect.uninterruptible
+        Effect.map((exit) => {
+          const result = Exit.asVoid(exit)
+          for (const item of items) Deferred.unsafeDone(item.done, result)
+          inflight = undefined
+          Deferred.unsafeDone(done, Exit.void)
+        })
       )
-    }
+    }).pipe(Effect.uninterruptible)
 
-    // After the first item, yield once so appenders that are already running can join this batch.
-    const loop = Queue.take(queue).pipe(
-      Effect.zipLeft(Effect.yieldNow()),
-      Effect.flatMap((first) =>
-        Queue.takeAll(queue).pipe(Effect.flatMap((rest) => writeBatch(Chunk.prepend(rest, first))))
-      ),
-      Effect.forever
-    )
+    // Writes batches until nothing is queued, then gives up the file.
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      if (pending.length === 0 || closed) {
+        writing = false
+        return Effect.void
+      }
+      return Effect.zipRight(writeBatch, drain)
+    })
 
-    // Finalizers run in reverse: the loop is interrupted first, then whatever is still queued fails.
+    // The leader writes the batch holding its own lines; later arrivals go to a drain fiber, so a leader
+    // never waits for lines queued after its own.
+    const lead = (own: Pending): Effect.Effect<void, StorageIoError> =>
+      writeBatch.pipe(
+        Effect.zipRight(Effect.suspend(() => {
+          if (pending.length === 0 || closed) {
+            writing = false
+            return Effect.void
+          }
+          return Effect.asVoid(Effect.forkIn(drain, scope))
+        })),
+        Effect.zipRight(Deferred.await(own.done))
+      )
+
+    const waitFor = (own: Pending): Effect.Effect<void, StorageIoError> =>
+      Effect.suspend(() => {
+        // Still queued and nobody writing: lead. Otherwise a batch has it, or the running leader or drain
+        // fiber will take it before giving up the file.
+        if (!writing && pending.includes(own)) {
+          writing = true
+          return lead(own)
+        }
+        return Deferred.await(own.done)
+      })
+
     yield* Effect.addFinalizer(() =>
-      Queue.takeAll(queue).pipe(
-        Effect.flatMap((rest) =>
-          Effect.forEach(rest, (item) =>
-            Deferred.fail(
-              item.done,
-              new StorageIoError({ file, operation: "append", cause: new Error("writer closed") })
-            ), { discard: true })
-        )
+      Effect.suspend(() => {
+        closed = true
+        return inflight === undefined ? Effect.void : Deferred.await(inflight)
+      }).pipe(
+        Effect.zipRight(Effect.sync(() => {
+          const rest = pending
+          pending = []
+          for (const item of rest) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
+        }))
       )
     )
-    // Interruptible even when the writer is first opened inside an uninterruptible region (a finalizer,
-    // or a sink delivering its last batch): otherwise closing the scope would wait on it forever.
-    yield* Effect.forkScoped(Effect.interruptible(loop))
 
     const enqueue = (records: ReadonlyArray<A>) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
+        if (closed) return Effect.fail(closedError(file))
         let text = ""
         for (const record of records) text += codec.encode(record) + "\n"
-        const pending: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(FiberId.none) }
-        return Queue.offer(queue, pending).pipe(Effect.as(Deferred.await(pending.done)))
+        const own: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(FiberId.none) }
+        pending.push(own)
+        return waitFor(own)
       })
 
     return {

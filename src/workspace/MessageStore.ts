@@ -105,6 +105,31 @@ const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
   }
 }
 
+// Faster still for the common lines: the same text as JSON.stringify(fastEvent(e)), assembled from the
+// fields (one stringify per open value instead of one walk over a fresh object). Anything unusual (a
+// missing field, a non-integer seq) goes the general way.
+const quote = JSON.stringify
+const messageLine = (m: Message.Message): string | undefined =>
+  typeof m.id === "string" && m.data !== undefined && m.metadata !== undefined && m.source !== undefined &&
+    m.createdAt instanceof Date
+    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${
+      quote(m.metadata)
+    },"createdAt":"${m.createdAt.toISOString()}","source":${quote(m.source)}}`
+    : undefined
+const eventLine = (e: MessageEvent.MessageEvent, version: number): string | undefined => {
+  if (!Number.isSafeInteger(e.seq)) return undefined
+  if (e.type === "append") {
+    const message = messageLine(e.message)
+    return message && `{"v":${version},"seq":${e.seq},"type":"append","message":${message}}`
+  }
+  if (e.type === "replace" && typeof e.targetId === "string") {
+    const message = messageLine(e.message)
+    return message &&
+      `{"v":${version},"seq":${e.seq},"type":"replace","targetId":${quote(e.targetId)},"message":${message}}`
+  }
+  return undefined
+}
+
 // Loading is the other hot path: a hand-written check of the exact shape `MessageEvent` / `Message`
 // describe, building the same values Schema decoding would. Anything it does not accept falls back to the
 // schema, which then yields the value or the precise error. A property test checks both agree.
@@ -228,6 +253,7 @@ export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined =
 export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
   version: MessageEvent.version,
   encode: fastEvent,
+  encodeLine: eventLine,
   decodeFast: decodeEventFast
 })
 
@@ -246,6 +272,11 @@ export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(Me
 export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
   version: 1,
   encode: (line) => "type" in line && line.type === "snapshot" ? line : fastMessage(line as Message.Message),
+  encodeLine: (line, version) => {
+    if ("type" in line) return undefined
+    const message = messageLine(line)
+    return message && `{"v":${version},${message.slice(1)}`
+  },
   decodeFast: (record) => "type" in record ? undefined : decodeMessageFast(record)
 })
 

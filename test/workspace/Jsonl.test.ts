@@ -1,9 +1,9 @@
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Schema, Stream } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Option, Schema, Scope, Stream } from "effect"
 import { Jsonl } from "effect-swarm"
 import * as path from "node:path"
-import { FsLive, tempRoot } from "./helpers.js"
+import { FsLive, newProbe, probedFs, tempRoot } from "./helpers.js"
 
 const Note = Schema.Struct({ n: Schema.Number, text: Schema.String })
 const codec = Jsonl.codec(Note, { version: 1 })
@@ -169,4 +169,89 @@ describe("Jsonl", () => {
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(exit._tag === "Success" || exit._tag === "Failure")
     }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("group commit: appends arriving during a write share the next write and fsync, in call order", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "group.jsonl")
+      const w = yield* Jsonl.writer(file, codec)
+      const opened = probe.syncs
+      // Hold the first fsync until all 64 appenders are queued behind it.
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      probe.onSync = Deferred.succeed(started, undefined)
+      probe.holdSync = Deferred.await(release)
+      const first = yield* Effect.fork(w.append([{ n: 0, text: "leader" }]))
+      yield* Deferred.await(started)
+      probe.onSync = undefined
+      probe.holdSync = undefined
+      const rest = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: 64 }, (_, i) => i + 1),
+        (n) => w.append([{ n, text: "follower" }]),
+        { concurrency: "unbounded", discard: true }
+      ))
+      yield* Effect.yieldNow()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(first)
+      yield* Fiber.join(rest)
+      // One write + fsync for the leader, one for the 64 that queued meanwhile.
+      assert.strictEqual(probe.syncs - opened, 2)
+      assert.strictEqual(probe.writes, 2)
+      const records = yield* Jsonl.readAll(file, codec)
+      assert.deepStrictEqual(records.map((r) => r.n), Array.from({ length: 65 }, (_, i) => i))
+      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
+
+  it.scoped("closing the scope waits for the batch in flight, then fails what is still queued", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const file = path.join(yield* tempRoot, "inflight.jsonl")
+      const scope = yield* Scope.make()
+      const w = yield* Jsonl.writer(file, codec).pipe(Scope.extend(scope))
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      probe.onSync = Deferred.succeed(started, undefined)
+      probe.holdSync = Deferred.await(release)
+      const inFlight = yield* Effect.fork(w.append([{ n: 1, text: "in flight" }]))
+      yield* Deferred.await(started)
+      const queued = yield* Effect.fork(w.append([{ n: 2, text: "queued" }]))
+      yield* Effect.yieldNow()
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow()
+      // The file is still open and the batch still owns it.
+      assert.isTrue(Option.isNone(yield* Fiber.poll(closing)))
+      probe.holdSync = undefined
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(closing)
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(inFlight)))
+      const lost = yield* Fiber.await(queued)
+      assert.isTrue(Exit.isFailure(lost))
+      assert.include(String(Exit.isFailure(lost) ? lost.cause : ""), "writer closed")
+      const records = yield* Jsonl.readAll(file, codec)
+      assert.deepStrictEqual(records.map((r) => r.n), [1])
+      // Appends after close fail at once.
+      const after = yield* Effect.either(w.append([{ n: 3, text: "late" }]))
+      assert.isTrue(Either.isLeft(after))
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
+
+  it.scoped("a short write fails that append with a typed error, is cut back, and the next append works", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "short.jsonl")
+      const w = yield* Jsonl.writer(file, codec)
+      yield* w.append([{ n: 1, text: "kept" }])
+      probe.failNextWriteAfter = 7
+      const failed = yield* Effect.either(w.append([{ n: 2, text: "half written" }]))
+      assert.isTrue(Either.isLeft(failed) && failed.left._tag === "StorageIoError")
+      assert.strictEqual(yield* fs.readFileString(file), `{"v":1,"n":1,"text":"kept"}\n`)
+      yield* w.append([{ n: 3, text: "after" }])
+      const records = yield* Jsonl.readAll(file, codec)
+      assert.deepStrictEqual(records.map((r) => r.n), [1, 3])
+      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
 })

@@ -1,15 +1,18 @@
 /**
- * Node before 23.6 cannot import a `.ts` file, and the sandbox may not add a loader (`--import` is
- * refused in `nodeOptions`, and loader hooks need worker threads the permission model forbids). So a
- * Node-sandboxed tool whose entry is TypeScript is compiled to JavaScript (by esbuild, which tsx ships
- * with: types stripped, nothing else changes) in a scoped temporary directory, and the sandbox runs that.
+ * Node before 22.6 cannot import a `.ts` file (ToolRuntime passes `--experimental-strip-types` on
+ * 22.6-23.5 and refuses older Nodes with `EntrypointUnsupported` before spawning), and the sandbox may
+ * not add a loader (`--import` is refused in `nodeOptions`, and loader hooks need worker threads the
+ * permission model forbids). So a Node-sandboxed tool whose entry is TypeScript is compiled to
+ * JavaScript (by esbuild, which tsx ships with: types stripped, nothing else changes) in a scoped
+ * temporary directory, and the sandbox runs that. The example bundle's node tool is JavaScript already;
+ * this keeps the demo working on bundles that have a TypeScript one.
  */
 import { FileSystem } from "@effect/platform"
 import { Effect } from "effect"
 import type { Resource } from "effect-swarm"
 import * as path from "node:path"
 
-/** Whether this Node strips TypeScript types on its own (23.6+, or an earlier one with the flag). */
+/** Whether this Node strips TypeScript types on its own (23.6+, or an earlier one started with the flag). */
 export const nodeRunsTypeScript = (): boolean =>
   (process.features as { readonly typescript?: string | false | undefined }).typescript !== undefined &&
   (process.features as { readonly typescript?: string | false | undefined }).typescript !== false

@@ -1113,6 +1113,31 @@ const checkFile = (
     return undefined
   })
 
+// Node strips TypeScript types from 22.6 (behind a flag until 23.6, which the sandbox passes); before
+// that the sandbox refuses a `.ts` entry when it is called (EntrypointUnsupported). The Node that runs
+// the tools is normally the one running this loader, so its version decides; under Bun it is unknown.
+const hostNodeStripsTypes = (): boolean => {
+  if (process.versions.bun !== undefined) return true
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
+  return major > 22 || (major === 22 && minor >= 6)
+}
+
+const checkNodeTypeScript = (entry: Loaded, tool: Resource.ToolResource, report: Report): void => {
+  if (tool.spec.runtime?.type !== "node" || !/\.[mc]?ts$/i.test(tool.spec.entry) || hostNodeStripsTypes()) return
+  report(
+    "E_CONFIG_ENTRY_UNSUPPORTED",
+    entry.file,
+    entry.document,
+    ["spec", "entry"],
+    `Tool/${tool.metadata.name} runs on node but its entry ${tool.spec.entry} is TypeScript, which Node ${process.versions.node} cannot import (type stripping needs Node 22.6 or later): its calls will fail with EntrypointUnsupported`,
+    {
+      severity: "warning",
+      suggestion: "use runtime type bun or deno (they run TypeScript as is), point entry at compiled JavaScript " +
+        "(.js or .mjs), or run on Node 22.6 or later"
+    }
+  )
+}
+
 // ---------------------------------------------------------------------------------------------------
 // load
 // ---------------------------------------------------------------------------------------------------
@@ -1277,6 +1302,7 @@ export const load: (
         const entryFile = r.kind === "Tool" || r.kind === "Extension" || r.kind === "Connector" ?
           yield* checkFile(ctx, entry, "entry", r.spec.entry, realRoots, report) :
           undefined
+        if (r.kind === "Tool" && entryFile !== undefined) checkNodeTypeScript(entry, r, report)
         const systemRef = r.kind === "Agent" ? r.spec.prompt?.systemRef : undefined
         const systemPromptFile = systemRef === undefined ?
           undefined :

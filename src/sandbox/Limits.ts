@@ -141,6 +141,70 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// TypeScript entrypoints
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * True when an entrypoint is TypeScript (`.ts`, `.mts`, `.cts`): Bun and Deno run it as is, Node only
+ * from 22.6 (behind `--experimental-strip-types` before 23.6).
+ *
+ * @example
+ * ```ts
+ * import { isTypeScriptEntry } from "effect-swarm/sandbox/Limits"
+ * isTypeScriptEntry("/tools/notes.ts")  // true
+ * isTypeScriptEntry("/tools/notes.mjs") // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category typescript
+ */
+export const isTypeScriptEntry = (entrypoint: string): boolean => /\.[mc]?ts$/i.test(entrypoint)
+
+/**
+ * How a runtime at a given version runs a TypeScript entrypoint: natively, with extra flags, or not at
+ * all (and why).
+ *
+ * @since 0.1.0
+ * @category typescript
+ */
+export type TypeScriptSupport =
+  | { readonly _tag: "Native" }
+  | { readonly _tag: "Flags"; readonly flags: ReadonlyArray<string> }
+  | { readonly _tag: "Unsupported"; readonly reason: string; readonly suggestion: string }
+
+/**
+ * Whether `runtimeType` at `version` can import a TypeScript entrypoint. Bun and Deno always can. Node
+ * strips types natively from 23.6, with `--experimental-strip-types` from 22.6 (the flag is passed on
+ * 22.6-23.5, where it is harmless even when a later 22.x enables stripping by default), and not at all
+ * before 22.6: the sandbox cannot add a loader (`--import` is refused in `nodeOptions`, and loader
+ * hooks need worker threads that the permission model forbids).
+ *
+ * @example
+ * ```ts
+ * import { typeScriptSupport } from "effect-swarm/sandbox/Limits"
+ * typeScriptSupport("node", "20.20.2")._tag // "Unsupported"
+ * typeScriptSupport("node", "22.12.0")      // { _tag: "Flags", flags: ["--experimental-strip-types"] }
+ * typeScriptSupport("node", "24.1.0")._tag  // "Native"
+ * typeScriptSupport("deno", "2.9.6")._tag   // "Native"
+ * ```
+ *
+ * @since 0.1.0
+ * @category typescript
+ */
+export const typeScriptSupport = (runtimeType: RuntimeConfig.RuntimeType, version: string): TypeScriptSupport => {
+  if (runtimeType !== "node") return { _tag: "Native" }
+  const [major, minor] = parseVersion(version)
+  if (major > 23 || (major === 23 && minor >= 6)) return { _tag: "Native" }
+  if (major === 23 || (major === 22 && minor >= 6)) return { _tag: "Flags", flags: ["--experimental-strip-types"] }
+  return {
+    _tag: "Unsupported",
+    reason: `Node ${version} cannot import TypeScript (type stripping needs Node 22.6 or later)`,
+    suggestion: "use runtime type bun or deno, which run TypeScript as is, compile the entry to JavaScript " +
+      "(.js or .mjs), or run on Node 22.6 or later"
+  }
+}
+
 /**
  * One requested restriction the runtime cannot enforce.
  *
@@ -334,6 +398,8 @@ export interface LaunchInput {
   readonly scratchDir: string
   /** Names of per-call variables Deno must be allowed to read. */
   readonly callEnvNames: ReadonlyArray<string>
+  /** Extra runtime flags a TypeScript entrypoint needs (see {@link typeScriptSupport}); Node only. */
+  readonly typeScriptFlags?: ReadonlyArray<string>
 }
 
 const absolute = (p: string): string => path.resolve(p)
@@ -409,6 +475,12 @@ export const launchArgs = (input: LaunchInput): Array<string> => {
     else for (const p of uniquePaths([...scoped(grants.write), input.scratchDir])) args.push(`--allow-fs-write=${p}`)
     if (grants.run === "all") args.push("--allow-child-process", "--allow-worker")
     if (major >= 25 && grants.net === "all") args.push("--allow-net")
+  }
+  const tsFlags = input.typeScriptFlags ?? []
+  if (tsFlags.length > 0) {
+    args.push(...tsFlags)
+    // Type stripping prints an ExperimentalWarning on every start; the permission model already silenced it.
+    if (!useModel) args.push("--disable-warning=ExperimentalWarning")
   }
   for (const option of input.nodeOptions) args.push(option)
   // After nodeOptions: the last flag wins in Node, and maxMemoryMB is the limit the config promises.

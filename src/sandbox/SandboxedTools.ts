@@ -71,6 +71,14 @@ export const toFailure = (error: ToolRuntimeError): ToolError.ToolFailure => {
         suggestion: "grant the permission, use a runtime that enforces it, or set permissionPolicy: warn",
         cause: error
       })
+    case "EntrypointUnsupported":
+      return new ToolError.ToolFailure({
+        name: error._tag,
+        message: error.message,
+        code: "E_TOOL_SANDBOX",
+        suggestion: error.suggestion,
+        cause: error
+      })
     default:
       return new ToolError.ToolFailure({
         name: error._tag,

@@ -12,6 +12,8 @@
  *   before `execute` returns; interruption does the same.
  * - Results travel as token-framed lines, so tool output cannot corrupt them; stdout and stderr are
  *   captured (capped, head and tail) and returned by `executeDetailed`.
+ * - TypeScript entrypoints run as is on Bun and Deno, on Node 22.6-23.5 with `--experimental-strip-types`,
+ *   natively on Node 23.6+, and are refused before spawning ({@link EntrypointUnsupported}) on older Node.
  * - Spawn failures and deaths before the handshake are retried with the configured backoff.
  * - `pool` keeps warm workers per entrypoint and limits (see {@link WorkerPool}).
  *
@@ -39,6 +41,7 @@ import * as Limits from "./Limits.js"
 import * as NativeTools from "./NativeTools.js"
 import {
   EntrypointLoadFailed,
+  EntrypointUnsupported,
   InvalidRuntimeConfig,
   PermissionUnenforceable,
   ProtocolError,
@@ -71,6 +74,11 @@ export {
    * @category errors
    */
   EntrypointLoadFailed,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EntrypointUnsupported,
   /**
    * @since 0.1.0
    * @category errors
@@ -549,6 +557,8 @@ export interface Plan {
   readonly hostEnv: Permissions.Grant
   readonly binary: string
   readonly entrypoint: string
+  /** How the runtime runs the entrypoint when it is TypeScript (`Native` for JavaScript entries). */
+  readonly typeScript: Limits.TypeScriptSupport
   /** Identifies "same entrypoint, runtime and limits" for pooling. */
   readonly key: string
 }
@@ -648,7 +658,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           // The tool's own directory, not only its entry file: a tool module may import its siblings.
           implicitRead: [workerDir, path.dirname(plan.entrypoint)],
           scratchDir: dir,
-          callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv)
+          callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv),
+          typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : []
         })
         const extra: Record<string, string> = config.runtimeType === "deno"
           ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
@@ -711,13 +722,18 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       const caps = capabilities(config.runtimeType)
       const grants = Permissions.grants(permissions)
       const binary = resolveBinary(config.runtimeType, options.binaries)
+      const entrypoint = entrypointOf(config)
       const plan: Plan = {
         config,
         capabilities: caps,
         grants,
         hostEnv: Limits.hostEnvGrant(permissions),
         binary,
-        entrypoint: entrypointOf(config),
+        entrypoint,
+        // The version comes from the same per-layer cache as `capabilities` (probed once per binary).
+        typeScript: Limits.isTypeScriptEntry(entrypoint) ?
+          Limits.typeScriptSupport(config.runtimeType, caps.version) :
+          { _tag: "Native" },
         key: WorkerPool.configKey(config, binary)
       }
       const entry = { plan, refused: Limits.unenforced(caps, grants) }
@@ -748,6 +764,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           return yield* new ToolNotFound({ toolId: request.toolId, available: [] })
         }
         const { plan, refused } = planFor(config)
+        if (plan.typeScript._tag === "Unsupported") {
+          // Refused before spawning: the import would only fail later, with a less readable error.
+          return yield* new EntrypointUnsupported({
+            toolId: request.toolId,
+            entrypointPath: plan.entrypoint,
+            runtimeType: config.runtimeType,
+            version: plan.capabilities.version,
+            reason: plan.typeScript.reason,
+            suggestion: plan.typeScript.suggestion
+          })
+        }
         for (const item of refused) {
           if (config.permissionPolicy === "enforce") {
             return yield* new PermissionUnenforceable({

@@ -54,8 +54,9 @@ export class ToolThrew extends Schema.TaggedError<ToolThrew>("effect-swarm/ToolT
 }) {}
 
 /**
- * The entrypoint module could not be loaded (syntax error, missing import, top-level throw, or a
- * `.ts` entrypoint on a Node without type stripping).
+ * The entrypoint module could not be loaded (syntax error, missing import, top-level throw). A
+ * TypeScript entry on a Node without type stripping is refused before spawning, with
+ * {@link EntrypointUnsupported}.
  *
  * @example
  * ```ts
@@ -75,6 +76,41 @@ export class EntrypointLoadFailed extends Schema.TaggedError<EntrypointLoadFaile
   message: Schema.String,
   stack: Schema.optional(Schema.String)
 }) {}
+
+/**
+ * The runtime cannot run this entrypoint at all, decided before anything is spawned: a TypeScript
+ * entry (`.ts`, `.mts`, `.cts`) on a Node older than 22.6, which cannot strip types. `suggestion` says
+ * what to do instead (runtime `bun` or `deno`, or compile the entry to JavaScript).
+ *
+ * @example
+ * ```ts
+ * import { ToolRuntime } from "effect-swarm"
+ * new ToolRuntime.EntrypointUnsupported({
+ *   toolId: "add", entrypointPath: "/tools/notes.ts", runtimeType: "node", version: "20.20.2",
+ *   reason: "Node 20.20.2 cannot import TypeScript (type stripping needs Node 22.6 or later)",
+ *   suggestion: "use runtime type bun or deno, or compile the entry to JavaScript"
+ * }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EntrypointUnsupported extends Schema.TaggedError<EntrypointUnsupported>(
+  "effect-swarm/EntrypointUnsupported"
+)("EntrypointUnsupported", {
+  toolId: Schema.String,
+  entrypointPath: Schema.String,
+  runtimeType: Schema.String,
+  version: Schema.String,
+  reason: Schema.String,
+  suggestion: Schema.String
+}) {
+  override get message(): string {
+    return `the ${this.runtimeType} runtime cannot run the entrypoint ${this.entrypointPath} of tool ${
+      JSON.stringify(this.toolId)
+    }: ${this.reason}; ${this.suggestion}`
+  }
+}
 
 /**
  * The call ran longer than its timeout. The whole process group got SIGTERM, then SIGKILL after the
@@ -274,6 +310,7 @@ export type ToolRuntimeError =
   | ToolNotFound
   | ToolThrew
   | EntrypointLoadFailed
+  | EntrypointUnsupported
   | ToolTimeout
   | ToolMemoryExceeded
   | ToolCrashed

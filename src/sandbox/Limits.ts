@@ -255,6 +255,32 @@ export const unenforced = (capabilities: Capabilities, grants: Permissions.Grant
   return out
 }
 
+/**
+ * Bun 1.4 cannot import a module whose path contains `?`: it reads the `?` as the start of a query,
+ * with a file URL (`%3F`), a plain path or `require` alike, and again after resolving a symlink. This
+ * returns the deepest prefix of `entrypoint` whose last name contains `?` (usually a directory; the
+ * entry itself when only its file name has one), or `undefined` when the path is safe. The runtime
+ * imports such an entry through a symlink to that prefix in its private directory, with
+ * `--preserve-symlinks`, so everything below it (sibling modules, subdirectories, a `node_modules`
+ * inside it) resolves as usual; relative imports that climb above it and packages installed above it
+ * do not. `#` needs nothing: Bun handles it.
+ *
+ * @example
+ * ```ts
+ * import { bunUnsafeDirectory } from "effect-swarm/sandbox/Limits"
+ * bunUnsafeDirectory("/work/a?b/tools?v=2/lib/main.mjs") // "/work/a?b/tools?v=2"
+ * bunUnsafeDirectory("/work/tools #1/main.mjs")          // undefined
+ * ```
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export const bunUnsafeDirectory = (entrypoint: string): string | undefined => {
+  const parts = entrypoint.split(path.sep)
+  const index = parts.findLastIndex((part) => part.includes("?"))
+  return index === -1 ? undefined : parts.slice(0, index + 1).join(path.sep)
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Environment
 // ---------------------------------------------------------------------------------------------------
@@ -400,6 +426,9 @@ export interface LaunchInput {
   readonly callEnvNames: ReadonlyArray<string>
   /** Extra runtime flags a TypeScript entrypoint needs (see {@link typeScriptSupport}); Node only. */
   readonly typeScriptFlags?: ReadonlyArray<string>
+  /** Bun only: the entrypoint is imported through a symlink (see {@link bunUnsafeDirectory}), which Bun
+   * must not resolve to its real path. */
+  readonly preserveSymlinks?: boolean
 }
 
 const absolute = (p: string): string => path.resolve(p)
@@ -429,7 +458,14 @@ const uniquePaths = (paths: ReadonlyArray<string>): Array<string> => [...new Set
 export const launchArgs = (input: LaunchInput): Array<string> => {
   const { grants } = input
   const runtimeType = input.capabilities.runtimeType
-  if (runtimeType === "bun") return ["--no-env-file", "--no-install", input.workerPath]
+  if (runtimeType === "bun") {
+    return [
+      "--no-env-file",
+      "--no-install",
+      ...(input.preserveSymlinks === true ? ["--preserve-symlinks"] : []),
+      input.workerPath
+    ]
+  }
   if (runtimeType === "deno") {
     const args = ["run", "-q", "--no-prompt", "--no-lock", `--v8-flags=--max-old-space-size=${input.maxMemoryMB}`]
     const everything = grants.read === "all" && grants.write === "all" && grants.net === "all" &&

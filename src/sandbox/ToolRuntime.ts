@@ -556,7 +556,11 @@ export interface Plan {
   /** Host variables forwarded to the child: only an explicit `--allow-env[=NAMES]`, never `--allow-all`. */
   readonly hostEnv: Permissions.Grant
   readonly binary: string
+  /** The entrypoint's real path (what errors name). */
   readonly entrypoint: string
+  /** The path the worker imports: the entrypoint, or on Bun a path through a symlink in the private
+   * directory when the real one contains `?` (see {@link Limits.bunUnsafeDirectory}). */
+  readonly importPath: string
   /** How the runtime runs the entrypoint when it is TypeScript (`Native` for JavaScript entries). */
   readonly typeScript: Limits.TypeScriptSupport
   /** Identifies "same entrypoint, runtime and limits" for pooling. */
@@ -626,6 +630,27 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const capabilities = (runtimeType: RuntimeConfig.RuntimeType): Limits.Capabilities =>
       Limits.capabilitiesOf(runtimeType, versionOf(runtimeType, resolveBinary(runtimeType, options.binaries)))
 
+    // Bun cannot import a path containing `?`: such an entry is imported through a symlink to its
+    // deepest `?` directory, one per directory, inside the private directory (removed with it).
+    const links = new Map<string, string>()
+    const bunImportPath = (entrypoint: string): string => {
+      const unsafe = Limits.bunUnsafeDirectory(entrypoint)
+      if (unsafe === undefined) return entrypoint
+      let link = links.get(unsafe)
+      if (link === undefined) {
+        link = path.join(privateDir, "links", String(links.size))
+        try {
+          fs.mkdirSync(path.dirname(link), { recursive: true, mode: 0o700 })
+          fs.symlinkSync(unsafe, link, "dir")
+        } catch {
+          // Not fatal: the import then fails with Bun's own error (EntrypointLoadFailed).
+          return entrypoint
+        }
+        links.set(unsafe, link)
+      }
+      return link + entrypoint.slice(unsafe.length)
+    }
+
     const scratch = Effect.acquireRelease(
       Effect.sync(() => fs.mkdtempSync(path.join(callsDir, "c-"))),
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -659,7 +684,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           implicitRead: [workerDir, path.dirname(plan.entrypoint)],
           scratchDir: dir,
           callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv),
-          typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : []
+          typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
+          preserveSymlinks: plan.importPath !== plan.entrypoint
         })
         const extra: Record<string, string> = config.runtimeType === "deno"
           ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
@@ -690,7 +716,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         proc.send({
           t: "init",
           token,
-          entry: pathToFileURL(plan.entrypoint).href,
+          entry: pathToFileURL(plan.importPath).href,
           environment: config.environment,
           native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
         })
@@ -724,6 +750,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       const binary = resolveBinary(config.runtimeType, options.binaries)
       const entrypoint = entrypointOf(config)
       const plan: Plan = {
+        importPath: config.runtimeType === "bun" ? bunImportPath(entrypoint) : entrypoint,
         config,
         capabilities: caps,
         grants,

@@ -238,7 +238,7 @@ describe.each(runtimes)("entrypoint paths on %s", (runtime) => {
     return path.join(dir, "default-object.mjs")
   }
 
-  // Not `?`: Bun 1.4.5 cannot import a file URL containing %3F (its bug, reported separately).
+  // `?` has its own case below (Bun needs a workaround for it).
   it.scopedLive("a directory name with spaces, quotes, #, %, $, backticks and emoji", () =>
     Effect.gen(function*() {
       const dir = path.join(yield* tempDir(), "tools dir \"q\" 'a' #h %20 $HOME `x` ü🎉")
@@ -248,6 +248,27 @@ describe.each(runtimes)("entrypoint paths on %s", (runtime) => {
         Effect.provide(runtimeLayer(runtime, "default-object", entrypoint))
       )
       assert.strictEqual(shape, "default-object")
+    }))
+
+  // Bun 1.4.5 reads `?` in a module path as a query, even through a symlink; the runtime imports the
+  // entry through a symlink to the deepest `?` directory with --preserve-symlinks. Two nested
+  // directories have a `?`, and the entry imports its sibling through the link.
+  it.scopedLive("a directory name with ? and # (a query and a fragment in URL terms), multi-file, cold and warm", () =>
+    Effect.gen(function*() {
+      const top = path.join(yield* tempDir(), "tools?v=1&x=2#frag")
+      const dir = path.join(top, "nested ?again")
+      fs.mkdirSync(dir, { recursive: true })
+      const entrypoint = copyShape(dir)
+      const results = yield* Effect.all([
+        execute({ toolId: "shape", input: null }),
+        execute({ toolId: "value", input: { kind: "unicode" }, pool: warm }),
+        execute({ toolId: "value", input: { kind: "object" }, pool: warm })
+      ]).pipe(Effect.provide(runtimeLayer(runtime, "default-object", entrypoint)))
+      assert.deepStrictEqual(results, [
+        "default-object",
+        expectedValues.find(([k]) => k === "unicode")![1],
+        expectedValues.find(([k]) => k === "object")![1]
+      ])
     }))
 
   // Runs the multi-file default-object shape from `dirName` with reads restricted to `readable(dir)`.

@@ -144,3 +144,24 @@ describe("Limits environment", () => {
     }
   })
 })
+
+describe("Limits.bunUnsafeDirectory", () => {
+  it("finds the deepest `?` in the path; `#` and other characters are safe", () => {
+    assert.strictEqual(Limits.bunUnsafeDirectory("/w/a?b/tools?v=2/lib/main.mjs"), "/w/a?b/tools?v=2")
+    assert.strictEqual(Limits.bunUnsafeDirectory("/w/tools/what?.mjs"), "/w/tools/what?.mjs")
+    assert.isUndefined(Limits.bunUnsafeDirectory("/w/tools #1 %20 ü/main.mjs"))
+  })
+
+  it("bun gets --preserve-symlinks only when the entry is imported through a link", () => {
+    const caps = Limits.capabilitiesOf("bun", "1.4.5")
+    const grants = Permissions.grants(["--allow-all"])
+    assert.deepStrictEqual(
+      Limits.launchArgs({ ...base, capabilities: caps, grants }),
+      ["--no-env-file", "--no-install", "/p/worker/worker.mjs"]
+    )
+    assert.deepStrictEqual(
+      Limits.launchArgs({ ...base, capabilities: caps, grants, preserveSymlinks: true }),
+      ["--no-env-file", "--no-install", "--preserve-symlinks", "/p/worker/worker.mjs"]
+    )
+  })
+})

@@ -8,25 +8,30 @@
  * below it, so a crash at any step of compaction neither loses nor double-applies an event.
  *
  * One writer per instance: the first `append` / `compact` of an instance takes its `writer.lock` (typed
- * `InstanceLocked` when another live process holds it) and keeps it, with the open file, until the layer
- * closes or {@link Service.release} is called. `load` needs no lock.
+ * `InstanceLocked` when another live process holds it) and keeps it, with the open file, until the
+ * instance has been idle for `idleTimeout` (default 5 minutes), {@link Service.release} is called, or the
+ * layer closes. `load` needs no lock.
+ *
+ * Compaction happens on demand ({@link Service.compact}) and automatically: the append that makes
+ * `events.jsonl` at least 4 MiB and at least as large as the snapshot folds it in (see
+ * {@link CompactionPolicy}), after its own events are durable.
  *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../conversation/Conversation.js"
 import * as Message from "../conversation/Message.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
 import * as AtomicFile from "./AtomicFile.js"
 import * as InstanceLock from "./InstanceLock.js"
+import * as OpenInstances from "./internal/openInstances.js"
 import * as Jsonl from "./Jsonl.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
@@ -303,6 +308,13 @@ export interface Service {
   ) => Effect.Effect<Conversation.Conversation, MessageStoreError>
   /** Closes the instance's writer and releases its lock (it reopens on the next append). */
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
+  /**
+   * Releases every instance unused for at least `idleTimeout` now (a background fiber does this every
+   * half timeout); returns how many were closed.
+   */
+  readonly releaseIdle: Effect.Effect<number>
+  /** How many instances this store holds open (writer + lock). */
+  readonly openInstances: Effect.Effect<number>
   /** The paths of an instance under this store's root. */
   readonly paths: (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.InstancePaths
 }
@@ -332,10 +344,49 @@ export interface Service {
 export class MessageStore extends Context.Tag("effect-swarm/MessageStore")<MessageStore, Service>() {}
 
 interface Open {
-  readonly scope: Scope.CloseableScope
   readonly writer: Jsonl.Writer<MessageEvent.MessageEvent>
   readonly permit: Effect.Semaphore
   lastSeq: number
+  /** Size of `base.jsonl` (the last snapshot), for the compaction policy. */
+  baseBytes: number
+  /** Auto-compaction failed once: not retried until the instance reopens (the error was logged). */
+  autoCompactFailed: boolean
+}
+
+/**
+ * When `append` compacts an instance by itself: once `events.jsonl` holds at least `minBytes` and at
+ * least `ratio` times the size of the snapshot. Growing the threshold with the snapshot keeps the total
+ * cost of compaction proportional to what was appended (each byte is rewritten a bounded number of times),
+ * like Redis's AOF rewrite rule.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompactionPolicy {
+  /** Default 4 MiB. */
+  readonly minBytes?: number | undefined
+  /** Default 1 (compact when the events are as large as the snapshot). */
+  readonly ratio?: number | undefined
+}
+
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The state root (default: `StateRoot.resolve`: `EFFECT_SWARM_HOME` or `~/.effect-swarm`). */
+  readonly root?: string | undefined
+  /** fsync every append (default true). Only turn off for caches and benchmarks. */
+  readonly durable?: boolean | undefined
+  /** Automatic compaction after appends (see {@link CompactionPolicy}); `false` turns it off. */
+  readonly compaction?: CompactionPolicy | false | undefined
+  /**
+   * Close an instance's writer and release its lock after this long without use (default 5 minutes);
+   * it reopens on the next append. `Infinity` keeps instances open until `release` or the store closes.
+   */
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
 const readSnapshot = (fs: FileSystem.FileSystem, file: string) =>
@@ -375,18 +426,16 @@ const readSnapshot = (fs: FileSystem.FileSystem, file: string) =>
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: {
-  readonly root?: string | undefined
-  /** fsync every append (default true). Only turn off for caches and benchmarks. */
-  readonly durable?: boolean | undefined
-}): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
+export const make = (options?: Options): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durable = options?.durable ?? true
-    const storeScope = yield* Effect.scope
-    const openLock = yield* Effect.makeSemaphore(1)
-    const instances = new Map<string, Open>()
+    const policy = options?.compaction === false ? undefined : {
+      minBytes: options?.compaction?.minBytes ?? 4 * 1024 * 1024,
+      ratio: options?.compaction?.ratio ?? 1
+    }
+    const instances = yield* OpenInstances.make<Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
     const paths = (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.instance(root, instance)
 
     const readEvents = (file: string) =>
@@ -399,28 +448,65 @@ export const make = (options?: {
         return yield* Stream.runFold(readEvents(p.events), base, Conversation.apply)
       })
 
-    const open = (instance: WorkspacePaths.InstanceRef) =>
-      openLock.withPermits(1)(Effect.gen(function*() {
-        const p = paths(instance)
-        const known = instances.get(p.dir)
-        if (known !== undefined) return known
-        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
-        const result = yield* Effect.gen(function*() {
-          yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
-          yield* InstanceLock.acquire(fs, p.lock, "messages")
-          // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
-          yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(AtomicFile.io(`${p.base}.tmp`, "remove"))
-          const writer = yield* Jsonl.writer(p.events, eventCodec, { durable })
-          const conversation = yield* loadFrom(p)
-          const permit = yield* Effect.makeSemaphore(1)
-          return { scope, writer, permit, lastSeq: conversation.lastSeq } satisfies Open
-        }).pipe(
-          Scope.extend(scope),
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+    const open = (p: WorkspacePaths.InstancePaths) =>
+      Effect.gen(function*() {
+        yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
+        yield* InstanceLock.acquire(fs, p.lock, "messages")
+        // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
+        yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(AtomicFile.io(`${p.base}.tmp`, "remove"))
+        const writer = yield* Jsonl.writer(p.events, eventCodec, { durable })
+        const conversation = yield* loadFrom(p)
+        const permit = yield* Effect.makeSemaphore(1)
+        const baseBytes = yield* fs.stat(p.base).pipe(
+          Effect.map((info) => Number(info.size)),
+          Effect.orElseSucceed(() => 0)
         )
-        instances.set(p.dir, result)
-        return result
+        return { writer, permit, lastSeq: conversation.lastSeq, baseBytes, autoCompactFailed: false } satisfies Open
+      }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+
+    const withInstance = <B, E>(instance: WorkspacePaths.InstanceRef, f: (inst: Open) => Effect.Effect<B, E>) => {
+      const p = paths(instance)
+      return instances.use(p.dir, open(p), f)
+    }
+
+    // Folds the files into a new snapshot. The caller holds the instance's permit.
+    const compactOpen = (inst: Open, p: WorkspacePaths.InstancePaths) =>
+      Effect.gen(function*() {
+        yield* inst.writer.flush
+        const folded = Conversation.fold(yield* loadFrom(p))
+        let text = baseCodec.encode({ type: "snapshot", seq: folded.baseSeq, messages: folded.messages.length }) +
+          "\n"
+        for (const message of folded.messages) text += baseCodec.encode(message) + "\n"
+        // Steps: temp + fsync, rename, fsync dir (AtomicFile.write), then truncate + fsync the events.
+        // Between any two, loading gives the same conversation: events at or below the snapshot seq are skipped.
+        yield* AtomicFile.write(fs, p.base, text, { tmp: `${p.base}.tmp` })
+        yield* inst.writer.truncate
+        inst.baseBytes = Buffer.byteLength(text)
+        return folded
+      }).pipe(Effect.uninterruptible)
+
+    const shouldCompact = (inst: Open) =>
+      Effect.map(
+        inst.writer.size,
+        (size) =>
+          policy !== undefined && !inst.autoCompactFailed && size >= policy.minBytes &&
+          size >= policy.ratio * inst.baseBytes
+      )
+
+    // Runs in the appender's fiber once its events are durable: a failure here never fails the append.
+    const autoCompact = (inst: Open, p: WorkspacePaths.InstancePaths) =>
+      inst.permit.withPermits(1)(Effect.gen(function*() {
+        if (!(yield* shouldCompact(inst))) return
+        yield* compactOpen(inst, p).pipe(
+          Effect.catchAll((error) =>
+            Effect.sync(() => inst.autoCompactFailed = true).pipe(
+              Effect.zipRight(Effect.logWarning(
+                `automatic compaction of ${p.dir} failed; appends go on, compaction is retried when the ` +
+                  `instance reopens (or call compact): ${error.message}`
+              ))
+            )
+          )
+        )
       }))
 
     const append = Effect.fn("MessageStore.append")(function*(
@@ -428,16 +514,19 @@ export const make = (options?: {
       drafts: ReadonlyArray<MessageEvent.Draft>
     ) {
       if (drafts.length === 0) return []
-      const inst = yield* open(instance)
-      const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
-        const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
-        // The queue order is the file order, so seqs are assigned and queued under the same permit.
-        const wait = yield* inst.writer.enqueue(events)
-        inst.lastSeq += events.length
-        return [events, wait] as const
-      }))
-      yield* wait
-      return events
+      return yield* withInstance(instance, (inst) =>
+        Effect.gen(function*() {
+          const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
+            const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
+            // The queue order is the file order, so seqs are assigned and queued under the same permit.
+            const wait = yield* inst.writer.enqueue(events)
+            inst.lastSeq += events.length
+            return [events, wait] as const
+          }))
+          yield* wait
+          if (yield* shouldCompact(inst)) yield* autoCompact(inst, paths(instance))
+          return events
+        }))
     })
 
     const load = Effect.fn("MessageStore.load")(function*(instance: WorkspacePaths.InstanceRef) {
@@ -452,34 +541,22 @@ export const make = (options?: {
       }))
 
     const compact = Effect.fn("MessageStore.compact")(function*(instance: WorkspacePaths.InstanceRef) {
-      const inst = yield* open(instance)
       const p = paths(instance)
-      return yield* inst.permit.withPermits(1)(
-        Effect.gen(function*() {
-          yield* inst.writer.flush
-          const folded = Conversation.fold(yield* loadFrom(p))
-          let text = baseCodec.encode({ type: "snapshot", seq: folded.baseSeq, messages: folded.messages.length }) +
-            "\n"
-          for (const message of folded.messages) text += baseCodec.encode(message) + "\n"
-          // Steps: temp + fsync, rename, fsync dir (AtomicFile.write), then truncate + fsync the events.
-          // Between any two, loading gives the same conversation: events at or below the snapshot seq are skipped.
-          yield* AtomicFile.write(fs, p.base, text, { tmp: `${p.base}.tmp` })
-          yield* inst.writer.truncate
-          return folded
-        }).pipe(Effect.uninterruptible)
-      )
+      return yield* withInstance(instance, (inst) => inst.permit.withPermits(1)(compactOpen(inst, p)))
     })
 
-    const release = (instance: WorkspacePaths.InstanceRef) =>
-      openLock.withPermits(1)(Effect.suspend(() => {
-        const p = paths(instance)
-        const inst = instances.get(p.dir)
-        if (inst === undefined) return Effect.void
-        instances.delete(p.dir)
-        return inst.permit.withPermits(1)(Scope.close(inst.scope, Exit.void))
-      }))
+    const release = (instance: WorkspacePaths.InstanceRef) => instances.release(paths(instance).dir)
 
-    return MessageStore.of({ append, load, events, compact, release, paths })
+    return MessageStore.of({
+      append,
+      load,
+      events,
+      compact,
+      release,
+      releaseIdle: instances.releaseIdle,
+      openInstances: instances.size,
+      paths
+    })
   })
 
 /**
@@ -496,7 +573,5 @@ export const make = (options?: {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: {
-  readonly root?: string | undefined
-  readonly durable?: boolean | undefined
-}): Layer.Layer<MessageStore, never, FileSystem.FileSystem> => Layer.scoped(MessageStore, make(options))
+export const layer = (options?: Options): Layer.Layer<MessageStore, never, FileSystem.FileSystem> =>
+  Layer.scoped(MessageStore, make(options))

@@ -11,15 +11,15 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as AtomicFile from "./AtomicFile.js"
 import * as InstanceLock from "./InstanceLock.js"
+import * as OpenInstances from "./internal/openInstances.js"
 import * as Jsonl from "./Jsonl.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
@@ -96,6 +96,8 @@ export interface Service {
   readonly read: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<EventRecord, RuntimeEventLogError>
   /** Closes the instance's writer and releases its lock role. */
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
+  /** Releases every instance unused for at least `idleTimeout` now; returns how many were closed. */
+  readonly releaseIdle: Effect.Effect<number>
 }
 
 /**
@@ -120,11 +122,6 @@ export interface Service {
  */
 export class RuntimeEventLog extends Context.Tag("effect-swarm/RuntimeEventLog")<RuntimeEventLog, Service>() {}
 
-interface Open {
-  readonly scope: Scope.CloseableScope
-  readonly writer: Jsonl.Writer<EventRecord>
-}
-
 /**
  * Builds the log over a state root (default: `StateRoot.resolve`).
  *
@@ -140,41 +137,30 @@ interface Open {
 export const make = (options?: {
   readonly root?: string | undefined
   readonly durable?: boolean | undefined
+  /** Close an instance's log and lock after this long without use (default 5 minutes), like MessageStore. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
-    const storeScope = yield* Effect.scope
-    const openLock = yield* Effect.makeSemaphore(1)
-    const instances = new Map<string, Open>()
+    const instances = yield* OpenInstances.make<Jsonl.Writer<EventRecord>>({
+      idleTimeout: options?.idleTimeout ?? "5 minutes"
+    })
 
-    const open = (instance: WorkspacePaths.InstanceRef) =>
-      openLock.withPermits(1)(Effect.gen(function*() {
-        const p = WorkspacePaths.instance(root, instance)
-        const known = instances.get(p.dir)
-        if (known !== undefined) return known
-        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
-        const result = yield* Effect.gen(function*() {
-          yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
-          yield* InstanceLock.acquire(fs, p.lock, "runtime-events")
-          const writer = yield* Jsonl.writer(p.runtimeEvents, codec, { durable: options?.durable ?? true })
-          return { scope, writer } satisfies Open
-        }).pipe(
-          Scope.extend(scope),
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-        instances.set(p.dir, result)
-        return result
-      }))
+    const open = (p: WorkspacePaths.InstancePaths) =>
+      Effect.gen(function*() {
+        yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
+        yield* InstanceLock.acquire(fs, p.lock, "runtime-events")
+        return yield* Jsonl.writer(p.runtimeEvents, codec, { durable: options?.durable ?? true })
+      }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
 
     const append = Effect.fn("RuntimeEventLog.append")(function*(
       instance: WorkspacePaths.InstanceRef,
       events: ReadonlyArray<EventRecord>
     ) {
       if (events.length === 0) return
-      const { writer } = yield* open(instance)
-      yield* writer.append(events)
+      const p = WorkspacePaths.instance(root, instance)
+      yield* instances.use(p.dir, open(p), (writer) => writer.append(events))
     })
 
     const read = (instance: WorkspacePaths.InstanceRef) =>
@@ -183,15 +169,9 @@ export const make = (options?: {
       )
 
     const release = (instance: WorkspacePaths.InstanceRef) =>
-      openLock.withPermits(1)(Effect.suspend(() => {
-        const dir = WorkspacePaths.instance(root, instance).dir
-        const inst = instances.get(dir)
-        if (inst === undefined) return Effect.void
-        instances.delete(dir)
-        return Scope.close(inst.scope, Exit.void)
-      }))
+      instances.release(WorkspacePaths.instance(root, instance).dir)
 
-    return RuntimeEventLog.of({ append, read, release })
+    return RuntimeEventLog.of({ append, read, release, releaseIdle: instances.releaseIdle })
   })
 
 /**
@@ -211,4 +191,5 @@ export const make = (options?: {
 export const layer = (options?: {
   readonly root?: string | undefined
   readonly durable?: boolean | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }): Layer.Layer<RuntimeEventLog, never, FileSystem.FileSystem> => Layer.scoped(RuntimeEventLog, make(options))

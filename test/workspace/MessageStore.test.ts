@@ -1,8 +1,23 @@
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Chunk, Effect, Either, Exit, FastCheck, Schema, Scope, Stream } from "effect"
+import {
+  Arbitrary,
+  Chunk,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FastCheck,
+  Fiber,
+  Logger,
+  Schema,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
-import { FsLive, msg, ref, tempRoot } from "./helpers.js"
+import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
 
 const ids = ["a", "b", "c", "d"]
 const draftArb: FastCheck.Arbitrary<MessageEvent.Draft> = FastCheck.oneof(
@@ -218,15 +233,17 @@ describe("MessageStore", () => {
     }).pipe(Effect.provide(FsLive)))
 
   it.effect.prop(
-    "any events, in any batching, compacted and reopened at any points, load back as the in-memory fold",
-    [FastCheck.array(stepArb, { maxLength: 12 })],
-    ([steps]) =>
+    "any events, in any batching, compacted (by hand or automatically) and reopened at any points, load back as the in-memory fold",
+    [FastCheck.array(stepArb, { maxLength: 12 }), FastCheck.boolean()],
+    ([steps, auto]) =>
       Effect.gen(function*() {
         // fsync is irrelevant to the fold/compaction logic checked here (the crash tests cover durability)
         const root = yield* tempRoot
+        // A tiny threshold makes automatic compaction happen between many of the appends.
+        const options = { root, durable: false, compaction: auto ? { minBytes: 300, ratio: 0.5 } : false } as const
         let model = Conversation.empty
         let scope = yield* Scope.make()
-        let store = yield* MessageStore.make({ root, durable: false }).pipe(Effect.provideService(Scope.Scope, scope))
+        let store = yield* MessageStore.make(options).pipe(Effect.provideService(Scope.Scope, scope))
         for (const step of steps) {
           if ("batch" in step) {
             const events = yield* store.append(ref, step.batch)
@@ -236,7 +253,7 @@ describe("MessageStore", () => {
           } else {
             yield* effectClose(scope)
             scope = yield* Scope.make()
-            store = yield* MessageStore.make({ root, durable: false }).pipe(Effect.provideService(Scope.Scope, scope))
+            store = yield* MessageStore.make(options).pipe(Effect.provideService(Scope.Scope, scope))
           }
         }
         const loaded = yield* store.load(ref)
@@ -249,6 +266,138 @@ describe("MessageStore", () => {
 })
 
 const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.void)
+
+describe("MessageStore: automatic compaction and idle instances", () => {
+  const snapshotSeq = (fs: FileSystem.FileSystem, file: string) =>
+    fs.readFileString(file).pipe(
+      Effect.map((text) => JSON.parse(text.slice(0, text.indexOf("\n"))).seq as number),
+      Effect.orElseSucceed(() => 0)
+    )
+
+  it.scoped("the append that grows events past minBytes and the snapshot folds them; the cost stays amortised", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const store = yield* MessageStore.make({ root, compaction: { minBytes: 2000, ratio: 1 } })
+      const p = store.paths(ref)
+      const compactedAt: Array<number> = []
+      let model = Conversation.empty
+      for (let i = 0; i < 200; i++) {
+        const events = yield* store.append(ref, [MessageEvent.append(msg(`m${i}`, `message number ${i}`))])
+        model = Conversation.applyAll(model, events)
+        const seq = yield* snapshotSeq(fs, p.base)
+        if (seq !== (compactedAt.at(-1) ?? 0)) {
+          // It ran in this append, after its event was durable: the snapshot holds everything so far.
+          assert.strictEqual(seq, events[0]!.seq)
+          assert.strictEqual(yield* fs.readFileString(p.events), "")
+          compactedAt.push(seq)
+        }
+        const eventsSize = Number((yield* fs.stat(p.events)).size)
+        const baseSize = Number(yield* fs.stat(p.base).pipe(Effect.map((s) => s.size), Effect.orElseSucceed(() => 0)))
+        // Never left above the policy after an append.
+        assert.isTrue(eventsSize < Math.max(2000, baseSize), `events ${eventsSize} vs base ${baseSize}`)
+      }
+      // The threshold doubles with the snapshot: about log2(total / minBytes) compactions, not one per 2000 bytes.
+      assert.isAtLeast(compactedAt.length, 3)
+      assert.isAtMost(compactedAt.length, 6)
+      const loaded = yield* store.load(ref)
+      assert.deepStrictEqual(loaded.messages, model.messages)
+      assert.strictEqual(loaded.lastSeq, 200)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("compaction: false never compacts", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: false })
+      for (let i = 0; i < 50; i++) yield* store.append(ref, [MessageEvent.append(msg(`m${i}`, "x".repeat(100)))])
+      assert.isFalse(yield* fs.exists(store.paths(ref).base))
+      assert.strictEqual((yield* store.load(ref)).events.length, 50)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a failing automatic compaction is logged, never fails the append, loses nothing, and is not retried", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: { minBytes: 500 } })
+      const p = store.paths(ref)
+      yield* store.append(ref, [MessageEvent.append(msg("m0", "first"))])
+      // The snapshot's temp path is taken by a directory: writing the snapshot fails.
+      yield* fs.makeDirectory(`${p.base}.tmp`)
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      for (let i = 1; i < 20; i++) {
+        yield* store.append(ref, [MessageEvent.append(msg(`m${i}`, "y".repeat(60)))]).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      }
+      assert.strictEqual(logs.filter((l) => l.includes("automatic compaction")).length, 1)
+      assert.include(logs.find((l) => l.includes("automatic compaction")) ?? "", p.dir)
+      assert.isFalse(yield* fs.exists(p.base))
+      assert.strictEqual((yield* store.load(ref)).messages.length, 20)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("an instance idle for idleTimeout gives back its lock and file; the next append reopens it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const one = yield* MessageStore.make({ root, idleTimeout: "1 minute" })
+      const two = yield* MessageStore.make({ root, idleTimeout: Duration.infinity })
+      const lock = one.paths(ref).lock
+      yield* one.append(ref, [MessageEvent.truncate])
+      assert.strictEqual(yield* one.openInstances, 1)
+      assert.isTrue(yield* fs.exists(lock))
+      assert.strictEqual((yield* Effect.flip(two.append(ref, [MessageEvent.truncate])))._tag, "InstanceLocked")
+
+      yield* TestClock.adjust("59 seconds")
+      assert.strictEqual(yield* one.releaseIdle, 0)
+      assert.strictEqual(yield* one.openInstances, 1)
+      yield* TestClock.adjust("2 seconds")
+      yield* one.releaseIdle // waits for the background sweep if it is running
+      assert.strictEqual(yield* one.openInstances, 0)
+      assert.isFalse(yield* fs.exists(lock))
+
+      // Another writer may take it now; the first store reopens on demand (and is refused while two holds it).
+      assert.strictEqual((yield* two.append(ref, [MessageEvent.truncate]))[0]!.seq, 2)
+      assert.strictEqual((yield* Effect.flip(one.append(ref, [MessageEvent.truncate])))._tag, "InstanceLocked")
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual(yield* two.releaseIdle, 0) // infinite timeout: kept until released
+      yield* two.release(ref)
+      assert.strictEqual((yield* one.append(ref, [MessageEvent.truncate]))[0]!.seq, 3)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("idleness counts from the last use", () =>
+    Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot, idleTimeout: "1 minute" })
+      yield* store.append(ref, [MessageEvent.truncate])
+      yield* TestClock.adjust("30 seconds")
+      yield* store.append(ref, [MessageEvent.truncate])
+      yield* TestClock.adjust("45 seconds")
+      // 75 s since the first append, 45 s since the last one.
+      assert.strictEqual(yield* store.releaseIdle, 0)
+      assert.strictEqual(yield* store.openInstances, 1)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("an instance with an append in flight is never closed, however long the fsync takes", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot, idleTimeout: "1 minute" })
+      yield* store.append(ref, [MessageEvent.truncate])
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      probe.onSync = Deferred.succeed(started, undefined)
+      probe.holdSync = Deferred.await(release)
+      const slow = yield* Effect.fork(store.append(ref, [MessageEvent.truncate]))
+      yield* Deferred.await(started)
+      yield* TestClock.adjust("10 minutes")
+      assert.strictEqual(yield* store.releaseIdle, 0)
+      probe.holdSync = undefined
+      yield* Deferred.succeed(release, undefined)
+      assert.strictEqual((yield* Fiber.join(slow))[0]!.seq, 2)
+      yield* TestClock.adjust("2 minutes")
+      yield* store.releaseIdle
+      assert.strictEqual(yield* store.openInstances, 0)
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
+})
 
 describe("MessageStore codecs: the fast paths agree with Schema", () => {
   const eventArb = Arbitrary.make(MessageEvent.MessageEvent)

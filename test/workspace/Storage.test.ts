@@ -41,6 +41,30 @@ describe("RuntimeEventLog", () => {
       assert.strictEqual(error._tag, "InstanceLocked")
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("an idle log gives back its part of the lock; the lock file goes once the store is idle too", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const store = yield* MessageStore.make({ root, idleTimeout: "10 minutes" })
+      const log = yield* RuntimeEventLog.make({ root, idleTimeout: "1 minute" })
+      const other = yield* RuntimeEventLog.make({ root })
+      const lock = WorkspacePaths.instance(root, ref).lock
+      yield* store.append(ref, [MessageEvent.append(msg("m1", "x"))])
+      yield* log.append(ref, [{ type: "turn.started" }])
+      yield* TestClock.adjust("2 minutes")
+      yield* log.releaseIdle // waits for the background sweep if it is running
+      // The log's role is free again (another log of this process may write), the store still holds the file.
+      yield* other.append(ref, [{ type: "turn.ended" }])
+      assert.isTrue(yield* fs.exists(lock))
+      yield* other.release(ref)
+      yield* TestClock.adjust("10 minutes")
+      yield* store.releaseIdle
+      assert.strictEqual(yield* store.openInstances, 0)
+      assert.isFalse(yield* fs.exists(lock))
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(log.read(ref)))
+      assert.deepStrictEqual(events.map((e) => e.type), ["turn.started", "turn.ended"])
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("a torn last line is repaired when the log reopens; a corrupt middle line is a typed error", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

@@ -1,0 +1,123 @@
+/**
+ * The instances a store has open for writing (a writer, a lock), each living in its own child scope of the
+ * store. Shared by MessageStore and RuntimeEventLog so both open, release and idle out the same way.
+ *
+ * - `use` opens the instance on first use (serialised, so two fibers never open it twice) and marks it
+ *   active while the operation runs.
+ * - `release` closes one instance (its scope: writer, lock); it reopens on the next use.
+ * - With an `idleTimeout`, a fiber in the store's scope closes instances nobody used for that long (never
+ *   one in use), so a long-lived process does not keep a file handle and a lock per conversation it ever
+ *   touched. It checks every half timeout: an idle instance closes between 1x and 1.5x the timeout.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+
+/** @internal */
+export interface Entry<A> {
+  readonly value: A
+  readonly scope: Scope.CloseableScope
+  /** Operations running on this instance now. */
+  active: number
+  /** Clock millis of the last use. */
+  lastUsed: number
+}
+
+/** @internal */
+export interface OpenInstances<A> {
+  readonly use: <B, E, E2>(
+    key: string,
+    open: Effect.Effect<A, E, Scope.Scope>,
+    f: (value: A) => Effect.Effect<B, E2>
+  ) => Effect.Effect<B, E | E2>
+  readonly release: (key: string) => Effect.Effect<void>
+  /** Closes every instance idle for at least the timeout (what the background fiber does). */
+  readonly releaseIdle: Effect.Effect<number>
+  /** How many instances are open. */
+  readonly size: Effect.Effect<number>
+}
+
+/** @internal */
+export const make = <A>(options: {
+  /** `undefined` or infinite: instances stay open until released or the store closes. */
+  readonly idleTimeout: Duration.DurationInput | undefined
+}): Effect.Effect<OpenInstances<A>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const storeScope = yield* Effect.scope
+    const lock = yield* Effect.makeSemaphore(1)
+    const entries = new Map<string, Entry<A>>()
+    const idle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
+    const idleMillis = idle === undefined || !Duration.isFinite(idle) ? undefined : Duration.toMillis(idle)
+
+    const acquire = <E>(key: string, open: Effect.Effect<A, E, Scope.Scope>) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const known = entries.get(key)
+        if (known !== undefined) return known
+        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+        const value = yield* open.pipe(
+          Scope.extend(scope),
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+        )
+        const entry: Entry<A> = { value, scope, active: 0, lastUsed: 0 }
+        entries.set(key, entry)
+        return entry
+      }))
+
+    const use = <B, E, E2>(
+      key: string,
+      open: Effect.Effect<A, E, Scope.Scope>,
+      f: (value: A) => Effect.Effect<B, E2>
+    ): Effect.Effect<B, E | E2> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const entry = yield* restore(acquire(key, open))
+          entry.active++
+          return yield* restore(f(entry.value)).pipe(
+            Effect.ensuring(Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.sync(() => {
+                entry.active--
+                entry.lastUsed = now
+              })))
+          )
+        })
+      )
+
+    const close = (key: string, entry: Entry<A>) =>
+      Effect.suspend(() => {
+        entries.delete(key)
+        return Scope.close(entry.scope, Exit.void)
+      })
+
+    const release = (key: string) =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        const entry = entries.get(key)
+        return entry === undefined ? Effect.void : close(key, entry)
+      }))
+
+    const releaseIdle = lock.withPermits(1)(Effect.gen(function*() {
+      if (idleMillis === undefined) return 0
+      const now = yield* Clock.currentTimeMillis
+      let closed = 0
+      for (const [key, entry] of [...entries]) {
+        if (entry.active === 0 && now - entry.lastUsed >= idleMillis) {
+          yield* close(key, entry)
+          closed++
+        }
+      }
+      return closed
+    }))
+
+    if (idleMillis !== undefined) {
+      yield* Effect.forkScoped(
+        Effect.repeat(releaseIdle, Schedule.spaced(Duration.millis(Math.max(1, idleMillis / 2))))
+      )
+    }
+
+    return { use, release, releaseIdle, size: Effect.sync(() => entries.size) }
+  })

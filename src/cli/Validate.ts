@@ -1,6 +1,6 @@
 /**
  * `effect-swarm validate [dir] [--json]`: loads the bundle in `dir` (default `.`) and prints every
- * issue as `file:document path  CODE  message` with its suggestion, or with `--json` a JSON array of
+ * issue as `file:line path  CODE  message` with its suggestion, or with `--json` a JSON array of
  * the issues. Exits with status 1 when there are errors (warnings alone exit 0). Colour only on a
  * terminal, and never when `NO_COLOR` is set.
  *
@@ -125,6 +125,6 @@ export const command: Command.Command<
   ({ dir, json }) => validate(dir, { json })
 ).pipe(
   Command.withDescription(
-    "Load and validate a bundle; print every issue as `file:document path  CODE  message`. Exits 1 on errors."
+    "Load and validate a bundle; print every issue as `file:line path  CODE  message`. Exits 1 on errors."
   )
 )

@@ -180,6 +180,8 @@ interface Context {
   readonly path: Path.Path
   readonly limits: Yaml.Limits
   readonly issues: Array<BundleIssue>
+  /** Finds the line of a field, per `file#document`, for issues reported after parsing (references...). */
+  readonly lines: Map<string, (path: ReadonlyArray<string | number>) => number>
 }
 
 type Report = (
@@ -191,7 +193,11 @@ type Report = (
   options?: { readonly suggestion?: string | undefined; readonly severity?: "error" | "warning"; line?: number }
 ) => void
 
-const makeReport = (issues: Array<BundleIssue>): Report => (code, file, document, path, message, options) => {
+const makeReport = (
+  issues: Array<BundleIssue>,
+  lines?: Context["lines"]
+): Report =>
+(code, file, document, path, message, options) => {
   const issue: {
     -readonly [K in keyof BundleIssue]: BundleIssue[K]
   } = {
@@ -202,7 +208,9 @@ const makeReport = (issues: Array<BundleIssue>): Report => (code, file, document
     message
   }
   if (document !== undefined) issue.document = document
-  if (options?.line !== undefined) issue.line = options.line
+  const line = options?.line ??
+    (document === undefined || typeof path === "string" ? undefined : lines?.get(`${file}#${document}`)?.(path))
+  if (line !== undefined) issue.line = line
   if (options?.suggestion !== undefined) issue.suggestion = options.suggestion
   issues.push(issue)
 }
@@ -330,6 +338,7 @@ const loadFile = (
     const issues: Array<BundleIssue> = []
     const report = makeReport(issues)
     const documents = yield* readYaml(ctx, filePath, display, report)
+    for (const doc of documents) ctx.lines.set(`${display}#${doc.index}`, doc.lineAt)
     const loaded: Array<Loaded> = []
     // Resources that exist but failed validation: references to them are not "not found".
     const invalid: Array<{ readonly kind: Resource.Kind; readonly name: string }> = []
@@ -344,7 +353,7 @@ const loadFile = (
         for (const issue of decoded.left) {
           report(issue.code, display, doc.index, issue.path, issue.message, {
             suggestion: issue.suggestion,
-            line: doc.line
+            line: doc.lineAt(issue.path)
           })
         }
         continue
@@ -1172,7 +1181,7 @@ export const load: (
     const path = yield* Path.Path
     const limits: Yaml.Limits = { ...Yaml.defaultLimits, ...options?.limits }
     const root = path.resolve(dir)
-    const ctx: Context = { fs, path, limits, issues: [] }
+    const ctx: Context = { fs, path, limits, issues: [], lines: new Map() }
     const rootInfo = yield* fs.stat(root).pipe(Effect.option)
     if (Option.isNone(rootInfo) || rootInfo.value.type !== "Directory") {
       return yield* new BundleError({
@@ -1198,7 +1207,7 @@ export const load: (
     )
     const issues: Array<BundleIssue> = [...scanIssues]
     for (const r of results) issues.push(...r.issues)
-    const report = makeReport(issues)
+    const report = makeReport(issues, ctx.lines)
     let local = results.flatMap((r) => r.loaded)
 
     // The local Package document names the local scope.
@@ -1317,7 +1326,8 @@ export const load: (
     const sorted = issues
       .map((issue, i) => [issue, i] as const)
       .sort(([a, i], [b, j]) =>
-        (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) || (a.document ?? -1) - (b.document ?? -1) || i - j
+        (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) || (a.document ?? -1) - (b.document ?? -1) ||
+        (a.line ?? 0) - (b.line ?? 0) || i - j
       )
       .map(([issue]) => issue)
     if (sorted.some((i) => i.severity === "error")) return yield* new BundleError({ root, issues: sorted })

@@ -101,25 +101,27 @@ export const formatPath = (path: ReadonlyArray<string | number>): string => {
 }
 
 /**
- * Where an issue is: `file:document path` (or just `file` for a whole file).
+ * Where an issue is: `file:line path` (the field's line), `file#document path` when the line is unknown,
+ * or just `file` for a whole file.
  *
  * @example
  * ```ts
  * import { BundleError } from "effect-swarm"
- * BundleError.location({ code: "E_CONFIG_REF_NOT_FOUND", severity: "error", file: "agents.yaml", document: 1, path: "spec.tools[0]", message: "" })
- * // "agents.yaml:1 spec.tools[0]"
+ * BundleError.location({ code: "E_CONFIG_REF_NOT_FOUND", severity: "error", file: "agents.yaml", document: 1, line: 14, path: "spec.tools[0]", message: "" })
+ * // "agents.yaml:14 spec.tools[0]"
  * ```
  *
  * @since 0.1.0
  * @category formatting
  */
 export const location = (issue: BundleIssue): string =>
-  `${issue.file}${issue.document === undefined ? "" : `:${issue.document}`}${
-    issue.path.length === 0 ? "" : ` ${issue.path}`
-  }`
+  `${issue.file}${
+    issue.line !== undefined ? `:${issue.line}` : issue.document === undefined ? "" : `#${issue.document}`
+  }${issue.path.length === 0 ? "" : ` ${issue.path}`}`
 
 /**
- * One line per issue, `file:document path  CODE  message`, and the suggestion on the next line.
+ * One line per issue, `file:line path  CODE  message` (the line of the field, so editors and terminals can
+ * jump to it; `file#document` when no line is known), and the suggestion on the next line.
  *
  * @example
  * ```ts

@@ -54,6 +54,11 @@ export interface Document {
   readonly value: unknown
   /** Source text of numbers whose text differs from `String(value)`, keyed by {@link pathKey}. */
   readonly numberSources: ReadonlyMap<string, string>
+  /**
+   * The 1-based line of the field at `path` (of its key, for a mapping entry), or of its deepest existing
+   * parent when the field is missing; `line` for an empty path.
+   */
+  readonly lineAt: (path: ReadonlyArray<string | number>) => number
 }
 
 /**
@@ -310,7 +315,30 @@ const toDocument = (
   if (value === null || value === undefined) return undefined
   const numberSources = new Map<string, string>()
   collectNumberSources(doc.contents, [], numberSources, 0)
-  return { index, line, value, numberSources }
+  const contents = doc.contents
+  const lineAt = (path: ReadonlyArray<string | number>): number => {
+    let node: unknown = contents
+    let at = line
+    for (const segment of path) {
+      let next: unknown
+      let start: number | undefined
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))
+        if (pair === undefined) break
+        next = pair.value
+        start = (pair.key as YamlNode).range?.[0]
+      } else if (isSeq(node) && typeof segment === "number") {
+        next = node.items[segment]
+        start = (next as YamlNode | undefined)?.range?.[0]
+      } else {
+        break
+      }
+      at = lineOf(start) ?? at
+      node = next
+    }
+    return at
+  }
+  return { index, line, value, numberSources, lineAt }
 }
 
 const firstLine = (message: string): string => {

@@ -40,13 +40,13 @@ const spawnCli = (...args: ReadonlyArray<string>) =>
   })).pipe(Effect.provide(NodeContext.layer))
 
 describe("effect-swarm validate", () => {
-  it.effect("prints file:document path  CODE  message with the suggestion, and fails with CliExit(1)", () =>
+  it.effect("prints file:line path  CODE  message with the suggestion, and fails with CliExit(1)", () =>
     Effect.gen(function*() {
       const { exit, lines } = yield* captureLog(
         validate(path.join(hostile, "entry-escape"), { json: false, color: false })
       )
       assert.deepStrictEqual(lines, [
-        `tools.yaml:0 spec.entry  E_CONFIG_ENTRY_OUTSIDE_ROOT  path "../../etc/passwd" escapes the bundle root\n` +
+        `tools.yaml:6 spec.entry  E_CONFIG_ENTRY_OUTSIDE_ROOT  path "../../etc/passwd" escapes the bundle root\n` +
         `    suggestion: keep the file inside the bundle directory and reference it as ./path/to/file`,
         `failed ${path.join(hostile, "entry-escape")}: 1 error`
       ])

@@ -185,15 +185,19 @@ describe("Bundle.load: the README's broken bundle", () => {
   it.scoped("reports every mistake once; references to invalid resources are not 'not found'", () =>
     provideNode(Effect.gen(function*() {
       const error = yield* Bundle.load(path.join(fixtures, "broken")).pipe(Effect.flip)
-      assert.deepStrictEqual(error.issues.map((i) => `${i.document} ${i.path} ${i.code} ${i.suggestion ?? ""}`), [
-        `0 metadata.name E_CONFIG_INVALID_NAME use "default-model"`,
-        `1 spec.exprots E_CONFIG_UNKNOWN_FIELD did you mean "exports"?`,
-        "1 spec.exports E_CONFIG_SCHEMA_INVALID ",
-        `2 spec.modelConfig.modelRef E_CONFIG_INVALID_REF write "Model/default-model"`,
-        `3 spec.tools[1] E_CONFIG_REF_NOT_FOUND did you mean "Tool/search"?`,
-        "4 spec.exports[0].parameters E_CONFIG_SCHEMA_INVALID ",
-        `5 spec.entryAgent E_CONFIG_SCHEMA_INVALID add "Agent/helper" to spec.agents`
-      ])
+      // Each issue carries the line of its field (of the key), or of the nearest parent when it is missing.
+      assert.deepStrictEqual(
+        error.issues.map((i) => `${i.document}:${i.line} ${i.path} ${i.code} ${i.suggestion ?? ""}`),
+        [
+          `0:5 metadata.name E_CONFIG_INVALID_NAME use "default-model"`,
+          "1:14 spec.exports E_CONFIG_SCHEMA_INVALID ",
+          `1:16 spec.exprots E_CONFIG_UNKNOWN_FIELD did you mean "exports"?`,
+          `2:27 spec.modelConfig.modelRef E_CONFIG_INVALID_REF write "Model/default-model"`,
+          `3:37 spec.tools[1] E_CONFIG_REF_NOT_FOUND did you mean "Tool/search"?`,
+          "4:48 spec.exports[0].parameters E_CONFIG_SCHEMA_INVALID ",
+          `5:55 spec.entryAgent E_CONFIG_SCHEMA_INVALID add "Agent/helper" to spec.agents`
+        ]
+      )
     })))
 })
 
@@ -388,19 +392,22 @@ describe("Bundle.load: hostile input", () => {
 })
 
 describe("BundleError", () => {
-  it("formats issues as file:document path  CODE  message", () => {
+  it("formats issues as file:line path  CODE  message (file#document without a line)", () => {
+    const issue = {
+      code: "E_CONFIG_UNKNOWN_FIELD",
+      severity: "error",
+      file: "tools.yaml",
+      document: 2,
+      path: "spec.exprots",
+      message: "unknown field \"exprots\"",
+      suggestion: "did you mean \"exports\"?"
+    } as const
     assert.strictEqual(
-      BundleError.formatIssue({
-        code: "E_CONFIG_UNKNOWN_FIELD",
-        severity: "error",
-        file: "tools.yaml",
-        document: 2,
-        path: "spec.exprots",
-        message: "unknown field \"exprots\"",
-        suggestion: "did you mean \"exports\"?"
-      }),
-      "tools.yaml:2 spec.exprots  E_CONFIG_UNKNOWN_FIELD  unknown field \"exprots\"\n    suggestion: did you mean \"exports\"?"
+      BundleError.formatIssue({ ...issue, line: 31 }),
+      "tools.yaml:31 spec.exprots  E_CONFIG_UNKNOWN_FIELD  unknown field \"exprots\"\n    suggestion: did you mean \"exports\"?"
     )
+    assert.strictEqual(BundleError.location(issue), "tools.yaml#2 spec.exprots")
+    assert.strictEqual(BundleError.location({ ...issue, document: undefined, path: "" }), "tools.yaml")
     assert.strictEqual(BundleError.formatPath(["spec", "exports", 0, "name"]), "spec.exports[0].name")
   })
 })

@@ -35,6 +35,23 @@ describe("Yaml", () => {
     assert.strictEqual(documents[0]!.numberSources.get(Yaml.pathKey(["version"])), "1.0")
   })
 
+  it("lineAt finds a field's line: the key of a mapping entry, a sequence item, the nearest parent if missing", () => {
+    const { documents } = Yaml.parseText(
+      ["a: 1", "---", "# comment", "kind: Tool", "spec:", "  exports:", "    - name: x", "    - name: y", "      n: 2"]
+        .join("\n")
+    )
+    const doc = documents[1]!
+    assert.strictEqual(doc.line, 4)
+    assert.strictEqual(doc.lineAt([]), 4)
+    assert.strictEqual(doc.lineAt(["spec"]), 5)
+    assert.strictEqual(doc.lineAt(["spec", "exports"]), 6)
+    assert.strictEqual(doc.lineAt(["spec", "exports", 1]), 8)
+    assert.strictEqual(doc.lineAt(["spec", "exports", 1, "n"]), 9)
+    assert.strictEqual(doc.lineAt(["spec", "entry"]), 5) // missing: its parent
+    assert.strictEqual(doc.lineAt(["spec", "exports", 7, "name"]), 6)
+    assert.strictEqual(doc.lineAt(["kind", "deeper"]), 4) // a scalar has no children
+  })
+
   it("splits documents, skips blank ones and keeps their file positions", () => {
     const { documents } = Yaml.parseText("a: 1\n---\n---\nb: 2\n")
     assert.deepStrictEqual(documents.map((d) => [d.index, d.value]), [[0, { a: 1 }], [2, { b: 2 }]])

@@ -590,6 +590,29 @@ const loadDependencies = (
       for (const i of result.invalid) invalidIds.push(ObjectRef.identity(req.name, i.kind, i.name))
       const pkg = result.loaded.find((l) => l.resource.kind === "Package")
       if (pkg !== undefined && pkg.resource.kind === "Package") {
+        // The directory an install was found in names the package; a manifest saying otherwise means a
+        // wrong or tampered install, and its resources would be scoped under a name they do not claim.
+        const declared = pkg.resource.metadata.name
+        const declaredVersion = pkg.resource.spec?.version
+        if (declared !== req.name) {
+          report(
+            "E_CONFIG_PACKAGE_IDENTITY_MISMATCH",
+            display,
+            pkg.document,
+            ["metadata", "name"],
+            `installed as ${req.name}@${version} (${dir}), but its Package document is named "${declared}"`,
+            { suggestion: `reinstall ${req.name}, or fix the dependency's name in ${req.at.file}` }
+          )
+        } else if (declaredVersion !== undefined && declaredVersion !== version) {
+          report(
+            "E_CONFIG_PACKAGE_IDENTITY_MISMATCH",
+            display,
+            pkg.document,
+            ["spec", "version"],
+            `installed as ${req.name}@${version} (${dir}), but its Package document says version ${declaredVersion}`,
+            { suggestion: `reinstall ${req.name}@${version}` }
+          )
+        }
         const deps = pkg.resource.spec?.dependencies ?? []
         deps.forEach((dep, index) =>
           queue.push({

@@ -45,7 +45,9 @@ export const codes = {
   E_CONFIG_PACKAGE_NOT_INSTALLED: "a dependency is not installed under <home>/packages",
   E_CONFIG_PACKAGE_MANIFEST_MISSING:
     "an installed dependency has no manifest (dist/effect-swarm.yaml, goondan.yaml, ...)",
-  E_CONFIG_PACKAGE_CYCLE: "package dependencies form a cycle"
+  E_CONFIG_PACKAGE_CYCLE: "package dependencies form a cycle",
+  E_CONFIG_PACKAGE_IDENTITY_MISMATCH:
+    "an installed dependency's Package document declares another name or version than it was installed as"
 } as const
 
 /**

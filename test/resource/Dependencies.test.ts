@@ -4,17 +4,20 @@ import { Bundle } from "effect-swarm"
 import * as path from "node:path"
 import { agent, docs, issueLines, model, provideNode, tool, writeBundle, writeFiles } from "./helpers.js"
 
-const pkg = (name: string, deps: ReadonlyArray<readonly [string, string]> = []) =>
-  `apiVersion: effect-swarm/v1
+const pkg = (name: string, deps: ReadonlyArray<readonly [string, string]> = [], version?: string) => {
+  const lines = [
+    ...(version === undefined ? [] : [`  version: "${version}"`]),
+    ...(deps.length === 0 ? [] : [
+      "  dependencies:",
+      ...deps.map(([n, v]) => `    - { name: "${n}", version: "${v}" }`)
+    ])
+  ]
+  return `apiVersion: effect-swarm/v1
 kind: Package
 metadata: { name: "${name}" }
-spec:
-  version: "1.0.0"
-${
-    deps.length === 0
-      ? ""
-      : `  dependencies:\n${deps.map(([n, v]) => `    - { name: "${n}", version: "${v}" }`).join("\n")}\n`
-  }`
+spec:${lines.length === 0 ? " {}" : `\n${lines.join("\n")}`}
+`
+}
 
 const lock = (...keys: ReadonlyArray<string>) =>
   `lockfileVersion: 1\npackages:\n${keys.map((k) => `  "${k}": {}`).join("\n")}\n`
@@ -196,5 +199,29 @@ describe("Bundle.load: package dependencies", () => {
       // with dependencies off, nothing of the package is read
       const bundle = yield* Bundle.load(dir, { stateRoot: home, dependencies: false })
       assert.deepStrictEqual(bundle.dependencies, [])
+    })))
+
+  it.scoped("a dependency whose Package document names another package or version: E_CONFIG_PACKAGE_IDENTITY_MISMATCH", () =>
+    provideNode(Effect.gen(function*() {
+      const { dir, home } = yield* setup(
+        [["@acme/base", "1.0.0"], ["other", "2.0.0"], ["fine", "3.0.0"]],
+        ["@acme/base@1.0.0", "other@2.0.0", "fine@3.0.0"],
+        {
+          "packages/acme/base/1.0.0/effect-swarm.yaml": docs(pkg("@evil/base")),
+          "packages/other/2.0.0/effect-swarm.yaml": docs(pkg("other", [], "2.0.1")),
+          "packages/fine/3.0.0/effect-swarm.yaml": docs(pkg("fine", [], "3.0.0"))
+        }
+      )
+      const error = yield* Bundle.load(dir, { stateRoot: home }).pipe(Effect.flip)
+      assert.deepStrictEqual(
+        error.issues.map((i) => `${i.file}:${i.line} ${i.path} ${i.code}`),
+        [
+          "@acme/base/effect-swarm.yaml:3 metadata.name E_CONFIG_PACKAGE_IDENTITY_MISMATCH",
+          "other/effect-swarm.yaml:5 spec.version E_CONFIG_PACKAGE_IDENTITY_MISMATCH"
+        ]
+      )
+      assert.include(error.issues[0]!.message, `installed as @acme/base@1.0.0`)
+      assert.include(error.issues[0]!.message, `named "@evil/base"`)
+      assert.include(error.issues[1]!.message, "says version 2.0.1")
     })))
 })

@@ -55,35 +55,48 @@ export const make = <A>(options: {
     const idle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const idleMillis = idle === undefined || !Duration.isFinite(idle) ? undefined : Duration.toMillis(idle)
 
+    // Opens (or finds) the entry and marks it active, under the lock, so the idle sweep cannot close it
+    // between the two.
     const acquire = <E>(key: string, open: Effect.Effect<A, E, Scope.Scope>) =>
       lock.withPermits(1)(Effect.gen(function*() {
-        const known = entries.get(key)
-        if (known !== undefined) return known
-        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
-        const value = yield* open.pipe(
-          Scope.extend(scope),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-        const entry: Entry<A> = { value, scope, active: 0, lastUsed: 0 }
-        entries.set(key, entry)
+        let entry = entries.get(key)
+        if (entry === undefined) {
+          const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+          const value = yield* open.pipe(
+            Scope.extend(scope),
+            Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+          )
+          entry = { value, scope, active: 0, lastUsed: 0 }
+          entries.set(key, entry)
+        }
+        entry.active++
         return entry
       }))
 
+    const finish = (entry: Entry<A>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          entry.active--
+          entry.lastUsed = now
+        }))
+
+    // The hot path (the instance is open) takes no lock: the lookup and the `active` mark happen in one
+    // synchronous step, which nothing can interleave with.
     const use = <B, E, E2>(
       key: string,
       open: Effect.Effect<A, E, Scope.Scope>,
       f: (value: A) => Effect.Effect<B, E2>
     ): Effect.Effect<B, E | E2> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const entry = yield* restore(acquire(key, open))
-          entry.active++
-          return yield* restore(f(entry.value)).pipe(
-            Effect.ensuring(Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.sync(() => {
-                entry.active--
-                entry.lastUsed = now
-              })))
+        Effect.suspend(() => {
+          const known = entries.get(key)
+          if (known !== undefined) {
+            known.active++
+            return Effect.ensuring(restore(f(known.value)), finish(known))
+          }
+          return Effect.flatMap(
+            restore(acquire(key, open)),
+            (entry) => Effect.ensuring(restore(f(entry.value)), finish(entry))
           )
         })
       )

@@ -1,21 +1,24 @@
 /**
  * Jsonl / MessageStore throughput, next to the raw floor measured in the same run:
- * - durable group commit: events/s appending batches of 64 and of 1 through the queue-backed writer (one
- *   write + one fsync per batch), sequentially and with 64 concurrent appenders (group commit merges them);
+ * - durable appends: events/s appending batches of 64 and of 1 through the writer (one write + one fsync
+ *   per batch), one appender at a time, and with concurrent appenders (64 fibers appending 1 event, 16
+ *   fibers appending 64, ten times each), whose appends group commit merges into shared writes and fsyncs;
  * - non-durable append (no fsync) through the same writer;
  * - loading a 100k-event conversation with MessageStore.load;
  * - the floor: `fs.writeSync` + `fs.fdatasyncSync` on a raw fd with the same bytes, and a raw
  *   `readFileSync` + `split` + `JSON.parse` of the same 100k-event file.
- * Each task is timed by tinybench (1 s after warm-up); events/s = events per call x calls/s. Effect tasks
- * run 20 calls per `Effect.runPromise` (a program appends many times inside one runtime; the per-run
- * start-up of `runPromise` is not the writer's cost), and the row reports the per-call figures.
+ * Timing: the disk's fsync latency on this shared machine drifts by 3-5x within a minute, so tasks are
+ * interleaved: every round runs each task for ~250 ms (after one warm-up round), and a task's figure is
+ * its median over 7 rounds. A row and its floor are thus measured seconds apart, many times, and their
+ * ratio is meaningful even when the absolute figures are not. Effect tasks run their calls inside one
+ * `Effect.runPromise` per slice (a program appends many times inside one runtime). events/s = events per
+ * call x calls/s.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Bench } from "tinybench"
 import type { Message } from "../src/conversation/Message.js"
 import * as MessageEvent from "../src/conversation/MessageEvent.js"
 import * as Jsonl from "../src/workspace/Jsonl.js"
@@ -40,37 +43,72 @@ const events = (n: number): Array<MessageEvent.MessageEvent> =>
 
 const run = <A, E>(effect: Effect.Effect<A, E, never>) => Effect.runPromise(effect)
 
-const results: Array<{ task: string; eventsPerCall: number; hz: number; p50: number }> = []
+interface Task {
+  readonly name: string
+  readonly eventsPerCall: number
+  /** Runs the task `calls` times. */
+  readonly run: (calls: number) => Promise<void> | void
+}
 
-const callsPerRun = 20
-const measureEffect = (
-  name: string,
-  eventsPerCall: number,
-  effect: Effect.Effect<unknown, unknown, never>
-) => measure(name, eventsPerCall, () => run(Effect.repeatN(effect, callsPerRun - 1)), { callsPerTask: callsPerRun })
+const syncTask = (name: string, eventsPerCall: number, fn: () => unknown): Task => ({
+  name,
+  eventsPerCall,
+  run: (calls) => {
+    for (let i = 0; i < calls; i++) fn()
+  }
+})
+const promiseTask = (name: string, eventsPerCall: number, fn: () => Promise<unknown>): Task => ({
+  name,
+  eventsPerCall,
+  run: async (calls) => {
+    for (let i = 0; i < calls; i++) await fn()
+  }
+})
+const effectTask = (name: string, eventsPerCall: number, effect: Effect.Effect<unknown, unknown>): Task => ({
+  name,
+  eventsPerCall,
+  run: (calls) => run(Effect.repeatN(effect, calls - 1)).then(() => undefined)
+})
 
-const measure = async (
-  name: string,
-  eventsPerCall: number,
-  fn: () => unknown | Promise<unknown>,
-  options?: { readonly time?: number; readonly iterations?: number; readonly callsPerTask?: number }
-) => {
-  // `iterations` is tinybench's minimum (default 64): the 100k-event loads lower it to keep the run short.
-  const bench = new Bench({
-    time: options?.time ?? 1000,
-    warmupTime: 200,
-    iterations: options?.iterations ?? 16,
-    warmupIterations: 2
-  })
-  bench.add(name, fn)
-  await bench.run()
-  const task = bench.tasks[0]!
-  const r = task.result!
-  const hz = (r as { throughput?: { mean: number }; hz?: number }).throughput?.mean ??
-    (r as { hz?: number }).hz ?? 0
-  const p50 = (r as { latency?: { p50?: number }; p50?: number }).latency?.p50 ?? (r as { p50?: number }).p50 ?? 0
-  const calls = options?.callsPerTask ?? 1
-  results.push({ task: name, eventsPerCall, hz: hz * calls, p50: p50 / calls })
+/** Calls per second of one ~`sliceMs` slice: doubles the batch of calls until the slice is long enough. */
+const slice = async (task: Task, sliceMs: number): Promise<number> => {
+  let calls = 0
+  let batch = 1
+  const start = performance.now()
+  let elapsed = 0
+  while (elapsed < sliceMs) {
+    await task.run(batch)
+    calls += batch
+    elapsed = performance.now() - start
+    if (elapsed < sliceMs / 4) batch *= 2
+  }
+  return calls / (elapsed / 1000)
+}
+
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+const rows: Array<{ task: string; eventsPerCall: number; hz: number; min: number; max: number }> = []
+
+const interleave = async (tasks: ReadonlyArray<Task>, options?: { rounds?: number; sliceMs?: number }) => {
+  const rounds = options?.rounds ?? 7
+  const sliceMs = options?.sliceMs ?? 250
+  const samples = tasks.map(() => [] as Array<number>)
+  for (const task of tasks) await slice(task, sliceMs / 2) // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < tasks.length; i++) samples[i]!.push(await slice(tasks[i]!, sliceMs))
+  }
+  tasks.forEach((task, i) =>
+    rows.push({
+      task: task.name,
+      eventsPerCall: task.eventsPerCall,
+      hz: median(samples[i]!),
+      min: Math.min(...samples[i]!),
+      max: Math.max(...samples[i]!)
+    })
+  )
 }
 
 export const run_ = async (): Promise<void> => {
@@ -86,17 +124,7 @@ export const run_ = async (): Promise<void> => {
   const batch1 = events(1)
   const bytes64 = Buffer.from(batch64.map((e) => MessageStore.eventCodec.encode(e) + "\n").join(""))
   const bytes1 = Buffer.from(MessageStore.eventCodec.encode(batch1[0]!) + "\n")
-
-  // The floor: raw fd, same bytes.
   const rawFd = fs.openSync(path.join(dir, "raw.jsonl"), "a")
-  await measure("floor: writeSync+fdatasync, 64 events", 64, () => {
-    fs.writeSync(rawFd, bytes64)
-    fs.fdatasyncSync(rawFd)
-  })
-  await measure("floor: writeSync+fdatasync, 1 event", 1, () => {
-    fs.writeSync(rawFd, bytes1)
-    fs.fdatasyncSync(rawFd)
-  })
   const asyncWrite = (bytes: Buffer, sync: boolean) =>
     new Promise<void>((resolve, reject) =>
       fs.write(
@@ -105,29 +133,8 @@ export const run_ = async (): Promise<void> => {
         (error) => error ? reject(error) : sync ? fs.fdatasync(rawFd, (e) => e ? reject(e) : resolve()) : resolve()
       )
     )
-  // Our writer never blocks the event loop: its floor is the same I/O through libuv's thread pool.
-  await measure("floor: async fs.write+fs.fdatasync, 64 events", 64, () => asyncWrite(bytes64, true))
-  await measure("floor: async fs.write, no fsync, 64 events", 64, () => asyncWrite(bytes64, false))
-  await measure("floor: writeSync, no fsync, 64 events", 64, () => fs.writeSync(rawFd, bytes64))
-  // The same, paying for the JSON encoding of the events too (what any JSONL writer must do).
-  await measure("floor: JSON.stringify+writeSync, no fsync, 64 events", 64, () => {
-    let text = ""
-    for (const e of batch64) text += JSON.stringify(e) + "\n"
-    fs.writeSync(rawFd, text)
-  })
-  fs.closeSync(rawFd)
-
   const durable = await open("durable.jsonl", true)
-  await measureEffect("Jsonl durable append, batch 64", 64, durable.append(batch64))
-  await measureEffect("Jsonl durable append, batch 1", 1, durable.append(batch1))
-  await measureEffect(
-    "Jsonl durable, 64 concurrent appends of 1 (group commit)",
-    64,
-    Effect.forEach(batch64, (e) => durable.append([e]), { concurrency: "unbounded", discard: true })
-  )
   const fast = await open("fast.jsonl", false)
-  await measureEffect("Jsonl non-durable append, batch 64", 64, fast.append(batch64))
-
   const store = await run(
     MessageStore.make({ root: dir }).pipe(Scope.extend(scope), Effect.provide(NodeFileSystem.layer))
   )
@@ -135,38 +142,93 @@ export const run_ = async (): Promise<void> => {
   const drafts64 = batch64.map((e) =>
     MessageEvent.append((e as MessageEvent.MessageEvent & { message: Message }).message)
   )
-  await measureEffect("MessageStore.append durable, batch 64", 64, store.append(storeRef, drafts64))
+  // Concurrent appenders are long-lived fibers (as the instances of a runtime are), each appending in a
+  // loop: forking a fiber per append would measure Effect's fork cost (30-60 us here), not the writer.
+  const appenders = (fibers: number, appends: number, batch: ReadonlyArray<MessageEvent.MessageEvent>) =>
+    Effect.forEach(
+      Array.from({ length: fibers }, () => batch),
+      (b) => Effect.repeatN(durable.append(b), appends - 1),
+      { concurrency: "unbounded", discard: true }
+    )
 
-  // 100k-event conversation (written without fsync, then loaded).
+  // Durable: each row next to the sync and async write + fdatasync floors of the same bytes.
+  await interleave([
+    syncTask("floor: writeSync+fdatasync, 64 events", 64, () => {
+      fs.writeSync(rawFd, bytes64)
+      fs.fdatasyncSync(rawFd)
+    }),
+    // Our writer never blocks the event loop: its floor is the same I/O through libuv's thread pool.
+    promiseTask("floor: async fs.write+fs.fdatasync, 64 events", 64, () => asyncWrite(bytes64, true)),
+    effectTask("Jsonl durable append, batch 64", 64, durable.append(batch64)),
+    effectTask("MessageStore.append durable, batch 64", 64, store.append(storeRef, drafts64)),
+    effectTask("Jsonl durable, 16 appenders x 10 appends of 64 (group commit)", 10240, appenders(16, 10, batch64)),
+    syncTask("floor: writeSync+fdatasync, 1 event", 1, () => {
+      fs.writeSync(rawFd, bytes1)
+      fs.fdatasyncSync(rawFd)
+    }),
+    effectTask("Jsonl durable append, batch 1", 1, durable.append(batch1)),
+    effectTask("Jsonl durable, 64 appenders x 10 appends of 1 (group commit)", 640, appenders(64, 10, batch1))
+  ])
+
+  // Without fsync: the encoding is most of the cost, so the floor pays for JSON.stringify too.
+  await interleave([
+    syncTask("floor: writeSync, no fsync, 64 pre-encoded events", 64, () => fs.writeSync(rawFd, bytes64)),
+    promiseTask("floor: async fs.write, no fsync, 64 pre-encoded events", 64, () => asyncWrite(bytes64, false)),
+    syncTask("floor: JSON.stringify+writeSync, no fsync, 64 events", 64, () => {
+      let text = ""
+      for (const e of batch64) text += JSON.stringify(e) + "\n"
+      fs.writeSync(rawFd, text)
+    }),
+    effectTask("Jsonl non-durable append, batch 64", 64, fast.append(batch64))
+  ])
+  fs.closeSync(rawFd)
+
+  // 100k-event conversation (written without fsync and without automatic compaction, then loaded: every
+  // event is replayed from events.jsonl), and the same conversation after compaction (from base.jsonl).
   const total = 100_000
   const loadStore = await run(
-    MessageStore.make({ root: dir, durable: false }).pipe(Scope.extend(scope), Effect.provide(NodeFileSystem.layer))
+    MessageStore.make({ root: dir, durable: false, compaction: false }).pipe(
+      Scope.extend(scope),
+      Effect.provide(NodeFileSystem.layer)
+    )
   )
-  for (let i = 0; i < total; i += 1000) {
-    await run(loadStore.append(ref, Array.from({ length: 1000 }, (_, j) => MessageEvent.append(message(i + j)))))
+  const loadRef = { ...ref, instanceKey: "replay" }
+  const snapshotRef = { ...ref, instanceKey: "snapshot" }
+  for (const r of [loadRef, snapshotRef]) {
+    for (let i = 0; i < total; i += 1000) {
+      await run(loadStore.append(r, Array.from({ length: 1000 }, (_, j) => MessageEvent.append(message(i + j)))))
+    }
   }
-  const eventsFile = loadStore.paths(ref).events
-  await measure("MessageStore.load, 100k events", total, async () => {
-    const c = await run(loadStore.load(ref))
-    if (c.messages.length !== total) throw new Error("bad load")
-  }, { time: 2000, iterations: 5 })
-  await measure("floor: readFileSync+split+JSON.parse, 100k events", total, () => {
-    const lines = fs.readFileSync(eventsFile, "utf8").split("\n")
-    let n = 0
-    for (const line of lines) if (line.length > 0) n += JSON.parse(line).seq > 0 ? 1 : 0
-    if (n !== total) throw new Error("bad floor")
-  }, { time: 2000, iterations: 5 })
+  await run(loadStore.compact(snapshotRef))
+  const eventsFile = loadStore.paths(loadRef).events
+  await interleave([
+    promiseTask("MessageStore.load, 100k events", total, async () => {
+      const c = await run(loadStore.load(loadRef))
+      if (c.messages.length !== total) throw new Error("bad load")
+    }),
+    syncTask("floor: readFileSync+split+JSON.parse, 100k events", total, () => {
+      const lines = fs.readFileSync(eventsFile, "utf8").split("\n")
+      let n = 0
+      for (const line of lines) if (line.length > 0) n += JSON.parse(line).seq > 0 ? 1 : 0
+      if (n !== total) throw new Error("bad floor")
+    }),
+    promiseTask("MessageStore.load, 100k messages from the snapshot", total, async () => {
+      const c = await run(loadStore.load(snapshotRef))
+      if (c.messages.length !== total || c.events.length !== 0) throw new Error("bad snapshot load")
+    })
+  ], { rounds: 5, sliceMs: 500 })
 
   await run(Scope.close(scope, Exit.void))
   fs.rmSync(dir, { recursive: true, force: true })
 
-  console.log("| task | events/call | calls/s | events/s | p50 ms/call |")
+  console.log("| task | events/call | events/s (median) | min - max | ms/call (median) |")
   console.log("|---|---:|---:|---:|---:|")
-  for (const r of results) {
+  const fmt = (n: number) => Math.round(n).toLocaleString("en")
+  for (const r of rows) {
     console.log(
-      `| ${r.task} | ${r.eventsPerCall} | ${Math.round(r.hz).toLocaleString("en")} | ${
-        Math.round(r.hz * r.eventsPerCall).toLocaleString("en")
-      } | ${r.p50.toFixed(3)} |`
+      `| ${r.task} | ${r.eventsPerCall} | ${fmt(r.hz * r.eventsPerCall)} | ${fmt(r.min * r.eventsPerCall)} - ${
+        fmt(r.max * r.eventsPerCall)
+      } | ${(1000 / r.hz).toFixed(3)} |`
     )
   }
 }

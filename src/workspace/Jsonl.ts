@@ -5,10 +5,10 @@
  *   newer or unknown version is a typed error. A line that is not newline-terminated at the end of the file
  *   is a torn write (never acknowledged) and is skipped with a warning; any other bad line fails with the
  *   file and line number, and the file is left untouched.
- * - {@link writer}: an append writer for one file. Concurrent appends are queued and written by one fiber;
- *   everything queued while the previous batch was being written goes out in one `write` and one `fsync`
- *   (group commit). `append` returns only once its records are durable. Opening the writer repairs a torn
- *   tail by truncating it (with a warning).
+ * - {@link writer}: an append writer for one file. Appends are queued in call order and written one batch at
+ *   a time; everything queued while the previous batch was being written goes out in one `write` and one
+ *   `fsync` (group commit). `append` returns only once its records are durable. Opening the writer repairs
+ *   a torn tail by truncating it (with a warning).
  *
  * @since 0.1.0
  */

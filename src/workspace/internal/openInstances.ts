@@ -7,7 +7,8 @@
  * - `release` closes one instance (its scope: writer, lock); it reopens on the next use.
  * - With an `idleTimeout`, a fiber in the store's scope closes instances nobody used for that long (never
  *   one in use), so a long-lived process does not keep a file handle and a lock per conversation it ever
- *   touched. It checks every half timeout: an idle instance closes between 1x and 1.5x the timeout.
+ *   touched. It checks every half timeout (at most once a second): an idle instance closes between 1x and
+ *   1.5x the timeout.
  *
  * @internal
  */
@@ -128,7 +129,8 @@ export const make = <A>(options: {
 
     if (idleMillis !== undefined) {
       yield* Effect.forkScoped(
-        Effect.repeat(releaseIdle, Schedule.spaced(Duration.millis(Math.max(1, idleMillis / 2))))
+        // Every half timeout, but never more often than once a second (a tiny timeout must not spin).
+        Effect.repeat(releaseIdle, Schedule.spaced(Duration.millis(Math.max(1000, idleMillis / 2))))
       )
     }
 

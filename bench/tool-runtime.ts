@@ -2,11 +2,19 @@
  * ToolRuntime: one no-op tool call per runtime, cold (a fresh process per call) and warm (pooled
  * worker), next to the bare spawn floor of the same runtime binary measured in the same run.
  *
- * - floor: spawn `<runtime> floor.mjs` (a script that writes one byte) and wait for its exit;
+ * - floor: spawn `<runtime> floor.mjs` (a script that writes one byte with the runtime's own stdout:
+ *   `Deno.stdout`, `Bun.stdout`, `process.stdout` on Node) and wait for its exit;
+ * - floor + heap cap (node, deno): the same with the `--max-old-space-size` flag the runtime always
+ *   passes; on Node 20 it costs on its own (V8 rejects Node's built-in code cache when memory flags
+ *   change, fixed upstream in V8 87356585659b), so it is part of any heap-capped start;
  * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap);
  * - warm: the same call on a pool of one pre-started worker;
  * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
  *   (no protocol, no Effect): the floor a warm call can approach.
+ *
+ * Wall-clock figures on a shared machine swing with its load; the slow tasks also report CPU time, which
+ * does not: the children's (user + system, from this process's `cutime + cstime` in /proc, i.e. of the
+ * children it reaped, 10 ms ticks averaged over all calls) and this process's own per call.
  *
  * Run: `npx tsx bench/index.ts tool-runtime` (or `npm run bench -- tool-runtime`).
  */
@@ -31,6 +39,40 @@ const stats = (task: { readonly result?: unknown }) => {
   const latency = (task.result as { latency?: { samples?: ReadonlyArray<number> } } | undefined)?.latency
   const samples = [...(latency?.samples ?? [])].sort((a, b) => a - b)
   return { n: samples.length, p50: percentile(samples, 50), p90: percentile(samples, 90) }
+}
+
+const ticksPerSecond = 100
+
+/** CPU time in ms of the children this process has reaped (Linux /proc; NaN elsewhere). */
+const childrenCpuMs = (): number => {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // Fields 16 and 17 (cutime, cstime), counted from 1 with the pid; here from 3 (state) at index 0.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / ticksPerSecond
+  } catch {
+    return NaN
+  }
+}
+
+/** Runs a slow task alone, with the CPU time it made children and this process spend, per call. */
+const slowTask = async (name: string, fn: () => Promise<unknown>) => {
+  let calls = 0
+  const counted = () => {
+    calls++
+    return fn()
+  }
+  const bench = new Bench({ time: 0, iterations: 30, warmup: true, warmupIterations: 3, retainSamples: true })
+  bench.add(name, counted)
+  const children = childrenCpuMs()
+  const own = process.cpuUsage()
+  await bench.run()
+  const ownUsed = process.cpuUsage(own)
+  return {
+    task: bench.tasks[0]!,
+    childCpu: (childrenCpuMs() - children) / calls,
+    hostCpu: (ownUsed.user + ownUsed.system) / 1000 / calls
+  }
 }
 
 const spawnFloor = (command: string, args: ReadonlyArray<string>, env: Record<string, string>) => () =>
@@ -74,7 +116,14 @@ export const run = async (): Promise<void> => {
   const entry = path.join(dir, "tools.mjs")
   const floor = path.join(dir, "floor.mjs")
   fs.writeFileSync(entry, "export default { noop: () => 42 }\n")
-  fs.writeFileSync(floor, "process.stdout.write(\"x\")\n")
+  // The cheapest way each runtime has to write one byte: Node-compatible `process.stdout` costs Bun
+  // about 25 ms and Deno about 50 ms of extra start-up, which no tool call pays.
+  fs.writeFileSync(
+    floor,
+    "if (globalThis.Deno) Deno.stdout.writeSync(new Uint8Array([120]))\n" +
+      "else if (globalThis.Bun) { const w = Bun.stdout.writer(); w.write(\"x\"); w.flush() }\n" +
+      "else process.stdout.write(\"x\")\n"
+  )
   const rows: Array<Record<string, string | number>> = []
   try {
     for (const runtimeType of runtimes) {
@@ -92,6 +141,10 @@ export const run = async (): Promise<void> => {
       const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
       const binary = ToolRuntime.resolveBinary(runtimeType)
       const floorArgs = runtimeType === "deno" ? ["run", "-q", "--no-prompt", floor] : [floor]
+      const heapFlag = runtimeType === "deno" ? "--v8-flags=--max-old-space-size=512" : "--max-old-space-size=512"
+      const cappedArgs = runtimeType === "deno" ?
+        ["run", "-q", "--no-prompt", heapFlag, floor] :
+        [heapFlag, floor]
       const floorEnv: Record<string, string> = {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? dir,
@@ -101,9 +154,11 @@ export const run = async (): Promise<void> => {
       const cold = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
       const warm = () => runtime.runPromise(service.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
       await warm() // start the pool outside the measurement
-      const slow = new Bench({ time: 0, iterations: 30, warmup: true, warmupIterations: 3, retainSamples: true })
-      slow.add(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv)).add(`${runtimeType} cold`, cold)
-      await slow.run()
+      const slow = [await slowTask(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv))]
+      if (runtimeType !== "bun") {
+        slow.push(await slowTask(`${runtimeType} floor + heap cap`, spawnFloor(binary, cappedArgs, floorEnv)))
+      }
+      slow.push(await slowTask(`${runtimeType} cold`, cold))
       const echoFile = path.join(dir, "echo.mjs")
       fs.writeFileSync(echoFile, echoScript)
       const raw = rawRoundTrip(binary, runtimeType === "deno" ? ["run", "-q", echoFile] : [echoFile])
@@ -112,7 +167,18 @@ export const run = async (): Promise<void> => {
       fast.add(`${runtimeType} warm (pool of 1)`, warm).add(`${runtimeType} raw stdio round trip`, raw.roundTrip)
       await fast.run()
       raw.close()
-      for (const task of [...slow.tasks, ...fast.tasks]) {
+      for (const { childCpu, hostCpu, task } of slow) {
+        const s = stats(task)
+        rows.push({
+          task: task.name,
+          n: s.n,
+          "p50 ms": Number(s.p50.toFixed(3)),
+          "p90 ms": Number(s.p90.toFixed(3)),
+          "child cpu ms/call": Number(childCpu.toFixed(1)),
+          "host cpu ms/call": Number(hostCpu.toFixed(2))
+        })
+      }
+      for (const task of fast.tasks) {
         const s = stats(task)
         rows.push({ task: task.name, n: s.n, "p50 ms": Number(s.p50.toFixed(3)), "p90 ms": Number(s.p90.toFixed(3)) })
       }

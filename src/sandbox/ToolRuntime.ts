@@ -19,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -374,11 +375,19 @@ export const nextFrame = (
           return yield* new ProtocolError({ toolId: conv.toolId, message: event.reason })
         case "StdoutClosed":
         case "Exited": {
-          // Let the rest of stdout arrive (a result written just before exiting), then decide.
+          // Let the rest of stdout arrive (a result written just before exiting), then decide. A cold
+          // worker exits on its own once its call settles, so the exit may be seen before `ready` and
+          // the result: the frames after the one returned are put back, followed by the exit again.
           yield* proc.terminate
-          const rest = yield* Queue.takeAll(proc.events)
-          for (const late of rest) if (late._tag === "Frame") return late.frame
-          return yield* Effect.fail(deathError(proc, conv, beforeHandshake))
+          const rest = Chunk.toReadonlyArray(yield* Queue.takeAll(proc.events))
+          const first = rest.findIndex((late) => late._tag === "Frame")
+          const late = rest[first]
+          if (late === undefined || late._tag !== "Frame") {
+            return yield* Effect.fail(deathError(proc, conv, beforeHandshake))
+          }
+          const later = rest.slice(first + 1).filter((e) => e._tag === "Frame" || e._tag === "BadFrame")
+          yield* Queue.offerAll(proc.events, [...later, { _tag: "Exited" as const }])
+          return late.frame
         }
       }
     }
@@ -417,6 +426,37 @@ export const handshake = (
     }
   })
 
+/** @internal */
+export interface CallRequest {
+  readonly id: number
+  readonly input: unknown
+  readonly config: unknown
+  readonly env: Record<string, string>
+}
+
+/** @internal */
+export interface NativeBridge {
+  readonly service: Option.Option<NativeTools.Service>
+  readonly callAgents: boolean
+  readonly callWorkflows: boolean
+}
+
+/**
+ * Writes one call to the worker's stdin. The worker runs messages in order, so a cold call is sent
+ * together with `init`, before the handshake (no round trip spent waiting for `ready`).
+ *
+ * @internal
+ */
+export const sendCall = (proc: WorkerProcess.WorkerProcess, conv: Conversation, request: CallRequest): void =>
+  proc.send({
+    t: "call",
+    id: request.id,
+    tool: conv.toolId,
+    input: request.input,
+    config: request.config,
+    env: request.env
+  })
+
 /**
  * Sends one call on a ready worker and waits for its outcome, answering native-tool requests.
  *
@@ -425,30 +465,29 @@ export const handshake = (
 export const call = (
   proc: WorkerProcess.WorkerProcess,
   conv: Conversation,
-  request: {
-    readonly id: number
-    readonly input: unknown
-    readonly config: unknown
-    readonly env: Record<string, string>
-  },
-  native: {
-    readonly service: Option.Option<NativeTools.Service>
-    readonly callAgents: boolean
-    readonly callWorkflows: boolean
-  }
+  request: CallRequest,
+  native: NativeBridge
+): Effect.Effect<unknown, AttemptError> =>
+  Effect.suspend(() => {
+    sendCall(proc, conv, request)
+    return outcome(proc, conv, request.id, native)
+  })
+
+/**
+ * Waits for the outcome of call `id` (already sent), answering native-tool requests.
+ *
+ * @internal
+ */
+export const outcome = (
+  proc: WorkerProcess.WorkerProcess,
+  conv: Conversation,
+  id: number,
+  native: NativeBridge
 ): Effect.Effect<unknown, AttemptError> =>
   Effect.gen(function*() {
-    proc.send({
-      t: "call",
-      id: request.id,
-      tool: conv.toolId,
-      input: request.input,
-      config: request.config,
-      env: request.env
-    })
     for (;;) {
       const frame = yield* nextFrame(proc, conv, false)
-      if (frame.id !== request.id) continue
+      if (frame.id !== id) continue
       switch (frame.t) {
         case "result":
           return frame.undef === true ? undefined : frame.value
@@ -561,6 +600,8 @@ export interface Plan {
   /** The path the worker imports: the entrypoint, or on Bun a path through a symlink in the private
    * directory when the real one contains `?` (see {@link Limits.bunUnsafeDirectory}). */
   readonly importPath: string
+  /** `importPath` as the file URL sent in `init` (computed once: `pathToFileURL` resolves it again). */
+  readonly importUrl: string
   /** How the runtime runs the entrypoint when it is TypeScript (`Native` for JavaScript entries). */
   readonly typeScript: Limits.TypeScriptSupport
   /** Identifies "same entrypoint, runtime and limits" for pooling. */
@@ -689,6 +730,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         })
         const extra: Record<string, string> = config.runtimeType === "deno"
           ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
+          : config.runtimeType === "bun"
+          // Bun would otherwise write a transpiler cache under the fresh HOME of every call (never
+          // reused, and removed again with the scratch directory).
+          ? { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
           : {}
         const env = Limits.childEnv({
           hostEnv: process.env,
@@ -716,7 +761,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         proc.send({
           t: "init",
           token,
-          entry: pathToFileURL(plan.importPath).href,
+          entry: plan.importUrl,
           environment: config.environment,
           native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
         })
@@ -749,8 +794,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       const grants = Permissions.grants(permissions)
       const binary = resolveBinary(config.runtimeType, options.binaries)
       const entrypoint = entrypointOf(config)
+      const importPath = config.runtimeType === "bun" ? bunImportPath(entrypoint) : entrypoint
       const plan: Plan = {
-        importPath: config.runtimeType === "bun" ? bunImportPath(entrypoint) : entrypoint,
+        importPath,
+        importUrl: pathToFileURL(importPath).href,
         config,
         capabilities: caps,
         grants,
@@ -858,16 +905,16 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     ): Effect.Effect<Detailed, AttemptError> =>
       Effect.scoped(Effect.gen(function*() {
         const proc = yield* startWorker(plan, request.env)
+        const id = ++nextCallId
+        // Sent with init (the worker queues it behind the import); without native tools nothing else
+        // will be sent, so stdin is closed too and the worker exits as soon as the call settles, instead
+        // of waiting for the host to read the result and close it.
+        sendCall(proc, conv, { id, input: request.input, config: request.config, env: request.env ?? {} })
+        const bridge = native(plan.config)
+        if (!bridge.callAgents && !bridge.callWorkflows) proc.closeStdin()
         // The timeout covers start-up (the entrypoint's top-level code), handshake and call.
         const result = yield* withTimeout(
-          handshake(proc, conv).pipe(
-            Effect.zipRight(call(proc, conv, {
-              id: ++nextCallId,
-              input: request.input,
-              config: request.config,
-              env: request.env ?? {}
-            }, native(plan.config)))
-          ),
+          handshake(proc, conv).pipe(Effect.zipRight(outcome(proc, conv, id, bridge))),
           proc,
           conv,
           timeout

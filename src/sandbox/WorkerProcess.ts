@@ -255,6 +255,25 @@ export class FrameParser {
 // Resident memory of a process tree (Linux /proc)
 // ---------------------------------------------------------------------------------------------------
 
+// /proc files report a size of 0, so fs.readFileSync allocates a 64 KiB buffer for each of them; the
+// watchdog reads several per sample (the RSS and each thread's children), which cost a cold call
+// megabytes of garbage. One small reused buffer instead; longer contents are read in several chunks.
+const procBuffer = Buffer.allocUnsafe(4096)
+
+const readProc = (file: string): string => {
+  const fd = fs.openSync(file, "r")
+  try {
+    let text = ""
+    for (;;) {
+      const n = fs.readSync(fd, procBuffer, 0, procBuffer.length, null)
+      if (n === 0) return text
+      text += procBuffer.toString("latin1", 0, n)
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 const vmRss = /VmRSS:\s+(\d+)\s+kB/
 
 /**
@@ -281,7 +300,7 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
     if (seen.has(current)) continue
     seen.add(current)
     try {
-      const match = vmRss.exec(fs.readFileSync(`/proc/${current}/status`, "latin1"))
+      const match = vmRss.exec(readProc(`/proc/${current}/status`))
       if (match !== null) rssBytes += Number(match[1]) * 1024
     } catch {
       continue
@@ -295,7 +314,7 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
     }
     for (const tid of tasks) {
       try {
-        const children = fs.readFileSync(`/proc/${current}/task/${tid}/children`, "latin1").trim()
+        const children = readProc(`/proc/${current}/task/${tid}/children`).trim()
         if (children.length > 0) { for (const c of children.split(" ")) stack.push(Number(c)) }
       } catch {
         // the task ended meanwhile
@@ -374,7 +393,7 @@ export interface StartOptions {
  */
 export interface WorkerProcess {
   readonly pid: number
-  readonly events: Queue.Dequeue<WorkerEvent>
+  readonly events: Queue.Queue<WorkerEvent>
   readonly send: (message: object) => void
   readonly closeStdin: () => void
   readonly exited: Deferred.Deferred<ExitInfo>
@@ -542,7 +561,8 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
 
     const shutdown = Effect.gen(function*() {
       snapshot()
-      child.stdin!.end()
+      // A second end() builds an ERR_STREAM_ALREADY_FINISHED error (with its stack) just to drop it.
+      if (!child.stdin!.writableEnded) child.stdin!.end()
       if (exitInfo === undefined) {
         yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
       }
@@ -561,8 +581,11 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
           killAll("SIGKILL")
         }
       })
+      // The first sample comes one interval after the spawn: at once, the runtime has only just started
+      // (nothing to measure, no descendants yet), and each sample walks /proc.
       yield* sample.pipe(
         Effect.repeat({ schedule: Schedule.spaced(interval), while: () => exitInfo === undefined }),
+        Effect.delay(interval),
         Effect.forkScoped
       )
     }
@@ -574,7 +597,7 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
         if (child.stdin!.writable) child.stdin!.write(JSON.stringify(message) + "\n")
       },
       closeStdin: () => {
-        child.stdin!.end()
+        if (!child.stdin!.writableEnded) child.stdin!.end()
       },
       exited,
       exitInfo: () => exitInfo,

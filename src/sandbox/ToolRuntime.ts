@@ -606,6 +606,9 @@ export interface Plan {
   readonly typeScript: Limits.TypeScriptSupport
   /** Identifies "same entrypoint, runtime and limits" for pooling. */
   readonly key: string
+  /** Deno pools only: per-call variable names the workers are started with `--allow-env` for, so tool
+   * code sees a call's `env` through `Deno.env` too (one pool per set of names). */
+  readonly poolEnvNames: ReadonlyArray<string>
 }
 
 /**
@@ -724,7 +727,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           // The tool's own directory, not only its entry file: a tool module may import its siblings.
           implicitRead: [workerDir, path.dirname(plan.entrypoint)],
           scratchDir: dir,
-          callEnvNames: callEnv === undefined ? [] : Object.keys(callEnv),
+          callEnvNames: callEnv === undefined ? plan.poolEnvNames : Object.keys(callEnv),
           typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
           preserveSymlinks: plan.importPath !== plan.entrypoint
         })
@@ -808,11 +811,33 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         typeScript: Limits.isTypeScriptEntry(entrypoint) ?
           Limits.typeScriptSupport(config.runtimeType, caps.version) :
           { _tag: "Native" },
-        key: WorkerPool.configKey(config, binary)
+        key: WorkerPool.configKey(config, binary),
+        poolEnvNames: []
       }
       const entry = { plan, refused: Limits.unenforced(caps, grants) }
       plans.set(config, entry)
       return entry
+    }
+
+    // A pooled Deno worker can only read the variables it was started with `--allow-env` for: when the
+    // env permission is scoped, calls with other variable names get a pool of their own whose workers
+    // are allowed those names (values are still set per call and restored after it).
+    const envPlans = new WeakMap<Plan, Map<string, Plan>>()
+    const poolPlanFor = (plan: Plan, env: Record<string, string> | undefined): Plan => {
+      if (plan.config.runtimeType !== "deno" || env === undefined || plan.grants.env === "all") return plan
+      const names = Object.keys(env).sort()
+      if (names.length === 0) return plan
+      const id = names.join(",")
+      let byNames = envPlans.get(plan)
+      if (byNames === undefined) {
+        byNames = new Map()
+        envPlans.set(plan, byNames)
+      }
+      const known = byNames.get(id)
+      if (known !== undefined) return known
+      const derived: Plan = { ...plan, key: `${plan.key}|env:${id}`, poolEnvNames: names }
+      byNames.set(id, derived)
+      return derived
     }
 
     const configFor = (request: ExecuteRequest): Either.Either<RuntimeConfig.Config, InvalidRuntimeConfig> => {
@@ -935,7 +960,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       const attempt: Effect.Effect<Detailed, AttemptError> = request.pool === undefined
         ? coldAttempt(plan, conv, request, timeout)
         : pools.run(
-          plan,
+          poolPlanFor(plan, request.env),
           conv,
           request.pool,
           (proc) =>

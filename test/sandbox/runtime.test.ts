@@ -141,6 +141,28 @@ describe.each(runtimes)("ToolRuntime on %s", (runtimeType) => {
       assert.notInclude(["<unset>", "<denied>"], seen.process.PATH)
       assert.notStrictEqual(seen.process.HOME, process.env.HOME)
       assert.strictEqual(seen.process.HOME, seen.process.TMPDIR)
+      // Pooled workers see a call's variables in process.env / Deno.env for that call only, on every
+      // runtime (Deno pools are started with --allow-env for the call's names).
+      const pool = { size: 1 }
+      const pooled = (yield* runtime.execute({
+        toolId: "env",
+        input: { names: ["CALL_VAR"] },
+        env: { CALL_VAR: "pooled" },
+        pool
+      })) as { callEnv: Record<string, string>; process: Record<string, string> }
+      assert.deepStrictEqual(pooled.callEnv, { CALL_VAR: "pooled" })
+      assert.strictEqual(pooled.process.CALL_VAR, "pooled")
+      const next = (yield* runtime.execute({
+        toolId: "env",
+        input: { names: ["CALL_VAR"] },
+        env: { CALL_VAR: "again" },
+        pool
+      })) as { process: Record<string, string> }
+      assert.strictEqual(next.process.CALL_VAR, "again")
+      const without = (yield* runtime.execute({ toolId: "env", input: { names: ["CALL_VAR"] }, pool })) as {
+        process: Record<string, string>
+      }
+      assert.include(["<unset>", "<denied>"], without.process.CALL_VAR)
       const blocked = yield* Effect.flip(runtime.execute({ toolId: "env", input: null, env: { LD_PRELOAD: "/x.so" } }))
       assert.strictEqual(blocked._tag, "InvalidToolEnv")
       const newline = yield* Effect.flip(runtime.execute({ toolId: "env", input: null, env: { OK: "a\nb" } }))

@@ -63,12 +63,17 @@ const registerTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.Agent
       const problem = offlineProblem(tool.resource)
       if (problem !== undefined) return yield* Console.log(`  ${name}: skipped, ${problem}`)
       if (runtime === undefined) {
-        const loaded = yield* ToolModule.load(ToolModule.fromResource(tool.resource, tool.rootDir))
+        // entryFile: the file Bundle.load validated (a compiled .js beside a .ts entry when there is one).
+        const loaded = yield* ToolModule.load(
+          ToolModule.fromResource(tool.resource, tool.rootDir, { entryFile: tool.entryFile })
+        )
         yield* ToolModule.register(loaded)
         return yield* Console.log(`  ${name}: in-process (ToolModule)`)
       }
       const runnable = yield* NodeTypeScript.prepare(tool.resource, tool.rootDir)
-      yield* SandboxedTools.register(runnable.resource, tool.rootDir)
+      yield* SandboxedTools.register(runnable.resource, tool.rootDir, {
+        entryFile: runnable.resource === tool.resource ? tool.entryFile : undefined
+      })
       const pool = runtime.pool === undefined ? "" : `, warm pool of ${runtime.pool.size}`
       yield* Console.log(`  ${name}: sandboxed in ${runtime.type}${pool} (SandboxedTools + ToolRuntime)`)
       if (runnable.note !== undefined) yield* Console.log(`    ${runnable.note}`)

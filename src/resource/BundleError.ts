@@ -34,6 +34,8 @@ export const codes = {
   E_CONFIG_REF_NOT_FOUND: "a reference names a resource that does not exist",
   E_CONFIG_ENTRY_OUTSIDE_ROOT: "an entry or systemRef path is absolute or leaves the bundle root (also via symlink)",
   E_CONFIG_ENTRY_NOT_FOUND: "an entry or systemRef file does not exist",
+  E_CONFIG_ENTRY_UNSUPPORTED:
+    "warning: a node tool's TypeScript entry cannot run on this Node (no type stripping before 22.6)",
   E_CONFIG_REQUIRED_TOOL_MISSING: "an Agent's requiredTools names a tool that is not in its tool catalog",
   E_CONFIG_INGRESS_EVENT_UNKNOWN: "an ingress rule matches an event (or property) its Connector does not declare",
   E_CONFIG_INGRESS_AGENT_NOT_IN_SWARM: "an ingress rule routes to an agent that is not in the Connection's Swarm",

@@ -102,7 +102,8 @@ const contextJson = (context: ToolContext) => ({
 
 /**
  * The handlers of a sandboxed Tool resource (`undefined` when it has no `spec.runtime`, i.e. runs
- * in-process). `entry` is resolved against `bundleRoot`.
+ * in-process). `entry` is resolved against `bundleRoot`, unless `entryFile` (a `Bundle.Entry`'s: the file
+ * `Bundle.load` validated) is given.
  *
  * @example
  * ```ts
@@ -114,11 +115,15 @@ const contextJson = (context: ToolContext) => ({
  * @since 0.1.0
  * @category loading
  */
-export const load = Effect.fn("SandboxedTools.load")(function*(resource: Resource.ToolResource, bundleRoot: string) {
+export const load = Effect.fn("SandboxedTools.load")(function*(
+  resource: Resource.ToolResource,
+  bundleRoot: string,
+  resolved?: { readonly entryFile?: string | undefined }
+) {
   const runtimeBlock = resource.spec.runtime
   if (runtimeBlock === undefined) return undefined
   const tools = yield* ToolRuntime
-  const definition = ToolModule.fromResource(resource, bundleRoot)
+  const definition = ToolModule.fromResource(resource, bundleRoot, resolved)
   const overrides: ReadonlyArray<RuntimeConfig.Option> = [
     ...Resource.runtimeOptions(runtimeBlock),
     RuntimeConfig.withEntrypointPath(definition.entry)
@@ -179,10 +184,11 @@ export const load = Effect.fn("SandboxedTools.load")(function*(resource: Resourc
  */
 export const register = (
   resource: Resource.ToolResource,
-  bundleRoot: string
+  bundleRoot: string,
+  options?: { readonly entryFile?: string | undefined }
 ): Effect.Effect<boolean, ToolName.ToolNameError, ToolRuntime | ToolRegistry> =>
   Effect.gen(function*() {
-    const loaded = yield* load(resource, bundleRoot)
+    const loaded = yield* load(resource, bundleRoot, options)
     if (loaded === undefined) return false
     const registry = yield* ToolRegistry
     for (const tool of loaded) yield* registry.register(tool.item, tool.handler, tool.options)

@@ -308,20 +308,26 @@ export const register = (loaded: Loaded): Effect.Effect<void, ToolName.ToolNameE
 
 /**
  * The {@link Definition} of a decoded Tool resource, with `entry` resolved against the bundle root.
+ * Pass `entryFile` (a `Bundle.Entry`'s, which is the file `Bundle.load` validated: a compiled `.js` beside
+ * a `.ts` entry when there is one) so that what runs is what was validated.
  * The timeout is the resource's `spec.runtime.timeout` when it has one.
  *
  * @example
  * ```ts
  * import { ToolModule } from "effect-swarm"
- * const definition = ToolModule.fromResource(toolResource, "/path/to/bundle")
+ * const definition = ToolModule.fromResource(tool.resource, tool.rootDir, { entryFile: tool.entryFile })
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromResource = (resource: ToolResource, bundleRoot: string): Definition => ({
+export const fromResource = (
+  resource: ToolResource,
+  bundleRoot: string,
+  options?: { readonly entryFile?: string | undefined }
+): Definition => ({
   resourceName: resource.metadata.name,
-  entry: path.resolve(bundleRoot, resource.spec.entry),
+  entry: options?.entryFile ?? path.resolve(bundleRoot, resource.spec.entry),
   exports: resource.spec.exports.map((e) => ({
     name: e.name,
     description: e.description,

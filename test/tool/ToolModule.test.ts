@@ -1,9 +1,11 @@
+import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, Schema, TestClock } from "effect"
-import { Resource, ToolExecutor, ToolModule, ToolRegistry } from "effect-swarm"
+import { Bundle, Resource, ToolExecutor, ToolModule, ToolRegistry } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as YAML from "yaml"
+import { tool, writeBundle } from "../resource/helpers.js"
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/tools")
 const fixture = (name: string) => path.join(fixtures, name)
@@ -195,4 +197,21 @@ spec:
         "args.a: expected number but got string"
       )
     }).pipe(Effect.provide(Tools)))
+
+  it.scoped("runs the file Bundle.load validated: the compiled .js beside a .ts entry", () =>
+    Effect.gen(function*() {
+      const dir = yield* writeBundle({
+        "resources.yaml": tool("calc", "./tools/calc.ts", ["which"]),
+        // The TypeScript source would not even import on Node 20; the compiled module is what runs.
+        "tools/calc.ts": "export const which = (): string => \"typescript\"\n",
+        "tools/calc.js": "export const which = () => \"compiled\"\n"
+      })
+      const bundle = yield* Bundle.load(dir)
+      const entry = Bundle.find(bundle, "Tool", "calc")!
+      assert.strictEqual(entry.entryFile, path.join(dir, "tools/calc.js"))
+      const definition = ToolModule.fromResource(entry.resource, entry.rootDir, { entryFile: entry.entryFile })
+      assert.strictEqual(definition.entry, entry.entryFile)
+      yield* loadAndRegister(definition)
+      assert.strictEqual((yield* call("calc__which", {})).output, "compiled")
+    }).pipe(Effect.provide([Tools, NodeContext.layer])))
 })

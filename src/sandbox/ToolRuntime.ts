@@ -38,6 +38,7 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Permissions from "../config/Permissions.js"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as PrivateDir from "./internal/privateDir.js"
 import * as Limits from "./Limits.js"
 import * as NativeTools from "./NativeTools.js"
 import {
@@ -640,8 +641,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const spawner: WorkerProcess.Spawner = options.spawner ??
       ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
 
+    // Private directories of processes that died without closing their layer (SIGKILL) go first.
+    const tempRoot = options.tempRoot ?? os.tmpdir()
+    const swept = PrivateDir.sweepAbandoned(tempRoot)
+    if (swept.length > 0) {
+      yield* Effect.logDebug(`removed ${swept.length} private directories of dead processes: ${swept.join(", ")}`)
+    }
     const privateDir = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.realpathSync(fs.mkdtempSync(path.join(options.tempRoot ?? os.tmpdir(), "effect-swarm-")))),
+      Effect.sync(() => PrivateDir.create(tempRoot)),
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
     const workerDir = path.join(privateDir, "worker")
@@ -652,7 +659,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "deno")
     const workerPath = path.join(workerDir, "worker.mjs")
     yield* Effect.sync(() => {
-      fs.chmodSync(privateDir, 0o700)
       fs.mkdirSync(workerDir, { mode: 0o700 })
       fs.mkdirSync(callsDir, { mode: 0o700 })
       fs.writeFileSync(workerPath, WorkerScript.source, { mode: base.workerFilePerm })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Layer } from "effect"
 import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -302,4 +303,44 @@ describe("ToolRuntime limits", () => {
       }).pipe(provide("bun", RuntimeConfig.withWorkerFilePerm(0o640)))
       for (const dir of dirs) assert.isFalse(fs.existsSync(dir))
     }))
+
+  it.live("a new layer removes the private directories of dead processes, and only those", () =>
+    Effect.gen(function*() {
+      const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? "/tmp"), "es-sweep-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(tmp, { recursive: true, force: true })))
+      // A pid that certainly belonged to a process that is gone now.
+      const dead = spawnSync(process.execPath, ["-e", ""]).pid!
+      const startTime = fs.readFileSync(`/proc/${process.pid}/stat`, "latin1").split(") ")[1]!.split(" ")[19]!
+      const leave = (name: string, owner: string | undefined, ageMs = 0) => {
+        const dir = path.join(tmp, name)
+        fs.mkdirSync(path.join(dir, "worker"), { recursive: true })
+        if (owner !== undefined) fs.writeFileSync(path.join(dir, "owner"), owner)
+        const when = new Date(Date.now() - ageMs)
+        fs.utimesSync(dir, when, when)
+        return dir
+      }
+      const gone = leave("effect-swarm-dead01", `${dead} 123\n`)
+      const reused = leave("effect-swarm-reused", `${process.pid} ${Number(startTime) + 1}\n`) // pid reused
+      const mine = leave("effect-swarm-mine01", `${process.pid} ${startTime}\n`)
+      const parent = leave("effect-swarm-parent", `${process.ppid}\n`)
+      const fresh = leave("effect-swarm-fresh1", undefined)
+      const old = leave("effect-swarm-old001", undefined, 2 * 24 * 3600 * 1000)
+      const other = leave("not-ours-dead01", `${dead}\n`)
+      yield* Effect.gen(function*() {
+        yield* ToolRuntime.ToolRuntime
+        const ours = fs.readdirSync(tmp).filter((n) => n.startsWith("effect-swarm-"))
+        // The layer's own directory, plus the ones whose owner may still be alive.
+        assert.strictEqual(ours.length, 4)
+        for (const dir of [gone, reused, old]) assert.isFalse(fs.existsSync(dir), dir)
+        for (const dir of [mine, parent, fresh, other]) assert.isTrue(fs.existsSync(dir), dir)
+        const own = ours.map((n) => path.join(tmp, n)).find((d) => ![mine, parent, fresh].includes(d))!
+        assert.match(fs.readFileSync(path.join(own, "owner"), "utf8"), new RegExp(`^${process.pid} ${startTime}\\n$`))
+      }).pipe(
+        Effect.provide(
+          ToolRuntime.layerWith({ tempRoot: tmp }).pipe(
+            Layer.provide(RuntimeConfig.layer("node", RuntimeConfig.withEntrypointPath(tools)))
+          )
+        )
+      )
+    }).pipe(Effect.scoped))
 })

@@ -138,16 +138,25 @@ export const run_ = async (): Promise<void> => {
   const store = await run(
     MessageStore.make({ root: dir }).pipe(Scope.extend(scope), Effect.provide(NodeFileSystem.layer))
   )
+  const plainStore = await run(
+    MessageStore.make({ root: dir, compaction: false }).pipe(Scope.extend(scope), Effect.provide(NodeFileSystem.layer))
+  )
   const storeRef = { ...ref, instanceKey: "append" }
+  const plainRef = { ...ref, instanceKey: "append-no-compaction" }
   const drafts64 = batch64.map((e) =>
     MessageEvent.append((e as MessageEvent.MessageEvent & { message: Message }).message)
   )
   // Concurrent appenders are long-lived fibers (as the instances of a runtime are), each appending in a
   // loop: forking a fiber per append would measure Effect's fork cost (30-60 us here), not the writer.
-  const appenders = (fibers: number, appends: number, batch: ReadonlyArray<MessageEvent.MessageEvent>) =>
+  const appenders = (
+    fibers: number,
+    appends: number,
+    batch: ReadonlyArray<MessageEvent.MessageEvent>,
+    writer = durable
+  ) =>
     Effect.forEach(
       Array.from({ length: fibers }, () => batch),
-      (b) => Effect.repeatN(durable.append(b), appends - 1),
+      (b) => Effect.repeatN(writer.append(b), appends - 1),
       { concurrency: "unbounded", discard: true }
     )
 
@@ -160,7 +169,9 @@ export const run_ = async (): Promise<void> => {
     // Our writer never blocks the event loop: its floor is the same I/O through libuv's thread pool.
     promiseTask("floor: async fs.write+fs.fdatasync, 64 events", 64, () => asyncWrite(bytes64, true)),
     effectTask("Jsonl durable append, batch 64", 64, durable.append(batch64)),
-    effectTask("MessageStore.append durable, batch 64", 64, store.append(storeRef, drafts64)),
+    effectTask("MessageStore.append durable, batch 64, compaction off", 64, plainStore.append(plainRef, drafts64)),
+    // Default policy: appends only, so nothing is dead and no compaction runs; it should match the row above.
+    effectTask("MessageStore.append durable, batch 64, automatic compaction", 64, store.append(storeRef, drafts64)),
     effectTask("Jsonl durable, 16 appenders x 10 appends of 64 (group commit)", 10240, appenders(16, 10, batch64)),
     syncTask("floor: writeSync+fdatasync, 1 event", 1, () => {
       fs.writeSync(rawFd, bytes1)
@@ -179,7 +190,12 @@ export const run_ = async (): Promise<void> => {
       for (const e of batch64) text += JSON.stringify(e) + "\n"
       fs.writeSync(rawFd, text)
     }),
-    effectTask("Jsonl non-durable append, batch 64", 64, fast.append(batch64))
+    effectTask("Jsonl non-durable append, batch 64", 64, fast.append(batch64)),
+    effectTask(
+      "Jsonl non-durable, 16 appenders x 10 appends of 64 (group commit)",
+      10240,
+      appenders(16, 10, batch64, fast)
+    )
   ])
   fs.closeSync(rawFd)
 

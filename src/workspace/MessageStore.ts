@@ -13,8 +13,9 @@
  * layer closes. `load` needs no lock.
  *
  * Compaction happens on demand ({@link Service.compact}) and automatically: the append that makes
- * `events.jsonl` at least 4 MiB and at least as large as the snapshot folds it in (see
- * {@link CompactionPolicy}), after its own events are durable.
+ * `events.jsonl` at least 4 MiB and at least as large as the snapshot, when those events replaced,
+ * removed or truncated something, folds it in (see {@link CompactionPolicy}), after its own events are
+ * durable.
  *
  * @since 0.1.0
  */
@@ -351,13 +352,20 @@ interface Open {
   baseBytes: number
   /** Auto-compaction failed once: not retried until the instance reopens (the error was logged). */
   autoCompactFailed: boolean
+  /**
+   * Every event after the snapshot is an `append`: nothing in `events.jsonl` is dead, so compacting would
+   * rewrite the same messages without making the files smaller or the load faster.
+   */
+  appendsOnly: boolean
 }
 
 /**
  * When `append` compacts an instance by itself: once `events.jsonl` holds at least `minBytes` and at
- * least `ratio` times the size of the snapshot. Growing the threshold with the snapshot keeps the total
- * cost of compaction proportional to what was appended (each byte is rewritten a bounded number of times),
- * like Redis's AOF rewrite rule.
+ * least `ratio` times the size of the snapshot, and the events since the snapshot include a `replace`,
+ * `remove` or `truncate` (dead data that compaction drops; a log of appends only would be rewritten for
+ * nothing, since loading its events costs the same as loading the snapshot). Growing the threshold with
+ * the snapshot keeps the total cost of compaction proportional to what was appended (each byte is
+ * rewritten a bounded number of times), like Redis's AOF rewrite rule.
  *
  * @since 0.1.0
  * @category models
@@ -461,7 +469,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
           Effect.map((info) => Number(info.size)),
           Effect.orElseSucceed(() => 0)
         )
-        return { writer, permit, lastSeq: conversation.lastSeq, baseBytes, autoCompactFailed: false } satisfies Open
+        return {
+          writer,
+          permit,
+          lastSeq: conversation.lastSeq,
+          baseBytes,
+          autoCompactFailed: false,
+          appendsOnly: conversation.events.every((e) => e.type === "append")
+        } satisfies Open
       }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
 
     const withInstance = <B, E>(instance: WorkspacePaths.InstanceRef, f: (inst: Open) => Effect.Effect<B, E>) => {
@@ -482,6 +497,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
         yield* AtomicFile.write(fs, p.base, text, { tmp: `${p.base}.tmp` })
         yield* inst.writer.truncate
         inst.baseBytes = Buffer.byteLength(text)
+        inst.appendsOnly = true
         return folded
       }).pipe(Effect.uninterruptible)
 
@@ -489,7 +505,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
       Effect.map(
         inst.writer.size,
         (size) =>
-          policy !== undefined && !inst.autoCompactFailed && size >= policy.minBytes &&
+          policy !== undefined && !inst.appendsOnly && !inst.autoCompactFailed && size >= policy.minBytes &&
           size >= policy.ratio * inst.baseBytes
       )
 
@@ -518,6 +534,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
         Effect.gen(function*() {
           const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
             const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
+            for (const draft of drafts) if (draft.type !== "append") inst.appendsOnly = false
             // The queue order is the file order, so seqs are assigned and queued under the same permit.
             const wait = yield* inst.writer.enqueue(events)
             inst.lastSeq += events.length

@@ -439,9 +439,21 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durable = options?.durable ?? true
+    // A value that is not a non-negative number (NaN, negative) would silently disable or distort the
+    // policy: it falls back to the default, loudly.
+    const setting = (name: "minBytes" | "ratio", fallback: number) =>
+      Effect.gen(function*() {
+        const value = options?.compaction === false ? undefined : options?.compaction?.[name]
+        if (value === undefined) return fallback
+        if (Number.isFinite(value) && value >= 0) return value
+        yield* Effect.logWarning(
+          `MessageStore: compaction.${name} must be a non-negative number, got ${value}; using ${fallback}`
+        )
+        return fallback
+      })
     const policy = options?.compaction === false ? undefined : {
-      minBytes: options?.compaction?.minBytes ?? 4 * 1024 * 1024,
-      ratio: options?.compaction?.ratio ?? 1
+      minBytes: yield* setting("minBytes", 4 * 1024 * 1024),
+      ratio: yield* setting("ratio", 1)
     }
     const instances = yield* OpenInstances.make<Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
     const paths = (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.instance(root, instance)

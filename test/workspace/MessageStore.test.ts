@@ -331,6 +331,19 @@ describe("MessageStore: automatic compaction and idle instances", () => {
       assert.strictEqual((yield* store.load(ref)).messages.length, 30)
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("a compaction setting that is not a non-negative number falls back to the default, with a warning", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      yield* MessageStore.make({ root: yield* tempRoot, compaction: { minBytes: Number.NaN, ratio: -1 } }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      assert.deepStrictEqual(logs, [
+        "MessageStore: compaction.minBytes must be a non-negative number, got NaN; using 4194304",
+        "MessageStore: compaction.ratio must be a non-negative number, got -1; using 1"
+      ])
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("compaction: false never compacts", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

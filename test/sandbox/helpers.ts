@@ -2,8 +2,10 @@
  * Shared helpers for the sandbox suites: fixture paths, process-table checks (via /proc, Linux only),
  * temp directories, a loopback TCP server and scoped host environment variables.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Duration, Effect, Layer } from "effect"
 import type { Scope } from "effect"
+import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
+import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -251,3 +253,23 @@ export const guard = (duration: Duration.DurationInput) => <A, E, R>(self: Effec
     }),
     Effect.flatten
   )
+
+/**
+ * A ToolRuntime over the hostile fixture module. The timeout is generous so start-up under load never
+ * passes for a timeout; the cases that must time out set their own per call.
+ */
+export const hostileRuntime = (runtime: Runtime) =>
+  ToolRuntime.layer.pipe(
+    Layer.provide(
+      RuntimeConfig.layer(
+        runtime,
+        RuntimeConfig.withEntrypointPath(hostileEntrypoint),
+        RuntimeConfig.withToolExecutionTimeout("20 seconds")
+      )
+    ),
+    Layer.orDie
+  )
+
+/** `execute` on the ToolRuntime in context, guarded against a sandbox that never answers. */
+export const execute = (request: ToolRuntime.ExecuteRequest) =>
+  Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request)).pipe(guard("30 seconds"))

@@ -5,7 +5,7 @@
  * private scratch directory removed, and the layer's private directory removed when its scope closes.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
@@ -15,10 +15,10 @@ import {
   awaitDefined,
   awaitNoProcessMentioning,
   childProcesses,
+  execute,
   fixture,
-  guard,
   hostEnv,
-  hostileEntrypoint,
+  hostileRuntime,
   isGone,
   killQuietly,
   processesMentioning,
@@ -29,7 +29,6 @@ import {
   uniqueMarker,
   workerPrivatePaths
 } from "./helpers.js"
-import type { Runtime } from "./helpers.js"
 
 const hangOnImport = fixture("hostile", "hang-on-import.mjs")
 const noisyImport = fixture("hostile", "noisy-import.mjs")
@@ -37,22 +36,7 @@ const noisyImport = fixture("hostile", "noisy-import.mjs")
 /** Timeout for the cases that never answer: long enough for a loaded machine to start the tool. */
 const hangTimeout = "2 seconds"
 
-const runtimeLayer = (runtime: Runtime) =>
-  ToolRuntime.layer.pipe(
-    Layer.provide(
-      RuntimeConfig.layer(
-        runtime,
-        RuntimeConfig.withEntrypointPath(hostileEntrypoint),
-        // Generous by default so start-up under load never passes for a timeout; the cases that must
-        // time out set `hangTimeout` per call.
-        RuntimeConfig.withToolExecutionTimeout("20 seconds")
-      )
-    ),
-    Layer.orDie
-  )
-
-const execute = (request: ToolRuntime.ExecuteRequest) =>
-  Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request)).pipe(guard("30 seconds"))
+const runtimeLayer = hostileRuntime
 
 interface WhereAmI {
   readonly pid: number

@@ -6,28 +6,15 @@
  * `permissionPolicy: "warn"` runs the tool (unrestricted, as the warning says) and logs the warning.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Logger } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { childProcesses, guard, hostEnv, hostileEntrypoint, runtimes, tcpServer, tempDir } from "./helpers.js"
+import { childProcesses, execute, hostEnv, hostileRuntime, runtimes, tcpServer, tempDir } from "./helpers.js"
 import type { Runtime } from "./helpers.js"
 
-const runtimeLayer = (runtime: Runtime) =>
-  ToolRuntime.layer.pipe(
-    Layer.provide(
-      RuntimeConfig.layer(
-        runtime,
-        RuntimeConfig.withEntrypointPath(hostileEntrypoint),
-        RuntimeConfig.withToolExecutionTimeout("20 seconds")
-      )
-    ),
-    Layer.orDie
-  )
-
-const execute = (request: ToolRuntime.ExecuteRequest) =>
-  Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request)).pipe(guard("30 seconds"))
+const runtimeLayer = hostileRuntime
 
 const capabilitiesOf = (runtime: Runtime) =>
   Effect.map(ToolRuntime.ToolRuntime, (service) => service.capabilities(runtime))

@@ -508,30 +508,32 @@ export const writer = <A>(
       return Effect.zipRight(writeBatch, drain)
     })
 
-    // The leader writes the batch holding its own lines; later arrivals go to a drain fiber, so a leader
-    // never waits for lines queued after its own.
-    const lead = (own: Pending): Effect.Effect<void, StorageIoError> =>
-      writeBatch.pipe(
-        Effect.zipRight(Effect.suspend(() => {
-          if (pending.length === 0 || closed) {
-            writing = false
-            return Effect.void
-          }
-          return Effect.asVoid(Effect.forkIn(drain, scope))
-        })),
-        Effect.zipRight(Deferred.await(own.done))
-      )
+    // After the leader's batch: give up the file, or hand what arrived meanwhile to a drain fiber, so a
+    // leader never waits for lines queued after its own. The drain fiber is interruptible between batches
+    // (closing the scope stops it).
+    const handOff = Effect.suspend(() => {
+      if (pending.length === 0 || closed) {
+        writing = false
+        return Effect.void
+      }
+      return Effect.asVoid(Effect.forkIn(Effect.interruptible(drain), scope))
+    })
 
+    // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
+    // interruption in between would leave `writing` set with nobody writing, and every later append would
+    // wait forever. Only the wait for its own lines is interruptible.
     const waitFor = (own: Pending): Effect.Effect<void, StorageIoError> =>
-      Effect.suspend(() => {
-        // Still queued and nobody writing: lead. Otherwise a batch has it, or the running leader or drain
-        // fiber will take it before giving up the file.
-        if (!writing && pending.includes(own)) {
-          writing = true
-          return lead(own)
-        }
-        return Deferred.await(own.done)
-      })
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          // Still queued and nobody writing: lead. Otherwise a batch has it, or the running leader or drain
+          // fiber will take it before giving up the file.
+          if (!writing && pending.includes(own)) {
+            writing = true
+            return writeBatch.pipe(Effect.zipRight(handOff), Effect.zipRight(restore(Deferred.await(own.done))))
+          }
+          return restore(Deferred.await(own.done))
+        })
+      )
 
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {

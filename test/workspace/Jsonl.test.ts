@@ -254,4 +254,33 @@ describe("Jsonl", () => {
       assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
     }).pipe(Effect.provide(probedFs(probe)))
   })
+
+  it.live("interrupting the leader during its fsync neither loses its batch nor strands later appends", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const file = path.join(yield* tempRoot, "interrupt.jsonl")
+      const w = yield* Jsonl.writer(file, codec)
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      probe.onSync = Deferred.succeed(started, undefined)
+      probe.holdSync = Deferred.await(release)
+      const leader = yield* Effect.fork(w.append([{ n: 1, text: "leader" }]))
+      yield* Deferred.await(started)
+      probe.onSync = undefined
+      probe.holdSync = undefined
+      const follower = yield* Effect.fork(w.append([{ n: 2, text: "follower" }]))
+      yield* Effect.yieldNow()
+      // The leader's batch is uninterruptible: the interruption lands once it is written.
+      const interrupting = yield* Effect.fork(Fiber.interrupt(leader))
+      yield* Effect.yieldNow()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(interrupting)
+      const followed = yield* Fiber.await(follower).pipe(Effect.timeout("2 seconds"), Effect.option)
+      assert.isTrue(Option.isSome(followed) && Exit.isSuccess(followed.value), "the follower's append completes")
+      const later = yield* w.append([{ n: 3, text: "later" }]).pipe(Effect.timeout("2 seconds"), Effect.option)
+      assert.isTrue(Option.isSome(later), "a later append completes")
+      const records = yield* Jsonl.readAll(file, codec)
+      assert.deepStrictEqual(records.map((r) => r.n), [1, 2, 3])
+    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+  }, 20_000)
 })

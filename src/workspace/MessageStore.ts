@@ -307,7 +307,10 @@ export interface Service {
   readonly compact: (
     instance: WorkspacePaths.InstanceRef
   ) => Effect.Effect<Conversation.Conversation, MessageStoreError>
-  /** Closes the instance's writer and releases its lock (it reopens on the next append). */
+  /**
+   * Closes the instance's writer and releases its lock once the appends and compaction in flight on it are
+   * done (it reopens on the next append).
+   */
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
   /**
    * Releases every instance unused for at least `idleTimeout` now (a background fiber does this every

@@ -94,7 +94,7 @@ export interface Service {
   ) => Effect.Effect<void, RuntimeEventLogError>
   /** Streams the instance's events from the start (a missing log is empty). */
   readonly read: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<EventRecord, RuntimeEventLogError>
-  /** Closes the instance's writer and releases its lock role. */
+  /** Closes the instance's writer and releases its lock role once the appends in flight on it are done. */
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
   /** Releases every instance unused for at least `idleTimeout` now; returns how many were closed. */
   readonly releaseIdle: Effect.Effect<number>

@@ -437,6 +437,33 @@ describe("MessageStore: automatic compaction and idle instances", () => {
       assert.strictEqual(yield* store.openInstances, 0)
     }).pipe(Effect.provide(probedFs(probe)))
   })
+
+  it.live("release during a compaction waits for it; an append that reopens the instance meanwhile is kept", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: false, idleTimeout: Infinity })
+      yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.append(msg("b", "2"))])
+      let n = 0
+      const atDirSync = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      probe.onSync = Effect.suspend(() =>
+        ++n === 3 ? Deferred.succeed(atDirSync, undefined).pipe(Effect.zipRight(Deferred.await(resume))) : Effect.void
+      )
+      const compacting = yield* Effect.fork(store.compact(ref))
+      yield* Deferred.await(atDirSync)
+      probe.onSync = undefined
+      // Released in the middle of the compaction, then appended to (which reopens the instance).
+      const releasing = yield* Effect.fork(store.release(ref))
+      const appending = yield* Effect.fork(store.append(ref, [MessageEvent.append(msg("c", "3"))]))
+      yield* Effect.sleep("50 millis")
+      yield* Deferred.succeed(resume, undefined)
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(compacting)))
+      yield* Fiber.join(releasing)
+      assert.deepStrictEqual((yield* Fiber.join(appending)).map((e) => e.seq), [3])
+      const conversation = yield* store.load(ref)
+      assert.deepStrictEqual(conversation.messages.map((m) => m.id), ["a", "b", "c"])
+    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+  })
 })
 
 describe("MessageStore codecs: the fast paths agree with Schema", () => {

@@ -4,7 +4,8 @@
  *
  * - `use` opens the instance on first use (serialised, so two fibers never open it twice) and marks it
  *   active while the operation runs.
- * - `release` closes one instance (its scope: writer, lock); it reopens on the next use.
+ * - `release` closes one instance (its scope: writer, lock) once the operations running on it have finished
+ *   (it stops new ones from finding it at once); it reopens on the next use.
  * - With an `idleTimeout`, a fiber in the store's scope closes instances nobody used for that long (never
  *   one in use), so a long-lived process does not keep a file handle and a lock per conversation it ever
  *   touched. It checks every half timeout (at most once a second): an idle instance closes between 1x and
@@ -13,10 +14,12 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 
@@ -28,6 +31,8 @@ export interface Entry<A> {
   active: number
   /** Clock millis of the last use. */
   lastUsed: number
+  /** Set while the entry is being closed with operations still running: completed by the last of them. */
+  drained: Deferred.Deferred<void> | undefined
 }
 
 /** @internal */
@@ -67,7 +72,7 @@ export const make = <A>(options: {
             Scope.extend(scope),
             Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
           )
-          entry = { value, scope, active: 0, lastUsed: 0 }
+          entry = { value, scope, active: 0, lastUsed: 0, drained: undefined }
           entries.set(key, entry)
         }
         entry.active++
@@ -79,6 +84,7 @@ export const make = <A>(options: {
         Effect.sync(() => {
           entry.active--
           entry.lastUsed = now
+          if (entry.active === 0 && entry.drained !== undefined) Deferred.unsafeDone(entry.drained, Exit.void)
         }))
 
     // The hot path (the instance is open) takes no lock: the lookup and the `active` mark happen in one
@@ -102,11 +108,19 @@ export const make = <A>(options: {
         })
       )
 
+    // Once out of the map, an entry gains no new users (a new use opens a new entry, under the lock this
+    // runs under), so it is closed when the operations still running on it are done: closing it under them
+    // would let a compaction go on without the lock and cut the events file through a closed descriptor
+    // (which the reopened writer may already have been given). Uninterruptible: an interrupted Scope.close
+    // marks the scope closed without running the rest of its finalizers (the file and the lock would leak).
     const close = (key: string, entry: Entry<A>) =>
       Effect.suspend(() => {
         entries.delete(key)
-        return Scope.close(entry.scope, Exit.void)
-      })
+        if (entry.active === 0) return Scope.close(entry.scope, Exit.void)
+        const drained = Deferred.unsafeMake<void>(FiberId.none)
+        entry.drained = drained
+        return Effect.zipRight(Deferred.await(drained), Scope.close(entry.scope, Exit.void))
+      }).pipe(Effect.uninterruptible)
 
     const release = (key: string) =>
       lock.withPermits(1)(Effect.suspend(() => {

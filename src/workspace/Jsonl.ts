@@ -563,10 +563,13 @@ export const writer = <A>(
       enqueue,
       append: (records) => Effect.flatten(enqueue(records)),
       flush: Effect.flatten(enqueue([])),
-      truncate: handle.truncate(0).pipe(
-        Effect.zipRight(durable ? handle.sync : Effect.void),
-        io(file, "truncate"),
-        Effect.tap(() => Effect.sync(() => size = 0))
+      // Never through a closed handle: its descriptor number may already belong to another open file.
+      truncate: Effect.suspend(() =>
+        closed ? Effect.fail(closedError(file)) : handle.truncate(0).pipe(
+          Effect.zipRight(durable ? handle.sync : Effect.void),
+          io(file, "truncate"),
+          Effect.tap(() => Effect.sync(() => size = 0))
+        )
       ),
       size: Effect.sync(() => size)
     } satisfies Writer<A>

@@ -283,4 +283,20 @@ describe("Jsonl", () => {
       assert.deepStrictEqual(records.map((r) => r.n), [1, 2, 3])
     }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
   }, 20_000)
+
+  it.scoped("a closed writer never truncates: its descriptor may belong to a file opened since", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "closed.jsonl")
+      const scope = yield* Scope.make()
+      const stale = yield* Jsonl.writer(file, codec).pipe(Scope.extend(scope))
+      yield* stale.append([{ n: 1, text: "one" }])
+      yield* Scope.close(scope, Exit.void)
+      const w = yield* Jsonl.writer(file, codec)
+      yield* w.append([{ n: 2, text: "two" }])
+      const cut = yield* Effect.either(stale.truncate)
+      assert.isTrue(Either.isLeft(cut))
+      assert.deepStrictEqual((yield* Jsonl.readAll(file, codec)).map((r) => r.n), [1, 2])
+      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+    }).pipe(Effect.provide(FsLive)))
 })

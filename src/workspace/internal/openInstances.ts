@@ -61,21 +61,25 @@ export const make = <A>(options: {
     const idle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const idleMillis = idle === undefined || !Duration.isFinite(idle) ? undefined : Duration.toMillis(idle)
 
-    // Opens (or finds) the entry and marks it active, under the lock, so the idle sweep cannot close it
-    // between the two.
+    // Opens (or finds) the entry under the lock. A new entry counts as just used, so the idle sweep leaves
+    // it alone until its caller has marked it active.
     const acquire = <E>(key: string, open: Effect.Effect<A, E, Scope.Scope>) =>
       lock.withPermits(1)(Effect.gen(function*() {
-        let entry = entries.get(key)
-        if (entry === undefined) {
-          const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
-          const value = yield* open.pipe(
-            Scope.extend(scope),
-            Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-          )
-          entry = { value, scope, active: 0, lastUsed: 0, drained: undefined }
-          entries.set(key, entry)
+        const known = entries.get(key)
+        if (known !== undefined) return known
+        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+        const value = yield* open.pipe(
+          Scope.extend(scope),
+          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+        )
+        const entry: Entry<A> = {
+          value,
+          scope,
+          active: 0,
+          lastUsed: yield* Clock.currentTimeMillis,
+          drained: undefined
         }
-        entry.active++
+        entries.set(key, entry)
         return entry
       }))
 
@@ -88,25 +92,25 @@ export const make = <A>(options: {
         }))
 
     // The hot path (the instance is open) takes no lock: the lookup and the `active` mark happen in one
-    // synchronous step, which nothing can interleave with.
+    // synchronous step, in an uninterruptible region, which nothing can interleave with; `finish` is then
+    // guaranteed to undo the mark. After opening, the same check is made again: an entry released in
+    // between is opened anew.
     const use = <B, E, E2>(
       key: string,
       open: Effect.Effect<A, E, Scope.Scope>,
       f: (value: A) => Effect.Effect<B, E2>
     ): Effect.Effect<B, E | E2> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
+      Effect.uninterruptibleMask((restore) => {
+        const attempt: Effect.Effect<B, E | E2> = Effect.suspend(() => {
           const known = entries.get(key)
           if (known !== undefined) {
             known.active++
             return Effect.ensuring(restore(f(known.value)), finish(known))
           }
-          return Effect.flatMap(
-            restore(acquire(key, open)),
-            (entry) => Effect.ensuring(restore(f(entry.value)), finish(entry))
-          )
+          return Effect.flatMap(restore(acquire(key, open)), () => attempt)
         })
-      )
+        return attempt
+      })
 
     // Once out of the map, an entry gains no new users (a new use opens a new entry, under the lock this
     // runs under), so it is closed when the operations still running on it are done: closing it under them

@@ -478,6 +478,12 @@ export const writer = <A>(
     const writeBatch = Effect.suspend(() => {
       const items = pending
       pending = []
+      // The scope may have closed between taking the file and this batch (another fiber ran the
+      // finalizer at a yield): the descriptor is gone, and may already belong to another file.
+      if (closed) {
+        for (const item of items) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
+        return Effect.void
+      }
       const bytes = concat(items)
       const before = size
       const done = Deferred.unsafeMake<void>(FiberId.none)

@@ -11,6 +11,7 @@ import {
   FastCheck,
   Fiber,
   Logger,
+  Option,
   Schema,
   Scope,
   Stream,
@@ -454,14 +455,47 @@ describe("MessageStore: automatic compaction and idle instances", () => {
       probe.onSync = undefined
       // Released in the middle of the compaction, then appended to (which reopens the instance).
       const releasing = yield* Effect.fork(store.release(ref))
+      // The release has taken the instance out (and now waits for the compaction) once none is open.
+      yield* Effect.repeat(Effect.zipRight(Effect.yieldNow(), store.openInstances), { until: (n) => n === 0 })
       const appending = yield* Effect.fork(store.append(ref, [MessageEvent.append(msg("c", "3"))]))
-      yield* Effect.sleep("50 millis")
+      yield* Effect.yieldNow()
+      assert.isTrue(Option.isNone(yield* Fiber.poll(releasing)))
       yield* Deferred.succeed(resume, undefined)
       assert.isTrue(Exit.isSuccess(yield* Fiber.await(compacting)))
       yield* Fiber.join(releasing)
       assert.deepStrictEqual((yield* Fiber.join(appending)).map((e) => e.seq), [3])
       const conversation = yield* store.load(ref)
       assert.deepStrictEqual(conversation.messages.map((m) => m.id), ["a", "b", "c"])
+    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+  })
+  it.live("closing the store waits for a compaction in flight before giving back the lock", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const root = yield* tempRoot
+      const storeScope = yield* Scope.make()
+      const store = yield* MessageStore.make({ root, compaction: false }).pipe(Scope.extend(storeScope))
+      yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.remove("a")])
+      let n = 0
+      const atDirSync = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      probe.onSync = Effect.suspend(() =>
+        ++n === 3 ? Deferred.succeed(atDirSync, undefined).pipe(Effect.zipRight(Deferred.await(resume))) : Effect.void
+      )
+      const compacting = yield* Effect.fork(store.compact(ref))
+      yield* Deferred.await(atDirSync)
+      probe.onSync = undefined
+      const closing = yield* Effect.fork(Scope.close(storeScope, Exit.void))
+      yield* Effect.yieldNow()
+      // Still holding the instance (and its lock) for the compaction.
+      assert.isTrue(Option.isNone(yield* Fiber.poll(closing)))
+      assert.isTrue(yield* (yield* FileSystem.FileSystem).exists(store.paths(ref).lock))
+      yield* Deferred.succeed(resume, undefined)
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(compacting)))
+      yield* Fiber.join(closing)
+      assert.isFalse(yield* (yield* FileSystem.FileSystem).exists(store.paths(ref).lock))
+      const reopened = yield* MessageStore.make({ root })
+      assert.strictEqual((yield* reopened.load(ref)).lastSeq, 2)
+      assert.strictEqual((yield* reopened.append(ref, [MessageEvent.truncate]))[0]!.seq, 3)
     }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
   })
 })

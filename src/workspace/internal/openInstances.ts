@@ -55,7 +55,10 @@ export const make = <A>(options: {
   readonly idleTimeout: Duration.DurationInput | undefined
 }): Effect.Effect<OpenInstances<A>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const storeScope = yield* Effect.scope
+    // Entries live in a scope of their own, closed by the store's finalizer only once the operations
+    // running on them are done: as children of the store's scope they would be closed first, under a
+    // compaction still writing (which would then write base.jsonl without holding the lock).
+    const instancesScope = yield* Scope.make(ExecutionStrategy.sequential)
     const lock = yield* Effect.makeSemaphore(1)
     const entries = new Map<string, Entry<A>>()
     const idle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
@@ -67,7 +70,7 @@ export const make = <A>(options: {
       lock.withPermits(1)(Effect.gen(function*() {
         const known = entries.get(key)
         if (known !== undefined) return known
-        const scope = yield* Scope.fork(storeScope, ExecutionStrategy.sequential)
+        const scope = yield* Scope.fork(instancesScope, ExecutionStrategy.sequential)
         const value = yield* open.pipe(
           Scope.extend(scope),
           Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
@@ -144,6 +147,14 @@ export const make = <A>(options: {
       }
       return closed
     }))
+
+    yield* Effect.addFinalizer(() =>
+      lock.withPermits(1)(
+        Effect.forEach([...entries], ([key, entry]) => close(key, entry), { discard: true }).pipe(
+          Effect.zipRight(Scope.close(instancesScope, Exit.void))
+        )
+      ).pipe(Effect.uninterruptible)
+    )
 
     if (idleMillis !== undefined) {
       yield* Effect.forkScoped(

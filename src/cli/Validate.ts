@@ -1,8 +1,9 @@
 /**
  * `effect-swarm validate [dir] [--json]`: loads the bundle in `dir` (default `.`) and prints every
- * issue as `file:line path  CODE  message` with its suggestion, or with `--json` a JSON array of
- * the issues. Exits with status 1 when there are errors (warnings alone exit 0). Colour only on a
- * terminal, and never when `NO_COLOR` is set.
+ * issue as `file:document path (line N)  CODE  message` with its suggestion, or with `--json` a JSON
+ * array of the issues. Exits with status 1 when there are errors (warnings alone exit 0). Colour only on
+ * a terminal, and never when `NO_COLOR` is set; on a terminal, a progress line on stderr says what is
+ * being read while the bundle loads (erased before the results).
  *
  * @since 0.1.0
  */
@@ -29,7 +30,20 @@ export interface ValidateOptions {
   readonly json: boolean
   /** Colour the output (by default: stdout is a terminal and `NO_COLOR` is unset). */
   readonly color?: boolean | undefined
+  /**
+   * Where to show progress while loading (by default stderr, when it is a terminal and the output is
+   * not `--json`); `undefined` or `false` for none. The line is erased before the results print.
+   */
+  readonly progress?: { readonly write: (text: string) => void } | false | undefined
 }
+
+// One status line, rewritten in place (carriage return + erase line), as terminals expect.
+const progressLine = (sink: { readonly write: (text: string) => void }) => ({
+  show: (text: string) => Effect.sync(() => sink.write(`\r\u001b[K${text}`)),
+  clear: Effect.sync(() => sink.write("\r\u001b[K"))
+})
+
+const defaultProgress = Effect.sync(() => process.stderr.isTTY === true ? process.stderr : undefined)
 
 const paint = (color: boolean) => (code: string, text: string): string =>
   color ? `\u001b[${code}m${text}\u001b[0m` : text
@@ -64,7 +78,15 @@ const detectColor = Effect.gen(function*() {
  */
 export const validate = Effect.fn("Validate.validate")(function*(dir: string, options: ValidateOptions) {
   const color = options.json ? false : options.color ?? (yield* detectColor)
-  const result = yield* Bundle.load(dir).pipe(Effect.either)
+  const sink = options.json || options.progress === false
+    ? undefined
+    : options.progress ?? (yield* defaultProgress)
+  const progress = sink === undefined ? undefined : progressLine(sink)
+  if (progress !== undefined) yield* progress.show(`validating ${dir}…`)
+  const result = yield* Bundle.load(dir).pipe(
+    Effect.either,
+    Effect.ensuring(progress === undefined ? Effect.void : progress.clear)
+  )
   const issues = result._tag === "Left" ? result.left.issues : result.right.warnings
   const errors = issues.filter((i) => i.severity === "error").length
   const warnings = issues.length - errors
@@ -125,6 +147,6 @@ export const command: Command.Command<
   ({ dir, json }) => validate(dir, { json })
 ).pipe(
   Command.withDescription(
-    "Load and validate a bundle; print every issue as `file:line path  CODE  message`. Exits 1 on errors."
+    "Load and validate a bundle; print every issue as `file:document path (line N)  CODE  message`. Exits 1 on errors."
   )
 )

@@ -105,27 +105,27 @@ export const formatPath = (path: ReadonlyArray<string | number>): string => {
 }
 
 /**
- * Where an issue is: `file:line path` (the field's line), `file#document path` when the line is unknown,
- * or just `file` for a whole file.
+ * Where an issue is: `file:document path (line N)`, with the document index (from 0), the field path and
+ * the line of that field; parts that do not apply are left out (`file` alone for a whole file).
  *
  * @example
  * ```ts
  * import { BundleError } from "effect-swarm"
  * BundleError.location({ code: "E_CONFIG_REF_NOT_FOUND", severity: "error", file: "agents.yaml", document: 1, line: 14, path: "spec.tools[0]", message: "" })
- * // "agents.yaml:14 spec.tools[0]"
+ * // "agents.yaml:1 spec.tools[0] (line 14)"
  * ```
  *
  * @since 0.1.0
  * @category formatting
  */
 export const location = (issue: BundleIssue): string =>
-  `${issue.file}${
-    issue.line !== undefined ? `:${issue.line}` : issue.document === undefined ? "" : `#${issue.document}`
-  }${issue.path.length === 0 ? "" : ` ${issue.path}`}`
+  `${issue.file}${issue.document === undefined ? "" : `:${issue.document}`}${
+    issue.path.length === 0 ? "" : ` ${issue.path}`
+  }${issue.line === undefined ? "" : ` (line ${issue.line})`}`
 
 /**
- * One line per issue, `file:line path  CODE  message` (the line of the field, so editors and terminals can
- * jump to it; `file#document` when no line is known), and the suggestion on the next line.
+ * One line per issue, `file:document path (line N)  CODE  message` (N: the line of the field itself), and
+ * the suggestion on the next line.
  *
  * @example
  * ```ts

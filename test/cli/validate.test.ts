@@ -40,17 +40,31 @@ const spawnCli = (...args: ReadonlyArray<string>) =>
   })).pipe(Effect.provide(NodeContext.layer))
 
 describe("effect-swarm validate", () => {
-  it.effect("prints file:line path  CODE  message with the suggestion, and fails with CliExit(1)", () =>
+  it.effect("prints file:document path (line N)  CODE  message with the suggestion, and fails with CliExit(1)", () =>
     Effect.gen(function*() {
       const { exit, lines } = yield* captureLog(
         validate(path.join(hostile, "entry-escape"), { json: false, color: false })
       )
       assert.deepStrictEqual(lines, [
-        `tools.yaml:6 spec.entry  E_CONFIG_ENTRY_OUTSIDE_ROOT  path "../../etc/passwd" escapes the bundle root\n` +
+        `tools.yaml:0 spec.entry (line 6)  E_CONFIG_ENTRY_OUTSIDE_ROOT  path "../../etc/passwd" escapes the bundle root\n` +
         `    suggestion: keep the file inside the bundle directory and reference it as ./path/to/file`,
         `failed ${path.join(hostile, "entry-escape")}: 1 error`
       ])
       assert.isTrue(Either.isLeft(exit) && exit.left._tag === "CliExit" && exit.left.code === 1)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("on a terminal, a progress line shows while loading and is erased before the results", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const progress = { write: (text: string) => void written.push(text) }
+      const dir = path.join(repo, "examples/bundles/minimal")
+      const { lines } = yield* captureLog(validate(dir, { json: false, color: false, progress }))
+      assert.deepStrictEqual(written, [`\r\u001b[Kvalidating ${dir}…`, "\r\u001b[K"])
+      assert.strictEqual(lines.length, 1)
+      // --json output is for programs: no progress at all.
+      written.length = 0
+      yield* captureLog(validate(dir, { json: true, progress }))
+      assert.deepStrictEqual(written, [])
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("--json through the command parser prints a JSON array of issues", () =>

@@ -392,7 +392,7 @@ describe("Bundle.load: hostile input", () => {
 })
 
 describe("BundleError", () => {
-  it("formats issues as file:line path  CODE  message (file#document without a line)", () => {
+  it("formats issues as file:document path (line N)  CODE  message", () => {
     const issue = {
       code: "E_CONFIG_UNKNOWN_FIELD",
       severity: "error",
@@ -404,9 +404,9 @@ describe("BundleError", () => {
     } as const
     assert.strictEqual(
       BundleError.formatIssue({ ...issue, line: 31 }),
-      "tools.yaml:31 spec.exprots  E_CONFIG_UNKNOWN_FIELD  unknown field \"exprots\"\n    suggestion: did you mean \"exports\"?"
+      "tools.yaml:2 spec.exprots (line 31)  E_CONFIG_UNKNOWN_FIELD  unknown field \"exprots\"\n    suggestion: did you mean \"exports\"?"
     )
-    assert.strictEqual(BundleError.location(issue), "tools.yaml#2 spec.exprots")
+    assert.strictEqual(BundleError.location(issue), "tools.yaml:2 spec.exprots")
     assert.strictEqual(BundleError.location({ ...issue, document: undefined, path: "" }), "tools.yaml")
     assert.strictEqual(BundleError.formatPath(["spec", "exports", 0, "name"]), "spec.exports[0].name")
   })

@@ -338,6 +338,20 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         assertNoChildren()
       }))
 
+    it.effect("stdout the tool left pending is never flushed into the middle of a large result", () =>
+      Effect.gen(function*() {
+        // Bun once wrote frames through its own sink while process.stdout still held the tool's output:
+        // the two flushed alternately into the pipe and the result came back with the tool's bytes in it.
+        for (let i = 0; i < 3; i++) {
+          const result = yield* execute({ toolId: "stdoutPending", input: { mb: 4, resultMB: 2 } })
+          assert.isString(result)
+          const text = result as string
+          assert.strictEqual(text.length, 2 * 1024 * 1024)
+          assert.isFalse(text.includes("Q"), "the tool's stdout ended up inside the result")
+        }
+        assertNoChildren()
+      }))
+
     it.effect("booby-trapped errors and unserializable results are ToolThrew, never a crash or a hang", () =>
       Effect.gen(function*() {
         const kinds = ["throwingGetters", "throwNull", "cyclic", "bigint", "throwingToJSON"]

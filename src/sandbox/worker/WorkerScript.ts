@@ -16,7 +16,7 @@
  *
  * Why stdout rather than an extra fd: Deno cannot write an inherited descriptor without `--allow-all`,
  * and one uniform design for the three runtimes is easier to reason about and to test. Each runtime's
- * cheapest stdio is used (`Bun.stdin`/`Bun.stdout`, `Deno.stdin.read`/`Deno.stdout`, `process` on
+ * cheapest stdio is used (`Bun.stdin` with synchronous `fs.writeSync` frames, `Deno.stdin.read`/`Deno.stdout`, `process` on
  * Node): Node-compatible streams cost Bun about 25 ms of start-up, web streams cost Deno about 13 ms.
  *
  * @since 0.1.0
@@ -48,8 +48,6 @@ let exitNow
 let envSet
 let envDelete
 let envGet
-// Bun only: writes the sink could not flush at once (a full pipe); exit waits for them.
-let pendingWrite = Promise.resolve()
 if (isDeno) {
   const D = globalThis.Deno
   const out = D.stdout
@@ -63,17 +61,28 @@ if (isDeno) {
   envDelete = (k) => { try { D.env.delete(k) } catch (_) {} }
   envGet = (k) => { try { return D.env.get(k) } catch (_) { return undefined } }
 } else if (isBun) {
-  const sink = globalThis.Bun.stdout.writer()
+  // Frames are written synchronously, whole, like Deno's: tool code writing to stdout through another
+  // writer (process.stdout, Bun.write) with data still pending on a full pipe would otherwise be
+  // flushed into the middle of an asynchronously flushed frame and corrupt the result. A synchronous
+  // write blocks the event loop, so nothing else reaches the pipe until the frame is complete.
+  const fs = import.meta.require("node:fs")
+  const pause = new Int32Array(new SharedArrayBuffer(4))
   writeRaw = (s) => {
-    sink.write(s)
-    const flushed = sink.flush()
-    if (flushed !== null && typeof flushed === "object" && typeof flushed.then === "function") {
-      pendingWrite = pendingWrite.then(() => flushed)
+    const bytes = encoder.encode(s)
+    let offset = 0
+    while (offset < bytes.length) {
+      try {
+        offset += fs.writeSync(1, bytes, offset, bytes.length - offset)
+      } catch (error) {
+        // stdout is non-blocking once tool code created process.stdout: wait for the host to drain it.
+        if (error === null || typeof error !== "object" || error.code !== "EAGAIN") throw error
+        Atomics.wait(pause, 0, 0, 1)
+      }
     }
   }
   const proc = globalThis.process
   const exit = proc.exit.bind(proc)
-  exitNow = (code) => { pendingWrite.then(() => exit(code), () => exit(code)) }
+  exitNow = (code) => exit(code)
   const env = proc.env
   envSet = (k, v) => { env[k] = v }
   envDelete = (k) => { delete env[k] }
@@ -215,8 +224,6 @@ const runCall = async (msg) => {
       else envSet(key, previous)
     }
   }
-  // The next call's output must not interleave with a frame still being flushed (Bun, full pipe).
-  await pendingWrite
 }
 
 const onInit = async (msg) => {

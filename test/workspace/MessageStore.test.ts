@@ -19,6 +19,7 @@ import {
 } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
+import type { FileProbe } from "./helpers.js"
 
 const ids = ["a", "b", "c", "d"]
 const draftArb: FastCheck.Arbitrary<MessageEvent.Draft> = FastCheck.oneof(
@@ -268,6 +269,24 @@ describe("MessageStore", () => {
 
 const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.void)
 
+/**
+ * Starts a compaction and holds it at its third fsync (the directory's, after the snapshot rename), until
+ * `resume` is completed.
+ */
+const compactionHeldAtDirSync = (probe: FileProbe, store: MessageStore.Service) =>
+  Effect.gen(function*() {
+    let n = 0
+    const atDirSync = yield* Deferred.make<void>()
+    const resume = yield* Deferred.make<void>()
+    probe.onSync = Effect.suspend(() =>
+      ++n === 3 ? Deferred.succeed(atDirSync, undefined).pipe(Effect.zipRight(Deferred.await(resume))) : Effect.void
+    )
+    const compacting = yield* Effect.fork(store.compact(ref))
+    yield* Deferred.await(atDirSync)
+    probe.onSync = undefined
+    return { compacting, resume }
+  })
+
 describe("MessageStore: automatic compaction and idle instances", () => {
   const snapshotSeq = (fs: FileSystem.FileSystem, file: string) =>
     fs.readFileString(file).pipe(
@@ -444,15 +463,7 @@ describe("MessageStore: automatic compaction and idle instances", () => {
     return Effect.gen(function*() {
       const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: false, idleTimeout: Infinity })
       yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.append(msg("b", "2"))])
-      let n = 0
-      const atDirSync = yield* Deferred.make<void>()
-      const resume = yield* Deferred.make<void>()
-      probe.onSync = Effect.suspend(() =>
-        ++n === 3 ? Deferred.succeed(atDirSync, undefined).pipe(Effect.zipRight(Deferred.await(resume))) : Effect.void
-      )
-      const compacting = yield* Effect.fork(store.compact(ref))
-      yield* Deferred.await(atDirSync)
-      probe.onSync = undefined
+      const { compacting, resume } = yield* compactionHeldAtDirSync(probe, store)
       // Released in the middle of the compaction, then appended to (which reopens the instance).
       const releasing = yield* Effect.fork(store.release(ref))
       // The release has taken the instance out (and now waits for the compaction) once none is open.
@@ -475,15 +486,7 @@ describe("MessageStore: automatic compaction and idle instances", () => {
       const storeScope = yield* Scope.make()
       const store = yield* MessageStore.make({ root, compaction: false }).pipe(Scope.extend(storeScope))
       yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.remove("a")])
-      let n = 0
-      const atDirSync = yield* Deferred.make<void>()
-      const resume = yield* Deferred.make<void>()
-      probe.onSync = Effect.suspend(() =>
-        ++n === 3 ? Deferred.succeed(atDirSync, undefined).pipe(Effect.zipRight(Deferred.await(resume))) : Effect.void
-      )
-      const compacting = yield* Effect.fork(store.compact(ref))
-      yield* Deferred.await(atDirSync)
-      probe.onSync = undefined
+      const { compacting, resume } = yield* compactionHeldAtDirSync(probe, store)
       const closing = yield* Effect.fork(Scope.close(storeScope, Exit.void))
       yield* Effect.yieldNow()
       // Still holding the instance (and its lock) for the compaction.

@@ -1,0 +1,53 @@
+/**
+ * The Swarm kind and its policy.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as ObjectRef from "../../ObjectRef.js"
+import * as IssueMessage from "../issueMessage.js"
+import { NonEmptyString, NonNegativeNumber, PositiveInt, ref, resource, show } from "./envelope.js"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SwarmPolicy = Schema.Struct({
+  maxStepsPerTurn: Schema.optional(PositiveInt),
+  lifecycle: Schema.optional(Schema.Struct({
+    ttlSeconds: Schema.optional(NonNegativeNumber),
+    gcGraceSeconds: Schema.optional(NonNegativeNumber)
+  })),
+  shutdown: Schema.optional(Schema.Struct({
+    gracePeriodSeconds: Schema.optional(NonNegativeNumber)
+  }))
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SwarmSpec = Schema.Struct({
+  entryAgent: ref("Agent"),
+  agents: Schema.Array(ref("Agent")).pipe(
+    Schema.filter((xs) => xs.length > 0 || "a Swarm must list at least one agent")
+  ),
+  instanceKey: Schema.optional(NonEmptyString),
+  policy: Schema.optional(SwarmPolicy)
+}).pipe(
+  Schema.filter((s) =>
+    s.agents.some((a) => ObjectRef.sameTarget(a, s.entryAgent)) ?
+      true :
+      {
+        path: ["entryAgent"],
+        message: IssueMessage.encode(`entryAgent ${ObjectRef.format(s.entryAgent)} must be included in agents`, {
+          suggestion: `add ${show(`Agent/${s.entryAgent.name}`)} to spec.agents`
+        })
+      }
+  )
+)
+
+/** @since 0.1.0 @category schemas */
+export const Swarm = resource("Swarm", SwarmSpec)
+/** @since 0.1.0 @category models */
+export type SwarmResource = typeof Swarm.Type

@@ -193,3 +193,23 @@ export * as SandboxedTools from "./sandbox/SandboxedTools.js"
  * @since 0.1.0
  */
 export * as EventPersistence from "./pipeline/EventPersistence.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Model from "./model/Model.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ModelError from "./model/ModelError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OpenAiCompatible from "./model/providers/OpenAiCompatible.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Scripted from "./model/providers/Scripted.js"

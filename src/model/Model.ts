@@ -1,0 +1,440 @@
+/**
+ * The step-level model service: one call per step of the turn loop. A request carries the system
+ * prompt, our conversation messages, the step's tool catalog (raw JSON Schemas, never compiled per call),
+ * the Agent's call parameters and an optional tool choice; a response carries the assistant message in
+ * our `Message` shape, the finish reason, token usage and provider metadata.
+ *
+ * - A tool call whose arguments are not a JSON object keeps its raw text as `arguments` (a string), so
+ *   the turn loop can answer it with a tool error; an unknown tool name is returned as is.
+ * - `stream` gives deltas and ends with a `Finish` part holding the response `generate` would return.
+ * - Providers: `openai-compatible` (Chat Completions), `openai` (Responses), `anthropic` (Messages),
+ *   `effect-ai` (any `@effect/ai` `LanguageModel`) and `scripted`; see {@link layer}.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Stream from "effect/Stream"
+import type { Json, Message, MessageData, ToolCall } from "../conversation/Message.js"
+import * as ValueSource from "../resource/ValueSource.js"
+import type { ToolCatalog } from "../tool/ToolCatalog.js"
+import * as Http from "./internal/http.js"
+import { ModelConfigError, type ModelError } from "./ModelError.js"
+import * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
+import * as Scripted from "./providers/Scripted.js"
+
+/**
+ * The Agent's call parameters (`spec.modelConfig.params`). Each provider sends what its API knows and
+ * ignores the rest; `providerOptions` is merged into the request body as is (for example Anthropic
+ * `cache_control`, OpenAI `reasoning`, OpenRouter `provider`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallParams {
+  readonly temperature?: number | undefined
+  readonly maxTokens?: number | undefined
+  readonly topP?: number | undefined
+  readonly topK?: number | undefined
+  readonly stop?: ReadonlyArray<string> | undefined
+  readonly seed?: number | undefined
+  readonly frequencyPenalty?: number | undefined
+  readonly presencePenalty?: number | undefined
+  readonly providerOptions?: { readonly [key: string]: Json } | undefined
+}
+
+/**
+ * Which tools the model may call: any (`auto`, the default), none, at least one, or one named tool.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ToolChoice = "auto" | "none" | "required" | { readonly tool: string }
+
+/**
+ * One model call.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "effect-swarm"
+ * const request: Model.Request = {
+ *   system: "You are terse.",
+ *   messages: [{ role: "user", content: "Weather in Oslo?" }],
+ *   tools: [{ name: "weather__get", parameters: { type: "object", properties: { city: { type: "string" } } } }]
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly system?: string | undefined
+  /** Conversation messages (or their `data`), oldest first. System messages here are sent as well. */
+  readonly messages: ReadonlyArray<Message | MessageData>
+  readonly tools?: ToolCatalog | undefined
+  readonly params?: CallParams | undefined
+  readonly toolChoice?: ToolChoice | undefined
+}
+
+/**
+ * Why the model stopped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FinishReason = "stop" | "length" | "tool-calls" | "content-filter" | "error" | "other"
+
+/**
+ * Token usage, as far as the provider reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Usage {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly totalTokens?: number | undefined
+  /** Input tokens served from the provider's prompt cache. */
+  readonly cachedInputTokens?: number | undefined
+  /** Anthropic: input tokens written to the prompt cache. */
+  readonly cacheWriteInputTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}
+
+/**
+ * What the provider said about the response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseMetadata {
+  readonly provider: string
+  /** The model version that answered. */
+  readonly model?: string | undefined
+  readonly responseId?: string | undefined
+  /** The provider's own finish reason, before normalisation. */
+  readonly rawFinishReason?: string | undefined
+}
+
+/**
+ * The result of a model call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Response {
+  /** The assistant message: text content (or reasoning and text parts) and `toolCalls`. */
+  readonly message: MessageData
+  readonly text: string
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly finishReason: FinishReason
+  readonly usage: Usage
+  readonly metadata: ResponseMetadata
+}
+
+/**
+ * A piece of a streamed response. Tool calls are announced with `ToolCallStart` (by `index`, in order)
+ * and their argument text arrives in `ToolCallDelta`s; the stream always ends with `Finish`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamPart =
+  | { readonly _tag: "TextDelta"; readonly text: string }
+  | { readonly _tag: "ReasoningDelta"; readonly text: string }
+  | { readonly _tag: "ToolCallStart"; readonly index: number; readonly id: string; readonly name: string }
+  | { readonly _tag: "ToolCallDelta"; readonly index: number; readonly argumentsDelta: string }
+  | { readonly _tag: "Usage"; readonly usage: Usage }
+  | { readonly _tag: "Finish"; readonly response: Response }
+
+/**
+ * The service: `generate` and `stream` one step. Methods have no requirements.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The provider name (`openai-compatible`, `openai`, `anthropic`, `effect-ai`, `scripted`). */
+  readonly provider: string
+  /** The model name sent to the provider. */
+  readonly model: string
+  readonly generate: (request: Request) => Effect.Effect<Response, ModelError>
+  readonly stream: (request: Request) => Stream.Stream<StreamPart, ModelError>
+}
+
+/**
+ * The step-level model service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Model } from "effect-swarm"
+ * const program = Effect.gen(function*() {
+ *   const model = yield* Model.Model
+ *   const response = yield* model.generate({ messages: [{ role: "user", content: "hi" }] })
+ *   return response.text
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Model extends Context.Tag("effect-swarm/Model")<Model, Service>() {}
+
+/**
+ * The providers {@link layer} knows.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const providers = ["openai-compatible", "openai", "anthropic", "effect-ai", "scripted"] as const
+
+/**
+ * The parts of a Model resource {@link layer} reads (a loaded Bundle's `Resource.ModelResource` fits).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelResource {
+  readonly metadata: { readonly name: string }
+  readonly spec: {
+    readonly provider: string
+    readonly model: string
+    readonly apiKey?: ValueSource.ValueSource | undefined
+    readonly endpoint?: string | undefined
+    readonly options?: { readonly [key: string]: Json } | undefined
+  }
+}
+
+/**
+ * Options of {@link layer} and {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions {
+  /** The script of a `scripted` model (until the resource carries one, or to override it). */
+  readonly script?: ReadonlyArray<Scripted.ScriptStep> | undefined
+  /** The HTTP client; defaults to the `HttpClient` in context, else the platform's fetch client. */
+  readonly httpClient?: HttpClient.HttpClient | undefined
+}
+
+const defaultEndpoints: Record<string, string> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com/v1"
+}
+
+const defaultKeyEnv: Record<string, string> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY" }
+
+const configError = (resource: ModelResource, field: string, detail: string, suggestion?: string) =>
+  new ModelConfigError({
+    model: resource.metadata.name,
+    field,
+    detail,
+    ...(suggestion === undefined ? {} : { suggestion })
+  })
+
+/** `spec.options`: `maxRetries` (integer >= 0), `timeout` (milliseconds or a duration such as "90 seconds"), `headers`. */
+const readOptions = (resource: ModelResource) =>
+  Effect.gen(function*() {
+    const options = resource.spec.options ?? {}
+    let maxRetries: number = Http.defaults.maxRetries
+    let timeout: Duration.Duration = Http.defaults.timeout
+    const headers: Record<string, string> = {}
+    const retries = options.maxRetries
+    if (retries !== undefined) {
+      if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0 || retries > 20) {
+        return yield* configError(
+          resource,
+          "spec.options.maxRetries",
+          `expected an integer within 0..20, got ${JSON.stringify(retries)}`
+        )
+      }
+      maxRetries = retries
+    }
+    const t = options.timeout
+    if (t !== undefined) {
+      const decoded = typeof t === "number" ?
+        (t > 0 ? Option.some(Duration.millis(t)) : Option.none()) :
+        typeof t === "string" ?
+        Duration.decodeUnknown(t) :
+        Option.none()
+      if (Option.isNone(decoded) || !Duration.greaterThan(decoded.value, Duration.zero)) {
+        return yield* configError(
+          resource,
+          "spec.options.timeout",
+          `expected a positive duration, got ${JSON.stringify(t)}`,
+          "write milliseconds (60000) or a duration such as \"60 seconds\""
+        )
+      }
+      timeout = decoded.value
+    }
+    const h = options.headers
+    if (h !== undefined) {
+      if (typeof h !== "object" || h === null || Array.isArray(h)) {
+        return yield* configError(resource, "spec.options.headers", "expected a map of header names to strings")
+      }
+      for (const [k, v] of Object.entries(h)) {
+        if (typeof v !== "string") {
+          return yield* configError(
+            resource,
+            `spec.options.headers.${k}`,
+            `expected a string, got ${JSON.stringify(v)}`
+          )
+        }
+        headers[k.toLowerCase()] = v
+      }
+    }
+    return { maxRetries, timeout, headers }
+  })
+
+const resolveKey = (resource: ModelResource) =>
+  Effect.gen(function*() {
+    const provider = resource.spec.provider
+    const source = resource.spec.apiKey
+    if (source === undefined) {
+      const env = defaultKeyEnv[provider]
+      if (env === undefined) return { key: undefined, hint: "no key configured" }
+      const value = yield* Config.option(Config.string(env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      if (Option.isSome(value) && value.value.trim() !== "") {
+        return { key: Redacted.make(value.value.trim()), hint: env }
+      }
+      return yield* configError(
+        resource,
+        "spec.apiKey",
+        `no API key: spec.apiKey is not set and ${env} is empty`,
+        `export ${env}=... or set spec.apiKey: { valueFrom: { env: ${env} } }`
+      )
+    }
+    const hint = source._tag === "Env"
+      ? source.env
+      : source._tag === "Secret"
+      ? `secret ${source.secret}`
+      : "spec.apiKey.value"
+    const value = yield* ValueSource.resolve(source, "apiKey").pipe(
+      Effect.mapError((e) =>
+        configError(
+          resource,
+          "spec.apiKey",
+          `no API key: ${e.tried.join(", ")} ${e.tried.length === 1 ? "is" : "are"} not set`,
+          `export ${e.tried[0]}=...`
+        )
+      )
+    )
+    return { key: Option.isSome(value) ? Redacted.make(value.value.trim()) : undefined, hint }
+  })
+
+/**
+ * Builds the service a Model resource describes. Everything that can be wrong with the resource (an
+ * unknown provider, a missing key, a missing endpoint, a bad option) fails here with
+ * `ModelConfigError`, never at the first call.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Model } from "effect-swarm"
+ * const model = Model.make({
+ *   metadata: { name: "local" },
+ *   spec: { provider: "openai-compatible", model: "llama3.1", endpoint: "http://localhost:11434/v1" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (resource: ModelResource, options?: LayerOptions): Effect.Effect<Service, ModelConfigError> =>
+  Effect.gen(function*() {
+    const spec = resource.spec
+    const name = resource.metadata.name
+    switch (spec.provider) {
+      case "scripted":
+        return yield* Scripted.make(options?.script ?? [], { model: spec.model, name })
+      case "openai-compatible":
+      case "openai":
+      case "anthropic":
+        break
+      default:
+        return yield* configError(
+          resource,
+          "spec.provider",
+          `unknown provider ${JSON.stringify(spec.provider)}`,
+          `use one of ${providers.filter((p) => p !== "effect-ai").join(", ")} (effect-ai: EffectAi.layer)`
+        )
+    }
+    const endpoint = spec.endpoint ?? defaultEndpoints[spec.provider]
+    if (endpoint === undefined) {
+      return yield* configError(
+        resource,
+        "spec.endpoint",
+        `provider ${spec.provider} needs an endpoint`,
+        "set the server's base URL, e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
+      )
+    }
+    const opts = yield* readOptions(resource)
+    const { hint, key } = yield* resolveKey(resource)
+    const client = options?.httpClient ?? Option.getOrUndefined(yield* Effect.serviceOption(HttpClient.HttpClient)) ??
+      (yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer))
+    const config: Http.ProviderConfig = {
+      model: spec.model,
+      baseUrl: endpoint.replace(/\/+$/, ""),
+      apiKey: key,
+      headers: opts.headers,
+      transport: {
+        client,
+        settings: {
+          provider: spec.provider,
+          maxRetries: opts.maxRetries,
+          timeout: opts.timeout,
+          baseDelay: Http.defaults.baseDelay,
+          maxRetryWait: Http.defaults.maxRetryWait,
+          keyHint: hint
+        }
+      }
+    }
+    return OpenAiCompatible.make(config)
+  })
+
+/**
+ * The {@link Model} layer of a Model resource (see {@link make}).
+ *
+ * @example
+ * ```ts
+ * import { Model } from "effect-swarm"
+ * const ModelLive = Model.layer({
+ *   metadata: { name: "gpt" },
+ *   spec: { provider: "openai", model: "gpt-4.1", apiKey: { _tag: "Env", env: "OPENAI_API_KEY", required: true } }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (resource: ModelResource, options?: LayerOptions): Layer.Layer<Model, ModelConfigError> =>
+  Layer.effect(Model, make(resource, options))
+
+/**
+ * A scripted {@link Model} layer, for tests and demos.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "effect-swarm"
+ * const ModelTest = Model.scripted([
+ *   { match: "weather", toolCalls: [{ name: "weather__get", arguments: { city: "Oslo" } }] },
+ *   { text: "Sunny." }
+ * ])
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const scripted = (
+  steps: ReadonlyArray<Scripted.ScriptStep>,
+  options?: { readonly model?: string | undefined }
+): Layer.Layer<Model, ModelConfigError> => Layer.effect(Model, Scripted.make(steps, options))

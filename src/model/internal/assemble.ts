@@ -1,0 +1,278 @@
+/**
+ * Shared pieces of every adapter: reading our messages, parsing tool-call arguments without failing the
+ * step, building the response in our `Message` shape, and accumulating a stream into that response.
+ *
+ * @internal
+ */
+import type { ContentPart, Json, Message, MessageData, ToolCall } from "../../conversation/Message.js"
+import type { JsonSchema, ToolCatalogItem } from "../../tool/ToolCatalog.js"
+import type { FinishReason, Request, Response, StreamPart, Usage } from "../Model.js"
+
+/** The `data` of each message, and the system prompt first when there is one. */
+export const messagesOf = (request: Request): ReadonlyArray<MessageData> => {
+  const out: Array<MessageData> = []
+  for (const m of request.messages) out.push("data" in m ? (m as Message).data : m as MessageData)
+  return out
+}
+
+/** A tool's parameters schema as sent: the raw schema, `{type: "object"}` when the catalog has none. */
+export const parametersOf = (tool: ToolCatalogItem): JsonSchema => tool.parameters ?? { type: "object", properties: {} }
+
+/**
+ * The model's argument text as our value: a JSON object when it is one, `{}` when empty, else the raw
+ * text (invalid JSON, or JSON that is not an object), so the turn loop can answer with a tool error.
+ */
+export const parseArguments = (raw: string): Json => {
+  const text = raw.trim()
+  if (text === "") return {}
+  if (text.charCodeAt(0) !== 123 /* "{" */) return raw
+  try {
+    const value = JSON.parse(text) as Json
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : raw
+  } catch {
+    return raw
+  }
+}
+
+/** Arguments as provider text: objects as JSON, raw text (a call that had invalid arguments) as it was. */
+export const argumentsText = (args: Json): string => typeof args === "string" ? args : JSON.stringify(args)
+
+/** Arguments as a provider object (Anthropic `input`): raw text is wrapped so it still replays. */
+export const argumentsObject = (args: Json): { readonly [key: string]: Json } =>
+  typeof args === "object" && args !== null && !Array.isArray(args) ?
+    args as { readonly [key: string]: Json } :
+    { _raw: args }
+
+/** Assistant tool calls of a message: the `toolCalls` field and `tool-call` content parts. */
+export const toolCallsOf = (data: MessageData): ReadonlyArray<ToolCall> => {
+  const calls: Array<ToolCall> = [...(data.toolCalls ?? [])]
+  if (typeof data.content !== "string") {
+    for (const part of data.content) {
+      if (part.type === "tool-call") {
+        if (calls.some((c) => c.id === part.toolCallId)) continue
+        calls.push({ id: part.toolCallId, name: part.toolName, arguments: part.input })
+      }
+    }
+  }
+  return calls
+}
+
+/** A tool result's text: strings as they are, other JSON stringified. */
+export const outputText = (output: Json | ReadonlyArray<ContentPart>): string =>
+  typeof output === "string" ? output : JSON.stringify(output)
+
+/** The text of the non-tool parts of a content. */
+export const textOf = (content: MessageData["content"]): string =>
+  typeof content === "string" ?
+    content :
+    content.flatMap((p) => p.type === "text" ? [p.text] : []).join("\n")
+
+/** One tool result to send: from a `tool` message, or a `tool-result` part. */
+export interface ToolResult {
+  readonly id: string
+  readonly name: string
+  readonly output: string
+  readonly isError: boolean
+}
+
+/** The tool results a message carries. */
+export const toolResultsOf = (data: MessageData): ReadonlyArray<ToolResult> => {
+  const results: Array<ToolResult> = []
+  if (typeof data.content !== "string") {
+    for (const part of data.content) {
+      if (part.type === "tool-result") {
+        results.push({
+          id: part.toolCallId,
+          name: part.toolName,
+          output: outputText(part.output),
+          isError: part.isError === true
+        })
+      }
+    }
+  }
+  if (data.role === "tool" && data.toolCallId !== undefined && results.length === 0) {
+    results.push({
+      id: data.toolCallId,
+      name: data.toolName ?? "",
+      output: textOf(data.content),
+      isError: data.isError === true
+    })
+  }
+  return results
+}
+
+/** The response's parts, in our shape. */
+export interface Parts {
+  readonly provider: string
+  readonly text: string
+  readonly reasoning: string
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly finishReason: FinishReason
+  readonly rawFinishReason: string | undefined
+  readonly usage: Usage
+  readonly model: string | undefined
+  readonly responseId: string | undefined
+}
+
+/** Builds the response. Tool calls present with a `stop` finish (Ollama, some gpt-4o replies) mean `tool-calls`. */
+export const response = (parts: Parts): Response => {
+  const finishReason = parts.toolCalls.length > 0 && parts.finishReason === "stop" ? "tool-calls" : parts.finishReason
+  const content: MessageData["content"] = parts.reasoning === "" ?
+    parts.text :
+    [
+      { type: "reasoning", text: parts.reasoning },
+      ...(parts.text === "" ? [] : [{ type: "text" as const, text: parts.text }])
+    ]
+  const message: MessageData = parts.toolCalls.length > 0 ?
+    { role: "assistant", content, toolCalls: parts.toolCalls } :
+    { role: "assistant", content }
+  return {
+    message,
+    text: parts.text,
+    toolCalls: parts.toolCalls,
+    finishReason,
+    usage: parts.usage,
+    metadata: {
+      provider: parts.provider,
+      ...(parts.model === undefined ? {} : { model: parts.model }),
+      ...(parts.responseId === undefined ? {} : { responseId: parts.responseId }),
+      ...(parts.rawFinishReason === undefined ? {} : { rawFinishReason: parts.rawFinishReason })
+    }
+  }
+}
+
+/** Drops undefined usage fields. */
+export const usage = (u: { [K in keyof Usage]: number | undefined }): Usage => {
+  const out: { -readonly [K in keyof Usage]: number } = {}
+  for (const key in u) {
+    const value = u[key as keyof Usage]
+    if (typeof value === "number" && Number.isFinite(value)) out[key as keyof Usage] = value
+  }
+  return out
+}
+
+/** A number field of an unknown object. */
+export const num = (o: unknown, key: string): number | undefined => {
+  if (typeof o !== "object" || o === null) return undefined
+  const v = (o as Record<string, unknown>)[key]
+  return typeof v === "number" ? v : undefined
+}
+
+/** A string field of an unknown object. */
+export const str = (o: unknown, key: string): string | undefined => {
+  if (typeof o !== "object" || o === null) return undefined
+  const v = (o as Record<string, unknown>)[key]
+  return typeof v === "string" ? v : undefined
+}
+
+/** An object field of an unknown object. */
+export const obj = (o: unknown, key: string): Record<string, unknown> | undefined => {
+  if (typeof o !== "object" || o === null) return undefined
+  const v = (o as Record<string, unknown>)[key]
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : undefined
+}
+
+/** An array field of an unknown object. */
+export const arr = (o: unknown, key: string): ReadonlyArray<unknown> | undefined => {
+  if (typeof o !== "object" || o === null) return undefined
+  const v = (o as Record<string, unknown>)[key]
+  return Array.isArray(v) ? v : undefined
+}
+
+interface PendingCall {
+  id: string
+  name: string
+  args: string
+}
+
+/**
+ * Accumulates stream deltas into the final response. Tool calls are keyed by the provider's index (or
+ * block / item id); an id the provider never sends is `fallbackId(n)`.
+ */
+export class Accumulator {
+  text = ""
+  reasoning = ""
+  readonly calls = new Map<string | number, PendingCall>()
+  usage: Usage = {}
+  finishReason: FinishReason = "other"
+  rawFinishReason: string | undefined = undefined
+  model: string | undefined = undefined
+  responseId: string | undefined = undefined
+  constructor(readonly provider: string, readonly fallbackId: (n: number) => string) {}
+
+  addText(text: string, out: Array<StreamPart>) {
+    if (text === "") return
+    this.text += text
+    out.push({ _tag: "TextDelta", text })
+  }
+
+  addReasoning(text: string, out: Array<StreamPart>) {
+    if (text === "") return
+    this.reasoning += text
+    out.push({ _tag: "ReasoningDelta", text })
+  }
+
+  /** Starts (or continues) the call under `key`; returns its position. */
+  startCall(key: string | number, id: string | undefined, name: string | undefined, out: Array<StreamPart>): number {
+    const existing = this.calls.get(key)
+    if (existing !== undefined) {
+      if (name !== undefined && name !== "" && existing.name === "") existing.name = name
+      return this.indexOf(key)
+    }
+    const index = this.calls.size
+    const call: PendingCall = {
+      id: id !== undefined && id !== "" ? id : this.fallbackId(index),
+      name: name ?? "",
+      args: ""
+    }
+    this.calls.set(key, call)
+    out.push({ _tag: "ToolCallStart", index, id: call.id, name: call.name })
+    return index
+  }
+
+  addArguments(key: string | number, chunk: string, out: Array<StreamPart>) {
+    if (chunk === "") return
+    const call = this.calls.get(key)
+    if (call === undefined) return
+    call.args += chunk
+    out.push({ _tag: "ToolCallDelta", index: this.indexOf(key), argumentsDelta: chunk })
+  }
+
+  /** Replaces a call's arguments (a provider that sends the whole arguments again when the call is done). */
+  setArguments(key: string | number, args: string) {
+    const call = this.calls.get(key)
+    if (call !== undefined) call.args = args
+  }
+
+  setUsage(usage: Usage, out: Array<StreamPart>) {
+    this.usage = { ...this.usage, ...usage }
+    out.push({ _tag: "Usage", usage: this.usage })
+  }
+
+  private indexOf(key: string | number): number {
+    let i = 0
+    for (const k of this.calls.keys()) {
+      if (k === key) return i
+      i++
+    }
+    return -1
+  }
+
+  finish(): Response {
+    const toolCalls: Array<ToolCall> = []
+    for (const call of this.calls.values()) {
+      toolCalls.push({ id: call.id, name: call.name, arguments: parseArguments(call.args) })
+    }
+    return response({
+      provider: this.provider,
+      text: this.text,
+      reasoning: this.reasoning,
+      toolCalls,
+      finishReason: this.finishReason,
+      rawFinishReason: this.rawFinishReason,
+      usage: this.usage,
+      model: this.model,
+      responseId: this.responseId
+    })
+  }
+}

@@ -23,7 +23,7 @@ import * as Option from "effect/Option"
 import * as StateRoot from "../config/StateRoot.js"
 import type { BundleIssue } from "./BundleError.js"
 import { BundleError } from "./BundleError.js"
-import { checkFile, checkNodeTypeScript } from "./internal/bundle/files.js"
+import { checkFile, checkNodeTypeScript, loadScript } from "./internal/bundle/files.js"
 import { loadDependencies } from "./internal/bundle/packages.js"
 import { loadFile } from "./internal/bundle/parse.js"
 import { crossChecks, identityOf } from "./internal/bundle/references.js"
@@ -40,6 +40,7 @@ export {
   type ExtensionUse,
   extensionUses,
   find,
+  modelScript,
   selectSwarm,
   systemPrompt,
   toolCatalog
@@ -210,17 +211,28 @@ export const load: (
         const systemPromptFile = systemRef === undefined ?
           undefined :
           yield* checkFile(ctx, entry, "systemRef", systemRef, realRoots, report)
-        return { entryFile, systemPromptFile }
+        const { display: scriptDisplay, script, scriptFile } = r.kind === "Model" ?
+          yield* loadScript(ctx, entry, r, realRoots, report) :
+          { script: undefined, scriptFile: undefined, display: undefined }
+        return { entryFile, systemPromptFile, script, scriptFile, scriptDisplay }
       }), { concurrency: 8 })
 
     const order = new Map<string, number>()
     for (const f of [...files.map((f) => path.relative(root, f).split(path.sep).join("/")), ...dependencyFiles]) {
       order.set(f, order.size)
     }
+    // Script files sort after the bundle files (they are not bundle files).
+    const sortOrder = new Map(order)
+    for (const { scriptDisplay } of resolvedFiles) {
+      if (scriptDisplay !== undefined && !sortOrder.has(scriptDisplay)) sortOrder.set(scriptDisplay, sortOrder.size)
+    }
+    // A YAML file at the root that a Model uses as its script is not an ignored bundle file.
+    const scriptFiles = new Set(resolvedFiles.flatMap((r) => (r.scriptDisplay === undefined ? [] : [r.scriptDisplay])))
     const sorted = issues
+      .filter((issue) => !(issue.code === "E_CONFIG_FILE_IGNORED" && scriptFiles.has(issue.file)))
       .map((issue, i) => [issue, i] as const)
       .sort(([a, i], [b, j]) =>
-        (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) || (a.document ?? -1) - (b.document ?? -1) ||
+        (sortOrder.get(a.file) ?? -1) - (sortOrder.get(b.file) ?? -1) || (a.document ?? -1) - (b.document ?? -1) ||
         (a.line ?? 0) - (b.line ?? 0) || i - j
       )
       .map(([issue]) => issue)
@@ -236,7 +248,9 @@ export const load: (
       dependency: l.dependency,
       rootDir: l.rootDir,
       entryFile: resolvedFiles[i]!.entryFile,
-      systemPromptFile: resolvedFiles[i]!.systemPromptFile
+      systemPromptFile: resolvedFiles[i]!.systemPromptFile,
+      script: resolvedFiles[i]!.script,
+      scriptFile: resolvedFiles[i]!.scriptFile
     }))
     const index = new Map<string, Entry>()
     for (const e of entries) if (e.resource.kind !== "Package") index.set(identityOf(e), e)

@@ -32,8 +32,11 @@ export const codes = {
   E_CONFIG_INVALID_REF: "a reference is not \"Kind/name\", { kind, name, package? } or { ref: ... }",
   E_CONFIG_REF_KIND_MISMATCH: "a reference names another kind than the field expects",
   E_CONFIG_REF_NOT_FOUND: "a reference names a resource that does not exist",
-  E_CONFIG_ENTRY_OUTSIDE_ROOT: "an entry or systemRef path is absolute or leaves the bundle root (also via symlink)",
-  E_CONFIG_ENTRY_NOT_FOUND: "an entry or systemRef file does not exist",
+  E_CONFIG_UNKNOWN_PROVIDER:
+    "a Model's provider is not one of openai-compatible, openai, anthropic, effect-ai, scripted",
+  E_CONFIG_ENTRY_OUTSIDE_ROOT:
+    "an entry, systemRef or script path is absolute or leaves the bundle root (also via symlink)",
+  E_CONFIG_ENTRY_NOT_FOUND: "an entry, systemRef or script file does not exist",
   E_CONFIG_ENTRY_UNSUPPORTED:
     "warning: a node tool's TypeScript entry cannot run on this Node (no type stripping before 22.6)",
   E_CONFIG_REQUIRED_TOOL_MISSING: "an Agent's requiredTools names a tool that is not in its tool catalog",

@@ -15,7 +15,15 @@
 export { Agent, type AgentResource, AgentSpec, ModelParams } from "./internal/resource/agent.js"
 export { Connection, type ConnectionResource, ConnectionSpec, IngressRule } from "./internal/resource/connection.js"
 export { Connector, ConnectorEvent, type ConnectorResource, ConnectorSpec } from "./internal/resource/connector.js"
-export { decode, type Issue, issuesOf, type OfKind, type Resource, schemaOf } from "./internal/resource/decode.js"
+export {
+  decode,
+  decodeScript,
+  type Issue,
+  issuesOf,
+  type OfKind,
+  type Resource,
+  schemaOf
+} from "./internal/resource/decode.js"
 export {
   type ApiVersion,
   apiVersions,
@@ -23,15 +31,33 @@ export {
   checkName,
   checkPackageName,
   checkRelativePath,
+  DurationField,
   isKind,
   type Kind,
   kinds,
   Metadata,
+  parseDuration,
   slugify
 } from "./internal/resource/envelope.js"
 export { Extension, type ExtensionResource, ExtensionSpec, type ExtensionUse } from "./internal/resource/extension.js"
-export { Model, type ModelResource, ModelSpec } from "./internal/resource/model.js"
+export {
+  Model,
+  type ModelOptions,
+  modelOptions,
+  type ModelResource,
+  ModelSpec,
+  type Provider,
+  providers
+} from "./internal/resource/model.js"
 export { Package, PackageDependency, type PackageResource, PackageSpec } from "./internal/resource/package.js"
+export {
+  type ModelScript,
+  ModelScriptSchema,
+  scriptMatcher,
+  ScriptStep,
+  ScriptSteps,
+  ScriptToolCall
+} from "./internal/resource/script.js"
 export { Swarm, SwarmPolicy, type SwarmResource, SwarmSpec } from "./internal/resource/swarm.js"
 export { Tool, ToolExport, type ToolResource, ToolSpec } from "./internal/resource/tool.js"
 export { runtimeOptions, type ToolPool, type ToolRuntime, ToolRuntimeSchema } from "./internal/resource/toolRuntime.js"

@@ -212,3 +212,23 @@ export const selectSwarm = (
       `the bundle declares several Swarms (${names.join(", ")}) and none is named "default": choose one`
   )
 }
+
+/**
+ * The validated script of a Model (its inline steps, or those of its script file, read when the bundle
+ * loaded), for the `scripted` provider; `undefined` when there is no such Model or it has no script.
+ *
+ * @example
+ * ```ts
+ * import { Bundle } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const steps = Bundle.modelScript(bundle, "demo") // ReadonlyArray<Resource.ScriptStep> | undefined
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const modelScript = (
+  bundle: Bundle,
+  modelName: string,
+  scope?: string
+): ReadonlyArray<Resource.ScriptStep> | undefined => find(bundle, "Model", modelName, scope)?.script

@@ -1,11 +1,14 @@
 /**
- * Files referenced by resources: entries and system prompts exist and stay inside their root.
+ * Files referenced by resources: entries, system prompts and model scripts exist and stay inside their root;
+ * script files are read and validated.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as Resource from "../../Resource.js"
+import * as Resource from "../../Resource.js"
+import { readYaml } from "./parse.js"
 import { within } from "./scan.js"
 import type { Context, Loaded, Report } from "./types.js"
 
@@ -17,14 +20,14 @@ const entryCandidates = (entry: string): Array<string> => {
 }
 
 /**
- * The absolute file an `entry` or `systemRef` points at, or an issue.
+ * The absolute file an `entry`, `systemRef` or Model `script` points at, or an issue.
  *
  * @since 0.1.0
  */
 export const checkFile = (
   ctx: Context,
   entry: Loaded,
-  field: "entry" | "systemRef",
+  field: "entry" | "systemRef" | "script",
   relPath: string,
   realRoots: Map<string, string>,
   report: Report
@@ -32,7 +35,7 @@ export const checkFile = (
   Effect.gen(function*() {
     const { fs, path } = ctx
     const candidates = field === "entry" ? entryCandidates(relPath) : [relPath.replace(/^\.\//, "")]
-    const where = field === "entry" ? ["spec", "entry"] : ["spec", "prompt", "systemRef"]
+    const where = field === "systemRef" ? ["spec", "prompt", "systemRef"] : ["spec", field]
     const label = `${entry.resource.kind}/${entry.resource.metadata.name}`
     let realRoot = realRoots.get(entry.rootDir)
     if (realRoot === undefined) {
@@ -99,3 +102,65 @@ export const checkNodeTypeScript = (entry: Loaded, tool: Resource.ToolResource, 
     }
   )
 }
+
+/**
+ * The steps of a Model's script: the inline ones, or those of its script file (checked like an
+ * entry: it exists and stays inside the root), read and validated with issues naming that file.
+ *
+ * @since 0.1.0
+ */
+export const loadScript = (
+  ctx: Context,
+  entry: Loaded,
+  model: Resource.ModelResource,
+  realRoots: Map<string, string>,
+  report: Report
+) =>
+  Effect.gen(function*() {
+    const script = model.spec.script
+    if (script === undefined) return { script: undefined, scriptFile: undefined, display: undefined }
+    if (typeof script !== "string") return { script, scriptFile: undefined, display: undefined }
+    const scriptFile = yield* checkFile(ctx, entry, "script", script, realRoots, report)
+    if (scriptFile === undefined) return { script: undefined, scriptFile: undefined, display: undefined }
+    const rel = script.replace(/^\.\//, "")
+    const display = entry.dependency && entry.scope !== undefined ? `${entry.scope}/${rel}` : rel
+    let reported = 0
+    const documents = yield* readYaml(ctx, scriptFile, display, (...args) => {
+      reported++
+      report(...args)
+    })
+    if (documents.length !== 1) {
+      if (documents.length === 0 && reported === 0) {
+        report(
+          "E_CONFIG_SCHEMA_INVALID",
+          display,
+          undefined,
+          "",
+          `the script of Model/${model.metadata.name} is empty: ${display} has no steps`,
+          { suggestion: `list the steps, e.g. - { text: "Hello" }` }
+        )
+      } else if (documents.length > 1) {
+        report(
+          "E_CONFIG_SCHEMA_INVALID",
+          display,
+          1,
+          "",
+          `the script of Model/${model.metadata.name} must be one document, a list of steps; ${display} has ${documents.length}`,
+          { suggestion: "remove the --- separators and list every step in one sequence" }
+        )
+      }
+      return { script: undefined, scriptFile, display }
+    }
+    const doc = documents[0]!
+    const decoded = Resource.decodeScript(doc.value)
+    if (Either.isLeft(decoded)) {
+      for (const issue of decoded.left) {
+        report(issue.code, display, doc.index, issue.path, issue.message, {
+          suggestion: issue.suggestion,
+          line: doc.lineAt(issue.path)
+        })
+      }
+      return { script: undefined, scriptFile, display }
+    }
+    return { script: decoded.right, scriptFile, display }
+  })

@@ -38,6 +38,10 @@ export interface Entry<R extends Resource.Resource = Resource.Resource> {
   readonly entryFile: string | undefined
   /** The resolved `prompt.systemRef` file (Agent), absolute. */
   readonly systemPromptFile: string | undefined
+  /** A Model's validated script steps: inline, or read from its script file. */
+  readonly script: ReadonlyArray<Resource.ScriptStep> | undefined
+  /** The resolved script file (Model with `script: path`), absolute. */
+  readonly scriptFile: string | undefined
 }
 
 /**

@@ -17,6 +17,7 @@ import { isKind, isRecord, type Kind, kinds, show } from "./envelope.js"
 import { Extension, type ExtensionResource } from "./extension.js"
 import { Model, type ModelResource } from "./model.js"
 import { Package, type PackageResource } from "./package.js"
+import { type ScriptStep, ScriptSteps } from "./script.js"
 import { Swarm, type SwarmResource } from "./swarm.js"
 import { Tool, type ToolResource } from "./tool.js"
 
@@ -138,6 +139,21 @@ const collect = (
     }
     case "Composite": {
       const subs = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      // A value that is none of a list of literals is one issue naming them all, not one per literal.
+      const literals = subs.filter((sub) => sub._tag === "Type" && sub.ast._tag === "Literal")
+      if (
+        issue.ast._tag === "Union" && literals.length > 1 &&
+        subs.every((sub) => sub._tag === "Type" && (sub.ast._tag === "Literal" || sub.ast._tag === "UndefinedKeyword"))
+      ) {
+        out.push({
+          code: codeOf(issue.ast) ?? code ?? "E_CONFIG_SCHEMA_INVALID",
+          path,
+          message: `expected ${literals.map((sub) => describeAst(sub.ast)).join(" or ")}, got ${
+            issue.actual === null ? "null" : show(issue.actual)
+          }`
+        })
+        return
+      }
       const nextFields = fieldsOf(issue.ast) ?? fields
       for (const sub of subs) collect(sub, path, codeOf(issue.ast) ?? code, nextFields, out)
       return
@@ -205,6 +221,34 @@ export const issuesOf = (error: ParseResult.ParseError): Array<Issue> => {
   const out: Array<Issue> = []
   collect(error.issue, [], undefined, undefined, out)
   return out
+}
+
+const decodeSteps = Schema.decodeUnknownEither(ScriptSteps, { errors: "all", onExcessProperty: "error" })
+
+/**
+ * Decodes the content of a script file (a list of {@link ScriptStep}s), or every issue found, with
+ * paths from the list (`[1].toolCalls[0].name`).
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * Resource.decodeScript([{ match: "hello", text: "Hi!" }]) // Either.right([...])
+ * ```
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeScript = (value: unknown): Either.Either<ReadonlyArray<ScriptStep>, ReadonlyArray<Issue>> => {
+  if (!Array.isArray(value)) {
+    return Either.left([{
+      code: "E_CONFIG_SCHEMA_INVALID",
+      path: [],
+      message: `a script file holds a list of steps, got ${show(value)}`,
+      suggestion: `write one step per item: - { match: hello, text: "Hi!" }`
+    }])
+  }
+  const result = decodeSteps(value)
+  return Either.isRight(result) ? Either.right(result.right) : Either.left(issuesOf(result.left))
 }
 
 const decoders = Object.fromEntries(

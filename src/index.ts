@@ -207,6 +207,16 @@ export * as ModelError from "./model/ModelError.js"
 /**
  * @since 0.1.0
  */
+export * as Anthropic from "./model/providers/Anthropic.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OpenAi from "./model/providers/OpenAi.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as OpenAiCompatible from "./model/providers/OpenAiCompatible.js"
 
 /**

@@ -14,19 +14,19 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import type { Json, Message, MessageData, ToolCall } from "../conversation/Message.js"
-import * as ValueSource from "../resource/ValueSource.js"
+import type * as ValueSource from "../resource/ValueSource.js"
 import type { ToolCatalog } from "../tool/ToolCatalog.js"
+import { configError, defaultEndpoints, readOptions, resolveKey } from "./internal/config.js"
 import * as Http from "./internal/http.js"
-import { ModelConfigError, type ModelError } from "./ModelError.js"
+import type { ModelConfigError, ModelError } from "./ModelError.js"
+import * as Anthropic from "./providers/Anthropic.js"
+import * as OpenAi from "./providers/OpenAi.js"
 import * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
 import * as Scripted from "./providers/Scripted.js"
 
@@ -226,111 +226,6 @@ export interface LayerOptions {
   readonly httpClient?: HttpClient.HttpClient | undefined
 }
 
-const defaultEndpoints: Record<string, string> = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com/v1"
-}
-
-const defaultKeyEnv: Record<string, string> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY" }
-
-const configError = (resource: ModelResource, field: string, detail: string, suggestion?: string) =>
-  new ModelConfigError({
-    model: resource.metadata.name,
-    field,
-    detail,
-    ...(suggestion === undefined ? {} : { suggestion })
-  })
-
-/** `spec.options`: `maxRetries` (integer >= 0), `timeout` (milliseconds or a duration such as "90 seconds"), `headers`. */
-const readOptions = (resource: ModelResource) =>
-  Effect.gen(function*() {
-    const options = resource.spec.options ?? {}
-    let maxRetries: number = Http.defaults.maxRetries
-    let timeout: Duration.Duration = Http.defaults.timeout
-    const headers: Record<string, string> = {}
-    const retries = options.maxRetries
-    if (retries !== undefined) {
-      if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0 || retries > 20) {
-        return yield* configError(
-          resource,
-          "spec.options.maxRetries",
-          `expected an integer within 0..20, got ${JSON.stringify(retries)}`
-        )
-      }
-      maxRetries = retries
-    }
-    const t = options.timeout
-    if (t !== undefined) {
-      const decoded = typeof t === "number" ?
-        (t > 0 ? Option.some(Duration.millis(t)) : Option.none()) :
-        typeof t === "string" ?
-        Duration.decodeUnknown(t) :
-        Option.none()
-      if (Option.isNone(decoded) || !Duration.greaterThan(decoded.value, Duration.zero)) {
-        return yield* configError(
-          resource,
-          "spec.options.timeout",
-          `expected a positive duration, got ${JSON.stringify(t)}`,
-          "write milliseconds (60000) or a duration such as \"60 seconds\""
-        )
-      }
-      timeout = decoded.value
-    }
-    const h = options.headers
-    if (h !== undefined) {
-      if (typeof h !== "object" || h === null || Array.isArray(h)) {
-        return yield* configError(resource, "spec.options.headers", "expected a map of header names to strings")
-      }
-      for (const [k, v] of Object.entries(h)) {
-        if (typeof v !== "string") {
-          return yield* configError(
-            resource,
-            `spec.options.headers.${k}`,
-            `expected a string, got ${JSON.stringify(v)}`
-          )
-        }
-        headers[k.toLowerCase()] = v
-      }
-    }
-    return { maxRetries, timeout, headers }
-  })
-
-const resolveKey = (resource: ModelResource) =>
-  Effect.gen(function*() {
-    const provider = resource.spec.provider
-    const source = resource.spec.apiKey
-    if (source === undefined) {
-      const env = defaultKeyEnv[provider]
-      if (env === undefined) return { key: undefined, hint: "no key configured" }
-      const value = yield* Config.option(Config.string(env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-      if (Option.isSome(value) && value.value.trim() !== "") {
-        return { key: Redacted.make(value.value.trim()), hint: env }
-      }
-      return yield* configError(
-        resource,
-        "spec.apiKey",
-        `no API key: spec.apiKey is not set and ${env} is empty`,
-        `export ${env}=... or set spec.apiKey: { valueFrom: { env: ${env} } }`
-      )
-    }
-    const hint = source._tag === "Env"
-      ? source.env
-      : source._tag === "Secret"
-      ? `secret ${source.secret}`
-      : "spec.apiKey.value"
-    const value = yield* ValueSource.resolve(source, "apiKey").pipe(
-      Effect.mapError((e) =>
-        configError(
-          resource,
-          "spec.apiKey",
-          `no API key: ${e.tried.join(", ")} ${e.tried.length === 1 ? "is" : "are"} not set`,
-          `export ${e.tried[0]}=...`
-        )
-      )
-    )
-    return { key: Option.isSome(value) ? Redacted.make(value.value.trim()) : undefined, hint }
-  })
-
 /**
  * Builds the service a Model resource describes. Everything that can be wrong with the resource (an
  * unknown provider, a missing key, a missing endpoint, a bad option) fails here with
@@ -398,7 +293,11 @@ export const make = (resource: ModelResource, options?: LayerOptions): Effect.Ef
         }
       }
     }
-    return OpenAiCompatible.make(config)
+    return spec.provider === "openai" ?
+      OpenAi.make(config) :
+      spec.provider === "anthropic" ?
+      Anthropic.make(config) :
+      OpenAiCompatible.make(config)
   })
 
 /**

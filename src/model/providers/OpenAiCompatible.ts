@@ -15,13 +15,12 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { Json, MessageData } from "../../conversation/Message.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
-import * as Sse from "../internal/sse.js"
+import * as Streaming from "../internal/streaming.js"
 import type { CallParams, FinishReason, Request, Response, Service, StreamPart, ToolChoice, Usage } from "../Model.js"
 import type { ModelError } from "../ModelError.js"
 
@@ -261,15 +260,6 @@ const lastKey = (acc: A.Accumulator): string | number | undefined => {
   return last
 }
 
-/** Ids for tool calls the provider sent without one: `call_<8 random base36>_<n>`, drawn from `Random`. */
-export const fallbackIds: Effect.Effect<(n: number) => string> = Effect.map(
-  Random.nextIntBetween(0, 36 ** 8),
-  (seed) => {
-    const prefix = `call_${seed.toString(36).padStart(8, "0")}_`
-    return (n: number) => prefix + n
-  }
-)
-
 /**
  * Decodes a Chat Completions SSE stream: deltas, then `Finish`. A stream that ends without `[DONE]` or
  * a finish reason was cut short (`ModelUnavailable`).
@@ -278,37 +268,12 @@ export const decodeStream = <R>(
   settings: Http.Settings,
   bytes: Stream.Stream<Uint8Array, ModelError, R>
 ): Stream.Stream<StreamPart, ModelError, R> =>
-  Stream.unwrap(Effect.map(Effect.zip(fallbackIds, Effect.clockWith((c) => c.currentTimeMillis)), ([ids, now]) => {
-    const acc = new A.Accumulator(settings.provider, ids)
-    let done = false
-    const step = (event: Sse.Event): Effect.Effect<Array<StreamPart>, ModelError> => {
-      if (done) return Effect.succeed([])
-      if (event.data.trim() === "[DONE]") {
-        done = true
-        return Effect.succeed([])
-      }
-      let chunk: unknown
-      try {
-        chunk = JSON.parse(event.data)
-      } catch {
-        return Effect.fail(Http.protocolError(settings, "a stream event is not JSON", event.data))
-      }
-      const error = embeddedError(settings, chunk, now)
-      if (error !== undefined) return Effect.fail(error)
-      const out: Array<StreamPart> = []
-      decodeChunk(acc, chunk, out)
-      return Effect.succeed(out)
-    }
-    return Sse.events(bytes).pipe(
-      Stream.mapEffect(step),
-      Stream.flattenIterables,
-      Stream.concat(Stream.suspend(() =>
-        done || acc.rawFinishReason !== undefined ?
-          Stream.succeed<StreamPart>({ _tag: "Finish", response: acc.finish() }) :
-          Stream.fail(Http.cutShort(settings))
-      ))
-    )
-  }))
+  Streaming.decode(settings, bytes, (acc, chunk, out, now) => {
+    const error = embeddedError(settings, chunk, now)
+    if (error !== undefined) return error
+    decodeChunk(acc, chunk, out)
+    return undefined
+  }, { doneData: "[DONE]", finished: (acc) => acc.rawFinishReason !== undefined })
 
 /**
  * Builds the provider.
@@ -332,7 +297,7 @@ export const make = (config: Http.ProviderConfig): Service => {
       config.transport,
       Http.post(config, "/chat/completions", headers, encode(config.model, request, false))
     )
-    const ids = yield* fallbackIds
+    const ids = yield* Streaming.fallbackIds
     const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
     return yield* decode(settings, body, ids, now)
   })
@@ -348,6 +313,6 @@ export const make = (config: Http.ProviderConfig): Service => {
           encode(config.model, request, true)
         )
       )
-    ).pipe(Stream.withSpan("Model.stream"))
+    )
   return { provider: settings.provider, model: config.model, generate, stream }
 }

@@ -51,6 +51,13 @@ export {
 } from "./internal/resource/model.js"
 export { Package, PackageDependency, type PackageResource, PackageSpec } from "./internal/resource/package.js"
 export {
+  AgentPolicy,
+  type Budget,
+  budgetFields,
+  defaultToolConcurrency,
+  effectivePolicy
+} from "./internal/resource/policy.js"
+export {
   type ModelScript,
   ModelScriptSchema,
   scriptMatcher,

@@ -7,6 +7,7 @@ import * as Schema from "effect/Schema"
 import * as IssueMessage from "../issueMessage.js"
 import { JsonObject, NonEmptyString, PositiveInt, ref, RelativePath, resource } from "./envelope.js"
 import { ExtensionUseSchema } from "./extension.js"
+import { AgentPolicy } from "./policy.js"
 
 /**
  * Model call parameters of an Agent.
@@ -55,7 +56,8 @@ export const AgentSpec = Schema.Struct({
   ),
   tools: Schema.optional(Schema.Array(ref("Tool"))),
   extensions: Schema.optional(Schema.Array(ExtensionUseSchema)),
-  requiredTools: Schema.optional(Schema.Array(NonEmptyString))
+  requiredTools: Schema.optional(Schema.Array(NonEmptyString)),
+  policy: Schema.optional(AgentPolicy)
 })
 
 /** @since 0.1.0 @category schemas */

@@ -6,14 +6,18 @@
 import * as Schema from "effect/Schema"
 import * as ObjectRef from "../../ObjectRef.js"
 import * as IssueMessage from "../issueMessage.js"
-import { NonEmptyString, NonNegativeNumber, PositiveInt, ref, resource, show } from "./envelope.js"
+import { NonEmptyString, NonNegativeNumber, ref, resource, show } from "./envelope.js"
+import { budgetFields } from "./policy.js"
 
 /**
+ * A Swarm's `spec.policy`: the turn budget of its agents (each Agent's `spec.policy` overrides it
+ * field by field), their lifecycle and shutdown.
+ *
  * @since 0.1.0
  * @category schemas
  */
 export const SwarmPolicy = Schema.Struct({
-  maxStepsPerTurn: Schema.optional(PositiveInt),
+  ...budgetFields,
   lifecycle: Schema.optional(Schema.Struct({
     ttlSeconds: Schema.optional(NonNegativeNumber),
     gcGraceSeconds: Schema.optional(NonNegativeNumber)

@@ -25,7 +25,8 @@ const jsonSchemaProblem = (schema: Record<string, unknown>): string | undefined 
 const exportName = /^[A-Za-z0-9_-]+$/
 
 /**
- * One function a Tool exposes to the model, as `<tool>__<name>`.
+ * One function a Tool exposes to the model, as `<tool>__<name>`. `idempotent: true` lets a call that a crash
+ * interrupted run again when the turn resumes; `needsApproval: true` pauses the turn for a human decision.
  *
  * @since 0.1.0
  * @category schemas
@@ -41,7 +42,11 @@ export const ToolExport = Schema.Struct({
     )
   ),
   description: NonEmptyString,
-  parameters: JsonObject.pipe(Schema.filter((s) => jsonSchemaProblem(s) ?? true))
+  parameters: JsonObject.pipe(Schema.filter((s) => jsonSchemaProblem(s) ?? true)),
+  /** A call interrupted by a crash may be run again on resume (default `false`: it gets an error result). */
+  idempotent: Schema.optional(Schema.Boolean),
+  /** A call pauses the turn until it is approved or denied (default `false`). */
+  needsApproval: Schema.optional(Schema.Boolean)
 })
 
 /**

@@ -20,11 +20,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { Json, Message, MessageData, ToolCall } from "../conversation/Message.js"
+import * as Bundle from "../resource/Bundle.js"
 import type * as ValueSource from "../resource/ValueSource.js"
 import type { ToolCatalog } from "../tool/ToolCatalog.js"
 import { configError, defaultEndpoints, readOptions, resolveKey } from "./internal/config.js"
 import * as Http from "./internal/http.js"
-import type { ModelConfigError, ModelError } from "./ModelError.js"
+import { ModelConfigError, type ModelError } from "./ModelError.js"
 import * as Anthropic from "./providers/Anthropic.js"
 import * as OpenAi from "./providers/OpenAi.js"
 import * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
@@ -206,10 +207,13 @@ export interface ModelResource {
   readonly metadata: { readonly name: string }
   readonly spec: {
     readonly provider: string
-    readonly model: string
+    /** Required for every provider but `scripted`. */
+    readonly model?: string | undefined
     readonly apiKey?: ValueSource.ValueSource | undefined
     readonly endpoint?: string | undefined
-    readonly options?: { readonly [key: string]: Json } | undefined
+    readonly options?: { readonly [key: string]: unknown } | undefined
+    /** The `scripted` provider's steps (a file path is read by the Bundle: use {@link layerFromBundle}). */
+    readonly script?: string | ReadonlyArray<Scripted.ScriptStep> | undefined
   }
 }
 
@@ -249,8 +253,22 @@ export const make = (resource: ModelResource, options?: LayerOptions): Effect.Ef
     const spec = resource.spec
     const name = resource.metadata.name
     switch (spec.provider) {
-      case "scripted":
-        return yield* Scripted.make(options?.script ?? [], { model: spec.model, name })
+      case "scripted": {
+        const script = options?.script ?? (typeof spec.script === "string" ? undefined : spec.script)
+        if (script === undefined) {
+          return yield* configError(
+            resource,
+            "spec.script",
+            spec.script === undefined
+              ? "provider scripted needs a script"
+              : `the script file ${spec.script} is not loaded`,
+            spec.script === undefined ?
+              "add script: [{ text: \"Hello\" }] or pass { script } to Model.layer" :
+              "load the bundle and use Model.layerFromBundle(bundle, name), which reads the file"
+          )
+        }
+        return yield* Scripted.make(script, { model: spec.model ?? "script", name })
+      }
       case "openai-compatible":
       case "openai":
       case "anthropic":
@@ -271,6 +289,9 @@ export const make = (resource: ModelResource, options?: LayerOptions): Effect.Ef
         `provider ${spec.provider} needs an endpoint`,
         "set the server's base URL, e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
       )
+    }
+    if (spec.model === undefined) {
+      return yield* configError(resource, "spec.model", `provider ${spec.provider} needs a model id`, "set spec.model")
     }
     const opts = yield* readOptions(resource)
     const { hint, key } = yield* resolveKey(resource)
@@ -317,6 +338,63 @@ export const make = (resource: ModelResource, options?: LayerOptions): Effect.Ef
  */
 export const layer = (resource: ModelResource, options?: LayerOptions): Layer.Layer<Model, ModelConfigError> =>
   Layer.effect(Model, make(resource, options))
+
+/**
+ * Builds the service of the Model resource `name` of a loaded bundle; a `scripted` model gets the
+ * bundle's validated script (inline or read from its file).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Model } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const model = Model.fromBundle(bundle, "default-model")
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromBundle = (
+  bundle: Bundle.Bundle,
+  name: string,
+  options?: LayerOptions & { readonly scope?: string | undefined }
+): Effect.Effect<Service, ModelConfigError> => {
+  const entry = Bundle.find(bundle, "Model", name, options?.scope)
+  if (entry === undefined) {
+    const known = [...bundle.byIdentity.values()].flatMap((e) =>
+      e.resource.kind === "Model" ? [e.resource.metadata.name] : []
+    )
+    return Effect.fail(
+      new ModelConfigError({
+        model: name,
+        field: "metadata.name",
+        detail: "the bundle has no Model of that name",
+        suggestion: known.length === 0 ? "declare a Model resource" : `one of ${known.join(", ")}`
+      })
+    )
+  }
+  const script = options?.script ?? Bundle.modelScript(bundle, name, options?.scope)
+  return make(entry.resource, { ...options, ...(script === undefined ? {} : { script }) })
+}
+
+/**
+ * The {@link Model} layer of the Model resource `name` of a loaded bundle (see {@link fromBundle}).
+ *
+ * @example
+ * ```ts
+ * import { Bundle, Model } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const ModelLive = Model.layerFromBundle(bundle, "default-model")
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromBundle = (
+  bundle: Bundle.Bundle,
+  name: string,
+  options?: LayerOptions & { readonly scope?: string | undefined }
+): Layer.Layer<Model, ModelConfigError> => Layer.effect(Model, fromBundle(bundle, name, options))
 
 /**
  * A scripted {@link Model} layer, for tests and demos.

@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { parseDuration } from "../../resource/Resource.js"
 import * as ValueSource from "../../resource/ValueSource.js"
 import type { ModelResource } from "../Model.js"
 import { ModelConfigError } from "../ModelError.js"
@@ -49,20 +50,17 @@ export const readOptions = (resource: ModelResource) =>
     }
     const t = options.timeout
     if (t !== undefined) {
-      const decoded = typeof t === "number" ?
-        (t > 0 ? Option.some(Duration.millis(t)) : Option.none()) :
-        typeof t === "string" ?
-        Duration.decodeUnknown(t) :
-        Option.none()
-      if (Option.isNone(decoded) || !Duration.greaterThan(decoded.value, Duration.zero)) {
+      const decoded = parseDuration(t) ??
+        (typeof t === "string" ? Option.getOrUndefined(Duration.decodeUnknown(t)) : undefined)
+      if (decoded === undefined || !Duration.greaterThan(decoded, Duration.zero)) {
         return yield* configError(
           resource,
           "spec.options.timeout",
           `expected a positive duration, got ${JSON.stringify(t)}`,
-          "write milliseconds (60000) or a duration such as \"60 seconds\""
+          "write milliseconds (60000) or a duration such as \"60 seconds\" or \"60s\""
         )
       }
-      timeout = decoded.value
+      timeout = decoded
     }
     const h = options.headers
     if (h !== undefined) {

@@ -24,7 +24,7 @@ import { ModelConfigError, ModelProtocolError } from "../ModelError.js"
 export interface ScriptToolCall {
   readonly name: string
   readonly id?: string | undefined
-  readonly arguments?: { readonly [key: string]: Json } | string | undefined
+  readonly arguments?: { readonly [key: string]: unknown } | string | undefined
 }
 
 /**
@@ -83,7 +83,7 @@ const responseOf = (step: ScriptStep, position: number, model: string): Response
       {} :
       typeof c.arguments === "string" ?
       A.parseArguments(c.arguments) :
-      c.arguments
+      c.arguments as Json
   }))
   return A.response({
     provider: "scripted",

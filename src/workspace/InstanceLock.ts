@@ -1,9 +1,12 @@
 /**
- * One writer per instance: a `writer.lock` file holding the writing process's pid. Creating it is atomic
- * (the content is written to a temp file and hard-linked into place, which fails when a lock exists), so a
- * lock file is never seen half-written. A lock whose process is dead (or whose pid was reused by a process
- * started later) is stale and taken over. Inside one process, each role (`messages`, `runtime-events`)
- * may be held once: two `MessageStore`s writing the same instance in one process are refused as well.
+ * One writer per instance: a `writer.lock` file holding the writing process's pid, start time and a random
+ * token. Creating it is atomic (the content is written to a temp file and hard-linked into place, which
+ * fails when a lock exists), so a lock file is never seen half-written. A lock whose process is dead (or
+ * whose pid was reused by a process started later) is stale and taken over atomically through a claim file
+ * named after the dead holder's token (see `takeOver`), so of several processes finding one stale lock at
+ * the same moment exactly one gets it. Inside one process, each role (`messages`, `runtime-events`) may be
+ * held once per lock file, identified by device and inode (two roots differing by a symlink are one
+ * instance): two `MessageStore`s writing the same instance in one process are refused as well.
  *
  * @since 0.1.0
  */
@@ -11,10 +14,12 @@ import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as os from "node:os"
+import * as path from "node:path"
 import { io, type StorageIoError } from "./AtomicFile.js"
 
 /**
@@ -62,7 +67,9 @@ interface Held {
   readonly roles: Set<string>
 }
 
-// Process-wide: the lock file belongs to the process, roles are shared by the services inside it.
+// Process-wide, keyed by the lock's directory identity (device + inode, else the real path), so two stores
+// whose roots differ by a symlink or a bind mount still meet here: the lock file belongs to the process,
+// roles are shared by the services inside it.
 const held = new Map<string, Held>()
 // Serialises acquire/release of lock files within this process (see `acquire`).
 const lockTable = Effect.unsafeMakeSemaphore(1)
@@ -91,9 +98,85 @@ const makeToken = Effect.gen(function*() {
   return token
 })
 
+// The identity of a lock file: its directory's device and inode (or real path) plus its name. The
+// directory exists when this runs (callers create it first).
+const keyOf = (fs: FileSystem.FileSystem, file: string): Effect.Effect<string> => {
+  const dir = path.dirname(file)
+  const name = path.basename(file)
+  return fs.stat(dir).pipe(
+    Effect.flatMap((info) =>
+      Option.isSome(info.ino) ? Effect.succeed(`${info.dev}:${info.ino.value}/${name}`) : Effect.fail("no inode")
+    ),
+    Effect.orElse(() => Effect.map(fs.realPath(dir), (real) => path.join(real, name))),
+    Effect.orElseSucceed(() => path.resolve(file))
+  )
+}
+
+const exists = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"
+
+// Creates `target` holding `content` only if no file has that name: a hard link of the complete temp file
+// (so it is never seen half-written), or an exclusive create where hard links are not supported.
+const createExclusive = (fs: FileSystem.FileSystem, target: string, tmp: string, content: string) =>
+  fs.link(tmp, target).pipe(
+    Effect.as(true),
+    Effect.catchAll((e) =>
+      exists(e)
+        ? Effect.succeed(false)
+        // File systems without hard links (some network and FAT volumes): exclusive create instead,
+        // which can expose an empty lock for an instant (readers treat an unreadable lock as held).
+        : fs.writeFileString(target, content, { flag: "wx" }).pipe(
+          Effect.as(true),
+          Effect.catchIf(exists, () => Effect.succeed(false))
+        )
+    ),
+    io(target, "create lock")
+  )
+
+interface Mine {
+  readonly tmp: string
+  readonly content: string
+}
+
+type Takeover = "ok" | "busy" | "retry"
+
+/**
+ * Replaces `target`, whose holder (token `stale`) is dead, with our lock. Atomic against any number of
+ * processes doing the same: only the creator of the claim file `<target>.takeover-<stale>` may replace a
+ * file that still holds `stale` (the claim name is unique to that dead holder, and exclusive create lets
+ * one process have it). The winner re-reads the target (it may have been replaced already), removes it
+ * and creates its own, which fails if a newcomer created the lock in between (the newcomer then holds it).
+ * A claimant that died holding the claim is itself replaced the same way, one level down.
+ */
+const takeOver = (
+  fs: FileSystem.FileSystem,
+  target: string,
+  stale: string,
+  mine: Mine,
+  depth: number
+): Effect.Effect<Takeover, StorageIoError> =>
+  Effect.gen(function*() {
+    if (depth > 8) return "busy"
+    const claim = `${target}.takeover-${stale}`
+    if (!(yield* createExclusive(fs, claim, mine.tmp, mine.content))) {
+      const claimant = yield* readHolder(fs, claim)
+      if (claimant === undefined) return "retry"
+      if (!(yield* isStale(fs, claimant, undefined))) return "busy"
+      const below = yield* takeOver(fs, claim, claimant.token, mine, depth + 1)
+      if (below !== "ok") return below
+    }
+    // The claim is ours: nobody else may replace a target that still holds `stale`.
+    return yield* Effect.gen(function*() {
+      const current = yield* readHolder(fs, target)
+      if (current?.token !== stale) return "retry" as const
+      yield* fs.remove(target).pipe(io(target, "remove stale lock"))
+      return (yield* createExclusive(fs, target, mine.tmp, mine.content)) ? "ok" as const : "retry" as const
+    }).pipe(Effect.ensuring(fs.remove(claim, { force: true }).pipe(Effect.ignore)))
+  })
+
 /**
  * Takes the lock for `role` until the scope closes. Fails with {@link InstanceLocked} when a live process
- * (or this process, for the same role) holds it.
+ * (or this process, for the same role) holds it. A stale lock (dead holder, or a pid reused by a process
+ * started later) is taken over atomically: of any number of processes racing for it, one gets it.
  *
  * @example
  * ```ts
@@ -117,15 +200,15 @@ export const acquire = (
 ): Effect.Effect<void, InstanceLocked | StorageIoError, Scope.Scope> =>
   Effect.gen(function*() {
     // Check-then-link must be atomic inside the process: two services (say MessageStore and
-    // RuntimeEventLog) locking the same instance at once would otherwise both miss `held`, and the
-    // loser would judge the winner's fresh lock stale and remove it.
-    const existing = held.get(file)
+    // RuntimeEventLog) locking the same instance at once would otherwise both miss `held`.
+    const key = yield* keyOf(fs, file)
+    const existing = held.get(key)
     if (existing !== undefined) {
       if (existing.roles.has(role)) {
         return yield* new InstanceLocked({ file, pid: process.pid, hostname: os.hostname(), role })
       }
       existing.roles.add(role)
-      yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, role)))
+      yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, key, role)))
       return
     }
     const token = yield* makeToken
@@ -141,27 +224,22 @@ export const acquire = (
     const tmp = `${file}.${process.pid}.${token}`
     yield* fs.writeFileString(tmp, content).pipe(io(tmp, "write lock"))
     const linked = yield* Effect.gen(function*() {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const exists = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"
-        const ok = yield* fs.link(tmp, file).pipe(
-          Effect.as(true),
-          Effect.catchAll((e) =>
-            exists(e)
-              ? Effect.succeed(false)
-              // File systems without hard links (some network and FAT volumes): exclusive create instead,
-              // which can expose an empty lock for an instant (readers treat an unreadable lock as held).
-              : fs.writeFileString(file, content, { flag: "wx" }).pipe(
-                Effect.as(true),
-                Effect.catchIf(exists, () => Effect.succeed(false))
-              )
-          ),
-          io(file, "create lock")
-        )
-        if (ok) return true
-        const stale = yield* isStale(fs, file, role)
-        if (!stale) return false
-        yield* Effect.logWarning(`taking over stale lock ${file}`)
-        yield* fs.remove(file, { force: true }).pipe(io(file, "remove stale lock"))
+      // Each round does file I/O, so a rival's takeover in progress ("busy") has time to finish.
+      for (let attempt = 0; attempt < 64; attempt++) {
+        if (yield* createExclusive(fs, file, tmp, content)) return true
+        const holder = yield* readHolder(fs, file)
+        if (holder === undefined) {
+          // Removed in between (retry), or damaged by hand (locks are created whole): held.
+          if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => true))) return false
+          continue
+        }
+        if (!(yield* isStale(fs, holder, key))) return false
+        const outcome = yield* takeOver(fs, file, holder.token, { tmp, content }, 0)
+        if (outcome === "ok") {
+          yield* Effect.logWarning(`took over the stale lock ${file} of process ${holder.pid}`)
+          return true
+        }
+        if (outcome === "busy") yield* Effect.yieldNow()
       }
       return false
     }).pipe(Effect.ensuring(fs.remove(tmp, { force: true }).pipe(Effect.ignore)))
@@ -169,8 +247,8 @@ export const acquire = (
       const holder = yield* readHolder(fs, file)
       return yield* new InstanceLocked({ file, pid: holder?.pid ?? -1, hostname: holder?.hostname ?? "?", role })
     }
-    held.set(file, { token, roles: new Set([role]) })
-    yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, role)))
+    held.set(key, { token, roles: new Set([role]) })
+    yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, key, role)))
   }).pipe(lockTable.withPermits(1))
 
 const readHolder = (fs: FileSystem.FileSystem, file: string) =>
@@ -179,26 +257,37 @@ const readHolder = (fs: FileSystem.FileSystem, file: string) =>
     Effect.orElseSucceed(() => undefined)
   )
 
-const isStale = (fs: FileSystem.FileSystem, file: string, _role: string): Effect.Effect<boolean> =>
+/**
+ * Whether a lock's holder is gone. Another host's lock is never stale (its pids mean nothing here). Our
+ * own pid is stale only when the recorded start time differs from ours (a previous incarnation with the
+ * same pid, e.g. pid 1 in a restarted container); without a recorded start time, when the token is not one
+ * this process holds. `key` is the lock's identity in this process (undefined for takeover claims).
+ */
+const isStale = (
+  fs: FileSystem.FileSystem,
+  holder: typeof LockContent.Type,
+  key: string | undefined
+): Effect.Effect<boolean> =>
   Effect.gen(function*() {
-    const holder = yield* readHolder(fs, file)
-    // Unreadable: it was removed in between (retry), or damaged by hand; locks are created whole.
-    if (holder === undefined) return !(yield* fs.exists(file).pipe(Effect.orElseSucceed(() => true)))
     if (holder.hostname !== os.hostname()) return false
-    if (holder.pid === process.pid) return held.get(file)?.token !== holder.token
+    if (holder.pid === process.pid) {
+      const ours = yield* startTimeOf(fs, process.pid)
+      if (holder.startTime !== undefined && ours !== undefined) return holder.startTime !== ours
+      return key === undefined ? false : held.get(key)?.token !== holder.token
+    }
     if (!isAlive(holder.pid)) return true
     if (holder.startTime === undefined) return false
     const now = yield* startTimeOf(fs, holder.pid)
     return now !== undefined && now !== holder.startTime
   })
 
-const release = (fs: FileSystem.FileSystem, file: string, role: string): Effect.Effect<void> =>
+const release = (fs: FileSystem.FileSystem, file: string, key: string, role: string): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const entry = held.get(file)
+    const entry = held.get(key)
     if (entry === undefined) return Effect.void
     entry.roles.delete(role)
     if (entry.roles.size > 0) return Effect.void
-    held.delete(file)
+    held.delete(key)
     return readHolder(fs, file).pipe(
       Effect.flatMap((holder) => holder?.token === entry.token ? fs.remove(file, { force: true }) : Effect.void),
       Effect.ignore
@@ -226,7 +315,8 @@ export const holder = (
   Effect.gen(function*() {
     const content = yield* readHolder(fs, file)
     if (content === undefined) return undefined
-    if (held.has(file)) return { pid: content.pid, hostname: content.hostname }
-    const stale = yield* isStale(fs, file, "")
+    const key = yield* keyOf(fs, file)
+    if (held.get(key)?.token === content.token) return { pid: content.pid, hostname: content.hostname }
+    const stale = yield* isStale(fs, content, key)
     return stale ? undefined : { pid: content.pid, hostname: content.hostname }
   })

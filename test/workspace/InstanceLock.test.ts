@@ -91,4 +91,41 @@ describe("InstanceLock", () => {
       assert.strictEqual(error._tag, "InstanceLocked")
       assert.include(error.message, "unreadable lock file")
     }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("two stores whose roots differ by a symlink: the second one is refused (locks are keyed by inode)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const real = yield* tempRoot
+      const link = `${real}-link`
+      yield* fs.symlink(real, link)
+      yield* Effect.addFinalizer(() => fs.remove(link).pipe(Effect.ignore))
+      const a = yield* MessageStore.make({ root: real })
+      const b = yield* MessageStore.make({ root: link })
+      yield* a.append(ref, [MessageEvent.append(msg("a", "x"))])
+      const error = yield* Effect.flip(b.append(ref, [MessageEvent.append(msg("b", "y"))]))
+      assert.strictEqual(error._tag, "InstanceLocked")
+      assert.include(error.message, "another writer in this process")
+      const p = WorkspacePaths.instance(real, ref)
+      assert.include(yield* fs.readFileString(p.lock), `"pid":${process.pid}`, "a's lock is still there")
+      yield* a.release(ref)
+      yield* b.append(ref, [MessageEvent.append(msg("b", "y"))])
+      const loaded = yield* a.load(ref)
+      assert.deepStrictEqual(loaded.messages.map((m) => m.id), ["a", "b"])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("our own pid: stale only when the recorded start time differs from ours", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      if (process.platform !== "linux") return
+      const stat = yield* fs.readFileString(`/proc/${process.pid}/stat`)
+      const ours = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!
+      const root = yield* tempRoot
+      yield* lockWith(root, { pid: process.pid, hostname: os.hostname(), token: "other", startTime: ours })
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.append(ref, [MessageEvent.append(msg("a", "x"))]))
+      assert.strictEqual(error._tag, "InstanceLocked", "same pid, same start: a live writer of this process")
+      yield* lockWith(root, { pid: process.pid, hostname: os.hostname(), token: "other", startTime: "1" })
+      const events = yield* store.append(ref, [MessageEvent.append(msg("a", "x"))])
+      assert.strictEqual(events[0]!.seq, 1, "same pid, other start time: a previous incarnation, taken over")
+    }).pipe(Effect.provide(FsLive)))
 })

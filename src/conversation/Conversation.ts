@@ -25,6 +25,24 @@ export interface Warning {
   readonly targetId: string
 }
 
+/**
+ * An event whose `seq` does not follow the last one: `E_SEQ_DUPLICATE` (at or below `lastSeq`, after
+ * events were already applied on the base: skipped) or `E_SEQ_GAP` (beyond `lastSeq + 1`: applied, the
+ * events in between are missing). A store's log never has either; one that does was damaged or read
+ * while it changed, and the reader must not pass it off as a whole conversation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SeqProblem {
+  readonly code: "E_SEQ_DUPLICATE" | "E_SEQ_GAP"
+  readonly message: string
+  /** The seq of the offending event. */
+  readonly seq: number
+  /** The seq that was expected (`lastSeq + 1`). */
+  readonly expected: number
+}
+
 // A growable array shared by several immutable views: each view sees the first `length` items.
 // A view may push in place only when it is the longest view (length === items.length).
 interface Shared<A> {
@@ -71,6 +89,8 @@ export interface Conversation {
   readonly lastSeq: number
   /** Replace/remove events whose target was missing. */
   readonly warnings: ReadonlyArray<Warning>
+  /** Events out of sequence (duplicates skipped, gaps): empty for every log a store wrote whole. */
+  readonly seqProblems: ReadonlyArray<SeqProblem>
 }
 
 class ConversationImpl implements Conversation {
@@ -83,7 +103,8 @@ class ConversationImpl implements Conversation {
     readonly sharedEvents: Shared<MessageEvent.MessageEvent>,
     readonly sharedMessages: Shared<Message>,
     readonly lastSeq: number,
-    readonly warnings: ReadonlyArray<Warning>
+    readonly warnings: ReadonlyArray<Warning>,
+    readonly seqProblems: ReadonlyArray<SeqProblem>
   ) {}
   get messages(): ReadonlyArray<Message> {
     return this.cachedMessages ??= view(this.sharedMessages)
@@ -124,7 +145,7 @@ export const isConversation = (u: unknown): u is Conversation => typeof u === "o
  * @since 0.1.0
  * @category constructors
  */
-export const empty: Conversation = new ConversationImpl([], 0, none, none, 0, [])
+export const empty: Conversation = new ConversationImpl([], 0, none, none, 0, [], [])
 
 /**
  * A conversation from a base snapshot (with the last `seq` folded into it) and no events.
@@ -145,7 +166,7 @@ export const make = (
 ): Conversation => {
   const baseSeq = options?.baseSeq ?? 0
   const frozen = base.slice()
-  return new ConversationImpl(frozen, baseSeq, none, fresh(frozen), baseSeq, [])
+  return new ConversationImpl(frozen, baseSeq, none, fresh(frozen), baseSeq, [], [])
 }
 
 const indexOfId = (messages: Shared<Message>, id: string): number => {
@@ -155,8 +176,26 @@ const indexOfId = (messages: Shared<Message>, id: string): number => {
 
 const applyOne = (self: Conversation, event: MessageEvent.MessageEvent): Conversation => {
   const c = impl(self)
-  // Already applied (a replay after a crash between compaction steps): skipping keeps folding idempotent.
-  if (event.seq <= c.lastSeq) return c
+  if (event.seq <= c.lastSeq) {
+    // Folded into the base already (a replay after a crash between compaction steps): skipping keeps
+    // folding idempotent. After events were applied on the base, the same seq again is a duplicate.
+    if (c.sharedEvents.length === 0 && event.seq <= c.baseSeq) return c
+    return new ConversationImpl(c.base, c.baseSeq, c.sharedEvents, c.sharedMessages, c.lastSeq, c.warnings, [
+      ...c.seqProblems,
+      {
+        code: "E_SEQ_DUPLICATE",
+        message: `event seq ${event.seq} repeats an applied seq (expected ${c.lastSeq + 1}); skipped`,
+        seq: event.seq,
+        expected: c.lastSeq + 1
+      }
+    ])
+  }
+  const problems: ReadonlyArray<SeqProblem> = event.seq === c.lastSeq + 1 ? c.seqProblems : [...c.seqProblems, {
+    code: "E_SEQ_GAP",
+    message: `event seq ${event.seq} follows ${c.lastSeq}: seqs ${c.lastSeq + 1}..${event.seq - 1} are missing`,
+    seq: event.seq,
+    expected: c.lastSeq + 1
+  }]
   const events = push(c.sharedEvents, event)
   switch (event.type) {
     case "append":
@@ -166,10 +205,11 @@ const applyOne = (self: Conversation, event: MessageEvent.MessageEvent): Convers
         events,
         push(c.sharedMessages, event.message),
         event.seq,
-        c.warnings
+        c.warnings,
+        problems
       )
     case "truncate":
-      return new ConversationImpl(c.base, c.baseSeq, events, none, event.seq, c.warnings)
+      return new ConversationImpl(c.base, c.baseSeq, events, none, event.seq, c.warnings, problems)
     case "replace":
     case "remove": {
       const index = indexOfId(c.sharedMessages, event.targetId)
@@ -180,19 +220,24 @@ const applyOne = (self: Conversation, event: MessageEvent.MessageEvent): Convers
           seq: event.seq,
           targetId: event.targetId
         }
-        return new ConversationImpl(c.base, c.baseSeq, events, c.sharedMessages, event.seq, [...c.warnings, warning])
+        return new ConversationImpl(c.base, c.baseSeq, events, c.sharedMessages, event.seq, [
+          ...c.warnings,
+          warning
+        ], problems)
       }
       const items = c.sharedMessages.items.slice(0, c.sharedMessages.length)
       if (event.type === "replace") items[index] = event.message
       else items.splice(index, 1)
-      return new ConversationImpl(c.base, c.baseSeq, events, fresh(items), event.seq, c.warnings)
+      return new ConversationImpl(c.base, c.baseSeq, events, fresh(items), event.seq, c.warnings, problems)
     }
   }
 }
 
 /**
- * Applies one sequenced event. An event whose `seq` is not greater than `lastSeq` was already applied and
- * is ignored, so replaying a log after a crash never applies an event twice.
+ * Applies one sequenced event. An event whose `seq` is not greater than `lastSeq` is never applied twice:
+ * at or below the base's seq before any event (a replay after a crash during compaction) it is skipped
+ * silently; otherwise it is skipped and reported in `seqProblems` (`E_SEQ_DUPLICATE`). An event beyond
+ * `lastSeq + 1` is applied and reported (`E_SEQ_GAP`).
  *
  * @example
  * ```ts
@@ -254,7 +299,8 @@ export const applyDraft: {
 })
 
 /**
- * Folds the events into the base: `base := messages`, `baseSeq := lastSeq`, no events, no warnings.
+ * Folds the events into the base: `base := messages`, `baseSeq := lastSeq`, no events, no warnings, no
+ * seq problems.
  * This is what compaction writes to `base.jsonl`.
  *
  * @example

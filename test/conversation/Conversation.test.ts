@@ -89,6 +89,23 @@ describe("Conversation", () => {
     assert.strictEqual(Conversation.apply(c, { seq: 11, type: "truncate" }).messages.length, 0)
   })
 
+  it("a duplicate or missing seq is reported as a typed problem, never dropped silently", () => {
+    const c = Conversation.applyAll(Conversation.make([], { baseSeq: 2 }), [
+      { seq: 1, type: "append", message: msg("old", "folded already") },
+      { seq: 3, type: "append", message: msg("m3", "x") },
+      { seq: 3, type: "append", message: msg("m3b", "same seq") },
+      { seq: 6, type: "append", message: msg("m6", "after a gap") }
+    ])
+    assert.deepStrictEqual(c.messages.map((m) => m.id), ["m3", "m6"])
+    assert.deepStrictEqual(c.seqProblems.map((p) => [p.code, p.seq, p.expected]), [
+      ["E_SEQ_DUPLICATE", 3, 4],
+      ["E_SEQ_GAP", 6, 4]
+    ])
+    assert.include(c.seqProblems[1]!.message, "4..5 are missing")
+    assert.deepStrictEqual(Conversation.fold(c).seqProblems, [])
+    assert.deepStrictEqual(Conversation.make([], { baseSeq: 2 }).seqProblems, [])
+  })
+
   it("values are immutable: diverging branches do not see each other", () => {
     const root = Conversation.apply(Conversation.empty, { seq: 1, type: "append", message: msg("a", "a") })
     const left = Conversation.apply(root, { seq: 2, type: "append", message: msg("l", "l") })

@@ -200,7 +200,7 @@ const demo = (root: string) =>
     }
     const store = yield* MessageStore.MessageStore
     const log = yield* RuntimeEventLog.RuntimeEventLog
-    const paths = store.paths(instance)
+    const paths = WorkspacePaths.instance(root, instance)
     // Earlier runs left their records: the end of the demo shows what this run adds.
     const before = { events: readLines(paths.events).length, runtimeEvents: readLines(paths.runtimeEvents).length }
     const current = yield* Ref.make(yield* store.load(instance))

@@ -147,12 +147,22 @@ export * as InstanceLock from "./workspace/InstanceLock.js"
 /**
  * @since 0.1.0
  */
+export * as InstanceName from "./workspace/InstanceName.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Jsonl from "./workspace/Jsonl.js"
 
 /**
  * @since 0.1.0
  */
 export * as MessageStore from "./workspace/MessageStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StorageError from "./workspace/StorageError.js"
 
 /**
  * @since 0.1.0

@@ -71,6 +71,46 @@ export const syncDirectory = (fs: FileSystem.FileSystem, dir: string): Effect.Ef
     ? Effect.void
     : Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (handle) => handle.sync)).pipe(io(dir, "fsync dir"))
 
+/**
+ * Creates `dir` and every missing parent, and makes each new directory entry durable: after creating
+ * them, fsyncs the parent of every directory it created (top-down), so a crash cannot leave a file whose
+ * directory chain was never written. Existing directories are left alone; `durable: false` skips the
+ * fsyncs. Returns the directories it created.
+ *
+ * @example
+ * ```ts
+ * import { FileSystem } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { AtomicFile } from "effect-swarm"
+ * const program = Effect.flatMap(FileSystem.FileSystem, (fs) => AtomicFile.makeDirectories(fs, "/tmp/a/b/c"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category durability
+ */
+export const makeDirectories = (
+  fs: FileSystem.FileSystem,
+  dir: string,
+  options?: { readonly durable?: boolean | undefined }
+): Effect.Effect<ReadonlyArray<string>, StorageIoError> =>
+  Effect.gen(function*() {
+    const missing: Array<string> = []
+    let at = path.resolve(dir)
+    while (!(yield* fs.exists(at).pipe(io(at, "stat")))) {
+      missing.unshift(at)
+      const parent = path.dirname(at)
+      if (parent === at) break
+      at = parent
+    }
+    if (missing.length === 0) return missing
+    // Recursive: a directory another process creates meanwhile is not an error.
+    yield* fs.makeDirectory(dir, { recursive: true }).pipe(io(dir, "mkdir"))
+    if (options?.durable ?? true) {
+      for (const created of missing) yield* syncDirectory(fs, path.dirname(created))
+    }
+    return missing
+  })
+
 let counter = 0
 
 /**
@@ -98,10 +138,11 @@ export const write = (
   const tmp = options?.tmp ?? `${file}.${process.pid}.${++counter}.tmp`
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content
   return Effect.gen(function*() {
-    yield* fs.makeDirectory(dir, { recursive: true }).pipe(io(dir, "mkdir"))
+    yield* makeDirectories(fs, dir)
     yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
-      yield* handle.writeAll(bytes)
+      // writeAll of nothing fails (the platform reports a zero-byte write as an error).
+      if (bytes.length > 0) yield* handle.writeAll(bytes)
       yield* handle.sync
     })).pipe(io(tmp, "write"))
     yield* fs.rename(tmp, file).pipe(io(file, "rename"))

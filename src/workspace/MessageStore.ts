@@ -1,21 +1,23 @@
 /**
  * Durable, event-sourced conversations: `append` message events (durable when it returns), `load` the
- * conversation, `compact` the events into the base snapshot.
+ * conversation, `compact` the events into the base snapshot, `repair` a damaged log.
  *
- * Files (see `WorkspacePaths`): `messages/events.jsonl` holds one event per line with a strictly increasing
- * `seq`; `messages/base.jsonl` is a snapshot: a header line `{"v":1,"type":"snapshot","seq":N,"messages":M}`
- * followed by M message lines. The snapshot records the last folded `seq`, and loading skips events at or
- * below it, so a crash at any step of compaction neither loses nor double-applies an event.
+ * The service ({@link Service}) is backend-neutral: instances are named by `InstanceName.InstanceRef`,
+ * failures are the {@link StorageError.StorageError} union, and nothing in it speaks of files. This module
+ * implements it over JSONL files (see `WorkspacePaths`): `messages/events.jsonl` holds one event per line
+ * with a strictly increasing `seq`; `messages/base.jsonl` is a snapshot: a header line
+ * `{"v":1,"type":"snapshot","seq":N,"messages":M}` followed by M message lines. The snapshot records the
+ * last folded `seq`, and loading skips events at or below it, so a crash at any step of compaction neither
+ * loses nor double-applies an event.
  *
  * One writer per instance: the first `append` / `compact` of an instance takes its `writer.lock` (typed
  * `InstanceLocked` when another live process holds it) and keeps it, with the open file, until the
  * instance has been idle for `idleTimeout` (default 5 minutes), {@link Service.release} is called, or the
- * layer closes. `load` needs no lock.
+ * layer closes. `load` needs no lock and is consistent while another writer compacts.
  *
- * Compaction happens on demand ({@link Service.compact}) and automatically: the append that makes
- * `events.jsonl` at least 4 MiB and at least as large as the snapshot, when those events replaced,
- * removed or truncated something, folds it in (see {@link CompactionPolicy}), after its own events are
- * durable.
+ * Drafts are validated before anything is written: one that would not read back fails the whole batch
+ * with `InvalidMessage`. Compaction happens on demand ({@link Service.compact}) and automatically (see
+ * {@link CompactionPolicy}) in the background, after the append that calls for it has been acknowledged.
  *
  * @since 0.1.0
  */
@@ -23,304 +25,122 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Conversation from "../conversation/Conversation.js"
-import * as Message from "../conversation/Message.js"
+import type * as Conversation from "../conversation/Conversation.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
-import * as AtomicFile from "./AtomicFile.js"
 import * as InstanceLock from "./InstanceLock.js"
+import type { InstanceRef } from "./InstanceName.js"
+import * as Compaction from "./internal/compaction.js"
+import * as InstanceLog from "./internal/instanceLog.js"
+import { encodeEvents, eventCodec } from "./internal/messageCodec.js"
 import * as OpenInstances from "./internal/openInstances.js"
-import * as Jsonl from "./Jsonl.js"
+import * as Repair from "./internal/repair.js"
+import { readConsistent, readFiles, seqCorrupt } from "./internal/snapshot.js"
+import { fromIo } from "./internal/storageErrors.js"
+import * as StorageError from "./StorageError.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
+export {
+  /**
+   * The codec of `base.jsonl` lines (the header, then messages).
+   *
+   * @since 0.1.0
+   * @category codecs
+   */
+  baseCodec,
+  /** @internal */
+  decodeEventFast,
+  /** @internal */
+  decodeMessageFast,
+  /**
+   * The codec of `events.jsonl` lines.
+   *
+   * @since 0.1.0
+   * @category codecs
+   */
+  eventCodec,
+  /**
+   * The header line of `base.jsonl`.
+   *
+   * @since 0.1.0
+   * @category schemas
+   */
+  SnapshotHeader
+} from "./internal/messageCodec.js"
+
 /**
- * `base.jsonl` does not have the shape of a snapshot (missing or misplaced header, wrong message count).
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { MessageStore } from "effect-swarm"
- * declare const program: Effect.Effect<void, MessageStore.MessageStoreError>
- * program.pipe(Effect.catchTag("SnapshotInvalid", (e) => Effect.logError(e.message)))
- * ```
+ * Every failure of the store: the backend-neutral union.
  *
  * @since 0.1.0
  * @category errors
  */
-export class SnapshotInvalid extends Schema.TaggedError<SnapshotInvalid>("effect-swarm/SnapshotInvalid")(
-  "SnapshotInvalid",
-  { file: Schema.String, reason: Schema.String }
-) {
-  override get message(): string {
-    return `${this.file}: not a valid snapshot (${this.reason}). Snapshots are replaced atomically, so this file ` +
-      `was edited by hand or by another program; restore it, or delete it to rebuild from events.jsonl alone ` +
-      `(only correct if the events were never compacted).`
-  }
-}
+export type MessageStoreError = StorageError.StorageError
 
 /**
- * Every failure of the store.
+ * Options of {@link Service.append}.
  *
  * @since 0.1.0
- * @category errors
+ * @category models
  */
-export type MessageStoreError = Jsonl.JsonlError | InstanceLock.InstanceLocked | SnapshotInvalid
+export interface AppendOptions {
+  /**
+   * Optimistic concurrency: append only if the conversation's last seq is this (else `SeqConflict`, and
+   * nothing is written). The turn loop passes the seq it read, so a step is never written twice.
+   */
+  readonly expectedLastSeq?: number | undefined
+}
 
 /**
- * The header line of `base.jsonl`.
- *
- * @example
- * ```ts
- * import { Schema } from "effect"
- * import { MessageStore } from "effect-swarm"
- * Schema.decodeUnknownSync(MessageStore.SnapshotHeader)({ type: "snapshot", seq: 42, messages: 7 })
- * ```
+ * What {@link Service.repair} did: the records kept, every record dropped (with its line and why), and
+ * where the damaged original was kept (`undefined` when nothing needed repair).
  *
  * @since 0.1.0
- * @category schemas
+ * @category models
  */
-export const SnapshotHeader = Schema.Struct({
-  type: Schema.Literal("snapshot"),
-  seq: Schema.Number,
-  messages: Schema.Number
-}).annotations({ identifier: "SnapshotHeader" })
-
-const BaseLine = Schema.Union(SnapshotHeader, Message.Message)
-type BaseLine = typeof BaseLine.Type
-
-// Message events are the hot path: this encoder produces exactly what Schema.encode would (the only
-// transformation in a message is `createdAt`), without walking the schema.
-const fastMessage = (m: Message.Message): Message.Encoded => ({
-  id: m.id,
-  data: m.data,
-  metadata: m.metadata,
-  createdAt: m.createdAt.toISOString(),
-  source: m.source
-})
-const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
-  switch (e.type) {
-    case "append":
-      return { seq: e.seq, type: e.type, message: fastMessage(e.message) }
-    case "replace":
-      return { seq: e.seq, type: e.type, targetId: e.targetId, message: fastMessage(e.message) }
-    default:
-      return e
-  }
-}
-
-// Faster still for the common lines: the same text as JSON.stringify(fastEvent(e)), assembled from the
-// fields (one stringify per open value instead of one walk over a fresh object). Anything unusual (a
-// missing field, a non-integer seq) goes the general way.
-const quote = JSON.stringify
-const messageLine = (m: Message.Message): string | undefined =>
-  typeof m.id === "string" && m.data !== undefined && m.metadata !== undefined && m.source !== undefined &&
-    m.createdAt instanceof Date
-    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${
-      quote(m.metadata)
-    },"createdAt":"${m.createdAt.toISOString()}","source":${quote(m.source)}}`
-    : undefined
-const eventLine = (e: MessageEvent.MessageEvent, version: number): string | undefined => {
-  if (!Number.isSafeInteger(e.seq)) return undefined
-  if (e.type === "append") {
-    const message = messageLine(e.message)
-    return message && `{"v":${version},"seq":${e.seq},"type":"append","message":${message}}`
-  }
-  if (e.type === "replace" && typeof e.targetId === "string") {
-    const message = messageLine(e.message)
-    return message &&
-      `{"v":${version},"seq":${e.seq},"type":"replace","targetId":${quote(e.targetId)},"message":${message}}`
-  }
-  return undefined
-}
-
-// Loading is the other hot path: a hand-written check of the exact shape `MessageEvent` / `Message`
-// describe, building the same values Schema decoding would. Anything it does not accept falls back to the
-// schema, which then yields the value or the precise error. A property test checks both agree.
-type Obj = Record<string, unknown>
-const isObj = (u: unknown): u is Obj => typeof u === "object" && u !== null && !Array.isArray(u)
-const optString = (o: Obj, key: string) => !(key in o) || typeof o[key] === "string"
-const roles = new Set(["system", "user", "assistant", "tool"])
-
-// Values of JSON.parse are JSON, so parts, data and metadata (open records of JSON) are reused as they are
-// once their known fields have the right types.
-const partOk = (p: unknown): boolean => {
-  if (!isObj(p)) return false
-  switch (p.type) {
-    case "text":
-    case "reasoning":
-      return typeof p.text === "string"
-    case "image":
-      return typeof p.image === "string" && optString(p, "mediaType")
-    case "file":
-      return typeof p.data === "string" && typeof p.mediaType === "string" && optString(p, "filename")
-    case "tool-call":
-      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && p.input !== undefined
-    case "tool-result":
-      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && p.output !== undefined &&
-        (!("isError" in p) || typeof p.isError === "boolean")
-    default:
-      return false
-  }
-}
-
-const dataOk = (d: unknown): d is Message.MessageData => {
-  if (!isObj(d) || !roles.has(d.role as string)) return false
-  const content = d.content
-  if (typeof content !== "string") {
-    if (!Array.isArray(content)) return false
-    for (const part of content) if (!partOk(part)) return false
-  }
-  if (!optString(d, "name") || !optString(d, "toolCallId") || !optString(d, "toolName")) return false
-  if ("toolCalls" in d) {
-    if (!Array.isArray(d.toolCalls)) return false
-    for (const c of d.toolCalls) {
-      if (!isObj(c) || typeof c.id !== "string" || typeof c.name !== "string" || c.arguments === undefined) {
-        return false
-      }
-    }
-  }
-  return true
-}
-
-const sourceOf = (s: unknown): Message.MessageSource | undefined => {
-  if (!isObj(s)) return undefined
-  switch (s.type) {
-    case "user":
-    case "system":
-      return { type: s.type }
-    case "assistant":
-      if (!optString(s, "stepId")) return undefined
-      return s.stepId === undefined ? { type: "assistant" } : { type: "assistant", stepId: s.stepId as string }
-    case "tool":
-      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
-        ? { type: "tool", toolCallId: s.toolCallId, toolName: s.toolName }
-        : undefined
-    case "extension":
-      return typeof s.extensionName === "string" ? { type: "extension", extensionName: s.extensionName } : undefined
-    default:
-      return undefined
-  }
-}
-
-const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/
-
-/** @internal */
-export const decodeMessageFast = (m: unknown): Message.Message | undefined => {
-  if (!isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata)) {
-    return undefined
-  }
-  // Only the canonical form we write; anything else goes through Schema.Date.
-  if (typeof m.createdAt !== "string" || !isoDate.test(m.createdAt)) return undefined
-  const createdAt = new Date(m.createdAt)
-  if (Number.isNaN(createdAt.getTime())) return undefined
-  const source = sourceOf(m.source)
-  if (source === undefined) return undefined
-  return { id: m.id, data: m.data, metadata: m.metadata as Message.Message["metadata"], createdAt, source }
-}
-
-/** @internal */
-export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined => {
-  const seq = e.seq
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined
-  switch (e.type) {
-    case "append": {
-      const message = decodeMessageFast(e.message)
-      return message === undefined ? undefined : { seq, type: "append", message }
-    }
-    case "replace": {
-      if (typeof e.targetId !== "string") return undefined
-      const message = decodeMessageFast(e.message)
-      return message === undefined ? undefined : { seq, type: "replace", targetId: e.targetId, message }
-    }
-    case "remove":
-      return typeof e.targetId === "string" ? { seq, type: "remove", targetId: e.targetId } : undefined
-    case "truncate":
-      return { seq, type: "truncate" }
-    default:
-      return undefined
-  }
+export interface RepairReport {
+  readonly kept: number
+  readonly dropped: ReadonlyArray<{ readonly line: number; readonly reason: string; readonly excerpt: string }>
+  readonly preservedAs: string | undefined
+  /** The conversation's last seq after the repair. */
+  readonly lastSeq: number
 }
 
 /**
- * The codec of `events.jsonl` lines.
+ * The conversation store, as a Postgres (or any) backend would implement it as well.
  *
- * @example
- * ```ts
- * import { MessageStore } from "effect-swarm"
- * MessageStore.eventCodec.encode({ seq: 1, type: "truncate" }) // '{"v":1,"seq":1,"type":"truncate"}'
- * ```
- *
- * @since 0.1.0
- * @category codecs
- */
-export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
-  version: MessageEvent.version,
-  encode: fastEvent,
-  encodeLine: eventLine,
-  decodeFast: decodeEventFast
-})
-
-/**
- * The codec of `base.jsonl` lines (the header, then messages).
- *
- * @example
- * ```ts
- * import { MessageStore } from "effect-swarm"
- * MessageStore.baseCodec.encode({ type: "snapshot", seq: 3, messages: 0 }) // '{"v":1,"type":"snapshot","seq":3,"messages":0}'
- * ```
- *
- * @since 0.1.0
- * @category codecs
- */
-export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
-  version: 1,
-  encode: (line) => "type" in line && line.type === "snapshot" ? line : fastMessage(line as Message.Message),
-  encodeLine: (line, version) => {
-    if ("type" in line) return undefined
-    const message = messageLine(line)
-    return message && `{"v":${version},${message.slice(1)}`
-  },
-  decodeFast: (record) => "type" in record ? undefined : decodeMessageFast(record)
-})
-
-/**
  * @since 0.1.0
  * @category models
  */
 export interface Service {
   /**
-   * Gives the drafts the next sequence numbers and appends them; durable (fsynced) when it returns.
+   * Validates the drafts, gives them the next sequence numbers and appends them; durable when it returns.
    * Concurrent appends to one instance are group-committed. Returns the sequenced events.
    */
   readonly append: (
-    instance: WorkspacePaths.InstanceRef,
-    events: ReadonlyArray<MessageEvent.Draft>
+    instance: InstanceRef,
+    events: ReadonlyArray<MessageEvent.Draft>,
+    options?: AppendOptions
   ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, MessageStoreError>
-  /** The conversation from the files: snapshot + events after it. Missing files are an empty conversation. */
-  readonly load: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Conversation.Conversation, MessageStoreError>
-  /** The events after the snapshot, streamed. */
-  readonly events: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<MessageEvent.MessageEvent, MessageStoreError>
-  /** Folds the events into the snapshot and empties `events.jsonl`. Returns the folded conversation. */
-  readonly compact: (
-    instance: WorkspacePaths.InstanceRef
-  ) => Effect.Effect<Conversation.Conversation, MessageStoreError>
+  /** The conversation: snapshot + events after it. An instance never written is an empty conversation. */
+  readonly load: (instance: InstanceRef) => Effect.Effect<Conversation.Conversation, MessageStoreError>
+  /** The events after the snapshot, from one consistent read. */
+  readonly events: (instance: InstanceRef) => Stream.Stream<MessageEvent.MessageEvent, MessageStoreError>
+  /** Folds the events into the snapshot. Returns the folded conversation. */
+  readonly compact: (instance: InstanceRef) => Effect.Effect<Conversation.Conversation, MessageStoreError>
   /**
-   * Closes the instance's writer and releases its lock once the appends and compaction in flight on it are
-   * done (it reopens on the next append).
+   * Salvages a damaged log: keeps every valid record in seq order, reports exactly what was dropped, keeps
+   * the damaged original aside (never deletes it) and folds the result into a new snapshot.
    */
-  readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
+  readonly repair: (instance: InstanceRef) => Effect.Effect<RepairReport, MessageStoreError>
   /**
-   * Releases every instance unused for at least `idleTimeout` now (a background fiber does this every
-   * half timeout); returns how many were closed.
+   * Closes the instance's writer and releases its lock once the operations in flight on it are done (an
+   * automatic compaction is cancelled safely); it reopens on the next use.
    */
-  readonly releaseIdle: Effect.Effect<number>
-  /** How many instances this store holds open (writer + lock). */
-  readonly openInstances: Effect.Effect<number>
-  /** The paths of an instance under this store's root. */
-  readonly paths: (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.InstancePaths
+  readonly release: (instance: InstanceRef) => Effect.Effect<void>
 }
 
 /**
@@ -336,7 +156,7 @@ export interface Service {
  * const program = Effect.gen(function*() {
  *   const store = yield* MessageStore.MessageStore
  *   const hello = yield* Message.make({ role: "user", content: "Hello" })
- *   yield* store.append(instance, [MessageEvent.append(hello)]) // durable now
+ *   yield* store.append(instance, [MessageEvent.append(hello)], { expectedLastSeq: 0 }) // durable now
  *   const conversation = yield* store.load(instance)
  *   return conversation.messages
  * }).pipe(Effect.provide(MessageStore.layer({ root: "/tmp/swarm" })), Effect.provide(NodeFileSystem.layer))
@@ -347,21 +167,25 @@ export interface Service {
  */
 export class MessageStore extends Context.Tag("effect-swarm/MessageStore")<MessageStore, Service>() {}
 
-interface Open {
-  readonly writer: Jsonl.Writer<MessageEvent.MessageEvent>
-  readonly permit: Effect.Semaphore
-  lastSeq: number
-  /** Size of `base.jsonl` (the last snapshot), for the compaction policy. */
-  baseBytes: number
-  /** Auto-compaction failed once: not retried until the instance reopens (the error was logged). */
-  autoCompactFailed: boolean
+/**
+ * The JSONL implementation: the service plus what only a file backend has (paths, open instances).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonlStore extends Service {
   /**
-   * Every event after the snapshot is an `append`: nothing in `events.jsonl` is dead, so compacting would
-   * rewrite the same messages without making the files smaller or the load faster.
+   * Releases every instance unused for at least `idleTimeout` now (a background fiber does this every
+   * half timeout); returns how many were closed.
    */
-  appendsOnly: boolean
+  readonly releaseIdle: Effect.Effect<number>
+  /** How many instances this store holds open (writer + lock). */
+  readonly openInstances: Effect.Effect<number>
+  /** The paths of an instance under this store's root. */
+  readonly paths: (instance: InstanceRef) => WorkspacePaths.InstancePaths
+  /** Waits for the automatic compaction running on the instance, if any. */
+  readonly settled: (instance: InstanceRef) => Effect.Effect<void>
 }
-
 /**
  * When `append` compacts an instance by itself: once `events.jsonl` holds at least `minBytes` and at
  * least `ratio` times the size of the snapshot, and the events since the snapshot include a `replace`,
@@ -400,30 +224,6 @@ export interface Options {
   readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
-const readSnapshot = (fs: FileSystem.FileSystem, file: string) =>
-  Effect.gen(function*() {
-    const lines = yield* Jsonl.readAll(file, baseCodec).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-    if (lines.length === 0) return { seq: 0, messages: [] as ReadonlyArray<Message.Message> }
-    const [header, ...rest] = lines
-    if (header === undefined || !("type" in header) || header.type !== "snapshot") {
-      return yield* new SnapshotInvalid({ file, reason: "the first line is not a snapshot header" })
-    }
-    const messages: Array<Message.Message> = []
-    for (const line of rest) {
-      if ("type" in line && line.type === "snapshot") {
-        return yield* new SnapshotInvalid({ file, reason: "a second snapshot header" })
-      }
-      messages.push(line as Message.Message)
-    }
-    if (messages.length !== header.messages) {
-      return yield* new SnapshotInvalid({
-        file,
-        reason: `the header announces ${header.messages} messages, the file has ${messages.length}`
-      })
-    }
-    return { seq: header.seq, messages }
-  })
-
 /**
  * Builds the store over a state root (default: `StateRoot.resolve`).
  *
@@ -431,13 +231,13 @@ const readSnapshot = (fs: FileSystem.FileSystem, file: string) =>
  * ```ts
  * import { Effect } from "effect"
  * import { MessageStore } from "effect-swarm"
- * const store = MessageStore.make({ root: "/tmp/swarm" }) // Effect<Service, never, FileSystem | Scope>
+ * const store = MessageStore.make({ root: "/tmp/swarm" }) // Effect<JsonlStore, never, FileSystem | Scope>
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: Options): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
+export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
@@ -458,137 +258,126 @@ export const make = (options?: Options): Effect.Effect<Service, never, FileSyste
       minBytes: yield* setting("minBytes", 4 * 1024 * 1024),
       ratio: yield* setting("ratio", 1)
     }
-    const instances = yield* OpenInstances.make<Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
-    const paths = (instance: WorkspacePaths.InstanceRef) => WorkspacePaths.instance(root, instance)
-
-    const readEvents = (file: string) =>
-      Jsonl.read(file, eventCodec).pipe(Stream.provideService(FileSystem.FileSystem, fs))
-
-    const loadFrom = (p: WorkspacePaths.InstancePaths) =>
-      Effect.gen(function*() {
-        const snapshot = yield* readSnapshot(fs, p.base)
-        const base = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
-        return yield* Stream.runFold(readEvents(p.events), base, Conversation.apply)
-      })
+    const instances = yield* OpenInstances.make<Compaction.Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
+    const paths = (instance: InstanceRef) => WorkspacePaths.instance(root, instance)
 
     const open = (p: WorkspacePaths.InstancePaths) =>
       Effect.gen(function*() {
-        yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
-        yield* InstanceLock.acquire(fs, p.lock, "messages")
+        const writer = yield* InstanceLog.open(fs, {
+          paths: p,
+          file: p.events,
+          codec: eventCodec,
+          role: "messages",
+          durable
+        })
         // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
-        yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(AtomicFile.io(`${p.base}.tmp`, "remove"))
-        const writer = yield* Jsonl.writer(p.events, eventCodec, { durable })
-        const conversation = yield* loadFrom(p)
-        const permit = yield* Effect.makeSemaphore(1)
+        yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(Effect.ignore)
+        const conversation = yield* readFiles(fs, p)
+        if (conversation.seqProblems.length > 0) return yield* seqCorrupt(p.events, conversation)
         const baseBytes = yield* fs.stat(p.base).pipe(
           Effect.map((info) => Number(info.size)),
           Effect.orElseSucceed(() => 0)
         )
+        let lastDeadSeq = 0
+        for (const e of conversation.events) if (e.type !== "append") lastDeadSeq = e.seq
         return {
+          paths: p,
           writer,
-          permit,
+          permit: yield* Effect.makeSemaphore(1),
+          compactLock: yield* Effect.makeSemaphore(1),
+          scope: yield* Effect.scope,
           lastSeq: conversation.lastSeq,
+          baseSeq: conversation.baseSeq,
           baseBytes,
+          lastDeadSeq,
           autoCompactFailed: false,
-          appendsOnly: conversation.events.every((e) => e.type === "append")
-        } satisfies Open
-      }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+          background: undefined
+        } satisfies Compaction.Open
+      }).pipe(Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) }))
 
-    const withInstance = <B, E>(instance: WorkspacePaths.InstanceRef, f: (inst: Open) => Effect.Effect<B, E>) => {
+    const withInstance = <B, E>(instance: InstanceRef, f: (inst: Compaction.Open) => Effect.Effect<B, E>) => {
       const p = paths(instance)
       return instances.use(p.dir, open(p), f)
     }
 
-    // Folds the files into a new snapshot. The caller holds the instance's permit.
-    const compactOpen = (inst: Open, p: WorkspacePaths.InstancePaths) =>
-      Effect.gen(function*() {
-        yield* inst.writer.flush
-        const folded = Conversation.fold(yield* loadFrom(p))
-        let text = baseCodec.encode({ type: "snapshot", seq: folded.baseSeq, messages: folded.messages.length }) +
-          "\n"
-        for (const message of folded.messages) text += baseCodec.encode(message) + "\n"
-        // Steps: temp + fsync, rename, fsync dir (AtomicFile.write), then truncate + fsync the events.
-        // Between any two, loading gives the same conversation: events at or below the snapshot seq are skipped.
-        yield* AtomicFile.write(fs, p.base, text, { tmp: `${p.base}.tmp` })
-        yield* inst.writer.truncate
-        inst.baseBytes = Buffer.byteLength(text)
-        inst.appendsOnly = true
-        return folded
-      }).pipe(Effect.uninterruptible)
-
-    const shouldCompact = (inst: Open) =>
-      Effect.map(
-        inst.writer.size,
-        (size) =>
-          policy !== undefined && !inst.appendsOnly && !inst.autoCompactFailed && size >= policy.minBytes &&
-          size >= policy.ratio * inst.baseBytes
-      )
-
-    // Runs in the appender's fiber once its events are durable: a failure here never fails the append.
-    const autoCompact = (inst: Open, p: WorkspacePaths.InstancePaths) =>
-      inst.permit.withPermits(1)(Effect.gen(function*() {
-        if (!(yield* shouldCompact(inst))) return
-        yield* compactOpen(inst, p).pipe(
-          Effect.catchAll((error) =>
-            Effect.sync(() => inst.autoCompactFailed = true).pipe(
-              Effect.zipRight(Effect.logWarning(
-                `automatic compaction of ${p.dir} failed; appends go on, compaction is retried when the ` +
-                  `instance reopens (or call compact): ${error.message}`
-              ))
-            )
-          )
-        )
-      }))
-
     const append = Effect.fn("MessageStore.append")(function*(
-      instance: WorkspacePaths.InstanceRef,
-      drafts: ReadonlyArray<MessageEvent.Draft>
+      instance: InstanceRef,
+      drafts: ReadonlyArray<MessageEvent.Draft>,
+      appendOptions?: AppendOptions
     ) {
-      if (drafts.length === 0) return []
+      const expected = appendOptions?.expectedLastSeq
+      if (drafts.length === 0 && expected === undefined) return []
       return yield* withInstance(instance, (inst) =>
         Effect.gen(function*() {
           const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
+            if (expected !== undefined && expected !== inst.lastSeq) {
+              return yield* new StorageError.SeqConflict({ expectedLastSeq: expected, lastSeq: inst.lastSeq })
+            }
             const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
-            for (const draft of drafts) if (draft.type !== "append") inst.appendsOnly = false
+            // Validated and encoded before anything is queued: a bad draft writes nothing of the batch.
+            const text = encodeEvents(events)
+            if (Either.isLeft(text)) return yield* text.left
+            if (events.length === 0) return [events, Effect.void] as const
             // The queue order is the file order, so seqs are assigned and queued under the same permit.
-            const wait = yield* inst.writer.enqueue(events)
+            const wait = yield* inst.writer.enqueueText(text.right)
             inst.lastSeq += events.length
+            for (const event of events) if (event.type !== "append") inst.lastDeadSeq = event.seq
             return [events, wait] as const
           }))
-          yield* wait
-          if (yield* shouldCompact(inst)) yield* autoCompact(inst, paths(instance))
+          yield* wait.pipe(Effect.mapError(fromIo))
+          // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
+          yield* Compaction.maybeStart(fs, inst, policy)
           return events
         }))
     })
 
-    const load = Effect.fn("MessageStore.load")(function*(instance: WorkspacePaths.InstanceRef) {
-      return yield* loadFrom(paths(instance))
+    const load = Effect.fn("MessageStore.load")(function*(instance: InstanceRef) {
+      return yield* readConsistent(fs, paths(instance))
     })
 
-    const events = (instance: WorkspacePaths.InstanceRef) =>
-      Stream.unwrap(Effect.gen(function*() {
-        const p = paths(instance)
-        const snapshot = yield* readSnapshot(fs, p.base)
-        return readEvents(p.events).pipe(Stream.filter((e) => e.seq > snapshot.seq))
-      }))
+    const events = (instance: InstanceRef) =>
+      Stream.unwrap(Effect.map(readConsistent(fs, paths(instance)), (c) => Stream.fromIterable(c.events)))
 
-    const compact = Effect.fn("MessageStore.compact")(function*(instance: WorkspacePaths.InstanceRef) {
+    const compact = Effect.fn("MessageStore.compact")(function*(instance: InstanceRef) {
+      return yield* withInstance(instance, (inst) => Compaction.compact(fs, inst))
+    })
+
+    // Exclusive: the instance is closed in this store (its writer could not open a damaged log anyway)
+    // and its lock taken for the time of the salvage.
+    const repair = Effect.fn("MessageStore.repair")(function*(instance: InstanceRef) {
       const p = paths(instance)
-      return yield* withInstance(instance, (inst) => inst.permit.withPermits(1)(compactOpen(inst, p)))
+      yield* instances.release(p.dir)
+      return yield* Effect.scoped(Effect.gen(function*() {
+        if (!(yield* fs.exists(p.dir).pipe(Effect.orElseSucceed(() => false)))) {
+          return { kept: 0, dropped: [], preservedAs: undefined, lastSeq: 0 } satisfies RepairReport
+        }
+        yield* InstanceLock.acquire(fs, p.lock, "messages").pipe(
+          Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) })
+        )
+        return yield* Repair.salvage(fs, p)
+      }))
     })
 
-    const release = (instance: WorkspacePaths.InstanceRef) => instances.release(paths(instance).dir)
+    const release = (instance: InstanceRef) => instances.release(paths(instance).dir)
 
-    return MessageStore.of({
+    const settled = (instance: InstanceRef) =>
+      Effect.flatMap(
+        instances.peek(paths(instance).dir),
+        (inst) => inst?.background === undefined ? Effect.void : Fiber.await(inst.background).pipe(Effect.asVoid)
+      )
+
+    return {
       append,
       load,
       events,
       compact,
+      repair,
       release,
       releaseIdle: instances.releaseIdle,
       openInstances: instances.size,
-      paths
-    })
+      paths,
+      settled
+    } satisfies JsonlStore
   })
 
 /**

@@ -17,8 +17,8 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as AtomicFile from "./AtomicFile.js"
-import * as InstanceLock from "./InstanceLock.js"
+import type * as InstanceLock from "./InstanceLock.js"
+import * as InstanceLog from "./internal/instanceLog.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Jsonl from "./Jsonl.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
@@ -148,11 +148,13 @@ export const make = (options?: {
     })
 
     const open = (p: WorkspacePaths.InstancePaths) =>
-      Effect.gen(function*() {
-        yield* fs.makeDirectory(p.messagesDir, { recursive: true }).pipe(AtomicFile.io(p.messagesDir, "mkdir"))
-        yield* InstanceLock.acquire(fs, p.lock, "runtime-events")
-        return yield* Jsonl.writer(p.runtimeEvents, codec, { durable: options?.durable ?? true })
-      }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+      InstanceLog.open(fs, {
+        paths: p,
+        file: p.runtimeEvents,
+        codec,
+        role: "runtime-events",
+        durable: options?.durable ?? true
+      })
 
     const append = Effect.fn("RuntimeEventLog.append")(function*(
       instance: WorkspacePaths.InstanceRef,

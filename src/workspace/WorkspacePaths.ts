@@ -16,75 +16,28 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as path from "node:path"
 import * as StateRoot from "../config/StateRoot.js"
+import { type InstanceRef, workspaceId } from "./InstanceName.js"
 
-/**
- * Names one agent instance: the workspace it belongs to, the agent, and the instance key.
- *
- * @example
- * ```ts
- * import { WorkspacePaths } from "effect-swarm"
- * const ref: WorkspacePaths.InstanceRef = { workspaceId: "default", agentName: "coder", instanceKey: "thread:42" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const InstanceRef = Schema.Struct({
-  workspaceId: Schema.String,
-  agentName: Schema.String,
-  instanceKey: Schema.String
-}).annotations({ identifier: "InstanceRef" })
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface InstanceRef extends Schema.Schema.Type<typeof InstanceRef> {}
-
-/**
- * The longest workspace id.
- *
- * @example
- * ```ts
- * import { WorkspacePaths } from "effect-swarm"
- * WorkspacePaths.workspaceId("x".repeat(500)).length <= WorkspacePaths.maxWorkspaceIdLength // true
- * ```
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxWorkspaceIdLength = 128
-
-/**
- * The workspace id for a workspace name (the Swarm's instance key), following the reference: trim,
- * lowercase, every character outside `[a-z0-9._-]` becomes `-`, runs of `-` collapse, leading and trailing
- * `-` are stripped, at most 128 characters, `default` when nothing is left. Unlike the reference, an id
- * made only of dots (`.`, `..`) is also `default`, so it can never escape the workspaces directory.
- *
- * @example
- * ```ts
- * import { WorkspacePaths } from "effect-swarm"
- * WorkspacePaths.workspaceId("Main Swarm:Prod") // "main-swarm-prod"
- * WorkspacePaths.workspaceId("///@@@:::") // "default"
- * ```
- *
- * @since 0.1.0
- * @category naming
- */
-export const workspaceId = (name?: string | undefined): string => {
-  const slug = (name ?? "")
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]/g, "-")
-    .replace(/-+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, maxWorkspaceIdLength)
-  return slug.length === 0 || /^\.+$/.test(slug) ? "default" : slug
-}
+export {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  InstanceRef,
+  /**
+   * @since 0.1.0
+   * @category constants
+   */
+  maxWorkspaceIdLength,
+  /**
+   * @since 0.1.0
+   * @category naming
+   */
+  workspaceId
+} from "./InstanceName.js"
 
 const maxComponent = 64
 

@@ -31,6 +31,8 @@ export interface FileProbe {
   onSync: Effect.Effect<void> | undefined
   /** The next `writeAll` writes this many bytes, then fails. */
   failNextWriteAfter: number | undefined
+  /** The path of every file or directory fsynced, in order. */
+  synced: Array<string>
 }
 
 export const probedFs = (probe: FileProbe) =>
@@ -63,6 +65,7 @@ export const probedFs = (probe: FileProbe) =>
             get: () =>
               Effect.suspend(() => {
                 probe.syncs++
+                probe.synced.push(path)
                 return (probe.onSync ?? Effect.void).pipe(
                   Effect.zipRight(probe.holdSync ?? Effect.void),
                   Effect.zipRight(file.sync)
@@ -79,5 +82,6 @@ export const newProbe = (): FileProbe => ({
   syncs: 0,
   holdSync: undefined,
   onSync: undefined,
-  failNextWriteAfter: undefined
+  failNextWriteAfter: undefined,
+  synced: []
 })

@@ -15,9 +15,7 @@ const ref = { workspaceId: "race", agentName: "writer", instanceKey: "k" }
 // Starts `count` racers, waits until all are ready, releases them at once, collects their last lines.
 const race = (script: string, root: string, ids: ReadonlyArray<string>) =>
   Effect.async<ReadonlyArray<string>>((resume) => {
-    const children = ids.map((id) =>
-      spawn(process.execPath, [script, root, id], { stdio: ["pipe", "pipe", "pipe"] })
-    )
+    const children = ids.map((id) => spawn(process.execPath, [script, root, id], { stdio: ["pipe", "pipe", "pipe"] }))
     const outputs = ids.map(() => "")
     let ready = 0
     let closed = 0
@@ -39,31 +37,40 @@ const race = (script: string, root: string, ids: ReadonlyArray<string>) =>
   })
 
 describe("InstanceLock race (real processes)", () => {
-  it.scoped("three processes appending over a stale lock: one writer at a time, no duplicate seq, no lost ack", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const script = yield* buildFixture("lock-race")
-      for (let trial = 0; trial < 8; trial++) {
-        const root = yield* tempRoot
-        const p = WorkspacePaths.instance(root, ref)
-        yield* fs.makeDirectory(p.messagesDir, { recursive: true })
-        const dead = spawnSync(process.execPath, ["-e", "0"]).pid!
-        yield* fs.writeFileString(
-          p.lock,
-          JSON.stringify({ pid: dead, hostname: os.hostname(), token: `dead${trial}`, acquiredAt: "2026-01-01T00:00:00Z" })
-        )
-        const ids = ["a", "b", "c"].map((x) => `${x}${trial}`)
-        const outputs = yield* race(script, root, ids)
-        const acked = ids.filter((_, i) => /^ack \d+$/m.test(outputs[i]!))
-        for (const out of outputs) assert.match(out, /^(ack \d+|locked)$/m, out)
-        assert.isAtLeast(acked.length, 1)
-        const seqs = (yield* fs.readFileString(p.events)).trimEnd().split("\n").map((l) => JSON.parse(l).seq)
-        assert.deepStrictEqual(seqs, seqs.map((_, i) => i + 1), `trial ${trial}: seqs ${seqs.join(" ")}`)
-        const store = yield* MessageStore.make({ root })
-        const conversation = yield* store.load(ref)
-        const ids2 = conversation.messages.map((m) => m.id)
-        for (const id of acked) assert.include(ids2, id, `trial ${trial}: acknowledged ${id} is missing`)
-        assert.isFalse(yield* fs.exists(p.lock), "the lock is released")
-      }
-    }).pipe(Effect.provide(FsLive)), { timeout: 120_000 })
+  it.scoped(
+    "three processes appending over a stale lock: one writer at a time, no duplicate seq, no lost ack",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const script = yield* buildFixture("lock-race")
+        for (let trial = 0; trial < 8; trial++) {
+          const root = yield* tempRoot
+          const p = WorkspacePaths.instance(root, ref)
+          yield* fs.makeDirectory(p.messagesDir, { recursive: true })
+          const dead = spawnSync(process.execPath, ["-e", "0"]).pid!
+          yield* fs.writeFileString(
+            p.lock,
+            JSON.stringify({
+              pid: dead,
+              hostname: os.hostname(),
+              token: `dead${trial}`,
+              acquiredAt: "2026-01-01T00:00:00Z"
+            })
+          )
+          const ids = ["a", "b", "c"].map((x) => `${x}${trial}`)
+          const outputs = yield* race(script, root, ids)
+          const acked = ids.filter((_, i) => /^ack \d+$/m.test(outputs[i]!))
+          for (const out of outputs) assert.match(out, /^(ack \d+|locked)$/m, out)
+          assert.isAtLeast(acked.length, 1)
+          const seqs = (yield* fs.readFileString(p.events)).trimEnd().split("\n").map((l) => JSON.parse(l).seq)
+          assert.deepStrictEqual(seqs, seqs.map((_, i) => i + 1), `trial ${trial}: seqs ${seqs.join(" ")}`)
+          const store = yield* MessageStore.make({ root })
+          const conversation = yield* store.load(ref)
+          const ids2 = conversation.messages.map((m) => m.id)
+          for (const id of acked) assert.include(ids2, id, `trial ${trial}: acknowledged ${id} is missing`)
+          assert.isFalse(yield* fs.exists(p.lock), "the lock is released")
+        }
+      }).pipe(Effect.provide(FsLive)),
+    { timeout: 120_000 }
+  )
 })

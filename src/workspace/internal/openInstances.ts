@@ -47,6 +47,8 @@ export interface OpenInstances<A> {
   readonly releaseIdle: Effect.Effect<number>
   /** How many instances are open. */
   readonly size: Effect.Effect<number>
+  /** The value of an open instance, without opening it or marking it used. */
+  readonly peek: (key: string) => Effect.Effect<A | undefined>
 }
 
 /** @internal */
@@ -163,5 +165,11 @@ export const make = <A>(options: {
       )
     }
 
-    return { use, release, releaseIdle, size: Effect.sync(() => entries.size) }
+    return {
+      use,
+      release,
+      releaseIdle,
+      size: Effect.sync(() => entries.size),
+      peek: (key) => Effect.sync(() => entries.get(key)?.value)
+    }
   })

@@ -1,0 +1,36 @@
+/**
+ * The open sequence shared by the logs of an instance (`MessageStore`'s events, `RuntimeEventLog`):
+ * create the directories durably, take the instance's `writer.lock` for a role, clear a temp file a crash
+ * left behind, open the group-commit writer. Everything lives as long as the scope.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { io, makeDirectories, type StorageIoError } from "../AtomicFile.js"
+import * as InstanceLock from "../InstanceLock.js"
+import * as Jsonl from "../Jsonl.js"
+import type * as WorkspacePaths from "../WorkspacePaths.js"
+
+/** @internal */
+export const open = <A>(
+  fs: FileSystem.FileSystem,
+  options: {
+    readonly paths: WorkspacePaths.InstancePaths
+    readonly file: string
+    readonly codec: Jsonl.Codec<A>
+    readonly role: string
+    readonly durable: boolean
+  }
+): Effect.Effect<Jsonl.Writer<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const p = options.paths
+    yield* makeDirectories(fs, p.messagesDir, { durable: options.durable })
+    yield* InstanceLock.acquire(fs, p.lock, options.role)
+    // A replacement of the file that crashed before its rename leaves this behind; the file is intact.
+    yield* fs.remove(`${options.file}.tmp`, { force: true }).pipe(io(`${options.file}.tmp`, "remove"))
+    return yield* Jsonl.writer(options.file, options.codec, { durable: options.durable }).pipe(
+      Effect.provideService(FileSystem.FileSystem, fs)
+    )
+  })

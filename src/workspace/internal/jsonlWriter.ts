@@ -1,0 +1,300 @@
+/**
+ * The group-commit append writer of JSONL files (see `Jsonl`).
+ *
+ * State of one writer (the flags below; `pending` is the queue of lines not yet taken by a batch):
+ *
+ * ```text
+ *              enqueue (pending += lines)
+ *                      |
+ *   idle: writing=false ---- an appender finds its lines still pending ----> leading: writing=true,
+ *     ^                                                                      inflight=<batch>
+ *     |                                                                          |
+ *     |   batch done, nothing pending                  batch done, lines pending |
+ *     +------------------------------------- handOff ------------------------- drain fiber:
+ *                                                                             writing=true, batch after batch
+ *   any state --- scope closes ---> closed=true: waits for `inflight`, fails what is still pending,
+ *                                   every later enqueue fails ("writer closed")
+ *   a failed write that cannot be cut back ---> broken=<error>: every later batch fails with it
+ * ```
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Scope from "effect/Scope"
+import * as path from "node:path"
+import { io, makeDirectories, StorageIoError, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
+import type { Codec } from "./jsonlCodec.js"
+import { repairTail } from "./jsonlReader.js"
+
+/**
+ * An open append writer for one JSONL file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Writer<A> {
+  readonly file: string
+  /** Appends records; returns once they are written (and fsynced when the writer is durable). */
+  readonly append: (records: ReadonlyArray<A>) => Effect.Effect<void, StorageIoError>
+  /**
+   * Queues records now (their order relative to other appends is fixed when this returns) and gives back
+   * the effect that waits for them to be durable.
+   */
+  readonly enqueue: (records: ReadonlyArray<A>) => Effect.Effect<Effect.Effect<void, StorageIoError>>
+  /**
+   * Like `enqueue`, for lines already encoded by the caller (each ending with a newline): the caller
+   * validates and encodes outside the writer, and nothing can throw in here.
+   */
+  readonly enqueueText: (text: string) => Effect.Effect<Effect.Effect<void, StorageIoError>>
+  /**
+   * Replaces the file, atomically and durably, with its bytes from `offset` on (the records appended after
+   * a compaction point) and goes on appending to the new file. Only call it when no append is in flight.
+   */
+  readonly replaceFrom: (offset: number) => Effect.Effect<void, StorageIoError>
+  /** Waits until everything queued before this call is written (and durable). */
+  readonly flush: Effect.Effect<void, StorageIoError>
+  /** Cuts the file to zero bytes, durably. Only call it when no append is in flight. */
+  readonly truncate: Effect.Effect<void, StorageIoError>
+  /** Bytes appended by this writer since it was opened or truncated, plus the size it had when opened. */
+  readonly size: Effect.Effect<number>
+}
+
+interface Pending {
+  readonly bytes: Uint8Array
+  readonly done: Deferred.Deferred<void, StorageIoError>
+}
+
+const closedError = (file: string) =>
+  new StorageIoError({ file, operation: "append", cause: new Error("writer closed") })
+
+/**
+ * Opens an append writer (creating the file and its directory when missing, repairing a torn tail). The
+ * writer lives as long as the scope; closing it waits for the batch being written, then fails appends still
+ * queued. `durable: false` skips fsync (for caches and benchmarks).
+ *
+ * Concurrency: appends are queued in call order and written by one fiber at a time, so lines never
+ * interleave. Group commit without a dedicated writer fiber: an appender that finds no write in progress
+ * becomes the leader and writes everything queued (its own lines and whatever arrived before) with one
+ * `write` and one `fsync`; appenders arriving meanwhile wait, and the next batch (all of them) is written
+ * by a fiber forked in the writer's scope once the leader's own lines are durable. An uncontended append
+ * therefore costs one write and one fsync, with no fiber hand-off.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Jsonl } from "effect-swarm"
+ * const codec = Jsonl.codec(Schema.Struct({ n: Schema.Number }), { version: 1 })
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const w = yield* Jsonl.writer("/tmp/numbers.jsonl", codec)
+ *   yield* w.append([{ n: 1 }, { n: 2 }]) // durable when this returns
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const writer = <A>(
+  file: string,
+  codec: Codec<A>,
+  options?: { readonly durable?: boolean | undefined }
+): Effect.Effect<Writer<A>, StorageIoError, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const durable = options?.durable ?? true
+    const dir = path.dirname(file)
+    yield* makeDirectories(fs, dir, { durable })
+    const existed = yield* fs.exists(file).pipe(io(file, "stat"))
+    yield* repairTail(fs, file)
+    const scope = yield* Effect.scope
+    // The descriptor lives in a scope of its own, so `replaceFrom` can swap it for the new file's.
+    const openHandle = Effect.gen(function*() {
+      const handleScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+      const opened = yield* fs.open(file, { flag: "a", mode: 0o644 }).pipe(io(file, "open"), Scope.extend(handleScope))
+      return [opened, handleScope] as const
+    })
+    let [handle, handleScope] = yield* openHandle
+    let size = Number((yield* handle.stat.pipe(io(file, "stat"))).size)
+    if (!existed && durable) {
+      // The new directory entry must survive a crash too.
+      yield* handle.sync.pipe(io(file, "fsync"))
+      yield* syncDirectory(fs, dir)
+    }
+    const encoder = new TextEncoder()
+    const persist = (bytes: Uint8Array) =>
+      (bytes.length === 0 ? Effect.void : handle.writeAll(bytes)).pipe(
+        Effect.zipRight(durable ? handle.sync : Effect.void),
+        io(file, durable ? "append+fsync" : "append")
+      )
+
+    // Lines queued and not yet taken by a batch, in call order.
+    let pending: Array<Pending> = []
+    // True while a leader (an appender or the drain fiber) owns the file.
+    let writing = false
+    // Completed when the batch being written is done; the finalizer waits for it.
+    let inflight: Deferred.Deferred<void> | undefined
+    let closed = false
+    // Set after a failed write that could not be cut back: every later append fails with it.
+    let broken: StorageIoError | undefined
+
+    const concat = (items: ReadonlyArray<Pending>): Uint8Array => {
+      if (items.length === 1) return items[0]!.bytes
+      let total = 0
+      for (const item of items) total += item.bytes.length
+      const bytes = new Uint8Array(total)
+      let at = 0
+      for (const item of items) {
+        bytes.set(item.bytes, at)
+        at += item.bytes.length
+      }
+      return bytes
+    }
+
+    // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
+    // either written and acknowledged, or failed and cut back.
+    const writeBatch = Effect.suspend(() => {
+      const items = pending
+      pending = []
+      // The scope may have closed between taking the file and this batch (another fiber ran the
+      // finalizer at a yield): the descriptor is gone, and may already belong to another file.
+      if (closed) {
+        for (const item of items) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
+        return Effect.void
+      }
+      const bytes = concat(items)
+      const before = size
+      const done = Deferred.unsafeMake<void>(FiberId.none)
+      inflight = done
+      // Nothing to write (a flush): every earlier batch completed before this one started, durably.
+      const write = broken !== undefined ? Effect.fail(broken) : bytes.length === 0 ? Effect.void : persist(bytes)
+      return write.pipe(
+        Effect.tap(() => Effect.sync(() => size += bytes.length)),
+        // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
+        Effect.tapError((error) =>
+          handle.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error)))
+        ),
+        Effect.exit,
+        Effect.map((exit) => {
+          const result = Exit.asVoid(exit)
+          for (const item of items) Deferred.unsafeDone(item.done, result)
+          inflight = undefined
+          Deferred.unsafeDone(done, Exit.void)
+        })
+      )
+    }).pipe(Effect.uninterruptible)
+
+    // Writes batches until nothing is queued, then gives up the file.
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      if (pending.length === 0 || closed) {
+        writing = false
+        return Effect.void
+      }
+      return Effect.zipRight(writeBatch, drain)
+    })
+
+    // After the leader's batch: give up the file, or hand what arrived meanwhile to a drain fiber, so a
+    // leader never waits for lines queued after its own. The drain fiber is interruptible between batches
+    // (closing the scope stops it).
+    const handOff = Effect.suspend(() => {
+      if (pending.length === 0 || closed) {
+        writing = false
+        return Effect.void
+      }
+      return Effect.asVoid(Effect.forkIn(Effect.interruptible(drain), scope))
+    })
+
+    // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
+    // interruption in between would leave `writing` set with nobody writing, and every later append would
+    // wait forever. Only the wait for its own lines is interruptible.
+    const waitFor = (own: Pending): Effect.Effect<void, StorageIoError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          // Still queued and nobody writing: lead. Otherwise a batch has it, or the running leader or drain
+          // fiber will take it before giving up the file.
+          if (!writing && pending.includes(own)) {
+            writing = true
+            return writeBatch.pipe(Effect.zipRight(handOff), Effect.zipRight(restore(Deferred.await(own.done))))
+          }
+          return restore(Deferred.await(own.done))
+        })
+      )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        return inflight === undefined ? Effect.void : Deferred.await(inflight)
+      }).pipe(
+        Effect.zipRight(Effect.sync(() => {
+          const rest = pending
+          pending = []
+          for (const item of rest) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
+        }))
+      )
+    )
+
+    const enqueueText = (text: string) =>
+      Effect.sync(() => {
+        if (closed) return Effect.fail(closedError(file))
+        const own: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(FiberId.none) }
+        pending.push(own)
+        return waitFor(own)
+      })
+
+    const enqueue = (records: ReadonlyArray<A>) =>
+      Effect.suspend(() => {
+        let text = ""
+        for (const record of records) text += codec.encode(record) + "\n"
+        return enqueueText(text)
+      })
+
+    const readFrom = (offset: number, end: number) =>
+      Effect.scoped(Effect.gen(function*() {
+        const input = yield* fs.open(file, { flag: "r" })
+        const bytes = new Uint8Array(Math.max(0, end - offset))
+        yield* input.seek(offset, "start")
+        let at = 0
+        while (at < bytes.length) {
+          const n = Number(yield* input.read(bytes.subarray(at)))
+          if (n === 0) break
+          at += n
+        }
+        return bytes.subarray(0, at)
+      }))
+
+    const replaceFrom = (offset: number) =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(closedError(file))
+        return Effect.gen(function*() {
+          const tail = yield* readFrom(offset, size).pipe(io(file, "read"))
+          yield* writeAtomic(fs, file, tail, { tmp: `${file}.tmp` })
+          const [next, nextScope] = yield* openHandle
+          const old = handleScope
+          handle = next
+          handleScope = nextScope
+          size = tail.length
+          yield* Scope.close(old, Exit.void)
+        })
+      }).pipe(Effect.uninterruptible)
+
+    return {
+      file,
+      enqueue,
+      enqueueText,
+      replaceFrom,
+      append: (records) => Effect.flatten(enqueue(records)),
+      flush: Effect.flatten(enqueue([])),
+      // Never through a closed handle: its descriptor number may already belong to another open file.
+      truncate: Effect.suspend(() =>
+        closed ? Effect.fail(closedError(file)) : handle.truncate(0).pipe(
+          Effect.zipRight(durable ? handle.sync : Effect.void),
+          io(file, "truncate"),
+          Effect.tap(() => Effect.sync(() => size = 0))
+        )
+      ),
+      size: Effect.sync(() => size)
+    } satisfies Writer<A>
+  })

@@ -1,0 +1,300 @@
+/**
+ * The codecs of the message files: `events.jsonl` lines (message events) and `base.jsonl` lines (the
+ * snapshot header, then messages), with hand-written fast paths that agree with Schema (a property test
+ * checks it), and the validation of drafts before they are written.
+ *
+ * @internal
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as Message from "../../conversation/Message.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
+import * as Jsonl from "../Jsonl.js"
+import { InvalidMessage } from "../StorageError.js"
+
+/**
+ * The header line of `base.jsonl`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { MessageStore } from "effect-swarm"
+ * Schema.decodeUnknownSync(MessageStore.SnapshotHeader)({ type: "snapshot", seq: 42, messages: 7 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SnapshotHeader = Schema.Struct({
+  type: Schema.Literal("snapshot"),
+  seq: Schema.Number,
+  messages: Schema.Number
+}).annotations({ identifier: "SnapshotHeader" })
+
+/** @internal */
+export const BaseLine = Schema.Union(SnapshotHeader, Message.Message)
+/** @internal */
+export type BaseLine = typeof BaseLine.Type
+
+// Message events are the hot path: this encoder produces exactly what Schema.encode would (the only
+// transformation in a message is `createdAt`), without walking the schema.
+const fastMessage = (m: Message.Message): Message.Encoded => ({
+  id: m.id,
+  data: m.data,
+  metadata: m.metadata,
+  createdAt: m.createdAt.toISOString(),
+  source: m.source
+})
+const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
+  switch (e.type) {
+    case "append":
+      return { seq: e.seq, type: e.type, message: fastMessage(e.message) }
+    case "replace":
+      return { seq: e.seq, type: e.type, targetId: e.targetId, message: fastMessage(e.message) }
+    default:
+      return e
+  }
+}
+
+// Faster still for the common lines: the same text as JSON.stringify(fastEvent(e)), assembled from the
+// fields (one stringify per open value instead of one walk over a fresh object). Anything unusual (a
+// missing field, a non-integer seq) goes the general way.
+const quote = JSON.stringify
+const messageLine = (m: Message.Message): string | undefined =>
+  typeof m.id === "string" && m.data !== undefined && m.metadata !== undefined && m.source !== undefined &&
+    m.createdAt instanceof Date
+    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${
+      quote(m.metadata)
+    },"createdAt":"${m.createdAt.toISOString()}","source":${quote(m.source)}}`
+    : undefined
+const eventLine = (e: MessageEvent.MessageEvent, version: number): string | undefined => {
+  if (!Number.isSafeInteger(e.seq)) return undefined
+  if (e.type === "append") {
+    const message = messageLine(e.message)
+    return message && `{"v":${version},"seq":${e.seq},"type":"append","message":${message}}`
+  }
+  if (e.type === "replace" && typeof e.targetId === "string") {
+    const message = messageLine(e.message)
+    return message &&
+      `{"v":${version},"seq":${e.seq},"type":"replace","targetId":${quote(e.targetId)},"message":${message}}`
+  }
+  return undefined
+}
+
+// Loading is the other hot path: a hand-written check of the exact shape `MessageEvent` / `Message`
+// describe, building the same values Schema decoding would. Anything it does not accept falls back to the
+// schema, which then yields the value or the precise error. A property test checks both agree.
+type Obj = Record<string, unknown>
+const isObj = (u: unknown): u is Obj => typeof u === "object" && u !== null && !Array.isArray(u)
+const optString = (o: Obj, key: string) => !(key in o) || typeof o[key] === "string"
+const roles = new Set(["system", "user", "assistant", "tool"])
+// A value JSON.stringify keeps (as a property value): parsed JSON always is; a value in memory may not be.
+const isJson = (u: unknown) =>
+  u !== undefined && typeof u !== "function" && typeof u !== "symbol" && typeof u !== "bigint"
+
+// Values of JSON.parse are JSON, so parts, data and metadata (open records of JSON) are reused as they are
+// once their known fields have the right types.
+const partOk = (p: unknown): boolean => {
+  if (!isObj(p)) return false
+  switch (p.type) {
+    case "text":
+    case "reasoning":
+      return typeof p.text === "string"
+    case "image":
+      return typeof p.image === "string" && optString(p, "mediaType")
+    case "file":
+      return typeof p.data === "string" && typeof p.mediaType === "string" && optString(p, "filename")
+    case "tool-call":
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && isJson(p.input)
+    case "tool-result":
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && isJson(p.output) &&
+        (!("isError" in p) || typeof p.isError === "boolean")
+    default:
+      return false
+  }
+}
+
+const dataOk = (d: unknown): d is Message.MessageData => {
+  if (!isObj(d) || !roles.has(d.role as string)) return false
+  const content = d.content
+  if (typeof content !== "string") {
+    if (!Array.isArray(content)) return false
+    for (const part of content) if (!partOk(part)) return false
+  }
+  if (!optString(d, "name") || !optString(d, "toolCallId") || !optString(d, "toolName")) return false
+  if ("toolCalls" in d) {
+    if (!Array.isArray(d.toolCalls)) return false
+    for (const c of d.toolCalls) {
+      if (!isObj(c) || typeof c.id !== "string" || typeof c.name !== "string" || !isJson(c.arguments)) {
+        return false
+      }
+    }
+  }
+  return true
+}
+
+const sourceOf = (s: unknown): Message.MessageSource | undefined => {
+  if (!isObj(s)) return undefined
+  switch (s.type) {
+    case "user":
+    case "system":
+      return { type: s.type }
+    case "assistant":
+      if (!optString(s, "stepId")) return undefined
+      return s.stepId === undefined ? { type: "assistant" } : { type: "assistant", stepId: s.stepId as string }
+    case "tool":
+      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
+        ? { type: "tool", toolCallId: s.toolCallId, toolName: s.toolName }
+        : undefined
+    case "extension":
+      return typeof s.extensionName === "string" ? { type: "extension", extensionName: s.extensionName } : undefined
+    default:
+      return undefined
+  }
+}
+
+const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/
+
+/** @internal */
+export const decodeMessageFast = (m: unknown): Message.Message | undefined => {
+  if (!isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata)) {
+    return undefined
+  }
+  // Only the canonical form we write; anything else goes through Schema.Date.
+  if (typeof m.createdAt !== "string" || !isoDate.test(m.createdAt)) return undefined
+  const createdAt = new Date(m.createdAt)
+  if (Number.isNaN(createdAt.getTime())) return undefined
+  const source = sourceOf(m.source)
+  if (source === undefined) return undefined
+  return { id: m.id, data: m.data, metadata: m.metadata as Message.Message["metadata"], createdAt, source }
+}
+
+/** @internal */
+export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined => {
+  const seq = e.seq
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined
+  switch (e.type) {
+    case "append": {
+      const message = decodeMessageFast(e.message)
+      return message === undefined ? undefined : { seq, type: "append", message }
+    }
+    case "replace": {
+      if (typeof e.targetId !== "string") return undefined
+      const message = decodeMessageFast(e.message)
+      return message === undefined ? undefined : { seq, type: "replace", targetId: e.targetId, message }
+    }
+    case "remove":
+      return typeof e.targetId === "string" ? { seq, type: "remove", targetId: e.targetId } : undefined
+    case "truncate":
+      return { seq, type: "truncate" }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The codec of `events.jsonl` lines.
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "effect-swarm"
+ * MessageStore.eventCodec.encode({ seq: 1, type: "truncate" }) // '{"v":1,"seq":1,"type":"truncate"}'
+ * ```
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
+  version: MessageEvent.version,
+  encode: fastEvent,
+  encodeLine: eventLine,
+  decodeFast: decodeEventFast
+})
+
+/**
+ * The codec of `base.jsonl` lines (the header, then messages).
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "effect-swarm"
+ * MessageStore.baseCodec.encode({ type: "snapshot", seq: 3, messages: 0 }) // '{"v":1,"type":"snapshot","seq":3,"messages":0}'
+ * ```
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
+  version: 1,
+  encode: (line) => "type" in line && line.type === "snapshot" ? line : fastMessage(line as Message.Message),
+  encodeLine: (line, version) => {
+    if ("type" in line) return undefined
+    const message = messageLine(line)
+    return message && `{"v":${version},${message.slice(1)}`
+  },
+  decodeFast: (record) => "type" in record ? undefined : decodeMessageFast(record)
+})
+
+// The shape checks of the fast decoder, on values in memory: a message that passes encodes to a line the
+// fast decoder accepts (createdAt is a valid Date, open values are JSON-representable at the top).
+const messageValid = (m: unknown): boolean =>
+  isObj(m) && typeof m.id === "string" && m.id.length > 0 && dataOk(m.data) && isObj(m.metadata) &&
+  m.createdAt instanceof Date && !Number.isNaN(m.createdAt.getTime()) && sourceOf(m.source) !== undefined
+
+const eventValid = (e: MessageEvent.MessageEvent): boolean => {
+  switch (e.type) {
+    case "append":
+      return messageValid(e.message)
+    case "replace":
+      return typeof e.targetId === "string" && messageValid(e.message)
+    case "remove":
+      return typeof e.targetId === "string"
+    case "truncate":
+      return true
+    default:
+      return false
+  }
+}
+
+const idOf = (e: MessageEvent.MessageEvent): string | undefined => {
+  const message: unknown = "message" in e ? e.message : undefined
+  return isObj(message) && typeof message.id === "string" ? message.id : undefined
+}
+
+const failure = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
+
+/**
+ * Encodes sequenced events into the text appended to `events.jsonl`, refusing any that would not read
+ * back: the fast shape check first; what it does not accept is encoded, parsed and decoded exactly as a
+ * load would (the precise reason, or acceptance of an unusual but valid value). Nothing throws.
+ *
+ * @internal
+ */
+export const encodeEvents = (
+  events: ReadonlyArray<MessageEvent.MessageEvent>
+): Either.Either<string, InvalidMessage> => {
+  let text = ""
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!
+    const messageId = idOf(event)
+    const invalid = (reason: string) =>
+      Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
+    let line: string
+    try {
+      line = eventCodec.encode(event)
+    } catch (cause) {
+      return invalid(`it cannot be encoded as JSON (${failure(cause)})`)
+    }
+    if (!eventValid(event)) {
+      let json: unknown
+      try {
+        json = JSON.parse(line)
+      } catch (cause) {
+        return invalid(`it encodes to invalid JSON (${failure(cause)})`)
+      }
+      const decoded = eventCodec.decode(json)
+      if (Either.isLeft(decoded)) return invalid(decoded.left.reason)
+    }
+    text += line + "\n"
+  }
+  return Either.right(text)
+}

@@ -1,0 +1,154 @@
+/**
+ * Reading the conversation of an instance from its files: the snapshot (`base.jsonl`: a header line
+ * `{"v":1,"type":"snapshot","seq":N,"messages":M}` then M messages) and the events after it, consistently
+ * while another writer compacts; and writing snapshots.
+ *
+ * Consistency: compaction publishes a new snapshot by renaming it over `base.jsonl`, then replaces
+ * `events.jsonl` (by rename too) with the events after the snapshot's seq. A reader that opened the old
+ * snapshot and then the new events would see the old messages followed by a gap. So a read notes the
+ * snapshot's seq, folds the events, and reads the header again: when it changed, the read raced a
+ * compaction and is retried (files are renamed, never rewritten in place, so an open file never changes
+ * under the reader). A duplicate or missing seq that persists with a stable snapshot is corruption.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Conversation from "../../conversation/Conversation.js"
+import type * as Message from "../../conversation/Message.js"
+import { io } from "../AtomicFile.js"
+import * as Jsonl from "../Jsonl.js"
+import { StorageCorrupt, StorageUnavailable } from "../StorageError.js"
+import type * as WorkspacePaths from "../WorkspacePaths.js"
+import { baseCodec, eventCodec } from "./messageCodec.js"
+import { fromIo, fromJsonl, repairHint } from "./storageErrors.js"
+
+const snapshotHint = "restore base.jsonl from a backup; snapshots are replaced atomically, so it was edited by " +
+  "hand or by another program."
+
+/** @internal */
+export interface Snapshot {
+  readonly seq: number
+  readonly messages: ReadonlyArray<Message.Message>
+}
+
+/** @internal */
+export const readSnapshot = (
+  fs: FileSystem.FileSystem,
+  file: string
+): Effect.Effect<Snapshot, StorageCorrupt | StorageUnavailable> =>
+  Effect.gen(function*() {
+    const lines = yield* Jsonl.readAll(file, baseCodec).pipe(
+      Effect.provideService(FileSystem.FileSystem, fs),
+      Effect.mapError(fromJsonl)
+    )
+    if (lines.length === 0) return { seq: 0, messages: [] }
+    const [header, ...rest] = lines
+    const invalid = (reason: string) => new StorageCorrupt({ file, reason, suggestion: snapshotHint })
+    if (header === undefined || !("type" in header) || header.type !== "snapshot") {
+      return yield* invalid("not a valid snapshot: the first line is not a snapshot header")
+    }
+    const messages: Array<Message.Message> = []
+    for (const line of rest) {
+      if ("type" in line && line.type === "snapshot") return yield* invalid("not a valid snapshot: a second header")
+      messages.push(line as Message.Message)
+    }
+    if (messages.length !== header.messages) {
+      return yield* invalid(
+        `not a valid snapshot: the header announces ${header.messages} messages, the file has ${messages.length}`
+      )
+    }
+    return { seq: header.seq, messages }
+  })
+
+/** The seq in the snapshot's header (0 without a snapshot, -1 when the header cannot be read). */
+const headerSeq = (fs: FileSystem.FileSystem, file: string): Effect.Effect<number, StorageUnavailable> =>
+  Effect.scoped(Effect.gen(function*() {
+    if (!(yield* fs.exists(file))) return 0
+    const handle = yield* fs.open(file, { flag: "r" })
+    const buf = new Uint8Array(512)
+    const n = Number(yield* handle.read(buf))
+    const text = new TextDecoder().decode(buf.subarray(0, n))
+    const end = text.indexOf("\n")
+    if (end < 0) return n === 0 ? 0 : -1
+    try {
+      const seq: unknown = JSON.parse(text.slice(0, end)).seq
+      return typeof seq === "number" ? seq : -1
+    } catch {
+      return -1
+    }
+  })).pipe(io(file, "read"), Effect.mapError(fromIo))
+
+/**
+ * The conversation from the files as they are: snapshot, then the events (up to byte `end` when given).
+ *
+ * @internal
+ */
+export const readFiles = (
+  fs: FileSystem.FileSystem,
+  p: WorkspacePaths.InstancePaths,
+  options?: { readonly end?: number | undefined }
+): Effect.Effect<Conversation.Conversation, StorageCorrupt | StorageUnavailable> =>
+  Effect.gen(function*() {
+    const snapshot = yield* readSnapshot(fs, p.base)
+    const base = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
+    return yield* Stream.runFold(
+      Jsonl.read(p.events, eventCodec, { end: options?.end }).pipe(Stream.provideService(FileSystem.FileSystem, fs)),
+      base,
+      Conversation.apply
+    ).pipe(Effect.mapError(fromJsonl))
+  })
+
+/** @internal */
+export const seqCorrupt = (file: string, conversation: Conversation.Conversation): StorageCorrupt =>
+  new StorageCorrupt({
+    file,
+    reason: `events out of sequence: ${conversation.seqProblems.map((p) => p.message).join("; ")}`,
+    suggestion: repairHint
+  })
+
+const attempts = 16
+
+/**
+ * A consistent conversation even while another writer (in this process or another) compacts: see the
+ * module docs.
+ *
+ * @internal
+ */
+export const readConsistent = (
+  fs: FileSystem.FileSystem,
+  p: WorkspacePaths.InstancePaths
+): Effect.Effect<Conversation.Conversation, StorageCorrupt | StorageUnavailable> =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const before = yield* headerSeq(fs, p.base)
+      const result = yield* readFiles(fs, p).pipe(Effect.either)
+      const after = yield* headerSeq(fs, p.base)
+      // The snapshot was replaced during the read: what was read may mix two generations.
+      if (before !== after || (result._tag === "Right" && result.right.baseSeq !== after)) continue
+      if (result._tag === "Left") return yield* result.left
+      if (result.right.seqProblems.length > 0) return yield* seqCorrupt(p.events, result.right)
+      return result.right
+    }
+    return yield* new StorageUnavailable({
+      operation: "load",
+      file: p.base,
+      reason: `the snapshot changed under ${attempts} reads in a row (compactions back to back)`
+    })
+  })
+
+/** The text of a snapshot of a folded conversation. @internal */
+export const snapshotText = (folded: Conversation.Conversation): string => {
+  let text = baseCodec.encode({ type: "snapshot", seq: folded.baseSeq, messages: folded.messages.length }) + "\n"
+  for (const message of folded.messages) text += baseCodec.encode(message) + "\n"
+  return text
+}
+
+/** Writes and fsyncs `file` (a temp file, renamed into place later). @internal */
+export const writeDurably = (fs: FileSystem.FileSystem, file: string, text: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const handle = yield* fs.open(file, { flag: "w", mode: 0o644 })
+    if (text.length > 0) yield* handle.writeAll(new TextEncoder().encode(text))
+    yield* handle.sync
+  })).pipe(io(file, "write"), Effect.mapError(fromIo))

@@ -1,0 +1,303 @@
+// Issue 12: each defect found by the storage review, reproduced. Every test here failed (or hung, for the
+// compaction in the acknowledgement path) before the fix.
+import { FileSystem } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
+import type { Message } from "effect-swarm"
+import * as path from "node:path"
+import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
+import { buildFixture, runUntil } from "./process.js"
+
+// Messages r<run>-0, r<run>-1, ... in order: a load that misses one (or repeats one) is not a prefix.
+const isWholePrefix = (messages: ReadonlyArray<Message.Message>, run: string) =>
+  messages.every((m, i) => m.id === `r${run}-${i}`)
+
+describe("issue 12 defect 3: reads during a real concurrent compaction", () => {
+  it.scopedLive(
+    "another process appends and compacts after every append: every load is whole",
+    () =>
+      Effect.gen(function*() {
+        const script = yield* buildFixture("crash-writer")
+        const root = yield* tempRoot
+        const writerRef = { workspaceId: "crash", agentName: "writer", instanceKey: "k:1" }
+        const store = yield* MessageStore.make({ root })
+        const ready = yield* Deferred.make<void>()
+        let stop = false
+        let compactions = 0
+        const child = yield* Effect.fork(runUntil(script, ["loop", root, "7", "1"], (line) => {
+          if (line === "ready") Deferred.unsafeDone(ready, Exit.void)
+          if (line === "compacted") compactions++
+          return stop
+        }))
+        yield* Deferred.await(ready)
+        let loads = 0
+        let longest = 0
+        while (loads < 300 || compactions < 20) {
+          const conversation = yield* store.load(writerRef)
+          loads++
+          assert.isTrue(
+            isWholePrefix(conversation.messages, "7"),
+            `load ${loads}: lastSeq ${conversation.lastSeq}, ids ${conversation.messages.map((m) => m.id).join(" ")}`
+          )
+          assert.isAtLeast(conversation.messages.length, longest, "never goes back")
+          longest = conversation.messages.length
+        }
+        stop = true
+        yield* Fiber.join(child)
+      }).pipe(Effect.provide(FsLive)),
+    { timeout: 120_000 }
+  )
+
+  it.scopedLive(
+    "in one process: loads between the steps of compactions of the same store are whole",
+    () =>
+      Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: false })
+        const writer = yield* Effect.fork(Effect.gen(function*() {
+          for (let i = 0; i < 120; i++) {
+            yield* store.append(ref, [MessageEvent.append(msg(`r1-${i}`, `message ${i}`))])
+            if (i % 2 === 0) yield* store.compact(ref)
+          }
+        }))
+        let loads = 0
+        while (Option.isNone(yield* Fiber.poll(writer))) {
+          const conversation = yield* store.load(ref)
+          loads++
+          assert.isTrue(isWholePrefix(conversation.messages, "1"), `load ${loads}: lastSeq ${conversation.lastSeq}`)
+          assert.strictEqual(conversation.messages.length, conversation.lastSeq)
+        }
+        yield* Fiber.join(writer)
+        assert.strictEqual((yield* store.load(ref)).messages.length, 120)
+      }).pipe(Effect.provide(FsLive)),
+    { timeout: 60_000 }
+  )
+})
+
+describe("issue 12 defect 4: drafts are validated before anything is written", () => {
+  const base = msg("ok", "fine", "assistant")
+  const bad: ReadonlyArray<readonly [string, unknown]> = [
+    ["tool-call input undefined", {
+      ...base,
+      data: { role: "assistant", content: [{ type: "tool-call", toolCallId: "c", toolName: "t", input: undefined }] }
+    }],
+    ["toolCalls arguments undefined", {
+      ...base,
+      data: { role: "assistant", content: "", toolCalls: [{ id: "c", name: "t", arguments: undefined }] }
+    }],
+    ["content null", { ...base, data: { role: "assistant", content: null } }],
+    ["empty id", { ...base, id: "" }],
+    ["createdAt NaN", { ...base, createdAt: new Date(NaN) }],
+    ["bigint in metadata", { ...base, metadata: { n: BigInt(1) } }]
+  ]
+
+  it.scoped("every invalid draft is a typed InvalidMessage; nothing of its batch is written; the instance stays usable", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const store = yield* MessageStore.make({ root: yield* tempRoot })
+      const p = store.paths(ref)
+      yield* store.append(ref, [MessageEvent.append(msg("first", "x"))])
+      const before = yield* fs.readFileString(p.events)
+      for (const [name, message] of bad) {
+        const error = yield* Effect.flip(store.append(ref, [
+          MessageEvent.append(msg("valid-before", "y")),
+          MessageEvent.append(message as Message.Message)
+        ]))
+        assert.strictEqual(error._tag, "InvalidMessage", name)
+        if (error._tag === "InvalidMessage") assert.strictEqual(error.index, 1, name)
+        assert.include(error.message, "Nothing was written", name)
+        assert.strictEqual(yield* fs.readFileString(p.events), before, name)
+      }
+      const replaced = yield* Effect.flip(
+        store.append(ref, [MessageEvent.replace("first", bad[0]![1] as Message.Message)])
+      )
+      assert.strictEqual(replaced._tag, "InvalidMessage")
+      // Still usable: append, load, compact.
+      const [next] = yield* store.append(ref, [MessageEvent.append(msg("second", "z"))])
+      assert.strictEqual(next!.seq, 2)
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["first", "second"])
+      assert.strictEqual((yield* store.compact(ref)).lastSeq, 2)
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("issue 12 defect 5: repair salvages a damaged log", () => {
+  it.scoped("a corrupt middle line and a zero-filled line: dropped and reported, the original kept aside, the rest loads", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* MessageStore.make({ root })
+        yield* store.append(ref, ["a", "b", "c", "d", "e"].map((id) => MessageEvent.append(msg(id, id))))
+      }))
+      const lines = (yield* fs.readFileString(p.events)).split("\n")
+      lines[1] = `{"v":1,"seq":2,"type":"append","message":{"id":"b"}}`
+      lines[3] = "\u0000".repeat(lines[3]!.length)
+      const damaged = lines.join("\n")
+      yield* fs.writeFileString(p.events, damaged)
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(error._tag, "StorageCorrupt")
+
+      const report = yield* store.repair(ref)
+      assert.deepStrictEqual(report.dropped.map((d) => d.line), [2, 4])
+      assert.include(report.dropped[1]!.reason, "zero-filled")
+      assert.strictEqual(report.kept, 3)
+      assert.strictEqual(report.lastSeq, 5)
+      assert.isDefined(report.preservedAs)
+      assert.strictEqual(yield* fs.readFileString(report.preservedAs!), damaged, "the original is kept, byte for byte")
+      assert.strictEqual(path.dirname(report.preservedAs!), p.messagesDir)
+
+      const repaired = yield* store.load(ref)
+      assert.deepStrictEqual(repaired.messages.map((m) => m.id), ["a", "c", "e"])
+      assert.strictEqual(repaired.lastSeq, 5)
+      assert.strictEqual((yield* store.append(ref, [MessageEvent.append(msg("f", "f"))]))[0]!.seq, 6)
+      const again = yield* store.repair(ref)
+      assert.deepStrictEqual(again.dropped, [])
+      assert.isUndefined(again.preservedAs, "a healthy log is left alone")
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "c", "e", "f"])
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("duplicate seqs (from a past lock race) are reduced to the first record of each seq", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      const line = (seq: number, id: string) =>
+        MessageStore.eventCodec.encode(MessageEvent.withSeq(MessageEvent.append(msg(id, id)), seq))
+      yield* fs.makeDirectory(p.messagesDir, { recursive: true })
+      yield* fs.writeFileString(p.events, [line(1, "a"), line(2, "b"), line(2, "b2"), line(3, "c")].join("\n") + "\n")
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(error._tag, "StorageCorrupt")
+      assert.include(error.message, "repeats an applied seq")
+      const report = yield* store.repair(ref)
+      assert.deepStrictEqual(report.dropped.map((d) => [d.line, d.reason]), [[
+        3,
+        "repeats seq 2 (the first record with it was kept)"
+      ]])
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c"])
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("issue 12 defect 6: every directory created on the way is fsynced", () => {
+  it.scoped("a new instance fsyncs the parent of each directory it created", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const root = path.join(yield* tempRoot, "state")
+      const store = yield* MessageStore.make({ root })
+      yield* store.append(ref, [MessageEvent.append(msg("a", "x"))])
+      const p = store.paths(ref)
+      const workspaces = path.join(root, "workspaces")
+      for (
+        const dir of [
+          path.dirname(root),
+          root,
+          workspaces,
+          path.join(workspaces, "default"),
+          path.dirname(p.dir),
+          p.dir,
+          p.messagesDir
+        ]
+      ) {
+        assert.include(probe.synced, dir)
+      }
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
+})
+
+describe("issue 12 defect 7: automatic compaction runs behind the append", () => {
+  // Holds the compaction at the fsync of its new snapshot until `resume`.
+  const holdSnapshotSync = (probe: ReturnType<typeof newProbe>, base: string) =>
+    Effect.gen(function*() {
+      const reached = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      probe.onSync = Effect.suspend(() =>
+        probe.synced.at(-1) === `${base}.tmp`
+          ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Deferred.await(resume)))
+          : Effect.void
+      )
+      return { reached, resume }
+    })
+
+  it.live("the append that triggers a compaction is acknowledged while the compaction is still running", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: { minBytes: 0, ratio: 0 } })
+      const p = store.paths(ref)
+      const { reached, resume } = yield* holdSnapshotSync(probe, p.base)
+      const events = yield* store.append(ref, [MessageEvent.append(msg("a", "1")), MessageEvent.remove("a")])
+      assert.deepStrictEqual(events.map((e) => e.seq), [1, 2])
+      yield* Deferred.await(reached)
+      assert.isFalse(yield* fs.exists(p.base), "acknowledged before the compaction published anything")
+      // Appends go on while it runs.
+      yield* store.append(ref, [MessageEvent.append(msg("b", "2"))])
+      yield* Deferred.succeed(resume, undefined)
+      probe.onSync = undefined
+      yield* store.settled(ref)
+      assert.isTrue(yield* fs.exists(p.base))
+      const loaded = yield* store.load(ref)
+      assert.deepStrictEqual(loaded.messages.map((m) => m.id), ["b"])
+      assert.strictEqual(loaded.lastSeq, 3)
+      assert.isAtLeast(loaded.baseSeq, 2)
+    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+  })
+
+  it.live("closing the store during a background compaction cancels it safely: the lock is released, nothing is lost", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const storeScope = yield* Scope.make()
+      const store = yield* MessageStore.make({ root, compaction: { minBytes: 0, ratio: 0 } }).pipe(
+        Scope.extend(storeScope)
+      )
+      const p = store.paths(ref)
+      const { reached } = yield* holdSnapshotSync(probe, p.base)
+      yield* store.append(ref, [
+        MessageEvent.append(msg("a", "1")),
+        MessageEvent.append(msg("b", "2")),
+        MessageEvent.remove("a")
+      ])
+      yield* Deferred.await(reached)
+      yield* Scope.close(storeScope, Exit.void)
+      probe.onSync = undefined
+      assert.isFalse(yield* fs.exists(p.lock), "the lock is released")
+      const reopened = yield* MessageStore.make({ root })
+      const loaded = yield* reopened.load(ref)
+      assert.deepStrictEqual(loaded.messages.map((m) => m.id), ["b"])
+      assert.strictEqual(loaded.lastSeq, 3)
+      assert.strictEqual((yield* reopened.append(ref, [MessageEvent.truncate]))[0]!.seq, 4)
+    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+  })
+})
+
+describe("issue 12: the service shape", () => {
+  it.scoped("append with expectedLastSeq fails with SeqConflict when the log moved, writing nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot })
+      const [first] = yield* store.append(ref, [MessageEvent.append(msg("a", "1"))], { expectedLastSeq: 0 })
+      assert.strictEqual(first!.seq, 1)
+      const conflict = yield* Effect.flip(
+        store.append(ref, [MessageEvent.append(msg("b", "2"))], { expectedLastSeq: 0 })
+      )
+      assert.strictEqual(conflict._tag, "SeqConflict")
+      if (conflict._tag === "SeqConflict") {
+        assert.strictEqual(conflict.expectedLastSeq, 0)
+        assert.strictEqual(conflict.lastSeq, 1)
+      }
+      assert.include(conflict.message, "Nothing was written")
+      const [second] = yield* store.append(ref, [MessageEvent.append(msg("b", "2"))], { expectedLastSeq: 1 })
+      assert.strictEqual(second!.seq, 2)
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b"])
+      // Two steps racing from the same read: exactly one is written.
+      const results = yield* Effect.all([
+        Effect.either(store.append(ref, [MessageEvent.append(msg("c", "3"))], { expectedLastSeq: 2 })),
+        Effect.either(store.append(ref, [MessageEvent.append(msg("d", "4"))], { expectedLastSeq: 2 }))
+      ], { concurrency: "unbounded" })
+      assert.strictEqual(results.filter((r) => r._tag === "Right").length, 1)
+      assert.strictEqual((yield* store.load(ref)).lastSeq, 3)
+      assert.deepStrictEqual(Conversation.empty.seqProblems, [])
+    }).pipe(Effect.provide(FsLive)))
+})

@@ -24,6 +24,7 @@ export {
   type Resource,
   schemaOf
 } from "./internal/resource/decode.js"
+export { DurationField, parseDuration } from "./internal/resource/duration.js"
 export {
   type ApiVersion,
   apiVersions,
@@ -31,12 +32,10 @@ export {
   checkName,
   checkPackageName,
   checkRelativePath,
-  DurationField,
   isKind,
   type Kind,
   kinds,
   Metadata,
-  parseDuration,
   slugify
 } from "./internal/resource/envelope.js"
 export { Extension, type ExtensionResource, ExtensionSpec, type ExtensionUse } from "./internal/resource/extension.js"

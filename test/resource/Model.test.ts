@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either } from "effect"
 import { Bundle, Resource } from "effect-swarm"
 import * as path from "node:path"
-import { agent, docs, issueLines, provideNode, swarm, writeBundle } from "./helpers.js"
+import { agent, docs, issueLines, provideNode, swarm, writeBundle, writeFiles } from "./helpers.js"
 
 const modelDoc = (spec: string, name = "default") =>
   `apiVersion: effect-swarm/v1
@@ -270,5 +270,37 @@ describe("Model: options", () => {
         "spec.options.contextWindow contextWindow must be a positive integer (tokens), got 0"
       ])
       assert.strictEqual(issues[1]!.suggestion, `use milliseconds or a string such as "30 seconds" or "30s"`)
+    })))
+})
+
+describe("Model: script in a dependency package", () => {
+  const pkgDoc = (name: string, deps = "") =>
+    `apiVersion: effect-swarm/v1\nkind: Package\nmetadata: { name: "${name}" }\nspec:${deps === "" ? " {}" : deps}\n`
+
+  it.scoped("resolves the script under the package root; its issues name <package>/<file>", () =>
+    provideNode(Effect.gen(function*() {
+      const home = yield* writeBundle({
+        "packages/acme/demo/1.0.0/effect-swarm.yaml": docs(
+          pkgDoc("@acme/demo"),
+          modelDoc("  provider: scripted\n  script: ./scripts/good.yaml\n", "good"),
+          modelDoc("  provider: scripted\n  script: ./scripts/bad.yaml\n", "bad")
+        ),
+        "packages/acme/demo/1.0.0/scripts/good.yaml": "- text: from the package\n",
+        "packages/acme/demo/1.0.0/scripts/bad.yaml": "- text: ok\n- finishReason: stop\n"
+      })
+      const dir = yield* writeBundle({
+        "effect-swarm.yaml": pkgDoc("@acme/app", `\n  dependencies:\n    - { name: "@acme/demo", version: "1.0.0" }`)
+      })
+      const error = yield* Bundle.load(dir, { stateRoot: home }).pipe(Effect.flip)
+      assert.deepStrictEqual(error.issues.map((i) => `${i.file}:${i.document} ${i.path} ${i.code}`), [
+        "@acme/demo/scripts/bad.yaml:0 [1] E_CONFIG_SCHEMA_INVALID"
+      ])
+      yield* writeFiles(home, { "packages/acme/demo/1.0.0/scripts/bad.yaml": "- text: fixed\n" })
+      const bundle = yield* Bundle.load(dir, { stateRoot: home })
+      assert.deepStrictEqual(Bundle.modelScript(bundle, "good", "@acme/demo"), [{ text: "from the package" }])
+      assert.strictEqual(
+        Bundle.find(bundle, "Model", "good", "@acme/demo")!.scriptFile,
+        path.join(home, "packages/acme/demo/1.0.0/scripts/good.yaml")
+      )
     })))
 })

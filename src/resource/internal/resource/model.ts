@@ -9,7 +9,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as ValueSource from "../../ValueSource.js"
 import * as IssueMessage from "../issueMessage.js"
-import { fail, isRecord, NonEmptyString, parseDuration, resource, show } from "./envelope.js"
+import { parseDuration } from "./duration.js"
+import { fail, isRecord, NonEmptyString, resource, show } from "./envelope.js"
 import { ModelScriptSchema } from "./script.js"
 
 /**

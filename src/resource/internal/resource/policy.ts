@@ -6,7 +6,8 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-import { DurationField, PositiveInt } from "./envelope.js"
+import { DurationField } from "./duration.js"
+import { PositiveInt } from "./envelope.js"
 
 /**
  * The budget fields: `maxStepsPerTurn` (model calls per turn), `maxToolCalls` (tool calls per turn),

@@ -157,7 +157,8 @@ const describe = (error: HttpClientError.HttpClientError): string => {
   return code === undefined ? text : `${text} (${code})`
 }
 
-const timeoutError = (settings: Settings) =>
+/** The timeout error of a provider. */
+export const timeoutError = (settings: Settings): ModelTimeout =>
   new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(settings.timeout) })
 
 /** One attempt: send and check the status; an error status reads the body for the provider's message. */

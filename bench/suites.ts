@@ -9,5 +9,6 @@ export const suites: ReadonlyArray<Suite> = [
   { name: "bundle-load", run: () => import("./bundle-load.js").then((m) => m.run()) },
   { name: "tool-runtime", run: () => import("./tool-runtime.js").then((m) => m.run()) },
   { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) },
-  { name: "pipeline", run: () => import("./pipeline.js").then((m) => m.run()) }
+  { name: "pipeline", run: () => import("./pipeline.js").then((m) => m.run()) },
+  { name: "model", run: () => import("./model.js").then((m) => m.run()) }
 ]

@@ -58,6 +58,25 @@ export const runtimeTypes: ReadonlyArray<RuntimeType> = ["bun", "node", "deno"]
 export type PermissionPolicy = "enforce" | "warn"
 
 /**
+ * How tool processes are isolated: `"os"` (an OS sandbox, bubblewrap on Linux; refused with
+ * `IsolationUnavailable` when it does not work here), `"runtime"` (only the runtime's own permission
+ * flags) or `"auto"` (the default: `"os"` when a probe shows it works, else `"runtime"` with a one-time
+ * warning).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Isolation = "os" | "runtime" | "auto"
+
+/**
+ * Every {@link Isolation} value.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const isolations: ReadonlyArray<Isolation> = ["os", "runtime", "auto"]
+
+/**
  * Which host bridges tool code may call (`ctx.callAgent`, `ctx.callWorkflow`).
  *
  * @since 0.1.0
@@ -82,6 +101,7 @@ export interface Fields {
   readonly bunPermissions: ReadonlyArray<string>
   readonly nodeOptions: ReadonlyArray<string>
   readonly permissionPolicy: PermissionPolicy
+  readonly isolation: Isolation
   readonly maxMemoryMB: number
   readonly toolExecutionTimeout: Duration.Duration
   readonly maxStderrCaptureSize: number
@@ -100,6 +120,7 @@ const fieldNames: ReadonlyArray<keyof Fields> = [
   "bunPermissions",
   "nodeOptions",
   "permissionPolicy",
+  "isolation",
   "maxMemoryMB",
   "toolExecutionTimeout",
   "maxStderrCaptureSize",
@@ -156,6 +177,7 @@ export class Config implements Fields, Equal.Equal {
   readonly bunPermissions!: ReadonlyArray<string>
   readonly nodeOptions!: ReadonlyArray<string>
   readonly permissionPolicy!: PermissionPolicy
+  readonly isolation!: Isolation
   readonly maxMemoryMB!: number
   readonly toolExecutionTimeout!: Duration.Duration
   readonly maxStderrCaptureSize!: number
@@ -205,6 +227,7 @@ export interface Input {
   readonly bunPermissions?: ReadonlyArray<string> | undefined
   readonly nodeOptions?: ReadonlyArray<string> | undefined
   readonly permissionPolicy?: string | undefined
+  readonly isolation?: string | undefined
   readonly maxMemoryMB?: number | undefined
   readonly toolExecutionTimeout?: Duration.DurationInput | undefined
   readonly maxStderrCaptureSize?: number | undefined
@@ -229,6 +252,7 @@ export interface Encoded {
   readonly bunPermissions: ReadonlyArray<string>
   readonly nodeOptions: ReadonlyArray<string>
   readonly permissionPolicy: PermissionPolicy
+  readonly isolation: Isolation
   readonly maxMemoryMB: number
   readonly toolExecutionTimeout: number
   readonly maxStderrCaptureSize: number
@@ -253,6 +277,7 @@ export const encode = (config: Config): Encoded => ({
   bunPermissions: [...config.bunPermissions],
   nodeOptions: [...config.nodeOptions],
   permissionPolicy: config.permissionPolicy,
+  isolation: config.isolation,
   maxMemoryMB: config.maxMemoryMB,
   toolExecutionTimeout: Duration.toMillis(config.toolExecutionTimeout),
   maxStderrCaptureSize: config.maxStderrCaptureSize,
@@ -288,6 +313,7 @@ export const defaults = {
   bunPermissions: emptyList,
   nodeOptions: emptyList,
   permissionPolicy: "enforce" as PermissionPolicy,
+  isolation: "auto" as Isolation,
   maxMemoryMB: 2048,
   toolExecutionTimeout: Duration.seconds(60),
   maxStderrCaptureSize: 1024 * 1024,
@@ -364,6 +390,12 @@ export const checkPermissionPolicy = (value: string): string | undefined =>
   value === "enforce" || value === "warn" ?
     undefined :
     `permission policy ${JSON.stringify(value)} is not supported; must be one of [enforce warn]`
+
+/** @internal */
+export const checkIsolation = (value: string): string | undefined =>
+  value === "os" || value === "runtime" || value === "auto" ?
+    undefined :
+    `isolation ${JSON.stringify(value)} is not supported; must be one of [os runtime auto]`
 
 const positiveInteger = (label: string, unit: string) => (value: number): string | undefined =>
   Number.isSafeInteger(value) && value > 0 ? undefined : `${label} must be a positive integer (${unit}), got ${value}`
@@ -483,6 +515,7 @@ interface Draft {
   bunPermissions: ReadonlyArray<string>
   nodeOptions: ReadonlyArray<string>
   permissionPolicy: string
+  isolation: string
   maxMemoryMB: number
   toolExecutionTimeout: Duration.DurationInput
   maxStderrCaptureSize: number
@@ -513,6 +546,7 @@ const newDraft = (runtimeType: string): Draft => ({
   bunPermissions: defaults.bunPermissions,
   nodeOptions: defaults.nodeOptions,
   permissionPolicy: defaults.permissionPolicy,
+  isolation: defaults.isolation,
   maxMemoryMB: defaults.maxMemoryMB,
   toolExecutionTimeout: defaults.toolExecutionTimeout,
   maxStderrCaptureSize: defaults.maxStderrCaptureSize,
@@ -612,6 +646,7 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
   if (draft.permissionPolicy !== "enforce") {
     check(issues, "permissionPolicy", checkPermissionPolicy(draft.permissionPolicy))
   }
+  if (draft.isolation !== defaults.isolation) check(issues, "isolation", checkIsolation(draft.isolation))
   if (draft.maxMemoryMB !== defaults.maxMemoryMB) check(issues, "maxMemoryMB", checkMaxMemoryMB(draft.maxMemoryMB))
   const toolExecutionTimeout = durationOrDefault(issues, "toolExecutionTimeout", draft.toolExecutionTimeout)
   if (draft.maxStderrCaptureSize !== defaults.maxStderrCaptureSize) {
@@ -646,6 +681,7 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
       bunPermissions,
       nodeOptions,
       permissionPolicy: draft.permissionPolicy as PermissionPolicy,
+      isolation: draft.isolation as Isolation,
       maxMemoryMB: draft.maxMemoryMB,
       toolExecutionTimeout: toolExecutionTimeout!,
       maxStderrCaptureSize: draft.maxStderrCaptureSize,
@@ -740,6 +776,23 @@ export const withNodeOptions = (options: ReadonlyArray<string>): Option => {
  */
 export const withPermissionPolicy = (policy: PermissionPolicy): Option => (d) => {
   d.permissionPolicy = policy
+}
+
+/**
+ * How tool processes are isolated (default `"auto"`; see {@link Isolation} and the README's
+ * "Sandboxed tools" section for what each strategy enforces).
+ *
+ * @example
+ * ```ts
+ * import { RuntimeConfig } from "effect-swarm"
+ * const Strict = RuntimeConfig.layer("bun", RuntimeConfig.withEntrypointPath("./tools.ts"), RuntimeConfig.withIsolation("os"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const withIsolation = (isolation: Isolation): Option => (d) => {
+  d.isolation = isolation
 }
 
 /**
@@ -847,6 +900,7 @@ const fromConfig = (config: Config): Option => (d) => {
   d.bunPermissions = config.bunPermissions
   d.nodeOptions = config.nodeOptions
   d.permissionPolicy = config.permissionPolicy
+  d.isolation = config.isolation
   d.maxMemoryMB = config.maxMemoryMB
   d.toolExecutionTimeout = config.toolExecutionTimeout
   d.maxStderrCaptureSize = config.maxStderrCaptureSize
@@ -916,6 +970,12 @@ export const optionsFromInput = (input: Omit<Input, "runtimeType">): Array<Optio
     const policy = input.permissionPolicy
     options.push((d) => {
       d.permissionPolicy = policy
+    })
+  }
+  if (input.isolation !== undefined) {
+    const isolation = input.isolation
+    options.push((d) => {
+      d.isolation = isolation
     })
   }
   if (input.maxMemoryMB !== undefined) options.push(withMaxMemoryMB(input.maxMemoryMB))
@@ -1013,6 +1073,7 @@ export const InputFields = Schema.Struct({
     )
   ),
   permissionPolicy: exact(Schema.String.pipe(Schema.filter(messageOf(checkPermissionPolicy)))),
+  isolation: exact(Schema.String.pipe(Schema.filter(messageOf(checkIsolation)))),
   maxMemoryMB: exact(Schema.Number.pipe(Schema.filter(messageOf(checkMaxMemoryMB)))),
   toolExecutionTimeout: exact(DurationInputSchema("toolExecutionTimeout")),
   maxStderrCaptureSize: exact(Schema.Number.pipe(Schema.filter(messageOf(checkMaxStderrCaptureSize)))),
@@ -1107,6 +1168,7 @@ export const decodeEither = (raw: unknown): Either.Either<Config, BuildError> =>
       bunPermissions: freezeList(f.bunPermissions, defaults.bunPermissions),
       nodeOptions: freezeList(f.nodeOptions, defaults.nodeOptions),
       permissionPolicy: (f.permissionPolicy ?? defaults.permissionPolicy) as PermissionPolicy,
+      isolation: (f.isolation ?? defaults.isolation) as Isolation,
       maxMemoryMB: f.maxMemoryMB ?? defaults.maxMemoryMB,
       toolExecutionTimeout: f.toolExecutionTimeout ?? defaults.toolExecutionTimeout,
       maxStderrCaptureSize: f.maxStderrCaptureSize ?? defaults.maxStderrCaptureSize,
@@ -1207,7 +1269,7 @@ const durationInput = (name: string) =>
  * Reads every field through effect `Config`, so `ConfigProvider.fromEnv()` (the default) or
  * `ConfigProvider.fromMap` drive it: `RUNTIME_TYPE` (default `bun`), `RUNTIME_ENTRYPOINT_PATH`,
  * `RUNTIME_ENVIRONMENT`, `RUNTIME_PERMISSIONS` and `RUNTIME_BUN_PERMISSIONS` (comma lists),
- * `RUNTIME_NODE_OPTIONS` (space or comma separated), `RUNTIME_PERMISSION_POLICY`, `RUNTIME_MAX_MEMORY_MB`,
+ * `RUNTIME_NODE_OPTIONS` (space or comma separated), `RUNTIME_PERMISSION_POLICY`, `RUNTIME_ISOLATION`, `RUNTIME_MAX_MEMORY_MB`,
  * `RUNTIME_TOOL_EXECUTION_TIMEOUT` and the `RUNTIME_BACKOFF_*` durations (milliseconds or `"30 seconds"`),
  * `RUNTIME_MAX_STDERR_CAPTURE_SIZE`, `RUNTIME_WORKER_FILE_PERM` (octal such as `600` or `0o600`),
  * `RUNTIME_NATIVE_TOOLS_CALL_AGENTS`, `RUNTIME_NATIVE_TOOLS_CALL_WORKFLOWS`.
@@ -1230,6 +1292,7 @@ export const config: Config_.Config<Input> = Config_.all({
     )
   ),
   permissionPolicy: optional(Config_.string("RUNTIME_PERMISSION_POLICY")),
+  isolation: optional(Config_.string("RUNTIME_ISOLATION")),
   maxMemoryMB: optional(Config_.integer("RUNTIME_MAX_MEMORY_MB")),
   toolExecutionTimeout: optional(durationInput("RUNTIME_TOOL_EXECUTION_TIMEOUT")),
   maxStderrCaptureSize: optional(Config_.integer("RUNTIME_MAX_STDERR_CAPTURE_SIZE")),

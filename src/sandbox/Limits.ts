@@ -26,9 +26,11 @@ export interface Enforcement {
 }
 
 /**
- * What a runtime enforces on this machine, kind by kind. `memory` is the heap cap from `maxMemoryMB`;
- * `rss` is the resident-memory watchdog (every runtime, Linux `/proc`); `timeout` is the host-owned
- * process-group kill.
+ * What a runtime enforces on this machine under one isolation strategy, kind by kind. `memory` is the
+ * heap cap from `maxMemoryMB`; `rss` is the resident-memory watchdog (every runtime, Linux `/proc`);
+ * `timeout` is the host-owned kill; `processes` says whether every descendant dies with the call and
+ * whether the tool can see the host's processes (`/proc/<pid>/environ`); `scratch` is the size limit of
+ * the private HOME / TMPDIR.
  *
  * @since 0.1.0
  * @category models
@@ -36,6 +38,8 @@ export interface Enforcement {
 export interface Capabilities {
   readonly runtimeType: RuntimeConfig.RuntimeType
   readonly version: string
+  /** The isolation strategy these capabilities hold under. */
+  readonly isolation: Isolation
   readonly read: Enforcement
   readonly write: Enforcement
   readonly net: Enforcement
@@ -44,7 +48,17 @@ export interface Capabilities {
   readonly memory: Enforcement
   readonly rss: Enforcement
   readonly timeout: Enforcement
+  readonly processes: Enforcement
+  readonly scratch: Enforcement
 }
+
+/**
+ * The isolation strategy a worker runs under: `bubblewrap` namespaces or `none` (runtime flags only).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Isolation = "bubblewrap" | "none"
 
 const enforced = (reason: string): Enforcement => ({ status: "enforced", reason })
 const unenforceable = (reason: string): Enforcement => ({ status: "unenforceable", reason })
@@ -81,7 +95,45 @@ export const parseVersion = (version: string): readonly [number, number] => {
  * @since 0.1.0
  * @category capabilities
  */
-export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: string): Capabilities => {
+export const capabilitiesOf = (
+  runtimeType: RuntimeConfig.RuntimeType,
+  version: string,
+  isolation: Isolation = "none"
+): Capabilities => {
+  const base = runtimeCapabilities(runtimeType, version)
+  if (isolation === "none") return base
+  const mounts = (what: string) =>
+    enforced(`bubblewrap mount namespace: ${what}; nothing else of the host file system is visible`)
+  return {
+    ...base,
+    isolation,
+    read: mounts("read-only binds of exactly the granted paths, the runtime and the worker script"),
+    write: mounts("read-write binds of exactly the granted paths, plus the private scratch tmpfs"),
+    net: enforced(
+      "bubblewrap network namespace: no network interface at all without a network grant" +
+        (base.net.status === "enforced" && runtimeType === "deno" ?
+          "; per-host lists by --allow-net=<hosts>" :
+          "; per-host lists are not enforceable on this runtime (refused)")
+    ),
+    env: enforced(
+      "the child process only receives PATH, a private HOME and TMPDIR, granted and per-call variables, and " +
+        "cannot read the host's processes (/proc of its own pid namespace)"
+    ),
+    processes: enforced(
+      "bubblewrap pid namespace: the tool sees only its own processes, and every descendant (setsid and double " +
+        "forks included) dies with the call"
+    ),
+    scratch: enforced("HOME and TMPDIR are a private tmpfs of maxMemoryMB (ENOSPC beyond: ToolScratchExceeded)")
+  }
+}
+
+const runtimeCapabilities = (runtimeType: RuntimeConfig.RuntimeType, version: string): Capabilities => {
+  const isolation = "none" as const
+  const processes = unenforceable(
+    "without bubblewrap the tool can read other processes' /proc entries (the host's environment among them) " +
+      "and a descendant that leaves the process group is only killed when the watchdog saw it"
+  )
+  const scratch = unenforceable("without bubblewrap HOME and TMPDIR are a directory on the host's temp file system")
   const env = enforced(
     "the child process only receives PATH, a private HOME and TMPDIR, granted and per-call variables"
   )
@@ -94,6 +146,7 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
     return {
       runtimeType,
       version,
+      isolation,
       read: unenforceable(none),
       write: unenforceable(none),
       net: unenforceable(none),
@@ -101,13 +154,16 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
       run: unenforceable(none),
       memory: unenforceable("Bun has no enforced heap cap (BUN_JSC_forceRAMSize is a GC hint); only the RSS watchdog"),
       rss,
-      timeout
+      timeout,
+      processes,
+      scratch
     }
   }
   if (runtimeType === "deno") {
     return {
       runtimeType,
       version,
+      isolation,
       read: enforced("--allow-read=<paths>"),
       write: enforced("--allow-write=<paths>"),
       net: enforced("--allow-net=<hosts>"),
@@ -115,7 +171,9 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
       run: enforced("--allow-run=<programs> (subprocesses themselves are not sandboxed)"),
       memory: enforced("--v8-flags=--max-old-space-size"),
       rss,
-      timeout
+      timeout,
+      processes,
+      scratch
     }
   }
   const [major] = parseVersion(version)
@@ -126,6 +184,7 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
   return {
     runtimeType,
     version,
+    isolation,
     read: fs("--allow-fs-read"),
     write: fs("--allow-fs-write"),
     net: major >= 25 ?
@@ -137,7 +196,9 @@ export const capabilitiesOf = (runtimeType: RuntimeConfig.RuntimeType, version: 
       unenforceable(`Node ${version} has no permission model (needs Node 20 or later)`),
     memory: enforced("--max-old-space-size"),
     rss,
-    timeout
+    timeout,
+    processes,
+    scratch
   }
 }
 
@@ -241,9 +302,18 @@ export const unenforced = (capabilities: Capabilities, grants: Permissions.Grant
     if (grant === "all") continue
     const cap = capabilities[kind]
     const asked = describeGrant(kind, grant)
+    const os = capabilities.isolation === "bubblewrap"
     if (cap.status === "unenforceable") {
       out.push({ permission: kind, reason: `${asked} was requested but ${cap.reason}` })
-    } else if (capabilities.runtimeType === "node" && grant !== "none" && (kind === "run" || kind === "net")) {
+    } else if (os && kind === "net" && grant !== "none" && capabilities.runtimeType !== "deno") {
+      out.push({
+        permission: kind,
+        reason: `${asked} was requested but bubblewrap can only allow or deny all network access, and ` +
+          `${capabilities.runtimeType} has no per-host network permission`
+      })
+    } else if (
+      capabilities.runtimeType === "node" && grant !== "none" && (kind === "run" || (kind === "net" && !os))
+    ) {
       out.push({
         permission: kind,
         reason: `${asked} was requested but Node can only allow or deny ${
@@ -251,6 +321,20 @@ export const unenforced = (capabilities: Capabilities, grants: Permissions.Grant
         }`
       })
     }
+  }
+  // Node's permission model does not follow a child process: with child processes allowed, a tool
+  // reads and writes whatever the host user can through `cat` or `sh`, cancelling the fs limits.
+  if (
+    capabilities.isolation === "none" && capabilities.runtimeType === "node" && grants.run === "all" &&
+    capabilities.run.status === "enforced" && (grants.read !== "all" || grants.write !== "all")
+  ) {
+    const limited = grants.read !== "all" ? "read" : "write"
+    out.push({
+      permission: limited,
+      reason: `--allow-run was granted with a ${limited} restriction, but Node's permission model does not apply ` +
+        `to child processes, so a subprocess can ${limited} anything; use isolation "os" (bubblewrap), ` +
+        `which restricts every process of the call`
+    })
   }
   return out
 }
@@ -467,7 +551,16 @@ export const launchArgs = (input: LaunchInput): Array<string> => {
     ]
   }
   if (runtimeType === "deno") {
-    const args = ["run", "-q", "--no-prompt", "--no-lock", `--v8-flags=--max-old-space-size=${input.maxMemoryMB}`]
+    // --no-config: Deno would otherwise look for a deno.json upwards from the worker script, through the
+    // temporary root a tool with a write grant there can write (an import map redirecting the next call).
+    const args = [
+      "run",
+      "-q",
+      "--no-prompt",
+      "--no-lock",
+      "--no-config",
+      `--v8-flags=--max-old-space-size=${input.maxMemoryMB}`
+    ]
     const everything = grants.read === "all" && grants.write === "all" && grants.net === "all" &&
       grants.env === "all" && grants.run === "all"
     if (everything) args.push("--allow-all")

@@ -41,15 +41,18 @@ import * as RuntimeConfig from "../config/RuntimeConfig.js"
 import * as PrivateDir from "./internal/privateDir.js"
 import * as Limits from "./Limits.js"
 import * as NativeTools from "./NativeTools.js"
+import * as Sandbox from "./Sandbox.js"
 import {
   EntrypointLoadFailed,
   EntrypointUnsupported,
   InvalidRuntimeConfig,
+  IsolationUnavailable,
   PermissionUnenforceable,
   ProtocolError,
   ToolCrashed,
   ToolMemoryExceeded,
   ToolNotFound,
+  ToolScratchExceeded,
   ToolThrew,
   ToolTimeout
 } from "./ToolRuntimeError.js"
@@ -95,6 +98,11 @@ export {
    * @since 0.1.0
    * @category errors
    */
+  IsolationUnavailable,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
   PermissionUnenforceable,
   /**
    * @since 0.1.0
@@ -121,6 +129,11 @@ export {
    * @category errors
    */
   ToolNotFound,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ToolScratchExceeded,
   /**
    * @since 0.1.0
    * @category errors
@@ -190,7 +203,7 @@ export interface Service {
   readonly execute: (request: ExecuteRequest) => Effect.Effect<unknown, ToolRuntimeError>
   /** Like `execute`, also returning the captured stdout and stderr. */
   readonly executeDetailed: (request: ExecuteRequest) => Effect.Effect<Detailed, ToolRuntimeError>
-  /** What `runtimeType` enforces on this machine. */
+  /** What `runtimeType` enforces on this machine, under the isolation the layer's config resolves to. */
   readonly capabilities: (runtimeType: RuntimeConfig.RuntimeType) => Limits.Capabilities
 }
 
@@ -286,6 +299,21 @@ export const resolveBinary = (
   if (override !== undefined) return override
   if (runtimeType === "node" && process.versions.bun === undefined) return process.execPath
   return findBin(runtimeType) ?? runtimeType
+}
+
+/** The real path of a binary (looked up on `PATH` when bare), for binding it into an OS sandbox. */
+const realBinary = (binary: string): string => {
+  const candidates = binary.includes(path.sep) ?
+    [binary] :
+    (process.env.PATH ?? "").split(path.delimiter).filter((d) => d.length > 0).map((d) => path.join(d, binary))
+  for (const candidate of candidates) {
+    try {
+      return fs.realpathSync(candidate)
+    } catch {
+      // not there
+    }
+  }
+  return binary
 }
 
 const probeVersion = (binary: string): string => {
@@ -393,6 +421,10 @@ export const nextFrame = (
       }
     }
   })
+
+/** A write that failed for lack of space (Node and Bun set `code`; Deno says "os error 28"). */
+const isNoSpace = (error: ToolThrew): boolean =>
+  error.code === "ENOSPC" || /no space left on device|os error 28/i.test(error.message)
 
 const str = (value: unknown, fallback: string): string => (typeof value === "string" ? value : fallback)
 
@@ -591,11 +623,16 @@ export const withTimeout = <A>(
  */
 export interface Plan {
   readonly config: RuntimeConfig.Config
+  /** The isolation strategy the workers run under (resolved from `config.isolation` and the probe). */
+  readonly sandbox: Sandbox.Service
   readonly capabilities: Limits.Capabilities
   readonly grants: Permissions.Grants
   /** Host variables forwarded to the child: only an explicit `--allow-env[=NAMES]`, never `--allow-all`. */
   readonly hostEnv: Permissions.Grant
   readonly binary: string
+  /** Under an OS sandbox: the binary's real path (what is bound and run inside), and the paths the
+   * runtime must read besides the grants. */
+  readonly sandboxed: { readonly binary: string; readonly implicitRead: ReadonlyArray<string> } | undefined
   /** The entrypoint's real path (what errors name). */
   readonly entrypoint: string
   /** The path the worker imports: the entrypoint, or on Bun a path through a symlink in the private
@@ -677,8 +714,46 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       versions.set(key, version)
       return version
     }
+    // The OS sandbox: the provided Sandbox service, else bubblewrap from PATH. Probed once per layer,
+    // on the first call that may use it.
+    const osSandbox = Option.getOrElse(yield* Effect.serviceOption(Sandbox.Sandbox), () => Sandbox.bubblewrap())
+    let probed: Sandbox.Probe | undefined
+    const probe = (): Sandbox.Probe => (probed ??= osSandbox.probe())
+    /** The strategy for an isolation setting, or why "os" cannot be had. */
+    const strategyFor = (isolation: RuntimeConfig.Isolation): Either.Either<Sandbox.Service, IsolationUnavailable> => {
+      if (isolation === "runtime") return Either.right(Sandbox.none)
+      const found = probe()
+      if (found._tag === "Available") return Either.right(osSandbox)
+      if (isolation === "auto") return Either.right(Sandbox.none)
+      return Either.left(
+        new IsolationUnavailable({ strategy: osSandbox.strategy, reason: found.reason, suggestion: found.suggestion })
+      )
+    }
+    const isolationOf = (sandbox: Sandbox.Service): Limits.Isolation =>
+      sandbox.strategy === "bubblewrap" ? "bubblewrap" : "none"
+    const capabilitiesUnder = (runtimeType: RuntimeConfig.RuntimeType, sandbox: Sandbox.Service) =>
+      Limits.capabilitiesOf(
+        runtimeType,
+        versionOf(runtimeType, resolveBinary(runtimeType, options.binaries)),
+        isolationOf(sandbox)
+      )
     const capabilities = (runtimeType: RuntimeConfig.RuntimeType): Limits.Capabilities =>
-      Limits.capabilitiesOf(runtimeType, versionOf(runtimeType, resolveBinary(runtimeType, options.binaries)))
+      capabilitiesUnder(runtimeType, Either.getOrElse(strategyFor(base.isolation), () => Sandbox.none))
+    // `auto` without a working OS sandbox says once per layer what that costs.
+    let warnedFallback = false
+    const fallbackWarning = (config: RuntimeConfig.Config) =>
+      Effect.suspend(() => {
+        if (warnedFallback || config.isolation !== "auto") return Effect.void
+        const found = probe()
+        if (found._tag === "Available") return Effect.void
+        warnedFallback = true
+        return Effect.logWarning(
+          `tools run without OS isolation (${found.reason}): only the runtime's own permission flags apply, so ` +
+            "tools can read other processes' /proc entries (the host environment among them), detached " +
+            "descendants may outlive a call, scratch space has no size limit, and Bun enforces no file or " +
+            `network restriction at all; to enforce them, ${found.suggestion}`
+        )
+      })
 
     // Bun cannot import a path containing `?`: such an entry is imported through a symlink to its
     // deepest `?` directory, one per directory, inside the private directory (removed with it).
@@ -751,10 +826,23 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           callEnv,
           extra
         })
+        const launch = plan.sandboxed === undefined ?
+          { command: plan.binary, args } :
+          plan.sandbox.wrap(plan.sandboxed.binary, args, {
+            binary: plan.sandboxed.binary,
+            workerPath,
+            read: plan.grants.read,
+            write: plan.grants.write,
+            implicitRead: plan.sandboxed.implicitRead,
+            network: plan.grants.net !== "none",
+            scratchDir: dir,
+            scratchBytes: config.maxMemoryMB * MiB,
+            hide: [privateDir]
+          })
         const proc = yield* WorkerProcess.start({
           runtimeType: config.runtimeType,
-          command: plan.binary,
-          args,
+          command: launch.command,
+          args: launch.args,
           env,
           cwd: dir,
           token,
@@ -793,13 +881,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const overridden = new WeakMap<ReadonlyArray<RuntimeConfig.Option>, RuntimeConfig.Config>()
     const plans = new WeakMap<
       RuntimeConfig.Config,
-      { readonly plan: Plan; readonly refused: Array<Limits.Unenforced> }
+      {
+        readonly plan: Plan
+        readonly refused: Array<Limits.Unenforced>
+        readonly unavailable: IsolationUnavailable | undefined
+      }
     >()
     const planFor = (config: RuntimeConfig.Config) => {
       const known = plans.get(config)
       if (known !== undefined) return known
       const permissions = RuntimeConfig.effectivePermissions(config)
-      const caps = capabilities(config.runtimeType)
+      const strategy = strategyFor(config.isolation)
+      const sandbox = Either.getOrElse(strategy, () => Sandbox.none)
+      const caps = capabilitiesUnder(config.runtimeType, sandbox)
       const grants = Permissions.grants(permissions)
       const binary = resolveBinary(config.runtimeType, options.binaries)
       const entrypoint = entrypointOf(config)
@@ -808,10 +902,22 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         importPath,
         importUrl: pathToFileURL(importPath).href,
         config,
+        sandbox,
         capabilities: caps,
         grants,
         hostEnv: Limits.hostEnvGrant(permissions),
         binary,
+        sandboxed: sandbox.strategy === "none" ? undefined : {
+          binary: realBinary(binary),
+          implicitRead: [
+            path.dirname(entrypoint),
+            ...(config.runtimeType === "deno" ? [denoDir] : []),
+            // Bun imports an entry whose path holds `?` through a symlink in the private directory.
+            ...(importPath === entrypoint ?
+              [] :
+              [path.join(privateDir, "links"), Limits.bunUnsafeDirectory(entrypoint) ?? entrypoint])
+          ]
+        },
         entrypoint,
         // The version comes from the same per-layer cache as `capabilities` (probed once per binary).
         typeScript: Limits.isTypeScriptEntry(entrypoint) ?
@@ -820,7 +926,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         key: WorkerPool.configKey(config, binary),
         poolEnvNames: []
       }
-      const entry = { plan, refused: Limits.unenforced(caps, grants) }
+      const entry = {
+        plan,
+        refused: Limits.unenforced(caps, grants),
+        unavailable: Either.isLeft(strategy) ? strategy.left : undefined
+      }
       plans.set(config, entry)
       return entry
     }
@@ -868,7 +978,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         if (config.entrypointPath.length === 0) {
           return yield* new ToolNotFound({ toolId: request.toolId, available: [] })
         }
-        const { plan, refused } = planFor(config)
+        const { plan, refused, unavailable } = planFor(config)
+        if (unavailable !== undefined) return yield* unavailable
+        yield* fallbackWarning(config)
         if (plan.typeScript._tag === "Unsupported") {
           // Refused before spawning: the import would only fail later, with a less readable error.
           return yield* new EntrypointUnsupported({
@@ -1001,7 +1113,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
             })
         )
       )
-      return yield* retried
+      if (plan.sandboxed === undefined) return yield* retried
+      return yield* retried.pipe(
+        Effect.catchIf(
+          (e): e is ToolThrew => e._tag === "ToolThrew" && isNoSpace(e),
+          (e) => new ToolScratchExceeded({ toolId: e.toolId, limitMB: plan.config.maxMemoryMB, message: e.message })
+        )
+      )
     })
 
     const execute = Effect.fn("ToolRuntime.execute")(function*(request: ExecuteRequest) {

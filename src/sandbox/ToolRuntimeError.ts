@@ -301,6 +301,53 @@ export class InvalidRuntimeConfig extends Schema.TaggedError<InvalidRuntimeConfi
 }) {}
 
 /**
+ * `isolation: "os"` was asked for but the OS sandbox does not work on this machine (no `bwrap`, or
+ * unprivileged user namespaces are disabled). `reason` says what the probe saw, `suggestion` how to fix it.
+ *
+ * @example
+ * ```ts
+ * import { ToolRuntime } from "effect-swarm"
+ * new ToolRuntime.IsolationUnavailable({ strategy: "bubblewrap", reason: "bwrap not found", suggestion: "apt-get install bubblewrap" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IsolationUnavailable extends Schema.TaggedError<IsolationUnavailable>(
+  "effect-swarm/IsolationUnavailable"
+)("IsolationUnavailable", {
+  strategy: Schema.String,
+  reason: Schema.String,
+  suggestion: Schema.String
+}) {
+  override get message(): string {
+    return `isolation "os" needs ${this.strategy}, which does not work here: ${this.reason}; ${this.suggestion} ` +
+      `(or choose isolation "runtime" to rely on the runtime's own permission flags)`
+  }
+}
+
+/**
+ * The tool filled its private scratch space (HOME / TMPDIR, a size-limited tmpfs under the OS sandbox)
+ * and failed with `ENOSPC`.
+ *
+ * @example
+ * ```ts
+ * import { ToolRuntime } from "effect-swarm"
+ * new ToolRuntime.ToolScratchExceeded({ toolId: "export", limitMB: 128, message: "ENOSPC: no space left on device" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolScratchExceeded extends Schema.TaggedError<ToolScratchExceeded>(
+  "effect-swarm/ToolScratchExceeded"
+)("ToolScratchExceeded", {
+  toolId: Schema.String,
+  limitMB: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
  * Every way `ToolRuntime.execute` can fail.
  *
  * @since 0.1.0
@@ -319,3 +366,5 @@ export type ToolRuntimeError =
   | SpawnFailed
   | InvalidToolEnv
   | InvalidRuntimeConfig
+  | IsolationUnavailable
+  | ToolScratchExceeded

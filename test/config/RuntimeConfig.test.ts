@@ -351,6 +351,29 @@ describe("RuntimeConfig validation", () => {
     "permission policy \"ignore\" is not supported; must be one of [enforce warn]"
   )
 
+  rejects(
+    "isolation outside os|runtime|auto",
+    () => R.make("bun", R.withIsolation("container" as RuntimeConfig.Isolation)),
+    "isolation",
+    "isolation \"container\" is not supported; must be one of [os runtime auto]"
+  )
+
+  it("isolation: auto by default, set by withIsolation, decoded and round-tripped", () => {
+    assert.strictEqual(build("bun").isolation, "auto")
+    assert.strictEqual(build("node", R.withIsolation("os")).isolation, "os")
+    const decoded = R.decodeEither({ runtimeType: "deno", isolation: "runtime" })
+    assert.isTrue(Either.isRight(decoded) && decoded.right.isolation === "runtime")
+    const config = build("deno", R.withIsolation("runtime"))
+    const again = R.decodeEither(R.encode(config))
+    assert.isTrue(Either.isRight(again) && Equal.equals(again.right, config))
+    assert.isFalse(Equal.equals(config, build("deno")))
+    const bad = R.decodeEither({ runtimeType: "deno", isolation: "vm" })
+    assert.deepStrictEqual(issuesOf(bad), [{
+      path: "isolation",
+      message: "isolation \"vm\" is not supported; must be one of [os runtime auto]"
+    }])
+  })
+
   it("collects every problem at once, in field order, with the seed's numbered format", () => {
     const result = R.make(
       "node",
@@ -458,6 +481,7 @@ describe("RuntimeConfig layers", () => {
       assert.deepStrictEqual(c.permissions, ["--allow-read=/data", "--allow-env=API_KEY,API_SECRET"])
       assert.deepStrictEqual(c.bunPermissions, ["--allow-net=api.example.com", "--allow-read"])
       assert.strictEqual(c.permissionPolicy, "warn")
+      assert.strictEqual(c.isolation, "runtime")
       assert.strictEqual(c.maxMemoryMB, 512)
       assert.isTrue(Duration.equals(c.toolExecutionTimeout, Duration.seconds(30)))
       assert.strictEqual(c.maxStderrCaptureSize, 4096)
@@ -475,6 +499,7 @@ describe("RuntimeConfig layers", () => {
           RUNTIME_PERMISSIONS: "--allow-read=/data, --allow-env=API_KEY,API_SECRET",
           RUNTIME_BUN_PERMISSIONS: "--allow-net=api.example.com,--allow-read",
           RUNTIME_PERMISSION_POLICY: "warn",
+          RUNTIME_ISOLATION: "runtime",
           RUNTIME_MAX_MEMORY_MB: "512",
           RUNTIME_TOOL_EXECUTION_TIMEOUT: "30 seconds",
           RUNTIME_MAX_STDERR_CAPTURE_SIZE: "4096",

@@ -5,6 +5,7 @@
 import { Clock, Duration, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
+import * as Sandbox from "effect-swarm/sandbox/Sandbox"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -136,14 +137,75 @@ export const killQuietly = (pids: ReadonlyArray<number>): void => {
   }
 }
 
-/** Reads the pid file a hostile tool writes before misbehaving (`{}` when it was never written). */
+// ---------------------------------------------------------------------------------------------------
+// Pid namespaces: under the OS sandbox a tool reports pids of its own pid namespace
+// ---------------------------------------------------------------------------------------------------
+
+const ownPidNamespace = fs.readlinkSync("/proc/self/ns/pid")
+
+const namespaceOf = (pid: number): string | undefined => {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`)
+  } catch {
+    return undefined
+  }
+}
+
+/** True when `pidns` (as a tool reported it) is a pid namespace other than this process's. */
+export const isForeignNamespace = (pidns: string | null | undefined): pidns is string =>
+  typeof pidns === "string" && pidns !== ownPidNamespace
+
+/** Live host processes in pid namespace `pidns` (empty once the namespace is gone). */
+export const processesInNamespace = (pidns: string): Array<number> =>
+  allPids().filter((pid) => namespaceOf(pid) === pidns && isAlive(pid))
+
+/**
+ * The host pid of a process that reported `pid` from pid namespace `pidns`: `pid` itself when the
+ * namespace is ours (or unknown), else the live host process numbered `pid` in that namespace, or -1
+ * when there is none (it is dead).
+ */
+export const hostPid = (pid: number, pidns: string | null | undefined): number => {
+  if (!isForeignNamespace(pidns)) return pid
+  for (const candidate of processesInNamespace(pidns)) {
+    try {
+      const nspid = /NSpid:\s+([\d\s]+)/.exec(fs.readFileSync(`/proc/${candidate}/status`, "utf8"))?.[1]
+      const innermost = nspid?.trim().split(/\s+/).at(-1)
+      if (Number(innermost) === pid) return candidate
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return -1
+}
+
+/** A tool's report of where it runs, with `pid` resolved to a host pid (see {@link hostPid}). */
+export const onHost = <A extends { readonly pid: number; readonly pidns?: string | null }>(info: A): A => ({
+  ...info,
+  pid: hostPid(info.pid, info.pidns)
+})
+
+/**
+ * Reads the pid file a hostile tool writes before misbehaving (`{}` when it was never written), with
+ * the pids resolved to host pids at the time of reading (-1 for a process already dead).
+ */
 export const readPidFile = (
   file: string
-): { readonly worker?: number; readonly grandchild?: number; readonly tmpdir?: string | null } => {
+): {
+  readonly worker?: number
+  readonly grandchild?: number
+  readonly tmpdir?: string | null
+  readonly pidns?: string | null
+} => {
+  let raw: { worker?: number; grandchild?: number; tmpdir?: string | null; pidns?: string | null }
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"))
+    raw = JSON.parse(fs.readFileSync(file, "utf8"))
   } catch {
     return {}
+  }
+  return {
+    ...raw,
+    ...(raw.worker !== undefined ? { worker: hostPid(raw.worker, raw.pidns) } : {}),
+    ...(raw.grandchild !== undefined ? { grandchild: hostPid(raw.grandchild, raw.pidns) } : {})
   }
 }
 
@@ -255,6 +317,26 @@ export const guard = (duration: Duration.DurationInput) => <A, E, R>(self: Effec
   )
 
 /**
+ * The isolation the shared suites run under: `ES_TEST_ISOLATION` (`os`, `runtime` or `auto`, the
+ * default). CI runs the sandbox suites once with the default (bubblewrap where it works) and once with
+ * `runtime`.
+ */
+export const testIsolation: RuntimeConfig.Isolation = ((): RuntimeConfig.Isolation => {
+  const raw = process.env.ES_TEST_ISOLATION
+  return raw === "os" || raw === "runtime" ? raw : "auto"
+})()
+
+/** Whether the OS sandbox (bubblewrap) is what `testIsolation` resolves to on this machine. */
+export const osIsolated: boolean = testIsolation !== "runtime" &&
+  Sandbox.bubblewrap().probe()._tag === "Available"
+
+/** Waits (real clock, bounded) until no live process is left in pid namespace `pidns`. */
+export const awaitNamespaceEmpty = (
+  pidns: string,
+  within: Duration.DurationInput = "3 seconds"
+): Effect.Effect<Array<number>> => pollUntilEmpty(() => processesInNamespace(pidns), within)
+
+/**
  * A ToolRuntime over the hostile fixture module. The timeout is generous so start-up under load never
  * passes for a timeout; the cases that must time out set their own per call.
  */
@@ -264,7 +346,8 @@ export const hostileRuntime = (runtime: Runtime) =>
       RuntimeConfig.layer(
         runtime,
         RuntimeConfig.withEntrypointPath(hostileEntrypoint),
-        RuntimeConfig.withToolExecutionTimeout("20 seconds")
+        RuntimeConfig.withToolExecutionTimeout("20 seconds"),
+        RuntimeConfig.withIsolation(testIsolation)
       )
     ),
     Layer.orDie

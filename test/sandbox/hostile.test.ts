@@ -13,14 +13,18 @@ import * as path from "node:path"
 import {
   awaitDead,
   awaitDefined,
+  awaitNamespaceEmpty,
   awaitNoProcessMentioning,
   childProcesses,
   execute,
   fixture,
   hostEnv,
   hostileRuntime,
+  isForeignNamespace,
   isGone,
   killQuietly,
+  onHost,
+  osIsolated,
   processesMentioning,
   readPidFile,
   runtimes,
@@ -40,6 +44,7 @@ const runtimeLayer = hostileRuntime
 
 interface WhereAmI {
   readonly pid: number
+  readonly pidns: string | null
   readonly argv: ReadonlyArray<string>
   readonly tmpdir: string
   readonly home: string | null
@@ -47,7 +52,7 @@ interface WhereAmI {
   readonly envKeys: ReadonlyArray<string>
 }
 
-const whereami = execute({ toolId: "whereami", input: null }).pipe(Effect.map((info) => info as WhereAmI))
+const whereami = execute({ toolId: "whereami", input: null }).pipe(Effect.map((info) => onHost(info as WhereAmI)))
 
 /** The failure of `self`, dying with the value when it unexpectedly succeeded. */
 const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -78,18 +83,32 @@ const assertCleanedUp = (pidFile: string, expected: ReadonlyArray<"worker" | "gr
     const survivors = yield* awaitDead(known as Array<number>)
     killQuietly(survivors)
     assert.deepStrictEqual(survivors, [], "processes left behind")
+    if (isForeignNamespace(pids.pidns)) {
+      // Under the OS sandbox: the whole pid namespace is gone, whatever the tool started in it.
+      const left = yield* awaitNamespaceEmpty(pids.pidns)
+      killQuietly(left)
+      assert.deepStrictEqual(left, [], "processes left in the call's pid namespace")
+    }
     if (typeof pids.tmpdir === "string") assert.isTrue(isGone(pids.tmpdir), `call scratch left: ${pids.tmpdir}`)
     assertNoChildren()
   })
 
 const isPermissionError = (error: { readonly _tag: string }): boolean =>
   error instanceof ToolRuntime.ToolThrew &&
-  (error.code === "ERR_ACCESS_DENIED" || error.name === "NotCapable" || error.name === "PermissionDenied")
+  (error.code === "ERR_ACCESS_DENIED" || error.name === "NotCapable" || error.name === "PermissionDenied" ||
+    // Under the OS sandbox a path outside the grants is not mounted (ENOENT) or mounted read-only (EROFS).
+    (osIsolated && (["ENOENT", "EROFS", "EACCES"].includes(error.code ?? "") ||
+      ["NotFound", "ReadOnly", "ReadOnlyFileSystem"].includes(error.name) ||
+      /read-only file system|no such file/i.test(error.message))))
 
 /** Grant everything but what a case restricts, so only that restriction decides the outcome. */
+/** A file restriction also leaves out subprocesses: Node's limits do not apply to a child process, so
+ * with `--allow-run` a read or write restriction is refused under runtime isolation (not under bubblewrap). */
 const allBut = (kind: "read" | "write" | "net" | "run" | "env", ...restricted: ReadonlyArray<string>) =>
   RuntimeConfig.withPermissions([
-    ...(["read", "write", "net", "run", "env"] as const).filter((k) => k !== kind).map((k) => `--allow-${k}`),
+    ...(["read", "write", "net", "run", "env"] as const)
+      .filter((k) => k !== kind && !(!osIsolated && k === "run" && (kind === "read" || kind === "write")))
+      .map((k) => `--allow-${k}`),
     ...restricted
   ])
 
@@ -123,19 +142,25 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       const marker = uniqueMarker("pool")
       const pool = { size: 1 }
       const seen = yield* Effect.gen(function*() {
-        const first = yield* execute({ toolId: "whereami", input: null, pool }).pipe(Effect.map((i) => i as WhereAmI))
-        const again = yield* execute({ toolId: "whereami", input: null, pool }).pipe(Effect.map((i) => i as WhereAmI))
+        const first = yield* execute({ toolId: "whereami", input: null, pool }).pipe(
+          Effect.map((i) => onHost(i as WhereAmI))
+        )
+        const again = yield* execute({ toolId: "whereami", input: null, pool }).pipe(
+          Effect.map((i) => onHost(i as WhereAmI))
+        )
         assert.strictEqual(again.pid, first.pid, "the pooled worker is reused")
         const error = yield* failureOf(
           execute({ toolId: "infiniteLoop", input: { pidFile }, timeout: hangTimeout, pool })
         )
         assert.strictEqual(error._tag, "ToolTimeout")
-        assert.strictEqual(readPidFile(pidFile).worker, first.pid)
+        const reported = readPidFile(pidFile)
+        if (isForeignNamespace(first.pidns)) assert.strictEqual(reported.pidns, first.pidns)
+        else assert.strictEqual(reported.worker, first.pid)
         const survivors = yield* awaitDead([first.pid])
         killQuietly(survivors)
         assert.deepStrictEqual(survivors, [], "the timed-out pooled worker is killed")
         const replacement = yield* execute({ toolId: "whereami", input: null, pool }).pipe(
-          Effect.map((i) => i as WhereAmI)
+          Effect.map((i) => onHost(i as WhereAmI))
         )
         assert.notStrictEqual(replacement.pid, first.pid, "a fresh worker replaces the killed one")
         // A grandchild left behind by a successful pooled call lives as long as its worker...
@@ -203,7 +228,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         const pidFile = path.join(yield* tempDir(), "pids.json")
         const marker = uniqueMarker("leftover")
         const result = yield* execute({ toolId: "forkGrandchild", input: { pidFile, marker, thenReturn: true } })
-        assert.deepStrictEqual(result, { grandchild: readPidFile(pidFile).grandchild })
+        assert.deepStrictEqual(result, { grandchild: JSON.parse(fs.readFileSync(pidFile, "utf8")).grandchild })
         yield* assertCleanedUp(pidFile, ["worker", "grandchild"])
         assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
       }))
@@ -500,7 +525,8 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           input: { path: secret },
           runtime: [allBut("read", `--allow-read=${allowed}`)]
         }))
-        expectEnforcedOrRefused(error, runtime !== "bun", "read")
+        // Bun has no permission model: only the OS sandbox restricts what it reads.
+        expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "read")
       }))
 
     it.scoped("writing outside the allowed paths", () =>
@@ -512,7 +538,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           input: { path: target },
           runtime: [allBut("write", `--allow-write=${allowed}`)]
         }))
-        expectEnforcedOrRefused(error, runtime !== "bun", "write")
+        expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "write")
         assert.isTrue(isGone(target), "nothing was written outside the allowed paths")
       }))
 

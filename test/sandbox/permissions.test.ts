@@ -11,7 +11,16 @@ import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { childProcesses, execute, hostEnv, hostileRuntime, runtimes, tcpServer, tempDir } from "./helpers.js"
+import {
+  childProcesses,
+  execute,
+  hostEnv,
+  hostileRuntime,
+  osIsolated,
+  runtimes,
+  tcpServer,
+  tempDir
+} from "./helpers.js"
 import type { Runtime } from "./helpers.js"
 
 const runtimeLayer = hostileRuntime
@@ -34,13 +43,22 @@ const withWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) => {
 
 const isPermissionError = (error: unknown): boolean =>
   error instanceof ToolRuntime.ToolThrew &&
-  (error.code === "ERR_ACCESS_DENIED" || error.name === "NotCapable" || error.name === "PermissionDenied")
+  (error.code === "ERR_ACCESS_DENIED" || error.name === "NotCapable" || error.name === "PermissionDenied" ||
+    // Under the OS sandbox: a path outside the grants is not mounted or read-only, and without a network
+    // grant the worker's network namespace has only its own loopback (nothing listens there).
+    (osIsolated && (["ENOENT", "EROFS", "EACCES", "ECONNREFUSED", "ENETUNREACH"].includes(error.code ?? "") ||
+      ["NotFound", "ReadOnly", "ConnectionRefused"].includes(error.name) ||
+      /read-only file system|no such file|connection refused|network is unreachable/i.test(error.message))))
 
 type Kind = "read" | "write" | "net" | "run" | "env"
 
 /** Grant everything but `kind`, plus the given entries, so only that restriction decides the outcome. */
+/** A file restriction also leaves out subprocesses: Node's limits do not apply to a child process, so
+ * with `--allow-run` a read or write restriction is refused under runtime isolation (not under bubblewrap). */
 const allBut = (kind: Kind, ...entries: ReadonlyArray<string>): ReadonlyArray<string> => [
-  ...(["read", "write", "net", "run", "env"] as const).filter((k) => k !== kind).map((k) => `--allow-${k}`),
+  ...(["read", "write", "net", "run", "env"] as const)
+    .filter((k) => k !== kind && !(!osIsolated && k === "run" && (kind === "read" || kind === "write")))
+    .map((k) => `--allow-${k}`),
   ...entries
 ]
 
@@ -135,7 +153,18 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
         const caps = yield* capabilitiesOf(runtime)
         const status = (kind: Kind | "memory" | "rss" | "timeout") => caps[kind].status
         const nodeMajor = Number(caps.version.split(".")[0])
-        const expected: Record<Kind | "memory", "enforced" | "unenforceable"> = runtime === "bun"
+        assert.strictEqual(caps.isolation, osIsolated ? "bubblewrap" : "none")
+        const expected: Record<Kind | "memory", "enforced" | "unenforceable"> = osIsolated
+          ? {
+            // Mount and network namespaces restrict every runtime; subprocesses only where the runtime can.
+            read: "enforced",
+            write: "enforced",
+            net: "enforced",
+            run: runtime === "bun" ? "unenforceable" : "enforced",
+            env: "enforced",
+            memory: runtime === "bun" ? "unenforceable" : "enforced"
+          }
+          : runtime === "bun"
           ? {
             read: "unenforceable",
             write: "unenforceable",
@@ -164,6 +193,8 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
         for (const kind of [...kinds, "memory"] as const) assert.strictEqual(status(kind), expected[kind], kind)
         assert.strictEqual(status("rss"), "enforced")
         assert.strictEqual(status("timeout"), "enforced")
+        assert.strictEqual(caps.processes.status, osIsolated ? "enforced" : "unenforceable")
+        assert.strictEqual(caps.scratch.status, osIsolated ? "enforced" : "unenforceable")
       }))
 
     for (const kind of kinds) {
@@ -264,7 +295,8 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
             runtime: [RuntimeConfig.withBunPermissions(["--allow-read"]), RuntimeConfig.withPermissionPolicy("warn")]
           }))
           assert.strictEqual(warned.outcome._tag, "Right", JSON.stringify(warned.outcome))
-          for (const kind of ["write", "net", "run"]) {
+          const caps = yield* capabilitiesOf(runtime)
+          for (const kind of (["write", "net", "run"] as const).filter((k) => caps[k].status === "unenforceable")) {
             assert.isTrue(warned.warnings.some((w) => w.includes(kind)), `${kind}: ${JSON.stringify(warned.warnings)}`)
           }
         }))

@@ -76,6 +76,7 @@ describe("Limits.launchArgs", () => {
         "-q",
         "--no-prompt",
         "--no-lock",
+        "--no-config",
         "--v8-flags=--max-old-space-size=256",
         "--allow-read=/p/worker,/e/tools.mjs,/p/calls/c-1",
         "--allow-write=/p/calls/c-1",

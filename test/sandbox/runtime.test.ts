@@ -224,11 +224,11 @@ describe("ToolRuntime limits", () => {
       }
     }))
 
-  it.live("refuses unenforceable permissions, or warns and runs with permissionPolicy warn", () =>
+  it.live("refuses unenforceable permissions, or warns and runs with permissionPolicy warn (runtime isolation)", () =>
     Effect.gen(function*() {
       const refused = yield* Effect.flip(
         Effect.flatMap(ToolRuntime.ToolRuntime, (r) => r.execute({ toolId: "num", input: null })).pipe(
-          provide("bun", RuntimeConfig.withPermissions(["--allow-read=/tmp"]))
+          provide("bun", RuntimeConfig.withPermissions(["--allow-read=/tmp"]), RuntimeConfig.withIsolation("runtime"))
         )
       )
       assert.isTrue(refused._tag === "PermissionUnenforceable" && refused.permission === "read")
@@ -236,7 +236,8 @@ describe("ToolRuntime limits", () => {
         Effect.flatMap(ToolRuntime.ToolRuntime, (r) => r.execute({ toolId: "num", input: null })).pipe(
           provide(
             "node",
-            RuntimeConfig.withPermissions(["--allow-read", "--allow-write", "--allow-run", "--allow-env"])
+            RuntimeConfig.withPermissions(["--allow-read", "--allow-write", "--allow-run", "--allow-env"]),
+            RuntimeConfig.withIsolation("runtime")
           )
         )
       )
@@ -246,7 +247,8 @@ describe("ToolRuntime limits", () => {
           provide(
             "bun",
             RuntimeConfig.withPermissions(["--allow-read=/tmp"]),
-            RuntimeConfig.withPermissionPolicy("warn")
+            RuntimeConfig.withPermissionPolicy("warn"),
+            RuntimeConfig.withIsolation("runtime")
           )
         )
       assert.strictEqual(warned, 42)

@@ -1,38 +1,38 @@
 /**
  * The main job (`npm start`): one user turn of the example swarm on embedded defaults.
  *
- * Loads `examples/bundles/multi-agent`, builds the entry agent's tools (in-process through ToolModule,
- * sandboxed in a Node worker pool through SandboxedTools + ToolRuntime), runs one turn through the
- * Pipeline onion with a scripted model, and persists the conversation and the runtime events as JSONL
- * under the state root (`EFFECT_SWARM_HOME`, else `.effect-swarm/` in the repository).
+ * Loads `examples/bundles/multi-agent`, opens the entry agent's instance (`AgentInstance.make`: its own
+ * pipeline, tool registry and executor; its conversation and runtime events as JSONL under the state root,
+ * `EFFECT_SWARM_HOME`, else `.effect-swarm/` in the repository), registers its tools (in-process through
+ * ToolModule, sandboxed in a Node worker pool through SandboxedTools + ToolRuntime) and runs one turn with
+ * `Turn.run` on the library's scripted model.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Chunk, Config, Console, Duration, Effect, Layer, Option, Queue, Ref } from "effect"
+import { Config, Console, Duration, Effect, Layer, Option } from "effect"
 import {
+  AgentInstance,
   Bundle,
-  Conversation,
   EventBus,
+  Instances,
   Message,
-  MessageEvent,
   MessageStore,
-  Pipeline,
+  Policy,
   RuntimeConfig,
   RuntimeEventLog,
   SandboxedTools,
+  Scripted,
   StateRoot,
-  ToolExecutor,
   ToolModule,
   ToolRegistry,
   ToolRuntime,
-  Trace,
+  Turn,
   WorkspacePaths
 } from "effect-swarm"
-import type { Middleware, Resource } from "effect-swarm"
+import type { Pipeline, Resource } from "effect-swarm"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as NodeTypeScript from "./demo/NodeTypeScript.js"
-import * as ScriptedModel from "./demo/ScriptedModel.js"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bundleDir = path.join(repoRoot, "examples", "bundles", "multi-agent")
@@ -80,92 +80,41 @@ const registerTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.Agent
     }), { discard: true })
 
 /** Middlewares that show the onion at work: they wrap every turn, step and tool call. */
-const registerMiddlewares = Effect.gen(function*() {
-  const pipeline = yield* Pipeline.Pipeline
-  yield* pipeline.register("turn", (ctx, next) =>
-    Effect.timed(next).pipe(
-      Effect.tap(([elapsed, r]) => Console.log(`[turn mw] ${ctx.turnId}: ${r.finishReason} after ${ms(elapsed)}`)),
-      Effect.map(([, result]) => result)
-    ), { name: "turn-timer" })
-  yield* pipeline.register("step", (ctx, next) =>
-    Effect.zipRight(
-      Console.log(`\n[step mw] step ${ctx.stepIndex + 1}: model offered ${ctx.toolCatalog.length} tools`),
-      next
-    ), { name: "catalog-size" })
-  yield* pipeline.register("toolCall", (ctx, next) =>
-    Effect.timed(next).pipe(
-      Effect.tap(([elapsed, r]) =>
-        Console.log(
-          `[toolCall mw] ${ctx.toolName} ${json(ctx.args)} -> ${r.status} ${
-            json(r.status === "ok" ? r.output : r.error?.message)
-          } (${ms(elapsed)})`
-        )
-      ),
-      Effect.map(([, result]) => result)
-    ), { name: "tool-timer" })
-})
-
-const ids = ({ agentName, instanceKey, turnId }: Middleware.ExecutionContext) => ({ agentName, instanceKey, turnId })
-
-/** One step: ask the scripted model, persist its message, run its tool calls through the toolCall onion. */
-const stepCore = (step: Middleware.StepContext) =>
+const registerMiddlewares = (pipeline: Pipeline.Service) =>
   Effect.gen(function*() {
-    const pipeline = yield* Pipeline.Pipeline
-    const executor = yield* ToolExecutor.ToolExecutor
-    const messages = (yield* step.conversation.get).messages
-    const reply = yield* ScriptedModel.demo({ stepIndex: step.stepIndex, messages, catalog: step.toolCatalog })
-    const calls = reply.toolCalls
-    yield* Console.log(
-      `[scripted model] ${calls.length > 0 ? `calls ${calls.map((c) => c.name).join(", ")}` : "answers"}`
-    )
-    const content: Message.Content = calls.length === 0 ? reply.text : calls.map((c) => ({
-      type: "tool-call" as const,
-      toolCallId: c.id,
-      toolName: c.name,
-      input: c.args as Message.Json
-    }))
-    const assistant = yield* Message.make({ role: "assistant", content }, {
-      source: { type: "assistant", stepId: step.stepId }
-    })
-    yield* step.emitMessageEvent(MessageEvent.append(assistant))
-    const toolResults = yield* Effect.forEach(calls, (call) =>
-      pipeline.runToolCall(
-        { step, toolCallId: call.id, toolName: call.name, args: call.args as Record<string, unknown> },
-        // The executor guards the step's catalog and validates the arguments against the JSON Schema.
-        (ctx) =>
-          executor.execute({
-            toolCallId: ctx.toolCallId,
-            toolName: ctx.toolName,
-            args: ctx.args,
-            catalog: step.toolCatalog,
-            context: { ...ids(step), stepIndex: step.stepIndex, trace: ctx.trace }
-          })
-      ).pipe(Effect.tap((result) =>
-        Effect.flatMap(
-          Message.make({
-            role: "tool",
-            toolCallId: call.id,
-            toolName: call.name,
-            content: [{
-              type: "tool-result",
-              toolCallId: call.id,
-              toolName: call.name,
-              output: ToolExecutor.forModel(result) as Message.Json,
-              ...(result.status === "error" ? { isError: true } : {})
-            }]
-          }),
-          (message) => step.emitMessageEvent(MessageEvent.append(message))
-        )
-      )))
-    const result: Middleware.StepResult = {
-      status: "completed",
-      shouldContinue: calls.length > 0,
-      toolCalls: calls,
-      toolResults,
-      metadata: {}
-    }
-    return result
+    yield* pipeline.register("turn", (ctx, next) =>
+      Effect.timed(next).pipe(
+        Effect.tap(([elapsed, r]) => Console.log(`[turn mw] ${ctx.turnId}: ${r.finishReason} after ${ms(elapsed)}`)),
+        Effect.map(([, result]) => result)
+      ), { name: "turn-timer" })
+    yield* pipeline.register("step", (ctx, next) =>
+      Effect.zipRight(
+        Console.log(`\n[step mw] step ${ctx.stepIndex + 1}: model offered ${ctx.toolCatalog.length} tools`),
+        next
+      ), { name: "catalog-size" })
+    yield* pipeline.register("toolCall", (ctx, next) =>
+      Effect.timed(next).pipe(
+        Effect.tap(([elapsed, r]) =>
+          Console.log(
+            `[toolCall mw] ${ctx.toolName} ${json(ctx.args)} -> ${r.status} ${
+              json(r.status === "ok" ? r.output : r.error?.message)
+            } (${ms(elapsed)})`
+          )
+        ),
+        Effect.map(([, result]) => result)
+      ), { name: "tool-timer" })
   })
+
+/**
+ * The scripted stand-in for the Swarm's model (the demo runs offline): step 1 notes that the demo ran and
+ * reads the clock, step 2 lists the notes, step 3 answers. It is the only fake in the demo; the turn loop,
+ * the pipeline, the tools and the files are real.
+ */
+const script: ReadonlyArray<Scripted.ScriptStep> = [
+  { toolCalls: [{ name: "notes__add", arguments: { text: "the demo ran" } }, { name: "clock__now" }] },
+  { toolCalls: [{ name: "notes__list" }] },
+  { text: "I noted that the demo ran, and the notes list above shows it." }
+]
 
 const demo = (root: string) =>
   Effect.gen(function*() {
@@ -178,7 +127,7 @@ const demo = (root: string) =>
     }
     for (const [kind, names] of kinds) yield* Console.log(`  ${kind.padEnd(10)} ${names.join(", ")}`)
 
-    // 2. The Swarm's entry agent, its model (scripted for now) and its tools.
+    // 2. The Swarm's entry agent, its model (scripted for the demo), its policy and its system prompt.
     const swarm = Bundle.entriesOf(bundle, "Swarm")[0]!
     const agent = Bundle.resolve(bundle, swarm.resource.spec.entryAgent, swarm) as Bundle.Entry<Resource.AgentResource>
     const agentName = agent.resource.metadata.name
@@ -188,61 +137,33 @@ const demo = (root: string) =>
       const { model: id, provider } = model.resource.spec
       yield* Console.log(`  model: SCRIPTED stand-in for Model/${model.resource.metadata.name} (${provider} ${id})`)
     }
-    yield* registerTools(bundle, agent)
-    const catalog = yield* Effect.flatMap(ToolRegistry.ToolRegistry, (registry) => registry.catalog)
-    yield* Console.log(`  catalog: ${catalog.map((t) => t.name).join(", ")}`)
+    const system = yield* Bundle.systemPrompt(agent)
+    const policy = Policy.resolve(swarm.resource.spec.policy, (agent.resource.spec as { policy?: unknown }).policy)
+    yield* Console.log(`  policy: maxStepsPerTurn ${policy.maxStepsPerTurn}, toolConcurrency ${policy.toolConcurrency}`)
 
-    // 3. The conversation through MessageStore, the runtime events through RuntimeEventLog.
-    const instance: WorkspacePaths.InstanceRef = {
-      workspaceId: WorkspacePaths.workspaceId(swarm.resource.spec.instanceKey ?? swarm.resource.metadata.name),
-      agentName,
-      instanceKey: "local"
-    }
-    const store = yield* MessageStore.MessageStore
-    const log = yield* RuntimeEventLog.RuntimeEventLog
-    const paths = WorkspacePaths.instance(root, instance)
+    // 3. The instance: its conversation and runtime events under the state root, its own pipeline and tools.
+    const instance = yield* AgentInstance.make({
+      ref: {
+        workspaceId: WorkspacePaths.workspaceId(swarm.resource.spec.instanceKey ?? swarm.resource.metadata.name),
+        agentName,
+        instanceKey: "local"
+      },
+      model: yield* Scripted.make(script, { model: "demo-script" }),
+      system,
+      params: agent.resource.spec.modelConfig.params,
+      policy
+    })
+    yield* registerTools(bundle, agent).pipe(Effect.provideService(ToolRegistry.ToolRegistry, instance.tools))
+    yield* Console.log(`  catalog: ${(yield* instance.tools.catalog).map((t) => t.name).join(", ")}`)
+    yield* registerMiddlewares(instance.pipeline)
+    const paths = WorkspacePaths.instance(root, instance.ref)
     // Earlier runs left their records: the end of the demo shows what this run adds.
     const before = { events: readLines(paths.events).length, runtimeEvents: readLines(paths.runtimeEvents).length }
-    const current = yield* Ref.make(yield* store.load(instance))
-    const conversation: Middleware.ConversationState = {
-      get: Ref.get(current),
-      // Durable when it returns; a storage failure is fatal for the demo.
-      emit: (draft) =>
-        store.append(instance, [draft]).pipe(
-          Effect.flatMap((events) => Ref.update(current, (c) => Conversation.applyAll(c, events))),
-          Effect.orDie
-        )
-    }
-    // Runtime events are written at step boundaries, in this fiber: nothing in flight when the scope closes.
-    const published = yield* Effect.flatMap(EventBus.EventBus, (bus) => bus.subscribe)
-    const persistEvents = Effect.flatMap(Queue.takeAll(published), (c) => log.append(instance, Chunk.toArray(c)))
-    yield* registerMiddlewares
 
-    // 4. One turn: scripted steps until the model answers in text.
+    // 4. One turn through Turn.run: the input is written first, then each step's assistant message and
+    // tool results, before the next model call.
     yield* Console.log(`\nuser> ${userInput}`)
-    // The input is persisted before the turn starts (write-ahead), so a crash never loses it.
-    yield* conversation.emit(MessageEvent.append(yield* Message.make({ role: "user", content: userInput })))
-    const pipeline = yield* Pipeline.Pipeline
-    const maxSteps = swarm.resource.spec.policy?.maxStepsPerTurn ?? 8
-    const result = yield* pipeline.runTurn({
-      agentName,
-      instanceKey: instance.instanceKey,
-      turnId: `turn-${yield* Trace.makeSpanId}`,
-      conversation,
-      inputEvent: { type: "user_message", input: userInput }
-    }, (turn) =>
-      Effect.gen(function*() {
-        for (let stepIndex = 0; stepIndex < maxSteps; stepIndex++) {
-          const step = yield* pipeline.runStep({ turn, stepIndex, toolCatalog: catalog }, stepCore)
-          yield* persistEvents
-          if (!step.shouldContinue) {
-            const answer = (yield* turn.conversation.get).messages.at(-1)
-            return { turnId: turn.turnId, responseMessage: answer, finishReason: "text_response" } as const
-          }
-        }
-        return { turnId: turn.turnId, finishReason: "max_steps" } as const
-      }))
-    yield* persistEvents
+    const result = yield* Turn.run(instance, userInput)
     const text = result.responseMessage === undefined ? "(no answer)" : Message.text(result.responseMessage.data)
     yield* Console.log(`${agentName}> ${text}`)
     return { paths, before }
@@ -261,17 +182,17 @@ const showFile = (file: string, before: number, lines = 3) =>
 
 const program = Effect.gen(function*() {
   const root = yield* stateRoot
-  const Tools = ToolExecutor.layer().pipe(
-    Layer.provideMerge(ToolRegistry.layer),
-    // The default sandbox config; each Tool's spec.runtime is applied over it.
-    Layer.provideMerge(ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node"))))
+  // The default sandbox config; each Tool's spec.runtime is applied over it.
+  const Tools = ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node")))
+  const Workspace = Layer.mergeAll(
+    MessageStore.layer({ root }),
+    RuntimeEventLog.layer({ root }),
+    Instances.layer({ root })
   )
-  const Runtime = Pipeline.layer().pipe(Layer.provideMerge(EventBus.layer()))
-  const Workspace = Layer.mergeAll(MessageStore.layer({ root }), RuntimeEventLog.layer({ root }))
   // Closing the scope drains the event sink, flushes the files and stops the worker pool.
   const { before, paths } = yield* demo(root).pipe(
     Effect.scoped,
-    Effect.provide(Layer.mergeAll(Tools, Runtime, Workspace).pipe(Layer.provideMerge(NodeContext.layer)))
+    Effect.provide(Layer.mergeAll(Tools, EventBus.layer(), Workspace).pipe(Layer.provideMerge(NodeContext.layer)))
   )
   yield* Console.log(`\nstate root ${root} (${StateRoot.envVar} moves it)`)
   yield* Console.log(`instance ${path.relative(root, paths.dir)}/messages:`)

@@ -233,3 +233,23 @@ export * as OpenAiCompatible from "./model/providers/OpenAiCompatible.js"
  * @since 0.1.0
  */
 export * as Scripted from "./model/providers/Scripted.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentError from "./agent/AgentError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentInstance from "./agent/AgentInstance.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Policy from "./agent/Policy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Turn from "./agent/Turn.js"

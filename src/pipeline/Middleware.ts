@@ -84,12 +84,31 @@ export class MiddlewareError extends Schema.TaggedError<MiddlewareError>("effect
 ) {}
 
 /**
+ * A message event could not be made durable (the conversation's storage failed). The run fails with it;
+ * what was written before stays.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConversationWriteError extends Schema.TaggedError<ConversationWriteError>(
+  "effect-swarm/ConversationWriteError"
+)("ConversationWriteError", {
+  instance: Schema.String,
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `${this.instance}: the message event could not be written: ${this.detail}`
+  }
+}
+
+/**
  * The errors the pipeline itself adds to a run.
  *
  * @since 0.1.0
  * @category errors
  */
-export type PipelineError = NextCalledTwiceError | MiddlewareError
+export type PipelineError = NextCalledTwiceError | MiddlewareError | ConversationWriteError
 
 // ---------------------------------------------------------------------------------------------------
 // Collaborators passed through the contexts
@@ -105,8 +124,8 @@ export type PipelineError = NextCalledTwiceError | MiddlewareError
 export interface ConversationState {
   /** The current conversation (base + every event so far, including this turn's). */
   readonly get: Effect_.Effect<Conversation.Conversation>
-  /** Adds a message event; the implementation assigns its `seq` and persists it. */
-  readonly emit: (event: MessageEvent.Draft) => Effect_.Effect<void>
+  /** Adds a message event; the implementation assigns its `seq` and persists it (durable on return). */
+  readonly emit: (event: MessageEvent.Draft) => Effect_.Effect<void, ConversationWriteError>
 }
 
 /**
@@ -285,7 +304,7 @@ export interface TurnContext extends ExecutionContext {
   readonly kind: "turn"
   readonly inputEvent: InputEvent
   readonly conversation: ConversationState
-  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void>
+  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void, ConversationWriteError>
   readonly agents: AgentsApi
   readonly runtime: RuntimeInfo
 }
@@ -304,7 +323,7 @@ export interface StepContext extends ExecutionContext {
   /** `${turnId}-step-${stepIndex}`. */
   readonly stepId: string
   readonly conversation: ConversationState
-  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void>
+  readonly emitMessageEvent: (event: MessageEvent.Draft) => Effect_.Effect<void, ConversationWriteError>
   readonly agents: AgentsApi
   readonly runtime: RuntimeInfo
   /** The tools offered to the model in this step and allowed by the executor (settable). */
@@ -341,9 +360,20 @@ export interface ToolCallContext extends ExecutionContext {
 export interface TurnResult {
   readonly turnId: string
   readonly responseMessage?: Message | undefined
-  readonly finishReason: "text_response" | "max_steps" | "error"
+  readonly finishReason: FinishReason
+  /** With `budget_exceeded`: the limit that ended the turn (`maxToolCalls`, `maxTokens`, `maxWallTime`). */
+  readonly limit?: string | undefined
   readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined
 }
+
+/**
+ * Why a turn ended: a reply without tool calls, the step limit, a budget, a pause for approval of a
+ * tool call, or an error the model could not get past (repeated empty or malformed output).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FinishReason = "text_response" | "max_steps" | "budget_exceeded" | "awaiting_approval" | "error"
 
 /**
  * A tool call requested by the model.

@@ -414,7 +414,9 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                       parentSpanId: ctx.trace.parentSpanId,
                       stepCount: scope.stepCount,
                       duration: end - start,
-                      tokenUsage: scope.tokenUsage
+                      tokenUsage: scope.tokenUsage,
+                      finishReason: exit.value.finishReason,
+                      limit: exit.value.limit
                     })
                     : publish({
                       type: "turn.failed",

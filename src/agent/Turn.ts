@@ -1,0 +1,75 @@
+/**
+ * Running turns of an {@link AgentInstance.AgentInstance}.
+ *
+ * A turn is the instance's Pipeline onion around a loop of steps: each step calls the model with the
+ * system prompt, the conversation and the step's tool catalog, writes the assistant message, then runs
+ * its tool calls through the toolCall onion and the instance's executor (at most
+ * `policy.toolConcurrency` at once), writing each result in call order. The turn ends on a reply without
+ * tool calls, at `maxStepsPerTurn`, on a budget (`budget_exceeded` naming the limit), on a tool call
+ * waiting for approval (`awaiting_approval`), or after three empty or malformed replies in a row
+ * (`error`).
+ *
+ * Write-ahead: the input, each assistant message and each tool result are durable before anything that
+ * depends on them runs; `turn.started` / `turn.completed` / `turn.failed` and approval records are
+ * written synchronously to the instance's runtime event log. A process killed at any moment continues
+ * the turn on the instance's next use: the model is never asked again for a step it answered, tool calls
+ * without results are run again only when their tool is `idempotent` (others get `E_TOOL_INTERRUPTED`).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { TurnResult } from "../pipeline/Middleware.js"
+import type { AwaitingApproval } from "./AgentError.js"
+import type { AgentInstance } from "./internal/instance.js"
+import * as Loop from "./internal/loop.js"
+
+/**
+ * Every failure of a turn: storage (`TurnStorageError`), the model (`ModelError`) or the pipeline.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TurnError = Loop.TurnError
+
+/**
+ * Runs one turn for a user input. If the instance's log ends inside a turn (a crash, an interruption),
+ * that turn is finished first. Fails with `AwaitingApproval` while tool calls wait for a decision.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance, Model, Turn } from "effect-swarm"
+ * const program = Effect.gen(function*() {
+ *   const agent = yield* AgentInstance.makeInMemory({
+ *     ref: { workspaceId: "w", agentName: "a", instanceKey: "1" },
+ *     model: yield* Model.Model
+ *   })
+ *   const result = yield* Turn.run(agent, "hi")
+ *   return result.finishReason // "text_response"
+ * }).pipe(Effect.provide(Model.scripted([{ text: "hello" }])))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: (
+  instance: AgentInstance,
+  input: string
+) => Effect.Effect<TurnResult, TurnError | AwaitingApproval> = Effect.fn("Turn.run")(
+  function*(instance: AgentInstance, input: string) {
+    return yield* instance.state.lock.withPermits(1)(Loop.runLocked(instance, input))
+  }
+)
+
+/**
+ * Continues the instance's open turn, if its log ends inside one; `None` when there is nothing to do.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const resume: (instance: AgentInstance) => Effect.Effect<Option.Option<TurnResult>, TurnError> = Effect.fn(
+  "Turn.resume"
+)(function*(instance: AgentInstance) {
+  return yield* instance.state.lock.withPermits(1)(Loop.resumeLocked(instance))
+})

@@ -1,0 +1,130 @@
+/**
+ * Reading the instance's log: which turn is open, what its messages are, and the approval decisions.
+ * Everything here is derived from the persisted conversation and the turn-loop records, never from
+ * memory of an earlier process.
+ */
+import type { Conversation } from "../../conversation/Conversation.js"
+import type { Json, Message, ToolCall } from "../../conversation/Message.js"
+import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
+
+/** Message metadata keys written by the loop. */
+export const keys = {
+  turnId: "swarm.turnId",
+  step: "swarm.step",
+  usage: "swarm.usage",
+  corrective: "swarm.corrective"
+} as const
+
+export interface Approval {
+  readonly turnId: string
+  readonly stepIndex: number
+  readonly toolCallId: string
+  readonly toolName: string
+  readonly decision?: { readonly approved: boolean; readonly reason?: string | undefined } | undefined
+}
+
+export interface LoopLog {
+  /** Turns that ended (`turn.completed` / `turn.failed`), with their finish reason. */
+  readonly ended: Map<string, string>
+  readonly approvals: Map<string, Approval>
+  /** `${turnId}:${stepIndex}` of paused steps whose tools were dispatched. */
+  readonly dispatched: Set<string>
+}
+
+export const emptyLog = (): LoopLog => ({ ended: new Map(), approvals: new Map(), dispatched: new Set() })
+
+const str = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
+
+/** Applies a record to the log (in place; the log belongs to one instance under its lock). */
+export const applyRecord = (log: LoopLog, r: EventRecord): void => {
+  const turnId = str(r.turnId)
+  if (turnId === undefined) return
+  switch (r.type) {
+    case "turn.completed":
+      // Pipeline-published events (no `rv`) do not end a turn: only the loop's own records do.
+      if (r.rv !== undefined) log.ended.set(turnId, str(r.finishReason) ?? "text_response")
+      return
+    case "turn.failed":
+      if (r.rv !== undefined) log.ended.set(turnId, "error")
+      return
+    case "approval.requested": {
+      const id = str(r.toolCallId)
+      if (id !== undefined) {
+        log.approvals.set(id, {
+          turnId,
+          stepIndex: typeof r.stepIndex === "number" ? r.stepIndex : 0,
+          toolCallId: id,
+          toolName: str(r.toolName) ?? ""
+        })
+      }
+      return
+    }
+    case "approval.resolved": {
+      const id = str(r.toolCallId)
+      const a = id === undefined ? undefined : log.approvals.get(id)
+      if (a !== undefined && a.decision === undefined) {
+        log.approvals.set(a.toolCallId, { ...a, decision: { approved: r.approved === true, reason: str(r.reason) } })
+      }
+      return
+    }
+    case "tools.dispatched":
+      log.dispatched.add(`${turnId}:${typeof r.stepIndex === "number" ? r.stepIndex : 0}`)
+      return
+  }
+}
+
+export const turnIdOf = (m: Message): string | undefined => str(m.metadata[keys.turnId])
+export const stepOf = (m: Message): number | undefined => {
+  const s = m.metadata[keys.step]
+  return typeof s === "number" ? s : undefined
+}
+
+/** The messages of the last turn in the conversation (from its first message on). */
+export const lastTurn = (
+  conversation: Conversation
+): { readonly turnId: string; readonly messages: ReadonlyArray<Message> } | undefined => {
+  const messages = conversation.messages
+  let turnId: string | undefined
+  let start = messages.length
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const id = turnIdOf(messages[i]!)
+    if (id === undefined) continue
+    if (turnId === undefined) turnId = id
+    if (id !== turnId) break
+    start = i
+  }
+  return turnId === undefined ? undefined : { turnId, messages: messages.slice(start) }
+}
+
+/** The tool calls of an assistant message. */
+export const callsOf = (m: Message): ReadonlyArray<ToolCall> =>
+  m.data.role === "assistant" ? m.data.toolCalls ?? [] : []
+
+/** The tool call ids that have a result among `messages`. */
+export const answered = (messages: ReadonlyArray<Message>): Set<string> => {
+  const ids = new Set<string>()
+  for (const m of messages) {
+    if (m.data.role === "tool" && m.data.toolCallId !== undefined) ids.add(m.data.toolCallId)
+    if (typeof m.data.content !== "string") {
+      for (const p of m.data.content) if (p.type === "tool-result") ids.add(p.toolCallId)
+    }
+  }
+  return ids
+}
+
+/** What a resumed turn has used: steps, tool calls and tokens. */
+export const usedBy = (messages: ReadonlyArray<Message>) => {
+  let steps = 0
+  let toolCalls = 0
+  let tokens = 0
+  for (const m of messages) {
+    const step = stepOf(m)
+    if (m.data.role === "assistant" && step !== undefined) steps = Math.max(steps, step + 1)
+    if (m.data.role === "tool") toolCalls++
+    const usage = m.metadata[keys.usage] as { readonly [k: string]: Json } | undefined
+    if (usage !== undefined && typeof usage === "object" && usage !== null && typeof usage.totalTokens === "number") {
+      tokens += usage.totalTokens
+    }
+  }
+  return { steps, toolCalls, tokens }
+}

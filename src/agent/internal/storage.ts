@@ -1,0 +1,84 @@
+/**
+ * Where an instance keeps its log: the conversation (message events), the turn-loop records and the
+ * instance metadata. `durable` writes through MessageStore / RuntimeEventLog / Instances (fsynced
+ * before returning); `memory` keeps everything in Refs (tests, the benchmark, throwaway agents).
+ */
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as Conversation from "../../conversation/Conversation.js"
+import type * as MessageEvent from "../../conversation/MessageEvent.js"
+import { Instances } from "../../workspace/Instances.js"
+import { MessageStore } from "../../workspace/MessageStore.js"
+import { type EventRecord, RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
+import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
+import { TurnStorageError } from "../AgentError.js"
+
+export type Status = "idle" | "processing"
+
+export interface Storage {
+  readonly kind: "durable" | "memory"
+  readonly load: Effect.Effect<Conversation.Conversation, TurnStorageError>
+  /** Appends drafts; durable on return. */
+  readonly append: (
+    drafts: ReadonlyArray<MessageEvent.Draft>
+  ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, TurnStorageError>
+  readonly records: Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
+  /** Appends turn-loop records; durable on return. */
+  readonly record: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void, TurnStorageError>
+  readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
+}
+
+export const label = (ref: InstanceRef) => `${ref.agentName}@${ref.instanceKey}`
+
+const storageError = (ref: InstanceRef, operation: string) => (e: { readonly message: string }) =>
+  new TurnStorageError({ instance: label(ref), operation, detail: e.message, cause: e })
+
+export const durable = (ref: InstanceRef) =>
+  Effect.gen(function*() {
+    const store = yield* MessageStore
+    const log = yield* RuntimeEventLog
+    const instances = yield* Instances
+    yield* instances.ensure(ref).pipe(Effect.mapError(storageError(ref, "creating the instance metadata")))
+    const storage: Storage = {
+      kind: "durable",
+      load: store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation"))),
+      append: (drafts) => store.append(ref, drafts).pipe(Effect.mapError(storageError(ref, "appending messages"))),
+      records: Stream.runCollect(log.read(ref)).pipe(
+        Effect.map((chunk) => Array.from(chunk)),
+        Effect.mapError(storageError(ref, "reading the runtime events"))
+      ),
+      record: (records) => log.append(ref, records).pipe(Effect.mapError(storageError(ref, "writing runtime events"))),
+      setStatus: (status) =>
+        instances.setStatus(ref, status).pipe(
+          Effect.asVoid,
+          Effect.mapError(storageError(ref, `setting the status to ${status}`))
+        )
+    }
+    return storage
+  })
+
+export const memory = (initial: Conversation.Conversation = Conversation.empty) =>
+  Effect.gen(function*() {
+    const conversation = yield* Ref.make(initial)
+    const records = yield* Ref.make<ReadonlyArray<EventRecord>>([])
+    const storage: Storage = {
+      kind: "memory",
+      load: Ref.get(conversation),
+      append: (drafts) =>
+        Ref.modify(conversation, (c) => {
+          const events: Array<MessageEvent.MessageEvent> = []
+          let next = c
+          for (const draft of drafts) {
+            const [event, applied] = Conversation.applyDraft(next, draft)
+            events.push(event)
+            next = applied
+          }
+          return [events, next]
+        }),
+      records: Ref.get(records),
+      record: (added) => Ref.update(records, (all) => [...all, ...added]),
+      setStatus: () => Effect.void
+    }
+    return storage
+  })

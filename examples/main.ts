@@ -138,7 +138,7 @@ const demo = (root: string) =>
       yield* Console.log(`  model: SCRIPTED stand-in for Model/${model.resource.metadata.name} (${provider} ${id})`)
     }
     const system = yield* Bundle.systemPrompt(agent)
-    const policy = Policy.resolve(swarm.resource.spec.policy, (agent.resource.spec as { policy?: unknown }).policy)
+    const policy = Policy.resolve(swarm.resource.spec.policy, agent.resource.spec.policy)
     yield* Console.log(`  policy: maxStepsPerTurn ${policy.maxStepsPerTurn}, toolConcurrency ${policy.toolConcurrency}`)
 
     // 3. The instance: its conversation and runtime events under the state root, its own pipeline and tools.
@@ -151,7 +151,8 @@ const demo = (root: string) =>
       model: yield* Scripted.make(script, { model: "demo-script" }),
       system,
       params: agent.resource.spec.modelConfig.params,
-      policy
+      policy,
+      tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent))
     })
     yield* registerTools(bundle, agent).pipe(Effect.provideService(ToolRegistry.ToolRegistry, instance.tools))
     yield* Console.log(`  catalog: ${(yield* instance.tools.catalog).map((t) => t.name).join(", ")}`)

@@ -75,6 +75,32 @@ export interface Options {
   readonly agents?: AgentsApi | undefined
 }
 
+/**
+ * The loop settings of an agent's tools from their exports (`idempotent`, `needsApproval`), keyed by
+ * tool name; pass it as `tools` to {@link make}.
+ *
+ * @example
+ * ```ts
+ * import { AgentInstance, Bundle, Resource } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * declare const agent: Bundle.Entry<Resource.AgentResource>
+ * const tools = AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toolSettingsOf = (
+  catalog: ReadonlyArray<{
+    readonly name: string
+    readonly export: { readonly idempotent?: boolean | undefined; readonly needsApproval?: boolean | undefined }
+  }>
+): Record<string, ToolSettings> => {
+  const out: Record<string, ToolSettings> = {}
+  for (const t of catalog) out[t.name] = { idempotent: t.export.idempotent, needsApproval: t.export.needsApproval }
+  return out
+}
+
 const build = (options: Options, storage: Storage.Storage) =>
   Effect.gen(function*() {
     const model = options.model

@@ -42,6 +42,7 @@ const positiveInt = (u: unknown): number | undefined =>
   typeof u === "number" && Number.isInteger(u) && u > 0 ? u : undefined
 
 const duration = (u: unknown): Duration.Duration | undefined => {
+  if (Duration.isDuration(u)) return Duration.greaterThan(u, Duration.zero) ? u : undefined
   if (typeof u === "number") return u > 0 ? Duration.millis(u) : undefined
   if (typeof u === "string") {
     const seconds = /^\s*(\d+(?:\.\d+)?)\s*s\s*$/.exec(u)

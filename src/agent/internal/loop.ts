@@ -77,10 +77,11 @@ export const record = (inst: AgentInstance, type: string, turnId: string, fields
   })
 
 export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
-  Effect.flatMap(
-    inst.state.storage.append(drafts),
-    (events) => Ref.update(inst.state.conversation, (c) => Conversation.applyAll(c, events))
-  )
+  Effect.flatMap(Ref.get(inst.state.conversation), (current) =>
+    Effect.flatMap(
+      inst.state.storage.append(drafts, current.lastSeq),
+      (events) => Ref.update(inst.state.conversation, (c) => Conversation.applyAll(c, events))
+    ))
 
 const meta = (turnId: string, step?: number, extra?: Record<string, Message.Json>) => ({
   [Log.keys.turnId]: turnId,

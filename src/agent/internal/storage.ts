@@ -19,9 +19,13 @@ export type Status = "idle" | "processing"
 export interface Storage {
   readonly kind: "durable" | "memory"
   readonly load: Effect.Effect<Conversation.Conversation, TurnStorageError>
-  /** Appends drafts; durable on return. */
+  /**
+   * Appends drafts after `expectedLastSeq` (the last seq this instance has seen); durable on return. A log
+   * that moved under the instance fails with a TurnStorageError instead of interleaving.
+   */
   readonly append: (
-    drafts: ReadonlyArray<MessageEvent.Draft>
+    drafts: ReadonlyArray<MessageEvent.Draft>,
+    expectedLastSeq: number
   ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, TurnStorageError>
   readonly records: Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
   /** Appends turn-loop records; durable on return. */
@@ -43,7 +47,8 @@ export const durable = (ref: InstanceRef) =>
     const storage: Storage = {
       kind: "durable",
       load: store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation"))),
-      append: (drafts) => store.append(ref, drafts).pipe(Effect.mapError(storageError(ref, "appending messages"))),
+      append: (drafts, expectedLastSeq) =>
+        store.append(ref, drafts, { expectedLastSeq }).pipe(Effect.mapError(storageError(ref, "appending messages"))),
       records: Stream.runCollect(log.read(ref)).pipe(
         Effect.map((chunk) => Array.from(chunk)),
         Effect.mapError(storageError(ref, "reading the runtime events"))

@@ -253,3 +253,18 @@ export * as Policy from "./agent/Policy.js"
  * @since 0.1.0
  */
 export * as Turn from "./agent/Turn.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Extension from "./extension/Extension.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExtensionApi from "./extension/ExtensionApi.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExtensionError from "./extension/ExtensionError.js"

@@ -1,0 +1,453 @@
+/**
+ * Extensions: an Extension resource's `entry` module exports `register(api, config)`, called once per
+ * agent instance with an {@link ExtensionApi.ExtensionApi} bound to that instance's own pipeline, tool
+ * registry, state and events (goondan X1-X4).
+ *
+ * One {@link Environment} per instance, built once by {@link environment} (or {@link load}) and
+ * disposed with its `Scope`: its middlewares step aside, its tools are unregistered, its event
+ * handlers unsubscribed, the dispose functions extensions registered run, and changed state is saved.
+ * The turn loop calls `saveState` at the end of every turn; only states whose content changed are
+ * written.
+ *
+ * Differences from the reference: a module is imported by file URL (the reference used a bare path);
+ * a missing `register`, an import failure, a `register` that throws, rejects or hangs past
+ * `registerTimeout` is a typed {@link ExtensionLoadError} naming the extension, its file and what to do;
+ * middlewares may be Effect- or Promise-style, and their own failures are `MiddlewareError`s naming
+ * them; event handlers never block or fail a turn; an environment is disposed with its scope instead of
+ * living forever.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as LogLevel from "effect/LogLevel"
+import * as Predicate from "effect/Predicate"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import type { EventBus } from "../event/EventBus.js"
+import type { Kind } from "../pipeline/Middleware.js"
+import type * as Pipeline from "../pipeline/Pipeline.js"
+import * as Bundle from "../resource/Bundle.js"
+import type { AgentResource } from "../resource/Resource.js"
+import * as ToolModule from "../tool/ToolModule.js"
+import type * as ToolRegistry from "../tool/ToolRegistry.js"
+import { ExtensionState, type ExtensionStateError } from "../workspace/ExtensionState.js"
+import type { InstanceRef } from "../workspace/WorkspacePaths.js"
+import type { ExtensionApi, PipelineRegisterOptions, Register } from "./ExtensionApi.js"
+import { ExtensionLoadError } from "./ExtensionError.js"
+import * as Events from "./internal/events.js"
+import { adapt, type AnyMiddleware, isAsyncFunction, messageOf } from "./internal/middleware.js"
+import * as State from "./internal/state.js"
+
+/**
+ * One extension to load: its name, its entry module and its merged config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Definition {
+  /** The Extension's `metadata.name`: names its state file and prefixes its middlewares. */
+  readonly name: string
+  /** The entry module (absolute, or relative to the working directory). */
+  readonly entry: string
+  /** The Extension's `spec.config` with the Agent's per-use `config` merged over it. */
+  readonly config: { readonly [key: string]: unknown }
+  /** Where the Extension is declared (for error messages). */
+  readonly resourceFile?: string | undefined
+}
+
+/**
+ * The extensions an agent of a bundle uses, in its declaration order, with their configs merged
+ * (`Bundle.extensionUses`) and each entry the file `Bundle.load` validated.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Extension } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const names = Effect.map(Extension.definitions(bundle, "coordinator"), (ds) => ds.map((d) => d.name))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const definitions = (
+  bundle: Bundle.Bundle,
+  agent: string | Bundle.Entry<AgentResource>
+): Effect.Effect<ReadonlyArray<Definition>, ExtensionLoadError> => {
+  const entry = typeof agent === "string" ? Bundle.find(bundle, "Agent", agent) : agent
+  if (entry === undefined) {
+    const known = Bundle.entriesOf(bundle, "Agent").map((a) => a.resource.metadata.name)
+    return Effect.fail(
+      new ExtensionLoadError({
+        code: "E_EXT_AGENT_NOT_FOUND",
+        extension: "(none)",
+        file: bundle.root,
+        reason: `no Agent named '${String(agent)}' in the bundle`,
+        suggestion: `use one of: ${known.join(", ") || "(the bundle has no agents)"}`
+      })
+    )
+  }
+  return Effect.succeed(
+    Bundle.extensionUses(bundle, entry).map((use) => ({
+      name: use.extension.resource.metadata.name,
+      entry: use.extension.entryFile ?? path.resolve(use.extension.rootDir, use.extension.resource.spec.entry),
+      config: use.config,
+      resourceFile: use.extension.file
+    }))
+  )
+}
+
+/**
+ * A loaded extension environment of one instance.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Environment {
+  /** The extensions loaded, in registration order. */
+  readonly extensions: ReadonlyArray<Definition>
+  /**
+   * Writes the state of every extension whose content changed since it was loaded or last saved, and
+   * returns their names. The turn loop runs it at the end of every turn (also a failed one).
+   */
+  readonly saveState: Effect.Effect<ReadonlyArray<string>, ExtensionStateError>
+  /** Emits an extension event to this instance's extensions, from the host; done when every handler finished. */
+  readonly emit: (name: string, payload?: unknown) => Effect.Effect<void>
+}
+
+/**
+ * What {@link load} needs: the instance and the pipeline and registry that are its own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadOptions {
+  readonly extensions: ReadonlyArray<Definition>
+  /** The instance: its state lives under it, its runtime events are the ones delivered. */
+  readonly instance: InstanceRef
+  /** The instance's own pipeline (middlewares are registered there). */
+  readonly pipeline: Pipeline.Service
+  /** The instance's own tool registry (extension tools are registered there). */
+  readonly registry: ToolRegistry.Service
+  /** How long one `register` may take (default 30 seconds, on `Clock`). */
+  readonly registerTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What {@link environment} needs: {@link LoadOptions} with the extensions read from the bundle.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnvironmentOptions extends Omit<LoadOptions, "extensions"> {
+  readonly bundle: Bundle.Bundle
+  /** The agent (a name in the bundle's local scope, or its entry). */
+  readonly agent: string | Bundle.Entry<AgentResource>
+}
+
+const ownRegister = (mod: unknown): unknown => {
+  const get = (obj: unknown, key: string): unknown =>
+    obj !== null && (typeof obj === "object" || typeof obj === "function") && Object.hasOwn(obj, key)
+      ? (obj as Record<string, unknown>)[key]
+      : undefined
+  const named = get(mod, "register")
+  return named !== undefined ? named : get(get(mod, "default"), "register")
+}
+
+const importModule = (definition: Definition, file: string) =>
+  Effect.tryPromise({
+    try: () => import(pathToFileURL(file).href) as Promise<unknown>,
+    catch: (cause) =>
+      new ExtensionLoadError({
+        code: "E_EXT_IMPORT",
+        extension: definition.name,
+        file,
+        resourceFile: definition.resourceFile,
+        reason: `cannot import the entry module (${messageOf(cause)})`,
+        suggestion: "check that the file exists and is an ES module Node can import (a .ts entry needs a compiled " +
+          ".js beside it, or a TypeScript loader such as tsx)",
+        cause
+      })
+  })
+
+const makeLogger = (runtime: Runtime.Runtime<never>, annotations: Record<string, string>): ToolModule.Logger => {
+  const run = (level: LogLevel.LogLevel) => (...message: ReadonlyArray<unknown>) =>
+    Runtime.runSync(runtime)(Effect.logWithLevel(level, ...message).pipe(Effect.annotateLogs(annotations)))
+  return {
+    debug: run(LogLevel.Debug),
+    info: run(LogLevel.Info),
+    warn: run(LogLevel.Warning),
+    error: run(LogLevel.Error)
+  }
+}
+
+/**
+ * Loads extensions into one instance: imports each entry, in order, and calls its `register(api,
+ * config)` (awaiting an async one), stopping at the first failure. The environment lives as long as the
+ * scope; when loading fails, what the earlier extensions registered is disposed at once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Extension, Pipeline, ToolRegistry } from "effect-swarm"
+ * const program = Effect.gen(function*() {
+ *   const pipeline = yield* Pipeline.make()
+ *   const registry = yield* ToolRegistry.make
+ *   const env = yield* Extension.load({
+ *     extensions: [{ name: "audit", entry: "/abs/extensions/audit.mjs", config: { level: "info" } }],
+ *     instance: { workspaceId: "default", agentName: "coder", instanceKey: "main" },
+ *     pipeline,
+ *     registry
+ *   })
+ *   // ... run turns; after each: yield* env.saveState
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const load: (
+  options: LoadOptions
+) => Effect.Effect<Environment, ExtensionLoadError | ExtensionStateError, EventBus | ExtensionState | Scope.Scope> =
+  Effect.fn("Extension.load")(function*(options: LoadOptions) {
+    const parent = yield* Scope.Scope
+    const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+    const built = yield* build(options).pipe(Scope.extend(scope), Effect.exit)
+    if (Exit.isFailure(built)) {
+      yield* Scope.close(scope, built)
+      return yield* Effect.failCause(built.cause)
+    }
+    return built.value
+  })
+
+const build = (options: LoadOptions) =>
+  Effect.gen(function*() {
+    const { instance, pipeline, registry } = options
+    const timeout = Duration.decode(options.registerTimeout ?? Duration.seconds(30))
+    const runtime = yield* Effect.runtime<never>()
+    const runSync = Runtime.runSyncExit(runtime)
+    const stateService = yield* ExtensionState
+    const cells = State.make(stateService, instance)
+    const names = new Set<string>()
+    for (const definition of options.extensions) {
+      if (names.has(definition.name)) {
+        return yield* new ExtensionLoadError({
+          code: "E_EXT_DUPLICATE",
+          extension: definition.name,
+          file: path.resolve(definition.entry),
+          resourceFile: definition.resourceFile,
+          reason: `the agent uses this extension twice (both would share extensions/${definition.name}.json)`,
+          suggestion: "list each extension once in the Agent's spec.extensions, merging the configs"
+        })
+      }
+      names.add(definition.name)
+      yield* cells.load(definition.name)
+    }
+    // Saved last when the environment closes (finalizers run last-added first): after every disposer.
+    yield* Effect.addFinalizer(() =>
+      cells.save.pipe(Effect.catchAll((e) => Effect.logWarning(`extension state not saved at dispose: ${e.message}`)))
+    )
+    const hub = yield* Events.make(instance)
+
+    for (const definition of options.extensions) {
+      const file = path.resolve(definition.entry)
+      const failure = (code: "E_EXT_LOAD" | "E_EXT_INIT", reason: string, suggestion: string, cause?: unknown) =>
+        new ExtensionLoadError({
+          code,
+          extension: definition.name,
+          file,
+          resourceFile: definition.resourceFile,
+          reason,
+          suggestion,
+          cause
+        })
+      const mod = yield* importModule(definition, file)
+      const register = ownRegister(mod)
+      if (typeof register !== "function") {
+        return yield* failure(
+          "E_EXT_LOAD",
+          register === undefined
+            ? "the module does not export register"
+            : `register is ${typeof register}, not a function`,
+          "export a named function: export function register(api, config) { ... } (or export default { register })"
+        )
+      }
+
+      const name = definition.name
+      let active = true
+      const tools: Array<string> = []
+      const disposers: Array<() => unknown> = []
+      const ensureActive = (what: string) => {
+        if (!active) throw new Error(`extension ${name}: ${what} after its environment was disposed`)
+      }
+      // Registrations are synchronous effects; a failure (an invalid tool name) is thrown to the caller.
+      const run = <A, E>(effect: Effect.Effect<A, E>): A => {
+        const exit = runSync(effect)
+        if (Exit.isSuccess(exit)) return exit.value
+        throw Cause.squash(exit.cause)
+      }
+      let counter = 0
+      const api: ExtensionApi = {
+        name,
+        instance: { agentName: instance.agentName, instanceKey: instance.instanceKey },
+        pipeline: {
+          register: (kind: Kind, middleware: unknown, opts?: PipelineRegisterOptions) => {
+            ensureActive("pipeline.register")
+            if (typeof middleware !== "function") {
+              throw new TypeError(
+                `extension ${name}: pipeline.register(${kind}) needs a function, got ${typeof middleware}`
+              )
+            }
+            if (kind !== "turn" && kind !== "step" && kind !== "toolCall") {
+              throw new TypeError(
+                `extension ${name}: unknown middleware kind '${String(kind)}' (turn, step or toolCall)`
+              )
+            }
+            const label = `${name}/${opts?.name ?? `${kind}#${++counter}`}`
+            const style = opts?.style ?? (isAsyncFunction(middleware) ? "promise" : "effect")
+            run(pipeline.register(
+              kind,
+              adapt(kind, middleware as AnyMiddleware, {
+                name: label,
+                style,
+                active: () => active
+              }),
+              {
+                priority: opts?.priority,
+                name: label
+              }
+            ))
+          }
+        },
+        tools: {
+          register: (item, handler, opts) => {
+            ensureActive("tools.register")
+            if (typeof handler !== "function") {
+              throw new TypeError(`extension ${name}: tools.register(${item?.name}) needs a handler function`)
+            }
+            run(registry.register(
+              { ...item, source: item.source ?? { type: "extension", name } },
+              ToolModule.fromFunction(handler as Parameters<typeof ToolModule.fromFunction>[0], runtime),
+              opts
+            ))
+            tools.push(item.name)
+          }
+        },
+        state: cells.api(name),
+        events: {
+          on: (type: string, handler: (event: never) => unknown) => {
+            ensureActive("events.on")
+            if (typeof handler !== "function") {
+              throw new TypeError(`extension ${name}: events.on(${type}) needs a handler function`)
+            }
+            return hub.on(name, type, handler as never)
+          },
+          emit: (eventName, payload) =>
+            active
+              ? hub.emit(name, eventName, payload)
+              : Promise.reject(new Error(`extension ${name}: emit after dispose`))
+        },
+        logger: makeLogger(runtime, {
+          extension: name,
+          agentName: instance.agentName,
+          instanceKey: instance.instanceKey
+        }),
+        onDispose: (dispose) => {
+          ensureActive("onDispose")
+          disposers.push(dispose)
+        }
+      }
+
+      // Registered before `register` runs, so a register that fails half-way is undone too.
+      yield* Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          active = false
+          hub.removeAll(name)
+          return Effect.forEach(tools, (tool) => registry.unregister(tool), { discard: true }).pipe(
+            Effect.zipRight(Effect.forEach(disposers.slice().reverse(), (dispose) =>
+              Effect.tryPromise({
+                try: async () => await dispose(),
+                catch: (e) => e
+              }).pipe(
+                Effect.catchAll((e) => Effect.logWarning(`extension ${name}: dispose failed: ${messageOf(e)}`))
+              ), { discard: true }))
+          )
+        })
+      )
+
+      const returned = yield* Effect.tryPromise({
+        try: () => Promise.resolve((register as Register)(api, definition.config)),
+        catch: (cause) =>
+          failure(
+            "E_EXT_INIT",
+            `register failed: ${messageOf(cause)}`,
+            "fix the error in the extension's register function",
+            cause
+          )
+      }).pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            failure(
+              "E_EXT_INIT",
+              `register did not finish within ${Duration.format(timeout)}`,
+              "make register return (or resolve) once it has registered; start long work in a handler instead"
+            )
+        })
+      )
+      if (typeof returned === "function") disposers.push(returned)
+      else if (!Predicate.isNullable(returned)) {
+        yield* Effect.logWarning(
+          `extension ${name}: register returned ${typeof returned}; only a dispose function is used`
+        )
+      }
+    }
+
+    const environment: Environment = {
+      extensions: options.extensions,
+      saveState: cells.save,
+      emit: (eventName, payload) => Effect.promise(() => hub.emit("(host)", eventName, payload).catch(() => undefined))
+    }
+    return environment
+  })
+
+/**
+ * Builds the extension environment of one instance of a bundle's agent: {@link definitions} then
+ * {@link load}. This is the seam `AgentInstance` calls once per instance, in the instance's scope, with
+ * the instance's own pipeline and registry; it then runs `saveState` at the end of every turn.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Extension, Pipeline, ToolRegistry } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const pipeline = yield* Pipeline.make()
+ *   const registry = yield* ToolRegistry.make
+ *   const env = yield* Extension.environment({
+ *     bundle,
+ *     agent: "coordinator",
+ *     instance: { workspaceId: "team", agentName: "coordinator", instanceKey: "local" },
+ *     pipeline,
+ *     registry
+ *   })
+ *   yield* env.saveState
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const environment: (
+  options: EnvironmentOptions
+) => Effect.Effect<Environment, ExtensionLoadError | ExtensionStateError, EventBus | ExtensionState | Scope.Scope> =
+  Effect.fn("Extension.environment")(function*(options: EnvironmentOptions) {
+    const extensions = yield* definitions(options.bundle, options.agent)
+    return yield* load({ ...options, extensions })
+  })

@@ -1,0 +1,98 @@
+/**
+ * The state cells of one environment: each extension's state loaded once, changed in memory through
+ * `api.state`, and written back through `ExtensionState` only when its content changed.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Json } from "../../conversation/Message.js"
+import type * as ExtensionState from "../../workspace/ExtensionState.js"
+import { ExtensionStateNotObject } from "../../workspace/ExtensionState.js"
+import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
+import type { StateApi } from "../ExtensionApi.js"
+
+interface Cell {
+  current: ExtensionState.State | null
+  /** The compact JSON of what is on disk (`null`: nothing). */
+  saved: string | null
+}
+
+/** @internal */
+export interface Cells {
+  readonly load: (extension: string) => Effect.Effect<void, ExtensionState.ExtensionStateError>
+  readonly api: (extension: string) => StateApi
+  /** Writes every changed state; returns the names of the extensions written. */
+  readonly save: Effect.Effect<ReadonlyArray<string>, ExtensionState.ExtensionStateError>
+}
+
+const isJson = Schema.is(Json)
+
+const describe = (value: unknown): string => {
+  if (value === null) return "null"
+  if (value === undefined) return "undefined"
+  if (Array.isArray(value)) return "an array"
+  if (typeof value !== "object") return `a ${typeof value}`
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return "an instance of a class"
+  return "an object containing a non-JSON value"
+}
+
+const isPlainObject = (value: unknown): value is ExtensionState.State => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return (proto === Object.prototype || proto === null) && isJson(value)
+}
+
+/** @internal */
+export const make = (service: ExtensionState.Service, instance: InstanceRef): Cells => {
+  const cells = new Map<string, Cell>()
+  const cell = (extension: string): Cell => {
+    let c = cells.get(extension)
+    if (c === undefined) {
+      c = { current: null, saved: null }
+      cells.set(extension, c)
+    }
+    return c
+  }
+
+  const load = (extension: string) =>
+    Effect.map(service.get(instance, extension), (stored) => {
+      const c = cell(extension)
+      c.current = Option.getOrNull(stored)
+      c.saved = c.current === null ? null : JSON.stringify(c.current)
+    })
+
+  const api = (extension: string): StateApi => {
+    const c = cell(extension)
+    return {
+      get: () => c.current,
+      set: (value) => {
+        if (!isPlainObject(value)) throw new ExtensionStateNotObject({ extension, received: describe(value) })
+        // A copy: later changes to the caller's object are not the state until set again.
+        c.current = JSON.parse(JSON.stringify(value)) as ExtensionState.State
+      }
+    }
+  }
+
+  // Compared by content at save time, so a change made in place on the object `get` returned counts too.
+  const save = Effect.suspend(() => {
+    const written: Array<string> = []
+    return Effect.as(
+      Effect.forEach(cells, ([extension, c]) => {
+        if (c.current === null) return Effect.void
+        const json = JSON.stringify(c.current)
+        if (json === c.saved) return Effect.void
+        return Effect.map(service.set(instance, extension, c.current), () => {
+          c.saved = json
+          written.push(extension)
+        })
+      }, { discard: true }),
+      written
+    )
+  })
+
+  return { load, api, save }
+}

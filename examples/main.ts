@@ -13,6 +13,8 @@ import {
   AgentInstance,
   Bundle,
   EventBus,
+  Extension,
+  ExtensionState,
   Instances,
   Message,
   MessageStore,
@@ -155,6 +157,15 @@ const demo = (root: string) =>
       tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent))
     })
     yield* registerTools(bundle, agent).pipe(Effect.provideService(ToolRegistry.ToolRegistry, instance.tools))
+    // The agent's extensions: register(api, config) against this instance's own pipeline and registry.
+    const extensions = yield* Extension.environment({
+      bundle,
+      agent,
+      instance: instance.ref,
+      pipeline: instance.pipeline,
+      registry: instance.tools
+    })
+    yield* Console.log(`  extensions: ${extensions.extensions.map((e) => e.name).join(", ")}`)
     yield* Console.log(`  catalog: ${(yield* instance.tools.catalog).map((t) => t.name).join(", ")}`)
     yield* registerMiddlewares(instance.pipeline)
     const paths = WorkspacePaths.instance(root, instance.ref)
@@ -165,6 +176,8 @@ const demo = (root: string) =>
     // tool results, before the next model call.
     yield* Console.log(`\nuser> ${userInput}`)
     const result = yield* Turn.run(instance, userInput)
+    // Extension state is written at turn end, only when it changed.
+    yield* Console.log(`extension state saved: ${(yield* extensions.saveState).join(", ") || "(unchanged)"}`)
     const text = result.responseMessage === undefined ? "(no answer)" : Message.text(result.responseMessage.data)
     yield* Console.log(`${agentName}> ${text}`)
     return { paths, before }
@@ -188,7 +201,8 @@ const program = Effect.gen(function*() {
   const Workspace = Layer.mergeAll(
     MessageStore.layer({ root }),
     RuntimeEventLog.layer({ root }),
-    Instances.layer({ root })
+    Instances.layer({ root }),
+    ExtensionState.layer({ root })
   )
   // Closing the scope drains the event sink, flushes the files and stops the worker pool.
   const { before, paths } = yield* demo(root).pipe(

@@ -64,6 +64,9 @@ describe("npm start (examples/main.ts)", () => {
         assert.match(out, /\[turn mw\] turn-[0-9a-z]+-[0-9a-z]+: text_response after \d+ ms/)
         assert.include(out, "coordinator> I noted that the demo ran, and the notes list above shows it.")
         assert.include(out, `state root ${home}`)
+        // The audit-log extension (register(api, config), includeArgs from the Agent's per-use config).
+        assert.include(out, `[audit-log info] coordinator@local notes__add {"text":"the demo ran"} -> ok`)
+        assert.include(out, "extension state saved: audit-log")
 
         const dir = path.join(home, "workspaces", "team", "instances", "coordinator@local", "messages")
         const messages = records(path.join(dir, "events.jsonl"))

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type * as Conversation from "../conversation/Conversation.js"
+import * as MessageEvent from "../conversation/MessageEvent.js"
 import * as EventBus from "../event/EventBus.js"
 import type * as Model from "../model/Model.js"
 import type { AgentsApi, RuntimeInfo, TurnResult } from "../pipeline/Middleware.js"
@@ -20,7 +21,9 @@ import type { Instances } from "../workspace/Instances.js"
 import type { MessageStore } from "../workspace/MessageStore.js"
 import { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import { ApprovalNotPending, type AwaitingApproval, type TurnStorageError } from "./AgentError.js"
+import { ApprovalNotPending, type AwaitingApproval, ForkError, type TurnStorageError } from "./AgentError.js"
+import * as History from "./internal/history.js"
+import type { StepEntry, TurnEntry } from "./internal/history.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./internal/instance.js"
 import * as Log from "./internal/log.js"
 import * as Loop from "./internal/loop.js"
@@ -42,7 +45,17 @@ export type {
    * @since 0.1.0
    * @category models
    */
-  ToolSettings
+  StepEntry,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  ToolSettings,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  TurnEntry
 }
 
 /**
@@ -101,7 +114,11 @@ export const toolSettingsOf = (
   return out
 }
 
-const build = (options: Options, storage: Storage.Storage) =>
+const build = (
+  options: Options,
+  storage: Storage.Storage,
+  open: (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
+) =>
   Effect.gen(function*() {
     const model = options.model
     const pipeline = yield* Pipeline.make(options.pipeline)
@@ -127,7 +144,7 @@ const build = (options: Options, storage: Storage.Storage) =>
       needsApproval: options.needsApproval,
       runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
       agents: options.agents,
-      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1) }
+      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open }
     }
     return instance
   })
@@ -163,8 +180,12 @@ export const make = (
   EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const context = yield* Effect.context<
+      EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
+    >()
+    const open = (ref: InstanceRef) => Effect.provide(make({ ...options, ref }), context)
     const storage = yield* Storage.durable(options.ref)
-    const instance = yield* build(options, storage)
+    const instance = yield* build(options, storage, open)
     const log = yield* RuntimeEventLog
     const { agentName, instanceKey } = options.ref
     // Step and tool events go through the bus sink (asynchronous); turn records are written by the loop.
@@ -201,10 +222,13 @@ export const makeInMemory = (
   options: Options,
   initial?: Conversation.Conversation
 ): Effect.Effect<AgentInstance, never, EventBus.EventBus> =>
-  Effect.flatMap(
-    Storage.memory(initial),
-    (storage) => build(options, storage).pipe(Effect.catchTag("TurnStorageError", (e) => Effect.die(e)))
-  )
+  Effect.gen(function*() {
+    const context = yield* Effect.context<EventBus.EventBus>()
+    const open = (ref: InstanceRef) => Effect.provide(makeInMemory({ ...options, ref }), context)
+    const storage = yield* Storage.memory(initial)
+    // The in-memory storage never fails.
+    return yield* build(options, storage, open).pipe(Effect.catchTag("TurnStorageError", (e) => Effect.die(e)))
+  })
 
 /**
  * The instance's conversation as it is now.
@@ -290,3 +314,66 @@ export const deny = (
   reason?: string
 ): Effect.Effect<TurnResult, ApprovalNotPending | Loop.TurnError | AwaitingApproval> =>
   decide(instance, toolCallId, false, reason)
+
+/**
+ * The turns of the instance with their steps and seqs, oldest first: what `fork` can start from.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const steps = Effect.map(AgentInstance.history(agent), (turns) => turns.flatMap((t) => t.steps))
+ * ```
+ *
+ * @since 0.1.0
+ * @category time travel
+ */
+export const history = (instance: AgentInstance): Effect.Effect<ReadonlyArray<History.TurnEntry>> =>
+  Effect.map(Ref.get(instance.state.conversation), (c) => History.history(c, instance.state.log.ended))
+
+/**
+ * Starts a new instance (`newInstanceKey`, same agent, workspace, model, tools settings and policy) from
+ * the conversation as it was right after `atSeq`; the original is untouched. The new instance's own
+ * tools and middlewares are registered by the caller, as for any instance. A cut inside a turn leaves
+ * that turn open in the fork: its next use continues it (tool calls without results are answered with
+ * `E_TOOL_INTERRUPTED` unless idempotent; approvals pending in the original are not carried over).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance, Turn } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const retry = Effect.gen(function*() {
+ *   const [first] = yield* AgentInstance.history(agent)
+ *   const fork = yield* AgentInstance.fork(agent, first!.firstSeq!, "what-if")
+ *   return yield* Turn.run(fork, "try another way")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category time travel
+ */
+export const fork = (
+  instance: AgentInstance,
+  atSeq: number,
+  newInstanceKey: string
+): Effect.Effect<AgentInstance, ForkError | TurnStorageError> =>
+  Effect.gen(function*() {
+    const label = instance.label
+    const messages = History.messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
+    if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
+    if (newInstanceKey === instance.ref.instanceKey) {
+      return yield* new ForkError({ instance: label, atSeq, detail: "the new instance key is the original's" })
+    }
+    const forked = yield* instance.state.open({ ...instance.ref, instanceKey: newInstanceKey })
+    if ((yield* Ref.get(forked.state.conversation)).lastSeq > 0) {
+      return yield* new ForkError({
+        instance: label,
+        atSeq,
+        detail: `instance ${forked.label} already has a conversation; fork into a new instance key`
+      })
+    }
+    if (messages.length > 0) yield* Loop.appendAll(forked, messages.map(MessageEvent.append))
+    return forked
+  })

@@ -10,6 +10,7 @@ import type * as Pipeline from "../../pipeline/Pipeline.js"
 import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type * as ToolRegistry from "../../tool/ToolRegistry.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
+import type { TurnStorageError } from "../AgentError.js"
 import type { Policy } from "../Policy.js"
 import type { LoopLog } from "./log.js"
 import type { Storage } from "./storage.js"
@@ -41,6 +42,8 @@ export interface InstanceState {
   readonly conversation: Ref.Ref<Conversation>
   readonly log: LoopLog
   readonly lock: Effect.Semaphore
+  /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */
+  readonly open: (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * Time travel over an instance's log: the turns and steps with their seqs, and the conversation as it
+ * was at a seq (for `fork`).
+ */
+import * as Conversation from "../../conversation/Conversation.js"
+import type { Message } from "../../conversation/Message.js"
+import * as Log from "./log.js"
+
+/**
+ * One step of a turn in the log.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepEntry {
+  readonly stepIndex: number
+  /** The seq of the step's assistant message. */
+  readonly seq: number | undefined
+  readonly toolCalls: ReadonlyArray<
+    { readonly id: string; readonly name: string; readonly resultSeq: number | undefined }
+  >
+}
+
+/**
+ * One turn in the log.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnEntry {
+  readonly turnId: string
+  /** The user input that started it. */
+  readonly input: string | undefined
+  /** The seqs of its first and last messages (`undefined` for messages folded into a snapshot). */
+  readonly firstSeq: number | undefined
+  readonly lastSeq: number | undefined
+  /** `undefined` while the turn is open (running, interrupted, or waiting for approval). */
+  readonly finishReason: string | undefined
+  readonly steps: ReadonlyArray<StepEntry>
+}
+
+const seqsOf = (c: Conversation.Conversation) => {
+  const seqs = new Map<string, number>()
+  for (const e of c.events) {
+    if (e.type === "append" || e.type === "replace") seqs.set(e.message.id, e.seq)
+  }
+  return seqs
+}
+
+export const history = (c: Conversation.Conversation, ended: ReadonlyMap<string, string>): Array<TurnEntry> => {
+  const seqs = seqsOf(c)
+  const turns: Array<TurnEntry & { steps: Array<StepEntry> }> = []
+  const resultSeq = new Map<string, number | undefined>()
+  for (const m of c.messages) {
+    if (m.data.role === "tool" && m.data.toolCallId !== undefined) resultSeq.set(m.data.toolCallId, seqs.get(m.id))
+  }
+  let current: (TurnEntry & { steps: Array<StepEntry>; lastSeq: number | undefined }) | undefined
+  for (const m of c.messages) {
+    const turnId = Log.turnIdOf(m)
+    if (turnId === undefined) continue
+    const seq = seqs.get(m.id)
+    if (current === undefined || current.turnId !== turnId) {
+      current = {
+        turnId,
+        input: m.data.role === "user" && typeof m.data.content === "string" ? m.data.content : undefined,
+        firstSeq: seq,
+        lastSeq: seq,
+        finishReason: ended.get(turnId),
+        steps: []
+      }
+      turns.push(current)
+    }
+    current.lastSeq = seq ?? current.lastSeq
+    const step = Log.stepOf(m)
+    if (m.data.role === "assistant" && step !== undefined) {
+      current.steps.push({
+        stepIndex: step,
+        seq,
+        toolCalls: Log.callsOf(m).map((call) => ({ id: call.id, name: call.name, resultSeq: resultSeq.get(call.id) }))
+      })
+    }
+  }
+  return turns
+}
+
+/** The messages as they were right after `atSeq`; a string says why that point cannot be rebuilt. */
+export const messagesAt = (c: Conversation.Conversation, atSeq: number): ReadonlyArray<Message> | string => {
+  if (atSeq < c.baseSeq) {
+    return `seq ${atSeq} is folded into the snapshot (it holds seqs up to ${c.baseSeq}); fork at ${c.baseSeq} or later`
+  }
+  if (atSeq > c.lastSeq) return `the log ends at seq ${c.lastSeq}`
+  const base = Conversation.make(c.base, { baseSeq: c.baseSeq })
+  return Conversation.applyAll(base, c.events.filter((e) => e.seq <= atSeq)).messages
+}

@@ -52,6 +52,37 @@ describe("scripted model", () => {
       assert.strictEqual(last._tag === "Finish" && last.response.text, "Looking.")
     }).pipe(Effect.provide(Model.scripted([{ text: "Looking.", toolCalls: [{ name: "x__y" }] }]))))
 
+  it.effect("text quotes the latest tool results: {{tool.path}} (tool-result parts and tool messages)", () =>
+    Effect.gen(function*() {
+      const model = yield* Model.Model
+      const r = yield* model.generate({
+        messages: [
+          { role: "user", content: "what do you remember?" },
+          {
+            role: "tool",
+            content: [{ type: "tool-result", toolCallId: "a", toolName: "notes__list", output: { notes: ["old"] } }]
+          },
+          {
+            role: "tool",
+            content: [{
+              type: "tool-result",
+              toolCallId: "b",
+              toolName: "notes__list",
+              output: { notes: ["the demo ran"] }
+            }]
+          },
+          { role: "tool", content: "{\"iso\":\"2026-01-01T00:00:00Z\"}", toolCallId: "c", toolName: "clock__now" }
+        ]
+      })
+      assert.strictEqual(
+        r.text,
+        "I remember \"the demo ran\" (noted at 2026-01-01T00:00:00Z); all: [\"the demo ran\"]; missing: ."
+      )
+    }).pipe(Effect.provide(Model.scripted([{
+      text:
+        "I remember \"{{notes__list.notes.0}}\" (noted at {{ clock__now.iso }}); all: {{notes__list.notes}}; missing: {{x__y.z}}."
+    }]))))
+
   it.effect("a bad regex fails when the layer is built, naming the step", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(

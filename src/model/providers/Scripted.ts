@@ -4,6 +4,11 @@
  * message: a case-insensitive substring, or `/regex/flags`. A step is used once; a call with no step
  * left fails with a `ModelProtocolError` that says so.
  *
+ * A step's `text` may quote the latest result of a tool in the conversation, as a model reading it
+ * would: `{{clock__now.iso}}` is field `iso` of the latest `clock__now` result, `{{notes__list.notes.0}}`
+ * the first note, `{{clock__now}}` the whole output (strings as they are, other values as JSON, nothing
+ * when there is no such result or field).
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -75,7 +80,43 @@ const lastUserText = (messages: ReadonlyArray<MessageData>): string => {
   return ""
 }
 
-const responseOf = (step: ScriptStep, position: number, model: string): Response => {
+const latestOutput = (messages: ReadonlyArray<MessageData>, tool: string): Json | undefined => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const results = A.toolResultsOf(messages[i]!)
+    const hit = results.find((r) => r.name === tool)
+    if (hit === undefined) continue
+    const parts = messages[i]!.content
+    if (typeof parts !== "string") {
+      for (const part of parts) if (part.type === "tool-result" && part.toolName === tool) return part.output
+    }
+    try {
+      return JSON.parse(hit.output) as Json
+    } catch {
+      return hit.output
+    }
+  }
+  return undefined
+}
+
+/** Fills `{{tool__name.path}}` placeholders from the latest tool results. */
+export const fillTemplate = (text: string, messages: ReadonlyArray<MessageData>): string =>
+  text.replace(/\{\{\s*([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_-]+)*)\s*\}\}/g, (_, tool: string, path: string) => {
+    let value: Json | undefined = latestOutput(messages, tool)
+    for (const key of path.split(".").slice(1)) {
+      if (value === null || typeof value !== "object") return ""
+      value = Array.isArray(value)
+        ? (value as ReadonlyArray<Json>)[Number(key)]
+        : (value as { readonly [k: string]: Json })[key]
+    }
+    return value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
+  })
+
+const responseOf = (
+  step: ScriptStep,
+  position: number,
+  model: string,
+  messages: ReadonlyArray<MessageData>
+): Response => {
   const toolCalls: Array<ToolCall> = (step.toolCalls ?? []).map((c, i) => ({
     id: c.id ?? `call_s${position}_${i}`,
     name: c.name,
@@ -87,7 +128,7 @@ const responseOf = (step: ScriptStep, position: number, model: string): Response
   }))
   return A.response({
     provider: "scripted",
-    text: step.text ?? "",
+    text: step.text === undefined ? "" : step.text.includes("{{") ? fillTemplate(step.text, messages) : step.text,
     reasoning: "",
     toolCalls,
     finishReason: step.finishReason ?? (toolCalls.length > 0 ? "tool-calls" : "stop"),
@@ -154,14 +195,15 @@ export const make = (
     const used = yield* Ref.make<ReadonlyArray<boolean>>(steps.map(() => false))
     const next = (request: Request) =>
       Ref.modify(used, (flags): readonly [Response | string, ReadonlyArray<boolean>] => {
-        const text = lastUserText(A.messagesOf(request))
+        const messages = A.messagesOf(request)
+        const text = lastUserText(messages)
         for (let i = 0; i < steps.length; i++) {
           if (flags[i]) continue
           const m = matchers[i]
           if (m !== undefined && !m(text)) continue
           const copy = [...flags]
           copy[i] = true
-          return [responseOf(steps[i]!, i, model), copy]
+          return [responseOf(steps[i]!, i, model, messages), copy]
         }
         return [text, flags]
       }).pipe(Effect.flatMap((r) =>

@@ -338,6 +338,15 @@ interface EarlyExit {
 
 type AttemptError = ToolRuntimeError | EarlyExit
 
+/**
+ * A start-up failure that will happen again on every attempt: the runtime rejected its command line
+ * (Node exits with 9 on a bad option; every runtime says "bad option", "unknown option" and the like).
+ * Retrying it would only delay the error by `backoffMaxElapsedTime`.
+ */
+const isDeterministicStartFailure = (e: EarlyExit): boolean =>
+  e.exitCode === 9 ||
+  /bad option|unknown (?:option|flag|argument)|unrecognized (?:option|argument)|invalid value for/i.test(e.stderrTail)
+
 const MiB = 1024 * 1024
 
 const heapOom = /heap out of memory|out of memory|Fatal JavaScript invalid size error|Allocation failed/i
@@ -872,8 +881,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           yield* withTimeout(handshake(proc, conv), proc, conv, plan.config.toolExecutionTimeout)
           return proc
         }),
-      keyOf: (plan) => plan.key,
-      configOf: (plan) => plan.config
+      keyOf: (plan) => plan.key
     })
 
     // Hot-path caches: the layer's config (and a per-call override list reused by the caller, as
@@ -1038,7 +1046,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       callWorkflows: config.nativeTools.callWorkflows
     })
 
-    let nextCallId = 0
+    // Call ids are random, not a counter: a tool on a pooled worker cannot write a result frame ahead
+    // for the next call (it would have to guess a 48-bit id); a frame for another id is ignored.
+    const newCallId = (): number => Crypto.randomBytes(6).readUIntBE(0, 6)
 
     const coldAttempt = (
       plan: Plan,
@@ -1048,7 +1058,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     ): Effect.Effect<Detailed, AttemptError> =>
       Effect.scoped(Effect.gen(function*() {
         const proc = yield* startWorker(plan, request.env)
-        const id = ++nextCallId
+        const id = newCallId()
         // Sent with init (the worker queues it behind the import); without native tools nothing else
         // will be sent, so stdin is closed too and the worker exits as soon as the call settles, instead
         // of waiting for the host to read the result and close it.
@@ -1084,7 +1094,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           (proc) =>
             withTimeout(
               call(proc, conv, {
-                id: ++nextCallId,
+                id: newCallId(),
                 input: request.input,
                 config: request.config,
                 env: request.env ?? {}
@@ -1100,7 +1110,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       const retried = attempt.pipe(
         Effect.retry({
           schedule: retrySchedule(plan.config),
-          while: (e) => e._tag === "SpawnFailed" || e._tag === "EarlyExit"
+          while: (e) => e._tag === "SpawnFailed" || (e._tag === "EarlyExit" && !isDeterministicStartFailure(e))
         }),
         Effect.catchIf(
           (e): e is EarlyExit => e._tag === "EarlyExit",

@@ -6,8 +6,8 @@
  *   it, workers start on demand (up to `size`) and stop after `idleTimeout` without calls.
  * - A call takes an idle worker (waiting while all `size` are busy) and gives it back when the call
  *   ends with a result or a tool error.
- * - A worker that timed out, crashed, went over its memory limit or broke the protocol is killed and
- *   replaced; a worker that served `maxCallsPerWorker` calls is recycled.
+ * - A worker that timed out, crashed, went over its memory limit, broke the protocol or whose call
+ *   was interrupted is killed and replaced; a worker that served `maxCallsPerWorker` calls is recycled.
  * - Everything shuts down with the `ToolRuntime` layer's scope.
  *
  * Isolation trade-off: calls on the same worker share one process. Module-level state, monkey-patched
@@ -50,7 +50,6 @@ export interface PoolOptions {
 export interface Launcher<Plan, Conv, E> {
   readonly launch: (plan: Plan, conv: Conv) => Effect.Effect<WorkerProcess.WorkerProcess, E, Scope.Scope>
   readonly keyOf: (plan: Plan) => string
-  readonly configOf: (plan: Plan) => RuntimeConfig.Config
 }
 
 /**
@@ -75,8 +74,6 @@ export interface Pools<Plan, Conv, E> {
     use: (proc: WorkerProcess.WorkerProcess) => Effect.Effect<A, E>,
     verdict: (exit: Exit.Exit<A, E>) => Verdict
   ) => Effect.Effect<A, E>
-  /** Busy workers per pool key (for tests and diagnostics). */
-  readonly stats: () => ReadonlyArray<{ readonly key: string; readonly busy: number; readonly size: number }>
 }
 
 interface Worker {
@@ -94,7 +91,7 @@ interface Worker {
  * import { Effect } from "effect"
  * import * as WorkerPool from "effect-swarm/sandbox/WorkerPool"
  * // ToolRuntime builds its pools like this; `launch` starts a ready worker in a scope.
- * const pools = WorkerPool.make({ launch, keyOf: (plan) => plan.key, configOf: (plan) => plan.config })
+ * const pools = WorkerPool.make({ launch, keyOf: (plan) => plan.key })
  * ```
  *
  * @since 0.1.0
@@ -105,7 +102,7 @@ export const make = <Plan, Conv, E>(
 ): Effect.Effect<Pools<Plan, Conv, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const layerScope = yield* Effect.scope
-    const pools = new Map<string, { readonly pool: Pool.Pool<Worker, E>; busy: number; readonly size: number }>()
+    const pools = new Map<string, { readonly pool: Pool.Pool<Worker, E> }>()
     const lock = yield* Effect.makeSemaphore(1)
 
     const settingsOf = (plan: Plan, options: PoolOptions) => {
@@ -128,7 +125,7 @@ export const make = <Plan, Conv, E>(
           ? Pool.make({ acquire, size })
           : Pool.makeWithTTL({ acquire, min: 0, max: size, timeToLive: idleTimeout, timeToLiveStrategy: "usage" }))
           .pipe(Scope.extend(layerScope))
-        const entry = { pool, busy: 0, size }
+        const entry = { pool }
         pools.set(key, entry)
         return { entry, maxCalls }
       })
@@ -155,10 +152,14 @@ export const make = <Plan, Conv, E>(
             Pool.invalidate(pool, worker).pipe(Effect.zipRight(Effect.suspend(() => take))))
         return yield* Effect.scoped(Effect.gen(function*() {
           const worker = yield* take
-          entry.busy++
           worker.calls++
-          const exit = yield* Effect.exit(use(worker.proc))
-          entry.busy--
+          // An interrupted call leaves its worker in an unknown state (still running the tool, maybe
+          // spinning): it is killed and replaced, never given back.
+          const exit = yield* Effect.exit(use(worker.proc)).pipe(
+            Effect.onInterrupt(() =>
+              worker.proc.terminate.pipe(Effect.zipRight(Pool.invalidate(pool, worker)))
+            )
+          )
           worker.proc.stdout.reset()
           worker.proc.stderr.reset()
           const healthy = verdict(exit) === "keep" && worker.proc.exitInfo() === undefined
@@ -173,10 +174,7 @@ export const make = <Plan, Conv, E>(
         }))
       })
 
-    const stats = () =>
-      [...pools.entries()].map(([key, entry]) => ({ key, busy: entry.busy, size: entry.size }))
-
-    return { run, stats }
+    return { run }
   })
 
 /**

@@ -26,7 +26,9 @@ import { SpawnFailed } from "./ToolRuntimeError.js"
 
 /**
  * Keeps the first and the last bytes of a stream up to `limit` in total (half each), counting what
- * was dropped in between.
+ * was dropped in between. Two fixed buffers: the head fills once, the tail is a ring, so a push costs
+ * a copy of at most `limit` bytes whatever the number or size of the chunks (no per-chunk allocation,
+ * no array of buffers to shift).
  *
  * @example
  * ```ts
@@ -42,10 +44,13 @@ import { SpawnFailed } from "./ToolRuntimeError.js"
 export class Capture {
   private readonly headLimit: number
   private readonly tailLimit: number
-  private readonly head: Array<Buffer> = []
+  private head: Buffer | undefined
   private headSize = 0
-  private tail: Array<Buffer> = []
-  private tailSize = 0
+  private ring: Buffer | undefined
+  /** Next write position in the ring. */
+  private ringEnd = 0
+  /** Bytes held by the ring (at most `tailLimit`). */
+  private ringSize = 0
   /** Every byte pushed, kept or not. */
   total = 0
 
@@ -54,60 +59,60 @@ export class Capture {
     this.tailLimit = limit - this.headLimit
   }
 
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     this.total += chunk.length
     let rest = chunk
     if (this.headSize < this.headLimit) {
       const take = Math.min(rest.length, this.headLimit - this.headSize)
-      this.head.push(Buffer.from(rest.subarray(0, take)))
+      this.head ??= Buffer.allocUnsafe(this.headLimit)
+      this.head.set(rest.subarray(0, take), this.headSize)
       this.headSize += take
       rest = rest.subarray(take)
     }
     if (rest.length === 0 || this.tailLimit === 0) return
-    if (rest.length >= this.tailLimit) {
-      this.tail = [Buffer.from(rest.subarray(rest.length - this.tailLimit))]
-      this.tailSize = this.tailLimit
-      return
-    }
-    this.tail.push(Buffer.from(rest))
-    this.tailSize += rest.length
-    while (this.tailSize > this.tailLimit) {
-      const first = this.tail[0]!
-      const excess = this.tailSize - this.tailLimit
-      if (first.length <= excess) {
-        this.tail.shift()
-        this.tailSize -= first.length
-      } else {
-        this.tail[0] = first.subarray(excess)
-        this.tailSize -= excess
-      }
-    }
+    // Only the last `tailLimit` bytes of the chunk can survive.
+    if (rest.length > this.tailLimit) rest = rest.subarray(rest.length - this.tailLimit)
+    this.ring ??= Buffer.allocUnsafe(this.tailLimit)
+    const first = Math.min(rest.length, this.tailLimit - this.ringEnd)
+    this.ring.set(rest.subarray(0, first), this.ringEnd)
+    if (first < rest.length) this.ring.set(rest.subarray(first), 0)
+    this.ringEnd = (this.ringEnd + rest.length) % this.tailLimit
+    this.ringSize = Math.min(this.tailLimit, this.ringSize + rest.length)
   }
 
   /** Forgets everything (a pooled worker starts each call with empty captures). */
   reset(): void {
-    this.head.length = 0
     this.headSize = 0
-    this.tail = []
-    this.tailSize = 0
+    this.ringEnd = 0
+    this.ringSize = 0
     this.total = 0
   }
 
   /** Bytes dropped between head and tail. */
   get omitted(): number {
-    return this.total - this.headSize - this.tailSize
+    return this.total - this.headSize - this.ringSize
+  }
+
+  private tailBytes(): Buffer {
+    if (this.ring === undefined || this.ringSize === 0) return Buffer.alloc(0)
+    if (this.ringSize < this.tailLimit) return this.ring.subarray(this.ringEnd - this.ringSize, this.ringEnd)
+    return Buffer.concat([this.ring.subarray(this.ringEnd), this.ring.subarray(0, this.ringEnd)])
+  }
+
+  private headBytes(): Buffer {
+    return this.head === undefined ? Buffer.alloc(0) : this.head.subarray(0, this.headSize)
   }
 
   /** Head, a marker for omitted bytes when any, and tail, as UTF-8 text. */
   text(): string {
-    const head = Buffer.concat(this.head).toString("utf8")
-    const tail = Buffer.concat(this.tail).toString("utf8")
+    const head = this.headBytes().toString("utf8")
+    const tail = this.tailBytes().toString("utf8")
     return this.omitted > 0 ? `${head}\n[... ${this.omitted} bytes omitted ...]\n${tail}` : head + tail
   }
 
   /** The last `bytes` bytes kept (from the tail, or the head when nothing was dropped). */
   tailText(bytes: number): string {
-    const all = this.omitted > 0 ? Buffer.concat(this.tail) : Buffer.concat([...this.head, ...this.tail])
+    const all = this.omitted > 0 ? this.tailBytes() : Buffer.concat([this.headBytes(), this.tailBytes()])
     return (all.length > bytes ? all.subarray(all.length - bytes) : all).toString("utf8")
   }
 }
@@ -140,16 +145,47 @@ export type WorkerEvent =
   | { readonly _tag: "Exited" }
 
 const NL = 10
+const newline = Buffer.from("\n")
 
 /**
- * Splits stdout into frames (lines starting with `token + " "`) and log bytes, without ever buffering
- * a log line: only frame lines are accumulated, up to `maxFrameBytes`.
+ * The digest a frame carries: FNV-1a (32 bits, hex) over the UTF-16 code units of its JSON text. It
+ * detects bytes another process mixed into a frame; it is no defence against the tool itself (see
+ * the README's trust boundary). The worker script computes the same function.
  *
  * @example
  * ```ts
- * import { FrameParser } from "effect-swarm/sandbox/WorkerProcess"
+ * import { frameDigest } from "effect-swarm/sandbox/WorkerProcess"
+ * frameDigest("{\"t\":\"hello\"}") // 8 hex digits
+ * ```
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const frameDigest = (text: string): string => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(16).padStart(8, "0")
+}
+
+const frameHeader = /^(\d+) ([0-9a-f]{8}) /
+
+/**
+ * Splits stdout into frames and log bytes. A frame is a line `token + " " + length + " " + digest +
+ * " " + JSON` (length in UTF-16 code units of the JSON, digest {@link frameDigest}); a frame whose
+ * length or digest does not match is a `BadFrame`, never data. Log bytes are handed on in runs of
+ * whole lines (one call per run, not per line), and only frame lines are accumulated, up to
+ * `maxFrameBytes`. The worker writes a newline before every frame; that one newline is dropped, every
+ * other byte, blank lines included, is log.
+ *
+ * @example
+ * ```ts
+ * import { FrameParser, frameDigest } from "effect-swarm/sandbox/WorkerProcess"
+ * const json = JSON.stringify({ t: "ready", tools: [] })
  * const parser = new FrameParser("TOKEN", 1024, (log) => console.log("log", String(log)), (event) => console.log(event))
- * parser.push(Buffer.from("hello\nTOKEN {\"t\":\"ready\",\"tools\":[]}\n"))
+ * parser.push(Buffer.from(`hello\n\nTOKEN ${json.length} ${frameDigest(json)} ${json}\n`))
  * // log "hello\n", then { _tag: "Frame", frame: { t: "ready", tools: [] } }
  * ```
  *
@@ -160,6 +196,8 @@ export class FrameParser {
   private readonly prefix: Buffer
   private mode: "start" | "log" | "frame" | "skip" = "start"
   private matched = 0
+  /** A newline seen at the start of a line: the worker's (dropped) if a frame follows, else log. */
+  private pendingNewline = false
   private chunks: Array<Buffer> = []
   private size = 0
 
@@ -174,15 +212,23 @@ export class FrameParser {
 
   push(chunk: Buffer): void {
     let i = 0
+    const first = this.prefix[0]!
     while (i < chunk.length) {
       if (this.mode === "log") {
-        const nl = chunk.indexOf(NL, i)
-        if (nl === -1) {
-          this.onLog(chunk.subarray(i))
-          return
+        // Runs of lines that cannot start a frame go out in one piece.
+        const from = i
+        for (;;) {
+          const nl = chunk.indexOf(NL, i)
+          if (nl === -1) {
+            this.onLog(chunk.subarray(from))
+            return
+          }
+          i = nl + 1
+          if (i >= chunk.length) break
+          const next = chunk[i]
+          if (next === NL || next === first) break
         }
-        this.onLog(chunk.subarray(i, nl + 1))
-        i = nl + 1
+        this.onLog(chunk.subarray(from, i))
         this.mode = "start"
         continue
       }
@@ -203,32 +249,38 @@ export class FrameParser {
         this.mode = "start"
         continue
       }
-      // start of a line: is it a frame?
+      // Start of a line: a frame, a blank line, or log text?
       const byte = chunk[i]!
+      if (this.matched === 0 && byte === NL) {
+        if (this.pendingNewline) this.onLog(newline)
+        this.pendingNewline = true
+        i++
+        continue
+      }
       if (byte === this.prefix[this.matched]) {
         this.matched++
         i++
         if (this.matched === this.prefix.length) {
           this.matched = 0
+          this.pendingNewline = false
           this.mode = "frame"
           this.chunks = []
           this.size = 0
         }
         continue
       }
+      if (this.pendingNewline) this.onLog(newline)
+      this.pendingNewline = false
       if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
-      else if (byte === NL) {
-        // The worker writes "\n" before every frame; empty lines carry nothing worth keeping.
-        i++
-        continue
-      }
       this.matched = 0
       this.mode = "log"
     }
   }
 
-  /** At end of stream: a partial prefix is log text. */
+  /** At end of stream: a held newline and a partial prefix are log text. */
   end(): void {
+    if (this.pendingNewline) this.onLog(newline)
+    this.pendingNewline = false
     if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
     this.matched = 0
   }
@@ -236,15 +288,32 @@ export class FrameParser {
   private emit(): void {
     const text = Buffer.concat(this.chunks).toString("utf8")
     this.chunks = []
+    const header = frameHeader.exec(text)
+    if (header === null) {
+      this.onEvent({ _tag: "BadFrame", reason: `a frame has no length and digest: ${text.slice(0, 200)}` })
+      return
+    }
+    const json = text.slice(header[0].length)
+    if (json.length !== Number(header[1]) || frameDigest(json) !== header[2]) {
+      this.onEvent({
+        _tag: "BadFrame",
+        reason:
+          `a frame was damaged in transit (${json.length} characters with digest ${frameDigest(json)}, announced ${
+            header[1]
+          } with ${header[2]}): another process, such as a descendant of the tool ` +
+          "sharing its stdout, wrote into it"
+      })
+      return
+    }
     let frame: unknown
     try {
-      frame = JSON.parse(text)
+      frame = JSON.parse(json)
     } catch {
-      this.onEvent({ _tag: "BadFrame", reason: `a frame is not valid JSON: ${text.slice(0, 200)}` })
+      this.onEvent({ _tag: "BadFrame", reason: `a frame is not valid JSON: ${json.slice(0, 200)}` })
       return
     }
     if (frame === null || typeof frame !== "object" || typeof (frame as Frame).t !== "string") {
-      this.onEvent({ _tag: "BadFrame", reason: `a frame has no type: ${text.slice(0, 200)}` })
+      this.onEvent({ _tag: "BadFrame", reason: `a frame has no type: ${json.slice(0, 200)}` })
       return
     }
     this.onEvent({ _tag: "Frame", frame: frame as Frame })

@@ -186,7 +186,13 @@ export const toJsonValue = (value: unknown): JsonValue => {
         if (!isPlainObject(v)) return String(v)
         seen.add(v)
         const out: Record<string, JsonValue> = {}
-        for (const key of Object.keys(v)) out[key] = go((v as Record<string, unknown>)[key])
+        for (const key of Object.keys(v)) {
+          const item = go((v as Record<string, unknown>)[key])
+          // An own "__proto__" key (JSON.parse makes them) stays data; assigning it would set the prototype.
+          if (key === "__proto__") {
+            Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true })
+          } else out[key] = item
+        }
         seen.delete(v)
         return out
       }

@@ -6,25 +6,34 @@
  * closed for both strategies are checked under both.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
+import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import {
+  awaitDead,
+  awaitDefined,
   awaitNoProcessMentioning,
   execute,
+  guard,
   hostEnv,
   hostileEntrypoint,
   hostileRuntime,
+  hostPid,
   killQuietly,
   osIsolated,
+  readPidFile,
   runtimes,
   tempDir,
   testIsolation,
   uniqueMarker
 } from "./helpers.js"
+import { fixture } from "./helpers.js"
+
+const getterExport = fixture("hostile", "getter-export.mjs")
 
 const capabilities = (runtime: RuntimeConfig.RuntimeType) =>
   Effect.map(ToolRuntime.ToolRuntime, (service) => service.capabilities(runtime))
@@ -102,6 +111,73 @@ describe.each(runtimes)("escapes on %s", (runtime) => {
         assert.strictEqual(yield* execute({ toolId: "readEnv", input: { name: "ES_NOTHING" } }), null)
       }))
 
+    it.effect("E5: blank lines survive in captured stdout, and a flood of short lines still ends on time", () =>
+      Effect.gen(function*() {
+        const runtime = yield* ToolRuntime.ToolRuntime
+        const detailed = yield* runtime.executeDetailed({
+          toolId: "stdoutLines",
+          input: { prefix: "x\n\n\ny\n\n", lines: 0 }
+        }).pipe(guard("30 seconds"))
+        assert.strictEqual(detailed.stdout, "x\n\n\ny\n\n")
+        // 2 MB of two-byte lines, then a spin: the 2 s timeout must still be what ends the call (the
+        // guard fails the test if the host is frozen parsing lines instead).
+        const error = yield* failureOf(execute({
+          toolId: "stdoutLines",
+          input: { lines: 1024 * 1024, spin: true },
+          timeout: "2 seconds"
+        }))
+        assert.strictEqual(error._tag, "ToolTimeout")
+      }))
+
+    it.scoped("E6: an interrupted pooled call kills its worker, and the next call gets a fresh one", () =>
+      Effect.gen(function*() {
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const pool = { size: 1 }
+        const first = (yield* execute({ toolId: "whereami", input: null, pool })) as {
+          readonly pid: number
+          readonly pidns: string | null
+        }
+        const host = hostPid(first.pid, first.pidns)
+        const fiber = yield* Effect.fork(execute({ toolId: "spin", input: { pidFile }, pool, timeout: "60 seconds" }))
+        const started = yield* awaitDefined(() => readPidFile(pidFile).worker)
+        assert.isDefined(started, "the tool started spinning")
+        yield* Fiber.interrupt(fiber)
+        const survivors = yield* awaitDead([host])
+        killQuietly(survivors)
+        assert.deepStrictEqual(survivors, [], "the interrupted worker is killed")
+        // Back in the pool, the spinning worker would time this call out.
+        const next = (yield* execute({ toolId: "whereami", input: null, pool, timeout: "10 seconds" })) as {
+          readonly pid: number
+          readonly pidns: string | null
+        }
+        assert.notStrictEqual(`${next.pidns}|${next.pid}`, `${first.pidns}|${first.pid}`)
+      }))
+
+    it.effect("E7: bytes a grandchild writes into a large result are a ProtocolError, never data", () =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 3; i++) {
+          const outcome = yield* execute({ toolId: "interleaved", input: { mb: 8 }, timeout: "20 seconds" }).pipe(
+            Effect.either
+          )
+          if (outcome._tag === "Right") {
+            assert.isTrue(
+              typeof outcome.right === "string" && outcome.right.length === 8 * 1024 * 1024 &&
+                !outcome.right.includes("G"),
+              "a corrupted result came back as data"
+            )
+          } else assert.strictEqual(outcome.left._tag, "ProtocolError", JSON.stringify(outcome.left).slice(0, 300))
+        }
+      }))
+
+    it.effect("E8: a tool that sees the token cannot answer the next call on its pooled worker", () =>
+      Effect.gen(function*() {
+        const pool = { size: 1 }
+        assert.strictEqual(yield* execute({ toolId: "forgeAhead", input: null, pool }), "watching")
+        for (let i = 0; i < 3; i++) {
+          assert.strictEqual(yield* execute({ toolId: "readEnv", input: { name: "ES_NOTHING" }, pool }), null)
+        }
+      }))
+
     it.scoped("E2: a symlink in the tool's directory does not reach outside the read grant", () =>
       Effect.gen(function*() {
         const secretDir = yield* tempDir("es-e2-secret-")
@@ -156,5 +232,53 @@ describe.each(runtimes)("escapes on %s", (runtime) => {
         )
       )
       assert.strictEqual(result, null)
+    }))
+
+  it.effect("an export whose getter throws is ToolThrew, not ToolCrashed", () =>
+    Effect.gen(function*() {
+      const error = yield* failureOf(execute({
+        toolId: "boom",
+        input: null,
+        runtime: [RuntimeConfig.withEntrypointPath(getterExport)]
+      }))
+      assert.strictEqual(error._tag, "ToolThrew", JSON.stringify(error).slice(0, 300))
+      if (error._tag === "ToolThrew") assert.include(error.message, "getter exploded")
+      const fine = yield* execute({
+        toolId: "fine",
+        input: null,
+        runtime: [RuntimeConfig.withEntrypointPath(getterExport)]
+      })
+      assert.strictEqual(fine, "fine")
+    }).pipe(Effect.provide(hostileRuntime(runtime))))
+})
+
+describe("start-up failures", () => {
+  it.live("a bad Node option fails at once, without retrying what cannot succeed", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const spawner: ToolRuntime.Options["spawner"] = (command, args, options) => {
+        attempts++
+        return ChildProcess.spawn(command, [...args], options)
+      }
+      const error = yield* failureOf(
+        execute({ toolId: "readEnv", input: { name: "X" } }).pipe(
+          Effect.provide(
+            ToolRuntime.layerWith({ spawner: spawner! }).pipe(
+              Layer.provide(
+                RuntimeConfig.layer(
+                  "node",
+                  RuntimeConfig.withEntrypointPath(hostileEntrypoint),
+                  RuntimeConfig.withNodeOptions(["--no-such-option-es-test"]),
+                  RuntimeConfig.withIsolation(testIsolation)
+                )
+              ),
+              Layer.orDie
+            )
+          )
+        )
+      )
+      assert.strictEqual(error._tag, "ToolCrashed", JSON.stringify(error).slice(0, 300))
+      if (error._tag === "ToolCrashed") assert.include(error.stderrTail, "--no-such-option-es-test")
+      assert.strictEqual(attempts, 1, "a command line the runtime rejects is not retried")
     }))
 })

@@ -295,9 +295,17 @@ describe("ToolRuntime limits", () => {
         const runtime = yield* ToolRuntime.ToolRuntime
         yield* runtime.execute({ toolId: "num", input: null })
         const tmp = fs.realpathSync(process.env.TMPDIR ?? "/tmp")
+        // Only this process's directories: other test files (and other users of the machine) create theirs.
+        const ours = (dir: string) => {
+          try {
+            return fs.readFileSync(path.join(dir, "owner"), "utf8").startsWith(`${process.pid} `)
+          } catch {
+            return false
+          }
+        }
         dirs = fs.readdirSync(tmp).filter((n) => n.startsWith("effect-swarm-") && !before.has(n)).map((n) =>
           path.join(tmp, n)
-        )
+        ).filter(ours)
         assert.strictEqual(dirs.length, 1)
         assert.strictEqual(fs.statSync(dirs[0]!).mode & 0o777, 0o700)
         assert.strictEqual(fs.statSync(path.join(dirs[0]!, "worker", "worker.mjs")).mode & 0o777, 0o640)

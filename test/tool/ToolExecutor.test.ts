@@ -257,6 +257,15 @@ describe("ToolExecutor", () => {
         assert.strictEqual((yield* call("t__undef", {})).output, null)
       }).pipe(Effect.provide(Tools)))
 
+    it("keeps an own \"__proto__\" key as data, never as the prototype", () => {
+      const parsed = JSON.parse("{\"__proto__\": {\"polluted\": true}, \"ok\": 1}") as Record<string, unknown>
+      const out = ToolExecutor.toJsonValue(parsed) as Record<string, unknown>
+      assert.strictEqual(Object.getPrototypeOf(out), Object.prototype)
+      assert.isUndefined((out as { polluted?: boolean }).polluted)
+      assert.deepStrictEqual(Object.keys(out), ["__proto__", "ok"])
+      assert.strictEqual(JSON.stringify(out), "{\"__proto__\":{\"polluted\":true},\"ok\":1}")
+    })
+
     it("survives cycles", () => {
       const a: Record<string, unknown> = { name: "a" }
       a.self = a

@@ -7,7 +7,9 @@
  *   `call` requests and `reply` answers to native-tool calls. Messages run in order, so a cold call is
  *   sent right behind `init`; when stdin ends the worker exits once queued work settles and its frames
  *   are flushed;
- * - worker to host on stdout: every protocol frame is written as `"\n" + token + " " + JSON + "\n"`.
+ * - worker to host on stdout: every protocol frame is written as
+ *   `"\n" + token + " " + length + " " + digest + " " + JSON + "\n"` (length and FNV-1a digest of the
+ *   JSON text, so bytes another process mixed in make a damaged frame, a `ProtocolError`).
  *   The token is random per worker process and never exposed to tool code, so whatever the tool
  *   prints (`console.log`, `process.stdout.write` of garbage, unterminated lines) can never be mistaken
  *   for a frame: the host treats every other byte as logs. Frames: `hello` (the handshake, sent before
@@ -120,9 +122,22 @@ let environment = ""
 let nextReply = 0
 const pendingReplies = new Map()
 
-const frame = (message) => {
-  writeRaw("\n" + token + " " + JSON.stringify(message) + "\n")
+// FNV-1a over the UTF-16 code units: with the length, lets the host tell a frame another process wrote
+// into (a descendant sharing stdout) from a whole one. The host computes the same function.
+const digest = (text) => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(16).padStart(8, "0")
 }
+
+const frameJson = (json) => {
+  writeRaw("\n" + token + " " + json.length + " " + digest(json) + " " + json + "\n")
+}
+
+const frame = (message) => frameJson(JSON.stringify(message))
 
 const safeString = (value) => {
   try { return String(value) } catch (_) { return "[unprintable value]" }
@@ -191,7 +206,14 @@ const callNative = (kind, callId, target, input) => new Promise((resolve, reject
 const runCall = async (msg) => {
   // The host may send a call with init, before the handshake: after a loadError there is nothing to run.
   if (tools === null) return
-  const fn = lookup(tools, msg.tool)
+  let fn
+  try {
+    fn = lookup(tools, msg.tool)
+  } catch (error) {
+    // An export whose getter throws: the tool's error, not a crash of the worker.
+    frame({ t: "threw", id: msg.id, error: describe(error) })
+    return
+  }
   if (fn === undefined) {
     frame({ t: "notFound", id: msg.id, available: listTools(tools) })
     return
@@ -215,7 +237,7 @@ const runCall = async (msg) => {
       return
     }
     if (text === undefined) frame({ t: "result", id: msg.id, undef: true })
-    else writeRaw("\n" + token + " {\"t\":\"result\",\"id\":" + msg.id + ",\"value\":" + text + "}\n")
+    else frameJson("{\"t\":\"result\",\"id\":" + JSON.stringify(msg.id) + ",\"value\":" + text + "}")
   } catch (error) {
     frame({ t: "threw", id: msg.id, error: describe(error) })
   } finally {

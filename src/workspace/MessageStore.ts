@@ -268,7 +268,9 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
           file: p.events,
           codec: eventCodec,
           role: "messages",
-          durable
+          durable,
+          // Seqs are given at queueing: after a failed write the instance reopens from the file.
+          stopOnFailure: true
         })
         // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
         yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(Effect.ignore)
@@ -328,7 +330,10 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
           // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
           yield* Compaction.maybeStart(fs, inst, policy)
           return events
-        }))
+        })).pipe(
+          // A failed write stopped the writer, and the seqs given meanwhile are void: reopen from the file.
+          Effect.tapErrorTag("StorageUnavailable", () => instances.release(paths(instance).dir))
+        )
     })
 
     const load = Effect.fn("MessageStore.load")(function*(instance: InstanceRef) {

@@ -5,6 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import type { Message } from "effect-swarm"
+import { spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
 import { buildFixture, runUntil } from "./process.js"
@@ -299,5 +300,69 @@ describe("issue 12: the service shape", () => {
       assert.strictEqual(results.filter((r) => r._tag === "Right").length, 1)
       assert.strictEqual((yield* store.load(ref)).lastSeq, 3)
       assert.deepStrictEqual(Conversation.empty.seqProblems, [])
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("issue 12: a failed write never leaves a gap in the seqs", () => {
+  it.scoped("appends queued behind a failed write fail with it; the next append continues the file's seqs", () => {
+    const probe = newProbe()
+    return Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot, compaction: false })
+      yield* store.append(ref, [MessageEvent.append(msg("a", "1"))])
+      probe.failNextWriteAfter = 10
+      const results = yield* Effect.all([
+        Effect.either(store.append(ref, [MessageEvent.append(msg("b", "2"))])),
+        Effect.either(store.append(ref, [MessageEvent.append(msg("c", "3"))])),
+        Effect.either(store.append(ref, [MessageEvent.append(msg("d", "4"))]))
+      ], { concurrency: "unbounded" })
+      assert.isTrue(results.some((r) => r._tag === "Left" && r.left._tag === "StorageUnavailable"))
+      const acked = results.flatMap((r) =>
+        r._tag === "Right" ? r.right.flatMap((e) => e.type === "append" ? [e.message.id] : []) : []
+      )
+      const [next] = yield* store.append(ref, [MessageEvent.append(msg("e", "5"))])
+      const loaded = yield* store.load(ref)
+      assert.strictEqual(next!.seq, loaded.lastSeq)
+      assert.strictEqual(loaded.messages.length, loaded.lastSeq, "no gap, no duplicate")
+      assert.deepStrictEqual(loaded.messages.map((m) => m.id), ["a", ...acked, "e"])
+    }).pipe(Effect.provide(probedFs(probe)))
+  })
+})
+
+describe("issue 12: a full disk (a real, small tmpfs)", () => {
+  it.scoped("ENOSPC fails the append with StorageUnavailable, keeps every acknowledged message, and appends resume once there is space", (ctx) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      if (process.platform !== "linux" || process.getuid?.() !== 0) {
+        return ctx.skip("needs root on Linux to mount a tmpfs (mount -t tmpfs); not root here")
+      }
+      const dir = yield* tempRoot
+      const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir], { encoding: "utf8" })
+      if (mounted.status !== 0) {
+        return ctx.skip(`cannot mount a tmpfs here (${(mounted.stderr || String(mounted.error)).trim()})`)
+      }
+      yield* Effect.addFinalizer(() => Effect.sync(() => spawnSync("umount", ["-l", dir])))
+      const filler = path.join(dir, "filler")
+      yield* fs.writeFile(filler, new Uint8Array(200 * 1024))
+      const store = yield* MessageStore.make({ root: path.join(dir, "state"), compaction: false })
+      const acked: Array<string> = []
+      let failure: MessageStore.MessageStoreError | undefined
+      for (let i = 0; i < 1000 && failure === undefined; i++) {
+        const ids = [`m${i}-a`, `m${i}-b`]
+        const result = yield* Effect.either(
+          store.append(ref, ids.map((id) => MessageEvent.append(msg(id, "x".repeat(400)))))
+        )
+        if (result._tag === "Right") acked.push(...ids)
+        else failure = result.left
+      }
+      assert.isDefined(failure, "the disk filled up")
+      assert.strictEqual(failure!._tag, "StorageUnavailable")
+      assert.include(failure!.message, "ENOSPC")
+      assert.isAbove(acked.length, 0)
+      const loaded = yield* store.load(ref)
+      assert.deepStrictEqual(loaded.messages.map((m) => m.id), acked, "exactly the acknowledged messages, no torn line")
+      yield* fs.remove(filler)
+      const [next] = yield* store.append(ref, [MessageEvent.append(msg("after", "y"))])
+      assert.strictEqual(next!.seq, acked.length + 1)
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), [...acked, "after"])
     }).pipe(Effect.provide(FsLive)))
 })

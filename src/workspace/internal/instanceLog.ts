@@ -22,6 +22,7 @@ export const open = <A>(
     readonly codec: Jsonl.Codec<A>
     readonly role: string
     readonly durable: boolean
+    readonly stopOnFailure?: boolean | undefined
   }
 ): Effect.Effect<Jsonl.Writer<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -30,7 +31,10 @@ export const open = <A>(
     yield* InstanceLock.acquire(fs, p.lock, options.role)
     // A replacement of the file that crashed before its rename leaves this behind; the file is intact.
     yield* fs.remove(`${options.file}.tmp`, { force: true }).pipe(io(`${options.file}.tmp`, "remove"))
-    return yield* Jsonl.writer(options.file, options.codec, { durable: options.durable }).pipe(
+    return yield* Jsonl.writer(options.file, options.codec, {
+      durable: options.durable,
+      stopOnFailure: options.stopOnFailure
+    }).pipe(
       Effect.provideService(FileSystem.FileSystem, fs)
     )
   })

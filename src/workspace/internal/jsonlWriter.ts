@@ -101,7 +101,14 @@ const closedError = (file: string) =>
 export const writer = <A>(
   file: string,
   codec: Codec<A>,
-  options?: { readonly durable?: boolean | undefined }
+  options?: {
+    readonly durable?: boolean | undefined
+    /**
+     * After a failed write, fail every later append too (the caller reopens the writer). For callers that
+     * number records before queueing them: records queued behind a failed batch would leave a gap.
+     */
+    readonly stopOnFailure?: boolean | undefined
+  }
 ): Effect.Effect<Writer<A>, StorageIoError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -175,7 +182,12 @@ export const writer = <A>(
         Effect.tap(() => Effect.sync(() => size += bytes.length)),
         // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
         Effect.tapError((error) =>
-          handle.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error)))
+          handle.truncate(before).pipe(
+            Effect.zipRight(Effect.sync(() => {
+              if (options?.stopOnFailure === true) broken = error
+            })),
+            Effect.catchAll(() => Effect.sync(() => broken = error))
+          )
         ),
         Effect.exit,
         Effect.map((exit) => {

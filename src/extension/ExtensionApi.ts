@@ -76,10 +76,23 @@ export interface PipelineRegisterOptions {
  * @category models
  */
 export interface PipelineApi {
-  /** Registers a middleware in this instance's pipeline: Promise-style or Effect-style. */
+  /**
+   * Registers a middleware in this instance's pipeline. At run time an `async` function is taken as
+   * Promise-style and anything else as Effect-style unless `style` says otherwise; in TypeScript,
+   * Effect-style is the default and a Promise-style middleware is registered with `style: "promise"`
+   * (so that `ctx` and `next` are typed for the style).
+   */
   readonly register: {
-    <K extends Kind>(kind: K, middleware: PromiseMiddleware<K>, options?: PipelineRegisterOptions): void
-    <K extends Kind>(kind: K, middleware: MiddlewareOf<K>, options?: PipelineRegisterOptions): void
+    <K extends Kind>(
+      kind: K,
+      middleware: PromiseMiddleware<K>,
+      options: PipelineRegisterOptions & { readonly style: "promise" }
+    ): void
+    <K extends Kind>(
+      kind: K,
+      middleware: MiddlewareOf<K>,
+      options?: PipelineRegisterOptions & { readonly style?: "effect" | undefined }
+    ): void
   }
 }
 

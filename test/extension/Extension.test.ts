@@ -2,7 +2,7 @@ import type { Path } from "@effect/platform"
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
 import {
   Bundle,
   EventBus,
@@ -372,6 +372,23 @@ describe("Extension middleware errors", () => {
       const error = yield* Effect.flip(turn(pipeline, "f", "x", () => new CoreFailed({ reason: "model down" })))
       assert.instanceOf(error, CoreFailed)
       assert.strictEqual((error as CoreFailed).reason, "model down")
+    })))
+
+  it.scoped("interrupting a turn interrupts the rest of the onion under a Promise middleware", () =>
+    run(Effect.gen(function*() {
+      const s = yield* setup
+      const { pipeline } = yield* faulty(s, "promise-passes-next-failure")
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(turn(pipeline, "f", "x", () =>
+        Deferred.succeed(started, undefined).pipe(
+          Effect.zipRight(Effect.never),
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        )))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      // The core (run in its own fiber for the Promise middleware) was interrupted with the turn.
+      yield* Deferred.await(interrupted)
     })))
 
   it.scoped("a middleware that returns nothing, a Promise from an Effect middleware, a defect, a bad state", () =>

@@ -24,5 +24,5 @@ export function register(api: ExtensionApi.ExtensionApi, config: AuditConfig) {
     const calls = typeof state[ctx.toolName] === "number" ? state[ctx.toolName] as number : 0
     api.state.set({ ...state, [ctx.toolName]: calls + 1 })
     return result
-  }, { priority: -100, name: "audit" })
+  }, { priority: -100, name: "audit", style: "promise" })
 }

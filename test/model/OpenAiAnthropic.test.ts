@@ -262,7 +262,11 @@ describe("anthropic (Messages API)", () => {
       assert.deepStrictEqual(tool.message, {
         role: "assistant",
         content: [
-          { type: "reasoning", text: "Weather needs the tool." },
+          {
+            type: "reasoning",
+            text: "Weather needs the tool.",
+            signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+          },
           { type: "text", text: "I'll check the current weather in San Francisco for you." }
         ],
         toolCalls: [{
@@ -296,6 +300,53 @@ describe("anthropic (Messages API)", () => {
       ])
       assert.strictEqual(parts.filter((p) => p._tag === "ToolCallDelta").length, 4)
       assert.strictEqual(parts.filter((p) => p._tag === "ReasoningDelta").length, 1)
+      assert.deepStrictEqual((r.message.content as ReadonlyArray<Message.ContentPart>)[0], {
+        type: "reasoning",
+        text: "Need the weather.",
+        signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+      })
+    }))
+
+  it.scoped("thinking with its signature is replayed first in the assistant turn (tool-use loop with thinking on)", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make(
+        Server.json("anthropic", "tool-use.json"),
+        Server.json("anthropic", "text.json")
+      )
+      const model = yield* make("anthropic", server.url)
+      const first = yield* model.generate(request)
+      yield* model.generate({
+        ...request,
+        messages: [
+          ...conversation,
+          first.message,
+          { role: "tool", content: "{\"tempC\":14}", toolCallId: first.toolCalls[0]!.id, toolName: "weather__get" }
+        ]
+      })
+      const body = server.requests[1]!.json as {
+        messages: Array<{ role: string; content: Array<Record<string, unknown>> }>
+      }
+      assert.deepStrictEqual(body.messages[3], {
+        role: "assistant",
+        content: [
+          {
+            type: "thinking",
+            thinking: "Weather needs the tool.",
+            signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+          },
+          { type: "text", text: "I'll check the current weather in San Francisco for you." },
+          {
+            type: "tool_use",
+            id: "toolu_01A09q90qw90lq917835lq9",
+            name: "weather__get",
+            input: { location: "San Francisco, CA", unit: "c" }
+          }
+        ]
+      })
+      assert.deepStrictEqual(body.messages[4], {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_01A09q90qw90lq917835lq9", content: "{\"tempC\":14}" }]
+      })
     }))
 
   it.scoped("529 overloaded_error is retried with backoff; an overloaded error event fails the stream", () =>

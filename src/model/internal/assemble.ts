@@ -106,6 +106,8 @@ export interface Parts {
   readonly provider: string
   readonly text: string
   readonly reasoning: string
+  /** Provider fields kept on the reasoning part so it can be replayed (Anthropic's `signature`). */
+  readonly reasoningExtra?: { readonly [key: string]: Json } | undefined
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly finishReason: FinishReason
   readonly rawFinishReason: string | undefined
@@ -120,7 +122,7 @@ export const response = (parts: Parts): Response => {
   const content: MessageData["content"] = parts.reasoning === "" ?
     parts.text :
     [
-      { type: "reasoning", text: parts.reasoning },
+      { type: "reasoning", text: parts.reasoning, ...parts.reasoningExtra },
       ...(parts.text === "" ? [] : [{ type: "text" as const, text: parts.text }])
     ]
   const message: MessageData = parts.toolCalls.length > 0 ?
@@ -192,6 +194,7 @@ interface PendingCall {
 export class Accumulator {
   text = ""
   reasoning = ""
+  reasoningExtra: { [key: string]: Json } = {}
   readonly calls = new Map<string | number, PendingCall>()
   usage: Usage = {}
   finishReason: FinishReason = "other"
@@ -267,6 +270,7 @@ export class Accumulator {
       provider: this.provider,
       text: this.text,
       reasoning: this.reasoning,
+      reasoningExtra: this.reasoningExtra,
       toolCalls,
       finishReason: this.finishReason,
       rawFinishReason: this.rawFinishReason,

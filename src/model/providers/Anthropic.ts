@@ -12,6 +12,9 @@
  * - `providerOptions.cache_control` (for example `{type: "ephemeral"}`) marks three cache breakpoints:
  *   the system prompt, the last tool, and the last block of the last message. Other `providerOptions`
  *   keys are merged into the body (`thinking`, `metadata`, ...).
+ * - Extended thinking (`providerOptions.thinking`): thinking text becomes a reasoning part that keeps
+ *   its `signature`, and is sent back as a `thinking` block, as the API requires within a tool-use loop.
+ *   `redacted_thinking` blocks are not kept.
  * - Usage: `inputTokens` counts every input token (uncached + cache read + cache write),
  *   `cachedInputTokens` the cache reads, `cacheWriteInputTokens` the cache writes.
  * - `overloaded_error` (HTTP 529, or an `error` event inside a stream) is `ModelUnavailable`: retried
@@ -62,6 +65,14 @@ const userBlocks = (data: MessageData): Array<Block> => {
 
 const assistantBlocks = (data: MessageData): Array<Block> => {
   const blocks: Array<Block> = []
+  // Thinking comes back first, with its signature: the API requires it in a tool-use loop with thinking on.
+  if (typeof data.content !== "string") {
+    for (const part of data.content) {
+      if (part.type === "reasoning" && typeof part.signature === "string") {
+        blocks.push({ type: "thinking", thinking: part.text, signature: part.signature })
+      }
+    }
+  }
   const text = A.textOf(data.content)
   if (text !== "") blocks.push({ type: "text", text })
   for (const c of A.toolCallsOf(data)) {
@@ -176,12 +187,15 @@ export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Re
   if (content === undefined) return Effect.fail(Http.protocolError(settings, "no content in the body", body))
   let text = ""
   let reasoning = ""
+  let signature: string | undefined
   const toolCalls = []
   for (const block of content) {
     const type = A.str(block, "type")
     if (type === "text") text += A.str(block, "text") ?? ""
-    else if (type === "thinking") reasoning += A.str(block, "thinking") ?? ""
-    else if (type === "tool_use") {
+    else if (type === "thinking") {
+      reasoning += A.str(block, "thinking") ?? ""
+      signature = A.str(block, "signature") ?? signature
+    } else if (type === "tool_use") {
       const input = A.obj(block, "input")
       toolCalls.push({
         id: A.str(block, "id") ?? "",
@@ -195,6 +209,7 @@ export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Re
     provider: settings.provider,
     text,
     reasoning,
+    reasoningExtra: signature === undefined ? undefined : { signature },
     toolCalls,
     finishReason: finishReason(raw),
     rawFinishReason: raw,
@@ -245,7 +260,9 @@ export const decodeEvent = (
       const type = A.str(delta, "type")
       if (type === "text_delta") acc.addText(A.str(delta, "text") ?? "", out)
       else if (type === "thinking_delta") acc.addReasoning(A.str(delta, "thinking") ?? "", out)
-      else if (type === "input_json_delta") {
+      else if (type === "signature_delta") {
+        acc.reasoningExtra.signature = String(acc.reasoningExtra.signature ?? "") + (A.str(delta, "signature") ?? "")
+      } else if (type === "input_json_delta") {
         acc.addArguments(A.num(event, "index") ?? 0, A.str(delta, "partial_json") ?? "", out)
       }
       return undefined

@@ -18,30 +18,26 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
-import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import type { EventBus } from "../event/EventBus.js"
-import type { Kind } from "../pipeline/Middleware.js"
 import type * as Pipeline from "../pipeline/Pipeline.js"
 import * as Bundle from "../resource/Bundle.js"
 import type { AgentResource } from "../resource/Resource.js"
-import * as ToolModule from "../tool/ToolModule.js"
 import type * as ToolRegistry from "../tool/ToolRegistry.js"
 import { ExtensionState, type ExtensionStateError } from "../workspace/ExtensionState.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import type { ExtensionApi, PipelineRegisterOptions, Register } from "./ExtensionApi.js"
+import type { Register } from "./ExtensionApi.js"
 import { ExtensionLoadError } from "./ExtensionError.js"
+import * as Api from "./internal/api.js"
 import * as Events from "./internal/events.js"
-import { adapt, type AnyMiddleware, isAsyncFunction, messageOf } from "./internal/middleware.js"
+import { messageOf } from "./internal/middleware.js"
 import * as State from "./internal/state.js"
 
 /**
@@ -176,17 +172,6 @@ const importModule = (definition: Definition, file: string) =>
       })
   })
 
-const makeLogger = (runtime: Runtime.Runtime<never>, annotations: Record<string, string>): ToolModule.Logger => {
-  const run = (level: LogLevel.LogLevel) => (...message: ReadonlyArray<unknown>) =>
-    Runtime.runSync(runtime)(Effect.logWithLevel(level, ...message).pipe(Effect.annotateLogs(annotations)))
-  return {
-    debug: run(LogLevel.Debug),
-    info: run(LogLevel.Info),
-    warn: run(LogLevel.Warning),
-    error: run(LogLevel.Error)
-  }
-}
-
 /**
  * Loads extensions into one instance: imports each entry, in order, and calls its `register(api,
  * config)` (awaiting an async one), stopping at the first failure. The environment lives as long as the
@@ -231,7 +216,6 @@ const build = (options: LoadOptions) =>
     const { instance, pipeline, registry } = options
     const timeout = Duration.decode(options.registerTimeout ?? Duration.seconds(30))
     const runtime = yield* Effect.runtime<never>()
-    const runSync = Runtime.runSyncExit(runtime)
     const stateService = yield* ExtensionState
     const cells = State.make(stateService, instance)
     const names = new Set<string>()
@@ -279,108 +263,18 @@ const build = (options: LoadOptions) =>
         )
       }
 
-      const name = definition.name
-      let active = true
-      const tools: Array<string> = []
-      const disposers: Array<() => unknown> = []
-      const ensureActive = (what: string) => {
-        if (!active) throw new Error(`extension ${name}: ${what} after its environment was disposed`)
-      }
-      // Registrations are synchronous effects; a failure (an invalid tool name) is thrown to the caller.
-      const run = <A, E>(effect: Effect.Effect<A, E>): A => {
-        const exit = runSync(effect)
-        if (Exit.isSuccess(exit)) return exit.value
-        throw Cause.squash(exit.cause)
-      }
-      let counter = 0
-      const api: ExtensionApi = {
-        name,
-        instance: { agentName: instance.agentName, instanceKey: instance.instanceKey },
-        pipeline: {
-          register: (kind: Kind, middleware: unknown, opts?: PipelineRegisterOptions) => {
-            ensureActive("pipeline.register")
-            if (typeof middleware !== "function") {
-              throw new TypeError(
-                `extension ${name}: pipeline.register(${kind}) needs a function, got ${typeof middleware}`
-              )
-            }
-            if (kind !== "turn" && kind !== "step" && kind !== "toolCall") {
-              throw new TypeError(
-                `extension ${name}: unknown middleware kind '${String(kind)}' (turn, step or toolCall)`
-              )
-            }
-            const label = `${name}/${opts?.name ?? `${kind}#${++counter}`}`
-            const style = opts?.style ?? (isAsyncFunction(middleware) ? "promise" : "effect")
-            run(pipeline.register(
-              kind,
-              adapt(kind, middleware as AnyMiddleware, {
-                name: label,
-                style,
-                active: () => active
-              }),
-              {
-                priority: opts?.priority,
-                name: label
-              }
-            ))
-          }
-        },
-        tools: {
-          register: (item, handler, opts) => {
-            ensureActive("tools.register")
-            if (typeof handler !== "function") {
-              throw new TypeError(`extension ${name}: tools.register(${item?.name}) needs a handler function`)
-            }
-            run(registry.register(
-              { ...item, source: item.source ?? { type: "extension", name } },
-              ToolModule.fromFunction(handler as Parameters<typeof ToolModule.fromFunction>[0], runtime),
-              opts
-            ))
-            tools.push(item.name)
-          }
-        },
-        state: cells.api(name),
-        events: {
-          on: (type: string, handler: (event: never) => unknown) => {
-            ensureActive("events.on")
-            if (typeof handler !== "function") {
-              throw new TypeError(`extension ${name}: events.on(${type}) needs a handler function`)
-            }
-            return hub.on(name, type, handler as never)
-          },
-          emit: (eventName, payload) =>
-            active
-              ? hub.emit(name, eventName, payload)
-              : Promise.reject(new Error(`extension ${name}: emit after dispose`))
-        },
-        logger: makeLogger(runtime, {
-          extension: name,
-          agentName: instance.agentName,
-          instanceKey: instance.instanceKey
-        }),
-        onDispose: (dispose) => {
-          ensureActive("onDispose")
-          disposers.push(dispose)
-        }
-      }
-
+      const bound = Api.make({
+        name: definition.name,
+        instance,
+        pipeline,
+        registry,
+        runtime,
+        hub,
+        state: cells.api(definition.name)
+      })
+      const api = bound.api
       // Registered before `register` runs, so a register that fails half-way is undone too.
-      yield* Effect.addFinalizer(() =>
-        Effect.suspend(() => {
-          active = false
-          hub.removeAll(name)
-          return Effect.forEach(tools, (tool) => registry.unregister(tool), { discard: true }).pipe(
-            Effect.zipRight(Effect.forEach(disposers.slice().reverse(), (dispose) =>
-              Effect.tryPromise({
-                try: async () => await dispose(),
-                catch: (e) => e
-              }).pipe(
-                Effect.catchAll((e) => Effect.logWarning(`extension ${name}: dispose failed: ${messageOf(e)}`))
-              ), { discard: true }))
-          )
-        })
-      )
-
+      yield* Effect.addFinalizer(() => bound.dispose)
       const returned = yield* Effect.tryPromise({
         try: () => Promise.resolve((register as Register)(api, definition.config)),
         catch: (cause) =>
@@ -401,10 +295,10 @@ const build = (options: LoadOptions) =>
             )
         })
       )
-      if (typeof returned === "function") disposers.push(returned)
+      if (typeof returned === "function") bound.addDisposer(returned)
       else if (!Predicate.isNullable(returned)) {
         yield* Effect.logWarning(
-          `extension ${name}: register returned ${typeof returned}; only a dispose function is used`
+          `extension ${definition.name}: register returned ${typeof returned}; only a dispose function is used`
         )
       }
     }

@@ -1,0 +1,135 @@
+/**
+ * The api object one extension's `register` receives, bound to one instance, and what disposing it
+ * undoes: its middlewares step aside, its tools are unregistered, its handlers removed, its disposers
+ * run (last first).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as LogLevel from "effect/LogLevel"
+import * as Runtime from "effect/Runtime"
+import type { Kind } from "../../pipeline/Middleware.js"
+import type * as Pipeline from "../../pipeline/Pipeline.js"
+import * as ToolModule from "../../tool/ToolModule.js"
+import type * as ToolRegistry from "../../tool/ToolRegistry.js"
+import type { ExtensionApi, PipelineRegisterOptions, StateApi } from "../ExtensionApi.js"
+import type { Hub } from "./events.js"
+import { adapt, type AnyMiddleware, isAsyncFunction, messageOf } from "./middleware.js"
+
+/** @internal */
+export interface Bound {
+  readonly api: ExtensionApi
+  readonly addDisposer: (dispose: () => unknown) => void
+  readonly dispose: Effect.Effect<void>
+}
+
+const makeLogger = (runtime: Runtime.Runtime<never>, annotations: Record<string, string>): ToolModule.Logger => {
+  const run = (level: LogLevel.LogLevel) => (...message: ReadonlyArray<unknown>) =>
+    Runtime.runSync(runtime)(Effect.logWithLevel(level, ...message).pipe(Effect.annotateLogs(annotations)))
+  return {
+    debug: run(LogLevel.Debug),
+    info: run(LogLevel.Info),
+    warn: run(LogLevel.Warning),
+    error: run(LogLevel.Error)
+  }
+}
+
+/** @internal */
+export const make = (options: {
+  readonly name: string
+  readonly instance: { readonly agentName: string; readonly instanceKey: string }
+  readonly pipeline: Pipeline.Service
+  readonly registry: ToolRegistry.Service
+  readonly runtime: Runtime.Runtime<never>
+  readonly hub: Hub
+  readonly state: StateApi
+}): Bound => {
+  const { hub, instance, name, pipeline, registry, runtime } = options
+  const runSync = Runtime.runSyncExit(runtime)
+  let active = true
+  const tools: Array<string> = []
+  const disposers: Array<() => unknown> = []
+  const ensureActive = (what: string) => {
+    if (!active) throw new Error(`extension ${name}: ${what} after its environment was disposed`)
+  }
+  // Registrations are synchronous effects; a failure (an invalid tool name) is thrown to the caller.
+  const run = <A, E>(effect: Effect.Effect<A, E>): A => {
+    const exit = runSync(effect)
+    if (Exit.isSuccess(exit)) return exit.value
+    throw Cause.squash(exit.cause)
+  }
+  let counter = 0
+  const api: ExtensionApi = {
+    name,
+    instance: { agentName: instance.agentName, instanceKey: instance.instanceKey },
+    pipeline: {
+      register: (kind: Kind, middleware: unknown, opts?: PipelineRegisterOptions) => {
+        ensureActive("pipeline.register")
+        if (typeof middleware !== "function") {
+          throw new TypeError(
+            `extension ${name}: pipeline.register(${kind}) needs a function, got ${typeof middleware}`
+          )
+        }
+        if (kind !== "turn" && kind !== "step" && kind !== "toolCall") {
+          throw new TypeError(`extension ${name}: unknown middleware kind '${String(kind)}' (turn, step or toolCall)`)
+        }
+        const label = `${name}/${opts?.name ?? `${kind}#${++counter}`}`
+        const style = opts?.style ?? (isAsyncFunction(middleware) ? "promise" : "effect")
+        const adapted = adapt(kind, middleware as AnyMiddleware, { name: label, style, active: () => active })
+        run(pipeline.register(kind, adapted, { priority: opts?.priority, name: label }))
+      }
+    },
+    tools: {
+      register: (item, handler, opts) => {
+        ensureActive("tools.register")
+        if (typeof handler !== "function") {
+          throw new TypeError(`extension ${name}: tools.register(${item?.name}) needs a handler function`)
+        }
+        run(registry.register(
+          { ...item, source: item.source ?? { type: "extension", name } },
+          ToolModule.fromFunction(handler as Parameters<typeof ToolModule.fromFunction>[0], runtime),
+          opts
+        ))
+        tools.push(item.name)
+      }
+    },
+    state: options.state,
+    events: {
+      on: (type: string, handler: (event: never) => unknown) => {
+        ensureActive("events.on")
+        if (typeof handler !== "function") {
+          throw new TypeError(`extension ${name}: events.on(${type}) needs a handler function`)
+        }
+        return hub.on(name, type, handler as never)
+      },
+      emit: (eventName, payload) =>
+        active ? hub.emit(name, eventName, payload) : Promise.reject(new Error(`extension ${name}: emit after dispose`))
+    },
+    logger: makeLogger(runtime, { extension: name, agentName: instance.agentName, instanceKey: instance.instanceKey }),
+    onDispose: (dispose) => {
+      ensureActive("onDispose")
+      disposers.push(dispose)
+    }
+  }
+
+  const dispose = Effect.suspend(() => {
+    active = false
+    hub.removeAll(name)
+    return Effect.forEach(tools, (tool) => registry.unregister(tool), { discard: true }).pipe(
+      Effect.zipRight(
+        Effect.forEach(disposers.slice().reverse(), (disposer) =>
+          Effect.tryPromise({
+            try: async () => await disposer(),
+            catch: (e) => e
+          }).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`extension ${name}: dispose failed: ${messageOf(e)}`))
+          ), { discard: true })
+      )
+    )
+  })
+
+  return { api, addDisposer: (f) => void disposers.push(f), dispose }
+}

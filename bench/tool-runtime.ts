@@ -10,7 +10,10 @@
  * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap);
  * - warm: the same call on a pool of one pre-started worker;
  * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
- *   (no protocol, no Effect): the floor a warm call can approach.
+ *   (no protocol, no Effect): the floor a warm call can approach;
+ * - under bubblewrap (when `bwrap` works here): the floor started inside the same namespaces and
+ *   mounts a worker gets (`bwrap ... <runtime> floor.mjs`), and cold and warm calls with
+ *   `isolation: "os"`; the rows without "(bubblewrap)" use `isolation: "runtime"`.
  *
  * Wall-clock figures on a shared machine swing with its load; the slow tasks also report CPU time, which
  * does not: the children's (user + system, from this process's `cutime + cstime` in /proc, i.e. of the
@@ -25,6 +28,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Bench } from "tinybench"
 import * as RuntimeConfig from "../src/config/RuntimeConfig.js"
+import * as Sandbox from "../src/sandbox/Sandbox.js"
 import * as ToolRuntime from "../src/sandbox/ToolRuntime.js"
 
 const runtimes = ["bun", "node", "deno"] as const
@@ -126,18 +130,22 @@ export const run = async (): Promise<void> => {
   )
   const rows: Array<Record<string, string | number>> = []
   try {
+    const bubblewrap = Sandbox.bubblewrap()
+    const osAvailable = bubblewrap.probe()._tag === "Available"
     for (const runtimeType of runtimes) {
-      const runtime = ManagedRuntime.make(
+      const layerFor = (isolation: RuntimeConfig.Isolation) =>
         ToolRuntime.layer.pipe(
           Layer.provide(
             RuntimeConfig.layer(
               runtimeType,
               RuntimeConfig.withEntrypointPath(entry),
-              RuntimeConfig.withMaxMemoryMB(512)
+              RuntimeConfig.withMaxMemoryMB(512),
+              RuntimeConfig.withIsolation(isolation)
             )
           )
         )
-      )
+      const runtime = ManagedRuntime.make(layerFor("runtime"))
+      const osRuntime = osAvailable ? ManagedRuntime.make(layerFor("os")) : undefined
       const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
       const binary = ToolRuntime.resolveBinary(runtimeType)
       const floorArgs = runtimeType === "deno" ? ["run", "-q", "--no-prompt", floor] : [floor]
@@ -154,17 +162,42 @@ export const run = async (): Promise<void> => {
       const cold = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
       const warm = () => runtime.runPromise(service.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
       await warm() // start the pool outside the measurement
+      const osService = osRuntime === undefined ? undefined : await osRuntime.runPromise(ToolRuntime.ToolRuntime)
+      const osCold = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null }))
+      const osWarm = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
+      if (osRuntime !== undefined) await osWarm()
       const slow = [await slowTask(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv))]
       if (runtimeType !== "bun") {
         slow.push(await slowTask(`${runtimeType} floor + heap cap`, spawnFloor(binary, cappedArgs, floorEnv)))
       }
       slow.push(await slowTask(`${runtimeType} cold`, cold))
+      if (osRuntime !== undefined) {
+        const real = fs.realpathSync(binary)
+        const scratch = path.join(dir, "scratch")
+        fs.mkdirSync(scratch, { recursive: true })
+        const wrapped = bubblewrap.wrap(real, floorArgs, {
+          binary: real,
+          workerPath: floor,
+          read: [dir],
+          write: "none",
+          implicitRead: [],
+          network: false,
+          scratchDir: scratch,
+          scratchBytes: 64 * 1024 * 1024,
+          hide: []
+        })
+        slow.push(
+          await slowTask(`${runtimeType} spawn floor (bubblewrap)`, spawnFloor(wrapped.command, wrapped.args, floorEnv))
+        )
+        slow.push(await slowTask(`${runtimeType} cold (bubblewrap)`, osCold))
+      }
       const echoFile = path.join(dir, "echo.mjs")
       fs.writeFileSync(echoFile, echoScript)
       const raw = rawRoundTrip(binary, runtimeType === "deno" ? ["run", "-q", echoFile] : [echoFile])
       await raw.roundTrip()
       const fast = new Bench({ time: 1000, iterations: 200, warmup: true, retainSamples: true })
       fast.add(`${runtimeType} warm (pool of 1)`, warm).add(`${runtimeType} raw stdio round trip`, raw.roundTrip)
+      if (osRuntime !== undefined) fast.add(`${runtimeType} warm (pool of 1, bubblewrap)`, osWarm)
       await fast.run()
       raw.close()
       for (const { childCpu, hostCpu, task } of slow) {
@@ -183,6 +216,7 @@ export const run = async (): Promise<void> => {
         rows.push({ task: task.name, n: s.n, "p50 ms": Number(s.p50.toFixed(3)), "p90 ms": Number(s.p90.toFixed(3)) })
       }
       await runtime.dispose()
+      if (osRuntime !== undefined) await osRuntime.dispose()
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

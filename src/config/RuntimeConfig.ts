@@ -817,7 +817,9 @@ export const withToolExecutionTimeout = (timeout: Duration.DurationInput): Optio
 }
 
 /**
- * How many bytes of stderr are kept for error reports (default 1 MiB; head and tail are kept).
+ * How many bytes of the tool's output are kept, **for stdout and for stderr each** (default 1 MiB;
+ * head and tail are kept): the captures `executeDetailed` returns and the tails in error reports. The
+ * name is the seed's; {@link withMaxOutputCaptureSize} is the same option under an accurate name.
  *
  * @since 0.1.0
  * @category options
@@ -825,6 +827,21 @@ export const withToolExecutionTimeout = (timeout: Duration.DurationInput): Optio
 export const withMaxStderrCaptureSize = (bytes: number): Option => (d) => {
   d.maxStderrCaptureSize = bytes
 }
+
+/**
+ * The cap on captured stdout and stderr (each), in bytes: an alias of
+ * {@link withMaxStderrCaptureSize}, whose name undersells it.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeConfig } from "effect-swarm"
+ * const Quiet = RuntimeConfig.layer("node", RuntimeConfig.withMaxOutputCaptureSize(64 * 1024))
+ * ```
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const withMaxOutputCaptureSize = (bytes: number): Option => withMaxStderrCaptureSize(bytes)
 
 /**
  * First delay before retrying a failed worker spawn (default 100 ms).

@@ -393,20 +393,6 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
   return { pids, rssBytes }
 }
 
-/**
- * The resident memory in bytes of `pid` and all its descendants (0 when `/proc` is unavailable).
- *
- * @example
- * ```ts
- * import { treeRssBytes } from "effect-swarm/sandbox/WorkerProcess"
- * treeRssBytes(process.pid) / 1024 / 1024 // MiB used by this process tree
- * ```
- *
- * @since 0.1.0
- * @category memory
- */
-export const treeRssBytes = (pid: number): number => processTree(pid).rssBytes
-
 // ---------------------------------------------------------------------------------------------------
 // The process
 // ---------------------------------------------------------------------------------------------------
@@ -593,9 +579,14 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
     // Descendants seen so far: a grandchild that left the group (setsid) is still killed, even after the
     // worker died and it was re-parented.
     const descendants = new Set<number>()
+    /** Walks the tree once, remembering every descendant (shared by the kill path and the watchdog). */
+    const walk = () => {
+      const tree = processTree(pid)
+      for (const p of tree.pids) if (p !== pid) descendants.add(p)
+      return tree
+    }
     const snapshot = () => {
-      if (exitInfo !== undefined) return
-      for (const p of processTree(pid).pids) if (p !== pid) descendants.add(p)
+      if (exitInfo === undefined) walk()
     }
     const killAll = (signal: NodeJS.Signals) => {
       signalGroup(pid, signal)
@@ -642,8 +633,7 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       const { interval, limitBytes } = options.memory
       const sample = Effect.sync(() => {
         if (exitInfo !== undefined) return
-        const tree = processTree(pid)
-        for (const p of tree.pids) if (p !== pid) descendants.add(p)
+        const tree = walk()
         if (tree.rssBytes > peak) peak = tree.rssBytes
         if (tree.rssBytes > limitBytes && !memoryKilled) {
           memoryKilled = true

@@ -358,6 +358,13 @@ describe("RuntimeConfig validation", () => {
     "isolation \"container\" is not supported; must be one of [os runtime auto]"
   )
 
+  it("withMaxOutputCaptureSize is withMaxStderrCaptureSize under an accurate name", () => {
+    assert.isTrue(Equal.equals(
+      build("node", R.withMaxOutputCaptureSize(4096)),
+      build("node", R.withMaxStderrCaptureSize(4096))
+    ))
+  })
+
   it("isolation: auto by default, set by withIsolation, decoded and round-tripped", () => {
     assert.strictEqual(build("bun").isolation, "auto")
     assert.strictEqual(build("node", R.withIsolation("os")).isolation, "os")

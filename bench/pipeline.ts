@@ -319,5 +319,7 @@ export const run = async (): Promise<void> => {
   }
 }
 
-if (process.env[childFlag] === "1") await measureAll()
-else if (import.meta.url === `file://${process.argv[1]}`) await run()
+if (process.env[childFlag] === "1") {
+  await measureAll()
+  await (await import("./turn.js")).measureTurns()
+} else if (import.meta.url === `file://${process.argv[1]}`) await run()

@@ -166,6 +166,14 @@ const demo = (root: string) =>
       registry: instance.tools
     })
     yield* Console.log(`  extensions: ${extensions.extensions.map((e) => e.name).join(", ")}`)
+    // Extension state is written at the end of every turn, only when it changed.
+    yield* AgentInstance.onTurnEnd(
+      instance,
+      Effect.flatMap(
+        extensions.saveState,
+        (saved) => Console.log(`extension state saved: ${saved.join(", ") || "(unchanged)"}`)
+      )
+    )
     yield* Console.log(`  catalog: ${(yield* instance.tools.catalog).map((t) => t.name).join(", ")}`)
     yield* registerMiddlewares(instance.pipeline)
     const paths = WorkspacePaths.instance(root, instance.ref)
@@ -176,8 +184,6 @@ const demo = (root: string) =>
     // tool results, before the next model call.
     yield* Console.log(`\nuser> ${userInput}`)
     const result = yield* Turn.run(instance, userInput)
-    // Extension state is written at turn end, only when it changed.
-    yield* Console.log(`extension state saved: ${(yield* extensions.saveState).join(", ") || "(unchanged)"}`)
     const text = result.responseMessage === undefined ? "(no answer)" : Message.text(result.responseMessage.data)
     yield* Console.log(`${agentName}> ${text}`)
     return { paths, before }

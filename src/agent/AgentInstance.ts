@@ -144,7 +144,7 @@ const build = (
       needsApproval: options.needsApproval,
       runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
       agents: options.agents,
-      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open }
+      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, turnEnd: [] }
     }
     return instance
   })
@@ -376,4 +376,33 @@ export const fork = (
     }
     if (messages.length > 0) yield* Loop.appendAll(forked, messages.map(MessageEvent.append))
     return forked
+  })
+
+/**
+ * Runs `hook` at the end of every turn of the instance, also a failed or interrupted one, before the
+ * turn's result is returned. Its failures are logged, never the turn's. This is where an extension
+ * environment saves its state (`env.saveState`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance, Extension } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * declare const env: Extension.Environment
+ * const wired = AgentInstance.onTurnEnd(agent, env.saveState)
+ * ```
+ *
+ * @since 0.1.0
+ * @category extensions
+ */
+export const onTurnEnd = <A, E>(instance: AgentInstance, hook: Effect.Effect<A, E>): Effect.Effect<void> =>
+  Effect.sync(() => {
+    instance.state.turnEnd.push(
+      hook.pipe(
+        Effect.asVoid,
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`${instance.label}: a turn-end hook failed; the turn's result stands`, cause)
+        )
+      )
+    )
   })

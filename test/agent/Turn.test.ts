@@ -220,4 +220,16 @@ describe("Turn.run", () => {
       assert.strictEqual(error?._tag, "TurnStorageError")
       assert.match(error?.message ?? "", /^a@k: .* failed: /)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("turn-end hooks (the extension seam) run after every turn, also a failed one; their failures are logged", () =>
+    Effect.gen(function*() {
+      const ends = yield* Ref.make(0)
+      const agent = yield* TestAgent.make({ script: [{ text: "one" }] })
+      yield* AgentInstance.onTurnEnd(agent.instance, Ref.update(ends, (n) => n + 1))
+      yield* AgentInstance.onTurnEnd(agent.instance, Effect.fail("boom"))
+      yield* agent.run("a")
+      assert.strictEqual(yield* Ref.get(ends), 1)
+      yield* Effect.flip(agent.run("b")) // no script step left: the model fails
+      assert.strictEqual(yield* Ref.get(ends), 2)
+    }))
 })

@@ -42,6 +42,8 @@ export interface InstanceState {
   readonly conversation: Ref.Ref<Conversation>
   readonly log: LoopLog
   readonly lock: Effect.Semaphore
+  /** Run at the end of every turn, also a failed one (e.g. an extension environment's `saveState`). */
+  readonly turnEnd: Array<Effect.Effect<void>>
   /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */
   readonly open: (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
 }

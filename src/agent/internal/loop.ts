@@ -532,6 +532,7 @@ const drive = (inst: AgentInstance, state: TurnState) =>
     }
     return turnResult
   }).pipe(
+    Effect.ensuring(Effect.suspend(() => Effect.forEach(inst.state.turnEnd, (hook) => hook, { discard: true }))),
     Effect.zipLeft(inst.state.storage.setStatus("idle")),
     Effect.onError(() => inst.state.storage.setStatus("idle").pipe(Effect.ignore))
   )

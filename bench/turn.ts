@@ -1,0 +1,183 @@
+/**
+ * Whole turns through `Turn.run` (issue 15): 10 steps, one no-op tool call each, 3 turn + 3 step + 3
+ * toolCall middlewares on the instance's pipeline, a stateless scripted model (no I/O), once on an
+ * in-memory instance and once on a durable one (MessageStore + RuntimeEventLog + Instances on a temp
+ * dir, every write fsynced). Next to them, in the same run, the fdatasync floor: `fs.writeSync` +
+ * `fs.fdatasyncSync` of one message-sized line on a raw fd.
+ *
+ * Each turn ends with a `truncate` event, so every turn starts from an empty conversation.
+ * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
+ * floors a step costs. Called from bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Bench } from "tinybench"
+import * as AgentInstance from "../src/agent/AgentInstance.js"
+import * as Loop from "../src/agent/internal/loop.js"
+import * as Policy from "../src/agent/Policy.js"
+import * as Turn from "../src/agent/Turn.js"
+import type * as Message from "../src/conversation/Message.js"
+import * as MessageEvent from "../src/conversation/MessageEvent.js"
+import * as EventBus from "../src/event/EventBus.js"
+import type * as Model from "../src/model/Model.js"
+import * as Instances from "../src/workspace/Instances.js"
+import * as MessageStore from "../src/workspace/MessageStore.js"
+import * as RuntimeEventLog from "../src/workspace/RuntimeEventLog.js"
+
+const steps = 10
+const toolName = "noop__run"
+const item = {
+  name: toolName,
+  description: "does nothing",
+  parameters: {
+    type: "object",
+    properties: { query: { type: "string", maxLength: 100 }, n: { type: "integer", minimum: 0 } },
+    required: ["query"],
+    additionalProperties: false
+  }
+} as const
+
+/** A stateless scripted model: the n-th step of a turn calls the tool (counted back to the user message). */
+const model: Model.Service = {
+  provider: "scripted",
+  model: "bench",
+  generate: (request) =>
+    Effect.sync(() => {
+      let n = 0
+      for (let i = request.messages.length - 1; i >= 0; i--) {
+        const m = request.messages[i]!
+        const data = ("createdAt" in m ? (m as Message.Message).data : m) as Message.MessageData
+        if (data.role === "user") break
+        if (data.role === "assistant") n++
+      }
+      const call = { id: `call-${n}`, name: toolName, arguments: { query: "ping", n } }
+      return {
+        message: { role: "assistant", content: "", toolCalls: [call] },
+        text: "",
+        toolCalls: [call],
+        finishReason: "tool-calls",
+        usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+        metadata: { provider: "scripted" }
+      } satisfies Model.Response
+    }),
+  stream: () => {
+    throw new Error("not used")
+  }
+}
+
+const setup = (instance: AgentInstance.AgentInstance) =>
+  Effect.gen(function*() {
+    yield* instance.tools.register(item, () => Effect.succeed({ ok: true })).pipe(Effect.orDie)
+    for (let i = 0; i < 3; i++) {
+      yield* instance.pipeline.register("turn", (ctx, next) => {
+        ctx.metadata[`turn-${i}`] = true
+        return next
+      }, { priority: i })
+      yield* instance.pipeline.register("step", (_ctx, next) => Effect.map(next, (r) => r), { priority: i })
+      yield* instance.pipeline.register("toolCall", (ctx, next) => {
+        ctx.metadata[`tool-${i}`] = ctx.toolName
+        return next
+      }, { priority: i })
+    }
+  })
+
+const options = (key: string): AgentInstance.Options => ({
+  ref: { workspaceId: "bench", agentName: "bench", instanceKey: key },
+  model,
+  system: "You run the tool ten times.",
+  policy: Policy.resolve({ maxStepsPerTurn: steps })
+})
+
+const measure = async (name: string, time: number, fn: () => Promise<unknown>) => {
+  const bench = new Bench({ time, warmupTime: 300 })
+  bench.add(name, fn)
+  await bench.run()
+  const r = bench.tasks[0]!.result as { latency: { p50?: number; mean: number } } | undefined
+  if (r === undefined) throw new Error(`no result for ${name}`)
+  return { p50: (r.latency.p50 ?? r.latency.mean) * 1000, mean: r.latency.mean * 1000 }
+}
+
+const cpu = async (turns: number, fn: () => Promise<unknown>) => {
+  const start = process.cpuUsage()
+  for (let i = 0; i < turns; i++) await fn()
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / turns
+}
+
+/**
+ * One turn, then a `truncate` event so every turn starts from an empty conversation (as a fresh thread
+ * would) instead of the benchmark's growing history; the truncate is measured with the turn.
+ */
+const oneTurn = (instance: AgentInstance.AgentInstance) =>
+  Effect.tap(Turn.run(instance, "Run the tool ten times."), () => Loop.appendAll(instance, [MessageEvent.truncate]))
+
+const round = (x: number) => Math.round(x * 10) / 10
+
+export const measureTurns = async (): Promise<void> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-turn-"))
+  const rows: Array<Record<string, string | number>> = []
+  try {
+    // The floor: one message-sized line written and fdatasynced.
+    const line = JSON.stringify({ v: 1, seq: 1, type: "append", message: { id: "m", data: { role: "tool" } } })
+      .padEnd(400, " ") + "\n"
+    const fd = fs.openSync(path.join(dir, "floor.jsonl"), "a")
+    const floor = await measure("floor", 1000, async () => {
+      fs.writeSync(fd, line)
+      fs.fdatasyncSync(fd)
+    })
+    fs.closeSync(fd)
+    rows.push({
+      task: "floor: writeSync + fdatasyncSync (one line)",
+      "p50 µs/step": round(floor.p50),
+      "mean µs/step": round(floor.mean)
+    })
+
+    const memory = ManagedRuntime.make(EventBus.layer())
+    const inMemory = await memory.runPromise(Effect.tap(AgentInstance.makeInMemory(options("memory")), setup))
+    const turnMemory = () => memory.runPromise(oneTurn(inMemory))
+    const check = await turnMemory()
+    if (check.finishReason !== "max_steps") throw new Error(`unexpected finish ${check.finishReason}`)
+    const m = await measure("memory", 2000, turnMemory)
+    const mCpu = await cpu(300, turnMemory)
+    rows.push({
+      task: "Turn.run in memory, 10 steps, 3+3+3 middlewares",
+      "p50 µs/step": round(m.p50 / steps),
+      "mean µs/step": round(m.mean / steps),
+      "CPU µs/step": round(mCpu / steps)
+    })
+    await memory.dispose()
+
+    const root = path.join(dir, "root")
+    const Stores = Layer.mergeAll(
+      MessageStore.layer({ root }),
+      RuntimeEventLog.layer({ root }),
+      Instances.layer({ root }),
+      EventBus.layer()
+    ).pipe(Layer.provide(NodeFileSystem.layer))
+    const durable = ManagedRuntime.make(Stores)
+    const onDisk = await durable.runPromise(
+      Effect.tap(AgentInstance.make(options("durable")).pipe(Effect.scoped), setup)
+    )
+    const turnDurable = () => durable.runPromise(oneTurn(onDisk))
+    await turnDurable()
+    const d = await measure("durable", 3000, turnDurable)
+    const dCpu = await cpu(30, turnDurable)
+    rows.push({
+      task: "Turn.run durable (fsync), 10 steps, 3+3+3 middlewares",
+      "p50 µs/step": round(d.p50 / steps),
+      "mean µs/step": round(d.mean / steps),
+      "CPU µs/step": round(dCpu / steps),
+      "floors/step": round(d.p50 / steps / floor.p50)
+    })
+    await durable.dispose()
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  console.log("\nWhole turns through Turn.run (issue 15):")
+  console.table(rows)
+}

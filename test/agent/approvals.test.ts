@@ -113,7 +113,7 @@ describe("resume", () => {
             Effect.gen(function*() {
               yield* Ref.update(slowRuns, (n) => n + 1)
               yield* Deferred.succeed(started, undefined)
-              if (hang) yield* Effect.never
+              if (hang) return yield* Effect.never
               return "sent"
             })
         },

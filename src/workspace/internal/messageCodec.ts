@@ -238,7 +238,25 @@ export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
 // fast decoder accepts (createdAt is a valid Date, open values are JSON-representable at the top).
 const messageValid = (m: unknown): boolean =>
   isObj(m) && typeof m.id === "string" && m.id.length > 0 && dataOk(m.data) && isObj(m.metadata) &&
-  m.createdAt instanceof Date && !Number.isNaN(m.createdAt.getTime()) && sourceOf(m.source) !== undefined
+  m.createdAt instanceof Date && !Number.isNaN(m.createdAt.getTime()) && sourceValid(m.source)
+
+// What `sourceOf` accepts, without building the value (the hot path of every append).
+const sourceValid = (s: unknown): boolean => {
+  if (!isObj(s)) return false
+  switch (s.type) {
+    case "user":
+    case "system":
+      return true
+    case "assistant":
+      return optString(s, "stepId")
+    case "tool":
+      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
+    case "extension":
+      return typeof s.extensionName === "string"
+    default:
+      return false
+  }
+}
 
 const eventValid = (e: MessageEvent.MessageEvent): boolean => {
   switch (e.type) {

@@ -3,7 +3,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { Model } from "effect-swarm"
 import * as EffectAi from "effect-swarm/model/providers/EffectAi"
 
@@ -31,7 +31,8 @@ const request: Model.Request = {
 /** A provider at the LLM boundary: answers each call with the next list of encoded parts (or an error). */
 const fakeProvider = (
   replies: Array<Array<Response.PartEncoded> | AiError.AiError>,
-  seen: Array<LanguageModel.ProviderOptions>
+  seen: Array<LanguageModel.ProviderOptions>,
+  streamed: Array<Response.StreamPartEncoded> = []
 ) =>
   Layer.effect(
     LanguageModel.LanguageModel,
@@ -41,7 +42,7 @@ const fakeProvider = (
         const next = replies.shift()!
         return Array.isArray(next) ? Effect.succeed(next) : Effect.fail(next)
       },
-      streamText: () => Stream.empty
+      streamText: () => Stream.fromIterable(streamed)
     })
   )
 
@@ -117,5 +118,44 @@ describe("effect-ai bridge", () => {
         }),
         [{ type: "text", text: "Sunny." }, { ...finish, reason: "stop" }]
       ], [])))
+    )))
+
+  it.effect("stream: @effect/ai streamText parts become our deltas and Finish", () =>
+    Effect.gen(function*() {
+      const model = yield* Model.Model
+      const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(model.stream(request)))
+      assert.deepStrictEqual(parts.map((p) => p._tag), [
+        "TextDelta",
+        "TextDelta",
+        "ToolCallStart",
+        "ToolCallDelta",
+        "ToolCallDelta",
+        "Usage",
+        "Finish"
+      ])
+      const last = parts[parts.length - 1]!
+      assert.isTrue(last._tag === "Finish")
+      if (last._tag !== "Finish") return
+      assert.strictEqual(last.response.text, "Sunny")
+      assert.deepStrictEqual(last.response.toolCalls, [{
+        id: "c9",
+        name: "weather__get",
+        arguments: { location: "Oslo" }
+      }])
+      assert.strictEqual(last.response.metadata.model, "gemini-x")
+    }).pipe(Effect.provide(
+      EffectAi.layer().pipe(Layer.provide(fakeProvider([], [], [
+        { type: "response-metadata", id: "r9", modelId: "gemini-x", timestamp: undefined },
+        { type: "text-start", id: "t" },
+        { type: "text-delta", id: "t", delta: "Sun" },
+        { type: "text-delta", id: "t", delta: "ny" },
+        { type: "text-end", id: "t" },
+        { type: "tool-params-start", id: "c9", name: "weather__get" },
+        { type: "tool-params-delta", id: "c9", delta: "{\"location\":" },
+        { type: "tool-params-delta", id: "c9", delta: "\"Oslo\"}" },
+        { type: "tool-params-end", id: "c9" },
+        { type: "tool-call", id: "c9", name: "weather__get", params: { location: "Oslo" } },
+        finish
+      ] as Array<Response.StreamPartEncoded>)))
     )))
 })

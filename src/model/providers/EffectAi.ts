@@ -17,13 +17,15 @@
  *   its provider layer's config (for example `OpenAiLanguageModel.layer({ model, config })`).
  * - Errors are mapped to ours (`HttpResponseError` by status, with the same rules as the HTTP path)
  *   and go through the same retry policy and per-call timeout.
- * - `stream` runs `generate` and delivers the response as parts at the end (no incremental deltas).
+ * - `stream` is `@effect/ai`'s `streamText` turned into our parts (text, reasoning, tool-call argument
+ *   deltas, usage, `Finish`), under the same idle timeout; a stream is not retried once started.
  *
  * @since 0.1.0
  */
 import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Clock from "effect/Clock"
@@ -37,9 +39,16 @@ import type { Json, MessageData, ToolCall } from "../../conversation/Message.js"
 import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
-import { Model, type Request, type Response, type Service, type StreamPart, type ToolChoice } from "../Model.js"
+import * as Streaming from "../internal/streaming.js"
+import {
+  Model,
+  type Request,
+  type Response as ModelResponse,
+  type Service,
+  type StreamPart,
+  type ToolChoice
+} from "../Model.js"
 import { type ModelError, ModelProtocolError, ModelUnavailable } from "../ModelError.js"
-import { streamParts } from "./Scripted.js"
 
 const passthrough = Schema.Struct({}, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
@@ -201,7 +210,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
       maxRetryWait: Http.defaults.maxRetryWait,
       keyHint: "the @effect/ai provider layer's key"
     }
-    const call = (request: Request): Effect.Effect<Response, ModelError> =>
+    const call = (request: Request): Effect.Effect<ModelResponse, ModelError> =>
       Effect.gen(function*() {
         const choice = toolChoiceOf(request.toolChoice)
         const catalog = request.tools ?? []
@@ -254,12 +263,77 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
     const generate = Effect.fn("Model.generate")(function*(request: Request) {
       return yield* call(request)
     })
+    const stream = (request: Request): Stream.Stream<StreamPart, ModelError> =>
+      Stream.unwrap(Effect.map(Streaming.fallbackIds, (ids) => {
+        const acc = new A.Accumulator(settings.provider, ids)
+        let finished = false
+        const choice = toolChoiceOf(request.toolChoice)
+        const onPart = (part: Response.StreamPart<Record<string, BridgeTool>>): Array<StreamPart> => {
+          const out: Array<StreamPart> = []
+          switch (part.type) {
+            case "response-metadata":
+              acc.model = Option.getOrUndefined(part.modelId) ?? acc.model
+              acc.responseId = Option.getOrUndefined(part.id) ?? acc.responseId
+              break
+            case "text-delta":
+              acc.addText(part.delta, out)
+              break
+            case "reasoning-delta":
+              acc.addReasoning(part.delta, out)
+              break
+            case "tool-params-start":
+              acc.startCall(part.id, part.id, part.name, out)
+              break
+            case "tool-params-delta":
+              acc.addArguments(part.id, part.delta, out)
+              break
+            case "tool-call":
+              acc.startCall(part.id, part.id, part.name, out)
+              acc.setArguments(part.id, JSON.stringify(part.params))
+              break
+            case "finish":
+              finished = true
+              acc.rawFinishReason = part.reason
+              acc.finishReason = part.reason === "pause" ? "stop" : part.reason === "unknown" ? "other" : part.reason
+              acc.setUsage(
+                A.usage({
+                  inputTokens: part.usage.inputTokens,
+                  outputTokens: part.usage.outputTokens,
+                  totalTokens: part.usage.totalTokens,
+                  cachedInputTokens: part.usage.cachedInputTokens,
+                  reasoningTokens: part.usage.reasoningTokens
+                }),
+                out
+              )
+              break
+          }
+          return out
+        }
+        return lm.streamText({
+          prompt: promptOf(request),
+          toolkit: toolkitOf(request.tools ?? []),
+          disableToolCallResolution: true,
+          ...(choice === undefined ? {} : { toolChoice: choice })
+        }).pipe(
+          Stream.catchAll((error) =>
+            Stream.fromEffect(
+              Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(fromAiError(settings, error, now)))
+            )
+          ),
+          Stream.timeoutFail(() => Http.timeoutError(settings), settings.timeout),
+          Stream.mapConcat(onPart),
+          Stream.concat(Stream.suspend(() =>
+            finished ?
+              Stream.succeed<StreamPart>({ _tag: "Finish", response: acc.finish() }) :
+              Stream.fail(Http.cutShort(settings))
+          ))
+        )
+      }))
     return {
       provider: settings.provider,
       model: options?.model ?? "effect-ai",
       generate,
-      stream: (request): Stream.Stream<StreamPart, ModelError> =>
-        Stream.unwrap(Effect.map(call(request), (r) => Stream.fromIterable(streamParts(r))))
+      stream
     } satisfies Service
   })
 

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import { Model } from "effect-swarm"
 import * as EffectAi from "effect-swarm/model/providers/EffectAi"
+import * as Server from "./server.js"
 
 const weather = {
   type: "object",
@@ -103,6 +104,7 @@ describe("effect-ai bridge", () => {
     Effect.gen(function*() {
       const model = yield* Model.Model
       const fiber = yield* Effect.fork(model.generate(request))
+      yield* Server.retrySleeping
       yield* TestClock.adjust("5 seconds")
       const r = yield* Fiber.join(fiber)
       assert.strictEqual(r.text, "Sunny.")

@@ -358,7 +358,7 @@ describe("anthropic (Messages API)", () => {
       )
       const model = yield* make("anthropic", server.url)
       const fiber = yield* Effect.fork(model.generate(request))
-      yield* Server.waitUntil(Effect.map(TestClock.sleeps(), (s) => s.length > 0))
+      yield* Server.retrySleeping
       yield* TestClock.adjust("1200 millis")
       const r = yield* Fiber.join(fiber)
       assert.strictEqual(r.text, "Hi! My name is Claude.")

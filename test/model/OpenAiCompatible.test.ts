@@ -382,7 +382,7 @@ describe("openai-compatible: streaming", () => {
 
 describe("openai-compatible: retries and timeouts (TestClock)", () => {
   /** Waits until the call is asleep on the TestClock (its request went out and the reply was read). */
-  const asleep = Server.waitUntil(Effect.map(TestClock.sleeps(), (s) => s.length > 0))
+  const asleep = Server.retrySleeping
 
   it.scoped("429 with retry-after: waits exactly that long, then succeeds; the retry is logged", () =>
     Effect.gen(function*() {

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
@@ -142,7 +143,7 @@ export const make = (...initial: ReadonlyArray<Reply>): Effect.Effect<Server, ne
 export const tick: Effect.Effect<void> = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /** Yields to the event loop until `check` holds (at most `max` turns). */
-export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, max = 5000): Effect.Effect<void, E, R> =>
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, max = 50_000): Effect.Effect<void, E, R> =>
   Effect.gen(function*() {
     for (let i = 0; i < max; i++) {
       if (yield* check) return
@@ -150,3 +151,15 @@ export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, max = 5000)
     }
     return yield* Effect.dieMessage("condition never held")
   })
+
+/**
+ * Waits until a retry is asleep on the TestClock: a sleep due within two minutes (per-attempt timeouts
+ * are registered as sleeps too, ten minutes away, as soon as a request starts).
+ */
+export const retrySleeping: Effect.Effect<void> = waitUntil(
+  Effect.gen(function*() {
+    const now = yield* TestClock.currentTimeMillis
+    const sleeps = yield* TestClock.sleeps()
+    return Array.from(sleeps).some((t) => t - now <= 120_000)
+  })
+)

@@ -10,5 +10,6 @@ export const suites: ReadonlyArray<Suite> = [
   { name: "tool-runtime", run: () => import("./tool-runtime.js").then((m) => m.run()) },
   { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) },
   { name: "pipeline", run: () => import("./pipeline.js").then((m) => m.run()) },
-  { name: "model", run: () => import("./model.js").then((m) => m.run()) }
+  { name: "model", run: () => import("./model.js").then((m) => m.run()) },
+  { name: "cli-startup", run: () => import("./cli-startup.js").then((m) => m.run()) }
 ]

@@ -1,11 +1,33 @@
 /**
- * The command tree of the `effect-swarm` CLI. Subcommands are added per capability.
+ * The command tree of the `effect-swarm` CLI. Only the tree (names, arguments, options, help) is loaded
+ * at start-up; each command's implementation is imported when that command runs, so `--help` never
+ * loads the bundle loader, the agent loop or the stores (the bundled bin splits them into chunks).
  *
  * @since 0.1.0
  */
+import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
 import { version } from "../version.js"
-import * as Validate from "./Validate.js"
+
+// The implementations, imported on first use (a missing chunk is a broken install: a defect).
+const lazy = <M>(load: () => Promise<M>) => Effect.promise(load)
+
+const json = Options.boolean("json").pipe(Options.withDescription("print JSON for scripts instead of text"))
+
+const validate = Command.make(
+  "validate",
+  {
+    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
+    json: Options.boolean("json").pipe(Options.withDescription("print the issues as a JSON array"))
+  },
+  ({ dir, json }) => Effect.flatMap(lazy(() => import("./Validate.js")), (m) => m.validate(dir, { json }))
+).pipe(
+  Command.withDescription(
+    "Load and validate a bundle; print every issue as `file:document path (line N)  CODE  message`. Exits 1 on errors."
+  )
+)
 
 /**
  * The root command.
@@ -14,12 +36,23 @@ import * as Validate from "./Validate.js"
  * @category commands
  */
 export const root = Command.make("effect-swarm").pipe(
-  Command.withDescription("Run LLM agents declared as YAML bundles (validate, run, send, instances)."),
-  Command.withSubcommands([Validate.command])
+  Command.withDescription("Run LLM agents declared as YAML bundles (validate, send, instances, events, approve)."),
+  Command.withSubcommands([validate])
 )
+
+/** @internal */
+export const options = { json }
 
 /**
  * Runs the CLI on `argv` (as given by `process.argv`).
+ *
+ * @example
+ * ```ts
+ * import { NodeContext, NodeRuntime } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Cli } from "effect-swarm/cli/Cli"
+ * Cli.cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+ * ```
  *
  * @since 0.1.0
  * @category running

@@ -7,18 +7,13 @@
  *
  * @since 0.1.0
  */
-import * as Args from "@effect/cli/Args"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
-import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Bundle from "../resource/Bundle.js"
 import type { BundleIssue } from "../resource/BundleError.js"
 import { formatIssue, location } from "../resource/BundleError.js"
 import { CliExit } from "./CliExit.js"
+import { detectColor, paint, statusLine, terminalStderr } from "./Output.js"
 
 /**
  * Output options of {@link validate}.
@@ -37,17 +32,6 @@ export interface ValidateOptions {
   readonly progress?: { readonly write: (text: string) => void } | false | undefined
 }
 
-// One status line, rewritten in place (carriage return + erase line), as terminals expect.
-const progressLine = (sink: { readonly write: (text: string) => void }) => ({
-  show: (text: string) => Effect.sync(() => sink.write(`\r\u001b[K${text}`)),
-  clear: Effect.sync(() => sink.write("\r\u001b[K"))
-})
-
-const defaultProgress = Effect.sync(() => process.stderr.isTTY === true ? process.stderr : undefined)
-
-const paint = (color: boolean) => (code: string, text: string): string =>
-  color ? `\u001b[${code}m${text}\u001b[0m` : text
-
 const render = (issue: BundleIssue, color: boolean): string => {
   if (!color) return formatIssue(issue)
   const c = paint(true)
@@ -55,11 +39,6 @@ const render = (issue: BundleIssue, color: boolean): string => {
   const head = `${c("2", location(issue))}  ${code}  ${issue.message}`
   return issue.suggestion === undefined ? head : `${head}\n    ${c("36", "suggestion:")} ${issue.suggestion}`
 }
-
-const detectColor = Effect.gen(function*() {
-  const noColor = yield* Config.string("NO_COLOR").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
-  return noColor === "" && (yield* Effect.sync(() => process.stdout.isTTY === true))
-})
 
 /**
  * Validates the bundle in `dir` and prints the result; fails with {@link CliExit} (status 1) when the
@@ -80,8 +59,8 @@ export const validate = Effect.fn("Validate.validate")(function*(dir: string, op
   const color = options.json ? false : options.color ?? (yield* detectColor)
   const sink = options.json || options.progress === false
     ? undefined
-    : options.progress ?? (yield* defaultProgress)
-  const progress = sink === undefined ? undefined : progressLine(sink)
+    : options.progress ?? (yield* terminalStderr)
+  const progress = sink === undefined ? undefined : statusLine(sink)
   if (progress !== undefined) yield* progress.show(`validating ${dir}…`)
   const result = yield* Bundle.load(dir).pipe(
     Effect.either,
@@ -116,37 +95,3 @@ export const validate = Effect.fn("Validate.validate")(function*(dir: string, op
   }
   if (errors > 0) return yield* new CliExit({ code: 1 })
 })
-
-/**
- * The `validate` subcommand.
- *
- * @example
- * ```ts
- * import * as Validate from "effect-swarm/cli/Validate"
- * import { Command } from "@effect/cli"
- * const root = Command.make("my-tool").pipe(Command.withSubcommands([Validate.command]))
- * ```
- *
- * @since 0.1.0
- * @category commands
- */
-export const command: Command.Command<
-  "validate",
-  FileSystem.FileSystem | Path.Path,
-  CliExit,
-  { readonly dir: string; readonly json: boolean }
-> = Command.make(
-  "validate",
-  {
-    dir: Args.text({ name: "dir" }).pipe(
-      Args.withDescription("the bundle directory"),
-      Args.withDefault(".")
-    ),
-    json: Options.boolean("json").pipe(Options.withDescription("print the issues as a JSON array"))
-  },
-  ({ dir, json }) => validate(dir, { json })
-).pipe(
-  Command.withDescription(
-    "Load and validate a bundle; print every issue as `file:document path (line N)  CODE  message`. Exits 1 on errors."
-  )
-)

@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `effect-swarm` command line.
+ * The `effect-swarm` command line (exit statuses: see `CliExit`).
  *
  * @since 0.1.0
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import { cli } from "./Cli.js"
+import { report } from "./CliExit.js"
+import { plainWhenPiped } from "./Output.js"
 
 cli(process.argv).pipe(
-  // A command that already printed its result asks for an exit status this way, without a report.
-  Effect.catchTag("CliExit", (exit) =>
-    Effect.sync(() => {
-      process.exitCode = exit.code
-    })),
+  plainWhenPiped,
+  report,
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({ disableErrorReporting: true })
 )

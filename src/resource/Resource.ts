@@ -1,6 +1,6 @@
 /**
- * The resource envelope and one schema per kind: Model, Tool, Extension, Agent, Swarm, Connector,
- * Connection and Package. Decoded resources are typed per kind (`ToolResource`, `AgentResource`, ...).
+ * The resource envelope and one schema per kind: Model, Tool, McpServer, Extension, Agent, Swarm,
+ * Connector, Connection and Package. Decoded resources are typed per kind (`ToolResource`, `AgentResource`, ...).
  *
  * Every resource is `{ apiVersion, kind, metadata: { name, labels?, annotations? }, spec }` with
  * apiVersion `effect-swarm/v1`, or `goondan.ai/v1` so goondan bundles load unchanged (the decoded
@@ -12,7 +12,14 @@
  *
  * @since 0.1.0
  */
-export { Agent, type AgentResource, AgentSpec, ModelParams } from "./internal/resource/agent.js"
+export {
+  Agent,
+  type AgentResource,
+  AgentSpec,
+  ModelParams,
+  type ToolRef,
+  ToolRefSchema
+} from "./internal/resource/agent.js"
 export { Connection, type ConnectionResource, ConnectionSpec, IngressRule } from "./internal/resource/connection.js"
 export { Connector, ConnectorEvent, type ConnectorResource, ConnectorSpec } from "./internal/resource/connector.js"
 export {
@@ -39,6 +46,14 @@ export {
   slugify
 } from "./internal/resource/envelope.js"
 export { Extension, type ExtensionResource, ExtensionSpec, type ExtensionUse } from "./internal/resource/extension.js"
+export {
+  McpHttp,
+  McpSandbox,
+  McpServer,
+  type McpServerResource,
+  McpServerSpec,
+  McpStdio
+} from "./internal/resource/mcpServer.js"
 export {
   Model,
   type ModelOptions,

@@ -3,9 +3,22 @@
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as ObjectRef from "../../ObjectRef.js"
 import * as IssueMessage from "../issueMessage.js"
-import { JsonObject, NonEmptyString, PositiveInt, ref, RelativePath, resource } from "./envelope.js"
+import {
+  fail,
+  isRecord,
+  JsonObject,
+  NonEmptyString,
+  PositiveInt,
+  ref,
+  RelativePath,
+  resource,
+  show
+} from "./envelope.js"
 import { ExtensionUseSchema } from "./extension.js"
 import { AgentPolicy } from "./policy.js"
 
@@ -32,6 +45,71 @@ export const ModelParams = Schema.Struct({
 })
 
 /**
+ * One entry of an Agent's `spec.tools`: a Tool, or an McpServer optionally narrowed to some of its tools
+ * (`allow` lists the server's own tool names).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolRef extends ObjectRef.ObjectRef {
+  readonly allow?: ReadonlyArray<string> | undefined
+}
+
+const toolKinds = ["Tool", "McpServer"]
+
+/**
+ * The schema of a `spec.tools` entry: `"Tool/<name>"`, `"McpServer/<name>"`, the object forms, or
+ * `{ ref: "McpServer/<name>", allow: [tool, ...] }`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Resource } from "effect-swarm"
+ * Schema.decodeUnknownSync(Resource.ToolRefSchema)({ ref: "McpServer/files", allow: ["read_file"] })
+ * // { kind: "McpServer", name: "files", allow: ["read_file"] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolRefSchema: Schema.Schema<ToolRef, unknown> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.Unknown as Schema.Schema<ToolRef>,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      let allow: ReadonlyArray<string> | undefined
+      let target = input
+      if (isRecord(input) && "allow" in input) {
+        const raw = input.allow
+        if (!Array.isArray(raw) || raw.some((t) => typeof t !== "string" || t.length === 0)) {
+          return fail(ast, input, `allow must be a list of the server's tool names, got ${show(raw)}`)
+        }
+        allow = raw as ReadonlyArray<string>
+        const { allow: _allow, ...rest } = input
+        target = rest
+      }
+      const parsed = ObjectRef.parse(target, "Tool")
+      if (Either.isLeft(parsed)) return fail(ast, input, parsed.left.message, parsed.left)
+      const ref = parsed.right
+      if (!toolKinds.includes(ref.kind)) {
+        return fail(ast, input, `expected a reference to a Tool or an McpServer, got ${ObjectRef.format(ref)}`, {
+          code: "E_CONFIG_REF_KIND_MISMATCH",
+          suggestion: `e.g. "Tool/${ref.name}" or "McpServer/${ref.name}"`
+        })
+      }
+      if (allow !== undefined && ref.kind !== "McpServer") {
+        return fail(ast, input, `allow applies to McpServer references only, not ${ObjectRef.format(ref)}`, {
+          suggestion: "list a Tool's exports in the Tool resource instead"
+        })
+      }
+      return ParseResult.succeed(allow === undefined ? ref : { ...ref, allow })
+    },
+    encode: (ref) => ParseResult.succeed(ref)
+  }
+).annotations({ identifier: "ToolRef", [IssueMessage.CodeAnnotationId]: "E_CONFIG_INVALID_REF" })
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -54,7 +132,7 @@ export const AgentSpec = Schema.Struct({
       )
     )
   ),
-  tools: Schema.optional(Schema.Array(ref("Tool"))),
+  tools: Schema.optional(Schema.Array(ToolRefSchema)),
   extensions: Schema.optional(Schema.Array(ExtensionUseSchema)),
   requiredTools: Schema.optional(Schema.Array(NonEmptyString)),
   policy: Schema.optional(AgentPolicy)

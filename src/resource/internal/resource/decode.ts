@@ -15,6 +15,7 @@ import { Connection, type ConnectionResource } from "./connection.js"
 import { Connector, type ConnectorResource } from "./connector.js"
 import { isKind, isRecord, type Kind, kinds, show } from "./envelope.js"
 import { Extension, type ExtensionResource } from "./extension.js"
+import { McpServer, type McpServerResource } from "./mcpServer.js"
 import { Model, type ModelResource } from "./model.js"
 import { Package, type PackageResource } from "./package.js"
 import { type ScriptStep, ScriptSteps } from "./script.js"
@@ -30,6 +31,7 @@ import { Tool, type ToolResource } from "./tool.js"
 export type Resource =
   | ModelResource
   | ToolResource
+  | McpServerResource
   | ExtensionResource
   | AgentResource
   | SwarmResource
@@ -48,6 +50,7 @@ export type OfKind<K extends Kind> = Extract<Resource, { readonly kind: K }>
 const schemas: { readonly [K in Kind]: Schema.Schema<OfKind<K>, any> } = {
   Model,
   Tool,
+  McpServer,
   Extension,
   Agent,
   Swarm,

@@ -24,7 +24,16 @@ export const show = IssueMessage.show
  * @since 0.1.0
  * @category models
  */
-export type Kind = "Model" | "Tool" | "Extension" | "Agent" | "Swarm" | "Connector" | "Connection" | "Package"
+export type Kind =
+  | "Model"
+  | "Tool"
+  | "McpServer"
+  | "Extension"
+  | "Agent"
+  | "Swarm"
+  | "Connector"
+  | "Connection"
+  | "Package"
 
 /**
  * @since 0.1.0
@@ -34,6 +43,7 @@ export const kinds: ReadonlyArray<Kind> = [
   "Package",
   "Model",
   "Tool",
+  "McpServer",
   "Extension",
   "Agent",
   "Swarm",

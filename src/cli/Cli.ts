@@ -9,6 +9,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { version } from "../version.js"
 
 // The implementations, imported on first use (a missing chunk is a broken install: a defect).
@@ -29,6 +30,72 @@ const validate = Command.make(
   )
 )
 
+const workspace = Options.text("workspace").pipe(
+  Options.withDescription("the workspace (default: every workspace under the state root)"),
+  Options.optional
+)
+const target = Args.text({ name: "agent@instance" }).pipe(
+  Args.withDescription("the instance, as agent@instanceKey (or agent alone when it has one instance)")
+)
+const orUndefined = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)
+
+const instancesList = Command.make(
+  "list",
+  { workspace, json },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./InstanceCommands.js")),
+      (m) => m.list({ workspace: orUndefined(o.workspace), json: o.json })
+    )
+).pipe(Command.withDescription("List the instances under the state root: workspace, agent@instance, status."))
+
+const instancesDelete = Command.make(
+  "delete",
+  { target, workspace, json },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./InstanceCommands.js")),
+      (m) => m.delete_(o.target, { workspace: orUndefined(o.workspace), json: o.json })
+    )
+).pipe(Command.withDescription("Delete an instance: its conversation, runtime events and extension state."))
+
+const instancesRepair = Command.make(
+  "repair",
+  { target, workspace, json },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./InstanceCommands.js")),
+      (m) => m.repair(o.target, { workspace: orUndefined(o.workspace), json: o.json })
+    )
+).pipe(
+  Command.withDescription(
+    "Salvage a damaged conversation log: keep every valid record, report each dropped line, keep the original."
+  )
+)
+
+const instances = Command.make("instances").pipe(
+  Command.withDescription("List, delete or repair instances."),
+  Command.withSubcommands([instancesList, instancesDelete, instancesRepair])
+)
+
+const events = Command.make(
+  "events",
+  {
+    target,
+    workspace,
+    json: Options.boolean("json").pipe(Options.withDescription("print the records as JSON, one per line")),
+    follow: Options.boolean("follow").pipe(
+      Options.withAlias("f"),
+      Options.withDescription("keep printing events as they are appended (until Ctrl-C)")
+    )
+  },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./Events.js")),
+      (m) => Effect.scoped(m.events(o.target, { workspace: orUndefined(o.workspace), json: o.json, follow: o.follow }))
+    )
+).pipe(Command.withDescription("Print an instance's runtime events (turns, steps, tool calls, approvals)."))
+
 /**
  * The root command.
  *
@@ -37,7 +104,7 @@ const validate = Command.make(
  */
 export const root = Command.make("effect-swarm").pipe(
   Command.withDescription("Run LLM agents declared as YAML bundles (validate, send, instances, events, approve)."),
-  Command.withSubcommands([validate])
+  Command.withSubcommands([validate, instances, events])
 )
 
 /** @internal */

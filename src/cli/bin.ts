@@ -6,14 +6,25 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { cli } from "./Cli.js"
-import { report } from "./CliExit.js"
+import { ExitCode, report } from "./CliExit.js"
 import { plainWhenPiped } from "./Output.js"
 
 cli(process.argv).pipe(
   plainWhenPiped,
   report,
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    // `report` set process.exitCode; an interrupted run (Ctrl-C, SIGTERM) exits 130.
+    teardown: (exit, onExit) =>
+      onExit(
+        Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+          ? ExitCode.interrupted
+          : Number(process.exitCode ?? 0)
+      )
+  })
 )

@@ -6,7 +6,7 @@
 import type { CommandExecutor } from "@effect/platform"
 import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Queue, Stream } from "effect"
 import * as path from "node:path"
 
 export const repo = path.resolve(__dirname, "../..")
@@ -70,3 +70,35 @@ export const layer = Layer.scoped(
     return { dir, home, run }
   }).pipe(Effect.orDie)
 ).pipe(Layer.provide(NodeContext.layer))
+
+export interface Running {
+  /** The lines the process printed on stdout so far, in order, as they come. */
+  readonly lines: Queue.Dequeue<string>
+  readonly kill: (signal: "SIGINT" | "SIGTERM") => Effect.Effect<void>
+  readonly exitCode: Effect.Effect<number>
+}
+
+/** Starts the bin and streams its stdout lines into a queue (the process is killed with the scope). */
+export const start = (args: ReadonlyArray<string>, options?: RunOptions) =>
+  Effect.gen(function*() {
+    const bin = yield* Bin
+    const proc = yield* Command.make(process.execPath, path.join(bin.dir, "effect-swarm.cjs"), ...args).pipe(
+      Command.workingDirectory(options?.cwd ?? repo),
+      Command.env({ NO_COLOR: "", EFFECT_SWARM_HOME: bin.home, ...options?.env }),
+      Command.start
+    )
+    const lines = yield* Queue.unbounded<string>()
+    yield* proc.stdout.pipe(
+      Stream.decodeText(),
+      Stream.splitLines,
+      Stream.runForEach((line) => Queue.offer(lines, line)),
+      Effect.forkScoped
+    )
+    yield* proc.stderr.pipe(Stream.runDrain, Effect.forkScoped)
+    const running: Running = {
+      lines,
+      kill: (signal) => Effect.orDie(proc.kill(signal)),
+      exitCode: Effect.map(Effect.orDie(proc.exitCode), Number)
+    }
+    return running
+  })

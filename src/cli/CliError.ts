@@ -1,0 +1,71 @@
+/**
+ * The CLI's own errors: what the user typed does not name an instance, or names several. Each message
+ * says what was looked for, where, and what exists instead.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * An `agent[@instance]` argument that is not one (empty agent or instance).
+ *
+ * @example
+ * ```ts
+ * import { CliError } from "effect-swarm/cli/CliError"
+ * new CliError.BadTarget({ target: "@x", reason: "the agent name is empty" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BadTarget extends Schema.TaggedError<BadTarget>("effect-swarm/cli/BadTarget")("BadTarget", {
+  target: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `"${this.target}" is not an instance: ${this.reason}. Write agent@instanceKey (or agent alone).`
+  }
+}
+
+/**
+ * No instance matches `target` under the state root.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InstanceNotFound extends Schema.TaggedError<InstanceNotFound>("effect-swarm/cli/InstanceNotFound")(
+  "InstanceNotFound",
+  {
+    target: Schema.String,
+    root: Schema.String,
+    known: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    const known = this.known.length === 0
+      ? "there are no instances there yet (`effect-swarm send` creates one; EFFECT_SWARM_HOME moves the state root)"
+      : `known: ${this.known.slice(0, 10).join(", ")}${
+        this.known.length > 10 ? `, +${this.known.length - 10} more` : ""
+      }`
+    return `no instance ${this.target} under ${this.root}; ${known}`
+  }
+}
+
+/**
+ * `target` matches instances in several workspaces (or, given without `@instance`, several instances).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AmbiguousInstance extends Schema.TaggedError<AmbiguousInstance>("effect-swarm/cli/AmbiguousInstance")(
+  "AmbiguousInstance",
+  {
+    target: Schema.String,
+    candidates: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `${this.target} matches ${this.candidates.length} instances (${this.candidates.join(", ")}); ` +
+      `name one as agent@instanceKey and, when two workspaces have it, pass --workspace`
+  }
+}

@@ -24,7 +24,8 @@ import { io, type StorageIoError } from "./AtomicFile.js"
 
 /**
  * Another writer holds the instance: a live process (`pid`, `hostname`), or another writer of the same
- * role in this process.
+ * role in this process. `file` names the lock file of a file-backed store and is absent otherwise (a
+ * database backend has no lock file); `pid` is -1 when the holder is unknown.
  *
  * @example
  * ```ts
@@ -39,17 +40,26 @@ import { io, type StorageIoError } from "./AtomicFile.js"
  */
 export class InstanceLocked extends Schema.TaggedError<InstanceLocked>("effect-swarm/InstanceLocked")(
   "InstanceLocked",
-  { file: Schema.String, pid: Schema.Number, hostname: Schema.String, role: Schema.String }
+  {
+    /** The lock file, for file-backed stores; a database backend has none. */
+    file: Schema.optional(Schema.String),
+    pid: Schema.Number,
+    hostname: Schema.String,
+    role: Schema.String
+  }
 ) {
   override get message(): string {
+    const where = this.file === undefined ? "" : ` (${this.file})`
     if (this.pid < 0) {
-      return `instance is locked for writing (${this.role}) by an unreadable lock file (${this.file}). If no ` +
-        `process is writing this instance, delete that file.`
+      return this.file === undefined
+        ? `instance is locked for writing (${this.role}) by an unknown holder. Stop the other writer and retry.`
+        : `instance is locked for writing (${this.role}) by an unreadable lock file${where}. If no ` +
+          `process is writing this instance, delete that file.`
     }
     const who = this.pid === process.pid && this.hostname === os.hostname()
       ? "another writer in this process"
       : `process ${this.pid} on ${this.hostname}`
-    return `instance is locked for writing (${this.role}) by ${who} (${this.file}). Stop that process, or close ` +
+    return `instance is locked for writing (${this.role}) by ${who}${where}. Stop that process, or close ` +
       `the other store first; a lock left by a dead process is taken over automatically.`
   }
 }
@@ -249,7 +259,40 @@ export const acquire = (
     }
     held.set(key, { token, roles: new Set([role]) })
     yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, key, role)))
+    yield* sweep(fs, file, token)
   }).pipe(lockTable.withPermits(1))
+
+/**
+ * Removes what crashed lock-takers left beside `file`, once we hold it (`token` is ours):
+ * - claim files `<file>.takeover-<t>...` for any token `t` but ours: a claim only lets its creator replace
+ *   a lock that still holds `t`, and the lock holds our token now, so the claim can do nothing (a live
+ *   claimant finds the lock changed and gives up, its `remove` of the claim tolerating a missing file);
+ * - temp files `<file>.<pid>.<token>` of processes that are gone (a live process's may be in use).
+ * Best effort: a file that cannot be removed stays, as harmless as before.
+ */
+const sweep = (fs: FileSystem.FileSystem, file: string, token: string): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const dir = path.dirname(file)
+    const name = path.basename(file)
+    const names = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    const claim = `${name}.takeover-`
+    // A claim names the token it was made against; a temp file is `<name>.<pid>.<token>`.
+    const leftover = (entry: string): boolean => {
+      if (entry.startsWith(claim)) return !entry.slice(claim.length).startsWith(token)
+      if (!entry.startsWith(`${name}.`)) return false
+      const temp = /^(\d+)\.[0-9a-f]+$/.exec(entry.slice(name.length + 1))
+      if (temp === null) return false
+      const pid = Number(temp[1])
+      return pid !== process.pid && !isAlive(pid)
+    }
+    for (const entry of names) {
+      if (!leftover(entry)) continue
+      yield* fs.remove(path.join(dir, entry), { force: true }).pipe(
+        Effect.tap(() => Effect.logDebug(`removed ${entry}, left beside ${file} by a crashed lock taker`)),
+        Effect.ignore
+      )
+    }
+  })
 
 const readHolder = (fs: FileSystem.FileSystem, file: string) =>
   fs.readFileString(file).pipe(

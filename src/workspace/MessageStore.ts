@@ -39,6 +39,7 @@ import * as InstanceLog from "./internal/instanceLog.js"
 import { encodeEvents, eventCodec } from "./internal/messageCodec.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
+import type { RepairReport } from "./internal/repair.js"
 import { readConsistent, readFiles, seqCorrupt } from "./internal/snapshot.js"
 import { fromIo } from "./internal/storageErrors.js"
 import * as StorageError from "./StorageError.js"
@@ -72,6 +73,18 @@ export {
   SnapshotHeader
 } from "./internal/messageCodec.js"
 
+export type {
+  /**
+   * What {@link Service.repair} did: the records kept, every record dropped (which log, its line and why),
+   * what had to be decided (`notes`), where each damaged original was kept (empty when nothing needed
+   * repair), and all of it as text for a person (`summary`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RepairReport
+} from "./internal/repair.js"
+
 /**
  * Every failure of the store: the backend-neutral union.
  *
@@ -92,21 +105,6 @@ export interface AppendOptions {
    * nothing is written). The turn loop passes the seq it read, so a step is never written twice.
    */
   readonly expectedLastSeq?: number | undefined
-}
-
-/**
- * What {@link Service.repair} did: the records kept, every record dropped (with its line and why), and
- * where the damaged original was kept (`undefined` when nothing needed repair).
- *
- * @since 0.1.0
- * @category models
- */
-export interface RepairReport {
-  readonly kept: number
-  readonly dropped: ReadonlyArray<{ readonly line: number; readonly reason: string; readonly excerpt: string }>
-  readonly preservedAs: string | undefined
-  /** The conversation's last seq after the repair. */
-  readonly lastSeq: number
 }
 
 /**
@@ -132,8 +130,9 @@ export interface Service {
   /** Folds the events into the snapshot. Returns the folded conversation. */
   readonly compact: (instance: InstanceRef) => Effect.Effect<Conversation.Conversation, MessageStoreError>
   /**
-   * Salvages a damaged log: keeps every valid record in seq order, reports exactly what was dropped, keeps
-   * the damaged original aside (never deletes it) and folds the result into a new snapshot.
+   * Salvages a damaged instance (its snapshot and its events): keeps every valid record (events in seq
+   * order), reports exactly what was dropped, keeps each damaged original aside (never deletes it) and
+   * folds the result into a new snapshot. A healthy instance is left alone.
    */
   readonly repair: (instance: InstanceRef) => Effect.Effect<RepairReport, MessageStoreError>
   /**
@@ -354,7 +353,15 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
       yield* instances.release(p.dir)
       return yield* Effect.scoped(Effect.gen(function*() {
         if (!(yield* fs.exists(p.dir).pipe(Effect.orElseSucceed(() => false)))) {
-          return { kept: 0, dropped: [], preservedAs: undefined, lastSeq: 0 } satisfies RepairReport
+          return {
+            kept: 0,
+            keptMessages: 0,
+            dropped: [],
+            notes: [],
+            preserved: [],
+            lastSeq: 0,
+            summary: "nothing to repair: the instance was never written"
+          } satisfies RepairReport
         }
         yield* InstanceLock.acquire(fs, p.lock, "messages").pipe(
           Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) })

@@ -17,10 +17,13 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as InstanceLock from "./InstanceLock.js"
+import * as InstanceLock from "./InstanceLock.js"
 import * as InstanceLog from "./internal/instanceLog.js"
 import * as OpenInstances from "./internal/openInstances.js"
+import * as Repair from "./internal/repair.js"
+import { fromIo, fromJsonl } from "./internal/storageErrors.js"
 import * as Jsonl from "./Jsonl.js"
+import type * as StorageError from "./StorageError.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
 /**
@@ -60,6 +63,9 @@ export type EventRecord = typeof EventRecord.Type
  */
 export const version = 1
 
+const repairHint = "run RuntimeEventLog.repair on the instance to keep every valid record (the damaged file is " +
+  "kept beside it)"
+
 /**
  * The codec of `runtime-events.jsonl` lines.
  *
@@ -75,12 +81,31 @@ export const version = 1
 export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, { version, encode: (record) => record })
 
 /**
- * Every failure of the log.
+ * Every failure of the log: the backend-neutral storage errors (`StorageUnavailable` for I/O,
+ * `StorageCorrupt` for an unreadable record with its file and line, `InstanceLocked` for another writer),
+ * the same union as `MessageStore`'s, so a database backend fails the same way.
  *
  * @since 0.1.0
  * @category errors
  */
-export type RuntimeEventLogError = Jsonl.JsonlError | InstanceLock.InstanceLocked
+export type RuntimeEventLogError =
+  | StorageError.StorageUnavailable
+  | StorageError.StorageCorrupt
+  | InstanceLock.InstanceLocked
+
+/**
+ * What {@link Service.repair} did: records kept, each line dropped (1-based) with its reason and an
+ * excerpt, where the damaged original was kept, and all of it as text for a person.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RepairReport {
+  readonly kept: number
+  readonly dropped: ReadonlyArray<{ readonly line: number; readonly reason: string; readonly excerpt: string }>
+  readonly preserved: ReadonlyArray<string>
+  readonly summary: string
+}
 
 /**
  * @since 0.1.0
@@ -94,6 +119,11 @@ export interface Service {
   ) => Effect.Effect<void, RuntimeEventLogError>
   /** Streams the instance's events from the start (a missing log is empty). */
   readonly read: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<EventRecord, RuntimeEventLogError>
+  /**
+   * Salvages a damaged log: keeps every record that reads (in file order), reports each line dropped and
+   * why, keeps the damaged original beside it (never deletes it). A healthy log is left alone.
+   */
+  readonly repair: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<RepairReport, RuntimeEventLogError>
   /** Closes the instance's writer and releases its lock role once the appends in flight on it are done. */
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
   /** Releases every instance unused for at least `idleTimeout` now; returns how many were closed. */
@@ -154,7 +184,7 @@ export const make = (options?: {
         codec,
         role: "runtime-events",
         durable: options?.durable ?? true
-      })
+      }).pipe(Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) }))
 
     const append = Effect.fn("RuntimeEventLog.append")(function*(
       instance: WorkspacePaths.InstanceRef,
@@ -162,18 +192,34 @@ export const make = (options?: {
     ) {
       if (events.length === 0) return
       const p = WorkspacePaths.instance(root, instance)
-      yield* instances.use(p.dir, open(p), (writer) => writer.append(events))
+      yield* instances.use(p.dir, open(p), (writer) => writer.append(events).pipe(Effect.mapError(fromIo)))
     })
 
-    const read = (instance: WorkspacePaths.InstanceRef) =>
+    const read = (instance: WorkspacePaths.InstanceRef): Stream.Stream<EventRecord, RuntimeEventLogError> =>
       Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
-        Stream.provideService(FileSystem.FileSystem, fs)
+        Stream.provideService(FileSystem.FileSystem, fs),
+        Stream.mapError((e) => fromJsonl(e, repairHint))
       )
 
     const release = (instance: WorkspacePaths.InstanceRef) =>
       instances.release(WorkspacePaths.instance(root, instance).dir)
 
-    return RuntimeEventLog.of({ append, read, release, releaseIdle: instances.releaseIdle })
+    // Exclusive: the instance's log is closed in this service and its lock role taken for the salvage.
+    const repair = Effect.fn("RuntimeEventLog.repair")(function*(instance: WorkspacePaths.InstanceRef) {
+      const p = WorkspacePaths.instance(root, instance)
+      yield* instances.release(p.dir)
+      if (!(yield* fs.exists(p.runtimeEvents).pipe(Effect.orElseSucceed(() => false)))) {
+        return { kept: 0, dropped: [], preserved: [], summary: "nothing to repair: no runtime events" }
+      }
+      return yield* Effect.scoped(Effect.gen(function*() {
+        yield* InstanceLock.acquire(fs, p.lock, "runtime-events").pipe(
+          Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) })
+        )
+        return yield* Repair.salvageLog(fs, p.runtimeEvents, codec)
+      }))
+    })
+
+    return RuntimeEventLog.of({ append, read, repair, release, releaseIdle: instances.releaseIdle })
   })
 
 /**

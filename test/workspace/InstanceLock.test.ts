@@ -128,4 +128,43 @@ describe("InstanceLock", () => {
       const events = yield* store.append(ref, [MessageEvent.append(msg("a", "x"))])
       assert.strictEqual(events[0]!.seq, 1, "same pid, other start time: a previous incarnation, taken over")
     }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("leftover takeover claims and temp files of crashed lock takers are swept once the lock is ours; live ones stay", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const dead = spawnSync(process.execPath, ["-e", "0"]).pid!
+      const lock = yield* lockWith(root, { pid: dead, hostname: os.hostname(), token: "deadtoken" })
+      const content = JSON.stringify({ pid: dead, hostname: os.hostname(), token: "c1", acquiredAt: "x" })
+      // What crashed takers leave: claims against old tokens (one nested), temp files of dead processes.
+      const leftovers = [
+        `${lock}.takeover-0123456789abcdef`,
+        `${lock}.takeover-0123456789abcdef.takeover-fedcba9876543210`,
+        `${lock}.${dead}.00112233445566ff`
+      ]
+      for (const file of leftovers) yield* fs.writeFileString(file, content)
+      // A live process's temp file (pid 1) and an unrelated file stay.
+      const kept = [`${lock}.1.aabbccddeeff0011`, `${root}/workspaces/notes.txt`]
+      yield* fs.makeDirectory(`${root}/workspaces`, { recursive: true })
+      for (const file of kept) yield* fs.writeFileString(file, "x")
+      yield* Effect.scoped(InstanceLock.acquire(fs, lock, "messages"))
+      for (const file of leftovers) assert.isFalse(yield* fs.exists(file), `${file} swept`)
+      for (const file of kept) assert.isTrue(yield* fs.exists(file), `${file} kept`)
+      assert.isFalse(yield* fs.exists(lock), "released")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a lock refused without a lock file (a database backend) reads well", () =>
+    Effect.sync(() => {
+      const error = new InstanceLock.InstanceLocked({ pid: 4242, hostname: "db-host", role: "messages" })
+      assert.strictEqual(
+        error.message,
+        "instance is locked for writing (messages) by process 4242 on db-host. Stop that process, or close the " +
+          "other store first; a lock left by a dead process is taken over automatically."
+      )
+      const unknown = new InstanceLock.InstanceLocked({ pid: -1, hostname: "?", role: "messages" })
+      assert.notInclude(unknown.message, "undefined")
+      assert.include(unknown.message, "unknown holder")
+      const withFile = new InstanceLock.InstanceLocked({ file: "/x/writer.lock", pid: 4242, hostname: "h", role: "m" })
+      assert.include(withFile.message, "(/x/writer.lock)")
+    }))
 })

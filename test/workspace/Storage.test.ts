@@ -78,8 +78,55 @@ describe("RuntimeEventLog", () => {
       assert.deepStrictEqual(types, ["a", "c"])
       yield* fs.writeFileString(file, `{"v":1,"type":"a"}\n{"v":1}\n{"v":1,"type":"c"}\n`)
       const error = yield* Effect.flip(Stream.runDrain(log.read(ref)))
-      assert.strictEqual(error._tag, "JsonlCorruptLine")
-      assert.strictEqual((error as { line?: number }).line, 2)
+      assert.strictEqual(error._tag, "StorageCorrupt", "the backend-neutral union, not a Jsonl error")
+      if (error._tag !== "StorageCorrupt") return
+      assert.strictEqual(error.file, file)
+      assert.strictEqual(error.line, 2)
+      assert.include(error.message, "RuntimeEventLog.repair")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("fails with the StorageError union: StorageUnavailable names the file, StorageCorrupt an unknown version", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      // A file where the instance directory should be: every write fails with an I/O error.
+      yield* fs.makeDirectory(path.dirname(p.dir), { recursive: true })
+      yield* fs.writeFileString(p.dir, "not a directory")
+      const log = yield* RuntimeEventLog.make({ root })
+      const io = yield* Effect.flip(log.append(ref, [{ type: "turn.started" }]))
+      assert.strictEqual(io._tag, "StorageUnavailable")
+      if (io._tag === "StorageUnavailable") assert.isDefined(io.file)
+      yield* fs.remove(p.dir)
+      yield* fs.makeDirectory(p.messagesDir, { recursive: true })
+      yield* fs.writeFileString(p.runtimeEvents, `{"v":99,"type":"future"}\n`)
+      const newer = yield* Effect.flip(Stream.runDrain(log.read(ref)))
+      assert.strictEqual(newer._tag, "StorageCorrupt")
+      assert.include(newer.message, "version 99")
+      const refused = yield* Effect.flip(log.repair(ref))
+      assert.strictEqual(refused._tag, "StorageCorrupt", "a newer record is not damage: repair refuses")
+      assert.strictEqual(yield* fs.readFileString(p.runtimeEvents), `{"v":99,"type":"future"}\n`)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("repair keeps every readable record in order, keeps the damaged original aside, and the log is usable again", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const file = WorkspacePaths.instance(root, ref).runtimeEvents
+      yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+      const damaged = `{"v":1,"type":"a"}\n{"v":1,"ty\n\u0000\u0000\u0000\n{"v":1,"type":"d"}\n`
+      yield* fs.writeFileString(file, damaged)
+      const log = yield* RuntimeEventLog.make({ root })
+      const report = yield* log.repair(ref)
+      assert.strictEqual(report.kept, 2)
+      assert.deepStrictEqual(report.dropped.map((d) => d.line), [2, 3])
+      assert.include(report.dropped[1]!.reason, "zero-filled")
+      assert.strictEqual(yield* fs.readFileString(report.preserved[0]!), damaged)
+      assert.include(report.summary, `${file}:2: invalid JSON`)
+      yield* log.append(ref, [{ type: "e" }])
+      const types = Chunk.toReadonlyArray(yield* Stream.runCollect(log.read(ref))).map((e) => e.type)
+      assert.deepStrictEqual(types, ["a", "d", "e"])
+      assert.deepStrictEqual((yield* log.repair(ref)).preserved, [], "a healthy log is left alone")
     }).pipe(Effect.provide(FsLive)))
 })
 

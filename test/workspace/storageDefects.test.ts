@@ -145,9 +145,10 @@ describe("issue 12 defect 5: repair salvages a damaged log", () => {
       assert.include(report.dropped[1]!.reason, "zero-filled")
       assert.strictEqual(report.kept, 3)
       assert.strictEqual(report.lastSeq, 5)
-      assert.isDefined(report.preservedAs)
-      assert.strictEqual(yield* fs.readFileString(report.preservedAs!), damaged, "the original is kept, byte for byte")
-      assert.strictEqual(path.dirname(report.preservedAs!), p.messagesDir)
+      assert.deepStrictEqual(report.dropped.map((d) => d.log), ["events", "events"])
+      assert.strictEqual(report.preserved.length, 1)
+      assert.strictEqual(yield* fs.readFileString(report.preserved[0]!), damaged, "the original is kept, byte for byte")
+      assert.strictEqual(path.dirname(report.preserved[0]!), p.messagesDir)
 
       const repaired = yield* store.load(ref)
       assert.deepStrictEqual(repaired.messages.map((m) => m.id), ["a", "c", "e"])
@@ -155,7 +156,8 @@ describe("issue 12 defect 5: repair salvages a damaged log", () => {
       assert.strictEqual((yield* store.append(ref, [MessageEvent.append(msg("f", "f"))]))[0]!.seq, 6)
       const again = yield* store.repair(ref)
       assert.deepStrictEqual(again.dropped, [])
-      assert.isUndefined(again.preservedAs, "a healthy log is left alone")
+      assert.deepStrictEqual(again.preserved, [], "a healthy log is left alone")
+      assert.include(again.summary, "nothing to repair")
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "c", "e", "f"])
     }).pipe(Effect.provide(FsLive)))
 
@@ -178,6 +180,80 @@ describe("issue 12 defect 5: repair salvages a damaged log", () => {
         "repeats seq 2 (the first record with it was kept)"
       ]])
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c"])
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("issue 12 defect 5: repair salvages a damaged snapshot (base.jsonl)", () => {
+  // a..e compacted into base.jsonl (header on line 1, messages on lines 2-6), then f and g as events 6, 7.
+  const compacted = (root: string) =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root })
+      yield* store.append(ref, ["a", "b", "c", "d", "e"].map((id) => MessageEvent.append(msg(id, id))))
+      yield* store.compact(ref)
+      yield* store.append(ref, ["f", "g"].map((id) => MessageEvent.append(msg(id, id))))
+    }))
+
+  it.scoped("damaged message lines: every readable record is kept, the damaged bytes are kept aside, the report reads", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* compacted(root)
+      const lines = (yield* fs.readFileString(p.base)).split("\n")
+      lines[2] = lines[2]!.slice(0, 30) // b: cut short
+      lines[4] = "\u0000".repeat(lines[4]!.length) // d: a block lost in a power cut
+      lines[5] = "\u0000\u0000\u0000" + lines[5] // e: zero bytes in front of an intact record
+      const damaged = lines.join("\n")
+      yield* fs.writeFileString(p.base, damaged)
+      const store = yield* MessageStore.make({ root })
+      const error = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(error._tag, "StorageCorrupt")
+
+      const report = yield* store.repair(ref)
+      assert.deepStrictEqual(report.dropped.map((d) => [d.log, d.line]), [["snapshot", 3], ["snapshot", 5]])
+      assert.include(report.dropped[0]!.reason, "invalid JSON")
+      assert.include(report.dropped[1]!.reason, "zero-filled")
+      assert.strictEqual(report.keptMessages, 3)
+      assert.strictEqual(report.kept, 2)
+      assert.strictEqual(report.lastSeq, 7)
+      assert.include(report.notes.join("\n"), "announces 5 messages; 3 were readable")
+      assert.strictEqual(report.preserved.length, 1, "only the damaged file is kept aside")
+      assert.strictEqual(path.dirname(report.preserved[0]!), p.messagesDir)
+      assert.strictEqual(yield* fs.readFileString(report.preserved[0]!), damaged, "the damaged bytes, byte for byte")
+      assert.include(report.summary, `${p.base}:3: invalid JSON`)
+      assert.include(report.summary, `${p.base}:5: zero-filled line`)
+      assert.include(report.summary, `kept as ${report.preserved[0]}`)
+
+      // Nothing readable was lost: the three intact snapshot messages and both events, in order.
+      const repaired = yield* store.load(ref)
+      assert.deepStrictEqual(repaired.messages.map((m) => m.id), ["a", "c", "e", "f", "g"])
+      assert.strictEqual(repaired.lastSeq, 7)
+      assert.strictEqual((yield* store.append(ref, [MessageEvent.append(msg("h", "h"))]))[0]!.seq, 8)
+      assert.deepStrictEqual((yield* store.repair(ref)).preserved, [], "a healthy instance is left alone")
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a damaged header: its seq is read from what is left of it, or inferred from the events", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      for (
+        const [header, note] of [
+          [`{"v":1,"type":"snapsh\u0000t","seq":5,"messages":`, "its seq 5 was read from its text"],
+          ["\u0000".repeat(40), "inferred from the events"]
+        ] as const
+      ) {
+        const root = yield* tempRoot
+        const p = WorkspacePaths.instance(root, ref)
+        yield* compacted(root)
+        const lines = (yield* fs.readFileString(p.base)).split("\n")
+        lines[0] = header
+        yield* fs.writeFileString(p.base, lines.join("\n"))
+        const report = yield* Effect.scoped(Effect.flatMap(MessageStore.make({ root }), (store) => store.repair(ref)))
+        assert.include(report.notes.join("\n"), note)
+        assert.deepStrictEqual(report.dropped.map((d) => [d.log, d.line]), [["snapshot", 1]])
+        assert.strictEqual(report.lastSeq, 7)
+        const loaded = yield* Effect.scoped(Effect.flatMap(MessageStore.make({ root }), (store) => store.load(ref)))
+        assert.deepStrictEqual(loaded.messages.map((m) => m.id), ["a", "b", "c", "d", "e", "f", "g"])
+      }
     }).pipe(Effect.provide(FsLive)))
 })
 

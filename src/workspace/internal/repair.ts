@@ -1,9 +1,18 @@
 /**
- * Salvage of a damaged `events.jsonl`: every line that decodes is kept (in seq order, the first of a
- * repeated seq), everything else is reported line by line; the damaged file is kept beside the new one
- * under a new name (hard-linked, never deleted), and the result is folded into a new snapshot so that a
- * record lost in the middle (a gap in the seqs) does not make the instance unreadable again. The caller
- * holds the instance's lock.
+ * Salvage of a damaged instance: the snapshot (`base.jsonl`) and the events (`events.jsonl`).
+ *
+ * - Every line that decodes is kept; everything else is reported line by line with its reason and an
+ *   excerpt. Zero bytes in front of an otherwise valid record (what a power cut can leave in place of a
+ *   block) are stripped; a line of zero bytes only is reported as lost in a crash.
+ * - Snapshot: the header's seq is kept when the header reads; when it does not, the seq is read from the
+ *   damaged header's text, or else inferred from the events (the events whose message the snapshot already
+ *   holds are taken as folded), and the report says which. Messages keep their order.
+ * - Events: kept in seq order; of two records with one seq, the first in the file stays.
+ * - Each damaged file is kept beside the new one under a new name (hard-linked or copied, never deleted),
+ *   and the result is folded into a new snapshot, so a record lost in the middle (a gap in the seqs) does
+ *   not make the instance unreadable again.
+ *
+ * The caller holds the instance's lock.
  *
  * @internal
  */
@@ -12,112 +21,312 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Conversation from "../../conversation/Conversation.js"
+import type * as Message from "../../conversation/Message.js"
 import type * as MessageEvent from "../../conversation/MessageEvent.js"
 import { io, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
-import type { StorageCorrupt, StorageUnavailable } from "../StorageError.js"
+import { StorageCorrupt as StorageCorruptError, type StorageUnavailable } from "../StorageError.js"
 import type * as WorkspacePaths from "../WorkspacePaths.js"
 import { excerptOf } from "./jsonlCodec.js"
-import { eventCodec } from "./messageCodec.js"
+import { baseCodec, type BaseLine, eventCodec } from "./messageCodec.js"
 import { readSnapshot, snapshotText, writeDurably } from "./snapshot.js"
 import { fromIo } from "./storageErrors.js"
 
-/** @internal */
+/**
+ * One record `repair` dropped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Dropped {
-  /** 1-based line of the damaged file. */
+  /** The snapshot (`base.jsonl` here) or the events after it (`events.jsonl`). */
+  readonly log: "snapshot" | "events"
+  /** 1-based line (record position) in that log. */
   readonly line: number
   readonly reason: string
   readonly excerpt: string
 }
 
-/** @internal */
-export interface Salvage {
+/**
+ * What `MessageStore.repair` did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RepairReport {
+  /** Events kept after the snapshot. */
   readonly kept: number
+  /** Snapshot messages kept (those of an undamaged snapshot included). */
+  readonly keptMessages: number
   readonly dropped: ReadonlyArray<Dropped>
-  readonly preservedAs: string | undefined
+  /** What the salvage decided, in words (a snapshot seq read from a damaged header, a count that differs). */
+  readonly notes: ReadonlyArray<string>
+  /** Where each damaged original was kept, never deleted (file paths here). */
+  readonly preserved: ReadonlyArray<string>
+  /** The conversation's last seq after the repair. */
   readonly lastSeq: number
+  /** The report as lines a person reads (what was kept, each line dropped and why, where originals are). */
+  readonly summary: string
 }
 
 const NUL = /\u0000/g
 
-// A line decoded as an event, or the reason it is not one. Zero bytes (what a power cut can leave in
-// place of a block) in front of an otherwise valid record are stripped.
-const decode = (line: string): Either.Either<MessageEvent.MessageEvent, string> => {
-  const attempt = (text: string): Either.Either<MessageEvent.MessageEvent, string> => {
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (e) {
-      return Either.left(`invalid JSON (${e instanceof Error ? e.message : String(e)})`)
-    }
-    return Either.mapLeft(
-      eventCodec.decode(json),
-      (l) => l.version !== undefined ? `record version ${l.version}` : l.reason
-    )
+const parse = <A>(
+  codec: {
+    readonly decode: (json: unknown) => Either.Either<A, { readonly reason: string; readonly version?: string }>
   }
-  const first = attempt(line)
-  if (Either.isRight(first) || !line.includes("\u0000")) return first
-  const stripped = line.replace(NUL, "")
-  if (stripped.trim().length === 0) return Either.left("zero-filled line (lost in a crash)")
-  return Either.orElse(attempt(stripped), () => first)
+) =>
+(text: string): Either.Either<A, string> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return Either.left(`invalid JSON (${e instanceof Error ? e.message : String(e)})`)
+  }
+  return Either.mapLeft(codec.decode(json), (l) => l.version !== undefined ? `record version ${l.version}` : l.reason)
+}
+
+// Every line of `text` decoded, or dropped with its reason. A last line without its newline is a write that
+// never completed.
+const salvageLines = <A>(
+  text: string,
+  log: Dropped["log"],
+  attempt: (line: string) => Either.Either<A, string>
+) => {
+  const lines = text.split("\n")
+  const torn = lines.pop() ?? ""
+  const dropped: Array<Dropped> = []
+  const kept: Array<{ readonly value: A; readonly line: number; readonly text: string }> = []
+  const drop = (line: number, reason: string, raw: string) =>
+    dropped.push({ log, line, reason, excerpt: excerptOf(raw.replace(NUL, "\\0")) })
+  lines.forEach((raw, i) => {
+    if (raw.trim().length === 0) return
+    const first = attempt(raw)
+    if (Either.isRight(first)) return kept.push({ value: first.right, line: i + 1, text: raw })
+    if (!raw.includes("\u0000")) return drop(i + 1, first.left, raw)
+    const stripped = raw.replace(NUL, "")
+    if (stripped.trim().length === 0) return drop(i + 1, "zero-filled line (lost in a crash)", raw)
+    const second = attempt(stripped)
+    if (Either.isRight(second)) return kept.push({ value: second.right, line: i + 1, text: stripped })
+    return drop(i + 1, first.left, raw)
+  })
+  if (torn.replace(NUL, "").trim().length > 0) {
+    drop(lines.length + 1, "torn last line (an interrupted write, never completed)", torn)
+  }
+  return { kept, dropped }
+}
+
+const readText = (fs: FileSystem.FileSystem, file: string) =>
+  Effect.gen(function*() {
+    if (!(yield* fs.exists(file).pipe(io(file, "stat"), Effect.mapError(fromIo)))) return undefined
+    return yield* fs.readFileString(file).pipe(io(file, "read"), Effect.mapError(fromIo))
+  })
+
+const seqInText = (text: string): number | undefined => {
+  const match = /"seq"\s*:\s*(\d+)/.exec(text.replace(NUL, ""))
+  return match === null ? undefined : Number(match[1])
+}
+
+interface SnapshotSalvage {
+  /** `undefined`: the header was lost; the seq is inferred from the events. */
+  readonly seq: number | undefined
+  readonly messages: ReadonlyArray<Message.Message>
+  readonly dropped: ReadonlyArray<Dropped>
+  readonly notes: ReadonlyArray<string>
+  readonly damaged: boolean
+}
+
+const salvageSnapshot = (
+  fs: FileSystem.FileSystem,
+  file: string
+): Effect.Effect<SnapshotSalvage, StorageUnavailable> =>
+  Effect.gen(function*() {
+    const intact = yield* readSnapshot(fs, file).pipe(Effect.either)
+    if (Either.isRight(intact)) {
+      return { seq: intact.right.seq, messages: intact.right.messages, dropped: [], notes: [], damaged: false }
+    }
+    if (intact.left._tag === "StorageUnavailable") return yield* intact.left
+    const text = (yield* readText(fs, file)) ?? ""
+    const { dropped, kept } = salvageLines<BaseLine>(text, "snapshot", parse(baseCodec))
+    const firstLine = text.split("\n").findIndex((line) => line.replace(NUL, "").trim().length > 0) + 1
+    const notes: Array<string> = []
+    let header: { readonly seq: number; readonly messages: number } | undefined
+    const messages: Array<Message.Message> = []
+    for (const { line, value } of kept) {
+      if ("type" in value) {
+        if (line === firstLine && header === undefined) header = value
+        else dropped.push({ log: "snapshot", line, reason: "a snapshot header out of place", excerpt: "" })
+      } else {
+        messages.push(value)
+      }
+    }
+    dropped.sort((a, b) => a.line - b.line)
+    let seq = header?.seq
+    if (header === undefined) {
+      seq = seqInText(text.split("\n")[Math.max(0, firstLine - 1)] ?? "")
+      notes.push(
+        seq === undefined
+          ? "the snapshot header is unreadable: its seq was inferred from the events"
+          : `the snapshot header is damaged: its seq ${seq} was read from its text`
+      )
+    } else if (header.messages !== messages.length) {
+      notes.push(`the snapshot header announces ${header.messages} messages; ${messages.length} were readable`)
+    }
+    return { seq, messages, dropped, notes, damaged: true }
+  })
+
+// A lost header's seq: the events whose appended message the snapshot already holds were folded into it.
+const inferSeq = (messages: ReadonlyArray<Message.Message>, events: ReadonlyArray<MessageEvent.MessageEvent>) => {
+  const ids = new Set(messages.map((m) => m.id))
+  let seq = events.length === 0 ? messages.length : events[0]!.seq - 1
+  for (const event of events) {
+    if (event.type !== "append" || !ids.has(event.message.id)) break
+    seq = event.seq
+  }
+  return Math.max(0, seq)
+}
+
+const keepAside = (fs: FileSystem.FileSystem, file: string, stamp: string) => {
+  const preservedAs = `${file}.damaged-${stamp}`
+  return fs.link(file, preservedAs).pipe(
+    Effect.orElse(() => fs.copyFile(file, preservedAs)),
+    io(preservedAs, "keep the damaged file"),
+    Effect.mapError(fromIo),
+    Effect.as(preservedAs)
+  )
+}
+
+const summarize = (s: Omit<RepairReport, "summary">, p: WorkspacePaths.InstancePaths): string => {
+  if (s.dropped.length === 0 && s.notes.length === 0 && s.preserved.length === 0) {
+    return `nothing to repair: ${s.keptMessages} snapshot messages and ${s.kept} events read back, last seq ${s.lastSeq}`
+  }
+  const name = (log: Dropped["log"]) => log === "snapshot" ? p.base : p.events
+  return [
+    `repaired: kept ${s.keptMessages} snapshot messages and ${s.kept} events, last seq ${s.lastSeq}; ` +
+    `dropped ${s.dropped.length} line(s)`,
+    ...s.dropped.map((d) => `  ${name(d.log)}:${d.line}: ${d.reason}${d.excerpt === "" ? "" : `: ${d.excerpt}`}`),
+    ...s.notes.map((n) => `  note: ${n}`),
+    ...s.preserved.map((f) => `  the damaged original is kept as ${f}`)
+  ].join("\n")
 }
 
 /** @internal */
 export const salvage = (
   fs: FileSystem.FileSystem,
   p: WorkspacePaths.InstancePaths
-): Effect.Effect<Salvage, StorageCorrupt | StorageUnavailable> =>
+): Effect.Effect<RepairReport, StorageCorruptError | StorageUnavailable> =>
   Effect.gen(function*() {
-    const snapshot = yield* readSnapshot(fs, p.base)
-    if (!(yield* fs.exists(p.events).pipe(io(p.events, "stat"), Effect.mapError(fromIo)))) {
-      return { kept: 0, dropped: [], preservedAs: undefined, lastSeq: snapshot.seq }
-    }
-    const text = yield* fs.readFileString(p.events).pipe(io(p.events, "read"), Effect.mapError(fromIo))
-    const lines = text.split("\n")
-    const torn = lines.pop() ?? ""
-    const dropped: Array<Dropped> = []
-    const kept: Array<{ readonly event: MessageEvent.MessageEvent; readonly line: number }> = []
-    lines.forEach((line, i) => {
-      if (line.trim().length === 0) return
-      const decoded = decode(line)
-      if (Either.isRight(decoded)) kept.push({ event: decoded.right, line: i + 1 })
-      else dropped.push({ line: i + 1, reason: decoded.left, excerpt: excerptOf(line.replace(NUL, "\\0")) })
-    })
-    if (torn.trim().length > 0) {
-      dropped.push({
-        line: lines.length + 1,
-        reason: "torn last line (an interrupted write, never acknowledged)",
-        excerpt: excerptOf(torn.replace(NUL, "\\0"))
-      })
-    }
+    const snapshot = yield* salvageSnapshot(fs, p.base)
+    const text = (yield* readText(fs, p.events)) ?? ""
+    const lines = salvageLines(text, "events", parse(eventCodec))
+    const dropped: Array<Dropped> = [...lines.dropped]
     // Seq order; of two records with one seq, the first in the file stays.
-    kept.sort((a, b) => a.event.seq - b.event.seq || a.line - b.line)
+    const kept = [...lines.kept].sort((a, b) => a.value.seq - b.value.seq || a.line - b.line)
     const events: Array<MessageEvent.MessageEvent> = []
-    for (const { event, line } of kept) {
-      if (events.length > 0 && events[events.length - 1]!.seq === event.seq) {
-        dropped.push({ line, reason: `repeats seq ${event.seq} (the first record with it was kept)`, excerpt: "" })
+    for (const { line, value } of kept) {
+      if (events.length > 0 && events[events.length - 1]!.seq === value.seq) {
+        dropped.push({
+          log: "events",
+          line,
+          reason: `repeats seq ${value.seq} (the first record with it was kept)`,
+          excerpt: ""
+        })
       } else {
-        events.push(event)
+        events.push(value)
       }
     }
     dropped.sort((a, b) => a.line - b.line)
-    const base = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
-    const conversation = Conversation.applyAll(base, events)
-    if (dropped.length === 0 && conversation.seqProblems.length === 0) {
-      return { kept: events.length, dropped, preservedAs: undefined, lastSeq: conversation.lastSeq }
+    const newer = [...snapshot.dropped, ...dropped].find((d) => d.reason.startsWith("record version"))
+    if (newer !== undefined) {
+      // Records of another version are not damage: dropping them would lose what a newer build wrote.
+      return yield* new StorageCorruptError({
+        file: newer.log === "snapshot" ? p.base : p.events,
+        line: newer.line,
+        reason: `${newer.reason} is not supported by this build, so it cannot be told from damage`,
+        suggestion: "upgrade effect-swarm and repair with it (nothing was modified)."
+      })
     }
-    // 1. keep the damaged file under a new name; 2. publish the salvage as a snapshot; 3. empty the
-    // events. A crash in between leaves a state `repair` (or a load, after 3) handles.
-    const now = yield* Clock.currentTimeMillis
-    const preservedAs = `${p.events}.damaged-${new Date(now).toISOString().replace(/[:.]/g, "-")}`
-    yield* fs.link(p.events, preservedAs).pipe(
-      Effect.orElse(() => fs.copyFile(p.events, preservedAs)),
-      io(preservedAs, "keep the damaged file"),
-      Effect.mapError(fromIo)
-    )
+    const notes = [...snapshot.notes]
+    let seq = snapshot.seq
+    if (seq === undefined) {
+      seq = inferSeq(snapshot.messages, events)
+      notes.push(`the snapshot seq was taken as ${seq}`)
+    }
+    const conversation = Conversation.applyAll(Conversation.make(snapshot.messages, { baseSeq: seq }), events)
+    const eventsDamaged = dropped.some((d) => d.log === "events")
+    const result = {
+      kept: events.filter((e) => e.seq > seq).length,
+      keptMessages: snapshot.messages.length,
+      dropped: [...snapshot.dropped, ...dropped],
+      notes,
+      preserved: [] as Array<string>,
+      lastSeq: conversation.lastSeq
+    }
+    if (!snapshot.damaged && !eventsDamaged && conversation.seqProblems.length === 0) {
+      return { ...result, summary: summarize(result, p) }
+    }
+    // 1. keep each damaged file under a new name; 2. publish the salvage as a snapshot; 3. empty the
+    // events. A crash in between leaves a state `repair` (or a load, after 2) handles.
+    const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
+    if (snapshot.damaged) result.preserved.push(yield* keepAside(fs, p.base, stamp))
+    if (eventsDamaged || conversation.seqProblems.length > 0) {
+      result.preserved.push(yield* keepAside(fs, p.events, stamp))
+    }
     const folded = Conversation.fold(conversation)
     yield* writeDurably(fs, `${p.base}.tmp`, snapshotText(folded))
     yield* fs.rename(`${p.base}.tmp`, p.base).pipe(io(p.base, "rename"), Effect.mapError(fromIo))
     yield* syncDirectory(fs, p.messagesDir).pipe(Effect.mapError(fromIo))
     yield* writeAtomic(fs, p.events, "", { tmp: `${p.events}.tmp` }).pipe(Effect.mapError(fromIo))
-    return { kept: events.length, dropped, preservedAs, lastSeq: folded.baseSeq }
+    const done = { ...result, lastSeq: folded.baseSeq }
+    return { ...done, summary: summarize(done, p) }
+  }).pipe(Effect.uninterruptible)
+
+/**
+ * Salvage of an append-only log whose records need no order check (`runtime-events.jsonl`): every line
+ * that decodes is kept as it was, in file order; the damaged original is kept aside. The caller holds the
+ * log's lock.
+ *
+ * @internal
+ */
+export const salvageLog = <A>(
+  fs: FileSystem.FileSystem,
+  file: string,
+  codec: {
+    readonly decode: (json: unknown) => Either.Either<A, { readonly reason: string; readonly version?: string }>
+  }
+): Effect.Effect<
+  {
+    readonly kept: number
+    readonly dropped: ReadonlyArray<Omit<Dropped, "log">>
+    readonly preserved: ReadonlyArray<string>
+    readonly summary: string
+  },
+  StorageCorruptError | StorageUnavailable
+> =>
+  Effect.gen(function*() {
+    const text = (yield* readText(fs, file)) ?? ""
+    const { dropped, kept } = salvageLines(text, "events", parse(codec))
+    const report = dropped.map(({ excerpt, line, reason }) => ({ line, reason, excerpt }))
+    const newer = report.find((d) => d.reason.startsWith("record version"))
+    if (newer !== undefined) {
+      return yield* new StorageCorruptError({
+        file,
+        line: newer.line,
+        reason: `${newer.reason} is not supported by this build, so it cannot be told from damage`,
+        suggestion: "upgrade effect-swarm and repair with it (nothing was modified)."
+      })
+    }
+    if (report.length === 0) {
+      return { kept: kept.length, dropped: report, preserved: [], summary: `nothing to repair: ${kept.length} records` }
+    }
+    const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
+    const preserved = yield* keepAside(fs, file, stamp)
+    yield* writeAtomic(fs, file, kept.map((k) => k.text + "\n").join(""), { tmp: `${file}.tmp` }).pipe(
+      Effect.mapError(fromIo)
+    )
+    const summary = [
+      `repaired: kept ${kept.length} records; dropped ${report.length} line(s)`,
+      ...report.map((d) => `  ${file}:${d.line}: ${d.reason}${d.excerpt === "" ? "" : `: ${d.excerpt}`}`),
+      `  the damaged original is kept as ${preserved}`
+    ].join("\n")
+    return { kept: kept.length, dropped: report, preserved: [preserved], summary }
   }).pipe(Effect.uninterruptible)

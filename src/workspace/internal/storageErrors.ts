@@ -3,7 +3,6 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
 import type { StorageIoError } from "../AtomicFile.js"
 import type { JsonlError } from "../Jsonl.js"
 import { StorageCorrupt, StorageUnavailable } from "../StorageError.js"
@@ -22,14 +21,14 @@ export const fromIo = (e: StorageIoError): StorageUnavailable =>
   })
 
 /** @internal */
-export const fromJsonl = (e: JsonlError): StorageUnavailable | StorageCorrupt => {
+export const fromJsonl = (e: JsonlError, hint: string = repairHint): StorageUnavailable | StorageCorrupt => {
   switch (e._tag) {
     case "StorageIoError":
       return fromIo(e)
     case "JsonlCorruptLine":
       return new StorageCorrupt({
         reason: `corrupt record (${e.reason})`,
-        suggestion: repairHint,
+        suggestion: hint,
         file: e.file,
         line: e.line,
         excerpt: e.excerpt
@@ -43,7 +42,3 @@ export const fromJsonl = (e: JsonlError): StorageUnavailable | StorageCorrupt =>
       })
   }
 }
-
-/** @internal */
-export const mapJsonl = <A, E extends JsonlError, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.mapError(self, (e) => fromJsonl(e))

@@ -81,3 +81,35 @@ export class ForkError extends Schema.TaggedError<ForkError>("effect-swarm/ForkE
     return `${this.instance}: cannot fork at seq ${this.atSeq}: ${this.detail}`
   }
 }
+
+/**
+ * `AgentInstance.fromBundle` cannot build an instance for the requested agent: no such Agent or Swarm in
+ * the bundle, or a sandboxed tool without a `ToolRuntime` to run it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentError } from "effect-swarm"
+ * declare const open: Effect.Effect<void, AgentError.AgentConfigError>
+ * open.pipe(Effect.catchTag("AgentConfigError", (e) => Effect.logError(`${e.field}: ${e.suggestion}`)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentConfigError extends Schema.TaggedError<AgentConfigError>("effect-swarm/AgentConfigError")(
+  "AgentConfigError",
+  {
+    agent: Schema.String,
+    /** The bundle file (or root) the problem is in. */
+    file: Schema.String,
+    /** The field of the resource or option concerned (`spec.tools`, `options.swarm`, ...). */
+    field: Schema.String,
+    detail: Schema.String,
+    suggestion: Schema.String
+  }
+) {
+  override get message(): string {
+    return `Agent/${this.agent} (${this.file}, ${this.field}): ${this.detail}. ${this.suggestion}`
+  }
+}

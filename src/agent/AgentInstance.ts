@@ -6,29 +6,40 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type * as Conversation from "../conversation/Conversation.js"
-import * as MessageEvent from "../conversation/MessageEvent.js"
-import * as EventBus from "../event/EventBus.js"
+import type * as EventBus from "../event/EventBus.js"
+import type { ExtensionLoadError } from "../extension/ExtensionError.js"
 import type * as Model from "../model/Model.js"
-import type { AgentsApi, RuntimeInfo, TurnResult } from "../pipeline/Middleware.js"
-import * as Pipeline from "../pipeline/Pipeline.js"
-import * as ToolExecutor from "../tool/ToolExecutor.js"
-import * as ToolRegistry from "../tool/ToolRegistry.js"
+import type { ModelConfigError } from "../model/ModelError.js"
+import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
+import type * as Pipeline from "../pipeline/Pipeline.js"
+import type * as Bundle from "../resource/Bundle.js"
+import type { BundleError } from "../resource/BundleError.js"
+import type * as Resource from "../resource/Resource.js"
+import type * as ToolExecutor from "../tool/ToolExecutor.js"
+import type * as ToolModule from "../tool/ToolModule.js"
+import type { ToolNameError } from "../tool/ToolName.js"
+import type { ExtensionState, ExtensionStateError } from "../workspace/ExtensionState.js"
 import type { Instances } from "../workspace/Instances.js"
 import type { MessageStore } from "../workspace/MessageStore.js"
-import { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
+import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import { ApprovalNotPending, type AwaitingApproval, ForkError, type TurnStorageError } from "./AgentError.js"
+import type { ApprovalNotPending, ForkError } from "./AgentError.js"
+import { type AgentConfigError, type AwaitingApproval, TurnStorageError } from "./AgentError.js"
+import * as Approvals from "./internal/approvals.js"
+import * as FromBundle from "./internal/bundle.js"
 import * as History from "./internal/history.js"
 import type { StepEntry, TurnEntry } from "./internal/history.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./internal/instance.js"
-import * as Log from "./internal/log.js"
-import * as Loop from "./internal/loop.js"
-import * as Storage from "./internal/storage.js"
-import * as Policy from "./Policy.js"
+import type * as Loop from "./internal/loop.js"
+import * as Open from "./internal/open.js"
+import type { Options } from "./internal/open.js"
+import * as TurnEnd from "./internal/turnEnd.js"
+import type * as Policy from "./Policy.js"
 
 export type {
   /**
@@ -41,6 +52,11 @@ export type {
    * @category models
    */
   ApprovalPredicate,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Options,
   /**
    * @since 0.1.0
    * @category models
@@ -59,36 +75,6 @@ export type {
 }
 
 /**
- * Options of {@link make} and {@link makeInMemory}.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  readonly ref: InstanceRef
-  /** The model (for example `yield* Model.Model`, or `Model.make(resource)`). */
-  readonly model: Model.Service
-  /** The system prompt (`prompt.system`, or the text of `prompt.systemRef`; see `Bundle.systemPrompt`). */
-  readonly system?: string | undefined
-  /** The Agent's `spec.modelConfig.params` (`providerOptions` values must be JSON). */
-  readonly params?:
-    | Omit<Model.CallParams, "providerOptions"> & {
-      readonly providerOptions?: { readonly [key: string]: unknown } | undefined
-    }
-    | undefined
-  /** The budget policy (see `Policy.resolve`); defaults to `Policy.defaults`. */
-  readonly policy?: Policy.Policy | undefined
-  /** Per tool name: `idempotent`, `needsApproval` (from the Tool exports). */
-  readonly tools?: { readonly [toolName: string]: ToolSettings } | undefined
-  /** A policy predicate on tool calls: `true` or a reason pauses the turn for approval. */
-  readonly needsApproval?: ApprovalPredicate | undefined
-  readonly executor?: ToolExecutor.Options | undefined
-  readonly pipeline?: Pipeline.Options | undefined
-  readonly runtime?: RuntimeInfo | undefined
-  readonly agents?: AgentsApi | undefined
-}
-
-/**
  * The loop settings of an agent's tools from their exports (`idempotent`, `needsApproval`), keyed by
  * tool name; pass it as `tools` to {@link make}.
  *
@@ -103,51 +89,12 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const toolSettingsOf = (
+export const toolSettingsOf: (
   catalog: ReadonlyArray<{
     readonly name: string
     readonly export: { readonly idempotent?: boolean | undefined; readonly needsApproval?: boolean | undefined }
   }>
-): Record<string, ToolSettings> => {
-  const out: Record<string, ToolSettings> = {}
-  for (const t of catalog) out[t.name] = { idempotent: t.export.idempotent, needsApproval: t.export.needsApproval }
-  return out
-}
-
-const build = (
-  options: Options,
-  storage: Storage.Storage,
-  open: (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
-) =>
-  Effect.gen(function*() {
-    const model = options.model
-    const pipeline = yield* Pipeline.make(options.pipeline)
-    const tools = yield* ToolRegistry.make
-    const executor = yield* ToolExecutor.make(options.executor).pipe(
-      Effect.provideService(ToolRegistry.ToolRegistry, tools)
-    )
-    const log = Log.emptyLog()
-    for (const r of yield* storage.records) Log.applyRecord(log, r)
-    const conversation = yield* Ref.make(yield* storage.load)
-    const settings = options.tools ?? {}
-    const instance: AgentInstance = {
-      ref: options.ref,
-      label: Storage.label(options.ref),
-      system: options.system,
-      model,
-      params: options.params as Model.CallParams | undefined,
-      policy: options.policy ?? Policy.defaults,
-      pipeline,
-      tools,
-      executor,
-      toolSettings: (name) => settings[name] ?? {},
-      needsApproval: options.needsApproval,
-      runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
-      agents: options.agents,
-      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, turnEnd: [] }
-    }
-    return instance
-  })
+) => Record<string, ToolSettings> = FromBundle.toolSettingsOf
 
 /**
  * Opens a durable instance on the workspace stores: its conversation through `MessageStore`, its
@@ -183,20 +130,136 @@ export const make = (
     const context = yield* Effect.context<
       EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
     >()
-    const open = (ref: InstanceRef) => Effect.provide(make({ ...options, ref }), context)
-    const storage = yield* Storage.durable(options.ref)
-    const instance = yield* build(options, storage, open)
-    const log = yield* RuntimeEventLog
-    const { agentName, instanceKey } = options.ref
-    // Step and tool events go through the bus sink (asynchronous); turn records are written by the loop.
-    yield* EventBus.attach((events) => {
-      const mine = events.filter((e) =>
-        e.agentName === agentName && e.instanceKey === instanceKey && !e.type.startsWith("turn.")
-      )
-      return mine.length === 0 ? Effect.void : log.append(options.ref, mine)
-    }, { name: `runtime-events ${instance.label}` })
-    return instance
+    return yield* Open.durable(options, (ref) => Effect.provide(make({ ...options, ref }), context))
   })
+
+/**
+ * Options of {@link fromBundle}: which Agent of the bundle and which instance of it, plus what to
+ * replace or add. Everything else is read from the bundle.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FromBundleOptions {
+  /** The Agent: its name in the bundle's local scope, or its entry. */
+  readonly agent: string | Bundle.Entry<Resource.AgentResource>
+  readonly instanceKey: string
+  /**
+   * The Swarm whose `spec.policy` applies (a name or an entry). Default: the only local Swarm listing the
+   * agent, else the one `Bundle.selectSwarm` picks if it lists the agent; none otherwise.
+   */
+  readonly swarm?: string | Bundle.Entry<Resource.SwarmResource> | undefined
+  /** Default: the Swarm's `spec.instanceKey`, else its name, else `default` (through `WorkspacePaths.workspaceId`). */
+  readonly workspaceId?: string | undefined
+  /** Replaces the Agent's Model resource (a scripted model in tests and demos). */
+  readonly model?: Model.Service | undefined
+  /** Passed to `Model.make` for the Agent's Model resource (an `HttpClient`, a script). */
+  readonly modelOptions?: Model.LayerOptions | undefined
+  /** Applied over the Swarm -> Agent policy. */
+  readonly policy?: Partial<Policy.Policy> | undefined
+  /** Tool resource names not to register (e.g. tools that need a network the host does not have). */
+  readonly skipTools?: ReadonlyArray<string> | undefined
+  /** Load the Agent's extensions (default `true`). */
+  readonly extensions?: boolean | undefined
+  readonly needsApproval?: ApprovalPredicate | undefined
+  readonly executor?: ToolExecutor.Options | undefined
+  readonly pipeline?: Pipeline.Options | undefined
+  readonly agents?: AgentsApi | undefined
+}
+
+/**
+ * Every failure of {@link fromBundle}: the bundle does not describe a runnable agent (`AgentConfigError`,
+ * `BundleError` for an unreadable `systemRef`, `ModelConfigError`), a tool or extension does not load, or
+ * the instance's storage fails.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type FromBundleError =
+  | AgentConfigError
+  | BundleError
+  | ModelConfigError
+  | ToolModule.ToolModuleError
+  | ToolNameError
+  | ExtensionLoadError
+  | ExtensionStateError
+  | TurnStorageError
+
+/**
+ * What {@link fromBundle} needs from its context: the workspace stores, the event bus, the file system
+ * (prompt files) and a scope (the instance, its event sink and its extensions live as long as it). A
+ * `ToolRuntime` in context is used for the Agent's sandboxed tools (without one they fail with
+ * `AgentConfigError`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FromBundleRequirements =
+  | EventBus.EventBus
+  | MessageStore
+  | RuntimeEventLog
+  | Instances
+  | ExtensionState
+  | FileSystem.FileSystem
+  | Scope.Scope
+
+/**
+ * Opens a durable instance of one Agent of a loaded bundle, wired as the bundle says: the model from the
+ * Agent's Model resource (`Model.make`; a `scripted` one gets its validated script), the system prompt
+ * (`prompt.system` or the `systemRef` file), the policy merged Swarm -> Agent -> `options.policy`, the
+ * Agent's tools registered into the instance's own registry (in-process, or sandboxed through the
+ * `ToolRuntime` in context) with their `idempotent` / `needsApproval` settings, its runtime info (swarm,
+ * callable agents) and its extensions loaded into the instance's own pipeline and registry. `fork`s of the
+ * instance are opened the same way.
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import {
+ *   AgentInstance, Bundle, EventBus, ExtensionState, Instances, MessageStore, RuntimeConfig, RuntimeEventLog,
+ *   ToolRuntime, Turn
+ * } from "effect-swarm"
+ *
+ * const root = "/tmp/swarm"
+ * const Stores = Layer.mergeAll(
+ *   MessageStore.layer({ root }), RuntimeEventLog.layer({ root }), Instances.layer({ root }),
+ *   ExtensionState.layer({ root }), EventBus.layer(), ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node")))
+ * ).pipe(Layer.provideMerge(NodeContext.layer))
+ *
+ * const program = Effect.gen(function*() {
+ *   const bundle = yield* Bundle.load("examples/bundles/multi-agent")
+ *   const agent = yield* AgentInstance.fromBundle(bundle, { agent: "coordinator", instanceKey: "thread-1" })
+ *   return yield* Turn.run(agent, "hello")
+ * }).pipe(Effect.scoped, Effect.provide(Stores))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromBundle: (
+  bundle: Bundle.Bundle,
+  options: FromBundleOptions
+) => Effect.Effect<AgentInstance, FromBundleError, FromBundleRequirements> = Effect.fn("AgentInstance.fromBundle")(
+  function*(bundle: Bundle.Bundle, options: FromBundleOptions) {
+    const context = yield* Effect.context<FromBundleRequirements>()
+    // A fork is opened the same way, on the model this instance uses.
+    const reopen = (resolved: FromBundle.Resolved) => (next: InstanceRef) =>
+      Effect.provide(
+        fromBundle(bundle, { ...options, agent: resolved.agent, instanceKey: next.instanceKey, model: resolved.model }),
+        context
+      ).pipe(Effect.catchIf((e) => e._tag !== "TurnStorageError", (e) =>
+        Effect.fail(
+          new TurnStorageError({
+            instance: `${next.agentName}@${next.instanceKey}`,
+            operation: "opening the instance from its bundle",
+            detail: e.message,
+            cause: e
+          })
+        )))
+    return yield* FromBundle.open(bundle, options, reopen)
+  }
+)
 
 /**
  * An instance whose log lives in memory (tests, benchmarks, throwaway agents), optionally starting from
@@ -224,10 +287,7 @@ export const makeInMemory = (
 ): Effect.Effect<AgentInstance, never, EventBus.EventBus> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<EventBus.EventBus>()
-    const open = (ref: InstanceRef) => Effect.provide(makeInMemory({ ...options, ref }), context)
-    const storage = yield* Storage.memory(initial)
-    // The in-memory storage never fails.
-    return yield* build(options, storage, open).pipe(Effect.catchTag("TurnStorageError", (e) => Effect.die(e)))
+    return yield* Open.memory(options, (ref) => Effect.provide(makeInMemory({ ...options, ref }), context), initial)
   })
 
 /**
@@ -248,38 +308,7 @@ export const conversation = (instance: AgentInstance): Effect.Effect<Conversatio
 export const pendingApprovals = (
   instance: AgentInstance
 ): Effect.Effect<ReadonlyArray<{ readonly toolCallId: string; readonly toolName: string; readonly turnId: string }>> =>
-  Effect.sync(() =>
-    Array.from(instance.state.log.approvals.values())
-      .filter((a) => a.decision === undefined && !instance.state.log.ended.has(a.turnId))
-      .map(({ toolCallId, toolName, turnId }) => ({ toolCallId, toolName, turnId }))
-  )
-
-const decide = (instance: AgentInstance, toolCallId: string, approved: boolean, reason?: string) =>
-  instance.state.lock.withPermits(1)(Effect.gen(function*() {
-    const approval = instance.state.log.approvals.get(toolCallId)
-    if (approval === undefined || approval.decision !== undefined || instance.state.log.ended.has(approval.turnId)) {
-      return yield* new ApprovalNotPending({
-        instance: instance.label,
-        toolCallId,
-        pending: (yield* pendingApprovals(instance)).map((p) => p.toolCallId)
-      })
-    }
-    // The decision is durable before the turn continues.
-    yield* Loop.record(instance, "approval.resolved", approval.turnId, {
-      toolCallId,
-      approved,
-      ...(reason === undefined ? {} : { reason })
-    })
-    const still = Loop.pendingApprovals(instance, approval.turnId)
-    if (still.length > 0) {
-      const result: TurnResult = { turnId: approval.turnId, finishReason: "awaiting_approval" }
-      return result
-    }
-    const resumed = yield* Loop.resumeLocked(instance)
-    return resumed._tag === "Some"
-      ? resumed.value
-      : { turnId: approval.turnId, finishReason: "awaiting_approval" as const }
-  }))
+  Effect.sync(() => Approvals.pending(instance))
 
 /**
  * Approves a paused tool call. When it was the last decision its step waited for, the turn continues
@@ -299,7 +328,7 @@ export const approve = (
   instance: AgentInstance,
   toolCallId: string
 ): Effect.Effect<TurnResult, ApprovalNotPending | Loop.TurnError | AwaitingApproval> =>
-  decide(instance, toolCallId, true)
+  Approvals.decide(instance, toolCallId, true)
 
 /**
  * Denies a paused tool call: the model reads it as a tool error with the reason
@@ -313,7 +342,7 @@ export const deny = (
   toolCallId: string,
   reason?: string
 ): Effect.Effect<TurnResult, ApprovalNotPending | Loop.TurnError | AwaitingApproval> =>
-  decide(instance, toolCallId, false, reason)
+  Approvals.decide(instance, toolCallId, false, reason)
 
 /**
  * The turns of the instance with their steps and seqs, oldest first: what `fork` can start from.
@@ -358,25 +387,7 @@ export const fork = (
   instance: AgentInstance,
   atSeq: number,
   newInstanceKey: string
-): Effect.Effect<AgentInstance, ForkError | TurnStorageError> =>
-  Effect.gen(function*() {
-    const label = instance.label
-    const messages = History.messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
-    if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
-    if (newInstanceKey === instance.ref.instanceKey) {
-      return yield* new ForkError({ instance: label, atSeq, detail: "the new instance key is the original's" })
-    }
-    const forked = yield* instance.state.open({ ...instance.ref, instanceKey: newInstanceKey })
-    if ((yield* Ref.get(forked.state.conversation)).lastSeq > 0) {
-      return yield* new ForkError({
-        instance: label,
-        atSeq,
-        detail: `instance ${forked.label} already has a conversation; fork into a new instance key`
-      })
-    }
-    if (messages.length > 0) yield* Loop.appendAll(forked, messages.map(MessageEvent.append))
-    return forked
-  })
+): Effect.Effect<AgentInstance, ForkError | TurnStorageError> => History.fork(instance, atSeq, newInstanceKey)
 
 /**
  * Runs `hook` at the end of every turn of the instance, also a failed or interrupted one, before the
@@ -395,14 +406,5 @@ export const fork = (
  * @since 0.1.0
  * @category extensions
  */
-export const onTurnEnd = <A, E>(instance: AgentInstance, hook: Effect.Effect<A, E>): Effect.Effect<void> =>
-  Effect.sync(() => {
-    instance.state.turnEnd.push(
-      hook.pipe(
-        Effect.asVoid,
-        Effect.catchAllCause((cause) =>
-          Effect.logWarning(`${instance.label}: a turn-end hook failed; the turn's result stands`, cause)
-        )
-      )
-    )
-  })
+export const onTurnEnd: <A, E>(instance: AgentInstance, hook: Effect.Effect<A, E>) => Effect.Effect<void> =
+  TurnEnd.onTurnEnd

@@ -1,7 +1,8 @@
 /**
- * Instance metadata and lifecycle: `metadata.json` (status `idle | processing`, agent, instance key,
- * created/updated, written atomically and pretty-printed), listing the instances of a workspace (broken
- * entries are skipped and reported, never fatal), and deleting everything of an instance (idempotent).
+ * Instance metadata and lifecycle: `metadata.json` (status `idle | processing | awaiting_approval`, agent,
+ * instance key, created/updated, written atomically and pretty-printed), listing the instances of a
+ * workspace (broken entries are skipped and reported, never fatal), and deleting everything of an
+ * instance (idempotent).
  *
  * @since 0.1.0
  */
@@ -19,7 +20,8 @@ import * as InstanceLock from "./InstanceLock.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
 /**
- * Whether an instance is running a turn.
+ * What an instance is doing: waiting for input (`idle`), running a turn (`processing`), or holding a turn
+ * paused until tool calls are approved or denied (`awaiting_approval`).
  *
  * @example
  * ```ts
@@ -31,7 +33,7 @@ import * as WorkspacePaths from "./WorkspacePaths.js"
  * @since 0.1.0
  * @category models
  */
-export const Status = Schema.Literal("idle", "processing")
+export const Status = Schema.Literal("idle", "processing", "awaiting_approval")
 
 /**
  * @since 0.1.0

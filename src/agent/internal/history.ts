@@ -2,9 +2,15 @@
  * Time travel over an instance's log: the turns and steps with their seqs, and the conversation as it
  * was at a seq (for `fork`).
  */
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import * as Conversation from "../../conversation/Conversation.js"
 import type { Message } from "../../conversation/Message.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
+import { ForkError } from "../AgentError.js"
+import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
+import { appendAll } from "./write.js"
 
 /**
  * One step of a turn in the log.
@@ -92,3 +98,24 @@ export const messagesAt = (c: Conversation.Conversation, atSeq: number): Readonl
   const base = Conversation.make(c.base, { baseSeq: c.baseSeq })
   return Conversation.applyAll(base, c.events.filter((e) => e.seq <= atSeq)).messages
 }
+
+/** Opens `newInstanceKey` like `instance` and writes the conversation as it was right after `atSeq`. */
+export const fork = (instance: AgentInstance, atSeq: number, newInstanceKey: string) =>
+  Effect.gen(function*() {
+    const label = instance.label
+    const messages = messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
+    if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
+    if (newInstanceKey === instance.ref.instanceKey) {
+      return yield* new ForkError({ instance: label, atSeq, detail: "the new instance key is the original's" })
+    }
+    const forked = yield* instance.state.open({ ...instance.ref, instanceKey: newInstanceKey })
+    if ((yield* Ref.get(forked.state.conversation)).lastSeq > 0) {
+      return yield* new ForkError({
+        instance: label,
+        atSeq,
+        detail: `instance ${forked.label} already has a conversation; fork into a new instance key`
+      })
+    }
+    if (messages.length > 0) yield* appendAll(forked, messages.map(MessageEvent.append))
+    return forked
+  })

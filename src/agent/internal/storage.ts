@@ -8,13 +8,13 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
 import type * as MessageEvent from "../../conversation/MessageEvent.js"
-import { Instances } from "../../workspace/Instances.js"
+import * as Instances from "../../workspace/Instances.js"
 import { MessageStore } from "../../workspace/MessageStore.js"
 import { type EventRecord, RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import { TurnStorageError } from "../AgentError.js"
 
-export type Status = "idle" | "processing"
+export type Status = Instances.Status
 
 export interface Storage {
   readonly kind: "durable" | "memory"
@@ -42,7 +42,7 @@ export const durable = (ref: InstanceRef) =>
   Effect.gen(function*() {
     const store = yield* MessageStore
     const log = yield* RuntimeEventLog
-    const instances = yield* Instances
+    const instances = yield* Instances.Instances
     yield* instances.ensure(ref).pipe(Effect.mapError(storageError(ref, "creating the instance metadata")))
     const storage: Storage = {
       kind: "durable",

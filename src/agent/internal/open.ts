@@ -1,0 +1,109 @@
+/**
+ * Building an instance: its own pipeline, tool registry and executor, its log read back from storage
+ * (durable on the workspace stores, or in memory), and for a durable one the sink that persists the
+ * step and tool events its pipeline publishes.
+ */
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import type * as Conversation from "../../conversation/Conversation.js"
+import * as EventBus from "../../event/EventBus.js"
+import type * as Model from "../../model/Model.js"
+import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
+import * as Pipeline from "../../pipeline/Pipeline.js"
+import * as ToolExecutor from "../../tool/ToolExecutor.js"
+import * as ToolRegistry from "../../tool/ToolRegistry.js"
+import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
+import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
+import type { TurnStorageError } from "../AgentError.js"
+import * as Policy from "../Policy.js"
+import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./instance.js"
+import * as Log from "./log.js"
+import * as Storage from "./storage.js"
+
+/**
+ * Options of `AgentInstance.make` and `AgentInstance.makeInMemory`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly ref: InstanceRef
+  /** The model (for example `yield* Model.Model`, or `Model.make(resource)`). */
+  readonly model: Model.Service
+  /** The system prompt (`prompt.system`, or the text of `prompt.systemRef`; see `Bundle.systemPrompt`). */
+  readonly system?: string | undefined
+  /** The Agent's `spec.modelConfig.params` (`providerOptions` values must be JSON). */
+  readonly params?:
+    | Omit<Model.CallParams, "providerOptions"> & {
+      readonly providerOptions?: { readonly [key: string]: unknown } | undefined
+    }
+    | undefined
+  /** The budget policy (see `Policy.resolve`); defaults to `Policy.defaults`. */
+  readonly policy?: Policy.Policy | undefined
+  /** Per tool name: `idempotent`, `needsApproval` (from the Tool exports). */
+  readonly tools?: { readonly [toolName: string]: ToolSettings } | undefined
+  /** A policy predicate on tool calls: `true` or a reason pauses the turn for approval. */
+  readonly needsApproval?: ApprovalPredicate | undefined
+  readonly executor?: ToolExecutor.Options | undefined
+  readonly pipeline?: Pipeline.Options | undefined
+  readonly runtime?: RuntimeInfo | undefined
+  readonly agents?: AgentsApi | undefined
+}
+
+/** Opens another instance like this one under `ref` (what `fork` uses). */
+export type Reopen = (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
+
+const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
+  Effect.gen(function*() {
+    const pipeline = yield* Pipeline.make(options.pipeline)
+    const tools = yield* ToolRegistry.make
+    const executor = yield* ToolExecutor.make(options.executor).pipe(
+      Effect.provideService(ToolRegistry.ToolRegistry, tools)
+    )
+    const log = Log.emptyLog()
+    for (const r of yield* storage.records) Log.applyRecord(log, r)
+    const conversation = yield* Ref.make(yield* storage.load)
+    const settings = options.tools ?? {}
+    const instance: AgentInstance = {
+      ref: options.ref,
+      label: Storage.label(options.ref),
+      system: options.system,
+      model: options.model,
+      params: options.params as Model.CallParams | undefined,
+      policy: options.policy ?? Policy.defaults,
+      pipeline,
+      tools,
+      executor,
+      toolSettings: (name) => settings[name] ?? {},
+      needsApproval: options.needsApproval,
+      runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
+      agents: options.agents,
+      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, turnEnd: [] }
+    }
+    return instance
+  })
+
+/** A durable instance on the workspace stores, with the sink of its published step and tool events. */
+export const durable = (options: Options, open: Reopen) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage.durable(options.ref)
+    const instance = yield* build(options, storage, open)
+    const log = yield* RuntimeEventLog
+    const { agentName, instanceKey } = options.ref
+    // Step and tool events go through the bus sink (asynchronous); turn records are written by the loop.
+    yield* EventBus.attach((events) => {
+      const mine = events.filter((e) =>
+        e.agentName === agentName && e.instanceKey === instanceKey && !e.type.startsWith("turn.")
+      )
+      return mine.length === 0 ? Effect.void : log.append(options.ref, mine)
+    }, { name: `runtime-events ${instance.label}` })
+    return instance
+  })
+
+/** An instance whose log lives in memory. */
+export const memory = (options: Options, open: Reopen, initial?: Conversation.Conversation) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage.memory(initial)
+    // The in-memory storage never fails.
+    return yield* build(options, storage, open).pipe(Effect.catchTag("TurnStorageError", (e) => Effect.die(e)))
+  })

@@ -1,0 +1,167 @@
+/**
+ * The core of a step, inside the step onion: `modelStep` asks the model (the request is built by
+ * `modelRequest`, the one place that decides what the model sees) and writes its assistant message
+ * before any tool runs; `pendingStep` finishes the tool calls of an assistant message already in the log
+ * (a resumed turn, or one whose approvals were decided) without asking the model again.
+ */
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import type * as Message from "../../conversation/Message.js"
+import type * as Model from "../../model/Model.js"
+import * as LlmInput from "../../pipeline/LlmInput.js"
+import type { StepContext, StepResult } from "../../pipeline/Middleware.js"
+import type { AgentInstance } from "./instance.js"
+import * as Log from "./log.js"
+import * as Retry from "./retry.js"
+import { type Action, approvalReason, denied, interrupted, runActions } from "./tools.js"
+import { appendMessage, meta, record, type TurnState } from "./write.js"
+
+const systemMessage = (text: string): Message.Message => ({
+  id: "system-prompt",
+  data: { role: "system", content: text },
+  metadata: {},
+  createdAt: new Date(0),
+  source: { type: "system" }
+})
+
+/** The `step.started` model input summary (system prompt first), for the step context's metadata. */
+export const stepInput = (inst: AgentInstance, messages: ReadonlyArray<Message.Message>) => ({
+  [LlmInput.metadataKey]: LlmInput.summarize(
+    inst.system === undefined ? messages : [systemMessage(inst.system), ...messages.slice(-(LlmInput.maxMessages - 1))]
+  )
+})
+
+/**
+ * The model request of a step: the system prompt, the conversation, the step's catalog (as the step
+ * onion left it) and the agent's call params. The seam for anything that changes what the model sees.
+ */
+export const modelRequest = (
+  inst: AgentInstance,
+  step: StepContext,
+  messages: ReadonlyArray<Message.Message>
+): Model.Request => ({
+  system: inst.system,
+  messages,
+  tools: step.toolCatalog,
+  params: inst.params
+})
+
+/** One step's core: the model call, its assistant message (written first), then its tool calls. */
+export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
+  Effect.gen(function*() {
+    const messages = (yield* Ref.get(inst.state.conversation)).messages
+    const response = yield* inst.model.generate(modelRequest(inst, step, messages))
+    const usage = response.usage
+    const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
+    state.tokens += total
+    const tokenUsage = {
+      promptTokens: usage.inputTokens ?? 0,
+      completionTokens: usage.outputTokens ?? 0,
+      totalTokens: total
+    }
+    const done = (result: Partial<StepResult>): StepResult => ({
+      status: "completed",
+      shouldContinue: false,
+      toolCalls: [],
+      toolResults: [],
+      metadata: {},
+      tokenUsage,
+      ...result
+    })
+    const retry = Retry.classify(response, messages)
+    const hasContent = response.text.trim() !== "" || response.toolCalls.length > 0
+    if (retry === undefined || hasContent) {
+      // Write-ahead: the assistant message is durable before any tool runs (a resumed turn never asks
+      // the model for this step again).
+      yield* appendMessage(
+        inst,
+        response.message,
+        meta(state.turnId, step.stepIndex, { [Log.keys.usage]: { ...tokenUsage } }),
+        { type: "assistant", stepId: step.stepId }
+      )
+    }
+    if (retry !== undefined) {
+      const count = retry === "empty_output" ? ++state.empty : ++state.malformed
+      if (retry === "empty_output") state.malformed = 0
+      else state.empty = 0
+      if (count > Retry.maxRetries) {
+        state.failure = Retry.failure(retry)
+        return done({ metadata: { [Retry.metadataKey]: retry } })
+      }
+      yield* appendMessage(
+        inst,
+        { role: "user", content: Retry.corrective(retry) },
+        meta(state.turnId, step.stepIndex, { [Log.keys.corrective]: retry })
+      )
+      return done({ shouldContinue: true, metadata: { [Retry.metadataKey]: retry } })
+    }
+    state.empty = 0
+    state.malformed = 0
+    const calls = response.toolCalls
+    if (calls.length === 0) return done({})
+    const waiting = calls.flatMap((call) => {
+      const reason = approvalReason(inst, call)
+      return reason === undefined ? [] : [{ call, reason }]
+    })
+    const toolCalls = calls.map((c) => ({ id: c.id, name: c.name, args: c.arguments }))
+    if (waiting.length > 0) {
+      // Nothing of this step runs before every decision: the approval requests are durable first.
+      for (const { call, reason } of waiting) {
+        yield* record(inst, "approval.requested", state.turnId, {
+          stepIndex: step.stepIndex,
+          toolCallId: call.id,
+          toolName: call.name,
+          args: call.arguments,
+          reason
+        })
+      }
+      state.awaiting = waiting.map((w) => w.call.id)
+      return done({ toolCalls })
+    }
+    const results = yield* runActions(inst, state, step, calls.map((call) => ({ _tag: "Run", call })))
+    return done({ shouldContinue: true, toolCalls, toolResults: results })
+  })
+
+/**
+ * The core of a step that finishes the tool calls of an assistant message already in the log (a resumed
+ * turn, or one whose approvals were decided). Nothing is sent to the model.
+ */
+export const pendingStep = (
+  inst: AgentInstance,
+  state: TurnState,
+  assistant: Message.Message,
+  pending: ReadonlyArray<Message.ToolCall>
+) =>
+(step: StepContext) =>
+  Effect.gen(function*() {
+    const log = inst.state.log
+    const stepKey = `${state.turnId}:${step.stepIndex}`
+    const paused = pending.some((c) => log.approvals.get(c.id)?.turnId === state.turnId)
+    const toolCalls = Log.callsOf(assistant).map((c) => ({ id: c.id, name: c.name, args: c.arguments }))
+    const base: StepResult = { status: "completed", shouldContinue: true, toolCalls, toolResults: [], metadata: {} }
+    let actions: Array<Action>
+    if (paused && !log.dispatched.has(stepKey)) {
+      const undecided = pending.filter((c) => {
+        const a = log.approvals.get(c.id)
+        return a !== undefined && a.decision === undefined
+      })
+      if (undecided.length > 0) {
+        state.awaiting = undecided.map((c) => c.id)
+        return { ...base, shouldContinue: false }
+      }
+      // From here a restart must treat these calls as possibly started.
+      yield* record(inst, "tools.dispatched", state.turnId, { stepIndex: step.stepIndex })
+      actions = pending.map((call) => {
+        const decision = log.approvals.get(call.id)?.decision
+        return decision !== undefined && !decision.approved ? denied(call, decision.reason) : { _tag: "Run", call }
+      })
+    } else {
+      actions = pending.map((call): Action => {
+        const decision = log.approvals.get(call.id)?.decision
+        if (decision !== undefined && !decision.approved) return denied(call, decision.reason)
+        return inst.toolSettings(call.name).idempotent === true ? { _tag: "Run", call } : interrupted(call)
+      })
+    }
+    const results = yield* runActions(inst, state, step, actions)
+    return { ...base, toolResults: results }
+  })

@@ -1,0 +1,123 @@
+/**
+ * The tool calls of a step: each through the instance's toolCall onion and executor, at most
+ * `policy.toolConcurrency` at once, the tool-call budget applied, results appended in call order.
+ * Also what decides a call without running it: approvals (why a call waits), denials, interruptions.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Message from "../../conversation/Message.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
+import { callContext, type StepContext } from "../../pipeline/Middleware.js"
+import * as ToolError from "../../tool/ToolError.js"
+import type * as ToolExecutor from "../../tool/ToolExecutor.js"
+import type { AgentInstance } from "./instance.js"
+import { appendAll, codes, errorResult, toolResultMessage, type TurnState } from "./write.js"
+
+/** What to do with one tool call of a step: run it, or answer it with a ready result. */
+export type Action =
+  | { readonly _tag: "Run"; readonly call: Message.ToolCall }
+  | { readonly _tag: "Answer"; readonly result: ToolExecutor.ToolCallResult }
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const preview = (u: unknown) => {
+  const text = (typeof u === "string" ? u : JSON.stringify(u) ?? String(u)).replace(/\s+/g, " ")
+  return text.length > 240 ? `${text.slice(0, 240)}...` : text
+}
+
+const runOne = (inst: AgentInstance, step: StepContext, call: Message.ToolCall) => {
+  if (!isObject(call.arguments)) {
+    return Effect.succeed(errorResult(
+      call,
+      ToolError.codes.invalidArgs,
+      `The arguments of ${call.name} are not a JSON object: ${preview(call.arguments)}`,
+      "Call the tool again with its arguments as one JSON object matching its parameters schema."
+    ))
+  }
+  return inst.pipeline.runToolCall(
+    { step, toolCallId: call.id, toolName: call.name, args: call.arguments },
+    (ctx) =>
+      inst.executor.execute({
+        toolCallId: ctx.toolCallId,
+        toolName: ctx.toolName,
+        args: ctx.args,
+        catalog: step.toolCatalog,
+        context: callContext(ctx)
+      })
+  )
+}
+
+/** Applies the turn's tool-call budget: calls beyond it are answered with an error instead of running. */
+const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<Action>) => {
+  const max = inst.policy.maxToolCalls
+  return actions.map((action): Action => {
+    if (action._tag !== "Run") return action
+    if (max !== undefined && state.toolCalls >= max) {
+      state.exceeded ??= { limit: "maxToolCalls", value: max, used: state.toolCalls }
+      return {
+        _tag: "Answer",
+        result: errorResult(
+          action.call,
+          codes.budget,
+          `Not run: the turn's tool call budget (maxToolCalls ${max}) is used up.`
+        )
+      }
+    }
+    state.toolCalls++
+    return action
+  })
+}
+
+/**
+ * Runs the actions of a step with bounded concurrency and appends each result as soon as it and every
+ * earlier one are written: results land in call order, a finished result is durable without waiting for
+ * slower calls after it, and concurrent appends are group-committed by the store.
+ */
+export const runActions = (
+  inst: AgentInstance,
+  state: TurnState,
+  step: StepContext,
+  actions: ReadonlyArray<Action>
+) =>
+  Effect.gen(function*() {
+    const gates = yield* Effect.forEach(actions, () => Deferred.make<void>())
+    return yield* Effect.forEach(budgeted(inst, state, actions), (action, i) =>
+      Effect.gen(function*() {
+        const result = action._tag === "Run" ? yield* runOne(inst, step, action.call) : action.result
+        if (i > 0) yield* Deferred.await(gates[i - 1]!)
+        const message = yield* toolResultMessage(state.turnId, step.stepIndex, result)
+        yield* appendAll(inst, [MessageEvent.append(message)])
+        yield* Deferred.succeed(gates[i]!, undefined)
+        return result
+      }), { concurrency: inst.policy.toolConcurrency })
+  })
+
+/** Whether a tool call must wait for a decision, and why. */
+export const approvalReason = (inst: AgentInstance, call: Message.ToolCall): string | undefined => {
+  if (inst.toolSettings(call.name).needsApproval === true) return `${call.name} needs approval`
+  const verdict = inst.needsApproval?.({ toolName: call.name, args: call.arguments })
+  return verdict === true ? "the approval policy asked for it" : typeof verdict === "string" ? verdict : undefined
+}
+
+/** A call a human denied: the model reads the reason as a tool error. */
+export const denied = (call: Message.ToolCall, reason: string | undefined): Action => ({
+  _tag: "Answer",
+  result: errorResult(
+    call,
+    codes.denied,
+    `The call of ${call.name} was denied by a human${reason === undefined || reason === "" ? "" : `: ${reason}`}.`,
+    "Do not retry it as is; change the plan or ask the user."
+  )
+})
+
+/** A call interrupted by a crash whose tool is not idempotent: answered, not run again. */
+export const interrupted = (call: Message.ToolCall): Action => ({
+  _tag: "Answer",
+  result: errorResult(
+    call,
+    codes.interrupted,
+    `The call of ${call.name} was interrupted (the agent stopped while it ran) and was not run again, ` +
+      `because the tool is not idempotent: it may or may not have taken effect.`,
+    "Check whether it took effect before calling it again."
+  )
+})

@@ -1,0 +1,132 @@
+/**
+ * Writing the instance's log: turn-loop records (synchronously durable), message events appended after
+ * the last seq the instance has seen, and the tool-result messages the loop writes itself. Also the
+ * mutable state of the turn being run.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Conversation from "../../conversation/Conversation.js"
+import * as Message from "../../conversation/Message.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
+import { loopRecordVersion } from "../../event/RuntimeEvent.js"
+import { type ConversationState, ConversationWriteError } from "../../pipeline/Middleware.js"
+import * as ToolExecutor from "../../tool/ToolExecutor.js"
+import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
+import type { Limit } from "../Policy.js"
+import type { AgentInstance } from "./instance.js"
+import * as Log from "./log.js"
+
+/** What the turn being run has used and decided so far (owned by one fiber under the instance lock). */
+export interface TurnState {
+  readonly turnId: string
+  readonly input: string | undefined
+  steps: number
+  toolCalls: number
+  tokens: number
+  empty: number
+  malformed: number
+  exceeded: { readonly limit: Limit; readonly value: number; readonly used: number } | undefined
+  awaiting: ReadonlyArray<string>
+  failure: { readonly code: string; readonly message: string } | undefined
+}
+
+export const stateFor = (
+  turnId: string,
+  input: string | undefined,
+  used?: ReturnType<typeof Log.usedBy>
+): TurnState => ({
+  turnId,
+  input,
+  steps: used?.steps ?? 0,
+  toolCalls: used?.toolCalls ?? 0,
+  tokens: used?.tokens ?? 0,
+  empty: 0,
+  malformed: 0,
+  exceeded: undefined,
+  awaiting: [],
+  failure: undefined
+})
+
+/** Error codes of tool results the loop writes itself. */
+export const codes = {
+  interrupted: "E_TOOL_INTERRUPTED",
+  denied: "E_TOOL_DENIED",
+  budget: "E_BUDGET_EXCEEDED"
+} as const
+
+/** Writes one turn-loop record (durable on return) and applies it to the in-memory log. */
+export const record = (inst: AgentInstance, type: string, turnId: string, fields: Record<string, unknown>) =>
+  Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+    const r: EventRecord = {
+      type,
+      timestamp: new Date(ms).toISOString(),
+      agentName: inst.ref.agentName,
+      instanceKey: inst.ref.instanceKey,
+      turnId,
+      rv: loopRecordVersion,
+      ...fields
+    }
+    return Effect.as(inst.state.storage.record([r]), r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
+  })
+
+/** Appends message events after the last seq this instance has seen (durable on return). */
+export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
+  Effect.flatMap(Ref.get(inst.state.conversation), (current) =>
+    Effect.flatMap(
+      inst.state.storage.append(drafts, current.lastSeq),
+      (events) => Ref.update(inst.state.conversation, (c) => Conversation.applyAll(c, events))
+    ))
+
+/** The metadata the loop stamps on its messages (turn, step, extra keys). */
+export const meta = (turnId: string, step?: number, extra?: Record<string, Message.Json>) => ({
+  [Log.keys.turnId]: turnId,
+  ...(step === undefined ? {} : { [Log.keys.step]: step }),
+  ...extra
+})
+
+export const appendMessage = (
+  inst: AgentInstance,
+  data: Message.MessageData,
+  metadata: Record<string, Message.Json>,
+  source?: Message.MessageSource
+) =>
+  Effect.flatMap(
+    Message.make(data, { metadata, source }),
+    (m) => Effect.as(appendAll(inst, [MessageEvent.append(m)]), m)
+  )
+
+/** The conversation as the pipeline contexts see it: durable on return, failures typed. */
+export const conversationState = (inst: AgentInstance): ConversationState => ({
+  get: Ref.get(inst.state.conversation),
+  emit: (draft) =>
+    appendAll(inst, [draft]).pipe(
+      Effect.mapError((e) => new ConversationWriteError({ instance: inst.label, detail: e.detail, cause: e }))
+    )
+})
+
+export const toolResultMessage = (turnId: string, step: number, result: ToolExecutor.ToolCallResult) =>
+  Message.make({
+    role: "tool",
+    toolCallId: result.toolCallId,
+    toolName: result.toolName,
+    content: [{
+      type: "tool-result",
+      toolCallId: result.toolCallId,
+      toolName: result.toolName,
+      output: ToolExecutor.forModel(result) as Message.Json,
+      ...(result.status === "error" ? { isError: true } : {})
+    }]
+  }, { metadata: meta(turnId, step) })
+
+export const errorResult = (
+  call: { readonly id: string; readonly name: string },
+  code: string,
+  message: string,
+  suggestion?: string
+): ToolExecutor.ToolCallResult => ({
+  toolCallId: call.id,
+  toolName: call.name,
+  status: "error",
+  error: { name: "ToolCallError", code, message, ...(suggestion === undefined ? {} : { suggestion }) }
+})

@@ -105,12 +105,8 @@ export const repair = Effect.fn("InstanceCommands.repair")(function*(target: str
   ).pipe(Effect.provideService(FileSystem.FileSystem, yield* FileSystem.FileSystem))
   if (options.json === true) return yield* Console.log(JSON.stringify({ instance: ref, ...report }, null, 2))
   const label = Target.label(ref)
-  if (report.preservedAs === undefined && report.dropped.length === 0) {
+  if (report.preserved.length === 0 && report.dropped.length === 0) {
     return yield* Console.log(`${label}: nothing to repair (${report.kept} records, last seq ${report.lastSeq})`)
   }
-  yield* Console.log(
-    `${label}: kept ${report.kept} records (last seq ${report.lastSeq}), dropped ${report.dropped.length}`
-  )
-  for (const d of report.dropped) yield* Console.log(`  line ${d.line}: ${d.reason}  ${d.excerpt}`)
-  if (report.preservedAs !== undefined) yield* Console.log(`  the damaged original is kept as ${report.preservedAs}`)
+  yield* Console.log(`${label}: ${report.summary}`)
 })

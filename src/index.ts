@@ -268,3 +268,18 @@ export * as ExtensionApi from "./extension/ExtensionApi.js"
  * @since 0.1.0
  */
 export * as ExtensionError from "./extension/ExtensionError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentAddress from "./orchestrator/AgentAddress.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Orchestrator from "./orchestrator/Orchestrator.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OrchestratorError from "./orchestrator/OrchestratorError.js"

@@ -1,0 +1,358 @@
+/**
+ * The orchestrator: runs the agents of one Swarm as instances addressed `agent@instanceKey`, created on
+ * their first message, each with a FIFO mailbox processed one turn at a time (instances run concurrently).
+ * Instances are reachable by message only (`send`, `request`): no caller holds an instance, so the same
+ * addresses can later name entities of a cluster. The layer is scoped: closing its scope shuts the
+ * instances down (see README, "Orchestrator").
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as AgentInstance from "../agent/AgentInstance.js"
+import * as Policy from "../agent/Policy.js"
+import type * as EventBus from "../event/EventBus.js"
+import * as Model from "../model/Model.js"
+import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
+import * as Bundle from "../resource/Bundle.js"
+import type * as Resource from "../resource/Resource.js"
+import type { Instances } from "../workspace/Instances.js"
+import type { MessageStore } from "../workspace/MessageStore.js"
+import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
+import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
+import * as AgentAddress from "./AgentAddress.js"
+import type { TurnInput } from "./internal/mailbox.js"
+import * as Runtime from "./internal/runtime.js"
+import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
+
+export type {
+  /**
+   * What a message asks of an instance: the user input of one turn (and metadata carried with it).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TurnInput
+}
+
+/**
+ * The status of an instance: `starting` (opening its log), `idle`, `processing` (a turn runs), `stopped`
+ * (by `stop`; `restart` brings it back), `crashed` (gave up after too many crashes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InstanceStatus = Runtime.InstanceStatus
+
+/**
+ * One instance as `list` reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceInfo {
+  readonly address: string
+  readonly agentName: string
+  readonly instanceKey: string
+  readonly status: InstanceStatus
+  /** Why it is `stopped` or `crashed`. */
+  readonly reason: string | undefined
+  /** Messages waiting in its mailbox (the running one excluded). */
+  readonly queued: number
+  readonly restarts: number
+}
+
+/**
+ * An agent of the Swarm (what `catalog` offers to callers).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface KnownAgent {
+  readonly name: string
+  readonly resource: Resource.AgentResource
+}
+
+/**
+ * An address as a string (`agent@instanceKey`, or `agent` for `agent@default`) or parsed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Address = string | AgentAddress.AgentAddress
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly swarm: string
+  readonly workspaceId: string
+  /** The agents of the Swarm, in its `spec.agents` order. */
+  readonly agents: ReadonlyArray<KnownAgent>
+  /** The Swarm's entry agent. */
+  readonly entryAgent: string
+  /**
+   * Enqueues a turn input in the instance's mailbox (creating the instance on its first message) and
+   * returns once it is accepted. The turn's outcome is not reported (fire and forget).
+   */
+  readonly send: (address: Address, input: string | TurnInput) => Effect.Effect<void, OrchestratorError>
+  /**
+   * Enqueues a turn input and waits for that turn's result. Interrupting the waiting fiber (a timeout)
+   * removes the message from the mailbox if its turn has not started, or interrupts the turn if it runs.
+   */
+  readonly request: (address: Address, input: string | TurnInput) => Effect.Effect<TurnResult, OrchestratorError>
+  /** The instances created so far. */
+  readonly list: Effect.Effect<ReadonlyArray<InstanceInfo>>
+  /** Restarts one instance: a running turn is interrupted and continued from its log by the new worker. */
+  readonly restart: (address: Address) => Effect.Effect<void, OrchestratorError>
+  /** Stops one instance: queued messages fail with `AGENT_UNAVAILABLE`; `restart` brings it back. */
+  readonly stop: (address: Address) => Effect.Effect<void, OrchestratorError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Orchestrator extends Context.Tag("effect-swarm/Orchestrator")<Orchestrator, Service>() {}
+
+/**
+ * What `setup` and `agents` of {@link Options} receive for each instance they prepare.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceContext {
+  readonly address: AgentAddress.AgentAddress
+  readonly agent: Bundle.Entry<Resource.AgentResource>
+  readonly bundle: Bundle.Bundle
+  readonly orchestrator: Service
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The workspace of the instances' files (default: the Swarm's `spec.instanceKey`, else its name). */
+  readonly workspaceId?: string | undefined
+  /** A model per agent name instead of the bundle's (tests: a scripted model). */
+  readonly models?: { readonly [agentName: string]: Model.Service } | undefined
+  /** Prepares a new instance (register tools, middlewares, extensions) before its first turn. */
+  readonly setup?:
+    | ((instance: AgentInstance.AgentInstance, context: InstanceContext) => Effect.Effect<
+      void,
+      Cause.YieldableError,
+      Scope.Scope
+    >)
+    | undefined
+  /** The agents API an instance's middlewares and tools call other agents through. */
+  readonly agents?: ((context: InstanceContext) => AgentsApi) | undefined
+  /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */
+  readonly mailboxCapacity?: number | undefined
+}
+
+const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
+  typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
+
+const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
+
+type Opener = (
+  options: AgentInstance.Options
+) => Effect.Effect<AgentInstance.AgentInstance, AgentTurnFailed, Scope.Scope>
+
+const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, openInstance: Opener) =>
+  Effect.gen(function*() {
+    const selected = Bundle.selectSwarm(bundle, swarmName)
+    if (Either.isLeft(selected)) {
+      return yield* new SwarmNotFound({ swarm: swarmName, detail: selected.left })
+    }
+    const swarm = selected.right
+    const entries = swarm.resource.spec.agents.flatMap((ref) => {
+      const entry = Bundle.resolve(bundle, ref, swarm)
+      return entry?.resource.kind === "Agent" ? [entry as Bundle.Entry<Resource.AgentResource>] : []
+    })
+    const byName = new Map(entries.map((e) => [e.resource.metadata.name, e]))
+    const agentNames = entries.map((e) => e.resource.metadata.name)
+    const swarmLabel = swarm.resource.metadata.name
+    const workspaceId = WorkspacePaths.workspaceId(
+      options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
+    )
+    const context = yield* Effect.context<FileSystem.FileSystem>()
+
+    const failed = (address: AgentAddress.AgentAddress, errorTag: string, detail: string) =>
+      new AgentTurnFailed({ address: AgentAddress.format(address), errorTag, detail })
+
+    const open: Runtime.Opener = (address) =>
+      Effect.gen(function*() {
+        const agent = byName.get(address.agentName)!
+        const model = options.models?.[address.agentName] ?? (yield* Effect.gen(function*() {
+          const ref = agent.resource.spec.modelConfig.modelRef
+          const entry = Bundle.resolve(bundle, ref, agent)
+          if (entry?.resource.kind !== "Model") {
+            return yield* failed(address, "ModelConfigError", `Model/${ref.name} is not in the bundle`)
+          }
+          return yield* Model.make(entry.resource, entry.script === undefined ? {} : { script: entry.script }).pipe(
+            Effect.mapError((e) => failed(address, e._tag, e.message))
+          )
+        }))
+        const system = yield* Bundle.systemPrompt(agent).pipe(
+          Effect.provide(context),
+          Effect.mapError((e) => failed(address, e._tag, e.message))
+        )
+        const instanceContext: InstanceContext = { address, agent, bundle, orchestrator: service }
+        const instance = yield* openInstance({
+          ref: { workspaceId, agentName: address.agentName, instanceKey: address.instanceKey },
+          model,
+          system,
+          params: agent.resource.spec.modelConfig.params,
+          policy: Policy.resolve(swarm.resource.spec.policy, agent.resource.spec.policy),
+          tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent)),
+          runtime: {
+            agent: { name: address.agentName, bundleRoot: bundle.root, prompt: { system } },
+            swarm: {
+              swarmName: swarmLabel,
+              entryAgent: swarm.resource.spec.entryAgent.name,
+              selfAgent: address.agentName,
+              availableAgents: agentNames,
+              callableAgents: agentNames.filter((n) => n !== address.agentName)
+            }
+          },
+          ...(options.agents === undefined ? {} : { agents: options.agents(instanceContext) })
+        })
+        if (options.setup !== undefined) {
+          yield* options.setup(instance, instanceContext).pipe(
+            Effect.mapError((e) => failed(address, "_tag" in e ? String(e._tag) : "SetupError", e.message))
+          )
+        }
+        return instance
+      })
+
+    const runtime = yield* Runtime.make({
+      swarm: swarmLabel,
+      agentNames,
+      mailboxCapacity: options.mailboxCapacity ?? 1000
+    }, open)
+
+    // `open` reads `service` only when an instance starts, after this line.
+    const service: Service = Orchestrator.of({
+      swarm: swarmLabel,
+      workspaceId,
+      agents: entries.map((e) => ({ name: e.resource.metadata.name, resource: e.resource })),
+      entryAgent: swarm.resource.spec.entryAgent.name,
+      send: Effect.fn("Orchestrator.send")(function*(address: Address, input: string | TurnInput) {
+        return yield* runtime.send(yield* toAddress(address), toInput(input))
+      }),
+      request: Effect.fn("Orchestrator.request")(function*(address: Address, input: string | TurnInput) {
+        return yield* runtime.request(yield* toAddress(address), toInput(input))
+      }),
+      list: runtime.list,
+      restart: Effect.fn("Orchestrator.restart")(function*(address: Address) {
+        return yield* runtime.restart(yield* toAddress(address))
+      }),
+      stop: Effect.fn("Orchestrator.stop")(function*(address: Address) {
+        return yield* runtime.stop(yield* toAddress(address), "stopped by Orchestrator.stop")
+      })
+    })
+    return service
+  })
+
+const storageFailed = (options: AgentInstance.Options) => (e: { readonly _tag: string; readonly message: string }) =>
+  new AgentTurnFailed({
+    address: `${options.ref.agentName}@${options.ref.instanceKey}`,
+    errorTag: e._tag,
+    detail: e.message
+  })
+
+/**
+ * Builds an orchestrator whose instances keep their conversations and runtime events in the workspace
+ * stores (`MessageStore`, `RuntimeEventLog`, `Instances`). `swarmName` chooses the Swarm as
+ * `Bundle.selectSwarm` does. Everything lives in the scope: closing it shuts the orchestrator down.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.make(bundle, undefined, {})
+ *   return yield* orchestrator.request("coder@thread-1", "hello")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  bundle: Bundle.Bundle,
+  swarmName: string | undefined,
+  options: Options = {}
+): Effect.Effect<
+  Service,
+  SwarmNotFound,
+  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | FileSystem.FileSystem | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const stores = yield* Effect.context<EventBus.EventBus | MessageStore | RuntimeEventLog | Instances>()
+    return yield* makeWith(bundle, swarmName, options, (o) =>
+      AgentInstance.make(o).pipe(Effect.provide(stores), Effect.mapError(storageFailed(o))))
+  })
+
+/**
+ * Like {@link make}, with every instance's log in memory (tests, benchmarks, throwaway swarms).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeInMemory = (
+  bundle: Bundle.Bundle,
+  swarmName: string | undefined,
+  options: Options = {}
+): Effect.Effect<Service, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const bus = yield* Effect.context<EventBus.EventBus>()
+    return yield* makeWith(bundle, swarmName, options, (o) => AgentInstance.makeInMemory(o).pipe(Effect.provide(bus)))
+  })
+
+/**
+ * The {@link Orchestrator} of a Swarm as a scoped layer (see {@link make}).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const OrchestratorLive = Orchestrator.layer(bundle, "default", {})
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  bundle: Bundle.Bundle,
+  swarmName?: string,
+  options?: Options
+): Layer.Layer<
+  Orchestrator,
+  SwarmNotFound,
+  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | FileSystem.FileSystem
+> => Layer.scoped(Orchestrator, make(bundle, swarmName, options))
+
+/**
+ * {@link makeInMemory} as a scoped layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerInMemory = (
+  bundle: Bundle.Bundle,
+  swarmName?: string,
+  options?: Options
+): Layer.Layer<Orchestrator, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem> =>
+  Layer.scoped(Orchestrator, makeInMemory(bundle, swarmName, options))

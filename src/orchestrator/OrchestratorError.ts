@@ -1,0 +1,142 @@
+/**
+ * The typed failures of the orchestrator. Each carries an inter-agent `code` (the reference's `AGENT_*`
+ * convention, one convention for every caller: middlewares, tools, the `agents` tool, the CLI).
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { InvalidAgentAddress } from "./AgentAddress.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidAgentAddress
+}
+
+/**
+ * The address names an agent that is not in the Swarm.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * declare const orchestrator: Orchestrator.Service
+ * const sent = orchestrator.send("nobody@1", "hi").pipe(
+ *   Effect.catchTag("AgentNotFound", (e) => Effect.logWarning(e.message))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentNotFound extends Schema.TaggedError<AgentNotFound>("effect-swarm/AgentNotFound")(
+  "AgentNotFound",
+  { agentName: Schema.String, swarm: Schema.String, known: Schema.Array(Schema.String) }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_NOT_FOUND" {
+    return "AGENT_NOT_FOUND"
+  }
+  override get message(): string {
+    return `agent ${JSON.stringify(this.agentName)} is not in Swarm/${this.swarm}; ` +
+      (this.known.length === 0 ? "the swarm lists no agents" : `known agents: ${this.known.join(", ")}`)
+  }
+}
+
+/**
+ * The instance does not take messages: it was stopped (`stop`), gave up after too many crashes
+ * (`crashed`, see `policy.restart`), or the orchestrator is shutting down.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentUnavailable extends Schema.TaggedError<AgentUnavailable>("effect-swarm/AgentUnavailable")(
+  "AgentUnavailable",
+  {
+    address: Schema.String,
+    status: Schema.Literal("stopped", "crashed", "shutting_down"),
+    reason: Schema.String
+  }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_UNAVAILABLE" {
+    return "AGENT_UNAVAILABLE"
+  }
+  override get message(): string {
+    const hint = this.status === "shutting_down" ?
+      "the orchestrator is shutting down" :
+      `restart it with Orchestrator.restart(${JSON.stringify(this.address)})`
+    return `${this.address} takes no messages (${this.status}: ${this.reason}); ${hint}`
+  }
+}
+
+/**
+ * The callee's turn failed (storage, model, pipeline, or its instance could not start); the detail is the
+ * turn's error message. The instance itself keeps taking messages.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentTurnFailed extends Schema.TaggedError<AgentTurnFailed>("effect-swarm/AgentTurnFailed")(
+  "AgentTurnFailed",
+  { address: Schema.String, errorTag: Schema.String, detail: Schema.String }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_TURN_FAILED" {
+    return "AGENT_TURN_FAILED"
+  }
+  override get message(): string {
+    return `${this.address}: the turn failed (${this.errorTag}): ${this.detail}`
+  }
+}
+
+/**
+ * The mailbox of the instance holds its maximum of queued messages; nothing was dropped, the new message
+ * was refused. Retry later or raise `mailboxCapacity`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentMailboxFull extends Schema.TaggedError<AgentMailboxFull>("effect-swarm/AgentMailboxFull")(
+  "AgentMailboxFull",
+  { address: Schema.String, capacity: Schema.Number }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_MAILBOX_FULL" {
+    return "AGENT_MAILBOX_FULL"
+  }
+  override get message(): string {
+    return `${this.address}: its mailbox holds ${this.capacity} queued messages (the limit); the message was ` +
+      `refused and nothing was dropped: retry later, or raise the Orchestrator's mailboxCapacity`
+  }
+}
+
+/**
+ * The bundle has no Swarm to run under that name (or none is named `default` and there are several).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swarm/SwarmNotFound")(
+  "SwarmNotFound",
+  { swarm: Schema.optional(Schema.String), detail: Schema.String }
+) {
+  override get message(): string {
+    return `cannot start the orchestrator: ${this.detail}`
+  }
+}
+
+/**
+ * Every failure of an orchestrator call.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OrchestratorError =
+  | InvalidAgentAddress
+  | AgentNotFound
+  | AgentUnavailable
+  | AgentTurnFailed
+  | AgentMailboxFull

@@ -1,0 +1,90 @@
+/**
+ * The FIFO mailbox of one instance: envelopes wait in arrival order, a cancelled one (its requester gave
+ * up before it started) leaves the queue at once, and `take` waits for the next live one.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import type { TurnResult } from "../../pipeline/Middleware.js"
+import type { OrchestratorError } from "../OrchestratorError.js"
+
+/** What a message asks for: the user input of one turn. */
+export interface TurnInput {
+  readonly input: string
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+export type EnvelopeState = "queued" | "running" | "done" | "cancelled"
+
+export interface Envelope {
+  readonly id: number
+  readonly input: TurnInput
+  /** Completed with the turn's outcome (for `send` nobody awaits it). */
+  readonly reply: Deferred.Deferred<TurnResult, OrchestratorError>
+  state: EnvelopeState
+  /** Its turn started before a restart: the next worker continues that turn instead of starting one. */
+  started: boolean
+  /** The fiber running this envelope's turn, while it runs. */
+  fiber: Fiber.RuntimeFiber<TurnResult, unknown> | undefined
+}
+
+export interface Mailbox {
+  readonly size: () => number
+  readonly offer: (envelope: Envelope) => Effect.Effect<void>
+  /** Waits for the next envelope and marks it running. */
+  readonly take: Effect.Effect<Envelope>
+  /** Removes a queued envelope (a requester that gave up); false when it already started. */
+  readonly cancel: (envelope: Envelope) => boolean
+  /** Puts a started envelope back at the head (its turn is continued by the next worker). */
+  readonly requeue: (envelope: Envelope) => Effect.Effect<void>
+  /** Every queued envelope, oldest first, removed from the mailbox. */
+  readonly drain: () => ReadonlyArray<Envelope>
+}
+
+export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
+  const queue: Array<Envelope> = []
+  let waiter: Deferred.Deferred<void> | undefined
+  const wake = () => {
+    if (waiter !== undefined) {
+      const w = waiter
+      waiter = undefined
+      return Deferred.succeed(w, undefined)
+    }
+    return Effect.succeed(true)
+  }
+  const take: Effect.Effect<Envelope> = Effect.suspend(() => {
+    const next = queue.shift()
+    if (next !== undefined) {
+      next.state = "running"
+      return Effect.succeed(next)
+    }
+    const w = Deferred.unsafeMake<void>(FiberId.none)
+    waiter = w
+    return Effect.zipRight(Deferred.await(w), take)
+  })
+  return {
+    size: () => queue.length,
+    offer: (envelope) =>
+      Effect.suspend(() => {
+        queue.push(envelope)
+        return wake()
+      }).pipe(Effect.asVoid),
+    take,
+    requeue: (envelope) =>
+      Effect.suspend(() => {
+        envelope.state = "queued"
+        envelope.fiber = undefined
+        queue.unshift(envelope)
+        return wake()
+      }).pipe(Effect.asVoid),
+    cancel: (envelope) => {
+      if (envelope.state !== "queued") return false
+      const i = queue.indexOf(envelope)
+      if (i >= 0) queue.splice(i, 1)
+      envelope.state = "cancelled"
+      return true
+    },
+    drain: () => queue.splice(0, queue.length)
+  }
+})

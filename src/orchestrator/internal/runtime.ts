@@ -1,0 +1,269 @@
+/**
+ * The orchestrator's machinery: the instance registry (one slot per `agent@instanceKey`, created on the
+ * first message), and one worker fiber per slot that opens the instance and runs its mailbox one turn at a
+ * time.
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { AgentInstance } from "../../agent/AgentInstance.js"
+import * as Turn from "../../agent/Turn.js"
+import type { TurnResult } from "../../pipeline/Middleware.js"
+import * as AgentAddress from "../AgentAddress.js"
+import {
+  AgentMailboxFull,
+  AgentNotFound,
+  AgentTurnFailed,
+  AgentUnavailable,
+  type OrchestratorError
+} from "../OrchestratorError.js"
+import * as Mailbox from "./mailbox.js"
+
+export type InstanceStatus = "starting" | "idle" | "processing" | "stopped" | "crashed"
+
+export interface Slot {
+  readonly address: AgentAddress.AgentAddress
+  readonly label: string
+  readonly mailbox: Mailbox.Mailbox
+  status: InstanceStatus
+  reason: string | undefined
+  restarts: number
+  /** The envelope whose turn runs now. */
+  current: Mailbox.Envelope | undefined
+}
+
+/** Opens the instance of an address (its own scope: closing it releases the instance). */
+export type Opener = (
+  address: AgentAddress.AgentAddress
+) => Effect.Effect<AgentInstance, AgentTurnFailed, Scope.Scope>
+
+export interface Settings {
+  readonly swarm: string
+  readonly agentNames: ReadonlyArray<string>
+  readonly mailboxCapacity: number
+}
+
+const describe = (cause: Cause.Cause<unknown>): { errorTag: string; detail: string } => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    const tag = typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "Error"
+    const detail = e instanceof Error ? e.message : String(e)
+    return { errorTag: tag, detail }
+  }
+  return { errorTag: "Defect", detail: Cause.pretty(cause).split("\n")[0] ?? "the turn died" }
+}
+
+export const make = (settings: Settings, open: Opener) =>
+  Effect.gen(function*() {
+    const slots = new Map<string, Slot>()
+    let shuttingDown = false
+    // Runs after the workers are interrupted (finalizers run in reverse order): a turn that was in flight
+    // stays open in its log and is continued at the next start; its requester is told why it got no reply.
+    yield* Effect.addFinalizer(() => Effect.forEach(slots.values(), (slot) => failQueued(slot), { discard: true }))
+    const workers = yield* FiberMap.make<string>()
+    let nextId = 0
+
+    const unavailable = (slot: Slot) =>
+      new AgentUnavailable({
+        address: slot.label,
+        status: shuttingDown ? "shutting_down" : slot.status === "crashed" ? "crashed" : "stopped",
+        reason: shuttingDown ? "orchestrator_shutdown" : slot.reason ?? slot.status
+      })
+
+    /** Runs one envelope's turn on the instance; the outcome completes its reply. */
+    const runEnvelope = (slot: Slot, instance: AgentInstance, envelope: Mailbox.Envelope) =>
+      Effect.gen(function*() {
+        slot.status = "processing"
+        slot.current = envelope
+        const resumed = envelope.started
+        envelope.started = true
+        const turn: Effect.Effect<TurnResult, unknown> = resumed ?
+          Effect.flatMap(
+            Turn.resume(instance),
+            Option.match({ onNone: () => Turn.run(instance, envelope.input.input), onSome: Effect.succeed })
+          ) :
+          Turn.run(instance, envelope.input.input)
+        const fiber = yield* Effect.fork(turn)
+        envelope.fiber = fiber
+        const exit = yield* Fiber.await(fiber)
+        envelope.fiber = undefined
+        slot.current = undefined
+        slot.status = "idle"
+        if (Exit.isSuccess(exit)) {
+          envelope.state = "done"
+          return yield* Deferred.succeed(envelope.reply, exit.value)
+        }
+        envelope.state = "done"
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
+          return yield* Deferred.interrupt(envelope.reply)
+        }
+        const { detail, errorTag } = describe(exit.cause)
+        return yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
+      })
+
+    const worker = (slot: Slot) =>
+      Effect.gen(function*() {
+        slot.status = "starting"
+        let instance: AgentInstance | undefined
+        while (true) {
+          const envelope = yield* slot.mailbox.take
+          if (instance === undefined) {
+            const opened = yield* Effect.exit(open(slot.address))
+            if (Exit.isFailure(opened)) {
+              envelope.state = "done"
+              const { detail, errorTag } = describe(opened.cause)
+              yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
+              continue
+            }
+            instance = opened.value
+            slot.status = "idle"
+          }
+          yield* runEnvelope(slot, instance, envelope)
+        }
+      }).pipe(
+        Effect.scoped,
+        // Interrupted (restart, stop, shutdown) with a turn in flight: the turn stays open in the instance's
+        // log; its envelope goes back to the head of the mailbox so the next worker continues that turn.
+        Effect.onInterrupt(() =>
+          Effect.suspend(() => {
+            const current = slot.current
+            slot.current = undefined
+            return current === undefined || current.state !== "running" ?
+              Effect.void :
+              slot.mailbox.requeue(current)
+          })
+        )
+      )
+
+    const start = (slot: Slot) => FiberMap.run(workers, slot.label, worker(slot), { onlyIfMissing: true })
+
+    const slotFor = (address: AgentAddress.AgentAddress) =>
+      Effect.gen(function*() {
+        if (!settings.agentNames.includes(address.agentName)) {
+          return yield* new AgentNotFound({
+            agentName: address.agentName,
+            swarm: settings.swarm,
+            known: settings.agentNames
+          })
+        }
+        const label = AgentAddress.format(address)
+        const existing = slots.get(label)
+        if (existing !== undefined) return existing
+        const slot: Slot = {
+          address,
+          label,
+          mailbox: yield* Mailbox.make,
+          status: "starting",
+          reason: undefined,
+          restarts: 0,
+          current: undefined
+        }
+        slots.set(label, slot)
+        yield* start(slot)
+        return slot
+      })
+
+    const enqueue = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+      Effect.gen(function*() {
+        const slot = yield* slotFor(address)
+        if (shuttingDown || slot.status === "stopped" || slot.status === "crashed") {
+          return yield* unavailable(slot)
+        }
+        if (slot.mailbox.size() >= settings.mailboxCapacity) {
+          return yield* new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
+        }
+        const envelope: Mailbox.Envelope = {
+          id: nextId++,
+          input,
+          reply: yield* Deferred.make<TurnResult, OrchestratorError>(),
+          state: "queued",
+          started: false,
+          fiber: undefined
+        }
+        yield* slot.mailbox.offer(envelope)
+        return { slot, envelope }
+      })
+
+    /** Gives up on an envelope: out of the mailbox if queued, its turn interrupted if running. */
+    const cancel = (slot: Slot, envelope: Mailbox.Envelope) =>
+      Effect.suspend(() => {
+        if (slot.mailbox.cancel(envelope)) return Effect.void
+        const fiber = envelope.fiber
+        return envelope.state === "running" && fiber !== undefined ? Fiber.interrupt(fiber) : Effect.void
+      }).pipe(Effect.asVoid)
+
+    const request = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          enqueue(address, input),
+          ({ envelope, slot }) =>
+            restore(Deferred.await(envelope.reply)).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
+        )
+      )
+
+    const send = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+      Effect.asVoid(enqueue(address, input))
+
+    const existing = (address: AgentAddress.AgentAddress) =>
+      Effect.suspend(() => {
+        const slot = slots.get(AgentAddress.format(address))
+        return slot !== undefined ? Effect.succeed(slot) : slotFor(address)
+      })
+
+    /** Stops the worker: an in-flight turn is interrupted and stays open in the log (continued later). */
+    const halt = (slot: Slot) => FiberMap.remove(workers, slot.label)
+
+    const failQueued = (slot: Slot) =>
+      Effect.forEach(slot.mailbox.drain(), (envelope) => {
+        envelope.state = "done"
+        return Deferred.fail(envelope.reply, unavailable(slot))
+      }, { discard: true })
+
+    const stop = (address: AgentAddress.AgentAddress, reason: string) =>
+      Effect.gen(function*() {
+        const slot = yield* existing(address)
+        yield* halt(slot)
+        slot.status = "stopped"
+        slot.reason = reason
+        yield* failQueued(slot)
+      })
+
+    const restart = (address: AgentAddress.AgentAddress) =>
+      Effect.gen(function*() {
+        const slot = yield* existing(address)
+        yield* halt(slot)
+        slot.reason = undefined
+        slot.restarts++
+        yield* start(slot)
+      })
+
+    const list = Effect.sync(() =>
+      Array.from(slots.values(), (slot) => ({
+        address: slot.label,
+        agentName: slot.address.agentName,
+        instanceKey: slot.address.instanceKey,
+        status: slot.status,
+        reason: slot.reason,
+        queued: slot.mailbox.size(),
+        restarts: slot.restarts
+      }))
+    )
+
+    // Runs before the workers are interrupted (finalizers run in reverse order): no new messages, and the
+    // requesters of queued ones are told why.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        shuttingDown = true
+        return Effect.forEach(slots.values(), failQueued, { discard: true })
+      })
+    )
+
+    return { send, request, stop, restart, list }
+  })

@@ -1,0 +1,58 @@
+import { NodeContext } from "@effect/platform-node"
+import { Effect, Layer, Stream } from "effect"
+import type { Model } from "effect-swarm"
+import { Bundle, EventBus, Message } from "effect-swarm"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const bundleDir = path.resolve(here, "../fixtures/bundles/orchestrator")
+
+export const loadBundle = Bundle.load(bundleDir).pipe(Effect.provide(NodeContext.layer))
+
+export const baseLayer = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
+
+/** The last user message's text of a model request. */
+const lastUser = (request: Model.Request): string => {
+  for (let i = request.messages.length - 1; i >= 0; i--) {
+    const m = request.messages[i]!
+    const data: Message.MessageData = "createdAt" in m && "metadata" in m ? (m as Message.Message).data : m
+    if (data.role === "user") return Message.text(data)
+  }
+  return ""
+}
+
+/**
+ * The fake at the LLM boundary: answers `echo: <last user text>` after `before(text)` (a gate, a virtual
+ * sleep), recording every call and how many ran at once.
+ */
+export const echoModel = (before: (text: string) => Effect.Effect<void> = () => Effect.void) => {
+  const calls: Array<string> = []
+  let running = 0
+  let maxRunning = 0
+  const generate = (request: Model.Request) =>
+    Effect.gen(function*() {
+      const text = lastUser(request)
+      calls.push(text)
+      running++
+      maxRunning = Math.max(maxRunning, running)
+      yield* before(text).pipe(Effect.ensuring(Effect.sync(() => running--)))
+      const reply = `echo: ${text}`
+      const response: Model.Response = {
+        message: { role: "assistant", content: reply },
+        text: reply,
+        toolCalls: [],
+        finishReason: "stop",
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        metadata: { provider: "scripted" }
+      }
+      return response
+    })
+  const service: Model.Service = {
+    provider: "scripted",
+    model: "echo",
+    generate,
+    stream: (request) => Stream.fromEffect(Effect.map(generate(request), (response) => ({ _tag: "Finish", response })))
+  }
+  return { service, calls, maxRunning: () => maxRunning }
+}

@@ -212,6 +212,21 @@ export * as Model from "./model/Model.js"
 /**
  * @since 0.1.0
  */
+export * as ContextPolicy from "./context/ContextPolicy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ContextWindow from "./context/ContextWindow.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Tokens from "./context/Tokens.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ModelError from "./model/ModelError.js"
 
 /**

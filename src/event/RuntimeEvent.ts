@@ -161,6 +161,56 @@ export const TurnFailed = Schema.Struct({
 }).annotations({ identifier: "TurnFailed" })
 
 /**
+ * A span of the conversation the context window left out of a step's model input or folded into its
+ * running summary: the first and last message ids, their seqs (absent for messages of a compacted base
+ * snapshot) and how many messages it holds.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ContextRange = Schema.Struct({
+  fromId: Schema.String,
+  toId: Schema.String,
+  fromSeq: Schema.optional(Schema.Number),
+  toSeq: Schema.optional(Schema.Number),
+  count: Schema.Number
+}).annotations({ identifier: "ContextRange" })
+
+/**
+ * What the context window sent in a step (`step.started.context`): the strategy, the sizes (window,
+ * budget after the reply reserve, the estimated input, the calibration factor applied to estimates),
+ * how many messages the conversation has and how many were sent, and which range was left out,
+ * summarised, or which tool results were truncated.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ContextView = Schema.Struct({
+  strategy: Schema.String,
+  windowTokens: Schema.Number,
+  budgetTokens: Schema.Number,
+  estimatedTokens: Schema.Number,
+  calibration: Schema.Number,
+  totalMessages: Schema.Number,
+  sentMessages: Schema.Number,
+  pinnedMessages: Schema.Number,
+  omitted: Schema.optional(ContextRange),
+  summarized: Schema.optional(ContextRange),
+  truncated: Schema.optional(Schema.Array(Schema.Struct({
+    id: Schema.String,
+    seq: Schema.optional(Schema.Number),
+    fromTokens: Schema.Number,
+    toTokens: Schema.Number
+  })))
+}).annotations({ identifier: "ContextView" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ContextView = typeof ContextView.Type
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -168,7 +218,8 @@ export const StepStarted = Schema.Struct({
   type: Schema.Literal("step.started"),
   ...base,
   ...step,
-  llmInputMessages: Schema.optional(Schema.Array(LlmInputMessage))
+  llmInputMessages: Schema.optional(Schema.Array(LlmInputMessage)),
+  context: Schema.optional(ContextView)
 }).annotations({ identifier: "StepStarted" })
 
 /**

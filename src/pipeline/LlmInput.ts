@@ -9,8 +9,9 @@
  *
  * @since 0.1.0
  */
+import * as Schema from "effect/Schema"
 import type { Message } from "../conversation/Message.js"
-import type { LlmInputMessage, LlmInputPart } from "../event/RuntimeEvent.js"
+import { ContextView, type LlmInputMessage, type LlmInputPart } from "../event/RuntimeEvent.js"
 
 /**
  * The most messages in a summary.
@@ -224,3 +225,29 @@ export const sanitize = (u: unknown): ReadonlyArray<LlmInputMessage> | undefined
   }
   return out.length === 0 ? undefined : out
 }
+
+/**
+ * The metadata key through which a step middleware (the context window) reports what it sent:
+ * `step.started.context` (see `RuntimeEvent.ContextView`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const contextKey = "runtime.context"
+
+const isContextView = Schema.is(ContextView)
+
+/**
+ * The context report supplied through `metadata["runtime.context"]`, when it has the
+ * `RuntimeEvent.ContextView` shape; `undefined` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { LlmInput } from "effect-swarm"
+ * LlmInput.contextView({ strategy: "window" }) // undefined (sizes missing)
+ * ```
+ *
+ * @since 0.1.0
+ * @category summarising
+ */
+export const contextView = (u: unknown): ContextView | undefined => isContextView(u) ? u : undefined

@@ -472,6 +472,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
             stepScopes.set(ctx, scope)
             const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
               scope.started = true
+              const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
               return publish({
                 type: "step.started",
                 timestamp: isoAt(millis),
@@ -483,7 +484,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                 parentSpanId: ctx.trace.parentSpanId,
                 stepId,
                 stepIndex,
-                llmInputMessages
+                llmInputMessages,
+                ...(context === undefined ? {} : { context })
               })
             }
             // Taken at the core, after the step middlewares ran: what is logged is what the model gets.

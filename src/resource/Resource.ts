@@ -22,6 +22,7 @@ export {
 } from "./internal/resource/agent.js"
 export { Connection, type ConnectionResource, ConnectionSpec, IngressRule } from "./internal/resource/connection.js"
 export { Connector, ConnectorEvent, type ConnectorResource, ConnectorSpec } from "./internal/resource/connector.js"
+export { ContextSpec } from "./internal/resource/context.js"
 export {
   decode,
   decodeScript,

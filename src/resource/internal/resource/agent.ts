@@ -8,6 +8,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as ObjectRef from "../../ObjectRef.js"
 import * as IssueMessage from "../issueMessage.js"
+import { ContextSpec } from "./context.js"
 import {
   fail,
   isRecord,
@@ -135,7 +136,8 @@ export const AgentSpec = Schema.Struct({
   tools: Schema.optional(Schema.Array(ToolRefSchema)),
   extensions: Schema.optional(Schema.Array(ExtensionUseSchema)),
   requiredTools: Schema.optional(Schema.Array(NonEmptyString)),
-  policy: Schema.optional(AgentPolicy)
+  policy: Schema.optional(AgentPolicy),
+  context: Schema.optional(ContextSpec)
 })
 
 /** @since 0.1.0 @category schemas */

@@ -6,6 +6,7 @@
 import * as Schema from "effect/Schema"
 import * as ObjectRef from "../../ObjectRef.js"
 import * as IssueMessage from "../issueMessage.js"
+import { ContextSpec } from "./context.js"
 import { NonEmptyString, NonNegativeNumber, ref, resource, show } from "./envelope.js"
 import { budgetFields } from "./policy.js"
 
@@ -37,7 +38,8 @@ export const SwarmSpec = Schema.Struct({
     Schema.filter((xs) => xs.length > 0 || "a Swarm must list at least one agent")
   ),
   instanceKey: Schema.optional(NonEmptyString),
-  policy: Schema.optional(SwarmPolicy)
+  policy: Schema.optional(SwarmPolicy),
+  context: Schema.optional(ContextSpec)
 }).pipe(
   Schema.filter((s) =>
     s.agents.some((a) => ObjectRef.sameTarget(a, s.entryAgent)) ?

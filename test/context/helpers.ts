@@ -47,9 +47,9 @@ export const prng = (seed: number) => {
 export const text = (n: number) => "lorem ipsum dolor sit amet ".repeat(Math.ceil(n / 27)).slice(0, n)
 
 /** The "real" tokenizer of the scripted model: denser than the default estimate (3.6 vs 4 chars/token). */
-export const truth = (m: Message.Message | string): number => {
+export const truth = (m: Message.Message | Message.MessageData | string): number => {
   if (typeof m === "string") return Math.ceil(m.length / 3.6) + 4
-  return Math.ceil(JSON.stringify(m.data).length / 3.6) + 4
+  return Math.ceil(JSON.stringify("data" in m ? m.data : m).length / 3.6) + 4
 }
 
 /**

@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as ContextPolicy from "../../context/ContextPolicy.js"
 import * as Extension from "../../extension/Extension.js"
 import * as Model from "../../model/Model.js"
 import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
@@ -118,6 +119,27 @@ export const toolSettingsOf = (
   return out
 }
 
+/** The context window policy: the Agent's `spec.context` over the Swarm's, the window from the Model's options. */
+const contextOf = (bundle: Bundle.Bundle, agent: AgentEntry, swarm: SwarmEntry | undefined) => {
+  const model = Bundle.resolve(bundle, agent.resource.spec.modelConfig.modelRef, agent)
+  const resolved = ContextPolicy.resolve({
+    agent: agent.resource.metadata.name,
+    swarmSpec: swarm?.resource.spec.context,
+    agentSpec: agent.resource.spec.context,
+    model: model?.resource.kind === "Model" ? (model.resource as Resource.ModelResource).spec : undefined,
+    maxOutputTokens: agent.resource.spec.modelConfig.params?.maxTokens
+  })
+  return Either.isRight(resolved) ? Effect.succeed(resolved.right) : Effect.fail(
+    configError(
+      bundle,
+      agent.resource.metadata.name,
+      `spec.context.${resolved.left.field}`,
+      resolved.left.detail,
+      resolved.left.suggestion
+    )
+  )
+}
+
 /** Everything the instance options need, read from the bundle. */
 export const resolve = (bundle: Bundle.Bundle, options: Resolve) =>
   Effect.gen(function*() {
@@ -127,6 +149,7 @@ export const resolve = (bundle: Bundle.Bundle, options: Resolve) =>
     const model = yield* modelOf(bundle, agent, options)
     const system = yield* Bundle.systemPrompt(agent)
     const policy = Policy.resolve(swarm?.resource.spec.policy, agent.resource.spec.policy, options.policy)
+    const context = yield* contextOf(bundle, agent, swarm)
     const workspaceId = options.workspaceId ??
       WorkspacePaths.workspaceId(swarm?.resource.spec.instanceKey ?? swarm?.resource.metadata.name ?? "default")
     const catalog = Bundle.toolCatalog(bundle, agent)
@@ -142,7 +165,18 @@ export const resolve = (bundle: Bundle.Bundle, options: Resolve) =>
         }
       })
     }
-    return { agent, swarm, model, system, policy, workspaceId, catalog, runtime, tools: toolSettingsOf(catalog) }
+    return {
+      agent,
+      swarm,
+      model,
+      system,
+      policy,
+      context,
+      workspaceId,
+      catalog,
+      runtime,
+      tools: toolSettingsOf(catalog)
+    }
   })
 
 /**
@@ -203,6 +237,7 @@ export const open = (
       system: resolved.system,
       params: resolved.agent.resource.spec.modelConfig.params,
       policy: resolved.policy,
+      context: resolved.context,
       tools: resolved.tools,
       needsApproval: options.needsApproval,
       executor: options.executor,

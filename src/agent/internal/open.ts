@@ -5,6 +5,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import type * as ContextPolicy from "../../context/ContextPolicy.js"
+import type * as Tokens from "../../context/Tokens.js"
 import type * as Conversation from "../../conversation/Conversation.js"
 import * as EventBus from "../../event/EventBus.js"
 import type * as Model from "../../model/Model.js"
@@ -16,6 +18,7 @@ import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
 import * as Policy from "../Policy.js"
+import * as Context from "./context.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./instance.js"
 import * as Log from "./log.js"
 import * as Storage from "./storage.js"
@@ -48,6 +51,13 @@ export interface Options {
   readonly pipeline?: Pipeline.Options | undefined
   readonly runtime?: RuntimeInfo | undefined
   readonly agents?: AgentsApi | undefined
+  /**
+   * The context window policy (see `ContextPolicy.resolve`); absent or `all` sends the whole conversation.
+   * Any other strategy registers the `context-window` step middleware.
+   */
+  readonly context?: ContextPolicy.Policy | undefined
+  /** Replaces the context window's default token estimate. */
+  readonly tokenizer?: Tokens.Tokenizer | undefined
 }
 
 /** Opens another instance like this one under `ref` (what `fork` uses). */
@@ -61,7 +71,8 @@ const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
       Effect.provideService(ToolRegistry.ToolRegistry, tools)
     )
     const log = Log.emptyLog()
-    for (const r of yield* storage.records) Log.applyRecord(log, r)
+    const records = yield* storage.records
+    for (const r of records) Log.applyRecord(log, r)
     const conversation = yield* Ref.make(yield* storage.load)
     const settings = options.tools ?? {}
     const instance: AgentInstance = {
@@ -80,6 +91,7 @@ const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
       agents: options.agents,
       state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, turnEnd: [] }
     }
+    if (options.context !== undefined) yield* Context.install(instance, options.context, records, options.tokenizer)
     return instance
   })
 

@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Message from "../../conversation/Message.js"
 import type * as Model from "../../model/Model.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
@@ -41,7 +42,8 @@ export const modelRequest = (
   messages: ReadonlyArray<Message.Message>
 ): Model.Request => ({
   system: inst.system,
-  messages,
+  // The view the context window (or a replacement step middleware) chose, else the whole conversation.
+  messages: ContextWindow.viewOf(step) ?? messages,
   tools: step.toolCatalog,
   params: inst.params
 })

@@ -1,0 +1,46 @@
+/**
+ * The context window of an instance: its step middleware, registered inner to the default middlewares
+ * (priority {@link priority}) so catalog changes made by outer middlewares are counted, reading the
+ * summary folds back from the instance's records and writing new ones as `context.summary` records.
+ */
+import * as Effect from "effect/Effect"
+import type * as ContextPolicy from "../../context/ContextPolicy.js"
+import * as ContextWindow from "../../context/ContextWindow.js"
+import type * as Tokens from "../../context/Tokens.js"
+import { MiddlewareError } from "../../pipeline/Middleware.js"
+import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
+import type { AgentInstance } from "./instance.js"
+import { record } from "./write.js"
+
+/** The step priority of the context window (lower is outer). */
+export const priority = 1000
+
+export const install = (
+  instance: AgentInstance,
+  policy: ContextPolicy.Policy,
+  records: ReadonlyArray<EventRecord>,
+  tokenizer: Tokens.Tokenizer | undefined
+) => {
+  if (policy.strategy === "all") return Effect.void
+  const summaries: Array<ContextWindow.SummaryRecord> = []
+  for (const r of records) {
+    const s = ContextWindow.summaryFromRecord(r)
+    if (s !== undefined) summaries.push(s)
+  }
+  const { middleware } = ContextWindow.middleware({
+    policy,
+    model: instance.model,
+    tokenizer,
+    system: instance.system,
+    agent: instance.label,
+    summaries,
+    saveSummary: (ctx, summary) =>
+      record(instance, ContextWindow.summaryRecordType, ctx.turnId, ContextWindow.summaryToRecord(summary)).pipe(
+        Effect.asVoid,
+        Effect.mapError((e) =>
+          new MiddlewareError({ middleware: "context-window", message: `the summary was not recorded: ${e.message}` })
+        )
+      )
+  })
+  return instance.pipeline.register("step", middleware, { name: "context-window", priority })
+}

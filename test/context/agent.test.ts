@@ -1,0 +1,112 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Ref, Stream } from "effect"
+import type { Message, Model } from "effect-swarm"
+import {
+  AgentInstance,
+  ContextWindow,
+  EventBus,
+  Instances,
+  MessageEvent,
+  MessageStore,
+  RuntimeEventLog,
+  Turn
+} from "effect-swarm"
+import { tempRoot } from "../workspace/helpers.js"
+import { policy, prng, truth, turn, violations } from "./helpers.js"
+
+const ref = { workspaceId: "w", agentName: "long", instanceKey: "1" }
+const system = "You are a long-running agent."
+
+/** The scripted model of a 4k-token window: answers summary calls and turns, and records each input's size. */
+const scripted = Effect.gen(function*() {
+  const summaries = yield* Ref.make(0)
+  const inputs = yield* Ref.make<ReadonlyArray<ReadonlyArray<Message.Message>>>([])
+  const reply = (text: string, tokens: number): Model.Response => ({
+    message: { role: "assistant", content: text },
+    text,
+    toolCalls: [],
+    finishReason: "stop",
+    usage: { inputTokens: tokens, outputTokens: 5 },
+    metadata: { provider: "scripted" }
+  })
+  const model: Model.Service = {
+    provider: "scripted",
+    model: "window-4k",
+    generate: (request) =>
+      Effect.gen(function*() {
+        const tokens = truth(request.system ?? "") +
+          request.messages.reduce((n, m) => n + truth(m), 0)
+        if (request.system?.startsWith("You keep the running summary") === true) {
+          return reply(`summary #${yield* Ref.updateAndGet(summaries, (n) => n + 1)}`, tokens)
+        }
+        yield* Ref.update(inputs, (all) => [...all, request.messages as ReadonlyArray<Message.Message>])
+        return reply("ok", tokens)
+      }),
+    stream: () => Stream.dieMessage("not used")
+  }
+  return { model, summaries, inputs }
+})
+
+describe("ContextWindow in an agent", () => {
+  it.scoped(
+    "summarize on a durable instance: inputs fit, folds are recorded once and survive a restart, load keeps everything",
+    () =>
+      Effect.gen(function*() {
+        const root = yield* tempRoot
+        const stores = yield* Layer.build(Layer.mergeAll(
+          MessageStore.layer({ root }),
+          RuntimeEventLog.layer({ root }),
+          Instances.layer({ root }),
+          EventBus.layer()
+        ))
+        const { inputs, model, summaries } = yield* scripted
+        const context = policy({ strategy: "summarize", windowTokens: 4096 })
+        // A long history written before the agent starts.
+        const rand = prng(21)
+        const seeded: Array<Message.Message> = []
+        while (seeded.length < 2000) seeded.push(...turn(rand))
+        const store = yield* MessageStore.MessageStore.pipe(Effect.provide(stores))
+        yield* store.append(ref, seeded.map(MessageEvent.append)).pipe(Effect.provide(stores))
+
+        const open = AgentInstance.make({ ref, model, system, context }).pipe(Effect.provide(stores))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const agent = yield* open
+          for (let i = 0; i < 3; i++) yield* Turn.run(agent, `question ${i}`)
+        }))
+        const folds = yield* Ref.get(summaries)
+        assert.isAbove(folds, 0)
+        const log = yield* RuntimeEventLog.RuntimeEventLog.pipe(Effect.provide(stores))
+        const records = Chunk.toArray(yield* Stream.runCollect(log.read(ref)).pipe(Effect.provide(stores)))
+        const recorded = records.flatMap((r) => {
+          const s = ContextWindow.summaryFromRecord(r)
+          return s === undefined ? [] : [s]
+        })
+        assert.strictEqual(recorded.length, folds)
+        const started = records.filter((r) => r.type === "step.started")
+        assert.isTrue(
+          started.some((r) => typeof r.context === "object" && r.context !== null && "summarized" in r.context)
+        )
+
+        // A restart: the recorded folds are read back; nothing is summarised again.
+        yield* Effect.scoped(Effect.gen(function*() {
+          const agent = yield* open
+          yield* Turn.run(agent, "after the restart")
+        }))
+        assert.strictEqual(yield* Ref.get(summaries), folds)
+        const all = yield* Ref.get(inputs)
+        for (const [i, input] of all.entries()) {
+          assert.deepStrictEqual(violations(input), [], `input ${i}`)
+          const tokens = truth(system) + input.reduce((n, m) => n + truth(m), 0)
+          assert.isAtMost(tokens, 4096 - context.reserveTokens, `input ${i}`)
+        }
+        const last = all.at(-1)!
+        assert.include(String(last[0]!.data.content), `summary #${folds}`)
+        assert.strictEqual(last.at(-1)?.data.content, "after the restart")
+
+        const loaded = yield* store.load(ref).pipe(Effect.provide(stores))
+        assert.strictEqual(loaded.messages.length, seeded.length + 4 * 2)
+        assert.deepStrictEqual(loaded.messages.slice(0, seeded.length).map((m) => m.id), seeded.map((m) => m.id))
+      }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+})

@@ -257,6 +257,22 @@ describe("issue 12 defect 5: repair salvages a damaged snapshot (base.jsonl)", (
     }).pipe(Effect.provide(FsLive)))
 })
 
+describe("loading a log of many small events", () => {
+  it.scoped("a MiB of truncate events (40k records in one read chunk) loads; the fold does not recurse per record", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* fs.makeDirectory(p.messagesDir, { recursive: true })
+      const lines = Array.from({ length: 40_000 }, (_, i) => `{"v":1,"seq":${i + 1},"type":"truncate"}\n`)
+      yield* fs.writeFileString(p.events, lines.join(""))
+      const store = yield* MessageStore.make({ root })
+      const conversation = yield* store.load(ref)
+      assert.strictEqual(conversation.lastSeq, 40_000)
+      assert.strictEqual((yield* store.append(ref, [MessageEvent.truncate]))[0]!.seq, 40_001)
+    }).pipe(Effect.provide(FsLive)))
+})
+
 describe("issue 12 defect 6: every directory created on the way is fsynced", () => {
   it.scoped("a new instance fsyncs the parent of each directory it created", () => {
     const probe = newProbe()

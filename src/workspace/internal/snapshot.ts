@@ -93,11 +93,14 @@ export const readFiles = (
   Effect.gen(function*() {
     const snapshot = yield* readSnapshot(fs, p.base)
     const base = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
-    return yield* Stream.runFold(
+    // Chunk by chunk with a loop: Stream.runFold recurses once per element of a chunk, which overflows the
+    // stack on a chunk of tens of thousands of small events (a MiB of truncates).
+    let conversation = base
+    yield* Stream.runForEachChunk(
       Jsonl.read(p.events, eventCodec, { end: options?.end }).pipe(Stream.provideService(FileSystem.FileSystem, fs)),
-      base,
-      Conversation.apply
+      (chunk) => Effect.sync(() => (conversation = Conversation.applyAll(conversation, chunk)))
     ).pipe(Effect.mapError(fromJsonl))
+    return conversation
   })
 
 /** @internal */

@@ -292,9 +292,19 @@ export * as AgentAddress from "./orchestrator/AgentAddress.js"
 /**
  * @since 0.1.0
  */
+export * as AgentsApi from "./orchestrator/AgentsApi.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Orchestrator from "./orchestrator/Orchestrator.js"
 
 /**
  * @since 0.1.0
  */
 export * as OrchestratorError from "./orchestrator/OrchestratorError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AgentsTool from "./orchestrator/AgentsTool.js"

@@ -33,7 +33,27 @@ import * as Loop from "./internal/loop.js"
 export type TurnError = Loop.TurnError
 
 /**
- * Runs one turn for a user input. If the instance's log ends inside a turn (a crash, an interruption),
+ * A turn's input beyond its text: for a turn another agent asked for, the message `source` (the agent
+ * variant with its correlation id), the caller's span (`parentTrace`: the turn continues the caller's
+ * trace), the call chain (`call`, seen by middlewares as `ctx.runtime.call`) and extra message metadata.
+ *
+ * @example
+ * ```ts
+ * import type { Turn } from "effect-swarm"
+ * const input: Turn.Input = {
+ *   text: "review this",
+ *   source: { type: "agent", kind: "request", agentName: "planner", instanceKey: "main", correlationId: "corr-1" },
+ *   call: { callerAgent: "planner", callerInstanceKey: "main", callStack: ["planner@main"] }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = Loop.TurnInput
+
+/**
+ * Runs one turn for a user input (a text, or an {@link Input} with its source, trace and call chain). If the instance's log ends inside a turn (a crash, an interruption),
  * that turn is finished first. Fails with `AwaitingApproval` while tool calls wait for a decision.
  *
  * @example
@@ -55,9 +75,9 @@ export type TurnError = Loop.TurnError
  */
 export const run: (
   instance: AgentInstance,
-  input: string
+  input: string | Input
 ) => Effect.Effect<TurnResult, TurnError | AwaitingApproval> = Effect.fn("Turn.run")(
-  function*(instance: AgentInstance, input: string) {
+  function*(instance: AgentInstance, input: string | Input) {
     return yield* instance.state.lock.withPermits(1)(Loop.runLocked(instance, input))
   }
 )

@@ -281,6 +281,10 @@ export type MessageData = typeof MessageData.Type
  * ```ts
  * import { Message } from "effect-swarm"
  * const source: Message.MessageSource = { type: "assistant", stepId: "turn-1-step-0" }
+ * // The input of a turn another agent asked for, linked to the caller by correlation id:
+ * const fromAgent: Message.MessageSource = {
+ *   type: "agent", kind: "request", agentName: "planner", instanceKey: "main", correlationId: "corr-1"
+ * }
  * ```
  *
  * @since 0.1.0
@@ -291,7 +295,17 @@ export const MessageSource = Schema.Union(
   Schema.Struct({ type: Schema.Literal("assistant"), stepId: Schema.optionalWith(Schema.String, { exact: true }) }),
   Schema.Struct({ type: Schema.Literal("tool"), toolCallId: Schema.String, toolName: Schema.String }),
   Schema.Struct({ type: Schema.Literal("system") }),
-  Schema.Struct({ type: Schema.Literal("extension"), extensionName: Schema.String })
+  Schema.Struct({ type: Schema.Literal("extension"), extensionName: Schema.String }),
+  Schema.Struct({
+    type: Schema.Literal("agent"),
+    /** `request` (a turn another agent asked for), `send` (fire and forget) or `reply` (an async answer). */
+    kind: Schema.Literal("request", "send", "reply"),
+    /** The other agent: the caller for `request` / `send`, the callee for `reply`. */
+    agentName: Schema.String,
+    instanceKey: Schema.String,
+    /** Links the caller's request, the callee's turn and the reply across both conversations. */
+    correlationId: Schema.String
+  })
 )
 
 /**

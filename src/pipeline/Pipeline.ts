@@ -50,7 +50,7 @@ import type {
   TurnContext,
   TurnResult
 } from "./Middleware.js"
-import { agentsUnavailable, NextCalledTwiceError } from "./Middleware.js"
+import { agentsUnavailable, currentCaller, NextCalledTwiceError } from "./Middleware.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Inputs
@@ -201,6 +201,17 @@ interface StepScope {
 }
 
 const maxErrorMessage = 2000
+
+// Agents API calls made inside a run (middlewares, tools) read who is calling, from which span and
+// through which chain of callers, from the fiber instead of trusting their arguments.
+const asCaller = <A, E, R>(ctx: TurnContext | StepContext | ToolCallContext, effect: Effect.Effect<A, E, R>) =>
+  Effect.locally(effect, currentCaller, {
+    agentName: ctx.agentName,
+    instanceKey: ctx.instanceKey,
+    turnId: ctx.turnId,
+    trace: ctx.trace,
+    callChain: ctx.runtime.call?.callStack ?? []
+  })
 
 // Effect's default tracer: spans in it are not exported anywhere.
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
@@ -394,11 +405,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               spanId: trace.spanId,
               parentSpanId: trace.parentSpanId
             }).pipe(
-              Effect.zipRight(runOnion(
-                "turn",
-                list,
+              Effect.zipRight(asCaller(
                 ctx,
-                Effect.suspend(() => core(ctx))
+                runOnion(
+                  "turn",
+                  list,
+                  ctx,
+                  Effect.suspend(() => core(ctx))
+                )
               )),
               Effect.onExit((exit) =>
                 at(clock, (end) =>
@@ -499,7 +513,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                 Effect.zipRight(Effect.suspend(() => core(ctx)))
               )
             })
-            return runOnion("step", list, ctx, startCore).pipe(
+            return asCaller(ctx, runOnion("step", list, ctx, startCore)).pipe(
               Effect.onExit((exit) =>
                 at(clock, (end) => {
                   const before = scope.started ? Effect.void : started(end, undefined)
@@ -591,11 +605,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               toolName: ctx.toolName,
               stepId: ctx.stepId
             }).pipe(
-              Effect.zipRight(runOnion(
-                "toolCall",
-                list,
+              Effect.zipRight(asCaller(
                 ctx,
-                Effect.suspend(() => core(ctx))
+                runOnion(
+                  "toolCall",
+                  list,
+                  ctx,
+                  Effect.suspend(() => core(ctx))
+                )
               )),
               Effect.onExit((exit) =>
                 at(clock, (end) =>

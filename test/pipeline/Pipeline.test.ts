@@ -86,8 +86,10 @@ describe("Pipeline (reference pipeline-registry)", () => {
     Effect.gen(function*() {
       const { pipeline, turnInput } = yield* setup
       const agents: Middleware.AgentsApi = {
-        send: () => Effect.succeed({ accepted: true }),
-        request: (r) => Effect.succeed({ target: r.target, response: `reply:${r.input}` })
+        ...Middleware.agentsUnavailable,
+        send: (r) => Effect.succeed({ accepted: true, target: r.target, correlationId: "c1" }),
+        request: (r) =>
+          Effect.succeed({ target: r.target, correlationId: "c2", async: false, response: `reply:${r.input}` })
       }
       let accepted = false
       let response: unknown
@@ -123,7 +125,7 @@ describe("Pipeline (reference pipeline-registry)", () => {
             error: { message: e.message, code: e.code }
           }))
         ))
-      assert.strictEqual(error.error?.code, "E_AGENTS_UNAVAILABLE")
+      assert.strictEqual(error.error?.code, "AGENT_API_UNAVAILABLE")
     }).pipe(Effect.provide(Live)))
 
   it.scoped("step.started includes the LLM input messages supplied in metadata, sanitised", () =>

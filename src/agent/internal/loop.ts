@@ -10,8 +10,9 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
+import type { TraceContext } from "../../event/Trace.js"
 import type { ModelError } from "../../model/ModelError.js"
-import type { FinishReason, PipelineError, TurnContext, TurnResult } from "../../pipeline/Middleware.js"
+import type { FinishReason, PipelineError, RuntimeInfo, TurnContext, TurnResult } from "../../pipeline/Middleware.js"
 import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
 import { AwaitingApproval, type TurnStorageError } from "../AgentError.js"
 import type { AgentInstance } from "./instance.js"
@@ -34,6 +35,22 @@ export { appendAll, record } from "./write.js"
 
 /** Every failure of a turn. */
 export type TurnError = TurnStorageError | ModelError | PipelineError
+
+/**
+ * What starts a turn: its text and, for a turn another agent asked for, who asked (the message's
+ * `source`), the caller's span (the turn continues its trace) and the call chain. The call is written in
+ * the input message's metadata, so a turn resumed after a crash keeps its chain and trace.
+ */
+export interface TurnInput {
+  readonly text: string
+  readonly source?: Message.MessageSource | undefined
+  readonly parentTrace?: TraceContext | undefined
+  readonly call?: RuntimeInfo["call"] | undefined
+  readonly metadata?: Readonly<Record<string, Message.Json>> | undefined
+}
+
+/** The message metadata key holding a turn's call (chain, caller, parent span). */
+export const callKey = "swarm.call"
 
 const catalogOf = (inst: AgentInstance): Effect.Effect<ReadonlyArray<ToolCatalogItem>> => inst.tools.catalog
 
@@ -151,8 +168,11 @@ const drive = (inst: AgentInstance, state: TurnState) =>
       instanceKey: inst.ref.instanceKey,
       turnId: state.turnId,
       conversation: conversationState(inst),
-      inputEvent: state.input === undefined ? { type: "resume" } : { type: "user_message", input: state.input },
-      runtime: inst.runtime,
+      inputEvent: state.input === undefined ?
+        { type: "resume" } :
+        { type: state.call === undefined ? "user_message" : "agent.request", input: state.input },
+      runtime: state.call === undefined ? inst.runtime : { ...inst.runtime, call: state.call },
+      ...(state.parentTrace === undefined ? {} : { parentTrace: state.parentTrace }),
       ...(inst.agents === undefined ? {} : { agents: inst.agents })
     }, core).pipe(
       // A failed turn keeps its partial messages and records why. An interrupted one (its scope closed)
@@ -199,6 +219,15 @@ export const openTurn = (inst: AgentInstance) =>
     return { ...last, used: Log.usedBy(last.messages) }
   })
 
+/** The call a turn's input message recorded (chain, caller, parent span), if another agent asked for it. */
+const callOf = (
+  first: Message.Message | undefined
+): { readonly call?: RuntimeInfo["call"]; readonly parentTrace?: TraceContext } | undefined => {
+  const recorded = first?.metadata[callKey]
+  if (typeof recorded !== "object" || recorded === null || Array.isArray(recorded)) return undefined
+  return recorded as { readonly call?: RuntimeInfo["call"]; readonly parentTrace?: TraceContext }
+}
+
 /** The ids of tool calls of the open turn that wait for a decision. */
 export const pendingApprovals = (inst: AgentInstance, turnId: string) =>
   Array.from(inst.state.log.approvals.values()).filter((a) => a.turnId === turnId && a.decision === undefined)
@@ -209,12 +238,13 @@ export const resumeLocked = (inst: AgentInstance) =>
     const open = yield* openTurn(inst)
     if (open === undefined) return Option.none<TurnResult>()
     yield* inst.state.storage.setStatus("processing")
-    return Option.some(yield* drive(inst, stateFor(open.turnId, undefined, open.used)))
+    return Option.some(yield* drive(inst, stateFor(open.turnId, undefined, open.used, callOf(open.messages[0]))))
   })
 
 /** Runs a turn for a new input, after finishing the open one. Must run under the instance lock. */
-export const runLocked = (inst: AgentInstance, input: string) =>
+export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
   Effect.gen(function*() {
+    const input = typeof turnInput === "string" ? { text: turnInput } : turnInput
     const open = yield* openTurn(inst)
     if (open !== undefined) {
       const pending = pendingApprovals(inst, open.turnId)
@@ -233,7 +263,19 @@ export const runLocked = (inst: AgentInstance, input: string) =>
     const turnId = yield* makeTurnId
     yield* inst.state.storage.setStatus("processing")
     // Write-ahead: the input is durable before the turn starts, so a crash never loses it.
-    yield* appendMessage(inst, { role: "user", content: input }, meta(turnId))
+    const call = input.call === undefined && input.parentTrace === undefined
+      ? undefined
+      : { call: input.call, parentTrace: input.parentTrace }
+    yield* appendMessage(
+      inst,
+      { role: "user", content: input.text },
+      {
+        ...input.metadata,
+        ...meta(turnId),
+        ...(call === undefined ? {} : { [callKey]: JSON.parse(JSON.stringify(call)) as Message.Json })
+      },
+      input.source
+    )
     yield* record(inst, "turn.started", turnId, {})
-    return yield* drive(inst, stateFor(turnId, input))
+    return yield* drive(inst, stateFor(turnId, input.text, undefined, call))
   })

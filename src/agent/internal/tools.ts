@@ -42,7 +42,7 @@ const runOne = (inst: AgentInstance, step: StepContext, call: Message.ToolCall) 
         toolName: ctx.toolName,
         args: ctx.args,
         catalog: step.toolCatalog,
-        context: callContext(ctx)
+        context: callContext(ctx, inst.agents === undefined ? undefined : { runtime: { agents: inst.agents } })
       })
   )
 }

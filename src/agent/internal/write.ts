@@ -10,7 +10,8 @@ import * as Conversation from "../../conversation/Conversation.js"
 import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import { loopRecordVersion } from "../../event/RuntimeEvent.js"
-import { type ConversationState, ConversationWriteError } from "../../pipeline/Middleware.js"
+import type { TraceContext } from "../../event/Trace.js"
+import { type ConversationState, ConversationWriteError, type RuntimeInfo } from "../../pipeline/Middleware.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
 import type { Limit } from "../Policy.js"
@@ -21,6 +22,9 @@ import * as Log from "./log.js"
 export interface TurnState {
   readonly turnId: string
   readonly input: string | undefined
+  /** For a turn another agent asked for: the call (chain, caller) and the caller's span. */
+  readonly call: RuntimeInfo["call"] | undefined
+  readonly parentTrace: TraceContext | undefined
   steps: number
   toolCalls: number
   tokens: number
@@ -34,10 +38,13 @@ export interface TurnState {
 export const stateFor = (
   turnId: string,
   input: string | undefined,
-  used?: ReturnType<typeof Log.usedBy>
+  used?: ReturnType<typeof Log.usedBy>,
+  call?: { readonly call?: RuntimeInfo["call"] | undefined; readonly parentTrace?: TraceContext | undefined }
 ): TurnState => ({
   turnId,
   input,
+  call: call?.call,
+  parentTrace: call?.parentTrace,
   steps: used?.steps ?? 0,
   toolCalls: used?.toolCalls ?? 0,
   tokens: used?.tokens ?? 0,

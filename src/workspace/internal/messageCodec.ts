@@ -148,6 +148,16 @@ const sourceOf = (s: unknown): Message.MessageSource | undefined => {
         : undefined
     case "extension":
       return typeof s.extensionName === "string" ? { type: "extension", extensionName: s.extensionName } : undefined
+    case "agent":
+      return agentSourceValid(s)
+        ? {
+          type: "agent",
+          kind: s.kind as "request" | "send" | "reply",
+          agentName: s.agentName as string,
+          instanceKey: s.instanceKey as string,
+          correlationId: s.correlationId as string
+        }
+        : undefined
     default:
       return undefined
   }
@@ -253,10 +263,17 @@ const sourceValid = (s: unknown): boolean => {
       return typeof s.toolCallId === "string" && typeof s.toolName === "string"
     case "extension":
       return typeof s.extensionName === "string"
+    case "agent":
+      return agentSourceValid(s)
     default:
       return false
   }
 }
+
+// The agent variant: who asked (or answered) and the correlation id linking both conversations.
+const agentSourceValid = (s: Obj): boolean =>
+  (s.kind === "request" || s.kind === "send" || s.kind === "reply") && typeof s.agentName === "string" &&
+  typeof s.instanceKey === "string" && typeof s.correlationId === "string"
 
 const eventValid = (e: MessageEvent.MessageEvent): boolean => {
   switch (e.type) {

@@ -137,7 +137,13 @@ export const AgentSpec = Schema.Struct({
   extensions: Schema.optional(Schema.Array(ExtensionUseSchema)),
   requiredTools: Schema.optional(Schema.Array(NonEmptyString)),
   policy: Schema.optional(AgentPolicy),
-  context: Schema.optional(ContextSpec)
+  context: Schema.optional(ContextSpec),
+  /**
+   * The agents of its swarm this agent may call (request, send, spawn), by name; `"*"` allows every
+   * other agent of the swarm. Absent or empty: it calls no one and gets no `agents` tool. The Swarm's
+   * `spec.callableAgents` entry for this agent, when present, replaces it.
+   */
+  callableAgents: Schema.optional(Schema.Array(NonEmptyString))
 })
 
 /** @since 0.1.0 @category schemas */

@@ -39,7 +39,12 @@ export const SwarmSpec = Schema.Struct({
   ),
   instanceKey: Schema.optional(NonEmptyString),
   policy: Schema.optional(SwarmPolicy),
-  context: Schema.optional(ContextSpec)
+  context: Schema.optional(ContextSpec),
+  /**
+   * Who may call whom in this swarm: caller agent name to the agent names it may call (`"*"`: every
+   * other member). An entry replaces the caller Agent's own `spec.callableAgents`.
+   */
+  callableAgents: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Array(NonEmptyString) }))
 }).pipe(
   Schema.filter((s) =>
     s.agents.some((a) => ObjectRef.sameTarget(a, s.entryAgent)) ?
@@ -50,7 +55,36 @@ export const SwarmSpec = Schema.Struct({
           suggestion: `add ${show(`Agent/${s.entryAgent.name}`)} to spec.agents`
         })
       }
-  )
+  ),
+  Schema.filter((s) => {
+    if (s.callableAgents === undefined) return true
+    const members = new Set(s.agents.map((a) => a.name))
+    const issues: Array<{ path: Array<string>; message: string }> = []
+    for (const [caller, targets] of Object.entries(s.callableAgents)) {
+      if (!members.has(caller)) {
+        issues.push({
+          path: ["callableAgents", caller],
+          message: IssueMessage.encode(`callableAgents names ${show(caller)}, which is not an agent of this Swarm`, {
+            suggestion: `use one of ${[...members].map(show).join(", ")}`
+          })
+        })
+      }
+      targets.forEach((t, i) => {
+        if (t !== "*" && !members.has(t)) {
+          issues.push({
+            path: ["callableAgents", caller, String(i)],
+            message: IssueMessage.encode(
+              `callableAgents.${caller} names ${show(t)}, which is not an agent of this Swarm`,
+              {
+                suggestion: `use one of ${[...members].map(show).join(", ")}, or "*" for all of them`
+              }
+            )
+          })
+        }
+      })
+    }
+    return issues.length === 0 ? true : issues
+  })
 )
 
 /** @since 0.1.0 @category schemas */

@@ -1,0 +1,462 @@
+/**
+ * Inter-agent calls: `request` (sync, or async with the reply delivered into the caller's next step),
+ * `send`, `spawn`, `list` and `catalog`, with one error convention ({@link Middleware.AgentsApiError}
+ * and its `AGENT_*` codes). The same API answers middlewares (`ctx.agents`), in-process tools
+ * (`ToolContext.runtime.agents`), sandboxed tools (`ctx.callAgent`, through {@link nativeTools}) and the
+ * built-in `agents` tool (see `AgentsTool`).
+ *
+ * Every request carries a correlation id and the call chain (`agent@instance` of every caller that led
+ * to it). Before anything is sent: the target must be an agent of the swarm (`AGENT_NOT_FOUND`) that
+ * the caller may call (`callableAgents`, `AGENT_NOT_CALLABLE`); `timeoutMs` must be a positive integer
+ * (`AGENT_INVALID_REQUEST`; default 60 000); an omitted `instanceKey` is the caller's own; a request to
+ * the caller's own instance is `AGENT_SELF_CALL`, one to an instance already in the chain
+ * `CIRCULAR_CALL_DETECTED` (with the chain). A timed-out request interrupts the wait, which cancels the
+ * callee's turn (or removes it from the callee's mailbox). The callee's turn continues the caller's
+ * trace and writes only its own conversation; its input message is linked to the caller by the
+ * correlation id (`source: { type: "agent", kind: "request", ... }`).
+ *
+ * Async requests run in this service's scope, not the caller's turn: their replies are put in the
+ * caller's durable inbox the moment they arrive and moved into the caller's conversation at its next
+ * step, also after the caller crashed and came back. At most `maxPendingAsync` (100) async requests per
+ * caller are in flight, and at most `maxInbox` (256) replies wait undelivered: beyond either limit a new
+ * async request is refused (`AGENT_PENDING_LIMIT` / `AGENT_INBOX_FULL`), nothing is dropped.
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
+import type * as Turn from "../agent/Turn.js"
+import * as Message from "../conversation/Message.js"
+import * as Middleware from "../pipeline/Middleware.js"
+import * as NativeTools from "../sandbox/NativeTools.js"
+import { toJsonValue } from "../tool/ToolExecutor.js"
+import type { InstanceRef } from "../workspace/WorkspacePaths.js"
+import * as Calls from "./internal/calls.js"
+import * as Inbox from "./internal/callsInbox.js"
+
+/**
+ * Where calls go: the orchestrator's mailboxes. `request` enqueues a turn and waits for its result
+ * (interrupting the wait cancels the callee's turn); `send` enqueues and returns once accepted;
+ * `spawn` makes sure the instance exists (`true` when it was created).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Router {
+  readonly request: (
+    agentName: string,
+    instanceKey: string,
+    input: Turn.Input
+  ) => Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>
+  readonly send: (
+    agentName: string,
+    instanceKey: string,
+    input: Turn.Input
+  ) => Effect.Effect<void, Middleware.AgentsApiError>
+  readonly spawn: (agentName: string, instanceKey: string) => Effect.Effect<boolean, Middleware.AgentsApiError>
+}
+
+/**
+ * Who may call whom (resolve it with {@link policyOf}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallPolicy = Calls.CallPolicy
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly router: Router
+  readonly policy: CallPolicy
+  /** Where async replies wait: on files under this state root (durable), or in memory when absent. */
+  readonly root?: string | undefined
+  /** Default 60 seconds. */
+  readonly defaultTimeout?: Duration.DurationInput | undefined
+  /** Async requests in flight per caller instance. Default 100. */
+  readonly maxPendingAsync?: number | undefined
+  /** Undelivered async replies per caller instance. Default 256. */
+  readonly maxInbox?: number | undefined
+}
+
+/**
+ * An async reply as it waits in the caller's inbox.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Reply = Inbox.Reply
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The agents API of one instance: the caller is this instance (its chain and span come from the fiber). */
+  readonly forInstance: (ref: InstanceRef) => Middleware.AgentsApi
+  /** The agents an agent may call (empty: no `agents` tool, every call refused). */
+  readonly callable: (agentName: string) => ReadonlyArray<string>
+  /** Async replies that wait for the instance's next step. */
+  readonly pendingReplies: (ref: InstanceRef) => Effect.Effect<ReadonlyArray<Reply>>
+  /** Marks replies as written into the instance's conversation. */
+  readonly markDelivered: (ref: InstanceRef, correlationIds: ReadonlyArray<string>) => Effect.Effect<void>
+  /** Async requests of the instance still in flight. */
+  readonly pendingAsync: (ref: InstanceRef) => Effect.Effect<number>
+  /** The host side of `ctx.callAgent` in sandboxed tools (a synchronous request from the running tool call). */
+  readonly nativeTools: (workspaceId: string) => NativeTools.Service
+}
+
+/**
+ * The service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentsApi extends Context.Tag("effect-swarm/AgentsApi")<AgentsApi, Service>() {}
+
+/**
+ * The default request timeout: 60 seconds (the reference's).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTimeout: Duration.Duration = Duration.millis(Calls.defaultTimeoutMs)
+
+/**
+ * The call policy of a swarm: its agents, and for each the agents it may call (the Swarm's
+ * `spec.callableAgents` entry, else the Agent's own `spec.callableAgents`; `"*"` is every other member).
+ *
+ * @example
+ * ```ts
+ * import { AgentsApi } from "effect-swarm"
+ * const policy = AgentsApi.policyOf({
+ *   swarmName: "team", entryAgent: "lead", agents: ["lead", "coder"],
+ *   agentCallable: { lead: ["coder"] }
+ * })
+ * policy.callable("lead") // ["coder"]
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const policyOf = (options: {
+  readonly swarmName: string
+  readonly entryAgent: string
+  readonly agents: ReadonlyArray<string>
+  /** Each Agent's `spec.callableAgents`. */
+  readonly agentCallable?: Readonly<Record<string, ReadonlyArray<string> | undefined>> | undefined
+  /** The Swarm's `spec.callableAgents`. */
+  readonly swarmCallable?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+}): CallPolicy => {
+  const cache = new Map<string, ReadonlyArray<string>>()
+  return {
+    swarmName: options.swarmName,
+    entryAgent: options.entryAgent,
+    agents: options.agents,
+    callable: (caller) => {
+      let c = cache.get(caller)
+      if (c === undefined) {
+        c = Calls.resolveCallable(options.agents, caller, options.agentCallable?.[caller], options.swarmCallable)
+        cache.set(caller, c)
+      }
+      return c
+    }
+  }
+}
+
+const makeCorrelationId = Effect.map(
+  Effect.zip(Clock.currentTimeMillis, Random.nextIntBetween(0, 2 ** 31)),
+  ([ms, n]) => `corr-${ms.toString(36)}-${n.toString(36).padStart(6, "0")}`
+)
+
+const timeoutError = (target: string, ms: number) =>
+  new Middleware.AgentsApiError({
+    code: "AGENT_REQUEST_TIMEOUT",
+    message: `agent request to '${target}' timed out after ${ms}ms; its turn was cancelled`,
+    target,
+    suggestion: "raise timeoutMs, or use async: true and read the reply in a later step"
+  })
+
+/** The callee's reply text, or a typed failure when its turn did not end with a reply. */
+const replyOf = (target: string, result: Middleware.TurnResult) => {
+  if (result.finishReason === "error") {
+    return Effect.fail(
+      new Middleware.AgentsApiError({
+        code: "AGENT_REQUEST_FAILED",
+        message: `the turn of ${target} failed: ${result.error?.message ?? "no reply"}`,
+        target
+      })
+    )
+  }
+  if (result.finishReason === "awaiting_approval") {
+    return Effect.fail(
+      new Middleware.AgentsApiError({
+        code: "AGENT_REQUEST_FAILED",
+        message: `the turn of ${target} is waiting for a human to approve tool calls; it has no reply yet`,
+        target,
+        suggestion: "approve or deny the pending tool calls of the callee, then ask again"
+      })
+    )
+  }
+  return Effect.succeed(result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data))
+}
+
+/**
+ * Builds the service; async requests live as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<Service, never, Scope.Scope | FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const { policy, router } = options
+    const inbox = options.root === undefined ? Inbox.memory() : yield* Inbox.durable(options.root)
+    const fibers = yield* FiberSet.make()
+    const defaultMs = Duration.toMillis(Duration.decode(options.defaultTimeout ?? defaultTimeout))
+    const maxPending = options.maxPendingAsync ?? Calls.defaultMaxPendingAsync
+    const maxInbox = options.maxInbox ?? Calls.defaultMaxInbox
+    const pending = new Map<string, number>()
+    const spawned = new Map<string, Array<Middleware.SpawnedAgent>>()
+    const keyOf = (ref: InstanceRef) => `${ref.workspaceId}\u0000${Calls.address(ref.agentName, ref.instanceKey)}`
+
+    const orFail = <A>(v: A | Middleware.AgentsApiError): Effect.Effect<A, Middleware.AgentsApiError> =>
+      v instanceof Middleware.AgentsApiError ? Effect.fail(v) : Effect.succeed(v)
+
+    /** The caller as the fiber knows it (chain, span), when the fiber runs this instance's turn. */
+    const callerOf = (ref: InstanceRef) =>
+      Effect.map(FiberRef.get(Middleware.currentCaller), (c) =>
+        c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined)
+
+    const prepare = (ref: InstanceRef, req: Middleware.AgentRequest, kind: "request" | "send") =>
+      Effect.gen(function*() {
+        const caller = ref.agentName
+        const target = yield* orFail(Calls.checkTarget(policy, caller, req.target))
+        const instanceKey = yield* orFail(Calls.checkInstanceKey(req.instanceKey, ref.instanceKey))
+        const timeoutMs = kind === "request" ? yield* orFail(Calls.checkTimeout(req.timeoutMs, defaultMs)) : defaultMs
+        const self = Calls.address(caller, ref.instanceKey)
+        const to = Calls.address(target, instanceKey)
+        const ctx = yield* callerOf(ref)
+        const chain = kind === "request"
+          ? yield* orFail(Calls.checkCycle(ctx?.callChain ?? [], self, to))
+          : [...(ctx?.callChain ?? []), self]
+        const own = Calls.checkOwnAgent(policy, caller, target)
+        if (own !== undefined) {
+          return yield* own
+        }
+        const correlationId = yield* makeCorrelationId
+        const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
+        const input: Turn.Input = {
+          text: req.input ?? "",
+          source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
+          ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
+          call: {
+            callerAgent: caller,
+            callerInstanceKey: ref.instanceKey,
+            ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
+            callSource: "agents-api",
+            callStack: chain,
+            ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
+          },
+          metadata: { "swarm.correlationId": correlationId, ...metadata }
+        }
+        return { target, instanceKey, to, timeoutMs, correlationId, input }
+      })
+
+    const call = (p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+      router.request(p.target, p.instanceKey, p.input).pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(p.timeoutMs),
+          onTimeout: () =>
+            timeoutError(p.to, p.timeoutMs)
+        }),
+        Effect.flatMap((result) => replyOf(p.to, result))
+      )
+
+    const asyncRequest = (ref: InstanceRef, p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+      Effect.gen(function*() {
+        const k = keyOf(ref)
+        const inFlight = pending.get(k) ?? 0
+        if (inFlight >= maxPending) {
+          return yield* new Middleware.AgentsApiError({
+            code: "AGENT_PENDING_LIMIT",
+            message: `${
+              Calls.address(ref.agentName, ref.instanceKey)
+            } has ${inFlight} async requests in flight (limit ${maxPending})`,
+            target: p.to,
+            suggestion: "wait for replies in later steps before sending more async requests"
+          })
+        }
+        const waiting = (yield* inbox.pending(ref)).length
+        if (inFlight + waiting >= maxInbox) {
+          return yield* new Middleware.AgentsApiError({
+            code: "AGENT_INBOX_FULL",
+            message: `the async inbox of ${
+              Calls.address(ref.agentName, ref.instanceKey)
+            } would exceed ${maxInbox} replies (${waiting} waiting, ${inFlight} in flight)`,
+            target: p.to,
+            suggestion: "let the waiting replies be delivered (a next step) before sending more async requests"
+          })
+        }
+        pending.set(k, inFlight + 1)
+        const settle = (reply: Omit<Reply, "v" | "correlationId" | "agentName" | "instanceKey" | "receivedAt">) =>
+          Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+            inbox.put(ref, {
+              v: 1,
+              correlationId: p.correlationId,
+              agentName: p.target,
+              instanceKey: p.instanceKey,
+              receivedAt,
+              ...reply
+            }))
+        yield* FiberSet.run(
+          fibers,
+          call(p).pipe(
+            Effect.matchEffect({
+              onSuccess: (response) => settle({ status: "ok", response }),
+              onFailure: (e) =>
+                settle({
+                  status: e.code === "AGENT_REQUEST_TIMEOUT" ? "timeout" : "error",
+                  error: { code: e.code, message: e.message }
+                })
+            }),
+            Effect.ensuring(Effect.sync(() => {
+              const n = (pending.get(k) ?? 1) - 1
+              if (n <= 0) pending.delete(k)
+              else pending.set(k, n)
+            }))
+          )
+        )
+        const response: Middleware.AgentResponse = { target: p.to, correlationId: p.correlationId, async: true }
+        return response
+      })
+
+    const forInstance = (ref: InstanceRef): Middleware.AgentsApi => ({
+      request: (req) =>
+        Effect.flatMap(prepare(ref, req, "request"), (p) =>
+          req.async === true ? asyncRequest(ref, p) : Effect.map(call(p), (response): Middleware.AgentResponse => ({
+            target: p.to,
+            correlationId: p.correlationId,
+            async: false,
+            response
+          }))).pipe(Effect.withSpan("AgentsApi.request")),
+      send: (req) =>
+        Effect.flatMap(prepare(ref, req, "send"), (p) =>
+          Effect.as(router.send(p.target, p.instanceKey, p.input), {
+            accepted: true,
+            target: p.to,
+            correlationId: p.correlationId
+          })).pipe(Effect.withSpan("AgentsApi.send")),
+      spawn: (req) =>
+        Effect.gen(function*() {
+          const target = yield* orFail(Calls.checkTarget(policy, ref.agentName, req.target))
+          let instanceKey: string
+          if (req.instanceKey === undefined) {
+            const ms = yield* Clock.currentTimeMillis
+            const n = yield* Random.nextIntBetween(0, 2 ** 31)
+            instanceKey = `${target}-${ms.toString(36)}-${n.toString(36)}`
+          } else {
+            instanceKey = yield* orFail(Calls.checkInstanceKey(req.instanceKey, ref.instanceKey))
+          }
+          if (target === ref.agentName && instanceKey === ref.instanceKey) {
+            return yield* new Middleware.AgentsApiError({
+              code: "AGENT_SELF_CALL",
+              message: `${Calls.address(target, instanceKey)} is the caller itself`,
+              target: Calls.address(target, instanceKey),
+              suggestion: "omit instanceKey to get a fresh instance"
+            })
+          }
+          const own = Calls.checkOwnAgent(policy, ref.agentName, target)
+          if (own !== undefined) {
+            return yield* own
+          }
+          const created = yield* router.spawn(target, instanceKey)
+          const owner = Calls.address(ref.agentName, ref.instanceKey)
+          const record: Middleware.SpawnedAgent = { target, instanceKey, spawned: created, owner }
+          const k = keyOf(ref)
+          const mine = spawned.get(k) ?? []
+          if (
+            !mine.some((r) =>
+              r.target === target && r.instanceKey === instanceKey
+            )
+          ) {
+            mine.push(record)
+          }
+          spawned.set(k, mine)
+          return record
+        }).pipe(Effect.withSpan("AgentsApi.spawn")),
+      list: (opts) =>
+        Effect.sync(() =>
+          opts?.includeAll === true
+            ? Array.from(spawned.entries()).filter(([k]) =>
+              k.startsWith(`${ref.workspaceId}\u0000`)
+            ).flatMap((
+              [, v]
+            ) => v)
+            : (spawned.get(keyOf(ref)) ?? []).slice()
+        ),
+      catalog: Effect.sync(() => ({
+        swarmName: policy.swarmName,
+        entryAgent: policy.entryAgent,
+        selfAgent: ref.agentName,
+        availableAgents: policy.agents,
+        callableAgents: policy.callable(ref.agentName)
+      }))
+    })
+
+    const nativeTools = (workspaceId: string): NativeTools.Service => ({
+      callAgent: (target, input) =>
+        Effect.flatMap(FiberRef.get(Middleware.currentCaller), (caller) => {
+          if (caller === undefined) {
+            return Effect.fail(
+              new NativeTools.NativeCallFailed({
+                name: "AGENT_API_UNAVAILABLE",
+                message: `ctx.callAgent('${target}') ran outside an agent's tool call`
+              })
+            )
+          }
+          const api = forInstance({ workspaceId, agentName: caller.agentName, instanceKey: caller.instanceKey })
+          const text = typeof input === "string" ? input : JSON.stringify(input) ?? ""
+          return api.request({ target, input: text }).pipe(
+            Effect.map((r) => r.response ?? ""),
+            Effect.mapError((e) => new NativeTools.NativeCallFailed({ name: e.code, message: e.message }))
+          )
+        }),
+      callWorkflow: (name) =>
+        Effect.fail(
+          new NativeTools.NativeCallFailed({
+            name: "NativeToolsUnavailable",
+            message: `no workflow engine runs '${name}'`
+          })
+        )
+    })
+
+    return AgentsApi.of({
+      forInstance,
+      callable: policy.callable,
+      pendingReplies: (ref) => inbox.pending(ref),
+      markDelivered: (ref, ids) => inbox.delivered(ref, ids),
+      pendingAsync: (ref) => Effect.sync(() => pending.get(keyOf(ref)) ?? 0),
+      nativeTools
+    })
+  })
+
+/**
+ * The service as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<AgentsApi, never, FileSystem.FileSystem> =>
+  Layer.scoped(AgentsApi, make(options))

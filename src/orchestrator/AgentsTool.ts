@@ -1,0 +1,228 @@
+/**
+ * The built-in `agents` tool (`agents__request`, `agents__send`, `agents__spawn`, `agents__list`,
+ * `agents__catalog`) and the delivery of async replies, wired into one instance with {@link attach}.
+ *
+ * Only agents allowed to call others (a non-empty `callableAgents`) get them: the tools join the
+ * instance's registry, so they are in its step catalog, and a step middleware writes the async replies
+ * waiting in the instance's inbox into its conversation before each step (a user message whose source
+ * is `{ type: "agent", kind: "reply", correlationId }`, so the model reads them and the log keeps them).
+ * Failed calls reach the model as tool errors carrying the `AGENT_*` code and a suggestion.
+ *
+ * `agents__spawn` creates (or finds) an instance of a callable agent: the key is the one given, or a
+ * fresh `<agent>-<time>-<random>`; the new instance works in the bundle's directory like every other
+ * instance (the reference's per-instance `cwd` is not supported: tools get their directory from the
+ * runtime config, not from the caller).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type { AgentInstance } from "../agent/AgentInstance.js"
+import * as Message from "../conversation/Message.js"
+import * as MessageEvent from "../conversation/MessageEvent.js"
+import type * as Middleware from "../pipeline/Middleware.js"
+import type { JsonObject, ToolCatalogItem } from "../tool/ToolCatalog.js"
+import { ToolFailure } from "../tool/ToolError.js"
+import type { ToolHandler } from "../tool/ToolRegistry.js"
+import type { InstanceRef } from "../workspace/WorkspacePaths.js"
+import type { Reply, Service } from "./AgentsApi.js"
+
+/**
+ * The tools' catalog items (names, descriptions, JSON Schemas).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const items: ReadonlyArray<ToolCatalogItem> = [
+  {
+    name: "agents__request",
+    description:
+      "Ask another agent and wait for its reply (or, with async: true, get a correlation id now and its reply in a later step).",
+    parameters: {
+      type: "object",
+      properties: {
+        target: { type: "string", description: "the agent's name" },
+        input: { type: "string", description: "what to ask" },
+        instanceKey: { type: "string", description: "which instance; default: your own key" },
+        timeoutMs: { type: "integer", minimum: 1, description: "default 60000" },
+        async: { type: "boolean" }
+      },
+      required: ["target", "input"],
+      additionalProperties: false
+    }
+  },
+  {
+    name: "agents__send",
+    description: "Send a message to another agent without waiting for it.",
+    parameters: {
+      type: "object",
+      properties: {
+        target: { type: "string" },
+        input: { type: "string" },
+        instanceKey: { type: "string", description: "default: your own key" }
+      },
+      required: ["target", "input"],
+      additionalProperties: false
+    }
+  },
+  {
+    name: "agents__spawn",
+    description: "Create (or find) an instance of an agent you may call; returns its instanceKey.",
+    parameters: {
+      type: "object",
+      properties: { target: { type: "string" }, instanceKey: { type: "string" } },
+      required: ["target"],
+      additionalProperties: false
+    }
+  },
+  {
+    name: "agents__list",
+    description: "The instances you spawned (includeAll: every instance spawned in this workspace).",
+    parameters: { type: "object", properties: { includeAll: { type: "boolean" } }, additionalProperties: false }
+  },
+  {
+    name: "agents__catalog",
+    description: "The agents of this swarm and the ones you may call.",
+    parameters: { type: "object", properties: {}, additionalProperties: false }
+  }
+]
+
+const toFailure = (e: Middleware.AgentsApiError) =>
+  new ToolFailure({
+    name: "AgentsApiError",
+    message: e.chain === undefined ? e.message : `${e.message} (chain: ${e.chain.join(" -> ")})`,
+    code: e.code,
+    ...(e.suggestion === undefined ? {} : { suggestion: e.suggestion })
+  })
+
+const str = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
+
+/**
+ * The handlers, by tool name, answering for the instance that runs the tool call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const handlers = (api: Service, workspaceId: string): Readonly<Record<string, ToolHandler>> => {
+  const of = (ctx: { readonly agentName: string; readonly instanceKey: string }) =>
+    api.forInstance({ workspaceId, agentName: ctx.agentName, instanceKey: ctx.instanceKey })
+  return {
+    agents__request: (args, ctx) =>
+      of(ctx).request({
+        target: str(args.target) ?? "",
+        input: str(args.input),
+        instanceKey: args.instanceKey as string | undefined,
+        timeoutMs: args.timeoutMs as number | undefined,
+        async: args.async === true
+      }).pipe(Effect.mapError(toFailure)),
+    agents__send: (args, ctx) =>
+      of(ctx).send({
+        target: str(args.target) ?? "",
+        input: str(args.input),
+        instanceKey: args.instanceKey as string | undefined
+      }).pipe(Effect.mapError(toFailure)),
+    agents__spawn: (args, ctx) =>
+      of(ctx).spawn({ target: str(args.target) ?? "", instanceKey: args.instanceKey as string | undefined }).pipe(
+        Effect.mapError(toFailure)
+      ),
+    agents__list: (args, ctx) =>
+      Effect.map(of(ctx).list({ includeAll: args.includeAll === true }), (instances) => ({ instances })).pipe(
+        Effect.mapError(toFailure)
+      ),
+    agents__catalog: (_args, ctx) => of(ctx).catalog.pipe(Effect.mapError(toFailure))
+  }
+}
+
+/**
+ * The text the model reads for an async reply.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const replyText = (reply: Reply): string => {
+  const head =
+    `[async reply from ${reply.agentName}@${reply.instanceKey} to request ${reply.correlationId}: ${reply.status}]`
+  if (reply.status === "ok") return `${head}\n${reply.response ?? ""}`
+  return `${head}\nERROR: ${reply.error?.message ?? "the request failed"}\nCODE: ${
+    reply.error?.code ?? "AGENT_REQUEST_FAILED"
+  }`
+}
+
+/** The message metadata key of a delivered reply. */
+const replyKey = "swarm.reply"
+
+const deliveredIds = (messages: ReadonlyArray<Message.Message>): Set<string> => {
+  const ids = new Set<string>()
+  for (const m of messages) {
+    if (m.source.type === "agent" && m.source.kind === "reply") ids.add(m.source.correlationId)
+  }
+  return ids
+}
+
+/**
+ * The step middleware that writes waiting async replies into the conversation of `ref` before the
+ * step's model call. A reply already in the conversation (a crash after writing it, before the inbox
+ * heard) is not written twice.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const deliverReplies = (api: Service, ref: InstanceRef): Middleware.StepMiddleware => (ctx, next) =>
+  Effect.gen(function*() {
+    const waiting = yield* api.pendingReplies(ref)
+    if (waiting.length > 0) {
+      const have = deliveredIds((yield* ctx.conversation.get).messages)
+      for (const reply of waiting) {
+        if (have.has(reply.correlationId)) continue
+        const message = yield* Message.make({ role: "user", content: replyText(reply) }, {
+          source: {
+            type: "agent",
+            kind: "reply",
+            agentName: reply.agentName,
+            instanceKey: reply.instanceKey,
+            correlationId: reply.correlationId
+          },
+          metadata: {
+            "swarm.turnId": ctx.turnId,
+            [replyKey]: {
+              correlationId: reply.correlationId,
+              status: reply.status,
+              ...(reply.error === undefined ? {} : { errorCode: reply.error.code })
+            } satisfies JsonObject
+          }
+        })
+        yield* ctx.emitMessageEvent(MessageEvent.append(message))
+      }
+      yield* api.markDelivered(ref, waiting.map((r) => r.correlationId))
+    }
+    return yield* next
+  })
+
+/**
+ * Wires inter-agent calls into an instance: when its agent may call others, registers the `agents`
+ * tools in its registry and the reply-delivery step middleware in its pipeline (outermost, so every
+ * other middleware and the model see the replies). Returns whether the agent may call others.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsApi, AgentsTool } from "effect-swarm"
+ * declare const instance: import("effect-swarm").AgentInstance.AgentInstance
+ * const wired = Effect.flatMap(AgentsApi.AgentsApi, (api) => AgentsTool.attach(api, instance))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const attach = (api: Service, instance: AgentInstance): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    if (api.callable(instance.ref.agentName).length === 0) return false
+    const hs = handlers(api, instance.ref.workspaceId)
+    for (const item of items) {
+      yield* instance.tools.register(item, hs[item.name]!).pipe(Effect.orDie)
+    }
+    yield* instance.pipeline.register("step", deliverReplies(api, instance.ref), {
+      priority: -1_000_000,
+      name: "agents-replies"
+    })
+    return true
+  })

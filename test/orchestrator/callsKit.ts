@@ -42,7 +42,8 @@ export const makeSwarm = (
     const instances = new Map<string, TestAgent.TestAgent>()
     const lock = yield* Effect.makeSemaphore(1)
     const started: Array<string> = []
-    let api: AgentsApi.Service | undefined
+    // The router needs the API (to wire new instances) and the API the router: tie the knot once.
+    const holder: { api?: AgentsApi.Service } = {}
     const agent = (name: string, key = "main"): Effect.Effect<TestAgent.TestAgent> =>
       lock.withPermits(1)(Effect.suspend(() => {
         const id = `${name}@${key}`
@@ -58,10 +59,10 @@ export const makeSwarm = (
             { model: spec.model } :
             { script: spec.script ?? [] }),
           ...(spec.tools === undefined ? {} : { tools: spec.tools }),
-          agents: api!.forInstance(ref),
+          agents: holder.api!.forInstance(ref),
           storage: options?.root === undefined ? "memory" : { root: options.root }
         }).pipe(
-          Effect.tap((a) => AgentsTool.attach(api!, a.instance)),
+          Effect.tap((a) => AgentsTool.attach(holder.api!, a.instance)),
           Effect.tap((a) => Effect.sync(() => instances.set(id, a))),
           Effect.orDie,
           Scope.extend(scope)
@@ -89,13 +90,14 @@ export const makeSwarm = (
     }
     const agentCallable: Record<string, ReadonlyArray<string> | undefined> = {}
     for (const [name, spec] of Object.entries(specs)) agentCallable[name] = spec.callable
-    api = yield* AgentsApi.make({
+    const api = yield* AgentsApi.make({
       router,
       policy: AgentsApi.policyOf({ swarmName: "team", entryAgent: "a", agents: Object.keys(specs), agentCallable }),
       ...(options?.root === undefined ? {} : { root: options.root }),
       ...(options?.maxPendingAsync === undefined ? {} : { maxPendingAsync: options.maxPendingAsync }),
       ...(options?.maxInbox === undefined ? {} : { maxInbox: options.maxInbox })
     })
+    holder.api = api
     const kit: Kit = {
       api,
       agent,

@@ -130,12 +130,23 @@ export const capabilitiesOf = (
 const runtimeCapabilities = (runtimeType: RuntimeConfig.RuntimeType, version: string): Capabilities => {
   const isolation = "none" as const
   const processes = unenforceable(
-    "without bubblewrap the tool can read other processes' /proc entries (the host's environment among them) " +
-      "and a descendant that leaves the process group is only killed when the watchdog saw it"
+    "without bubblewrap a tool that may read /proc reads other processes' entries (the host's environment " +
+      "among them), and a descendant that leaves the process group is only killed when the watchdog saw it; " +
+      "a config restricting the tool that grants either is refused (see the README's isolation table)"
   )
-  const scratch = unenforceable("without bubblewrap HOME and TMPDIR are a directory on the host's temp file system")
+  const scratch = hasProc ?
+    enforced(
+      "HOME and TMPDIR are a directory on the host's temp file system; the watchdog measures it with every memory " +
+        "sample and when the call ends, and fails the call over maxMemoryMB (ToolScratchExceeded): a tool can " +
+        "exceed it by what it writes within one sample interval"
+    ) :
+    enforced(
+      "HOME and TMPDIR are a directory on the host's temp file system, measured when the call ends (over " +
+        "maxMemoryMB: ToolScratchExceeded); a tool can exceed it while the call runs"
+    )
   const env = enforced(
-    "the child process only receives PATH, a private HOME and TMPDIR, granted and per-call variables"
+    "the child process only receives PATH, a private HOME and TMPDIR, granted and per-call variables; with " +
+      "read access to /proc a restricted environment is refused (other processes' environ files)"
   )
   const rss = hasProc ?
     enforced("a watchdog samples the resident memory of the process tree (/proc) and kills it over maxMemoryMB") :
@@ -150,7 +161,10 @@ const runtimeCapabilities = (runtimeType: RuntimeConfig.RuntimeType, version: st
       read: unenforceable(none),
       write: unenforceable(none),
       net: unenforceable(none),
-      env,
+      env: unenforceable(
+        "Bun enforces no read limit, so the tool reads /proc/<pid>/environ of the host and of other workers; " +
+          "only PATH, a private HOME and TMPDIR, granted and per-call variables are passed to it"
+      ),
       run: unenforceable(none),
       memory: unenforceable("Bun has no enforced heap cap (BUN_JSC_forceRAMSize is a GC hint); only the RSS watchdog"),
       rss,
@@ -273,8 +287,10 @@ export const typeScriptSupport = (runtimeType: RuntimeConfig.RuntimeType, versio
  * @category models
  */
 export interface Unenforced {
-  readonly permission: "read" | "write" | "net" | "run"
+  readonly permission: "read" | "write" | "net" | "run" | "env"
   readonly reason: string
+  /** How to get the restriction enforced, when there is a better way than granting it. */
+  readonly suggestion?: string
 }
 
 const describeGrant = (kind: string, grant: Permissions.Grant): string =>
@@ -282,7 +298,8 @@ const describeGrant = (kind: string, grant: Permissions.Grant): string =>
 
 /**
  * The restrictions in `grants` that `capabilities` cannot enforce (empty when everything holds).
- * Env restrictions are always enforceable (allow-listed environment).
+ * Env restrictions are unenforceable only on Bun without bubblewrap (it reads every `/proc/<pid>/environ`);
+ * what else only bubblewrap keeps under runtime flags is checked by the sandbox before a call.
  *
  * @example
  * ```ts
@@ -297,7 +314,7 @@ const describeGrant = (kind: string, grant: Permissions.Grant): string =>
  */
 export const unenforced = (capabilities: Capabilities, grants: Permissions.Grants): Array<Unenforced> => {
   const out: Array<Unenforced> = []
-  for (const kind of ["read", "write", "net", "run"] as const) {
+  for (const kind of ["read", "write", "net", "run", "env"] as const) {
     const grant = grants[kind]
     if (grant === "all") continue
     const cap = capabilities[kind]

@@ -390,7 +390,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           spawner,
           memory: process.platform === "linux" ?
             { limitBytes: config.maxMemoryMB * Session.MiB, interval: sampleInterval } :
-            undefined
+            undefined,
+          // Under bubblewrap the scratch directory is a tmpfs of this size; without, the watchdog measures it.
+          scratch: plan.sandboxed === undefined ? { dir, limitBytes: config.maxMemoryMB * Session.MiB } : undefined
         })
         proc.send({
           t: "init",
@@ -438,10 +440,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         const id = newCallId()
         // Sent with init (the worker queues it behind the import); without native tools nothing else
         // will be sent, so stdin is closed too and the worker exits as soon as the call settles, instead
-        // of waiting for the host to read the result and close it.
+        // of waiting for the host to read the result and close it. Not without an OS sandbox: there the
+        // worker must still be alive when the host walks its process tree, or a detached child it left
+        // would be re-parented out of sight before it is killed (under bubblewrap the pid namespace
+        // takes every descendant with it).
         Session.sendCall(proc, session, { id, input: request.input, config: request.config, env: request.env ?? {} })
         const bridge = native(plan.config)
-        if (!bridge.callAgents && !bridge.callWorkflows) proc.closeStdin()
+        if (!bridge.callAgents && !bridge.callWorkflows && plan.sandboxed !== undefined) proc.closeStdin()
         // The timeout covers start-up (the entrypoint's top-level code), handshake and call.
         const result = yield* Session.withTimeout(
           Session.handshake(proc, session).pipe(Effect.zipRight(Session.outcome(proc, session, id, bridge))),
@@ -450,6 +455,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
           timeout
         )
         yield* proc.shutdown
+        yield* Session.checkScratch(proc, session)
         return { result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }
       }))
 
@@ -476,6 +482,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
                 config: request.config,
                 env: request.env ?? {}
               }, native(plan.config)).pipe(
+                Effect.zipLeft(Session.checkScratch(proc, session)),
                 Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))
               ),
               proc,

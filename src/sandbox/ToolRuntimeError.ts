@@ -231,10 +231,13 @@ export class PermissionUnenforceable extends Schema.TaggedError<PermissionUnenfo
 )("PermissionUnenforceable", {
   runtimeType: Schema.String,
   permission: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** What to do instead (for restrictions only the OS sandbox keeps: use isolation "os" and how to get it). */
+  suggestion: Schema.optional(Schema.String)
 }) {
   override get message(): string {
     return `the ${this.runtimeType} runtime cannot enforce the ${this.permission} restriction: ${this.reason}; ` +
+      (this.suggestion === undefined ? "" : `${this.suggestion}; or `) +
       `grant it explicitly, pick a runtime that enforces it, or set permissionPolicy to "warn"`
   }
 }

@@ -393,6 +393,44 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
   return { pids, rssBytes }
 }
 
+/**
+ * The bytes of the regular files under `dir` (links not followed), counting stops once past `limit`.
+ *
+ * @example
+ * ```ts
+ * import { directoryBytes } from "effect-swarm/sandbox/WorkerProcess"
+ * directoryBytes("/tmp/es-scratch", 128 * 1024 * 1024)
+ * ```
+ *
+ * @since 0.1.0
+ * @category memory
+ */
+export const directoryBytes = (dir: string, limit: number = Number.POSITIVE_INFINITY): number => {
+  let total = 0
+  const stack = [dir]
+  while (stack.length > 0 && total <= limit) {
+    const current = stack.pop()!
+    let entries: Array<fs.Dirent>
+    try {
+      entries = fs.readdirSync(current, { withFileTypes: true })
+    } catch {
+      continue
+    }
+    for (const entry of entries) {
+      const full = current + "/" + entry.name
+      if (entry.isDirectory()) stack.push(full)
+      else if (entry.isFile()) {
+        try {
+          total += fs.lstatSync(full).size
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+  }
+  return total
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The process
 // ---------------------------------------------------------------------------------------------------
@@ -438,6 +476,9 @@ export interface StartOptions {
   readonly spawner: Spawner
   /** Kill the tree when its resident memory exceeds `limitBytes`, sampled every `interval`. */
   readonly memory: { readonly limitBytes: number; readonly interval: Duration.Duration } | undefined
+  /** Kill the tree when the files under `dir` exceed `limitBytes`, sampled with the memory watchdog
+   * (without an OS sandbox the scratch directory is on the host's file system, with no size limit). */
+  readonly scratch?: { readonly dir: string; readonly limitBytes: number } | undefined
 }
 
 /**
@@ -459,6 +500,11 @@ export interface WorkerProcess {
   readonly peakRssBytes: () => number
   /** True once the watchdog killed the tree for exceeding its memory limit. */
   readonly memoryKilled: () => boolean
+  /** True once the watchdog killed the tree for exceeding its scratch limit, or {@link overScratch} found
+   * it over the limit. */
+  readonly scratchExceeded: () => boolean
+  /** Measures the scratch directory now (false without a scratch watch): true when it is over the limit. */
+  readonly overScratch: () => boolean
   /** SIGTERM to the group and every known descendant, SIGKILL after the grace period, reap, drain.
    * Idempotent. */
   readonly terminate: Effect.Effect<void>
@@ -516,6 +562,15 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
     let exitInfo: ExitInfo | undefined
     let peak = 0
     let memoryKilled = false
+    let scratchExceeded = false
+    const scratch = options.scratch
+    const overScratch = (): boolean => {
+      if (scratch === undefined) return false
+      if (!scratchExceeded && directoryBytes(scratch.dir, scratch.limitBytes) > scratch.limitBytes) {
+        scratchExceeded = true
+      }
+      return scratchExceeded
+    }
 
     const child = yield* Effect.acquireRelease(
       Effect.async<ChildProcess.ChildProcess, SpawnFailed>((resume) => {
@@ -638,7 +693,7 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
         if (tree.rssBytes > limitBytes && !memoryKilled) {
           memoryKilled = true
           killAll("SIGKILL")
-        }
+        } else if (!scratchExceeded && overScratch()) killAll("SIGKILL")
       })
       // The first sample comes one interval after the spawn: at once, the runtime has only just started
       // (nothing to measure, no descendants yet), and each sample walks /proc.
@@ -664,6 +719,8 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       stderr,
       peakRssBytes: () => peak,
       memoryKilled: () => memoryKilled,
+      scratchExceeded: () => scratchExceeded,
+      overScratch,
       terminate,
       shutdown
     } satisfies WorkerProcess

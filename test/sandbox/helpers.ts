@@ -356,3 +356,33 @@ export const hostileRuntime = (runtime: Runtime) =>
 /** `execute` on the ToolRuntime in context, guarded against a sandbox that never answers. */
 export const execute = (request: ToolRuntime.ExecuteRequest) =>
   Effect.flatMap(ToolRuntime.ToolRuntime, (runtime) => runtime.execute(request)).pipe(guard("30 seconds"))
+
+/**
+ * Everything but `kind`, plus `entries`, so only that restriction decides a case's outcome. Under
+ * runtime isolation a restricted Node or Deno tool may not also hold a door only bubblewrap closes
+ * (subprocesses, write access to the sandbox's private directory, read access to /proc next to a
+ * restricted environment: refused up front), so those grants are left out there; Bun, which enforces
+ * no file or process limit at all, keeps them (its restriction is refused either way).
+ */
+export const allBut = (
+  runtime: Runtime,
+  kind: "read" | "write" | "net" | "run" | "env",
+  ...entries: ReadonlyArray<string>
+): Array<string> => [
+  ...(["read", "write", "net", "run", "env"] as const)
+    .filter((k) =>
+      k !== kind &&
+      (osIsolated || runtime === "bun" || !(k === "run" || k === "write" || (k === "read" && kind === "env")))
+    )
+    .map((k) => `--allow-${k}`),
+  ...entries
+]
+
+/** Every kind granted one by one (not `--allow-all`): restricts nothing. */
+export const everything: ReadonlyArray<string> = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-run",
+  "--allow-env"
+]

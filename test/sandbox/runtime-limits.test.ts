@@ -109,7 +109,7 @@ describe("Limits.unenforced and capabilities", () => {
     const none = Permissions.grants([])
     const kinds = (runtime: "bun" | "node" | "deno", version: string) =>
       Limits.unenforced(Limits.capabilitiesOf(runtime, version), none).map((u) => u.permission)
-    assert.deepStrictEqual(kinds("bun", "1.4.5"), ["read", "write", "net", "run"])
+    assert.deepStrictEqual(kinds("bun", "1.4.5"), ["read", "write", "net", "run", "env"])
     assert.deepStrictEqual(kinds("node", "20.20.2"), ["net"])
     assert.deepStrictEqual(kinds("node", "25.0.0"), [])
     assert.deepStrictEqual(kinds("deno", "2.9.6"), [])

@@ -27,6 +27,7 @@ import {
 import * as WorkerPool from "../WorkerPool.js"
 import * as Binaries from "./binaries.js"
 import type * as Session from "./session.js"
+import * as Unconfined from "./unconfined.js"
 
 /**
  * Everything one launch needs, derived from a config (shared with the pool).
@@ -119,9 +120,10 @@ export const makePlanner = (input: PlannerInput) => {
       warnedFallback = true
       return Effect.logWarning(
         `tools run without OS isolation (${found.reason}): only the runtime's own permission flags apply, so ` +
-          "tools can read other processes' /proc entries (the host environment among them), detached " +
-          "descendants may outlive a call, scratch space has no size limit, and Bun enforces no file or " +
-          `network restriction at all; to enforce them, ${found.suggestion}`
+          "a tool that may read /proc can read other processes' environment (the host's among them), detached " +
+          "descendants may outlive a call, scratch space is only sampled, Bun enforces no file or network " +
+          "restriction at all, and configs that restrict a tool but grant one of these doors are refused; to " +
+          `enforce them, ${found.suggestion}`
       )
     })
 
@@ -168,6 +170,24 @@ export const makePlanner = (input: PlannerInput) => {
       readonly unavailable: IsolationUnavailable | undefined
     }
   >()
+  /** What `grants` asks that `caps` cannot keep; under runtime flags, what bubblewrap would keep says so. */
+  const refusedUnder = (
+    caps: Limits.Capabilities,
+    grants: Permissions.Grants,
+    entryDir: string
+  ): Array<Limits.Unenforced> => {
+    const plain = Limits.unenforced(caps, grants)
+    if (caps.isolation !== "none") return plain
+    const underOs = new Set(
+      Limits.unenforced(Limits.capabilitiesOf(caps.runtimeType, caps.version, "bubblewrap"), grants).map((u) =>
+        u.permission
+      )
+    )
+    return [
+      ...plain.map((u) => underOs.has(u.permission) ? u : { ...u, suggestion: Unconfined.suggestion }),
+      ...Unconfined.refusals(caps, grants, { privateDir, entryDir })
+    ]
+  }
   const planFor = (config: RuntimeConfig.Config) => {
     const known = plans.get(config)
     if (known !== undefined) return known
@@ -209,7 +229,7 @@ export const makePlanner = (input: PlannerInput) => {
     }
     const entry = {
       plan,
-      refused: Limits.unenforced(caps, grants),
+      refused: refusedUnder(caps, grants, path.dirname(entrypoint)),
       unavailable: Either.isLeft(strategy) ? strategy.left : undefined
     }
     plans.set(config, entry)
@@ -278,7 +298,8 @@ export const makePlanner = (input: PlannerInput) => {
           return yield* new PermissionUnenforceable({
             runtimeType: config.runtimeType,
             permission: item.permission,
-            reason: item.reason
+            reason: item.reason,
+            ...(item.suggestion !== undefined ? { suggestion: item.suggestion } : {})
           })
         }
         yield* Effect.logWarning(`running without an enforced ${item.permission} restriction: ${item.reason}`).pipe(

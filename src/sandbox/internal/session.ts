@@ -18,6 +18,7 @@ import {
   ToolCrashed,
   ToolMemoryExceeded,
   ToolNotFound,
+  ToolScratchExceeded,
   ToolThrew,
   ToolTimeout
 } from "../ToolRuntimeError.js"
@@ -82,6 +83,7 @@ export const deathError = (
   const info = proc.exitInfo()
   const stderrTail = proc.stderr.tailText(session.stderrTailBytes)
   const peakMB = Math.round(proc.peakRssBytes() / MiB)
+  if (proc.scratchExceeded()) return scratchExceeded(session)
   if (proc.memoryKilled() || (session.runtimeType !== "bun" && info?.code !== 0 && heapOom.test(stderrTail))) {
     return new ToolMemoryExceeded({ toolId: session.toolId, limitMB: session.limitMB, peakMB, stderrTail })
   }
@@ -93,6 +95,25 @@ export const deathError = (
   }
   return beforeHandshake ? early : crashed(session.toolId, early)
 }
+
+const scratchExceeded = (session: WorkerSession): ToolScratchExceeded =>
+  new ToolScratchExceeded({
+    toolId: session.toolId,
+    limitMB: session.limitMB,
+    message: `the files in the call's scratch directory (HOME, TMPDIR) grew past ${session.limitMB} MiB`
+  })
+
+/**
+ * Fails with `ToolScratchExceeded` when the worker's scratch directory is over its limit now (checked
+ * when a call ends: the watchdog only samples).
+ *
+ * @internal
+ */
+export const checkScratch = (
+  proc: WorkerProcess.WorkerProcess,
+  session: WorkerSession
+): Effect.Effect<void, ToolScratchExceeded> =>
+  Effect.suspend(() => proc.overScratch() ? Effect.fail(scratchExceeded(session)) : Effect.void)
 
 /** The `ToolCrashed` for a worker that died (before its handshake, or once retries are over). */
 export const crashed = (toolId: string, exit: EarlyExit): ToolCrashed =>

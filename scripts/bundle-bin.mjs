@@ -18,7 +18,27 @@ const outdir = path.resolve(process.argv[2] ?? path.join(root, "dist", "bin"))
 rmSync(outdir, { recursive: true, force: true })
 mkdirSync(outdir, { recursive: true })
 
+// Node 20 cannot run a dynamic import() from a function that V8 restored from a code cache
+// (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and the launcher compiles the bundle with one. So the
+// import() calls that stay dynamic (tool and extension modules, tsx) go through `__esImport`, which the
+// launcher defines in its own (normally loaded) module; relative literal imports are bundled by esbuild
+// and left alone, and so is the sandbox worker, whose source is a string run in another process.
+const dynamicImports = {
+  name: "dynamic-imports-through-launcher",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const { readFile } = await import("node:fs/promises")
+      const source = await readFile(args.path, "utf8")
+      if (args.path.includes(`${path.sep}sandbox${path.sep}worker${path.sep}`)) {
+        return { contents: source, loader: "ts" }
+      }
+      return { contents: source.replace(/\bimport\((?!\s*["']\.\.?\/)/g, "__esImport("), loader: "ts" }
+    })
+  }
+}
+
 await esbuild.build({
+  plugins: [dynamicImports],
   absWorkingDir: root,
   entryPoints: ["src/cli/bin.ts"],
   outfile: path.join(outdir, "cli.cjs"),
@@ -31,7 +51,12 @@ await esbuild.build({
   legalComments: "linked",
   // The sources are ES modules: `import.meta.url` becomes the bundle's own file URL.
   define: { "import.meta.url": "__importMetaUrl" },
-  banner: { js: "var __importMetaUrl = require(\"node:url\").pathToFileURL(__filename).href;" },
+  banner: {
+    js: "var __importMetaUrl = require(\"node:url\").pathToFileURL(__filename).href;" +
+      "var __esImport = globalThis.__effectSwarmImport || ((specifier) => import(specifier));"
+  },
+  // tsx registers its loader by file path inside its own package: it stays a dependency, not bundled.
+  external: ["tsx", "tsx/*"],
   logLevel: "warning"
 })
 

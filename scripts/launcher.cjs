@@ -3,8 +3,8 @@
 // cache kept under the state root (`$EFFECT_SWARM_HOME/cache/v8`, by default `~/.effect-swarm/cache/v8`),
 // one file per command, Node version and bundle: a start then neither parses nor compiles what the
 // previous run of that command already compiled. Node 20 has no built-in module compile cache (22.1+
-// has one), hence this. Any problem with the cache (none yet, rejected by V8, read-only state root, a Node
-// without vm's default-loader constant, or EFFECT_SWARM_CODE_CACHE=0) falls back to a plain require().
+// has one), hence this. Without a usable cache (none yet, or rejected by V8) the bundle is compiled from
+// source and the cache written at exit; EFFECT_SWARM_CODE_CACHE=0 loads the bundle with a plain require().
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS launcher */
 "use strict";
 const fs = require("node:fs");
@@ -14,7 +14,10 @@ const vm = require("node:vm");
 const Module = require("node:module");
 
 const bundle = path.join(__dirname, "cli.cjs");
-const dynamicImport = vm.constants === undefined ? undefined : vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+
+// The bundle's dynamic import() calls (tool and extension modules, tsx) land here: a function V8 restores
+// from a code cache cannot import on Node 20, this module's own import() can (see scripts/bundle-bin.mjs).
+globalThis.__effectSwarmImport = (specifier) => import(specifier);
 
 const stateRoot = () => {
   const raw = (process.env.EFFECT_SWARM_HOME || "").trim();
@@ -37,11 +40,7 @@ const run = () => {
   const text = fs.readFileSync(bundle, "utf8");
   // The bundle keeps bin.ts's hashbang line, which is not valid inside the module wrapper.
   const source = text.startsWith("#!") ? `//${text.slice(2)}` : text;
-  const script = new vm.Script(Module.wrap(source), {
-    filename: bundle,
-    cachedData,
-    importModuleDynamically: dynamicImport,
-  });
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   if (cachedData === undefined || script.cachedDataRejected === true) {
     // Written at exit, so that the functions this command ran are in it (V8 compiles lazily).
     process.once("exit", () => {
@@ -66,5 +65,5 @@ const run = () => {
   );
 };
 
-if (dynamicImport === undefined || process.env.EFFECT_SWARM_CODE_CACHE === "0") require(bundle);
+if (process.env.EFFECT_SWARM_CODE_CACHE === "0") require(bundle);
 else run();

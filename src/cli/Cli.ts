@@ -96,6 +96,64 @@ const events = Command.make(
     )
 ).pipe(Command.withDescription("Print an instance's runtime events (turns, steps, tool calls, approvals)."))
 
+const dir = Options.directory("dir").pipe(
+  Options.withAlias("d"),
+  Options.withDescription("the bundle directory"),
+  Options.withDefault(".")
+)
+const swarm = Options.text("swarm").pipe(
+  Options.withDescription("the Swarm whose policy and workspace apply (default: the one listing the agent)"),
+  Options.optional
+)
+const sendOptions = { dir, swarm, workspace, json }
+const common = (o: {
+  readonly dir: string
+  readonly swarm: Option.Option<string>
+  readonly workspace: Option.Option<string>
+  readonly json: boolean
+}) => ({ dir: o.dir, swarm: orUndefined(o.swarm), workspace: orUndefined(o.workspace), json: o.json })
+
+const send = Command.make(
+  "send",
+  {
+    target: Args.text({ name: "agent[@instance]" }).pipe(
+      Args.withDescription("the agent, and its instance (default: agent@default)")
+    ),
+    text: Args.text({ name: "text" }).pipe(Args.withDescription("the user input")),
+    ...sendOptions
+  },
+  (o) => Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.send(o.target, o.text, common(o)))
+).pipe(
+  Command.withDescription(
+    "Run one turn of an agent of the bundle and print its reply (exit 4: a tool call waits for approval)."
+  )
+)
+
+const callId = Args.text({ name: "callId" }).pipe(Args.withDescription("the paused tool call's id"))
+
+const approve = Command.make(
+  "approve",
+  { target, callId, ...sendOptions },
+  (o) => Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.approve(o.target, o.callId, common(o)))
+).pipe(Command.withDescription("Approve a tool call a turn paused on; the turn continues and its reply prints."))
+
+const deny = Command.make(
+  "deny",
+  {
+    target,
+    callId,
+    ...sendOptions,
+    reason: Options.text("reason").pipe(Options.withDescription("why (the model reads it)"), Options.optional)
+  },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./Send.js")),
+      (m) => m.deny(o.target, o.callId, { ...common(o), reason: orUndefined(o.reason) })
+    )
+).pipe(
+  Command.withDescription("Deny a tool call a turn paused on (the model reads E_TOOL_DENIED); the turn continues.")
+)
+
 /**
  * The root command.
  *
@@ -104,7 +162,7 @@ const events = Command.make(
  */
 export const root = Command.make("effect-swarm").pipe(
   Command.withDescription("Run LLM agents declared as YAML bundles (validate, send, instances, events, approve)."),
-  Command.withSubcommands([validate, instances, events])
+  Command.withSubcommands([validate, send, instances, events, approve, deny])
 )
 
 /** @internal */

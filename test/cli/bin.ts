@@ -24,7 +24,7 @@ export interface Result {
 }
 
 export interface Service {
-  /** The directory holding effect-swarm.cjs and cli.cjs. */
+  /** The directory holding effect-swarm.cjs and cli.cjs (beside a node_modules linked to the repo's). */
   readonly dir: string
   /** A state root private to this test file. */
   readonly home: string
@@ -56,7 +56,11 @@ export const layer = Layer.scoped(
   Bin,
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-bin-" })
+    // Laid out as an installed package would be: the bin's dependencies (tsx) resolve from a node_modules
+    // above it, here a link to this repository's.
+    const prefix = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-bin-" })
+    yield* fs.symlink(path.join(repo, "node_modules"), path.join(prefix, "node_modules"))
+    const dir = path.join(prefix, "bin")
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-home-" })
     const context = yield* Effect.context<CommandExecutor.CommandExecutor>()
     const built = yield* spawn([process.execPath, "scripts/bundle-bin.mjs", dir], { cwd: repo })

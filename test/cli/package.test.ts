@@ -1,0 +1,81 @@
+/**
+ * The package as a user installs it: `npm pack` (which builds), the tarball unpacked into a clean
+ * project outside this repository as `npm install` would lay it out (its dependencies linked from this
+ * repository's node_modules: the test runs offline), then the bin runs a bundle whose in-process tool is
+ * TypeScript, on this Node (20: no type stripping), without tsx in front of it.
+ */
+import { Command, FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
+import * as path from "node:path"
+import { repo } from "./bin.js"
+
+const exec = (argv: ReadonlyArray<string>, cwd: string, env?: Record<string, string>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const proc = yield* Command.make(argv[0]!, ...argv.slice(1)).pipe(
+      Command.workingDirectory(cwd),
+      Command.env({ NO_COLOR: "", ...env }),
+      Command.start
+    )
+    const [stdout, stderr, code] = yield* Effect.all([
+      proc.stdout.pipe(Stream.decodeText(), Stream.mkString),
+      proc.stderr.pipe(Stream.decodeText(), Stream.mkString),
+      proc.exitCode
+    ], { concurrency: 3 })
+    return { stdout, stderr, code: Number(code) }
+  }))
+
+describe("the packed package", () => {
+  it.scoped(
+    "npm pack, unpacked into a clean project: the bin loads a TypeScript tool on Node 20",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const tmp = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-pack-" })
+        const npm = process.platform === "win32" ? "npm.cmd" : "npm"
+        const packed = yield* exec([npm, "pack", "--json", "--pack-destination", tmp], repo)
+        assert.strictEqual(packed.code, 0, packed.stderr)
+        const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("[")))
+        const files: ReadonlyArray<string> = info.files.map((f: { path: string }) => f.path)
+        for (
+          const f of ["dist/bin/effect-swarm.cjs", "dist/bin/cli.cjs", "dist/src/index.js", "LICENSE", "README.md"]
+        ) {
+          assert.include(files, f)
+        }
+        assert.isFalse(files.some((f) => f.startsWith("test/")), "no tests in the package")
+
+        // A clean project: package.json, the tarball unpacked as node_modules/effect-swarm, the bin link.
+        const project = path.join(tmp, "project")
+        const modules = path.join(project, "node_modules")
+        yield* fs.makeDirectory(path.join(modules, ".bin"), { recursive: true })
+        yield* fs.writeFileString(path.join(project, "package.json"), `{ "name": "demo", "private": true }\n`)
+        const untar = yield* exec(["tar", "-xzf", path.join(tmp, info.filename), "-C", tmp], tmp)
+        assert.strictEqual(untar.code, 0, untar.stderr)
+        yield* fs.rename(path.join(tmp, "package"), path.join(modules, "effect-swarm"))
+        for (const name of yield* fs.readDirectory(path.join(repo, "node_modules"))) {
+          if (name === ".bin" || name.startsWith(".") || name === "effect-swarm") continue
+          yield* fs.symlink(path.join(repo, "node_modules", name), path.join(modules, name))
+        }
+        const target = path.join(modules, "effect-swarm", "dist", "bin", "effect-swarm.cjs")
+        yield* fs.chmod(target, 0o755)
+        yield* fs.symlink("../effect-swarm/dist/bin/effect-swarm.cjs", path.join(modules, ".bin", "effect-swarm"))
+        // The bundle, with no package.json of its own: its .ts files are CommonJS to Node.
+        yield* fs.copy(path.join(repo, "test/fixtures/bundles/cli"), path.join(project, "bundle"))
+
+        const home = path.join(tmp, "home")
+        const bin = path.join(modules, ".bin", "effect-swarm")
+        for (let run = 0; run < 2; run++) { // the second run starts from the code cache the first wrote
+          const r = yield* exec([bin, "send", "helper", "greet Ada", "--dir", "bundle"], project, {
+            EFFECT_SWARM_HOME: home
+          })
+          assert.strictEqual(r.stderr, "")
+          assert.strictEqual(r.code, 0)
+          assert.strictEqual(r.stdout, "HELLO ADA!\n")
+        }
+        const validate = yield* exec([bin, "validate", "bundle"], project, { EFFECT_SWARM_HOME: home })
+        assert.strictEqual(validate.stdout, "ok bundle: 4 resources in 2 files\n")
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 600_000 }
+  )
+})

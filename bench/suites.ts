@@ -11,5 +11,6 @@ export const suites: ReadonlyArray<Suite> = [
   { name: "jsonl", run: () => import("./jsonl.js").then((m) => m.run()) },
   { name: "pipeline", run: () => import("./pipeline.js").then((m) => m.run()) },
   { name: "model", run: () => import("./model.js").then((m) => m.run()) },
+  { name: "context", run: () => import("./context.js").then((m) => m.run()) },
   { name: "cli-startup", run: () => import("./cli-startup.js").then((m) => m.run()) }
 ]

@@ -330,3 +330,36 @@ export const fold = (self: Conversation): Conversation => make(self.messages, { 
  * @category constructors
  */
 export const fromEvents = (events: Iterable<MessageEvent.MessageEvent>): Conversation => applyAll(empty, events)
+
+/**
+ * The number of current messages, without materialising {@link Conversation.messages} (which copies
+ * the shared array once per conversation value).
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * Conversation.size(Conversation.empty) // 0
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const size = (self: Conversation): number => impl(self).sharedMessages.length
+
+/**
+ * The current message at `index` in O(1), without materialising {@link Conversation.messages}
+ * (`undefined` outside `0 .. size - 1`): what incremental readers (the context window) use.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * Conversation.messageAt(Conversation.empty, 0) // undefined
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const messageAt = (self: Conversation, index: number): Message | undefined => {
+  const shared = impl(self).sharedMessages
+  return index >= 0 && index < shared.length ? shared.items[index] : undefined
+}

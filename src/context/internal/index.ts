@@ -4,7 +4,7 @@
  * and where the newest turn starts. An append-only change of the conversation (the turn loop's case)
  * costs O(new messages); any other change (replace, remove, truncate) rebuilds it once.
  */
-import type { Conversation } from "../../conversation/Conversation.js"
+import * as Conversation from "../../conversation/Conversation.js"
 import type { Message } from "../../conversation/Message.js"
 import type { Counter } from "../Tokens.js"
 
@@ -38,8 +38,9 @@ export const resultIdsOf = (m: Message): ReadonlyArray<string> => {
 export const startsTurn = (m: Message): boolean => m.data.role === "user" && resultIdsOf(m).length === 0
 
 export interface Index {
-  conversation: Conversation | undefined
-  messages: ReadonlyArray<Message>
+  conversation: Conversation.Conversation | undefined
+  /** The indexed messages (grown in place: the conversation's own array is never copied). */
+  messages: Array<Message>
   lastSeq: number
   /** `prefix[i]`: tokens of messages `0 .. i-1`. */
   prefix: Array<number>
@@ -80,6 +81,7 @@ export const make = (): Index => ({
 })
 
 const reset = (index: Index) => {
+  index.messages = []
   index.prefix = [0]
   index.seqs = []
   index.cut = []
@@ -110,6 +112,7 @@ const pinRange = (index: Index, from: number, to: number) => {
 
 const add = (index: Index, counter: Counter, m: Message, seq: number | undefined) => {
   const i = index.seqs.length
+  index.messages.push(m)
   index.prefix.push(index.prefix[i]! + counter.message(m))
   index.seqs.push(seq)
   index.cut.push(1)
@@ -134,37 +137,37 @@ const add = (index: Index, counter: Counter, m: Message, seq: number | undefined
   else if (anchor < i && index.pinnedSet.has(anchor)) pinRange(index, anchor, i)
 }
 
-const seqsOf = (conversation: Conversation): Map<Message, number> => {
+const seqsOf = (conversation: Conversation.Conversation): Map<Message, number> => {
   const out = new Map<Message, number>()
   for (const e of conversation.events) if (e.type === "append" || e.type === "replace") out.set(e.message, e.seq)
   return out
 }
 
 /**
- * Brings the index up to `conversation`. Returns the messages. Append-only growth is detected by
- * comparing the seq and length deltas (every non-append event moves the seq without adding a message)
- * and checking the last indexed message is still in place.
+ * Brings the index up to `conversation`. Append-only growth is detected by comparing the seq and length
+ * deltas (every non-append event moves the seq without adding a message) and checking the last indexed
+ * message is still in place; it costs O(new messages) and never copies the conversation's messages.
  */
-export const sync = (index: Index, conversation: Conversation, counter: Counter): ReadonlyArray<Message> => {
-  if (index.conversation === conversation) return index.messages
-  const messages = conversation.messages
+export const sync = (index: Index, conversation: Conversation.Conversation, counter: Counter): void => {
+  if (index.conversation === conversation) return
+  const length = Conversation.size(conversation)
   const old = index.seqs.length
-  const grown = messages.length - old
+  const grown = length - old
   const appendOnly = index.conversation !== undefined && grown >= 0 &&
     conversation.lastSeq - index.lastSeq === grown &&
-    (old === 0 || messages[old - 1] === index.messages[old - 1])
+    (old === 0 || Conversation.messageAt(conversation, old - 1) === index.messages[old - 1])
   if (appendOnly) {
-    for (let i = old; i < messages.length; i++) add(index, counter, messages[i]!, index.lastSeq + (i - old) + 1)
+    for (let i = old; i < length; i++) {
+      add(index, counter, Conversation.messageAt(conversation, i)!, index.lastSeq + (i - old) + 1)
+    }
   } else {
-    reset(index)
     if (index.conversation !== undefined) index.rebuilds++
+    reset(index)
     const seqs = seqsOf(conversation)
-    for (const m of messages) add(index, counter, m, seqs.get(m))
+    for (const m of conversation.messages) add(index, counter, m, seqs.get(m))
   }
   index.conversation = conversation
-  index.messages = messages
   index.lastSeq = conversation.lastSeq
-  return messages
 }
 
 /** Tokens of messages `from .. n-1`. */

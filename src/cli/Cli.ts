@@ -154,6 +154,30 @@ const deny = Command.make(
   Command.withDescription("Deny a tool call a turn paused on (the model reads E_TOOL_DENIED); the turn continues.")
 )
 
+const mcp = Command.make(
+  "mcp",
+  {
+    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
+    swarm: Options.text("swarm").pipe(
+      Options.withDescription("the Swarm to serve (default: the bundle's)"),
+      Options.optional
+    ),
+    http: Options.integer("http").pipe(
+      Options.withDescription("serve Streamable HTTP on 127.0.0.1:<port>/mcp instead of stdio (0: a free port)"),
+      Options.optional
+    )
+  },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./Mcp.js")),
+      (m) => m.mcp(o.dir, { swarm: orUndefined(o.swarm), http: orUndefined(o.http) })
+    )
+).pipe(
+  Command.withDescription(
+    "Serve a swarm's agents as MCP tools (one per agent: input text, reply text) over stdio or HTTP."
+  )
+)
+
 /**
  * The root command.
  *
@@ -161,8 +185,10 @@ const deny = Command.make(
  * @category commands
  */
 export const root = Command.make("effect-swarm").pipe(
-  Command.withDescription("Run LLM agents declared as YAML bundles (validate, send, instances, events, approve)."),
-  Command.withSubcommands([validate, send, instances, events, approve, deny])
+  Command.withDescription(
+    "Run LLM agents declared as YAML bundles (validate, send, instances, events, approve, deny, mcp)."
+  ),
+  Command.withSubcommands([validate, send, instances, events, approve, deny, mcp])
 )
 
 /** @internal */

@@ -16,11 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
-import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -32,8 +28,8 @@ import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import type * as Sandbox from "../sandbox/Sandbox.js"
 import type { JsonSchema } from "../tool/ToolCatalog.js"
-import { version } from "../version.js"
-import * as Stdio from "./internal/stdio.js"
+import * as Connection from "./internal/connection.js"
+import type * as Stdio from "./internal/stdio.js"
 import { codes, McpCallError, McpConnectError } from "./McpError.js"
 
 /**
@@ -134,44 +130,6 @@ export interface McpClient {
   readonly restarts: Effect.Effect<number>
 }
 
-interface Connection {
-  readonly client: Client
-  readonly scope: Scope.CloseableScope
-  readonly closed: Deferred.Deferred<void>
-  readonly describeExit: () => string
-  readonly startedAt: number
-}
-
-/** The longest delay `setTimeout` honours: the SDK's own request timer is disabled, ours applies. */
-const noSdkTimeout = 2_147_483_647
-
-const toolsOf = (listed: ReadonlyArray<{ readonly name: string; readonly [key: string]: unknown }>) =>
-  listed.map((t): McpTool => {
-    const { $schema: _ignored, ...inputSchema } = (t.inputSchema ?? { type: "object" }) as Record<string, unknown>
-    return {
-      name: t.name,
-      description: typeof t.description === "string" ? t.description : undefined,
-      inputSchema: inputSchema as JsonSchema,
-      outputSchema: t.outputSchema as JsonSchema | undefined
-    }
-  })
-
-/** Wraps a transport to see list_changed notifications as they arrive (before the SDK's handlers). */
-const observe = (inner: Transport, onListChanged: () => void): Transport => {
-  const outer: Transport = {
-    start: () => inner.start(),
-    send: (message, options) => inner.send(message, options),
-    close: () => inner.close()
-  }
-  inner.onclose = () => outer.onclose?.()
-  inner.onerror = (error) => outer.onerror?.(error)
-  inner.onmessage = (message: JSONRPCMessage, extra) => {
-    if ("method" in message && message.method === "notifications/tools/list_changed") onListChanged()
-    outer.onmessage?.(message, extra)
-  }
-  return outer
-}
-
 /**
  * Connects to a server and supervises it for the life of the scope.
  *
@@ -209,82 +167,13 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
     let stale = false
     let shuttingDown = false
 
-    const connect: Effect.Effect<Connection, McpConnectError> = Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const opened = Effect.gen(function*() {
-        const closed = yield* Deferred.make<void>()
-        let transport: Transport
-        let describeExit = () => "the connection closed"
-        if (options.transport._tag === "stdio") {
-          const t = options.transport
-          const proc = yield* Stdio.spawn({
-            server,
-            command: t.command,
-            args: t.args ?? [],
-            cwd: t.cwd,
-            env: t.env ?? {},
-            sandbox: t.sandbox,
-            strategy: t.strategy
-          }).pipe(Scope.extend(scope))
-          transport = proc.transport
-          describeExit = () => {
-            const stderr = proc.stderrTail()
-            return `the server process exited (${proc.exit() ?? "no status yet"})${
-              stderr.length === 0 ? "" : `; stderr: ${stderr.slice(-500)}`
-            }`
-          }
-        } else {
-          transport = new StreamableHTTPClientTransport(new URL(options.transport.url), {
-            requestInit: { headers: { ...options.transport.headers } }
-          })
-        }
-        const client = new Client({ name: "effect-swarm", version }, { capabilities: {} })
-        client.onclose = () => Deferred.unsafeDone(closed, Exit.void)
-        client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-          runFork(settle)
-        })
-        yield* Scope.addFinalizer(scope, Effect.promise(() => client.close().catch(() => undefined)))
-        yield* Effect.tryPromise({
-          try: (signal) => client.connect(observe(transport, () => (stale = true)), { signal, timeout: noSdkTimeout }),
-          catch: (cause) =>
-            new McpConnectError({
-              server,
-              reason: `the MCP handshake failed: ${
-                cause instanceof Error ? cause.message : String(cause)
-              }; ${describeExit()}`,
-              cause
-            })
-        })
-        return {
-          client,
-          scope,
-          closed,
-          describeExit,
-          startedAt: yield* Clock.currentTimeMillis
-        }
-      })
-      return yield* opened.pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
+    const connect = Connection.open(options, {
+      onListChanged: () => (stale = true),
+      onNotified: () => runFork(settle)
     })
+    const list = (conn: Connection.Connection) => Connection.listTools(conn, server)
 
-    const list = (conn: Connection) =>
-      Effect.tryPromise({
-        try: async (signal) => {
-          const out: Array<{ readonly name: string; readonly [key: string]: unknown }> = []
-          let cursor: string | undefined
-          do {
-            const page = await conn.client.listTools(cursor === undefined ? {} : { cursor }, {
-              signal,
-              timeout: noSdkTimeout
-            })
-            out.push(...page.tools)
-            cursor = page.nextCursor
-          } while (cursor !== undefined)
-          return toolsOf(out)
-        },
-        catch: (cause) => callError("tools/list", cause, conn)
-      })
-
-    const current = yield* Ref.make(yield* Deferred.make<Connection>())
+    const current = yield* Ref.make(yield* Deferred.make<Connection.Connection>())
     const first = yield* connect
     yield* Deferred.succeed(yield* Ref.get(current), first)
     yield* Effect.addFinalizer(() =>
@@ -322,14 +211,14 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
 
     /** Restarts the connection `conn` (once, whoever asks first) after a backoff. */
     let consecutive = 0
-    const restart = (conn: Connection) =>
+    const restart = (conn: Connection.Connection) =>
       Effect.gen(function*() {
         // Whoever asks first (the supervisor, a failed ping) swaps in the slot of the next connection.
         const next = yield* swapLock.withPermits(1)(Effect.gen(function*() {
           const polled = yield* Deferred.poll(yield* Ref.get(current))
           if (Option.isNone(polled) || shuttingDown) return undefined
           if ((yield* polled.value) !== conn) return undefined
-          const slot = yield* Deferred.make<Connection>()
+          const slot = yield* Deferred.make<Connection.Connection>()
           yield* Ref.set(current, slot)
           return slot
         }))
@@ -368,30 +257,12 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
     // Added last, so it runs first when the scope closes: closing the connection is no crash.
     yield* Effect.addFinalizer(() => Effect.sync(() => (shuttingDown = true)))
 
-    const callError = (tool: string, cause: unknown, conn: Connection): McpCallError => {
-      const closed = cause instanceof McpError && cause.code === ErrorCode.ConnectionClosed
-      if (closed) {
-        return new McpCallError({
-          server,
-          tool,
-          code: codes.serverCrashed,
-          reason: `${conn.describeExit()}; the server is being restarted`,
-          cause
-        })
-      }
-      return new McpCallError({
-        server,
-        tool,
-        code: codes.protocol,
-        reason: cause instanceof Error ? cause.message : String(cause),
-        cause
-      })
-    }
-
     /** Pings the server; one that does not answer in time is restarted. */
     const checkAlive = Effect.gen(function*() {
       const conn = yield* connection
-      const answered = yield* Effect.tryPromise((signal) => conn.client.ping({ signal, timeout: noSdkTimeout })).pipe(
+      const answered = yield* Effect.tryPromise((signal) =>
+        conn.client.ping({ signal, timeout: Connection.noSdkTimeout })
+      ).pipe(
         Effect.timeout(pingTimeout),
         Effect.isSuccess
       )
@@ -416,10 +287,10 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
           try: (signal) =>
             conn.client.callTool({ name: tool, arguments: { ...args } }, undefined, {
               signal,
-              timeout: noSdkTimeout,
+              timeout: Connection.noSdkTimeout,
               ...(onProgress === undefined ? {} : { onprogress: (p) => onProgress(p) })
             }),
-          catch: (cause) => callError(tool, cause, conn)
+          catch: (cause) => Connection.callError(server, tool, cause, conn)
         }).pipe(
           Effect.timeoutFail({
             duration: timeout,

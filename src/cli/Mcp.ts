@@ -1,0 +1,77 @@
+/**
+ * `effect-swarm mcp [dir] --swarm <name> [--http <port>]`: serves a swarm's agents as MCP tools, one
+ * tool per agent (`input` text in, the agent's reply out), over stdio (default) or Streamable HTTP on
+ * `127.0.0.1:<port>/mcp` (`--http 0` picks a free port and prints the URL on stderr). Instances live under
+ * the state root (`EFFECT_SWARM_HOME`, else `~/.effect-swarm`) as for every command; logs go to stderr
+ * (stdout belongs to the protocol in stdio mode). Stops on Ctrl-C, or when the stdio client closes stdin.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as EventBus from "../event/EventBus.js"
+import * as McpServe from "../mcp/McpServe.js"
+import * as McpServers from "../mcp/McpServers.js"
+import * as Bundle from "../resource/Bundle.js"
+import * as ToolRuntime from "../sandbox/ToolRuntime.js"
+import * as ExtensionState from "../workspace/ExtensionState.js"
+import * as Instances from "../workspace/Instances.js"
+import * as MessageStore from "../workspace/MessageStore.js"
+import * as RuntimeEventLog from "../workspace/RuntimeEventLog.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly swarm?: string | undefined
+  /** Serve Streamable HTTP on this port instead of stdio. */
+  readonly http?: number | undefined
+  readonly host?: string | undefined
+}
+
+/**
+ * Runs the server until it is stopped.
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Mcp } from "effect-swarm/cli/Mcp"
+ * Mcp.mcp("examples/bundles/multi-agent", { swarm: "default", http: 3000 }).pipe(Effect.provide(NodeContext.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const mcp = Effect.fn("Mcp.mcp")(function*(dir: string, options: Options) {
+  const bundle = yield* Bundle.load(dir)
+  const stores = Layer.mergeAll(
+    MessageStore.layer(),
+    RuntimeEventLog.layer(),
+    Instances.layer(),
+    ExtensionState.layer(),
+    EventBus.layer(),
+    McpServers.layer,
+    ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node")))
+  )
+  const serve = Effect.gen(function*() {
+    const served = yield* McpServe.make({ bundle, swarm: options.swarm })
+    const tools = `${served.agents.join(", ")} (swarm ${served.swarm})`
+    if (options.http === undefined) {
+      yield* Effect.logInfo(`serving ${tools} over stdio`)
+      return yield* McpServe.serveStdio(served.create)
+    }
+    const { url } = yield* McpServe.listenHttp(served.create, { port: options.http, host: options.host })
+    yield* Effect.logInfo(`serving ${tools} at ${url}`)
+    return yield* Effect.never
+  })
+  return yield* serve.pipe(
+    Effect.scoped,
+    Effect.provide(stores),
+    // stdout is the protocol's in stdio mode: every log line goes to stderr.
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
+  )
+})

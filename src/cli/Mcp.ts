@@ -10,16 +10,11 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as RuntimeConfig from "../config/RuntimeConfig.js"
-import * as EventBus from "../event/EventBus.js"
+import * as StateRoot from "../config/StateRoot.js"
 import * as McpServe from "../mcp/McpServe.js"
 import * as McpServers from "../mcp/McpServers.js"
 import * as Bundle from "../resource/Bundle.js"
-import * as ToolRuntime from "../sandbox/ToolRuntime.js"
-import * as ExtensionState from "../workspace/ExtensionState.js"
-import * as Instances from "../workspace/Instances.js"
-import * as MessageStore from "../workspace/MessageStore.js"
-import * as RuntimeEventLog from "../workspace/RuntimeEventLog.js"
+import * as Host from "./internal/host.js"
 
 /**
  * @since 0.1.0
@@ -48,15 +43,8 @@ export interface Options {
  */
 export const mcp = Effect.fn("Mcp.mcp")(function*(dir: string, options: Options) {
   const bundle = yield* Bundle.load(dir)
-  const stores = Layer.mergeAll(
-    MessageStore.layer(),
-    RuntimeEventLog.layer(),
-    Instances.layer(),
-    ExtensionState.layer(),
-    EventBus.layer(),
-    McpServers.layer,
-    ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node")))
-  )
+  const root = yield* StateRoot.resolve
+  const stores = Layer.merge(Host.layer(root), McpServers.layer)
   const serve = Effect.gen(function*() {
     const served = yield* McpServe.make({ bundle, swarm: options.swarm })
     const tools = `${served.agents.join(", ")} (swarm ${served.swarm})`

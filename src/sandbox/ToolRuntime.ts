@@ -177,6 +177,9 @@ export interface ExecuteRequest {
   readonly runtime?: ReadonlyArray<RuntimeConfig.Option>
   /** Run on a warm worker pool instead of a fresh process (opt-in; see {@link WorkerPool}). */
   readonly pool?: WorkerPool.PoolOptions
+  /** Where the call comes from (caller `agent@instance`, W3C trace context, call chain): handed to the
+   * host's {@link NativeTools} service with every `ctx.callAgent` the tool makes. */
+  readonly origin?: NativeTools.Origin
 }
 
 /**
@@ -419,10 +422,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       keyOf: (plan) => plan.key
     })
 
-    const native = (config: RuntimeConfig.Config) => ({
+    const native = (config: RuntimeConfig.Config, origin: NativeTools.Origin | undefined): Session.NativeBridge => ({
       service: nativeService,
       callAgents: config.nativeTools.callAgents,
-      callWorkflows: config.nativeTools.callWorkflows
+      callWorkflows: config.nativeTools.callWorkflows,
+      origin
     })
 
     // Call ids are random, not a counter: a tool on a pooled worker cannot write a result frame ahead
@@ -445,7 +449,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
         // would be re-parented out of sight before it is killed (under bubblewrap the pid namespace
         // takes every descendant with it).
         Session.sendCall(proc, session, { id, input: request.input, config: request.config, env: request.env ?? {} })
-        const bridge = native(plan.config)
+        const bridge = native(plan.config, request.origin)
         if (!bridge.callAgents && !bridge.callWorkflows && plan.sandboxed !== undefined) proc.closeStdin()
         // The timeout covers start-up (the entrypoint's top-level code), handshake and call.
         const result = yield* Session.withTimeout(
@@ -481,7 +485,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
                 input: request.input,
                 config: request.config,
                 env: request.env ?? {}
-              }, native(plan.config)).pipe(
+              }, native(plan.config, request.origin)).pipe(
                 Effect.zipLeft(Session.checkScratch(proc, session)),
                 Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))
               ),

@@ -57,3 +57,94 @@ describe("native tools without a host service", () => {
       assert.isTrue(failed._tag === "ToolThrew" && failed.name === "NativeToolsUnavailable", JSON.stringify(failed))
     }).pipe(provide("node", { callAgents: true, callWorkflows: false }, false)))
 })
+
+describe("native tool calls carry their origin and options", () => {
+  /** A fake host that records what each callAgent received. */
+  const recording = () => {
+    const calls: Array<{ target: string; input: unknown; call: NativeTools.AgentCall }> = []
+    const layer = NativeTools.layer({
+      callAgent: (target, input, call) => Effect.sync(() => calls.push({ target, input, call })).pipe(Effect.as("ok")),
+      callWorkflow: () => Effect.succeed(null)
+    })
+    return { calls, layer }
+  }
+  const origin: NativeTools.Origin = {
+    caller: "planner@main",
+    traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    tracestate: "es=1",
+    callChain: ["router@main", "planner@main"]
+  }
+
+  describe.each(["bun", "node", "deno"] as const)("on %s", (runtimeType) => {
+    it.live("the host gets caller, trace context, call chain, tool id and the tool's options", () => {
+      const host = recording()
+      return Effect.gen(function*() {
+        const runtime = yield* ToolRuntime.ToolRuntime
+        const withOptions = yield* runtime.execute({
+          toolId: "agentWithOptions",
+          input: {
+            target: "coder",
+            input: { task: "x" },
+            options: { instanceKey: "k1", mode: "async", timeoutMs: 1500 }
+          },
+          origin
+        })
+        assert.strictEqual(withOptions, "ok")
+        // Source-compatible: callAgent(target, input) still works, with the origin attached.
+        yield* runtime.execute({ toolId: "agent", input: "hi", origin, pool: { size: 1 } })
+        assert.deepStrictEqual(host.calls, [
+          {
+            target: "coder",
+            input: { task: "x" },
+            call: { ...origin, instanceKey: "k1", mode: "async", timeoutMs: 1500, toolId: "agentWithOptions" }
+          },
+          { target: "helper", input: "hi", call: { ...origin, toolId: "agent" } }
+        ])
+      }).pipe(
+        Effect.provide(
+          ToolRuntime.layer.pipe(
+            Layer.provide(
+              RuntimeConfig.layer(
+                runtimeType,
+                RuntimeConfig.withEntrypointPath(tools),
+                RuntimeConfig.withNativeTools({ callAgents: true, callWorkflows: false })
+              )
+            ),
+            Layer.provide(host.layer)
+          )
+        )
+      )
+    })
+  })
+
+  it.live("invalid options fail inside the tool with InvalidNativeOptions, and never reach the host", () => {
+    const host = recording()
+    return Effect.gen(function*() {
+      const runtime = yield* ToolRuntime.ToolRuntime
+      for (const options of [{ mode: "later" }, { timeoutMs: -1 }, { instanceKey: 3 }, { extra: true }, "sync"]) {
+        const failed = yield* Effect.flip(runtime.execute({
+          toolId: "agentWithOptions",
+          input: { target: "coder", input: null, options }
+        }))
+        assert.isTrue(
+          failed._tag === "ToolThrew" && failed.name === "InvalidNativeOptions",
+          JSON.stringify(failed).slice(0, 300)
+        )
+      }
+      assert.deepStrictEqual(host.calls, [])
+    }).pipe(
+      Effect.provide(
+        ToolRuntime.layer.pipe(
+          Layer.provide(
+            RuntimeConfig.layer(
+              "node",
+              RuntimeConfig.withEntrypointPath(tools),
+              RuntimeConfig.withNativeTools({ callAgents: true, callWorkflows: false })
+            )
+          ),
+          Layer.provide(host.layer)
+        )
+      )
+    )
+  })
+})

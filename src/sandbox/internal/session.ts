@@ -212,6 +212,8 @@ export interface NativeBridge {
   readonly service: Option.Option<NativeTools.Service>
   readonly callAgents: boolean
   readonly callWorkflows: boolean
+  /** Where the call comes from (the request's `origin`), handed to `callAgent` with every request. */
+  readonly origin: NativeTools.Origin | undefined
 }
 
 /**
@@ -295,7 +297,9 @@ export const outcome = (
                   message: "no NativeTools service is provided to the ToolRuntime layer"
                 }),
               onSome: (service) =>
-                kind === "agent" ? service.callAgent(target, frame.input) : service.callWorkflow(target, frame.input)
+                kind === "agent" ?
+                  agentCall(service, session, target, frame, native.origin) :
+                  service.callWorkflow(target, frame.input)
             })
           yield* answer.pipe(
             Effect.matchCause({
@@ -322,6 +326,29 @@ export const outcome = (
       }
     }
   })
+
+/** One `ctx.callAgent`: the tool's options validated, the origin the host gave the call attached. */
+const agentCall = (
+  service: NativeTools.Service,
+  session: WorkerSession,
+  target: string,
+  frame: WorkerProcess.Frame,
+  origin: NativeTools.Origin | undefined
+): Effect.Effect<unknown, NativeTools.NativeCallFailed> => {
+  const options = NativeTools.parseCallAgentOptions(frame.options)
+  if (options._tag === "Left") {
+    return new NativeTools.NativeCallFailed({
+      name: "InvalidNativeOptions",
+      message: `ctx.callAgent(${JSON.stringify(target)}, input, options): ${options.left}`
+    })
+  }
+  return service.callAgent(target, frame.input, {
+    ...options.right,
+    ...origin,
+    ...(origin?.callChain !== undefined ? { callChain: [...origin.callChain] } : {}),
+    toolId: session.toolId
+  })
+}
 
 /**
  * Races `self` against `timeout`; on timeout the worker's group is terminated and reaped before the

@@ -197,10 +197,10 @@ const lookup = (mod, id) => {
   return undefined
 }
 
-const callNative = (kind, callId, target, input) => new Promise((resolve, reject) => {
+const callNative = (kind, callId, target, input, options) => new Promise((resolve, reject) => {
   const rid = ++nextReply
   pendingReplies.set(rid, { resolve, reject })
-  frame({ t: "native", id: callId, rid, kind, target, input })
+  frame({ t: "native", id: callId, rid, kind, target, input, options })
 })
 
 const runCall = async (msg) => {
@@ -220,7 +220,9 @@ const runCall = async (msg) => {
   }
   const callEnv = msg.env !== null && typeof msg.env === "object" ? msg.env : {}
   const ctx = { toolId: msg.tool, callId: msg.id, environment, env: Object.assign({}, callEnv) }
-  if (native.agents) ctx.callAgent = (target, input) => callNative("agent", msg.id, target, input)
+  if (native.agents) {
+    ctx.callAgent = (target, input, options) => callNative("agent", msg.id, target, input, options)
+  }
   if (native.workflows) ctx.callWorkflow = (name, input) => callNative("workflow", msg.id, name, input)
   const saved = []
   for (const key of Object.keys(callEnv)) {

@@ -192,7 +192,7 @@ const replyOf = (target: string, result: Middleware.TurnResult) => {
   if (result.finishReason === "error") {
     return Effect.fail(
       new Middleware.AgentsApiError({
-        code: "AGENT_REQUEST_FAILED",
+        code: "AGENT_TURN_FAILED",
         message: `the turn of ${target} failed: ${result.error?.message ?? "no reply"}`,
         target
       })
@@ -201,7 +201,7 @@ const replyOf = (target: string, result: Middleware.TurnResult) => {
   if (result.finishReason === "awaiting_approval") {
     return Effect.fail(
       new Middleware.AgentsApiError({
-        code: "AGENT_REQUEST_FAILED",
+        code: "AGENT_TURN_FAILED",
         message: `the turn of ${target} is waiting for a human to approve tool calls; it has no reply yet`,
         target,
         suggestion: "approve or deny the pending tool calls of the callee, then ask again"

@@ -15,16 +15,25 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import type { AgentInstance } from "../agent/AgentInstance.js"
+import type * as Turn from "../agent/Turn.js"
 import * as Message from "../conversation/Message.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
-import type * as Middleware from "../pipeline/Middleware.js"
+import * as Middleware from "../pipeline/Middleware.js"
+import * as Bundle from "../resource/Bundle.js"
+import type * as NativeTools from "../sandbox/NativeTools.js"
 import type { JsonObject, ToolCatalogItem } from "../tool/ToolCatalog.js"
 import { ToolFailure } from "../tool/ToolError.js"
 import type { ToolHandler } from "../tool/ToolRegistry.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import type { Reply, Service } from "./AgentsApi.js"
+import * as AgentAddress from "./AgentAddress.js"
+import { type CallPolicy, make, type Options, policyOf, type Reply, type Router, type Service } from "./AgentsApi.js"
+import type * as Orchestrator from "./Orchestrator.js"
+import type { OrchestratorError } from "./OrchestratorError.js"
 
 /**
  * The tools' catalog items (names, descriptions, JSON Schemas).
@@ -143,7 +152,7 @@ export const replyText = (reply: Reply): string => {
     `[async reply from ${reply.agentName}@${reply.instanceKey} to request ${reply.correlationId}: ${reply.status}]`
   if (reply.status === "ok") return `${head}\n${reply.response ?? ""}`
   return `${head}\nERROR: ${reply.error?.message ?? "the request failed"}\nCODE: ${
-    reply.error?.code ?? "AGENT_REQUEST_FAILED"
+    reply.error?.code ?? "AGENT_TURN_FAILED"
   }`
 }
 
@@ -225,4 +234,136 @@ export const attach = (api: Service, instance: AgentInstance): Effect.Effect<boo
       name: "agents-replies"
     })
     return true
+  })
+
+const toApiError = (e: OrchestratorError) => {
+  const code: Middleware.AgentsApiErrorCode = e._tag === "InvalidAgentAddress" ? "AGENT_INVALID_REQUEST" : e.code
+  return new Middleware.AgentsApiError({ code, message: e.message })
+}
+
+/**
+ * The call policy of the orchestrator's Swarm: its agents, each Agent's `spec.callableAgents` and the
+ * Swarm's `spec.callableAgents`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const policyOfSwarm = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service): CallPolicy => {
+  const selected = Bundle.selectSwarm(bundle, orchestrator.swarm)
+  const swarm = Either.isRight(selected) ? selected.right.resource : undefined
+  const agentCallable: Record<string, ReadonlyArray<string> | undefined> = {}
+  for (const a of orchestrator.agents) agentCallable[a.name] = a.resource.spec.callableAgents
+  return policyOf({
+    swarmName: orchestrator.swarm,
+    entryAgent: orchestrator.entryAgent,
+    agents: orchestrator.agents.map((a) => a.name),
+    agentCallable,
+    swarmCallable: swarm?.spec.callableAgents
+  })
+}
+
+/**
+ * A {@link Router} over an orchestrator's mailboxes: `request` waits for the callee's turn (a timeout
+ * interrupts the wait, which cancels the turn or unqueues it), `send` returns once enqueued. Instances
+ * are created on their first message, so `spawn` only reserves an address: `spawned` says whether the
+ * orchestrator did not know it yet.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const routerOf = (orchestrator: Orchestrator.Service): Router => {
+  const toMessage = (input: Turn.Input): Orchestrator.TurnInput => {
+    const { text, ...call } = input
+    return { input: text, call }
+  }
+  return {
+    request: (agentName, instanceKey, input) =>
+      orchestrator.request({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
+    send: (agentName, instanceKey, input) =>
+      orchestrator.send({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
+    spawn: (agentName, instanceKey) =>
+      Effect.gen(function*() {
+        const address = yield* Either.match(AgentAddress.make(agentName, instanceKey), {
+          onLeft: (e) => Effect.fail(toApiError(e)),
+          onRight: Effect.succeed
+        })
+        const known = yield* orchestrator.list
+        return !known.some((i) => i.address === AgentAddress.format(address))
+      })
+  }
+}
+
+/**
+ * Inter-agent calls for an orchestrator: pass `agents` and `setup` to `Orchestrator.make` / `layer`
+ * options. Every instance gets the AgentsApi as `ctx.agents` and `ToolContext.runtime.agents`; agents
+ * allowed to call others get the `agents` tool and reply delivery ({@link attach}). `nativeTools` is
+ * the host side of `ctx.callAgent` for sandboxed tools (provide it with `NativeTools.layer`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsTool, Orchestrator } from "effect-swarm"
+ * declare const bundle: import("effect-swarm").Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const calls = yield* AgentsTool.wire({ root: "/srv/swarm" })
+ *   const orchestrator = yield* Orchestrator.make(bundle, undefined, { agents: calls.agents, setup: calls.setup })
+ *   return yield* orchestrator.request("lead@main", "plan the release")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wire = (
+  options?: Omit<Options, "router" | "policy">
+): Effect.Effect<
+  {
+    readonly api: Service
+    readonly agents: (context: Orchestrator.InstanceContext) => Middleware.AgentsApi
+    readonly setup: (instance: AgentInstance, context: Orchestrator.InstanceContext) => Effect.Effect<void>
+    readonly nativeTools: (workspaceId: string) => NativeTools.Service
+  },
+  never,
+  Scope.Scope | FileSystem.FileSystem
+> =>
+  Effect.gen(function*() {
+    // The orchestrator is known once it opens its first instance: bind it then.
+    const bound: { router?: Router; policy?: CallPolicy } = {}
+    const router: Router = {
+      request: (a, k, i) => Effect.suspend(() => bound.router!.request(a, k, i)),
+      send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
+      spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k))
+    }
+    const policy: CallPolicy = {
+      get swarmName() {
+        return bound.policy?.swarmName ?? ""
+      },
+      get entryAgent() {
+        return bound.policy?.entryAgent ?? ""
+      },
+      get agents() {
+        return bound.policy?.agents ?? []
+      },
+      callable: (caller) => bound.policy?.callable(caller) ?? []
+    }
+    const api = yield* make({ ...options, router, policy })
+    const bind = (context: Orchestrator.InstanceContext) => {
+      if (bound.router === undefined) {
+        bound.router = routerOf(context.orchestrator)
+        bound.policy = policyOfSwarm(context.bundle, context.orchestrator)
+      }
+    }
+    return {
+      api,
+      agents: (context) => {
+        bind(context)
+        return api.forInstance({
+          workspaceId: context.orchestrator.workspaceId,
+          agentName: context.address.agentName,
+          instanceKey: context.address.instanceKey
+        })
+      },
+      setup: (instance, context) => Effect.suspend(() => Effect.asVoid((bind(context), attach(api, instance)))),
+      nativeTools: api.nativeTools
+    }
   })

@@ -167,7 +167,9 @@ export const conversationInMemory = (
  * - `AGENT_PENDING_LIMIT`: the caller already has the maximum of async requests in flight;
  * - `AGENT_INBOX_FULL`: the caller's async inbox could not take one more reply (nothing is dropped: the
  *   request is refused before it is sent);
- * - `AGENT_REQUEST_FAILED`: the callee's turn failed (its error message is carried);
+ * - `AGENT_TURN_FAILED`: the callee's turn failed, or ended waiting for approval (its error is carried);
+ * - `AGENT_UNAVAILABLE`: the callee instance is stopped or crashed (orchestrator);
+ * - `AGENT_MAILBOX_FULL`: the callee's mailbox is full (orchestrator);
  * - `AGENT_API_UNAVAILABLE`: no orchestrator is wired into this pipeline.
  *
  * @since 0.1.0
@@ -182,7 +184,9 @@ export const AgentsApiErrorCode = Schema.Literal(
   "AGENT_INVALID_REQUEST",
   "AGENT_PENDING_LIMIT",
   "AGENT_INBOX_FULL",
-  "AGENT_REQUEST_FAILED",
+  "AGENT_TURN_FAILED",
+  "AGENT_UNAVAILABLE",
+  "AGENT_MAILBOX_FULL",
   "AGENT_API_UNAVAILABLE"
 )
 

@@ -74,7 +74,7 @@ export const makeSwarm = (
         return TurnM.run(instance, input)
       })
     const failed = (e: { readonly message: string }) =>
-      new Middleware.AgentsApiError({ code: "AGENT_REQUEST_FAILED", message: e.message })
+      new Middleware.AgentsApiError({ code: "AGENT_TURN_FAILED", message: e.message })
     const router: AgentsApi.Router = {
       request: (name, key, input) =>
         Effect.flatMap(agent(name, key), (a) => turn(a.instance, input)).pipe(Effect.mapError(failed)),

@@ -6,6 +6,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import type * as Turn from "../../agent/Turn.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import type { OrchestratorError } from "../OrchestratorError.js"
 
@@ -13,7 +14,16 @@ import type { OrchestratorError } from "../OrchestratorError.js"
 export interface TurnInput {
   readonly input: string
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * For a turn another agent asked for (set by `AgentsApi`): the input message's source (the agent
+   * variant with the correlation id), the caller's span (`parentTrace`) and the call chain.
+   */
+  readonly call?: Omit<Turn.Input, "text"> | undefined
 }
+
+/** What `Turn.run` gets for a message. */
+export const turnInput = (input: TurnInput): string | Turn.Input =>
+  input.call === undefined ? input.input : { ...input.call, text: input.input }
 
 export type EnvelopeState = "queued" | "running" | "done" | "cancelled"
 

@@ -86,9 +86,12 @@ export const make = (settings: Settings, open: Opener) =>
         const turn: Effect.Effect<TurnResult, unknown> = resumed ?
           Effect.flatMap(
             Turn.resume(instance),
-            Option.match({ onNone: () => Turn.run(instance, envelope.input.input), onSome: Effect.succeed })
+            Option.match({
+              onNone: () => Turn.run(instance, Mailbox.turnInput(envelope.input)),
+              onSome: Effect.succeed
+            })
           ) :
-          Turn.run(instance, envelope.input.input)
+          Turn.run(instance, Mailbox.turnInput(envelope.input))
         const fiber = yield* Effect.fork(turn)
         envelope.fiber = fiber
         const exit = yield* Fiber.await(fiber)

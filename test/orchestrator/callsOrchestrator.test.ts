@@ -1,0 +1,82 @@
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, TestClock } from "effect"
+import type { Model } from "effect-swarm"
+import { AgentInstance, AgentsTool, Bundle, EventBus, Message, Orchestrator, Scripted } from "effect-swarm"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { hangingModel } from "./callsKit.js"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const loadBundle = Bundle.load(path.resolve(here, "../fixtures/bundles/calls")).pipe(Effect.provide(NodeContext.layer))
+const Base = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
+
+const swarm = (models: Readonly<Record<string, Model.Service>>) =>
+  Effect.gen(function*() {
+    const bundle = yield* loadBundle
+    const calls = yield* AgentsTool.wire()
+    const seen = new Map<string, AgentInstance.AgentInstance>()
+    const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
+      models,
+      agents: calls.agents,
+      setup: (instance, context) =>
+        Effect.zipRight(
+          calls.setup(instance, context),
+          Effect.sync(() => void seen.set(instance.label, instance))
+        )
+    })
+    return { orchestrator, calls, instances: seen }
+  })
+
+const text = (m: Message.Message | undefined) => m === undefined ? "" : Message.text(m.data)
+
+describe("inter-agent calls through the Orchestrator", () => {
+  it.scoped("lead asks worker with the agents tool; callableAgents from the Agent and the Swarm; cycle refused", () =>
+    Effect.gen(function*() {
+      const { instances, orchestrator } = yield* swarm({
+        lead: yield* Scripted.make([
+          { toolCalls: [{ name: "agents__request", arguments: { target: "worker", input: "count to 3" } }] },
+          { text: "worker said: {{agents__request.response}}" }
+        ]),
+        worker: yield* Scripted.make([
+          { toolCalls: [{ name: "agents__request", arguments: { target: "lead", input: "why?" } }] },
+          { text: "1 2 3" }
+        ]),
+        auditor: yield* Scripted.make([{ text: "ok" }])
+      })
+      const result = yield* orchestrator.request("lead@t1", "go")
+      assert.strictEqual(text(result.responseMessage), "worker said: 1 2 3")
+      const worker = instances.get("worker@t1")!
+      const messages = (yield* AgentInstance.conversation(worker)).messages
+      assert.strictEqual(messages[0]?.source.type, "agent")
+      const cycle = messages.find((m) => m.data.role === "tool")!
+      assert.include(JSON.stringify(cycle.data.content), "CIRCULAR_CALL_DETECTED")
+      assert.include(JSON.stringify(cycle.data.content), "lead@t1 -> worker@t1 -> lead@t1")
+      // Only agents that may call others get the agents tool.
+      yield* orchestrator.request("auditor@t1", "check")
+      const auditor = instances.get("auditor@t1")!
+      assert.deepStrictEqual(yield* auditor.tools.catalog, [])
+      assert.include((yield* instances.get("lead@t1")!.tools.catalog).map((t) => t.name), "agents__request")
+      assert.include((yield* worker.tools.catalog).map((t) => t.name), "agents__catalog")
+    }).pipe(Effect.provide(Base)))
+
+  it.scoped("a request timeout through the orchestrator interrupts the callee's running turn", () =>
+    Effect.gen(function*() {
+      const hung = { value: false, calls: 0 }
+      const { calls, orchestrator } = yield* swarm({ worker: hangingModel(hung) })
+      yield* orchestrator.send("lead@t1", "") // opens lead@t1 so the API is bound to the orchestrator
+      const fiber = yield* Effect.fork(
+        Effect.flip(
+          calls.api.forInstance({ workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" })
+            .request({ target: "worker", input: "take forever", timeoutMs: 1_000 })
+        )
+      )
+      while (hung.calls === 0) yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error.code, "AGENT_REQUEST_TIMEOUT")
+      assert.isTrue(hung.value)
+      const listed = (yield* orchestrator.list).find((i) => i.address === "worker@t1")
+      assert.strictEqual(listed?.queued, 0)
+    }).pipe(Effect.provide(Base)))
+})

@@ -11,8 +11,10 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -25,6 +27,7 @@ import type * as Message from "../src/conversation/Message.js"
 import * as MessageEvent from "../src/conversation/MessageEvent.js"
 import * as EventBus from "../src/event/EventBus.js"
 import type * as Model from "../src/model/Model.js"
+import * as ExtensionState from "../src/workspace/ExtensionState.js"
 import * as Instances from "../src/workspace/Instances.js"
 import * as MessageStore from "../src/workspace/MessageStore.js"
 import * as RuntimeEventLog from "../src/workspace/RuntimeEventLog.js"
@@ -138,7 +141,10 @@ export const measureTurns = async (): Promise<void> => {
     })
 
     const memory = ManagedRuntime.make(EventBus.layer())
-    const inMemory = await memory.runPromise(Effect.tap(AgentInstance.makeInMemory(options("memory")), setup))
+    const memoryScope = await memory.runPromise(Scope.make())
+    const inMemory = await memory.runPromise(
+      Effect.tap(AgentInstance.makeInMemory(options("memory")), setup).pipe(Scope.extend(memoryScope))
+    )
     const turnMemory = () => memory.runPromise(oneTurn(inMemory))
     const check = await turnMemory()
     if (check.finishReason !== "max_steps") throw new Error(`unexpected finish ${check.finishReason}`)
@@ -150,6 +156,7 @@ export const measureTurns = async (): Promise<void> => {
       "mean µs/step": round(m.mean / steps),
       "CPU µs/step": round(mCpu / steps)
     })
+    await memory.runPromise(Scope.close(memoryScope, Exit.void))
     await memory.dispose()
 
     const root = path.join(dir, "root")
@@ -157,6 +164,7 @@ export const measureTurns = async (): Promise<void> => {
       MessageStore.layer({ root }),
       RuntimeEventLog.layer({ root }),
       Instances.layer({ root }),
+      ExtensionState.layer({ root }),
       EventBus.layer()
     ).pipe(Layer.provide(NodeFileSystem.layer))
     const durable = ManagedRuntime.make(Stores)

@@ -1,11 +1,11 @@
 /**
  * The main job (`npm start`): one user turn of the example swarm on embedded defaults.
  *
- * Loads `examples/bundles/multi-agent`, opens the entry agent's instance (`AgentInstance.make`: its own
- * pipeline, tool registry and executor; its conversation and runtime events as JSONL under the state root,
- * `EFFECT_SWARM_HOME`, else `.effect-swarm/` in the repository), registers its tools (in-process through
- * ToolModule, sandboxed in a Node worker pool through SandboxedTools + ToolRuntime) and runs one turn with
- * `Turn.run` on the library's scripted model.
+ * Loads `examples/bundles/multi-agent`, opens the entry agent's instance with `AgentInstance.fromBundle`
+ * (its own pipeline, tool registry and executor; its tools in-process through ToolModule or sandboxed in a
+ * Node worker pool through SandboxedTools + ToolRuntime; its extensions; its conversation and runtime
+ * events as JSONL under the state root, `EFFECT_SWARM_HOME`, else `.effect-swarm/` in the repository) and
+ * runs one turn with `Turn.run` on the library's scripted model.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer, Option } from "effect"
@@ -13,19 +13,14 @@ import {
   AgentInstance,
   Bundle,
   EventBus,
-  Extension,
   ExtensionState,
   Instances,
   Message,
   MessageStore,
-  Policy,
   RuntimeConfig,
   RuntimeEventLog,
-  SandboxedTools,
   Scripted,
   StateRoot,
-  ToolModule,
-  ToolRegistry,
   ToolRuntime,
   Turn,
   WorkspacePaths
@@ -34,7 +29,6 @@ import type { Pipeline, Resource } from "effect-swarm"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as NodeTypeScript from "./demo/NodeTypeScript.js"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bundleDir = path.join(repoRoot, "examples", "bundles", "multi-agent")
@@ -56,30 +50,17 @@ const offlineProblem = (tool: Resource.ToolResource): string | undefined => {
   return net === undefined ? undefined : `needs network (${net}); the demo runs offline`
 }
 
-/** Registers the agent's tools: in-process through ToolModule, `spec.runtime` ones through the sandbox. */
-const registerTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.AgentResource>) =>
-  Effect.forEach(new Set(Bundle.toolCatalog(bundle, agent).map((t) => t.tool)), (tool) =>
-    Effect.gen(function*() {
-      const name = `Tool/${tool.resource.metadata.name}`
-      const runtime = tool.resource.spec.runtime
-      const problem = offlineProblem(tool.resource)
-      if (problem !== undefined) return yield* Console.log(`  ${name}: skipped, ${problem}`)
-      if (runtime === undefined) {
-        // entryFile: the file Bundle.load validated (a compiled .js beside a .ts entry when there is one).
-        const loaded = yield* ToolModule.load(
-          ToolModule.fromResource(tool.resource, tool.rootDir, { entryFile: tool.entryFile })
-        )
-        yield* ToolModule.register(loaded)
-        return yield* Console.log(`  ${name}: in-process (ToolModule)`)
-      }
-      const runnable = yield* NodeTypeScript.prepare(tool.resource, tool.rootDir)
-      yield* SandboxedTools.register(runnable.resource, tool.rootDir, {
-        entryFile: runnable.resource === tool.resource ? tool.entryFile : undefined
-      })
-      const pool = runtime.pool === undefined ? "" : `, warm pool of ${runtime.pool.size}`
-      yield* Console.log(`  ${name}: sandboxed in ${runtime.type}${pool} (SandboxedTools + ToolRuntime)`)
-      if (runnable.note !== undefined) yield* Console.log(`    ${runnable.note}`)
-    }), { discard: true })
+/** What the demo says about each tool of the agent: how it runs, or why it is skipped. */
+const describeTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.AgentResource>) =>
+  Effect.forEach(new Set(Bundle.toolCatalog(bundle, agent).map((t) => t.tool)), (tool) => {
+    const name = `Tool/${tool.resource.metadata.name}`
+    const runtime = tool.resource.spec.runtime
+    const problem = offlineProblem(tool.resource)
+    if (problem !== undefined) return Console.log(`  ${name}: skipped, ${problem}`)
+    if (runtime === undefined) return Console.log(`  ${name}: in-process (ToolModule)`)
+    const pool = runtime.pool === undefined ? "" : `, warm pool of ${runtime.pool.size}`
+    return Console.log(`  ${name}: sandboxed in ${runtime.type}${pool} (SandboxedTools + ToolRuntime)`)
+  }, { discard: true })
 
 /** Middlewares that show the onion at work: they wrap every turn, step and tool call. */
 const registerMiddlewares = (pipeline: Pipeline.Service) =>
@@ -129,7 +110,7 @@ const demo = (root: string) =>
     }
     for (const [kind, names] of kinds) yield* Console.log(`  ${kind.padEnd(10)} ${names.join(", ")}`)
 
-    // 2. The Swarm's entry agent, its model (scripted for the demo), its policy and its system prompt.
+    // 2. The Swarm's entry agent and its model (scripted for the demo).
     const swarm = Bundle.entriesOf(bundle, "Swarm")[0]!
     const agent = Bundle.resolve(bundle, swarm.resource.spec.entryAgent, swarm) as Bundle.Entry<Resource.AgentResource>
     const agentName = agent.resource.metadata.name
@@ -139,40 +120,24 @@ const demo = (root: string) =>
       const { model: id, provider } = model.resource.spec
       yield* Console.log(`  model: SCRIPTED stand-in for Model/${model.resource.metadata.name} (${provider} ${id})`)
     }
-    const system = yield* Bundle.systemPrompt(agent)
-    const policy = Policy.resolve(swarm.resource.spec.policy, agent.resource.spec.policy)
-    yield* Console.log(`  policy: maxStepsPerTurn ${policy.maxStepsPerTurn}, toolConcurrency ${policy.toolConcurrency}`)
 
-    // 3. The instance: its conversation and runtime events under the state root, its own pipeline and tools.
-    const instance = yield* AgentInstance.make({
-      ref: {
-        workspaceId: WorkspacePaths.workspaceId(swarm.resource.spec.instanceKey ?? swarm.resource.metadata.name),
-        agentName,
-        instanceKey: "local"
-      },
-      model: yield* Scripted.make(script, { model: "demo-script" }),
-      system,
-      params: agent.resource.spec.modelConfig.params,
-      policy,
-      tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent))
-    })
-    yield* registerTools(bundle, agent).pipe(Effect.provideService(ToolRegistry.ToolRegistry, instance.tools))
-    // The agent's extensions: register(api, config) against this instance's own pipeline and registry.
-    const extensions = yield* Extension.environment({
-      bundle,
+    // 3. The instance, wired from the bundle: its system prompt, its policy (Swarm -> Agent), its tools
+    // (in-process, or sandboxed in a Node worker pool) in its own registry, its extensions (register(api,
+    // config)) in its own pipeline; its conversation and runtime events under the state root.
+    const offline = Bundle.toolCatalog(bundle, agent).flatMap((t) =>
+      offlineProblem(t.tool.resource) === undefined ? [] : [t.tool.resource.metadata.name]
+    )
+    const instance = yield* AgentInstance.fromBundle(bundle, {
       agent,
-      instance: instance.ref,
-      pipeline: instance.pipeline,
-      registry: instance.tools
+      instanceKey: "local",
+      model: yield* Scripted.make(script, { model: "demo-script" }),
+      skipTools: offline
     })
-    yield* Console.log(`  extensions: ${extensions.extensions.map((e) => e.name).join(", ")}`)
-    // Extension state is written at the end of every turn, only when it changed.
-    yield* AgentInstance.onTurnEnd(
-      instance,
-      Effect.flatMap(
-        extensions.saveState,
-        (saved) => Console.log(`extension state saved: ${saved.join(", ") || "(unchanged)"}`)
-      )
+    const policy = instance.policy
+    yield* Console.log(`  policy: maxStepsPerTurn ${policy.maxStepsPerTurn}, toolConcurrency ${policy.toolConcurrency}`)
+    yield* describeTools(bundle, agent)
+    yield* Console.log(
+      `  extensions: ${Bundle.extensionUses(bundle, agent).map((e) => e.extension.resource.metadata.name).join(", ")}`
     )
     yield* Console.log(`  catalog: ${(yield* instance.tools.catalog).map((t) => t.name).join(", ")}`)
     yield* registerMiddlewares(instance.pipeline)
@@ -186,6 +151,13 @@ const demo = (root: string) =>
     const result = yield* Turn.run(instance, userInput)
     const text = result.responseMessage === undefined ? "(no answer)" : Message.text(result.responseMessage.data)
     yield* Console.log(`${agentName}> ${text}`)
+    // The loop saved the extensions' state at the end of the turn (only what changed).
+    const state = yield* ExtensionState.ExtensionState
+    for (const use of Bundle.extensionUses(bundle, agent)) {
+      const name = use.extension.resource.metadata.name
+      const saved = yield* state.get(instance.ref, name)
+      yield* Console.log(`extension state ${name}: ${Option.match(saved, { onNone: () => "(none)", onSome: json })}`)
+    }
     return { paths, before }
   })
 

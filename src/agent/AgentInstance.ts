@@ -38,7 +38,6 @@ import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./internal/
 import type * as Loop from "./internal/loop.js"
 import * as Open from "./internal/open.js"
 import type { Options } from "./internal/open.js"
-import * as TurnEnd from "./internal/turnEnd.js"
 import type * as Policy from "./Policy.js"
 
 export type {
@@ -123,15 +122,25 @@ export const make = (
   options: Options
 ): Effect.Effect<
   AgentInstance,
-  TurnStorageError,
-  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
+  OpenError,
+  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | ExtensionState | Scope.Scope
 > =>
   Effect.gen(function*() {
     const context = yield* Effect.context<
-      EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
+      EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | ExtensionState | Scope.Scope
     >()
-    return yield* Open.durable(options, (ref) => Effect.provide(make({ ...options, ref }), context))
+    const instance = yield* Open.durable(options, (ref) => Effect.provide(make({ ...options, ref }), context))
+    yield* Open.loadExtensions(instance, options)
+    return instance
   })
+
+/**
+ * Every failure of opening an instance: its storage, or loading its extensions.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OpenError = TurnStorageError | ExtensionLoadError | ExtensionStateError
 
 /**
  * Options of {@link fromBundle}: which Agent of the bundle and which instance of it, plus what to
@@ -284,9 +293,9 @@ export const fromBundle: (
 export const makeInMemory = (
   options: Options,
   initial?: Conversation.Conversation
-): Effect.Effect<AgentInstance, never, EventBus.EventBus> =>
+): Effect.Effect<AgentInstance, ExtensionLoadError | ExtensionStateError, EventBus.EventBus | Scope.Scope> =>
   Effect.gen(function*() {
-    const context = yield* Effect.context<EventBus.EventBus>()
+    const context = yield* Effect.context<EventBus.EventBus | Scope.Scope>()
     return yield* Open.memory(options, (ref) => Effect.provide(makeInMemory({ ...options, ref }), context), initial)
   })
 
@@ -387,24 +396,4 @@ export const fork = (
   instance: AgentInstance,
   atSeq: number,
   newInstanceKey: string
-): Effect.Effect<AgentInstance, ForkError | TurnStorageError> => History.fork(instance, atSeq, newInstanceKey)
-
-/**
- * Runs `hook` at the end of every turn of the instance, also a failed or interrupted one, before the
- * turn's result is returned. Its failures are logged, never the turn's. This is where an extension
- * environment saves its state (`env.saveState`).
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { AgentInstance, Extension } from "effect-swarm"
- * declare const agent: AgentInstance.AgentInstance
- * declare const env: Extension.Environment
- * const wired = AgentInstance.onTurnEnd(agent, env.saveState)
- * ```
- *
- * @since 0.1.0
- * @category extensions
- */
-export const onTurnEnd: <A, E>(instance: AgentInstance, hook: Effect.Effect<A, E>) => Effect.Effect<void> =
-  TurnEnd.onTurnEnd
+): Effect.Effect<AgentInstance, ForkError | OpenError> => History.fork(instance, atSeq, newInstanceKey)

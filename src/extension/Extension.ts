@@ -314,7 +314,8 @@ const build = (options: LoadOptions) =>
 /**
  * Builds the extension environment of one instance of a bundle's agent: {@link definitions} then
  * {@link load}. This is the seam `AgentInstance` calls once per instance, in the instance's scope, with
- * the instance's own pipeline and registry; it then runs `saveState` at the end of every turn.
+ * the instance's own pipeline and registry (`AgentInstance.fromBundle` does); the turn loop then runs
+ * `saveState` at the end of every turn.
  *
  * @example
  * ```ts

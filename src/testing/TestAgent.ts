@@ -27,6 +27,7 @@ import * as Scripted from "../model/providers/Scripted.js"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import type { ToolHandler } from "../tool/ToolRegistry.js"
+import * as ExtensionState from "../workspace/ExtensionState.js"
 import * as Instances from "../workspace/Instances.js"
 import * as MessageStore from "../workspace/MessageStore.js"
 import * as RuntimeEventLog from "../workspace/RuntimeEventLog.js"
@@ -128,7 +129,7 @@ const line = (m: Message.Message): string => {
  */
 export const make = (
   options: Options
-): Effect.Effect<TestAgent, ModelConfigError | TurnStorageError, Scope.Scope> =>
+): Effect.Effect<TestAgent, ModelConfigError | AgentInstance.OpenError, Scope.Scope> =>
   Effect.gen(function*() {
     const model = options.model ?? (yield* Scripted.make(options.script ?? []))
     const bus = yield* EventBus.make()
@@ -160,7 +161,8 @@ export const make = (
       const stores = Layer.mergeAll(
         MessageStore.layer({ root: fsRoot }),
         RuntimeEventLog.layer({ root: fsRoot }),
-        Instances.layer({ root: fsRoot })
+        Instances.layer({ root: fsRoot }),
+        ExtensionState.layer({ root: fsRoot })
       ).pipe(Layer.provide(NodeFileSystem.layer))
       const context = yield* Layer.build(stores)
       instance = yield* AgentInstance.make(instanceOptions).pipe(

@@ -2,7 +2,16 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Ref } from "effect"
 import type { Model, Scripted, ToolRegistry } from "effect-swarm"
-import { AgentInstance, EventBus, Instances, MessageStore, Policy, RuntimeEventLog, Turn } from "effect-swarm"
+import {
+  AgentInstance,
+  EventBus,
+  ExtensionState,
+  Instances,
+  MessageStore,
+  Policy,
+  RuntimeEventLog,
+  Turn
+} from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import { newProbe, probedFs, tempRoot } from "../workspace/helpers.js"
 
@@ -205,7 +214,8 @@ describe("Turn.run", () => {
       const stores = Layer.mergeAll(
         MessageStore.layer({ root }),
         RuntimeEventLog.layer({ root }),
-        Instances.layer({ root })
+        Instances.layer({ root }),
+        ExtensionState.layer({ root })
       ).pipe(Layer.provide(probedFs(probe)))
       const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
       const model = yield* Scripted.make([{ text: "never" }])
@@ -220,16 +230,4 @@ describe("Turn.run", () => {
       assert.strictEqual(error?._tag, "TurnStorageError")
       assert.match(error?.message ?? "", /^a@k: .* failed: /)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
-
-  it.scoped("turn-end hooks (the extension seam) run after every turn, also a failed one; their failures are logged", () =>
-    Effect.gen(function*() {
-      const ends = yield* Ref.make(0)
-      const agent = yield* TestAgent.make({ script: [{ text: "one" }] })
-      yield* AgentInstance.onTurnEnd(agent.instance, Ref.update(ends, (n) => n + 1))
-      yield* AgentInstance.onTurnEnd(agent.instance, Effect.fail("boom"))
-      yield* agent.run("a")
-      assert.strictEqual(yield* Ref.get(ends), 1)
-      yield* Effect.flip(agent.run("b")) // no script step left: the model fails
-      assert.strictEqual(yield* Ref.get(ends), 2)
-    }))
 })

@@ -4,6 +4,7 @@
  * overrides, the tool settings, the runtime info, and how to register its tools into an instance's own
  * registry (in-process through ToolModule, `spec.runtime` ones through SandboxedTools + ToolRuntime).
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -26,7 +27,6 @@ import * as Policy from "../Policy.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./instance.js"
 import * as Open from "./open.js"
 import type { Reopen } from "./open.js"
-import { onTurnEnd } from "./turnEnd.js"
 
 type AgentEntry = Bundle.Entry<Resource.AgentResource>
 type SwarmEntry = Bundle.Entry<Resource.SwarmResource>
@@ -246,15 +246,10 @@ export const open = (
       agents: options.agents
     }, reopen(resolved))
     yield* registerTools(bundle, resolved.agent, instance, options.skipTools ?? [])
+    // After the tools, so an extension's register sees the Agent's catalog.
     if (options.extensions !== false) {
-      const env = yield* Extension.environment({
-        bundle,
-        agent: resolved.agent,
-        instance: ref,
-        pipeline: instance.pipeline,
-        registry: instance.tools
-      })
-      yield* onTurnEnd(instance, env.saveState)
+      const extensions = yield* Extension.definitions(bundle, resolved.agent)
+      yield* Open.loadExtensions(instance, { extensions, registerTimeout: options.registerTimeout })
     }
     return instance
   })
@@ -263,6 +258,7 @@ export const open = (
 export interface OpenOptions {
   readonly instanceKey: string
   readonly extensions?: boolean | undefined
+  readonly registerTimeout?: Duration.DurationInput | undefined
   readonly needsApproval?: ApprovalPredicate | undefined
   readonly executor?: ToolExecutor.Options | undefined
   readonly pipeline?: Pipeline.Options | undefined

@@ -4,11 +4,14 @@
 import type * as Effect from "effect/Effect"
 import type * as Ref from "effect/Ref"
 import type { Conversation } from "../../conversation/Conversation.js"
+import type { Environment } from "../../extension/Extension.js"
+import type { ExtensionLoadError } from "../../extension/ExtensionError.js"
 import type * as Model from "../../model/Model.js"
 import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
 import type * as Pipeline from "../../pipeline/Pipeline.js"
 import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type * as ToolRegistry from "../../tool/ToolRegistry.js"
+import type { ExtensionStateError } from "../../workspace/ExtensionState.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
 import type { Policy } from "../Policy.js"
@@ -42,10 +45,12 @@ export interface InstanceState {
   readonly conversation: Ref.Ref<Conversation>
   readonly log: LoopLog
   readonly lock: Effect.Semaphore
-  /** Run at the end of every turn, also a failed one (e.g. an extension environment's `saveState`). */
-  readonly turnEnd: Array<Effect.Effect<void>>
+  /** The extensions loaded into this instance (set once, when the instance is built). */
+  extensions: Environment | undefined
   /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */
-  readonly open: (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
+  readonly open: (
+    ref: InstanceRef
+  ) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError>
 }
 
 /**

@@ -6,6 +6,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Message from "../../conversation/Message.js"
@@ -14,6 +15,7 @@ import type { TraceContext } from "../../event/Trace.js"
 import type { ModelError } from "../../model/ModelError.js"
 import type { FinishReason, PipelineError, RuntimeInfo, TurnContext, TurnResult } from "../../pipeline/Middleware.js"
 import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
+import type { ExtensionStateError } from "../../workspace/ExtensionState.js"
 import { AwaitingApproval, type TurnStorageError } from "../AgentError.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
@@ -34,7 +36,7 @@ import {
 export { appendAll, record } from "./write.js"
 
 /** Every failure of a turn. */
-export type TurnError = TurnStorageError | ModelError | PipelineError
+export type TurnError = TurnStorageError | ModelError | PipelineError | ExtensionStateError
 
 /**
  * What starts a turn: its text and, for a turn another agent asked for, who asked (the message's
@@ -198,13 +200,39 @@ const drive = (inst: AgentInstance, state: TurnState) =>
     }
     return turnResult
   }).pipe(
-    Effect.ensuring(Effect.suspend(() => Effect.forEach(inst.state.turnEnd, (hook) => hook, { discard: true }))),
     // The status says what the instance waits for: a decision (`awaiting_approval`) or input (`idle`).
     Effect.tap((r) =>
       inst.state.storage.setStatus(r.finishReason === "awaiting_approval" ? "awaiting_approval" : "idle")
     ),
-    Effect.onError(() => inst.state.storage.setStatus("idle").pipe(Effect.ignore))
+    Effect.onError(() => inst.state.storage.setStatus("idle").pipe(Effect.ignore)),
+    savingExtensionState(inst)
   )
+
+/**
+ * Saves the state of the instance's extensions (the changed ones) at the end of every turn: completed,
+ * failed, paused for approval, over a budget, or interrupted. A failure to save fails a turn that
+ * otherwise succeeded (`ExtensionStateError`); after a failed turn it is logged and the turn's own
+ * failure stands.
+ */
+const savingExtensionState =
+  (inst: AgentInstance) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ExtensionStateError, R> => {
+    const env = inst.state.extensions
+    if (env === undefined) return self
+    const logged = (when: string): Effect.Effect<void> =>
+      env.saveState.pipe(
+        Effect.asVoid,
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`${inst.label}: extension state not saved after ${when}`, cause)
+        )
+      )
+    const settled = (exit: Exit.Exit<A, E>): Effect.Effect<A, E | ExtensionStateError> =>
+      Exit.isSuccess(exit) ? Effect.as(env.saveState, exit.value) : Effect.zipRight(logged("a failed turn"), exit)
+    return self.pipe(
+      Effect.onInterrupt(() => logged("an interrupted turn")),
+      Effect.exit,
+      Effect.flatMap(settled)
+    )
+  }
 
 const makeTurnId = Effect.map(
   Effect.zip(Clock.currentTimeMillis, Effect.flatMap(Effect.random, (r) => r.nextIntBetween(0, 2 ** 31))),

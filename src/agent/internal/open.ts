@@ -3,17 +3,23 @@
  * (durable on the workspace stores, or in memory), and for a durable one the sink that persists the
  * step and tool events its pipeline publishes.
  */
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type * as ContextPolicy from "../../context/ContextPolicy.js"
 import type * as Tokens from "../../context/Tokens.js"
+import type * as Scope from "effect/Scope"
 import type * as Conversation from "../../conversation/Conversation.js"
 import * as EventBus from "../../event/EventBus.js"
+import * as Extension from "../../extension/Extension.js"
+import type { ExtensionLoadError } from "../../extension/ExtensionError.js"
+import * as MemoryState from "../../extension/internal/memoryState.js"
 import type * as Model from "../../model/Model.js"
 import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
 import * as Pipeline from "../../pipeline/Pipeline.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import * as ToolRegistry from "../../tool/ToolRegistry.js"
+import { ExtensionState, type ExtensionStateError } from "../../workspace/ExtensionState.js"
 import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
@@ -58,10 +64,19 @@ export interface Options {
   readonly context?: ContextPolicy.Policy | undefined
   /** Replaces the context window's default token estimate. */
   readonly tokenizer?: Tokens.Tokenizer | undefined
+   * Extensions to load into the instance's own pipeline, tool registry and state, once, in order
+   * (`Extension.definitions(bundle, agent)` reads an Agent's). Their state is saved at the end of every
+   * turn when it changed; they are disposed when the instance's scope closes.
+   */
+  readonly extensions?: ReadonlyArray<Extension.Definition> | undefined
+  /** How long one extension's `register` may take (default 30 seconds, on `Clock`). */
+  readonly registerTimeout?: Duration.DurationInput | undefined
 }
 
 /** Opens another instance like this one under `ref` (what `fork` uses). */
-export type Reopen = (ref: InstanceRef) => Effect.Effect<AgentInstance, TurnStorageError>
+export type Reopen = (
+  ref: InstanceRef
+) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError>
 
 const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
   Effect.gen(function*() {
@@ -89,7 +104,7 @@ const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
       needsApproval: options.needsApproval,
       runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
       agents: options.agents,
-      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, turnEnd: [] }
+      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, extensions: undefined }
     }
     if (options.context !== undefined) yield* Context.install(instance, options.context, records, options.tokenizer)
     return instance
@@ -112,10 +127,40 @@ export const durable = (options: Options, open: Reopen) =>
     return instance
   })
 
-/** An instance whose log lives in memory. */
+/** An instance whose log lives in memory; its extensions' state too. */
 export const memory = (options: Options, open: Reopen, initial?: Conversation.Conversation) =>
   Effect.gen(function*() {
     const storage = yield* Storage.memory(initial)
     // The in-memory storage never fails.
-    return yield* build(options, storage, open).pipe(Effect.catchTag("TurnStorageError", (e) => Effect.die(e)))
+    const instance = yield* build(options, storage, open).pipe(
+      Effect.catchTag("TurnStorageError", (e) => Effect.die(e))
+    )
+    yield* loadExtensions(instance, options).pipe(
+      Effect.provideService(ExtensionState, MemoryState.make())
+    )
+    return instance
   })
+
+/**
+ * Loads `options.extensions` into the instance's own pipeline and registry (once; the environment is
+ * disposed with the scope). The loop saves their state at the end of every turn.
+ */
+export const loadExtensions = (
+  instance: AgentInstance,
+  options: Pick<Options, "extensions" | "registerTimeout">
+): Effect.Effect<void, ExtensionLoadError | ExtensionStateError, EventBus.EventBus | ExtensionState | Scope.Scope> => {
+  const extensions = options.extensions ?? []
+  if (extensions.length === 0 || instance.state.extensions !== undefined) return Effect.void
+  return Effect.map(
+    Extension.load({
+      extensions,
+      instance: instance.ref,
+      pipeline: instance.pipeline,
+      registry: instance.tools,
+      registerTimeout: options.registerTimeout
+    }),
+    (env) => {
+      instance.state.extensions = env
+    }
+  )
+}

@@ -40,6 +40,9 @@ const tempHome = Effect.acquireRelease(
 const records = (file: string): Array<Record<string, any>> =>
   fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
 
+/** The audit-log extension's state as the demo printed it after the turn. */
+const auditState = (out: string): unknown => JSON.parse(/^extension state audit-log: (.*)$/m.exec(out)?.[1] ?? "null")
+
 describe("npm start (examples/main.ts)", () => {
   it.scoped(
     "runs one scripted turn with real tools and persists messages and runtime events as JSONL",
@@ -67,7 +70,7 @@ describe("npm start (examples/main.ts)", () => {
         // The audit-log extension (register(api, config), includeArgs from the Agent's per-use config).
         assert.include(out, `[audit-log info] coordinator@local notes__add {"text":"the demo ran"} -> ok`)
         // The loop saved the extension's state at the end of the turn.
-        assert.include(out, `extension state audit-log: {"notes__add":1,"clock__now":1,"notes__list":1}`)
+        assert.deepStrictEqual(auditState(out), { notes__add: 1, clock__now: 1, notes__list: 1 })
 
         const dir = path.join(home, "workspaces", "team", "instances", "coordinator@local", "messages")
         const messages = records(path.join(dir, "events.jsonl"))
@@ -109,7 +112,7 @@ describe("npm start (examples/main.ts)", () => {
         const again = yield* runMain(home)
         assert.strictEqual(again.code, 0, `second run: exit code ${again.code}\n${again.stdout}\n${again.stderr}`)
         assert.include(again.stdout, "events.jsonl: 7 records added (14 in all)")
-        assert.include(again.stdout, `extension state audit-log: {"notes__add":2,"clock__now":2,"notes__list":2}`)
+        assert.deepStrictEqual(auditState(again.stdout), { notes__add: 2, clock__now: 2, notes__list: 2 })
         const after = records(path.join(dir, "events.jsonl"))
         assert.deepStrictEqual(after.slice(0, 7), messages)
         assert.deepStrictEqual(after.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])

@@ -7,7 +7,9 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type * as Conversation from "../conversation/Conversation.js"
@@ -23,7 +25,7 @@ import type * as Resource from "../resource/Resource.js"
 import type * as ToolExecutor from "../tool/ToolExecutor.js"
 import type * as ToolModule from "../tool/ToolModule.js"
 import type { ToolNameError } from "../tool/ToolName.js"
-import type { ExtensionState, ExtensionStateError } from "../workspace/ExtensionState.js"
+import { ExtensionState, type ExtensionStateError } from "../workspace/ExtensionState.js"
 import type { Instances } from "../workspace/Instances.js"
 import type { MessageStore } from "../workspace/MessageStore.js"
 import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
@@ -98,8 +100,10 @@ export const toolSettingsOf: (
 /**
  * Opens a durable instance on the workspace stores: its conversation through `MessageStore`, its
  * turn-loop records through `RuntimeEventLog` (written synchronously), its metadata through
- * `Instances` (`ensure` now; `processing` during a turn, `idle` after). The step and tool events the
- * pipeline publishes are persisted beside them by a sink that lives as long as the scope.
+ * `Instances` (`ensure` now; `processing` during a turn, `awaiting_approval` or `idle` after). The step
+ * and tool events the pipeline publishes are persisted beside them by a sink that lives as long as the
+ * scope. `options.extensions` are loaded into the instance (their state through the `ExtensionState`
+ * service, which must then be in context: `E_EXT_NO_STATE` otherwise) and disposed with the scope.
  *
  * @example
  * ```ts
@@ -123,13 +127,19 @@ export const make = (
 ): Effect.Effect<
   AgentInstance,
   OpenError,
-  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | ExtensionState | Scope.Scope
+  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
 > =>
   Effect.gen(function*() {
     const context = yield* Effect.context<
-      EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | ExtensionState | Scope.Scope
+      EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | Scope.Scope
     >()
-    const instance = yield* Open.durable(options, (ref) => Effect.provide(make({ ...options, ref }), context))
+    const state = yield* Effect.serviceOption(ExtensionState)
+    const reopen = (ref: InstanceRef) =>
+      Effect.provide(
+        make({ ...options, ref }),
+        Option.isSome(state) ? Context.add(context, ExtensionState, state.value) : context
+      )
+    const instance = yield* Open.durable(options, reopen)
     yield* Open.loadExtensions(instance, options)
     return instance
   })

@@ -316,7 +316,12 @@ export const makeInMemory = (
 ): Effect.Effect<Service, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const bus = yield* Effect.context<EventBus.EventBus>()
-    return yield* makeWith(bundle, swarmName, options, (o) => AgentInstance.makeInMemory(o).pipe(Effect.provide(bus)))
+    return yield* makeWith(
+      bundle,
+      swarmName,
+      options,
+      (o) => AgentInstance.makeInMemory(o).pipe(Effect.provide(bus), Effect.mapError(storageFailed(o)))
+    )
   })
 
 /**

@@ -137,4 +137,29 @@ describe("extensions loaded into an agent instance", () => {
       assert.include(error.message, "missing API key")
       assert.isTrue(error.suggestion.length > 0)
     })))
+
+  it.scoped("a durable instance given extensions without an ExtensionState service is E_EXT_NO_STATE", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-ext-nostate-" })
+      const stores = yield* Layer.build(
+        Layer.mergeAll(
+          MessageStore.layer({ root }),
+          RuntimeEventLog.layer({ root }),
+          Instances.layer({ root }),
+          EventBus.layer()
+        ).pipe(Layer.provideMerge(NodeContext.layer))
+      )
+      const error = yield* Effect.flip(
+        AgentInstance.make({
+          ref: { workspaceId: "ws", agentName: "a", instanceKey: "k" },
+          model: yield* Scripted.make([]),
+          extensions: [{ name: "counter", entry: counter, config: {} }]
+        }).pipe(Effect.provide(stores))
+      )
+      assert.strictEqual(error._tag, "ExtensionLoadError")
+      if (error._tag !== "ExtensionLoadError") return
+      assert.strictEqual(error.code, "E_EXT_NO_STATE")
+      assert.include(error.suggestion, "ExtensionState.layer")
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -5,14 +5,16 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import * as path from "node:path"
 import type * as ContextPolicy from "../../context/ContextPolicy.js"
 import type * as Tokens from "../../context/Tokens.js"
-import type * as Scope from "effect/Scope"
 import type * as Conversation from "../../conversation/Conversation.js"
 import * as EventBus from "../../event/EventBus.js"
 import * as Extension from "../../extension/Extension.js"
-import type { ExtensionLoadError } from "../../extension/ExtensionError.js"
+import { ExtensionLoadError } from "../../extension/ExtensionError.js"
 import * as MemoryState from "../../extension/internal/memoryState.js"
 import type * as Model from "../../model/Model.js"
 import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
@@ -64,6 +66,7 @@ export interface Options {
   readonly context?: ContextPolicy.Policy | undefined
   /** Replaces the context window's default token estimate. */
   readonly tokenizer?: Tokens.Tokenizer | undefined
+  /**
    * Extensions to load into the instance's own pipeline, tool registry and state, once, in order
    * (`Extension.definitions(bundle, agent)` reads an Agent's). Their state is saved at the end of every
    * turn when it changed; they are disposed when the instance's scope closes.
@@ -148,19 +151,31 @@ export const memory = (options: Options, open: Reopen, initial?: Conversation.Co
 export const loadExtensions = (
   instance: AgentInstance,
   options: Pick<Options, "extensions" | "registerTimeout">
-): Effect.Effect<void, ExtensionLoadError | ExtensionStateError, EventBus.EventBus | ExtensionState | Scope.Scope> => {
+): Effect.Effect<void, ExtensionLoadError | ExtensionStateError, EventBus.EventBus | Scope.Scope> => {
   const extensions = options.extensions ?? []
   if (extensions.length === 0 || instance.state.extensions !== undefined) return Effect.void
-  return Effect.map(
-    Extension.load({
+  return Effect.gen(function*() {
+    // Needed only when there are extensions, so an instance without them does not require the service.
+    const state = yield* Effect.serviceOption(ExtensionState)
+    if (Option.isNone(state)) {
+      const first = extensions[0]!
+      return yield* new ExtensionLoadError({
+        code: "E_EXT_NO_STATE",
+        extension: first.name,
+        file: path.resolve(first.entry),
+        resourceFile: first.resourceFile,
+        reason: `${instance.label} was given extensions but no ExtensionState service to keep their state`,
+        suggestion:
+          "provide ExtensionState.layer({ root }) with the other workspace stores (AgentInstance.fromBundle " +
+          "requires it), or use AgentInstance.makeInMemory"
+      })
+    }
+    instance.state.extensions = yield* Extension.load({
       extensions,
       instance: instance.ref,
       pipeline: instance.pipeline,
       registry: instance.tools,
       registerTimeout: options.registerTimeout
-    }),
-    (env) => {
-      instance.state.extensions = env
-    }
-  )
+    }).pipe(Effect.provideService(ExtensionState, state.value))
+  })
 }

@@ -28,17 +28,21 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as Turn from "../agent/Turn.js"
 import * as Message from "../conversation/Message.js"
+import * as Trace from "../event/Trace.js"
 import * as Middleware from "../pipeline/Middleware.js"
 import * as NativeTools from "../sandbox/NativeTools.js"
 import { toJsonValue } from "../tool/ToolExecutor.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
+import * as AgentAddress from "./AgentAddress.js"
 import * as Calls from "./internal/calls.js"
 import * as Inbox from "./internal/callsInbox.js"
 
@@ -416,22 +420,40 @@ export const make = (
     })
 
     const nativeTools = (workspaceId: string): NativeTools.Service => ({
-      callAgent: (target, input) =>
-        Effect.flatMap(FiberRef.get(Middleware.currentCaller), (caller) => {
+      callAgent: (target, input, call) =>
+        Effect.gen(function*() {
+          // The origin the sandbox reports for the tool call wins; else the fiber's caller (in-process runs).
+          const fromFiber = yield* FiberRef.get(Middleware.currentCaller)
+          const origin = call?.caller === undefined ? undefined : AgentAddress.parseEither(call.caller)
+          const caller: Middleware.CallerContext | undefined = origin !== undefined && Either.isRight(origin)
+            ? {
+              agentName: origin.right.agentName,
+              instanceKey: origin.right.instanceKey,
+              turnId: fromFiber?.turnId ?? "",
+              trace: Option.getOrUndefined(Trace.fromTraceparent(call?.traceparent ?? "")) ??
+                fromFiber?.trace ?? { traceId: "", spanId: "" },
+              callChain: call?.callChain ?? fromFiber?.callChain ?? []
+            }
+            : fromFiber
           if (caller === undefined) {
-            return Effect.fail(
-              new NativeTools.NativeCallFailed({
-                name: "AGENT_API_UNAVAILABLE",
-                message: `ctx.callAgent('${target}') ran outside an agent's tool call`
-              })
-            )
+            return yield* new NativeTools.NativeCallFailed({
+              name: "AGENT_API_UNAVAILABLE",
+              message: `ctx.callAgent('${target}') ran outside an agent's tool call`
+            })
           }
           const api = forInstance({ workspaceId, agentName: caller.agentName, instanceKey: caller.instanceKey })
           const text = typeof input === "string" ? input : JSON.stringify(input) ?? ""
-          return api.request({ target, input: text }).pipe(
-            Effect.map((r) => r.response ?? ""),
+          const response = yield* api.request({
+            target,
+            input: text,
+            instanceKey: call?.instanceKey,
+            timeoutMs: call?.timeoutMs,
+            async: call?.mode === "async"
+          }).pipe(
+            Effect.locally(Middleware.currentCaller, caller),
             Effect.mapError((e) => new NativeTools.NativeCallFailed({ name: e.code, message: e.message }))
           )
+          return response.async ? { correlationId: response.correlationId, async: true } : response.response ?? ""
         }),
       callWorkflow: (name) =>
         Effect.fail(

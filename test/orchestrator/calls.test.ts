@@ -32,9 +32,15 @@ const gatedModel = (steps: ReadonlyArray<Scripted.ScriptStep>, gate: Deferred.De
     stream: () => Stream.die("not used")
   }))
 
-/** Waits (yielding, no clock) until `check` holds. */
+/**
+ * Waits until `check` holds, re-checking after each turn of the event loop (no clock: file writes and
+ * fsyncs in flight complete in between; Effect.yieldNow alone starves them for seconds).
+ */
 const until = (check: Effect.Effect<boolean>) =>
-  Effect.repeat(Effect.zipLeft(check, Effect.yieldNow()), { until: (ok) => ok })
+  Effect.repeat(
+    Effect.zipLeft(check, Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))),
+    { until: (ok) => ok }
+  )
 
 const codeOf = <A>(effect: Effect.Effect<A, Middleware.AgentsApiError>) =>
   Effect.map(Effect.flip(effect), (e) => e.code)
@@ -117,6 +123,7 @@ describe("inter-agent calls", () => {
       const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-calls-" })
       const gate = yield* Deferred.make<void>()
       const aHangs = { value: false, calls: 0 }
+      const secondCall = yield* Deferred.make<void>()
       // First life: a asks b asynchronously, then its turn dies (the process is killed mid-step).
       const first = yield* Effect.gen(function*() {
         const aModel = yield* Scripted.make([{ toolCalls: [request("b", "slow job", { async: true })] }])
@@ -131,12 +138,12 @@ describe("inter-agent calls", () => {
               generate: (req) =>
                 aHangs.calls === 0
                   ? Effect.tap(aModel.generate(req), () => Effect.sync(() => void aHangs.calls++))
-                  : hangingModel(aHangs).generate(req)
+                  : Effect.zipRight(Deferred.succeed(secondCall, undefined), hangingModel(aHangs).generate(req))
             }
           }
         })
         const turn = yield* Effect.fork(kit.run("a", "start"))
-        yield* until(Effect.sync(() => aHangs.calls >= 2))
+        yield* Deferred.await(secondCall)
         yield* Fiber.interrupt(turn)
         // The caller is gone; the callee finishes and its reply lands in the caller's inbox file.
         yield* Deferred.succeed(gate, undefined)
@@ -355,5 +362,24 @@ describe("inter-agent calls", () => {
       })
       const result = yield* kit.run("a", "go")
       assert.include(String(result.responseMessage?.data.content), "CIRCULAR_CALL_DETECTED")
+    }))
+
+  test("sandboxed tools: NativeTools.callAgent answers with the origin the sandbox reports (caller, chain, trace)", () =>
+    Effect.gen(function*() {
+      const kit = yield* makeSwarm({ a: { callable: ["b"] }, b: { script: [{ text: "hello from b" }] } })
+      const native = kit.api.nativeTools(workspaceId)
+      const traceparent = "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01"
+      const reply = yield* native.callAgent("b", { q: 1 }, { toolId: "t", caller: "a@main", traceparent })
+      assert.strictEqual(reply, "hello from b")
+      const started = (yield* (yield* kit.agent("b")).events).find((e) => e.type === "turn.started")!
+      assert.strictEqual(started.traceId, "0123456789abcdef0123456789abcdef")
+      assert.strictEqual(started.parentSpanId, "0123456789abcdef")
+      const cycle = yield* Effect.flip(
+        native.callAgent("b", "again", { toolId: "t", caller: "a@main", callChain: ["b@main", "a@main"] })
+      )
+      assert.strictEqual(cycle.name, "CIRCULAR_CALL_DETECTED")
+      assert.include(cycle.message, "b@main -> a@main -> b@main")
+      const outside = yield* Effect.flip(native.callAgent("b", "x", { toolId: "t" }))
+      assert.strictEqual(outside.name, "AGENT_API_UNAVAILABLE")
     }))
 })

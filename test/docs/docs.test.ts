@@ -1,0 +1,91 @@
+/**
+ * docs/: every page's example is the file under docs/examples/ it names (no drift between page and file),
+ * and every example runs: the TypeScript ones under tsx, the CLI one with the built bin on PATH.
+ */
+import { Command, FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import * as path from "node:path"
+import * as Bin from "../cli/bin.js"
+
+const repo = Bin.repo
+const Live = Layer.merge(Bin.layer, NodeContext.layer)
+
+const exec = (argv: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const proc = yield* Command.make(argv[0]!, ...argv.slice(1)).pipe(
+      Command.workingDirectory(repo),
+      Command.env({ NO_COLOR: "1", ...env }),
+      Command.start
+    )
+    const [stdout, stderr, code] = yield* Effect.all([
+      proc.stdout.pipe(Stream.decodeText(), Stream.mkString),
+      proc.stderr.pipe(Stream.decodeText(), Stream.mkString),
+      proc.exitCode
+    ], { concurrency: 3 })
+    return { stdout, stderr, code: Number(code) }
+  }))
+
+const expected: Record<string, ReadonlyArray<string>> = {
+  "bundles.ts": ["Swarm/default", "E_CONFIG_ENTRY_OUTSIDE_ROOT"],
+  "tools-and-sandbox.ts": [`{"sum":3}`],
+  "conversations-and-storage.ts": ["durable at seq 1", "user: What is in README.md?"],
+  "models.ts": ["tool calls: clock__now", "text: You are welcome."],
+  "agents-and-extensions.ts": ["tool ops__echo: ok", "text_response: done"]
+}
+
+describe("docs", () => {
+  layer(Live, { timeout: 300_000 })((it) => {
+    it.effect("each page shows its example file verbatim", () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const pages = (yield* fs.readDirectory(path.join(repo, "docs"))).filter((f) => f.endsWith(".md"))
+        let checked = 0
+        for (const page of pages) {
+          const text = yield* fs.readFileString(path.join(repo, "docs", page))
+          const named = /`docs\/examples\/([\w.-]+)`/.exec(text)
+          if (named === null) continue
+          const example = yield* fs.readFileString(path.join(repo, "docs/examples", named[1]!))
+          assert.include(text, "\n" + example.trimEnd() + "\n```", `${page} shows ${named[1]} as it is`)
+          checked++
+        }
+        assert.strictEqual(checked, 6)
+      }))
+
+    it.effect("the TypeScript examples run", () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const home = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-docs-home-" })
+        for (const [file, lines] of Object.entries(expected)) {
+          const r = yield* exec([path.join(repo, "node_modules/.bin/tsx"), `docs/examples/${file}`], {
+            EFFECT_SWARM_HOME: home
+          })
+          assert.strictEqual(r.code, 0, `${file}: ${r.stderr}`)
+          for (const line of lines) assert.include(r.stdout, line, file)
+        }
+      }).pipe(Effect.scoped), { timeout: 300_000 })
+
+    it.effect("the CLI example runs with the built bin", () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const bin = yield* Bin.Bin
+        const pathDir = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-docs-path-" })
+        const wrapper = path.join(pathDir, "effect-swarm")
+        yield* fs.writeFileString(
+          wrapper,
+          `#!/bin/sh\nexec "${process.execPath}" "${path.join(bin.dir, "effect-swarm.cjs")}" "$@"\n`
+        )
+        yield* fs.chmod(wrapper, 0o755)
+        const r = yield* exec(["sh", "docs/examples/cli.sh"], {
+          PATH: `${pathDir}:${process.env.PATH ?? ""}`,
+          EFFECT_SWARM_HOME: bin.home
+        })
+        assert.strictEqual(r.code, 0, r.stderr)
+        assert.include(r.stdout, "ok test/fixtures/bundles/cli: 4 resources in 2 files")
+        assert.include(r.stdout, "HELLO ADA!")
+        assert.include(r.stdout, "helper@docs")
+        assert.include(r.stdout, "tool.completed")
+      }).pipe(Effect.scoped), { timeout: 300_000 })
+  })
+})

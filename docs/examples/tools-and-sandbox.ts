@@ -28,8 +28,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(Tools),
-  Effect.provide(NodeContext.layer),
+  Effect.provide(Tools.pipe(Layer.provideMerge(NodeContext.layer))),
   Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))),
   Effect.runPromise
 )

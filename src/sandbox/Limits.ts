@@ -6,9 +6,53 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import * as Permissions from "../config/Permissions.js"
+import type * as Permissions from "../config/Permissions.js"
 import type * as RuntimeConfig from "../config/RuntimeConfig.js"
-import { InvalidToolEnv } from "./ToolRuntimeError.js"
+import { parseVersion } from "./internal/version.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category environment
+   */
+  childEnv,
+  /**
+   * @since 0.1.0
+   * @category environment
+   */
+  hostEnvGrant,
+  /**
+   * @since 0.1.0
+   * @category environment
+   */
+  isBlockedEnvName,
+  /**
+   * @since 0.1.0
+   * @category environment
+   */
+  validateCallEnv
+} from "./internal/environment.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category command lines
+   */
+  launchArgs
+} from "./internal/launch.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  LaunchInput
+} from "./internal/launch.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category parsing
+   */
+  parseVersion
+} from "./internal/version.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Capabilities
@@ -64,23 +108,6 @@ const enforced = (reason: string): Enforcement => ({ status: "enforced", reason 
 const unenforceable = (reason: string): Enforcement => ({ status: "unenforceable", reason })
 
 const hasProc = process.platform === "linux"
-
-/**
- * Parses `"v20.20.2"` / `"20.20.2"` into `[major, minor]` (`[0, 0]` when unparsable).
- *
- * @example
- * ```ts
- * import { parseVersion } from "effect-swarm/sandbox/Limits"
- * parseVersion("v20.20.2") // [20, 20]
- * ```
- *
- * @since 0.1.0
- * @category parsing
- */
-export const parseVersion = (version: string): readonly [number, number] => {
-  const match = /(\d+)\.(\d+)/.exec(version)
-  return match === null ? [0, 0] : [Number(match[1]), Number(match[2])]
-}
 
 /**
  * The capabilities of a runtime at a given version (Node's permission model depends on it).
@@ -380,257 +407,4 @@ export const bunUnsafeDirectory = (entrypoint: string): string | undefined => {
   const parts = entrypoint.split(path.sep)
   const index = parts.findLastIndex((part) => part.includes("?"))
   return index === -1 ? undefined : parts.slice(0, index + 1).join(path.sep)
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Environment
-// ---------------------------------------------------------------------------------------------------
-
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-const blockedPrefixes = ["LD_", "DYLD_", "BUN_CONFIG_"]
-const blockedNames = new Set(["NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "BUN_OPTIONS", "DENO_DIR"])
-
-/**
- * True for variables that change how a runtime loads code or libraries; they never reach a child,
- * neither from the host nor from a call.
- *
- * @example
- * ```ts
- * import { isBlockedEnvName } from "effect-swarm/sandbox/Limits"
- * isBlockedEnvName("NODE_OPTIONS") // true
- * isBlockedEnvName("API_KEY")      // false
- * ```
- *
- * @since 0.1.0
- * @category environment
- */
-export const isBlockedEnvName = (name: string): boolean => {
-  const upper = name.toUpperCase()
-  return blockedNames.has(upper) || blockedPrefixes.some((p) => upper.startsWith(p))
-}
-
-/**
- * Validates a call's environment: portable names, no NUL / CR / LF in values, no blocked variables.
- *
- * @example
- * ```ts
- * import { validateCallEnv } from "effect-swarm/sandbox/Limits"
- * validateCallEnv({ LD_PRELOAD: "/x.so" }) // InvalidToolEnv { name: "LD_PRELOAD", ... }
- * ```
- *
- * @since 0.1.0
- * @category environment
- */
-export const validateCallEnv = (env: Record<string, string> | undefined): InvalidToolEnv | undefined => {
-  if (env === undefined) return undefined
-  for (const name of Object.keys(env)) {
-    const value = env[name]
-    if (!envName.test(name)) {
-      return new InvalidToolEnv({
-        name,
-        reason: "names must start with a letter or underscore and contain only letters, digits and underscores"
-      })
-    }
-    if (isBlockedEnvName(name)) {
-      return new InvalidToolEnv({
-        name,
-        reason: "it changes how the runtime loads code (LD_*, DYLD_*, NODE_OPTIONS, NODE_PATH, BUN_CONFIG_*, " +
-          "BUN_OPTIONS, DENO_DIR are blocked for security reasons)"
-      })
-    }
-    if (typeof value !== "string") return new InvalidToolEnv({ name, reason: "values must be strings" })
-    if (/[\0\r\n]/.test(value)) {
-      return new InvalidToolEnv({ name, reason: "the value contains invalid characters (NUL, CR or newline)" })
-    }
-  }
-  return undefined
-}
-
-/**
- * Which host variables reach the child: those named by an explicit `--allow-env=NAMES`, or all of them
- * with a bare `--allow-env`. `--allow-all` (the config default) lets the tool read its environment but
- * forwards no host variable, so host secrets never leak by default.
- *
- * @example
- * ```ts
- * import { hostEnvGrant } from "effect-swarm/sandbox/Limits"
- * hostEnvGrant(["--allow-all"])             // "none"
- * hostEnvGrant(["--allow-env=API_KEY"])     // ["API_KEY"]
- * ```
- *
- * @since 0.1.0
- * @category environment
- */
-export const hostEnvGrant = (permissions: ReadonlyArray<string>): Permissions.Grant =>
-  Permissions.grants(permissions.filter((entry) => Permissions.parse(entry)?.kind !== "all")).env
-
-/**
- * The child environment: `PATH`, a private `HOME` and `TMPDIR`, the host variables granted by
- * `--allow-env[=NAMES]` (blocked names excepted), then the call's variables.
- *
- * @example
- * ```ts
- * import { childEnv } from "effect-swarm/sandbox/Limits"
- * childEnv({ hostEnv: process.env, envGrant: ["API_KEY"], scratchDir: "/tmp/x", callEnv: { MODE: "fast" }, extra: {} })
- * // { API_KEY: <host value>, PATH: <host PATH>, HOME: "/tmp/x", TMPDIR: "/tmp/x", MODE: "fast" }
- * ```
- *
- * @since 0.1.0
- * @category environment
- */
-export const childEnv = (options: {
-  readonly hostEnv: Readonly<Record<string, string | undefined>>
-  readonly envGrant: Permissions.Grant
-  readonly scratchDir: string
-  readonly callEnv: Record<string, string> | undefined
-  readonly extra: Record<string, string>
-}): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const { hostEnv } = options
-  if (options.envGrant === "all") {
-    for (const [k, v] of Object.entries(hostEnv)) if (v !== undefined && !isBlockedEnvName(k)) out[k] = v
-  } else if (options.envGrant !== "none") {
-    for (const name of options.envGrant) {
-      const v = hostEnv[name]
-      if (v !== undefined && !isBlockedEnvName(name)) out[name] = v
-    }
-  }
-  out.PATH = hostEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin"
-  out.HOME = options.scratchDir
-  out.TMPDIR = options.scratchDir
-  Object.assign(out, options.extra)
-  if (options.callEnv !== undefined) Object.assign(out, options.callEnv)
-  return out
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Command lines
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * Everything needed to build one worker's command line.
- *
- * @since 0.1.0
- * @category models
- */
-export interface LaunchInput {
-  readonly capabilities: Capabilities
-  readonly grants: Permissions.Grants
-  readonly maxMemoryMB: number
-  readonly nodeOptions: ReadonlyArray<string>
-  readonly workerPath: string
-  /** Paths the runtime must read to start: the worker directory and the entrypoint. */
-  readonly implicitRead: ReadonlyArray<string>
-  /** The private scratch directory (HOME, TMPDIR, cwd): always readable and writable. */
-  readonly scratchDir: string
-  /** Names of per-call variables Deno must be allowed to read. */
-  readonly callEnvNames: ReadonlyArray<string>
-  /** Extra runtime flags a TypeScript entrypoint needs (see {@link typeScriptSupport}); Node only. */
-  readonly typeScriptFlags?: ReadonlyArray<string>
-  /** Bun only: the entrypoint is imported through a symlink (see {@link bunUnsafeDirectory}), which Bun
-   * must not resolve to its real path. */
-  readonly preserveSymlinks?: boolean
-}
-
-const absolute = (p: string): string => path.resolve(p)
-
-const scoped = (grant: Permissions.Grant): ReadonlyArray<string> => grant === "all" || grant === "none" ? [] : grant
-
-// Node 20 aborts at startup (a failed assertion in its permission radix tree) when one path is granted
-// twice, even as "/a" and "/a/"; a user grant may well repeat an implicit one, so resolve and dedupe.
-const uniquePaths = (paths: ReadonlyArray<string>): Array<string> => [...new Set(paths.map(absolute))]
-
-/**
- * The arguments (after the binary) that start the worker under `input`'s limits.
- *
- * @example
- * ```ts
- * import { capabilitiesOf, launchArgs } from "effect-swarm/sandbox/Limits"
- * import { grants } from "effect-swarm/config/Permissions"
- * launchArgs({
- *   capabilities: capabilitiesOf("deno", "2.9.6"), grants: grants(["--allow-net=example.com"]), maxMemoryMB: 256,
- *   nodeOptions: [], workerPath: "/tmp/w/worker.mjs", implicitRead: ["/tmp/w"], scratchDir: "/tmp/w/s", callEnvNames: []
- * })
- * ```
- *
- * @since 0.1.0
- * @category command lines
- */
-export const launchArgs = (input: LaunchInput): Array<string> => {
-  const { grants } = input
-  const runtimeType = input.capabilities.runtimeType
-  if (runtimeType === "bun") {
-    return [
-      "--no-env-file",
-      "--no-install",
-      ...(input.preserveSymlinks === true ? ["--preserve-symlinks"] : []),
-      input.workerPath
-    ]
-  }
-  if (runtimeType === "deno") {
-    // --no-config: Deno would otherwise look for a deno.json upwards from the worker script, through the
-    // temporary root a tool with a write grant there can write (an import map redirecting the next call).
-    const args = [
-      "run",
-      "-q",
-      "--no-prompt",
-      "--no-lock",
-      "--no-config",
-      `--v8-flags=--max-old-space-size=${input.maxMemoryMB}`
-    ]
-    const everything = grants.read === "all" && grants.write === "all" && grants.net === "all" &&
-      grants.env === "all" && grants.run === "all"
-    if (everything) args.push("--allow-all")
-    else {
-      args.push(
-        grants.read === "all" ?
-          "--allow-read" :
-          `--allow-read=${uniquePaths([...scoped(grants.read), ...input.implicitRead, input.scratchDir]).join(",")}`
-      )
-      args.push(
-        grants.write === "all" ?
-          "--allow-write" :
-          `--allow-write=${uniquePaths([...scoped(grants.write), input.scratchDir]).join(",")}`
-      )
-      if (grants.net === "all") args.push("--allow-net")
-      else if (grants.net !== "none") args.push(`--allow-net=${grants.net.join(",")}`)
-      const envNames = [...scoped(grants.env), ...input.callEnvNames]
-      if (grants.env === "all") args.push("--allow-env")
-      else if (envNames.length > 0) args.push(`--allow-env=${[...new Set(envNames)].join(",")}`)
-      if (grants.run === "all") args.push("--allow-run")
-      else if (grants.run !== "none") args.push(`--allow-run=${grants.run.join(",")}`)
-    }
-    args.push(input.workerPath)
-    return args
-  }
-  const [major, minor] = parseVersion(input.capabilities.version)
-  const args: Array<string> = []
-  const netRestricted = major >= 25 && grants.net !== "all"
-  const useModel = major >= 20 &&
-    (grants.read !== "all" || grants.write !== "all" || grants.run !== "all" || netRestricted)
-  if (useModel) {
-    args.push(major >= 22 ? "--permission" : "--experimental-permission")
-    if (major > 20 || minor >= 11) args.push("--disable-warning=ExperimentalWarning")
-    if (grants.read === "all") args.push("--allow-fs-read=*")
-    else {
-      for (const p of uniquePaths([...scoped(grants.read), ...input.implicitRead, input.scratchDir])) {
-        args.push(`--allow-fs-read=${p}`)
-      }
-    }
-    if (grants.write === "all") args.push("--allow-fs-write=*")
-    else for (const p of uniquePaths([...scoped(grants.write), input.scratchDir])) args.push(`--allow-fs-write=${p}`)
-    if (grants.run === "all") args.push("--allow-child-process", "--allow-worker")
-    if (major >= 25 && grants.net === "all") args.push("--allow-net")
-  }
-  const tsFlags = input.typeScriptFlags ?? []
-  if (tsFlags.length > 0) {
-    args.push(...tsFlags)
-    // Type stripping prints an ExperimentalWarning on every start; the permission model already silenced it.
-    if (!useModel) args.push("--disable-warning=ExperimentalWarning")
-  }
-  for (const option of input.nodeOptions) args.push(option)
-  // After nodeOptions: the last flag wins in Node, and maxMemoryMB is the limit the config promises.
-  args.push(`--max-old-space-size=${input.maxMemoryMB}`)
-  args.push(input.workerPath)
-  return args
 }

@@ -17,419 +17,55 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as ChildProcess from "node:child_process"
-import * as fs from "node:fs"
+import { Capture } from "./internal/capture.js"
+import { FrameParser } from "./internal/frames.js"
+import type { WorkerEvent } from "./internal/frames.js"
+import { directoryBytes, processTree } from "./internal/processTree.js"
 import { SpawnFailed } from "./ToolRuntimeError.js"
 
-// ---------------------------------------------------------------------------------------------------
-// Capture: head and tail of a byte stream, capped
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * Keeps the first and the last bytes of a stream up to `limit` in total (half each), counting what
- * was dropped in between. Two fixed buffers: the head fills once, the tail is a ring, so a push costs
- * a copy of at most `limit` bytes whatever the number or size of the chunks (no per-chunk allocation,
- * no array of buffers to shift).
- *
- * @example
- * ```ts
- * import { Capture } from "effect-swarm/sandbox/WorkerProcess"
- * const c = new Capture(8)
- * c.push(Buffer.from("0123456789abcdef"))
- * c.text() // "0123\n[... 8 bytes omitted ...]\ncdef"
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export class Capture {
-  private readonly headLimit: number
-  private readonly tailLimit: number
-  private head: Buffer | undefined
-  private headSize = 0
-  private ring: Buffer | undefined
-  /** Next write position in the ring. */
-  private ringEnd = 0
-  /** Bytes held by the ring (at most `tailLimit`). */
-  private ringSize = 0
-  /** Every byte pushed, kept or not. */
-  total = 0
-
-  constructor(readonly limit: number) {
-    this.headLimit = Math.ceil(limit / 2)
-    this.tailLimit = limit - this.headLimit
-  }
-
-  push(chunk: Uint8Array): void {
-    this.total += chunk.length
-    let rest = chunk
-    if (this.headSize < this.headLimit) {
-      const take = Math.min(rest.length, this.headLimit - this.headSize)
-      this.head ??= Buffer.allocUnsafe(this.headLimit)
-      this.head.set(rest.subarray(0, take), this.headSize)
-      this.headSize += take
-      rest = rest.subarray(take)
-    }
-    if (rest.length === 0 || this.tailLimit === 0) return
-    // Only the last `tailLimit` bytes of the chunk can survive.
-    if (rest.length > this.tailLimit) rest = rest.subarray(rest.length - this.tailLimit)
-    this.ring ??= Buffer.allocUnsafe(this.tailLimit)
-    const first = Math.min(rest.length, this.tailLimit - this.ringEnd)
-    this.ring.set(rest.subarray(0, first), this.ringEnd)
-    if (first < rest.length) this.ring.set(rest.subarray(first), 0)
-    this.ringEnd = (this.ringEnd + rest.length) % this.tailLimit
-    this.ringSize = Math.min(this.tailLimit, this.ringSize + rest.length)
-  }
-
-  /** Forgets everything (a pooled worker starts each call with empty captures). */
-  reset(): void {
-    this.headSize = 0
-    this.ringEnd = 0
-    this.ringSize = 0
-    this.total = 0
-  }
-
-  /** Bytes dropped between head and tail. */
-  get omitted(): number {
-    return this.total - this.headSize - this.ringSize
-  }
-
-  private tailBytes(): Buffer {
-    if (this.ring === undefined || this.ringSize === 0) return Buffer.alloc(0)
-    if (this.ringSize < this.tailLimit) return this.ring.subarray(this.ringEnd - this.ringSize, this.ringEnd)
-    return Buffer.concat([this.ring.subarray(this.ringEnd), this.ring.subarray(0, this.ringEnd)])
-  }
-
-  private headBytes(): Buffer {
-    return this.head === undefined ? Buffer.alloc(0) : this.head.subarray(0, this.headSize)
-  }
-
-  /** Head, a marker for omitted bytes when any, and tail, as UTF-8 text. */
-  text(): string {
-    const head = this.headBytes().toString("utf8")
-    const tail = this.tailBytes().toString("utf8")
-    return this.omitted > 0 ? `${head}\n[... ${this.omitted} bytes omitted ...]\n${tail}` : head + tail
-  }
-
-  /** The last `bytes` bytes kept (from the tail, or the head when nothing was dropped). */
-  tailText(bytes: number): string {
-    const all = this.omitted > 0 ? this.tailBytes() : Buffer.concat([this.headBytes(), this.tailBytes()])
-    return (all.length > bytes ? all.subarray(all.length - bytes) : all).toString("utf8")
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Frame parser
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * A protocol message from the worker.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Frame {
-  readonly t: string
-  readonly [key: string]: unknown
-}
-
-/**
- * What the stdout reader and the process report, in arrival order.
- *
- * @since 0.1.0
- * @category models
- */
-export type WorkerEvent =
-  | { readonly _tag: "Frame"; readonly frame: Frame }
-  | { readonly _tag: "BadFrame"; readonly reason: string }
-  | { readonly _tag: "StdoutClosed" }
-  | { readonly _tag: "Exited" }
-
-const NL = 10
-const newline = Buffer.from("\n")
-
-/**
- * The digest a frame carries: FNV-1a (32 bits, hex) over the UTF-16 code units of its JSON text. It
- * detects bytes another process mixed into a frame; it is no defence against the tool itself (see
- * the README's trust boundary). The worker script computes the same function.
- *
- * @example
- * ```ts
- * import { frameDigest } from "effect-swarm/sandbox/WorkerProcess"
- * frameDigest("{\"t\":\"hello\"}") // 8 hex digits
- * ```
- *
- * @since 0.1.0
- * @category internals
- */
-export const frameDigest = (text: string): string => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return (h >>> 0).toString(16).padStart(8, "0")
-}
-
-const frameHeader = /^(\d+) ([0-9a-f]{8}) /
-
-/**
- * Splits stdout into frames and log bytes. A frame is a line `token + " " + length + " " + digest +
- * " " + JSON` (length in UTF-16 code units of the JSON, digest {@link frameDigest}); a frame whose
- * length or digest does not match is a `BadFrame`, never data. Log bytes are handed on in runs of
- * whole lines (one call per run, not per line), and only frame lines are accumulated, up to
- * `maxFrameBytes`. The worker writes a newline before every frame; that one newline is dropped, every
- * other byte, blank lines included, is log.
- *
- * @example
- * ```ts
- * import { FrameParser, frameDigest } from "effect-swarm/sandbox/WorkerProcess"
- * const json = JSON.stringify({ t: "ready", tools: [] })
- * const parser = new FrameParser("TOKEN", 1024, (log) => console.log("log", String(log)), (event) => console.log(event))
- * parser.push(Buffer.from(`hello\n\nTOKEN ${json.length} ${frameDigest(json)} ${json}\n`))
- * // log "hello\n", then { _tag: "Frame", frame: { t: "ready", tools: [] } }
- * ```
- *
- * @since 0.1.0
- * @category internals
- */
-export class FrameParser {
-  private readonly prefix: Buffer
-  private mode: "start" | "log" | "frame" | "skip" = "start"
-  private matched = 0
-  /** A newline seen at the start of a line: the worker's (dropped) if a frame follows, else log. */
-  private pendingNewline = false
-  private chunks: Array<Buffer> = []
-  private size = 0
-
-  constructor(
-    token: string,
-    private readonly maxFrameBytes: number,
-    private readonly onLog: (chunk: Buffer) => void,
-    private readonly onEvent: (event: WorkerEvent) => void
-  ) {
-    this.prefix = Buffer.from(`${token} `, "latin1")
-  }
-
-  push(chunk: Buffer): void {
-    let i = 0
-    const first = this.prefix[0]!
-    while (i < chunk.length) {
-      if (this.mode === "log") {
-        // Runs of lines that cannot start a frame go out in one piece.
-        const from = i
-        for (;;) {
-          const nl = chunk.indexOf(NL, i)
-          if (nl === -1) {
-            this.onLog(chunk.subarray(from))
-            return
-          }
-          i = nl + 1
-          if (i >= chunk.length) break
-          const next = chunk[i]
-          if (next === NL || next === first) break
-        }
-        this.onLog(chunk.subarray(from, i))
-        this.mode = "start"
-        continue
-      }
-      if (this.mode === "frame" || this.mode === "skip") {
-        const nl = chunk.indexOf(NL, i)
-        const end = nl === -1 ? chunk.length : nl
-        if (this.mode === "frame") {
-          this.size += end - i
-          if (this.size > this.maxFrameBytes) {
-            this.chunks = []
-            this.mode = "skip"
-            this.onEvent({ _tag: "BadFrame", reason: `a frame exceeded ${this.maxFrameBytes} bytes` })
-          } else this.chunks.push(Buffer.from(chunk.subarray(i, end)))
-        }
-        if (nl === -1) return
-        if (this.mode === "frame") this.emit()
-        i = nl + 1
-        this.mode = "start"
-        continue
-      }
-      // Start of a line: a frame, a blank line, or log text?
-      const byte = chunk[i]!
-      if (this.matched === 0 && byte === NL) {
-        if (this.pendingNewline) this.onLog(newline)
-        this.pendingNewline = true
-        i++
-        continue
-      }
-      if (byte === this.prefix[this.matched]) {
-        this.matched++
-        i++
-        if (this.matched === this.prefix.length) {
-          this.matched = 0
-          this.pendingNewline = false
-          this.mode = "frame"
-          this.chunks = []
-          this.size = 0
-        }
-        continue
-      }
-      if (this.pendingNewline) this.onLog(newline)
-      this.pendingNewline = false
-      if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
-      this.matched = 0
-      this.mode = "log"
-    }
-  }
-
-  /** At end of stream: a held newline and a partial prefix are log text. */
-  end(): void {
-    if (this.pendingNewline) this.onLog(newline)
-    this.pendingNewline = false
-    if (this.matched > 0) this.onLog(this.prefix.subarray(0, this.matched))
-    this.matched = 0
-  }
-
-  private emit(): void {
-    const text = Buffer.concat(this.chunks).toString("utf8")
-    this.chunks = []
-    const header = frameHeader.exec(text)
-    if (header === null) {
-      this.onEvent({ _tag: "BadFrame", reason: `a frame has no length and digest: ${text.slice(0, 200)}` })
-      return
-    }
-    const json = text.slice(header[0].length)
-    if (json.length !== Number(header[1]) || frameDigest(json) !== header[2]) {
-      this.onEvent({
-        _tag: "BadFrame",
-        reason:
-          `a frame was damaged in transit (${json.length} characters with digest ${frameDigest(json)}, announced ${
-            header[1]
-          } with ${header[2]}): another process, such as a descendant of the tool ` +
-          "sharing its stdout, wrote into it"
-      })
-      return
-    }
-    let frame: unknown
-    try {
-      frame = JSON.parse(json)
-    } catch {
-      this.onEvent({ _tag: "BadFrame", reason: `a frame is not valid JSON: ${json.slice(0, 200)}` })
-      return
-    }
-    if (frame === null || typeof frame !== "object" || typeof (frame as Frame).t !== "string") {
-      this.onEvent({ _tag: "BadFrame", reason: `a frame has no type: ${json.slice(0, 200)}` })
-      return
-    }
-    this.onEvent({ _tag: "Frame", frame: frame as Frame })
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Resident memory of a process tree (Linux /proc)
-// ---------------------------------------------------------------------------------------------------
-
-// /proc files report a size of 0, so fs.readFileSync allocates a 64 KiB buffer for each of them; the
-// watchdog reads several per sample (the RSS and each thread's children), which cost a cold call
-// megabytes of garbage. One small reused buffer instead; longer contents are read in several chunks.
-const procBuffer = Buffer.allocUnsafe(4096)
-
-const readProc = (file: string): string => {
-  const fd = fs.openSync(file, "r")
-  try {
-    let text = ""
-    for (;;) {
-      const n = fs.readSync(fd, procBuffer, 0, procBuffer.length, null)
-      if (n === 0) return text
-      text += procBuffer.toString("latin1", 0, n)
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-const vmRss = /VmRSS:\s+(\d+)\s+kB/
-
-/**
- * `pid` and all its descendants (walked through `/proc/<pid>/task/<tid>/children`, so processes that
- * left the process group with `setsid` are included), with their total resident memory in bytes.
- * Empty when `/proc` is unavailable.
- *
- * @example
- * ```ts
- * import { processTree } from "effect-swarm/sandbox/WorkerProcess"
- * processTree(process.pid) // { pids: [<this process>, ...children], rssBytes: ... }
- * ```
- *
- * @since 0.1.0
- * @category memory
- */
-export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>; readonly rssBytes: number } => {
-  let rssBytes = 0
-  const pids: Array<number> = []
-  const stack = [pid]
-  const seen = new Set<number>()
-  while (stack.length > 0) {
-    const current = stack.pop()!
-    if (seen.has(current)) continue
-    seen.add(current)
-    try {
-      const match = vmRss.exec(readProc(`/proc/${current}/status`))
-      if (match !== null) rssBytes += Number(match[1]) * 1024
-    } catch {
-      continue
-    }
-    pids.push(current)
-    let tasks: Array<string>
-    try {
-      tasks = fs.readdirSync(`/proc/${current}/task`)
-    } catch {
-      continue
-    }
-    for (const tid of tasks) {
-      try {
-        const children = readProc(`/proc/${current}/task/${tid}/children`).trim()
-        if (children.length > 0) { for (const c of children.split(" ")) stack.push(Number(c)) }
-      } catch {
-        // the task ended meanwhile
-      }
-    }
-  }
-  return { pids, rssBytes }
-}
-
-/**
- * The bytes of the regular files under `dir` (links not followed), counting stops once past `limit`.
- *
- * @example
- * ```ts
- * import { directoryBytes } from "effect-swarm/sandbox/WorkerProcess"
- * directoryBytes("/tmp/es-scratch", 128 * 1024 * 1024)
- * ```
- *
- * @since 0.1.0
- * @category memory
- */
-export const directoryBytes = (dir: string, limit: number = Number.POSITIVE_INFINITY): number => {
-  let total = 0
-  const stack = [dir]
-  while (stack.length > 0 && total <= limit) {
-    const current = stack.pop()!
-    let entries: Array<fs.Dirent>
-    try {
-      entries = fs.readdirSync(current, { withFileTypes: true })
-    } catch {
-      continue
-    }
-    for (const entry of entries) {
-      const full = current + "/" + entry.name
-      if (entry.isDirectory()) stack.push(full)
-      else if (entry.isFile()) {
-        try {
-          total += fs.lstatSync(full).size
-        } catch {
-          // removed meanwhile
-        }
-      }
-    }
-  }
-  return total
-}
+export {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Capture
+} from "./internal/capture.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category internals
+   */
+  frameDigest,
+  /**
+   * @since 0.1.0
+   * @category internals
+   */
+  FrameParser
+} from "./internal/frames.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Frame,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  WorkerEvent
+} from "./internal/frames.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category memory
+   */
+  directoryBytes,
+  /**
+   * @since 0.1.0
+   * @category memory
+   */
+  processTree
+} from "./internal/processTree.js"
 
 // ---------------------------------------------------------------------------------------------------
 // The process

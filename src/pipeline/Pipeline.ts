@@ -34,6 +34,7 @@ import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/Runtime
 import * as Trace from "../event/Trace.js"
 import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import type { ToolCallResult } from "../tool/ToolExecutor.js"
+import * as GenAi from "./internal/genAi.js"
 import * as LlmInput from "./LlmInput.js"
 import type {
   AgentsApi,
@@ -395,6 +396,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
             }
             const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
             turnScopes.set(ctx, scope)
+            GenAi.turnStarted(sp, ctx)
             return publish({
               type: "turn.started",
               timestamp: isoAt(start),
@@ -414,6 +416,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                   Effect.suspend(() => core(ctx))
                 )
               )),
+              GenAi.onEnd(sp, (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage)),
               Effect.onExit((exit) =>
                 at(clock, (end) =>
                   Exit.isSuccess(exit)
@@ -484,6 +487,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
             }
             const scope: StepScope = { span: sp, started: false }
             stepScopes.set(ctx, scope)
+            GenAi.stepStarted(sp, ctx.agentName, stepIndex, stepId)
             const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
               scope.started = true
               const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
@@ -514,6 +518,10 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               )
             })
             return asCaller(ctx, runOnion("step", list, ctx, startCore)).pipe(
+              GenAi.onEnd(
+                sp,
+                (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? tokenUsageOf(exit.value) : undefined)
+              ),
               Effect.onExit((exit) =>
                 at(clock, (end) => {
                   const before = scope.started ? Effect.void : started(end, undefined)
@@ -575,7 +583,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const list = lists.toolCall
         const step = input.step
         const stepScope = stepScopes.get(step)
-        return span(services, "effect-swarm.tool", stepScope?.span ?? step.trace, (trace) =>
+        return span(services, "effect-swarm.tool", stepScope?.span ?? step.trace, (trace, sp) =>
           at(clock, (start) => {
             const ctx: ToolCallContext = {
               kind: "toolCall",
@@ -592,6 +600,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               runtime: step.runtime,
               args: input.args
             }
+            GenAi.toolStarted(sp, ctx)
             return publish({
               type: "tool.called",
               timestamp: isoAt(start),
@@ -614,6 +623,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                   Effect.suspend(() => core(ctx))
                 )
               )),
+              GenAi.onEnd(sp, (exit) => GenAi.toolEnded(sp, exit)),
               Effect.onExit((exit) =>
                 at(clock, (end) =>
                   Exit.isSuccess(exit)

@@ -152,7 +152,13 @@ export const load = Effect.fn("SandboxedTools.load")(function*(
         config: contextJson(context),
         runtime: overrides,
         ...(pool === undefined ? {} : { pool })
-      }).pipe(Effect.mapError(toFailure))
+      }).pipe(
+        Effect.mapError(toFailure),
+        // The subprocess's work, as a child of the tool-call span.
+        Effect.withSpan("effect-swarm.sandbox", {
+          attributes: { "gen_ai.tool.name": context.toolName, "effect_swarm.sandbox.export": declared.name }
+        })
+      )
     loaded.push({
       item: {
         name,

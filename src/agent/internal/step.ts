@@ -52,7 +52,24 @@ export const modelRequest = (
 export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
   Effect.gen(function*() {
     const messages = (yield* Ref.get(inst.state.conversation)).messages
-    const response = yield* inst.model.generate(modelRequest(inst, step, messages))
+    const response = yield* inst.model.generate(modelRequest(inst, step, messages)).pipe(
+      Effect.tap((r) =>
+        Effect.annotateCurrentSpan({
+          "gen_ai.response.model": r.metadata.model ?? inst.model.model,
+          "gen_ai.response.finish_reasons": [r.finishReason],
+          "gen_ai.usage.input_tokens": r.usage.inputTokens ?? 0,
+          "gen_ai.usage.output_tokens": r.usage.outputTokens ?? 0
+        })
+      ),
+      Effect.withSpan(`chat ${inst.model.model}`, {
+        kind: "client",
+        attributes: {
+          "gen_ai.operation.name": "chat",
+          "gen_ai.provider.name": inst.model.provider,
+          "gen_ai.request.model": inst.model.model
+        }
+      })
+    )
     const usage = response.usage
     const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
     state.tokens += total

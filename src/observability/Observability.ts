@@ -1,0 +1,151 @@
+/**
+ * OpenTelemetry for effect-swarm: one layer exports every turn, step, model call, tool call and sandboxed
+ * tool run as a trace (OTLP/HTTP, and the console for local use), with the OpenTelemetry GenAI semantic
+ * conventions (`gen_ai.operation.name`, `gen_ai.agent.name`, `gen_ai.request.model`,
+ * `gen_ai.usage.input_tokens` / `output_tokens`, `gen_ai.tool.name`, `gen_ai.tool.call.id`, `error.type`),
+ * and metrics derived from the same spans (turn, step, model and tool durations, tokens by model, tool
+ * errors by tool and code, model retries, budget stops, cost).
+ *
+ * Optional: it lives at `effect-swarm/observability` and needs the optional peer dependencies
+ * `@effect/opentelemetry`, `@opentelemetry/sdk-trace-base`, `@opentelemetry/sdk-metrics`,
+ * `@opentelemetry/resources` and the two `@opentelemetry/exporter-*-otlp-http` packages. Nothing changes
+ * for a program that does not provide the layer. Message contents are never exported.
+ *
+ * @since 0.1.0
+ */
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { resourceFromAttributes } from "@opentelemetry/resources"
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor
+} from "@opentelemetry/sdk-trace-base"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { version } from "../version.js"
+import * as SpanMetrics from "./internal/spanMetrics.js"
+
+/**
+ * Prices of one model, in US dollars per million tokens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Price {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+}
+
+/**
+ * Options of {@link layer}. Every field is optional; the usual `OTEL_*` environment variables apply where
+ * a field is absent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `service.name` of the resource. Default: `OTEL_SERVICE_NAME`, else `effect-swarm`. */
+  readonly serviceName?: string | undefined
+  /**
+   * The OTLP/HTTP base URL (`http://localhost:4318`): traces go to `<endpoint>/v1/traces`, metrics to
+   * `<endpoint>/v1/metrics`. Default: what the exporters read from `OTEL_EXPORTER_OTLP_ENDPOINT`,
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (else localhost:4318).
+   */
+  readonly endpoint?: string | undefined
+  /** Extra HTTP headers (an API key). Default: `OTEL_EXPORTER_OTLP_HEADERS`, read by the exporters. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * Where spans go: `otlp`, `console`, both, or none. Default: `OTEL_TRACES_EXPORTER` (comma-separated),
+   * else `otlp`.
+   */
+  readonly traces?: ReadonlyArray<"otlp" | "console"> | undefined
+  /** Whether metrics are exported over OTLP. Default: `OTEL_METRICS_EXPORTER` is not `none`. */
+  readonly metrics?: boolean | undefined
+  /** Metric export interval. Default: `OTEL_METRIC_EXPORT_INTERVAL` (ms), else 60 seconds. */
+  readonly metricInterval?: Duration.DurationInput | undefined
+  /**
+   * Prices per model name (as sent to the provider): each model call gets an `effect_swarm.cost.usd`
+   * attribute and adds to the `effect_swarm.cost` metric.
+   */
+  readonly prices?: Readonly<Record<string, Price>> | undefined
+}
+
+const exportersFromEnv = Config.string("OTEL_TRACES_EXPORTER").pipe(
+  Config.withDefault("otlp"),
+  Config.map((s) =>
+    s.split(",").map((x) => x.trim()).filter((x): x is "otlp" | "console" => x === "otlp" || x === "console")
+  )
+)
+
+/**
+ * The OpenTelemetry layer: provides Effect's tracer backed by the OpenTelemetry SDK (so the runtime's
+ * turn, step and tool spans open and carry GenAI attributes) and exports spans and span-derived metrics.
+ * Closing the layer flushes both.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Observability } from "effect-swarm/observability"
+ * declare const program: Effect.Effect<void>
+ * program.pipe(
+ *   Effect.provide(Observability.layer({
+ *     endpoint: "http://localhost:4318",
+ *     prices: { "gpt-4.1-mini": { inputPerMillion: 0.4, outputPerMillion: 1.6 } }
+ *   }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.ConfigError> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const serviceName = options.serviceName ??
+      (yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("effect-swarm")))
+    const traces = options.traces ?? (yield* exportersFromEnv)
+    const metricsOn = options.metrics ??
+      (yield* Config.string("OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp"))) !== "none"
+    const interval = options.metricInterval !== undefined
+      ? Duration.toMillis(options.metricInterval)
+      : yield* Config.number("OTEL_METRIC_EXPORT_INTERVAL").pipe(Config.withDefault(60_000))
+    const base = options.endpoint?.replace(/\/+$/, "")
+    const http = (path: string) => ({
+      ...(base === undefined ? {} : { url: `${base}${path}` }),
+      ...(options.headers === undefined ? {} : { headers: { ...options.headers } })
+    })
+
+    const meterProvider = new MeterProvider({
+      resource: resourceFromAttributes({ "service.name": serviceName, "service.version": version }),
+      readers: metricsOn
+        ? [
+          new PeriodicExportingMetricReader({
+            exporter: new OTLPMetricExporter(http("/v1/metrics")),
+            exportIntervalMillis: interval,
+            exportTimeoutMillis: Math.min(interval, 30_000)
+          })
+        ]
+        : []
+    })
+    // Released after the tracer (acquired first): the spans ending at shutdown still count.
+    yield* Effect.addFinalizer(() =>
+      Effect.tryPromise(() => meterProvider.shutdown()).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`Observability: flushing metrics failed: ${e.message}`))
+      )
+    )
+    const processors: Array<SpanProcessor> = [
+      SpanMetrics.processor(meterProvider.getMeter("effect-swarm", version), options.prices ?? {})
+    ]
+    if (traces.includes("otlp")) processors.push(new BatchSpanProcessor(new OTLPTraceExporter(http("/v1/traces"))))
+    if (traces.includes("console")) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()))
+    return NodeSdk.layer(() => ({
+      resource: { serviceName, serviceVersion: version },
+      spanProcessor: processors
+    })).pipe(Layer.discard)
+  }))

@@ -1,0 +1,94 @@
+/**
+ * Metrics derived from the spans the runtime opens (turn, step, model call, tool call), recorded when a
+ * span ends, so the numbers and the traces can never disagree. Also turns a model call's token usage into
+ * a cost attribute and metric when a price is known for its model.
+ *
+ * @internal
+ */
+import type { Attributes, AttributeValue, Meter } from "@opentelemetry/api"
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base"
+
+/** Prices of one model in US dollars per million tokens. @internal */
+export interface Price {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+}
+
+const str = (v: AttributeValue | undefined): string | undefined => typeof v === "string" ? v : undefined
+const num = (v: AttributeValue | undefined): number => typeof v === "number" ? v : 0
+
+const costOf = (attributes: Attributes, prices: Readonly<Record<string, Price>>): number | undefined => {
+  const model = str(attributes["gen_ai.request.model"])
+  const price = model === undefined ? undefined : prices[model]
+  if (price === undefined) return undefined
+  return (num(attributes["gen_ai.usage.input_tokens"]) * price.inputPerMillion +
+    num(attributes["gen_ai.usage.output_tokens"]) * price.outputPerMillion) / 1_000_000
+}
+
+const pick = (attributes: Attributes, keys: ReadonlyArray<string>): Attributes => {
+  const out: Attributes = {}
+  for (const key of keys) if (attributes[key] !== undefined) out[key] = attributes[key]
+  return out
+}
+
+/** @internal */
+export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>): SpanProcessor => {
+  const seconds = { unit: "s" }
+  const turnDuration = meter.createHistogram("effect_swarm.turn.duration", { ...seconds, description: "Turn duration" })
+  const stepDuration = meter.createHistogram("effect_swarm.step.duration", { ...seconds, description: "Step duration" })
+  const toolDuration = meter.createHistogram("effect_swarm.tool.duration", {
+    ...seconds,
+    description: "Tool call duration"
+  })
+  const toolErrors = meter.createCounter("effect_swarm.tool.errors", { description: "Tool calls that failed" })
+  const retries = meter.createCounter("effect_swarm.model.retries", {
+    description: "Model calls repeated after empty or malformed output"
+  })
+  const budgetStops = meter.createCounter("effect_swarm.turn.budget_stops", { description: "Turns ended by a budget" })
+  const modelDuration = meter.createHistogram("gen_ai.client.operation.duration", {
+    ...seconds,
+    description: "GenAI operation duration"
+  })
+  const tokens = meter.createHistogram("gen_ai.client.token.usage", {
+    unit: "{token}",
+    description: "Tokens used per model call"
+  })
+  const cost = meter.createCounter("effect_swarm.cost", { unit: "USD", description: "Model cost from the price table" })
+
+  return {
+    onStart: () => {},
+    // Before the span is read-only: the cost becomes an attribute of the model-call span.
+    onEnding: (span: Span) => {
+      if (span.attributes["gen_ai.operation.name"] !== "chat") return
+      const usd = costOf(span.attributes, prices)
+      if (usd !== undefined) span.setAttribute("effect_swarm.cost.usd", usd)
+    },
+    onEnd: (span: ReadableSpan) => {
+      const a = span.attributes
+      const duration = span.duration[0] + span.duration[1] / 1e9
+      if (span.name === "effect-swarm.turn") {
+        turnDuration.record(duration, pick(a, ["gen_ai.agent.name", "effect_swarm.turn.finish_reason"]))
+        if (a["effect_swarm.turn.finish_reason"] === "budget_exceeded") {
+          budgetStops.add(1, pick(a, ["gen_ai.agent.name", "effect_swarm.turn.limit"]))
+        }
+      } else if (span.name === "effect-swarm.step") {
+        stepDuration.record(duration, pick(a, ["gen_ai.agent.name"]))
+        if (a["effect_swarm.step.retry"] !== undefined) {
+          retries.add(1, pick(a, ["gen_ai.agent.name", "effect_swarm.step.retry"]))
+        }
+      } else if (span.name === "effect-swarm.tool") {
+        toolDuration.record(duration, pick(a, ["gen_ai.tool.name", "effect_swarm.tool.status"]))
+        if (a["error.type"] !== undefined) toolErrors.add(1, pick(a, ["gen_ai.tool.name", "error.type"]))
+      } else if (a["gen_ai.operation.name"] === "chat") {
+        const model = pick(a, ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model"])
+        modelDuration.record(duration, model)
+        tokens.record(num(a["gen_ai.usage.input_tokens"]), { ...model, "gen_ai.token.type": "input" })
+        tokens.record(num(a["gen_ai.usage.output_tokens"]), { ...model, "gen_ai.token.type": "output" })
+        const usd = costOf(a, prices)
+        if (usd !== undefined) cost.add(usd, pick(a, ["gen_ai.request.model"]))
+      }
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve()
+  }
+}

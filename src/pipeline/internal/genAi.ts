@@ -1,0 +1,115 @@
+/**
+ * OpenTelemetry GenAI semantic-convention attributes on the turn, step and tool-call spans. Written
+ * straight onto the span object, and only onto a real span (an installed tracer, see
+ * `Options.tracerSpans`): without a tracer this costs one property check. Message contents are never
+ * recorded here.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Tracer from "effect/Tracer"
+import type { TokenUsage } from "../../event/RuntimeEvent.js"
+import type { ToolCallResult } from "../../tool/ToolExecutor.js"
+import type { StepResult, ToolCallContext, TurnContext, TurnResult } from "../Middleware.js"
+
+type Value = string | number | boolean | undefined
+
+const set = (span: Tracer.AnySpan, attributes: Record<string, Value>) => {
+  if (span._tag !== "Span") return
+  for (const key in attributes) {
+    const value = attributes[key]
+    if (value !== undefined) span.attribute(key, value)
+  }
+}
+
+/**
+ * Runs `f` with the exit of `self` when `span` is a real span; otherwise returns `self` as it is (no cost
+ * without a tracer).
+ *
+ * @internal
+ */
+export const onEnd =
+  <A, E, R>(span: Tracer.AnySpan, f: (exit: Exit.Exit<A, E>) => void) =>
+  (self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    span._tag === "Span" ? Effect.onExit(self, (exit) => Effect.sync(() => f(exit))) : self
+
+const usage = (u: TokenUsage | undefined): Record<string, Value> =>
+  u === undefined
+    ? {}
+    : { "gen_ai.usage.input_tokens": u.promptTokens, "gen_ai.usage.output_tokens": u.completionTokens }
+
+/** @internal */
+export const turnStarted = (span: Tracer.AnySpan, ctx: TurnContext) =>
+  set(span, {
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.agent.name": ctx.agentName,
+    "gen_ai.conversation.id": `${ctx.agentName}@${ctx.instanceKey}`,
+    "effect_swarm.turn.id": ctx.turnId
+  })
+
+/** @internal */
+export const turnEnded = <E>(
+  span: Tracer.AnySpan,
+  exit: Exit.Exit<TurnResult, E>,
+  steps: number,
+  tokens: TokenUsage | undefined
+) =>
+  set(span, {
+    "effect_swarm.turn.steps": steps,
+    ...usage(tokens),
+    ...(Exit.isSuccess(exit)
+      ? {
+        "effect_swarm.turn.finish_reason": exit.value.finishReason,
+        "effect_swarm.turn.limit": exit.value.limit,
+        "error.type": exit.value.finishReason === "error" ? exit.value.error?.code ?? "turn_error" : undefined
+      }
+      : { "error.type": "turn_failed" })
+  })
+
+/** @internal */
+export const stepStarted = (span: Tracer.AnySpan, agentName: string, stepIndex: number, stepId: string) =>
+  set(span, {
+    "gen_ai.agent.name": agentName,
+    "effect_swarm.step.index": stepIndex,
+    "effect_swarm.step.id": stepId
+  })
+
+/** The step metadata key under which the turn loop names a corrective retry (empty or malformed output). */
+const retryKey = "runtime.modelRetryKind"
+
+/** @internal */
+export const stepEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<StepResult, E>, tokens: TokenUsage | undefined) =>
+  set(span, {
+    ...usage(tokens),
+    ...(Exit.isSuccess(exit)
+      ? {
+        "effect_swarm.step.tool_calls": exit.value.toolCalls.length,
+        "effect_swarm.step.retry": typeof exit.value.metadata[retryKey] === "string"
+          ? exit.value.metadata[retryKey] as string
+          : undefined
+      }
+      : { "error.type": "step_failed" })
+  })
+
+/** @internal */
+export const toolStarted = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
+  set(span, {
+    "gen_ai.operation.name": "execute_tool",
+    "gen_ai.tool.name": ctx.toolName,
+    "gen_ai.tool.call.id": ctx.toolCallId,
+    "gen_ai.tool.type": "function",
+    "gen_ai.agent.name": ctx.agentName
+  })
+
+/** @internal */
+export const toolEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<ToolCallResult, E>) =>
+  set(
+    span,
+    Exit.isSuccess(exit)
+      ? {
+        "effect_swarm.tool.status": exit.value.status,
+        "error.type": exit.value.status === "error" ? exit.value.error?.code ?? "E_TOOL_ERROR" : undefined
+      }
+      : { "effect_swarm.tool.status": "failed", "error.type": "tool_failed" }
+  )

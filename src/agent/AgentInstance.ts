@@ -34,6 +34,7 @@ import type { ApprovalNotPending, ForkError } from "./AgentError.js"
 import { type AgentConfigError, type AwaitingApproval, TurnStorageError } from "./AgentError.js"
 import * as Approvals from "./internal/approvals.js"
 import * as FromBundle from "./internal/bundle.js"
+import * as ContextHook from "./internal/context.js"
 import * as History from "./internal/history.js"
 import type { StepEntry, TurnEntry } from "./internal/history.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./internal/instance.js"
@@ -308,6 +309,32 @@ export const makeInMemory = (
     const context = yield* Effect.context<EventBus.EventBus | Scope.Scope>()
     return yield* Open.memory(options, (ref) => Effect.provide(makeInMemory({ ...options, ref }), context), initial)
   })
+
+/**
+ * Pins a message (or unpins it with `pinned: false`): the context window keeps it in every view. Writes
+ * a `replace` event (durable on return) under the instance lock, so it waits for a running turn to end.
+ * `false` when the conversation has no message with that id.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const program = AgentInstance.pin(agent, "msg-m3x1a2b3-k4j5h6g7f8d9")
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const pin: (
+  instance: AgentInstance,
+  messageId: string,
+  pinned?: boolean
+) => Effect.Effect<boolean, TurnStorageError> = Effect.fn("AgentInstance.pin")(
+  function*(instance: AgentInstance, messageId: string, pinned?: boolean) {
+    return yield* ContextHook.pin(instance, messageId, pinned ?? true)
+  }
+)
 
 /**
  * The instance's conversation as it is now.

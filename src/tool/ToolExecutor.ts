@@ -40,6 +40,11 @@ export interface ToolCallResult {
   readonly status: "ok" | "error"
   readonly output?: JsonValue | undefined
   readonly error?: ToolError.ToolErrorInfo | undefined
+  /**
+   * Keep this result in every context window view (the turn loop writes it with the message metadata
+   * flag `swarm.pinned`); a toolCall middleware may set it.
+   */
+  readonly pinned?: boolean | undefined
 }
 
 /**

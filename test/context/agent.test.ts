@@ -13,7 +13,7 @@ import {
   Turn
 } from "effect-swarm"
 import { tempRoot } from "../workspace/helpers.js"
-import { policy, prng, truth, turn, violations } from "./helpers.js"
+import { fromMessages, policy, prng, truth, turn, violations } from "./helpers.js"
 
 const ref = { workspaceId: "w", agentName: "long", instanceKey: "1" }
 const system = "You are a long-running agent."
@@ -109,4 +109,59 @@ describe("ContextWindow in an agent", () => {
         assert.deepStrictEqual(loaded.messages.slice(0, seeded.length).map((m) => m.id), seeded.map((m) => m.id))
       }).pipe(Effect.provide(NodeFileSystem.layer))
   )
+
+  it.scoped("pinned through the API and by a toolCall middleware: both stay in every later input", () =>
+    Effect.gen(function*() {
+      const inputs = yield* Ref.make<ReadonlyArray<ReadonlyArray<Message.Message>>>([])
+      let calls = 0
+      const model: Model.Service = {
+        provider: "scripted",
+        model: "window-2k",
+        generate: (request) =>
+          Effect.gen(function*() {
+            yield* Ref.update(inputs, (all) => [...all, request.messages as ReadonlyArray<Message.Message>])
+            const first = calls++ === 0
+            return {
+              message: first
+                ? { role: "assistant", content: "", toolCalls: [{ id: "k1", name: "kv__get", arguments: {} }] }
+                : { role: "assistant", content: "ok" },
+              text: first ? "" : "ok",
+              toolCalls: first ? [{ id: "k1", name: "kv__get", arguments: {} }] : [],
+              finishReason: first ? "tool-calls" : "stop",
+              usage: {},
+              metadata: { provider: "scripted" }
+            } satisfies Model.Response
+          }),
+        stream: () => Stream.dieMessage("not used")
+      }
+      const rand = prng(9)
+      const seeded: Array<Message.Message> = []
+      while (seeded.length < 300) seeded.push(...turn(rand))
+      const agent = yield* AgentInstance.makeInMemory(
+        { ref, model, system, context: policy({ strategy: "window", windowTokens: 2048, reserveTokens: 256 }) },
+        fromMessages(seeded)
+      ).pipe(Effect.provide(EventBus.layer()))
+      yield* agent.tools.register(
+        { name: "kv__get", parameters: { type: "object" } },
+        () => Effect.succeed({ secret: 42 })
+      )
+      yield* agent.pipeline.register(
+        "toolCall",
+        (ctx, next) => ctx.toolName === "kv__get" ? Effect.map(next, (r) => ({ ...r, pinned: true })) : next
+      )
+      assert.isTrue(yield* AgentInstance.pin(agent, seeded[0]!.id))
+      assert.isFalse(yield* AgentInstance.pin(agent, "no-such-message"))
+      yield* Turn.run(agent, "look it up")
+      for (let i = 0; i < 4; i++) yield* Turn.run(agent, `a long question ${"x".repeat(2400)} ${i}`)
+      const all = yield* Ref.get(inputs)
+      const last = all.at(-1)!.map((m) => m.id)
+      assert.include(last, seeded[0]!.id)
+      const conversation = yield* AgentInstance.conversation(agent)
+      const result = conversation.messages.find((m) => m.data.toolCallId === "k1")!
+      assert.strictEqual(result.metadata[ContextWindow.pinnedKey], true)
+      assert.include(last, result.id)
+      for (const input of all) assert.deepStrictEqual(violations(input), [])
+      // The view left most of the history out.
+      assert.isBelow(all.at(-1)!.length, 40)
+    }))
 })

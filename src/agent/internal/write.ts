@@ -6,6 +6,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as ContextWindow from "../../context/ContextWindow.js"
 import * as Conversation from "../../conversation/Conversation.js"
 import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -124,7 +125,7 @@ export const toolResultMessage = (turnId: string, step: number, result: ToolExec
       output: ToolExecutor.forModel(result) as Message.Json,
       ...(result.status === "error" ? { isError: true } : {})
     }]
-  }, { metadata: meta(turnId, step) })
+  }, { metadata: meta(turnId, step, result.pinned === true ? { [ContextWindow.pinnedKey]: true } : undefined) })
 
 export const errorResult = (
   call: { readonly id: string; readonly name: string },

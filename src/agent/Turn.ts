@@ -18,7 +18,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import type { AwaitingApproval } from "./AgentError.js"
 import type { AgentInstance } from "./internal/instance.js"
@@ -93,3 +95,62 @@ export const resume: (instance: AgentInstance) => Effect.Effect<Option.Option<Tu
 )(function*(instance: AgentInstance) {
   return yield* instance.state.lock.withPermits(1)(Loop.resumeLocked(instance))
 })
+
+/**
+ * A piece of a step's streamed model response: text, reasoning, a tool call starting, its argument
+ * text, or the step's usage (see `Model.StreamPart`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Delta = Loop.StepDelta
+
+/**
+ * What {@link stream} emits: the deltas of every step's model response as they arrive (`Delta`, with the
+ * step index), then the turn's result (`Done`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event =
+  | { readonly _tag: "Delta"; readonly stepIndex: number; readonly part: Delta }
+  | { readonly _tag: "Done"; readonly result: TurnResult }
+
+/**
+ * Runs one turn like {@link run}, streaming each step's model response (`Model.stream`) as `Delta`
+ * events, and ends with `Done` carrying the result. Write-ahead is unchanged: a step's assistant message
+ * is appended once its response is complete, before its tools run. The turn runs while the stream is
+ * consumed; stopping the stream interrupts it (an interrupted turn continues on the instance's next use).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { AgentInstance, Turn } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const printed = Turn.stream(agent, "hi").pipe(
+ *   Stream.runForEach((e) =>
+ *     e._tag === "Delta" && e.part._tag === "TextDelta" ? Effect.sync(() => process.stdout.write(e.part.text)) : Effect.void
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const stream = (
+  instance: AgentInstance,
+  input: string | Omit<Input, "onDelta">
+): Stream.Stream<Event, TurnError | AwaitingApproval> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<Event, TurnError | AwaitingApproval>()
+    const base = typeof input === "string" ? { text: input } : input
+    yield* run(instance, {
+      ...base,
+      onDelta: (stepIndex, part) => Effect.asVoid(mailbox.offer({ _tag: "Delta", stepIndex, part }))
+    }).pipe(
+      Effect.flatMap((result) => mailbox.offer({ _tag: "Done", result })),
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(mailbox)
+  }))

@@ -27,6 +27,7 @@ import {
   conversationState,
   errorResult,
   meta,
+  type OnDelta,
   record,
   stateFor,
   toolResultMessage,
@@ -34,6 +35,7 @@ import {
 } from "./write.js"
 
 export { appendAll, record } from "./write.js"
+export type { OnDelta, StepDelta } from "./write.js"
 
 /** Every failure of a turn. */
 export type TurnError = TurnStorageError | ModelError | PipelineError | ExtensionStateError
@@ -49,6 +51,12 @@ export interface TurnInput {
   readonly parentTrace?: TraceContext | undefined
   readonly call?: RuntimeInfo["call"] | undefined
   readonly metadata?: Readonly<Record<string, Message.Json>> | undefined
+  /**
+   * Receives the deltas of each step's model response (text, reasoning, tool-call arguments, usage): the
+   * steps of this turn then call `Model.stream` instead of `generate`. A step's assistant message is
+   * still written only once its response is complete.
+   */
+  readonly onDelta?: OnDelta | undefined
 }
 
 /** The message metadata key holding a turn's call (chain, caller, parent span). */
@@ -305,5 +313,5 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
       input.source
     )
     yield* record(inst, "turn.started", turnId, {})
-    return yield* drive(inst, stateFor(turnId, input.text, undefined, call))
+    return yield* drive(inst, stateFor(turnId, input.text, undefined, call, input.onDelta))
   })

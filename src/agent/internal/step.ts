@@ -6,16 +6,18 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Message from "../../conversation/Message.js"
 import type * as Model from "../../model/Model.js"
+import { ModelProtocolError } from "../../model/ModelError.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
 import type { StepContext, StepResult } from "../../pipeline/Middleware.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 import * as Retry from "./retry.js"
 import { type Action, approvalReason, denied, interrupted, runActions } from "./tools.js"
-import { appendMessage, meta, record, type TurnState } from "./write.js"
+import { appendMessage, meta, type OnDelta, record, type TurnState } from "./write.js"
 
 const systemMessage = (text: string): Message.Message => ({
   id: "system-prompt",
@@ -48,11 +50,37 @@ export const modelRequest = (
   params: inst.params
 })
 
+/** Runs the model's stream, handing each delta on, and returns the complete response (`Finish`). */
+const streamed = (inst: AgentInstance, request: Model.Request, stepIndex: number, onDelta: OnDelta) =>
+  Effect.gen(function*() {
+    let response: Model.Response | undefined
+    yield* Stream.runForEach(inst.model.stream(request), (part) => {
+      if (part._tag === "Finish") {
+        response = part.response
+        return Effect.void
+      }
+      return onDelta(stepIndex, part)
+    })
+    if (response === undefined) {
+      return yield* new ModelProtocolError({
+        provider: inst.model.provider,
+        detail: "the response stream ended without its final part (Finish)"
+      })
+    }
+    return response
+  })
+
 /** One step's core: the model call, its assistant message (written first), then its tool calls. */
 export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
   Effect.gen(function*() {
     const messages = (yield* Ref.get(inst.state.conversation)).messages
-    const response = yield* inst.model.generate(modelRequest(inst, step, messages)).pipe(
+    const request = modelRequest(inst, step, messages)
+    // Streamed when the caller asked for deltas; the assistant message is written once the response is
+    // complete either way (write-ahead semantics do not change).
+    const call = state.onDelta === undefined
+      ? inst.model.generate(request)
+      : streamed(inst, request, step.stepIndex, state.onDelta)
+    const response = yield* call.pipe(
       Effect.tap((r) =>
         Effect.annotateCurrentSpan({
           "gen_ai.response.model": r.metadata.model ?? inst.model.model,

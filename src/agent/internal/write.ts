@@ -12,6 +12,7 @@ import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import { loopRecordVersion } from "../../event/RuntimeEvent.js"
 import type { TraceContext } from "../../event/Trace.js"
+import type * as Model from "../../model/Model.js"
 import { type ConversationState, ConversationWriteError, type RuntimeInfo } from "../../pipeline/Middleware.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
@@ -19,10 +20,18 @@ import type { Limit } from "../Policy.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 
+/** A piece of a step's streamed model response (everything but the final `Finish`). */
+export type StepDelta = Exclude<Model.StreamPart, { readonly _tag: "Finish" }>
+
+/** Receives the deltas of each step's model response when the caller streams the turn. */
+export type OnDelta = (stepIndex: number, part: StepDelta) => Effect.Effect<void>
+
 /** What the turn being run has used and decided so far (owned by one fiber under the instance lock). */
 export interface TurnState {
   readonly turnId: string
   readonly input: string | undefined
+  /** Set when the caller asked for deltas: steps then call `Model.stream` instead of `generate`. */
+  readonly onDelta: OnDelta | undefined
   /** For a turn another agent asked for: the call (chain, caller) and the caller's span. */
   readonly call: RuntimeInfo["call"] | undefined
   readonly parentTrace: TraceContext | undefined
@@ -40,10 +49,12 @@ export const stateFor = (
   turnId: string,
   input: string | undefined,
   used?: ReturnType<typeof Log.usedBy>,
-  call?: { readonly call?: RuntimeInfo["call"] | undefined; readonly parentTrace?: TraceContext | undefined }
+  call?: { readonly call?: RuntimeInfo["call"] | undefined; readonly parentTrace?: TraceContext | undefined },
+  onDelta?: OnDelta
 ): TurnState => ({
   turnId,
   input,
+  onDelta,
   call: call?.call,
   parentTrace: call?.parentTrace,
   steps: used?.steps ?? 0,

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as McpClient from "../../src/mcp/McpClient.js"
 import { fixtureDir, stdio, tools } from "./helpers.js"
 
@@ -80,6 +81,32 @@ describe("McpClient over stdio (the SDK fixture server as a child process)", () 
       const { call } = yield* tools(client)
       assert.strictEqual((yield* call("fx__env")).output, "GIVEN,HOME,PATH,TMPDIR")
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => delete process.env.HOST_SECRET))))
+
+  it.live("closing the scope kills the server's whole process group, its own children included", () =>
+    Effect.gen(function*() {
+      const grandchild = yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* McpClient.make({ name: "fx", transport: stdio() })
+        const { call } = yield* tools(client)
+        return Number((yield* call("fx__spawn_child")).output)
+      }))
+      assert.isTrue(grandchild > 0)
+      // The group was killed and reaped before the scope closed; the grandchild got SIGKILL with it.
+      const alive = yield* Effect.promise(async () => {
+        for (let i = 0; i < 100; i++) {
+          // Gone, or a zombie waiting for its new parent to reap it: either way it no longer runs.
+          let state: string
+          try {
+            state = fs.readFileSync(`/proc/${grandchild}/stat`, "utf8").split(") ")[1]![0]!
+          } catch {
+            return false
+          }
+          if (state === "Z" || state === "X") return false
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        return true
+      })
+      assert.isFalse(alive)
+    }))
 
   it.live("a server that cannot start fails make with a typed error naming the server", () =>
     Effect.gen(function*() {

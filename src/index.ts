@@ -137,6 +137,11 @@ export * as ToolRegistry from "./tool/ToolRegistry.js"
 /**
  * @since 0.1.0
  */
+export * as ToolSource from "./tool/ToolSource.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as AtomicFile from "./workspace/AtomicFile.js"
 
 /**

@@ -30,7 +30,6 @@ import type * as Model from "../model/Model.js"
 import * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import { version } from "../version.js"
-import { McpServers } from "./McpServers.js"
 
 /**
  * @since 0.1.0
@@ -62,13 +61,13 @@ export class McpServeError extends Schema.TaggedError<McpServeError>("effect-swa
 }
 
 /**
- * What the served tools need: what `AgentInstance.fromBundle` needs, and the bundle's MCP servers
- * (agents of the swarm may use MCP tools themselves).
+ * What the served tools need: what `AgentInstance.fromBundle` needs (provide `McpServers.layer` as
+ * well when the swarm's agents use MCP servers themselves).
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements = AgentInstance.FromBundleRequirements | McpServers
+export type Requirements = AgentInstance.FromBundleRequirements
 
 const inputSchema = {
   type: "object",
@@ -126,7 +125,6 @@ export const make = (
     const context = yield* Effect.context<Requirements | Scope.Scope>()
     const runPromise = yield* FiberSet.makeRuntimePromise<never>()
     const bus = yield* EventBus
-    const mcp = yield* McpServers
     const defaultKey = options.instanceKey ?? "mcp"
     const lock = yield* Effect.makeSemaphore(1)
     const instances = new Map<string, Effect.Effect<AgentInstance.AgentInstance, string>>()
@@ -138,15 +136,11 @@ export const make = (
           const known = instances.get(key)
           if (known !== undefined) return known
           const opened = yield* Effect.cached(
-            Effect.gen(function*() {
-              const opened = yield* AgentInstance.fromBundle(bundle, {
-                agent,
-                instanceKey,
-                swarm,
-                ...(options.model === undefined ? {} : { model: options.model })
-              })
-              yield* mcp.attachAgent(bundle, agent, opened.tools)
-              return opened
+            AgentInstance.fromBundle(bundle, {
+              agent,
+              instanceKey,
+              swarm,
+              ...(options.model === undefined ? {} : { model: options.model })
             }).pipe(
               Effect.provide(context),
               Effect.mapError((e) => `${key} could not be opened: ${e.message}`),

@@ -25,6 +25,7 @@ import type * as Resource from "../resource/Resource.js"
 import * as ValueSource from "../resource/ValueSource.js"
 import { Sandbox, type Service as SandboxService } from "../sandbox/Sandbox.js"
 import type { ToolRegistry } from "../tool/ToolRegistry.js"
+import { type Service as ToolSourceService, ToolSourceError, ToolSources } from "../tool/ToolSource.js"
 import * as McpClient from "./McpClient.js"
 import { McpConnectError } from "./McpError.js"
 import * as McpTools from "./McpTools.js"
@@ -187,9 +188,34 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
 })
 
 /**
- * The service as a layer; its clients close (process groups killed) with the layer.
+ * The service as the `ToolSources` of `McpServer/<name>` tools.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toolSource = (service: Service): ToolSourceService =>
+  ToolSources.of({
+    kinds: ["McpServer"],
+    attach: (bundle, agent, registry) =>
+      service.attachAgent(bundle, agent, registry).pipe(
+        Effect.mapError((e) =>
+          new ToolSourceError({
+            source: `McpServer/${e.server}`,
+            reason: e.reason,
+            ...(e.suggestion === undefined ? {} : { suggestion: e.suggestion }),
+            cause: e
+          })
+        )
+      )
+  })
+
+/**
+ * The service as a layer, also as the `ToolSources` `AgentInstance.fromBundle` attaches `McpServer/<name>`
+ * tools from; its clients close (process groups killed) with the layer.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<McpServers> = Layer.scoped(McpServers, make)
+export const layer: Layer.Layer<McpServers | ToolSources> = Layer.scopedContext(
+  Effect.map(make, (service) => Context.make(McpServers, service).pipe(Context.add(ToolSources, toolSource(service))))
+)

@@ -1,7 +1,19 @@
+import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
-import { Bundle } from "effect-swarm"
+import { ConfigProvider, Effect, Layer } from "effect"
+import {
+  AgentInstance,
+  Bundle,
+  EventBus,
+  ExtensionState,
+  Instances,
+  MessageStore,
+  RuntimeEventLog,
+  Scripted
+} from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import * as McpServers from "../../src/mcp/McpServers.js"
 import { model, provideNode, writeBundle } from "../resource/helpers.js"
@@ -86,4 +98,45 @@ describe("McpServers: a bundle's MCP servers give agents their tools", () => {
         /McpServer\/files: no value for McpServer\/files\.stdio\.env\.GIVEN: set one of FILES_TOKEN/
       )
     })).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
+})
+
+describe("AgentInstance.fromBundle and MCP servers (the ToolSources seam)", () => {
+  const withStores = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "effect-swarm-mcp-frombundle-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true })))
+      const stores = Layer.mergeAll(
+        MessageStore.layer({ root }),
+        RuntimeEventLog.layer({ root }),
+        Instances.layer({ root }),
+        ExtensionState.layer({ root }),
+        EventBus.layer()
+      ).pipe(Layer.provideMerge(NodeContext.layer))
+      return yield* body.pipe(Effect.provide(stores))
+    })
+
+  it.scoped("with McpServers.layer, the instance's registry holds the agent's MCP tools", () =>
+    withStores(Effect.gen(function*() {
+      const bundle = yield* Bundle.load(yield* writeBundle(bundleFiles(`[{ ref: McpServer/files, allow: [echo] }]`)))
+      const instance = yield* AgentInstance.fromBundle(bundle, {
+        agent: "coder",
+        instanceKey: "k",
+        model: yield* Scripted.make([{ text: "x" }])
+      }).pipe(
+        Effect.provide(McpServers.layer)
+      )
+      assert.deepStrictEqual((yield* instance.tools.catalog).map((t) => t.name), ["files__echo"])
+    })).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["FILES_TOKEN", "t"]])))))
+
+  it.scoped("without a tool source for McpServer, fromBundle refuses the agent (never silently short of tools)", () =>
+    withStores(Effect.gen(function*() {
+      const bundle = yield* Bundle.load(yield* writeBundle(bundleFiles("[McpServer/files]")))
+      const error = yield* AgentInstance.fromBundle(bundle, {
+        agent: "coder",
+        instanceKey: "k",
+        model: yield* Scripted.make([{ text: "x" }])
+      }).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "AgentConfigError")
+      assert.match(error.message, /uses McpServer tools and no tool source for them is provided/)
+    })))
 })

@@ -20,6 +20,7 @@ import { ToolRuntime } from "../../sandbox/ToolRuntime.js"
 import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import * as ToolModule from "../../tool/ToolModule.js"
 import { ToolRegistry } from "../../tool/ToolRegistry.js"
+import { ToolSources } from "../../tool/ToolSource.js"
 import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import { AgentConfigError } from "../AgentError.js"
@@ -218,6 +219,34 @@ export const registerTools = (
     }
   })
 
+/**
+ * Attaches the Agent's tools of other kinds (`McpServer/<name>`) from the `ToolSources` in context; an
+ * Agent that names such a tool without a source for its kind is a configuration error, never silently
+ * short of tools.
+ */
+const attachSources = (bundle: Bundle.Bundle, agent: AgentEntry, instance: AgentInstance) =>
+  Effect.gen(function*() {
+    const name = agent.resource.metadata.name
+    const kinds = new Set((agent.resource.spec.tools ?? []).map((ref) => ref.kind).filter((k) => k !== "Tool"))
+    if (kinds.size === 0) return
+    const sources = yield* Effect.serviceOption(ToolSources)
+    const missing = [...kinds].filter((k) => Option.isNone(sources) || !sources.value.kinds.includes(k))
+    if (missing.length > 0) {
+      return yield* configError(
+        bundle,
+        name,
+        "spec.tools",
+        `the agent uses ${missing.join(", ")} tools and no tool source for them is provided`,
+        "provide McpServers.layer (effect-swarm/mcp/McpServers) to AgentInstance.fromBundle"
+      )
+    }
+    if (Option.isSome(sources)) {
+      yield* sources.value.attach(bundle, agent, instance.tools).pipe(
+        Effect.mapError((e) => configError(bundle, name, "spec.tools", e.message, e.suggestion ?? "see the cause"))
+      )
+    }
+  })
+
 /** Opens a durable instance of the Agent as the bundle describes it (see `AgentInstance.fromBundle`). */
 export const open = (
   bundle: Bundle.Bundle,
@@ -246,6 +275,7 @@ export const open = (
       agents: options.agents
     }, reopen(resolved))
     yield* registerTools(bundle, resolved.agent, instance, options.skipTools ?? [])
+    yield* attachSources(bundle, resolved.agent, instance)
     // After the tools, so an extension's register sees the Agent's catalog.
     if (options.extensions !== false) {
       const extensions = yield* Extension.definitions(bundle, resolved.agent)

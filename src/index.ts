@@ -313,3 +313,8 @@ export * as OrchestratorError from "./orchestrator/OrchestratorError.js"
  * @since 0.1.0
  */
 export * as AgentsTool from "./orchestrator/AgentsTool.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Supervision from "./orchestrator/Supervision.js"

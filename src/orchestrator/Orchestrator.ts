@@ -14,21 +14,19 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as AgentInstance from "../agent/AgentInstance.js"
-import * as Policy from "../agent/Policy.js"
+import type * as AgentInstance from "../agent/AgentInstance.js"
 import type * as EventBus from "../event/EventBus.js"
-import * as Model from "../model/Model.js"
+import type * as Model from "../model/Model.js"
 import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
 import * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
-import type { Instances } from "../workspace/Instances.js"
-import type { MessageStore } from "../workspace/MessageStore.js"
-import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
 import * as AgentAddress from "./AgentAddress.js"
 import type { TurnInput } from "./internal/mailbox.js"
+import * as Open from "./internal/open.js"
 import * as Runtime from "./internal/runtime.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
+import * as Supervision from "./Supervision.js"
 
 export type {
   /**
@@ -41,8 +39,10 @@ export type {
 }
 
 /**
- * The status of an instance: `starting` (opening its log), `idle`, `processing` (a turn runs), `stopped`
- * (by `stop`; `restart` brings it back), `crashed` (gave up after too many crashes).
+ * The status of an instance: `starting` (opening its log), `idle`, `processing` (a turn runs),
+ * `restarting` (after a crash or `restart`), `crashLoopBackOff` (waiting before its next start, see
+ * `Supervision`), `stopped` (by `stop`; `restart` brings it back), `crashed` (stopped by the
+ * restart-intensity limit, `policy.restart`).
  *
  * @since 0.1.0
  * @category models
@@ -64,7 +64,12 @@ export interface InstanceInfo {
   readonly reason: string | undefined
   /** Messages waiting in its mailbox (the running one excluded). */
   readonly queued: number
+  /** Restarts so far (after crashes, and by `restart`). */
   readonly restarts: number
+  /** Crashes in the current row (see `Supervision`). */
+  readonly consecutiveCrashes: number
+  /** In backoff: when the next start is due (ms since the epoch, on `Clock`). */
+  readonly nextStartAt: number | undefined
 }
 
 /**
@@ -153,6 +158,8 @@ export interface Options {
     | undefined
   /** The agents API an instance's middlewares and tools call other agents through. */
   readonly agents?: ((context: InstanceContext) => AgentsApi) | undefined
+  /** Overrides of the Swarm's supervision settings (`spec.policy.supervision`, `spec.policy.restart`). */
+  readonly supervision?: Partial<Supervision.Settings> | undefined
   /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */
   readonly mailboxCapacity?: number | undefined
 }
@@ -162,11 +169,7 @@ const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, O
 
 const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
 
-type Opener = (
-  options: AgentInstance.Options
-) => Effect.Effect<AgentInstance.AgentInstance, AgentTurnFailed, Scope.Scope>
-
-const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, openInstance: Opener) =>
+const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, host: Open.Host) =>
   Effect.gen(function*() {
     const selected = Bundle.selectSwarm(bundle, swarmName)
     if (Either.isLeft(selected)) {
@@ -183,51 +186,30 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
     const workspaceId = WorkspacePaths.workspaceId(
       options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
     )
-    const context = yield* Effect.context<FileSystem.FileSystem>()
-
-    const failed = (address: AgentAddress.AgentAddress, errorTag: string, detail: string) =>
-      new AgentTurnFailed({ address: AgentAddress.format(address), errorTag, detail })
 
     const open: Runtime.Opener = (address) =>
       Effect.gen(function*() {
         const agent = byName.get(address.agentName)!
-        const model = options.models?.[address.agentName] ?? (yield* Effect.gen(function*() {
-          const ref = agent.resource.spec.modelConfig.modelRef
-          const entry = Bundle.resolve(bundle, ref, agent)
-          if (entry?.resource.kind !== "Model") {
-            return yield* failed(address, "ModelConfigError", `Model/${ref.name} is not in the bundle`)
-          }
-          return yield* Model.make(entry.resource, entry.script === undefined ? {} : { script: entry.script }).pipe(
-            Effect.mapError((e) => failed(address, e._tag, e.message))
-          )
-        }))
-        const system = yield* Bundle.systemPrompt(agent).pipe(
-          Effect.provide(context),
-          Effect.mapError((e) => failed(address, e._tag, e.message))
-        )
         const instanceContext: InstanceContext = { address, agent, bundle, orchestrator: service }
-        const instance = yield* openInstance({
-          ref: { workspaceId, agentName: address.agentName, instanceKey: address.instanceKey },
-          model,
-          system,
-          params: agent.resource.spec.modelConfig.params,
-          policy: Policy.resolve(swarm.resource.spec.policy, agent.resource.spec.policy),
-          tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent)),
-          runtime: {
-            agent: { name: address.agentName, bundleRoot: bundle.root, prompt: { system } },
-            swarm: {
-              swarmName: swarmLabel,
-              entryAgent: swarm.resource.spec.entryAgent.name,
-              selfAgent: address.agentName,
-              availableAgents: agentNames,
-              callableAgents: agentNames.filter((n) => n !== address.agentName)
-            }
-          },
-          ...(options.agents === undefined ? {} : { agents: options.agents(instanceContext) })
+        const instance = yield* host.open({
+          bundle,
+          swarm,
+          workspaceId,
+          agentNames,
+          address,
+          agent,
+          model: options.models?.[address.agentName],
+          agents: options.agents?.(instanceContext)
         })
         if (options.setup !== undefined) {
           yield* options.setup(instance, instanceContext).pipe(
-            Effect.mapError((e) => failed(address, "_tag" in e ? String(e._tag) : "SetupError", e.message))
+            Effect.mapError((e) =>
+              new AgentTurnFailed({
+                address: AgentAddress.format(address),
+                errorTag: "_tag" in e ? String(e._tag) : "SetupError",
+                detail: e.message
+              })
+            )
           )
         }
         return instance
@@ -236,7 +218,9 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
     const runtime = yield* Runtime.make({
       swarm: swarmLabel,
       agentNames,
-      mailboxCapacity: options.mailboxCapacity ?? 1000
+      mailboxCapacity: options.mailboxCapacity ?? 1000,
+      supervision: Supervision.fromPolicy(swarm.resource.spec.policy, options.supervision),
+      persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
     }, open)
 
     // `open` reads `service` only when an instance starts, after this line.
@@ -262,16 +246,11 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
     return service
   })
 
-const storageFailed = (options: AgentInstance.Options) => (e: { readonly _tag: string; readonly message: string }) =>
-  new AgentTurnFailed({
-    address: `${options.ref.agentName}@${options.ref.instanceKey}`,
-    errorTag: e._tag,
-    detail: e.message
-  })
-
 /**
- * Builds an orchestrator whose instances keep their conversations and runtime events in the workspace
- * stores (`MessageStore`, `RuntimeEventLog`, `Instances`). `swarmName` chooses the Swarm as
+ * Builds an orchestrator whose instances are opened by `AgentInstance.fromBundle` (the bundle's model,
+ * prompt, tools and extensions) and keep their conversations, runtime events and extension state in the
+ * workspace stores (`MessageStore`, `RuntimeEventLog`, `Instances`, `ExtensionState`; a `ToolRuntime` in
+ * context runs sandboxed tools). `swarmName` chooses the Swarm as
  * `Bundle.selectSwarm` does. Everything lives in the scope: closing it shuts the orchestrator down.
  *
  * @example
@@ -295,16 +274,12 @@ export const make = (
 ): Effect.Effect<
   Service,
   SwarmNotFound,
-  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | FileSystem.FileSystem | Scope.Scope
-> =>
-  Effect.gen(function*() {
-    const stores = yield* Effect.context<EventBus.EventBus | MessageStore | RuntimeEventLog | Instances>()
-    return yield* makeWith(bundle, swarmName, options, (o) =>
-      AgentInstance.make(o).pipe(Effect.provide(stores), Effect.mapError(storageFailed(o))))
-  })
+  AgentInstance.FromBundleRequirements
+> => Effect.flatMap(Open.durable, (host) => makeWith(bundle, swarmName, options, host))
 
 /**
- * Like {@link make}, with every instance's log in memory (tests, benchmarks, throwaway swarms).
+ * Like {@link make}, with every instance's log in memory (tests, benchmarks, throwaway swarms). Instances
+ * get the bundle's model and system prompt; tools and middlewares are registered by `options.setup`.
  *
  * @since 0.1.0
  * @category constructors
@@ -314,15 +289,7 @@ export const makeInMemory = (
   swarmName: string | undefined,
   options: Options = {}
 ): Effect.Effect<Service, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
-  Effect.gen(function*() {
-    const bus = yield* Effect.context<EventBus.EventBus>()
-    return yield* makeWith(
-      bundle,
-      swarmName,
-      options,
-      (o) => AgentInstance.makeInMemory(o).pipe(Effect.provide(bus), Effect.mapError(storageFailed(o)))
-    )
-  })
+  Effect.flatMap(Open.inMemory, (host) => makeWith(bundle, swarmName, options, host))
 
 /**
  * The {@link Orchestrator} of a Swarm as a scoped layer (see {@link make}).
@@ -346,7 +313,7 @@ export const layer = (
 ): Layer.Layer<
   Orchestrator,
   SwarmNotFound,
-  EventBus.EventBus | MessageStore | RuntimeEventLog | Instances | FileSystem.FileSystem
+  Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>
 > => Layer.scoped(Orchestrator, make(bundle, swarmName, options))
 
 /**

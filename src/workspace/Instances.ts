@@ -33,7 +33,7 @@ import * as WorkspacePaths from "./WorkspacePaths.js"
  * @since 0.1.0
  * @category models
  */
-export const Status = Schema.Literal("idle", "processing", "awaiting_approval")
+export const Status = Schema.Literal("idle", "processing", "awaiting_approval", "crashed", "stopped")
 
 /**
  * @since 0.1.0
@@ -61,7 +61,9 @@ export const Metadata = Schema.Struct({
   agentName: Schema.String,
   instanceKey: Schema.String,
   createdAt: Schema.String,
-  updatedAt: Schema.String
+  updatedAt: Schema.String,
+  /** Why the instance is `crashed` or `stopped` (written by the orchestrator). */
+  reason: Schema.optional(Schema.String)
 }).annotations({ identifier: "InstanceMetadata" })
 
 /**
@@ -133,10 +135,11 @@ export interface Service {
   readonly get: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Option.Option<Metadata>, InstancesError>
   /** Creates `metadata.json` (status `idle`) when missing; never resets `createdAt`. */
   readonly ensure: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Metadata, InstancesError>
-  /** Sets the status and `updatedAt` (creating the metadata when missing). */
+  /** Sets the status (with its reason for `crashed` / `stopped`) and `updatedAt`, creating the metadata when missing. */
   readonly setStatus: (
     instance: WorkspacePaths.InstanceRef,
-    status: Status
+    status: Status,
+    reason?: string
   ) => Effect.Effect<Metadata, InstancesError>
   /** The instances of a workspace, in name order; unreadable entries are skipped and reported in `broken`. */
   readonly list: (workspaceId: string) => Effect.Effect<Listing, AtomicFile.StorageIoError>
@@ -228,14 +231,25 @@ export const make = (options?: {
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-    const update = (instance: WorkspacePaths.InstanceRef, status: Status | undefined) =>
+    const update = (instance: WorkspacePaths.InstanceRef, status: Status | undefined, reason?: string) =>
       permit.withPermits(1)(Effect.gen(function*() {
         const file = WorkspacePaths.instance(root, instance).metadata
         const current = yield* getAt(file)
         if (Option.isSome(current) && status === undefined) return current.value
         const at = yield* now
+        // A reason belongs to the status it explains: a new status without one drops the old reason.
+        const why = reason === undefined ? {} : { reason }
         const next: Metadata = Option.isSome(current)
-          ? { ...current.value, status: status ?? current.value.status, updatedAt: at }
+          ? {
+            v: 1,
+            status: status ?? current.value.status,
+            workspaceId: current.value.workspaceId,
+            agentName: current.value.agentName,
+            instanceKey: current.value.instanceKey,
+            createdAt: current.value.createdAt,
+            updatedAt: at,
+            ...why
+          }
           : {
             v: 1,
             status: status ?? "idle",
@@ -243,7 +257,8 @@ export const make = (options?: {
             agentName: instance.agentName,
             instanceKey: instance.instanceKey,
             createdAt: at,
-            updatedAt: at
+            updatedAt: at,
+            ...why
           }
         yield* write(file, next)
         return next
@@ -258,8 +273,8 @@ export const make = (options?: {
     })
 
     const setStatus = Effect.fn("Instances.setStatus")(
-      function*(instance: WorkspacePaths.InstanceRef, status: Status) {
-        return yield* update(instance, status)
+      function*(instance: WorkspacePaths.InstanceRef, status: Status, reason?: string) {
+        return yield* update(instance, status, reason)
       }
     )
 

@@ -2,7 +2,16 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
-import { AgentAddress, EventBus, Instances, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
+import {
+  AgentAddress,
+  EventBus,
+  ExtensionState,
+  Instances,
+  Message,
+  MessageStore,
+  Orchestrator,
+  RuntimeEventLog
+} from "effect-swarm"
 import { baseLayer, echoModel, loadBundle } from "./helpers.js"
 
 const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
@@ -145,6 +154,7 @@ describe("Orchestrator", () => {
         MessageStore.layer({ root }),
         RuntimeEventLog.layer({ root }),
         Instances.layer({ root }),
+        ExtensionState.layer({ root }),
         EventBus.layer()
       ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
       const bundle = yield* loadBundle

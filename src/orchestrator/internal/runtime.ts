@@ -4,7 +4,9 @@
  * time.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -22,9 +24,17 @@ import {
   AgentUnavailable,
   type OrchestratorError
 } from "../OrchestratorError.js"
+import * as Supervision from "../Supervision.js"
 import * as Mailbox from "./mailbox.js"
 
-export type InstanceStatus = "starting" | "idle" | "processing" | "stopped" | "crashed"
+export type InstanceStatus =
+  | "starting"
+  | "idle"
+  | "processing"
+  | "restarting"
+  | "crashLoopBackOff"
+  | "stopped"
+  | "crashed"
 
 export interface Slot {
   readonly address: AgentAddress.AgentAddress
@@ -33,6 +43,11 @@ export interface Slot {
   status: InstanceStatus
   reason: string | undefined
   restarts: number
+  readonly supervision: Supervision.State
+  /** When the current worker opened the instance (ms). */
+  startedAt: number
+  /** When a restart after a crash is due (ms), in backoff. */
+  nextStartAt: number | undefined
   /** The envelope whose turn runs now. */
   current: Mailbox.Envelope | undefined
 }
@@ -46,6 +61,28 @@ export interface Settings {
   readonly swarm: string
   readonly agentNames: ReadonlyArray<string>
   readonly mailboxCapacity: number
+  readonly supervision: Supervision.Settings
+  /** Records `crashed` / `stopped` (with the reason) where the instance's status lives. */
+  readonly persistStatus: (
+    address: AgentAddress.AgentAddress,
+    status: "crashed" | "stopped",
+    reason: string
+  ) => Effect.Effect<void>
+}
+
+/** A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files). */
+const isCrash = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.isInterruptedOnly(cause)) return false
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return true
+  const e = failure.value
+  return typeof e === "object" && e !== null && "_tag" in e && e._tag === "TurnStorageError"
+}
+
+/** The signal that ends a worker generation: its instance crashed. */
+class Crashed {
+  readonly _tag = "Crashed"
+  constructor(readonly detail: string) {}
 }
 
 const describe = (cause: Cause.Cause<unknown>): { errorTag: string; detail: string } => {
@@ -102,6 +139,11 @@ export const make = (settings: Settings, open: Opener) =>
           envelope.state = "done"
           return yield* Deferred.succeed(envelope.reply, exit.value)
         }
+        if (isCrash(exit.cause)) {
+          // The envelope waits at the head of the mailbox; the restarted instance continues its turn.
+          yield* slot.mailbox.requeue(envelope)
+          return yield* Effect.fail(new Crashed(describe(exit.cause).detail))
+        }
         envelope.state = "done"
         if (Cause.isInterruptedOnly(exit.cause)) {
           // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
@@ -111,10 +153,13 @@ export const make = (settings: Settings, open: Opener) =>
         return yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
       })
 
-    const worker = (slot: Slot) =>
+    /** One generation: opens the instance and runs its mailbox until it crashes (fails with Crashed). */
+    const generation = (slot: Slot) =>
       Effect.gen(function*() {
-        slot.status = "starting"
         let instance: AgentInstance | undefined
+        slot.startedAt = yield* Clock.currentTimeMillis
+        slot.nextStartAt = undefined
+        if (slot.status !== "restarting") slot.status = "starting"
         while (true) {
           const envelope = yield* slot.mailbox.take
           if (instance === undefined) {
@@ -130,8 +175,55 @@ export const make = (settings: Settings, open: Opener) =>
           }
           yield* runEnvelope(slot, instance, envelope)
         }
+      }).pipe(Effect.scoped)
+
+    const giveUp = (slot: Slot, reason: string) =>
+      Effect.gen(function*() {
+        slot.status = "crashed"
+        slot.reason = reason
+        yield* Effect.logError(`${slot.label} crashed and will not be restarted: ${reason}`).pipe(
+          Effect.annotateLogs({ event: "orchestrator.crashed", swarm: settings.swarm, instance: slot.label })
+        )
+        yield* failQueued(slot)
+        yield* settings.persistStatus(slot.address, "crashed", reason)
+      })
+
+    /** Runs generations, restarting after crashes as Supervision decides, until it gives up. */
+    const worker = (slot: Slot): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        while (true) {
+          const crash = yield* Effect.flip(generation(slot))
+          const now = yield* Clock.currentTimeMillis
+          const decision = Supervision.onCrash(slot.supervision, now, slot.startedAt, settings.supervision)
+          yield* Effect.logWarning(`${slot.label} crashed: ${crash.detail}`).pipe(
+            Effect.annotateLogs({
+              event: "orchestrator.crash",
+              swarm: settings.swarm,
+              instance: slot.label,
+              consecutiveCrashes: decision.crashes
+            })
+          )
+          if (decision._tag === "GiveUp") return yield* giveUp(slot, decision.reason)
+          slot.restarts++
+          slot.nextStartAt = now + decision.delayMillis
+          slot.status = decision.crashLoop ? "crashLoopBackOff" : "restarting"
+          if (decision.crashLoop) {
+            yield* Effect.logWarning(`${slot.label} is in crashLoopBackOff`).pipe(
+              Effect.annotateLogs({
+                event: "orchestrator.crashLoopBackOff",
+                swarm: settings.swarm,
+                agent: slot.address.agentName,
+                instance: slot.address.instanceKey,
+                consecutiveCrashes: decision.crashes,
+                crashThreshold: settings.supervision.crashThreshold,
+                backoffMs: decision.delayMillis,
+                nextStartAt: new Date(slot.nextStartAt).toISOString()
+              })
+            )
+          }
+          if (decision.delayMillis > 0) yield* Effect.sleep(Duration.millis(decision.delayMillis))
+        }
       }).pipe(
-        Effect.scoped,
         // Interrupted (restart, stop, shutdown) with a turn in flight: the turn stays open in the instance's
         // log; its envelope goes back to the head of the mailbox so the next worker continues that turn.
         Effect.onInterrupt(() =>
@@ -166,6 +258,9 @@ export const make = (settings: Settings, open: Opener) =>
           status: "starting",
           reason: undefined,
           restarts: 0,
+          supervision: Supervision.initial(),
+          startedAt: 0,
+          nextStartAt: undefined,
           current: undefined
         }
         slots.set(label, slot)
@@ -177,6 +272,7 @@ export const make = (settings: Settings, open: Opener) =>
       Effect.gen(function*() {
         const slot = yield* slotFor(address)
         if (shuttingDown || slot.status === "stopped" || slot.status === "crashed") {
+          // A stopped or crashed instance answers, it never queues: `restart` brings it back.
           return yield* unavailable(slot)
         }
         if (slot.mailbox.size() >= settings.mailboxCapacity) {
@@ -236,6 +332,7 @@ export const make = (settings: Settings, open: Opener) =>
         slot.status = "stopped"
         slot.reason = reason
         yield* failQueued(slot)
+        yield* settings.persistStatus(slot.address, "stopped", reason)
       })
 
     const restart = (address: AgentAddress.AgentAddress) =>
@@ -243,7 +340,9 @@ export const make = (settings: Settings, open: Opener) =>
         const slot = yield* existing(address)
         yield* halt(slot)
         slot.reason = undefined
+        slot.status = "restarting"
         slot.restarts++
+        Supervision.reset(slot.supervision)
         yield* start(slot)
       })
 
@@ -255,6 +354,8 @@ export const make = (settings: Settings, open: Opener) =>
         status: slot.status,
         reason: slot.reason,
         queued: slot.mailbox.size(),
+        consecutiveCrashes: slot.supervision.consecutiveCrashes,
+        nextStartAt: slot.nextStartAt,
         restarts: slot.restarts
       }))
     )

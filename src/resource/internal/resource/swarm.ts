@@ -7,12 +7,13 @@ import * as Schema from "effect/Schema"
 import * as ObjectRef from "../../ObjectRef.js"
 import * as IssueMessage from "../issueMessage.js"
 import { ContextSpec } from "./context.js"
-import { NonEmptyString, NonNegativeNumber, ref, resource, show } from "./envelope.js"
+import { NonEmptyString, NonNegativeInt, NonNegativeNumber, PositiveInt, ref, resource, show } from "./envelope.js"
 import { budgetFields } from "./policy.js"
 
 /**
  * A Swarm's `spec.policy`: the turn budget of its agents (each Agent's `spec.policy` overrides it
- * field by field), their lifecycle and shutdown.
+ * field by field), their lifecycle, shutdown, supervision (crash backoff) and restart intensity
+ * (`restart: { maxRestarts, withinSeconds }`).
  *
  * @since 0.1.0
  * @category schemas
@@ -25,6 +26,18 @@ export const SwarmPolicy = Schema.Struct({
   })),
   shutdown: Schema.optional(Schema.Struct({
     gracePeriodSeconds: Schema.optional(NonNegativeNumber)
+  })),
+  // Supervision of the instances (defaults and formula: Supervision in src/orchestrator).
+  supervision: Schema.optional(Schema.Struct({
+    crashThreshold: Schema.optional(NonNegativeInt),
+    initialBackoffSeconds: Schema.optional(NonNegativeNumber),
+    maxBackoffSeconds: Schema.optional(NonNegativeNumber),
+    healthyUptimeSeconds: Schema.optional(NonNegativeNumber),
+    reconcileIntervalSeconds: Schema.optional(NonNegativeNumber)
+  })),
+  restart: Schema.optional(Schema.Struct({
+    maxRestarts: Schema.optional(NonNegativeInt),
+    withinSeconds: Schema.optional(PositiveInt)
   }))
 })
 

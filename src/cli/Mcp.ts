@@ -35,7 +35,7 @@ export interface Options {
  * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
  * import { Mcp } from "effect-swarm/cli/Mcp"
- * Mcp.mcp("examples/bundles/multi-agent", { swarm: "default", http: 3000 }).pipe(Effect.provide(NodeContext.layer))
+ * Mcp.mcp("examples/bundles/multi-agent", { swarm: "team", http: 3000 }).pipe(Effect.provide(NodeContext.layer))
  * ```
  *
  * @since 0.1.0

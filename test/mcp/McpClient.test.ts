@@ -82,6 +82,16 @@ describe("McpClient over stdio (the SDK fixture server as a child process)", () 
       assert.strictEqual((yield* call("fx__env")).output, "GIVEN,HOME,PATH,TMPDIR")
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => delete process.env.HOST_SECRET))))
 
+  it.live("spec.stdio.env cannot inject a loader: LD_PRELOAD and NODE_OPTIONS are refused before the server starts", () =>
+    Effect.gen(function*() {
+      for (const env of [{ LD_PRELOAD: "/tmp/evil.so" }, { NODE_OPTIONS: "--require /tmp/evil.js" }]) {
+        const refused = yield* Effect.flip(McpClient.make({ name: "fx", transport: stdio({ env }) }))
+        assert.strictEqual(refused._tag, "McpConnectError")
+        assert.include(refused.message, "spec.stdio.env")
+        assert.include(refused.message, Object.keys(env)[0]!)
+      }
+    }).pipe(Effect.scoped))
+
   it.live("closing the scope kills the server's whole process group, its own children included", () =>
     Effect.gen(function*() {
       const grandchild = yield* Effect.scoped(Effect.gen(function*() {

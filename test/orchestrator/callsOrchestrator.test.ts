@@ -58,6 +58,10 @@ describe("inter-agent calls through the Orchestrator", () => {
       assert.deepStrictEqual(yield* auditor.tools.catalog, [])
       assert.include((yield* instances.get("lead@t1")!.tools.catalog).map((t) => t.name), "agents__request")
       assert.include((yield* worker.tools.catalog).map((t) => t.name), "agents__catalog")
+      // ctx.runtime.swarm.callableAgents is the allow-list the tool enforces, not every other member.
+      assert.deepStrictEqual(instances.get("lead@t1")!.runtime.swarm?.callableAgents, ["worker"])
+      assert.deepStrictEqual(worker.runtime.swarm?.callableAgents, ["lead"])
+      assert.deepStrictEqual(auditor.runtime.swarm?.callableAgents, [])
     }).pipe(Effect.provide(Base)))
 
   it.scoped("a request timeout through the orchestrator interrupts the callee's running turn", () =>

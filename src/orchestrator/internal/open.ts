@@ -16,6 +16,7 @@ import type * as Resource from "../../resource/Resource.js"
 import { Instances } from "../../workspace/Instances.js"
 import * as AgentAddress from "../AgentAddress.js"
 import { AgentTurnFailed } from "../OrchestratorError.js"
+import * as Calls from "./calls.js"
 
 export interface Target {
   readonly bundle: Bundle.Bundle
@@ -48,7 +49,14 @@ const runtimeInfo = (target: Target, system: string | undefined): RuntimeInfo =>
     entryAgent: target.swarm.resource.spec.entryAgent.name,
     selfAgent: target.address.agentName,
     availableAgents: target.agentNames,
-    callableAgents: target.agentNames.filter((n) => n !== target.address.agentName)
+    // The allow-list the agents tool enforces (Agent's callableAgents, replaced by the Swarm's entry), not
+    // every member: a middleware reading this must not believe it may call an agent that will be refused.
+    callableAgents: Calls.resolveCallable(
+      target.agentNames,
+      target.address.agentName,
+      target.agent.resource.spec.callableAgents,
+      target.swarm.resource.spec.callableAgents
+    )
   }
 })
 

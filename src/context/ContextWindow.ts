@@ -73,8 +73,9 @@ export const summaryToRecord = Summary.toRecord
 
 /**
  * The newest turn does not fit the model's window, even with every older message left out (and, when
- * `onOverflow: truncate-tool-results`, with every tool result cut). The step fails with a
- * `MiddlewareError` whose `cause` is this error (see {@link overflowOf}).
+ * `onOverflow: truncate-tool-results`, with every tool result cut). The step middleware fails with a
+ * `MiddlewareError` whose `cause` is this error (see {@link overflowOf}); `Turn.run` unwraps it, so the
+ * turn fails with this error itself.
  *
  * @since 0.1.0
  * @category errors

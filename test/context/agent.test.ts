@@ -1,12 +1,13 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Ref, Stream } from "effect"
-import type { Message, Model } from "effect-swarm"
+import type { Model } from "effect-swarm"
 import {
   AgentInstance,
   ContextWindow,
   EventBus,
   Instances,
+  Message,
   MessageEvent,
   MessageStore,
   RuntimeEventLog,
@@ -163,5 +164,23 @@ describe("ContextWindow in an agent", () => {
       for (const input of all) assert.deepStrictEqual(violations(input), [])
       // The view left most of the history out.
       assert.isBelow(all.at(-1)!.length, 40)
+    }))
+
+  it.scoped("a turn whose newest input does not fit fails Turn.run with the ContextOverflow itself, and keeps it in the log", () =>
+    Effect.gen(function*() {
+      const { model } = yield* scripted
+      const agent = yield* AgentInstance.makeInMemory(
+        { ref, model, system, context: policy({ strategy: "window", windowTokens: 2048, reserveTokens: 256 }) },
+        fromMessages([])
+      ).pipe(Effect.provide(EventBus.layer()))
+      const error = yield* Effect.flip(Turn.run(agent, `far too long ${"y".repeat(40_000)}`))
+      assert.strictEqual(error._tag, "ContextOverflow")
+      if (error._tag === "ContextOverflow") {
+        assert.strictEqual(error.windowTokens, 2048)
+        assert.isAbove(error.turnTokens, 2048)
+      }
+      // The input is kept: the log is never touched by the window.
+      const conversation = yield* AgentInstance.conversation(agent)
+      assert.include(Message.text(conversation.messages[0]!.data), "far too long")
     }))
 })

@@ -100,6 +100,11 @@ describe("ContextWindow (property)", () => {
           if (m.metadata["swarm.pinned"] === true) assert.isTrue(sent.has(m.id), `pinned ${m.id} missing`)
         }
         assert.strictEqual(view.at(-1)?.id, messages.at(-1)?.id)
+        // The newest turn is never cut into: its user input and every step after it are sent.
+        const newest = messages.findLastIndex((m) => m.data.role === "user")
+        for (const m of messages.slice(Math.max(0, newest))) {
+          assert.isTrue(sent.has(m.id), `newest turn's ${m.id} missing`)
+        }
       }),
     { fastCheck: { numRuns: 60 } }
   )

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as ContextWindow from "../../context/ContextWindow.js"
 import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import type { TraceContext } from "../../event/Trace.js"
@@ -38,7 +39,12 @@ export { appendAll, record } from "./write.js"
 export type { OnDelta, StepDelta } from "./write.js"
 
 /** Every failure of a turn. */
-export type TurnError = TurnStorageError | ModelError | PipelineError | ExtensionStateError
+export type TurnError =
+  | TurnStorageError
+  | ModelError
+  | PipelineError
+  | ExtensionStateError
+  | ContextWindow.ContextOverflow
 
 /**
  * What starts a turn: its text and, for a turn another agent asked for, who asked (the message's
@@ -213,8 +219,16 @@ const drive = (inst: AgentInstance, state: TurnState) =>
       inst.state.storage.setStatus(r.finishReason === "awaiting_approval" ? "awaiting_approval" : "idle")
     ),
     Effect.onError(() => inst.state.storage.setStatus("idle").pipe(Effect.ignore)),
-    savingExtensionState(inst)
+    savingExtensionState(inst),
+    Effect.mapError(surfaceOverflow)
   )
+
+/**
+ * A turn whose newest messages do not fit the context window fails with the `ContextOverflow` itself:
+ * the context window is a step middleware, and middlewares fail with a `MiddlewareError` carrying it as
+ * its cause, which callers should not have to unwrap.
+ */
+const surfaceOverflow = <E>(error: E): E | ContextWindow.ContextOverflow => ContextWindow.overflowOf(error) ?? error
 
 /**
  * Saves the state of the instance's extensions (the changed ones) at the end of every turn: completed,

@@ -100,9 +100,11 @@ export const plan = (
         summarized = View.range(index, 0, start)
         if (summarized !== undefined) head = View.summaryMessage(state.summary.text, summarized, createdAt)
       }
-    } else if (cost(0) > available) {
-      const found = Index.fit(index, 1, Math.max(1, index.turnStart), available - View.markerTokens)
-      cut = found ?? Math.max(1, index.turnStart)
+    } else if (cost(0) > available && index.turnStart > 0) {
+      // Only whole turns before the newest one are left out: cutting into the newest turn would drop the
+      // input the model is answering (the overflow check below reports a newest turn that does not fit).
+      const found = Index.fit(index, 1, index.turnStart, available - View.markerTokens)
+      cut = found ?? index.turnStart
       omitted = View.range(index, 0, cut)
       if (omitted !== undefined) head = View.marker(omitted, createdAt)
     }

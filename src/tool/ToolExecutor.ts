@@ -42,7 +42,7 @@ export interface ToolCallResult {
   readonly error?: ToolError.ToolErrorInfo | undefined
   /**
    * Keep this result in every context window view (the turn loop writes it with the message metadata
-   * flag `swarm.pinned`); a toolCall middleware may set it.
+   * flag `swarm.pinned`); set when the handler called `ctx.pin()`, and a toolCall middleware may set it.
    */
   readonly pinned?: boolean | undefined
 }
@@ -340,6 +340,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
         }
 
         const ctx = request.context
+        let pinned = false
         const context: ToolContext = {
           agentName: ctx.agentName,
           instanceKey: ctx.instanceKey,
@@ -350,7 +351,10 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
           trace: ctx.trace,
           traceId: ctx.trace.traceId,
           workdir: ctx.workdir ?? workdirDefault,
-          runtime: ctx.runtime
+          runtime: ctx.runtime,
+          pin: () => {
+            pinned = true
+          }
         }
         const args = request.args !== null && typeof request.args === "object" && !Array.isArray(request.args)
           ? request.args as Readonly<Record<string, unknown>>
@@ -361,7 +365,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
               toolCallId: request.toolCallId,
               toolName,
               status: "ok",
-              output: capOutput(toJsonValue(outcome.value), maxOutputBytes)
+              output: capOutput(toJsonValue(outcome.value), maxOutputBytes),
+              ...(pinned ? { pinned: true } : {})
             }
           }
           const failure = Cause.failureOption(outcome.cause)

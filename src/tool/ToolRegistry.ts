@@ -49,6 +49,11 @@ export interface ToolContext {
   readonly workdir: string
   /** Agent calls from tool code, once the orchestrator provides them. */
   readonly runtime?: AgentToolRuntime | undefined
+  /**
+   * Keeps this call's successful result in every context window view (the turn loop writes it with the
+   * `swarm.pinned` flag). Set by the executor for in-process handlers; sandboxed tools cannot pin.
+   */
+  readonly pin?: (() => void) | undefined
 }
 
 /**

@@ -183,4 +183,45 @@ describe("ContextWindow in an agent", () => {
       const conversation = yield* AgentInstance.conversation(agent)
       assert.include(Message.text(conversation.messages[0]!.data), "far too long")
     }))
+
+  it.scoped("a tool pins its own result with ctx.pin(): the tool message is written pinned", () =>
+    Effect.gen(function*() {
+      let first = true
+      const model: Model.Service = {
+        provider: "scripted",
+        model: "pins",
+        generate: () =>
+          Effect.sync(() => {
+            const call = first
+            first = false
+            return {
+              message: call ?
+                { role: "assistant", content: "", toolCalls: [{ id: "p1", name: "notes__keep", arguments: {} }] } :
+                { role: "assistant", content: "done" },
+              text: call ? "" : "done",
+              toolCalls: call ? [{ id: "p1", name: "notes__keep", arguments: {} }] : [],
+              finishReason: call ? "tool-calls" : "stop",
+              usage: {},
+              metadata: { provider: "scripted" }
+            } satisfies Model.Response
+          }),
+        stream: () => Stream.dieMessage("not used")
+      }
+      const agent = yield* AgentInstance.makeInMemory(
+        { ref, model, system, context: policy({ strategy: "window", windowTokens: 2048, reserveTokens: 256 }) },
+        fromMessages([])
+      ).pipe(Effect.provide(EventBus.layer()))
+      yield* agent.tools.register(
+        { name: "notes__keep", parameters: { type: "object" } },
+        (_args, ctx) =>
+          Effect.sync(() => {
+            ctx.pin?.()
+            return { kept: true }
+          })
+      )
+      yield* Turn.run(agent, "keep a note")
+      const conversation = yield* AgentInstance.conversation(agent)
+      const result = conversation.messages.find((m) => m.data.toolCallId === "p1")!
+      assert.strictEqual(result.metadata[ContextWindow.pinnedKey], true)
+    }))
 })

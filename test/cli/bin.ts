@@ -33,7 +33,8 @@ export interface Service {
 
 export class Bin extends Context.Tag("test/cli/Bin")<Bin, Service>() {}
 
-const spawn = (argv: ReadonlyArray<string>, options: RunOptions & { readonly cwd: string }) =>
+/** Runs `argv` to its end in a real process (stdin from `options.stdin`, empty by default). */
+export const spawn = (argv: ReadonlyArray<string>, options: RunOptions & { readonly cwd: string }) =>
   Effect.scoped(Effect.gen(function*() {
     const proc = yield* Command.make(argv[0]!, ...argv.slice(1)).pipe(
       Command.workingDirectory(options.cwd),

@@ -4,27 +4,14 @@
  * repository's node_modules: the test runs offline), then the bin runs a bundle whose in-process tool is
  * TypeScript, on this Node (20: no type stripping), without tsx in front of it.
  */
-import { Command, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import * as path from "node:path"
-import { repo } from "./bin.js"
+import { repo, spawn } from "./bin.js"
 
-const exec = (argv: ReadonlyArray<string>, cwd: string, env?: Record<string, string>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const proc = yield* Command.make(argv[0]!, ...argv.slice(1)).pipe(
-      Command.workingDirectory(cwd),
-      Command.env({ NO_COLOR: "", ...env }),
-      Command.start
-    )
-    const [stdout, stderr, code] = yield* Effect.all([
-      proc.stdout.pipe(Stream.decodeText(), Stream.mkString),
-      proc.stderr.pipe(Stream.decodeText(), Stream.mkString),
-      proc.exitCode
-    ], { concurrency: 3 })
-    return { stdout, stderr, code: Number(code) }
-  }))
+const exec = (argv: ReadonlyArray<string>, cwd: string, env?: Record<string, string>) => spawn(argv, { cwd, env })
 
 describe("the packed package", () => {
   it.scoped(

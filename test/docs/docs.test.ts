@@ -2,10 +2,10 @@
  * docs/: every page's example is the file under docs/examples/ it names (no drift between page and file),
  * and every example runs: the TypeScript ones under tsx, the CLI one with the built bin on PATH.
  */
-import { Command, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import * as Bin from "../cli/bin.js"
 
@@ -13,19 +13,7 @@ const repo = Bin.repo
 const Live = Layer.merge(Bin.layer, NodeContext.layer)
 
 const exec = (argv: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const proc = yield* Command.make(argv[0]!, ...argv.slice(1)).pipe(
-      Command.workingDirectory(repo),
-      Command.env({ NO_COLOR: "1", ...env }),
-      Command.start
-    )
-    const [stdout, stderr, code] = yield* Effect.all([
-      proc.stdout.pipe(Stream.decodeText(), Stream.mkString),
-      proc.stderr.pipe(Stream.decodeText(), Stream.mkString),
-      proc.exitCode
-    ], { concurrency: 3 })
-    return { stdout, stderr, code: Number(code) }
-  }))
+  Bin.spawn(argv, { cwd: repo, env: { NO_COLOR: "1", ...env } })
 
 const expected: Record<string, ReadonlyArray<string>> = {
   "bundles.ts": ["Swarm/default", "E_CONFIG_ENTRY_OUTSIDE_ROOT"],

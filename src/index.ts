@@ -307,6 +307,11 @@ export * as Orchestrator from "./orchestrator/Orchestrator.js"
 /**
  * @since 0.1.0
  */
+export * as AgentHost from "./orchestrator/AgentHost.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as OrchestratorError from "./orchestrator/OrchestratorError.js"
 
 /**

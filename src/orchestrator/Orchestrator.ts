@@ -22,8 +22,8 @@ import * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
 import * as AgentAddress from "./AgentAddress.js"
+import * as AgentHost from "./AgentHost.js"
 import type { TurnInput } from "./internal/mailbox.js"
-import * as Open from "./internal/open.js"
 import * as Runtime from "./internal/runtime.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
 import * as Supervision from "./Supervision.js"
@@ -169,7 +169,7 @@ const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, O
 
 const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
 
-const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, host: Open.Host) =>
+const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, host: AgentHost.Service) =>
   Effect.gen(function*() {
     const selected = Bundle.selectSwarm(bundle, swarmName)
     if (Either.isLeft(selected)) {
@@ -187,32 +187,32 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
       options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
     )
 
-    const open: Runtime.Opener = (address) =>
-      Effect.gen(function*() {
+    const open: Runtime.Opener = (address, generation) =>
+      Effect.suspend(() => {
         const agent = byName.get(address.agentName)!
         const instanceContext: InstanceContext = { address, agent, bundle, orchestrator: service }
-        const instance = yield* host.open({
+        const setup = options.setup
+        return host.start({
           bundle,
           swarm,
           workspaceId,
           agentNames,
           address,
           agent,
+          generation,
           model: options.models?.[address.agentName],
-          agents: options.agents?.(instanceContext)
-        })
-        if (options.setup !== undefined) {
-          yield* options.setup(instance, instanceContext).pipe(
-            Effect.mapError((e) =>
-              new AgentTurnFailed({
-                address: AgentAddress.format(address),
-                errorTag: "_tag" in e ? String(e._tag) : "SetupError",
-                detail: e.message
-              })
+          agents: options.agents?.(instanceContext),
+          setup: setup === undefined ? undefined : (instance) =>
+            setup(instance, instanceContext).pipe(
+              Effect.mapError((e) =>
+                new AgentTurnFailed({
+                  address: AgentAddress.format(address),
+                  errorTag: "_tag" in e ? String(e._tag) : "SetupError",
+                  detail: e.message
+                })
+              )
             )
-          )
-        }
-        return instance
+        })
       })
 
     const runtime = yield* Runtime.make({
@@ -275,7 +275,7 @@ export const make = (
   Service,
   SwarmNotFound,
   AgentInstance.FromBundleRequirements
-> => Effect.flatMap(Open.durable, (host) => makeWith(bundle, swarmName, options, host))
+> => makeOnHost(bundle, swarmName, options).pipe(Effect.provide(AgentHost.inProcess))
 
 /**
  * Like {@link make}, with every instance's log in memory (tests, benchmarks, throwaway swarms). Instances
@@ -289,7 +289,34 @@ export const makeInMemory = (
   swarmName: string | undefined,
   options: Options = {}
 ): Effect.Effect<Service, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
-  Effect.flatMap(Open.inMemory, (host) => makeWith(bundle, swarmName, options, host))
+  makeOnHost(bundle, swarmName, options).pipe(Effect.provide(AgentHost.inMemory))
+
+/**
+ * Like {@link make}, on the {@link AgentHost.AgentHost} in context: `AgentHost.inProcess`,
+ * `AgentHost.inMemory` or `AgentHost.childProcess` (one Node process per instance). `options.models` and
+ * `options.setup` act in this process, so a child-process host refuses them (the child opens the bundle's
+ * model, tools and extensions itself).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.makeOnHost(bundle, undefined)
+ *   return yield* orchestrator.request("coder@thread-1", "hello")
+ * }).pipe(Effect.provide(AgentHost.inProcess))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeOnHost = (
+  bundle: Bundle.Bundle,
+  swarmName: string | undefined,
+  options: Options = {}
+): Effect.Effect<Service, SwarmNotFound, AgentHost.AgentHost | Scope.Scope> =>
+  Effect.flatMap(AgentHost.AgentHost, (host) => makeWith(bundle, swarmName, options, host))
 
 /**
  * The {@link Orchestrator} of a Swarm as a scoped layer (see {@link make}).
@@ -328,3 +355,24 @@ export const layerInMemory = (
   options?: Options
 ): Layer.Layer<Orchestrator, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem> =>
   Layer.scoped(Orchestrator, makeInMemory(bundle, swarmName, options))
+
+/**
+ * {@link makeOnHost} as a scoped layer: the host is chosen by the layer provided to it.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const OrchestratorLive = Orchestrator.layerOnHost(bundle).pipe(Layer.provide(AgentHost.inProcess))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOnHost = (
+  bundle: Bundle.Bundle,
+  swarmName?: string,
+  options?: Options
+): Layer.Layer<Orchestrator, SwarmNotFound, AgentHost.AgentHost> =>
+  Layer.scoped(Orchestrator, makeOnHost(bundle, swarmName, options))

@@ -129,6 +129,22 @@ export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swa
 }
 
 /**
+ * The instance died with its turn (its process exited, its storage failed, a defect): the orchestrator
+ * restarts it with backoff and the next generation continues the turn from the log.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HostCrashed extends Schema.TaggedError<HostCrashed>("effect-swarm/HostCrashed")(
+  "HostCrashed",
+  { address: Schema.String, generation: Schema.Number, detail: Schema.String }
+) {
+  override get message(): string {
+    return `${this.address} (generation ${this.generation}) crashed: ${this.detail}`
+  }
+}
+
+/**
  * Every failure of an orchestrator call.
  *
  * @since 0.1.0

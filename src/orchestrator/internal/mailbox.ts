@@ -18,12 +18,19 @@ export interface TurnInput {
    * For a turn another agent asked for (set by `AgentsApi`): the input message's source (the agent
    * variant with the correlation id), the caller's span (`parentTrace`) and the call chain.
    */
-  readonly call?: Omit<Turn.Input, "text"> | undefined
+  readonly call?: Omit<Turn.Input, "text" | "onDelta"> | undefined
+  /**
+   * Receives the streamed model output of each step of this turn (forwarded from a child-process host).
+   * It stays in this process: a message keeps only its data when it crosses to another host.
+   */
+  readonly onDelta?: Turn.Input["onDelta"]
 }
 
 /** What `Turn.run` gets for a message. */
-export const turnInput = (input: TurnInput): string | Turn.Input =>
-  input.call === undefined ? input.input : { ...input.call, text: input.input }
+export const turnInput = (input: TurnInput, onDelta: Turn.Input["onDelta"]): string | Turn.Input =>
+  input.call === undefined && onDelta === undefined ?
+    input.input :
+    { ...input.call, text: input.input, ...(onDelta === undefined ? {} : { onDelta }) }
 
 export type EnvelopeState = "queued" | "running" | "done" | "cancelled"
 

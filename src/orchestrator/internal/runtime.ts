@@ -1,7 +1,7 @@
 /**
  * The orchestrator's machinery: the instance registry (one slot per `agent@instanceKey`, created on the
- * first message), and one worker fiber per slot that opens the instance and runs its mailbox one turn at a
- * time.
+ * first message), and one worker fiber per slot that starts the instance on its host (one generation) and
+ * runs its mailbox one turn at a time.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -11,12 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { AgentInstance } from "../../agent/AgentInstance.js"
-import * as Turn from "../../agent/Turn.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as AgentAddress from "../AgentAddress.js"
+import type { Hosted, ShutdownReason } from "../AgentHost.js"
 import {
   AgentMailboxFull,
   AgentNotFound,
@@ -25,6 +23,7 @@ import {
   type OrchestratorError
 } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
+import { describe } from "./hostInProcess.js"
 import * as Mailbox from "./mailbox.js"
 
 export type InstanceStatus =
@@ -50,12 +49,19 @@ export interface Slot {
   nextStartAt: number | undefined
   /** The envelope whose turn runs now. */
   current: Mailbox.Envelope | undefined
+  /** Starts so far: the current worker's instance belongs to this generation. */
+  generation: number
+  /** The instance of the current generation, once started. */
+  hosted: Hosted | undefined
+  /** Why the current generation is being stopped (set before its worker is interrupted). */
+  stopReason: ShutdownReason | undefined
 }
 
-/** Opens the instance of an address (its own scope: closing it releases the instance). */
+/** Starts the instance of an address on its host for one generation (closing the scope stops it). */
 export type Opener = (
-  address: AgentAddress.AgentAddress
-) => Effect.Effect<AgentInstance, AgentTurnFailed, Scope.Scope>
+  address: AgentAddress.AgentAddress,
+  generation: number
+) => Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope>
 
 export interface Settings {
   readonly swarm: string
@@ -70,30 +76,10 @@ export interface Settings {
   ) => Effect.Effect<void>
 }
 
-/** A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files). */
-const isCrash = (cause: Cause.Cause<unknown>): boolean => {
-  if (Cause.isInterruptedOnly(cause)) return false
-  const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) return true
-  const e = failure.value
-  return typeof e === "object" && e !== null && "_tag" in e && e._tag === "TurnStorageError"
-}
-
 /** The signal that ends a worker generation: its instance crashed. */
 class Crashed {
   readonly _tag = "Crashed"
   constructor(readonly detail: string) {}
-}
-
-const describe = (cause: Cause.Cause<unknown>): { errorTag: string; detail: string } => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const e = failure.value
-    const tag = typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "Error"
-    const detail = e instanceof Error ? e.message : String(e)
-    return { errorTag: tag, detail }
-  }
-  return { errorTag: "Defect", detail: Cause.pretty(cause).split("\n")[0] ?? "the turn died" }
 }
 
 export const make = (settings: Settings, open: Opener) =>
@@ -114,22 +100,16 @@ export const make = (settings: Settings, open: Opener) =>
       })
 
     /** Runs one envelope's turn on the instance; the outcome completes its reply. */
-    const runEnvelope = (slot: Slot, instance: AgentInstance, envelope: Mailbox.Envelope) =>
+    const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope) =>
       Effect.gen(function*() {
         slot.status = "processing"
         slot.current = envelope
         const resumed = envelope.started
         envelope.started = true
-        const turn: Effect.Effect<TurnResult, unknown> = resumed ?
-          Effect.flatMap(
-            Turn.resume(instance),
-            Option.match({
-              onNone: () => Turn.run(instance, Mailbox.turnInput(envelope.input)),
-              onSome: Effect.succeed
-            })
-          ) :
-          Turn.run(instance, Mailbox.turnInput(envelope.input))
-        const fiber = yield* Effect.fork(turn)
+        const fiber = yield* Effect.fork(hosted.run(envelope.input, {
+          resume: resumed,
+          ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
+        }))
         envelope.fiber = fiber
         const exit = yield* Fiber.await(fiber)
         envelope.fiber = undefined
@@ -139,41 +119,68 @@ export const make = (settings: Settings, open: Opener) =>
           envelope.state = "done"
           return yield* Deferred.succeed(envelope.reply, exit.value)
         }
-        if (isCrash(exit.cause)) {
+        const failure = Cause.failureOption(exit.cause)
+        if (failure._tag === "Some" && failure.value._tag === "HostCrashed") {
           // The envelope waits at the head of the mailbox; the restarted instance continues its turn.
           yield* slot.mailbox.requeue(envelope)
-          return yield* Effect.fail(new Crashed(describe(exit.cause).detail))
+          return yield* Effect.fail(new Crashed(failure.value.detail))
         }
         envelope.state = "done"
-        if (Cause.isInterruptedOnly(exit.cause)) {
-          // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
-          return yield* Deferred.interrupt(envelope.reply)
+        if (failure._tag === "Some" && failure.value._tag === "AgentTurnFailed") {
+          return yield* Deferred.fail(envelope.reply, failure.value)
         }
-        const { detail, errorTag } = describe(exit.cause)
-        return yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
+        // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
+        return yield* Deferred.interrupt(envelope.reply)
       })
+
+    /** Fails with Crashed when the generation's instance ends on its own; an exit of another generation is ignored. */
+    const watchExit = (slot: Slot, hosted: Hosted): Effect.Effect<never, Crashed> =>
+      Effect.flatMap(hosted.exited, (exit) =>
+        exit.generation === slot.generation ?
+          Effect.fail(new Crashed(exit.detail)) :
+          Effect.zipRight(
+            Effect.logWarning(
+              `${slot.label}: ignored the exit of generation ${exit.generation} (current: ${slot.generation})`
+            ),
+            watchExit(slot, { ...hosted, exited: Effect.never })
+          ))
 
     /** One generation: opens the instance and runs its mailbox until it crashes (fails with Crashed). */
     const generation = (slot: Slot) =>
       Effect.gen(function*() {
-        let instance: AgentInstance | undefined
+        let hosted: Hosted | undefined
         slot.startedAt = yield* Clock.currentTimeMillis
         slot.nextStartAt = undefined
+        slot.hosted = undefined
         if (slot.status !== "restarting") slot.status = "starting"
         while (true) {
-          const envelope = yield* slot.mailbox.take
-          if (instance === undefined) {
-            const opened = yield* Effect.exit(open(slot.address))
+          // An instance that ends while it waits for a message crashed (a run in flight reports it itself).
+          const envelope = hosted === undefined ?
+            yield* slot.mailbox.take :
+            yield* Effect.raceFirst(slot.mailbox.take, watchExit(slot, hosted))
+          if (hosted === undefined) {
+            const generation = ++slot.generation
+            const opened = yield* Effect.exit(open(slot.address, generation))
             if (Exit.isFailure(opened)) {
               envelope.state = "done"
               const { detail, errorTag } = describe(opened.cause)
               yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
               continue
             }
-            instance = opened.value
+            hosted = opened.value
+            slot.hosted = hosted
+            slot.stopReason = undefined
+            const stopping = hosted
+            // Runs first when the generation ends (before the host's own finalizers): the instance is told why.
+            yield* Effect.addFinalizer(() =>
+              Effect.suspend(() => {
+                slot.hosted = undefined
+                return stopping.stop(slot.stopReason ?? (shuttingDown ? "orchestrator_shutdown" : "restart"))
+              })
+            )
             slot.status = "idle"
           }
-          yield* runEnvelope(slot, instance, envelope)
+          yield* runEnvelope(slot, hosted, envelope)
         }
       }).pipe(Effect.scoped)
 
@@ -261,7 +268,10 @@ export const make = (settings: Settings, open: Opener) =>
           supervision: Supervision.initial(),
           startedAt: 0,
           nextStartAt: undefined,
-          current: undefined
+          current: undefined,
+          generation: 0,
+          hosted: undefined,
+          stopReason: undefined
         }
         slots.set(label, slot)
         yield* start(slot)
@@ -316,8 +326,15 @@ export const make = (settings: Settings, open: Opener) =>
         return slot !== undefined ? Effect.succeed(slot) : slotFor(address)
       })
 
-    /** Stops the worker: an in-flight turn is interrupted and stays open in the log (continued later). */
-    const halt = (slot: Slot) => FiberMap.remove(workers, slot.label)
+    /**
+     * Stops the worker: the instance is told why, an in-flight turn is interrupted and stays open in the log
+     * (continued later).
+     */
+    const halt = (slot: Slot, reason: ShutdownReason) =>
+      Effect.suspend(() => {
+        slot.stopReason = reason
+        return FiberMap.remove(workers, slot.label)
+      })
 
     const failQueued = (slot: Slot) =>
       Effect.forEach(slot.mailbox.drain(), (envelope) => {
@@ -328,7 +345,7 @@ export const make = (settings: Settings, open: Opener) =>
     const stop = (address: AgentAddress.AgentAddress, reason: string) =>
       Effect.gen(function*() {
         const slot = yield* existing(address)
-        yield* halt(slot)
+        yield* halt(slot, "stop")
         slot.status = "stopped"
         slot.reason = reason
         yield* failQueued(slot)
@@ -338,7 +355,7 @@ export const make = (settings: Settings, open: Opener) =>
     const restart = (address: AgentAddress.AgentAddress) =>
       Effect.gen(function*() {
         const slot = yield* existing(address)
-        yield* halt(slot)
+        yield* halt(slot, "restart")
         slot.reason = undefined
         slot.status = "restarting"
         slot.restarts++

@@ -1,43 +1,87 @@
 /**
- * How the orchestrator opens the instance of an address: durable through `AgentInstance.fromBundle` (the
- * bundle's model, prompt, tools, extensions; the workspace stores), or in memory from the bundle's model
- * and prompt (tests, benchmarks).
+ * The in-process hosts: the instance of an address is an `AgentInstance` in this process, opened durable
+ * through `AgentInstance.fromBundle` (the bundle's model, prompt, tools, extensions; the workspace stores)
+ * or in memory from the bundle's model and prompt (tests, benchmarks); its turns run on fibers.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as AgentInstance from "../../agent/AgentInstance.js"
 import * as Policy from "../../agent/Policy.js"
+import * as Turn from "../../agent/Turn.js"
 import type * as EventBus from "../../event/EventBus.js"
 import * as Model from "../../model/Model.js"
-import type { AgentsApi, RuntimeInfo } from "../../pipeline/Middleware.js"
+import type { RuntimeInfo, TurnResult } from "../../pipeline/Middleware.js"
 import * as Bundle from "../../resource/Bundle.js"
-import type * as Resource from "../../resource/Resource.js"
 import { Instances } from "../../workspace/Instances.js"
 import * as AgentAddress from "../AgentAddress.js"
-import { AgentTurnFailed } from "../OrchestratorError.js"
+import type { Hosted, RunOptions, Service, Target } from "../AgentHost.js"
+import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
 import * as Calls from "./calls.js"
+import * as Mailbox from "./mailbox.js"
 
-export interface Target {
-  readonly bundle: Bundle.Bundle
-  readonly swarm: Bundle.Entry<Resource.SwarmResource>
-  readonly workspaceId: string
-  readonly agentNames: ReadonlyArray<string>
-  readonly address: AgentAddress.AgentAddress
-  readonly agent: Bundle.Entry<Resource.AgentResource>
-  readonly model: Model.Service | undefined
-  readonly agents: AgentsApi | undefined
+/** A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files). */
+export const isCrash = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.isInterruptedOnly(cause)) return false
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return true
+  const e = failure.value
+  return typeof e === "object" && e !== null && "_tag" in e && e._tag === "TurnStorageError"
 }
 
-export interface Host {
-  readonly open: (target: Target) => Effect.Effect<AgentInstance.AgentInstance, AgentTurnFailed, Scope.Scope>
-  readonly persistStatus: (
-    workspaceId: string,
-    address: AgentAddress.AgentAddress,
-    status: "crashed" | "stopped",
-    reason: string
-  ) => Effect.Effect<void>
+/** The error tag and message of a failed turn's cause. */
+export const describe = (cause: Cause.Cause<unknown>): { errorTag: string; detail: string } => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    const tag = typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "Error"
+    const detail = e instanceof Error ? e.message : String(e)
+    return { errorTag: tag, detail }
+  }
+  return { errorTag: "Defect", detail: Cause.pretty(cause).split("\n")[0] ?? "the turn died" }
 }
+
+/** Runs one turn on an opened instance: a resumed envelope continues the open turn of the log first. */
+export const runTurn = (
+  instance: AgentInstance.AgentInstance,
+  input: Mailbox.TurnInput,
+  options: RunOptions
+): Effect.Effect<TurnResult, unknown> => {
+  const turnInput = Mailbox.turnInput(input, options.onDelta)
+  return options.resume ?
+    Effect.flatMap(
+      Turn.resume(instance),
+      Option.match({ onNone: () => Turn.run(instance, turnInput), onSome: Effect.succeed })
+    ) :
+    Turn.run(instance, turnInput)
+}
+
+/** The in-process {@link Hosted} of an opened instance (after `target.setup`). */
+const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
+  Effect.gen(function*() {
+    if (target.setup !== undefined) yield* target.setup(instance)
+    const label = AgentAddress.format(target.address)
+    const result: Hosted = {
+      generation: target.generation,
+      pid: undefined,
+      run: (input, options) =>
+        runTurn(instance, input, options).pipe(
+          Effect.catchAllCause((cause): Effect.Effect<never, AgentTurnFailed | HostCrashed> => {
+            if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+            const { detail, errorTag } = describe(cause)
+            return isCrash(cause) ?
+              Effect.fail(new HostCrashed({ address: label, generation: target.generation, detail })) :
+              Effect.fail(new AgentTurnFailed({ address: label, errorTag, detail }))
+          })
+        ),
+      exited: Effect.never,
+      // The instance's resources are released with the scope it was opened in.
+      stop: () => Effect.void
+    }
+    return result
+  })
 
 const failed = (address: AgentAddress.AgentAddress) => (e: { readonly _tag: string; readonly message: string }) =>
   new AgentTurnFailed({ address: AgentAddress.format(address), errorTag: e._tag, detail: e.message })
@@ -63,8 +107,9 @@ const runtimeInfo = (target: Target, system: string | undefined): RuntimeInfo =>
 /** Instances whose log lives in memory, from the bundle's model and system prompt (no tools, no extensions). */
 export const inMemory = Effect.gen(function*() {
   const context = yield* Effect.context<EventBus.EventBus | FileSystem.FileSystem>()
-  const host: Host = {
-    open: (target) =>
+  const host: Service = {
+    kind: "inMemory",
+    start: (target) =>
       Effect.gen(function*() {
         const { address, agent, bundle } = target
         const model = target.model ?? (yield* Effect.gen(function*() {
@@ -90,7 +135,7 @@ export const inMemory = Effect.gen(function*() {
           tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent)),
           runtime: runtimeInfo(target, system),
           ...(target.agents === undefined ? {} : { agents: target.agents })
-        }).pipe(Effect.mapError(failed(address)))
+        }).pipe(Effect.mapError(failed(address)), Effect.flatMap((instance) => hosted(target, instance)))
       }).pipe(Effect.provide(context)),
     persistStatus: () => Effect.void
   }
@@ -101,8 +146,9 @@ export const inMemory = Effect.gen(function*() {
 export const durable = Effect.gen(function*() {
   const context = yield* Effect.context<Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>>()
   const instances = yield* Instances
-  const host: Host = {
-    open: (target) =>
+  const host: Service = {
+    kind: "inProcess",
+    start: (target) =>
       AgentInstance.fromBundle(target.bundle, {
         agent: target.agent,
         instanceKey: target.address.instanceKey,
@@ -110,7 +156,11 @@ export const durable = Effect.gen(function*() {
         workspaceId: target.workspaceId,
         ...(target.model === undefined ? {} : { model: target.model }),
         ...(target.agents === undefined ? {} : { agents: target.agents })
-      }).pipe(Effect.provide(context), Effect.mapError(failed(target.address))),
+      }).pipe(
+        Effect.provide(context),
+        Effect.mapError(failed(target.address)),
+        Effect.flatMap((instance) => hosted(target, instance))
+      ),
     persistStatus: (workspaceId, address, status, reason) =>
       instances.setStatus({ workspaceId, ...address }, status, reason).pipe(
         Effect.catchAll((e) =>

@@ -1,0 +1,178 @@
+/**
+ * Where the orchestrator runs its instances. The orchestrator owns addresses, mailboxes and supervision;
+ * an `AgentHost` owns what one instance is while it lives: it starts the instance of an address (one
+ * generation), runs one turn at a time for it, stops it with a reason, and reports when it ends on its
+ * own (its `exited` signal, carrying its generation). The orchestrator only ever talks to a host by these
+ * messages, so an instance shares no memory with its caller:
+ *
+ * - `AgentHost.inProcess` (the default of `Orchestrator.make` / `layer`): the instance is opened by
+ *   `AgentInstance.fromBundle` on the workspace stores in context and its turns run on fibers.
+ * - `AgentHost.inMemory` (`Orchestrator.makeInMemory`): the same, with logs in memory.
+ * - `AgentHost.childProcess`: one Node process per instance; see its TSDoc.
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as AgentInstance from "../agent/AgentInstance.js"
+import type * as Turn from "../agent/Turn.js"
+import type * as EventBus from "../event/EventBus.js"
+import type * as Model from "../model/Model.js"
+import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
+import type * as Bundle from "../resource/Bundle.js"
+import type * as Resource from "../resource/Resource.js"
+import type * as AgentAddress from "./AgentAddress.js"
+import * as InProcess from "./internal/hostInProcess.js"
+import type { TurnInput } from "./internal/mailbox.js"
+import { type AgentTurnFailed, HostCrashed } from "./OrchestratorError.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  HostCrashed
+}
+
+/**
+ * Why a host stops an instance: `restart` (`Orchestrator.restart`, or after a crash), `stop`
+ * (`Orchestrator.stop`), `idle` (released after the Swarm's lifecycle settings), `config_change` and
+ * `orchestrator_shutdown` (the orchestrator's scope closes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ShutdownReason = "restart" | "stop" | "idle" | "config_change" | "orchestrator_shutdown"
+
+/**
+ * What a host needs to start the instance of one address.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Target {
+  readonly bundle: Bundle.Bundle
+  readonly swarm: Bundle.Entry<Resource.SwarmResource>
+  readonly workspaceId: string
+  readonly agentNames: ReadonlyArray<string>
+  readonly address: AgentAddress.AgentAddress
+  readonly agent: Bundle.Entry<Resource.AgentResource>
+  /** Counts the starts of this address (1, 2, ...): the instance's generation. */
+  readonly generation: number
+  /** A model instead of the bundle's (in-process hosts only: a child process opens the bundle's). */
+  readonly model: Model.Service | undefined
+  /** The agents API the instance's middlewares and tools call other agents through. */
+  readonly agents: AgentsApi | undefined
+  /** Prepares the opened instance before its first turn (in-process hosts only). */
+  readonly setup:
+    | ((instance: AgentInstance.AgentInstance) => Effect.Effect<void, AgentTurnFailed, Scope.Scope>)
+    | undefined
+}
+
+/**
+ * How one turn is run: `resume` when the turn started under an earlier generation (its log ends inside
+ * it: the host continues it, and runs the input only if nothing was open); `onDelta` receives the
+ * streamed model output of each step.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly resume: boolean
+  readonly onDelta?: Turn.Input["onDelta"]
+}
+
+/**
+ * The instance ended on its own (a child process exited): the generation it belonged to, and what was
+ * seen (exit code, signal).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Exit {
+  readonly generation: number
+  readonly detail: string
+}
+
+/**
+ * The instance of one address, started by a host for one generation. It lives in the scope `start` was
+ * given: closing that scope stops it (as `orchestrator_shutdown` unless `stop` said otherwise).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Hosted {
+  readonly generation: number
+  /** The process id of a child-process instance. */
+  readonly pid: number | undefined
+  /**
+   * Runs one turn. Interrupting it cancels the turn (it stays open in the instance's log). Fails with
+   * `AgentTurnFailed` when the turn failed (the instance lives on) or `HostCrashed` when the instance died
+   * with it (the orchestrator restarts it, and the next generation continues the turn from its log).
+   */
+  readonly run: (input: TurnInput, options: RunOptions) => Effect.Effect<TurnResult, AgentTurnFailed | HostCrashed>
+  /** Completes when the instance ends on its own (never for an in-process instance). */
+  readonly exited: Effect.Effect<Exit>
+  /** Stops the instance (idempotent): a child is asked to shut down, then TERM, then KILL after the grace period. */
+  readonly stop: (reason: ShutdownReason) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** `inProcess`, `inMemory` or `childProcess`. */
+  readonly kind: string
+  /** Starts the instance of `target.address`; it lives in the given scope. */
+  readonly start: (target: Target) => Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope>
+  /** Records `crashed` / `stopped` (with the reason) where the instance's status lives. */
+  readonly persistStatus: (
+    workspaceId: string,
+    address: AgentAddress.AgentAddress,
+    status: "crashed" | "stopped",
+    reason: string
+  ) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentHost extends Context.Tag("effect-swarm/AgentHost")<AgentHost, Service>() {}
+
+/**
+ * Instances opened by `AgentInstance.fromBundle` (the bundle's model, prompt, tools, extensions, MCP
+ * servers) on the workspace stores in context, their turns on fibers of this process.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const OrchestratorLive = Orchestrator.layerOnHost(bundle).pipe(Layer.provide(AgentHost.inProcess))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const inProcess: Layer.Layer<
+  AgentHost,
+  never,
+  Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>
+> = Layer.effect(AgentHost, InProcess.durable)
+
+/**
+ * Instances whose logs live in memory, from the bundle's model and system prompt (no tools or extensions
+ * unless `setup` registers them): tests, benchmarks, throwaway swarms.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const inMemory: Layer.Layer<AgentHost, never, EventBus.EventBus | FileSystem.FileSystem> = Layer.effect(
+  AgentHost,
+  InProcess.inMemory
+)

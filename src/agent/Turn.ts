@@ -22,8 +22,9 @@ import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { TurnResult } from "../pipeline/Middleware.js"
-import type { AwaitingApproval } from "./AgentError.js"
+import type { AwaitingApproval, TurnStorageError } from "./AgentError.js"
 import type { AgentInstance } from "./internal/instance.js"
+import * as Abandon from "./internal/abandon.js"
 import * as Loop from "./internal/loop.js"
 
 /**
@@ -86,6 +87,17 @@ export const run: (
 
 /**
  * Continues the instance's open turn, if its log ends inside one; `None` when there is nothing to do.
+ * Waits for a running turn of the instance to end first.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Turn } from "effect-swarm"
+ * import type { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * // After a restart: finish what the previous process left open before taking new input.
+ * const finished = Effect.map(Turn.resume(agent), Option.map((r) => r.finishReason))
+ * ```
  *
  * @since 0.1.0
  * @category running
@@ -95,6 +107,49 @@ export const resume: (instance: AgentInstance) => Effect.Effect<Option.Option<Tu
 )(function*(instance: AgentInstance) {
   return yield* instance.state.lock.withPermits(1)(Loop.resumeLocked(instance))
 })
+
+/**
+ * What {@link abandon} closed: the turn, the reason, and the tool calls it answered with
+ * `E_TOOL_INTERRUPTED`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Abandoned = Abandon.Abandoned
+
+/**
+ * Closes the turn the instance's log ends inside (interrupted: a cancelled request, a timeout, a crash)
+ * without continuing it: the model is not called and no tool runs. A `turn.abandoned` record carrying the
+ * reason is written to the instance's runtime event log (durable first), every tool call of the turn
+ * without a result is answered with an `E_TOOL_INTERRUPTED` result naming the reason (so the model reads
+ * why on the next turn), tool calls waiting for approval stop waiting, and the status goes back to `idle`.
+ * The next {@link run} starts a new turn. `None` (and nothing written) when no turn is open. Waits for a
+ * running turn of the instance to end first: interrupt its fiber, then abandon.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Fiber } from "effect"
+ * import { Turn } from "effect-swarm"
+ * import type { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const cancelled = Effect.gen(function*() {
+ *   const fiber = yield* Effect.fork(Turn.run(agent, "a long task"))
+ *   yield* Fiber.interrupt(fiber) // the caller gave up: the turn stays open in the log
+ *   return yield* Turn.abandon(agent, "the caller's request timed out")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const abandon: (
+  instance: AgentInstance,
+  reason: string
+) => Effect.Effect<Option.Option<Abandoned>, TurnStorageError> = Effect.fn("Turn.abandon")(
+  function*(instance: AgentInstance, reason: string) {
+    return yield* instance.state.lock.withPermits(1)(Abandon.abandonLocked(instance, reason))
+  }
+)
 
 /**
  * A piece of a step's streamed model response: text, reasoning, a tool call starting, its argument

@@ -408,6 +408,22 @@ export const BudgetExceeded = Schema.Struct({
 }).annotations({ identifier: "BudgetExceeded" })
 
 /**
+ * A turn left open in the log (interrupted: a cancelled request, a crash) was closed without being
+ * continued (`Turn.abandon`): its tool calls without a result (`toolCallIds`) are answered with
+ * `E_TOOL_INTERRUPTED` naming the `reason`, and the next turn starts fresh.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TurnAbandoned = Schema.Struct({
+  type: Schema.Literal("turn.abandoned"),
+  ...loopBase,
+  reason: Schema.String,
+  stepCount: Schema.Number,
+  toolCallIds: Schema.Array(Schema.String)
+}).annotations({ identifier: "TurnAbandoned" })
+
+/**
  * The records the turn loop writes synchronously (beside `turn.started|completed|failed`), before
  * anything that depends on them runs. Old logs, without them, still decode.
  *
@@ -421,7 +437,13 @@ export const BudgetExceeded = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const LoopEvent = Schema.Union(ApprovalRequested, ApprovalResolved, ToolsDispatched, BudgetExceeded)
+export const LoopEvent = Schema.Union(
+  ApprovalRequested,
+  ApprovalResolved,
+  ToolsDispatched,
+  BudgetExceeded,
+  TurnAbandoned
+)
   .annotations({ identifier: "LoopEvent" })
 
 /**

@@ -24,7 +24,10 @@ export interface Approval {
 }
 
 export interface LoopLog {
-  /** Turns that ended (`turn.completed` / `turn.failed`), with their finish reason. */
+  /**
+   * Turns that ended (`turn.completed` / `turn.failed` / `turn.abandoned`), with their finish reason
+   * (`interrupted` for an abandoned one).
+   */
   readonly ended: Map<string, string>
   readonly approvals: Map<string, Approval>
   /** `${turnId}:${stepIndex}` of paused steps whose tools were dispatched. */
@@ -46,6 +49,9 @@ export const applyRecord = (log: LoopLog, r: EventRecord): void => {
       return
     case "turn.failed":
       if (r.rv !== undefined) log.ended.set(turnId, "error")
+      return
+    case "turn.abandoned":
+      log.ended.set(turnId, "interrupted")
       return
     case "approval.requested": {
       const id = str(r.toolCallId)

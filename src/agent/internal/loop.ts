@@ -137,21 +137,30 @@ const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
     }
   })
 
-/**
- * Answers every tool call of the turn that has no result (after a wall-time interruption), so the
- * conversation stays valid for the next model call.
- */
-const closeDangling = (inst: AgentInstance, turnId: string, why: string) =>
-  Effect.gen(function*() {
-    const messages = yield* turnMessages(inst, turnId)
+/** The tool calls of the turn that have no result, with the step of the message that made them. */
+export const danglingCalls = (inst: AgentInstance, turnId: string) =>
+  Effect.map(turnMessages(inst, turnId), (messages) => {
     const done = Log.answered(messages)
-    const drafts: Array<MessageEvent.Draft> = []
+    const calls: Array<{ readonly call: Message.ToolCall; readonly stepIndex: number }> = []
     for (const m of messages) {
       for (const call of Log.callsOf(m)) {
-        if (done.has(call.id)) continue
-        const r = errorResult(call, codes.interrupted, `The call of ${call.name} was not completed: ${why}.`)
-        drafts.push(MessageEvent.append(yield* toolResultMessage(turnId, Log.stepOf(m) ?? 0, r)))
+        if (!done.has(call.id)) calls.push({ call, stepIndex: Log.stepOf(m) ?? 0 })
       }
+    }
+    return calls
+  })
+
+/**
+ * Answers every tool call of the turn that has no result with `E_TOOL_INTERRUPTED` naming `why` (after a
+ * wall-time interruption, a failed turn, or an abandoned one), so the conversation stays valid for the
+ * next model call.
+ */
+export const closeDangling = (inst: AgentInstance, turnId: string, why: string) =>
+  Effect.gen(function*() {
+    const drafts: Array<MessageEvent.Draft> = []
+    for (const { call, stepIndex } of yield* danglingCalls(inst, turnId)) {
+      const r = errorResult(call, codes.interrupted, `The call of ${call.name} was not completed: ${why}.`)
+      drafts.push(MessageEvent.append(yield* toolResultMessage(turnId, stepIndex, r)))
     }
     if (drafts.length > 0) yield* appendAll(inst, drafts)
   })

@@ -23,8 +23,8 @@ import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import type { AwaitingApproval, TurnStorageError } from "./AgentError.js"
-import type { AgentInstance } from "./internal/instance.js"
 import * as Abandon from "./internal/abandon.js"
+import type { AgentInstance } from "./internal/instance.js"
 import * as Loop from "./internal/loop.js"
 
 /**

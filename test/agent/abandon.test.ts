@@ -2,7 +2,7 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option, Ref } from "effect"
 import { AgentInstance, Instances, Scripted, Turn } from "effect-swarm"
-import type { Model } from "effect-swarm"
+import type { Message, Model } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import { tempRoot } from "../workspace/helpers.js"
 
@@ -80,7 +80,10 @@ describe("Turn.abandon", () => {
       assert.strictEqual(yield* Ref.get(runs), 2)
       const sent = yield* Ref.get(requests)
       assert.strictEqual(sent.length, 1)
-      assert.strictEqual(sent[0]!.messages.filter((m) => m.data.role === "tool").length, 2)
+      assert.strictEqual(
+        sent[0]!.messages.filter((m) => "createdAt" in m && (m as Message.Message).data.role === "tool").length,
+        2
+      )
       assert.isTrue(Option.isNone(yield* Turn.resume(agent.instance)))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 

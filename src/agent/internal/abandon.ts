@@ -34,4 +34,3 @@ export const abandonLocked = (inst: AgentInstance, reason: string) =>
     yield* inst.state.storage.setStatus("idle")
     return Option.some<Abandoned>({ turnId: open.turnId, reason, toolCallIds })
   })
-

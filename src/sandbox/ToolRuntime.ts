@@ -36,21 +36,18 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
-import * as fs from "node:fs"
 import * as os from "node:os"
-import * as path from "node:path"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as Launcher from "./internal/launcher.js"
 import * as Plan from "./internal/plan.js"
-import * as PrivateDir from "./internal/privateDir.js"
 import * as Session from "./internal/session.js"
-import * as Limits from "./Limits.js"
+import type * as Limits from "./Limits.js"
 import * as NativeTools from "./NativeTools.js"
 import * as Sandbox from "./Sandbox.js"
 import { ToolScratchExceeded } from "./ToolRuntimeError.js"
-import type { SpawnFailed, ToolRuntimeError, ToolThrew } from "./ToolRuntimeError.js"
-import * as WorkerScript from "./worker/WorkerScript.js"
+import type { ToolRuntimeError, ToolThrew } from "./ToolRuntimeError.js"
 import * as WorkerPool from "./WorkerPool.js"
-import * as WorkerProcess from "./WorkerProcess.js"
+import type * as WorkerProcess from "./WorkerProcess.js"
 
 export type {
   /**
@@ -291,121 +288,27 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const spawner: WorkerProcess.Spawner = options.spawner ??
       ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
 
-    // Private directories of processes that died without closing their layer (SIGKILL) go first.
-    const tempRoot = options.tempRoot ?? os.tmpdir()
-    const swept = PrivateDir.sweepAbandoned(tempRoot)
-    if (swept.length > 0) {
-      yield* Effect.logDebug(`removed ${swept.length} private directories of dead processes: ${swept.join(", ")}`)
-    }
-    const privateDir = yield* Effect.acquireRelease(
-      Effect.sync(() => PrivateDir.create(tempRoot)),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-    )
-    const workerDir = path.join(privateDir, "worker")
-    const callsDir = path.join(privateDir, "calls")
-    // Deno's module cache is shared like a normal `deno run` would (tools cannot write it): a private
-    // cache would make every layer's first Deno call pay for filling it.
-    const denoDir = options.denoDir ?? process.env.DENO_DIR ??
-      path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "deno")
-    const workerPath = path.join(workerDir, "worker.mjs")
-    yield* Effect.sync(() => {
-      fs.mkdirSync(workerDir, { mode: 0o700 })
-      fs.mkdirSync(callsDir, { mode: 0o700 })
-      fs.writeFileSync(workerPath, WorkerScript.source, { mode: base.workerFilePerm })
-      fs.chmodSync(workerPath, base.workerFilePerm)
+    const launcher = yield* Launcher.make({
+      base,
+      tempRoot: options.tempRoot ?? os.tmpdir(),
+      denoDir: options.denoDir,
+      spawner,
+      killGrace,
+      sampleInterval,
+      maxFrameBytes
     })
+    const startWorker = launcher.start
 
     const planner = Plan.makePlanner({
       base,
       binaries: options.binaries,
-      privateDir,
-      denoDir,
+      privateDir: launcher.privateDir,
+      denoDir: launcher.denoDir,
       osSandbox: Option.getOrElse(yield* Effect.serviceOption(Sandbox.Sandbox), () => Sandbox.bubblewrap()),
       stderrTailBytes,
       killGrace
     })
     const { capabilities, poolPlanFor, prepare, retrySchedule } = planner
-
-    const scratch = Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(callsDir, "c-"))),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-    )
-
-    const startWorker = (
-      plan: Plan.Plan,
-      callEnv: Record<string, string> | undefined
-    ): Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope> =>
-      Effect.gen(function*() {
-        const { config } = plan
-        const dir = yield* scratch
-        const token = Crypto.randomBytes(18).toString("base64url")
-        const args = Limits.launchArgs({
-          capabilities: plan.capabilities,
-          grants: plan.grants,
-          maxMemoryMB: config.maxMemoryMB,
-          nodeOptions: config.nodeOptions,
-          workerPath,
-          // The tool's own directory, not only its entry file: a tool module may import its siblings.
-          implicitRead: [workerDir, path.dirname(plan.entrypoint)],
-          scratchDir: dir,
-          callEnvNames: callEnv === undefined ? plan.poolEnvNames : Object.keys(callEnv),
-          typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
-          preserveSymlinks: plan.importPath !== plan.entrypoint
-        })
-        const extra: Record<string, string> = config.runtimeType === "deno"
-          ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
-          : config.runtimeType === "bun"
-          // Bun would otherwise write a transpiler cache under the fresh HOME of every call (never
-          // reused, and removed again with the scratch directory).
-          ? { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
-          : {}
-        const env = Limits.childEnv({
-          hostEnv: process.env,
-          envGrant: plan.hostEnv,
-          scratchDir: dir,
-          callEnv,
-          extra
-        })
-        const launch = plan.sandboxed === undefined ?
-          { command: plan.binary, args } :
-          plan.sandbox.wrap(plan.sandboxed.binary, args, {
-            binary: plan.sandboxed.binary,
-            workerPath,
-            read: plan.grants.read,
-            write: plan.grants.write,
-            implicitRead: plan.sandboxed.implicitRead,
-            network: plan.grants.net !== "none",
-            scratchDir: dir,
-            scratchBytes: config.maxMemoryMB * Session.MiB,
-            hide: [privateDir]
-          })
-        const proc = yield* WorkerProcess.start({
-          runtimeType: config.runtimeType,
-          command: launch.command,
-          args: launch.args,
-          env,
-          cwd: dir,
-          token,
-          stdoutLimit: config.maxStderrCaptureSize,
-          stderrLimit: config.maxStderrCaptureSize,
-          maxFrameBytes,
-          killGrace,
-          spawner,
-          memory: process.platform === "linux" ?
-            { limitBytes: config.maxMemoryMB * Session.MiB, interval: sampleInterval } :
-            undefined,
-          // Under bubblewrap the scratch directory is a tmpfs of this size; without, the watchdog measures it.
-          scratch: plan.sandboxed === undefined ? { dir, limitBytes: config.maxMemoryMB * Session.MiB } : undefined
-        })
-        proc.send({
-          t: "init",
-          token,
-          entry: plan.importUrl,
-          environment: config.environment,
-          native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
-        })
-        return proc
-      })
 
     const pools = yield* WorkerPool.make<Plan.Plan, Session.WorkerSession, Session.AttemptError>({
       launch: (plan, session) =>

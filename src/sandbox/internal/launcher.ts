@@ -1,0 +1,169 @@
+/**
+ * Starting one worker: the layer's private directory and worker script, a scratch directory per
+ * worker, the command line (runtime flags, then the OS sandbox's wrapper), the allow-listed
+ * environment, the process itself and its `init` message.
+ *
+ * @internal
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type * as RuntimeConfig from "../../config/RuntimeConfig.js"
+import * as Limits from "../Limits.js"
+import type { SpawnFailed } from "../ToolRuntimeError.js"
+import * as WorkerScript from "../worker/WorkerScript.js"
+import * as WorkerProcess from "../WorkerProcess.js"
+import type * as Plan from "./plan.js"
+import * as PrivateDir from "./privateDir.js"
+import { MiB } from "./session.js"
+
+/**
+ * What the launcher needs from its layer.
+ *
+ * @internal
+ */
+export interface LauncherInput {
+  readonly base: RuntimeConfig.Config
+  readonly tempRoot: string
+  readonly denoDir: string | undefined
+  readonly spawner: WorkerProcess.Spawner
+  readonly killGrace: Duration.Duration
+  readonly sampleInterval: Duration.Duration
+  readonly maxFrameBytes: number
+}
+
+/**
+ * The layer's launcher.
+ *
+ * @internal
+ */
+export interface Launcher {
+  readonly privateDir: string
+  readonly denoDir: string
+  /** Starts a worker for `plan` in the current scope (its scratch directory goes with the scope) and
+   * sends `init`; `callEnv` is the call's environment for a cold worker, `undefined` for a worker that
+   * gets its call later (pooled or pre-started: the call's env travels with the call). */
+  readonly start: (
+    plan: Plan.Plan,
+    callEnv: Record<string, string> | undefined
+  ) => Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope>
+}
+
+/**
+ * Creates the private directory (mode 0700, removed with the scope; those of dead processes are swept
+ * first) with the worker script (mode `workerFilePerm`) and returns the launcher.
+ *
+ * @internal
+ */
+export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { base, killGrace, maxFrameBytes, sampleInterval, spawner } = input
+    const swept = PrivateDir.sweepAbandoned(input.tempRoot)
+    if (swept.length > 0) {
+      yield* Effect.logDebug(`removed ${swept.length} private directories of dead processes: ${swept.join(", ")}`)
+    }
+    const privateDir = yield* Effect.acquireRelease(
+      Effect.sync(() => PrivateDir.create(input.tempRoot)),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+    const workerDir = path.join(privateDir, "worker")
+    const callsDir = path.join(privateDir, "calls")
+    // Deno's module cache is shared like a normal `deno run` would (tools cannot write it): a private
+    // cache would make every layer's first Deno call pay for filling it.
+    const denoDir = input.denoDir ?? process.env.DENO_DIR ??
+      path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "deno")
+    const workerPath = path.join(workerDir, "worker.mjs")
+    yield* Effect.sync(() => {
+      fs.mkdirSync(workerDir, { mode: 0o700 })
+      fs.mkdirSync(callsDir, { mode: 0o700 })
+      fs.writeFileSync(workerPath, WorkerScript.source, { mode: base.workerFilePerm })
+      fs.chmodSync(workerPath, base.workerFilePerm)
+    })
+
+    const scratch = Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(callsDir, "c-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+
+    const start = (
+      plan: Plan.Plan,
+      callEnv: Record<string, string> | undefined
+    ): Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope> =>
+      Effect.gen(function*() {
+        const { config } = plan
+        const dir = yield* scratch
+        const token = Crypto.randomBytes(18).toString("base64url")
+        const args = Limits.launchArgs({
+          capabilities: plan.capabilities,
+          grants: plan.grants,
+          maxMemoryMB: config.maxMemoryMB,
+          nodeOptions: config.nodeOptions,
+          workerPath,
+          // The tool's own directory, not only its entry file: a tool module may import its siblings.
+          implicitRead: [workerDir, path.dirname(plan.entrypoint)],
+          scratchDir: dir,
+          callEnvNames: callEnv === undefined ? plan.poolEnvNames : Object.keys(callEnv),
+          typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
+          preserveSymlinks: plan.importPath !== plan.entrypoint
+        })
+        const extra: Record<string, string> = config.runtimeType === "deno"
+          ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
+          : config.runtimeType === "bun"
+          // Bun would otherwise write a transpiler cache under the fresh HOME of every call (never
+          // reused, and removed again with the scratch directory).
+          ? { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
+          : {}
+        const env = Limits.childEnv({
+          hostEnv: process.env,
+          envGrant: plan.hostEnv,
+          scratchDir: dir,
+          callEnv,
+          extra
+        })
+        const launch = plan.sandboxed === undefined ?
+          { command: plan.binary, args } :
+          plan.sandbox.wrap(plan.sandboxed.binary, args, {
+            binary: plan.sandboxed.binary,
+            workerPath,
+            read: plan.grants.read,
+            write: plan.grants.write,
+            implicitRead: plan.sandboxed.implicitRead,
+            network: plan.grants.net !== "none",
+            scratchDir: dir,
+            scratchBytes: config.maxMemoryMB * MiB,
+            hide: [privateDir]
+          })
+        const proc = yield* WorkerProcess.start({
+          runtimeType: config.runtimeType,
+          command: launch.command,
+          args: launch.args,
+          env,
+          cwd: dir,
+          token,
+          stdoutLimit: config.maxStderrCaptureSize,
+          stderrLimit: config.maxStderrCaptureSize,
+          maxFrameBytes,
+          killGrace,
+          spawner,
+          memory: process.platform === "linux" ?
+            { limitBytes: config.maxMemoryMB * MiB, interval: sampleInterval } :
+            undefined,
+          // Under bubblewrap the scratch directory is a tmpfs of this size; without, the watchdog measures it.
+          scratch: plan.sandboxed === undefined ? { dir, limitBytes: config.maxMemoryMB * MiB } : undefined
+        })
+        proc.send({
+          t: "init",
+          token,
+          entry: plan.importUrl,
+          environment: config.environment,
+          native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
+        })
+        return proc
+      })
+
+    return { privateDir, denoDir, start }
+  })

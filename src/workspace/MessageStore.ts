@@ -32,15 +32,13 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Conversation from "../conversation/Conversation.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
-import * as InstanceLock from "./InstanceLock.js"
 import type { InstanceRef } from "./InstanceName.js"
 import * as Compaction from "./internal/compaction.js"
-import * as InstanceLog from "./internal/instanceLog.js"
-import { encodeEvents, eventCodec } from "./internal/messageCodec.js"
+import { encodeEvents } from "./internal/messageCodec.js"
+import * as MessageInstance from "./internal/messageInstance.js"
 import * as OpenInstances from "./internal/openInstances.js"
-import * as Repair from "./internal/repair.js"
 import type { RepairReport } from "./internal/repair.js"
-import { readConsistent, readFiles, seqCorrupt } from "./internal/snapshot.js"
+import { readConsistent } from "./internal/snapshot.js"
 import { fromIo } from "./internal/storageErrors.js"
 import * as StorageError from "./StorageError.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
@@ -241,60 +239,10 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durable = options?.durable ?? true
-    // A value that is not a non-negative number (NaN, negative) would silently disable or distort the
-    // policy: it falls back to the default, loudly.
-    const setting = (name: "minBytes" | "ratio", fallback: number) =>
-      Effect.gen(function*() {
-        const value = options?.compaction === false ? undefined : options?.compaction?.[name]
-        if (value === undefined) return fallback
-        if (Number.isFinite(value) && value >= 0) return value
-        yield* Effect.logWarning(
-          `MessageStore: compaction.${name} must be a non-negative number, got ${value}; using ${fallback}`
-        )
-        return fallback
-      })
-    const policy = options?.compaction === false ? undefined : {
-      minBytes: yield* setting("minBytes", 4 * 1024 * 1024),
-      ratio: yield* setting("ratio", 1)
-    }
+    const policy = yield* MessageInstance.policyOf(options?.compaction)
     const instances = yield* OpenInstances.make<Compaction.Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
     const paths = (instance: InstanceRef) => WorkspacePaths.instance(root, instance)
-
-    const open = (p: WorkspacePaths.InstancePaths) =>
-      Effect.gen(function*() {
-        const writer = yield* InstanceLog.open(fs, {
-          paths: p,
-          file: p.events,
-          codec: eventCodec,
-          role: "messages",
-          durable,
-          // Seqs are given at queueing: after a failed write the instance reopens from the file.
-          stopOnFailure: true
-        })
-        // A compaction that crashed before its rename leaves this behind; the old snapshot is intact.
-        yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(Effect.ignore)
-        const conversation = yield* readFiles(fs, p)
-        if (conversation.seqProblems.length > 0) return yield* seqCorrupt(p.events, conversation)
-        const baseBytes = yield* fs.stat(p.base).pipe(
-          Effect.map((info) => Number(info.size)),
-          Effect.orElseSucceed(() => 0)
-        )
-        let lastDeadSeq = 0
-        for (const e of conversation.events) if (e.type !== "append") lastDeadSeq = e.seq
-        return {
-          paths: p,
-          writer,
-          permit: yield* Effect.makeSemaphore(1),
-          compactLock: yield* Effect.makeSemaphore(1),
-          scope: yield* Effect.scope,
-          lastSeq: conversation.lastSeq,
-          baseSeq: conversation.baseSeq,
-          baseBytes,
-          lastDeadSeq,
-          autoCompactFailed: false,
-          background: undefined
-        } satisfies Compaction.Open
-      }).pipe(Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) }))
+    const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable)
 
     const withInstance = <B, E>(instance: InstanceRef, f: (inst: Compaction.Open) => Effect.Effect<B, E>) => {
       const p = paths(instance)
@@ -346,28 +294,11 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
       return yield* withInstance(instance, (inst) => Compaction.compact(fs, inst))
     })
 
-    // Exclusive: the instance is closed in this store (its writer could not open a damaged log anyway)
-    // and its lock taken for the time of the salvage.
+    // Exclusive: the instance is closed in this store and its lock taken for the time of the salvage.
     const repair = Effect.fn("MessageStore.repair")(function*(instance: InstanceRef) {
       const p = paths(instance)
       yield* instances.release(p.dir)
-      return yield* Effect.scoped(Effect.gen(function*() {
-        if (!(yield* fs.exists(p.dir).pipe(Effect.orElseSucceed(() => false)))) {
-          return {
-            kept: 0,
-            keptMessages: 0,
-            dropped: [],
-            notes: [],
-            preserved: [],
-            lastSeq: 0,
-            summary: "nothing to repair: the instance was never written"
-          } satisfies RepairReport
-        }
-        yield* InstanceLock.acquire(fs, p.lock, "messages").pipe(
-          Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) })
-        )
-        return yield* Repair.salvage(fs, p)
-      }))
+      return yield* MessageInstance.repair(fs, p)
     })
 
     const release = (instance: InstanceRef) => instances.release(paths(instance).dir)

@@ -323,3 +323,28 @@ export * as AgentsTool from "./orchestrator/AgentsTool.js"
  * @since 0.1.0
  */
 export * as Supervision from "./orchestrator/Supervision.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Connector from "./connector/Connector.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConnectorError from "./connector/ConnectorError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Connectors from "./connector/Connectors.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Ingress from "./connector/Ingress.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Webhook from "./connector/Webhook.js"

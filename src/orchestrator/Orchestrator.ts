@@ -108,6 +108,15 @@ export interface Service {
    */
   readonly send: (address: Address, input: string | TurnInput) => Effect.Effect<void, OrchestratorError>
   /**
+   * Enqueues a turn input like `send` and returns once it is accepted, with an effect that waits for that
+   * turn's result (for callers that acknowledge first and answer later, such as connectors' `onReply`).
+   * Interrupting the returned effect stops waiting; it does not cancel the turn.
+   */
+  readonly submit: (
+    address: Address,
+    input: string | TurnInput
+  ) => Effect.Effect<Effect.Effect<TurnResult, OrchestratorError>, OrchestratorError>
+  /**
    * Enqueues a turn input and waits for that turn's result. Interrupting the waiting fiber (a timeout)
    * removes the message from the mailbox if its turn has not started, or interrupts the turn if it runs.
    */
@@ -231,6 +240,9 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
       entryAgent: swarm.resource.spec.entryAgent.name,
       send: Effect.fn("Orchestrator.send")(function*(address: Address, input: string | TurnInput) {
         return yield* runtime.send(yield* toAddress(address), toInput(input))
+      }),
+      submit: Effect.fn("Orchestrator.submit")(function*(address: Address, input: string | TurnInput) {
+        return yield* runtime.submit(yield* toAddress(address), toInput(input))
       }),
       request: Effect.fn("Orchestrator.request")(function*(address: Address, input: string | TurnInput) {
         return yield* runtime.request(yield* toAddress(address), toInput(input))

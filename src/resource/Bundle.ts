@@ -203,8 +203,11 @@ export const load: (
     const resolvedFiles = yield* Effect.forEach(all, (entry) =>
       Effect.gen(function*() {
         const r = entry.resource
-        const entryFile = r.kind === "Tool" || r.kind === "Extension" || r.kind === "Connector" ?
-          yield* checkFile(ctx, entry, "entry", r.spec.entry, realRoots, report) :
+        const entryPath = r.kind === "Tool" || r.kind === "Extension" || r.kind === "Connector" ?
+          r.spec.entry :
+          undefined
+        const entryFile = entryPath !== undefined ?
+          yield* checkFile(ctx, entry, "entry", entryPath, realRoots, report) :
           undefined
         if (r.kind === "Tool" && entryFile !== undefined) checkNodeTypeScript(entry, r, report)
         const systemRef = r.kind === "Agent" ? r.spec.prompt?.systemRef : undefined

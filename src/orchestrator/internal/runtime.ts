@@ -320,6 +320,9 @@ export const make = (settings: Settings, open: Opener) =>
     const send = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
       Effect.asVoid(enqueue(address, input))
 
+    const submit = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+      Effect.map(enqueue(address, input), ({ envelope }) => Deferred.await(envelope.reply))
+
     const existing = (address: AgentAddress.AgentAddress) =>
       Effect.suspend(() => {
         const slot = slots.get(AgentAddress.format(address))
@@ -386,5 +389,5 @@ export const make = (settings: Settings, open: Opener) =>
       })
     )
 
-    return { send, request, stop, restart, list }
+    return { send, submit, request, stop, restart, list }
   })

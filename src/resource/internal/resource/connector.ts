@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as IssueMessage from "../issueMessage.js"
 import { NonEmptyString, RelativePath, resource, show } from "./envelope.js"
 
 /**
@@ -26,7 +27,12 @@ export const ConnectorEvent = Schema.Struct({
  * @category schemas
  */
 export const ConnectorSpec = Schema.Struct({
-  entry: RelativePath("entry"),
+  /** The module exporting `run(ctx)`, relative to the bundle root (exactly one of `entry` or `builtin`). */
+  entry: Schema.optional(RelativePath("entry")),
+  /** A connector built into the runtime (`http`, `cli`, or one registered through `Connectors.run` options). */
+  builtin: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9-]*$/, {
+    message: () => "builtin must be a connector name such as \"http\" or \"cli\" (lowercase letters, digits, -)"
+  }))),
   events: Schema.Array(ConnectorEvent).pipe(
     Schema.filter((xs) => {
       if (xs.length === 0) return "a Connector must declare at least one event"
@@ -39,7 +45,17 @@ export const ConnectorSpec = Schema.Struct({
       return true
     })
   )
-})
+}).pipe(
+  Schema.filter((spec) =>
+    spec.entry === undefined && spec.builtin === undefined ?
+      IssueMessage.encode("a Connector needs an entry module or a builtin connector", {
+        suggestion: "add entry: ./connectors/<name>.ts (a module exporting run(ctx)) or builtin: http"
+      }) :
+      spec.entry !== undefined && spec.builtin !== undefined ?
+      IssueMessage.encode("entry and builtin cannot be used together", { suggestion: "keep exactly one of them" }) :
+      true
+  )
+)
 
 /** @since 0.1.0 @category schemas */
 export const Connector = resource("Connector", ConnectorSpec)

@@ -1,5 +1,6 @@
 /**
- * The main job (`npm start`): one user turn of the example swarm on embedded defaults.
+ * The library walk-through (`npm run example`): one user turn of the example swarm's entry agent, built by
+ * hand from the library's modules (`npm start` runs the whole swarm through the CLI instead).
  *
  * Loads `examples/bundles/multi-agent`, opens the entry agent's instance with `AgentInstance.fromBundle`
  * (its own pipeline, tool registry and executor; its tools in-process through ToolModule or sandboxed in a
@@ -44,19 +45,11 @@ const ms = (d: Duration.Duration) => `${Math.round(Duration.toMillis(d))} ms`
 const json = (value: unknown) => JSON.stringify(value) ?? "undefined"
 const clip = (line: string, max = 140) => line.length > max ? `${line.slice(0, max - 1)}…` : line
 
-/** Why a tool cannot run in this offline demo, if it cannot. */
-const offlineProblem = (tool: Resource.ToolResource): string | undefined => {
-  const net = tool.spec.runtime?.permissions?.find((p) => p.startsWith("--allow-net") || p === "--allow-all")
-  return net === undefined ? undefined : `needs network (${net}); the demo runs offline`
-}
-
-/** What the demo says about each tool of the agent: how it runs, or why it is skipped. */
+/** What the demo says about each tool of the agent: how it runs. */
 const describeTools = (bundle: Bundle.Bundle, agent: Bundle.Entry<Resource.AgentResource>) =>
   Effect.forEach(new Set(Bundle.toolCatalog(bundle, agent).map((t) => t.tool)), (tool) => {
     const name = `Tool/${tool.resource.metadata.name}`
     const runtime = tool.resource.spec.runtime
-    const problem = offlineProblem(tool.resource)
-    if (problem !== undefined) return Console.log(`  ${name}: skipped, ${problem}`)
     if (runtime === undefined) return Console.log(`  ${name}: in-process (ToolModule)`)
     const pool = runtime.pool === undefined ? "" : `, warm pool of ${runtime.pool.size}`
     return Console.log(`  ${name}: sandboxed in ${runtime.type}${pool} (SandboxedTools + ToolRuntime)`)
@@ -124,14 +117,10 @@ const demo = (root: string) =>
     // 3. The instance, wired from the bundle: its system prompt, its policy (Swarm -> Agent), its tools
     // (in-process, or sandboxed in a Node worker pool) in its own registry, its extensions (register(api,
     // config)) in its own pipeline; its conversation and runtime events under the state root.
-    const offline = Bundle.toolCatalog(bundle, agent).flatMap((t) =>
-      offlineProblem(t.tool.resource) === undefined ? [] : [t.tool.resource.metadata.name]
-    )
     const instance = yield* AgentInstance.fromBundle(bundle, {
       agent,
       instanceKey: "local",
-      model: yield* Scripted.make(script, { model: "demo-script" }),
-      skipTools: offline
+      model: yield* Scripted.make(script, { model: "demo-script" })
     })
     const policy = instance.policy
     yield* Console.log(`  policy: maxStepsPerTurn ${policy.maxStepsPerTurn}, toolConcurrency ${policy.toolConcurrency}`)

@@ -178,6 +178,46 @@ const mcp = Command.make(
   )
 )
 
+const run = Command.make(
+  "run",
+  {
+    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
+    swarm: Options.text("swarm").pipe(
+      Options.withDescription("the Swarm to run (default: the bundle's only one, or the one named default)"),
+      Options.optional
+    ),
+    once: Options.text("once").pipe(
+      Options.withDescription("send this one message, stream the reply, show the tool calls, and exit"),
+      Options.optional
+    ),
+    to: Options.text("to").pipe(
+      Options.withDescription("with --once: agent[@instance] to send it to (default: the entry agent @default)"),
+      Options.optional
+    ),
+    fallbackModel: Options.text("fallback-model").pipe(
+      Options.withDescription(
+        "a Model of the bundle for agents whose Model has no API key in the environment (a scripted one runs offline)"
+      ),
+      Options.optional
+    )
+  },
+  (o) =>
+    Effect.flatMap(
+      lazy(() => import("./Run.js")),
+      (m) =>
+        m.run(o.dir, {
+          swarm: orUndefined(o.swarm),
+          once: orUndefined(o.once),
+          to: orUndefined(o.to),
+          fallbackModel: orUndefined(o.fallbackModel)
+        })
+    )
+).pipe(
+  Command.withDescription(
+    "Run a Swarm of the bundle until Ctrl-C / SIGTERM, or with --once one message: the reply streams, tool calls show."
+  )
+)
+
 /**
  * The root command.
  *
@@ -186,9 +226,9 @@ const mcp = Command.make(
  */
 export const root = Command.make("effect-swarm").pipe(
   Command.withDescription(
-    "Run LLM agents declared as YAML bundles (validate, send, instances, events, approve, deny, mcp)."
+    "Run LLM agents declared as YAML bundles (run, validate, send, instances, events, approve, deny, mcp)."
   ),
-  Command.withSubcommands([validate, send, instances, events, approve, deny, mcp])
+  Command.withSubcommands([run, validate, send, instances, events, approve, deny, mcp])
 )
 
 /** @internal */

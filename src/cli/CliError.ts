@@ -69,3 +69,58 @@ export class AmbiguousInstance extends Schema.TaggedError<AmbiguousInstance>("ef
       `name one as agent@instanceKey and, when two workspaces have it, pass --workspace`
   }
 }
+
+/**
+ * `run`: an agent's Model has no API key in the environment and no `--fallback-model` was given.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MissingModelKey extends Schema.TaggedError<MissingModelKey>("effect-swarm/cli/MissingModelKey")(
+  "MissingModelKey",
+  {
+    agent: Schema.String,
+    model: Schema.String,
+    tried: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `agent ${this.agent}: ${this.model} has no API key (${this.tried.join(", ")} ${
+      this.tried.length === 1 ? "is" : "are"
+    } not set); export ${this.tried[0] ?? "the key"}=..., or pass --fallback-model <a Model of the bundle> ` +
+      `to run such agents on it (a scripted Model runs offline)`
+  }
+}
+
+/**
+ * `run --fallback-model <name>` names no Model of the bundle.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownFallbackModel
+  extends Schema.TaggedError<UnknownFallbackModel>("effect-swarm/cli/UnknownFallbackModel")("UnknownFallbackModel", {
+    model: Schema.String,
+    known: Schema.Array(Schema.String)
+  })
+{
+  override get message(): string {
+    return `--fallback-model ${this.model}: the bundle has no Model/${this.model}; its Models: ${
+      this.known.join(", ") || "none"
+    }`
+  }
+}
+
+/**
+ * `run --swarm <name>` (or a bundle with several Swarms and no `--swarm`): which Swarm to run is unclear.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SwarmChoice extends Schema.TaggedError<SwarmChoice>("effect-swarm/cli/SwarmChoice")("SwarmChoice", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.detail} (pass --swarm <name>)`
+  }
+}

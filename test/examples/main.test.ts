@@ -14,7 +14,7 @@ interface Run {
   readonly stderr: string
 }
 
-/** `npm start` as a real child process, with its state root in a fresh temporary directory. */
+/** `npm run example` as a real child process, with its state root in a fresh temporary directory. */
 const runMain = (home: string) =>
   Effect.async<Run>((resume) => {
     const child = ChildProcess.execFile(
@@ -43,7 +43,7 @@ const records = (file: string): Array<Record<string, any>> =>
 /** The audit-log extension's state as the demo printed it after the turn. */
 const auditState = (out: string): unknown => JSON.parse(/^extension state audit-log: (.*)$/m.exec(out)?.[1] ?? "null")
 
-describe("npm start (examples/main.ts)", () => {
+describe("npm run example (examples/main.ts)", () => {
   it.scoped(
     "runs one scripted turn with real tools and persists messages and runtime events as JSONL",
     () =>
@@ -52,7 +52,7 @@ describe("npm start (examples/main.ts)", () => {
         const run = yield* runMain(home)
         assert.strictEqual(run.code, 0, `exit code ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`)
         const out = run.stdout
-        assert.include(out, "bundle examples/bundles/multi-agent: 12 resources, valid")
+        assert.include(out, "bundle examples/bundles/multi-agent: 13 resources, valid")
         assert.include(out, "swarm team: entry agent coordinator")
         assert.include(out, "model: SCRIPTED stand-in for Model/smart")
         assert.include(out, "Tool/clock: in-process (ToolModule)")

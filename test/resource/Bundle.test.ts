@@ -111,7 +111,7 @@ describe("Bundle.load", () => {
       const researcher = Bundle.find(bundle, "Agent", "researcher")!
       assert.match(
         (yield* Bundle.systemPrompt(researcher))!,
-        /^You research one question at a time with web__fetch-page and/
+        /^You research one question at a time with library__search and/
       )
       const dir = yield* writeBundle({
         "resources.yaml": docs(model(), agent("a", "  prompt: { systemRef: ./p.md }\n"), agent("b")),

@@ -1,0 +1,196 @@
+/**
+ * `effect-swarm run [dir] [--swarm <name>] [--once <text>] [--fallback-model <name>]`: runs a Swarm of the
+ * bundle in `dir` (default `.`) on the `Orchestrator`, its instances durable under the state root
+ * (`EFFECT_SWARM_HOME`, else `~/.effect-swarm`), in the Swarm's workspace.
+ *
+ * - `--once <text>` sends one user message to the entry agent (or `--to agent[@instance]`; default
+ *   instance `default`), streams its reply to stdout, shows every tool call of every instance as it runs
+ *   (a delegated call through `agents__request` too), prints where the files are, and exits: 0 for a
+ *   reply, 1 when the turn ended on a budget, the step limit or an error, 4 when it waits for approval.
+ * - Without `--once` it runs until SIGINT / SIGTERM; closing the orchestrator's scope shuts the instances
+ *   down gracefully.
+ *
+ * Models: each agent uses its bundle Model. When that Model's API key is not in the environment (its
+ * `ValueSource` does not resolve: the one case caught) and `--fallback-model <name>` is given, the agent
+ * runs on that Model of the bundle instead (a `scripted` one runs offline) and `run` says so on stderr;
+ * without `--fallback-model` the missing key is an error naming the variable.
+ *
+ * @since 0.1.0
+ */
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as StateRoot from "../config/StateRoot.js"
+import * as Message from "../conversation/Message.js"
+import * as McpServers from "../mcp/McpServers.js"
+import * as AgentAddress from "../orchestrator/AgentAddress.js"
+import * as AgentsTool from "../orchestrator/AgentsTool.js"
+import * as Orchestrator from "../orchestrator/Orchestrator.js"
+import type { TurnResult } from "../pipeline/Middleware.js"
+import * as Bundle from "../resource/Bundle.js"
+import type * as Resource from "../resource/Resource.js"
+import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
+import { SwarmChoice } from "./CliError.js"
+import { CliExit, ExitCode } from "./CliExit.js"
+import * as Host from "./internal/host.js"
+import * as Models from "./internal/models.js"
+import * as Screen from "./internal/screen.js"
+import * as Target from "./internal/target.js"
+import { detectColor, paint } from "./Output.js"
+import * as TypeScript from "./TypeScript.js"
+
+/**
+ * Options of {@link run}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The Swarm to run (default: `Bundle.selectSwarm`'s choice). */
+  readonly swarm?: string | undefined
+  /** One user message: run its turn, print the reply, exit. */
+  readonly once?: string | undefined
+  /** Who gets the `once` message: `agent[@instance]` (default: the Swarm's entry agent, instance `default`). */
+  readonly to?: string | undefined
+  /** A Model of the bundle for the agents whose own Model has no API key in the environment. */
+  readonly fallbackModel?: string | undefined
+  /** The state root (default: `StateRoot.resolve`). */
+  readonly root?: string | undefined
+  /** Where the screen writes (default: stdout). */
+  readonly sink?: Screen.Sink | undefined
+}
+
+const swarmOf = (bundle: Bundle.Bundle, name: string | undefined) =>
+  Either.match(Bundle.selectSwarm(bundle, name), {
+    onLeft: (detail) => Effect.fail(new SwarmChoice({ detail })),
+    onRight: (swarm) => Effect.succeed(swarm)
+  })
+
+const agentsOf = (bundle: Bundle.Bundle, swarm: Bundle.Entry<Resource.SwarmResource>) =>
+  swarm.resource.spec.agents.flatMap((ref) => {
+    const entry = Bundle.resolve(bundle, ref, swarm)
+    return entry?.resource.kind === "Agent" ? [entry as Bundle.Entry<Resource.AgentResource>] : []
+  })
+
+/** How a tool of the bundle runs, by tool name (`resource__export`): in-process, or sandboxed in which runtime. */
+const whereToolsRun = (bundle: Bundle.Bundle) => {
+  const byResource = new Map<string, string>()
+  for (const tool of Bundle.entriesOf(bundle, "Tool")) {
+    const runtime = tool.resource.spec.runtime
+    byResource.set(tool.resource.metadata.name, runtime === undefined ? "in-process" : `sandboxed: ${runtime.type}`)
+  }
+  return (toolName: string) => {
+    const resource = toolName.split("__")[0] ?? ""
+    return resource === "agents" ? "built-in" : byResource.get(resource)
+  }
+}
+
+const outcome = (result: TurnResult) =>
+  Effect.gen(function*() {
+    switch (result.finishReason) {
+      case "awaiting_approval":
+        yield* Console.error(
+          `turn ${result.turnId} waits for approval (effect-swarm approve <agent@instance> <callId>)`
+        )
+        return yield* new CliExit({ code: ExitCode.awaitingApproval })
+      case "budget_exceeded":
+        yield* Console.error(`turn ${result.turnId} stopped: budget ${result.limit ?? "exceeded"}`)
+        return yield* new CliExit({ code: ExitCode.failed })
+      case "error":
+        yield* Console.error(`turn ${result.turnId} failed: ${result.error?.message ?? "model error"}`)
+        return yield* new CliExit({ code: ExitCode.failed })
+      case "max_steps":
+        yield* Console.error(`turn ${result.turnId} stopped at the step limit (maxStepsPerTurn)`)
+        return yield* new CliExit({ code: ExitCode.failed })
+      default:
+        return
+    }
+  })
+
+/**
+ * Runs the Swarm (see the module documentation).
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Run } from "effect-swarm/cli/Run"
+ * Run.run("examples/bundles/multi-agent", { once: "What is effect-swarm?", fallbackModel: "offline" }).pipe(
+ *   Effect.provide(NodeContext.layer)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const run = Effect.fn("Run.run")(function*(dir: string, options: Options) {
+  const root = options.root ?? (yield* StateRoot.resolve)
+  const bundle = yield* Bundle.load(dir, { stateRoot: root })
+  yield* TypeScript.ensureLoader(TypeScript.typeScriptEntries(bundle))
+  const swarm = yield* swarmOf(bundle, options.swarm)
+  const swarmName = swarm.resource.metadata.name
+  const color = yield* detectColor
+  const c = paint(color)
+  const { choices, models } = yield* Models.choose(bundle, agentsOf(bundle, swarm), options.fallbackModel)
+  for (const choice of choices) {
+    yield* Console.error(
+      choice.fallback === undefined
+        ? `${choice.agentName}: ${choice.own}`
+        : c(
+          "33",
+          `${choice.agentName}: ${choice.own} has no API key (${choice.fallback.tried.join(", ")} not set): ` +
+            `using the scripted stand-in ${choice.fallback.model}`
+        )
+    )
+  }
+  const screen = Screen.make(options.sink ?? Screen.stdout, c)
+
+  const program = Effect.gen(function*() {
+    const calls = yield* AgentsTool.wire({ root })
+    const orchestrator = yield* Orchestrator.make(bundle, swarmName, {
+      models,
+      agents: calls.agents,
+      setup: calls.setup
+    })
+    const workspace = WorkspacePaths.instancesDir(root, orchestrator.workspaceId)
+    yield* Console.error(
+      `swarm ${swarmName} (${
+        orchestrator.agents.map((a) => a.name).join(", ")
+      }): instances under ${workspace} (${StateRoot.envVar} moves the state root)`
+    )
+    yield* Screen.showToolCalls(screen, c, whereToolsRun(bundle))
+    if (options.once === undefined) {
+      yield* Console.error("running; Ctrl-C or SIGTERM stops it (turns in flight finish or resume on the next run)")
+      return yield* Effect.never
+    }
+    const target = options.to === undefined
+      ? { agentName: orchestrator.entryAgent, instanceKey: "default" }
+      : yield* Effect.map(Target.parse(options.to), (t) => ({ ...t, instanceKey: t.instanceKey ?? "default" }))
+    const address = yield* AgentAddress.make(target.agentName, target.instanceKey)
+    const label = AgentAddress.format(address)
+    yield* screen.line(`${c("1", "you>")} ${options.once}`)
+    const result = yield* orchestrator.request(address, {
+      input: options.once,
+      call: { onDelta: screen.onDelta(target.agentName) }
+    })
+    // A provider that does not stream sent no deltas: print the reply whole.
+    const reply = result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
+    if (!(yield* screen.streamed(target.agentName)) && reply.length > 0) yield* screen.text(target.agentName, reply)
+    yield* screen.endText
+    yield* Console.error(`${label}: ${result.finishReason} (turn ${result.turnId})`)
+    for (const i of yield* orchestrator.list) {
+      const paths = WorkspacePaths.instance(root, {
+        workspaceId: orchestrator.workspaceId,
+        agentName: i.agentName,
+        instanceKey: i.instanceKey
+      })
+      yield* Console.error(`files of ${i.address}: ${paths.dir}`)
+    }
+    yield* outcome(result)
+  })
+  return yield* program.pipe(
+    Effect.scoped,
+    Effect.provide(Layer.merge(Host.layer(root), McpServers.layer))
+  )
+})

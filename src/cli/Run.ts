@@ -172,7 +172,7 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
     yield* screen.line(`${c("1", "you>")} ${options.once}`)
     const result = yield* orchestrator.request(address, {
       input: options.once,
-      call: { onDelta: screen.onDelta(target.agentName) }
+      onDelta: screen.onDelta(target.agentName)
     })
     // A provider that does not stream sent no deltas: print the reply whole.
     const reply = result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)

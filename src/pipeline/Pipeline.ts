@@ -20,21 +20,19 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Random from "effect/Random"
-import * as Tracer from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import { EventBus } from "../event/EventBus.js"
 import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
-import * as Trace from "../event/Trace.js"
+import type * as Trace from "../event/Trace.js"
 import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import type { ToolCallResult } from "../tool/ToolExecutor.js"
+import * as Contexts from "./internal/contexts.js"
 import * as GenAi from "./internal/genAi.js"
+import * as Run from "./internal/run.js"
 import * as LlmInput from "./LlmInput.js"
 import type {
   AgentsApi,
@@ -51,7 +49,6 @@ import type {
   TurnContext,
   TurnResult
 } from "./Middleware.js"
-import { agentsUnavailable, currentCaller, NextCalledTwiceError } from "./Middleware.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Inputs
@@ -180,15 +177,8 @@ export interface Options {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Internals
+// Internals (the shared run machinery lives in internal/run.ts)
 // ---------------------------------------------------------------------------------------------------
-
-interface Registered {
-  readonly middleware: (ctx: any, next: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
-  readonly priority: number
-  readonly order: number
-  readonly name: string
-}
 
 interface TurnScope {
   readonly span: Tracer.AnySpan
@@ -199,70 +189,6 @@ interface TurnScope {
 interface StepScope {
   readonly span: Tracer.AnySpan
   started: boolean
-}
-
-const maxErrorMessage = 2000
-
-// Agents API calls made inside a run (middlewares, tools) read who is calling, from which span and
-// through which chain of callers, from the fiber instead of trusting their arguments.
-const asCaller = <A, E, R>(ctx: TurnContext | StepContext | ToolCallContext, effect: Effect.Effect<A, E, R>) =>
-  Effect.locally(effect, currentCaller, {
-    agentName: ctx.agentName,
-    instanceKey: ctx.instanceKey,
-    turnId: ctx.turnId,
-    trace: ctx.trace,
-    callChain: ctx.runtime.call?.callStack ?? []
-  })
-
-// Effect's default tracer: spans in it are not exported anywhere.
-const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
-
-const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
-
-// Reads the clock synchronously inside the run: one clock lookup per run instead of one per event.
-const at = <A, E, R>(clock: Clock.Clock, f: (millis: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => f(clock.unsafeCurrentTimeMillis()))
-
-const errorMessageOf = (cause: Cause.Cause<unknown>): string => {
-  if (Cause.isInterruptedOnly(cause)) return "interrupted"
-  const error = Cause.squash(cause)
-  let message: string
-  if (error instanceof Error) {
-    message = error.message.length > 0 ? error.message : String((error as { _tag?: unknown })._tag ?? error.name)
-  } else {
-    message = typeof error === "string" ? error : String(error)
-  }
-  return message.length > maxErrorMessage ? message.slice(0, maxErrorMessage) + "... (truncated)" : message
-}
-
-const tokenUsageOf = (result: StepResult): TokenUsage | undefined => {
-  if (result.tokenUsage !== undefined) return result.tokenUsage
-  const u = result.metadata["runtime.tokenUsage"] as Record<string, unknown> | undefined
-  if (
-    u !== null && typeof u === "object" && typeof u.promptTokens === "number" &&
-    typeof u.completionTokens === "number" && typeof u.totalTokens === "number"
-  ) {
-    return { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens }
-  }
-  return undefined
-}
-
-const addUsage = (a: TokenUsage | undefined, b: TokenUsage): TokenUsage =>
-  a === undefined ? b : {
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    totalTokens: a.totalTokens + b.totalTokens
-  }
-
-// Events of one run mostly share a millisecond: format each millisecond once.
-let isoMillis = Number.NaN
-let isoText = ""
-const isoAt = (millis: number): string => {
-  if (millis !== isoMillis) {
-    isoMillis = millis
-    isoText = new Date(millis).toISOString()
-  }
-  return isoText
 }
 
 /**
@@ -282,23 +208,22 @@ const isoAt = (millis: number): string => {
 export const make = (options?: Options): Effect.Effect<Service, never, EventBus> =>
   Effect.gen(function*() {
     const bus = yield* EventBus
-    const tracerSpans = options?.tracerSpans ?? "auto"
+    const open = Run.runner(options?.tracerSpans ?? "auto")
     const publish = (event: RuntimeEvent) => Effect.sync(() => bus.unsafePublish(event))
 
     // Sorted, immutable lists, replaced on registration: a run's snapshot is just the current array.
-    const lists: Record<Kind, ReadonlyArray<Registered>> = { turn: [], step: [], toolCall: [] }
+    const lists: Record<Kind, ReadonlyArray<Run.Registered>> = { turn: [], step: [], toolCall: [] }
     let order = 0
     const counts: Record<Kind, number> = { turn: 0, step: 0, toolCall: 0 }
 
-    let spanCounter = 0
     const turnScopes = new WeakMap<TurnContext, TurnScope>()
     const stepScopes = new WeakMap<StepContext, StepScope>()
 
     const register = <K extends Kind>(kind: K, middleware: MiddlewareOf<K>, opts?: RegisterOptions) =>
       Effect.sync(() => {
         counts[kind]++
-        const entry: Registered = {
-          middleware: middleware as Registered["middleware"],
+        const entry: Run.Registered = {
+          middleware: middleware as Run.Registered["middleware"],
           priority: opts?.priority ?? 0,
           order: order++,
           name: opts?.name ?? `${kind}#${counts[kind]}`
@@ -306,362 +231,141 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         lists[kind] = [...lists[kind], entry].sort((a, b) => a.priority - b.priority || a.order - b.order)
       })
 
-    const runOnion = <A, E, R>(
-      kind: Kind,
-      list: ReadonlyArray<Registered>,
-      ctx: unknown,
-      core: Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | PipelineError, R> => {
-      const dispatch = (i: number): Effect.Effect<A, E | PipelineError, R> => {
-        if (i === list.length) return core
-        const entry = list[i]!
-        let called = false
-        const next = Effect.suspend(() => {
-          if (called) return Effect.fail(new NextCalledTwiceError({ kind, middleware: entry.name }))
-          called = true
-          return dispatch(i + 1)
-        })
-        return entry.middleware(ctx, next)
-      }
-      return list.length === 0 ? core : Effect.suspend(() => dispatch(0))
-    }
-
-    const idsOnly = <A, E, R>(
-      services: Context.Context<DefaultServices.DefaultServices>,
-      parent: Tracer.AnySpan | Trace.TraceContext | undefined,
-      f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
-      const parentTrace = parent === undefined
-        ? undefined
-        : "_tag" in parent
-        ? { traceId: parent.traceId, spanId: parent.spanId }
-        : parent
-      if (parentTrace === undefined) {
-        return Effect.flatMap(Trace.make(), (trace) => f(trace, Trace.toExternalSpan(trace))) as Effect.Effect<
-          A,
-          E,
-          Exclude<R, Tracer.ParentSpan>
-        >
-      }
-      // A child span id: one random word (from `Random`) and a per-pipeline counter, unique within the
-      // pipeline and random across pipelines, for half the cost of two random words.
-      return Effect.flatMap(Context.get(services, Random.Random).nextInt, (word) => {
-        spanCounter = (spanCounter + 1) >>> 0
-        const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
-        const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
-        return f(trace, Trace.toExternalSpan(trace))
-      }) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
-    }
-
-    const span = <A, E, R>(
-      services: Context.Context<DefaultServices.DefaultServices>,
-      name: string,
-      parent: Tracer.AnySpan | Trace.TraceContext | undefined,
-      f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
-      if (tracerSpans === true) {
-        return Trace.withSpan(name, parent, f)
-      }
-      if (tracerSpans === false) {
-        return idsOnly(services, parent, f)
-      }
-      // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
-      return Context.get(services, Tracer.Tracer) === nativeTracer
-        ? idsOnly(services, parent, f)
-        : Trace.withSpan(name, parent, f)
-    }
-
-    const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) =>
-      Effect.withFiberRuntime<TurnResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
-        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
-        const services = fiber.getFiberRef(DefaultServices.currentServices)
-        const clock = Context.get(services, Clock.Clock)
-        const list = lists.turn
-        return span(services, "effect-swarm.turn", input.parentTrace, (trace, sp) =>
-          at(clock, (start) => {
-            const conversation = input.conversation
-            const ctx: TurnContext = {
-              kind: "turn",
-              agentName: input.agentName,
-              instanceKey: input.instanceKey,
-              turnId: input.turnId,
-              trace,
-              traceId: trace.traceId,
-              metadata: input.metadata ?? {},
-              inputEvent: input.inputEvent ?? {},
-              conversation,
-              emitMessageEvent: conversation.emit,
-              agents: input.agents ?? agentsUnavailable,
-              runtime: input.runtime ?? { agent: { name: input.agentName } }
-            }
-            const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
-            turnScopes.set(ctx, scope)
-            GenAi.turnStarted(sp, ctx)
-            return publish({
-              type: "turn.started",
-              timestamp: isoAt(start),
-              agentName: ctx.agentName,
-              instanceKey: ctx.instanceKey,
-              turnId: ctx.turnId,
-              traceId: trace.traceId,
-              spanId: trace.spanId,
-              parentSpanId: trace.parentSpanId
-            }).pipe(
-              Effect.zipRight(asCaller(
-                ctx,
-                runOnion(
-                  "turn",
-                  list,
-                  ctx,
-                  Effect.suspend(() => core(ctx))
-                )
-              )),
-              GenAi.onEnd(sp, (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage)),
-              Effect.onExit((exit) =>
-                at(clock, (end) =>
-                  Exit.isSuccess(exit)
-                    ? publish({
-                      type: "turn.completed",
-                      timestamp: isoAt(end),
-                      agentName: ctx.agentName,
-                      instanceKey: ctx.instanceKey,
-                      turnId: ctx.turnId,
-                      traceId: ctx.trace.traceId,
-                      spanId: ctx.trace.spanId,
-                      parentSpanId: ctx.trace.parentSpanId,
-                      stepCount: scope.stepCount,
-                      duration: end - start,
-                      tokenUsage: scope.tokenUsage,
-                      finishReason: exit.value.finishReason,
-                      limit: exit.value.limit
-                    })
-                    : publish({
-                      type: "turn.failed",
-                      timestamp: isoAt(end),
-                      agentName: ctx.agentName,
-                      instanceKey: ctx.instanceKey,
-                      turnId: ctx.turnId,
-                      traceId: ctx.trace.traceId,
-                      spanId: ctx.trace.spanId,
-                      parentSpanId: ctx.trace.parentSpanId,
-                      stepCount: scope.stepCount,
-                      duration: end - start,
-                      errorMessage: errorMessageOf(exit.cause)
-                    }))
-              )
-            )
-          }))
+    const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) => {
+      return open("effect-swarm.turn", () => input.parentTrace, (run) => {
+        const { span: sp, trace } = run
+        const ctx = Contexts.turn(input, trace)
+        const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
+        turnScopes.set(ctx, scope)
+        GenAi.turnStarted(sp, ctx)
+        return publish(Run.head("turn.started", ctx, run.start)).pipe(
+          Effect.zipRight(Run.asCaller(ctx, Run.runOnion("turn", lists.turn, ctx, Effect.suspend(() => core(ctx))))),
+          Run.ending(
+            run,
+            (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage),
+            (exit, end, duration) =>
+              publish(Run.endEvent(exit, (value) => ({
+                ...Run.head("turn.completed", ctx, end),
+                stepCount: scope.stepCount,
+                duration,
+                tokenUsage: scope.tokenUsage,
+                finishReason: value.finishReason,
+                limit: value.limit
+              }), (errorMessage) => ({
+                ...Run.head("turn.failed", ctx, end),
+                stepCount: scope.stepCount,
+                duration,
+                errorMessage
+              })))
+          )
+        )
       })
+    }
 
-    const runStep = <E, R>(input: StepInput, core: (ctx: StepContext) => Effect.Effect<StepResult, E, R>) =>
-      Effect.withFiberRuntime<StepResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
-        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
-        const services = fiber.getFiberRef(DefaultServices.currentServices)
-        const clock = Context.get(services, Clock.Clock)
-        const list = lists.step
-        const turn = input.turn
+    const runStep = <E, R>(input: StepInput, core: (ctx: StepContext) => Effect.Effect<StepResult, E, R>) => {
+      const turn = input.turn
+      return open("effect-swarm.step", () => {
         const turnScope = turnScopes.get(turn)
-        if (turnScope !== undefined) {
-          turnScope.stepCount++
+        if (turnScope !== undefined) turnScope.stepCount++
+        return turnScope?.span ?? turn.trace
+      }, (run) => {
+        const { span: sp, trace } = run
+        const list = lists.step
+        const turnScope = turnScopes.get(turn)
+        const ctx = Contexts.step(input, trace)
+        const { stepId, stepIndex } = ctx
+        const scope: StepScope = { span: sp, started: false }
+        stepScopes.set(ctx, scope)
+        GenAi.stepStarted(sp, ctx.agentName, stepIndex, stepId)
+        const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
+          scope.started = true
+          const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
+          return publish({
+            ...Run.head("step.started", ctx, millis),
+            stepId,
+            stepIndex,
+            llmInputMessages,
+            ...(context === undefined ? {} : { context })
+          })
         }
-        return span(services, "effect-swarm.step", turnScope?.span ?? turn.trace, (trace, sp) =>
-          at(clock, (start) => {
-            const stepIndex = input.stepIndex
-            const stepId = `${turn.turnId}-step-${stepIndex}`
-            const ctx: StepContext = {
-              kind: "step",
-              agentName: turn.agentName,
-              instanceKey: turn.instanceKey,
-              turnId: turn.turnId,
-              trace,
-              traceId: trace.traceId,
-              metadata: input.metadata ?? {},
-              turn,
-              stepIndex,
-              stepId,
-              conversation: turn.conversation,
-              emitMessageEvent: turn.emitMessageEvent,
-              agents: turn.agents,
-              runtime: turn.runtime,
-              toolCatalog: input.toolCatalog.slice()
-            }
-            const scope: StepScope = { span: sp, started: false }
-            stepScopes.set(ctx, scope)
-            GenAi.stepStarted(sp, ctx.agentName, stepIndex, stepId)
-            const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
-              scope.started = true
-              const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
-              return publish({
-                type: "step.started",
-                timestamp: isoAt(millis),
-                agentName: ctx.agentName,
-                instanceKey: ctx.instanceKey,
-                turnId: ctx.turnId,
-                traceId: ctx.trace.traceId,
-                spanId: ctx.trace.spanId,
-                parentSpanId: ctx.trace.parentSpanId,
+        // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
+        const startCore = Effect.suspend(() => {
+          const supplied = ctx.metadata[LlmInput.metadataKey]
+          const summary = supplied !== undefined
+            ? Effect.succeed(LlmInput.sanitize(supplied))
+            : Effect.map(ctx.conversation.get, (c) => LlmInput.summarize(c.messages))
+          return Effect.map(summary, (s) => started(run.clock.unsafeCurrentTimeMillis(), s)).pipe(
+            Effect.flatten,
+            Effect.zipRight(Effect.suspend(() => core(ctx)))
+          )
+        })
+        return Run.asCaller(ctx, Run.runOnion("step", list, ctx, startCore)).pipe(
+          Run.ending(
+            run,
+            (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? Run.tokenUsageOf(exit.value) : undefined),
+            (exit, end, duration) => {
+              const event = Run.endEvent(exit, (value) => {
+                const usage = Run.tokenUsageOf(value)
+                if (usage !== undefined && turnScope !== undefined) {
+                  turnScope.tokenUsage = Run.addUsage(turnScope.tokenUsage, usage)
+                }
+                return {
+                  ...Run.head("step.completed", ctx, end),
+                  stepId,
+                  stepIndex,
+                  toolCallCount: value.toolCalls.length,
+                  duration,
+                  tokenUsage: usage
+                }
+              }, (errorMessage) => ({
+                ...Run.head("step.failed", ctx, end),
                 stepId,
                 stepIndex,
-                llmInputMessages,
-                ...(context === undefined ? {} : { context })
-              })
+                duration,
+                errorMessage
+              }))
+              // A step that never reached the core still records what it would have started with.
+              return scope.started ? publish(event) : Effect.zipRight(started(end, undefined), publish(event))
             }
-            // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
-            const startCore = Effect.suspend(() => {
-              const supplied = ctx.metadata[LlmInput.metadataKey]
-              const summary = supplied !== undefined
-                ? Effect.succeed(LlmInput.sanitize(supplied))
-                : Effect.map(ctx.conversation.get, (c) => LlmInput.summarize(c.messages))
-              return Effect.map(summary, (s) => started(clock.unsafeCurrentTimeMillis(), s)).pipe(
-                Effect.flatten,
-                Effect.zipRight(Effect.suspend(() => core(ctx)))
-              )
-            })
-            return asCaller(ctx, runOnion("step", list, ctx, startCore)).pipe(
-              GenAi.onEnd(
-                sp,
-                (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? tokenUsageOf(exit.value) : undefined)
-              ),
-              Effect.onExit((exit) =>
-                at(clock, (end) => {
-                  const before = scope.started ? Effect.void : started(end, undefined)
-                  if (Exit.isSuccess(exit)) {
-                    const usage = tokenUsageOf(exit.value)
-                    if (usage !== undefined && turnScope !== undefined) {
-                      turnScope.tokenUsage = addUsage(turnScope.tokenUsage, usage)
-                    }
-                    return Effect.zipRight(
-                      before,
-                      publish({
-                        type: "step.completed",
-                        timestamp: isoAt(end),
-                        agentName: ctx.agentName,
-                        instanceKey: ctx.instanceKey,
-                        turnId: ctx.turnId,
-                        traceId: ctx.trace.traceId,
-                        spanId: ctx.trace.spanId,
-                        parentSpanId: ctx.trace.parentSpanId,
-                        stepId,
-                        stepIndex,
-                        toolCallCount: exit.value.toolCalls.length,
-                        duration: end - start,
-                        tokenUsage: usage
-                      })
-                    )
-                  }
-                  return Effect.zipRight(
-                    before,
-                    publish({
-                      type: "step.failed",
-                      timestamp: isoAt(end),
-                      agentName: ctx.agentName,
-                      instanceKey: ctx.instanceKey,
-                      turnId: ctx.turnId,
-                      traceId: ctx.trace.traceId,
-                      spanId: ctx.trace.spanId,
-                      parentSpanId: ctx.trace.parentSpanId,
-                      stepId,
-                      stepIndex,
-                      duration: end - start,
-                      errorMessage: errorMessageOf(exit.cause)
-                    })
-                  )
-                })
-              )
-            )
-          }))
+          )
+        )
       })
+    }
 
     const runToolCall = <E, R>(
       input: ToolCallInput,
       core: (ctx: ToolCallContext) => Effect.Effect<ToolCallResult, E, R>
-    ) =>
-      Effect.withFiberRuntime<ToolCallResult, E | PipelineError, Exclude<R, Tracer.ParentSpan>>((fiber) => {
-        // One lookup of the default services per run (clock, tracer, random) instead of one per use.
-        const services = fiber.getFiberRef(DefaultServices.currentServices)
-        const clock = Context.get(services, Clock.Clock)
-        const list = lists.toolCall
-        const step = input.step
-        const stepScope = stepScopes.get(step)
-        return span(services, "effect-swarm.tool", stepScope?.span ?? step.trace, (trace, sp) =>
-          at(clock, (start) => {
-            const ctx: ToolCallContext = {
-              kind: "toolCall",
-              agentName: step.agentName,
-              instanceKey: step.instanceKey,
-              turnId: step.turnId,
-              trace,
-              traceId: trace.traceId,
-              metadata: input.metadata ?? {},
-              stepIndex: step.stepIndex,
-              stepId: step.stepId,
-              toolName: input.toolName,
-              toolCallId: input.toolCallId,
-              runtime: step.runtime,
-              args: input.args
-            }
-            GenAi.toolStarted(sp, ctx)
-            return publish({
-              type: "tool.called",
-              timestamp: isoAt(start),
-              agentName: ctx.agentName,
-              instanceKey: ctx.instanceKey,
-              turnId: ctx.turnId,
-              traceId: trace.traceId,
-              spanId: trace.spanId,
-              parentSpanId: trace.parentSpanId,
-              toolCallId: ctx.toolCallId,
-              toolName: ctx.toolName,
-              stepId: ctx.stepId
-            }).pipe(
-              Effect.zipRight(asCaller(
-                ctx,
-                runOnion(
-                  "toolCall",
-                  list,
-                  ctx,
-                  Effect.suspend(() => core(ctx))
-                )
-              )),
-              GenAi.onEnd(sp, (exit) => GenAi.toolEnded(sp, exit)),
-              Effect.onExit((exit) =>
-                at(clock, (end) =>
-                  Exit.isSuccess(exit)
-                    ? publish({
-                      type: "tool.completed",
-                      timestamp: isoAt(end),
-                      agentName: ctx.agentName,
-                      instanceKey: ctx.instanceKey,
-                      turnId: ctx.turnId,
-                      traceId: ctx.trace.traceId,
-                      spanId: ctx.trace.spanId,
-                      parentSpanId: ctx.trace.parentSpanId,
-                      toolCallId: ctx.toolCallId,
-                      toolName: ctx.toolName,
-                      stepId: ctx.stepId,
-                      status: exit.value.status,
-                      duration: end - start,
-                      errorCode: exit.value.error?.code
-                    })
-                    : publish({
-                      type: "tool.failed",
-                      timestamp: isoAt(end),
-                      agentName: ctx.agentName,
-                      instanceKey: ctx.instanceKey,
-                      turnId: ctx.turnId,
-                      traceId: ctx.trace.traceId,
-                      spanId: ctx.trace.spanId,
-                      parentSpanId: ctx.trace.parentSpanId,
-                      toolCallId: ctx.toolCallId,
-                      toolName: ctx.toolName,
-                      stepId: ctx.stepId,
-                      duration: end - start,
-                      errorMessage: errorMessageOf(exit.cause)
-                    }))
-              )
-            )
-          }))
+    ) => {
+      const step = input.step
+      return open("effect-swarm.tool", () => stepScopes.get(step)?.span ?? step.trace, (run) => {
+        const { span: sp, trace } = run
+        const ctx = Contexts.toolCall(input, trace)
+        const ids = { toolCallId: ctx.toolCallId, toolName: ctx.toolName, stepId: ctx.stepId }
+        GenAi.toolStarted(sp, ctx)
+        return publish({ ...Run.head("tool.called", ctx, run.start), ...ids }).pipe(
+          Effect.zipRight(
+            Run.asCaller(ctx, Run.runOnion("toolCall", lists.toolCall, ctx, Effect.suspend(() => core(ctx))))
+          ),
+          Run.ending(
+            run,
+            (exit) => GenAi.toolEnded(sp, exit),
+            (exit, end, duration) =>
+              publish(Run.endEvent(exit, (value) => ({
+                ...Run.head("tool.completed", ctx, end),
+                ...ids,
+                status: value.status,
+                duration,
+                errorCode: value.error?.code
+              }), (errorMessage) => ({
+                ...Run.head("tool.failed", ctx, end),
+                ...ids,
+                duration,
+                errorMessage
+              })))
+          )
+        )
       })
+    }
 
     return Pipeline.of({ register, runTurn, runStep, runToolCall } as Service)
   })

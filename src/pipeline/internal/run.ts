@@ -1,0 +1,245 @@
+/**
+ * The machinery shared by the pipeline's three runs (turn, step, tool call): the onion runner, the span
+ * or ids a run gets, the clock read once per run, and the common head and end of its runtime events.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Random from "effect/Random"
+import * as Tracer from "effect/Tracer"
+import type { RuntimeEvent, TokenUsage } from "../../event/RuntimeEvent.js"
+import * as Trace from "../../event/Trace.js"
+import type { ExecutionContext, Kind, RuntimeInfo, StepResult } from "../Middleware.js"
+import { currentCaller } from "./agentsApi.js"
+import { NextCalledTwiceError, type PipelineError } from "./errors.js"
+import * as GenAi from "./genAi.js"
+
+/** A registered middleware, erased to one shape for the runner. @internal */
+export interface Registered {
+  readonly middleware: (ctx: any, next: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
+  readonly priority: number
+  readonly order: number
+  readonly name: string
+}
+
+/**
+ * Runs `core` inside the middlewares of `list` (outermost first); `next` runs the rest at most once.
+ *
+ * @internal
+ */
+export const runOnion = <A, E, R>(
+  kind: Kind,
+  list: ReadonlyArray<Registered>,
+  ctx: unknown,
+  core: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | PipelineError, R> => {
+  const dispatch = (i: number): Effect.Effect<A, E | PipelineError, R> => {
+    if (i === list.length) return core
+    const entry = list[i]!
+    let called = false
+    const next = Effect.suspend(() => {
+      if (called) return Effect.fail(new NextCalledTwiceError({ kind, middleware: entry.name }))
+      called = true
+      return dispatch(i + 1)
+    })
+    return entry.middleware(ctx, next)
+  }
+  return list.length === 0 ? core : Effect.suspend(() => dispatch(0))
+}
+
+/**
+ * Agents API calls made inside a run (middlewares, tools) read who is calling, from which span and
+ * through which chain of callers, from the fiber instead of trusting their arguments.
+ *
+ * @internal
+ */
+export const asCaller = <A, E, R>(
+  ctx: ExecutionContext & { readonly runtime: RuntimeInfo },
+  effect: Effect.Effect<A, E, R>
+) =>
+  Effect.locally(effect, currentCaller, {
+    agentName: ctx.agentName,
+    instanceKey: ctx.instanceKey,
+    turnId: ctx.turnId,
+    trace: ctx.trace,
+    callChain: ctx.runtime.call?.callStack ?? []
+  })
+
+// Effect's default tracer: spans in it are not exported anywhere.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0")
+
+const maxErrorMessage = 2000
+
+/** The readable message of a failed run (`interrupted`, or the error's message, truncated). @internal */
+export const errorMessageOf = (cause: Cause.Cause<unknown>): string => {
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  const error = Cause.squash(cause)
+  let message: string
+  if (error instanceof Error) {
+    message = error.message.length > 0 ? error.message : String((error as { _tag?: unknown })._tag ?? error.name)
+  } else {
+    message = typeof error === "string" ? error : String(error)
+  }
+  return message.length > maxErrorMessage ? message.slice(0, maxErrorMessage) + "... (truncated)" : message
+}
+
+/** A step's token usage, from the result or (as in the reference) `metadata["runtime.tokenUsage"]`. @internal */
+export const tokenUsageOf = (result: StepResult): TokenUsage | undefined => {
+  if (result.tokenUsage !== undefined) return result.tokenUsage
+  const u = result.metadata["runtime.tokenUsage"] as Record<string, unknown> | undefined
+  if (
+    u !== null && typeof u === "object" && typeof u.promptTokens === "number" &&
+    typeof u.completionTokens === "number" && typeof u.totalTokens === "number"
+  ) {
+    return { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens }
+  }
+  return undefined
+}
+
+/** @internal */
+export const addUsage = (a: TokenUsage | undefined, b: TokenUsage): TokenUsage =>
+  a === undefined ? b : {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    totalTokens: a.totalTokens + b.totalTokens
+  }
+
+// Events of one run mostly share a millisecond: format each millisecond once.
+let isoMillis = Number.NaN
+let isoText = ""
+const isoAt = (millis: number): string => {
+  if (millis !== isoMillis) {
+    isoMillis = millis
+    isoText = new Date(millis).toISOString()
+  }
+  return isoText
+}
+
+/**
+ * The fields every runtime event of a run starts with: its type, when, who, and the run's W3C ids
+ * (spread first, so that building the event is a fast object clone).
+ *
+ * @internal
+ */
+export const head = <T extends RuntimeEvent["type"]>(type: T, ctx: ExecutionContext, millis: number) => ({
+  type,
+  timestamp: isoAt(millis),
+  agentName: ctx.agentName,
+  instanceKey: ctx.instanceKey,
+  turnId: ctx.turnId,
+  traceId: ctx.trace.traceId,
+  spanId: ctx.trace.spanId,
+  parentSpanId: ctx.trace.parentSpanId
+})
+
+/** Where a run's span hangs: a span of the tracer, or ids alone. @internal */
+export type Parent = Tracer.AnySpan | Trace.TraceContext | undefined
+
+/** What a run's body gets: its ids and span, the clock (read once per run) and its start time. @internal */
+export interface Run {
+  readonly trace: Trace.TraceContext
+  readonly span: Tracer.AnySpan
+  readonly clock: Clock.Clock
+  readonly start: number
+}
+
+/**
+ * Opens runs for one pipeline. `tracerSpans` decides whether a run is a span of Effect's tracer (see
+ * `Pipeline.Options`) or only gets ids; child ids without a tracer are one random word (from `Random`)
+ * and a per-pipeline counter, unique within the pipeline and random across pipelines, for half the cost
+ * of two random words.
+ *
+ * @internal
+ */
+export const runner = (tracerSpans: boolean | "auto") => {
+  let spanCounter = 0
+
+  const idsOnly = <A, E, R>(
+    services: Context.Context<DefaultServices.DefaultServices>,
+    parent: Parent,
+    f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> => {
+    const parentTrace = parent === undefined
+      ? undefined
+      : "_tag" in parent
+      ? { traceId: parent.traceId, spanId: parent.spanId }
+      : parent
+    if (parentTrace === undefined) {
+      return Effect.flatMap(Trace.make(), (trace) => f(trace, Trace.toExternalSpan(trace)))
+    }
+    return Effect.flatMap(Context.get(services, Random.Random).nextInt, (word) => {
+      spanCounter = (spanCounter + 1) >>> 0
+      const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
+      const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
+      return f(trace, Trace.toExternalSpan(trace))
+    })
+  }
+
+  const open = <A, E, R>(
+    services: Context.Context<DefaultServices.DefaultServices>,
+    name: string,
+    parent: Parent,
+    f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
+    const real = tracerSpans === true ||
+      // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
+      (tracerSpans === "auto" && Context.get(services, Tracer.Tracer) !== nativeTracer)
+    return real
+      ? Trace.withSpan(name, parent, f)
+      : idsOnly(services, parent, f) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
+  }
+
+  /**
+   * Runs `body` as the run `name` under `parent()` (read when the run starts), with one lookup of the
+   * default services (clock, tracer, random) per run.
+   */
+  return <A, E, R>(
+    name: string,
+    parent: () => Parent,
+    body: (run: Run) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> =>
+    Effect.withFiberRuntime((fiber) => {
+      const services = fiber.getFiberRef(DefaultServices.currentServices)
+      const clock = Context.get(services, Clock.Clock)
+      return open(services, name, parent(), (trace, span) =>
+        Effect.suspend(() =>
+          body({ trace, span, clock, start: clock.unsafeCurrentTimeMillis() })
+        ))
+    })
+}
+
+/**
+ * The end of every run: the GenAI attributes of its span from the exit (only on a real span), then its
+ * end event, built from the exit, the time it ended and its duration.
+ *
+ * @internal
+ */
+export const ending = <A, E>(
+  run: Run,
+  attributes: (exit: Exit.Exit<A, E>) => void,
+  event: (exit: Exit.Exit<A, E>, end: number, duration: number) => Effect.Effect<void>
+) =>
+<R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  self.pipe(
+    GenAi.onEnd(run.span, attributes),
+    Effect.onExit((exit) =>
+      Effect.suspend(() => {
+        const end = run.clock.unsafeCurrentTimeMillis()
+        return event(exit, end, end - run.start)
+      })
+    )
+  )
+
+/** The event a run publishes, given the run's success value or failure. @internal */
+export const endEvent = <A>(
+  exit: Exit.Exit<A, unknown>,
+  completed: (value: A) => RuntimeEvent,
+  failed: (errorMessage: string) => RuntimeEvent
+): RuntimeEvent => Exit.isSuccess(exit) ? completed(exit.value) : failed(errorMessageOf(exit.cause))

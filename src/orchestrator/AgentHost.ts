@@ -116,6 +116,16 @@ export interface Hosted {
   readonly run: (input: TurnInput, options: RunOptions) => Effect.Effect<TurnResult, AgentTurnFailed | HostCrashed>
   /** Completes when the instance ends on its own (never for an in-process instance). */
   readonly exited: Effect.Effect<Exit>
+  /**
+   * Of these inbox message ids (carried by a turn's input message as metadata `swarm.inbox`), the ones
+   * already in the instance's conversation, and the one whose turn the log ends inside (`open`). The
+   * orchestrator uses it at start so a message accepted before a crash never runs twice. A host without
+   * it gets `resume` for every recovered message (an open turn is continued; a turn that ended but was
+   * not yet acknowledged would run again).
+   */
+  readonly inLog?: (
+    ids: ReadonlyArray<string>
+  ) => Effect.Effect<{ readonly started: ReadonlyArray<string>; readonly open: string | undefined }, HostCrashed>
   /** Stops the instance (idempotent): a child is asked to shut down, then TERM, then KILL after the grace period. */
   readonly stop: (reason: ShutdownReason) => Effect.Effect<void>
 }
@@ -127,6 +137,11 @@ export interface Hosted {
 export interface Service {
   /** `inProcess`, `inMemory` or `childProcess`. */
   readonly kind: string
+  /**
+   * The state root the instances' files live under: the orchestrator keeps its durable inbox there
+   * (`<instance>/inbox/messages.jsonl`). Undefined for in-memory hosts (nothing survives the process).
+   */
+  readonly root?: string | undefined
   /** Starts the instance of `target.address`; it lives in the given scope. */
   readonly start: (target: Target) => Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope>
   /** Records `crashed` / `stopped` (with the reason) where the instance's status lives. */

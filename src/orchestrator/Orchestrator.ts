@@ -23,6 +23,8 @@ import type * as Resource from "../resource/Resource.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
 import * as AgentAddress from "./AgentAddress.js"
 import * as AgentHost from "./AgentHost.js"
+import * as Inbox from "./internal/inbox.js"
+import * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
 import * as Runtime from "./internal/runtime.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
@@ -37,6 +39,26 @@ export type {
    */
   TurnInput
 }
+
+/**
+ * Why the whole orchestrator shuts down: `restart`, `config_change`, `orchestrator_shutdown` (the
+ * reference's reasons; waiting requesters get `AGENT_UNAVAILABLE` with status `shutting_down` and this
+ * reason).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ShutdownReason = Lifecycle.ShutdownReason
+
+/**
+ * Graceful shutdown, idle release and reconcile settings (from the Swarm's `spec.policy`:
+ * `shutdown.gracePeriodSeconds` default 30, `lifecycle.idleSeconds` default 900 (0: never),
+ * `supervision.reconcileIntervalSeconds` default 5).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LifecycleSettings = Lifecycle.Settings
 
 /**
  * The status of an instance: `starting` (opening its log), `idle`, `processing` (a turn runs),
@@ -127,6 +149,17 @@ export interface Service {
   readonly restart: (address: Address) => Effect.Effect<void, OrchestratorError>
   /** Stops one instance: queued messages fail with `AGENT_UNAVAILABLE`; `restart` brings it back. */
   readonly stop: (address: Address) => Effect.Effect<void, OrchestratorError>
+  /**
+   * Shuts every instance down gracefully (closing the scope does this with `orchestrator_shutdown`): new
+   * messages are refused, queued ones stay in the durable inbox for the next start (their requesters get
+   * `AGENT_UNAVAILABLE` / `shutting_down`), in-flight turns get the grace period, then are interrupted.
+   */
+  readonly shutdown: (reason?: ShutdownReason) => Effect.Effect<void>
+  /**
+   * Releases an idle instance now (what idle release does after `lifecycle.idleSeconds`): its worker and
+   * resources are closed; the next message reopens it from its log. False when it is busy or unknown.
+   */
+  readonly release: (address: Address) => Effect.Effect<boolean, OrchestratorError>
 }
 
 /**
@@ -171,6 +204,13 @@ export interface Options {
   readonly supervision?: Partial<Supervision.Settings> | undefined
   /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */
   readonly mailboxCapacity?: number | undefined
+  /** Overrides of the Swarm's lifecycle settings (grace period, idle release, reconcile interval). */
+  readonly lifecycle?: Partial<LifecycleSettings> | undefined
+  /**
+   * The state root of the durable inbox (default: the host's, e.g. the `Instances` store's root for
+   * `make`; in-memory hosts have none, and then nothing survives the process).
+   */
+  readonly root?: string | undefined
 }
 
 const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
@@ -224,11 +264,17 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
         })
       })
 
+    const root = options.root ?? host.root
+    const inbox = root === undefined ? undefined : yield* Inbox.make(root, workspaceId)
+    const lifecycle = Lifecycle.fromPolicy(swarm.resource.spec.policy, options.lifecycle)
     const runtime = yield* Runtime.make({
       swarm: swarmLabel,
       agentNames,
       mailboxCapacity: options.mailboxCapacity ?? 1000,
       supervision: Supervision.fromPolicy(swarm.resource.spec.policy, options.supervision),
+      // In memory, a released instance would lose its log: only orchestrators with a state root release.
+      lifecycle: inbox === undefined ? { ...lifecycle, idleAfter: undefined } : lifecycle,
+      inbox,
       persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
     }, open)
 
@@ -253,8 +299,16 @@ const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options:
       }),
       stop: Effect.fn("Orchestrator.stop")(function*(address: Address) {
         return yield* runtime.stop(yield* toAddress(address), "stopped by Orchestrator.stop")
+      }),
+      shutdown: Effect.fn("Orchestrator.shutdown")(function*(reason?: ShutdownReason) {
+        return yield* runtime.shutdown(reason ?? "orchestrator_shutdown")
+      }),
+      release: Effect.fn("Orchestrator.release")(function*(address: Address) {
+        return yield* runtime.release(yield* toAddress(address))
       })
     })
+    // Only now (instances opening read `service`): what the durable inbox kept is delivered.
+    yield* runtime.recover
     return service
   })
 
@@ -327,7 +381,7 @@ export const makeOnHost = (
   bundle: Bundle.Bundle,
   swarmName: string | undefined,
   options: Options = {}
-): Effect.Effect<Service, SwarmNotFound, AgentHost.AgentHost | Scope.Scope> =>
+): Effect.Effect<Service, SwarmNotFound, AgentHost.AgentHost | FileSystem.FileSystem | Scope.Scope> =>
   Effect.flatMap(AgentHost.AgentHost, (host) => makeWith(bundle, swarmName, options, host))
 
 /**
@@ -386,5 +440,5 @@ export const layerOnHost = (
   bundle: Bundle.Bundle,
   swarmName?: string,
   options?: Options
-): Layer.Layer<Orchestrator, SwarmNotFound, AgentHost.AgentHost> =>
+): Layer.Layer<Orchestrator, SwarmNotFound, AgentHost.AgentHost | FileSystem.FileSystem> =>
   Layer.scoped(Orchestrator, makeOnHost(bundle, swarmName, options))

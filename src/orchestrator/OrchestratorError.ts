@@ -114,6 +114,35 @@ export class AgentMailboxFull extends Schema.TaggedError<AgentMailboxFull>("effe
 }
 
 /**
+ * The orchestrator could not make a message durable in the instance's inbox file
+ * (`<instance>/inbox/messages.jsonl`): the message was not accepted (it is not queued either), so the
+ * sender may retry.
+ *
+ * @example
+ * ```ts
+ * import { OrchestratorError } from "effect-swarm"
+ * const e = new OrchestratorError.AgentInboxFailed({ address: "coder@t1", file: "/srv/swarm/.../inbox/messages.jsonl", detail: "ENOSPC" })
+ * e.code // "AGENT_INBOX_FAILED"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentInboxFailed extends Schema.TaggedError<AgentInboxFailed>("effect-swarm/AgentInboxFailed")(
+  "AgentInboxFailed",
+  { address: Schema.String, file: Schema.String, detail: Schema.String }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_INBOX_FAILED" {
+    return "AGENT_INBOX_FAILED"
+  }
+  override get message(): string {
+    return `${this.address}: the message could not be written to its inbox ${this.file} (${this.detail}); ` +
+      `it was not accepted: check the state root's disk and permissions, then send it again`
+  }
+}
+
+/**
  * The bundle has no Swarm to run under that name (or none is named `default` and there are several).
  *
  * @since 0.1.0
@@ -156,3 +185,4 @@ export type OrchestratorError =
   | AgentUnavailable
   | AgentTurnFailed
   | AgentMailboxFull
+  | AgentInboxFailed

@@ -131,6 +131,8 @@ export type InstancesError = MetadataCorrupt | InstanceLock.InstanceLocked | Ato
  * @category models
  */
 export interface Service {
+  /** The state root the instances live under (other per-instance files, e.g. the orchestrator's inbox, go beside them). */
+  readonly root: string
   /** The instance's metadata, `None` when it has none. */
   readonly get: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Option.Option<Metadata>, InstancesError>
   /** Creates `metadata.json` (status `idle`) when missing; never resets `createdAt`. */
@@ -313,7 +315,7 @@ export const make = (options?: {
       return true
     })
 
-    return Instances.of({ get, ensure, setStatus, list, delete: delete_ })
+    return Instances.of({ root, get, ensure, setStatus, list, delete: delete_ })
   })
 
 /**

@@ -12,7 +12,7 @@ import {
   Orchestrator,
   RuntimeEventLog
 } from "effect-swarm"
-import { baseLayer, echoModel, loadBundle } from "./helpers.js"
+import { baseLayer, echoModel, loadBundle, untilSleep } from "./helpers.js"
 
 const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
   Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { ...options, models }))
@@ -146,7 +146,7 @@ describe("Orchestrator", () => {
       assert.strictEqual((yield* orchestrator.list)[0]?.restarts, 1)
     }).pipe(Effect.provide(baseLayer)))
 
-  it.scoped("closing the scope fails queued requests with shutting_down; durable instances reopen from their log", () =>
+  it.scoped("closing the scope fails queued requests with shutting_down, keeps them in the inbox; durable instances reopen from their log", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const root = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-orch-" })
@@ -169,17 +169,25 @@ describe("Orchestrator", () => {
       while (model.calls.length < 2) yield* Effect.yieldNow()
       const waiting = yield* Effect.fork(orchestrator.request("alpha@one", "never ran"))
       while ((yield* orchestrator.list)[0]?.queued !== 1) yield* Effect.yieldNow()
-      yield* Scope.close(scope, Exit.void)
+      // The in-flight turn gets the grace period (30 s by default) on the Clock, then is interrupted.
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       const failed = yield* Effect.flip(Fiber.join(waiting))
       assert.strictEqual(failed._tag, "AgentUnavailable")
-      if (failed._tag === "AgentUnavailable") assert.strictEqual(failed.status, "shutting_down")
-      // The next orchestrator opens the instance from its files: the interrupted turn is continued first.
+      if (failed._tag === "AgentUnavailable") {
+        assert.strictEqual(failed.status, "shutting_down")
+        assert.strictEqual(failed.reason, "orchestrator_shutdown")
+      }
+      yield* untilSleep(30_000)
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(closing)
+      // The next orchestrator opens the instance from its files: the interrupted turn is continued first,
+      // then the message that was queued at shutdown (kept in the inbox), then the new one.
       yield* Deferred.succeed(gate, undefined)
       const again = yield* Orchestrator.make(bundle, "default", {
         models: { alpha: model.service, beta: model.service }
       }).pipe(Effect.provide(context))
       yield* again.request("alpha@one", "next")
-      assert.deepStrictEqual(model.calls, ["remember me", "hold", "hold", "next"])
+      assert.deepStrictEqual(model.calls, ["remember me", "hold", "hold", "never ran", "next"])
       const messages = yield* MessageStore.MessageStore.pipe(
         Effect.flatMap((store) =>
           store.load({ workspaceId: again.workspaceId, agentName: "alpha", instanceKey: "one" })
@@ -191,6 +199,8 @@ describe("Orchestrator", () => {
         "echo: remember me",
         "hold",
         "echo: hold",
+        "never ran",
+        "echo: never ran",
         "next",
         "echo: next"
       ])

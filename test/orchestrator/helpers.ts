@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
 import type { Model } from "effect-swarm"
 import { Bundle, EventBus, Message } from "effect-swarm"
 import * as path from "node:path"
@@ -56,3 +56,13 @@ export const echoModel = (before: (text: string) => Effect.Effect<void> = () => 
   }
   return { service, calls, maxRunning: () => maxRunning }
 }
+
+/** Yields until `predicate` holds (the workers run on the same virtual clock; no real time passes). */
+export const until = (predicate: () => Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    while (!(yield* predicate())) yield* Effect.yieldNow()
+  })
+
+/** Yields until a fiber sleeps until `at` (ms on the TestClock): adjusting the clock then wakes it. */
+export const untilSleep = (at: number) =>
+  until(() => Effect.map(TestClock.sleeps(), (sleeps) => Chunk.some(sleeps, (t) => t === at)))

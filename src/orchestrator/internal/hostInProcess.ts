@@ -16,10 +16,13 @@ import * as Model from "../../model/Model.js"
 import type { RuntimeInfo, TurnResult } from "../../pipeline/Middleware.js"
 import * as Bundle from "../../resource/Bundle.js"
 import { Instances } from "../../workspace/Instances.js"
+import { MessageStore } from "../../workspace/MessageStore.js"
+import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type { Hosted, RunOptions, Service, Target } from "../AgentHost.js"
 import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
 import * as Calls from "./calls.js"
+import * as Inbox from "./inbox.js"
 import * as Mailbox from "./mailbox.js"
 
 /** A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files). */
@@ -77,6 +80,14 @@ const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
           })
         ),
       exited: Effect.never,
+      inLog: (ids) =>
+        Effect.gen(function*() {
+          const found = Inbox.inLog(yield* AgentInstance.conversation(instance), new Set(ids))
+          // The last input's turn is open when the log has no end for it (running, interrupted, awaiting approval).
+          const turns = yield* AgentInstance.history(instance)
+          const open = found.last !== undefined && turns.at(-1)?.finishReason === undefined ? found.last : undefined
+          return { started: Array.from(found.started), open }
+        }),
       // The instance's resources are released with the scope it was opened in.
       stop: () => Effect.void
     }
@@ -146,20 +157,31 @@ export const inMemory = Effect.gen(function*() {
 export const durable = Effect.gen(function*() {
   const context = yield* Effect.context<Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>>()
   const instances = yield* Instances
+  const store = yield* MessageStore
+  const eventLog = yield* RuntimeEventLog
   const host: Service = {
     kind: "inProcess",
+    root: instances.root,
     start: (target) =>
-      AgentInstance.fromBundle(target.bundle, {
-        agent: target.agent,
-        instanceKey: target.address.instanceKey,
-        swarm: target.swarm,
-        workspaceId: target.workspaceId,
-        ...(target.model === undefined ? {} : { model: target.model }),
-        ...(target.agents === undefined ? {} : { agents: target.agents })
-      }).pipe(
-        Effect.provide(context),
-        Effect.mapError(failed(target.address)),
-        Effect.flatMap((instance) => hosted(target, instance))
+      // Added first, so it runs last: once the instance is closed, its log files and locks are let go (an
+      // idle release frees them; the next start reopens them).
+      Effect.zipRight(
+        Effect.addFinalizer(() => {
+          const ref = { workspaceId: target.workspaceId, ...target.address }
+          return Effect.zipRight(store.release(ref), eventLog.release(ref))
+        }),
+        AgentInstance.fromBundle(target.bundle, {
+          agent: target.agent,
+          instanceKey: target.address.instanceKey,
+          swarm: target.swarm,
+          workspaceId: target.workspaceId,
+          ...(target.model === undefined ? {} : { model: target.model }),
+          ...(target.agents === undefined ? {} : { agents: target.agents })
+        }).pipe(
+          Effect.provide(context),
+          Effect.mapError(failed(target.address)),
+          Effect.flatMap((instance) => hosted(target, instance))
+        )
       ),
     persistStatus: (workspaceId, address, status, reason) =>
       instances.setStatus({ workspaceId, ...address }, status, reason).pipe(

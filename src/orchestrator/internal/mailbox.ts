@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import type * as Turn from "../../agent/Turn.js"
+import type * as Message from "../../conversation/Message.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import type { OrchestratorError } from "../OrchestratorError.js"
 
@@ -26,11 +27,19 @@ export interface TurnInput {
   readonly onDelta?: Turn.Input["onDelta"]
 }
 
-/** What `Turn.run` gets for a message. */
+/** What `Turn.run` gets for a message (its metadata, e.g. the inbox id, goes onto the input message). */
 export const turnInput = (input: TurnInput, onDelta: Turn.Input["onDelta"]): string | Turn.Input =>
-  input.call === undefined && onDelta === undefined ?
+  input.call === undefined && input.metadata === undefined && onDelta === undefined ?
     input.input :
-    { ...input.call, text: input.input, ...(onDelta === undefined ? {} : { onDelta }) }
+    {
+      ...input.call,
+      text: input.input,
+      // Metadata travels as JSON (it is written to the log and to the inbox file).
+      ...(input.metadata === undefined ? {} : {
+        metadata: { ...input.call?.metadata, ...(input.metadata as Readonly<Record<string, Message.Json>>) }
+      }),
+      ...(onDelta === undefined ? {} : { onDelta })
+    }
 
 export type EnvelopeState = "queued" | "running" | "done" | "cancelled"
 
@@ -44,6 +53,10 @@ export interface Envelope {
   started: boolean
   /** The fiber running this envelope's turn, while it runs. */
   fiber: Fiber.RuntimeFiber<TurnResult, unknown> | undefined
+  /** Its id in the instance's durable inbox (absent without one). */
+  readonly inboxId: string | undefined
+  /** Read back from the inbox at start (its turn may already be in the log). */
+  readonly recovered: boolean
 }
 
 export interface Mailbox {
@@ -57,6 +70,10 @@ export interface Mailbox {
   readonly requeue: (envelope: Envelope) => Effect.Effect<void>
   /** Every queued envelope, oldest first, removed from the mailbox. */
   readonly drain: () => ReadonlyArray<Envelope>
+  /** The queued envelopes `predicate` selects, removed from the mailbox. */
+  readonly removeWhere: (predicate: (envelope: Envelope) => boolean) => ReadonlyArray<Envelope>
+  /** The queued envelopes, oldest first (a copy). */
+  readonly queued: () => ReadonlyArray<Envelope>
 }
 
 export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
@@ -102,6 +119,16 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
       envelope.state = "cancelled"
       return true
     },
-    drain: () => queue.splice(0, queue.length)
+    drain: () => queue.splice(0, queue.length),
+    removeWhere: (predicate) => {
+      const removed = queue.filter(predicate)
+      if (removed.length > 0) {
+        const keep = queue.filter((e) => !predicate(e))
+        queue.length = 0
+        queue.push(...keep)
+      }
+      return removed
+    },
+    queued: () => queue.slice()
   }
 })

@@ -1,30 +1,35 @@
 /**
  * The orchestrator's machinery: the instance registry (one slot per `agent@instanceKey`, created on the
  * first message), and one worker fiber per slot that starts the instance on its host (one generation) and
- * runs its mailbox one turn at a time.
+ * runs its mailbox one turn at a time. With a durable inbox (`inbox.ts`) every accepted message is on disk
+ * before `send` returns; the lifecycle (`lifecycle.ts`: graceful shutdown, idle release, reconcile) works on
+ * the slots kept here.
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
+import * as Message from "../../conversation/Message.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type { Hosted, ShutdownReason } from "../AgentHost.js"
+import type { AgentTurnFailed } from "../OrchestratorError.js"
 import {
+  type AgentInboxFailed,
   AgentMailboxFull,
   AgentNotFound,
-  AgentTurnFailed,
   AgentUnavailable,
   type OrchestratorError
 } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
-import { describe } from "./hostInProcess.js"
+import * as Inbox from "./inbox.js"
+import * as Lifecycle from "./lifecycle.js"
 import * as Mailbox from "./mailbox.js"
+import * as Worker from "./worker.js"
 
 export type InstanceStatus =
   | "starting"
@@ -55,6 +60,16 @@ export interface Slot {
   hosted: Hosted | undefined
   /** Why the current generation is being stopped (set before its worker is interrupted). */
   stopReason: ShutdownReason | undefined
+  /** Its durable inbox (orchestrators with a state root). */
+  readonly inbox: Inbox.InstanceInbox | undefined
+  /** What the slot holds open (its inbox writer); closed when the slot is released. */
+  readonly scope: Scope.CloseableScope
+  /** Serializes accepting a message with releasing the slot (an accepted message never lands in a released slot). */
+  readonly gate: Effect.Semaphore
+  /** Taken out of the registry (idle release): a sender that still holds it goes to a new slot. */
+  released: boolean
+  /** When its last turn ended, or it was created (ms, on `Clock`). */
+  lastActive: number
 }
 
 /** Starts the instance of an address on its host for one generation (closing the scope stops it). */
@@ -68,6 +83,10 @@ export interface Settings {
   readonly agentNames: ReadonlyArray<string>
   readonly mailboxCapacity: number
   readonly supervision: Supervision.Settings
+  /** Graceful shutdown, idle release and reconcile (see `lifecycle.ts`). */
+  readonly lifecycle: Lifecycle.Settings
+  /** The durable inboxes (absent: the mailboxes live in memory only). */
+  readonly inbox: Inbox.Store | undefined
   /** Records `crashed` / `stopped` (with the reason) where the instance's status lives. */
   readonly persistStatus: (
     address: AgentAddress.AgentAddress,
@@ -76,173 +95,41 @@ export interface Settings {
   ) => Effect.Effect<void>
 }
 
-/** The signal that ends a worker generation: its instance crashed. */
-class Crashed {
-  readonly _tag = "Crashed"
-  constructor(readonly detail: string) {}
-}
-
 export const make = (settings: Settings, open: Opener) =>
   Effect.gen(function*() {
     const slots = new Map<string, Slot>()
-    let shuttingDown = false
+    let shuttingDown: Lifecycle.ShutdownReason | undefined
+    const scope = yield* Effect.scope
     // Runs after the workers are interrupted (finalizers run in reverse order): a turn that was in flight
     // stays open in its log and is continued at the next start; its requester is told why it got no reply.
-    yield* Effect.addFinalizer(() => Effect.forEach(slots.values(), (slot) => failQueued(slot), { discard: true }))
+    // The messages stay in the durable inbox (not acknowledged): the next start delivers them.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(slots.values(), (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
+    )
     const workers = yield* FiberMap.make<string>()
+    const creating = yield* Effect.makeSemaphore(1)
     let nextId = 0
 
     const unavailable = (slot: Slot) =>
       new AgentUnavailable({
         address: slot.label,
-        status: shuttingDown ? "shutting_down" : slot.status === "crashed" ? "crashed" : "stopped",
-        reason: shuttingDown ? "orchestrator_shutdown" : slot.reason ?? slot.status
+        status: shuttingDown !== undefined ? "shutting_down" : slot.status === "crashed" ? "crashed" : "stopped",
+        reason: shuttingDown ?? slot.reason ?? slot.status
       })
 
-    /** Runs one envelope's turn on the instance; the outcome completes its reply. */
-    const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope) =>
-      Effect.gen(function*() {
-        slot.status = "processing"
-        slot.current = envelope
-        const resumed = envelope.started
-        envelope.started = true
-        const fiber = yield* Effect.fork(hosted.run(envelope.input, {
-          resume: resumed,
-          ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
-        }))
-        envelope.fiber = fiber
-        const exit = yield* Fiber.await(fiber)
-        envelope.fiber = undefined
-        slot.current = undefined
-        slot.status = "idle"
-        if (Exit.isSuccess(exit)) {
-          envelope.state = "done"
-          return yield* Deferred.succeed(envelope.reply, exit.value)
-        }
-        const failure = Cause.failureOption(exit.cause)
-        if (failure._tag === "Some" && failure.value._tag === "HostCrashed") {
-          // The envelope waits at the head of the mailbox; the restarted instance continues its turn.
-          yield* slot.mailbox.requeue(envelope)
-          return yield* Effect.fail(new Crashed(failure.value.detail))
-        }
-        envelope.state = "done"
-        if (failure._tag === "Some" && failure.value._tag === "AgentTurnFailed") {
-          return yield* Deferred.fail(envelope.reply, failure.value)
-        }
-        // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
-        return yield* Deferred.interrupt(envelope.reply)
-      })
+    /** Acknowledges envelopes whose turn is over (they leave the durable inbox). */
+    const acknowledge = (slot: Slot, envelopes: ReadonlyArray<Mailbox.Envelope>) => {
+      const ids = envelopes.flatMap((e) => e.inboxId === undefined ? [] : [e.inboxId])
+      return slot.inbox === undefined || ids.length === 0 ? Effect.void : slot.inbox.done(ids)
+    }
 
-    /** Fails with Crashed when the generation's instance ends on its own; an exit of another generation is ignored. */
-    const watchExit = (slot: Slot, hosted: Hosted): Effect.Effect<never, Crashed> =>
-      Effect.flatMap(hosted.exited, (exit) =>
-        exit.generation === slot.generation ?
-          Effect.fail(new Crashed(exit.detail)) :
-          Effect.zipRight(
-            Effect.logWarning(
-              `${slot.label}: ignored the exit of generation ${exit.generation} (current: ${slot.generation})`
-            ),
-            watchExit(slot, { ...hosted, exited: Effect.never })
-          ))
-
-    /** One generation: opens the instance and runs its mailbox until it crashes (fails with Crashed). */
-    const generation = (slot: Slot) =>
-      Effect.gen(function*() {
-        let hosted: Hosted | undefined
-        slot.startedAt = yield* Clock.currentTimeMillis
-        slot.nextStartAt = undefined
-        slot.hosted = undefined
-        if (slot.status !== "restarting") slot.status = "starting"
-        while (true) {
-          // An instance that ends while it waits for a message crashed (a run in flight reports it itself).
-          const envelope = hosted === undefined ?
-            yield* slot.mailbox.take :
-            yield* Effect.raceFirst(slot.mailbox.take, watchExit(slot, hosted))
-          if (hosted === undefined) {
-            const generation = ++slot.generation
-            const opened = yield* Effect.exit(open(slot.address, generation))
-            if (Exit.isFailure(opened)) {
-              envelope.state = "done"
-              const { detail, errorTag } = describe(opened.cause)
-              yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
-              continue
-            }
-            hosted = opened.value
-            slot.hosted = hosted
-            slot.stopReason = undefined
-            const stopping = hosted
-            // Runs first when the generation ends (before the host's own finalizers): the instance is told why.
-            yield* Effect.addFinalizer(() =>
-              Effect.suspend(() => {
-                slot.hosted = undefined
-                return stopping.stop(slot.stopReason ?? (shuttingDown ? "orchestrator_shutdown" : "restart"))
-              })
-            )
-            slot.status = "idle"
-          }
-          yield* runEnvelope(slot, hosted, envelope)
-        }
-      }).pipe(Effect.scoped)
-
-    const giveUp = (slot: Slot, reason: string) =>
-      Effect.gen(function*() {
-        slot.status = "crashed"
-        slot.reason = reason
-        yield* Effect.logError(`${slot.label} crashed and will not be restarted: ${reason}`).pipe(
-          Effect.annotateLogs({ event: "orchestrator.crashed", swarm: settings.swarm, instance: slot.label })
-        )
-        yield* failQueued(slot)
-        yield* settings.persistStatus(slot.address, "crashed", reason)
-      })
-
-    /** Runs generations, restarting after crashes as Supervision decides, until it gives up. */
-    const worker = (slot: Slot): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        while (true) {
-          const crash = yield* Effect.flip(generation(slot))
-          const now = yield* Clock.currentTimeMillis
-          const decision = Supervision.onCrash(slot.supervision, now, slot.startedAt, settings.supervision)
-          yield* Effect.logWarning(`${slot.label} crashed: ${crash.detail}`).pipe(
-            Effect.annotateLogs({
-              event: "orchestrator.crash",
-              swarm: settings.swarm,
-              instance: slot.label,
-              consecutiveCrashes: decision.crashes
-            })
-          )
-          if (decision._tag === "GiveUp") return yield* giveUp(slot, decision.reason)
-          slot.restarts++
-          slot.nextStartAt = now + decision.delayMillis
-          slot.status = decision.crashLoop ? "crashLoopBackOff" : "restarting"
-          if (decision.crashLoop) {
-            yield* Effect.logWarning(`${slot.label} is in crashLoopBackOff`).pipe(
-              Effect.annotateLogs({
-                event: "orchestrator.crashLoopBackOff",
-                swarm: settings.swarm,
-                agent: slot.address.agentName,
-                instance: slot.address.instanceKey,
-                consecutiveCrashes: decision.crashes,
-                crashThreshold: settings.supervision.crashThreshold,
-                backoffMs: decision.delayMillis,
-                nextStartAt: new Date(slot.nextStartAt).toISOString()
-              })
-            )
-          }
-          if (decision.delayMillis > 0) yield* Effect.sleep(Duration.millis(decision.delayMillis))
-        }
-      }).pipe(
-        // Interrupted (restart, stop, shutdown) with a turn in flight: the turn stays open in the instance's
-        // log; its envelope goes back to the head of the mailbox so the next worker continues that turn.
-        Effect.onInterrupt(() =>
-          Effect.suspend(() => {
-            const current = slot.current
-            slot.current = undefined
-            return current === undefined || current.state !== "running" ?
-              Effect.void :
-              slot.mailbox.requeue(current)
-          })
-        )
-      )
+    const worker = Worker.make({
+      settings,
+      open,
+      acknowledge,
+      failQueued: (slot, options) => failQueued(slot, options),
+      shuttingDown: () => shuttingDown
+    })
 
     const start = (slot: Slot) => FiberMap.run(workers, slot.label, worker(slot), { onlyIfMissing: true })
 
@@ -258,6 +145,20 @@ export const make = (settings: Settings, open: Opener) =>
         const label = AgentAddress.format(address)
         const existing = slots.get(label)
         if (existing !== undefined) return existing
+        return yield* creating.withPermits(1)(Effect.suspend(() => {
+          const again = slots.get(label)
+          return again !== undefined ? Effect.succeed(again) : create(address, label)
+        }))
+      })
+
+    /** A new slot: its inbox opened (messages accepted earlier queued first, in order), its worker started. */
+    const create = (address: AgentAddress.AgentAddress, label: string) =>
+      Effect.gen(function*() {
+        const slotScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const inbox = settings.inbox === undefined ? undefined : yield* settings.inbox.open(address).pipe(
+          Scope.extend(slotScope),
+          Effect.tapError(() => Scope.close(slotScope, Exit.void))
+        )
         const slot: Slot = {
           address,
           label,
@@ -271,39 +172,73 @@ export const make = (settings: Settings, open: Opener) =>
           current: undefined,
           generation: 0,
           hosted: undefined,
-          stopReason: undefined
+          stopReason: undefined,
+          inbox,
+          scope: slotScope,
+          gate: yield* Effect.makeSemaphore(1),
+          released: false,
+          lastActive: yield* Clock.currentTimeMillis
+        }
+        for (const entry of inbox?.recovered ?? []) {
+          yield* slot.mailbox.offer(yield* envelopeOf(Inbox.withId(entry.input, entry.id), entry.id, true))
         }
         slots.set(label, slot)
         yield* start(slot)
         return slot
       })
 
-    const enqueue = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+    const envelopeOf = (input: Mailbox.TurnInput, inboxId: string | undefined, recovered: boolean) =>
+      Effect.map(Deferred.make<TurnResult, OrchestratorError>(), (reply): Mailbox.Envelope => ({
+        id: nextId++,
+        input,
+        reply,
+        state: "queued",
+        started: false,
+        fiber: undefined,
+        inboxId,
+        recovered
+      }))
+
+    const enqueue = (
+      address: AgentAddress.AgentAddress,
+      input: Mailbox.TurnInput
+    ): Effect.Effect<{ slot: Slot; envelope: Mailbox.Envelope }, OrchestratorError> =>
       Effect.gen(function*() {
         const slot = yield* slotFor(address)
-        if (shuttingDown || slot.status === "stopped" || slot.status === "crashed") {
-          // A stopped or crashed instance answers, it never queues: `restart` brings it back.
-          return yield* unavailable(slot)
-        }
-        if (slot.mailbox.size() >= settings.mailboxCapacity) {
-          return yield* new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
-        }
-        const envelope: Mailbox.Envelope = {
-          id: nextId++,
-          input,
-          reply: yield* Deferred.make<TurnResult, OrchestratorError>(),
-          state: "queued",
-          started: false,
-          fiber: undefined
-        }
-        yield* slot.mailbox.offer(envelope)
-        return { slot, envelope }
+        const accepted = yield* slot.gate.withPermits(1)(Effect.gen(function*() {
+          if (slot.released) return undefined
+          if (shuttingDown !== undefined || slot.status === "stopped" || slot.status === "crashed") {
+            // A stopped or crashed instance answers, it never queues: `restart` brings it back.
+            return yield* unavailable(slot)
+          }
+          if (slot.mailbox.size() >= settings.mailboxCapacity) {
+            return yield* new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
+          }
+          if (slot.inbox === undefined) {
+            const envelope = yield* envelopeOf(input, undefined, false)
+            yield* slot.mailbox.offer(envelope)
+            return { envelope, durable: Effect.void as Effect.Effect<void, AgentInboxFailed> }
+          }
+          const inboxId = "in-" + (yield* Message.makeId).slice(4)
+          const envelope = yield* envelopeOf(Inbox.withId(input, inboxId), inboxId, false)
+          const durable = slot.inbox.put(
+            address,
+            { id: inboxId, input, acceptedAt: yield* Clock.currentTimeMillis },
+            slot.mailbox.offer(envelope),
+            Effect.sync(() => slot.mailbox.cancel(envelope))
+          )
+          return { envelope, durable }
+        }))
+        // Released between the lookup and the gate (idle release): the next slot takes it.
+        if (accepted === undefined) return yield* enqueue(address, input)
+        yield* accepted.durable
+        return { slot, envelope: accepted.envelope }
       })
 
     /** Gives up on an envelope: out of the mailbox if queued, its turn interrupted if running. */
     const cancel = (slot: Slot, envelope: Mailbox.Envelope) =>
       Effect.suspend(() => {
-        if (slot.mailbox.cancel(envelope)) return Effect.void
+        if (slot.mailbox.cancel(envelope)) return acknowledge(slot, [envelope])
         const fiber = envelope.fiber
         return envelope.state === "running" && fiber !== undefined ? Fiber.interrupt(fiber) : Effect.void
       }).pipe(Effect.asVoid)
@@ -339,11 +274,16 @@ export const make = (settings: Settings, open: Opener) =>
         return FiberMap.remove(workers, slot.label)
       })
 
-    const failQueued = (slot: Slot) =>
-      Effect.forEach(slot.mailbox.drain(), (envelope) => {
-        envelope.state = "done"
-        return Deferred.fail(envelope.reply, unavailable(slot))
-      }, { discard: true })
+    /** Answers every queued message `AGENT_UNAVAILABLE`; `acknowledge: false` keeps them in the inbox. */
+    const failQueued = (slot: Slot, options: { readonly acknowledge: boolean }) =>
+      Effect.gen(function*() {
+        const drained = slot.mailbox.drain()
+        if (options.acknowledge) yield* acknowledge(slot, drained)
+        yield* Effect.forEach(drained, (envelope) => {
+          envelope.state = "done"
+          return Deferred.fail(envelope.reply, unavailable(slot))
+        }, { discard: true })
+      })
 
     const stop = (address: AgentAddress.AgentAddress, reason: string) =>
       Effect.gen(function*() {
@@ -351,7 +291,7 @@ export const make = (settings: Settings, open: Opener) =>
         yield* halt(slot, "stop")
         slot.status = "stopped"
         slot.reason = reason
-        yield* failQueued(slot)
+        yield* failQueued(slot, { acknowledge: true })
         yield* settings.persistStatus(slot.address, "stopped", reason)
       })
 
@@ -380,14 +320,71 @@ export const make = (settings: Settings, open: Opener) =>
       }))
     )
 
-    // Runs before the workers are interrupted (finalizers run in reverse order): no new messages, and the
-    // requesters of queued ones are told why.
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        shuttingDown = true
-        return Effect.forEach(slots.values(), failQueued, { discard: true })
+    /** Idle release: out of the registry, its worker and instance closed; the next message reopens it from its log. */
+    const release = (slot: Slot) =>
+      Effect.gen(function*() {
+        const released = yield* slot.gate.withPermits(1)(Effect.sync(() => {
+          if (slot.released || !Lifecycle.isIdle(slot)) return false
+          slot.released = true
+          slots.delete(slot.label)
+          return true
+        }))
+        if (!released) return false
+        yield* halt(slot, "idle")
+        yield* Scope.close(slot.scope, Exit.void)
+        return true
       })
-    )
 
-    return { send, submit, request, stop, restart, list }
+    /**
+     * Graceful shutdown: no new messages; queued ones stay in the inbox and their requesters get
+     * `AGENT_UNAVAILABLE` (`shutting_down`, the reason); in-flight turns get the grace period to finish,
+     * then the workers are interrupted (the turn stays open in the log and is continued at the next start).
+     */
+    const shutdown = (reason: Lifecycle.ShutdownReason) =>
+      Effect.gen(function*() {
+        if (shuttingDown !== undefined) return
+        shuttingDown = reason
+        const all = Array.from(slots.values())
+        yield* Effect.forEach(all, (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
+        const late = yield* Lifecycle.awaitInFlight(all, settings.lifecycle.gracePeriod)
+        for (const slot of late) {
+          yield* Effect.logWarning(
+            `${slot.label}: its turn did not finish within the grace period; interrupted (${reason}), it ` +
+              `continues from its log at the next start`
+          ).pipe(Effect.annotateLogs({ event: "orchestrator.shutdown.interrupted", swarm: settings.swarm, reason }))
+        }
+        for (const slot of all) slot.stopReason = reason
+        yield* FiberMap.clear(workers)
+        yield* Effect.forEach(all, (slot) => Scope.close(slot.scope, Exit.void), { discard: true })
+      })
+
+    // Runs first (finalizers run in reverse order): the graceful shutdown.
+    yield* Effect.addFinalizer(() => shutdown("orchestrator_shutdown"))
+
+    yield* Lifecycle.reconcileLoop(settings.lifecycle, {
+      slots: () => Array.from(slots.values()),
+      release,
+      running: (slot) => FiberMap.has(workers, slot.label),
+      start: (slot) => Effect.asVoid(start(slot))
+    })
+
+    /** Delivers the messages accepted before the last stop (or crash), oldest instance first. */
+    const recover = Effect.gen(function*() {
+      if (settings.inbox === undefined) return
+      for (const address of yield* settings.inbox.pendingAddresses) {
+        yield* slotFor(address).pipe(
+          Effect.catchAll((e) =>
+            Effect.logWarning(`cannot deliver the inbox of ${AgentAddress.format(address)}: ${e.message}`)
+          )
+        )
+      }
+    })
+
+    const releaseAddress = (address: AgentAddress.AgentAddress) =>
+      Effect.suspend(() => {
+        const slot = slots.get(AgentAddress.format(address))
+        return slot === undefined ? Effect.succeed(false) : release(slot)
+      })
+
+    return { send, submit, request, stop, restart, list, shutdown, release: releaseAddress, recover }
   })

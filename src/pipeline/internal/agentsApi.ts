@@ -26,6 +26,7 @@ import type { TraceContext } from "../../event/Trace.js"
  * - `AGENT_TURN_FAILED`: the callee's turn failed, or ended waiting for approval (its error is carried);
  * - `AGENT_UNAVAILABLE`: the callee instance is stopped or crashed (orchestrator);
  * - `AGENT_MAILBOX_FULL`: the callee's mailbox is full (orchestrator);
+ * - `AGENT_INBOX_FAILED`: the message could not be made durable in the callee's inbox file (not accepted);
  * - `AGENT_API_UNAVAILABLE`: no orchestrator is wired into this pipeline.
  *
  * @since 0.1.0
@@ -43,6 +44,7 @@ export const AgentsApiErrorCode = Schema.Literal(
   "AGENT_TURN_FAILED",
   "AGENT_UNAVAILABLE",
   "AGENT_MAILBOX_FULL",
+  "AGENT_INBOX_FAILED",
   "AGENT_API_UNAVAILABLE"
 )
 

@@ -21,10 +21,19 @@ import { budgetFields } from "./policy.js"
 export const SwarmPolicy = Schema.Struct({
   ...budgetFields,
   lifecycle: Schema.optional(Schema.Struct({
+    /**
+     * An instance with no turn running and nothing queued for this long is released (its worker, instance
+     * and files closed; the next message reopens it from its log). Default 900; 0 never releases. Only
+     * orchestrators with a state root release (an in-memory instance's log would be lost).
+     */
+    idleSeconds: Schema.optional(NonNegativeNumber),
+    /** Accepted for goondan bundles; not used (the reference declared it and never used it either). */
     ttlSeconds: Schema.optional(NonNegativeNumber),
+    /** Accepted for goondan bundles; not used. */
     gcGraceSeconds: Schema.optional(NonNegativeNumber)
   })),
   shutdown: Schema.optional(Schema.Struct({
+    /** How long an in-flight turn may run on once a shutdown starts (default 30, the reference's). */
     gracePeriodSeconds: Schema.optional(NonNegativeNumber)
   })),
   // Supervision of the instances (defaults and formula: Supervision in src/orchestrator).
@@ -33,6 +42,7 @@ export const SwarmPolicy = Schema.Struct({
     initialBackoffSeconds: Schema.optional(NonNegativeNumber),
     maxBackoffSeconds: Schema.optional(NonNegativeNumber),
     healthyUptimeSeconds: Schema.optional(NonNegativeNumber),
+    /** How often reconcile runs (default 5, the reference's). */
     reconcileIntervalSeconds: Schema.optional(NonNegativeNumber)
   })),
   restart: Schema.optional(Schema.Struct({

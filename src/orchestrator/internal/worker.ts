@@ -1,0 +1,222 @@
+/**
+ * The worker of one instance slot: each generation starts the instance on its host and runs the slot's
+ * mailbox one turn at a time; after a crash, supervision decides when the next generation starts.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type { Hosted } from "../AgentHost.js"
+import { AgentTurnFailed } from "../OrchestratorError.js"
+import * as Supervision from "../Supervision.js"
+import { describe } from "./hostInProcess.js"
+import type * as Lifecycle from "./lifecycle.js"
+import type * as Mailbox from "./mailbox.js"
+import type { Opener, Settings, Slot } from "./runtime.js"
+
+/** The signal that ends a worker generation: its instance crashed. */
+class Crashed {
+  readonly _tag = "Crashed"
+  constructor(readonly detail: string) {}
+}
+
+/** What a worker needs from the registry. */
+export interface Deps {
+  readonly settings: Settings
+  readonly open: Opener
+  /** Acknowledges envelopes whose turn is over (they leave the durable inbox). */
+  readonly acknowledge: (slot: Slot, envelopes: ReadonlyArray<Mailbox.Envelope>) => Effect.Effect<void>
+  /** Answers every queued message `AGENT_UNAVAILABLE`. */
+  readonly failQueued: (slot: Slot, options: { readonly acknowledge: boolean }) => Effect.Effect<void>
+  readonly shuttingDown: () => Lifecycle.ShutdownReason | undefined
+}
+
+/** The worker of a slot: runs generations until supervision gives up (or it is interrupted). */
+export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
+  const { acknowledge, failQueued, open, settings } = deps
+  /** Runs one envelope's turn on the instance; the outcome completes its reply. */
+  const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope) =>
+    Effect.gen(function*() {
+      slot.status = "processing"
+      slot.current = envelope
+      const resumed = envelope.started
+      envelope.started = true
+      const fiber = yield* Effect.fork(hosted.run(envelope.input, {
+        resume: resumed,
+        ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
+      }))
+      envelope.fiber = fiber
+      const exit = yield* Fiber.await(fiber)
+      envelope.fiber = undefined
+      slot.current = undefined
+      slot.status = "idle"
+      slot.lastActive = yield* Clock.currentTimeMillis
+      const failure = Exit.isSuccess(exit) ? undefined : Cause.failureOption(exit.cause)
+      if (failure?._tag === "Some" && failure.value._tag === "HostCrashed") {
+        // The envelope waits at the head of the mailbox; the restarted instance continues its turn.
+        yield* slot.mailbox.requeue(envelope)
+        return yield* Effect.fail(new Crashed(failure.value.detail))
+      }
+      // The turn is over (its input is in the log before anything else): the message leaves the inbox.
+      yield* acknowledge(slot, [envelope])
+      envelope.state = "done"
+      if (Exit.isSuccess(exit)) return yield* Deferred.succeed(envelope.reply, exit.value)
+      if (failure?._tag === "Some" && failure.value._tag === "AgentTurnFailed") {
+        return yield* Deferred.fail(envelope.reply, failure.value)
+      }
+      // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
+      return yield* Deferred.interrupt(envelope.reply)
+    })
+
+  /** Fails with Crashed when the generation's instance ends on its own; an exit of another generation is ignored. */
+  const watchExit = (slot: Slot, hosted: Hosted): Effect.Effect<never, Crashed> =>
+    Effect.flatMap(hosted.exited, (exit) =>
+      exit.generation === slot.generation ?
+        Effect.fail(new Crashed(exit.detail)) :
+        Effect.zipRight(
+          Effect.logWarning(
+            `${slot.label}: ignored the exit of generation ${exit.generation} (current: ${slot.generation})`
+          ),
+          watchExit(slot, { ...hosted, exited: Effect.never })
+        ))
+
+  /**
+   * Messages read back from the inbox whose turn is already in the log (a crash fell between the input's
+   * write and the acknowledgement) never run again: acknowledged, except the one whose turn the log ends
+   * inside, which is continued (`resume`). True when `taken` was settled that way.
+   */
+  const settleRecovered = (slot: Slot, hosted: Hosted, taken: Mailbox.Envelope) =>
+    Effect.gen(function*() {
+      const candidates = [taken, ...slot.mailbox.queued()].filter((e) => e.recovered && e.inboxId !== undefined)
+      if (candidates.length === 0) return false
+      if (hosted.inLog === undefined) {
+        // A host that cannot tell: continue an open turn rather than start the message again.
+        for (const e of candidates) e.started = true
+        return false
+      }
+      const found = yield* hosted.inLog(candidates.map((e) => e.inboxId!)).pipe(
+        Effect.mapError((e) => new Crashed(e.detail))
+      )
+      const started = new Set(found.started)
+      const isSettled = (e: Mailbox.Envelope) =>
+        e.recovered && e.inboxId !== undefined && started.has(e.inboxId) && e.inboxId !== found.open
+      for (const e of candidates) if (e.inboxId === found.open) e.started = true
+      const settled = [...slot.mailbox.removeWhere(isSettled), ...(isSettled(taken) ? [taken] : [])]
+      for (const e of settled) e.state = "done"
+      yield* acknowledge(slot, settled)
+      return isSettled(taken)
+    })
+
+  /** One generation: opens the instance and runs its mailbox until it crashes (fails with Crashed). */
+  const generation = (slot: Slot) =>
+    Effect.gen(function*() {
+      let hosted: Hosted | undefined
+      slot.startedAt = yield* Clock.currentTimeMillis
+      slot.nextStartAt = undefined
+      slot.hosted = undefined
+      if (slot.status !== "restarting") slot.status = "starting"
+      while (true) {
+        // An instance that ends while it waits for a message crashed (a run in flight reports it itself).
+        const envelope = hosted === undefined ?
+          yield* slot.mailbox.take :
+          yield* Effect.raceFirst(slot.mailbox.take, watchExit(slot, hosted))
+        // Current from the take on: interrupted while the instance starts, it goes back to the mailbox.
+        slot.current = envelope
+        if (hosted === undefined) {
+          const generation = ++slot.generation
+          const opened = yield* Effect.exit(open(slot.address, generation))
+          if (Exit.isFailure(opened)) {
+            slot.current = undefined
+            envelope.state = "done"
+            const { detail, errorTag } = describe(opened.cause)
+            yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
+            continue
+          }
+          hosted = opened.value
+          slot.hosted = hosted
+          slot.stopReason = undefined
+          const stopping = hosted
+          // Runs first when the generation ends (before the host's own finalizers): the instance is told why.
+          yield* Effect.addFinalizer(() =>
+            Effect.suspend(() => {
+              slot.hosted = undefined
+              return stopping.stop(slot.stopReason ?? deps.shuttingDown() ?? "restart")
+            })
+          )
+          slot.status = "idle"
+        }
+        if (yield* settleRecovered(slot, hosted, envelope)) {
+          slot.current = undefined
+          continue
+        }
+        yield* runEnvelope(slot, hosted, envelope)
+      }
+    }).pipe(Effect.scoped)
+
+  const giveUp = (slot: Slot, reason: string) =>
+    Effect.gen(function*() {
+      slot.status = "crashed"
+      slot.reason = reason
+      yield* Effect.logError(`${slot.label} crashed and will not be restarted: ${reason}`).pipe(
+        Effect.annotateLogs({ event: "orchestrator.crashed", swarm: settings.swarm, instance: slot.label })
+      )
+      yield* failQueued(slot, { acknowledge: true })
+      yield* settings.persistStatus(slot.address, "crashed", reason)
+    })
+
+  /** Runs generations, restarting after crashes as Supervision decides, until it gives up. */
+  const worker = (slot: Slot): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      while (true) {
+        const crash = yield* Effect.flip(generation(slot))
+        // Shutting down: no restart; the crashed turn's message stays in the inbox for the next start.
+        if (deps.shuttingDown() !== undefined) return
+        const now = yield* Clock.currentTimeMillis
+        const decision = Supervision.onCrash(slot.supervision, now, slot.startedAt, settings.supervision)
+        yield* Effect.logWarning(`${slot.label} crashed: ${crash.detail}`).pipe(
+          Effect.annotateLogs({
+            event: "orchestrator.crash",
+            swarm: settings.swarm,
+            instance: slot.label,
+            consecutiveCrashes: decision.crashes
+          })
+        )
+        if (decision._tag === "GiveUp") return yield* giveUp(slot, decision.reason)
+        slot.restarts++
+        slot.nextStartAt = now + decision.delayMillis
+        slot.status = decision.crashLoop ? "crashLoopBackOff" : "restarting"
+        if (decision.crashLoop) {
+          yield* Effect.logWarning(`${slot.label} is in crashLoopBackOff`).pipe(
+            Effect.annotateLogs({
+              event: "orchestrator.crashLoopBackOff",
+              swarm: settings.swarm,
+              agent: slot.address.agentName,
+              instance: slot.address.instanceKey,
+              consecutiveCrashes: decision.crashes,
+              crashThreshold: settings.supervision.crashThreshold,
+              backoffMs: decision.delayMillis,
+              nextStartAt: new Date(slot.nextStartAt).toISOString()
+            })
+          )
+        }
+        if (decision.delayMillis > 0) yield* Effect.sleep(Duration.millis(decision.delayMillis))
+      }
+    }).pipe(
+      // Interrupted (restart, stop, shutdown) with a turn in flight: the turn stays open in the instance's
+      // log; its envelope goes back to the head of the mailbox so the next worker continues that turn.
+      Effect.onInterrupt(() =>
+        Effect.suspend(() => {
+          const current = slot.current
+          slot.current = undefined
+          return current === undefined || current.state !== "running" ?
+            Effect.void :
+            slot.mailbox.requeue(current)
+        })
+      )
+    )
+
+  return worker
+}

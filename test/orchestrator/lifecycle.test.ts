@@ -1,0 +1,286 @@
+// The orchestrator's lifecycle: durable inbox, graceful shutdown with a grace period and a reason, idle
+// release and reconcile. Real files under a temporary state root; the model is the only fake; every timer
+// runs on the TestClock.
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import type { Bundle } from "effect-swarm"
+import { EventBus, ExtensionState, Instances, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
+import * as path from "node:path"
+import * as Lifecycle from "../../src/orchestrator/internal/lifecycle.js"
+import { echoModel, loadBundle, until, untilSleep } from "./helpers.js"
+
+/** The workspace stores on a fresh temporary root (removed with the test's scope). */
+const durableContext = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-orch-life-" })
+  const context = yield* Layer.mergeAll(
+    MessageStore.layer({ root }),
+    RuntimeEventLog.layer({ root }),
+    Instances.layer({ root }),
+    ExtensionState.layer({ root }),
+    EventBus.layer()
+  ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
+  return { root, context, fs }
+})
+
+type Context = Effect.Effect.Success<typeof durableContext>["context"]
+
+/** A durable orchestrator in its own scope (closing it is the shutdown under test). */
+const open = (
+  bundle: Bundle.Bundle,
+  context: Context,
+  model: ReturnType<typeof echoModel>,
+  options: Orchestrator.Options = {}
+) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const orchestrator = yield* Orchestrator.make(bundle, "default", {
+      ...options,
+      models: { alpha: model.service, beta: model.service }
+    }).pipe(Effect.provide(context), Scope.extend(scope))
+    return { orchestrator, scope }
+  })
+
+const userTexts = (context: Context, workspaceId: string, agentName: string, instanceKey: string) =>
+  MessageStore.MessageStore.pipe(
+    Effect.flatMap((store) => store.load({ workspaceId, agentName, instanceKey })),
+    Effect.map((c) => c.messages.filter((m) => m.data.role === "user").map((m) => Message.text(m.data))),
+    Effect.provide(context)
+  )
+
+const inboxFile = (root: string, workspaceId: string, address: string) =>
+  path.join(root, "workspaces", workspaceId, "instances", address, "inbox", "messages.jsonl")
+
+describe("Orchestrator lifecycle", () => {
+  it.scoped("shutdown(config_change) keeps queued messages in the inbox; the next orchestrator on the root delivers them in order", () =>
+    Effect.gen(function*() {
+      const { context, fs, root } = yield* durableContext
+      const bundle = yield* loadBundle
+      const gate = yield* Deferred.make<void>()
+      const first = echoModel((t) => t === "a1" || t === "b1" ? Deferred.await(gate) : Effect.void)
+      const { orchestrator, scope } = yield* open(bundle, context, first)
+      yield* orchestrator.send("alpha@one", "a1")
+      yield* orchestrator.send("beta@two", "b1")
+      yield* until(() => Effect.succeed(first.calls.length === 2))
+      yield* orchestrator.send("alpha@one", "a2")
+      const waiting = yield* Effect.fork(orchestrator.request("alpha@one", "a3"))
+      yield* orchestrator.send("beta@two", "b2")
+      // Durable on return: both puts are in the files before anything runs them.
+      const alphaInbox = yield* fs.readFileString(inboxFile(root, orchestrator.workspaceId, "alpha@one"))
+      assert.deepStrictEqual(
+        alphaInbox.trim().split("\n").map((l) => (JSON.parse(l) as { input: string }).input),
+        ["a1", "a2", "a3"]
+      )
+
+      const shutdown = yield* Effect.fork(orchestrator.shutdown("config_change"))
+      const refused = yield* Effect.flip(Fiber.join(waiting))
+      assert.strictEqual(refused._tag, "AgentUnavailable")
+      if (refused._tag === "AgentUnavailable") {
+        assert.strictEqual(refused.status, "shutting_down")
+        assert.strictEqual(refused.reason, "config_change")
+        assert.strictEqual(refused.code, "AGENT_UNAVAILABLE")
+      }
+      const late = yield* Effect.flip(orchestrator.send("beta@two", "b3"))
+      assert.strictEqual(late._tag, "AgentUnavailable")
+      // The in-flight turns (a1, b1) get the grace period (30 s by default), then are interrupted.
+      yield* untilSleep(30_000)
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(shutdown)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(first.calls, ["a1", "b1"])
+
+      // A new orchestrator on the same root delivers everything without being asked: the interrupted turns
+      // are continued from their logs, then the queued messages run in their order.
+      const second = echoModel()
+      const again = yield* open(bundle, context, second)
+      yield* until(() => Effect.succeed(second.calls.length === 5))
+      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("a")), ["a1", "a2", "a3"])
+      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("b")), ["b1", "b2"])
+      // Each message became exactly one turn input.
+      assert.deepStrictEqual(yield* userTexts(context, again.orchestrator.workspaceId, "alpha", "one"), [
+        "a1",
+        "a2",
+        "a3"
+      ])
+      assert.deepStrictEqual(yield* userTexts(context, again.orchestrator.workspaceId, "beta", "two"), ["b1", "b2"])
+      // Everything delivered: the inbox files are empty again.
+      yield* until(() =>
+        Effect.map(
+          Effect.all([
+            fs.readFileString(inboxFile(root, again.orchestrator.workspaceId, "alpha@one")),
+            fs.readFileString(inboxFile(root, again.orchestrator.workspaceId, "beta@two"))
+          ]).pipe(Effect.orDie),
+          ([a, b]) => a === "" && b === ""
+        )
+      )
+      yield* Scope.close(again.scope, Exit.void)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a turn that ends within the grace period answers its requester; the shutdown waits for it on the Clock", () =>
+    Effect.gen(function*() {
+      const { context } = yield* durableContext
+      const bundle = yield* loadBundle
+      const model = echoModel((t) => t === "slow" ? Effect.sleep("10 seconds") : Effect.void)
+      const { orchestrator, scope } = yield* open(bundle, context, model, {
+        lifecycle: { gracePeriod: Duration.seconds(20) }
+      })
+      const slow = yield* Effect.fork(orchestrator.request("alpha@one", "slow"))
+      yield* until(() => Effect.succeed(model.calls.length === 1))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* untilSleep(20_000)
+      yield* TestClock.adjust("10 seconds")
+      const result = yield* Fiber.join(slow)
+      assert.strictEqual(result.finishReason, "text_response")
+      yield* Fiber.join(closing)
+      assert.deepStrictEqual(yield* userTexts(context, orchestrator.workspaceId, "alpha", "one"), ["slow"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a message whose turn is in the log but was never acknowledged (a crash in between) is not run again", () =>
+    Effect.gen(function*() {
+      const { context, fs, root } = yield* durableContext
+      const bundle = yield* loadBundle
+      const model = echoModel()
+      const first = yield* open(bundle, context, model)
+      yield* first.orchestrator.request("alpha@one", "once")
+      yield* Scope.close(first.scope, Exit.void)
+      // The state a crash between the turn and its acknowledgement leaves: the put is back in the inbox.
+      const logged = yield* MessageStore.MessageStore.pipe(
+        Effect.flatMap((store) =>
+          store.load({ workspaceId: first.orchestrator.workspaceId, agentName: "alpha", instanceKey: "one" })
+        ),
+        Effect.provide(context)
+      )
+      const input = logged.messages.find((m) => m.data.role === "user")!
+      const id = input.metadata["swarm.inbox"]
+      assert.isString(id)
+      const file = inboxFile(root, first.orchestrator.workspaceId, "alpha@one")
+      yield* fs.writeFileString(
+        file,
+        JSON.stringify({ v: 1, op: "put", id, agentName: "alpha", instanceKey: "one", input: "once", acceptedAt: 0 }) +
+          "\n"
+      )
+      const again = yield* open(bundle, context, model)
+      // The recovered message is settled against the log: acknowledged, never asked of the model again.
+      yield* until(() => Effect.map(fs.readFileString(file).pipe(Effect.orDie), (text) => text === ""))
+      yield* again.orchestrator.request("alpha@one", "next")
+      assert.deepStrictEqual(model.calls, ["once", "next"])
+      assert.deepStrictEqual(yield* userTexts(context, again.orchestrator.workspaceId, "alpha", "one"), [
+        "once",
+        "next"
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("idle release after lifecycle.idleSeconds closes the instance (its lock is free); the next message reopens it from its log", () =>
+    Effect.gen(function*() {
+      const { context } = yield* durableContext
+      const bundle = yield* loadBundle
+      const model = echoModel()
+      const { orchestrator } = yield* open(bundle, context, model, {
+        lifecycle: { idleAfter: Duration.seconds(60), reconcileEvery: Duration.seconds(5) }
+      })
+      yield* orchestrator.request("alpha@one", "first")
+      yield* orchestrator.request("beta@gone", "hello")
+      yield* TestClock.adjust("55 seconds")
+      assert.deepStrictEqual((yield* orchestrator.list).map((i) => i.address).sort(), ["alpha@one", "beta@gone"])
+      yield* TestClock.adjust("10 seconds")
+      yield* until(() => Effect.map(orchestrator.list, (all) => all.length === 0))
+      // Released: its writer lock is let go as the instance closes (a live writer would refuse the delete).
+      const instances = yield* Effect.provide(Instances.Instances, context)
+      yield* until(() =>
+        instances.delete({ workspaceId: orchestrator.workspaceId, agentName: "beta", instanceKey: "gone" }).pipe(
+          Effect.catchTag("InstanceLocked", () => Effect.succeed(false)),
+          Effect.orDie
+        )
+      )
+      const metadata = yield* instances.get({
+        workspaceId: orchestrator.workspaceId,
+        agentName: "alpha",
+        instanceKey: "one"
+      })
+      assert.strictEqual(metadata._tag === "Some" ? metadata.value.status : undefined, "idle")
+      // The next message brings it back from its log.
+      yield* orchestrator.request("alpha@one", "second")
+      assert.deepStrictEqual(yield* userTexts(context, orchestrator.workspaceId, "alpha", "one"), ["first", "second"])
+      assert.deepStrictEqual((yield* orchestrator.list).map((i) => [i.address, i.status]), [["alpha@one", "idle"]])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a busy instance is never released; release() refuses it and in-memory orchestrators never release", () =>
+    Effect.gen(function*() {
+      const { context } = yield* durableContext
+      const bundle = yield* loadBundle
+      const gate = yield* Deferred.make<void>()
+      const model = echoModel((t) => t === "busy" ? Deferred.await(gate) : Effect.void)
+      const { orchestrator } = yield* open(bundle, context, model, {
+        lifecycle: { idleAfter: Duration.seconds(60), reconcileEvery: Duration.seconds(5) }
+      })
+      const busy = yield* Effect.fork(orchestrator.request("alpha@one", "busy"))
+      yield* until(() => Effect.succeed(model.calls.length === 1))
+      yield* TestClock.adjust("10 minutes")
+      assert.isFalse(yield* orchestrator.release("alpha@one"))
+      assert.deepStrictEqual((yield* orchestrator.list).map((i) => i.status), ["processing"])
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(busy)
+      assert.isTrue(yield* orchestrator.release("alpha@one"))
+      assert.deepStrictEqual(yield* orchestrator.list, [])
+
+      const memory = yield* Orchestrator.makeInMemory(bundle, "default", {
+        models: { alpha: model.service, beta: model.service },
+        lifecycle: { idleAfter: Duration.seconds(1), reconcileEvery: Duration.seconds(1) }
+      }).pipe(Effect.provide(context))
+      yield* memory.request("alpha@one", "kept")
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual((yield* memory.list).map((i) => i.address), ["alpha@one"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Lifecycle settings and reconcile", () => {
+  it("reads the Swarm policy with documented defaults (grace 30 s, idle 900 s, reconcile 5 s; idleSeconds 0 never releases)", () => {
+    const d = Lifecycle.fromPolicy(undefined)
+    assert.strictEqual(Duration.toMillis(d.gracePeriod), 30_000)
+    assert.strictEqual(Duration.toMillis(d.idleAfter!), 900_000)
+    assert.strictEqual(Duration.toMillis(d.reconcileEvery), 5_000)
+    const s = Lifecycle.fromPolicy({
+      shutdown: { gracePeriodSeconds: 2 },
+      lifecycle: { idleSeconds: 0 },
+      supervision: { reconcileIntervalSeconds: 1 }
+    })
+    assert.strictEqual(Duration.toMillis(s.gracePeriod), 2_000)
+    assert.isUndefined(s.idleAfter)
+    assert.strictEqual(Duration.toMillis(s.reconcileEvery), 1_000)
+  })
+
+  it.effect("reconcile starts a slot with queued work and no worker, releases an idle one, leaves stopped and crashed alone", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust("2 minutes")
+      const slot = (label: string, status: string, queued: number, lastActive: number) => ({
+        label,
+        status,
+        current: undefined,
+        mailbox: { size: () => queued },
+        lastActive
+      })
+      const slots = [
+        slot("idle@old", "idle", 0, 0),
+        slot("idle@recent", "idle", 0, 100_000),
+        slot("work@nofiber", "restarting", 2, 0),
+        slot("stopped@x", "stopped", 1, 0),
+        slot("crashed@x", "crashed", 1, 0)
+      ]
+      const released: Array<string> = []
+      const started: Array<string> = []
+      const result = yield* Lifecycle.reconcile(
+        { ...Lifecycle.defaults, idleAfter: Duration.seconds(60) },
+        {
+          slots: () => slots,
+          release: (s) => Effect.sync(() => released.push(s.label) > 0),
+          running: () => Effect.succeed(false),
+          start: (s) => Effect.sync(() => void started.push(s.label))
+        }
+      )
+      assert.deepStrictEqual(released, ["idle@old"])
+      assert.deepStrictEqual(started, ["work@nofiber"])
+      assert.deepStrictEqual(result, { released: 1, started: 1 })
+    }))
+})

@@ -30,23 +30,23 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
-import * as Crypto from "node:crypto"
 import * as os from "node:os"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as Calls from "./internal/calls.js"
 import * as Launcher from "./internal/launcher.js"
 import * as Plan from "./internal/plan.js"
+import * as Prespawn from "./internal/prespawn.js"
 import * as Session from "./internal/session.js"
 import type * as Limits from "./Limits.js"
 import * as NativeTools from "./NativeTools.js"
 import * as Sandbox from "./Sandbox.js"
 import { ToolScratchExceeded } from "./ToolRuntimeError.js"
 import type { ToolRuntimeError, ToolThrew } from "./ToolRuntimeError.js"
-import * as WorkerPool from "./WorkerPool.js"
+import type * as WorkerPool from "./WorkerPool.js"
 import type * as WorkerProcess from "./WorkerProcess.js"
 
 export type {
@@ -253,6 +253,9 @@ export interface Options {
   readonly denoDir?: string
   /** Parent of the private temporary directory (default `os.tmpdir()`). */
   readonly tempRoot?: string
+  /** How long a pre-started worker (see `RuntimeConfig.withPrespawn`) waits for a call before it is
+   * stopped (default 30 seconds; a `Clock` timer). */
+  readonly prespawnIdleTimeout?: Duration.DurationInput
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -310,94 +313,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     })
     const { capabilities, poolPlanFor, prepare, retrySchedule } = planner
 
-    const pools = yield* WorkerPool.make<Plan.Plan, Session.WorkerSession, Session.AttemptError>({
-      launch: (plan, session) =>
-        Effect.gen(function*() {
-          const proc = yield* startWorker(plan, undefined)
-          yield* Session.withTimeout(
-            Session.handshake(proc, session),
-            proc,
-            session,
-            plan.config.toolExecutionTimeout
-          )
-          return proc
-        }),
-      keyOf: (plan) => plan.key
+    const prespawner = yield* Prespawn.make({
+      start: (plan) => startWorker(plan, undefined),
+      idleTimeout: options.prespawnIdleTimeout === undefined ?
+        Prespawn.defaultIdleTimeout :
+        Duration.decode(options.prespawnIdleTimeout)
     })
-
-    const native = (config: RuntimeConfig.Config, origin: NativeTools.Origin | undefined): Session.NativeBridge => ({
-      service: nativeService,
-      callAgents: config.nativeTools.callAgents,
-      callWorkflows: config.nativeTools.callWorkflows,
-      origin
-    })
-
-    // Call ids are random, not a counter: a tool on a pooled worker cannot write a result frame ahead
-    // for the next call (it would have to guess a 48-bit id); a frame for another id is ignored.
-    const newCallId = (): number => Crypto.randomBytes(6).readUIntBE(0, 6)
-
-    const coldAttempt = (
-      plan: Plan.Plan,
-      session: Session.WorkerSession,
-      request: ExecuteRequest,
-      timeout: Duration.Duration
-    ): Effect.Effect<Detailed, Session.AttemptError> =>
-      Effect.scoped(Effect.gen(function*() {
-        const proc = yield* startWorker(plan, request.env)
-        const id = newCallId()
-        // Sent with init (the worker queues it behind the import); without native tools nothing else
-        // will be sent, so stdin is closed too and the worker exits as soon as the call settles, instead
-        // of waiting for the host to read the result and close it. Not without an OS sandbox: there the
-        // worker must still be alive when the host walks its process tree, or a detached child it left
-        // would be re-parented out of sight before it is killed (under bubblewrap the pid namespace
-        // takes every descendant with it).
-        Session.sendCall(proc, session, { id, input: request.input, config: request.config, env: request.env ?? {} })
-        const bridge = native(plan.config, request.origin)
-        if (!bridge.callAgents && !bridge.callWorkflows && plan.sandboxed !== undefined) proc.closeStdin()
-        // The timeout covers start-up (the entrypoint's top-level code), handshake and call.
-        const result = yield* Session.withTimeout(
-          Session.handshake(proc, session).pipe(Effect.zipRight(Session.outcome(proc, session, id, bridge))),
-          proc,
-          session,
-          timeout
-        )
-        yield* proc.shutdown
-        yield* Session.checkScratch(proc, session)
-        return { result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }
-      }))
-
-    const keepWorker = (exit: Exit.Exit<unknown, Session.AttemptError>): WorkerPool.Verdict =>
-      Exit.isSuccess(exit) ||
-        (exit.cause._tag === "Fail" &&
-          (exit.cause.error._tag === "ToolThrew" || exit.cause.error._tag === "ToolNotFound"))
-        ? "keep"
-        : "retire"
+    const { attemptFor } = yield* Calls.make({ start: startWorker, prespawner, poolPlanFor, nativeService })
 
     const executeDetailed = Effect.fn("ToolRuntime.executeDetailed")(function*(request: ExecuteRequest) {
       const { plan, session, timeout } = yield* prepare(request)
-      const attempt: Effect.Effect<Detailed, Session.AttemptError> = request.pool === undefined
-        ? coldAttempt(plan, session, request, timeout)
-        : pools.run(
-          poolPlanFor(plan, request.env),
-          session,
-          request.pool,
-          (proc) =>
-            Session.withTimeout(
-              Session.call(proc, session, {
-                id: newCallId(),
-                input: request.input,
-                config: request.config,
-                env: request.env ?? {}
-              }, native(plan.config, request.origin)).pipe(
-                Effect.zipLeft(Session.checkScratch(proc, session)),
-                Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))
-              ),
-              proc,
-              session,
-              timeout
-            ),
-          keepWorker
-        )
+      const attempt = attemptFor(request, plan)(plan, session, request, timeout)
       const retried = attempt.pipe(
         Effect.retry({
           schedule: retrySchedule(plan.config),

@@ -381,6 +381,25 @@ describe("RuntimeConfig validation", () => {
     }])
   })
 
+  it("prespawn: 1 by default, set by withPrespawn, decoded, round-tripped and validated on both paths", () => {
+    assert.strictEqual(build("bun").prespawn, 1)
+    assert.strictEqual(build("node", R.withPrespawn(0)).prespawn, 0)
+    assert.strictEqual(build("node", R.withPrespawn(16)).prespawn, 16)
+    const config = build("deno", R.withPrespawn(3))
+    const again = R.decodeEither(R.encode(config))
+    assert.isTrue(Either.isRight(again) && Equal.equals(again.right, config))
+    assert.isFalse(Equal.equals(config, build("deno")))
+    for (const bad of [-1, 1.5, 17, Number.NaN]) {
+      const message = `prespawn must be an integer from 0 to 16 (pre-started workers kept waiting per config; ` +
+        `0 turns them off), got ${bad}`
+      assert.deepStrictEqual(issuesOf(R.make("bun", R.withPrespawn(bad))), [{ path: "prespawn", message }])
+      assert.deepStrictEqual(issuesOf(R.decodeEither({ runtimeType: "bun", prespawn: bad })), [{
+        path: "prespawn",
+        message
+      }])
+    }
+  })
+
   it("collects every problem at once, in field order, with the seed's numbered format", () => {
     const result = R.make(
       "node",
@@ -496,6 +515,7 @@ describe("RuntimeConfig layers", () => {
       assert.isTrue(Duration.equals(c.backoffMaxInterval, Duration.seconds(2)))
       assert.isTrue(Duration.equals(c.backoffMaxElapsedTime, Duration.minutes(1)))
       assert.strictEqual(c.workerFilePerm, 0o640)
+      assert.strictEqual(c.prespawn, 2)
       assert.deepStrictEqual({ ...c.nativeTools }, { callAgents: true, callWorkflows: false })
     }).pipe(
       Effect.provide(
@@ -514,6 +534,7 @@ describe("RuntimeConfig layers", () => {
           RUNTIME_BACKOFF_MAX_INTERVAL: "2 seconds",
           RUNTIME_BACKOFF_MAX_ELAPSED_TIME: "1 minute",
           RUNTIME_WORKER_FILE_PERM: "0640",
+          RUNTIME_PRESPAWN: "2",
           RUNTIME_NATIVE_TOOLS_CALL_AGENTS: "true"
         })))
       )

@@ -34,6 +34,8 @@ const runtimeLayer = (spawner: ToolRuntime.Options["spawner"], ...options: Reado
         RuntimeConfig.withBackoffInitialInterval("100 millis"),
         RuntimeConfig.withBackoffMaxInterval("400 millis"),
         RuntimeConfig.withBackoffMaxElapsedTime("2 seconds"),
+        // The spawns are counted: none ahead of a call.
+        RuntimeConfig.withPrespawn(0),
         ...options
       )
     )

@@ -327,7 +327,8 @@ describe("start-up failures", () => {
                   "node",
                   RuntimeConfig.withEntrypointPath(hostileEntrypoint),
                   RuntimeConfig.withNodeOptions(["--no-such-option-es-test"]),
-                  RuntimeConfig.withIsolation(testIsolation)
+                  RuntimeConfig.withIsolation(testIsolation),
+                  RuntimeConfig.withPrespawn(0)
                 )
               ),
               Layer.orDie

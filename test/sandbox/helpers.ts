@@ -347,7 +347,10 @@ export const hostileRuntime = (runtime: Runtime) =>
         runtime,
         RuntimeConfig.withEntrypointPath(hostileEntrypoint),
         RuntimeConfig.withToolExecutionTimeout("20 seconds"),
-        RuntimeConfig.withIsolation(testIsolation)
+        RuntimeConfig.withIsolation(testIsolation),
+        // These suites assert that no worker outlives its call (no child of this process at all), so
+        // no worker is started ahead; prespawn.test.ts runs the hostile cases through pre-started ones.
+        RuntimeConfig.withPrespawn(0)
       )
     ),
     Layer.orDie

@@ -19,6 +19,7 @@ import {
   checkMaxStderrCaptureSize,
   checkNodeOption,
   checkPermissionPolicy,
+  checkPrespawn,
   checkRuntimeType,
   checkWorkerFilePerm,
   crossFieldIssues,
@@ -46,6 +47,7 @@ export interface Draft {
   backoffMaxElapsedTime: Duration.DurationInput
   nativeTools: NativeTools
   workerFilePerm: number
+  prespawn: number
 }
 
 /**
@@ -76,7 +78,8 @@ const newDraft = (runtimeType: string): Draft => ({
   backoffMaxInterval: defaults.backoffMaxInterval,
   backoffMaxElapsedTime: defaults.backoffMaxElapsedTime,
   nativeTools: defaults.nativeTools,
-  workerFilePerm: defaults.workerFilePerm
+  workerFilePerm: defaults.workerFilePerm,
+  prespawn: defaults.prespawn
 })
 
 interface NormalizedList {
@@ -180,6 +183,7 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
   if (draft.workerFilePerm !== defaults.workerFilePerm) {
     check(issues, "workerFilePerm", checkWorkerFilePerm(draft.workerFilePerm))
   }
+  if (draft.prespawn !== defaults.prespawn) check(issues, "prespawn", checkPrespawn(draft.prespawn))
   if (
     draft.bunPermissions.length > 0 || draft.nodeOptions.length > 0 ||
     backoffInitialInterval !== defaults.backoffInitialInterval || backoffMaxInterval !== defaults.backoffMaxInterval
@@ -211,7 +215,8 @@ const validateDraft = (draft: Draft): Either.Either<Config, BuildError> => {
       backoffMaxInterval: backoffMaxInterval!,
       backoffMaxElapsedTime: backoffMaxElapsedTime!,
       nativeTools: draft.nativeTools,
-      workerFilePerm: draft.workerFilePerm
+      workerFilePerm: draft.workerFilePerm,
+      prespawn: draft.prespawn
     })
   )
 }
@@ -233,6 +238,7 @@ const fromConfig = (config: Config): Option => (d) => {
   d.backoffMaxElapsedTime = config.backoffMaxElapsedTime
   d.nativeTools = config.nativeTools
   d.workerFilePerm = config.workerFilePerm
+  d.prespawn = config.prespawn
 }
 
 // ---------------------------------------------------------------------------------------------------

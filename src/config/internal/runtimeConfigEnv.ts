@@ -41,7 +41,7 @@ const durationInput = (name: string) =>
  * `RUNTIME_NODE_OPTIONS` (space or comma separated), `RUNTIME_PERMISSION_POLICY`, `RUNTIME_ISOLATION`, `RUNTIME_MAX_MEMORY_MB`,
  * `RUNTIME_TOOL_EXECUTION_TIMEOUT` and the `RUNTIME_BACKOFF_*` durations (milliseconds or `"30 seconds"`),
  * `RUNTIME_MAX_STDERR_CAPTURE_SIZE`, `RUNTIME_WORKER_FILE_PERM` (octal such as `600` or `0o600`),
- * `RUNTIME_NATIVE_TOOLS_CALL_AGENTS`, `RUNTIME_NATIVE_TOOLS_CALL_WORKFLOWS`.
+ * `RUNTIME_NATIVE_TOOLS_CALL_AGENTS`, `RUNTIME_NATIVE_TOOLS_CALL_WORKFLOWS`, `RUNTIME_PRESPAWN`.
  *
  * @since 0.1.0
  * @category config
@@ -80,6 +80,7 @@ export const config: Config_.Config<Input> = Config_.all({
       })
     )
   ),
+  prespawn: optional(Config_.integer("RUNTIME_PRESPAWN")),
   nativeTools: Config_.all({
     callAgents: Config_.boolean("RUNTIME_NATIVE_TOOLS_CALL_AGENTS").pipe(Config_.withDefault(false)),
     callWorkflows: Config_.boolean("RUNTIME_NATIVE_TOOLS_CALL_WORKFLOWS").pipe(Config_.withDefault(false))

@@ -84,6 +84,7 @@ export interface Fields {
   readonly backoffMaxElapsedTime: Duration.Duration
   readonly nativeTools: NativeTools
   readonly workerFilePerm: number
+  readonly prespawn: number
 }
 
 /** @internal The fields in their canonical (and error-report) order. */
@@ -103,7 +104,8 @@ export const fieldNames: ReadonlyArray<keyof Fields> = [
   "backoffMaxInterval",
   "backoffMaxElapsedTime",
   "nativeTools",
-  "workerFilePerm"
+  "workerFilePerm",
+  "prespawn"
 ]
 
 const arrayEquals = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => {
@@ -161,6 +163,7 @@ export class Config implements Fields, Equal.Equal {
   readonly backoffMaxElapsedTime!: Duration.Duration
   readonly nativeTools!: NativeTools
   readonly workerFilePerm!: number
+  readonly prespawn!: number
 
   /** @internal */
   constructor(fields: Fields) {
@@ -211,6 +214,7 @@ export interface Input {
   readonly backoffMaxElapsedTime?: Duration.DurationInput | undefined
   readonly nativeTools?: Partial<NativeTools> | undefined
   readonly workerFilePerm?: number | undefined
+  readonly prespawn?: number | undefined
 }
 
 /**
@@ -236,6 +240,7 @@ export interface Encoded {
   readonly backoffMaxElapsedTime: number
   readonly nativeTools: NativeTools
   readonly workerFilePerm: number
+  readonly prespawn: number
 }
 
 /**
@@ -260,7 +265,8 @@ export const encode = (config: Config): Encoded => ({
   backoffMaxInterval: Duration.toMillis(config.backoffMaxInterval),
   backoffMaxElapsedTime: Duration.toMillis(config.backoffMaxElapsedTime),
   nativeTools: { callAgents: config.nativeTools.callAgents, callWorkflows: config.nativeTools.callWorkflows },
-  workerFilePerm: config.workerFilePerm
+  workerFilePerm: config.workerFilePerm,
+  prespawn: config.prespawn
 })
 
 // ---------------------------------------------------------------------------------------------------
@@ -298,5 +304,6 @@ export const defaults = {
   backoffMaxInterval: Duration.seconds(5),
   backoffMaxElapsedTime: Duration.seconds(30),
   nativeTools: defaultNativeTools,
-  workerFilePerm: 0o600
+  workerFilePerm: 0o600,
+  prespawn: 1
 } as const

@@ -213,6 +213,25 @@ export const withWorkerFilePerm = (perm: number): Option => (d) => {
 }
 
 /**
+ * How many single-use workers are kept started ahead per config (default 1; 0 to 16): after a call,
+ * the next fresh worker for the same config starts in the background (spawned, sandboxed, runtime
+ * booted, entrypoint imported), so the next call does not pay the process start. Each serves exactly
+ * one call, like any cold worker; idle ones are stopped after `ToolRuntime`'s `prespawnIdleTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeConfig } from "effect-swarm"
+ * const NoPrestart = RuntimeConfig.layer("node", RuntimeConfig.withEntrypointPath("./tools.mjs"), RuntimeConfig.withPrespawn(0))
+ * ```
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const withPrespawn = (count: number): Option => (d) => {
+  d.prespawn = count
+}
+
+/**
  * Overrides the runtime type given to `make` (trimmed, case-insensitive).
  *
  * @since 0.1.0
@@ -259,6 +278,7 @@ export const optionsFromInput = (input: Omit<Input, "runtimeType">): Array<Optio
   }
   if (input.nativeTools !== undefined) options.push(withNativeTools(input.nativeTools))
   if (input.workerFilePerm !== undefined) options.push(withWorkerFilePerm(input.workerFilePerm))
+  if (input.prespawn !== undefined) options.push(withPrespawn(input.prespawn))
   return options
 }
 

@@ -133,6 +133,16 @@ export const checkWorkerFilePerm = (perm: number): string | undefined => {
   return undefined
 }
 
+/** @internal The most pre-started workers one config may keep waiting. */
+export const maxPrespawn = 16
+
+/** @internal */
+export const checkPrespawn = (count: number): string | undefined =>
+  Number.isSafeInteger(count) && count >= 0 && count <= maxPrespawn ?
+    undefined :
+    `prespawn must be an integer from 0 to ${maxPrespawn} (pre-started workers kept waiting per config; ` +
+    `0 turns them off), got ${count}`
+
 /** @internal Rules that involve two fields; durations are passed decoded (or `undefined` if invalid). */
 export const crossFieldIssues = (
   runtimeType: string,

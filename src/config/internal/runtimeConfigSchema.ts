@@ -21,6 +21,7 @@ import {
   checkMaxStderrCaptureSize,
   checkNodeOption,
   checkPermissionPolicy,
+  checkPrespawn,
   checkRuntimeType,
   checkWorkerFilePerm,
   crossFieldIssues,
@@ -107,7 +108,8 @@ export const InputFields = Schema.Struct({
     callAgents: exact(Schema.Boolean),
     callWorkflows: exact(Schema.Boolean)
   })),
-  workerFilePerm: exact(Schema.Number.pipe(Schema.filter(messageOf(checkWorkerFilePerm))))
+  workerFilePerm: exact(Schema.Number.pipe(Schema.filter(messageOf(checkWorkerFilePerm)))),
+  prespawn: exact(Schema.Number.pipe(Schema.filter(messageOf(checkPrespawn))))
 }).annotations({ identifier: "RuntimeConfig.Input" })
 
 const CrossFields = Schema.Struct({
@@ -202,7 +204,8 @@ export const decodeEither = (raw: unknown): Either.Either<Config, BuildError> =>
         callAgents: f.nativeTools.callAgents === true,
         callWorkflows: f.nativeTools.callWorkflows === true
       }),
-      workerFilePerm: f.workerFilePerm ?? defaults.workerFilePerm
+      workerFilePerm: f.workerFilePerm ?? defaults.workerFilePerm,
+      prespawn: f.prespawn ?? defaults.prespawn
     })
   )
 }

@@ -9,6 +9,10 @@
  *   change, fixed upstream in V8 87356585659b), so it is part of any heap-capped start;
  * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap);
  * - warm: the same call on a pool of one pre-started worker;
+ * - pre-started: the same call on a single-use worker started ahead (`prespawn: 1`, the default; the
+ *   cold rows use `prespawn: 0`). Measured call by call, each after the next worker has had time to
+ *   start (250 ms: a tool call follows a model response, seconds apart), so the row is what a call
+ *   costs when its worker is waiting; it includes stopping and reaping that worker;
  * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
  *   (no protocol, no Effect): the floor a warm call can approach;
  * - under bubblewrap (when `bwrap` works here): the floor started inside the same namespaces and
@@ -79,6 +83,34 @@ const slowTask = async (name: string, fn: () => Promise<unknown>) => {
   }
 }
 
+/**
+ * Calls on pre-started workers, one at a time, each after a pause that lets the next worker start
+ * (outside the measurement).
+ */
+const prestartedTask = async (
+  name: string,
+  layer: Layer.Layer<ToolRuntime.ToolRuntime, unknown>
+) => {
+  const runtime = ManagedRuntime.make(layer)
+  const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
+  const call = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 250))
+  const samples: Array<number> = []
+  try {
+    await call() // cold: starts the first pre-started worker
+    for (let i = 0; i < 33; i++) {
+      await pause()
+      const started = performance.now()
+      await call()
+      if (i >= 3) samples.push(performance.now() - started)
+    }
+  } finally {
+    await runtime.dispose()
+  }
+  samples.sort((a, b) => a - b)
+  return { name, n: samples.length, p50: percentile(samples, 50), p90: percentile(samples, 90) }
+}
+
 const spawnFloor = (command: string, args: ReadonlyArray<string>, env: Record<string, string>) => () =>
   new Promise<void>((resolve, reject) => {
     const child = ChildProcess.spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], env })
@@ -133,14 +165,15 @@ export const run = async (): Promise<void> => {
     const bubblewrap = Sandbox.bubblewrap()
     const osAvailable = bubblewrap.probe()._tag === "Available"
     for (const runtimeType of runtimes) {
-      const layerFor = (isolation: RuntimeConfig.Isolation) =>
+      const layerFor = (isolation: RuntimeConfig.Isolation, prespawn = 0) =>
         ToolRuntime.layer.pipe(
           Layer.provide(
             RuntimeConfig.layer(
               runtimeType,
               RuntimeConfig.withEntrypointPath(entry),
               RuntimeConfig.withMaxMemoryMB(512),
-              RuntimeConfig.withIsolation(isolation)
+              RuntimeConfig.withIsolation(isolation),
+              RuntimeConfig.withPrespawn(prespawn)
             )
           )
         )
@@ -166,6 +199,10 @@ export const run = async (): Promise<void> => {
       const osCold = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null }))
       const osWarm = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
       if (osRuntime !== undefined) await osWarm()
+      const prestarted = [await prestartedTask(`${runtimeType} pre-started`, layerFor("runtime", 1))]
+      if (osRuntime !== undefined) {
+        prestarted.push(await prestartedTask(`${runtimeType} pre-started (bubblewrap)`, layerFor("os", 1)))
+      }
       const slow = [await slowTask(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv))]
       if (runtimeType !== "bun") {
         slow.push(await slowTask(`${runtimeType} floor + heap cap`, spawnFloor(binary, cappedArgs, floorEnv)))
@@ -210,6 +247,9 @@ export const run = async (): Promise<void> => {
           "child cpu ms/call": Number(childCpu.toFixed(1)),
           "host cpu ms/call": Number(hostCpu.toFixed(2))
         })
+      }
+      for (const p of prestarted) {
+        rows.push({ task: p.name, n: p.n, "p50 ms": Number(p.p50.toFixed(3)), "p90 ms": Number(p.p90.toFixed(3)) })
       }
       for (const task of fast.tasks) {
         const s = stats(task)

@@ -18,10 +18,13 @@
  * @since 0.1.0
  */
 import * as Console from "effect/Console"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as StateRoot from "../config/StateRoot.js"
+import * as CliChat from "../connector/CliChat.js"
+import * as Connectors from "../connector/Connectors.js"
 import * as Message from "../conversation/Message.js"
 import * as McpServers from "../mcp/McpServers.js"
 import * as AgentAddress from "../orchestrator/AgentAddress.js"
@@ -85,6 +88,24 @@ const whereToolsRun = (bundle: Bundle.Bundle) => {
     return resource === "agents" ? "built-in" : byResource.get(resource)
   }
 }
+
+/**
+ * Starts the Swarm's connectors (the built-in `cli` one is the terminal chat) and runs until the chat
+ * ends, every connector is done, or SIGINT / SIGTERM interrupts the run.
+ */
+const serve = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) =>
+  Effect.gen(function*() {
+    const quit = yield* Deferred.make<void>()
+    const connectors = yield* Connectors.run(bundle, orchestrator, { builtins: { cli: CliChat.connector({ quit }) } })
+    if (connectors.connections.length === 0) {
+      yield* Console.error(`no Connection feeds swarm ${orchestrator.swarm}; running until Ctrl-C or SIGTERM`)
+      return yield* Effect.never
+    }
+    yield* Console.error(
+      `connections: ${connectors.connections.join(", ")}; Ctrl-C or SIGTERM stops (a graceful shutdown)`
+    )
+    yield* Effect.raceFirst(Deferred.await(quit), connectors.awaitDone)
+  })
 
 const outcome = (result: TurnResult) =>
   Effect.gen(function*() {
@@ -159,11 +180,8 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
         orchestrator.agents.map((a) => a.name).join(", ")
       }): instances under ${workspace} (${StateRoot.envVar} moves the state root)`
     )
+    if (options.once === undefined) return yield* serve(bundle, orchestrator)
     yield* Screen.showToolCalls(screen, c, whereToolsRun(bundle))
-    if (options.once === undefined) {
-      yield* Console.error("running; Ctrl-C or SIGTERM stops it (turns in flight finish or resume on the next run)")
-      return yield* Effect.never
-    }
     const target = options.to === undefined
       ? { agentName: orchestrator.entryAgent, instanceKey: "default" }
       : yield* Effect.map(Target.parse(options.to), (t) => ({ ...t, instanceKey: t.instanceKey ?? "default" }))

@@ -89,7 +89,7 @@ describe("effect-swarm validate", () => {
 
   it.effect("the example bundles validate clean", () =>
     Effect.gen(function*() {
-      for (const [dir, summary] of [["minimal", "4 resources in 1 file"], ["multi-agent", "13 resources in 8 files"]]) {
+      for (const [dir, summary] of [["minimal", "4 resources in 1 file"], ["multi-agent", "14 resources in 8 files"]]) {
         const bundle = path.join(repo, "examples/bundles", dir!)
         const { exit, lines } = yield* captureLog(validate(bundle, { json: false, color: false }))
         assert.isTrue(Either.isRight(exit))

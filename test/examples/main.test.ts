@@ -52,7 +52,7 @@ describe("npm run example (examples/main.ts)", () => {
         const run = yield* runMain(home)
         assert.strictEqual(run.code, 0, `exit code ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`)
         const out = run.stdout
-        assert.include(out, "bundle examples/bundles/multi-agent: 13 resources, valid")
+        assert.include(out, "bundle examples/bundles/multi-agent: 14 resources, valid")
         assert.include(out, "swarm team: entry agent coordinator")
         assert.include(out, "model: SCRIPTED stand-in for Model/smart")
         assert.include(out, "Tool/clock: in-process (ToolModule)")

@@ -348,3 +348,8 @@ export * as Ingress from "./connector/Ingress.js"
  * @since 0.1.0
  */
 export * as Webhook from "./connector/Webhook.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as HttpConnector from "./connector/HttpConnector.js"

@@ -176,9 +176,10 @@ export interface Runtime {
   /** Whether the Connection has `verify.webhook.signingSecret`. */
   readonly verifiesWebhooks: boolean
   readonly emit: (event: unknown) => Effect.Effect<Accepted, RoutingError | OrchestratorError>
-  /** Like `emit`, with an effect that waits for the reply. */
+  /** Like `emit`, with an effect that waits for the reply (and `onDelta` receiving the reply text as it comes). */
   readonly submit: (
-    event: unknown
+    event: unknown,
+    options?: { readonly onDelta?: ((text: string, accepted: Accepted) => Effect.Effect<void>) | undefined }
   ) => Effect.Effect<readonly [Accepted, Effect.Effect<Reply, OrchestratorError>], RoutingError | OrchestratorError>
   readonly request: (
     event: unknown,

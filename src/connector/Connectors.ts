@@ -22,8 +22,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { EventBus } from "../event/EventBus.js"
 import { Orchestrator } from "../orchestrator/Orchestrator.js"
 import type * as OrchestratorModule from "../orchestrator/Orchestrator.js"
@@ -90,6 +93,11 @@ export interface Service {
   readonly status: Effect.Effect<ReadonlyArray<ConnectionStatus>>
   /** Completes when every connector is done or crashed for good (never, while one keeps running). */
   readonly awaitDone: Effect.Effect<void>
+  /**
+   * Waits until the connector of `connection` announces `key` (the `http` connector announces `url`) and
+   * returns it; never completes for a connection that is not running or a key it never announces.
+   */
+  readonly announced: (connection: string, key: string) => Effect.Effect<string>
 }
 
 /**
@@ -210,10 +218,11 @@ export const run: (
     if (remaining === 0) yield* Deferred.succeed(done, undefined)
     const statuses: Array<{
       readonly status: Ref.Ref<ConnectionStatus>
-      readonly info: Ref.Ref<Readonly<Record<string, string>>>
+      readonly name: string
+      readonly info: SubscriptionRef.SubscriptionRef<Readonly<Record<string, string>>>
     }> = []
     for (const { builtin, prepared } of loaded) {
-      const info = yield* Ref.make<Readonly<Record<string, string>>>({})
+      const info = yield* SubscriptionRef.make<Readonly<Record<string, string>>>({})
       const status = yield* Ref.make<ConnectionStatus>({
         connection: prepared.name,
         connector: prepared.connectorName,
@@ -225,7 +234,7 @@ export const run: (
         info: {}
       })
       // The announced facts live in their own Ref (the runtime writes there); `status` merges them.
-      statuses.push({ status, info })
+      statuses.push({ status, info, name: prepared.name })
       const runtime = ConnectorRuntime.make(prepared, orchestrator, bus, info)
       yield* FiberSet.run(
         fibers,
@@ -240,7 +249,15 @@ export const run: (
         statuses,
         (s) => Effect.zipWith(Ref.get(s.status), Ref.get(s.info), (status, info) => ({ ...status, info }))
       ),
-      awaitDone: Deferred.await(done)
+      awaitDone: Deferred.await(done),
+      announced: (connection, key) => {
+        const entry = statuses.find((s) => s.name === connection)
+        return entry === undefined ? Effect.never : entry.info.changes.pipe(
+          Stream.filterMap((info) => Option.fromNullable(info[key])),
+          Stream.runHead,
+          Effect.flatMap(Effect.orDie)
+        )
+      }
     }
   }
 )

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Option, Queue, TestClock } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Option, Queue, TestClock } from "effect"
 import type { Connector } from "effect-swarm"
 import { ConnectorError, Connectors } from "effect-swarm"
 import { baseLayer, bundleOf, orchestratorOf } from "./helpers.js"
@@ -158,7 +158,7 @@ describe("Connector supervision", () => {
         "steady.mjs": probeModule
       })
       const connectors = yield* Connectors.run(bundle, yield* orchestratorOf(bundle), {
-        supervision: { initialBackoff: "20 millis" }
+        supervision: { initialBackoff: Duration.millis(20) }
       })
       const steady = yield* Deferred.await(serving)
       for (let i = 0; i < 3; i++) {

@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Turn from "../../agent/Turn.js"
 import * as Message from "../../conversation/Message.js"
 import type * as EventBus from "../../event/EventBus.js"
@@ -112,14 +112,14 @@ export const make = (
   prepared: Prepared,
   orchestrator: Orchestrator.Service,
   bus: EventBus.Service,
-  info: Ref.Ref<Readonly<Record<string, string>>>
+  info: SubscriptionRef.SubscriptionRef<Readonly<Record<string, string>>>
 ): Runtime => {
   const routeOf = (event: unknown) =>
     Effect.suspend(() => {
       const routed = Ingress.route(prepared.target, event)
       return Either.isLeft(routed) ? Effect.fail(routed.left) : Effect.succeed(routed.right)
     })
-  const inputOf = (route: Ingress.Route, onDelta?: (text: string) => Effect.Effect<void>) => ({
+  const inputOf = (route: Ingress.Route, onDelta?: (text: string, accepted: Accepted) => Effect.Effect<void>) => ({
     input: route.text,
     call: {
       metadata: {
@@ -132,7 +132,8 @@ export const make = (
       },
       onDelta: onDelta === undefined ?
         undefined :
-        (_step: number, part: Turn.Delta) => part._tag === "TextDelta" ? onDelta(part.text) : Effect.void
+        (_step: number, part: Turn.Delta) =>
+          part._tag === "TextDelta" ? onDelta(part.text, acceptedOf(route)) : Effect.void
     }
   })
   const acceptedOf = (route: Ingress.Route): Accepted => ({
@@ -153,11 +154,11 @@ export const make = (
         routeOf(event),
         (route) => Effect.as(orchestrator.send(address(route), inputOf(route)), acceptedOf(route))
       ),
-    submit: (event) =>
+    submit: (event, options) =>
       Effect.flatMap(
         routeOf(event),
         (route) =>
-          Effect.map(orchestrator.submit(address(route), inputOf(route)), (reply) => {
+          Effect.map(orchestrator.submit(address(route), inputOf(route, options?.onDelta)), (reply) => {
             const accepted = acceptedOf(route)
             return [accepted, Effect.map(reply, (result) => replyOf(accepted, result))] as const
           })
@@ -187,6 +188,6 @@ export const make = (
           )
       }),
     runtimeEvents: bus.stream,
-    announce: (facts) => Ref.update(info, (current) => ({ ...current, ...facts }))
+    announce: (facts) => SubscriptionRef.update(info, (current) => ({ ...current, ...facts }))
   }
 }

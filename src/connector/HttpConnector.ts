@@ -1,0 +1,135 @@
+/**
+ * The `http` built-in connector (`spec.builtin: http`), on `@effect/platform`'s HttpServer (Node).
+ *
+ * Routes (one server per Connection):
+ * - `POST /connections/<connection>/events`: an event as JSON (`{ "name", "text" | "message",
+ *   "properties", "instanceKey" }`), checked against the Connector's declared events and routed by the
+ *   Connection's ingress rules. By default the answer is `202 { accepted }` once the Orchestrator accepted
+ *   it; `?wait=reply` answers `200 { reply }` when the turn ends; `?wait=stream` (or
+ *   `Accept: text/event-stream`) answers with server-sent events: `accepted`, `delta` (`{ text }`) as the
+ *   reply is generated, then `reply` (or `error`).
+ * - `GET /instances/<agent@instanceKey>/events`: server-sent events for one instance: `runtime` (every
+ *   runtime event of the instance: turns, steps, tool calls) and `delta` / `reply` / `error` for the
+ *   turns this connection started.
+ * - `GET /healthz`: `200 { status: "ok", connection }`.
+ *
+ * Errors are JSON `{ error, message }`: 400 for an invalid event or JSON, 401 for a rejected signature,
+ * 404 for another path or connection name, 413 for a body over the limit, 422 for an event no ingress
+ * rule routes, 503 when the instance's mailbox is full or the instance is stopped.
+ *
+ * Signatures: when the Connection has `verify.webhook.signingSecret`, every POST must carry
+ * `x-effect-swarm-signature: sha256=<hex HMAC-SHA256 of the raw body>` (see `Webhook`), compared in
+ * constant time; anything else is refused with 401 before the body is parsed.
+ *
+ * Connection `spec.config`: `port` (default 8787; `0` picks a free port, announced in the connection's
+ * status as `url`), `host` (default `127.0.0.1`), `maxBodyBytes` (default 1048576).
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as PubSub from "effect/PubSub"
+import * as http from "node:http"
+import type { Builtin } from "./Connector.js"
+import { ConnectorCrashed, ConnectorLoadError } from "./ConnectorError.js"
+import * as Internal from "./internal/http.js"
+
+/**
+ * The defaults of the connector's config.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = { port: 8787, host: "127.0.0.1", maxBodyBytes: 1024 * 1024 } as const
+
+const integer = (
+  rt: Parameters<Builtin>[0],
+  key: string,
+  fallback: number,
+  min: number,
+  max: number
+): Effect.Effect<number, ConnectorLoadError> => {
+  const raw = rt.config[key]
+  if (raw === undefined) return Effect.succeed(fallback)
+  const n = Number(raw)
+  return Number.isInteger(n) && n >= min && n <= max ?
+    Effect.succeed(n) :
+    Effect.fail(
+      new ConnectorLoadError({
+        code: "E_CONNECTOR_CONFIG",
+        connection: rt.connection,
+        connector: rt.connector,
+        file: `Connection/${rt.connection}`,
+        reason: `spec.config.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+        suggestion: `e.g. ${key}: { value: "${fallback}" }`
+      })
+    )
+}
+
+/**
+ * The `http` connector.
+ *
+ * @example
+ * ```yaml
+ * kind: Connector
+ * metadata: { name: webhook }
+ * spec:
+ *   builtin: http
+ *   events:
+ *     - name: message
+ *       properties: { user: { type: string } }
+ * ---
+ * kind: Connection
+ * metadata: { name: web }
+ * spec:
+ *   connectorRef: Connector/webhook
+ *   config: { port: { value: "8080" } }
+ *   verify: { webhook: { signingSecret: { valueFrom: { env: WEBHOOK_SECRET } } } }
+ *   ingress:
+ *     rules:
+ *       - route: { instanceKeyProperty: user, instanceKeyPrefix: "web-" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category connectors
+ */
+export const connector: Builtin = (rt) =>
+  Effect.gen(function*() {
+    const port = yield* integer(rt, "port", defaults.port, 0, 65535)
+    const maxBodyBytes = yield* integer(rt, "maxBodyBytes", defaults.maxBodyBytes, 1, 1024 * 1024 * 1024)
+    const host = rt.config.host ?? defaults.host
+    const nodeServer = http.createServer()
+    // Idle keep-alive sockets stay open 65 s (Node's 5 s default races clients reusing a socket as the server
+    // closes it, seen as ECONNRESET under bursts); headers must arrive within 66 s.
+    nodeServer.keepAliveTimeout = 65_000
+    nodeServer.headersTimeout = 66_000
+    const server = yield* NodeHttpServer.make(() => nodeServer, { port, host }).pipe(
+      Effect.mapError((e) =>
+        new ConnectorCrashed({
+          connection: rt.connection,
+          connector: rt.connector,
+          reason: `cannot listen on ${host}:${port} (${String(e.cause)})`
+        })
+      )
+    )
+    // Runs before the server's own close (finalizers run in reverse): event streams end, connections drop.
+    const closing = yield* Deferred.make<void>()
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(Deferred.succeed(closing, undefined), Effect.sync(() => nodeServer.closeAllConnections()))
+    )
+    const replies = yield* Effect.acquireRelease(
+      PubSub.unbounded<{ readonly address: string; readonly event: string; readonly data: unknown }>(),
+      PubSub.shutdown
+    )
+    const fibers = yield* FiberSet.make()
+    yield* server.serve(Internal.app({ rt, maxBodyBytes, replies, closing, fibers }))
+    const address = server.address
+    const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
+    yield* rt.announce({ url })
+    yield* Effect.logInfo(`http connector listening on ${url}`).pipe(
+      Effect.annotateLogs({ connection: rt.connection, connector: rt.connector })
+    )
+    return yield* Effect.never
+  })

@@ -1,0 +1,198 @@
+/**
+ * The `http` connector's request handling: routes, bodies, signatures, replies and event streams.
+ */
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import type { Accepted, Reply, Runtime } from "../Connector.js"
+import * as Webhook from "../Webhook.js"
+
+/** What the handler needs besides the request. */
+export interface Handler {
+  readonly rt: Runtime
+  readonly maxBodyBytes: number
+  /** Reply text deltas and replies of the turns this connection started, per `agent@instanceKey`. */
+  readonly replies: PubSub.PubSub<{ readonly address: string; readonly event: string; readonly data: unknown }>
+  /** Completed when the connector stops: event streams end. */
+  readonly closing: Deferred.Deferred<void>
+  /** Where reply waits of accepted (not awaited) events run. */
+  readonly fibers: FiberSet.FiberSet<unknown, unknown>
+}
+
+const encoder = new TextEncoder()
+
+const problem = (status: number, error: string, message: string) =>
+  HttpServerResponse.unsafeJson({ error, message }, { status })
+
+const sse = (event: string, data: unknown): Uint8Array =>
+  encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+
+const sseResponse = (stream: Stream.Stream<Uint8Array>) =>
+  HttpServerResponse.stream(stream, {
+    contentType: "text/event-stream",
+    headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+  })
+
+const statusOf = (tag: string): number => {
+  switch (tag) {
+    case "ConnectorEventInvalid":
+    case "InvalidAgentAddress":
+      return 400
+    case "IngressNoMatch":
+    case "AgentNotFound":
+      return 422
+    case "AgentMailboxFull":
+    case "AgentUnavailable":
+      return 503
+    default:
+      return 500
+  }
+}
+
+const failure = (e: { readonly _tag: string; readonly message: string }) => problem(statusOf(e._tag), e._tag, e.message)
+
+const readBody = (h: Handler, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const length = Number(request.headers["content-length"] ?? "0")
+    if (Number.isFinite(length) && length > h.maxBodyBytes) {
+      return yield* Effect.fail(
+        problem(
+          413,
+          "PayloadTooLarge",
+          `the body is ${length} bytes; this connection accepts at most ${h.maxBodyBytes}`
+        )
+      )
+    }
+    return yield* request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(h.maxBodyBytes)),
+      Effect.mapError(() =>
+        problem(413, "PayloadTooLarge", `the body could not be read within ${h.maxBodyBytes} bytes`)
+      )
+    )
+  })
+
+const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url: URL) =>
+  Effect.gen(function*() {
+    const raw = yield* readBody(h, request)
+    if (h.rt.verifiesWebhooks) {
+      yield* h.rt.verifyWebhook(raw, request.headers[Webhook.header]).pipe(
+        Effect.mapError((e) => problem(401, e._tag, e.message))
+      )
+    }
+    const event = yield* Effect.try({
+      try: () => JSON.parse(raw) as unknown,
+      catch: (e) =>
+        problem(
+          400,
+          "InvalidJson",
+          `the body is not JSON (${e instanceof Error ? e.message : String(e)}); send ` +
+            `{"name":"<event>","text":"...","properties":{...},"instanceKey":"..."}`
+        )
+    })
+    const wait = url.searchParams.get("wait") ??
+      (request.headers.accept?.includes("text/event-stream") === true ? "stream" : undefined)
+    const publish = (address: string, name: string, data: unknown) =>
+      Effect.asVoid(PubSub.publish(h.replies, { address, event: name, data }))
+    // This response's own stream (wait=stream): written to as the turn runs, ended by `null`.
+    const own = yield* Queue.unbounded<Uint8Array | null>()
+    const tell = (address: string, name: string, data: unknown) =>
+      Effect.zipRight(
+        publish(address, name, data),
+        wait === "stream" ? Queue.offer(own, sse(name, data)) : Effect.void
+      )
+    const [accepted, reply] = yield* h.rt.submit(event, {
+      onDelta: (text, to) => tell(to.address, "delta", { text })
+    }).pipe(Effect.mapError(failure))
+    const settle = reply.pipe(
+      Effect.tap((r) => tell(r.address, "reply", r)),
+      Effect.tapError((e) => tell(accepted.address, "error", { error: e._tag, message: e.message }))
+    )
+    if (wait === "reply") {
+      const answer: Reply = yield* Effect.mapError(settle, failure)
+      return HttpServerResponse.unsafeJson({ reply: answer })
+    }
+    yield* FiberSet.run(
+      h.fibers,
+      settle.pipe(Effect.ignore, Effect.ensuring(Queue.offer(own, null)))
+    )
+    if (wait === "stream") {
+      return sseResponse(
+        Stream.concat(
+          Stream.make(sse("accepted", accepted)),
+          Stream.fromQueue(own).pipe(
+            Stream.takeWhile((x): x is Uint8Array => x !== null)
+          )
+        ).pipe(Stream.interruptWhen(Deferred.await(h.closing)))
+      )
+    }
+    return HttpServerResponse.unsafeJson({ accepted } satisfies { accepted: Accepted }, { status: 202 })
+  })
+
+const instanceEvents = (h: Handler, address: string) => {
+  const at = address.indexOf("@")
+  const agentName = at < 0 ? address : address.slice(0, at)
+  const instanceKey = at < 0 ? "default" : address.slice(at + 1)
+  const label = `${agentName}@${instanceKey}`
+  const runtime = h.rt.runtimeEvents.pipe(
+    Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
+    Stream.map((e) => sse("runtime", e))
+  )
+  const replies = Stream.unwrapScoped(
+    Effect.map(PubSub.subscribe(h.replies), (sub) =>
+      Stream.fromQueue(sub).pipe(
+        Stream.filter((m) => m.address === label),
+        Stream.map((m) => sse(m.event, m.data))
+      ))
+  )
+  return sseResponse(
+    Stream.concat(
+      Stream.make(sse("open", { instance: label })),
+      Stream.merge(runtime, replies)
+    ).pipe(Stream.interruptWhen(Deferred.await(h.closing)))
+  )
+}
+
+/** The connector's HTTP app. */
+export const app = (h: Handler) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const url = new URL(request.url, "http://localhost")
+    const parts = url.pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent)
+    if (request.method === "GET" && url.pathname === "/healthz") {
+      return HttpServerResponse.unsafeJson({ status: "ok", connection: h.rt.connection })
+    }
+    if (parts[0] === "connections" && parts[2] === "events" && parts.length === 3) {
+      if (parts[1] !== h.rt.connection) {
+        return problem(
+          404,
+          "ConnectionNotFound",
+          `this server serves connection ${h.rt.connection}: POST /connections/${h.rt.connection}/events`
+        )
+      }
+      if (request.method !== "POST") return problem(405, "MethodNotAllowed", "POST events to this path")
+      return yield* Effect.merge(postEvent(h, request, url))
+    }
+    if (request.method === "GET" && parts[0] === "instances" && parts[2] === "events" && parts.length === 3) {
+      return instanceEvents(h, parts[1]!)
+    }
+    return problem(
+      404,
+      "NotFound",
+      `no route ${request.method} ${url.pathname}; routes: GET /healthz, POST /connections/${h.rt.connection}/events, ` +
+        "GET /instances/<agent@instanceKey>/events"
+    )
+  }).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.as(
+        Effect.logError("http connector: request failed", cause),
+        problem(500, "InternalError", "the request failed; see the server log")
+      )
+    )
+  )

@@ -306,9 +306,11 @@ export const run = async (): Promise<void> => {
       target: "node20",
       outfile,
       logLevel: "warning",
-      external: ["esbuild", "tinybench"]
+      // Only our own code is bundled (that is what keepNames would distort); packages load from
+      // node_modules as they are, so CommonJS ones (yaml) keep their own `require`.
+      packages: "external"
     })
-    // The bundle must resolve tinybench from this repository's node_modules.
+    // The bundle resolves its packages from this repository's node_modules.
     await fs.symlink(
       path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules"),
       path.join(dir, "node_modules")

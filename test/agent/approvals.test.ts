@@ -152,6 +152,64 @@ describe("resume", () => {
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
+describe("resume between two results of a step", () => {
+  // crash.test.ts failed once this way (a kill landed after one result of a step was written, before the
+  // next): the resumed turn asked the model again and that call never got a result.
+  it.scoped("the calls still without a result are answered before the model is asked again", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const runs = yield* Ref.make<ReadonlyArray<string>>([])
+      const started = yield* Deferred.make<void>()
+      const tools = (hang: boolean): ReadonlyArray<TestAgent.TestTool> => [
+        { item: { name: "fast__a" }, handler: () => Effect.as(Ref.update(runs, (r) => [...r, "a"]), "a done") },
+        {
+          item: { name: "slow__b" },
+          idempotent: true,
+          handler: () =>
+            Effect.gen(function*() {
+              yield* Ref.update(runs, (r) => [...r, "b"])
+              yield* Deferred.succeed(started, undefined)
+              if (hang) return yield* Effect.never
+              return "b done"
+            })
+        },
+        { item: { name: "slow__c" }, handler: () => Effect.as(Ref.update(runs, (r) => [...r, "c"]), "c done") }
+      ]
+      const script = [
+        { toolCalls: [{ name: "fast__a", id: "a" }, { name: "slow__b", id: "b" }, { name: "slow__c", id: "c" }] },
+        { text: "after" }
+      ]
+      yield* Effect.scoped(Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          storage: { root },
+          tools: tools(true),
+          script,
+          policy: Policy.resolve({}, { toolConcurrency: 1 })
+        })
+        const fiber = yield* Effect.fork(agent.run("go"))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        // The log ends after the first result of the step.
+        assert.deepStrictEqual((yield* agent.transcript).slice(1), [
+          "assistant: [calls fast__a, slow__b, slow__c]",
+          "tool fast__a: ok a done"
+        ])
+      }))
+      const agent = yield* TestAgent.make({ storage: { root }, tools: tools(false), script: [script[1]!] })
+      const resumed = yield* Turn.resume(agent.instance)
+      yield* TestAgent.assertFinish(Option.getOrThrow(resumed), "text_response")
+      const lines = yield* agent.transcript
+      assert.strictEqual(lines.length, 6, lines.join("\n"))
+      assert.strictEqual(lines[2], "tool fast__a: ok a done")
+      // b is idempotent: run again; c never started: still not idempotent, so it is answered, not run.
+      assert.strictEqual(lines[3], "tool slow__b: ok b done")
+      assert.include(lines[4]!, "tool slow__c: error ")
+      assert.include(lines[4]!, "E_TOOL_INTERRUPTED")
+      assert.strictEqual(lines[5], "assistant: after")
+      assert.deepStrictEqual(yield* Ref.get(runs), ["a", "b", "b"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
 describe("budgets", () => {
   it.scoped("maxToolCalls: calls beyond it are answered with E_BUDGET_EXCEEDED and the turn ends naming the limit", () =>
     Effect.gen(function*() {

@@ -96,6 +96,13 @@ const lastAssistantText = (messages: ReadonlyArray<Message.Message>) => {
   return undefined
 }
 
+const lastAssistant = (messages: ReadonlyArray<Message.Message>) => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!.data.role === "assistant") return messages[i]
+  }
+  return undefined
+}
+
 /** The loop inside the turn onion: run steps until the turn ends. */
 const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
   Effect.gen(function*() {
@@ -105,15 +112,23 @@ const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
       if (state.failure !== undefined) return result(state, "error", lastAssistantText(messages))
       if (state.awaiting.length > 0) return result(state, "awaiting_approval", undefined)
       if (state.exceeded !== undefined) return result(state, "budget_exceeded", lastAssistantText(messages))
-      if (last !== undefined && last.data.role === "assistant") {
-        const calls = Log.callsOf(last)
-        if (calls.length === 0) return result(state, "text_response", last)
+      if (last !== undefined && last.data.role === "assistant" && Log.callsOf(last).length === 0) {
+        return result(state, "text_response", last)
+      }
+      // The calls of the turn's last assistant message without a result: the log may end right after it,
+      // or after some of its results (a crash between two result writes), never with the model asked again.
+      const assistant = lastAssistant(messages)
+      if (assistant !== undefined) {
         const done = Log.answered(messages)
-        const pending = calls.filter((c) => !done.has(c.id))
+        const pending = Log.callsOf(assistant).filter((c) => !done.has(c.id))
         if (pending.length > 0) {
           yield* inst.pipeline.runStep(
-            { turn, stepIndex: Log.stepOf(last) ?? Math.max(0, state.steps - 1), toolCatalog: yield* catalogOf(inst) },
-            pendingStep(inst, state, last, pending)
+            {
+              turn,
+              stepIndex: Log.stepOf(assistant) ?? Math.max(0, state.steps - 1),
+              toolCatalog: yield* catalogOf(inst)
+            },
+            pendingStep(inst, state, assistant, pending)
           )
           continue
         }

@@ -117,6 +117,13 @@ export interface Hosted {
   /** Completes when the instance ends on its own (never for an in-process instance). */
   readonly exited: Effect.Effect<Exit>
   /**
+   * Records the instance's open turn as interrupted, with the reason, instead of continuing it later
+   * (`Turn.abandon`: a `turn.abandoned` record, `E_TOOL_INTERRUPTED` for its unanswered tool calls). The
+   * orchestrator calls it after interrupting a run whose requester gave up (a request timeout) or that
+   * outlived the shutdown grace period. A host without it leaves the turn open (continued by the next run).
+   */
+  readonly abandon?: (reason: string) => Effect.Effect<void, HostCrashed>
+  /**
    * Of these inbox message ids (carried by a turn's input message as metadata `swarm.inbox`), the ones
    * already in the instance's conversation, and the one whose turn the log ends inside (`open`). The
    * orchestrator uses it at start so a message accepted before a crash never runs twice. A host without

@@ -4,7 +4,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import type { Bundle } from "effect-swarm"
 import { EventBus, ExtensionState, Instances, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
 import * as path from "node:path"
@@ -50,6 +50,19 @@ const userTexts = (context: Context, workspaceId: string, agentName: string, ins
     Effect.provide(context)
   )
 
+/** The reasons of the instance's `turn.abandoned` records. */
+const abandonReasons = (context: Context, workspaceId: string, agentName: string, instanceKey: string) =>
+  RuntimeEventLog.RuntimeEventLog.pipe(
+    Effect.flatMap((log) => Stream.runCollect(log.read({ workspaceId, agentName, instanceKey }))),
+    Effect.map((records) =>
+      Chunk.toReadonlyArray(records).flatMap((r) =>
+        r.type === "turn.abandoned" ? [String((r as { readonly reason?: unknown }).reason)] : []
+      )
+    ),
+    Effect.orDie,
+    Effect.provide(context)
+  )
+
 const inboxFile = (root: string, workspaceId: string, address: string) =>
   path.join(root, "workspaces", workspaceId, "instances", address, "inbox", "messages.jsonl")
 
@@ -84,20 +97,25 @@ describe("Orchestrator lifecycle", () => {
       }
       const late = yield* Effect.flip(orchestrator.send("beta@two", "b3"))
       assert.strictEqual(late._tag, "AgentUnavailable")
-      // The in-flight turns (a1, b1) get the grace period (30 s by default), then are interrupted.
+      // The in-flight turns (a1, b1) get the grace period (30 s by default), then are interrupted and recorded
+      // as such in their logs.
       yield* untilSleep(30_000)
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(shutdown)
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(first.calls, ["a1", "b1"])
 
-      // A new orchestrator on the same root delivers everything without being asked: the interrupted turns
-      // are continued from their logs, then the queued messages run in their order.
+      const abandoned = yield* abandonReasons(context, orchestrator.workspaceId, "alpha", "one")
+      assert.strictEqual(abandoned.length, 1)
+      assert.include(abandoned[0], "config_change: the turn did not finish within the grace period of 30s")
+
+      // A new orchestrator on the same root delivers the queued messages without being asked, in their order;
+      // the interrupted turns are not run again.
       const second = echoModel()
       const again = yield* open(bundle, context, second)
-      yield* until(() => Effect.succeed(second.calls.length === 5))
-      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("a")), ["a1", "a2", "a3"])
-      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("b")), ["b1", "b2"])
+      yield* until(() => Effect.succeed(second.calls.length === 3))
+      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("a")), ["a2", "a3"])
+      assert.deepStrictEqual(second.calls.filter((c) => c.startsWith("b")), ["b2"])
       // Each message became exactly one turn input.
       assert.deepStrictEqual(yield* userTexts(context, again.orchestrator.workspaceId, "alpha", "one"), [
         "a1",
@@ -283,4 +301,28 @@ describe("Lifecycle settings and reconcile", () => {
       assert.deepStrictEqual(started, ["work@nofiber"])
       assert.deepStrictEqual(result, { released: 1, started: 1 })
     }))
+})
+
+describe("Request timeouts", () => {
+  it.scoped("a request that times out interrupts the callee's turn and records it as interrupted; the next message does not continue it", () =>
+    Effect.gen(function*() {
+      const { context } = yield* durableContext
+      const bundle = yield* loadBundle
+      const model = echoModel((t) => t === "slow" ? Effect.sleep("1 hour") : Effect.void)
+      const { orchestrator } = yield* open(bundle, context, model)
+      const slow = yield* Effect.fork(orchestrator.request("alpha@one", "slow").pipe(Effect.timeout("5 seconds")))
+      yield* until(() => Effect.succeed(model.calls.length === 1))
+      yield* TestClock.adjust("5 seconds")
+      assert.isTrue(Exit.isFailure(yield* Fiber.await(slow)))
+      yield* until(() =>
+        Effect.map(abandonReasons(context, orchestrator.workspaceId, "alpha", "one"), (r) => r.length === 1)
+      )
+      assert.include(
+        (yield* abandonReasons(context, orchestrator.workspaceId, "alpha", "one"))[0],
+        "its requester stopped waiting"
+      )
+      // Before, the next turn first continued the interrupted one (the model was asked "slow" again).
+      yield* orchestrator.request("alpha@one", "next")
+      assert.deepStrictEqual(model.calls, ["slow", "next"])
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

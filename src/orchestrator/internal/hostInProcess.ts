@@ -80,6 +80,11 @@ const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
           })
         ),
       exited: Effect.never,
+      abandon: (reason) =>
+        Turn.abandon(instance, reason).pipe(
+          Effect.asVoid,
+          Effect.mapError((e) => new HostCrashed({ address: label, generation: target.generation, detail: e.message }))
+        ),
       inLog: (ids) =>
         Effect.gen(function*() {
           const found = Inbox.inLog(yield* AgentInstance.conversation(instance), new Set(ids))

@@ -57,6 +57,8 @@ export interface Envelope {
   readonly inboxId: string | undefined
   /** Read back from the inbox at start (its turn may already be in the log). */
   readonly recovered: boolean
+  /** Why its running turn is being interrupted (recorded in the log as the turn's abandon reason). */
+  cancelReason: string | undefined
 }
 
 export interface Mailbox {

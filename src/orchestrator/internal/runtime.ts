@@ -7,6 +7,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
@@ -128,6 +129,7 @@ export const make = (settings: Settings, open: Opener) =>
       open,
       acknowledge,
       failQueued: (slot, options) => failQueued(slot, options),
+      unavailable: (slot) => unavailable(slot),
       shuttingDown: () => shuttingDown
     })
 
@@ -196,7 +198,8 @@ export const make = (settings: Settings, open: Opener) =>
         started: false,
         fiber: undefined,
         inboxId,
-        recovered
+        recovered,
+        cancelReason: undefined
       }))
 
     const enqueue = (
@@ -239,6 +242,7 @@ export const make = (settings: Settings, open: Opener) =>
     const cancel = (slot: Slot, envelope: Mailbox.Envelope) =>
       Effect.suspend(() => {
         if (slot.mailbox.cancel(envelope)) return acknowledge(slot, [envelope])
+        envelope.cancelReason = "its requester stopped waiting (the request was cancelled or timed out)"
         const fiber = envelope.fiber
         return envelope.state === "running" && fiber !== undefined ? Fiber.interrupt(fiber) : Effect.void
       }).pipe(Effect.asVoid)
@@ -347,12 +351,22 @@ export const make = (settings: Settings, open: Opener) =>
         const all = Array.from(slots.values())
         yield* Effect.forEach(all, (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
         const late = yield* Lifecycle.awaitInFlight(all, settings.lifecycle.gracePeriod)
-        for (const slot of late) {
-          yield* Effect.logWarning(
-            `${slot.label}: its turn did not finish within the grace period; interrupted (${reason}), it ` +
-              `continues from its log at the next start`
-          ).pipe(Effect.annotateLogs({ event: "orchestrator.shutdown.interrupted", swarm: settings.swarm, reason }))
-        }
+        // Turns past the grace period are interrupted and recorded as such in their logs (abandoned with the
+        // reason): the worker records it, acknowledges the message and answers the requester.
+        yield* Effect.forEach(late, (slot) =>
+          Effect.gen(function*() {
+            const current = slot.current
+            const fiber = current?.fiber
+            yield* Effect.logWarning(
+              `${slot.label}: its turn did not finish within the grace period; interrupted (${reason})`
+            ).pipe(Effect.annotateLogs({ event: "orchestrator.shutdown.interrupted", swarm: settings.swarm, reason }))
+            if (current === undefined || fiber === undefined) return
+            current.cancelReason = `${reason}: the turn did not finish within the grace period of ${
+              Duration.format(settings.lifecycle.gracePeriod)
+            }`
+            yield* Fiber.interrupt(fiber)
+            yield* Deferred.await(current.reply).pipe(Effect.exit)
+          }), { concurrency: "unbounded", discard: true })
         for (const slot of all) slot.stopReason = reason
         yield* FiberMap.clear(workers)
         yield* Effect.forEach(all, (slot) => Scope.close(slot.scope, Exit.void), { discard: true })

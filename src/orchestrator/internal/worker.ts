@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type { Hosted } from "../AgentHost.js"
-import { AgentTurnFailed } from "../OrchestratorError.js"
+import { AgentTurnFailed, type AgentUnavailable } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import { describe } from "./hostInProcess.js"
 import type * as Lifecycle from "./lifecycle.js"
@@ -32,6 +32,8 @@ export interface Deps {
   /** Answers every queued message `AGENT_UNAVAILABLE`. */
   readonly failQueued: (slot: Slot, options: { readonly acknowledge: boolean }) => Effect.Effect<void>
   readonly shuttingDown: () => Lifecycle.ShutdownReason | undefined
+  /** The error of a message the instance will not answer (stopped, crashed, shutting down). */
+  readonly unavailable: (slot: Slot) => AgentUnavailable
 }
 
 /** The worker of a slot: runs generations until supervision gives up (or it is interrupted). */
@@ -60,6 +62,17 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         yield* slot.mailbox.requeue(envelope)
         return yield* Effect.fail(new Crashed(failure.value.detail))
       }
+      const interrupted = !Exit.isSuccess(exit) && Cause.isInterruptedOnly(exit.cause)
+      if (interrupted && hosted.abandon !== undefined) {
+        // Interrupted on purpose (its requester gave up, or the shutdown grace period ended): recorded in the
+        // log as interrupted with the reason, never continued later.
+        const reason = envelope.cancelReason ?? "interrupted"
+        yield* hosted.abandon(reason).pipe(
+          Effect.catchAll((e) =>
+            Effect.logWarning(`${slot.label}: could not record its interrupted turn (${reason}): ${e.message}`)
+          )
+        )
+      }
       // The turn is over (its input is in the log before anything else): the message leaves the inbox.
       yield* acknowledge(slot, [envelope])
       envelope.state = "done"
@@ -67,7 +80,9 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       if (failure?._tag === "Some" && failure.value._tag === "AgentTurnFailed") {
         return yield* Deferred.fail(envelope.reply, failure.value)
       }
-      // Cancelled by its requester (a timeout): the requester is gone, nobody reads the reply.
+      // Interrupted by the shutdown: its requester is told why. Cancelled by its requester (a timeout): the
+      // requester is gone, nobody reads the reply.
+      if (deps.shuttingDown() !== undefined) return yield* Deferred.fail(envelope.reply, deps.unavailable(slot))
       return yield* Deferred.interrupt(envelope.reply)
     })
 

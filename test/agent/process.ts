@@ -8,14 +8,15 @@ import * as path from "node:path"
 
 const repo = path.resolve(__dirname, "../..")
 
-export const buildFixture = (name: string) =>
+/** Bundles `test/fixtures/<dir>/<name>.ts` (default dir: `agent`) into one runnable file. */
+export const buildFixture = (name: string, dir = "agent") =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const { build } = await import("esbuild")
       const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "es-agent-crash-"))
       const outfile = path.join(outdir, `${name}.mjs`)
       await build({
-        entryPoints: [path.join(repo, "test/fixtures/agent", `${name}.ts`)],
+        entryPoints: [path.join(repo, "test/fixtures", dir, `${name}.ts`)],
         bundle: true,
         platform: "node",
         format: "esm",

@@ -9,7 +9,8 @@ import type { Bundle } from "effect-swarm"
 import { EventBus, ExtensionState, Instances, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
 import * as path from "node:path"
 import * as Lifecycle from "../../src/orchestrator/internal/lifecycle.js"
-import { echoModel, loadBundle, until, untilSleep } from "./helpers.js"
+import { buildFixture, runUntil } from "../agent/process.js"
+import { bundleDir, echoModel, loadBundle, until, untilSleep } from "./helpers.js"
 
 /** The workspace stores on a fresh temporary root (removed with the test's scope). */
 const durableContext = Effect.gen(function*() {
@@ -325,4 +326,35 @@ describe("Request timeouts", () => {
       yield* orchestrator.request("alpha@one", "next")
       assert.deepStrictEqual(model.calls, ["slow", "next"])
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("A crash loses no accepted send", () => {
+  it.live(
+    "an orchestrator process killed with SIGKILL after accepting sends: the next one on the root runs each accepted message once, in order",
+    () =>
+      Effect.gen(function*() {
+        const { context, root } = yield* durableContext
+        const script = yield* buildFixture("crash-inbox", "orchestrator")
+        // Killed right after the third acceptance: m1 hangs in its turn, m2 and m3 wait in the mailbox.
+        const run = yield* runUntil(script, [root, bundleDir, "6"], (line) => line === "accepted 3")
+        assert.strictEqual(run.signal, "SIGKILL", run.lines.join("\n"))
+        const accepted = run.lines.filter((l) => l.startsWith("accepted ")).length
+        assert.isAtLeast(accepted, 3)
+        const bundle = yield* loadBundle
+        const model = echoModel()
+        const { orchestrator, scope } = yield* open(bundle, context, model)
+        const expected = Array.from({ length: accepted }, (_, i) => `m${i + 1}`)
+        // The mailbox is FIFO: everything recovered from the inbox runs before this new message. (A send that
+        // was durable but killed before it returned may run too: acceptance is what the sender was told.)
+        yield* orchestrator.request("alpha@one", "after")
+        const before = model.calls.slice(0, model.calls.indexOf("after"))
+        assert.deepStrictEqual(before.slice(0, accepted), expected)
+        assert.deepStrictEqual(before, before.map((_, i) => `m${i + 1}`))
+        // m1's turn was in the log when the process died: it was continued, never started a second time.
+        const texts = yield* userTexts(context, orchestrator.workspaceId, "alpha", "one")
+        assert.deepStrictEqual(texts, [...before, "after"])
+        yield* Scope.close(scope, Exit.void)
+      }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)),
+    120_000
+  )
 })

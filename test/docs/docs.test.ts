@@ -20,7 +20,12 @@ const expected: Record<string, ReadonlyArray<string>> = {
   "tools-and-sandbox.ts": [`{"sum":3}`],
   "conversations-and-storage.ts": ["durable at seq 1", "user: What is in README.md?"],
   "models.ts": ["tool calls: clock__now", "text: You are welcome."],
-  "agents-and-extensions.ts": ["tool ops__echo: ok", "text_response: done"]
+  "agents-and-extensions.ts": ["tool ops__echo: ok", "text_response: done"],
+  "connectors.ts": [
+    "lines-in: ping -> pong (helpdesk@lines-config, streamed 4 chars)",
+    "web-in: 200 Order 42 ships tomorrow. (helpdesk@web-ada)",
+    "web-in without a signature: 401"
+  ]
 }
 
 describe("docs", () => {
@@ -38,7 +43,7 @@ describe("docs", () => {
           assert.include(text, "\n" + example.trimEnd() + "\n```", `${page} shows ${named[1]} as it is`)
           checked++
         }
-        assert.strictEqual(checked, 6)
+        assert.strictEqual(checked, 7)
       }))
 
     it.effect("the TypeScript examples run", () =>

@@ -7,7 +7,7 @@
  *
  * Each turn ends with a `truncate` event, so every turn starts from an empty conversation.
  * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
- * floors a step costs. Called from bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
+ * floors a step costs. The peers (bench/turn-peers.ts) run the same turn in the same process. Called from bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
@@ -31,6 +31,7 @@ import * as ExtensionState from "../src/workspace/ExtensionState.js"
 import * as Instances from "../src/workspace/Instances.js"
 import * as MessageStore from "../src/workspace/MessageStore.js"
 import * as RuntimeEventLog from "../src/workspace/RuntimeEventLog.js"
+import * as Peers from "./turn-peers.js"
 
 const steps = 10
 const toolName = "noop__run"
@@ -158,6 +159,27 @@ export const measureTurns = async (): Promise<void> => {
     })
     await memory.runPromise(Scope.close(memoryScope, Exit.void))
     await memory.dispose()
+
+    // The peers, same turn shape, same process, right after our in-memory row.
+    for (
+      const [task, make] of [
+        ["Vercel AI SDK 6 generateText (MockLanguageModelV3), 10 steps", Peers.vercel],
+        ["OpenAI Agents SDK run (fake Model), 10 model turns", Peers.openaiAgents]
+      ] as const
+    ) {
+      const peer = make(steps)
+      const ran = await peer()
+      if (ran !== steps) throw new Error(`${task}: ran ${ran} steps, expected ${steps}`)
+      const p = await measure(task, 2000, peer)
+      const pCpu = await cpu(300, peer)
+      rows.push({
+        task,
+        "p50 µs/step": round(p.p50 / steps),
+        "mean µs/step": round(p.mean / steps),
+        "CPU µs/step": round(pCpu / steps),
+        "ours / peer (CPU)": round(mCpu / pCpu)
+      })
+    }
 
     const root = path.join(dir, "root")
     const Stores = Layer.mergeAll(

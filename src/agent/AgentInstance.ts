@@ -339,6 +339,14 @@ export const pin: (
 /**
  * The instance's conversation as it is now.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const count = Effect.map(AgentInstance.conversation(agent), (c) => c.messages.length)
+ * ```
+ *
  * @since 0.1.0
  * @category getters
  */
@@ -347,6 +355,14 @@ export const conversation = (instance: AgentInstance): Effect.Effect<Conversatio
 
 /**
  * The tool calls that wait for a decision.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const ids = Effect.map(AgentInstance.pendingApprovals(agent), (calls) => calls.map((c) => c.toolCallId))
+ * ```
  *
  * @since 0.1.0
  * @category getters
@@ -379,6 +395,13 @@ export const approve = (
 /**
  * Denies a paused tool call: the model reads it as a tool error with the reason
  * (`E_TOOL_DENIED`). The turn continues once every call of the step is decided.
+ *
+ * @example
+ * ```ts
+ * import { AgentInstance } from "effect-swarm"
+ * declare const agent: AgentInstance.AgentInstance
+ * const continued = AgentInstance.deny(agent, "call_1", "not on a Friday")
+ * ```
  *
  * @since 0.1.0
  * @category approvals

@@ -202,6 +202,16 @@ export class AssertionFailed extends Schema.TaggedError<AssertionFailed>("effect
 /**
  * Asserts a turn's finish reason (and its limit, for `budget_exceeded`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestAgent } from "effect-swarm/testing"
+ * const program = Effect.gen(function*() {
+ *   const agent = yield* TestAgent.make({ script: [{ text: "hello" }] })
+ *   yield* TestAgent.assertFinish(yield* agent.run("hi"), "text_response")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category assertions
  */
@@ -222,6 +232,17 @@ export const assertFinish = (
 
 /**
  * Asserts the transcript of the conversation, line by line (see {@link TestAgent.transcript}).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestAgent } from "effect-swarm/testing"
+ * const program = Effect.gen(function*() {
+ *   const agent = yield* TestAgent.make({ script: [{ text: "hello" }] })
+ *   yield* agent.run("hi")
+ *   yield* TestAgent.assertTranscript(agent, ["user: hi", "assistant: hello"])
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category assertions
@@ -244,6 +265,16 @@ export const assertTranscript = (
 
 /**
  * The text of a turn's reply (`""` when it has none).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TestAgent } from "effect-swarm/testing"
+ * const program = Effect.gen(function*() {
+ *   const agent = yield* TestAgent.make({ script: [{ text: "hello" }] })
+ *   return TestAgent.replyText(yield* agent.run("hi")) // "hello"
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category getters

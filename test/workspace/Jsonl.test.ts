@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Option, Schema, Scope, Stream } from "effect"
+import { Chunk, Deferred, Effect, Either, Exit, Fiber, Option, Schema, Scope, Stream } from "effect"
 import { Jsonl } from "effect-swarm"
 import * as path from "node:path"
 import { FsLive, newProbe, probedFs, tempRoot } from "./helpers.js"
@@ -54,12 +54,15 @@ describe("Jsonl", () => {
       const file = path.join(yield* tempRoot, "t.jsonl")
       const good = `{"v":1,"n":1,"text":"a"}\n`
       yield* fs.writeFileString(file, good + `{"v":1,"n":2,"te`)
-      const torn: Array<Jsonl.TornTail> = []
-      const read = yield* Stream.runCollect(
-        Jsonl.read(file, codec, { onTornTail: (t) => Effect.sync(() => torn.push(t)) })
-      )
-      assert.deepStrictEqual([...read].map((r) => r.n), [1])
-      assert.deepStrictEqual(torn, [{ file, offset: good.length, bytes: 16 }])
+      // Both read paths: the whole file at once, and streamed in chunks.
+      for (const maxWholeRead of [undefined, 0]) {
+        const torn: Array<Jsonl.TornTail> = []
+        const read = yield* Stream.runCollect(
+          Jsonl.read(file, codec, { maxWholeRead, onTornTail: (t) => Effect.sync(() => torn.push(t)) })
+        )
+        assert.deepStrictEqual([...read].map((r) => r.n), [1])
+        assert.deepStrictEqual(torn, [{ file, offset: good.length, bytes: 16 }])
+      }
       assert.strictEqual(yield* fs.readFileString(file), good + `{"v":1,"n":2,"te`, "reading leaves the file alone")
       const w = yield* Jsonl.writer(file, codec)
       yield* w.append([{ n: 3, text: "c" }])
@@ -155,7 +158,9 @@ describe("Jsonl", () => {
       const read = yield* Jsonl.readAll(file, codec)
       assert.strictEqual(read.length, records.length)
       assert.deepStrictEqual(read[2999], records[2999])
-      assert.isTrue(Either.isRight(Either.right(read)))
+      // The same file streamed in 1 MiB chunks (the path of files above maxWholeRead).
+      const streamed = yield* Stream.runCollect(Jsonl.read(file, codec, { maxWholeRead: 0 }))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(streamed), read)
     }).pipe(Effect.provide(FsLive)))
 
   it.scoped("closing the writer's scope fails appends still queued instead of hanging", () =>

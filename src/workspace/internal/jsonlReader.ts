@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
+import { isAscii } from "node:buffer"
 import { io, StorageIoError } from "../AtomicFile.js"
 import type { Codec, JsonlCorruptLine, JsonlError, JsonlUnknownVersion } from "./jsonlCodec.js"
 import { decodeLine } from "./jsonlCodec.js"
@@ -27,9 +28,35 @@ export interface TornTail {
 
 const NL = 10
 
+/** Files up to this size are read with one read (and held in memory whole for the time of the decoding). */
+const wholeFileBound = 64 * 1024 * 1024
+
+// Whole lines of UTF-8: an ASCII-only buffer (the usual JSONL, where JSON.stringify escapes nothing but
+// the rest is plain) is decoded as Latin-1, a plain copy, instead of through the UTF-8 decoder.
+const decodeText = (bytes: Uint8Array): string => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  return isAscii(buf) ? buf.toString("latin1") : buf.toString("utf8")
+}
+
+// The bytes [start, end) of a file, in as few reads as the system gives (it may return fewer at once).
+const readRange = (fs: FileSystem.FileSystem, file: string, start: number, end: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const bytes = new Uint8Array(Math.max(0, end - start))
+    if (bytes.length === 0) return bytes
+    const handle = yield* fs.open(file, { flag: "r" })
+    yield* handle.seek(start, "start")
+    let at = 0
+    while (at < bytes.length) {
+      const n = Number(yield* handle.read(bytes.subarray(at)))
+      if (n === 0) break
+      at += n
+    }
+    return bytes.subarray(0, at)
+  })).pipe(io(file, "read"))
+
 /**
- * Reads the records of a file as a stream (a missing file is empty). Lines are split and decoded a chunk
- * (1 MiB) at a time; blank lines are skipped. See the module docs for torn tails and corrupt lines.
+ * Reads the records of a file as a stream (a missing file is empty). A file up to `maxWholeRead` bytes is
+ * read at once; a larger one is split and decoded a chunk (1 MiB) at a time. Blank lines are skipped. See the module docs for torn tails and corrupt lines.
  *
  * @example
  * ```ts
@@ -51,13 +78,17 @@ export const read = <A>(
     readonly offset?: number | undefined
     /** Stop reading at this byte offset (must be a line end: a record boundary). */
     readonly end?: number | undefined
+    /**
+     * Up to this many bytes (default 64 MiB) are read with one read and decoded at once; a larger range is
+     * streamed in 1 MiB chunks.
+     */
+    readonly maxWholeRead?: number | undefined
   }
 ): Stream.Stream<A, JsonlError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(file).pipe(io(file, "stat"))
     if (!exists) return Stream.empty
-    const decoder = new TextDecoder("utf-8")
     let carry: Uint8Array | undefined
     let lineNo = 0
     let consumed = options?.offset ?? 0
@@ -75,11 +106,12 @@ export const read = <A>(
       }
       carry = last + 1 < buf.length ? buf.slice(last + 1) : undefined
       consumed += last + 1
-      const lines = decoder.decode(buf.subarray(0, last)).split("\n")
+      const lines = decodeText(buf.subarray(0, last)).split("\n")
       const out: Array<A> = []
       for (const line of lines) {
         lineNo++
-        if (line.length === 0 || line.trim().length === 0) continue
+        // A record starts with "{"; anything else is checked for a blank line first.
+        if (line.charCodeAt(0) !== 123 && line.trim().length === 0) continue
         const decoded = decodeLine(codec, file, lineNo, line)
         if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
         out.push(decoded.right)
@@ -94,6 +126,15 @@ export const read = <A>(
     })
     const start = options?.offset ?? 0
     const end = options?.end
+    const size = end ?? Number((yield* fs.stat(file).pipe(io(file, "stat"))).size)
+    // Below the bound, one read and one split, without a stream of chunks (the common case: a log is
+    // compacted long before it grows that large).
+    if (size - start <= (options?.maxWholeRead ?? wholeFileBound)) {
+      return Stream.fromEffect(readRange(fs, file, start, size)).pipe(
+        Stream.mapConcatChunkEffect(onChunk),
+        Stream.concat(Stream.drain(Stream.fromEffect(tail)))
+      )
+    }
     return fs.stream(file, {
       chunkSize: FileSystem.MiB(1),
       offset: start,

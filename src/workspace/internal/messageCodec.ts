@@ -11,6 +11,7 @@ import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import * as Jsonl from "../Jsonl.js"
 import { InvalidMessage } from "../StorageError.js"
+import * as IsoDate from "./isoDate.js"
 
 /**
  * The header line of `base.jsonl`.
@@ -63,9 +64,9 @@ const quote = JSON.stringify
 const messageLine = (m: Message.Message): string | undefined =>
   typeof m.id === "string" && m.data !== undefined && m.metadata !== undefined && m.source !== undefined &&
     m.createdAt instanceof Date
-    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${
-      quote(m.metadata)
-    },"createdAt":"${m.createdAt.toISOString()}","source":${quote(m.source)}}`
+    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${quote(m.metadata)},"createdAt":"${
+      IsoDate.format(m.createdAt)
+    }","source":${quote(m.source)}}`
     : undefined
 const eventLine = (e: MessageEvent.MessageEvent, version: number): string | undefined => {
   if (!Number.isSafeInteger(e.seq)) return undefined
@@ -163,17 +164,16 @@ const sourceOf = (s: unknown): Message.MessageSource | undefined => {
   }
 }
 
-const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/
-
 /** @internal */
 export const decodeMessageFast = (m: unknown): Message.Message | undefined => {
   if (!isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata)) {
     return undefined
   }
-  // Only the canonical form we write; anything else goes through Schema.Date.
-  if (typeof m.createdAt !== "string" || !isoDate.test(m.createdAt)) return undefined
-  const createdAt = new Date(m.createdAt)
-  if (Number.isNaN(createdAt.getTime())) return undefined
+  // Only the canonical form we write, with fields in range; anything else goes through Schema.Date.
+  if (typeof m.createdAt !== "string") return undefined
+  const ms = IsoDate.parse(m.createdAt)
+  if (ms === undefined) return undefined
+  const createdAt = new Date(ms)
   const source = sourceOf(m.source)
   if (source === undefined) return undefined
   return { id: m.id, data: m.data, metadata: m.metadata as Message.Message["metadata"], createdAt, source }

@@ -1,68 +1,12 @@
-// Real child processes for the agent crash tests, bundled once with esbuild (as test/workspace/process.ts).
+// The agent crash tests' loopback model; fixtures are built and run by test/support/process.ts.
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
 import * as http from "node:http"
-import * as os from "node:os"
-import * as path from "node:path"
+import * as Support from "../support/process.js"
 
-const repo = path.resolve(__dirname, "../..")
+export { runUntil } from "../support/process.js"
 
 /** Bundles `test/fixtures/<dir>/<name>.ts` (default dir: `agent`) into one runnable file. */
-export const buildFixture = (name: string, dir = "agent") =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const { build } = await import("esbuild")
-      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "es-agent-crash-"))
-      const outfile = path.join(outdir, `${name}.mjs`)
-      await build({
-        entryPoints: [path.join(repo, "test/fixtures", dir, `${name}.ts`)],
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        outfile,
-        logLevel: "error",
-        // CommonJS dependencies that require Node built-ins need a require in an ES module.
-        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-        alias: { "effect-swarm": path.join(repo, "src/index.ts") }
-      })
-      return outfile
-    }),
-    (file) => Effect.sync(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))
-  )
-
-export interface Run {
-  readonly lines: ReadonlyArray<string>
-  readonly signal: NodeJS.Signals | null
-  readonly code: number | null
-}
-
-/** Runs `node script ...args`; `onLine` returns true to SIGKILL the child at that line. */
-export const runUntil = (script: string, args: ReadonlyArray<string>, onLine: (line: string) => boolean) =>
-  Effect.async<Run>((resume) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    const lines: Array<string> = []
-    let buffer = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8")
-    child.stdout.on("data", (data: string) => {
-      buffer += data
-      let i: number
-      while ((i = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, i)
-        buffer = buffer.slice(i + 1)
-        lines.push(line)
-        if (child.exitCode === null && !child.killed && onLine(line)) child.kill("SIGKILL")
-      }
-    })
-    child.stderr.on("data", (d) => stderr += String(d))
-    child.on("close", (code, signal) => {
-      if (stderr.length > 0) lines.push(`stderr ${stderr}`)
-      resume(Effect.succeed({ lines, signal, code }))
-    })
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+export const buildFixture = (name: string, dir = "agent") => Support.buildFixture(name, dir)
 
 interface ChatMessage {
   readonly role: string

@@ -2,8 +2,8 @@ import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
 import { MessageEvent, MessageStore } from "effect-swarm"
+import { buildFixture, runUntil } from "../support/process.js"
 import { FsLive, msg, tempRoot } from "./helpers.js"
-import { buildFixture, runUntil } from "./process.js"
 
 const ref = { workspaceId: "crash", agentName: "writer", instanceKey: "k:1" }
 
@@ -21,7 +21,7 @@ describe("crash safety with real processes", () => {
     "SIGKILL at random moments (also mid-compaction) never loses or duplicates an acknowledged event",
     () =>
       Effect.gen(function*() {
-        const script = yield* buildFixture("crash-writer")
+        const script = yield* buildFixture("crash-writer", "workspace")
         const root = yield* tempRoot
         const seed = 20261125
         const random = prng(seed)
@@ -92,7 +92,7 @@ describe("crash safety with real processes", () => {
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const script = yield* buildFixture("crash-writer")
+        const script = yield* buildFixture("crash-writer", "workspace")
         const root = yield* tempRoot
         const store = yield* MessageStore.make({ root })
         // The child appends once, prints "held" and keeps the lock; we try to write while it lives.

@@ -7,8 +7,8 @@ import { Effect } from "effect"
 import { MessageStore, WorkspacePaths } from "effect-swarm"
 import { spawn, spawnSync } from "node:child_process"
 import * as os from "node:os"
+import { buildFixture } from "../support/process.js"
 import { FsLive, tempRoot } from "./helpers.js"
-import { buildFixture } from "./process.js"
 
 const ref = { workspaceId: "race", agentName: "writer", instanceKey: "k" }
 
@@ -42,7 +42,7 @@ describe("InstanceLock race (real processes)", () => {
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const script = yield* buildFixture("lock-race")
+        const script = yield* buildFixture("lock-race", "workspace")
         for (let trial = 0; trial < 8; trial++) {
           const root = yield* tempRoot
           const p = WorkspacePaths.instance(root, ref)

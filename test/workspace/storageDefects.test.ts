@@ -7,8 +7,8 @@ import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect
 import type { Message } from "effect-swarm"
 import { spawnSync } from "node:child_process"
 import * as path from "node:path"
+import { buildFixture, runUntil } from "../support/process.js"
 import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
-import { buildFixture, runUntil } from "./process.js"
 
 // Messages r<run>-0, r<run>-1, ... in order: a load that misses one (or repeats one) is not a prefix.
 const isWholePrefix = (messages: ReadonlyArray<Message.Message>, run: string) =>
@@ -19,7 +19,7 @@ describe("issue 12 defect 3: reads during a real concurrent compaction", () => {
     "another process appends and compacts after every append: every load is whole",
     () =>
       Effect.gen(function*() {
-        const script = yield* buildFixture("crash-writer")
+        const script = yield* buildFixture("crash-writer", "workspace")
         const root = yield* tempRoot
         const writerRef = { workspaceId: "crash", agentName: "writer", instanceKey: "k:1" }
         const store = yield* MessageStore.make({ root })

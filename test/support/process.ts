@@ -1,6 +1,6 @@
-// Real child processes for the crash tests: the fixture is bundled once, dependencies included, with
-// esbuild (which vite already ships) and run with plain `node`: starting tsx, or loading effect's
-// hundreds of ESM files, per kill would dominate the run time.
+// Real child processes for the crash tests (test/workspace, test/agent): a fixture is bundled once,
+// dependencies included, with esbuild (which vite already ships) and run with plain `node`: starting tsx,
+// or loading effect's hundreds of ESM files, per kill would dominate the run time.
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -9,20 +9,24 @@ import * as path from "node:path"
 
 const repo = path.resolve(__dirname, "../..")
 
-export const buildFixture = (name: string) =>
+/** Bundles `test/fixtures/<dir>/<name>.ts` into a temp dir (removed with the scope); gives the bundle. */
+export const buildFixture = (name: string, dir: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const { build } = await import("esbuild")
-      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "es-crash-"))
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `es-${dir}-crash-`))
       const outfile = path.join(outdir, `${name}.mjs`)
       await build({
-        entryPoints: [path.join(repo, "test/fixtures/workspace", `${name}.ts`)],
+        entryPoints: [path.join(repo, "test/fixtures", dir, `${name}.ts`)],
         bundle: true,
         platform: "node",
         format: "esm",
         target: "node20",
         outfile,
-        logLevel: "error"
+        logLevel: "error",
+        // CommonJS dependencies that require Node built-ins need a require in an ES module.
+        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+        alias: { "effect-swarm": path.join(repo, "src/index.ts") }
       })
       return outfile
     }),
@@ -37,7 +41,8 @@ export interface Run {
 
 /**
  * Runs `node script ...args`; `onLine` sees every stdout line and returns true to SIGKILL the child
- * right there. Resolves when the child has exited.
+ * right there. Resolves when the child has exited, with its stdout lines (an unterminated last one
+ * included) and its stderr as a last `stderr ...` line. Interrupting the effect kills the child.
  */
 export const runUntil = (
   script: string,

@@ -19,25 +19,23 @@ import type * as Stream from "effect/Stream"
 import type { Json, MessageData } from "../../conversation/Message.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
+import { dataUrl, encodeMessages, type Writers } from "../internal/openAiMessages.js"
 import * as Streaming from "../internal/streaming.js"
 import type { FinishReason, Request, Response, Service, StreamPart, ToolChoice, Usage } from "../Model.js"
 import type { ModelError } from "../ModelError.js"
 
 type Body = { [key: string]: Json }
 
-const imageUrl = (image: string, mediaType: string | undefined): string =>
-  /^(https?:|data:)/.test(image) ? image : `data:${mediaType ?? "image/png"};base64,${image}`
-
 const userContent = (data: MessageData): Json => {
   if (typeof data.content === "string") return data.content
   const parts: Array<Json> = []
   for (const part of data.content) {
     if (part.type === "text") parts.push({ type: "input_text", text: part.text })
-    else if (part.type === "image") parts.push({ type: "input_image", image_url: imageUrl(part.image, part.mediaType) })
+    else if (part.type === "image") parts.push({ type: "input_image", image_url: dataUrl(part.image, part.mediaType) })
     else if (part.type === "file") {
       parts.push({
         type: "input_file",
-        file_data: imageUrl(part.data, part.mediaType),
+        file_data: dataUrl(part.data, part.mediaType),
         ...(part.filename === undefined ? {} : { filename: part.filename })
       })
     }
@@ -45,41 +43,20 @@ const userContent = (data: MessageData): Json => {
   return parts
 }
 
-/** Our messages as Responses API input items. */
-export const encodeInput = (request: Request): Array<Json> => {
-  const out: Array<Json> = []
-  for (const data of A.messagesOf(request)) {
-    switch (data.role) {
-      case "system":
-        out.push({ role: "system", content: A.textOf(data.content) })
-        break
-      case "assistant": {
-        const text = A.textOf(data.content)
-        if (text !== "") out.push({ role: "assistant", content: text })
-        for (const c of A.toolCallsOf(data)) {
-          out.push({ type: "function_call", call_id: c.id, name: c.name, arguments: A.argumentsText(c.arguments) })
-        }
-        break
-      }
-      case "tool":
-      case "user": {
-        for (const r of A.toolResultsOf(data)) {
-          out.push({ type: "function_call_output", call_id: r.id, output: r.output })
-        }
-        if (data.role === "user") {
-          const rest = typeof data.content === "string" ?
-            data :
-            { ...data, content: data.content.filter((p) => p.type !== "tool-result") }
-          if (typeof rest.content === "string" || rest.content.length > 0) {
-            out.push({ role: "user", content: userContent(rest) })
-          }
-        }
-        break
-      }
+const writers: Writers = {
+  system: (out, text) => out.push({ role: "system", content: text }),
+  assistant: (out, text, calls) => {
+    if (text !== "") out.push({ role: "assistant", content: text })
+    for (const c of calls) {
+      out.push({ type: "function_call", call_id: c.id, name: c.name, arguments: A.argumentsText(c.arguments) })
     }
-  }
-  return out
+  },
+  toolResult: (out, r) => out.push({ type: "function_call_output", call_id: r.id, output: r.output }),
+  user: (out, data) => out.push({ role: "user", content: userContent(data) })
 }
+
+/** Our messages as Responses API input items. */
+export const encodeInput = (request: Request): Array<Json> => encodeMessages(request, writers)
 
 const toolChoice = (choice: ToolChoice): Json =>
   typeof choice === "string" ? choice : { type: "function", name: choice.tool }

@@ -20,14 +20,12 @@ import type * as Stream from "effect/Stream"
 import type { Json, MessageData } from "../../conversation/Message.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
+import { dataUrl, encodeMessages as encodeWith, type Writers } from "../internal/openAiMessages.js"
 import * as Streaming from "../internal/streaming.js"
 import type { CallParams, FinishReason, Request, Response, Service, StreamPart, ToolChoice, Usage } from "../Model.js"
 import type { ModelError } from "../ModelError.js"
 
 type Body = { [key: string]: Json }
-
-const imageUrl = (image: string, mediaType: string | undefined): string =>
-  /^(https?:|data:)/.test(image) ? image : `data:${mediaType ?? "image/png"};base64,${image}`
 
 const userContent = (data: MessageData): Json => {
   if (typeof data.content === "string") return data.content
@@ -37,13 +35,13 @@ const userContent = (data: MessageData): Json => {
     if (part.type === "text") parts.push({ type: "text", text: part.text })
     else if (part.type === "image") {
       onlyText = false
-      parts.push({ type: "image_url", image_url: { url: imageUrl(part.image, part.mediaType) } })
+      parts.push({ type: "image_url", image_url: { url: dataUrl(part.image, part.mediaType) } })
     } else if (part.type === "file") {
       onlyText = false
       parts.push({
         type: "file",
         file: {
-          file_data: imageUrl(part.data, part.mediaType),
+          file_data: dataUrl(part.data, part.mediaType),
           ...(part.filename === undefined ? {} : { filename: part.filename })
         }
       })
@@ -53,50 +51,31 @@ const userContent = (data: MessageData): Json => {
   return onlyText ? A.textOf(data.content) : parts
 }
 
-/** Our messages as Chat Completions messages; the system prompt first. */
-export const encodeMessages = (request: Request): Array<Json> => {
-  const out: Array<Json> = []
-  if (request.system !== undefined && request.system !== "") out.push({ role: "system", content: request.system })
-  for (const data of A.messagesOf(request)) {
-    switch (data.role) {
-      case "system":
-        out.push({ role: "system", content: A.textOf(data.content) })
-        break
-      case "assistant": {
-        const calls = A.toolCallsOf(data)
-        const text = A.textOf(data.content)
-        if (calls.length === 0) {
-          out.push({ role: "assistant", content: text })
-          break
-        }
-        out.push({
-          role: "assistant",
-          content: text === "" ? null : text,
-          tool_calls: calls.map((c) => ({
-            id: c.id,
-            type: "function",
-            function: { name: c.name, arguments: A.argumentsText(c.arguments) }
-          }))
-        })
-        break
+const writers: Writers = {
+  system: (out, text) => out.push({ role: "system", content: text }),
+  assistant: (out, text, calls) =>
+    out.push(
+      calls.length === 0 ? { role: "assistant", content: text } : {
+        role: "assistant",
+        content: text === "" ? null : text,
+        tool_calls: calls.map((c) => ({
+          id: c.id,
+          type: "function",
+          function: { name: c.name, arguments: A.argumentsText(c.arguments) }
+        }))
       }
-      case "tool":
-      case "user": {
-        for (const r of A.toolResultsOf(data)) out.push({ role: "tool", tool_call_id: r.id, content: r.output })
-        if (data.role === "user") {
-          const rest = typeof data.content === "string" ?
-            data :
-            { ...data, content: data.content.filter((p) => p.type !== "tool-result") }
-          if (typeof rest.content === "string" || rest.content.length > 0) {
-            out.push({ role: "user", content: userContent(rest) })
-          }
-        }
-        break
-      }
-    }
-  }
-  return out
+    ),
+  toolResult: (out, r) => out.push({ role: "tool", tool_call_id: r.id, content: r.output }),
+  user: (out, data) => out.push({ role: "user", content: userContent(data) })
 }
+
+/** Our messages as Chat Completions messages; the system prompt first. */
+export const encodeMessages = (request: Request): Array<Json> =>
+  encodeWith(
+    request,
+    writers,
+    request.system !== undefined && request.system !== "" ? [{ role: "system", content: request.system }] : []
+  )
 
 const toolChoice = (choice: ToolChoice): Json =>
   typeof choice === "string" ? choice : { type: "function", function: { name: choice.tool } }

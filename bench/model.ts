@@ -29,12 +29,6 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Esbuild from "esbuild"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Bench } from "tinybench"
 import type * as Message from "../src/conversation/Message.js"
 import type * as Http from "../src/model/internal/http.js"
@@ -43,6 +37,7 @@ import * as Anthropic from "../src/model/providers/Anthropic.js"
 import * as EffectAi from "../src/model/providers/EffectAi.js"
 import * as OpenAi from "../src/model/providers/OpenAi.js"
 import * as OpenAiCompatible from "../src/model/providers/OpenAiCompatible.js"
+import { runBundled } from "./bundled.js"
 
 const tools = Array.from({ length: 8 }, (_, i) => ({
   name: `tool${i}__run`,
@@ -263,39 +258,8 @@ const measureAll = async (): Promise<void> => {
 
 const childFlag = "EFFECT_SWARM_BENCH_MODEL_CHILD"
 
-export const run = async (): Promise<void> => {
-  let esbuild: typeof Esbuild | undefined
-  try {
-    esbuild = await import("esbuild")
-  } catch {
-    esbuild = undefined
-  }
-  if (esbuild === undefined) {
-    console.log("(esbuild unavailable: measuring under tsx, with __name wrappers; figures are higher)")
-    return measureAll()
-  }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bench-model-"))
-  try {
-    const outfile = path.join(dir, "model.mjs")
-    await esbuild.build({
-      entryPoints: [fileURLToPath(import.meta.url)],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile,
-      logLevel: "warning",
-      external: ["esbuild", "tinybench"]
-    })
-    await fs.symlink(
-      path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules"),
-      path.join(dir, "node_modules")
-    )
-    execFileSync(process.execPath, [outfile], { stdio: "inherit", env: { ...process.env, [childFlag]: "1" } })
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true })
-  }
-}
+/** Measures on the bundled code (see bench/bundled.ts). */
+export const run = (): Promise<void> => runBundled({ entry: import.meta.url, name: "model", childFlag, measureAll })
 
 if (process.env[childFlag] === "1") await measureAll()
 else if (import.meta.url === `file://${process.argv[1]}`) await run()

@@ -15,12 +15,6 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import type * as Esbuild from "esbuild"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Bench } from "tinybench"
 import * as Conversation from "../src/conversation/Conversation.js"
 import type * as Message from "../src/conversation/Message.js"
@@ -29,6 +23,7 @@ import * as Middleware from "../src/pipeline/Middleware.js"
 import * as Pipeline from "../src/pipeline/Pipeline.js"
 import * as ToolExecutor from "../src/tool/ToolExecutor.js"
 import * as ToolRegistry from "../src/tool/ToolRegistry.js"
+import { runBundled } from "./bundled.js"
 
 const toolName = "noop__run"
 const catalog = [{
@@ -278,48 +273,8 @@ const measureAll = async (): Promise<void> => {
 
 const childFlag = "EFFECT_SWARM_BENCH_PIPELINE_CHILD"
 
-/**
- * Runs the measurements on the code as `tsc` emits it: bundled with esbuild into a temp file and run
- * by plain `node`. Under `tsx`, esbuild's `keepNames` wraps every closure in a `__name(...)` call,
- * which doubled the per-step cost of this closure-heavy path (measured: 84 vs 45 µs CPU per step).
- * Falls back to measuring in-process (and says so) if esbuild cannot be loaded.
- */
-export const run = async (): Promise<void> => {
-  let esbuild: typeof Esbuild | undefined
-  try {
-    esbuild = await import("esbuild")
-  } catch {
-    esbuild = undefined
-  }
-  if (esbuild === undefined) {
-    console.log("(esbuild unavailable: measuring under tsx, with __name wrappers; figures are higher)")
-    return measureAll()
-  }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "bench-pipeline-"))
-  try {
-    const outfile = path.join(dir, "pipeline.mjs")
-    await esbuild.build({
-      entryPoints: [fileURLToPath(import.meta.url)],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile,
-      logLevel: "warning",
-      // Only our own code is bundled (that is what keepNames would distort); packages load from
-      // node_modules as they are, so CommonJS ones (yaml) keep their own `require`.
-      packages: "external"
-    })
-    // The bundle resolves its packages from this repository's node_modules.
-    await fs.symlink(
-      path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules"),
-      path.join(dir, "node_modules")
-    )
-    execFileSync(process.execPath, [outfile], { stdio: "inherit", env: { ...process.env, [childFlag]: "1" } })
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true })
-  }
-}
+/** Measures on the bundled code (see bench/bundled.ts). */
+export const run = (): Promise<void> => runBundled({ entry: import.meta.url, name: "pipeline", childFlag, measureAll })
 
 if (process.env[childFlag] === "1") {
   await measureAll()

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, ConfigProvider, Effect, Fiber, Stream, TestClock } from "effect"
+import { ConfigProvider, Effect, Fiber, TestClock } from "effect"
 import type { Message } from "effect-swarm"
 import { Model } from "effect-swarm"
+import { collect, finish } from "./parts.js"
 import * as Server from "./server.js"
 
 const weather = {
@@ -34,15 +35,6 @@ const make = (provider: "openai" | "anthropic", url: string, options: Record<str
       new Map([["OPENAI_API_KEY", "sk-openai"], ["ANTHROPIC_API_KEY", "sk-ant"]])
     ))
   )
-
-const collect = <E>(stream: Stream.Stream<Model.StreamPart, E>) =>
-  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-
-const finish = (parts: ReadonlyArray<Model.StreamPart>): Model.Response => {
-  const last = parts[parts.length - 1]!
-  assert.strictEqual(last._tag, "Finish")
-  return (last as Extract<Model.StreamPart, { _tag: "Finish" }>).response
-}
 
 describe("openai (Responses API)", () => {
   it.scoped("request: instructions, function_call / function_call_output items, tools unchanged with strict: false", () =>

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Fiber, Layer, Logger, Stream, TestClock } from "effect"
 import { Model } from "effect-swarm"
 import type { Message } from "effect-swarm"
+import { collect, finish } from "./parts.js"
 import * as Server from "./server.js"
 
 const P = "openai-compatible"
@@ -245,15 +246,6 @@ describe("openai-compatible: responses", () => {
         assert.include(error.message, "<html>")
       })))
 })
-
-const collect = <E>(stream: Stream.Stream<Model.StreamPart, E>) =>
-  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-
-const finish = (parts: ReadonlyArray<Model.StreamPart>): Model.Response => {
-  const last = parts[parts.length - 1]!
-  assert.strictEqual(last._tag, "Finish")
-  return (last as Extract<Model.StreamPart, { _tag: "Finish" }>).response
-}
 
 describe("openai-compatible: streaming", () => {
   it.scoped("text deltas (split across writes, UTF-8 intact), usage in the last chunk, then Finish", () =>

@@ -38,8 +38,13 @@ const decodeText = (bytes: Uint8Array): string => {
   return isAscii(buf) ? buf.toString("latin1") : buf.toString("utf8")
 }
 
-// The bytes [start, end) of a file, in as few reads as the system gives (it may return fewer at once).
-const readRange = (fs: FileSystem.FileSystem, file: string, start: number, end: number) =>
+/** The bytes [start, end) of a file, in as few reads as the system gives (it may return fewer at once). @internal */
+export const readRange = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  start: number,
+  end: number
+): Effect.Effect<Uint8Array, StorageIoError> =>
   Effect.scoped(Effect.gen(function*() {
     const bytes = new Uint8Array(Math.max(0, end - start))
     if (bytes.length === 0) return bytes

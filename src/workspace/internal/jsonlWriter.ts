@@ -29,7 +29,7 @@ import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { io, makeDirectories, StorageIoError, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
 import type { Codec } from "./jsonlCodec.js"
-import { repairTail } from "./jsonlReader.js"
+import { readRange, repairTail } from "./jsonlReader.js"
 
 /**
  * An open append writer for one JSONL file.
@@ -263,25 +263,11 @@ export const writer = <A>(
         return enqueueText(text)
       })
 
-    const readFrom = (offset: number, end: number) =>
-      Effect.scoped(Effect.gen(function*() {
-        const input = yield* fs.open(file, { flag: "r" })
-        const bytes = new Uint8Array(Math.max(0, end - offset))
-        yield* input.seek(offset, "start")
-        let at = 0
-        while (at < bytes.length) {
-          const n = Number(yield* input.read(bytes.subarray(at)))
-          if (n === 0) break
-          at += n
-        }
-        return bytes.subarray(0, at)
-      }))
-
     const replaceFrom = (offset: number) =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(closedError(file))
         return Effect.gen(function*() {
-          const tail = yield* readFrom(offset, size).pipe(io(file, "read"))
+          const tail = yield* readRange(fs, file, offset, size)
           yield* writeAtomic(fs, file, tail, { tmp: `${file}.tmp` })
           const [next, nextScope] = yield* openHandle
           const old = handleScope

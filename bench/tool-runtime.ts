@@ -11,7 +11,7 @@
  * - warm: the same call on a pool of one pre-started worker;
  * - pre-started: the same call on a single-use worker started ahead (`prespawn: 1`, the default; the
  *   cold rows use `prespawn: 0`). Measured call by call, each after the next worker has had time to
- *   start (250 ms: a tool call follows a model response, seconds apart), so the row is what a call
+ *   start (1 s: a tool call follows a model response, seconds apart), so the row is what a call
  *   costs when its worker is waiting; it includes stopping and reaping that worker;
  * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
  *   (no protocol, no Effect): the floor a warm call can approach;
@@ -94,11 +94,11 @@ const prestartedTask = async (
   const runtime = ManagedRuntime.make(layer)
   const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
   const call = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
-  const pause = () => new Promise((resolve) => setTimeout(resolve, 250))
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 1000))
   const samples: Array<number> = []
   try {
     await call() // cold: starts the first pre-started worker
-    for (let i = 0; i < 33; i++) {
+    for (let i = 0; i < 23; i++) {
       await pause()
       const started = performance.now()
       await call()

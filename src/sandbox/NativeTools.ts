@@ -27,7 +27,9 @@ export class NativeCallFailed extends Schema.TaggedError<NativeCallFailed>("effe
   "NativeCallFailed",
   {
     name: Schema.String,
-    message: Schema.String
+    message: Schema.String,
+    /** What to change so the call can succeed (given to the tool as the error's `suggestion`). */
+    suggestion: Schema.optional(Schema.String)
   }
 ) {}
 

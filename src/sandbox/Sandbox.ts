@@ -116,10 +116,28 @@ export const none: Service = {
   wrap: (command, args) => ({ command, args })
 }
 
-const findOnPath = (name: string): string | undefined => {
-  for (const dir of (process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(path.delimiter)) {
+/**
+ * Where `command` resolves: a command containing `/` is resolved against `cwd` (default: the process's
+ * directory); a bare name is looked up in `searchPath` (a `PATH` value, given explicitly: whose PATH
+ * counts is the caller's decision), returning the first executable match, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { findOnPath } from "effect-swarm/sandbox/Sandbox"
+ * findOnPath("bwrap", { searchPath: "/usr/local/bin:/usr/bin:/bin" }) // "/usr/bin/bwrap" when installed
+ * ```
+ *
+ * @since 0.1.0
+ * @category binaries
+ */
+export const findOnPath = (
+  command: string,
+  options: { readonly searchPath: string; readonly cwd?: string | undefined }
+): string | undefined => {
+  if (command.includes("/")) return path.resolve(options.cwd ?? ".", command)
+  for (const dir of options.searchPath.split(path.delimiter)) {
     if (dir.length === 0) continue
-    const candidate = path.join(dir, name)
+    const candidate = path.join(dir, command)
     try {
       fs.accessSync(candidate, fs.constants.X_OK)
       return candidate
@@ -243,9 +261,12 @@ export const bubblewrapArgs = (mounts: Mounts): Array<string> => {
  * @since 0.1.0
  * @category constructors
  */
-export const bubblewrap = (binary?: string): Service => {
+export const bubblewrap = (
+  binary?: string,
+  searchPath: string = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"
+): Service => {
   const probe = (): Probe => {
-    const found = binary ?? findOnPath("bwrap")
+    const found = binary ?? findOnPath("bwrap", { searchPath })
     if (found === undefined) {
       return { _tag: "Unavailable", reason: "no bwrap binary on PATH", suggestion: installHint }
     }

@@ -12,13 +12,17 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as Trace from "../event/Trace.js"
+import * as Middleware from "../pipeline/Middleware.js"
 import * as Resource from "../resource/Resource.js"
 import * as ToolError from "../tool/ToolError.js"
 import * as ToolModule from "../tool/ToolModule.js"
 import * as ToolName from "../tool/ToolName.js"
 import type { EntryOptions, ToolContext, ToolHandler } from "../tool/ToolRegistry.js"
 import { ToolRegistry } from "../tool/ToolRegistry.js"
+import type * as NativeTools from "./NativeTools.js"
 import { ToolRuntime } from "./ToolRuntime.js"
 import type { ToolRuntimeError } from "./ToolRuntimeError.js"
 
@@ -101,6 +105,33 @@ const contextJson = (context: ToolContext) => ({
 })
 
 /**
+ * Where a sandboxed tool call comes from, for the `NativeTools` service: the calling instance
+ * (`agent@instance`) and the tool call's span (`traceparent`) from its {@link ToolContext}, and the
+ * chain of callers that led to the turn from the fiber's caller (set by the pipeline) when it is the
+ * same instance. The tool cannot change any of it.
+ *
+ * @example
+ * ```ts
+ * import { SandboxedTools } from "effect-swarm"
+ * declare const context: import("effect-swarm/tool/ToolRegistry").ToolContext
+ * SandboxedTools.originOf(context, undefined).caller // "planner@main"
+ * ```
+ *
+ * @since 0.1.0
+ * @category origin
+ */
+export const originOf = (
+  context: ToolContext,
+  caller: Middleware.CallerContext | undefined
+): NativeTools.Origin => ({
+  caller: `${context.agentName}@${context.instanceKey}`,
+  traceparent: Trace.toTraceparent(context.trace),
+  ...(caller !== undefined && caller.agentName === context.agentName && caller.instanceKey === context.instanceKey ?
+    { callChain: [...caller.callChain] } :
+    {})
+})
+
+/**
  * The handlers of a sandboxed Tool resource (`undefined` when it has no `spec.runtime`, i.e. runs
  * in-process). `entry` is resolved against `bundleRoot`, unless `entryFile` (a `Bundle.Entry`'s: the file
  * `Bundle.load` validated) is given.
@@ -146,19 +177,21 @@ export const load = Effect.fn("SandboxedTools.load")(function*(
   for (const declared of definition.exports) {
     const name = yield* ToolName.make(definition.resourceName, declared.name)
     const handler: ToolHandler = (args, context) =>
-      tools.execute({
-        toolId: declared.name,
-        input: args,
-        config: contextJson(context),
-        runtime: overrides,
-        ...(pool === undefined ? {} : { pool })
-      }).pipe(
-        Effect.mapError(toFailure),
-        // The subprocess's work, as a child of the tool-call span.
-        Effect.withSpan("effect-swarm.sandbox", {
-          attributes: { "gen_ai.tool.name": context.toolName, "effect_swarm.sandbox.export": declared.name }
-        })
-      )
+      Effect.flatMap(FiberRef.get(Middleware.currentCaller), (caller) =>
+        tools.execute({
+          toolId: declared.name,
+          input: args,
+          config: contextJson(context),
+          runtime: overrides,
+          origin: originOf(context, caller),
+          ...(pool === undefined ? {} : { pool })
+        })).pipe(
+          Effect.mapError(toFailure),
+          // The subprocess's work, as a child of the tool-call span.
+          Effect.withSpan("effect-swarm.sandbox", {
+            attributes: { "gen_ai.tool.name": context.toolName, "effect_swarm.sandbox.export": declared.name }
+          })
+        )
     loaded.push({
       item: {
         name,

@@ -41,11 +41,20 @@ describe.each(["bun", "node", "deno"] as const)("native tools on %s", (runtimeTy
       assert.isTrue(failed._tag === "ToolThrew" && failed.name === "WorkflowMissing" && failed.message === "no flow")
     }).pipe(provide(runtimeType, { callAgents: true, callWorkflows: true }, true)))
 
-  it.live("the functions are absent when native tools are off", () =>
+  it.live("ctx.nativeTools says which bridges are on; an undeclared one is refused naming the tool and the field", () =>
     Effect.gen(function*() {
       const runtime = yield* ToolRuntime.ToolRuntime
       const result = yield* runtime.execute({ toolId: "agent", input: null })
       assert.deepStrictEqual(result, { hasAgent: false, hasWorkflow: false, reply: null })
+      const refused = yield* Effect.flip(runtime.execute({ toolId: "agentAnyway", input: 1 }))
+      assert.strictEqual(refused._tag, "ToolThrew")
+      if (refused._tag !== "ToolThrew") return
+      assert.strictEqual(refused.name, "NativeToolDisabled")
+      assert.strictEqual(
+        refused.message,
+        "tool \"agentAnyway\" may not use ctx.callAgent: it is not in the tool's spec.runtime.nativeTools"
+      )
+      assert.match(refused.suggestion ?? "", /spec\.runtime\.nativeTools: \[callAgent\]/)
     }).pipe(provide(runtimeType, { callAgents: false, callWorkflows: false }, true)))
 })
 

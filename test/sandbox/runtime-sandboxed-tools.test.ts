@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
-import { RuntimeConfig, ToolRuntime } from "effect-swarm"
+import { Effect, Either, Layer, Option, Schema } from "effect"
+import { NativeTools, RuntimeConfig, ToolRuntime } from "effect-swarm"
+import * as Middleware from "effect-swarm/pipeline/Middleware"
 import * as Resource from "effect-swarm/resource/Resource"
 import * as SandboxedTools from "effect-swarm/sandbox/SandboxedTools"
 import type { ToolContext } from "effect-swarm/tool/ToolRegistry"
@@ -109,4 +110,100 @@ describe("SandboxedTools", () => {
       assert.strictEqual(timedOut.name, "ToolTimeout")
       assert.strictEqual(timedOut.code, "E_TOOL_TIMEOUT")
     }).pipe(Effect.provide(Live)))
+})
+
+const agentTool = (nativeTools: string) =>
+  decodeTool(`
+apiVersion: effect-swarm/v1
+kind: Tool
+metadata:
+  name: caller
+spec:
+  entry: tools.mjs
+  exports:
+    - name: agentAnyway
+      description: Calls ctx.callAgent
+      parameters: { type: object }
+  runtime:
+    type: node
+${nativeTools}
+`)
+
+describe("spec.runtime.nativeTools", () => {
+  it("is validated: a list of callAgent / callWorkflow, each once", () => {
+    const decode = Schema.decodeUnknownEither(Resource.ToolRuntimeSchema)
+    const ok = decode({ type: "node", nativeTools: ["callAgent"] })
+    assert.isTrue(Either.isRight(ok) && ok.right.nativeTools.join() === "callAgent")
+    const absent = decode({ type: "node" })
+    assert.isTrue(Either.isRight(absent) && absent.right.nativeTools.length === 0)
+    for (const bad of [["callAgents"], "callAgent", ["callAgent", "callAgent"], [1]]) {
+      const r = decode({ type: "node", nativeTools: bad })
+      assert.isTrue(Either.isLeft(r), JSON.stringify(bad))
+      if (Either.isLeft(r)) assert.match(r.left.message, /nativeTools|native tool/)
+    }
+  })
+
+  /** A fake host that records what each callAgent received. */
+  const recordingHost = () => {
+    const calls: Array<{ target: string; call: NativeTools.AgentCall | undefined }> = []
+    const layer = NativeTools.layer({
+      callAgent: (target, _input, call) => Effect.sync(() => calls.push({ target, call })).pipe(Effect.as("ok")),
+      callWorkflow: () => Effect.succeed(null)
+    })
+    return { calls, layer }
+  }
+
+  // The layer turns agent calls on for every tool: a Tool that did not declare callAgent still may not.
+  const withHost = (host: Layer.Layer<NativeTools.NativeTools>) =>
+    Layer.mergeAll(
+      ToolRegistry.layer,
+      ToolRuntime.layer.pipe(
+        Layer.provide(
+          RuntimeConfig.layer("node", RuntimeConfig.withNativeTools({ callAgents: true, callWorkflows: true }))
+        ),
+        Layer.provide(host)
+      )
+    )
+
+  it.live("a Tool that did not declare callAgent cannot call it: NativeToolDisabled names the tool and the field", () => {
+    const host = recordingHost()
+    return Effect.gen(function*() {
+      yield* SandboxedTools.register(agentTool(""), bundleRoot)
+      const registry = yield* ToolRegistry.ToolRegistry
+      const tool = Option.getOrThrow(yield* registry.lookup("caller__agentAnyway"))
+      const failure = yield* Effect.flip(tool.handler({}, context("caller__agentAnyway")))
+      assert.strictEqual(failure.name, "NativeToolDisabled")
+      assert.include(failure.message, "\"agentAnyway\"")
+      assert.include(failure.message, "spec.runtime.nativeTools")
+      assert.include(failure.suggestion ?? "", "nativeTools: [callAgent]")
+      assert.deepStrictEqual(host.calls, [], "the host service was never asked")
+    }).pipe(Effect.provide(withHost(host.layer)))
+  })
+
+  it.live("a declared callAgent carries the real caller: agent@instance, the tool call's traceparent, the call chain", () => {
+    const host = recordingHost()
+    return Effect.gen(function*() {
+      yield* SandboxedTools.register(agentTool("    nativeTools: [callAgent]"), bundleRoot)
+      const registry = yield* ToolRegistry.ToolRegistry
+      const tool = Option.getOrThrow(yield* registry.lookup("caller__agentAnyway"))
+      const ctx = context("caller__agentAnyway")
+      const result = yield* tool.handler({}, ctx).pipe(
+        Effect.locally(Middleware.currentCaller, {
+          agentName: "planner",
+          instanceKey: "main",
+          turnId: "turn-1",
+          trace: ctx.trace,
+          callChain: ["lead@main"]
+        })
+      )
+      assert.strictEqual(result, "ok")
+      assert.strictEqual(host.calls.length, 1)
+      const call = host.calls[0]!.call!
+      assert.strictEqual(host.calls[0]!.target, "helper")
+      assert.strictEqual(call.caller, "planner@main")
+      assert.strictEqual(call.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+      assert.deepStrictEqual(call.callChain, ["lead@main"])
+      assert.strictEqual(call.toolId, "agentAnyway")
+    }).pipe(Effect.provide(withHost(host.layer)))
+  })
 })

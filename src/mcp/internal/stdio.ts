@@ -64,21 +64,6 @@ export interface StdioProcess {
 
 const stderrLimit = 4096
 
-const findOnPath = (command: string, pathVar: string, cwd: string): string | undefined => {
-  if (command.includes("/")) return path.resolve(cwd, command)
-  for (const dir of pathVar.split(path.delimiter)) {
-    if (dir.length === 0) continue
-    const candidate = path.join(dir, command)
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK)
-      return candidate
-    } catch {
-      // not here
-    }
-  }
-  return undefined
-}
-
 class ChildTransport implements Transport {
   onclose?: (() => void) | undefined
   onerror?: ((error: Error) => void) | undefined
@@ -170,7 +155,7 @@ const commandLine = (options: StdioOptions, env: Record<string, string>, scratch
         suggestion: probe.suggestion
       })
     }
-    const binary = findOnPath(options.command, env.PATH ?? "", options.cwd)
+    const binary = Sandbox.findOnPath(options.command, { searchPath: env.PATH ?? "", cwd: options.cwd })
     const real = binary === undefined ? undefined : yield* Effect.sync(() => {
       try {
         return fs.realpathSync(binary)

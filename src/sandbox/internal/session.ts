@@ -289,7 +289,7 @@ export const outcome = (
           const target = str(frame.target, "")
           const enabled = kind === "agent" ? native.callAgents : native.callWorkflows
           const answer: Effect.Effect<unknown, NativeTools.NativeCallFailed> = !enabled ?
-            new NativeTools.NativeCallFailed({ name: "NativeToolDisabled", message: `${String(kind)} calls are off` }) :
+            disabled(session, kind === "agent" ? "callAgent" : "callWorkflow") :
             Option.match(native.service, {
               onNone: () =>
                 new NativeTools.NativeCallFailed({
@@ -312,7 +312,8 @@ export const outcome = (
                   ok: false,
                   error: {
                     name: failure?.name ?? "NativeCallFailed",
-                    message: failure?.message ?? "the native call failed on the host"
+                    message: failure?.message ?? "the native call failed on the host",
+                    ...(failure?.suggestion === undefined ? {} : { suggestion: failure.suggestion })
                   }
                 })
               }
@@ -325,6 +326,21 @@ export const outcome = (
           return yield* new ProtocolError({ toolId: session.toolId, message: `unexpected ${frame.t} frame` })
       }
     }
+  })
+
+/**
+ * The refusal of a bridge the tool did not declare: enforced here, on the host (the worker only
+ * forwards), so tool code cannot get around it.
+ */
+const disabled = (session: WorkerSession, bridge: "callAgent" | "callWorkflow"): NativeTools.NativeCallFailed =>
+  new NativeTools.NativeCallFailed({
+    name: "NativeToolDisabled",
+    message: `tool ${JSON.stringify(session.toolId)} may not use ctx.${bridge}: it is not in the tool's ` +
+      `spec.runtime.nativeTools`,
+    suggestion: `declare it in the Tool resource (spec.runtime.nativeTools: [${bridge}]), or for tools run ` +
+      `directly through ToolRuntime, RuntimeConfig.withNativeTools({ ${
+        bridge === "callAgent" ? "callAgents" : "callWorkflows"
+      }: true })`
   })
 
 /** One `ctx.callAgent`: the tool's options validated, the origin the host gave the call attached. */

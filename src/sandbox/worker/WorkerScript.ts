@@ -203,6 +203,16 @@ const callNative = (kind, callId, target, input, options) => new Promise((resolv
   frame({ t: "native", id: callId, rid, kind, target, input, options })
 })
 
+// The same words as the host's refusal (internal/session.ts).
+const disabledBridge = (toolId, bridge, field) => {
+  const e = new Error("tool " + JSON.stringify(toolId) + " may not use ctx." + bridge +
+    ": it is not in the tool's spec.runtime.nativeTools")
+  e.name = "NativeToolDisabled"
+  e.suggestion = "declare it in the Tool resource (spec.runtime.nativeTools: [" + bridge + "]), or for tools run " +
+    "directly through ToolRuntime, RuntimeConfig.withNativeTools({ " + field + ": true })"
+  return Promise.reject(e)
+}
+
 const runCall = async (msg) => {
   // The host may send a call with init, before the handshake: after a loadError there is nothing to run.
   if (tools === null) return
@@ -220,10 +230,15 @@ const runCall = async (msg) => {
   }
   const callEnv = msg.env !== null && typeof msg.env === "object" ? msg.env : {}
   const ctx = { toolId: msg.tool, callId: msg.id, environment, env: Object.assign({}, callEnv) }
-  if (native.agents) {
-    ctx.callAgent = (target, input, options) => callNative("agent", msg.id, target, input, options)
-  }
-  if (native.workflows) ctx.callWorkflow = (name, input) => callNative("workflow", msg.id, name, input)
+  // Always present: a bridge the tool did not declare fails with a reason (NativeToolDisabled; the
+  // host refuses such a request too); ctx.nativeTools says which ones are declared.
+  ctx.nativeTools = { callAgent: native.agents, callWorkflow: native.workflows }
+  ctx.callAgent = native.agents ?
+    (target, input, options) => callNative("agent", msg.id, target, input, options) :
+    () => disabledBridge(msg.tool, "callAgent", "callAgents")
+  ctx.callWorkflow = native.workflows ?
+    (name, input) => callNative("workflow", msg.id, name, input) :
+    () => disabledBridge(msg.tool, "callWorkflow", "callWorkflows")
   const saved = []
   for (const key of Object.keys(callEnv)) {
     saved.push([key, envGet(key)])
@@ -281,6 +296,7 @@ const onLine = (line) => {
     else {
       const e = new Error(msg.error && typeof msg.error.message === "string" ? msg.error.message : "native call failed")
       if (msg.error && typeof msg.error.name === "string") e.name = msg.error.name
+      if (msg.error && typeof msg.error.suggestion === "string") e.suggestion = msg.error.suggestion
       waiter.reject(e)
     }
   }

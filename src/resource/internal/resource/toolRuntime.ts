@@ -26,6 +26,16 @@ export interface ToolPool {
 }
 
 /**
+ * A host bridge tool code may call: `callAgent` (`ctx.callAgent`) or `callWorkflow` (`ctx.callWorkflow`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NativeTool = "callAgent" | "callWorkflow"
+
+const nativeToolNames: ReadonlyArray<NativeTool> = ["callAgent", "callWorkflow"]
+
+/**
  * A Tool's `spec.runtime` block: present means the tool runs sandboxed in a subprocess of `type`,
  * with these fields applied over the layer's `RuntimeConfig`. Validated by the same rules (and with the
  * same messages) as `RuntimeConfig`; `permissions` are normalised.
@@ -39,9 +49,43 @@ export interface ToolRuntime {
   readonly maxMemoryMB: number | undefined
   readonly timeout: Duration.Duration | undefined
   readonly pool: ToolPool | undefined
+  /** The host bridges the tool may call (`spec.runtime.nativeTools`); none when absent. Enforced by
+   * the host: an undeclared one fails inside the tool with `NativeToolDisabled`. */
+  readonly nativeTools: ReadonlyArray<NativeTool>
 }
 
-const runtimeKeys = ["type", "permissions", "maxMemoryMB", "timeout", "pool"] as const
+const runtimeKeys = ["type", "permissions", "maxMemoryMB", "timeout", "pool", "nativeTools"] as const
+
+const decodeNativeTools = (
+  input: unknown,
+  issues: Array<ParseResult.ParseIssue>,
+  ast: AST.AST
+): ReadonlyArray<NativeTool> => {
+  const at = (path: ReadonlyArray<string | number>, value: unknown, message: string) =>
+    issues.push(
+      new ParseResult.Pointer(
+        ["nativeTools", ...path],
+        input,
+        new ParseResult.Type(
+          ast,
+          value,
+          IssueMessage.encode(message, { suggestion: "nativeTools: [callAgent] or [callAgent, callWorkflow]" })
+        )
+      )
+    )
+  if (!Array.isArray(input)) {
+    at([], input, `nativeTools must be a list of host bridges (callAgent, callWorkflow), got ${show(input)}`)
+    return []
+  }
+  const out: Array<NativeTool> = []
+  input.forEach((entry: unknown, i) => {
+    if (typeof entry !== "string" || !(nativeToolNames as ReadonlyArray<string>).includes(entry)) {
+      at([i], entry, `unknown native tool ${show(entry)}; known: ${nativeToolNames.join(", ")}`)
+    } else if (out.includes(entry as NativeTool)) at([i], entry, `native tool ${show(entry)} is listed twice`)
+    else out.push(entry as NativeTool)
+  })
+  return out
+}
 const poolKeys = ["size", "maxCallsPerWorker", "idleTimeout"] as const
 const runtimeFieldOf: Record<string, string> = {
   runtimeType: "type",
@@ -150,6 +194,7 @@ export const ToolRuntimeSchema: Schema.Schema<ToolRuntime, unknown> = Schema.tra
         }
       }
       const pool = input.pool === undefined ? undefined : decodePool(input.pool, issues, ast)
+      const nativeTools = input.nativeTools === undefined ? [] : decodeNativeTools(input.nativeTools, issues, ast)
       if (issues.length > 0 || Either.isLeft(decoded)) {
         return ParseResult.fail(new ParseResult.Composite(ast, input, issues as [ParseResult.ParseIssue]))
       }
@@ -159,7 +204,8 @@ export const ToolRuntimeSchema: Schema.Schema<ToolRuntime, unknown> = Schema.tra
         permissions: input.permissions === undefined ? undefined : config.permissions,
         maxMemoryMB: input.maxMemoryMB === undefined ? undefined : config.maxMemoryMB,
         timeout: input.timeout === undefined ? undefined : config.toolExecutionTimeout,
-        pool
+        pool,
+        nativeTools
       })
     },
     encode: ParseResult.succeed
@@ -169,7 +215,8 @@ export const ToolRuntimeSchema: Schema.Schema<ToolRuntime, unknown> = Schema.tra
 /**
  * The `RuntimeConfig` options a Tool's runtime block stands for, to apply over the layer's config
  * (`RuntimeConfig.update(base, ...runtimeOptions(tool.spec.runtime))`). `pool` is not a RuntimeConfig
- * field: the sandbox reads it from the block.
+ * field: the sandbox reads it from the block. `nativeTools` always applies (none when absent), so a
+ * layer that turns bridges on for every tool does not open them to a Tool that did not declare them.
  *
  * @example
  * ```ts
@@ -191,5 +238,9 @@ export const runtimeOptions = (runtime: ToolRuntime): Array<RuntimeConfig.Option
     ...(runtime.permissions === undefined ? {} : { permissions: runtime.permissions }),
     ...(runtime.maxMemoryMB === undefined ? {} : { maxMemoryMB: runtime.maxMemoryMB }),
     ...(runtime.timeout === undefined ? {} : { toolExecutionTimeout: runtime.timeout })
+  }),
+  RuntimeConfig.withNativeTools({
+    callAgents: runtime.nativeTools.includes("callAgent"),
+    callWorkflows: runtime.nativeTools.includes("callWorkflow")
   })
 ]

@@ -107,9 +107,9 @@ describe.each(runtimes)("round trips on %s", (runtime) => {
           assert.deepStrictEqual(echoed.config, { c: "two" })
           assert.strictEqual(echoed.ctxType, "object")
           assert.strictEqual(echoed.ctxToolId, "echo")
-          // Native tools are off by default: the bridge functions are absent, not stubs.
-          assert.notInclude(echoed.ctxKeys, "callAgent")
-          assert.notInclude(echoed.ctxKeys, "callWorkflow")
+          // Native tools are off by default: ctx.nativeTools says so, and the bridges refuse with
+          // NativeToolDisabled (native.test.ts) instead of being absent.
+          assert.include(echoed.ctxKeys, "nativeTools")
           assert.strictEqual(yield* execute({ toolId: "arity", input: null }), 3)
         }))
 

@@ -71,6 +71,10 @@ describe.skipIf(!hasScript)("effect-swarm run: the terminal chat", () => {
         at = yield* chat.waitFor("helper@tty -> wait__forever", at)
         yield* chat.type("\u0003")
         at = yield* chat.waitFor("(cancelled; Ctrl-C again at the prompt exits)", at)
+        at = yield* chat.waitFor("chat> ", at)
+        // The cancelled turn was closed (abandoned): the next line starts a new turn, not the old one.
+        yield* chat.type("again\r")
+        at = yield* chat.waitFor("assistant> Back again", at)
         yield* chat.waitFor("chat> ", at)
         // Ctrl-C at the prompt: the chat ends, run shuts down gracefully and exits 0.
         yield* chat.type("\u0003")

@@ -8,12 +8,14 @@
  * - `AgentHost.inProcess` (the default of `Orchestrator.make` / `layer`): the instance is opened by
  *   `AgentInstance.fromBundle` on the workspace stores in context and its turns run on fibers.
  * - `AgentHost.inMemory` (`Orchestrator.makeInMemory`): the same, with logs in memory.
- * - `AgentHost.childProcess`: one Node process per instance; see its TSDoc.
+ * - `AgentHost.childProcess`: one Node process per instance (isolation: a crash or `kill -9` of one
+ *   instance takes nothing else down); see its TSDoc.
  *
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -25,6 +27,7 @@ import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
 import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
+import * as Child from "./internal/hostChild.js"
 import * as InProcess from "./internal/hostInProcess.js"
 import type { TurnInput } from "./internal/mailbox.js"
 import { type AgentTurnFailed, HostCrashed } from "./OrchestratorError.js"
@@ -198,3 +201,61 @@ export const inMemory: Layer.Layer<AgentHost, never, EventBus.EventBus | FileSys
   AgentHost,
   InProcess.inMemory
 )
+
+/**
+ * Options of {@link childProcess}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChildProcessOptions {
+  /** The state root the children open their instances under (default: `EFFECT_SWARM_HOME`, else `~/.effect-swarm`). */
+  readonly stateRoot?: string | undefined
+  /** How long a child may take to load the bundle and open its instance (default 60 s, on the Clock). */
+  readonly readyTimeout?: Duration.DurationInput | undefined
+  /** How long a child may take to shut down when asked before it gets TERM (default 10 s, on the Clock). */
+  readonly gracePeriod?: Duration.DurationInput | undefined
+  /** How long after TERM before KILL (default 5 s, on the Clock). */
+  readonly killGrace?: Duration.DurationInput | undefined
+  /** Variables added to the children's environment (they inherit this process's, for model API keys). */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Extra Node flags for the children (`--max-old-space-size=512`). */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * One Node process per instance (per generation): the child loads the bundle itself, opens its instance
+ * with `AgentInstance.fromBundle` on its own workspace stores (it holds the instance's lock and writes its
+ * conversation, runtime events and extension state; the parent never does), and runs the turns it is
+ * sent. The channel is Node IPC with JSON messages checked by a schema on both sides; the handshake waits
+ * `readyTimeout`; streamed model output is forwarded to the requester's `onDelta`. A child that exits (a
+ * crash, `kill -9`) ends that generation only: the orchestrator restarts the instance with backoff and the
+ * next child continues the open turn from the log. `stop` (and closing the scope) asks the child to shut
+ * down, sends TERM to its process group after `gracePeriod` and KILL after `killGrace`, and reaps it.
+ *
+ * Not carried across: `Orchestrator` options `models`, `setup` and `agents` (they live in this process:
+ * such an instance fails to start with `HostUnsupported`); sandboxed tools run under the default Node
+ * `RuntimeConfig` in the child.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NodeContext } from "@effect/platform-node"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.makeOnHost(bundle, undefined)
+ *   return yield* orchestrator.request("coder@thread-1", "hello")
+ * }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(AgentHost.childProcess({ gracePeriod: "5 seconds" })),
+ *   Effect.provide(NodeContext.layer)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const childProcess = (
+  options: ChildProcessOptions = {}
+): Layer.Layer<AgentHost, never, FileSystem.FileSystem> => Layer.effect(AgentHost, Child.make(options))

@@ -92,6 +92,10 @@ export interface InstanceInfo {
   readonly consecutiveCrashes: number
   /** In backoff: when the next start is due (ms since the epoch, on `Clock`). */
   readonly nextStartAt: number | undefined
+  /** The generation of the running instance (starts so far; 0 before the first). */
+  readonly generation: number
+  /** The process id of a child-process instance while it runs. */
+  readonly pid: number | undefined
 }
 
 /**

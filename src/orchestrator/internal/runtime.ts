@@ -320,7 +320,9 @@ export const make = (settings: Settings, open: Opener) =>
         queued: slot.mailbox.size(),
         consecutiveCrashes: slot.supervision.consecutiveCrashes,
         nextStartAt: slot.nextStartAt,
-        restarts: slot.restarts
+        restarts: slot.restarts,
+        generation: slot.generation,
+        pid: slot.hosted?.pid
       }))
     )
 

@@ -1,0 +1,326 @@
+/**
+ * The child-process host, parent side: one Node process per instance and generation, spawned with an IPC
+ * channel (JSON messages checked by `hostProtocol`), in its own process group. The handshake (`Start` ->
+ * `Ready`) waits `readyTimeout` on the Clock; the child opens the instance itself and writes its own
+ * files. The process's exit completes that generation's `exited` only. `stop` asks for a shutdown, waits
+ * `gracePeriod`, sends TERM to the group, waits `killGrace`, then KILL, and always reaps.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as ChildProcess from "node:child_process"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import type { TurnResult } from "../../pipeline/Middleware.js"
+import * as Instances from "../../workspace/Instances.js"
+import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
+import * as AgentAddress from "../AgentAddress.js"
+import type { Exit as HostExit, Hosted, RunOptions, Service, ShutdownReason, Target } from "../AgentHost.js"
+import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
+import * as Protocol from "./hostProtocol.js"
+
+/** Options of the child-process host (see `AgentHost.childProcess`). */
+export interface ChildOptions {
+  readonly stateRoot?: string | undefined
+  readonly readyTimeout?: Duration.DurationInput | undefined
+  readonly gracePeriod?: Duration.DurationInput | undefined
+  readonly killGrace?: Duration.DurationInput | undefined
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly execArgv?: ReadonlyArray<string> | undefined
+}
+
+/** The child's entry beside this module: `.js` from the built package, `.ts` under tsx (tests). */
+export const entry = (): { readonly file: string; readonly execArgv: ReadonlyArray<string> } => {
+  const here = fileURLToPath(import.meta.url)
+  const ext = path.extname(here)
+  const file = path.join(path.dirname(here), `childEntry${ext}`)
+  if (ext !== ".ts") return { file, execArgv: [] }
+  // Under tsx (tests, `tsx` scripts) the child loads the TypeScript sources through tsx's loader too.
+  const tsx = createRequire(import.meta.url).resolve("tsx")
+  return { file, execArgv: ["--import", pathToFileURL(tsx).href] }
+}
+
+const tailLimit = 4096
+
+interface RunSlot {
+  readonly reply: Deferred.Deferred<TurnResult, AgentTurnFailed | HostCrashed>
+  readonly options: RunOptions
+}
+
+/** Sends a signal to the child's process group (it leads one); false when it is already gone. */
+const signalGroup = (pid: number, signal: NodeJS.Signals): boolean => {
+  try {
+    process.kill(-pid, signal)
+    return true
+  } catch {
+    try {
+      process.kill(pid, signal)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+const describeExit = (code: number | null, signal: NodeJS.Signals | null, tail: string) =>
+  (signal !== null ? `the child process was killed by ${signal}` : `the child process exited with code ${code}`) +
+  (tail.trim().length === 0 ? "" : `; its last output: ${tail.trim().slice(-1000)}`)
+
+/** Starts one child for a target, in the scope. */
+const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
+  Effect.gen(function*() {
+    const label = AgentAddress.format(target.address)
+    const unsupported = [
+      target.model !== undefined ? "`models`" : undefined,
+      target.setup !== undefined ? "`setup`" : undefined,
+      target.agents !== undefined ? "`agents`" : undefined
+    ].filter((x) => x !== undefined)
+    if (unsupported.length > 0) {
+      return yield* new AgentTurnFailed({
+        address: label,
+        errorTag: "HostUnsupported",
+        detail: `Orchestrator options ${unsupported.join(", ")} run in the orchestrator's process and cannot ` +
+          "reach a child-process instance; the child opens the bundle's model, tools and extensions itself " +
+          "(select a scripted model in the bundle for tests), or use AgentHost.inProcess"
+      })
+    }
+    const gracePeriod = Duration.decode(options.gracePeriod ?? "10 seconds")
+    const killGrace = Duration.decode(options.killGrace ?? "5 seconds")
+    const readyTimeout = Duration.decode(options.readyTimeout ?? "60 seconds")
+    const inbox = yield* Queue.unbounded<unknown>()
+    const exited = yield* Deferred.make<HostExit>()
+    const ready = yield* Deferred.make<number, AgentTurnFailed>()
+    const runs = new Map<number, RunSlot>()
+    let tail = ""
+    let nextRun = 0
+    let stopping: Deferred.Deferred<void> | undefined
+
+    const { execArgv, file } = entry()
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const spawned = ChildProcess.fork(file, [], {
+          execArgv: [...execArgv, ...(options.execArgv ?? [])],
+          env: { ...process.env, ...options.env },
+          stdio: ["ignore", "pipe", "pipe", "ipc"],
+          detached: true,
+          serialization: "json"
+        })
+        const keep = (chunk: Buffer) => {
+          tail = (tail + chunk.toString("utf8")).slice(-tailLimit)
+        }
+        spawned.stdout?.on("data", keep)
+        spawned.stderr?.on("data", keep)
+        spawned.on("message", (message) => void Queue.unsafeOffer(inbox, message))
+        spawned.on("error", (e) =>
+          Deferred.unsafeDone(
+            exited,
+            Exit.succeed({ generation: target.generation, detail: `the child process failed: ${e.message}` })
+          ))
+        spawned.on("exit", (code, signal) =>
+          Deferred.unsafeDone(
+            exited,
+            Exit.succeed({ generation: target.generation, detail: describeExit(code, signal, tail) })
+          ))
+        return spawned
+      }),
+      () => Effect.suspend(() => stop("orchestrator_shutdown"))
+    )
+    const pid = child.pid ?? -1
+
+    const send = (message: Protocol.ToChild): Effect.Effect<void> =>
+      Effect.sync(() => {
+        if (!child.connected) return
+        try {
+          child.send(Protocol.encodeToChild(message), (e) => {
+            // The channel closed under us: the exit that follows tells the orchestrator.
+            if (e !== null) void e
+          })
+        } catch {
+          // Same: the child is gone, `exited` completes.
+        }
+      })
+
+    const kill = (detail: string) =>
+      Effect.zipRight(
+        Effect.logError(`${label} (generation ${target.generation}, pid ${pid}): ${detail}; killing it`),
+        Effect.sync(() => signalGroup(pid, "SIGKILL"))
+      )
+
+    const route = (message: Protocol.ToParent): Effect.Effect<void> => {
+      switch (message._tag) {
+        case "Ready":
+          return message.generation === target.generation ?
+            Deferred.succeed(ready, message.pid).pipe(Effect.asVoid) :
+            kill(`answered the handshake for generation ${message.generation}, expected ${target.generation}`)
+        case "StartFailed":
+          return Deferred.fail(
+            ready,
+            new AgentTurnFailed({ address: label, errorTag: message.errorTag, detail: message.detail })
+          ).pipe(Effect.asVoid)
+        case "Delta": {
+          const onDelta = runs.get(message.id)?.options.onDelta
+          return onDelta === undefined ? Effect.void : onDelta(message.stepIndex, message.part)
+        }
+        case "Done": {
+          const slot = runs.get(message.id)
+          runs.delete(message.id)
+          return slot === undefined ? Effect.void : Deferred.succeed(slot.reply, message.result).pipe(Effect.asVoid)
+        }
+        case "Failed": {
+          const slot = runs.get(message.id)
+          runs.delete(message.id)
+          if (slot === undefined) return Effect.void
+          const error = message.crash ?
+            new HostCrashed({ address: label, generation: target.generation, detail: message.detail }) :
+            new AgentTurnFailed({ address: label, errorTag: message.errorTag, detail: message.detail })
+          return Deferred.fail(slot.reply, error).pipe(Effect.asVoid)
+        }
+        case "Cancelled": {
+          const slot = runs.get(message.id)
+          runs.delete(message.id)
+          return slot === undefined ? Effect.void : Deferred.interrupt(slot.reply).pipe(Effect.asVoid)
+        }
+        case "Rejected":
+          return Effect.logError(`${label}: the child refused message ${message.message}: ${message.detail}`)
+      }
+    }
+
+    // Every message from the child is decoded here, in arrival order.
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(inbox), (raw) =>
+      Either.match(Protocol.decodeToParent(raw), {
+        onLeft: (e) => kill(e.message),
+        onRight: route
+      }))))
+
+    const exitedEffect = Deferred.await(exited)
+    // `stop` runs uninterruptibly (finalizers): only this wait may be cut short by its timeout.
+    const awaitExit = Effect.interruptible(exitedEffect)
+
+    const stop = (reason: ShutdownReason): Effect.Effect<void> =>
+      Effect.uninterruptible(Effect.gen(function*() {
+        if (stopping !== undefined) {
+          return yield* Deferred.await(stopping)
+        }
+        const done = yield* Deferred.make<void>()
+        stopping = done
+        if (!(yield* Deferred.isDone(exited))) {
+          yield* send({ _tag: "Shutdown", reason })
+          const graceful = yield* Effect.timeout(awaitExit, gracePeriod).pipe(Effect.option)
+          if (Option.isNone(graceful)) {
+            yield* Effect.logWarning(
+              `${label} (pid ${pid}) did not shut down within ${Duration.format(gracePeriod)}: TERM`
+            )
+            signalGroup(pid, "SIGTERM")
+            const termed = yield* Effect.timeout(awaitExit, killGrace).pipe(Effect.option)
+            if (Option.isNone(termed)) {
+              yield* Effect.logWarning(`${label} (pid ${pid}) ignored TERM for ${Duration.format(killGrace)}: KILL`)
+              signalGroup(pid, "SIGKILL")
+              yield* exitedEffect
+            }
+          }
+        }
+        // Whatever the child left in its group (tool subprocesses) goes with it.
+        signalGroup(pid, "SIGKILL")
+        yield* Deferred.succeed(done, undefined)
+      }))
+
+    yield* send({
+      _tag: "Start",
+      generation: target.generation,
+      bundleRoot: target.bundle.root,
+      stateRoot,
+      swarm: target.swarm.resource.metadata.name,
+      agent: target.address.agentName,
+      instanceKey: target.address.instanceKey,
+      workspaceId: target.workspaceId
+    })
+    yield* Effect.raceFirst(
+      Deferred.await(ready),
+      Effect.flatMap(exitedEffect, (exit) =>
+        new AgentTurnFailed({
+          address: label,
+          errorTag: "HostStartFailed",
+          detail: `before it was ready: ${exit.detail}`
+        }))
+    ).pipe(
+      Effect.timeoutFail({
+        duration: readyTimeout,
+        onTimeout: () =>
+          new AgentTurnFailed({
+            address: label,
+            errorTag: "HostReadyTimeout",
+            detail: `the child process (pid ${pid}) was not ready within ${Duration.format(readyTimeout)}; ` +
+              `raise AgentHost.childProcess({ readyTimeout })${tail.length > 0 ? `; its output: ${tail.trim()}` : ""}`
+          })
+      })
+    )
+
+    const run = (input: Parameters<Hosted["run"]>[0], runOptions: RunOptions) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const id = nextRun++
+          const reply = yield* Deferred.make<TurnResult, AgentTurnFailed | HostCrashed>()
+          runs.set(id, { reply, options: runOptions })
+          yield* send({
+            _tag: "Run",
+            id,
+            input: Protocol.wireInput(input),
+            resume: runOptions.resume,
+            stream: runOptions.onDelta !== undefined
+          })
+          return yield* restore(Effect.raceFirst(
+            Deferred.await(reply),
+            Effect.flatMap(
+              exitedEffect,
+              (exit) =>
+                new HostCrashed({ address: label, generation: target.generation, detail: exit.detail })
+            )
+          )).pipe(
+            // The requester gave up: the child interrupts the turn (it stays open in the log).
+            Effect.onInterrupt(() =>
+              Effect.suspend(() => {
+                if (!runs.delete(id)) return Effect.void
+                return send({ _tag: "Cancel", id })
+              })
+            )
+          )
+        })
+      )
+
+    const hosted: Hosted = {
+      generation: target.generation,
+      pid,
+      run,
+      exited: exitedEffect,
+      stop
+    }
+    return hosted
+  })
+
+/** The child-process host service. */
+export const make = (options: ChildOptions = {}): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const stateRoot = yield* WorkspacePaths.resolveRoot(options.stateRoot)
+    const instances = yield* Instances.make({ root: stateRoot })
+    const service: Service = {
+      kind: "childProcess",
+      start: (target: Target): Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope> =>
+        startChild(options, stateRoot, target),
+      // Only when no child holds the instance: after it crashed for good, or was stopped.
+      persistStatus: (workspaceId, address, status, reason) =>
+        instances.setStatus({ workspaceId, ...address }, status, reason).pipe(
+          Effect.catchAll((e) =>
+            Effect.logWarning(`${AgentAddress.format(address)}: cannot record status ${status}: ${e.message}`)
+          ),
+          Effect.asVoid
+        )
+    }
+    return service
+  })

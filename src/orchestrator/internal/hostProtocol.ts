@@ -1,0 +1,151 @@
+/**
+ * The messages between the orchestrator and a child-process host, over Node's IPC channel (JSON). Both
+ * sides decode every message with these schemas; what does not decode is a `HostProtocolError` naming
+ * the message (its `_tag`, or that it had none) and the field that was wrong.
+ *
+ * Parent -> child: `Start` (once: which instance, which generation), `Run` (one turn), `Cancel` (the
+ * turn's requester gave up), `Shutdown` (with the reason). Child -> parent: `Ready` (the handshake: the
+ * instance is open and holds its lock), `StartFailed`, `Delta` (streamed model output of a `Run`), `Done`,
+ * `Failed` (with `crash` when the instance died with it), `Cancelled`, `Rejected` (the child could not
+ * decode a message).
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Message from "../../conversation/Message.js"
+import * as Trace from "../../event/Trace.js"
+import type { TurnResult } from "../../pipeline/Middleware.js"
+import type { TurnInput } from "./mailbox.js"
+
+const OptionalString = Schema.optional(Schema.String)
+
+const Call = Schema.Struct({
+  callerAgent: OptionalString,
+  callerInstanceKey: OptionalString,
+  callerTurnId: OptionalString,
+  callSource: OptionalString,
+  callStack: Schema.optional(Schema.Array(Schema.String)),
+  replyTo: Schema.optional(Schema.Struct({ target: Schema.String, correlationId: Schema.String }))
+})
+
+/** A mailbox `TurnInput` without its in-process parts (`onDelta`). */
+const Input = Schema.Struct({
+  input: Schema.String,
+  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Message.Json })),
+  call: Schema.optional(Schema.Struct({
+    source: Schema.optional(Message.MessageSource),
+    parentTrace: Schema.optional(Trace.TraceContext),
+    call: Schema.optional(Call),
+    metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Message.Json }))
+  }))
+})
+
+const Usage = Schema.Struct({
+  inputTokens: Schema.optional(Schema.Number),
+  outputTokens: Schema.optional(Schema.Number),
+  totalTokens: Schema.optional(Schema.Number),
+  cachedInputTokens: Schema.optional(Schema.Number),
+  cacheWriteInputTokens: Schema.optional(Schema.Number),
+  reasoningTokens: Schema.optional(Schema.Number)
+})
+
+const Part = Schema.Union(
+  Schema.TaggedStruct("TextDelta", { text: Schema.String }),
+  Schema.TaggedStruct("ReasoningDelta", { text: Schema.String }),
+  Schema.TaggedStruct("ToolCallStart", { index: Schema.Number, id: Schema.String, name: Schema.String }),
+  Schema.TaggedStruct("ToolCallDelta", { index: Schema.Number, argumentsDelta: Schema.String }),
+  Schema.TaggedStruct("Usage", { usage: Usage })
+)
+
+const Result = Schema.Struct({
+  turnId: Schema.String,
+  responseMessage: Schema.optional(Message.Message),
+  finishReason: Schema.Literal("text_response", "max_steps", "budget_exceeded", "awaiting_approval", "error"),
+  limit: OptionalString,
+  error: Schema.optional(Schema.Struct({ message: Schema.String, code: OptionalString }))
+})
+
+/** The reasons a child is shut down (see `AgentHost.ShutdownReason`). */
+const Reason = Schema.Literal("restart", "stop", "idle", "config_change", "orchestrator_shutdown")
+
+/** Parent -> child. */
+export const ToChild = Schema.Union(
+  Schema.TaggedStruct("Start", {
+    generation: Schema.Number,
+    bundleRoot: Schema.String,
+    stateRoot: Schema.String,
+    swarm: Schema.String,
+    agent: Schema.String,
+    instanceKey: Schema.String,
+    workspaceId: Schema.String
+  }),
+  Schema.TaggedStruct("Run", { id: Schema.Number, input: Input, resume: Schema.Boolean, stream: Schema.Boolean }),
+  Schema.TaggedStruct("Cancel", { id: Schema.Number }),
+  Schema.TaggedStruct("Shutdown", { reason: Reason })
+)
+export type ToChild = typeof ToChild.Type
+
+/** Child -> parent. */
+export const ToParent = Schema.Union(
+  Schema.TaggedStruct("Ready", { generation: Schema.Number, pid: Schema.Number }),
+  Schema.TaggedStruct("StartFailed", { errorTag: Schema.String, detail: Schema.String }),
+  Schema.TaggedStruct("Delta", { id: Schema.Number, stepIndex: Schema.Number, part: Part }),
+  Schema.TaggedStruct("Done", { id: Schema.Number, result: Result }),
+  Schema.TaggedStruct("Failed", {
+    id: Schema.Number,
+    errorTag: Schema.String,
+    detail: Schema.String,
+    crash: Schema.Boolean
+  }),
+  Schema.TaggedStruct("Cancelled", { id: Schema.Number }),
+  Schema.TaggedStruct("Rejected", { message: Schema.String, detail: Schema.String })
+)
+export type ToParent = typeof ToParent.Type
+
+/**
+ * A message from the other side did not decode: `message` is its `_tag` (or `(no _tag)`), `detail` the
+ * schema's account of what was wrong.
+ */
+export class HostProtocolError extends Schema.TaggedError<HostProtocolError>("effect-swarm/HostProtocolError")(
+  "HostProtocolError",
+  { direction: Schema.Literal("to-child", "to-parent"), message: Schema.String, detail: Schema.String }
+) {
+  override get message(): string {
+    return `agent host protocol (${this.direction}): message ${this.message} is malformed: ${this.detail}; ` +
+      "the parent and the child run different versions of effect-swarm, or something else writes to the channel"
+  }
+}
+
+const tagOf = (u: unknown): string =>
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : "(no _tag)"
+
+const decoder = <A, I>(schema: Schema.Schema<A, I>, direction: "to-child" | "to-parent") => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })
+  return (u: unknown): Either.Either<A, HostProtocolError> =>
+    Either.mapLeft(decode(u), (e) =>
+      new HostProtocolError({
+        direction,
+        message: tagOf(u),
+        detail: ParseResult.TreeFormatter.formatErrorSync(e)
+      }))
+}
+
+export const decodeToChild = decoder(ToChild, "to-child")
+export const decodeToParent = decoder(ToParent, "to-parent")
+export const encodeToChild = Schema.encodeSync(ToChild)
+export const encodeToParent = Schema.encodeSync(ToParent)
+
+/** The JSON form of a mailbox input (its `onDelta` stays in this process). */
+export const wireInput = (input: TurnInput): typeof Input.Type => ({
+  input: input.input,
+  ...(input.metadata === undefined ? {} : { metadata: input.metadata as Record<string, Message.Json> }),
+  ...(input.call === undefined ? {} : { call: input.call })
+})
+
+/** A decoded turn result as the orchestrator returns it. */
+export const turnResult = (result: typeof Result.Type): TurnResult => result
+
+/** Encodes a message for `process.send`, or fails with the encoding issue (a bug: it is a defect). */
+export const encodeOrDie = <A>(encode: (a: A) => unknown, message: A): Effect.Effect<unknown> =>
+  Effect.try(() => encode(message)).pipe(Effect.orDie)

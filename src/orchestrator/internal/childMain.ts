@@ -25,7 +25,7 @@ import * as ExtensionState from "../../workspace/ExtensionState.js"
 import * as Instances from "../../workspace/Instances.js"
 import * as MessageStore from "../../workspace/MessageStore.js"
 import * as RuntimeEventLog from "../../workspace/RuntimeEventLog.js"
-import { describe, isCrash, runTurn } from "./hostInProcess.js"
+import { describe, isCrash, logState, runTurn } from "./hostInProcess.js"
 import * as Protocol from "./hostProtocol.js"
 
 type Start = Extract<Protocol.ToChild, { readonly _tag: "Start" }>
@@ -108,6 +108,18 @@ const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferre
               // Awaited: the next Run starts only after the cancelled turn let go of the instance.
               return Effect.as(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), true)
             }
+            case "InLog":
+              return logState(instance, message.ids).pipe(
+                Effect.flatMap((found) =>
+                  send({
+                    _tag: "InLogResult",
+                    id: message.id,
+                    started: found.started,
+                    ...(found.open === undefined ? {} : { open: found.open })
+                  })
+                ),
+                Effect.as(true)
+              )
             case "Shutdown":
               return Effect.succeed(false)
             case "Start":

@@ -98,6 +98,7 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
     const exited = yield* Deferred.make<HostExit>()
     const ready = yield* Deferred.make<number, AgentTurnFailed>()
     const runs = new Map<number, RunSlot>()
+    const queries = new Map<number, Deferred.Deferred<{ started: ReadonlyArray<string>; open: string | undefined }>>()
     let tail = ""
     let nextRun = 0
     let stopping: Deferred.Deferred<void> | undefined
@@ -186,6 +187,13 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
           const slot = runs.get(message.id)
           runs.delete(message.id)
           return slot === undefined ? Effect.void : Deferred.interrupt(slot.reply).pipe(Effect.asVoid)
+        }
+        case "InLogResult": {
+          const query = queries.get(message.id)
+          queries.delete(message.id)
+          return query === undefined ?
+            Effect.void :
+            Deferred.succeed(query, { started: message.started, open: message.open }).pipe(Effect.asVoid)
         }
         case "Rejected":
           return Effect.logError(`${label}: the child refused message ${message.message}: ${message.detail}`)
@@ -294,11 +302,28 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
         })
       )
 
+    // Asks the child which recovered inbox messages its log already holds (the child owns the log).
+    const inLog = (ids: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const id = nextRun++
+        const answer = yield* Deferred.make<{ started: ReadonlyArray<string>; open: string | undefined }>()
+        queries.set(id, answer)
+        yield* send({ _tag: "InLog", id, ids })
+        return yield* Effect.raceFirst(
+          Deferred.await(answer),
+          Effect.flatMap(exitedEffect, (exit) =>
+            new HostCrashed({ address: label, generation: target.generation, detail: exit.detail }))
+        ).pipe(Effect.ensuring(Effect.sync(() =>
+          queries.delete(id)
+        )))
+      })
+
     const hosted: Hosted = {
       generation: target.generation,
       pid,
       run,
       exited: exitedEffect,
+      inLog,
       stop
     }
     return hosted
@@ -311,6 +336,8 @@ export const make = (options: ChildOptions = {}): Effect.Effect<Service, never, 
     const instances = yield* Instances.make({ root: stateRoot })
     const service: Service = {
       kind: "childProcess",
+      // The orchestrator's durable inbox lives beside the instances (the parent writes only that file).
+      root: stateRoot,
       start: (target: Target): Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope> =>
         startChild(options, stateRoot, target),
       // Only when no child holds the instance: after it crashed for good, or was stopped.

@@ -61,6 +61,16 @@ export const runTurn = (
     Turn.run(instance, turnInput)
 }
 
+/** Of inbox `ids`, those whose turn is in the instance's log, and the one whose turn is still open. */
+export const logState = (instance: AgentInstance.AgentInstance, ids: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const found = Inbox.inLog(yield* AgentInstance.conversation(instance), new Set(ids))
+    // The last input's turn is open when the log has no end for it (running, interrupted, awaiting approval).
+    const turns = yield* AgentInstance.history(instance)
+    const open = found.last !== undefined && turns.at(-1)?.finishReason === undefined ? found.last : undefined
+    return { started: Array.from(found.started), open }
+  })
+
 /** The in-process {@link Hosted} of an opened instance (after `target.setup`). */
 const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
   Effect.gen(function*() {
@@ -85,14 +95,7 @@ const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
           Effect.asVoid,
           Effect.mapError((e) => new HostCrashed({ address: label, generation: target.generation, detail: e.message }))
         ),
-      inLog: (ids) =>
-        Effect.gen(function*() {
-          const found = Inbox.inLog(yield* AgentInstance.conversation(instance), new Set(ids))
-          // The last input's turn is open when the log has no end for it (running, interrupted, awaiting approval).
-          const turns = yield* AgentInstance.history(instance)
-          const open = found.last !== undefined && turns.at(-1)?.finishReason === undefined ? found.last : undefined
-          return { started: Array.from(found.started), open }
-        }),
+      inLog: (ids) => logState(instance, ids),
       // The instance's resources are released with the scope it was opened in.
       stop: () => Effect.void
     }

@@ -4,9 +4,10 @@
  * the message (its `_tag`, or that it had none) and the field that was wrong.
  *
  * Parent -> child: `Start` (once: which instance, which generation), `Run` (one turn), `Cancel` (the
- * turn's requester gave up), `Shutdown` (with the reason). Child -> parent: `Ready` (the handshake: the
+ * turn's requester gave up), `InLog` (which recovered inbox messages the log already holds), `Shutdown`
+ * (with the reason). Child -> parent: `Ready` (the handshake: the
  * instance is open and holds its lock), `StartFailed`, `Delta` (streamed model output of a `Run`), `Done`,
- * `Failed` (with `crash` when the instance died with it), `Cancelled`, `Rejected` (the child could not
+ * `Failed` (with `crash` when the instance died with it), `Cancelled`, `InLogResult`, `Rejected` (the child could not
  * decode a message).
  */
 import * as Effect from "effect/Effect"
@@ -82,6 +83,7 @@ export const ToChild = Schema.Union(
   }),
   Schema.TaggedStruct("Run", { id: Schema.Number, input: Input, resume: Schema.Boolean, stream: Schema.Boolean }),
   Schema.TaggedStruct("Cancel", { id: Schema.Number }),
+  Schema.TaggedStruct("InLog", { id: Schema.Number, ids: Schema.Array(Schema.String) }),
   Schema.TaggedStruct("Shutdown", { reason: Reason })
 )
 export type ToChild = typeof ToChild.Type
@@ -99,6 +101,11 @@ export const ToParent = Schema.Union(
     crash: Schema.Boolean
   }),
   Schema.TaggedStruct("Cancelled", { id: Schema.Number }),
+  Schema.TaggedStruct("InLogResult", {
+    id: Schema.Number,
+    started: Schema.Array(Schema.String),
+    open: Schema.optional(Schema.String)
+  }),
   Schema.TaggedStruct("Rejected", { message: Schema.String, detail: Schema.String })
 )
 export type ToParent = typeof ToParent.Type

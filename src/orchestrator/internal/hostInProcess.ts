@@ -5,9 +5,10 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as AgentInstance from "../../agent/AgentInstance.js"
 import * as Policy from "../../agent/Policy.js"
 import * as Turn from "../../agent/Turn.js"
@@ -125,7 +126,8 @@ const runtimeInfo = (target: Target, system: string | undefined): RuntimeInfo =>
 
 /** Instances whose log lives in memory, from the bundle's model and system prompt (no tools, no extensions). */
 export const inMemory = Effect.gen(function*() {
-  const context = yield* Effect.context<EventBus.EventBus | FileSystem.FileSystem>()
+  // Without the caller's Scope: an instance's resources belong to the scope its start is given.
+  const context = Context.omit(Scope.Scope)(yield* Effect.context<EventBus.EventBus | FileSystem.FileSystem>())
   const host: Service = {
     kind: "inMemory",
     start: (target) =>
@@ -163,7 +165,10 @@ export const inMemory = Effect.gen(function*() {
 
 /** Durable instances opened by `AgentInstance.fromBundle` on the workspace stores in context. */
 export const durable = Effect.gen(function*() {
-  const context = yield* Effect.context<Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>>()
+  // Without the caller's Scope: an instance's resources belong to the scope its start is given.
+  const context = Context.omit(Scope.Scope)(
+    yield* Effect.context<Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>>()
+  )
   const instances = yield* Instances
   const store = yield* MessageStore
   const eventLog = yield* RuntimeEventLog

@@ -109,7 +109,6 @@ const pendingOf = (records: ReadonlyArray<InboxRecord>): Array<typeof Put.Type> 
 export const make = (root: string, workspaceId: string): Effect.Effect<Store, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const context = yield* Effect.context<FileSystem.FileSystem>()
     const fileOf = (address: AgentAddress.AgentAddress) =>
       path.join(WorkspacePaths.instance(root, { workspaceId, ...address }).dir, "inbox", "messages.jsonl")
 
@@ -174,7 +173,8 @@ export const make = (root: string, workspaceId: string): Effect.Effect<Store, ne
         return { file, recovered, put, done } satisfies InstanceInbox
       }).pipe(
         Effect.mapError(failed(address, fileOf(address))),
-        Effect.provide(context)
+        // Only the file system: the writer must live in the scope the caller gives (not one captured here).
+        Effect.provideService(FileSystem.FileSystem, fs)
       )
 
     const pendingAddresses = Effect.gen(function*() {
@@ -202,7 +202,7 @@ export const make = (root: string, workspaceId: string): Effect.Effect<Store, ne
       Effect.catchAll((e) =>
         Effect.as(Effect.logWarning(`cannot scan the inboxes of ${workspaceId}: ${e.message}`), [])
       ),
-      Effect.provide(context)
+      Effect.provideService(FileSystem.FileSystem, fs)
     )
 
     return { fileOf, open, pendingAddresses } satisfies Store

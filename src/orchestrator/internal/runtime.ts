@@ -100,7 +100,9 @@ export const make = (settings: Settings, open: Opener) =>
   Effect.gen(function*() {
     const slots = new Map<string, Slot>()
     let shuttingDown: Lifecycle.ShutdownReason | undefined
-    const scope = yield* Effect.scope
+    // The slots' own scopes (their inbox writers) are children of this one, made before the shutdown
+    // finalizer below, so they close after it: the shutdown still acknowledges the turns it waits for.
+    const slotsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     // Runs after the workers are interrupted (finalizers run in reverse order): a turn that was in flight
     // stays open in its log and is continued at the next start; its requester is told why it got no reply.
     // The messages stay in the durable inbox (not acknowledged): the next start delivers them.
@@ -156,7 +158,7 @@ export const make = (settings: Settings, open: Opener) =>
     /** A new slot: its inbox opened (messages accepted earlier queued first, in order), its worker started. */
     const create = (address: AgentAddress.AgentAddress, label: string) =>
       Effect.gen(function*() {
-        const slotScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const slotScope = yield* Scope.fork(slotsScope, ExecutionStrategy.sequential)
         const inbox = settings.inbox === undefined ? undefined : yield* settings.inbox.open(address).pipe(
           Scope.extend(slotScope),
           Effect.tapError(() => Scope.close(slotScope, Exit.void))

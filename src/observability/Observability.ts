@@ -4,12 +4,14 @@
  * conventions (`gen_ai.operation.name`, `gen_ai.agent.name`, `gen_ai.request.model`,
  * `gen_ai.usage.input_tokens` / `output_tokens`, `gen_ai.tool.name`, `gen_ai.tool.call.id`, `error.type`),
  * and metrics derived from the same spans (turn, step, model and tool durations, tokens by model, tool
- * errors by tool and code, model retries, budget stops, cost).
+ * errors by tool and code, model retries (empty or malformed output, and HTTP retries), streamed time to
+ * first chunk, budget stops, cost).
  *
  * Optional: it lives at `effect-swarm/observability` and needs the optional peer dependencies
  * `@effect/opentelemetry`, `@opentelemetry/sdk-trace-base`, `@opentelemetry/sdk-metrics`,
  * `@opentelemetry/resources` and the two `@opentelemetry/exporter-*-otlp-http` packages. Nothing changes
- * for a program that does not provide the layer. Message contents are never exported.
+ * for a program that does not provide the layer. Message contents are exported only when asked for
+ * (`captureContent`, or `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`).
  *
  * @since 0.1.0
  */
@@ -29,6 +31,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Pipeline from "../pipeline/Pipeline.js"
 import { version } from "../version.js"
 import * as SpanMetrics from "./internal/spanMetrics.js"
 
@@ -75,6 +78,12 @@ export interface Options {
    * attribute and adds to the `effect_swarm.cost` metric.
    */
   readonly prices?: Readonly<Record<string, Price>> | undefined
+  /**
+   * Whether spans carry contents: the model's input and output messages and system prompt, the tools'
+   * arguments and results (each attribute capped at 16 KiB). Default:
+   * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is `true`, else off: no content leaves the process.
+   */
+  readonly captureContent?: boolean | undefined
 }
 
 const exportersFromEnv = Config.string("OTEL_TRACES_EXPORTER").pipe(
@@ -144,8 +153,11 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
     ]
     if (traces.includes("otlp")) processors.push(new BatchSpanProcessor(new OTLPTraceExporter(http("/v1/traces"))))
     if (traces.includes("console")) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()))
-    return NodeSdk.layer(() => ({
+    const capture = options.captureContent ??
+      (yield* Config.boolean("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT").pipe(Config.withDefault(false)))
+    const sdk = NodeSdk.layer(() => ({
       resource: { serviceName, serviceVersion: version },
       spanProcessor: processors
     })).pipe(Layer.discard)
+    return capture ? Layer.merge(sdk, Layer.locallyScoped(Pipeline.captureContent, true)) : sdk
   }))

@@ -23,6 +23,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as Tracer from "effect/Tracer"
 import { EventBus } from "../event/EventBus.js"
@@ -342,13 +343,15 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const ctx = Contexts.toolCall(input, trace)
         const ids = { toolCallId: ctx.toolCallId, toolName: ctx.toolName, stepId: ctx.stepId }
         GenAi.toolStarted(sp, ctx)
+        const toolCore = Effect.suspend(() => {
+          if (run.capture) GenAi.toolArguments(sp, ctx)
+          return core(ctx)
+        })
         return publish({ ...Run.head("tool.called", ctx, run.start), ...ids }).pipe(
-          Effect.zipRight(
-            Run.asCaller(ctx, Run.runOnion("toolCall", lists.toolCall, ctx, Effect.suspend(() => core(ctx))))
-          ),
+          Effect.zipRight(Run.asCaller(ctx, Run.runOnion("toolCall", lists.toolCall, ctx, toolCore))),
           Run.ending(
             run,
-            (exit) => GenAi.toolEnded(sp, exit),
+            (exit) => GenAi.toolEnded(sp, exit, run.capture),
             (exit, end, duration) =>
               publish(Run.endEvent(exit, (value) => ({
                 ...Run.head("tool.completed", ctx, end),
@@ -369,6 +372,26 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
 
     return Pipeline.of({ register, runTurn, runStep, runToolCall } as Service)
   })
+
+/**
+ * Whether the spans of turns, steps, model calls and tool calls carry contents: the model's input and
+ * output messages (`gen_ai.input.messages`, `gen_ai.output.messages`) and the tool's arguments and result
+ * (`gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`), each capped at 16 KiB. Off by default (no
+ * content leaves the process); `Observability.layer({ captureContent: true })` turns it on, or set it
+ * for a part of a program with `Effect.locally`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Pipeline } from "effect-swarm"
+ * declare const turn: Effect.Effect<void>
+ * const traced = Effect.locally(turn, Pipeline.captureContent, true)
+ * ```
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const captureContent: FiberRef.FiberRef<boolean> = GenAi.captureContent
 
 /**
  * The pipeline as a layer over an {@link EventBus}.

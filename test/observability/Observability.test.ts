@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Chunk, ConfigProvider, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import {
   AgentInstance,
   Bundle,
@@ -9,6 +9,7 @@ import {
   ExtensionState,
   Instances,
   MessageStore,
+  Model,
   RuntimeConfig,
   RuntimeEventLog,
   Scripted,
@@ -20,6 +21,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Server from "../model/server.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/agent")
 
@@ -40,6 +42,7 @@ interface OtlpSpan {
   readonly parentSpanId?: string
   readonly name: string
   readonly attributes: ReadonlyArray<OtlpAttribute>
+  readonly events?: ReadonlyArray<{ readonly name: string; readonly attributes: ReadonlyArray<OtlpAttribute> }>
 }
 interface OtlpPoint {
   readonly attributes: ReadonlyArray<OtlpAttribute>
@@ -101,6 +104,35 @@ const stores = Effect.gen(function*() {
     ).pipe(Layer.provideMerge(NodeContext.layer))
   )
 })
+
+const spansOf = (bodies: Map<string, Array<unknown>>): Array<OtlpSpan> =>
+  (bodies.get("/v1/traces") ?? []).flatMap((body) =>
+    (body as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<OtlpSpan> }> }> }).resourceSpans
+      .flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))
+  )
+
+const metricsOf = (bodies: Map<string, Array<unknown>>): Array<OtlpMetric> =>
+  (bodies.get("/v1/metrics") ?? []).flatMap((body) =>
+    (body as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<OtlpMetric> }> }> })
+      .resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+  )
+
+/** The `sandboxed` agent of the fixture bundle (a node-sandboxed `calc__add`) on the given model. */
+const sandboxedAgent = (model: Model.Service) =>
+  Effect.gen(function*() {
+    const context = yield* stores
+    const bundle = yield* Bundle.load(bundleDir)
+    const runtime = yield* Layer.build(ToolRuntime.layer.pipe(Layer.provide(RuntimeConfig.layer("node"))))
+    return yield* AgentInstance.fromBundle(bundle, { agent: "sandboxed", instanceKey: "o", model }).pipe(
+      Effect.provide(context),
+      Effect.provide(runtime)
+    )
+  })
+
+const addScript = Scripted.make([
+  { toolCalls: [{ name: "calc__add", arguments: { a: 2, b: 3 } }], usage: { inputTokens: 100, outputTokens: 20 } },
+  { text: "five", usage: { inputTokens: 150, outputTokens: 5 } }
+], { model: "scripted-small" })
 
 describe("Observability", () => {
   it.scoped(
@@ -194,6 +226,96 @@ describe("Observability", () => {
         assert.strictEqual(Number(toolPoint.count), 1)
         const cost = metric("effect_swarm.cost")!.sum!.dataPoints[0]!
         assert.closeTo(cost.asDouble!, 0.0007, 1e-9)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: Duration.toMillis("90 seconds") }
+  )
+
+  it.scoped(
+    "streamed turn with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: contents on the spans, time to first chunk as attribute and histogram",
+    () =>
+      Effect.gen(function*() {
+        const otlp = yield* receiver
+        const agent = yield* sandboxedAgent(yield* addScript)
+        const env = ConfigProvider.fromMap(new Map([["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"]]))
+        const events = yield* Effect.scoped(
+          Turn.stream(agent, "add 2 and 3").pipe(
+            Stream.runCollect,
+            Effect.provide(
+              Observability.layer({ endpoint: otlp.url, traces: ["otlp"], metricInterval: "1 hour" }).pipe(
+                Layer.provide(Layer.setConfigProvider(env))
+              )
+            )
+          )
+        )
+        assert.isTrue(Chunk.some(events, (e) => e._tag === "Delta"), "the turn streamed")
+
+        const spans = spansOf(otlp.bodies)
+        const chats = spans.filter((s) => s.name === "chat scripted-small").map((c) => attrs(c.attributes))
+        assert.strictEqual(chats.length, 2)
+        for (const chat of chats) {
+          assert.isAtLeast(chat["gen_ai.response.time_to_first_chunk"] as number, 0)
+          assert.include(chat["gen_ai.input.messages"] as string, "add 2 and 3")
+        }
+        assert.isTrue(chats.some((c) => (c["gen_ai.output.messages"] as string).includes("five")))
+        const tool = attrs(spans.find((s) => s.name === "effect-swarm.tool")!.attributes)
+        assert.deepStrictEqual(JSON.parse(tool["gen_ai.tool.call.arguments"] as string), { a: 2, b: 3 })
+        assert.deepStrictEqual(JSON.parse(tool["gen_ai.tool.call.result"] as string), { sum: 5 })
+
+        const ttfc = metricsOf(otlp.bodies).find((m) => m.name === "gen_ai.client.operation.time_to_first_chunk")
+        assert.strictEqual(Number(ttfc!.histogram!.dataPoints[0]!.count), 2)
+        assert.strictEqual(attrs(ttfc!.histogram!.dataPoints[0]!.attributes)["gen_ai.request.model"], "scripted-small")
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: Duration.toMillis("90 seconds") }
+  )
+
+  it.scoped(
+    "a model call retried over HTTP (429, then 200): a retry event on the model-call span and the http_retries metric; no content without the opt-in",
+    () =>
+      Effect.gen(function*() {
+        const otlp = yield* receiver
+        const server = yield* Server.make(
+          Server.json("openai-compatible", "error-429.json", 429, { "retry-after": "2" }),
+          Server.json("openai-compatible", "text.json")
+        )
+        const model = yield* Model.make({
+          metadata: { name: "local" },
+          spec: { provider: "openai-compatible", model: "llama3.1", endpoint: server.url }
+        })
+        const agent = yield* sandboxedAgent(model)
+        const fiber = yield* Effect.fork(Effect.scoped(
+          Turn.run(agent, "say hello").pipe(
+            Effect.provide(Observability.layer({ endpoint: otlp.url, traces: ["otlp"], metricInterval: "1 hour" }))
+          )
+        ))
+        yield* Server.retrySleeping
+        yield* TestClock.adjust("2 seconds")
+        const result = yield* Fiber.join(fiber)
+        assert.strictEqual(result.finishReason, "text_response")
+        assert.strictEqual(server.requests.length, 2)
+
+        const spans = spansOf(otlp.bodies)
+        const [chat] = spans.filter((s) => s.name === "chat llama3.1")
+        // On the model call's own span (the provider's `Model.generate`, a child of the chat span).
+        const holders = spans.filter((s) => (s.events ?? []).some((e) => e.name === "effect_swarm.model.retry"))
+        assert.strictEqual(holders.length, 1)
+        assert.isTrue(holders[0]!.spanId === chat!.spanId || holders[0]!.parentSpanId === chat!.spanId)
+        const retries = holders[0]!.events!.filter((e) => e.name === "effect_swarm.model.retry")
+        assert.strictEqual(retries.length, 1)
+        assert.strictEqual(attrs(retries[0]!.attributes)["http.response.status_code"], "429")
+        assert.strictEqual(attrs(retries[0]!.attributes)["effect_swarm.retry.wait_ms"], 2000)
+        const exported = JSON.stringify(spans)
+        for (const key of ["gen_ai.input.messages", "gen_ai.output.messages", "say hello"]) {
+          assert.notInclude(exported, key)
+        }
+
+        const metric = metricsOf(otlp.bodies).find((m) => m.name === "effect_swarm.model.http_retries")
+        const point = metric!.sum!.dataPoints[0]!
+        assert.strictEqual(Number(point.asInt ?? point.asDouble), 1)
+        assert.deepStrictEqual(attrs(point.attributes), {
+          "gen_ai.provider.name": "openai-compatible",
+          "http.response.status_code": "429",
+          "error.type": "ModelRateLimited"
+        })
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: Duration.toMillis("90 seconds") }
   )

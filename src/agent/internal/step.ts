@@ -5,6 +5,7 @@
  * (a resumed turn, or one whose approvals were decided) without asking the model again.
  */
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as ContextWindow from "../../context/ContextWindow.js"
@@ -13,6 +14,7 @@ import type * as Model from "../../model/Model.js"
 import { ModelProtocolError } from "../../model/ModelError.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
 import type { StepContext, StepResult } from "../../pipeline/Middleware.js"
+import * as Pipeline from "../../pipeline/Pipeline.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 import * as Retry from "./retry.js"
@@ -50,17 +52,40 @@ export const modelRequest = (
   params: inst.params
 })
 
-/** Runs the model's stream, handing each delta on, and returns the complete response (`Finish`). */
+/** The model call's contents, as OpenTelemetry GenAI attributes (JSON text, each capped). */
+const contentAttributes = (request: Model.Request, response: Model.Response): Record<string, string> => {
+  const cap = (value: unknown) => {
+    const text = JSON.stringify(value) ?? ""
+    return text.length > 16_384 ? text.slice(0, 16_384) + "... (truncated)" : text
+  }
+  return {
+    ...(request.system === undefined ? {} : { "gen_ai.system_instructions": cap(request.system) }),
+    "gen_ai.input.messages": cap(request.messages.map((m) => m.data)),
+    "gen_ai.output.messages": cap([response.message])
+  }
+}
+
+/**
+ * Runs the model's stream, handing each delta on, and returns the complete response (`Finish`). The time
+ * to the first part is an attribute of the model-call span (`gen_ai.response.time_to_first_chunk`, s).
+ */
 const streamed = (inst: AgentInstance, request: Model.Request, stepIndex: number, onDelta: OnDelta) =>
   Effect.gen(function*() {
     let response: Model.Response | undefined
+    const clock = yield* Effect.clock
+    const start = clock.unsafeCurrentTimeMillis()
+    let first: number | undefined
     yield* Stream.runForEach(inst.model.stream(request), (part) => {
+      first ??= clock.unsafeCurrentTimeMillis()
       if (part._tag === "Finish") {
         response = part.response
         return Effect.void
       }
       return onDelta(stepIndex, part)
     })
+    if (first !== undefined) {
+      yield* Effect.annotateCurrentSpan("gen_ai.response.time_to_first_chunk", (first - start) / 1000)
+    }
     if (response === undefined) {
       return yield* new ModelProtocolError({
         provider: inst.model.provider,
@@ -88,6 +113,13 @@ export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepC
           "gen_ai.usage.input_tokens": r.usage.inputTokens ?? 0,
           "gen_ai.usage.output_tokens": r.usage.outputTokens ?? 0
         })
+      ),
+      // Contents only when the user opted in (Pipeline.captureContent; off by default).
+      Effect.tap((r) =>
+        Effect.flatMap(FiberRef.get(Pipeline.captureContent), (capture) =>
+          capture
+            ? Effect.annotateCurrentSpan(contentAttributes(request, r))
+            : Effect.void)
       ),
       Effect.withSpan(`chat ${inst.model.model}`, {
         kind: "client",

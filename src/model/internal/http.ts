@@ -175,6 +175,16 @@ const send = (transport: Transport, request: HttpClientRequest.HttpClientRequest
   )
 
 /**
+ * A `effect_swarm.model.retry` event on the current span (the model call's), which the observability
+ * layer counts into the `effect_swarm.model.http_retries` metric. Nothing without a span.
+ */
+const retryEvent = (attributes: Record<string, string | number>) =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+    span._tag === "None"
+      ? Effect.void
+      : Effect.map(Clock.currentTimeNanos, (now) => span.value.event("effect_swarm.model.retry", now, attributes)))
+
+/**
  * The retry policy: exponential from `baseDelay` with jitter, at most `maxRetries` retries, only for
  * retryable errors, waiting exactly what the server asked for when it said (unless it asked for more than
  * `maxRetryWait`, which ends the retries). Each retry is logged with the provider, status and wait.
@@ -202,7 +212,13 @@ export const retryPolicy = (settings: Settings): Schedule.Schedule<unknown, Mode
             status,
             waitMillis: Duration.toMillis(wait),
             error: error.message
-          })
+          }),
+          Effect.zipRight(retryEvent({
+            "gen_ai.provider.name": settings.provider,
+            "http.response.status_code": String(status),
+            "error.type": error._tag,
+            "effect_swarm.retry.wait_ms": Duration.toMillis(wait)
+          }))
         ),
         wait
       )

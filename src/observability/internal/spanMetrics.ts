@@ -54,6 +54,13 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     description: "Tokens used per model call"
   })
   const cost = meter.createCounter("effect_swarm.cost", { unit: "USD", description: "Model cost from the price table" })
+  const firstChunk = meter.createHistogram("gen_ai.client.operation.time_to_first_chunk", {
+    ...seconds,
+    description: "Time from a streamed model call's start to its first chunk"
+  })
+  const httpRetries = meter.createCounter("effect_swarm.model.http_retries", {
+    description: "Model HTTP requests repeated after a transient failure (429, 5xx, connection, timeout)"
+  })
 
   return {
     onStart: () => {},
@@ -65,6 +72,14 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     },
     onEnd: (span: ReadableSpan) => {
       const a = span.attributes
+      for (const event of span.events) {
+        if (event.name === "effect_swarm.model.retry") {
+          httpRetries.add(
+            1,
+            pick(event.attributes ?? {}, ["gen_ai.provider.name", "http.response.status_code", "error.type"])
+          )
+        }
+      }
       const duration = span.duration[0] + span.duration[1] / 1e9
       if (span.name === "effect-swarm.turn") {
         turnDuration.record(duration, pick(a, ["gen_ai.agent.name", "effect_swarm.turn.finish_reason"]))
@@ -86,6 +101,8 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
         tokens.record(num(a["gen_ai.usage.output_tokens"]), { ...model, "gen_ai.token.type": "output" })
         const usd = costOf(a, prices)
         if (usd !== undefined) cost.add(usd, pick(a, ["gen_ai.request.model"]))
+        const ttfc = a["gen_ai.response.time_to_first_chunk"]
+        if (typeof ttfc === "number") firstChunk.record(ttfc, model)
       }
     },
     forceFlush: () => Promise.resolve(),

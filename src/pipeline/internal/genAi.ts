@@ -1,17 +1,41 @@
 /**
  * OpenTelemetry GenAI semantic-convention attributes on the turn, step and tool-call spans. Written
  * straight onto the span object, and only onto a real span (an installed tracer, see
- * `Options.tracerSpans`): without a tracer this costs one property check. Message contents are never
- * recorded here.
+ * `Options.tracerSpans`): without a tracer this costs one property check. Contents (tool arguments and
+ * results) only when {@link captureContent} is on.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import type * as Tracer from "effect/Tracer"
 import type { TokenUsage } from "../../event/RuntimeEvent.js"
 import type { ToolCallResult } from "../../tool/ToolExecutor.js"
 import type { StepResult, ToolCallContext, TurnContext, TurnResult } from "../Middleware.js"
+
+/**
+ * Whether spans carry contents (model input and output messages, tool arguments and results). Off by
+ * default; `Observability.layer({ captureContent: true })` or
+ * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` turns it on.
+ *
+ * @internal
+ */
+export const captureContent: FiberRef.FiberRef<boolean> = FiberRef.unsafeMake(false)
+
+/** At most this many characters of one content attribute are exported. @internal */
+export const maxContent = 16_384
+
+/** A value as the JSON text of a content attribute, capped at {@link maxContent}. @internal */
+export const contentText = (value: unknown): string => {
+  let text: string
+  try {
+    text = typeof value === "string" ? value : JSON.stringify(value) ?? "undefined"
+  } catch {
+    text = String(value)
+  }
+  return text.length > maxContent ? text.slice(0, maxContent) + "... (truncated)" : text
+}
 
 type Value = string | number | boolean | undefined
 
@@ -102,14 +126,21 @@ export const toolStarted = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
     "gen_ai.agent.name": ctx.agentName
   })
 
+/** The tool's arguments as the middlewares left them (content: only when captured). @internal */
+export const toolArguments = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
+  set(span, { "gen_ai.tool.call.arguments": contentText(ctx.args) })
+
 /** @internal */
-export const toolEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<ToolCallResult, E>) =>
+export const toolEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<ToolCallResult, E>, capture: boolean) =>
   set(
     span,
     Exit.isSuccess(exit)
       ? {
         "effect_swarm.tool.status": exit.value.status,
-        "error.type": exit.value.status === "error" ? exit.value.error?.code ?? "E_TOOL_ERROR" : undefined
+        "error.type": exit.value.status === "error" ? exit.value.error?.code ?? "E_TOOL_ERROR" : undefined,
+        "gen_ai.tool.call.result": capture
+          ? contentText(exit.value.status === "ok" ? exit.value.output : exit.value.error?.message)
+          : undefined
       }
       : { "effect_swarm.tool.status": "failed", "error.type": "tool_failed" }
   )

@@ -142,12 +142,18 @@ export const head = <T extends RuntimeEvent["type"]>(type: T, ctx: ExecutionCont
 /** Where a run's span hangs: a span of the tracer, or ids alone. @internal */
 export type Parent = Tracer.AnySpan | Trace.TraceContext | undefined
 
-/** What a run's body gets: its ids and span, the clock (read once per run) and its start time. @internal */
+/**
+ * What a run's body gets: its ids and span, the clock (read once per run), its start time, and whether
+ * its span records contents (only ever true on a real span).
+ *
+ * @internal
+ */
 export interface Run {
   readonly trace: Trace.TraceContext
   readonly span: Tracer.AnySpan
   readonly clock: Clock.Clock
   readonly start: number
+  readonly capture: boolean
 }
 
 /**
@@ -210,7 +216,13 @@ export const runner = (tracerSpans: boolean | "auto") => {
       const clock = Context.get(services, Clock.Clock)
       return open(services, name, parent(), (trace, span) =>
         Effect.suspend(() =>
-          body({ trace, span, clock, start: clock.unsafeCurrentTimeMillis() })
+          body({
+            trace,
+            span,
+            clock,
+            start: clock.unsafeCurrentTimeMillis(),
+            capture: span._tag === "Span" && fiber.getFiberRef(GenAi.captureContent)
+          })
         ))
     })
 }

@@ -21,6 +21,7 @@ const expected: Record<string, ReadonlyArray<string>> = {
   "conversations-and-storage.ts": ["durable at seq 1", "user: What is in README.md?"],
   "models.ts": ["tool calls: clock__now", "text: You are welcome."],
   "agents-and-extensions.ts": ["tool ops__echo: ok", "text_response: done"],
+  "orchestrator.ts": ["reply: text_response", "inputs: plan the week, monday, tuesday, wednesday, summary"],
   "connectors.ts": [
     "lines-in: ping -> pong (helpdesk@lines-config, streamed 4 chars)",
     "web-in: 200 Order 42 ships tomorrow. (helpdesk@web-ada)",
@@ -43,7 +44,7 @@ describe("docs", () => {
           assert.include(text, "\n" + example.trimEnd() + "\n```", `${page} shows ${named[1]} as it is`)
           checked++
         }
-        assert.strictEqual(checked, 7)
+        assert.strictEqual(checked, 8)
       }))
 
     it.effect("the TypeScript examples run", () =>

@@ -175,7 +175,7 @@ export const closeDangling = (inst: AgentInstance, turnId: string, why: string) 
     const drafts: Array<MessageEvent.Draft> = []
     for (const { call, stepIndex } of yield* danglingCalls(inst, turnId)) {
       const r = errorResult(call, codes.interrupted, `The call of ${call.name} was not completed: ${why}.`)
-      drafts.push(MessageEvent.append(yield* toolResultMessage(inst, turnId, stepIndex, r)))
+      drafts.push(MessageEvent.append(yield* toolResultMessage(turnId, stepIndex, r)))
     }
     if (drafts.length > 0) yield* appendAll(inst, drafts)
   })

@@ -6,7 +6,6 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as path from "node:path"
@@ -23,7 +22,7 @@ import * as Pipeline from "../../pipeline/Pipeline.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import * as ToolRegistry from "../../tool/ToolRegistry.js"
 import { ExtensionState, type ExtensionStateError } from "../../workspace/ExtensionState.js"
-import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
+import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
 import * as Policy from "../Policy.js"
@@ -108,58 +107,26 @@ const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
       needsApproval: options.needsApproval,
       runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
       agents: options.agents,
-      state: {
-        storage,
-        conversation,
-        log,
-        lock: yield* Effect.makeSemaphore(1),
-        messageId: yield* messageIds,
-        open,
-        extensions: undefined
-      }
+      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, extensions: undefined }
     }
     if (options.context !== undefined) yield* Context.install(instance, options.context, records, options.tokenizer)
     return instance
   })
 
-const idPart = 36 ** 6
-
-/** The instance's message id generator: a random prefix per open instance, then a counter. */
-const messageIds: Effect.Effect<(ms: number) => string> = Effect.map(Random.nextIntBetween(0, idPart), (prefix) => {
-  const head = prefix.toString(36).padStart(6, "0")
-  let counter = 0
-  return (ms: number) => {
-    counter = (counter + 1) % idPart
-    return `msg-${ms.toString(36)}-${head}${counter.toString(36).padStart(6, "0")}`
-  }
-})
-
-/**
- * A durable instance on the workspace stores, with the sink of its published step and tool events: the
- * sink only collects them; they are written with the loop's next record (see `Storage.durable`), and
- * whatever is left when the instance's scope closes.
- */
+/** A durable instance on the workspace stores, with the sink of its published step and tool events. */
 export const durable = (options: Options, open: Reopen) =>
   Effect.gen(function*() {
-    const observed: Array<EventRecord> = []
-    const storage = yield* Storage.durable(options.ref, observed)
+    const storage = yield* Storage.durable(options.ref)
     const instance = yield* build(options, storage, open)
+    const log = yield* RuntimeEventLog
     const { agentName, instanceKey } = options.ref
-    // Registered before the sink, so it runs after the sink's own drain on close.
-    yield* Effect.addFinalizer(() =>
-      storage.record([]).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`${instance.label}: step and tool events not written`, e))
+    // Step and tool events go through the bus sink (asynchronous); turn records are written by the loop.
+    yield* EventBus.attach((events) => {
+      const mine = events.filter((e) =>
+        e.agentName === agentName && e.instanceKey === instanceKey && !e.type.startsWith("turn.")
       )
-    )
-    // Turn records are written by the loop; step and tool events come through the bus.
-    yield* EventBus.attach((events) =>
-      Effect.sync(() => {
-        for (const e of events) {
-          if (e.agentName === agentName && e.instanceKey === instanceKey && !e.type.startsWith("turn.")) {
-            observed.push(e)
-          }
-        }
-      }), { name: `runtime-events ${instance.label}` })
+      return mine.length === 0 ? Effect.void : log.append(options.ref, mine)
+    }, { name: `runtime-events ${instance.label}` })
     return instance
   })
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as fs from "node:fs"
 import * as McpClient from "../../src/mcp/McpClient.js"
+import { canStillRun } from "../support/liveness.js"
 import { fixtureDir, stdio, tools } from "./helpers.js"
 
 describe("McpClient over stdio (the SDK fixture server as a child process)", () => {
@@ -100,22 +100,9 @@ describe("McpClient over stdio (the SDK fixture server as a child process)", () 
         return Number((yield* call("fx__spawn_child")).output)
       }))
       assert.isTrue(grandchild > 0)
-      // The group was killed and reaped before the scope closed; the grandchild got SIGKILL with it.
-      const alive = yield* Effect.promise(async () => {
-        for (let i = 0; i < 100; i++) {
-          // Gone, or a zombie waiting for its new parent to reap it: either way it no longer runs.
-          let state: string
-          try {
-            state = fs.readFileSync(`/proc/${grandchild}/stat`, "utf8").split(") ")[1]![0]!
-          } catch {
-            return false
-          }
-          if (state === "Z" || state === "X") return false
-          await new Promise((resolve) => setImmediate(resolve))
-        }
-        return true
-      })
-      assert.isFalse(alive)
+      // The group was killed and reaped before the scope closed; the grandchild got SIGKILL with it, so
+      // it is gone, a zombie, exiting or has SIGKILL pending: it can never run again.
+      assert.isFalse(canStillRun(grandchild))
     }))
 
   it.live("a server that cannot start fails make with a typed error naming the server", () =>

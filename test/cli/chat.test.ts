@@ -14,12 +14,17 @@ import * as Bin from "./bin.js"
 
 const Live = Layer.merge(Bin.layer, NodeContext.layer)
 const fixture = path.join(Bin.repo, "test/fixtures/bundles/chat")
-const hasScript = ChildProcess.spawnSync("which", ["script"]).status === 0
+/** Missing `script` is a broken test machine, not a reason to skip: the pty test fails saying what to install. */
+const noScript = ChildProcess.spawnSync("script", ["--version"]).status === 0 ? undefined : new Error(
+  "`script` is not on PATH: the pty test needs it (util-linux; on Debian/Ubuntu `apt-get install bsdutils`, " +
+    "on Alpine `apk add util-linux-misc`, on Fedora `dnf install util-linux-script`)"
+)
 const ansi = /\u001b\[[0-9;]*[A-Za-z]/g
 
 /** The bin under `script` (a pty); `type` writes keystrokes, `waitFor` waits until the screen shows `marker`. */
 const onTerminal = (args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
+    if (noScript !== undefined) return yield* Effect.die(noScript)
     const bin = yield* Bin.Bin
     const keys = yield* Queue.unbounded<Uint8Array>()
     const shell = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
@@ -57,7 +62,7 @@ const onTerminal = (args: ReadonlyArray<string>) =>
     return { type, waitFor, screen, exitCode: Effect.map(Effect.orDie(proc.exitCode), Number) }
   })
 
-describe.skipIf(!hasScript)("effect-swarm run: the terminal chat", () => {
+describe("effect-swarm run: the terminal chat", () => {
   layer(Live, { timeout: 180_000 })((it) => {
     it.scoped("on a pty: streamed reply, tool calls as they run, Ctrl-C cancels the turn, Ctrl-C at the prompt exits 0", () =>
       Effect.gen(function*() {

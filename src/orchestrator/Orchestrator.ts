@@ -11,24 +11,22 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as AgentInstance from "../agent/AgentInstance.js"
 import type * as EventBus from "../event/EventBus.js"
 import type * as Model from "../model/Model.js"
 import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
-import * as Bundle from "../resource/Bundle.js"
+import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
-import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
-import * as AgentAddress from "./AgentAddress.js"
+import type * as AgentAddress from "./AgentAddress.js"
 import * as AgentHost from "./AgentHost.js"
-import * as Inbox from "./internal/inbox.js"
-import * as Lifecycle from "./internal/lifecycle.js"
+import { makeWith } from "./internal/build.js"
+import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
-import * as Runtime from "./internal/runtime.js"
-import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
-import * as Supervision from "./Supervision.js"
+import type * as Runtime from "./internal/runtime.js"
+import type { OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
+import type * as Supervision from "./Supervision.js"
 
 export type {
   /**
@@ -216,105 +214,6 @@ export interface Options {
    */
   readonly root?: string | undefined
 }
-
-const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
-  typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
-
-const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
-
-const makeWith = (bundle: Bundle.Bundle, swarmName: string | undefined, options: Options, host: AgentHost.Service) =>
-  Effect.gen(function*() {
-    const selected = Bundle.selectSwarm(bundle, swarmName)
-    if (Either.isLeft(selected)) {
-      return yield* new SwarmNotFound({ swarm: swarmName, detail: selected.left })
-    }
-    const swarm = selected.right
-    const entries = swarm.resource.spec.agents.flatMap((ref) => {
-      const entry = Bundle.resolve(bundle, ref, swarm)
-      return entry?.resource.kind === "Agent" ? [entry as Bundle.Entry<Resource.AgentResource>] : []
-    })
-    const byName = new Map(entries.map((e) => [e.resource.metadata.name, e]))
-    const agentNames = entries.map((e) => e.resource.metadata.name)
-    const swarmLabel = swarm.resource.metadata.name
-    const workspaceId = WorkspacePaths.workspaceId(
-      options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
-    )
-
-    const open: Runtime.Opener = (address, generation) =>
-      Effect.suspend(() => {
-        const agent = byName.get(address.agentName)!
-        const instanceContext: InstanceContext = { address, agent, bundle, orchestrator: service }
-        const setup = options.setup
-        return host.start({
-          bundle,
-          swarm,
-          workspaceId,
-          agentNames,
-          address,
-          agent,
-          generation,
-          model: options.models?.[address.agentName],
-          agents: options.agents?.(instanceContext),
-          setup: setup === undefined ? undefined : (instance) =>
-            setup(instance, instanceContext).pipe(
-              Effect.mapError((e) =>
-                new AgentTurnFailed({
-                  address: AgentAddress.format(address),
-                  errorTag: "_tag" in e ? String(e._tag) : "SetupError",
-                  detail: e.message
-                })
-              )
-            )
-        })
-      })
-
-    const root = options.root ?? host.root
-    const inbox = root === undefined ? undefined : yield* Inbox.make(root, workspaceId)
-    const lifecycle = Lifecycle.fromPolicy(swarm.resource.spec.policy, options.lifecycle)
-    const runtime = yield* Runtime.make({
-      swarm: swarmLabel,
-      agentNames,
-      mailboxCapacity: options.mailboxCapacity ?? 1000,
-      supervision: Supervision.fromPolicy(swarm.resource.spec.policy, options.supervision),
-      // In memory, a released instance would lose its log: only orchestrators with a state root release.
-      lifecycle: inbox === undefined ? { ...lifecycle, idleAfter: undefined } : lifecycle,
-      inbox,
-      persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
-    }, open)
-
-    // `open` reads `service` only when an instance starts, after this line.
-    const service: Service = Orchestrator.of({
-      swarm: swarmLabel,
-      workspaceId,
-      agents: entries.map((e) => ({ name: e.resource.metadata.name, resource: e.resource })),
-      entryAgent: swarm.resource.spec.entryAgent.name,
-      send: Effect.fn("Orchestrator.send")(function*(address: Address, input: string | TurnInput) {
-        return yield* runtime.send(yield* toAddress(address), toInput(input))
-      }),
-      submit: Effect.fn("Orchestrator.submit")(function*(address: Address, input: string | TurnInput) {
-        return yield* runtime.submit(yield* toAddress(address), toInput(input))
-      }),
-      request: Effect.fn("Orchestrator.request")(function*(address: Address, input: string | TurnInput) {
-        return yield* runtime.request(yield* toAddress(address), toInput(input))
-      }),
-      list: runtime.list,
-      restart: Effect.fn("Orchestrator.restart")(function*(address: Address) {
-        return yield* runtime.restart(yield* toAddress(address))
-      }),
-      stop: Effect.fn("Orchestrator.stop")(function*(address: Address) {
-        return yield* runtime.stop(yield* toAddress(address), "stopped by Orchestrator.stop")
-      }),
-      shutdown: Effect.fn("Orchestrator.shutdown")(function*(reason?: ShutdownReason) {
-        return yield* runtime.shutdown(reason ?? "orchestrator_shutdown")
-      }),
-      release: Effect.fn("Orchestrator.release")(function*(address: Address) {
-        return yield* runtime.release(yield* toAddress(address))
-      })
-    })
-    // Only now (instances opening read `service`): what the durable inbox kept is delivered.
-    yield* runtime.recover
-    return service
-  })
 
 /**
  * Builds an orchestrator whose instances are opened by `AgentInstance.fromBundle` (the bundle's model,

@@ -1,0 +1,190 @@
+/**
+ * How one inter-agent request or send is made: the checks and the callee's input (`prepare`), the
+ * synchronous wait with its timeout (`call`), and async requests (`asyncRequest`) that run in the API's
+ * scope and leave their reply in the caller's inbox (`callsInbox.ts`).
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberSet from "effect/FiberSet"
+import * as Random from "effect/Random"
+import type * as Turn from "../../agent/Turn.js"
+import * as Message from "../../conversation/Message.js"
+import * as Middleware from "../../pipeline/Middleware.js"
+import { toJsonValue } from "../../tool/ToolExecutor.js"
+import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
+import type { Reply, Router } from "../AgentsApi.js"
+import * as Calls from "./calls.js"
+import type * as Inbox from "./callsInbox.js"
+
+/** A fresh correlation id (time and randomness from `Clock` / `Random`). */
+export const makeCorrelationId = Effect.map(
+  Effect.zip(Clock.currentTimeMillis, Random.nextIntBetween(0, 2 ** 31)),
+  ([ms, n]) => `corr-${ms.toString(36)}-${n.toString(36).padStart(6, "0")}`
+)
+
+/** `AGENT_REQUEST_TIMEOUT` for a request to `target` after `ms`. */
+export const timeoutError = (target: string, ms: number) =>
+  new Middleware.AgentsApiError({
+    code: "AGENT_REQUEST_TIMEOUT",
+    message: `agent request to '${target}' timed out after ${ms}ms; its turn was cancelled`,
+    target,
+    suggestion: "raise timeoutMs, or use async: true and read the reply in a later step"
+  })
+
+/** The callee's reply text, or a typed failure when its turn did not end with a reply. */
+export const replyOf = (target: string, result: Middleware.TurnResult) => {
+  if (result.finishReason === "error") {
+    return Effect.fail(
+      new Middleware.AgentsApiError({
+        code: "AGENT_TURN_FAILED",
+        message: `the turn of ${target} failed: ${result.error?.message ?? "no reply"}`,
+        target
+      })
+    )
+  }
+  if (result.finishReason === "awaiting_approval") {
+    return Effect.fail(
+      new Middleware.AgentsApiError({
+        code: "AGENT_TURN_FAILED",
+        message: `the turn of ${target} is waiting for a human to approve tool calls; it has no reply yet`,
+        target,
+        suggestion: "approve or deny the pending tool calls of the callee, then ask again"
+      })
+    )
+  }
+  return Effect.succeed(result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data))
+}
+
+/** What the request machinery works with (owned by the `AgentsApi` service). */
+export interface Deps {
+  readonly policy: Calls.CallPolicy
+  readonly router: Router
+  readonly inbox: Inbox.Inbox
+  readonly fibers: FiberSet.FiberSet
+  readonly defaultMs: number
+  readonly maxPending: number
+  readonly maxInbox: number
+  /** Async requests in flight, by caller key. */
+  readonly pending: Map<string, number>
+  readonly keyOf: (ref: InstanceRef) => string
+}
+
+/** The request machinery of one `AgentsApi` service. */
+export const make = (deps: Deps) => {
+  const { defaultMs, fibers, inbox, keyOf, maxInbox, maxPending, pending, policy, router } = deps
+  const orFail = <A>(v: A | Middleware.AgentsApiError): Effect.Effect<A, Middleware.AgentsApiError> =>
+    v instanceof Middleware.AgentsApiError ? Effect.fail(v) : Effect.succeed(v)
+
+  /** The caller as the fiber knows it (chain, span), when the fiber runs this instance's turn. */
+  const callerOf = (ref: InstanceRef) =>
+    Effect.map(
+      FiberRef.get(Middleware.currentCaller),
+      (c) => c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined
+    )
+
+  const prepare = (ref: InstanceRef, req: Middleware.AgentRequest, kind: "request" | "send") =>
+    Effect.gen(function*() {
+      const caller = ref.agentName
+      const target = yield* orFail(Calls.checkTarget(policy, caller, req.target))
+      const instanceKey = yield* orFail(Calls.checkInstanceKey(req.instanceKey, ref.instanceKey))
+      const timeoutMs = kind === "request" ? yield* orFail(Calls.checkTimeout(req.timeoutMs, defaultMs)) : defaultMs
+      const self = Calls.address(caller, ref.instanceKey)
+      const to = Calls.address(target, instanceKey)
+      const ctx = yield* callerOf(ref)
+      const chain = kind === "request"
+        ? yield* orFail(Calls.checkCycle(ctx?.callChain ?? [], self, to))
+        : [...(ctx?.callChain ?? []), self]
+      const own = Calls.checkOwnAgent(policy, caller, target)
+      if (own !== undefined) {
+        return yield* own
+      }
+      const correlationId = yield* makeCorrelationId
+      const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
+      const input: Turn.Input = {
+        text: req.input ?? "",
+        source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
+        ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
+        call: {
+          callerAgent: caller,
+          callerInstanceKey: ref.instanceKey,
+          ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
+          callSource: "agents-api",
+          callStack: chain,
+          ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
+        },
+        metadata: { "swarm.correlationId": correlationId, ...metadata }
+      }
+      return { target, instanceKey, to, timeoutMs, correlationId, input }
+    })
+
+  const call = (p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+    router.request(p.target, p.instanceKey, p.input).pipe(
+      Effect.timeoutFail({
+        duration: Duration.millis(p.timeoutMs),
+        onTimeout: () => timeoutError(p.to, p.timeoutMs)
+      }),
+      Effect.flatMap((result) => replyOf(p.to, result))
+    )
+
+  const asyncRequest = (ref: InstanceRef, p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+    Effect.gen(function*() {
+      const k = keyOf(ref)
+      const inFlight = pending.get(k) ?? 0
+      if (inFlight >= maxPending) {
+        return yield* new Middleware.AgentsApiError({
+          code: "AGENT_PENDING_LIMIT",
+          message: `${
+            Calls.address(ref.agentName, ref.instanceKey)
+          } has ${inFlight} async requests in flight (limit ${maxPending})`,
+          target: p.to,
+          suggestion: "wait for replies in later steps before sending more async requests"
+        })
+      }
+      const waiting = (yield* inbox.pending(ref)).length
+      if (inFlight + waiting >= maxInbox) {
+        return yield* new Middleware.AgentsApiError({
+          code: "AGENT_INBOX_FULL",
+          message: `the async inbox of ${
+            Calls.address(ref.agentName, ref.instanceKey)
+          } would exceed ${maxInbox} replies (${waiting} waiting, ${inFlight} in flight)`,
+          target: p.to,
+          suggestion: "let the waiting replies be delivered (a next step) before sending more async requests"
+        })
+      }
+      pending.set(k, inFlight + 1)
+      const settle = (reply: Omit<Reply, "v" | "correlationId" | "agentName" | "instanceKey" | "receivedAt">) =>
+        Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
+          inbox.put(ref, {
+            v: 1,
+            correlationId: p.correlationId,
+            agentName: p.target,
+            instanceKey: p.instanceKey,
+            receivedAt,
+            ...reply
+          }))
+      yield* FiberSet.run(
+        fibers,
+        call(p).pipe(
+          Effect.matchEffect({
+            onSuccess: (response) => settle({ status: "ok", response }),
+            onFailure: (e) =>
+              settle({
+                status: e.code === "AGENT_REQUEST_TIMEOUT" ? "timeout" : "error",
+                error: { code: e.code, message: e.message }
+              })
+          }),
+          Effect.ensuring(Effect.sync(() => {
+            const n = (pending.get(k) ?? 1) - 1
+            if (n <= 0) pending.delete(k)
+            else pending.set(k, n)
+          }))
+        )
+      )
+      const response: Middleware.AgentResponse = { target: p.to, correlationId: p.correlationId, async: true }
+      return response
+    })
+
+  return { orFail, prepare, call, asyncRequest }
+}

@@ -17,79 +17,12 @@ import {
   Turn
 } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Server from "../model/server.js"
+import { attrs, durationMs, metricsOf, type OtlpSpan, receiver, spansOf } from "./otlp.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/agent")
-
-interface OtlpValue {
-  readonly stringValue?: string
-  readonly intValue?: string | number
-  readonly doubleValue?: number
-  readonly boolValue?: boolean
-  readonly arrayValue?: { readonly values: ReadonlyArray<OtlpValue> }
-}
-interface OtlpAttribute {
-  readonly key: string
-  readonly value: OtlpValue
-}
-interface OtlpSpan {
-  readonly traceId: string
-  readonly spanId: string
-  readonly parentSpanId?: string
-  readonly name: string
-  readonly attributes: ReadonlyArray<OtlpAttribute>
-  readonly events?: ReadonlyArray<{ readonly name: string; readonly attributes: ReadonlyArray<OtlpAttribute> }>
-}
-interface OtlpPoint {
-  readonly attributes: ReadonlyArray<OtlpAttribute>
-  readonly count?: string | number
-  readonly sum?: number
-  readonly asDouble?: number
-  readonly asInt?: string | number
-}
-interface OtlpMetric {
-  readonly name: string
-  readonly histogram?: { readonly dataPoints: ReadonlyArray<OtlpPoint> }
-  readonly sum?: { readonly dataPoints: ReadonlyArray<OtlpPoint> }
-}
-
-const valueOf = (v: OtlpValue): unknown =>
-  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? v.boolValue ??
-    v.arrayValue?.values.map(valueOf)
-const attrs = (list: ReadonlyArray<OtlpAttribute>): Record<string, unknown> =>
-  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]))
-
-/** A loopback OTLP/HTTP receiver (JSON protocol): keeps every decoded payload by path. */
-const receiver = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly bodies: Map<string, Array<unknown>>; readonly server: http.Server }>(
-    (resume) => {
-      const bodies = new Map<string, Array<unknown>>()
-      const server = http.createServer((req, res) => {
-        let text = ""
-        req.setEncoding("utf8")
-        req.on("data", (chunk: string) => (text += chunk))
-        req.on("end", () => {
-          const list = bodies.get(req.url ?? "") ?? []
-          list.push(JSON.parse(text))
-          bodies.set(req.url ?? "", list)
-          res.writeHead(200, { "content-type": "application/json" })
-          res.end("{}")
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, server }))
-      })
-    }
-  ),
-  ({ server }) =>
-    Effect.async<void>((resume) => {
-      server.close(() => resume(Effect.void))
-    })
-)
 
 const stores = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
@@ -104,18 +37,6 @@ const stores = Effect.gen(function*() {
     ).pipe(Layer.provideMerge(NodeContext.layer))
   )
 })
-
-const spansOf = (bodies: Map<string, Array<unknown>>): Array<OtlpSpan> =>
-  (bodies.get("/v1/traces") ?? []).flatMap((body) =>
-    (body as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<OtlpSpan> }> }> }).resourceSpans
-      .flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))
-  )
-
-const metricsOf = (bodies: Map<string, Array<unknown>>): Array<OtlpMetric> =>
-  (bodies.get("/v1/metrics") ?? []).flatMap((body) =>
-    (body as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<OtlpMetric> }> }> })
-      .resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
-  )
 
 /** The `sandboxed` agent of the fixture bundle (a node-sandboxed `calc__add`) on the given model. */
 const sandboxedAgent = (model: Model.Service) =>
@@ -165,10 +86,7 @@ describe("Observability", () => {
           )
         )
 
-        const spans: Array<OtlpSpan> = (otlp.bodies.get("/v1/traces") ?? []).flatMap((body) =>
-          (body as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<OtlpSpan> }> }> }).resourceSpans
-            .flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))
-        )
+        const spans: Array<OtlpSpan> = spansOf(otlp.bodies)
         const byName = (name: string) => spans.filter((s) => s.name === name)
         const [turn] = byName("effect-swarm.turn")
         assert.isDefined(turn, `spans: ${spans.map((s) => s.name)}`)
@@ -185,7 +103,17 @@ describe("Observability", () => {
           steps.find((s) => attrs(s.attributes)["effect_swarm.step.index"] === 0)!.spanId
         )
         const [sandbox] = byName("effect-swarm.sandbox")
-        assert.strictEqual(sandbox!.parentSpanId, tool!.spanId, "the subprocess's work is a child of the tool span")
+        assert.strictEqual(sandbox!.parentSpanId, tool!.spanId, "the host's sandbox work is a child of the tool span")
+        // The worker's own span: parented by the traceparent the worker got, timed by the worker.
+        const [worker] = byName("effect-swarm.sandbox.worker")
+        assert.isDefined(worker, `spans: ${spans.map((s) => s.name)}`)
+        assert.strictEqual(worker!.traceId, tool!.traceId)
+        assert.strictEqual(worker!.parentSpanId, tool!.spanId, "the subprocess's work is a child of the tool span")
+        assert.deepStrictEqual(attrs(worker!.attributes), {
+          "effect_swarm.sandbox.export": "add",
+          "process.runtime.name": "node"
+        })
+        assert.isAtLeast(durationMs(worker!), 0)
 
         const turnAttrs = attrs(turn!.attributes)
         assert.strictEqual(turnAttrs["gen_ai.operation.name"], "invoke_agent")
@@ -208,10 +136,7 @@ describe("Observability", () => {
         const exported = JSON.stringify(spans)
         for (const content of ["add 2 and 3", "five", "\"a\":2"]) assert.notInclude(exported, content)
 
-        const metrics: Array<OtlpMetric> = (otlp.bodies.get("/v1/metrics") ?? []).flatMap((body) =>
-          (body as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<OtlpMetric> }> }> })
-            .resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
-        )
+        const metrics = metricsOf(otlp.bodies)
         const metric = (name: string) => metrics.find((m) => m.name === name)
         const tokens = metric("gen_ai.client.token.usage")!.histogram!.dataPoints
         const sumOf = (type: string) =>

@@ -88,7 +88,13 @@ export const make = (input: CallsInput) => {
     Effect.gen(function*() {
       const id = newCallId()
       // The worker runs messages in order: a call sent before `ready` waits behind the import.
-      Session.sendCall(proc, session, { id, input: request.input, config: request.config, env: request.env ?? {} })
+      Session.sendCall(proc, session, {
+        id,
+        input: request.input,
+        config: request.config,
+        env: request.env ?? {},
+        traceparent: request.origin?.traceparent
+      })
       const bridge = native(plan.config, request.origin)
       if (exitsOnItsOwn(plan, bridge)) proc.closeStdin()
       // The timeout covers what is left of start-up (the entrypoint's top-level code), handshake and call.
@@ -157,7 +163,8 @@ export const make = (input: CallsInput) => {
                 id: newCallId(),
                 input: request.input,
                 config: request.config,
-                env: request.env ?? {}
+                env: request.env ?? {},
+                traceparent: request.origin?.traceparent
               }, native(plan.config, request.origin)).pipe(
                 Effect.zipLeft(Session.checkScratch(proc, session)),
                 Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -24,6 +25,7 @@ import {
 } from "../ToolRuntimeError.js"
 import type { ToolRuntimeError } from "../ToolRuntimeError.js"
 import type * as WorkerProcess from "../WorkerProcess.js"
+import * as WorkerSpan from "./workerSpan.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Failures of one attempt
@@ -205,6 +207,7 @@ export interface CallRequest {
   readonly input: unknown
   readonly config: unknown
   readonly env: Record<string, string>
+  readonly traceparent?: string | undefined // the tool-call span's, handed to the tool as ctx.traceparent
 }
 
 /** @internal */
@@ -229,7 +232,8 @@ export const sendCall = (proc: WorkerProcess.WorkerProcess, session: WorkerSessi
     tool: session.toolId,
     input: request.input,
     config: request.config,
-    env: request.env
+    env: request.env,
+    ...(request.traceparent === undefined ? {} : { tp: request.traceparent })
   })
 
 /**
@@ -260,11 +264,13 @@ export const outcome = (
   native: NativeBridge
 ): Effect.Effect<unknown, AttemptError> =>
   Effect.gen(function*() {
+    const since = yield* Clock.currentTimeNanos
     for (;;) {
       const frame = yield* nextFrame(proc, session, false)
       if (frame.id !== id) continue
       switch (frame.t) {
         case "result":
+          yield* WorkerSpan.record(native.origin, session, frame, since)
           return frame.undef === true ? undefined : frame.value
         case "notFound":
           return yield* new ToolNotFound({
@@ -273,7 +279,7 @@ export const outcome = (
           })
         case "threw": {
           const error = (frame.error ?? {}) as Record<string, unknown>
-          return yield* new ToolThrew({
+          const threw = new ToolThrew({
             toolId: session.toolId,
             name: str(error.name, "Error"),
             message: str(error.message, ""),
@@ -282,6 +288,8 @@ export const outcome = (
             ...(typeof error.suggestion === "string" ? { suggestion: error.suggestion } : {}),
             ...(typeof error.helpUrl === "string" ? { helpUrl: error.helpUrl } : {})
           })
+          yield* WorkerSpan.record(native.origin, session, frame, since, threw)
+          return yield* threw
         }
         case "native": {
           const rid = frame.rid

@@ -4,7 +4,7 @@
  *
  * Protocol (one JSON object per line):
  * - host to worker on stdin: `init` (session token, entrypoint file URL, native-tool switches), then
- *   `call` requests and `reply` answers to native-tool calls. Messages run in order, so a cold call is
+ *   `call` requests (with the tool-call span's `traceparent` as `tp` when the host has one) and `reply` answers to native-tool calls. Messages run in order, so a cold call is
  *   sent right behind `init`; when stdin ends the worker exits once queued work settles and its frames
  *   are flushed;
  * - worker to host on stdout: every protocol frame is written as
@@ -14,7 +14,8 @@
  *   prints (`console.log`, `process.stdout.write` of garbage, unterminated lines) can never be mistaken
  *   for a frame: the host treats every other byte as logs. Frames: `hello` (the handshake, sent before
  *   the entrypoint is imported), `ready` (with the tool names) or `loadError`, then per call `result`,
- *   `notFound`, `threw`, and `native` requests.
+ *   `notFound`, `threw` (the first and last with `ms`, how long the tool function ran, for the host's
+ *   `effect-swarm.sandbox.worker` span), and `native` requests.
  *
  * Why stdout rather than an extra fd: Deno cannot write an inherited descriptor without `--allow-all`,
  * and one uniform design for the three runtimes is easier to reason about and to test. Each runtime's
@@ -230,6 +231,8 @@ const runCall = async (msg) => {
   }
   const callEnv = msg.env !== null && typeof msg.env === "object" ? msg.env : {}
   const ctx = { toolId: msg.tool, callId: msg.id, environment, env: Object.assign({}, callEnv) }
+  // The tool-call span's W3C traceparent, for tools that forward it on their own requests.
+  ctx.traceparent = typeof msg.tp === "string" ? msg.tp : undefined
   // Always present: a bridge the tool did not declare fails with a reason (NativeToolDisabled; the
   // host refuses such a request too); ctx.nativeTools says which ones are declared.
   ctx.nativeTools = { callAgent: native.agents, callWorkflow: native.workflows }
@@ -244,19 +247,23 @@ const runCall = async (msg) => {
     saved.push([key, envGet(key)])
     envSet(key, callEnv[key])
   }
+  // How long the tool function ran here (ms, monotonic), reported in the outcome frame: the host records
+  // it as the call's span inside the worker.
+  const started = performance.now()
   try {
     const value = await fn(msg.input, msg.config, ctx)
+    const ms = performance.now() - started
     let text
     try {
       text = value === undefined ? undefined : JSON.stringify(value)
     } catch (error) {
-      frame({ t: "threw", id: msg.id, error: describe(error), serialization: true })
+      frame({ t: "threw", id: msg.id, error: describe(error), serialization: true, ms })
       return
     }
-    if (text === undefined) frame({ t: "result", id: msg.id, undef: true })
-    else frameJson("{\"t\":\"result\",\"id\":" + JSON.stringify(msg.id) + ",\"value\":" + text + "}")
+    if (text === undefined) frame({ t: "result", id: msg.id, undef: true, ms })
+    else frameJson("{\"t\":\"result\",\"id\":" + JSON.stringify(msg.id) + ",\"value\":" + text + ",\"ms\":" + ms + "}")
   } catch (error) {
-    frame({ t: "threw", id: msg.id, error: describe(error) })
+    frame({ t: "threw", id: msg.id, error: describe(error), ms: performance.now() - started })
   } finally {
     for (const [key, previous] of saved) {
       if (previous === undefined) envDelete(key)

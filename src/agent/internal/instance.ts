@@ -45,6 +45,11 @@ export interface InstanceState {
   readonly conversation: Ref.Ref<Conversation>
   readonly log: LoopLog
   readonly lock: Effect.Semaphore
+  /**
+   * A fresh message id at `ms` (the shape of `Message.makeId`): the instance's random prefix (drawn from
+   * `Random` when it opened) and a counter, instead of twelve random draws per message.
+   */
+  readonly messageId: (ms: number) => string
   /** The extensions loaded into this instance (set once, when the instance is built). */
   extensions: Environment | undefined
   /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */

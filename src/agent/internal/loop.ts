@@ -175,7 +175,7 @@ export const closeDangling = (inst: AgentInstance, turnId: string, why: string) 
     const drafts: Array<MessageEvent.Draft> = []
     for (const { call, stepIndex } of yield* danglingCalls(inst, turnId)) {
       const r = errorResult(call, codes.interrupted, `The call of ${call.name} was not completed: ${why}.`)
-      drafts.push(MessageEvent.append(yield* toolResultMessage(turnId, stepIndex, r)))
+      drafts.push(MessageEvent.append(yield* toolResultMessage(inst, turnId, stepIndex, r)))
     }
     if (drafts.length > 0) yield* appendAll(inst, drafts)
   })
@@ -238,6 +238,13 @@ const drive = (inst: AgentInstance, state: TurnState) =>
     }
     return turnResult
   }).pipe(
+    // The step and tool events not yet written with a record (a turn paused or failed after its last one).
+    // Not after an interruption: the stores may be closing too; the instance's next record takes them.
+    Effect.onExit((exit) =>
+      Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : inst.state.storage.record([]).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`${inst.label}: step and tool events not written`, e))
+      )
+    ),
     // The status says what the instance waits for: a decision (`awaiting_approval`) or input (`idle`).
     Effect.tap((r) =>
       inst.state.storage.setStatus(r.finishReason === "awaiting_approval" ? "awaiting_approval" : "idle")

@@ -6,6 +6,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as path from "node:path"
@@ -13,6 +14,7 @@ import type * as ContextPolicy from "../../context/ContextPolicy.js"
 import type * as Tokens from "../../context/Tokens.js"
 import type * as Conversation from "../../conversation/Conversation.js"
 import * as EventBus from "../../event/EventBus.js"
+import type { RuntimeEvent } from "../../event/RuntimeEvent.js"
 import * as Extension from "../../extension/Extension.js"
 import { ExtensionLoadError } from "../../extension/ExtensionError.js"
 import * as MemoryState from "../../extension/internal/memoryState.js"
@@ -22,7 +24,7 @@ import * as Pipeline from "../../pipeline/Pipeline.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import * as ToolRegistry from "../../tool/ToolRegistry.js"
 import { ExtensionState, type ExtensionStateError } from "../../workspace/ExtensionState.js"
-import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
+import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
 import * as Policy from "../Policy.js"
@@ -81,9 +83,17 @@ export type Reopen = (
   ref: InstanceRef
 ) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError>
 
-const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
+const build = (
+  options: Options,
+  storage: Storage.Storage,
+  open: Reopen,
+  observe?: (event: RuntimeEvent) => void
+) =>
   Effect.gen(function*() {
-    const pipeline = yield* Pipeline.make(options.pipeline)
+    const pipeline = yield* (observe === undefined ? Pipeline.make(options.pipeline) : Effect.flatMap(
+      EventBus.EventBus,
+      (bus) => Pipeline.make(options.pipeline).pipe(Effect.provideService(EventBus.EventBus, observing(bus, observe)))
+    ))
     const tools = yield* ToolRegistry.make
     const executor = yield* ToolExecutor.make(options.executor).pipe(
       Effect.provideService(ToolRegistry.ToolRegistry, tools)
@@ -107,26 +117,68 @@ const build = (options: Options, storage: Storage.Storage, open: Reopen) =>
       needsApproval: options.needsApproval,
       runtime: options.runtime ?? { agent: { name: options.ref.agentName, prompt: { system: options.system } } },
       agents: options.agents,
-      state: { storage, conversation, log, lock: yield* Effect.makeSemaphore(1), open, extensions: undefined }
+      state: {
+        storage,
+        conversation,
+        log,
+        lock: yield* Effect.makeSemaphore(1),
+        messageId: yield* messageIds,
+        open,
+        extensions: undefined
+      }
     }
     if (options.context !== undefined) yield* Context.install(instance, options.context, records, options.tokenizer)
     return instance
   })
 
-/** A durable instance on the workspace stores, with the sink of its published step and tool events. */
+const idPart = 36 ** 6
+
+/** The instance's message id generator: a random prefix per open instance, then a counter. */
+const messageIds: Effect.Effect<(ms: number) => string> = Effect.map(Random.nextIntBetween(0, idPart), (prefix) => {
+  const head = prefix.toString(36).padStart(6, "0")
+  let counter = 0
+  return (ms: number) => {
+    counter = (counter + 1) % idPart
+    return `msg-${ms.toString(36)}-${head}${counter.toString(36).padStart(6, "0")}`
+  }
+})
+
+/** The bus, with every event the instance's pipeline publishes also handed to `observe` as it is published. */
+const observing = (bus: EventBus.Service, observe: (event: RuntimeEvent) => void): EventBus.Service => ({
+  ...bus,
+  publish: (event) =>
+    Effect.sync(() => {
+      observe(event)
+      bus.unsafePublish(event)
+    }),
+  unsafePublish: (event) => {
+    observe(event)
+    bus.unsafePublish(event)
+  }
+})
+
+/**
+ * A durable instance on the workspace stores. The step and tool events its pipeline publishes are
+ * collected as they are published (not through an asynchronous bus sink) and written in the same append
+ * as the loop's next record; the loop writes what is left when a turn ends, however it ends (see
+ * `Storage.durable`). So nothing is left to write when the instance closes, which matters: its scope may
+ * close after the stores' (an instance kept by an outer scope, as McpServe does), and a write then would
+ * reopen the instance's log in the log's closed scope.
+ */
 export const durable = (options: Options, open: Reopen) =>
   Effect.gen(function*() {
-    const storage = yield* Storage.durable(options.ref)
-    const instance = yield* build(options, storage, open)
-    const log = yield* RuntimeEventLog
-    const { agentName, instanceKey } = options.ref
-    // Step and tool events go through the bus sink (asynchronous); turn records are written by the loop.
-    yield* EventBus.attach((events) => {
-      const mine = events.filter((e) =>
-        e.agentName === agentName && e.instanceKey === instanceKey && !e.type.startsWith("turn.")
+    const observed: Array<EventRecord> = []
+    const storage = yield* Storage.durable(options.ref, observed)
+    const instance = yield* build(options, storage, open, (event) => {
+      if (!event.type.startsWith("turn.")) observed.push(event)
+    })
+    // Events published outside a turn (none today) are written if the instance closes before the next record.
+    yield* Effect.addFinalizer(() =>
+      observed.length === 0 ? Effect.void : storage.record([]).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`${instance.label}: step and tool events not written`, e)),
+        Effect.interruptible
       )
-      return mine.length === 0 ? Effect.void : log.append(options.ref, mine)
-    }, { name: `runtime-events ${instance.label}` })
+    )
     return instance
   })
 

@@ -123,6 +123,8 @@ export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepC
       ),
       Effect.withSpan(`chat ${inst.model.model}`, {
         kind: "client",
+        // A stack trace per model call costs more than the rest of the span; the step's span locates it.
+        captureStackTrace: false,
         attributes: {
           "gen_ai.operation.name": "chat",
           "gen_ai.provider.name": inst.model.provider,

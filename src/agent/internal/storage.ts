@@ -38,26 +38,48 @@ export const label = (ref: InstanceRef) => `${ref.agentName}@${ref.instanceKey}`
 const storageError = (ref: InstanceRef, operation: string) => (e: { readonly message: string }) =>
   new TurnStorageError({ instance: label(ref), operation, detail: e.message, cause: e })
 
-export const durable = (ref: InstanceRef) =>
+/**
+ * The durable storage of an instance. `observed` holds the step and tool events its pipeline published
+ * (filled by the instance's bus sink): they are observability, nothing in the loop depends on them, so
+ * they are not fsynced one by one but written in the same append as the loop's next record (durable
+ * with it), when the records are read, or when the instance closes (`flush`).
+ */
+export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
   Effect.gen(function*() {
     const store = yield* MessageStore
     const log = yield* RuntimeEventLog
     const instances = yield* Instances.Instances
     yield* instances.ensure(ref).pipe(Effect.mapError(storageError(ref, "creating the instance metadata")))
+    // The status last written: the same status is not written again.
+    let status: Status | undefined
+    // Taken when the write runs (not when the effect is built), so a record built earlier misses nothing.
+    const writeRecords = (records: ReadonlyArray<EventRecord>) =>
+      Effect.suspend(() => {
+        const all = observed.length === 0 ? records : [...observed.splice(0), ...records]
+        return all.length === 0 ? Effect.void : log.append(ref, all).pipe(
+          Effect.mapError(storageError(ref, "writing runtime events"))
+        )
+      })
     const storage: Storage = {
       kind: "durable",
       load: store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation"))),
       append: (drafts, expectedLastSeq) =>
         store.append(ref, drafts, { expectedLastSeq }).pipe(Effect.mapError(storageError(ref, "appending messages"))),
-      records: Stream.runCollect(log.read(ref)).pipe(
-        Effect.map((chunk) => Array.from(chunk)),
-        Effect.mapError(storageError(ref, "reading the runtime events"))
+      records: Effect.zipRight(
+        writeRecords([]),
+        Stream.runCollect(log.read(ref)).pipe(
+          Effect.map((chunk) => Array.from(chunk)),
+          Effect.mapError(storageError(ref, "reading the runtime events"))
+        )
       ),
-      record: (records) => log.append(ref, records).pipe(Effect.mapError(storageError(ref, "writing runtime events"))),
-      setStatus: (status) =>
-        instances.setStatus(ref, status).pipe(
+      record: writeRecords,
+      setStatus: (next) =>
+        next === status ? Effect.void : instances.setStatus(ref, next).pipe(
+          Effect.tap(() => {
+            status = next
+          }),
           Effect.asVoid,
-          Effect.mapError(storageError(ref, `setting the status to ${status}`))
+          Effect.mapError(storageError(ref, `setting the status to ${next}`))
         )
     }
     return storage
@@ -66,7 +88,9 @@ export const durable = (ref: InstanceRef) =>
 export const memory = (initial: Conversation.Conversation = Conversation.empty) =>
   Effect.gen(function*() {
     const conversation = yield* Ref.make(initial)
-    const records = yield* Ref.make<ReadonlyArray<EventRecord>>([])
+    // Appended in place (one instance, written under its lock): copying the whole list per record made
+    // every record cost O(records so far).
+    const records: Array<EventRecord> = []
     const storage: Storage = {
       kind: "memory",
       load: Ref.get(conversation),
@@ -81,8 +105,11 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
           }
           return [events, next]
         }),
-      records: Ref.get(records),
-      record: (added) => Ref.update(records, (all) => [...all, ...added]),
+      records: Effect.sync(() => records.slice()),
+      record: (added) =>
+        Effect.sync(() => {
+          for (const r of added) records.push(r)
+        }),
       setStatus: () => Effect.void
     }
     return storage

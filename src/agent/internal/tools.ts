@@ -3,7 +3,6 @@
  * `policy.toolConcurrency` at once, the tool-call budget applied, results appended in call order.
  * Also what decides a call without running it: approvals (why a call waits), denials, interruptions.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -69,9 +68,10 @@ const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<
 }
 
 /**
- * Runs the actions of a step with bounded concurrency and appends each result as soon as it and every
- * earlier one are written: results land in call order, a finished result is durable without waiting for
- * slower calls after it, and concurrent appends are group-committed by the store.
+ * Runs the actions of a step with bounded concurrency and writes their results in call order, each as
+ * soon as it and every earlier one are finished: the finished results waiting at that point are
+ * group-committed in one append (one fsync), and a finished result never waits for a slower call after
+ * it. A result is durable before the turn goes on.
  */
 export const runActions = (
   inst: AgentInstance,
@@ -80,14 +80,29 @@ export const runActions = (
   actions: ReadonlyArray<Action>
 ) =>
   Effect.gen(function*() {
-    const gates = yield* Effect.forEach(actions, () => Deferred.make<void>())
+    const finished: Array<ToolExecutor.ToolCallResult | undefined> = new Array(actions.length)
+    let written = 0
+    const writer = yield* Effect.makeSemaphore(1)
+    // Writes the finished results that follow the last written one, in one append.
+    const flush = writer.withPermits(1)(Effect.suspend(() => {
+      let end = written
+      while (end < finished.length && finished[end] !== undefined) end++
+      if (end === written) return Effect.void
+      return Effect.forEach(
+        finished.slice(written, end),
+        (result) => Effect.map(toolResultMessage(inst, state.turnId, step.stepIndex, result!), MessageEvent.append)
+      ).pipe(
+        Effect.flatMap((drafts) => appendAll(inst, drafts)),
+        Effect.tap(() => {
+          written = end
+        })
+      )
+    }))
     return yield* Effect.forEach(budgeted(inst, state, actions), (action, i) =>
       Effect.gen(function*() {
         const result = action._tag === "Run" ? yield* runOne(inst, step, action.call) : action.result
-        if (i > 0) yield* Deferred.await(gates[i - 1]!)
-        const message = yield* toolResultMessage(state.turnId, step.stepIndex, result)
-        yield* appendAll(inst, [MessageEvent.append(message)])
-        yield* Deferred.succeed(gates[i]!, undefined)
+        finished[i] = result
+        yield* flush
         return result
       }), { concurrency: inst.policy.toolConcurrency })
   })

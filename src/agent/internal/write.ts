@@ -104,6 +104,18 @@ export const meta = (turnId: string, step?: number, extra?: Record<string, Messa
   ...extra
 })
 
+/** A new message of the instance (its id from the instance's generator, `createdAt` from `Clock`). */
+export const newMessage = (
+  inst: AgentInstance,
+  data: Message.MessageData,
+  metadata: Record<string, Message.Json>,
+  source?: Message.MessageSource
+): Effect.Effect<Message.Message> =>
+  Effect.clockWith((clock) => {
+    const ms = clock.unsafeCurrentTimeMillis()
+    return Message.make(data, { id: inst.state.messageId(ms), metadata, source })
+  })
+
 export const appendMessage = (
   inst: AgentInstance,
   data: Message.MessageData,
@@ -111,7 +123,7 @@ export const appendMessage = (
   source?: Message.MessageSource
 ) =>
   Effect.flatMap(
-    Message.make(data, { metadata, source }),
+    newMessage(inst, data, metadata, source),
     (m) => Effect.as(appendAll(inst, [MessageEvent.append(m)]), m)
   )
 
@@ -124,8 +136,13 @@ export const conversationState = (inst: AgentInstance): ConversationState => ({
     )
 })
 
-export const toolResultMessage = (turnId: string, step: number, result: ToolExecutor.ToolCallResult) =>
-  Message.make({
+export const toolResultMessage = (
+  inst: AgentInstance,
+  turnId: string,
+  step: number,
+  result: ToolExecutor.ToolCallResult
+) =>
+  newMessage(inst, {
     role: "tool",
     toolCallId: result.toolCallId,
     toolName: result.toolName,
@@ -136,7 +153,7 @@ export const toolResultMessage = (turnId: string, step: number, result: ToolExec
       output: ToolExecutor.forModel(result) as Message.Json,
       ...(result.status === "error" ? { isError: true } : {})
     }]
-  }, { metadata: meta(turnId, step, result.pinned === true ? { [ContextWindow.pinnedKey]: true } : undefined) })
+  }, meta(turnId, step, result.pinned === true ? { [ContextWindow.pinnedKey]: true } : undefined))
 
 export const errorResult = (
   call: { readonly id: string; readonly name: string },

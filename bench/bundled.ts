@@ -18,6 +18,8 @@ export const runBundled = async (options: {
   readonly name: string
   readonly childFlag: string
   readonly measureAll: () => Promise<void>
+  /** Flags for the node that runs the bundle (e.g. `--expose-gc`). */
+  readonly nodeArgs?: ReadonlyArray<string>
 }): Promise<void> => {
   let esbuild: typeof Esbuild | undefined
   try {
@@ -49,7 +51,7 @@ export const runBundled = async (options: {
       path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules"),
       path.join(dir, "node_modules")
     )
-    execFileSync(process.execPath, [outfile], {
+    execFileSync(process.execPath, [...(options.nodeArgs ?? []), outfile], {
       stdio: "inherit",
       env: { ...process.env, [options.childFlag]: "1" }
     })

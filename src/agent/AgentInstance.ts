@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -15,33 +14,26 @@ import type * as Scope from "effect/Scope"
 import type * as Conversation from "../conversation/Conversation.js"
 import type * as EventBus from "../event/EventBus.js"
 import type { ExtensionLoadError } from "../extension/ExtensionError.js"
-import type * as Model from "../model/Model.js"
-import type { ModelConfigError } from "../model/ModelError.js"
-import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
-import type * as Pipeline from "../pipeline/Pipeline.js"
+import type { TurnResult } from "../pipeline/Middleware.js"
 import type * as Bundle from "../resource/Bundle.js"
-import type { BundleError } from "../resource/BundleError.js"
-import type * as Resource from "../resource/Resource.js"
-import type * as ToolExecutor from "../tool/ToolExecutor.js"
-import type * as ToolModule from "../tool/ToolModule.js"
-import type { ToolNameError } from "../tool/ToolName.js"
 import { ExtensionState, type ExtensionStateError } from "../workspace/ExtensionState.js"
 import type { Instances } from "../workspace/Instances.js"
 import type { MessageStore } from "../workspace/MessageStore.js"
 import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import type { ApprovalNotPending, ForkError } from "./AgentError.js"
-import { type AgentConfigError, type AwaitingApproval, TurnStorageError } from "./AgentError.js"
+import type { ApprovalNotPending, ForkError, TurnStorageError } from "./AgentError.js"
+import { type AwaitingApproval } from "./AgentError.js"
 import * as Approvals from "./internal/approvals.js"
 import * as FromBundle from "./internal/bundle.js"
 import * as ContextHook from "./internal/context.js"
+import type { FromBundleError, FromBundleOptions, FromBundleRequirements } from "./internal/fromBundle.js"
+import * as FromBundleApi from "./internal/fromBundle.js"
 import * as History from "./internal/history.js"
 import type { StepEntry, TurnEntry } from "./internal/history.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./internal/instance.js"
 import type * as Loop from "./internal/loop.js"
 import * as Open from "./internal/open.js"
 import type { Options } from "./internal/open.js"
-import type * as Policy from "./Policy.js"
 
 export type {
   /**
@@ -54,6 +46,31 @@ export type {
    * @category models
    */
   ApprovalPredicate,
+  /**
+   * Every failure of {@link fromBundle}: the bundle does not describe a runnable agent (`AgentConfigError`,
+   * `BundleError` for an unreadable `systemRef`, `ModelConfigError`), a tool or extension does not load,
+   * or the instance's storage fails.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  FromBundleError,
+  /**
+   * Options of {@link fromBundle}: which Agent of the bundle and which instance of it, plus what to
+   * replace or add. Everything else is read from the bundle.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  FromBundleOptions,
+  /**
+   * What {@link fromBundle} needs from its context: the workspace stores, the event bus, the file system
+   * (prompt files) and a scope.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  FromBundleRequirements,
   /**
    * @since 0.1.0
    * @category models
@@ -154,76 +171,6 @@ export const make = (
 export type OpenError = TurnStorageError | ExtensionLoadError | ExtensionStateError
 
 /**
- * Options of {@link fromBundle}: which Agent of the bundle and which instance of it, plus what to
- * replace or add. Everything else is read from the bundle.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FromBundleOptions {
-  /** The Agent: its name in the bundle's local scope, or its entry. */
-  readonly agent: string | Bundle.Entry<Resource.AgentResource>
-  readonly instanceKey: string
-  /**
-   * The Swarm whose `spec.policy` applies (a name or an entry). Default: the only local Swarm listing the
-   * agent, else the one `Bundle.selectSwarm` picks if it lists the agent; none otherwise.
-   */
-  readonly swarm?: string | Bundle.Entry<Resource.SwarmResource> | undefined
-  /** Default: the Swarm's `spec.instanceKey`, else its name, else `default` (through `WorkspacePaths.workspaceId`). */
-  readonly workspaceId?: string | undefined
-  /** Replaces the Agent's Model resource (a scripted model in tests and demos). */
-  readonly model?: Model.Service | undefined
-  /** Passed to `Model.make` for the Agent's Model resource (an `HttpClient`, a script). */
-  readonly modelOptions?: Model.LayerOptions | undefined
-  /** Applied over the Swarm -> Agent policy. */
-  readonly policy?: Partial<Policy.Policy> | undefined
-  /** Tool resource names not to register (e.g. tools that need a network the host does not have). */
-  readonly skipTools?: ReadonlyArray<string> | undefined
-  /** Load the Agent's extensions (default `true`). */
-  readonly extensions?: boolean | undefined
-  readonly needsApproval?: ApprovalPredicate | undefined
-  readonly executor?: ToolExecutor.Options | undefined
-  readonly pipeline?: Pipeline.Options | undefined
-  readonly agents?: AgentsApi | undefined
-}
-
-/**
- * Every failure of {@link fromBundle}: the bundle does not describe a runnable agent (`AgentConfigError`,
- * `BundleError` for an unreadable `systemRef`, `ModelConfigError`), a tool or extension does not load, or
- * the instance's storage fails.
- *
- * @since 0.1.0
- * @category errors
- */
-export type FromBundleError =
-  | AgentConfigError
-  | BundleError
-  | ModelConfigError
-  | ToolModule.ToolModuleError
-  | ToolNameError
-  | ExtensionLoadError
-  | ExtensionStateError
-  | TurnStorageError
-
-/**
- * What {@link fromBundle} needs from its context: the workspace stores, the event bus, the file system
- * (prompt files) and a scope (the instance, its event sink and its extensions live as long as it). A
- * `ToolRuntime` in context is used for the Agent's sandboxed tools (without one they fail with
- * `AgentConfigError`).
- *
- * @since 0.1.0
- * @category models
- */
-export type FromBundleRequirements =
-  | EventBus.EventBus
-  | MessageStore
-  | RuntimeEventLog
-  | Instances
-  | ExtensionState
-  | FileSystem.FileSystem
-  | Scope.Scope
-
-/**
  * Opens a durable instance of one Agent of a loaded bundle, wired as the bundle says: the model from the
  * Agent's Model resource (`Model.make`; a `scripted` one gets its validated script), the system prompt
  * (`prompt.system` or the `systemRef` file), the policy merged Swarm -> Agent -> `options.policy`, the
@@ -260,26 +207,7 @@ export type FromBundleRequirements =
 export const fromBundle: (
   bundle: Bundle.Bundle,
   options: FromBundleOptions
-) => Effect.Effect<AgentInstance, FromBundleError, FromBundleRequirements> = Effect.fn("AgentInstance.fromBundle")(
-  function*(bundle: Bundle.Bundle, options: FromBundleOptions) {
-    const context = yield* Effect.context<FromBundleRequirements>()
-    // A fork is opened the same way, on the model this instance uses.
-    const reopen = (resolved: FromBundle.Resolved) => (next: InstanceRef) =>
-      Effect.provide(
-        fromBundle(bundle, { ...options, agent: resolved.agent, instanceKey: next.instanceKey, model: resolved.model }),
-        context
-      ).pipe(Effect.catchIf((e) => e._tag !== "TurnStorageError", (e) =>
-        Effect.fail(
-          new TurnStorageError({
-            instance: `${next.agentName}@${next.instanceKey}`,
-            operation: "opening the instance from its bundle",
-            detail: e.message,
-            cause: e
-          })
-        )))
-    return yield* FromBundle.open(bundle, options, reopen)
-  }
-)
+) => Effect.Effect<AgentInstance, FromBundleError, FromBundleRequirements> = FromBundleApi.fromBundle
 
 /**
  * An instance whose log lives in memory (tests, benchmarks, throwaway agents), optionally starting from

@@ -11,6 +11,9 @@
  *   order and written one batch at a time; everything queued while the previous batch was being written
  *   goes out in one `write` and one `fsync` (group commit). `append` returns only once its records are
  *   durable. Opening the writer repairs a torn tail by truncating it (with a warning).
+ * - {@link DurableFile}: how the writer appends (`internal/durableFile.ts`): `node:fs` directly by default
+ *   (a durable file is opened `O_DSYNC`, so a batch is one `write` that returns once it is on disk), or
+ *   through the `FileSystem` service (`DurableFile.fileSystem`).
  *
  * @since 0.1.0
  */
@@ -90,3 +93,21 @@ export {
    */
   writer
 } from "./internal/jsonlWriter.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category services
+   */
+  DurableFile,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type Handle as DurableFileHandle,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type Service as DurableFileService
+} from "./internal/durableFile.js"

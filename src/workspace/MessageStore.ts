@@ -34,6 +34,7 @@ import type * as Conversation from "../conversation/Conversation.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
 import type { InstanceRef } from "./InstanceName.js"
 import * as Compaction from "./internal/compaction.js"
+import * as DurableFile from "./internal/durableFile.js"
 import { encodeEvents } from "./internal/messageCodec.js"
 import * as MessageInstance from "./internal/messageInstance.js"
 import * as OpenInstances from "./internal/openInstances.js"
@@ -239,10 +240,11 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durable = options?.durable ?? true
+    const durableFile = yield* DurableFile.DurableFile
     const policy = yield* MessageInstance.policyOf(options?.compaction)
     const instances = yield* OpenInstances.make<Compaction.Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
     const paths = (instance: InstanceRef) => WorkspacePaths.instance(root, instance)
-    const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable)
+    const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable, durableFile)
 
     const withInstance = <B, E>(instance: InstanceRef, f: (inst: Compaction.Open) => Effect.Effect<B, E>) => {
       const p = paths(instance)

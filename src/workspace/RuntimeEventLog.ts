@@ -18,6 +18,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as InstanceLock from "./InstanceLock.js"
+import * as DurableFile from "./internal/durableFile.js"
 import * as InstanceLog from "./internal/instanceLog.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
@@ -173,6 +174,7 @@ export const make = (options?: {
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
+    const durableFile = yield* DurableFile.DurableFile
     const instances = yield* OpenInstances.make<Jsonl.Writer<EventRecord>>({
       idleTimeout: options?.idleTimeout ?? "5 minutes"
     })
@@ -183,7 +185,8 @@ export const make = (options?: {
         file: p.runtimeEvents,
         codec,
         role: "runtime-events",
-        durable: options?.durable ?? true
+        durable: options?.durable ?? true,
+        durableFile
       }).pipe(Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) }))
 
     const append = Effect.fn("RuntimeEventLog.append")(function*(

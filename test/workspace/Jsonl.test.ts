@@ -2,8 +2,9 @@ import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Either, Exit, Fiber, Option, Schema, Scope, Stream } from "effect"
 import { Jsonl } from "effect-swarm"
+import * as nodeFs from "node:fs"
 import * as path from "node:path"
-import { FsLive, newProbe, probedFs, tempRoot } from "./helpers.js"
+import { FsLive, newProbe, probedBackends, tempRoot } from "./helpers.js"
 
 const Note = Schema.Struct({ n: Schema.Number, text: Schema.String })
 const codec = Jsonl.codec(Note, { version: 1 })
@@ -175,6 +176,61 @@ describe("Jsonl", () => {
       assert.isTrue(exit._tag === "Success" || exit._tag === "Failure")
     }).pipe(Effect.provide(FsLive)))
 
+  // What "acknowledged = on disk" rests on with the default DurableFile: the descriptor's flags, as the
+  // kernel reports them (/proc/self/fdinfo, Linux), carry O_DSYNC when durable and not otherwise.
+  it.scoped("the default appends on an O_APPEND | O_DSYNC descriptor when durable, O_APPEND only when not", (ctx) =>
+    Effect.gen(function*() {
+      if (process.platform !== "linux") return ctx.skip("reads /proc/self/fdinfo (Linux)")
+      const root = yield* tempRoot
+      const flagsOf = (file: string) => {
+        for (const fd of nodeFs.readdirSync("/proc/self/fd")) {
+          let target = ""
+          try {
+            target = nodeFs.readlinkSync(`/proc/self/fd/${fd}`)
+          } catch {
+            continue
+          }
+          if (target !== file) continue
+          const info = nodeFs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8")
+          return Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(info)![1]!, 8)
+        }
+        return undefined
+      }
+      const durable = path.join(root, "durable.jsonl")
+      const fast = path.join(root, "fast.jsonl")
+      yield* Jsonl.writer(durable, codec)
+      yield* Jsonl.writer(fast, codec, { durable: false })
+      const { O_APPEND, O_DSYNC } = nodeFs.constants
+      const d = flagsOf(durable)
+      const f = flagsOf(fast)
+      assert.isDefined(d)
+      assert.isDefined(f)
+      assert.strictEqual(d! & O_APPEND, O_APPEND)
+      assert.strictEqual(d! & O_DSYNC, O_DSYNC)
+      assert.strictEqual(f! & O_APPEND, O_APPEND)
+      assert.strictEqual(f! & O_DSYNC, 0)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a closed writer never truncates: its descriptor may belong to a file opened since", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "closed.jsonl")
+      const scope = yield* Scope.make()
+      const stale = yield* Jsonl.writer(file, codec).pipe(Scope.extend(scope))
+      yield* stale.append([{ n: 1, text: "one" }])
+      yield* Scope.close(scope, Exit.void)
+      const w = yield* Jsonl.writer(file, codec)
+      yield* w.append([{ n: 2, text: "two" }])
+      const cut = yield* Effect.either(stale.truncate)
+      assert.isTrue(Either.isLeft(cut))
+      assert.deepStrictEqual((yield* Jsonl.readAll(file, codec)).map((r) => r.n), [1, 2])
+      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+    }).pipe(Effect.provide(FsLive)))
+})
+
+// The fault-injection suite, against every way of appending (Jsonl.DurableFile): node:fs with O_DSYNC (the
+// default) and the FileSystem service, each probed where it can be intercepted.
+describe.each(probedBackends)("Jsonl writer faults: $name", (backend) => {
   it.scoped("group commit: appends arriving during a write share the next write and fsync, in call order", () => {
     const probe = newProbe()
     return Effect.gen(function*() {
@@ -206,7 +262,7 @@ describe("Jsonl", () => {
       const records = yield* Jsonl.readAll(file, codec)
       assert.deepStrictEqual(records.map((r) => r.n), Array.from({ length: 65 }, (_, i) => i))
       assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
-    }).pipe(Effect.provide(probedFs(probe)))
+    }).pipe(Effect.provide(backend.layer(probe)))
   })
 
   it.scoped("closing the scope waits for the batch in flight, then fails what is still queued", () => {
@@ -239,7 +295,7 @@ describe("Jsonl", () => {
       // Appends after close fail at once.
       const after = yield* Effect.either(w.append([{ n: 3, text: "late" }]))
       assert.isTrue(Either.isLeft(after))
-    }).pipe(Effect.provide(probedFs(probe)))
+    }).pipe(Effect.provide(backend.layer(probe)))
   })
 
   it.scoped("a short write fails that append with a typed error, is cut back, and the next append works", () => {
@@ -257,7 +313,7 @@ describe("Jsonl", () => {
       const records = yield* Jsonl.readAll(file, codec)
       assert.deepStrictEqual(records.map((r) => r.n), [1, 3])
       assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
-    }).pipe(Effect.provide(probedFs(probe)))
+    }).pipe(Effect.provide(backend.layer(probe)))
   })
 
   it.live("interrupting the leader during its fsync neither loses its batch nor strands later appends", () => {
@@ -286,22 +342,6 @@ describe("Jsonl", () => {
       assert.isTrue(Option.isSome(later), "a later append completes")
       const records = yield* Jsonl.readAll(file, codec)
       assert.deepStrictEqual(records.map((r) => r.n), [1, 2, 3])
-    }).pipe(Effect.provide(probedFs(probe)), Effect.scoped)
+    }).pipe(Effect.provide(backend.layer(probe)), Effect.scoped)
   }, 20_000)
-
-  it.scoped("a closed writer never truncates: its descriptor may belong to a file opened since", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const file = path.join(yield* tempRoot, "closed.jsonl")
-      const scope = yield* Scope.make()
-      const stale = yield* Jsonl.writer(file, codec).pipe(Scope.extend(scope))
-      yield* stale.append([{ n: 1, text: "one" }])
-      yield* Scope.close(scope, Exit.void)
-      const w = yield* Jsonl.writer(file, codec)
-      yield* w.append([{ n: 2, text: "two" }])
-      const cut = yield* Effect.either(stale.truncate)
-      assert.isTrue(Either.isLeft(cut))
-      assert.deepStrictEqual((yield* Jsonl.readAll(file, codec)).map((r) => r.n), [1, 2])
-      assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
-    }).pipe(Effect.provide(FsLive)))
 })

@@ -1,7 +1,7 @@
 import { Error as PlatformError, FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import type { Message, WorkspacePaths } from "effect-swarm"
+import { Jsonl, type Message, type WorkspacePaths } from "effect-swarm"
 
 export const FsLive = NodeFileSystem.layer
 
@@ -20,7 +20,8 @@ export const msg = (id: string, content: string, role: Message.Role = "user"): M
 /**
  * The real Node file system with hooks on open files: counts `write` / `sync` calls and lets a test hold
  * an fsync (to observe what happens while a batch is in flight) or make the next write fail after writing
- * part of its bytes (a short write, as on a full disk).
+ * part of its bytes (a short write, as on a full disk). The layer also routes the JSONL writers' appends
+ * through the FileSystem (`Jsonl.DurableFile.fileSystem`), so the hooks see them.
  */
 export interface FileProbe {
   writes: number
@@ -75,7 +76,10 @@ export const probedFs = (probe: FileProbe) =>
           return probed
         })
     }))
-  ).pipe(Layer.provide(NodeFileSystem.layer))
+  ).pipe(
+    Layer.provide(NodeFileSystem.layer),
+    Layer.merge(Layer.succeed(Jsonl.DurableFile, Jsonl.DurableFile.fileSystem))
+  )
 
 export const newProbe = (): FileProbe => ({
   writes: 0,
@@ -85,3 +89,55 @@ export const newProbe = (): FileProbe => ({
   failNextWriteAfter: undefined,
   synced: []
 })
+
+/**
+ * The same hooks as {@link probedFs}, one level down: on the handles of a `Jsonl.DurableFile`
+ * implementation (`Jsonl.DurableFile.node` or `.fileSystem`). A durable append counts as a write and a
+ * sync; the hold (and the injected failure) come before it reaches the implementation.
+ */
+export const probedDurable = (probe: FileProbe, inner: Jsonl.DurableFileService) =>
+  Layer.succeed(Jsonl.DurableFile, {
+    open: (fs, file, options) =>
+      Effect.map(inner.open(fs, file, options), (handle): Jsonl.DurableFileHandle => {
+        const sync = (run: Effect.Effect<void, Jsonl.StorageIoError>) =>
+          Effect.suspend(() => {
+            probe.syncs++
+            probe.synced.push(file)
+            return (probe.onSync ?? Effect.void).pipe(
+              Effect.zipRight(probe.holdSync ?? Effect.void),
+              Effect.zipRight(run)
+            )
+          })
+        return {
+          size: handle.size,
+          truncate: handle.truncate,
+          sync: sync(handle.sync),
+          append: (bytes) =>
+            Effect.suspend(() => {
+              probe.writes++
+              const cut = probe.failNextWriteAfter
+              if (cut === undefined) return options.durable ? sync(handle.append(bytes)) : handle.append(bytes)
+              probe.failNextWriteAfter = undefined
+              return handle.append(bytes.subarray(0, cut)).pipe(
+                Effect.zipRight(Effect.fail(
+                  new Jsonl.StorageIoError({
+                    file,
+                    operation: "append",
+                    cause: new Error("ENOSPC (injected by the test)")
+                  })
+                ))
+              )
+            })
+        }
+      })
+  }).pipe(Layer.merge(NodeFileSystem.layer))
+
+/** The fault-injection suite runs against each way of appending: the probe sits where each can be intercepted. */
+export const probedBackends: ReadonlyArray<{
+  readonly name: string
+  readonly layer: (probe: FileProbe) => Layer.Layer<FileSystem.FileSystem>
+}> = [
+  { name: "node:fs, O_DSYNC (the default)", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.node) },
+  { name: "FileSystem, probed at DurableFile", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.fileSystem) },
+  { name: "FileSystem, probed at the FileSystem", layer: probedFs }
+]

@@ -12,6 +12,7 @@ import { io, makeDirectories, type StorageIoError } from "../AtomicFile.js"
 import * as InstanceLock from "../InstanceLock.js"
 import * as Jsonl from "../Jsonl.js"
 import type * as WorkspacePaths from "../WorkspacePaths.js"
+import * as DurableFile from "./durableFile.js"
 
 /** @internal */
 export const open = <A>(
@@ -22,6 +23,8 @@ export const open = <A>(
     readonly codec: Jsonl.Codec<A>
     readonly role: string
     readonly durable: boolean
+    /** How the log is appended to (captured by the store when it was made). */
+    readonly durableFile: DurableFile.Service
     readonly stopOnFailure?: boolean | undefined
   }
 ): Effect.Effect<Jsonl.Writer<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
@@ -35,6 +38,7 @@ export const open = <A>(
       durable: options.durable,
       stopOnFailure: options.stopOnFailure
     }).pipe(
-      Effect.provideService(FileSystem.FileSystem, fs)
+      Effect.provideService(FileSystem.FileSystem, fs),
+      Effect.provideService(DurableFile.DurableFile, options.durableFile)
     )
   })

@@ -28,6 +28,7 @@ import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { io, makeDirectories, StorageIoError, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
+import { DurableFile } from "./durableFile.js"
 import type { Codec } from "./jsonlCodec.js"
 import { readRange, repairTail } from "./jsonlReader.js"
 
@@ -65,9 +66,12 @@ export interface Writer<A> {
 }
 
 interface Pending {
-  readonly bytes: Uint8Array
+  readonly text: string
   readonly done: Deferred.Deferred<void, StorageIoError>
 }
+
+/** The largest encoding buffer a writer keeps between batches. */
+const keptBufferBound = 1024 * 1024
 
 const closedError = (file: string) =>
   new StorageIoError({ file, operation: "append", cause: new Error("writer closed") })
@@ -112,6 +116,7 @@ export const writer = <A>(
 ): Effect.Effect<Writer<A>, StorageIoError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    const durableFile = yield* DurableFile
     const durable = options?.durable ?? true
     const dir = path.dirname(file)
     yield* makeDirectories(fs, dir, { durable })
@@ -121,22 +126,16 @@ export const writer = <A>(
     // The descriptor lives in a scope of its own, so `replaceFrom` can swap it for the new file's.
     const openHandle = Effect.gen(function*() {
       const handleScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-      const opened = yield* fs.open(file, { flag: "a", mode: 0o644 }).pipe(io(file, "open"), Scope.extend(handleScope))
+      const opened = yield* durableFile.open(fs, file, { durable }).pipe(Scope.extend(handleScope))
       return [opened, handleScope] as const
     })
     let [handle, handleScope] = yield* openHandle
-    let size = Number((yield* handle.stat.pipe(io(file, "stat"))).size)
+    let size = handle.size
     if (!existed && durable) {
       // The new directory entry must survive a crash too.
-      yield* handle.sync.pipe(io(file, "fsync"))
+      yield* handle.sync
       yield* syncDirectory(fs, dir)
     }
-    const encoder = new TextEncoder()
-    const persist = (bytes: Uint8Array) =>
-      (bytes.length === 0 ? Effect.void : handle.writeAll(bytes)).pipe(
-        Effect.zipRight(durable ? handle.sync : Effect.void),
-        io(file, durable ? "append+fsync" : "append")
-      )
 
     // Lines queued and not yet taken by a batch, in call order.
     let pending: Array<Pending> = []
@@ -148,17 +147,24 @@ export const writer = <A>(
     // Set after a failed write that could not be cut back: every later append fails with it.
     let broken: StorageIoError | undefined
 
-    const concat = (items: ReadonlyArray<Pending>): Uint8Array => {
-      if (items.length === 1) return items[0]!.bytes
-      let total = 0
-      for (const item of items) total += item.bytes.length
-      const bytes = new Uint8Array(total)
-      let at = 0
-      for (const item of items) {
-        bytes.set(item.bytes, at)
-        at += item.bytes.length
+    // One encoding per batch: the lines are joined as text (cheap), then written as UTF-8 into a buffer the
+    // writer keeps (one batch is in flight at a time, and the handle is done with the bytes when its append
+    // completes), so a batch allocates no memory outside the heap. A batch larger than the kept buffer's
+    // bound gets a buffer of its own.
+    let scratch = Buffer.allocUnsafeSlow(0)
+    const encode = (items: ReadonlyArray<Pending>): Uint8Array => {
+      let text = ""
+      for (const item of items) text += item.text
+      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+      const bound = text.length * 3
+      if (bound > scratch.length) {
+        const needed = Buffer.byteLength(text, "utf8")
+        if (needed > keptBufferBound) return Buffer.from(text, "utf8")
+        if (needed > scratch.length) {
+          scratch = Buffer.allocUnsafeSlow(Math.min(keptBufferBound, Math.max(needed, 2 * scratch.length, 4096)))
+        }
       }
-      return bytes
+      return scratch.subarray(0, scratch.write(text, 0, "utf8"))
     }
 
     // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
@@ -172,12 +178,12 @@ export const writer = <A>(
         for (const item of items) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
         return Effect.void
       }
-      const bytes = concat(items)
+      const bytes = encode(items)
       const before = size
       const done = Deferred.unsafeMake<void>(FiberId.none)
       inflight = done
       // Nothing to write (a flush): every earlier batch completed before this one started, durably.
-      const write = broken !== undefined ? Effect.fail(broken) : bytes.length === 0 ? Effect.void : persist(bytes)
+      const write = broken !== undefined ? Effect.fail(broken) : handle.append(bytes)
       return write.pipe(
         Effect.tap(() => Effect.sync(() => size += bytes.length)),
         // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
@@ -251,7 +257,7 @@ export const writer = <A>(
     const enqueueText = (text: string) =>
       Effect.sync(() => {
         if (closed) return Effect.fail(closedError(file))
-        const own: Pending = { bytes: encoder.encode(text), done: Deferred.unsafeMake(FiberId.none) }
+        const own: Pending = { text, done: Deferred.unsafeMake(FiberId.none) }
         pending.push(own)
         return waitFor(own)
       })
@@ -289,7 +295,6 @@ export const writer = <A>(
       truncate: Effect.suspend(() =>
         closed ? Effect.fail(closedError(file)) : handle.truncate(0).pipe(
           Effect.zipRight(durable ? handle.sync : Effect.void),
-          io(file, "truncate"),
           Effect.tap(() => Effect.sync(() => size = 0))
         )
       ),

@@ -12,6 +12,7 @@ import * as InstanceLock from "../InstanceLock.js"
 import type { StorageCorrupt, StorageUnavailable } from "../StorageError.js"
 import type * as WorkspacePaths from "../WorkspacePaths.js"
 import type * as Compaction from "./compaction.js"
+import type * as DurableFile from "./durableFile.js"
 import * as InstanceLog from "./instanceLog.js"
 import { eventCodec } from "./messageCodec.js"
 import * as Repair from "./repair.js"
@@ -52,7 +53,8 @@ export const policyOf = (
 export const open = (
   fs: FileSystem.FileSystem,
   p: WorkspacePaths.InstancePaths,
-  durable: boolean
+  durable: boolean,
+  durableFile: DurableFile.Service
 ): Effect.Effect<
   Compaction.Open,
   InstanceLock.InstanceLocked | StorageCorrupt | StorageUnavailable,
@@ -65,6 +67,7 @@ export const open = (
       codec: eventCodec,
       role: "messages",
       durable,
+      durableFile,
       // Seqs are given at queueing: after a failed write the instance reopens from the file.
       stopOnFailure: true
     })

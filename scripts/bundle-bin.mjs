@@ -56,7 +56,7 @@ await esbuild.build({
       "var __esImport = globalThis.__effectSwarmImport || ((specifier) => import(specifier));"
   },
   // tsx registers its loader by file path inside its own package: it stays a dependency, not bundled.
-  external: ["tsx", "tsx/*"],
+  external: ["tsx", "tsx/*", "@opentelemetry/*"],
   logLevel: "warning"
 })
 

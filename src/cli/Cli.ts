@@ -17,6 +17,17 @@ const lazy = <M>(load: () => Promise<M>) => Effect.promise(load)
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON for scripts instead of text"))
 
+const otel = Options.text("otel").pipe(
+  Options.withDescription(
+    "export traces and metrics over OTLP/HTTP, to this endpoint or (--otel alone) OTEL_EXPORTER_OTLP_ENDPOINT, else " +
+      "http://localhost:4318; OTEL_EXPORTER_OTLP_ENDPOINT alone turns it on too"
+  ),
+  Options.optional
+)
+// Runs a command with telemetry when --otel or the OTEL_* variables ask for it (see internal/telemetry.ts).
+const traced = <A, E, R>(flag: Option.Option<string>, self: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(lazy(() => import("./internal/telemetry.js")), (m) => m.traced(flag, self))
+
 const validate = Command.make(
   "validate",
   {
@@ -105,7 +116,7 @@ const swarm = Options.text("swarm").pipe(
   Options.withDescription("the Swarm whose policy and workspace apply (default: the one listing the agent)"),
   Options.optional
 )
-const sendOptions = { dir, swarm, workspace, json }
+const sendOptions = { dir, swarm, workspace, json, otel }
 const common = (o: {
   readonly dir: string
   readonly swarm: Option.Option<string>
@@ -122,7 +133,7 @@ const send = Command.make(
     text: Args.text({ name: "text" }).pipe(Args.withDescription("the user input")),
     ...sendOptions
   },
-  (o) => Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.send(o.target, o.text, common(o)))
+  (o) => traced(o.otel, Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.send(o.target, o.text, common(o))))
 ).pipe(
   Command.withDescription(
     "Run one turn of an agent of the bundle and print its reply (exit 4: a tool call waits for approval)."
@@ -134,7 +145,8 @@ const callId = Args.text({ name: "callId" }).pipe(Args.withDescription("the paus
 const approve = Command.make(
   "approve",
   { target, callId, ...sendOptions },
-  (o) => Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.approve(o.target, o.callId, common(o)))
+  (o) =>
+    traced(o.otel, Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.approve(o.target, o.callId, common(o))))
 ).pipe(Command.withDescription("Approve a tool call a turn paused on; the turn continues and its reply prints."))
 
 const deny = Command.make(
@@ -146,9 +158,12 @@ const deny = Command.make(
     reason: Options.text("reason").pipe(Options.withDescription("why (the model reads it)"), Options.optional)
   },
   (o) =>
-    Effect.flatMap(
-      lazy(() => import("./Send.js")),
-      (m) => m.deny(o.target, o.callId, { ...common(o), reason: orUndefined(o.reason) })
+    traced(
+      o.otel,
+      Effect.flatMap(
+        lazy(() => import("./Send.js")),
+        (m) => m.deny(o.target, o.callId, { ...common(o), reason: orUndefined(o.reason) })
+      )
     )
 ).pipe(
   Command.withDescription("Deny a tool call a turn paused on (the model reads E_TOOL_DENIED); the turn continues.")
@@ -199,18 +214,22 @@ const run = Command.make(
         "a Model of the bundle for agents whose Model has no API key in the environment (a scripted one runs offline)"
       ),
       Options.optional
-    )
+    ),
+    otel
   },
   (o) =>
-    Effect.flatMap(
-      lazy(() => import("./Run.js")),
-      (m) =>
-        m.run(o.dir, {
-          swarm: orUndefined(o.swarm),
-          once: orUndefined(o.once),
-          to: orUndefined(o.to),
-          fallbackModel: orUndefined(o.fallbackModel)
-        })
+    traced(
+      o.otel,
+      Effect.flatMap(
+        lazy(() => import("./Run.js")),
+        (m) =>
+          m.run(o.dir, {
+            swarm: orUndefined(o.swarm),
+            once: orUndefined(o.once),
+            to: orUndefined(o.to),
+            fallbackModel: orUndefined(o.fallbackModel)
+          })
+      )
     )
 ).pipe(
   Command.withDescription(
@@ -234,8 +253,11 @@ export const root = Command.make("effect-swarm").pipe(
 /** @internal */
 export const options = { json }
 
+const runRoot = Command.run(root, { name: "effect-swarm", version })
+
 /**
- * Runs the CLI on `argv` (as given by `process.argv`).
+ * Runs the CLI on `argv` (as given by `process.argv`). A bare `--otel` (no `http(s)://` endpoint after it)
+ * is given the value `env` first (the `OTEL_*` endpoint, else localhost:4318): the parser wants a value.
  *
  * @example
  * ```ts
@@ -248,4 +270,5 @@ export const options = { json }
  * @since 0.1.0
  * @category running
  */
-export const cli = Command.run(root, { name: "effect-swarm", version })
+export const cli = (argv: ReadonlyArray<string>) =>
+  runRoot(argv.map((arg, i) => arg === "--otel" && !/^https?:\/\//.test(argv[i + 1] ?? "") ? "--otel=env" : arg))

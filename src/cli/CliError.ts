@@ -124,3 +124,21 @@ export class SwarmChoice extends Schema.TaggedError<SwarmChoice>("effect-swarm/c
     return `${this.detail} (pass --swarm <name>)`
   }
 }
+
+/**
+ * `--otel` (or an `OTEL_*` variable) asked for telemetry, but the optional OpenTelemetry packages are not
+ * installed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OtelUnavailable extends Schema.TaggedError<OtelUnavailable>("effect-swarm/cli/OtelUnavailable")(
+  "OtelUnavailable",
+  { detail: Schema.String }
+) {
+  override get message(): string {
+    return `telemetry needs the optional OpenTelemetry packages (${this.detail}); install them: npm i ` +
+      `@effect/opentelemetry @opentelemetry/exporter-trace-otlp-http @opentelemetry/exporter-metrics-otlp-http ` +
+      `(or unset OTEL_EXPORTER_OTLP_ENDPOINT / drop --otel)`
+  }
+}

@@ -208,6 +208,19 @@ export const acquire = (
   file: string,
   role: string
 ): Effect.Effect<void, InstanceLocked | StorageIoError, Scope.Scope> =>
+  // The release is registered by acquireRelease, after the lock table's permit is given back: a scope that
+  // has already closed runs it at once, and inside the permit that would wait on itself forever.
+  Effect.asVoid(Effect.acquireRelease(
+    lockTable.withPermits(1)(link(fs, file, role)),
+    (key) => lockTable.withPermits(1)(release(fs, file, key, role))
+  ))
+
+/** Takes the lock (or adds the role to this process's hold) and returns the key its release needs. */
+const link = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  role: string
+): Effect.Effect<string, InstanceLocked | StorageIoError> =>
   Effect.gen(function*() {
     // Check-then-link must be atomic inside the process: two services (say MessageStore and
     // RuntimeEventLog) locking the same instance at once would otherwise both miss `held`.
@@ -218,8 +231,7 @@ export const acquire = (
         return yield* new InstanceLocked({ file, pid: process.pid, hostname: os.hostname(), role })
       }
       existing.roles.add(role)
-      yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, key, role)))
-      return
+      return key
     }
     const token = yield* makeToken
     const startTime = yield* startTimeOf(fs, process.pid)
@@ -258,9 +270,9 @@ export const acquire = (
       return yield* new InstanceLocked({ file, pid: holder?.pid ?? -1, hostname: holder?.hostname ?? "?", role })
     }
     held.set(key, { token, roles: new Set([role]) })
-    yield* Effect.addFinalizer(() => lockTable.withPermits(1)(release(fs, file, key, role)))
     yield* sweep(fs, file, token)
-  }).pipe(lockTable.withPermits(1))
+    return key
+  })
 
 /**
  * Removes what crashed lock-takers left beside `file`, once we hold it (`token` is ours):

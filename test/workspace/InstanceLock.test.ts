@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either, Exit, Scope } from "effect"
 import { InstanceLock, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import { spawnSync } from "node:child_process"
 import * as os from "node:os"
@@ -167,4 +167,27 @@ describe("InstanceLock", () => {
       const withFile = new InstanceLock.InstanceLocked({ file: "/x/writer.lock", pid: 4242, hostname: "h", role: "m" })
       assert.include(withFile.message, "(/x/writer.lock)")
     }))
+})
+
+describe("InstanceLock in a scope that has already closed", () => {
+  // A store opened late into a closed scope (a caller keeping instances longer than the stores' layer) used
+  // to deadlock: the finaliser ran at once, inside the acquire, and waited for the lock table acquire held.
+  it.live("acquire returns (the lock is released at once) and the lock table stays usable", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const p = WorkspacePaths.instance(root, ref)
+      yield* fs.makeDirectory(p.dir, { recursive: true })
+      const closed = yield* Scope.make()
+      yield* Scope.close(closed, Exit.void)
+      const late = yield* InstanceLock.acquire(fs, p.lock, "messages").pipe(
+        Scope.extend(closed),
+        Effect.timeout("10 seconds"),
+        Effect.either
+      )
+      assert.isTrue(Either.isRight(late), "acquire into a closed scope returned")
+      assert.isFalse(yield* fs.exists(p.lock), "its lock was released with the scope")
+      // The process-wide lock table is free: another acquire in a live scope works.
+      yield* Effect.scoped(InstanceLock.acquire(fs, p.lock, "messages")).pipe(Effect.timeout("10 seconds"))
+    }).pipe(Effect.scoped, Effect.provide(FsLive)))
 })

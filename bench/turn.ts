@@ -7,15 +7,19 @@
  *
  * Each turn ends with a `truncate` event, so every turn starts from an empty conversation.
  * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
- * floors a step costs. The peers (bench/turn-peers.ts) run the same turn in the same process. Called from bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
+ * floors a step costs and how many fsync/fdatasync calls it makes (counted on the FileSystem's files and
+ * on node:fs). The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
+ * bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
+import * as nodeModule from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Bench } from "tinybench"
@@ -120,6 +124,41 @@ const cpu = async (turns: number, fn: () => Promise<unknown>) => {
 const oneTurn = (instance: AgentInstance.AgentInstance) =>
   Effect.tap(Turn.run(instance, "Run the tool ten times."), () => Loop.appendAll(instance, [MessageEvent.truncate]))
 
+/**
+ * Counts every fsync/fdatasync the stores ask for: through the FileSystem service (`File.sync` of files
+ * it opens) and, for a writer calling node:fs directly, node:fs's own fsync/fdatasync functions.
+ */
+let fsyncs = 0
+const countingFile = (file: FileSystem.File): FileSystem.File =>
+  new Proxy(file, {
+    get(target, key) {
+      if (key === "sync") return Effect.zipLeft(target.sync, Effect.sync(() => fsyncs++))
+      const value = Reflect.get(target, key, target)
+      return typeof value === "function" ? value.bind(target) : value
+    }
+  })
+const CountingFileSystem = Layer.effect(
+  FileSystem.FileSystem,
+  Effect.map(FileSystem.FileSystem, (inner) => ({
+    ...inner,
+    open: (p: string, o?: FileSystem.OpenFileOptions) => Effect.map(inner.open(p, o), countingFile)
+  }))
+).pipe(Layer.provide(NodeFileSystem.layer))
+const countNodeSyncs = () => {
+  const mutable = nodeModule.createRequire(import.meta.url)("node:fs") as Record<
+    string,
+    (...args: Array<unknown>) => unknown
+  >
+  for (const name of ["fsync", "fdatasync", "fsyncSync", "fdatasyncSync"]) {
+    const original = mutable[name]!
+    mutable[name] = (...args: Array<unknown>) => {
+      fsyncs++
+      return original(...args)
+    }
+  }
+  nodeModule.syncBuiltinESMExports()
+}
+
 const round = (x: number) => Math.round(x * 10) / 10
 
 export const measureTurns = async (): Promise<void> => {
@@ -188,13 +227,17 @@ export const measureTurns = async (): Promise<void> => {
       Instances.layer({ root }),
       ExtensionState.layer({ root }),
       EventBus.layer()
-    ).pipe(Layer.provide(NodeFileSystem.layer))
+    ).pipe(Layer.provide(CountingFileSystem))
+    countNodeSyncs()
     const durable = ManagedRuntime.make(Stores)
     const onDisk = await durable.runPromise(
       Effect.tap(AgentInstance.make(options("durable")).pipe(Effect.scoped), setup)
     )
     const turnDurable = () => durable.runPromise(oneTurn(onDisk))
     await turnDurable()
+    fsyncs = 0
+    for (let i = 0; i < 10; i++) await turnDurable()
+    const fsyncsPerStep = fsyncs / 10 / steps
     const d = await measure("durable", 3000, turnDurable)
     const dCpu = await cpu(30, turnDurable)
     rows.push({
@@ -202,7 +245,8 @@ export const measureTurns = async (): Promise<void> => {
       "p50 µs/step": round(d.p50 / steps),
       "mean µs/step": round(d.mean / steps),
       "CPU µs/step": round(dCpu / steps),
-      "floors/step": round(d.p50 / steps / floor.p50)
+      "floors/step": round(d.p50 / steps / floor.p50),
+      "fsyncs/step": round(fsyncsPerStep)
     })
     await durable.dispose()
   } finally {

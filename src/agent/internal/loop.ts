@@ -30,6 +30,7 @@ import {
   meta,
   type OnDelta,
   record,
+  recordLater,
   stateFor,
   toolResultMessage,
   type TurnState
@@ -357,6 +358,7 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
       },
       input.source
     )
-    yield* record(inst, "turn.started", turnId, {})
+    // Not fsynced on its own: nothing depends on it; it is durable with the turn's next record.
+    yield* recordLater(inst, "turn.started", turnId, {})
     return yield* drive(inst, stateFor(turnId, input.text, undefined, call, input.onDelta))
   })

@@ -27,6 +27,7 @@ import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
 import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
+import type * as AgentsApiService from "./AgentsApi.js"
 import * as Child from "./internal/hostChild.js"
 import * as InProcess from "./internal/hostInProcess.js"
 import type { TurnInput } from "./internal/mailbox.js"
@@ -67,8 +68,17 @@ export interface Target {
   readonly generation: number
   /** A model instead of the bundle's (in-process hosts only: a child process opens the bundle's). */
   readonly model: Model.Service | undefined
-  /** The agents API the instance's middlewares and tools call other agents through. */
+  /**
+   * The agents API the instance's middlewares and tools call other agents through (in-process hosts only;
+   * without it, `calls.forInstance` of the instance).
+   */
   readonly agents: AgentsApi | undefined
+  /**
+   * The orchestrator's inter-agent call service (`AgentsTool.wire`'s `calls`): the host gives the instance
+   * its agents API and, when its agent may call others, the `agents` tool and async reply delivery
+   * (`AgentsTool.attach`). A child-process host carries it over IPC: the child's calls are answered here.
+   */
+  readonly calls?: AgentsApiService.Service | undefined
   /** Prepares the opened instance before its first turn (in-process hosts only). */
   readonly setup:
     | ((instance: AgentInstance.AgentInstance) => Effect.Effect<void, AgentTurnFailed, Scope.Scope>)
@@ -124,6 +134,7 @@ export interface Hosted {
    * (`Turn.abandon`: a `turn.abandoned` record, `E_TOOL_INTERRUPTED` for its unanswered tool calls). The
    * orchestrator calls it after interrupting a run whose requester gave up (a request timeout) or that
    * outlived the shutdown grace period. A host without it leaves the turn open (continued by the next run).
+   * A child-process host asks the child (which owns the log) with an `Abandon` message.
    */
   readonly abandon?: (reason: string) => Effect.Effect<void, HostCrashed>
   /**
@@ -233,8 +244,18 @@ export interface ChildProcessOptions {
  * next child continues the open turn from the log. `stop` (and closing the scope) asks the child to shut
  * down, sends TERM to its process group after `gracePeriod` and KILL after `killGrace`, and reaps it.
  *
- * Not carried across: `Orchestrator` options `models`, `setup` and `agents` (they live in this process:
- * such an instance fails to start with `HostUnsupported`); sandboxed tools run under the default Node
+ * Inter-agent calls: with `calls` in the Orchestrator options (`AgentsTool.wire`), the child's instance
+ * calls other agents (`ctx.agents`, the built-in `agents` tool with async reply delivery, `ctx.callAgent`
+ * of its sandboxed tools) through schema-checked IPC messages answered by this process's `AgentsApi`, as
+ * the instance the child was started for: the same checks and `AGENT_*` errors as in-process, the call
+ * chain carried across processes (cycles through a child are `CIRCULAR_CALL_DETECTED`), and a cancelled
+ * turn in the child cancels its request here and the callee's turn with it. A request that times out
+ * abandons the callee's turn in its child (`Turn.abandon`, over an `Abandon` message).
+ *
+ * Not carried across (they are objects and functions of this process): `Orchestrator` options `models`
+ * (select the model in the bundle instead: a `provider: scripted` Model for tests), `setup` (declare the
+ * tools, middlewares and extensions in the bundle), and `agents` without `calls`; such an instance fails
+ * to start with `HostUnsupported`, whose detail says so. Sandboxed tools run under the default Node
  * `RuntimeConfig` in the child.
  *
  * @example

@@ -21,6 +21,7 @@ import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
 import * as AgentHost from "./AgentHost.js"
+import type * as AgentsApiService from "./AgentsApi.js"
 import { makeWith } from "./internal/build.js"
 import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
@@ -202,6 +203,15 @@ export interface Options {
     | undefined
   /** The agents API an instance's middlewares and tools call other agents through. */
   readonly agents?: ((context: InstanceContext) => AgentsApi) | undefined
+  /**
+   * Inter-agent calls on every host (pass `AgentsTool.wire`'s result instead of `agents` + `setup`): each
+   * instance gets its agents API, and the `agents` tool with async reply delivery when its agent may call
+   * others; a child-process host carries them over IPC.
+   */
+  readonly calls?: {
+    readonly api: AgentsApiService.Service
+    readonly agents: (context: InstanceContext) => AgentsApi
+  } | undefined
   /** Overrides of the Swarm's supervision settings (`spec.policy.supervision`, `spec.policy.restart`). */
   readonly supervision?: Partial<Supervision.Settings> | undefined
   /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */

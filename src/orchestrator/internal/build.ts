@@ -60,7 +60,8 @@ export const makeWith = (
           agent,
           generation,
           model: options.models?.[address.agentName],
-          agents: options.agents?.(instanceContext),
+          agents: options.agents?.(instanceContext) ?? options.calls?.agents(instanceContext),
+          calls: options.calls?.api,
           setup: setup === undefined ? undefined : (instance) =>
             setup(instance, instanceContext).pipe(
               Effect.mapError((e) =>

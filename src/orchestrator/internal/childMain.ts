@@ -4,7 +4,9 @@
  * conversation, runtime events and extension state), answers `Ready`, then runs `Run` messages one at a
  * time until `Shutdown` or until the parent goes away (the IPC channel closes): either way it interrupts
  * its turn (the turn stays open in the log, the next generation continues it), closes its scope and
- * exits.
+ * exits. `Abandon` records an interrupted turn as abandoned (`Turn.abandon`). With `Start.calls` the
+ * instance calls other agents through the parent (`childBridge`): `ctx.agents`, the `agents` tool and reply
+ * delivery, and `ctx.callAgent` of its sandboxed tools.
  */
 import { NodeContext } from "@effect/platform-node"
 import * as Cause from "effect/Cause"
@@ -17,28 +19,35 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as AgentInstance from "../../agent/AgentInstance.js"
+import * as Turn from "../../agent/Turn.js"
 import * as RuntimeConfig from "../../config/RuntimeConfig.js"
 import * as EventBus from "../../event/EventBus.js"
 import * as Bundle from "../../resource/Bundle.js"
+import * as NativeTools from "../../sandbox/NativeTools.js"
 import * as ToolRuntime from "../../sandbox/ToolRuntime.js"
 import * as ExtensionState from "../../workspace/ExtensionState.js"
 import * as Instances from "../../workspace/Instances.js"
 import * as MessageStore from "../../workspace/MessageStore.js"
 import * as RuntimeEventLog from "../../workspace/RuntimeEventLog.js"
+import { attach } from "../AgentsTool.js"
+import * as ChildBridge from "./childBridge.js"
 import { describe, isCrash, logState, runTurn } from "./hostInProcess.js"
 import * as Protocol from "./hostProtocol.js"
 
 type Start = Extract<Protocol.ToChild, { readonly _tag: "Start" }>
 
-const stores = (root: string) =>
+const stores = (root: string, native: NativeTools.Service | undefined) =>
   Layer.mergeAll(
     MessageStore.layer({ root }),
     RuntimeEventLog.layer({ root }),
     Instances.layer({ root }),
     ExtensionState.layer({ root }),
     EventBus.layer(),
-    // The default Node RuntimeConfig cannot fail to build.
-    ToolRuntime.layer.pipe(Layer.provide(Layer.orDie(RuntimeConfig.layer("node"))))
+    // The default Node RuntimeConfig cannot fail to build. `ctx.callAgent` of sandboxed tools goes to the parent.
+    ToolRuntime.layer.pipe(
+      Layer.provide(Layer.orDie(RuntimeConfig.layer("node"))),
+      Layer.provide(native === undefined ? Layer.empty : Layer.succeed(NativeTools.NativeTools, native))
+    )
   ).pipe(Layer.provideMerge(NodeContext.layer))
 
 const send = (message: Protocol.ToParent): Effect.Effect<void> =>
@@ -51,16 +60,24 @@ const send = (message: Protocol.ToParent): Effect.Effect<void> =>
     }
   })
 
-const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferred<void>) =>
-  Effect.gen(function*() {
+const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferred<void>) => {
+  const ref = { workspaceId: start.workspaceId, agentName: start.agent, instanceKey: start.instanceKey }
+  const bridge = start.calls === undefined ?
+    undefined :
+    ChildBridge.make({ ref, callable: start.calls.callable, send })
+  return Effect.gen(function*() {
     const opened = yield* Effect.either(Effect.gen(function*() {
       const bundle = yield* Bundle.load(start.bundleRoot, { stateRoot: start.stateRoot })
-      return yield* AgentInstance.fromBundle(bundle, {
+      const instance = yield* AgentInstance.fromBundle(bundle, {
         agent: start.agent,
         instanceKey: start.instanceKey,
         swarm: start.swarm,
-        workspaceId: start.workspaceId
+        workspaceId: start.workspaceId,
+        ...(bridge === undefined ? {} : { agents: bridge.service.forInstance(ref) })
       })
+      // The agents tool and reply delivery, as in-process instances get them.
+      if (bridge !== undefined) yield* attach(bridge.service, instance)
+      return instance
     }))
     if (Either.isLeft(opened)) {
       return yield* send({ _tag: "StartFailed", errorTag: opened.left._tag, detail: opened.left.message })
@@ -99,8 +116,10 @@ const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferre
           switch (message._tag) {
             case "Run":
               return Effect.as(
-                Effect.tap(Effect.forkScoped(runOne(message)), (fiber) =>
-                  Effect.sync(() => running.set(message.id, fiber))),
+                Effect.tap(
+                  Effect.forkScoped(runOne(message)),
+                  (fiber) => Effect.sync(() => running.set(message.id, fiber))
+                ),
                 true
               )
             case "Cancel": {
@@ -108,6 +127,17 @@ const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferre
               // Awaited: the next Run starts only after the cancelled turn let go of the instance.
               return Effect.as(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), true)
             }
+            case "CallResult":
+              return Effect.as(bridge === undefined ? Effect.void : bridge.answer(message.id, message.answer), true)
+            case "Abandon":
+              // After `Cancel` (handled before it, in order): the turn has let go of the instance.
+              return Turn.abandon(instance, message.reason).pipe(
+                Effect.matchEffect({
+                  onSuccess: () => send({ _tag: "Abandoned", id: message.id }),
+                  onFailure: (e) => send({ _tag: "Abandoned", id: message.id, error: e.message })
+                }),
+                Effect.as(true)
+              )
             case "InLog":
               return logState(instance, message.ids).pipe(
                 Effect.flatMap((found) =>
@@ -132,14 +162,16 @@ const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferre
       })
 
     const loop = Effect.iterate(true, {
-      while: (go) =>
-        go,
+      while: (go) => go,
       body: () => Effect.flatMap(Queue.take(inbox), handle)
     })
     yield* Effect.raceFirst(loop, Effect.raceFirst(Deferred.await(gone), Deferred.await(crashed)))
-    // Shutdown, the parent gone, or a crash: running turns are interrupted (they stay open in the log).
+    // Shutdown, the parent gone, or a crash: running turns are interrupted (they stay open in the log), and
+    // calls still waiting (none should be) fail.
     yield* Effect.forEach(running.values(), Fiber.interrupt, { discard: true })
-  }).pipe(Effect.scoped, Effect.provide(stores(start.stateRoot)))
+    if (bridge !== undefined) yield* bridge.close
+  }).pipe(Effect.scoped, Effect.provide(stores(start.stateRoot, bridge?.service.nativeTools(start.workspaceId))))
+}
 
 /** The child's program: the handshake, then its instance's turns, until shutdown. */
 export const main: Effect.Effect<void> = Effect.gen(function*() {

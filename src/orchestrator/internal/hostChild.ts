@@ -3,7 +3,9 @@
  * channel (JSON messages checked by `hostProtocol`), in its own process group. The handshake (`Start` ->
  * `Ready`) waits `readyTimeout` on the Clock; the child opens the instance itself and writes its own
  * files. The process's exit completes that generation's `exited` only. `stop` asks for a shutdown, waits
- * `gracePeriod`, sends TERM to the group, waits `killGrace`, then KILL, and always reaps.
+ * `gracePeriod`, sends TERM to the group, waits `killGrace`, then KILL, and always reaps. With
+ * `target.calls` the child's agents API calls are answered here (`hostBridge`); `abandon` is an `Abandon`
+ * message the child answers once `Turn.abandon` recorded the interrupted turn.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Deferred from "effect/Deferred"
@@ -24,6 +26,7 @@ import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type { Exit as HostExit, Hosted, RunOptions, Service, ShutdownReason, Target } from "../AgentHost.js"
 import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
+import * as HostBridge from "./hostBridge.js"
 import * as Protocol from "./hostProtocol.js"
 
 /** Options of the child-process host (see `AgentHost.childProcess`). */
@@ -73,23 +76,43 @@ const describeExit = (code: number | null, signal: NodeJS.Signals | null, tail: 
   (signal !== null ? `the child process was killed by ${signal}` : `the child process exited with code ${code}`) +
   (tail.trim().length === 0 ? "" : `; its last output: ${tail.trim().slice(-1000)}`)
 
+/**
+ * What a child cannot be given (it lives in this process), and what to do instead; undefined when the
+ * target is fine. `calls` (the orchestrator's AgentsApi) is carried over IPC; `agents` alone (an API
+ * without the service behind it) and `setup` (a function) are not.
+ */
+export const unsupported = (target: Target): string | undefined => {
+  const problems: Array<string> = []
+  if (target.model !== undefined) {
+    problems.push(
+      "`models` (a Model service object of this process): select the model in the bundle instead " +
+        "(a `provider: scripted` Model with a `script` for tests, or an openai-compatible endpoint)"
+    )
+  }
+  if (target.setup !== undefined) {
+    problems.push(
+      "`setup` (a function of this process): declare the tools, middlewares and extensions in the bundle " +
+        "(Tool and Extension resources), which the child loads itself"
+    )
+  }
+  if (target.agents !== undefined && target.calls === undefined) {
+    problems.push(
+      "`agents` without `calls`: pass AgentsTool.wire's `calls` to the Orchestrator options, which the child " +
+        "reaches over IPC"
+    )
+  }
+  if (problems.length === 0) return undefined
+  return `Orchestrator options cannot reach a child-process instance: ${problems.join("; ")}; ` +
+    "or run the instance with AgentHost.inProcess"
+}
+
 /** Starts one child for a target, in the scope. */
 const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
   Effect.gen(function*() {
     const label = AgentAddress.format(target.address)
-    const unsupported = [
-      target.model !== undefined ? "`models`" : undefined,
-      target.setup !== undefined ? "`setup`" : undefined,
-      target.agents !== undefined ? "`agents`" : undefined
-    ].filter((x) => x !== undefined)
-    if (unsupported.length > 0) {
-      return yield* new AgentTurnFailed({
-        address: label,
-        errorTag: "HostUnsupported",
-        detail: `Orchestrator options ${unsupported.join(", ")} run in the orchestrator's process and cannot ` +
-          "reach a child-process instance; the child opens the bundle's model, tools and extensions itself " +
-          "(select a scripted model in the bundle for tests), or use AgentHost.inProcess"
-      })
+    const refused = unsupported(target)
+    if (refused !== undefined) {
+      return yield* new AgentTurnFailed({ address: label, errorTag: "HostUnsupported", detail: refused })
     }
     const gracePeriod = Duration.decode(options.gracePeriod ?? "10 seconds")
     const killGrace = Duration.decode(options.killGrace ?? "5 seconds")
@@ -99,6 +122,7 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
     const ready = yield* Deferred.make<number, AgentTurnFailed>()
     const runs = new Map<number, RunSlot>()
     const queries = new Map<number, Deferred.Deferred<{ started: ReadonlyArray<string>; open: string | undefined }>>()
+    const abandons = new Map<number, Deferred.Deferred<string | undefined>>()
     let tail = ""
     let nextRun = 0
     let stopping: Deferred.Deferred<void> | undefined
@@ -195,9 +219,32 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
             Effect.void :
             Deferred.succeed(query, { started: message.started, open: message.open }).pipe(Effect.asVoid)
         }
+        case "Abandoned": {
+          const waiting = abandons.get(message.id)
+          abandons.delete(message.id)
+          return waiting === undefined ? Effect.void : Deferred.succeed(waiting, message.error).pipe(Effect.asVoid)
+        }
+        case "Call":
+          return bridge === undefined ?
+            send({ _tag: "CallResult", id: message.id, answer: HostBridge.unavailable(message.op) }) :
+            bridge.call(message)
+        case "CallCancel":
+          return bridge === undefined ? Effect.void : bridge.cancel(message.id)
         case "Rejected":
           return Effect.logError(`${label}: the child refused message ${message.message}: ${message.detail}`)
       }
+    }
+
+    // The child's agents API calls, answered as the instance this child was started for.
+    const calls = target.calls
+    const bridge = calls === undefined ? undefined : yield* HostBridge.make({
+      calls,
+      ref: { workspaceId: target.workspaceId, ...target.address },
+      send
+    })
+    if (bridge !== undefined) {
+      // The child is gone: its calls have no caller left (async requests live on in the AgentsApi).
+      yield* Effect.forkScoped(Effect.zipRight(Deferred.await(exited), bridge.interruptAll))
     }
 
     // Every message from the child is decoded here, in arrival order.
@@ -247,7 +294,8 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
       swarm: target.swarm.resource.metadata.name,
       agent: target.address.agentName,
       instanceKey: target.address.instanceKey,
-      workspaceId: target.workspaceId
+      workspaceId: target.workspaceId,
+      ...(calls === undefined ? {} : { calls: { callable: calls.callable(target.address.agentName) } })
     })
     yield* Effect.raceFirst(
       Deferred.await(ready),
@@ -318,11 +366,31 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
         )))
       })
 
+    // The child records its interrupted turn as abandoned (it owns the log); after `Cancel`, in order.
+    const abandon = (reason: string) =>
+      Effect.gen(function*() {
+        const id = nextRun++
+        const answer = yield* Deferred.make<string | undefined>()
+        abandons.set(id, answer)
+        yield* send({ _tag: "Abandon", id, reason })
+        const error = yield* Effect.raceFirst(
+          Deferred.await(answer),
+          Effect.flatMap(exitedEffect, (exit) =>
+            new HostCrashed({ address: label, generation: target.generation, detail: exit.detail }))
+        ).pipe(Effect.ensuring(Effect.sync(() =>
+          abandons.delete(id)
+        )))
+        if (error !== undefined) {
+          return yield* new HostCrashed({ address: label, generation: target.generation, detail: error })
+        }
+      })
+
     const hosted: Hosted = {
       generation: target.generation,
       pid,
       run,
       exited: exitedEffect,
+      abandon,
       inLog,
       stop
     }

@@ -21,6 +21,7 @@ import { MessageStore } from "../../workspace/MessageStore.js"
 import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type { Hosted, RunOptions, Service, Target } from "../AgentHost.js"
+import { attach } from "../AgentsTool.js"
 import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
 import * as Calls from "./calls.js"
 import * as Inbox from "./inbox.js"
@@ -72,9 +73,14 @@ export const logState = (instance: AgentInstance.AgentInstance, ids: ReadonlyArr
     return { started: Array.from(found.started), open }
   })
 
-/** The in-process {@link Hosted} of an opened instance (after `target.setup`). */
+/** The agents API an instance is opened with: the target's, else the one of `calls` for this instance. */
+const agentsOf = (target: Target) =>
+  target.agents ?? target.calls?.forInstance({ workspaceId: target.workspaceId, ...target.address })
+
+/** The in-process {@link Hosted} of an opened instance (after the agents tool and `target.setup`). */
 const hosted = (target: Target, instance: AgentInstance.AgentInstance) =>
   Effect.gen(function*() {
+    if (target.calls !== undefined) yield* attach(target.calls, instance)
     if (target.setup !== undefined) yield* target.setup(instance)
     const label = AgentAddress.format(target.address)
     const result: Hosted = {
@@ -155,7 +161,7 @@ export const inMemory = Effect.gen(function*() {
           policy: Policy.resolve(target.swarm.resource.spec.policy, agent.resource.spec.policy),
           tools: AgentInstance.toolSettingsOf(Bundle.toolCatalog(bundle, agent)),
           runtime: runtimeInfo(target, system),
-          ...(target.agents === undefined ? {} : { agents: target.agents })
+          ...(agentsOf(target) === undefined ? {} : { agents: agentsOf(target)! })
         }).pipe(Effect.mapError(failed(address)), Effect.flatMap((instance) => hosted(target, instance)))
       }).pipe(Effect.provide(context)),
     persistStatus: () => Effect.void
@@ -189,7 +195,7 @@ export const durable = Effect.gen(function*() {
           swarm: target.swarm,
           workspaceId: target.workspaceId,
           ...(target.model === undefined ? {} : { model: target.model }),
-          ...(target.agents === undefined ? {} : { agents: target.agents })
+          ...(agentsOf(target) === undefined ? {} : { agents: agentsOf(target)! })
         }).pipe(
           Effect.provide(context),
           Effect.mapError(failed(target.address)),

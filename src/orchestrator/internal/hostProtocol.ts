@@ -3,12 +3,17 @@
  * sides decode every message with these schemas; what does not decode is a `HostProtocolError` naming
  * the message (its `_tag`, or that it had none) and the field that was wrong.
  *
- * Parent -> child: `Start` (once: which instance, which generation), `Run` (one turn), `Cancel` (the
- * turn's requester gave up), `InLog` (which recovered inbox messages the log already holds), `Shutdown`
- * (with the reason). Child -> parent: `Ready` (the handshake: the
- * instance is open and holds its lock), `StartFailed`, `Delta` (streamed model output of a `Run`), `Done`,
- * `Failed` (with `crash` when the instance died with it), `Cancelled`, `InLogResult`, `Rejected` (the child could not
- * decode a message).
+ * Parent -> child: `Start` (once: which instance, which generation, and with `calls` the agents it may
+ * call), `Run` (one turn), `Cancel` (the turn's requester gave up), `Abandon` (record the interrupted turn
+ * as abandoned), `InLog` (which recovered inbox messages the log already holds), `CallResult` (the answer
+ * to a `Call`), `Shutdown` (with the reason). Child -> parent: `Ready` (the handshake: the instance is open
+ * and holds its lock), `StartFailed`, `Delta` (streamed model output of a `Run`), `Done`, `Failed` (with
+ * `crash` when the instance died with it), `Cancelled`, `InLogResult`, `Abandoned`, `Call` (an agents API
+ * call of the instance, answered by the orchestrator), `CallCancel` (the call's caller was interrupted),
+ * `Rejected` (the child could not decode a message).
+ *
+ * A `Call` carries only what the caller knows of itself that the parent cannot: its turn, span and call
+ * chain. Who calls is the instance the child was started for; the parent never takes that from the child.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -16,7 +21,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Message from "../../conversation/Message.js"
 import * as Trace from "../../event/Trace.js"
-import type { TurnResult } from "../../pipeline/Middleware.js"
+import { AgentsApiError, type TurnResult } from "../../pipeline/Middleware.js"
+import { NativeCallFailed } from "../../sandbox/NativeTools.js"
+import { Reply } from "./callsInbox.js"
 import type { TurnInput } from "./mailbox.js"
 
 const OptionalString = Schema.optional(Schema.String)
@@ -67,6 +74,88 @@ const Result = Schema.Struct({
   error: Schema.optional(Schema.Struct({ message: Schema.String, code: OptionalString }))
 })
 
+/** What a call's caller knows of itself (the running turn, its span, the chain that led to it). */
+const Caller = Schema.Struct({
+  turnId: Schema.String,
+  trace: Trace.TraceContext,
+  callChain: Schema.Array(Schema.String)
+})
+
+/** JSON turns NaN and Infinity into null: the parent refuses it as an invalid timeout, as in-process. */
+const Timeout = Schema.optional(Schema.NullOr(Schema.Number))
+
+const Json = Schema.Record({ key: Schema.String, value: Message.Json })
+
+/** One agents API call of the child's instance (`Middleware.AgentsApi`, the reply inbox, `ctx.callAgent`). */
+export const CallOp = Schema.Union(
+  Schema.TaggedStruct("request", {
+    target: Schema.String,
+    input: OptionalString,
+    instanceKey: OptionalString,
+    timeoutMs: Timeout,
+    async: Schema.optional(Schema.Boolean),
+    metadata: Schema.optional(Json)
+  }),
+  Schema.TaggedStruct("send", {
+    target: Schema.String,
+    input: OptionalString,
+    instanceKey: OptionalString,
+    metadata: Schema.optional(Json)
+  }),
+  Schema.TaggedStruct("spawn", { target: Schema.String, instanceKey: OptionalString }),
+  Schema.TaggedStruct("list", { includeAll: Schema.Boolean }),
+  Schema.TaggedStruct("catalog", {}),
+  Schema.TaggedStruct("pendingReplies", {}),
+  Schema.TaggedStruct("markDelivered", { correlationIds: Schema.Array(Schema.String) }),
+  Schema.TaggedStruct("pendingAsync", {}),
+  Schema.TaggedStruct("callAgent", {
+    target: Schema.String,
+    input: Message.Json,
+    toolId: Schema.String,
+    instanceKey: OptionalString,
+    mode: Schema.optional(Schema.Literal("sync", "async")),
+    timeoutMs: Timeout,
+    traceparent: OptionalString,
+    tracestate: OptionalString,
+    callChain: Schema.optional(Schema.Array(Schema.String))
+  })
+)
+export type CallOp = typeof CallOp.Type
+
+const Spawned = Schema.Struct({
+  target: Schema.String,
+  instanceKey: Schema.String,
+  spawned: Schema.Boolean,
+  owner: Schema.String
+})
+
+/** The orchestrator's answer to a `Call`: one success shape per operation, or the typed error. */
+export const CallAnswer = Schema.Union(
+  Schema.TaggedStruct("Response", {
+    target: Schema.String,
+    correlationId: Schema.String,
+    async: Schema.Boolean,
+    response: OptionalString
+  }),
+  Schema.TaggedStruct("Sent", { accepted: Schema.Boolean, target: Schema.String, correlationId: Schema.String }),
+  Schema.TaggedStruct("Spawned", { spawned: Spawned }),
+  Schema.TaggedStruct("Listed", { instances: Schema.Array(Spawned) }),
+  Schema.TaggedStruct("Catalog", {
+    swarmName: Schema.String,
+    entryAgent: Schema.String,
+    selfAgent: Schema.String,
+    availableAgents: Schema.Array(Schema.String),
+    callableAgents: Schema.Array(Schema.String)
+  }),
+  Schema.TaggedStruct("Replies", { replies: Schema.Array(Reply) }),
+  Schema.TaggedStruct("Count", { count: Schema.Number }),
+  Schema.TaggedStruct("Unit", {}),
+  Schema.TaggedStruct("Native", { value: Message.Json }),
+  AgentsApiError,
+  NativeCallFailed
+)
+export type CallAnswer = typeof CallAnswer.Type
+
 /** The reasons a child is shut down (see `AgentHost.ShutdownReason`). */
 const Reason = Schema.Literal("restart", "stop", "idle", "config_change", "orchestrator_shutdown")
 
@@ -79,10 +168,14 @@ export const ToChild = Schema.Union(
     swarm: Schema.String,
     agent: Schema.String,
     instanceKey: Schema.String,
-    workspaceId: Schema.String
+    workspaceId: Schema.String,
+    /** Present when the orchestrator answers the instance's agents API calls: the agents it may call. */
+    calls: Schema.optional(Schema.Struct({ callable: Schema.Array(Schema.String) }))
   }),
   Schema.TaggedStruct("Run", { id: Schema.Number, input: Input, resume: Schema.Boolean, stream: Schema.Boolean }),
   Schema.TaggedStruct("Cancel", { id: Schema.Number }),
+  Schema.TaggedStruct("Abandon", { id: Schema.Number, reason: Schema.String }),
+  Schema.TaggedStruct("CallResult", { id: Schema.Number, answer: CallAnswer }),
   Schema.TaggedStruct("InLog", { id: Schema.Number, ids: Schema.Array(Schema.String) }),
   Schema.TaggedStruct("Shutdown", { reason: Reason })
 )
@@ -106,6 +199,9 @@ export const ToParent = Schema.Union(
     started: Schema.Array(Schema.String),
     open: Schema.optional(Schema.String)
   }),
+  Schema.TaggedStruct("Abandoned", { id: Schema.Number, error: OptionalString }),
+  Schema.TaggedStruct("Call", { id: Schema.Number, caller: Schema.optional(Caller), op: CallOp }),
+  Schema.TaggedStruct("CallCancel", { id: Schema.Number }),
   Schema.TaggedStruct("Rejected", { message: Schema.String, detail: Schema.String })
 )
 export type ToParent = typeof ToParent.Type

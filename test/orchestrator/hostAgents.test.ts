@@ -66,8 +66,7 @@ const withSwarm = <A, E>(
       return out
     }).pipe(
       Effect.scoped,
-      Effect.provide(mixedHost(inChild, home, models)),
-      Effect.provide(EventBus.layer())
+      Effect.provide(mixedHost(inChild, home, models).pipe(Layer.provide(EventBus.layer())))
     )
     // The scope closed: every child was shut down and reaped.
     assert.isFalse(pids.some(alive), `children left: ${pids.join(", ")}`)

@@ -12,7 +12,7 @@
  * | 3 | an error the user can act on: the message names the file, instance or call, with a suggestion |
  * | 4 | a turn waits for approval (`send`, `approve`): the pending call ids are printed |
  * | 70 | internal error (a bug): the stack is printed, please report it |
- * | 130 | interrupted (Ctrl-C) |
+ * | 130 | interrupted (Ctrl-C, SIGTERM), except `run` serving connectors: its graceful shutdown ends with 0 |
  *
  * @since 0.1.0
  */
@@ -58,6 +58,25 @@ export class CliExit extends Schema.TaggedError<CliExit>("effect-swarm/CliExit")
   }
 }
 
+let stoppedGracefully = false
+
+/**
+ * Marks that the interrupted command stopped the way it is meant to stop (`run` serving connectors: SIGINT
+ * or SIGTERM, then its graceful shutdown completed), so the process exits 0 instead of 130.
+ *
+ * @internal
+ */
+export const markGracefulStop: Effect.Effect<void> = Effect.sync(() => {
+  stoppedGracefully = true
+})
+
+/**
+ * The exit status of an interrupted run: 130, or 0 after {@link markGracefulStop}.
+ *
+ * @internal
+ */
+export const interruptedStatus = (): number => stoppedGracefully ? ExitCode.ok : ExitCode.interrupted
+
 const messageOf = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
     const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
@@ -89,7 +108,7 @@ export const report = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<voi
     Effect.catchAllCause((cause) =>
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) {
-          process.exitCode = ExitCode.interrupted
+          process.exitCode = interruptedStatus()
           return
         }
         const failure = Cause.failureOption(cause)

@@ -7,8 +7,10 @@
  *   instance `default`), streams its reply to stdout, shows every tool call of every instance as it runs
  *   (a delegated call through `agents__request` too), prints where the files are, and exits: 0 for a
  *   reply, 1 when the turn ended on a budget, the step limit or an error, 4 when it waits for approval.
- * - Without `--once` it runs until SIGINT / SIGTERM; closing the orchestrator's scope shuts the instances
- *   down gracefully.
+ * - Without `--once` it starts the Swarm's connectors and runs until SIGINT / SIGTERM (or the terminal chat
+ *   ends): the connectors stop, then the orchestrator shuts down gracefully (turns in flight get the Swarm's
+ *   `shutdown.gracePeriodSeconds`; one still running after it stays open in its log with its message in the
+ *   inbox, and the next `run` on the same state root continues it), and the process exits 0.
  *
  * Models: each agent uses its bundle Model. When that Model's API key is not in the environment (its
  * `ValueSource` does not resolve: the one case caught) and `--fallback-model <name>` is given, the agent
@@ -21,7 +23,9 @@ import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as StateRoot from "../config/StateRoot.js"
 import * as CliChat from "../connector/CliChat.js"
 import * as Connectors from "../connector/Connectors.js"
@@ -35,7 +39,8 @@ import * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
 import { SwarmChoice } from "./CliError.js"
-import { CliExit, ExitCode } from "./CliExit.js"
+import * as CliExit from "./CliExit.js"
+import { ExitCode } from "./CliExit.js"
 import * as Host from "./internal/host.js"
 import * as Models from "./internal/models.js"
 import * as Screen from "./internal/screen.js"
@@ -104,6 +109,13 @@ const serve = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) =>
     yield* Console.error(
       `connections: ${connectors.connections.join(", ")}; Ctrl-C or SIGTERM stops (a graceful shutdown)`
     )
+    // Where each listening connection can be reached (the http connector announces its bound url, again after
+    // a restart).
+    yield* Effect.forEach(connectors.connections, (name) =>
+      connectors.announcements(name, "url").pipe(
+        Stream.runForEach((url) => Console.error(`connection ${name}: listening on ${url}`)),
+        Effect.forkScoped
+      ), { discard: true })
     yield* Effect.raceFirst(Deferred.await(quit), connectors.awaitDone)
   })
 
@@ -114,16 +126,16 @@ const outcome = (result: TurnResult) =>
         yield* Console.error(
           `turn ${result.turnId} waits for approval (effect-swarm approve <agent@instance> <callId>)`
         )
-        return yield* new CliExit({ code: ExitCode.awaitingApproval })
+        return yield* new CliExit.CliExit({ code: ExitCode.awaitingApproval })
       case "budget_exceeded":
         yield* Console.error(`turn ${result.turnId} stopped: budget ${result.limit ?? "exceeded"}`)
-        return yield* new CliExit({ code: ExitCode.failed })
+        return yield* new CliExit.CliExit({ code: ExitCode.failed })
       case "error":
         yield* Console.error(`turn ${result.turnId} failed: ${result.error?.message ?? "model error"}`)
-        return yield* new CliExit({ code: ExitCode.failed })
+        return yield* new CliExit.CliExit({ code: ExitCode.failed })
       case "max_steps":
         yield* Console.error(`turn ${result.turnId} stopped at the step limit (maxStepsPerTurn)`)
-        return yield* new CliExit({ code: ExitCode.failed })
+        return yield* new CliExit.CliExit({ code: ExitCode.failed })
       default:
         return
     }
@@ -209,6 +221,8 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
   })
   return yield* program.pipe(
     Effect.scoped,
-    Effect.provide(Layer.merge(Host.layer(root), McpServers.layer))
+    Effect.provide(Layer.merge(Host.layer(root), McpServers.layer)),
+    // Serving: SIGINT / SIGTERM is how it stops; once the graceful shutdown above is over, that is a success.
+    options.once === undefined ? Effect.onInterrupt(() => CliExit.markGracefulStop) : identity
   )
 })

@@ -10,7 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { cli } from "./Cli.js"
-import { ExitCode, report } from "./CliExit.js"
+import { interruptedStatus, report } from "./CliExit.js"
 import { plainWhenPiped } from "./Output.js"
 
 cli(process.argv).pipe(
@@ -19,11 +19,12 @@ cli(process.argv).pipe(
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
-    // `report` set process.exitCode; an interrupted run (Ctrl-C, SIGTERM) exits 130.
+    // `report` set process.exitCode; an interrupted run (Ctrl-C, SIGTERM) exits 130, `run` serving connectors 0
+    // once its graceful shutdown is over.
     teardown: (exit, onExit) =>
       onExit(
         Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-          ? ExitCode.interrupted
+          ? interruptedStatus()
           : Number(process.exitCode ?? 0)
       )
   })

@@ -95,9 +95,12 @@ export interface Service {
   readonly awaitDone: Effect.Effect<void>
   /**
    * Waits until the connector of `connection` announces `key` (the `http` connector announces `url`) and
-   * returns it; never completes for a connection that is not running or a key it never announces.
+   * returns it; never completes for a connection that is not running or a key it never announces. What a
+   * connector announced is forgotten when it stops, so after a crash this waits for the restarted one.
    */
   readonly announced: (connection: string, key: string) => Effect.Effect<string>
+  /** Every value the connector of `connection` announces for `key`, as announced (each restart announces again). */
+  readonly announcements: (connection: string, key: string) => Stream.Stream<string>
 }
 
 /**
@@ -236,11 +239,20 @@ export const run: (
       // The announced facts live in their own Ref (the runtime writes there); `status` merges them.
       statuses.push({ status, info, name: prepared.name })
       const runtime = ConnectorRuntime.make(prepared, orchestrator, bus, info)
+      // What a run announced (its url) is stale once it stops: a restart announces again.
+      const forgetting: Builtin = (rt) => Effect.ensuring(builtin(rt), SubscriptionRef.set(info, {}))
       yield* FiberSet.run(
         fibers,
-        supervise({ runtime, builtin, settings, status, finished }).pipe(
+        supervise({ runtime, builtin: forgetting, settings, status, finished }).pipe(
           Effect.annotateLogs({ connection: prepared.name })
         )
+      )
+    }
+    const announcements = (connection: string, key: string): Stream.Stream<string> => {
+      const entry = statuses.find((s) => s.name === connection)
+      return entry === undefined ? Stream.never : entry.info.changes.pipe(
+        Stream.filterMap((info) => Option.fromNullable(info[key])),
+        Stream.changes
       )
     }
     return {
@@ -250,14 +262,8 @@ export const run: (
         (s) => Effect.zipWith(Ref.get(s.status), Ref.get(s.info), (status, info) => ({ ...status, info }))
       ),
       awaitDone: Deferred.await(done),
-      announced: (connection, key) => {
-        const entry = statuses.find((s) => s.name === connection)
-        return entry === undefined ? Effect.never : entry.info.changes.pipe(
-          Stream.filterMap((info) => Option.fromNullable(info[key])),
-          Stream.runHead,
-          Effect.flatMap(Effect.orDie)
-        )
-      }
+      announced: (connection, key) => Effect.flatMap(Stream.runHead(announcements(connection, key)), Effect.orDie),
+      announcements
     }
   }
 )

@@ -79,6 +79,8 @@ export const layer = Layer.scoped(
 export interface Running {
   /** The lines the process printed on stdout so far, in order, as they come. */
   readonly lines: Queue.Dequeue<string>
+  /** The lines the process printed on stderr, in order, as they come. */
+  readonly errors: Queue.Dequeue<string>
   readonly kill: (signal: "SIGINT" | "SIGTERM") => Effect.Effect<void>
   readonly exitCode: Effect.Effect<number>
 }
@@ -99,9 +101,16 @@ export const start = (args: ReadonlyArray<string>, options?: RunOptions) =>
       Stream.runForEach((line) => Queue.offer(lines, line)),
       Effect.forkScoped
     )
-    yield* proc.stderr.pipe(Stream.runDrain, Effect.forkScoped)
+    const errors = yield* Queue.unbounded<string>()
+    yield* proc.stderr.pipe(
+      Stream.decodeText(),
+      Stream.splitLines,
+      Stream.runForEach((line) => Queue.offer(errors, line)),
+      Effect.forkScoped
+    )
     const running: Running = {
       lines,
+      errors,
       kill: (signal) => Effect.orDie(proc.kill(signal)),
       exitCode: Effect.map(Effect.orDie(proc.exitCode), Number)
     }

@@ -7,7 +7,7 @@
 import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer, Queue, Stream, SubscriptionRef } from "effect"
+import { Clock, Effect, Layer, Queue, Stream, SubscriptionRef } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as path from "node:path"
 import * as Bin from "./bin.js"
@@ -88,7 +88,7 @@ describe("effect-swarm run: the terminal chat", () => {
         assert.strictEqual(code, 0, screen)
         // Colour on a terminal.
         assert.include(screen, "\u001b[1massistant>\u001b[0m", screen)
-      }))
+      }).pipe(Effect.withClock(Clock.make()))) // real processes: the waits' timeouts run on the real clock
 
     it.scoped("piped: plain text, one turn per line in order, the end of input ends the run with 0", () =>
       Effect.gen(function*() {

@@ -180,14 +180,15 @@ describe("Orchestrator", () => {
       yield* untilSleep(30_000)
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(closing)
-      // The next orchestrator opens the instance from its files: the interrupted turn was recorded as
-      // interrupted (never continued); the message queued at shutdown (kept in the inbox) runs, then the new one.
+      // The next orchestrator opens the instance from its files: the turn interrupted at the end of the grace
+      // period was left open (orchestrator_shutdown, as after a crash) and is continued first; then the message
+      // queued at shutdown (kept in the inbox) runs, then the new one.
       yield* Deferred.succeed(gate, undefined)
       const again = yield* Orchestrator.make(bundle, "default", {
         models: { alpha: model.service, beta: model.service }
       }).pipe(Effect.provide(context))
       yield* again.request("alpha@one", "next")
-      assert.deepStrictEqual(model.calls, ["remember me", "hold", "never ran", "next"])
+      assert.deepStrictEqual(model.calls, ["remember me", "hold", "hold", "never ran", "next"])
       const messages = yield* MessageStore.MessageStore.pipe(
         Effect.flatMap((store) =>
           store.load({ workspaceId: again.workspaceId, agentName: "alpha", instanceKey: "one" })
@@ -198,6 +199,7 @@ describe("Orchestrator", () => {
         "remember me",
         "echo: remember me",
         "hold",
+        "echo: hold",
         "never ran",
         "echo: never ran",
         "next",

@@ -120,7 +120,7 @@ const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url
     }
     yield* FiberSet.run(
       h.fibers,
-      settle.pipe(Effect.ignore, Effect.ensuring(Queue.offer(own, null)))
+      settle.pipe(Effect.ignore, Effect.ensuring(Queue.offer(own, null)), Effect.interruptible)
     )
     if (wait === "stream") {
       return sseResponse(
@@ -177,7 +177,9 @@ export const app = (h: Handler) =>
         )
       }
       if (request.method !== "POST") return problem(405, "MethodNotAllowed", "POST events to this path")
-      return yield* Effect.merge(postEvent(h, request, url))
+      // HttpApp runs handlers uninterruptibly: waiting for a reply must stay interruptible, so a client that
+      // disconnects stops the wait (the turn goes on) and the connector's shutdown never waits for a turn.
+      return yield* Effect.merge(Effect.interruptible(postEvent(h, request, url)))
     }
     if (request.method === "GET" && parts[0] === "instances" && parts[2] === "events" && parts.length === 3) {
       return instanceEvents(h, parts[1]!)

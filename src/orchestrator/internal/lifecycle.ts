@@ -52,6 +52,17 @@ export const fromPolicy = (policy: PolicyFields | undefined, overrides?: Partial
   }
 }
 
+/**
+ * Whether a turn still running when the grace period ends is left open for the next start (true) or
+ * recorded as abandoned (false). When the process stops (`orchestrator_shutdown`: SIGTERM, the scope
+ * closed) and the inbox is durable, it is left open, exactly as a crash would leave it: the next start on
+ * the same state root continues the turn (a non-idempotent call that was running is answered
+ * `E_TOOL_INTERRUPTED`, never run twice). A `config_change` or `restart` of the whole swarm abandons it:
+ * the new configuration starts from a closed turn.
+ */
+export const continuesAfterShutdown = (reason: ShutdownReason, durable: boolean): boolean =>
+  durable && reason === "orchestrator_shutdown"
+
 /** What the lifecycle reads of a slot. */
 export interface SlotView {
   readonly label: string

@@ -355,16 +355,21 @@ export const make = (settings: Settings, open: Opener) =>
         const all = Array.from(slots.values())
         yield* Effect.forEach(all, (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
         const late = yield* Lifecycle.awaitInFlight(all, settings.lifecycle.gracePeriod)
-        // Turns past the grace period are interrupted and recorded as such in their logs (abandoned with the
-        // reason): the worker records it, acknowledges the message and answers the requester.
+        // Turns past the grace period are interrupted. When the process stops (`orchestrator_shutdown`) with a
+        // durable inbox, the turn stays open in its log and its message in the inbox, as after a crash: the
+        // next start continues it (`Lifecycle.continuesAfterShutdown`). Otherwise (a config change, a restart
+        // of the swarm, no inbox) it is recorded as abandoned with the reason: the worker records it,
+        // acknowledges the message and answers the requester.
+        const continued = Lifecycle.continuesAfterShutdown(reason, settings.inbox !== undefined)
         yield* Effect.forEach(late, (slot) =>
           Effect.gen(function*() {
             const current = slot.current
             const fiber = current?.fiber
             yield* Effect.logWarning(
-              `${slot.label}: its turn did not finish within the grace period; interrupted (${reason})`
+              `${slot.label}: its turn did not finish within the grace period; interrupted (${reason})` +
+                (continued ? "; the next start continues it from the log" : "")
             ).pipe(Effect.annotateLogs({ event: "orchestrator.shutdown.interrupted", swarm: settings.swarm, reason }))
-            if (current === undefined || fiber === undefined) return
+            if (continued || current === undefined || fiber === undefined) return
             current.cancelReason = `${reason}: the turn did not finish within the grace period of ${
               Duration.format(settings.lifecycle.gracePeriod)
             }`
@@ -373,6 +378,8 @@ export const make = (settings: Settings, open: Opener) =>
           }), { concurrency: "unbounded", discard: true })
         for (const slot of all) slot.stopReason = reason
         yield* FiberMap.clear(workers)
+        // A turn left open went back to its mailbox: its requester is told, its message stays in the inbox.
+        yield* Effect.forEach(all, (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
         yield* Effect.forEach(all, (slot) => Scope.close(slot.scope, Exit.void), { discard: true })
       })
 

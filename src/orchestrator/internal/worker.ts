@@ -51,7 +51,8 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
       }))
       envelope.fiber = fiber
-      const exit = yield* Fiber.await(fiber)
+      // The worker interrupted (restart, stop, shutdown): the turn stops before the instance's scope closes.
+      const exit = yield* Fiber.await(fiber).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
       envelope.fiber = undefined
       slot.current = undefined
       slot.status = "idle"

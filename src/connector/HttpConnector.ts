@@ -27,10 +27,13 @@
  * @since 0.1.0
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import * as http from "node:http"
 import type { Builtin } from "./Connector.js"
 import { ConnectorCrashed, ConnectorLoadError } from "./ConnectorError.js"
@@ -124,7 +127,10 @@ export const connector: Builtin = (rt) =>
       PubSub.shutdown
     )
     const fibers = yield* FiberSet.make()
-    yield* server.serve(Internal.app({ rt, maxBodyBytes, replies, closing, fibers }))
+    // Requests are traces of their own (or continue their traceparent), not children of the connector's span.
+    yield* server.serve(Internal.app({ rt, maxBodyBytes, replies, closing, fibers })).pipe(
+      Effect.mapInputContext((context: Context.Context<Scope.Scope>) => Context.omit(Tracer.ParentSpan)(context))
+    )
     const address = server.address
     const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
     yield* rt.announce({ url })

@@ -9,6 +9,7 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Turn from "../../agent/Turn.js"
 import * as Message from "../../conversation/Message.js"
 import type * as EventBus from "../../event/EventBus.js"
+import type * as Trace from "../../event/Trace.js"
 import type * as Orchestrator from "../../orchestrator/Orchestrator.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import type * as Bundle from "../../resource/Bundle.js"
@@ -18,6 +19,7 @@ import type { Accepted, Reply, Runtime } from "../Connector.js"
 import { ConnectorLoadError, WebhookSignatureInvalid } from "../ConnectorError.js"
 import * as Ingress from "../Ingress.js"
 import * as Webhook from "../Webhook.js"
+import * as IngressSpan from "./ingressSpan.js"
 
 /** A connection ready to start: its resources and resolved values. */
 export interface Prepared {
@@ -119,9 +121,14 @@ export const make = (
       const routed = Ingress.route(prepared.target, event)
       return Either.isLeft(routed) ? Effect.fail(routed.left) : Effect.succeed(routed.right)
     })
-  const inputOf = (route: Ingress.Route, onDelta?: (text: string, accepted: Accepted) => Effect.Effect<void>) => ({
+  const inputOf = (
+    route: Ingress.Route,
+    parentTrace: Trace.TraceContext | undefined,
+    onDelta?: (text: string, accepted: Accepted) => Effect.Effect<void>
+  ) => ({
     input: route.text,
     call: {
+      ...(parentTrace === undefined ? {} : { parentTrace }),
       metadata: {
         [inboundKey]: {
           connection: prepared.name,
@@ -143,6 +150,20 @@ export const make = (
     address: `${route.agentName}@${route.instanceKey}`
   })
   const address = (route: Ingress.Route) => ({ agentName: route.agentName, instanceKey: route.instanceKey })
+  // Each inbound event as a span, the parent of its turn (see internal/ingressSpan.ts).
+  const traced = <A, E>(
+    route: Ingress.Route,
+    mode: IngressSpan.Info["mode"],
+    f: (parent: Trace.TraceContext | undefined) => Effect.Effect<A, E>
+  ) =>
+    IngressSpan.around({
+      connection: prepared.name,
+      connector: prepared.connectorName,
+      event: route.event,
+      agentName: route.agentName,
+      instanceKey: route.instanceKey,
+      mode
+    }, f)
   return {
     connection: prepared.name,
     connector: prepared.connectorName,
@@ -152,23 +173,34 @@ export const make = (
     emit: (event) =>
       Effect.flatMap(
         routeOf(event),
-        (route) => Effect.as(orchestrator.send(address(route), inputOf(route)), acceptedOf(route))
+        (route) =>
+          traced(
+            route,
+            "emit",
+            (p) => Effect.as(orchestrator.send(address(route), inputOf(route, p)), acceptedOf(route))
+          )
       ),
     submit: (event, options) =>
       Effect.flatMap(
         routeOf(event),
         (route) =>
-          Effect.map(orchestrator.submit(address(route), inputOf(route, options?.onDelta)), (reply) => {
-            const accepted = acceptedOf(route)
-            return [accepted, Effect.map(reply, (result) => replyOf(accepted, result))] as const
-          })
+          traced(route, "submit", (p) =>
+            Effect.map(orchestrator.submit(address(route), inputOf(route, p, options?.onDelta)), (reply) => {
+              const accepted = acceptedOf(route)
+              return [
+                accepted,
+                Effect.map(reply, (result) =>
+                  replyOf(accepted, result))
+              ] as const
+            }))
       ),
     request: (event, options) =>
       Effect.flatMap(routeOf(event), (route) =>
-        Effect.map(
-          orchestrator.request(address(route), inputOf(route, options?.onDelta)),
-          (result) => replyOf(acceptedOf(route), result)
-        )),
+        traced(route, "request", (p) =>
+          Effect.map(
+            orchestrator.request(address(route), inputOf(route, p, options?.onDelta)),
+            (result) => replyOf(acceptedOf(route), result)
+          ))),
     verifyWebhook: (body, signature) =>
       Effect.suspend(() => {
         if (prepared.signingSecret === undefined) {

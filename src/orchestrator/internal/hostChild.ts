@@ -17,9 +17,6 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as Instances from "../../workspace/Instances.js"
 import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
@@ -27,6 +24,7 @@ import * as AgentAddress from "../AgentAddress.js"
 import type { Exit as HostExit, Hosted, RunOptions, Service, ShutdownReason, Target } from "../AgentHost.js"
 import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
 import * as HostBridge from "./hostBridge.js"
+import { describeExit, entry, signalGroup, tailLimit, unsupported } from "./hostChildSupport.js"
 import * as Protocol from "./hostProtocol.js"
 
 /** Options of the child-process host (see `AgentHost.childProcess`). */
@@ -39,71 +37,9 @@ export interface ChildOptions {
   readonly execArgv?: ReadonlyArray<string> | undefined
 }
 
-/** The child's entry beside this module: `.js` from the built package, `.ts` under tsx (tests). */
-export const entry = (): { readonly file: string; readonly execArgv: ReadonlyArray<string> } => {
-  const here = fileURLToPath(import.meta.url)
-  const ext = path.extname(here)
-  const file = path.join(path.dirname(here), `childEntry${ext}`)
-  if (ext !== ".ts") return { file, execArgv: [] }
-  // Under tsx (tests, `tsx` scripts) the child loads the TypeScript sources through tsx's loader too.
-  const tsx = createRequire(import.meta.url).resolve("tsx")
-  return { file, execArgv: ["--import", pathToFileURL(tsx).href] }
-}
-
-const tailLimit = 4096
-
 interface RunSlot {
   readonly reply: Deferred.Deferred<TurnResult, AgentTurnFailed | HostCrashed>
   readonly options: RunOptions
-}
-
-/** Sends a signal to the child's process group (it leads one); false when it is already gone. */
-const signalGroup = (pid: number, signal: NodeJS.Signals): boolean => {
-  try {
-    process.kill(-pid, signal)
-    return true
-  } catch {
-    try {
-      process.kill(pid, signal)
-      return true
-    } catch {
-      return false
-    }
-  }
-}
-
-const describeExit = (code: number | null, signal: NodeJS.Signals | null, tail: string) =>
-  (signal !== null ? `the child process was killed by ${signal}` : `the child process exited with code ${code}`) +
-  (tail.trim().length === 0 ? "" : `; its last output: ${tail.trim().slice(-1000)}`)
-
-/**
- * What a child cannot be given (it lives in this process), and what to do instead; undefined when the
- * target is fine. `calls` (the orchestrator's AgentsApi) is carried over IPC; `agents` alone (an API
- * without the service behind it) and `setup` (a function) are not.
- */
-export const unsupported = (target: Target): string | undefined => {
-  const problems: Array<string> = []
-  if (target.model !== undefined) {
-    problems.push(
-      "`models` (a Model service object of this process): select the model in the bundle instead " +
-        "(a `provider: scripted` Model with a `script` for tests, or an openai-compatible endpoint)"
-    )
-  }
-  if (target.setup !== undefined) {
-    problems.push(
-      "`setup` (a function of this process): declare the tools, middlewares and extensions in the bundle " +
-        "(Tool and Extension resources), which the child loads itself"
-    )
-  }
-  if (target.agents !== undefined && target.calls === undefined) {
-    problems.push(
-      "`agents` without `calls`: pass AgentsTool.wire's `calls` to the Orchestrator options, which the child " +
-        "reaches over IPC"
-    )
-  }
-  if (problems.length === 0) return undefined
-  return `Orchestrator options cannot reach a child-process instance: ${problems.join("; ")}; ` +
-    "or run the instance with AgentHost.inProcess"
 }
 
 /** Starts one child for a target, in the scope. */

@@ -1,9 +1,16 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Chunk, Clock, Effect, Fiber, Layer, Logger, Queue, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber, Layer, Logger, Queue, Schedule, TestClock } from "effect"
 import { AgentHost, Bundle, Message, Orchestrator } from "effect-swarm"
-import { alive, findFiles, hostFixture, loopback } from "./hostKit.js"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { canStillRun } from "../support/liveness.js"
+import { runUntil } from "../support/process.js"
+import { alive, findFiles, hostBundleDir, hostFixture, loopback } from "./hostKit.js"
+
+const parentDies = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/orchestrator/parent-dies.ts")
 
 const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
   result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
@@ -221,6 +228,35 @@ describe("AgentHost.childProcess", () => {
             Effect.withClock(Clock.make())
           )
         }),
+      { timeout: 180_000 }
+    )
+  })
+})
+
+describe("AgentHost.childProcess: the parent dies", () => {
+  layer(NodeContext.layer, { timeout: 180_000 })((it) => {
+    it.scoped(
+      "an orchestrator process killed with SIGKILL leaves no child: the IPC channel closes and the child exits by itself",
+      () =>
+        Effect.gen(function*() {
+          const fs = yield* FileSystem.FileSystem
+          const home = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-host-orphan-" })
+          const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+          let child = 0
+          // `node --import tsx parent-dies.ts <home> <bundle>`, killed once it printed its child's pid.
+          const run = yield* runUntil("--import", [tsx, parentDies, home, hostBundleDir], (line) => {
+            const m = /^child (\d+)$/.exec(line)
+            if (m !== null) child = Number(m[1])
+            return m !== null
+          })
+          assert.strictEqual(run.signal, "SIGKILL", run.lines.join("\n"))
+          assert.isAbove(child, 0, run.lines.join("\n"))
+          // The orphan notices the closed channel and exits; a real process, so the live clock polls it.
+          yield* Effect.suspend(() => canStillRun(child) ? Effect.fail("alive") : Effect.void).pipe(
+            Effect.retry(Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(600)))
+          )
+          assert.isFalse(canStillRun(child))
+        }).pipe(Effect.withClock(Clock.make())),
       { timeout: 180_000 }
     )
   })

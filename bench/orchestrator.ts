@@ -6,7 +6,8 @@
  *   in the same run, a bare `Turn.run` of the same callee shape (one step, echo model) on an in-memory
  *   instance. Framework time = round trip - bare turn (target < 100 µs). Both truncate their
  *   conversation after each turn so neither grows.
- * - child-process round trip: see the marked place below (filled by the child-host work).
+ * - child-process round trip: the same agents API request with the callee in a child process
+ *   (`AgentHost.childProcess`; its log durable on disk), 300 sequential requests after 30 of warm-up.
  * - messages/s through one mailbox: 2,000 `submit`s to one instance, waited for to the last.
  * - memory per idle in-process instance: 1,000 instances (one turn each, then idle), heap delta after
  *   `gc()` / 1,000 (target < 50 KB), in memory and on disk (durable stores, fsync).
@@ -24,6 +25,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Bench } from "tinybench"
 import * as AgentInstance from "../src/agent/AgentInstance.js"
 import * as Loop from "../src/agent/internal/loop.js"
@@ -31,6 +33,7 @@ import * as Turn from "../src/agent/Turn.js"
 import * as MessageEvent from "../src/conversation/MessageEvent.js"
 import * as EventBus from "../src/event/EventBus.js"
 import type * as Model from "../src/model/Model.js"
+import * as AgentHost from "../src/orchestrator/AgentHost.js"
 import * as AgentsTool from "../src/orchestrator/AgentsTool.js"
 import * as Orchestrator from "../src/orchestrator/Orchestrator.js"
 import * as Bundle from "../src/resource/Bundle.js"
@@ -112,6 +115,81 @@ const durableStores = (root: string) =>
     ExtensionState.layer({ root })
   ).pipe(Layer.provide(NodeContext.layer))
 
+/** `worker` with a script long enough for every measured turn (a child opens the bundle's model). */
+const childSwarmYaml = (steps: number) =>
+  swarmYaml.replace(
+    "script: [{ text: unused }]",
+    `script: [${Array.from({ length: steps }, () => "{ text: ok }").join(", ")}]`
+  )
+
+/**
+ * Under the bundle, the child host looks for `childEntry.mjs` beside the bundled file: build it there
+ * (from the sources this bundle was built from) the same way.
+ */
+const bundleChildEntry = async () => {
+  const here = fileURLToPath(import.meta.url)
+  if (path.extname(here) === ".ts") return // under tsx the child runs the sources
+  const esbuild = await import("esbuild")
+  const repo = path.dirname(fs.realpathSync(path.join(path.dirname(here), "node_modules")))
+  await esbuild.build({
+    entryPoints: [path.join(repo, "src/orchestrator/internal/childEntry.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile: path.join(path.dirname(here), "childEntry.mjs"),
+    logLevel: "warning",
+    packages: "external"
+  })
+}
+
+/** p50 / mean of the agents API round trip to a worker in a child process. */
+const childRoundTrip = async (dir: string) => {
+  const warmup = 30
+  const measured = 300
+  await bundleChildEntry()
+  const bundleDir = path.join(dir, "child-bundle")
+  fs.mkdirSync(bundleDir)
+  fs.writeFileSync(path.join(bundleDir, "swarm.yaml"), childSwarmYaml(warmup + measured + 10))
+  const home = path.join(dir, "child-home")
+  const runtime = ManagedRuntime.make(
+    AgentHost.childProcess({ stateRoot: home, gracePeriod: "5 seconds" }).pipe(Layer.provideMerge(NodeContext.layer))
+  )
+  const scope = await runtime.runPromise(Scope.make())
+  try {
+    const { lead } = await runtime.runPromise(
+      Effect.gen(function*() {
+        const bundle = yield* Bundle.load(bundleDir)
+        const calls = yield* AgentsTool.wire()
+        const orchestrator = yield* Orchestrator.makeOnHost(bundle, "bench", { calls })
+        yield* orchestrator.request("worker@c", "open") // starts the child, binds the API
+        const lead = calls.api.forInstance({
+          workspaceId: orchestrator.workspaceId,
+          agentName: "lead",
+          instanceKey: "c"
+        })
+        return { lead }
+      }).pipe(Scope.extend(scope))
+    )
+    const request = lead.request({ target: "worker", input: "ping" })
+    const times: Array<number> = []
+    for (let i = 0; i < warmup + measured; i++) {
+      const t0 = performance.now()
+      const r = await runtime.runPromise(request)
+      if (i >= warmup) times.push(performance.now() - t0)
+      if (r.response !== "ok") throw new Error(`child round trip: ${JSON.stringify(r)}`)
+    }
+    times.sort((a, b) => a - b)
+    return {
+      p50: times[Math.floor(times.length / 2)]! * 1000,
+      mean: times.reduce((a, b) => a + b, 0) / times.length * 1000
+    }
+  } finally {
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    await runtime.dispose()
+  }
+}
+
 export const measureAll = async (): Promise<void> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-orchestrator-"))
   const rows: Array<Record<string, string | number>> = []
@@ -181,12 +259,16 @@ export const measureAll = async (): Promise<void> => {
       target: "< 100 µs"
     })
 
-    // ---- CHILD-PROCESS ROUND TRIP (placeholder) ------------------------------------------------------
-    // The same request with `worker` on `AgentHost.childProcess`, once the child host carries the agents
-    // bridge (the child cannot call or be called through the agents API yet). Add its row here:
-    // { task: "request lead@b -> worker@b, worker in a child process", "p50 µs", "mean µs", ... }.
-    rows.push({ task: "request to a child-process instance", "p50 µs": "not measured yet (child host work)" })
-    // ---------------------------------------------------------------------------------------------------
+    // The same request with `worker` in a child process (`AgentHost.childProcess`): the agents API of
+    // lead@c (never started) asks worker@c, whose child opens the bundle's scripted model and writes its
+    // own durable log (fsync per turn); the round trip crosses IPC twice.
+    const child = await childRoundTrip(dir)
+    rows.push({
+      task: "request lead@c -> worker@c, worker in a child process (its log on disk)",
+      "p50 µs": round(child.p50),
+      "mean µs": round(child.mean),
+      "over in-process p50 µs": round(child.p50 - rt.p50)
+    })
 
     // 3. Messages per second through one mailbox: submit them all, wait for the last.
     const burst = 2000

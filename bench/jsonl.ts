@@ -1,11 +1,13 @@
 /**
  * Jsonl / MessageStore throughput, next to the raw floor measured in the same run:
- * - durable appends: events/s appending batches of 64 and of 1 through the writer (one write + one fsync
- *   per batch), one appender at a time, and with concurrent appenders (64 fibers appending 1 event, 16
+ * - durable appends: events/s appending batches of 64 and of 1 through the writer (one write on an
+ *   O_DSYNC descriptor per batch, the default `Jsonl.DurableFile`), one appender at a time, and with concurrent appenders (64 fibers appending 1 event, 16
  *   fibers appending 64, ten times each), whose appends group commit merges into shared writes and fsyncs;
  * - non-durable append (no fsync) through the same writer;
  * - loading a 100k-event conversation with MessageStore.load;
- * - the floor: `fs.writeSync` + `fs.fdatasyncSync` on a raw fd with the same bytes, and a raw
+ * - the floor: `fs.writeSync` + `fs.fdatasyncSync` on a raw fd with the same bytes (beside it, the same
+ *   through the thread pool: async `fs.write` + `fs.fdatasync`, and one async `fs.write` on an O_DSYNC fd,
+ *   the writer's own I/O without its encoding and queue), and a raw
  *   `readFileSync` + `split` + `JSON.parse` of the same 100k-event file.
  * Timing: the disk's fsync latency on this shared machine drifts by 3-5x within a minute, so tasks are
  * interleaved: every round runs each task for ~250 ms (after one warm-up round), and a task's figure is
@@ -126,6 +128,11 @@ export const run_ = async (): Promise<void> => {
   const bytes64 = Buffer.from(batch64.map((e) => MessageStore.eventCodec.encode(e) + "\n").join(""))
   const bytes1 = Buffer.from(MessageStore.eventCodec.encode(batch1[0]!) + "\n")
   const rawFd = fs.openSync(path.join(dir, "raw.jsonl"), "a")
+  // What the writer does by default (Jsonl.DurableFile.node): one thread-pool write on an O_DSYNC descriptor.
+  const dsyncFd = fs.openSync(
+    path.join(dir, "raw-dsync.jsonl"),
+    fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_DSYNC
+  )
   const asyncWrite = (bytes: Buffer, sync: boolean) =>
     new Promise<void>((resolve, reject) =>
       fs.write(
@@ -169,6 +176,12 @@ export const run_ = async (): Promise<void> => {
     }),
     // Our writer never blocks the event loop: its floor is the same I/O through libuv's thread pool.
     promiseTask("floor: async fs.write+fs.fdatasync, 64 events", 64, () => asyncWrite(bytes64, true)),
+    promiseTask(
+      "floor: async fs.write on an O_DSYNC fd, 64 events",
+      64,
+      () =>
+        new Promise<void>((resolve, reject) => fs.write(dsyncFd, bytes64, (error) => error ? reject(error) : resolve()))
+    ),
     effectTask("Jsonl durable append, batch 64", 64, durable.append(batch64)),
     effectTask("MessageStore.append durable, batch 64, compaction off", 64, plainStore.append(plainRef, drafts64)),
     // Default policy: appends only, so nothing is dead and no compaction runs; it should match the row above.
@@ -199,6 +212,7 @@ export const run_ = async (): Promise<void> => {
     )
   ])
   fs.closeSync(rawFd)
+  fs.closeSync(dsyncFd)
 
   // 100k-event conversation (written without fsync and without automatic compaction, then loaded: every
   // event is replayed from events.jsonl), and the same conversation after compaction (from base.jsonl).
@@ -257,7 +271,9 @@ export const run_ = async (): Promise<void> => {
   console.log(
     `ratios: Jsonl durable batch 64 / writeSync+fdatasync floor = ${
       ratio("Jsonl durable append, batch 64", "floor: writeSync+fdatasync, 64 events")
-    }x; MessageStore.append durable batch 64 / same floor = ${
+    }x (/ the async O_DSYNC write floor = ${
+      ratio("Jsonl durable append, batch 64", "floor: async fs.write on an O_DSYNC fd, 64 events")
+    }x); MessageStore.append durable batch 64 / same floor = ${
       ratio("MessageStore.append durable, batch 64, compaction off", "floor: writeSync+fdatasync, 64 events")
     }x; MessageStore.load of 100k events takes ${
       ratio("floor: readFileSync+split+JSON.parse, records kept, 100k events", "MessageStore.load, 100k events")

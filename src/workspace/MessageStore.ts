@@ -31,11 +31,11 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Conversation from "../conversation/Conversation.js"
-import * as MessageEvent from "../conversation/MessageEvent.js"
+import type * as MessageEvent from "../conversation/MessageEvent.js"
 import type { InstanceRef } from "./InstanceName.js"
 import * as Compaction from "./internal/compaction.js"
 import * as DurableFile from "./internal/durableFile.js"
-import { encodeEvents } from "./internal/messageCodec.js"
+import { encodeEvents, sequence } from "./internal/messageCodec.js"
 import * as MessageInstance from "./internal/messageInstance.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import type { RepairReport } from "./internal/repair.js"
@@ -248,7 +248,8 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
 
     const withInstance = <B, E>(instance: InstanceRef, f: (inst: Compaction.Open) => Effect.Effect<B, E>) => {
       const p = paths(instance)
-      return instances.use(p.dir, open(p), f)
+      // Built only when the instance is not open yet (not on every append).
+      return instances.use(p.dir, Effect.suspend(() => open(p)), f)
     }
 
     const append = Effect.fn("MessageStore.append")(function*(
@@ -264,7 +265,7 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
             if (expected !== undefined && expected !== inst.lastSeq) {
               return yield* new StorageError.SeqConflict({ expectedLastSeq: expected, lastSeq: inst.lastSeq })
             }
-            const events = drafts.map((draft, i) => MessageEvent.withSeq(draft, inst.lastSeq + 1 + i))
+            const events = sequence(drafts, inst.lastSeq + 1)
             // Validated and encoded before anything is queued: a bad draft writes nothing of the batch.
             const text = encodeEvents(events)
             if (Either.isLeft(text)) return yield* text.left

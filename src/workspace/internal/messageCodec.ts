@@ -298,6 +298,38 @@ const idOf = (e: MessageEvent.MessageEvent): string | undefined => {
 const failure = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
 /**
+ * The drafts numbered from `first` on: `MessageEvent.withSeq` for each, with the known shapes built
+ * directly (a fixed object shape instead of a spread per event). Unknown fields of a draft are not kept:
+ * they are not written either.
+ *
+ * @internal
+ */
+export const sequence = (
+  drafts: ReadonlyArray<MessageEvent.Draft>,
+  first: number
+): Array<MessageEvent.MessageEvent> => {
+  const events = new Array<MessageEvent.MessageEvent>(drafts.length)
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i]!
+    const seq = first + i
+    switch (d.type) {
+      case "append":
+        events[i] = { type: "append", message: d.message, seq }
+        break
+      case "replace":
+        events[i] = { type: "replace", targetId: d.targetId, message: d.message, seq }
+        break
+      case "remove":
+        events[i] = { type: "remove", targetId: d.targetId, seq }
+        break
+      default:
+        events[i] = MessageEvent.withSeq(d, seq)
+    }
+  }
+  return events
+}
+
+/**
  * Encodes sequenced events into the text appended to `events.jsonl`, refusing any that would not read
  * back: the fast shape check first; what it does not accept is encoded, parsed and decoded exactly as a
  * load would (the precise reason, or acceptance of an unusual but valid value). Nothing throws.
@@ -310,9 +342,11 @@ export const encodeEvents = (
   let text = ""
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
-    const messageId = idOf(event)
-    const invalid = (reason: string) =>
-      Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
+    // Only on the way out: building the error (and finding the message id) costs nothing on the hot path.
+    const invalid = (reason: string) => {
+      const messageId = idOf(event)
+      return Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
+    }
     let line: string
     try {
       line = eventCodec.encode(event)

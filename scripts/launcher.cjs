@@ -26,6 +26,19 @@ const stateRoot = () => {
   return path.resolve(raw);
 };
 
+// mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns for a path under /proc.
+const mkdirs = (dir) => {
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    if (e.code === "EEXIST") return;
+    const parent = path.dirname(dir);
+    if (e.code !== "ENOENT" || parent === dir) throw e;
+    mkdirs(parent);
+    fs.mkdirSync(dir);
+  }
+};
+
 const run = () => {
   const stat = fs.statSync(bundle);
   const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] || "") ? process.argv[2] : "default";
@@ -45,12 +58,16 @@ const run = () => {
     // Written at exit, so that the functions this command ran are in it (V8 compiles lazily).
     process.once("exit", () => {
       try {
-        fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+        mkdirs(path.dirname(cacheFile));
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData());
         fs.renameSync(tmp, cacheFile);
-      } catch {
+      } catch (e) {
         // A cache is an optimisation: a read-only or full disk only costs the next start its compile time.
+        process.stderr.write(
+          `effect-swarm: warning: cannot write the code cache ${path.dirname(cacheFile)} (${e.code || e.message}); `
+            + "starts stay slower. Set EFFECT_SWARM_HOME to a writable directory, or EFFECT_SWARM_CODE_CACHE=0.\n",
+        );
       }
     });
   }

@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import * as path from "node:path"
 import * as Bin from "./bin.js"
 
@@ -57,8 +57,28 @@ describe("the bundled bin", () => {
           env: { EFFECT_SWARM_HOME: path.join(file, "home") }
         })
         assert.strictEqual(r.code, 0)
-        assert.strictEqual(r.stderr, "")
+        assert.include(r.stderr, "effect-swarm: warning: cannot write the code cache")
+        assert.include(r.stderr, "(ENOTDIR); starts stay slower. Set EFFECT_SWARM_HOME to a writable directory")
       }), { timeout: 120_000 })
+
+    it.effect(
+      "a state root under /proc: the command finishes and exits 0 (Node's recursive mkdir never returned there)",
+      () =>
+        Effect.gen(function*() {
+          const bin = yield* Bin.Bin
+          const r = yield* bin.run(["validate", "examples/bundles/minimal"], {
+            env: { EFFECT_SWARM_HOME: "/proc/effect-swarm-test-home" }
+          }).pipe(
+            Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("the bin did not exit") }),
+            Effect.orDie,
+            Effect.withClock(Clock.make())
+          )
+          assert.strictEqual(r.code, 0, r.stderr)
+          assert.include(r.stdout, "ok examples/bundles/minimal")
+          assert.include(r.stderr, "cannot write the code cache /proc/effect-swarm-test-home/cache/v8 (ENOENT)")
+        }),
+      { timeout: 120_000 }
+    )
 
     it.effect("usage mistakes exit 2 with the parser's message and no stack trace", () =>
       Effect.gen(function*() {

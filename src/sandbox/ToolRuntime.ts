@@ -12,7 +12,10 @@
  *   variables).
  * - Memory: heap caps on Node and Deno, and a resident-memory watchdog on every runtime.
  * - Timeouts are owned by the host: the process group gets SIGTERM, then SIGKILL, and is always reaped
- *   before `execute` returns; interruption does the same.
+ *   before `execute` returns; interruption does the same. A single-use call that ends with a result or
+ *   a tool error sends its worker's whole tree SIGKILL before returning (no process of the call runs
+ *   any more code) and leaves reaping and removing the scratch directory to a fiber of the layer's
+ *   scope (closing the scope waits for it).
  * - Results travel as token-framed lines with a length and digest, so neither tool output nor a
  *   descendant writing into stdout can corrupt them; stdout and stderr are captured (capped, head
  *   and tail) and returned by `executeDetailed`.
@@ -321,30 +324,36 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     })
     const { attemptFor } = yield* Calls.make({ start: startWorker, prespawner, poolPlanFor, nativeService })
 
+    const run = (request: ExecuteRequest, captures: boolean): Effect.Effect<Detailed, ToolRuntimeError> =>
+      Effect.gen(function*() {
+        const { plan, session, timeout } = yield* prepare(request)
+        const attempt = attemptFor(request, plan)(plan, session, request, timeout, captures)
+        const retried = attempt.pipe(
+          Effect.retry({
+            schedule: retrySchedule(plan.config),
+            while: (e) =>
+              e._tag === "SpawnFailed" || (e._tag === "EarlyExit" && !Session.isDeterministicStartFailure(e))
+          }),
+          Effect.catchIf(
+            (e): e is Session.EarlyExit => e._tag === "EarlyExit",
+            (e) => Effect.fail(Session.crashed(request.toolId, e))
+          )
+        )
+        if (plan.sandboxed === undefined) return yield* retried
+        return yield* retried.pipe(
+          Effect.catchIf(
+            (e): e is ToolThrew => e._tag === "ToolThrew" && Session.isNoSpace(e),
+            (e) => new ToolScratchExceeded({ toolId: e.toolId, limitMB: plan.config.maxMemoryMB, message: e.message })
+          )
+        )
+      })
+
     const executeDetailed = Effect.fn("ToolRuntime.executeDetailed")(function*(request: ExecuteRequest) {
-      const { plan, session, timeout } = yield* prepare(request)
-      const attempt = attemptFor(request, plan)(plan, session, request, timeout)
-      const retried = attempt.pipe(
-        Effect.retry({
-          schedule: retrySchedule(plan.config),
-          while: (e) => e._tag === "SpawnFailed" || (e._tag === "EarlyExit" && !Session.isDeterministicStartFailure(e))
-        }),
-        Effect.catchIf(
-          (e): e is Session.EarlyExit => e._tag === "EarlyExit",
-          (e) => Effect.fail(Session.crashed(request.toolId, e))
-        )
-      )
-      if (plan.sandboxed === undefined) return yield* retried
-      return yield* retried.pipe(
-        Effect.catchIf(
-          (e): e is ToolThrew => e._tag === "ToolThrew" && Session.isNoSpace(e),
-          (e) => new ToolScratchExceeded({ toolId: e.toolId, limitMB: plan.config.maxMemoryMB, message: e.message })
-        )
-      )
+      return yield* run(request, true)
     })
 
     const execute = Effect.fn("ToolRuntime.execute")(function*(request: ExecuteRequest) {
-      const detailed = yield* executeDetailed(request)
+      const detailed = yield* run(request, false)
       return detailed.result
     })
 

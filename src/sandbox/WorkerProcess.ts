@@ -20,7 +20,7 @@ import type * as ChildProcess from "node:child_process"
 import { Capture } from "./internal/capture.js"
 import { FrameParser } from "./internal/frames.js"
 import type { WorkerEvent } from "./internal/frames.js"
-import { directoryBytes, processTree } from "./internal/processTree.js"
+import { descendantPids, directoryBytes, processTree } from "./internal/processTree.js"
 import { SpawnFailed } from "./ToolRuntimeError.js"
 
 export {
@@ -142,8 +142,15 @@ export interface WorkerProcess {
   /** Measures the scratch directory now (false without a scratch watch): true when it is over the limit. */
   readonly overScratch: () => boolean
   /** SIGTERM to the group and every known descendant, SIGKILL after the grace period, reap, drain.
-   * Idempotent. */
+   * Idempotent. After {@link kill} it only reaps and drains. */
   readonly terminate: Effect.Effect<void>
+  /** SIGKILL, synchronously, to the process group, to every descendant found by walking `/proc` now
+   * (`setsid` ones included) and to every one the watchdog saw: when it returns, none of them can run
+   * any more code. Reaping is left to {@link terminate} (the scope's finalizer). Idempotent. */
+  readonly kill: () => void
+  /** Waits (at most the grace period) until stdout and stderr are read to their end: after {@link kill},
+   * the captures are complete. */
+  readonly drained: Effect.Effect<void>
   /** Closes stdin and lets the worker exit on its own within the grace period, then terminates. */
   readonly shutdown: Effect.Effect<void>
 }
@@ -283,10 +290,21 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       signalGroup(pid, signal)
       signalEach(descendants, signal)
     }
+    let killed = false
+    const kill = () => {
+      if (killed) return
+      killed = true
+      // Walk first, then signal: a descendant's parent killed before the walk reached it would hand it
+      // to init (out of sight). A process forked after the walk is in the group (SIGKILLed with it) or,
+      // under an OS sandbox, in the pid namespace, which the kernel empties when its init dies. A worker
+      // that exited already has no children left to walk (the group and those seen earlier still get it).
+      if (exitInfo === undefined) { for (const p of descendantPids(pid)) descendants.add(p) }
+      killAll("SIGKILL")
+    }
 
     const terminate: Effect.Effect<void> = yield* Effect.cached(
       Effect.gen(function*() {
-        if (exitInfo === undefined) {
+        if (exitInfo === undefined && !killed) {
           snapshot()
           killAll("SIGTERM")
           const done = yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
@@ -294,8 +312,9 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
             snapshot()
             killAll("SIGKILL")
           }
-          yield* Deferred.await(exited)
         }
+        // A process sent SIGKILL exits: it is reaped before this returns.
+        if (exitInfo === undefined) yield* Deferred.await(exited)
         // Grandchildren left in the group (or seen earlier outside it) die with the worker.
         killAll("SIGKILL")
         const drained = yield* Deferred.await(streamsClosed).pipe(
@@ -358,6 +377,12 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       scratchExceeded: () => scratchExceeded,
       overScratch,
       terminate,
+      kill,
+      drained: Deferred.await(streamsClosed).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption(options.killGrace),
+        Effect.asVoid
+      ),
       shutdown
     } satisfies WorkerProcess
   })

@@ -2,7 +2,7 @@
  * Shared helpers for the sandbox suites: fixture paths, process-table checks (via /proc, Linux only),
  * temp directories, a loopback TCP server and scoped host environment variables.
  */
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer, TestServices } from "effect"
 import type { Scope } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as Sandbox from "effect-swarm/sandbox/Sandbox"
@@ -118,6 +118,22 @@ const pollUntilEmpty = <A>(
     }
     return still
   })
+
+/**
+ * Waits (real clock, bounded) until this process has no child at all, zombies included. A single-use
+ * worker's whole tree is sent SIGKILL before `execute` returns; reaping it (and removing its scratch
+ * directory) finishes in the background, in the layer's scope. Returns the children still there.
+ */
+export const awaitNoChildren = (
+  within: Duration.DurationInput = "5 seconds"
+): Effect.Effect<Array<{ pid: number; state: string; cmdline: string }>> =>
+  TestServices.provideLive(pollUntilEmpty(() => childProcesses(), within))
+
+/** Waits (real clock, bounded) until `file` is gone; true when it is. */
+export const awaitGone = (file: string, within: Duration.DurationInput = "5 seconds"): Effect.Effect<boolean> =>
+  TestServices.provideLive(pollUntilEmpty(() => (fs.existsSync(file) ? [file] : []), within)).pipe(
+    Effect.map((left) => left.length === 0)
+  )
 
 /** Waits (real clock, bounded) until `probe` returns a value other than `undefined`. */
 export const awaitDefined = <A>(

@@ -14,9 +14,10 @@ import {
   allBut,
   awaitDead,
   awaitDefined,
+  awaitGone,
   awaitNamespaceEmpty,
+  awaitNoChildren,
   awaitNoProcessMentioning,
-  childProcesses,
   execute,
   fixture,
   hostEnv,
@@ -65,8 +66,12 @@ const failureOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     })
   )
 
-/** Every worker is reaped once execute returns: this process has no child, not even a zombie. */
-const assertNoChildren = () => assert.deepStrictEqual(childProcesses(), [], "a worker was left running or unreaped")
+/** Every worker is reaped (in the background, once its call returned): this process has no child left,
+ * not even a zombie. */
+const assertNoChildren = Effect.map(
+  awaitNoChildren(),
+  (left) => assert.deepStrictEqual(left, [], "a worker was left running or unreaped")
+)
 
 /**
  * After a hostile call: the pids it reported are dead (bounded wait for signal delivery; survivors
@@ -90,8 +95,10 @@ const assertCleanedUp = (pidFile: string, expected: ReadonlyArray<"worker" | "gr
       killQuietly(left)
       assert.deepStrictEqual(left, [], "processes left in the call's pid namespace")
     }
-    if (typeof pids.tmpdir === "string") assert.isTrue(isGone(pids.tmpdir), `call scratch left: ${pids.tmpdir}`)
-    assertNoChildren()
+    if (typeof pids.tmpdir === "string") {
+      assert.isTrue(yield* awaitGone(pids.tmpdir), `call scratch left: ${pids.tmpdir}`)
+    }
+    yield* assertNoChildren
   })
 
 const isPermissionError = (error: { readonly _tag: string }): boolean =>
@@ -163,7 +170,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
       assert.deepStrictEqual(survivors, [], "pooled worker or its grandchild outlived the scope")
       assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
       for (const p of workerPrivatePaths(seen.replacement)) assert.isTrue(isGone(p), `left behind: ${p}`)
-      assertNoChildren()
+      yield* assertNoChildren
     }))
 
   layer(runtimeLayer(runtime), { excludeTestServices: true })((it) => {
@@ -175,7 +182,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         assert.notStrictEqual(info.home, process.env.HOME)
         assert.notStrictEqual(info.tmpdirEnv, process.env.TMPDIR ?? null)
         assert.strictEqual(info.home, info.tmpdirEnv)
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.scoped("an infinite loop ends in ToolTimeout and the worker is dead", () =>
@@ -298,7 +305,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: [RuntimeConfig.withMaxStderrCaptureSize(64 * 1024)]
         })
         assert.deepStrictEqual(result, { wroteMB: floodMB, marker: "after-flood" })
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("a single 5 MB stderr line does not stall the call", () =>
@@ -310,7 +317,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: [RuntimeConfig.withMaxStderrCaptureSize(64 * 1024)]
         })
         assert.deepStrictEqual(result, { longLineMB: 5 })
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("a crash after a 5 MB stderr line is ToolCrashed with a capped stderr tail", () =>
@@ -329,7 +336,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           assert.include(error.stderrTail, "TAIL-MARKER")
           assert.isAtMost(error.stderrTail.length, cap, "the stderr tail is capped")
         }
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("process.exit(0) in the middle of a call is ToolCrashed, not a silent success", () =>
@@ -337,20 +344,20 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
         const error = yield* failureOf(execute({ toolId: "exitZero", input: null }))
         assert.strictEqual(error._tag, "ToolCrashed", JSON.stringify(error).slice(0, 500))
         if (error._tag === "ToolCrashed") assert.strictEqual(error.exitCode, 0)
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("stdout garbage and forged protocol lines never corrupt the result", () =>
       Effect.gen(function*() {
         assert.deepStrictEqual(yield* execute({ toolId: "stdoutGarbage", input: null }), { real: true })
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("a stdout flood and a long unterminated stdout line never delay or corrupt the result", () =>
       Effect.gen(function*() {
         const result = yield* execute({ toolId: "stdoutFlood", input: { mb: 8, lineMB: 2 }, timeout: "20 seconds" })
         assert.deepStrictEqual(result, { stdoutFlood: "survived" })
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("stdout the tool left pending is never flushed into the middle of a large result", () =>
@@ -364,7 +371,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           assert.strictEqual(text.length, 2 * 1024 * 1024)
           assert.isFalse(text.includes("Q"), "the tool's stdout ended up inside the result")
         }
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("booby-trapped errors and unserializable results are ToolThrew, never a crash or a hang", () =>
@@ -379,7 +386,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           assert.strictEqual(error._tag, "ToolThrew", `${kinds[i]}: ${JSON.stringify(error).slice(0, 300)}`)
           if (error._tag === "ToolThrew") assert.strictEqual(error.toolId, "nasty")
         })
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("an entrypoint flooding stdout and stderr at import does not stall a large request", () =>
@@ -391,7 +398,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: [RuntimeConfig.withEntrypointPath(noisyImport)]
         })
         assert.strictEqual(result, text.length)
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("an env that would change the runtime or break framing is refused before spawning", () =>
@@ -410,7 +417,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           assert.strictEqual(error._tag, "InvalidToolEnv", `${name}: ${JSON.stringify(error)}`)
           if (error._tag === "InvalidToolEnv") assert.strictEqual(error.name, name)
         }
-        assertNoChildren()
+        yield* assertNoChildren
       }))
 
     it.effect("the call's env reaches the tool", () =>
@@ -499,21 +506,22 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
     // Forbidden actions outside the allowed paths / hosts: enforced inside the tool where the runtime
     // can (Deno flags, Node's permission model), refused up front where it cannot (Bun; network on
     // Node < 25). The refusal happens before any process starts.
-    const expectEnforcedOrRefused = (error: { readonly _tag: string }, enforced: boolean, permission: string) => {
-      if (enforced) {
-        assert.isTrue(
-          isPermissionError(error),
-          `${runtime} must deny ${permission} inside the tool: ${JSON.stringify(error)}`
-        )
-      } else {
-        assert.strictEqual(error._tag, "PermissionUnenforceable", JSON.stringify(error))
-        if (error instanceof ToolRuntime.PermissionUnenforceable) {
-          assert.strictEqual(error.runtimeType, runtime)
-          assert.strictEqual(error.permission, permission)
+    const expectEnforcedOrRefused = (error: { readonly _tag: string }, enforced: boolean, permission: string) =>
+      Effect.gen(function*() {
+        if (enforced) {
+          assert.isTrue(
+            isPermissionError(error),
+            `${runtime} must deny ${permission} inside the tool: ${JSON.stringify(error)}`
+          )
+        } else {
+          assert.strictEqual(error._tag, "PermissionUnenforceable", JSON.stringify(error))
+          if (error instanceof ToolRuntime.PermissionUnenforceable) {
+            assert.strictEqual(error.runtimeType, runtime)
+            assert.strictEqual(error.permission, permission)
+          }
         }
-      }
-      assertNoChildren()
-    }
+        yield* assertNoChildren
+      })
 
     it.scoped("reading a secret file outside the allowed paths", () =>
       Effect.gen(function*() {
@@ -526,7 +534,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: [RuntimeConfig.withPermissions(allBut(runtime, "read", `--allow-read=${allowed}`))]
         }))
         // Bun has no permission model: only the OS sandbox restricts what it reads.
-        expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "read")
+        yield* expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "read")
       }))
 
     it.scoped("writing outside the allowed paths", () =>
@@ -538,7 +546,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           input: { path: target },
           runtime: [RuntimeConfig.withPermissions(allBut(runtime, "write", `--allow-write=${allowed}`))]
         }))
-        expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "write")
+        yield* expectEnforcedOrRefused(error, runtime !== "bun" || osIsolated, "write")
         assert.isTrue(isGone(target), "nothing was written outside the allowed paths")
       }))
 
@@ -551,7 +559,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
             runtime: [RuntimeConfig.withPermissions(allBut(runtime, "run"))]
           })
         )
-        expectEnforcedOrRefused(error, runtime !== "bun", "run")
+        yield* expectEnforcedOrRefused(error, runtime !== "bun", "run")
       }))
 
     it.scoped("a TCP connection to a loopback port not in the allowed hosts", () =>
@@ -564,7 +572,7 @@ describe.each(runtimes)("hostile tools on %s", (runtime) => {
           runtime: [RuntimeConfig.withPermissions(allBut(runtime, "net", `--allow-net=127.0.0.1:${other.port}`))]
         }))
         // Node >= 25 has --allow-net but only all-or-nothing: a host scope is refused there too.
-        expectEnforcedOrRefused(error, runtime === "deno", "net")
+        yield* expectEnforcedOrRefused(error, runtime === "deno", "net")
         assert.strictEqual(server.connections(), 0, "the forbidden port never saw a connection")
       }))
   })

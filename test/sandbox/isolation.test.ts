@@ -8,7 +8,7 @@ import { Effect, Layer, Logger } from "effect"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as Sandbox from "effect-swarm/sandbox/Sandbox"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
-import { childProcesses, hostileEntrypoint } from "./helpers.js"
+import { awaitNoChildren, hostileEntrypoint } from "./helpers.js"
 
 const missing = Sandbox.layerBubblewrap("/nonexistent/es-test/bwrap")
 
@@ -51,7 +51,7 @@ describe("isolation strategy", () => {
         assert.include(error.suggestion, "apt-get install bubblewrap")
         assert.include(error.message, "isolation \"runtime\"")
       }
-      assert.deepStrictEqual(childProcesses(), [])
+      assert.deepStrictEqual(yield* awaitNoChildren(), [], "no worker left behind")
     }).pipe(Effect.provide(runtimeWith(missing, "os"))))
 
   it.live("auto without bubblewrap runs under the runtime's flags and warns once per layer", () =>

@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import {
   allBut,
-  childProcesses,
+  awaitNoChildren,
   everything,
   execute,
   hostEnv,
@@ -238,7 +238,7 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
               `a warning names the ${kind} restriction: ${JSON.stringify(warned.warnings)}`
             )
           }
-          assert.deepStrictEqual(childProcesses(), [], "no worker left behind")
+          assert.deepStrictEqual(yield* awaitNoChildren(), [], "no worker left behind")
         }))
     }
 
@@ -321,7 +321,7 @@ describe.each(runtimes)("permission matrix on %s", (runtime) => {
         }).pipe(Effect.flip)
         assert.strictEqual(error._tag, "ToolMemoryExceeded", JSON.stringify(error).slice(0, 500))
         if (error._tag === "ToolMemoryExceeded") assert.strictEqual(error.limitMB, 128)
-        assert.deepStrictEqual(childProcesses(), [], "no worker left behind")
+        assert.deepStrictEqual(yield* awaitNoChildren(), [], "no worker left behind")
       }))
   })
 })

@@ -7,12 +7,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Clock, Context, Duration, Effect, Exit, Layer, Queue, Scope, TestClock } from "effect"
 import { RuntimeConfig, ToolRuntime } from "effect-swarm"
 import * as ChildProcess from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import {
   awaitNoProcessMentioning,
   fixture,
   hostileEntrypoint,
   isAlive,
+  isInProcessTable,
+  processesMentioning,
   tempDir,
   testIsolation,
   uniqueMarker
@@ -30,6 +33,10 @@ const exitOf = (child: ChildProcess.ChildProcess): Effect.Effect<void> =>
     if (hasExited(child)) return resume(Effect.void)
     child.once("exit", () => resume(Effect.void))
   })
+
+/** The signal `child` died of, once it has exited. */
+const killedBy = (child: ChildProcess.ChildProcess): Effect.Effect<string | null> =>
+  Effect.map(exitOf(child), () => child.signalCode)
 
 /** A runtime layer whose spawner records every process it starts, in order. */
 const recording = (
@@ -73,15 +80,23 @@ describe.each(["node", "bun"] as const)("pre-started workers on %s", (runtimeTyp
       const first = yield* counter(runtime)
       assert.strictEqual(first.count, 1)
       yield* nextStart // the first call's own worker
-      const prestarted = yield* nextStart // started after the call, for the next one
+      const prestarted = yield* nextStart // started once the first call's worker is reaped, for the next one
       assert.strictEqual(spawned.length, 2)
-      assert.isTrue(hasExited(spawned[0]!), "the first call's worker is gone when the call returns")
+      assert.strictEqual(
+        yield* killedBy(spawned[0]!),
+        "SIGKILL",
+        "the first call's worker was killed, not left to exit"
+      )
       assert.isFalse(hasExited(prestarted), "the pre-started worker waits")
 
       const second = yield* counter(runtime)
       // Served by the pre-started worker: a fresh module (count 1), and that worker has exited by now.
       assert.strictEqual(second.count, 1)
-      assert.isTrue(hasExited(prestarted), "the pre-started worker served the call and was stopped")
+      assert.strictEqual(
+        yield* killedBy(prestarted),
+        "SIGKILL",
+        "the pre-started worker served the call and was killed"
+      )
       assert.isAtMost(spawned.length, 3, "no worker was started for the second call itself")
       const third = yield* counter(runtime)
       assert.strictEqual(third.count, 1, "every call gets a process no other call touched")
@@ -99,7 +114,7 @@ describe.each(["node", "bun"] as const)("pre-started workers on %s", (runtimeTyp
       yield* counter(runtime)
       yield* counter(runtime)
       assert.strictEqual(spawned.length, 2)
-      assert.isTrue(spawned.every(hasExited))
+      assert.deepStrictEqual(yield* Effect.forEach(spawned, killedBy), ["SIGKILL", "SIGKILL"])
       yield* Scope.close(scope, Exit.void)
     }))
 
@@ -160,6 +175,26 @@ describe("pre-started workers: hostile tools", () => {
       yield* runtime.execute({ toolId: "forkGrandchild", input: { pidFile, marker, thenReturn: true } })
       assert.deepStrictEqual(yield* awaitNoProcessMentioning(marker), [])
       yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.scoped))
+
+  it.live("when execute returns every process of the call was sent SIGKILL; reaping ends before the scope closes", () =>
+    Effect.gen(function*() {
+      const { nextStart, runtime, scope, spawned } = yield* recording("node", {}, ...hostile)
+      yield* runtime.execute({ toolId: "readEnv", input: { name: "HOME" } })
+      yield* nextStart
+      yield* nextStart
+      const file = path.join(yield* tempDir(), "heartbeat")
+      const marker = uniqueMarker("heartbeat")
+      // The tool returns while a detached grandchild (its own session) appends to `file` in a tight loop.
+      yield* runtime.execute({ toolId: "heartbeat", input: { file, marker } })
+      const atReturn = fs.statSync(file).size
+      // Closing the scope waits for every background reap: then nothing of any call is left.
+      yield* Scope.close(scope, Exit.void)
+      const afterClose = fs.statSync(file).size
+      // At most the one append in flight when the signal landed; a live grandchild appends thousands.
+      assert.isAtMost(afterClose - atReturn, 1, "a process of the call ran on after execute returned")
+      assert.deepStrictEqual(processesMentioning(marker), [])
+      for (const child of spawned) assert.isFalse(isInProcessTable(child.pid!), `worker ${child.pid} not reaped`)
     }).pipe(Effect.scoped))
 
   it.live("a call's env reaches its pre-started worker, and not the worker of the next call", () =>

@@ -37,6 +37,15 @@ export interface LauncherInput {
 }
 
 /**
+ * The call a worker is started for.
+ *
+ * @internal
+ */
+export interface ColdCall {
+  readonly env: Record<string, string> | undefined
+}
+
+/**
  * The layer's launcher.
  *
  * @internal
@@ -45,11 +54,12 @@ export interface Launcher {
   readonly privateDir: string
   readonly denoDir: string
   /** Starts a worker for `plan` in the current scope (its scratch directory goes with the scope) and
-   * sends `init`; `callEnv` is the call's environment for a cold worker, `undefined` for a worker that
-   * gets its call later (pooled or pre-started: the call's env travels with the call). */
+   * sends `init`; `call` is the call a cold worker is started for (its env is in the worker's
+   * environment), `undefined` for a worker that gets its call later (pooled or pre-started: the
+   * call's env travels with the call, and the worker warms its call path up while it waits). */
   readonly start: (
     plan: Plan.Plan,
-    callEnv: Record<string, string> | undefined
+    call: ColdCall | undefined
   ) => Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope>
 }
 
@@ -91,10 +101,11 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
 
     const start = (
       plan: Plan.Plan,
-      callEnv: Record<string, string> | undefined
+      call: ColdCall | undefined
     ): Effect.Effect<WorkerProcess.WorkerProcess, SpawnFailed, Scope.Scope> =>
       Effect.gen(function*() {
         const { config } = plan
+        const callEnv = call?.env
         const dir = yield* scratch
         const token = Crypto.randomBytes(18).toString("base64url")
         const args = Limits.launchArgs({
@@ -106,7 +117,7 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
           // The tool's own directory, not only its entry file: a tool module may import its siblings.
           implicitRead: [workerDir, path.dirname(plan.entrypoint)],
           scratchDir: dir,
-          callEnvNames: callEnv === undefined ? plan.poolEnvNames : Object.keys(callEnv),
+          callEnvNames: call === undefined ? plan.poolEnvNames : Object.keys(callEnv ?? {}),
           typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
           preserveSymlinks: plan.importPath !== plan.entrypoint
         })
@@ -160,6 +171,7 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
           token,
           entry: plan.importUrl,
           environment: config.environment,
+          warm: call === undefined,
           native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
         })
         return proc

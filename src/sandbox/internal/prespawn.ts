@@ -162,8 +162,10 @@ export const make = (options: {
           if (entry.proc.exitInfo() !== undefined) return Effect.zipRight(stop(entry), take(plan))
           const timer = entry.timer
           entry.timer = undefined
+          // Not awaited: the timer finds its slot gone if it fires meanwhile, and the call need not wait
+          // for the timer fiber to wind down.
           return Effect.as(
-            timer === undefined ? Effect.void : Fiber.interrupt(timer),
+            timer === undefined ? Effect.void : Fiber.interruptFork(timer),
             Option.some({ proc: entry.proc, scope: entry.scope })
           )
         })

@@ -27,6 +27,25 @@ const readProc = (file: string): string => {
 
 const vmRss = /VmRSS:\s+(\d+)\s+kB/
 
+/** The children of every thread of `pid` (empty once it is gone). */
+const childrenOf = (pid: number, into: Array<number>): boolean => {
+  let tasks: Array<string>
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return false
+  }
+  for (const tid of tasks) {
+    try {
+      const children = readProc(`/proc/${pid}/task/${tid}/children`).trim()
+      if (children.length > 0) { for (const c of children.split(" ")) into.push(Number(c)) }
+    } catch {
+      // the task ended meanwhile
+    }
+  }
+  return true
+}
+
 /**
  * `pid` and all its descendants (walked through `/proc/<pid>/task/<tid>/children`, so processes that
  * left the process group with `setsid` are included), with their total resident memory in bytes.
@@ -57,22 +76,30 @@ export const processTree = (pid: number): { readonly pids: ReadonlyArray<number>
       continue
     }
     pids.push(current)
-    let tasks: Array<string>
-    try {
-      tasks = fs.readdirSync(`/proc/${current}/task`)
-    } catch {
-      continue
-    }
-    for (const tid of tasks) {
-      try {
-        const children = readProc(`/proc/${current}/task/${tid}/children`).trim()
-        if (children.length > 0) { for (const c of children.split(" ")) stack.push(Number(c)) }
-      } catch {
-        // the task ended meanwhile
-      }
-    }
+    childrenOf(current, stack)
   }
   return { pids, rssBytes }
+}
+
+/**
+ * The descendants of `pid` (not `pid` itself), walked like {@link processTree} without reading any
+ * process's memory: the cheaper walk the kill path takes.
+ *
+ * @internal
+ */
+export const descendantPids = (pid: number): Array<number> => {
+  const found: Array<number> = []
+  const stack: Array<number> = []
+  if (!childrenOf(pid, stack)) return found
+  const seen = new Set<number>([pid])
+  while (stack.length > 0) {
+    const current = stack.pop()!
+    if (seen.has(current)) continue
+    seen.add(current)
+    found.push(current)
+    childrenOf(current, stack)
+  }
+  return found
 }
 
 /**

@@ -10,9 +10,8 @@
  * (`error`).
  *
  * Write-ahead: the input, each assistant message and each tool result are durable before anything that
- * depends on them runs; `turn.completed` / `turn.failed` and approval records are written
- * synchronously to the instance's runtime event log, together (in the same append) with `turn.started`
- * and the step and tool events published since the last record. A process killed at any moment continues
+ * depends on them runs; `turn.started` / `turn.completed` / `turn.failed` and approval records are
+ * written synchronously to the instance's runtime event log. A process killed at any moment continues
  * the turn on the instance's next use: the model is never asked again for a step it answered, tool calls
  * without results are run again only when their tool is `idempotent` (others get `E_TOOL_INTERRUPTED`).
  *

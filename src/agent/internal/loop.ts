@@ -30,7 +30,6 @@ import {
   meta,
   type OnDelta,
   record,
-  recordLater,
   stateFor,
   toolResultMessage,
   type TurnState
@@ -358,7 +357,6 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
       },
       input.source
     )
-    // Not fsynced on its own: nothing depends on it; it is durable with the turn's next record.
-    yield* recordLater(inst, "turn.started", turnId, {})
+    yield* record(inst, "turn.started", turnId, {})
     return yield* drive(inst, stateFor(turnId, input.text, undefined, call, input.onDelta))
   })

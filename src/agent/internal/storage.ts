@@ -28,13 +28,8 @@ export interface Storage {
     expectedLastSeq: number
   ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, TurnStorageError>
   readonly records: Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
-  /** Appends turn-loop records (with the events collected so far); durable on return. */
+  /** Appends turn-loop records; durable on return. */
   readonly record: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void, TurnStorageError>
-  /**
-   * Queues records that nothing depends on (`turn.started`): durable with the next `record`, not on
-   * their own (one fsync less).
-   */
-  readonly recordLater: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void>
   readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
 }
 
@@ -78,10 +73,6 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
         )
       ),
       record: writeRecords,
-      recordLater: (records) =>
-        Effect.sync(() => {
-          for (const r of records) observed.push(r)
-        }),
       setStatus: (next) =>
         next === status ? Effect.void : instances.setStatus(ref, next).pipe(
           Effect.tap(() => {
@@ -116,10 +107,6 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
         }),
       records: Effect.sync(() => records.slice()),
       record: (added) =>
-        Effect.sync(() => {
-          for (const r of added) records.push(r)
-        }),
-      recordLater: (added) =>
         Effect.sync(() => {
           for (const r of added) records.push(r)
         }),

@@ -74,30 +74,20 @@ export const codes = {
   budget: "E_BUDGET_EXCEEDED"
 } as const
 
-const loopRecord = (inst: AgentInstance, type: string, turnId: string, fields: Record<string, unknown>) =>
-  Effect.map(Clock.currentTimeMillis, (ms): EventRecord => ({
-    type,
-    timestamp: new Date(ms).toISOString(),
-    agentName: inst.ref.agentName,
-    instanceKey: inst.ref.instanceKey,
-    turnId,
-    rv: loopRecordVersion,
-    ...fields
-  }))
-
 /** Writes one turn-loop record (durable on return) and applies it to the in-memory log. */
 export const record = (inst: AgentInstance, type: string, turnId: string, fields: Record<string, unknown>) =>
-  Effect.flatMap(
-    loopRecord(inst, type, turnId, fields),
-    (r) => Effect.as(inst.state.storage.record([r]), r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
-  )
-
-/**
- * Queues one turn-loop record nothing in the loop depends on (`turn.started`): it is written, durable,
- * with the instance's next record.
- */
-export const recordLater = (inst: AgentInstance, type: string, turnId: string, fields: Record<string, unknown>) =>
-  Effect.flatMap(loopRecord(inst, type, turnId, fields), (r) => inst.state.storage.recordLater([r]))
+  Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+    const r: EventRecord = {
+      type,
+      timestamp: new Date(ms).toISOString(),
+      agentName: inst.ref.agentName,
+      instanceKey: inst.ref.instanceKey,
+      turnId,
+      rv: loopRecordVersion,
+      ...fields
+    }
+    return Effect.as(inst.state.storage.record([r]), r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
+  })
 
 /** Appends message events after the last seq this instance has seen (durable on return). */
 export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>

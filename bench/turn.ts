@@ -7,8 +7,8 @@
  *
  * Each turn ends with a `truncate` event, so every turn starts from an empty conversation.
  * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
- * floors a step costs and how many fsync/fdatasync calls it makes (counted on the FileSystem's files and
- * on node:fs). The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
+ * floors a step costs and how many durable writes it makes (fsync/fdatasync calls, and writes to
+ * `O_DSYNC` descriptors). The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
  * bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -125,8 +125,9 @@ const oneTurn = (instance: AgentInstance.AgentInstance) =>
   Effect.tap(Turn.run(instance, "Run the tool ten times."), () => Loop.appendAll(instance, [MessageEvent.truncate]))
 
 /**
- * Counts every fsync/fdatasync the stores ask for: through the FileSystem service (`File.sync` of files
- * it opens) and, for a writer calling node:fs directly, node:fs's own fsync/fdatasync functions.
+ * Counts every durable write the stores make: fsync/fdatasync through the FileSystem service (`File.sync`
+ * of files it opens) or node:fs, and each `write` to a descriptor node:fs opened with `O_DSYNC` (the
+ * workspace's default durable append: one write that returns once it is on disk).
  */
 let fsyncs = 0
 const countingFile = (file: FileSystem.File): FileSystem.File =>
@@ -145,17 +146,41 @@ const CountingFileSystem = Layer.effect(
   }))
 ).pipe(Layer.provide(NodeFileSystem.layer))
 const countNodeSyncs = () => {
-  const mutable = nodeModule.createRequire(import.meta.url)("node:fs") as Record<
-    string,
-    (...args: Array<unknown>) => unknown
-  >
-  for (const name of ["fsync", "fdatasync", "fsyncSync", "fdatasyncSync"]) {
+  type Fn = (...args: Array<unknown>) => unknown
+  const mutable = nodeModule.createRequire(import.meta.url)("node:fs") as Record<string, Fn>
+  const dsync = fs.constants.O_DSYNC
+  const dsyncFds = new Set<number>()
+  const wrap = (name: string, before: (args: Array<unknown>) => Array<unknown>) => {
     const original = mutable[name]!
-    mutable[name] = (...args: Array<unknown>) => {
-      fsyncs++
-      return original(...args)
-    }
+    mutable[name] = (...args: Array<unknown>) => original(...before(args))
   }
+  for (const name of ["fsync", "fdatasync", "fsyncSync", "fdatasyncSync"]) {
+    wrap(name, (args) => {
+      fsyncs++
+      return args
+    })
+  }
+  for (const name of ["write", "writeSync", "writev", "writevSync"]) {
+    wrap(name, (args) => {
+      if (dsyncFds.has(args[0] as number)) fsyncs++
+      return args
+    })
+  }
+  wrap("open", (args) => {
+    const flags = args[1]
+    const done = args.at(-1)
+    if (typeof flags !== "number" || dsync === undefined || (flags & dsync) === 0 || typeof done !== "function") {
+      return args
+    }
+    return [...args.slice(0, -1), (error: unknown, fd: number) => {
+      if (error === null) dsyncFds.add(fd)
+      return (done as Fn)(error, fd)
+    }]
+  })
+  wrap("close", (args) => {
+    dsyncFds.delete(args[0] as number)
+    return args
+  })
   nodeModule.syncBuiltinESMExports()
 }
 
@@ -246,7 +271,7 @@ export const measureTurns = async (): Promise<void> => {
       "mean µs/step": round(d.mean / steps),
       "CPU µs/step": round(dCpu / steps),
       "floors/step": round(d.p50 / steps / floor.p50),
-      "fsyncs/step": round(fsyncsPerStep)
+      "durable writes/step": round(fsyncsPerStep)
     })
     await durable.dispose()
   } finally {

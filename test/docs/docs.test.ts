@@ -21,6 +21,7 @@ const expected: Record<string, ReadonlyArray<string>> = {
   "conversations-and-storage.ts": ["durable at seq 1", "user: What is in README.md?"],
   "models.ts": ["tool calls: clock__now", "text: You are welcome."],
   "agents-and-extensions.ts": ["tool ops__echo: ok", "text_response: done"],
+  "observability.ts": ["name: 'effect-swarm.turn'", "name: 'effect-swarm.sandbox.worker'", "turn: text_response"],
   "orchestrator.ts": ["reply: text_response", "inputs: plan the week, monday, tuesday, wednesday, summary"],
   "connectors.ts": [
     "lines-in: ping -> pong (helpdesk@lines-config, streamed 4 chars)",
@@ -44,7 +45,7 @@ describe("docs", () => {
           assert.include(text, "\n" + example.trimEnd() + "\n```", `${page} shows ${named[1]} as it is`)
           checked++
         }
-        assert.strictEqual(checked, 8)
+        assert.strictEqual(checked, 9)
       }))
 
     it.effect("the TypeScript examples run", () =>

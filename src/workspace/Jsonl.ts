@@ -9,7 +9,7 @@
  *   {@link repairTail} cuts such a torn tail.
  * - {@link writer}: an append writer for one file (`internal/jsonlWriter.ts`). Appends are queued in call
  *   order and written one batch at a time; everything queued while the previous batch was being written
- *   goes out in one `write` and one `fsync` (group commit). `append` returns only once its records are
+ *   goes out in one durable append (group commit; see `DurableFile`). `append` returns only once its records are
  *   durable. Opening the writer repairs a torn tail by truncating it (with a warning).
  * - {@link DurableFile}: how the writer appends (`internal/durableFile.ts`): `node:fs` directly by default
  *   (a durable file is opened `O_DSYNC`, so a batch is one `write` that returns once it is on disk), or

@@ -40,7 +40,7 @@ import { readRange, repairTail } from "./jsonlReader.js"
  */
 export interface Writer<A> {
   readonly file: string
-  /** Appends records; returns once they are written (and fsynced when the writer is durable). */
+  /** Appends records; returns once they are written (and on stable storage when the writer is durable). */
   readonly append: (records: ReadonlyArray<A>) => Effect.Effect<void, StorageIoError>
   /**
    * Queues records now (their order relative to other appends is fixed when this returns) and gives back
@@ -84,9 +84,10 @@ const closedError = (file: string) =>
  * Concurrency: appends are queued in call order and written by one fiber at a time, so lines never
  * interleave. Group commit without a dedicated writer fiber: an appender that finds no write in progress
  * becomes the leader and writes everything queued (its own lines and whatever arrived before) with one
- * `write` and one `fsync`; appenders arriving meanwhile wait, and the next batch (all of them) is written
- * by a fiber forked in the writer's scope once the leader's own lines are durable. An uncontended append
- * therefore costs one write and one fsync, with no fiber hand-off.
+ * durable append of the `DurableFile` (by default one `write` on an `O_DSYNC` descriptor; through the
+ * FileSystem, `write` + `fsync`); appenders arriving meanwhile wait, and the next batch (all of them) is
+ * written by a fiber forked in the writer's scope once the leader's own lines are durable. An uncontended
+ * append therefore costs one durable append, with no fiber hand-off.
  *
  * @example
  * ```ts

@@ -129,6 +129,19 @@ describe("AgentHost.childProcess: inter-agent calls", () => {
     )
 
     it.scoped(
+      "a sandboxed tool of a child-process instance asks another agent with ctx.callAgent (worker -> child -> orchestrator)",
+      () =>
+        Effect.gen(function*() {
+          const { result } = yield* withSwarm(
+            ["coordinator"],
+            (orchestrator) => orchestrator.request("coordinator@main", "native: go")
+          )
+          assert.strictEqual(text(result), "through ctx.callAgent: effect is a library")
+        }),
+      { timeout: 180_000 }
+    )
+
+    it.scoped(
       "A -> B -> A across a child and an in-process instance is CIRCULAR_CALL_DETECTED with the chain",
       () =>
         Effect.gen(function*() {

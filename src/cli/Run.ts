@@ -32,7 +32,6 @@ import * as Connectors from "../connector/Connectors.js"
 import * as Message from "../conversation/Message.js"
 import * as McpServers from "../mcp/McpServers.js"
 import * as AgentAddress from "../orchestrator/AgentAddress.js"
-import * as AgentsTool from "../orchestrator/AgentsTool.js"
 import * as Orchestrator from "../orchestrator/Orchestrator.js"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import * as Bundle from "../resource/Bundle.js"
@@ -180,12 +179,8 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
   const screen = Screen.make(options.sink ?? Screen.stdout, c)
 
   const program = Effect.gen(function*() {
-    const calls = yield* AgentsTool.wire({ root })
-    const orchestrator = yield* Orchestrator.make(bundle, swarmName, {
-      models,
-      agents: calls.agents,
-      setup: calls.setup
-    })
+    // Inter-agent calls are wired by the orchestrator (async replies under its state root).
+    const orchestrator = yield* Orchestrator.make(bundle, swarmName, { models })
     const workspace = WorkspacePaths.instancesDir(root, orchestrator.workspaceId)
     yield* Console.error(
       `swarm ${swarmName} (${

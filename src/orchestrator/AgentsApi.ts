@@ -61,6 +61,17 @@ export interface Router {
     input: Turn.Input
   ) => Effect.Effect<void, Middleware.AgentsApiError>
   readonly spawn: (agentName: string, instanceKey: string) => Effect.Effect<boolean, Middleware.AgentsApiError>
+  /**
+   * Enqueues a turn and returns once it is accepted (durably, with a state root), with an effect that
+   * waits for its result; interrupting that wait cancels the turn like `request`. Async requests use it so
+   * the callee holds the message before the caller gets the correlation id (without it they enqueue in
+   * the background through `request`).
+   */
+  readonly submit?: (
+    agentName: string,
+    instanceKey: string,
+    input: Turn.Input
+  ) => Effect.Effect<Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>, Middleware.AgentsApiError>
 }
 
 /**
@@ -97,6 +108,16 @@ export interface Options {
 export type Reply = Inbox.Reply
 
 /**
+ * How a callee's turn ended, for {@link Service.replyFromCallee}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CalleeOutcome =
+  | { readonly _tag: "Completed"; readonly result: Middleware.TurnResult }
+  | { readonly _tag: "Failed"; readonly code: Middleware.AgentsApiErrorCode; readonly message: string }
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -109,8 +130,20 @@ export interface Service {
   readonly pendingReplies: (ref: InstanceRef) => Effect.Effect<ReadonlyArray<Reply>>
   /** Marks replies as written into the instance's conversation. */
   readonly markDelivered: (ref: InstanceRef, correlationIds: ReadonlyArray<string>) => Effect.Effect<void>
-  /** Async requests of the instance still in flight. */
+  /** Async requests of the instance still in flight (recorded, no reply yet; also those of a previous process). */
   readonly pendingAsync: (ref: InstanceRef) => Effect.Effect<number>
+  /**
+   * The callee's side of an async request: when a turn whose input carries the caller of an async request
+   * (its metadata) is over, the reply goes into that caller's inbox (before the callee's message is
+   * acknowledged). The orchestrator calls it for every turn; turns that answer no async request are ignored.
+   * This is what keeps a reply when the caller's process died while the callee ran. (Optional: a child
+   * process's bridge to the parent's API has none; the parent's orchestrator answers for it.)
+   */
+  readonly replyFromCallee?: (
+    metadata: Readonly<Record<string, unknown>> | undefined,
+    callee: { readonly agentName: string; readonly instanceKey: string },
+    outcome: CalleeOutcome
+  ) => Effect.Effect<void>
   /** The host side of `ctx.callAgent` in sandboxed tools (a synchronous request from the running tool call). */
   readonly nativeTools: (workspaceId: string) => NativeTools.Service
 }
@@ -184,16 +217,24 @@ export const make = (
 ): Effect.Effect<Service, never, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const { policy, router } = options
-    const inbox = options.root === undefined ? Inbox.memory() : yield* Inbox.durable(options.root)
+    const inbox = options.root === undefined ? yield* Inbox.memory() : yield* Inbox.durable(options.root)
     const fibers = yield* FiberSet.make()
     const defaultMs = Duration.toMillis(Duration.decode(options.defaultTimeout ?? defaultTimeout))
     const maxPending = options.maxPendingAsync ?? Calls.defaultMaxPendingAsync
     const maxInbox = options.maxInbox ?? Calls.defaultMaxInbox
-    const pending = new Map<string, number>()
     const spawned = new Map<string, Array<Middleware.SpawnedAgent>>()
     const keyOf = (ref: InstanceRef) => `${ref.workspaceId}\u0000${Calls.address(ref.agentName, ref.instanceKey)}`
 
-    const requests = Requests.make({ policy, router, inbox, fibers, defaultMs, maxPending, maxInbox, pending, keyOf })
+    const requests = Requests.make({
+      policy,
+      router,
+      inbox,
+      fibers,
+      defaultMs,
+      maxPending,
+      maxInbox,
+      durable: options.root !== undefined
+    })
     const { asyncRequest, call, orFail, prepare } = requests
 
     const forInstance = (ref: InstanceRef): Middleware.AgentsApi => ({
@@ -272,9 +313,12 @@ export const make = (
     return AgentsApi.of({
       forInstance,
       callable: policy.callable,
-      pendingReplies: (ref) => inbox.pending(ref),
+      // Requests past their deadline (also those of a previous process) become timeout replies first.
+      pendingReplies: (ref) =>
+        Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => inbox.expire(ref, now)), inbox.pending(ref)),
       markDelivered: (ref, ids) => inbox.delivered(ref, ids),
-      pendingAsync: (ref) => Effect.sync(() => pending.get(keyOf(ref)) ?? 0),
+      pendingAsync: (ref) => Effect.map(inbox.outstanding(ref), (sent) => sent.length),
+      replyFromCallee: (metadata, callee, outcome) => Requests.replyFromCallee(inbox, metadata, callee, outcome),
       nativeTools
     })
   })

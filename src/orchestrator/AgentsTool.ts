@@ -281,6 +281,11 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
       orchestrator.request({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
     send: (agentName, instanceKey, input) =>
       orchestrator.send({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
+    submit: (agentName, instanceKey, input) =>
+      orchestrator.submit({ agentName, instanceKey }, toMessage(input), { cancelOnInterrupt: true }).pipe(
+        Effect.map(Effect.mapError(toApiError)),
+        Effect.mapError(toApiError)
+      ),
     spawn: (agentName, instanceKey) =>
       Effect.gen(function*() {
         const address = yield* Either.match(AgentAddress.make(agentName, instanceKey), {
@@ -322,6 +327,8 @@ export const wire = (
     readonly agents: (context: Orchestrator.InstanceContext) => Middleware.AgentsApi
     readonly setup: (instance: AgentInstance, context: Orchestrator.InstanceContext) => Effect.Effect<void>
     readonly nativeTools: (workspaceId: string) => NativeTools.Service
+    /** Binds the API to its orchestrator now (else its first instance does). */
+    readonly bind: (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) => void
   },
   never,
   Scope.Scope | FileSystem.FileSystem
@@ -332,7 +339,8 @@ export const wire = (
     const router: Router = {
       request: (a, k, i) => Effect.suspend(() => bound.router!.request(a, k, i)),
       send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
-      spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k))
+      spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k)),
+      submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i))
     }
     const policy: CallPolicy = {
       get swarmName() {
@@ -347,12 +355,13 @@ export const wire = (
       callable: (caller) => bound.policy?.callable(caller) ?? []
     }
     const api = yield* make({ ...options, router, policy })
-    const bind = (context: Orchestrator.InstanceContext) => {
+    const bindTo = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) => {
       if (bound.router === undefined) {
-        bound.router = routerOf(context.orchestrator)
-        bound.policy = policyOfSwarm(context.bundle, context.orchestrator)
+        bound.router = routerOf(orchestrator)
+        bound.policy = policyOfSwarm(bundle, orchestrator)
       }
     }
+    const bind = (context: Orchestrator.InstanceContext) => bindTo(context.bundle, context.orchestrator)
     return {
       api,
       agents: (context) => {
@@ -364,6 +373,7 @@ export const wire = (
         })
       },
       setup: (instance, context) => Effect.suspend(() => Effect.asVoid((bind(context), attach(api, instance)))),
-      nativeTools: api.nativeTools
+      nativeTools: api.nativeTools,
+      bind: bindTo
     }
   })

@@ -16,12 +16,12 @@ import type * as Scope from "effect/Scope"
 import type * as AgentInstance from "../agent/AgentInstance.js"
 import type * as EventBus from "../event/EventBus.js"
 import type * as Model from "../model/Model.js"
-import type { AgentsApi, TurnResult } from "../pipeline/Middleware.js"
+import type { AgentsApi as MiddlewareAgentsApi, TurnResult } from "../pipeline/Middleware.js"
 import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
 import * as AgentHost from "./AgentHost.js"
-import type * as AgentsApiService from "./AgentsApi.js"
+import type * as AgentsApi from "./AgentsApi.js"
 import { makeWith } from "./internal/build.js"
 import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
@@ -127,6 +127,8 @@ export interface Service {
   readonly agents: ReadonlyArray<KnownAgent>
   /** The Swarm's entry agent. */
   readonly entryAgent: string
+  /** The inter-agent calls API the orchestrator wired (see {@link Options.calls}); absent when it wired none. */
+  readonly agentsApi: AgentsApi.Service | undefined
   /**
    * Enqueues a turn input in the instance's mailbox (creating the instance on its first message) and
    * returns once it is accepted. The turn's outcome is not reported (fire and forget).
@@ -135,11 +137,13 @@ export interface Service {
   /**
    * Enqueues a turn input like `send` and returns once it is accepted, with an effect that waits for that
    * turn's result (for callers that acknowledge first and answer later, such as connectors' `onReply`).
-   * Interrupting the returned effect stops waiting; it does not cancel the turn.
+   * Interrupting the returned effect stops waiting; it does not cancel the turn, unless
+   * `cancelOnInterrupt` is set (then it cancels it like an interrupted `request`).
    */
   readonly submit: (
     address: Address,
-    input: string | TurnInput
+    input: string | TurnInput,
+    options?: { readonly cancelOnInterrupt?: boolean | undefined }
   ) => Effect.Effect<Effect.Effect<TurnResult, OrchestratorError>, OrchestratorError>
   /**
    * Enqueues a turn input and waits for that turn's result. Interrupting the waiting fiber (a timeout)
@@ -185,6 +189,42 @@ export interface InstanceContext {
 }
 
 /**
+ * The limits of the inter-agent calls the orchestrator wires (see {@link Options.calls}).
+ *
+ * @example
+ * ```ts
+ * import type { Orchestrator } from "effect-swarm"
+ * const limits: Orchestrator.CallLimits = { maxPendingAsync: 20, defaultTimeout: "30 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root">
+
+/**
+ * Inter-agent calls wired by the caller (`AgentsTool.wire`'s result), for {@link Options.calls}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsTool, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const calls: Orchestrator.WiredCalls = yield* AgentsTool.wire({ root: "/srv/swarm" })
+ *   return yield* Orchestrator.make(bundle, undefined, { calls })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WiredCalls {
+  readonly api: AgentsApi.Service
+  readonly agents: (context: InstanceContext) => MiddlewareAgentsApi
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -202,22 +242,21 @@ export interface Options {
     >)
     | undefined
   /** The agents API an instance's middlewares and tools call other agents through. */
-  readonly agents?: ((context: InstanceContext) => AgentsApi) | undefined
-  /**
-   * Inter-agent calls on every host (pass `AgentsTool.wire`'s result instead of `agents` + `setup`): each
-   * instance gets its agents API, and the `agents` tool with async reply delivery when its agent may call
-   * others; a child-process host carries them over IPC.
-   */
-  readonly calls?: {
-    readonly api: AgentsApiService.Service
-    readonly agents: (context: InstanceContext) => AgentsApi
-  } | undefined
+  readonly agents?: ((context: InstanceContext) => MiddlewareAgentsApi) | undefined
   /** Overrides of the Swarm's supervision settings (`spec.policy.supervision`, `spec.policy.restart`). */
   readonly supervision?: Partial<Supervision.Settings> | undefined
   /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */
   readonly mailboxCapacity?: number | undefined
   /** Overrides of the Swarm's lifecycle settings (grace period, idle release, reconcile interval). */
   readonly lifecycle?: Partial<LifecycleSettings> | undefined
+  /**
+   * Inter-agent calls, wired by default on every host (`AgentsTool.wire` under the state root): each
+   * instance gets its agents API (`ctx.agents`, `ToolContext.runtime.agents`; a child-process host carries
+   * it over IPC) and, when its agent may call others, the `agents` tool and async reply delivery. Pass the
+   * API's limits here (`{ maxPendingAsync, maxInbox, defaultTimeout }`), `AgentsTool.wire`'s result to use
+   * that one, or `false` to wire nothing. Not wired by default when `agents` is given (wired by hand).
+   */
+  readonly calls?: false | CallLimits | WiredCalls | undefined
   /**
    * The state root of the durable inbox (default: the host's, e.g. the `Instances` store's root for
    * `make`; in-memory hosts have none, and then nothing survives the process).

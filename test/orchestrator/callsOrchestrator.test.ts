@@ -2,7 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, TestClock } from "effect"
 import type { Model } from "effect-swarm"
-import { AgentInstance, AgentsTool, Bundle, EventBus, Message, Orchestrator, Scripted } from "effect-swarm"
+import { AgentInstance, Bundle, EventBus, Message, Orchestrator, Scripted } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { hangingModel } from "./callsKit.js"
@@ -14,18 +14,13 @@ const Base = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
 const swarm = (models: Readonly<Record<string, Model.Service>>) =>
   Effect.gen(function*() {
     const bundle = yield* loadBundle
-    const calls = yield* AgentsTool.wire()
     const seen = new Map<string, AgentInstance.AgentInstance>()
+    // Inter-agent calls are wired by the orchestrator itself (no AgentsTool.wire in user code).
     const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
       models,
-      agents: calls.agents,
-      setup: (instance, context) =>
-        Effect.zipRight(
-          calls.setup(instance, context),
-          Effect.sync(() => void seen.set(instance.label, instance))
-        )
+      setup: (instance) => Effect.sync(() => void seen.set(instance.label, instance))
     })
-    return { orchestrator, calls, instances: seen }
+    return { orchestrator, calls: { api: orchestrator.agentsApi! }, instances: seen }
   })
 
 const text = (m: Message.Message | undefined) => m === undefined ? "" : Message.text(m.data)
@@ -68,7 +63,6 @@ describe("inter-agent calls through the Orchestrator", () => {
     Effect.gen(function*() {
       const hung = { value: false, calls: 0 }
       const { calls, orchestrator } = yield* swarm({ worker: hangingModel(hung) })
-      yield* orchestrator.send("lead@t1", "") // opens lead@t1 so the API is bound to the orchestrator
       const fiber = yield* Effect.fork(
         Effect.flip(
           calls.api.forInstance({ workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" })
@@ -82,5 +76,20 @@ describe("inter-agent calls through the Orchestrator", () => {
       assert.isTrue(hung.value)
       const listed = (yield* orchestrator.list).find((i) => i.address === "worker@t1")
       assert.strictEqual(listed?.queued, 0)
+    }).pipe(Effect.provide(Base)))
+
+  it.scoped("calls: false wires nothing: no agents API, no agents tool", () =>
+    Effect.gen(function*() {
+      const bundle = yield* loadBundle
+      const seen = new Map<string, AgentInstance.AgentInstance>()
+      const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
+        models: { lead: yield* Scripted.make([{ text: "alone" }]) },
+        calls: false,
+        setup: (instance) => Effect.sync(() => void seen.set(instance.label, instance))
+      })
+      assert.isUndefined(orchestrator.agentsApi)
+      const result = yield* orchestrator.request("lead@t1", "go")
+      assert.strictEqual(text(result.responseMessage), "alone")
+      assert.deepStrictEqual(yield* seen.get("lead@t1")!.tools.catalog, [])
     }).pipe(Effect.provide(Base)))
 })

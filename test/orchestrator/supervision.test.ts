@@ -155,4 +155,28 @@ describe("Supervision", () => {
       assert.strictEqual(current.restarts, 2)
       assert.strictEqual(current.status, "idle")
     }).pipe(Effect.provide(baseLayer)))
+
+  it.scoped("a crash of one instance leaves the others serving (reference architecture 3-4)", () =>
+    Effect.gen(function*() {
+      const alpha = crashing((n) => n <= 7)
+      const beta = echoModel()
+      const orchestrator = yield* inMemory({ alpha: alpha.service, beta: beta.service }, {
+        supervision: { maxRestarts: 100 }
+      })
+      const crashed = yield* Effect.fork(orchestrator.request("alpha@one", "boom"))
+      // alpha crashes into crashLoopBackOff (the 6th crash waits 1 s on the Clock) ...
+      yield* until(() => Effect.map(find(orchestrator, "alpha@one"), (i) => i?.status === "crashLoopBackOff"))
+      // ... while beta answers at once, with no restart of its own.
+      assert.strictEqual(text(yield* orchestrator.request("beta@one", "hi")), "echo: hi")
+      const b = yield* info(orchestrator, "beta@one")
+      assert.strictEqual(b.status, "idle")
+      assert.strictEqual(b.restarts, 0)
+      assert.strictEqual(b.consecutiveCrashes, 0)
+      // alpha comes back on the Clock and finishes its turn.
+      yield* TestClock.adjust("1 second")
+      yield* until(() => Effect.map(info(orchestrator, "alpha@one"), (i) => i.consecutiveCrashes === 7))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(text(yield* Fiber.join(crashed)), "echo: boom")
+      assert.strictEqual(alpha.crashes(), 7)
+    }).pipe(Effect.provide(baseLayer)))
 })

@@ -9,6 +9,7 @@ import type * as Resource from "../../resource/Resource.js"
 import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type * as AgentHost from "../AgentHost.js"
+import * as AgentsTool from "../AgentsTool.js"
 import type { Address, InstanceContext, Options, Service, ShutdownReason } from "../Orchestrator.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
@@ -46,6 +47,17 @@ export const makeWith = (
       options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
     )
 
+    const root = options.root ?? host.root
+    // Inter-agent calls: the caller's wiring (`calls` from AgentsTool.wire), none (`calls: false`, or
+    // `agents` wired by hand), else wired here with the given limits; the host attaches them to each instance.
+    const given = options.calls
+    const wired = given !== undefined && given !== false && "api" in given ?
+      undefined
+      : options.agents === undefined && given !== false
+      ? yield* AgentsTool.wire({ ...given, root })
+      : undefined
+    const calls = given !== undefined && given !== false && "api" in given ? given : wired
+
     const open: Runtime.Opener = (address, generation) =>
       Effect.suspend(() => {
         const agent = byName.get(address.agentName)!
@@ -60,8 +72,8 @@ export const makeWith = (
           agent,
           generation,
           model: options.models?.[address.agentName],
-          agents: options.agents?.(instanceContext) ?? options.calls?.agents(instanceContext),
-          calls: options.calls?.api,
+          agents: options.agents?.(instanceContext) ?? calls?.agents(instanceContext),
+          calls: calls?.api,
           setup: setup === undefined ? undefined : (instance) =>
             setup(instance, instanceContext).pipe(
               Effect.mapError((e) =>
@@ -75,7 +87,6 @@ export const makeWith = (
         })
       })
 
-    const root = options.root ?? host.root
     const inbox = root === undefined ? undefined : yield* Inbox.make(root, workspaceId)
     const lifecycle = Lifecycle.fromPolicy(swarm.resource.spec.policy, options.lifecycle)
     const runtime = yield* Runtime.make({
@@ -86,6 +97,9 @@ export const makeWith = (
       // In memory, a released instance would lose its log: only orchestrators with a state root release.
       lifecycle: inbox === undefined ? { ...lifecycle, idleAfter: undefined } : lifecycle,
       inbox,
+      onTurnEnd: calls === undefined ?
+        undefined :
+        (address, input, outcome) => calls.api.replyFromCallee?.(input.call?.metadata, address, outcome) ?? Effect.void,
       persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
     }, open)
 
@@ -95,12 +109,19 @@ export const makeWith = (
       workspaceId,
       agents: entries.map((e) => ({ name: e.resource.metadata.name, resource: e.resource })),
       entryAgent: swarm.resource.spec.entryAgent.name,
+      agentsApi: calls?.api,
       send: Effect.fn("Orchestrator.send")(function*(address: Address, input: string | TurnInput) {
         return yield* runtime.send(yield* toAddress(address), toInput(input))
       }),
-      submit: Effect.fn("Orchestrator.submit")(function*(address: Address, input: string | TurnInput) {
-        return yield* runtime.submit(yield* toAddress(address), toInput(input))
-      }),
+      submit: Effect.fn("Orchestrator.submit")(
+        function*(
+          address: Address,
+          input: string | TurnInput,
+          options?: { readonly cancelOnInterrupt?: boolean | undefined }
+        ) {
+          return yield* runtime.submit(yield* toAddress(address), toInput(input), options?.cancelOnInterrupt === true)
+        }
+      ),
       request: Effect.fn("Orchestrator.request")(function*(address: Address, input: string | TurnInput) {
         return yield* runtime.request(yield* toAddress(address), toInput(input))
       }),
@@ -118,6 +139,7 @@ export const makeWith = (
         return yield* runtime.release(yield* toAddress(address))
       })
     }
+    wired?.bind(bundle, service)
     // Only now (instances opening read `service`): what the durable inbox kept is delivered.
     yield* runtime.recover
     return service

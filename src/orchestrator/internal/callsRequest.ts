@@ -6,6 +6,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Random from "effect/Random"
@@ -14,7 +15,7 @@ import * as Message from "../../conversation/Message.js"
 import * as Middleware from "../../pipeline/Middleware.js"
 import { toJsonValue } from "../../tool/ToolExecutor.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
-import type { Reply, Router } from "../AgentsApi.js"
+import type { CalleeOutcome, Reply, Router } from "../AgentsApi.js"
 import * as Calls from "./calls.js"
 import type * as Inbox from "./callsInbox.js"
 
@@ -57,6 +58,9 @@ export const replyOf = (target: string, result: Middleware.TurnResult) => {
   return Effect.succeed(result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data))
 }
 
+/** The callee's input metadata key naming the caller of an async request (`InstanceRef`). */
+export const asyncReplyKey = "swarm.asyncReplyTo"
+
 /** What the request machinery works with (owned by the `AgentsApi` service). */
 export interface Deps {
   readonly policy: Calls.CallPolicy
@@ -66,14 +70,13 @@ export interface Deps {
   readonly defaultMs: number
   readonly maxPending: number
   readonly maxInbox: number
-  /** Async requests in flight, by caller key. */
-  readonly pending: Map<string, number>
-  readonly keyOf: (ref: InstanceRef) => string
+  /** Whether the inbox is on disk (a restarted caller still gets its replies). */
+  readonly durable: boolean
 }
 
 /** The request machinery of one `AgentsApi` service. */
 export const make = (deps: Deps) => {
-  const { defaultMs, fibers, inbox, keyOf, maxInbox, maxPending, pending, policy, router } = deps
+  const { defaultMs, durable, fibers, inbox, maxInbox, maxPending, policy, router } = deps
   const orFail = <A>(v: A | Middleware.AgentsApiError): Effect.Effect<A, Middleware.AgentsApiError> =>
     v instanceof Middleware.AgentsApiError ? Effect.fail(v) : Effect.succeed(v)
 
@@ -102,6 +105,10 @@ export const make = (deps: Deps) => {
       }
       const correlationId = yield* makeCorrelationId
       const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
+      // Where the callee's side answers an async request that outlived its caller's process.
+      const replyTo = kind === "request" && req.async === true
+        ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
+        : {}
       const input: Turn.Input = {
         text: req.input ?? "",
         source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
@@ -114,7 +121,7 @@ export const make = (deps: Deps) => {
           callStack: chain,
           ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
         },
-        metadata: { "swarm.correlationId": correlationId, ...metadata }
+        metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }
       }
       return { target, instanceKey, to, timeoutMs, correlationId, input }
     })
@@ -130,8 +137,7 @@ export const make = (deps: Deps) => {
 
   const asyncRequest = (ref: InstanceRef, p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
     Effect.gen(function*() {
-      const k = keyOf(ref)
-      const inFlight = pending.get(k) ?? 0
+      const inFlight = (yield* inbox.outstanding(ref)).length
       if (inFlight >= maxPending) {
         return yield* new Middleware.AgentsApiError({
           code: "AGENT_PENDING_LIMIT",
@@ -153,7 +159,18 @@ export const make = (deps: Deps) => {
           suggestion: "let the waiting replies be delivered (a next step) before sending more async requests"
         })
       }
-      pending.set(k, inFlight + 1)
+      const now = yield* Clock.currentTimeMillis
+      const deadline = now + p.timeoutMs
+      // On disk (fsynced) before the callee hears of it and before the caller gets the correlation id.
+      yield* inbox.expect(ref, {
+        v: 1,
+        op: "sent",
+        correlationId: p.correlationId,
+        agentName: p.target,
+        instanceKey: p.instanceKey,
+        deadline,
+        timeoutMs: p.timeoutMs
+      })
       const settle = (reply: Omit<Reply, "v" | "correlationId" | "agentName" | "instanceKey" | "receivedAt">) =>
         Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
           inbox.put(ref, {
@@ -164,22 +181,35 @@ export const make = (deps: Deps) => {
             receivedAt,
             ...reply
           }))
+      // Accepted by the callee (durably, with a state root) before the correlation id is returned.
+      let wait: Effect.Effect<string, Middleware.AgentsApiError>
+      if (router.submit === undefined) {
+        wait = call(p)
+      } else {
+        const waiting = yield* router.submit(p.target, p.instanceKey, p.input).pipe(
+          Effect.tapError(() => inbox.forget(ref, [p.correlationId]))
+        )
+        wait = waiting.pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(Math.max(0, deadline - now)),
+            onTimeout: () => timeoutError(p.to, p.timeoutMs)
+          }),
+          Effect.flatMap((result) => replyOf(p.to, result))
+        )
+      }
       yield* FiberSet.run(
         fibers,
-        call(p).pipe(
+        wait.pipe(
           Effect.matchEffect({
             onSuccess: (response) => settle({ status: "ok", response }),
             onFailure: (e) =>
-              settle({
+              // Unavailable (a shutdown): the callee's message stays in its inbox, or its abandoned turn is
+              // answered by the callee's side (`replyFromCallee`); at the latest the deadline answers.
+              e.code === "AGENT_UNAVAILABLE" && durable ? Effect.void : settle({
                 status: e.code === "AGENT_REQUEST_TIMEOUT" ? "timeout" : "error",
                 error: { code: e.code, message: e.message }
               })
-          }),
-          Effect.ensuring(Effect.sync(() => {
-            const n = (pending.get(k) ?? 1) - 1
-            if (n <= 0) pending.delete(k)
-            else pending.set(k, n)
-          }))
+          })
         )
       )
       const response: Middleware.AgentResponse = { target: p.to, correlationId: p.correlationId, async: true }
@@ -187,4 +217,36 @@ export const make = (deps: Deps) => {
     })
 
   return { orFail, prepare, call, asyncRequest }
+}
+
+/** The callee's side of an async request (see `AgentsApi.Service.replyFromCallee`). */
+export const replyFromCallee = (
+  inbox: Inbox.Inbox,
+  metadata: Readonly<Record<string, unknown>> | undefined,
+  callee: { readonly agentName: string; readonly instanceKey: string },
+  outcome: CalleeOutcome
+): Effect.Effect<void> => {
+  const to = metadata?.[asyncReplyKey]
+  const correlationId = metadata?.["swarm.correlationId"]
+  if (typeof to !== "object" || to === null || typeof correlationId !== "string") return Effect.void
+  const { agentName, instanceKey, workspaceId } = to as Record<string, unknown>
+  if (typeof agentName !== "string" || typeof instanceKey !== "string" || typeof workspaceId !== "string") {
+    return Effect.void
+  }
+  const target = Calls.address(callee.agentName, callee.instanceKey)
+  return Effect.gen(function*() {
+    const reply = outcome._tag === "Completed"
+      ? yield* Effect.either(replyOf(target, outcome.result))
+      : Either.left({ code: outcome.code, message: outcome.message })
+    yield* inbox.put({ workspaceId, agentName, instanceKey }, {
+      v: 1,
+      correlationId,
+      agentName: callee.agentName,
+      instanceKey: callee.instanceKey,
+      receivedAt: yield* Clock.currentTimeMillis,
+      ...(Either.isRight(reply)
+        ? { status: "ok" as const, response: reply.right }
+        : { status: "error" as const, error: { code: reply.left.code, message: reply.left.message } })
+    })
+  })
 }

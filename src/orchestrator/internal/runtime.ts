@@ -18,6 +18,7 @@ import * as Message from "../../conversation/Message.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type { Hosted, ShutdownReason } from "../AgentHost.js"
+import type { CalleeOutcome } from "../AgentsApi.js"
 import type { AgentTurnFailed } from "../OrchestratorError.js"
 import {
   type AgentInboxFailed,
@@ -88,6 +89,10 @@ export interface Settings {
   readonly lifecycle: Lifecycle.Settings
   /** The durable inboxes (absent: the mailboxes live in memory only). */
   readonly inbox: Inbox.Store | undefined
+  /** Told when a turn is over, before its message is acknowledged (async replies, see `AgentsApi`). */
+  readonly onTurnEnd?:
+    | ((address: AgentAddress.AgentAddress, input: Mailbox.TurnInput, outcome: CalleeOutcome) => Effect.Effect<void>)
+    | undefined
   /** Records `crashed` / `stopped` (with the reason) where the instance's status lives. */
   readonly persistStatus: (
     address: AgentAddress.AgentAddress,
@@ -261,8 +266,12 @@ export const make = (settings: Settings, open: Opener) =>
     const send = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
       Effect.asVoid(enqueue(address, input))
 
-    const submit = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
-      Effect.map(enqueue(address, input), ({ envelope }) => Deferred.await(envelope.reply))
+    /** Like `request`, answering once accepted; `cancelOnInterrupt`: interrupting the wait cancels the turn. */
+    const submit = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput, cancelOnInterrupt: boolean) =>
+      Effect.map(enqueue(address, input), ({ envelope, slot }) =>
+        cancelOnInterrupt
+          ? Deferred.await(envelope.reply).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
+          : Deferred.await(envelope.reply))
 
     const existing = (address: AgentAddress.AgentAddress) =>
       Effect.suspend(() => {

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type { Hosted } from "../AgentHost.js"
+import type { CalleeOutcome } from "../AgentsApi.js"
 import { AgentTurnFailed, type AgentUnavailable } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import { describe } from "./hostInProcess.js"
@@ -73,6 +74,17 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
             Effect.logWarning(`${slot.label}: could not record its interrupted turn (${reason}): ${e.message}`)
           )
         )
+      }
+      // An async request's reply reaches its caller's inbox before the message leaves the callee's inbox.
+      if (settings.onTurnEnd !== undefined) {
+        const outcome: CalleeOutcome | undefined = Exit.isSuccess(exit)
+          ? { _tag: "Completed", result: exit.value }
+          : failure?._tag === "Some" && failure.value._tag === "AgentTurnFailed"
+          ? { _tag: "Failed", code: "AGENT_TURN_FAILED", message: failure.value.message }
+          : deps.shuttingDown() !== undefined
+          ? { _tag: "Failed", code: "AGENT_UNAVAILABLE", message: deps.unavailable(slot).message }
+          : undefined // cancelled by its requester, who answers itself (a timeout)
+        if (outcome !== undefined) yield* settings.onTurnEnd(slot.address, envelope.input, outcome)
       }
       // The turn is over (its input is in the log before anything else): the message leaves the inbox.
       yield* acknowledge(slot, [envelope])

@@ -11,6 +11,12 @@ import * as Schema from "effect/Schema"
 /**
  * A parsed `agent@instanceKey`.
  *
+ * @example
+ * ```ts
+ * import { AgentAddress } from "effect-swarm"
+ * const address: AgentAddress.AgentAddress = { agentName: "coder", instanceKey: "thread-1" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -21,6 +27,12 @@ export interface AgentAddress {
 
 /**
  * The instance key of an address written without one (`agent` alone).
+ *
+ * @example
+ * ```ts
+ * import { AgentAddress } from "effect-swarm"
+ * AgentAddress.defaultInstanceKey // "default": what `coder` alone means
+ * ```
  *
  * @since 0.1.0
  * @category constants
@@ -93,6 +105,13 @@ export const parseEither = (input: string): Either.Either<AgentAddress, InvalidA
 /**
  * {@link parseEither} as an Effect.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentAddress } from "effect-swarm"
+ * const program = Effect.map(AgentAddress.parse("coder@thread-1"), AgentAddress.format) // "coder@thread-1"
+ * ```
+ *
  * @since 0.1.0
  * @category parsing
  */
@@ -122,6 +141,12 @@ export const make = (agentName: string, instanceKey: string = defaultInstanceKey
 /**
  * `agent@instanceKey`.
  *
+ * @example
+ * ```ts
+ * import { AgentAddress } from "effect-swarm"
+ * AgentAddress.format({ agentName: "coder", instanceKey: "thread-1" }) // "coder@thread-1"
+ * ```
+ *
  * @since 0.1.0
  * @category formatting
  */
@@ -129,6 +154,13 @@ export const format = (address: AgentAddress): string => `${address.agentName}@$
 
 /**
  * Whether two addresses name the same instance.
+ *
+ * @example
+ * ```ts
+ * import { AgentAddress } from "effect-swarm"
+ * const a = { agentName: "coder", instanceKey: "t1" }
+ * AgentAddress.equals(a, { ...a }) // true
+ * ```
  *
  * @since 0.1.0
  * @category predicates

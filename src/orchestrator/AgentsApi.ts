@@ -46,6 +46,14 @@ import * as Requests from "./internal/callsRequest.js"
  * (interrupting the wait cancels the callee's turn); `send` enqueues and returns once accepted;
  * `spawn` makes sure the instance exists (`true` when it was created).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentsApi } from "effect-swarm"
+ * declare const router: AgentsApi.Router
+ * const reply = router.request("worker", "t1", { text: "count to 3" })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,12 +85,26 @@ export interface Router {
 /**
  * Who may call whom (resolve it with {@link policyOf}).
  *
+ * @example
+ * ```ts
+ * import { AgentsApi } from "effect-swarm"
+ * const policy: AgentsApi.CallPolicy = AgentsApi.policyOf({ swarmName: "team", entryAgent: "lead", agents: ["lead", "worker"] })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type CallPolicy = Calls.CallPolicy
 
 /**
+ * @example
+ * ```ts
+ * import type { AgentsApi } from "effect-swarm"
+ * declare const router: AgentsApi.Router
+ * declare const policy: AgentsApi.CallPolicy
+ * const options: AgentsApi.Options = { router, policy, root: "/srv/swarm", maxPendingAsync: 20 }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -102,6 +124,14 @@ export interface Options {
 /**
  * An async reply as it waits in the caller's inbox.
  *
+ * @example
+ * ```ts
+ * import { AgentsTool } from "effect-swarm"
+ * import type { AgentsApi } from "effect-swarm"
+ * declare const reply: AgentsApi.Reply
+ * const text = AgentsTool.replyText(reply) // what the caller's model reads
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -109,6 +139,12 @@ export type Reply = Inbox.Reply
 
 /**
  * How a callee's turn ended, for {@link Service.replyFromCallee}.
+ *
+ * @example
+ * ```ts
+ * import type { AgentsApi } from "effect-swarm"
+ * const failed: AgentsApi.CalleeOutcome = { _tag: "Failed", code: "AGENT_TURN_FAILED", message: "the tool crashed" }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -118,6 +154,14 @@ export type CalleeOutcome =
   | { readonly _tag: "Failed"; readonly code: Middleware.AgentsApiErrorCode; readonly message: string }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsApi } from "effect-swarm"
+ * const ask = Effect.flatMap(AgentsApi.AgentsApi, (api) =>
+ *   api.forInstance({ workspaceId: "w", agentName: "lead", instanceKey: "t1" }).request({ target: "worker", input: "hi" }))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -151,6 +195,13 @@ export interface Service {
 /**
  * The service tag.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsApi } from "effect-swarm"
+ * const callable = Effect.map(AgentsApi.AgentsApi, (api) => api.callable("lead"))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -158,6 +209,13 @@ export class AgentsApi extends Context.Tag("effect-swarm/AgentsApi")<AgentsApi, 
 
 /**
  * The default request timeout: 60 seconds (the reference's).
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { AgentsApi } from "effect-swarm"
+ * Duration.toMillis(AgentsApi.defaultTimeout) // 60000
+ * ```
  *
  * @since 0.1.0
  * @category constants
@@ -208,6 +266,18 @@ export const policyOf = (options: {
 
 /**
  * Builds the service; async requests live as long as the scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsApi } from "effect-swarm"
+ * declare const router: AgentsApi.Router
+ * const policy = AgentsApi.policyOf({ swarmName: "team", entryAgent: "lead", agents: ["lead", "worker"], agentCallable: { lead: ["worker"] } })
+ * const program = Effect.gen(function*() {
+ *   const api = yield* AgentsApi.make({ router, policy })
+ *   return yield* api.forInstance({ workspaceId: "w", agentName: "lead", instanceKey: "t1" }).catalog
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -325,6 +395,14 @@ export const make = (
 
 /**
  * The service as a layer.
+ *
+ * @example
+ * ```ts
+ * import { AgentsApi } from "effect-swarm"
+ * declare const router: AgentsApi.Router
+ * const policy = AgentsApi.policyOf({ swarmName: "team", entryAgent: "lead", agents: ["lead", "worker"] })
+ * const AgentsApiLive = AgentsApi.layer({ router, policy, root: "/srv/swarm" })
+ * ```
  *
  * @since 0.1.0
  * @category layers

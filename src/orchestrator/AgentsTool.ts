@@ -38,6 +38,12 @@ import type { OrchestratorError } from "./OrchestratorError.js"
 /**
  * The tools' catalog items (names, descriptions, JSON Schemas).
  *
+ * @example
+ * ```ts
+ * import { AgentsTool } from "effect-swarm"
+ * AgentsTool.items.map((item) => item.name) // ["agents__request", "agents__send", ...]
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -108,6 +114,14 @@ const str = (u: unknown): string | undefined => typeof u === "string" ? u : unde
 /**
  * The handlers, by tool name, answering for the instance that runs the tool call.
  *
+ * @example
+ * ```ts
+ * import type { AgentsApi } from "effect-swarm"
+ * import { AgentsTool } from "effect-swarm"
+ * declare const api: AgentsApi.Service
+ * const request = AgentsTool.handlers(api, "w")["agents__request"]
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -144,6 +158,14 @@ export const handlers = (api: Service, workspaceId: string): Readonly<Record<str
 /**
  * The text the model reads for an async reply.
  *
+ * @example
+ * ```ts
+ * import { AgentsTool } from "effect-swarm"
+ * AgentsTool.replyText({
+ *   v: 1, correlationId: "corr-1", agentName: "worker", instanceKey: "t1", status: "ok", response: "3", receivedAt: 0
+ * }) // "[async reply from worker@t1 to request corr-1: ok]\n3"
+ * ```
+ *
  * @since 0.1.0
  * @category conversions
  */
@@ -171,6 +193,16 @@ const deliveredIds = (messages: ReadonlyArray<Message.Message>): Set<string> => 
  * The step middleware that writes waiting async replies into the conversation of `ref` before the
  * step's model call. A reply already in the conversation (a crash after writing it, before the inbox
  * heard) is not written twice.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentInstance, AgentsApi } from "effect-swarm"
+ * import { AgentsTool } from "effect-swarm"
+ * declare const api: AgentsApi.Service
+ * declare const instance: AgentInstance.AgentInstance
+ * const wired = instance.pipeline.register("step", AgentsTool.deliverReplies(api, instance.ref), { priority: -1_000_000 })
+ * ```
  *
  * @since 0.1.0
  * @category middleware
@@ -245,6 +277,15 @@ const toApiError = (e: OrchestratorError) => {
  * The call policy of the orchestrator's Swarm: its agents, each Agent's `spec.callableAgents` and the
  * Swarm's `spec.callableAgents`.
  *
+ * @example
+ * ```ts
+ * import type { Bundle, Orchestrator } from "effect-swarm"
+ * import { AgentsTool } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * declare const orchestrator: Orchestrator.Service
+ * AgentsTool.policyOfSwarm(bundle, orchestrator).callable("lead") // the allow-list of lead
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -267,6 +308,15 @@ export const policyOfSwarm = (bundle: Bundle.Bundle, orchestrator: Orchestrator.
  * interrupts the wait, which cancels the turn or unqueues it), `send` returns once enqueued. Instances
  * are created on their first message, so `spawn` only reserves an address: `spawned` says whether the
  * orchestrator did not know it yet.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * import { AgentsTool } from "effect-swarm"
+ * declare const orchestrator: Orchestrator.Service
+ * const reply = AgentsTool.routerOf(orchestrator).request("worker", "t1", { text: "count to 3" })
+ * ```
  *
  * @since 0.1.0
  * @category constructors

@@ -44,6 +44,14 @@ export type {
  * reference's reasons; waiting requesters get `AGENT_UNAVAILABLE` with status `shutting_down` and this
  * reason).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const reason: Orchestrator.ShutdownReason = "config_change"
+ * const drain = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.shutdown(reason))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -53,6 +61,13 @@ export type ShutdownReason = Lifecycle.ShutdownReason
  * Graceful shutdown, idle release and reconcile settings (from the Swarm's `spec.policy`:
  * `shutdown.gracePeriodSeconds` default 30, `lifecycle.idleSeconds` default 900 (0: never),
  * `supervision.reconcileIntervalSeconds` default 5).
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * const lifecycle: Partial<Orchestrator.LifecycleSettings> = { gracePeriod: Duration.seconds(10) }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -65,6 +80,14 @@ export type LifecycleSettings = Lifecycle.Settings
  * `Supervision`), `stopped` (by `stop`; `restart` brings it back), `crashed` (stopped by the
  * restart-intensity limit, `policy.restart`).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const busy = Effect.flatMap(Orchestrator.Orchestrator, (o) =>
+ *   Effect.map(o.list, (all) => all.filter((i) => i.status === "processing")))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -72,6 +95,14 @@ export type InstanceStatus = Runtime.InstanceStatus
 
 /**
  * One instance as `list` reports it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const queued = Effect.flatMap(Orchestrator.Orchestrator, (o) =>
+ *   Effect.map(o.list, (all: ReadonlyArray<Orchestrator.InstanceInfo>) => all.map((i) => `${i.address}: ${i.queued}`)))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -100,6 +131,13 @@ export interface InstanceInfo {
 /**
  * An agent of the Swarm (what `catalog` offers to callers).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const names = Effect.map(Orchestrator.Orchestrator, (o) => o.agents.map((a: Orchestrator.KnownAgent) => a.name))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -111,12 +149,30 @@ export interface KnownAgent {
 /**
  * An address as a string (`agent@instanceKey`, or `agent` for `agent@default`) or parsed.
  *
+ * @example
+ * ```ts
+ * import type { Orchestrator } from "effect-swarm"
+ * const a: Orchestrator.Address = "coder@thread-1"
+ * const b: Orchestrator.Address = { agentName: "coder", instanceKey: "thread-1" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export type Address = string | AgentAddress.AgentAddress
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.Orchestrator
+ *   yield* orchestrator.send("coder@thread-1", "start")
+ *   return yield* orchestrator.request("coder@thread-1", "status?")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -170,6 +226,13 @@ export interface Service {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const instances = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.list)
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -177,6 +240,14 @@ export class Orchestrator extends Context.Tag("effect-swarm/Orchestrator")<Orche
 
 /**
  * What `setup` and `agents` of {@link Options} receive for each instance they prepare.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * const setup: Orchestrator.Options["setup"] = (_instance, context: Orchestrator.InstanceContext) =>
+ *   Effect.log(`opening ${context.address.agentName}@${context.address.instanceKey}`)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -225,6 +296,17 @@ export interface WiredCalls {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * const options: Orchestrator.Options = {
+ *   mailboxCapacity: 100,
+ *   lifecycle: { gracePeriod: Duration.seconds(5) },
+ *   calls: { maxPendingAsync: 20 }
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -299,6 +381,17 @@ export const make = (
  * Like {@link make}, with every instance's log in memory (tests, benchmarks, throwaway swarms). Instances
  * get the bundle's model and system prompt; tools and middlewares are registered by `options.setup`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.makeInMemory(bundle, undefined)
+ *   return yield* orchestrator.request("coder@t1", "hello")
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -363,6 +456,15 @@ export const layer = (
 
 /**
  * {@link makeInMemory} as a scoped layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const TestOrchestrator = Orchestrator.layerInMemory(bundle)
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi"))
+ * ```
  *
  * @since 0.1.0
  * @category layers

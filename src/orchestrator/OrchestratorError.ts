@@ -49,6 +49,15 @@ export class AgentNotFound extends Schema.TaggedError<AgentNotFound>("effect-swa
  * The instance does not take messages: it was stopped (`stop`), gave up after too many crashes
  * (`crashed`, see `policy.restart`), or the orchestrator is shutting down.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const polite = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi")).pipe(
+ *   Effect.catchTag("AgentUnavailable", (e) => Effect.succeed(`${e.address} is ${e.status}: ${e.reason}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -76,6 +85,15 @@ export class AgentUnavailable extends Schema.TaggedError<AgentUnavailable>("effe
  * The callee's turn failed (storage, model, pipeline, or its instance could not start); the detail is the
  * turn's error message. The instance itself keeps taking messages.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi")).pipe(
+ *   Effect.catchTag("AgentTurnFailed", (e) => Effect.succeed(`${e.address}: ${e.errorTag}: ${e.detail}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -95,6 +113,15 @@ export class AgentTurnFailed extends Schema.TaggedError<AgentTurnFailed>("effect
 /**
  * The mailbox of the instance holds its maximum of queued messages; nothing was dropped, the new message
  * was refused. Retry later or raise `mailboxCapacity`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.send("coder", "hi")).pipe(
+ *   Effect.catchTag("AgentMailboxFull", (e) => Effect.logWarning(`${e.address} holds ${e.capacity} messages`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -145,6 +172,16 @@ export class AgentInboxFailed extends Schema.TaggedError<AgentInboxFailed>("effe
 /**
  * The bundle has no Swarm to run under that name (or none is named `default` and there are several).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Orchestrator.makeInMemory(bundle, "no-such-swarm").pipe(
+ *   Effect.catchTag("SwarmNotFound", (e) => Effect.fail(e.message))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -161,6 +198,12 @@ export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swa
  * The instance died with its turn (its process exited, its storage failed, a defect): the orchestrator
  * restarts it with backoff and the next generation continues the turn from the log.
  *
+ * @example
+ * ```ts
+ * import { OrchestratorError } from "effect-swarm"
+ * const crash = new OrchestratorError.HostCrashed({ address: "coder@t1", generation: 1, detail: "exited with code 1" })
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -175,6 +218,15 @@ export class HostCrashed extends Schema.TaggedError<HostCrashed>("effect-swarm/H
 
 /**
  * Every failure of an orchestrator call.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { OrchestratorError } from "effect-swarm"
+ * import { Orchestrator } from "effect-swarm"
+ * const code = (e: OrchestratorError.OrchestratorError) => `${e._tag}: ${e.message}`
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi")).pipe(Effect.mapError(code))
+ * ```
  *
  * @since 0.1.0
  * @category errors

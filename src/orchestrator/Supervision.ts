@@ -20,6 +20,12 @@
 import * as Duration from "effect/Duration"
 
 /**
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const strict: Supervision.Settings = { ...Supervision.defaults, crashThreshold: 1 }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -42,6 +48,12 @@ export interface Settings {
  * The defaults: the reference's (threshold 5, backoff 1 s to 300 s) plus ours (healthy uptime 60 s,
  * at most 10 restarts within 60 s).
  *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * Supervision.defaults.crashThreshold // 5
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -56,6 +68,13 @@ export const defaults: Settings = {
 
 /**
  * The Swarm policy fields supervision reads (`spec.policy.supervision`, `spec.policy.restart`).
+ *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const policy: Supervision.PolicyFields = { supervision: { crashThreshold: 3 }, restart: { maxRestarts: 10, withinSeconds: 60 } }
+ * const settings = Supervision.fromPolicy(policy)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -123,6 +142,13 @@ export const backoffMillis = (crashes: number, settings: Settings): number => {
 /**
  * The crash history of one instance.
  *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const state: Supervision.State = Supervision.initial()
+ * state.consecutiveCrashes // 0
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -133,6 +159,12 @@ export interface State {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const state = Supervision.initial()
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -140,6 +172,12 @@ export const initial = (): State => ({ consecutiveCrashes: 0, restartTimes: [] }
 
 /**
  * What to do after a crash.
+ *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const decision: Supervision.Decision = Supervision.onCrash(Supervision.initial(), 0, 0, Supervision.defaults)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -150,6 +188,13 @@ export type Decision =
 
 /**
  * Records a crash at `now` of an instance started at `startedAt` and decides (updates `state`).
+ *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const state = Supervision.initial()
+ * const decision = Supervision.onCrash(state, Date.now(), Date.now() - 1000, Supervision.defaults)
+ * ```
  *
  * @since 0.1.0
  * @category supervision
@@ -180,6 +225,13 @@ export const onCrash = (state: State, now: number, startedAt: number, settings: 
 
 /**
  * Forgets the crash history (an explicit restart).
+ *
+ * @example
+ * ```ts
+ * import { Supervision } from "effect-swarm"
+ * const state = Supervision.initial()
+ * Supervision.reset(state) // after healthy uptime, or an explicit restart
+ * ```
  *
  * @since 0.1.0
  * @category supervision

@@ -23,7 +23,7 @@ import type { Json, Message, MessageData, ToolCall } from "../conversation/Messa
 import * as Bundle from "../resource/Bundle.js"
 import type * as ValueSource from "../resource/ValueSource.js"
 import type { ToolCatalog } from "../tool/ToolCatalog.js"
-import { configError, defaultEndpoints, readOptions, resolveKey } from "./internal/config.js"
+import { configError, defaultEndpoints, readOptions, readPrice, resolveKey } from "./internal/config.js"
 import * as Http from "./internal/http.js"
 import { ModelConfigError, type ModelError } from "./ModelError.js"
 import * as Anthropic from "./providers/Anthropic.js"
@@ -166,6 +166,12 @@ export interface Service {
   readonly provider: string
   /** The model name sent to the provider. */
   readonly model: string
+  /**
+   * The Model resource's `spec.price` (per million tokens): the model-call span carries it as
+   * `effect_swarm.price.input_per_million` / `effect_swarm.price.output_per_million`, which the
+   * observability layer turns into a cost when its own `prices` table has no entry for the model.
+   */
+  readonly price?: Price | undefined
   readonly generate: (request: Request) => Effect.Effect<Response, ModelError>
   readonly stream: (request: Request) => Stream.Stream<StreamPart, ModelError>
 }
@@ -198,6 +204,24 @@ export class Model extends Context.Tag("effect-swarm/Model")<Model, Service>() {
 export const providers = ["openai-compatible", "openai", "anthropic", "effect-ai", "scripted"] as const
 
 /**
+ * What a model costs, in US dollars per million tokens (a Model resource's `spec.price`).
+ *
+ * @example
+ * ```ts
+ * import { Model } from "effect-swarm"
+ * const price: Model.Price = { inputPerMillion: 0.4, outputPerMillion: 1.6 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Price {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+  readonly currency?: "USD" | undefined
+}
+
+/**
  * The parts of a Model resource {@link layer} reads (a loaded Bundle's `Resource.ModelResource` fits).
  *
  * @since 0.1.0
@@ -212,6 +236,8 @@ export interface ModelResource {
     readonly apiKey?: ValueSource.ValueSource | undefined
     readonly endpoint?: string | undefined
     readonly options?: { readonly [key: string]: unknown } | undefined
+    /** What the provider charges per million tokens (see {@link Price}). */
+    readonly price?: Price | undefined
     /** The `scripted` provider's steps (a file path is read by the Bundle: use {@link layerFromBundle}). */
     readonly script?: string | ReadonlyArray<Scripted.ScriptStep> | undefined
   }
@@ -249,6 +275,13 @@ export interface LayerOptions {
  * @category constructors
  */
 export const make = (resource: ModelResource, options?: LayerOptions): Effect.Effect<Service, ModelConfigError> =>
+  Effect.gen(function*() {
+    const price = yield* readPrice(resource)
+    const service = yield* build(resource, options)
+    return price === undefined ? service : { ...service, price }
+  })
+
+const build = (resource: ModelResource, options?: LayerOptions): Effect.Effect<Service, ModelConfigError> =>
   Effect.gen(function*() {
     const spec = resource.spec
     const name = resource.metadata.name

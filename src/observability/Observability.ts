@@ -75,7 +75,8 @@ export interface Options {
   readonly metricInterval?: Duration.DurationInput | undefined
   /**
    * Prices per model name (as sent to the provider): each model call gets an `effect_swarm.cost.usd`
-   * attribute and adds to the `effect_swarm.cost` metric.
+   * attribute and adds to the `effect_swarm.cost` metric. An entry here overrides the Model resource's
+   * `spec.price`, which applies to the models this table does not name.
    */
   readonly prices?: Readonly<Record<string, Price>> | undefined
   /**

@@ -59,6 +59,7 @@ export {
   Model,
   type ModelOptions,
   modelOptions,
+  type ModelPrice,
   type ModelResource,
   ModelSpec,
   type Provider,

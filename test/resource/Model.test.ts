@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either } from "effect"
-import { Bundle, Resource } from "effect-swarm"
+import { Bundle, Model, Resource } from "effect-swarm"
 import * as path from "node:path"
 import { agent, docs, issueLines, provideNode, swarm, writeBundle, writeFiles } from "./helpers.js"
 
@@ -303,4 +303,69 @@ describe("Model: script in a dependency package", () => {
         path.join(home, "packages/acme/demo/1.0.0/scripts/good.yaml")
       )
     })))
+})
+
+describe("Model: price", () => {
+  it.scoped("a valid price loads and reaches the Model service", () =>
+    provideNode(Effect.gen(function*() {
+      const dir = yield* bundleWith(
+        "  provider: openai\n  model: gpt\n  price: { inputPerMillion: 0.4, outputPerMillion: 1.6, currency: USD }\n"
+      )
+      const bundle = yield* Bundle.load(dir)
+      const entry = Bundle.find(bundle, "Model", "default")!
+      assert.deepStrictEqual(entry.resource.spec.price, {
+        inputPerMillion: 0.4,
+        outputPerMillion: 1.6,
+        currency: "USD"
+      })
+      const zero = yield* bundleWith(
+        "  provider: openai\n  model: gpt\n  price: { inputPerMillion: 0, outputPerMillion: 0 }\n"
+      )
+      assert.deepStrictEqual(
+        Bundle.find(yield* Bundle.load(zero), "Model", "default")!.resource.spec.price,
+        { inputPerMillion: 0, outputPerMillion: 0 }
+      )
+    })))
+
+  it.scoped("a negative, NaN or non-number price is an issue naming the file and the field", () =>
+    provideNode(Effect.gen(function*() {
+      const dir = yield* bundleWith(
+        "  provider: openai\n  model: gpt\n  price: { inputPerMillion: -1, outputPerMillion: .nan }\n"
+      )
+      const issues = yield* issuesOf(dir)
+      assert.deepStrictEqual(issues.map((i) => `${i.file}:${i.document} ${i.path} ${i.message}`), [
+        "resources.yaml:0 spec.price.inputPerMillion inputPerMillion must be a number >= 0 (US dollars per million tokens), got -1",
+        "resources.yaml:0 spec.price.outputPerMillion outputPerMillion must be a number >= 0 (US dollars per million tokens), got NaN"
+      ])
+      const text = yield* bundleWith(
+        "  provider: openai\n  model: gpt\n  price: { inputPerMillion: cheap, outputPerMillion: 1, currency: EUR, inputPerMilion: 2 }\n"
+      )
+      const more = yield* issuesOf(text)
+      assert.deepStrictEqual(more.map((i) => `${i.path} ${i.message}`), [
+        `spec.price.inputPerMillion inputPerMillion must be a number >= 0 (US dollars per million tokens), got "cheap"`,
+        `spec.price.currency currency must be "USD", got "EUR"`,
+        `spec.price.inputPerMilion unknown price field "inputPerMilion"`
+      ])
+      assert.strictEqual(more[2]!.suggestion, `did you mean "inputPerMillion"?`)
+      const missing = yield* bundleWith("  provider: openai\n  model: gpt\n  price: 3\n")
+      const [notMapping] = yield* issuesOf(missing)
+      assert.strictEqual(notMapping!.path, "spec.price")
+      assert.include(notMapping!.message, "price must be a mapping")
+    })))
+
+  it.effect("Model.make refuses a bad price with a ModelConfigError naming the field", () =>
+    Effect.gen(function*() {
+      const error = yield* Model.make({
+        metadata: { name: "m" },
+        spec: { provider: "scripted", script: [{ text: "hi" }], price: { inputPerMillion: 1, outputPerMillion: -2 } }
+      }).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "ModelConfigError")
+      assert.strictEqual(error.field, "spec.price.outputPerMillion")
+      assert.include(error.message, "got -2")
+      const ok = yield* Model.make({
+        metadata: { name: "m" },
+        spec: { provider: "scripted", script: [{ text: "hi" }], price: { inputPerMillion: 1, outputPerMillion: 2 } }
+      })
+      assert.deepStrictEqual(ok.price, { inputPerMillion: 1, outputPerMillion: 2 })
+    }))
 })

@@ -128,7 +128,12 @@ export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepC
         attributes: {
           "gen_ai.operation.name": "chat",
           "gen_ai.provider.name": inst.model.provider,
-          "gen_ai.request.model": inst.model.model
+          "gen_ai.request.model": inst.model.model,
+          // The Model resource's price: the observability layer's cost when its own table has none.
+          ...(inst.model.price === undefined ? {} : {
+            "effect_swarm.price.input_per_million": inst.model.price.inputPerMillion,
+            "effect_swarm.price.output_per_million": inst.model.price.outputPerMillion
+          })
         }
       })
     )

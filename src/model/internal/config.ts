@@ -116,3 +116,45 @@ export const resolveKey = (resource: ModelResource) =>
     )
     return { key: Option.isSome(value) ? Redacted.make(value.value.trim()) : undefined, hint }
   })
+
+/** `spec.price`: `inputPerMillion` and `outputPerMillion` numbers >= 0, `currency` only `USD`. */
+export const readPrice = (resource: ModelResource) =>
+  Effect.gen(function*() {
+    const price: unknown = resource.spec.price
+    if (price === undefined) return undefined
+    if (typeof price !== "object" || price === null || Array.isArray(price)) {
+      return yield* configError(
+        resource,
+        "spec.price",
+        `expected a mapping, got ${JSON.stringify(price)}`,
+        "price: { inputPerMillion: 0.4, outputPerMillion: 1.6 }"
+      )
+    }
+    const record = price as { readonly [key: string]: unknown }
+    for (const key of ["inputPerMillion", "outputPerMillion"] as const) {
+      const value = record[key]
+      if (!(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+        return yield* configError(
+          resource,
+          `spec.price.${key}`,
+          `expected a number >= 0 (US dollars per million tokens), got ${
+            typeof value === "number" ? String(value) : JSON.stringify(value) ?? "nothing"
+          }`,
+          `${key}: 0.4`
+        )
+      }
+    }
+    if (record.currency !== undefined && record.currency !== "USD") {
+      return yield* configError(
+        resource,
+        "spec.price.currency",
+        `expected "USD", got ${JSON.stringify(record.currency)}`,
+        "currency: USD, or leave it out"
+      )
+    }
+    return {
+      inputPerMillion: record.inputPerMillion as number,
+      outputPerMillion: record.outputPerMillion as number,
+      ...(record.currency === "USD" ? { currency: "USD" as const } : {})
+    }
+  })

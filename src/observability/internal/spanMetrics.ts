@@ -1,7 +1,8 @@
 /**
  * Metrics derived from the spans the runtime opens (turn, step, model call, tool call), recorded when a
  * span ends, so the numbers and the traces can never disagree. Also turns a model call's token usage into
- * a cost attribute and metric when a price is known for its model.
+ * a cost attribute and metric when a price is known for its model: the layer's `prices` table, else the
+ * price its Model resource declared (the span's `effect_swarm.price.*` attributes).
  *
  * @internal
  */
@@ -17,9 +18,20 @@ export interface Price {
 const str = (v: AttributeValue | undefined): string | undefined => typeof v === "string" ? v : undefined
 const num = (v: AttributeValue | undefined): number => typeof v === "number" ? v : 0
 
+/** The span's own price (from its Model resource's `spec.price`), when it carries one. */
+const spanPrice = (attributes: Attributes): Price | undefined => {
+  const input = attributes["effect_swarm.price.input_per_million"]
+  const output = attributes["effect_swarm.price.output_per_million"]
+  return typeof input === "number" && typeof output === "number"
+    ? { inputPerMillion: input, outputPerMillion: output }
+    : undefined
+}
+
+/** The layer's `prices` entry for the span's model wins over the span's own price. */
 const costOf = (attributes: Attributes, prices: Readonly<Record<string, Price>>): number | undefined => {
   const model = str(attributes["gen_ai.request.model"])
-  const price = model === undefined ? undefined : prices[model]
+  const price = (model !== undefined && Object.hasOwn(prices, model) ? prices[model] : undefined) ??
+    spanPrice(attributes)
   if (price === undefined) return undefined
   return (num(attributes["gen_ai.usage.input_tokens"]) * price.inputPerMillion +
     num(attributes["gen_ai.usage.output_tokens"]) * price.outputPerMillion) / 1_000_000

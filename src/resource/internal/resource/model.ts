@@ -160,6 +160,93 @@ const ModelOptionsSchema: Schema.Schema<{ readonly [key: string]: unknown }, unk
 ).annotations({ identifier: "ModelOptions" })
 
 /**
+ * A Model's `spec.price`: what the provider charges, per million tokens, in `currency` (only `USD`). The
+ * observability layer turns a model call's usage into its cost with it (`effect_swarm.cost.usd`).
+ *
+ * @example
+ * ```ts
+ * import { Resource } from "effect-swarm"
+ * declare const model: Resource.ModelResource
+ * const price: Resource.ModelPrice | undefined = model.spec.price
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelPrice {
+  readonly inputPerMillion: number
+  readonly outputPerMillion: number
+  readonly currency?: "USD" | undefined
+}
+
+const priceKeys = ["inputPerMillion", "outputPerMillion", "currency"] as const
+
+const priceProblems = (price: { readonly [key: string]: unknown }): Array<readonly [string, string, string]> => {
+  const out: Array<readonly [string, string, string]> = []
+  for (const key of ["inputPerMillion", "outputPerMillion"] as const) {
+    const value = price[key]
+    if (value === undefined) {
+      out.push([key, `${key} is required`, `${key}: 0.4 (US dollars per million tokens)`])
+    } else if (!(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+      out.push([
+        key,
+        `${key} must be a number >= 0 (US dollars per million tokens), got ${
+          typeof value === "number" ? String(value) : show(value)
+        }`,
+        `${key}: 0.4`
+      ])
+    }
+  }
+  if (price.currency !== undefined && price.currency !== "USD") {
+    out.push(["currency", `currency must be "USD", got ${show(price.currency)}`, "currency: USD, or leave it out"])
+  }
+  for (const key of Object.keys(price)) {
+    if (!(priceKeys as ReadonlyArray<string>).includes(key)) {
+      const near = IssueMessage.nearest(key, priceKeys)
+      out.push([
+        key,
+        `unknown price field ${show(key)}`,
+        near === undefined ? `known fields: ${priceKeys.join(", ")}` : `did you mean "${near}"?`
+      ])
+    }
+  }
+  return out
+}
+
+const ModelPriceSchema: Schema.Schema<ModelPrice, unknown> = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.Unknown as Schema.Schema<ModelPrice>,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      if (!isRecord(input)) {
+        return fail(
+          ast,
+          input,
+          `price must be a mapping such as { inputPerMillion: 0.4, outputPerMillion: 1.6 }, got ${show(input)}`
+        )
+      }
+      const problems = priceProblems(input)
+      if (problems.length === 0) return ParseResult.succeed(input as unknown as ModelPrice)
+      return ParseResult.fail(
+        new ParseResult.Composite(
+          ast,
+          input,
+          problems.map(([key, message, suggestion]) =>
+            new ParseResult.Pointer(
+              key,
+              input,
+              new ParseResult.Type(ast, input[key], IssueMessage.encode(message, { suggestion }))
+            )
+          ) as [ParseResult.ParseIssue]
+        )
+      )
+    },
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "ModelPrice" })
+
+/**
  * A Model's `spec`. `model` may be omitted only for `provider: scripted`; `script` is required for
  * `scripted` and refused for every other provider.
  *
@@ -175,6 +262,8 @@ export const ModelSpec = Schema.Struct({
   ),
   options: Schema.optional(ModelOptionsSchema),
   capabilities: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Boolean })),
+  /** What the provider charges per million tokens; the observability layer's cost comes from it. */
+  price: Schema.optional(ModelPriceSchema),
   script: Schema.optional(ModelScriptSchema)
 }).pipe(
   Schema.filter((spec) => {

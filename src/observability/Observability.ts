@@ -5,7 +5,8 @@
  * `gen_ai.usage.input_tokens` / `output_tokens`, `gen_ai.tool.name`, `gen_ai.tool.call.id`, `error.type`),
  * and metrics derived from the same spans (turn, step, model and tool durations, tokens by model, tool
  * errors by tool and code, model retries (empty or malformed output, and HTTP retries), streamed time to
- * first chunk, budget stops, cost).
+ * first chunk, budget stops, cost), and the orchestrator's Effect metrics (active instances, mailbox depth,
+ * restarts).
  *
  * Optional: it lives at `effect-swarm/observability` and needs the optional peer dependencies
  * `@effect/opentelemetry`, `@opentelemetry/sdk-trace-base`, `@opentelemetry/sdk-metrics`,
@@ -15,7 +16,9 @@
  *
  * @since 0.1.0
  */
+import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as Resource from "@effect/opentelemetry/Resource"
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { resourceFromAttributes } from "@opentelemetry/resources"
@@ -131,6 +134,11 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
       ...(options.headers === undefined ? {} : { headers: { ...options.headers } })
     })
 
+    // The runtime's Effect metrics (effect/Metric: the orchestrator's active instances, mailbox depth,
+    // restarts) are read at each export next to the span-derived ones.
+    const effectMetrics = yield* Metrics.makeProducer.pipe(
+      Effect.provide(Resource.layer({ serviceName, serviceVersion: version }))
+    )
     const meterProvider = new MeterProvider({
       resource: resourceFromAttributes({ "service.name": serviceName, "service.version": version }),
       readers: metricsOn
@@ -138,7 +146,8 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
           new PeriodicExportingMetricReader({
             exporter: new OTLPMetricExporter(http("/v1/metrics")),
             exportIntervalMillis: interval,
-            exportTimeoutMillis: Math.min(interval, 30_000)
+            exportTimeoutMillis: Math.min(interval, 30_000),
+            metricProducers: [effectMetrics]
           })
         ]
         : []

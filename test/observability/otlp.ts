@@ -39,6 +39,7 @@ export interface OtlpMetric {
   readonly name: string
   readonly histogram?: { readonly dataPoints: ReadonlyArray<OtlpPoint> }
   readonly sum?: { readonly dataPoints: ReadonlyArray<OtlpPoint> }
+  readonly gauge?: { readonly dataPoints: ReadonlyArray<OtlpPoint> }
 }
 
 /** A span's length in milliseconds. */

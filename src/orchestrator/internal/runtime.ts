@@ -31,6 +31,7 @@ import * as Supervision from "../Supervision.js"
 import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Mailbox from "./mailbox.js"
+import * as Metrics from "./metrics.js"
 import * as Worker from "./worker.js"
 
 export type InstanceStatus =
@@ -224,10 +225,12 @@ export const make = (settings: Settings, open: Opener) =>
           if (slot.mailbox.size() >= settings.mailboxCapacity) {
             return yield* new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
           }
+          // Its depth when accepted: the messages waiting ahead of it, and itself.
+          const depth = slot.mailbox.size() + 1
           if (slot.inbox === undefined) {
             const envelope = yield* envelopeOf(input, undefined, false)
             yield* slot.mailbox.offer(envelope)
-            return { envelope, durable: Effect.void as Effect.Effect<void, AgentInboxFailed> }
+            return { envelope, depth, durable: Effect.void as Effect.Effect<void, AgentInboxFailed> }
           }
           const inboxId = "in-" + (yield* Message.makeId).slice(4)
           const envelope = yield* envelopeOf(Inbox.withId(input, inboxId), inboxId, false)
@@ -237,11 +240,12 @@ export const make = (settings: Settings, open: Opener) =>
             slot.mailbox.offer(envelope),
             Effect.sync(() => slot.mailbox.cancel(envelope))
           )
-          return { envelope, durable }
+          return { envelope, depth, durable }
         }))
         // Released between the lookup and the gate (idle release): the next slot takes it.
         if (accepted === undefined) return yield* enqueue(address, input)
         yield* accepted.durable
+        yield* Metrics.recordDepth(address.agentName, accepted.depth)
         return { slot, envelope: accepted.envelope }
       })
 
@@ -317,6 +321,7 @@ export const make = (settings: Settings, open: Opener) =>
         slot.reason = undefined
         slot.status = "restarting"
         slot.restarts++
+        yield* Metrics.restarted(slot.address.agentName, "manual")
         Supervision.reset(slot.supervision)
         yield* start(slot)
       })

@@ -16,6 +16,7 @@ import * as Supervision from "../Supervision.js"
 import { describe } from "./hostInProcess.js"
 import type * as Lifecycle from "./lifecycle.js"
 import type * as Mailbox from "./mailbox.js"
+import * as Metrics from "./metrics.js"
 import type { Opener, Settings, Slot } from "./runtime.js"
 
 /** The signal that ends a worker generation: its instance crashed. */
@@ -167,12 +168,13 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           slot.hosted = hosted
           slot.stopReason = undefined
           const stopping = hosted
+          yield* Metrics.instanceDelta(settings.swarm, 1)
           // Runs first when the generation ends (before the host's own finalizers): the instance is told why.
           yield* Effect.addFinalizer(() =>
             Effect.suspend(() => {
               slot.hosted = undefined
               return stopping.stop(slot.stopReason ?? deps.shuttingDown() ?? "restart")
-            })
+            }).pipe(Effect.ensuring(Metrics.instanceDelta(settings.swarm, -1)))
           )
           slot.status = "idle"
         }
@@ -214,6 +216,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         )
         if (decision._tag === "GiveUp") return yield* giveUp(slot, decision.reason)
         slot.restarts++
+        yield* Metrics.restarted(slot.address.agentName, decision.crashLoop ? "crash_loop_backoff" : "crash")
         slot.nextStartAt = now + decision.delayMillis
         slot.status = decision.crashLoop ? "crashLoopBackOff" : "restarting"
         if (decision.crashLoop) {

@@ -1,0 +1,44 @@
+/**
+ * The orchestrator's Effect metrics (effect/Metric, in the global registry): recorded whether or not
+ * observability is on; `Observability.layer` exports them over OTLP next to the span-derived metrics.
+ *
+ * - `effect_swarm.orchestrator.active_instances` (gauge, by `effect_swarm.swarm`): instances started on
+ *   their host and not yet closed (up when a generation opens its instance, down when it closes: idle
+ *   release, stop, restart, crash, shutdown).
+ * - `effect_swarm.orchestrator.mailbox_depth` (histogram, by `gen_ai.agent.name`): the depth of an
+ *   instance's mailbox when a message is accepted, that message included.
+ * - `effect_swarm.orchestrator.restarts` (counter, by `gen_ai.agent.name` and `effect_swarm.restart.reason`:
+ *   `crash`, `crash_loop_backoff` (a crash restarted after a backoff) or `manual` (`Orchestrator.restart`)).
+ */
+import type * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+export const activeInstances = Metric.gauge("effect_swarm.orchestrator.active_instances", {
+  description: "Agent instances started on their host and not yet closed"
+})
+
+export const mailboxDepth = Metric.histogram(
+  "effect_swarm.orchestrator.mailbox_depth",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 11 }),
+  "Mailbox depth of an instance when a message is accepted (that message included)"
+)
+
+export const restarts = Metric.counter("effect_swarm.orchestrator.restarts", {
+  description: "Agent instance restarts, by agent and reason",
+  incremental: true
+})
+
+export type RestartReason = "crash" | "crash_loop_backoff" | "manual"
+
+/** One more (or, with -1, one fewer) active instance in the swarm. */
+export const instanceDelta = (swarm: string, delta: 1 | -1): Effect.Effect<void> =>
+  Metric.incrementBy(Metric.tagged(activeInstances, "effect_swarm.swarm", swarm), delta)
+
+export const recordDepth = (agentName: string, depth: number): Effect.Effect<void> =>
+  Metric.update(Metric.tagged(mailboxDepth, "gen_ai.agent.name", agentName), depth)
+
+export const restarted = (agentName: string, reason: RestartReason): Effect.Effect<void> =>
+  Metric.increment(
+    Metric.tagged(Metric.tagged(restarts, "gen_ai.agent.name", agentName), "effect_swarm.restart.reason", reason)
+  )

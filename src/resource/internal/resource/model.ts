@@ -7,6 +7,7 @@
 import type * as Duration from "effect/Duration"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
 import * as ValueSource from "../../ValueSource.js"
 import * as IssueMessage from "../issueMessage.js"
 import { parseDuration } from "./duration.js"
@@ -141,23 +142,31 @@ const ModelOptionsSchema: Schema.Schema<{ readonly [key: string]: unknown }, unk
       }
       const problems = optionProblems(input)
       if (problems.length === 0) return ParseResult.succeed(input)
-      return ParseResult.fail(
-        new ParseResult.Composite(
-          ast,
-          input,
-          problems.map(([key, message, suggestion]) =>
-            new ParseResult.Pointer(
-              key,
-              input,
-              new ParseResult.Type(ast, input[key], IssueMessage.encode(message, { suggestion }))
-            )
-          ) as [ParseResult.ParseIssue]
-        )
-      )
+      return problemsAt(ast, input, problems)
     },
     encode: ParseResult.succeed
   }
 ).annotations({ identifier: "ModelOptions" })
+
+/** One issue per offending key, each pointing at its key, with the message and suggestion of the problem. */
+const problemsAt = (
+  ast: AST.AST,
+  input: { readonly [key: string]: unknown },
+  problems: ReadonlyArray<readonly [string, string, string]>
+) =>
+  ParseResult.fail(
+    new ParseResult.Composite(
+      ast,
+      input,
+      problems.map(([key, message, suggestion]) =>
+        new ParseResult.Pointer(
+          key,
+          input,
+          new ParseResult.Type(ast, input[key], IssueMessage.encode(message, { suggestion }))
+        )
+      ) as [ParseResult.ParseIssue]
+    )
+  )
 
 /**
  * A Model's `spec.price`: what the provider charges, per million tokens, in `currency` (only `USD`). The
@@ -228,19 +237,7 @@ const ModelPriceSchema: Schema.Schema<ModelPrice, unknown> = Schema.transformOrF
       }
       const problems = priceProblems(input)
       if (problems.length === 0) return ParseResult.succeed(input as unknown as ModelPrice)
-      return ParseResult.fail(
-        new ParseResult.Composite(
-          ast,
-          input,
-          problems.map(([key, message, suggestion]) =>
-            new ParseResult.Pointer(
-              key,
-              input,
-              new ParseResult.Type(ast, input[key], IssueMessage.encode(message, { suggestion }))
-            )
-          ) as [ParseResult.ParseIssue]
-        )
-      )
+      return problemsAt(ast, input, problems)
     },
     encode: ParseResult.succeed
   }

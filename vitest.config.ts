@@ -13,6 +13,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
     fakeTimers: { toFake: undefined },
+    // Under CI a failed test runs once more; .ci/run lists every test that needed it (see
+    // scripts/vitest-retry-reporter.mjs), so a flake is named and fixed, never silently green.
+    retry: process.env.CI ? 1 : 0,
     testTimeout: 30_000,
     hookTimeout: 30_000
   }

@@ -9,12 +9,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as StateRoot from "../config/StateRoot.js"
 import * as McpServe from "../mcp/McpServe.js"
 import * as McpServers from "../mcp/McpServers.js"
 import * as Bundle from "../resource/Bundle.js"
 import * as Host from "./internal/host.js"
+import { logToStderr } from "./Output.js"
 
 /**
  * @since 0.1.0
@@ -60,6 +60,6 @@ export const mcp = Effect.fn("Mcp.mcp")(function*(dir: string, options: Options)
     Effect.scoped,
     Effect.provide(stores),
     // stdout is the protocol's in stdio mode: every log line goes to stderr.
-    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
+    Effect.provide(logToStderr)
   )
 })

@@ -6,6 +6,10 @@
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+
+const noColor = Config.string("NO_COLOR").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
 
 /**
  * Whether to colour stdout: it is a terminal and `NO_COLOR` is unset or empty.
@@ -21,9 +25,36 @@ import * as Effect from "effect/Effect"
  * @category terminal
  */
 export const detectColor: Effect.Effect<boolean> = Effect.gen(function*() {
-  const noColor = yield* Config.string("NO_COLOR").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
-  return noColor === "" && (yield* Effect.sync(() => process.stdout.isTTY === true))
+  return (yield* noColor) === "" && (yield* Effect.sync(() => process.stdout.isTTY === true))
 })
+
+// One instance each, so providing {@link logToStderr} twice (the bin, then a command) keeps one logger.
+const stderrLoggers = {
+  plain: Logger.prettyLogger({ stderr: true, colors: false }),
+  colored: Logger.prettyLogger({ stderr: true, colors: true })
+}
+
+/**
+ * Effect's log lines on stderr (the pretty format; coloured when stderr is a terminal and `NO_COLOR` is
+ * unset), in place of the default logger: stdout carries only what a command prints (replies, tables,
+ * `--json`), so a script piping it never reads a log line.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Output } from "effect-swarm/cli/Output"
+ * const program = Effect.logInfo("on stderr").pipe(Effect.provide(Output.logToStderr))
+ * ```
+ *
+ * @since 0.1.0
+ * @category terminal
+ */
+export const logToStderr: Layer.Layer<never> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const colored = (yield* noColor) === "" && (yield* Effect.sync(() => process.stderr.isTTY === true))
+    return Logger.replace(Logger.defaultLogger, colored ? stderrLoggers.colored : stderrLoggers.plain)
+  })
+)
 
 /**
  * Wraps `text` in an SGR colour sequence when `color` is on.

@@ -11,14 +11,16 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { cli } from "./Cli.js"
 import { interruptedStatus, report } from "./CliExit.js"
-import { plainWhenPiped } from "./Output.js"
+import { logToStderr, plainWhenPiped } from "./Output.js"
 
 cli(process.argv).pipe(
   plainWhenPiped,
   report,
-  Effect.provide(NodeContext.layer),
+  // Log lines go to stderr: stdout is for replies and --json.
+  Effect.provide([NodeContext.layer, logToStderr]),
   NodeRuntime.runMain({
     disableErrorReporting: true,
+    disablePrettyLogger: true,
     // `report` set process.exitCode; an interrupted run (Ctrl-C, SIGTERM) exits 130, `run` serving connectors 0
     // once its graceful shutdown is over.
     teardown: (exit, onExit) =>

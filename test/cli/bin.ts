@@ -6,7 +6,7 @@
 import type { CommandExecutor } from "@effect/platform"
 import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Context, Effect, Layer, Queue, Stream } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Queue, Stream } from "effect"
 import * as path from "node:path"
 
 export const repo = path.resolve(__dirname, "../..")
@@ -82,8 +82,33 @@ export interface Running {
   /** The lines the process printed on stderr, in order, as they come. */
   readonly errors: Queue.Dequeue<string>
   readonly kill: (signal: "SIGINT" | "SIGTERM") => Effect.Effect<void>
+  /** The exit status, waited for at most `bound` (default 60 s, real time). */
   readonly exitCode: Effect.Effect<number>
+  /** Completes when stdout and stderr reached their end (every line is in its queue). */
+  readonly drained: Effect.Effect<void>
 }
+
+/** How long a test waits for a real process's output marker or exit before it fails, saying what it saw. */
+export const bound = "60 seconds"
+
+/**
+ * Takes lines from `queue` until one matches `match` (every line taken is kept in `seen`, for the failure
+ * message) and returns the match. A real process answers in real time: the wait is bounded on the real
+ * clock, also inside a test whose clock is the TestClock (`layer()`), and fails naming what it saw.
+ */
+export const waitLine = (queue: Queue.Dequeue<string>, seen: Array<string>, match: RegExp) =>
+  Effect.gen(function*() {
+    while (true) {
+      const line = yield* Queue.take(queue)
+      seen.push(line)
+      const hit = match.exec(line)
+      if (hit !== null) return hit
+    }
+  }).pipe(
+    Effect.timeoutFail({ duration: bound, onTimeout: () => new Error(`no line matching ${match} within ${bound}`) }),
+    Effect.catchAll((e) => Effect.die(new Error(`${e.message}:\n${seen.join("\n")}`))),
+    Effect.withClock(Clock.make())
+  )
 
 /** Starts the bin and streams its stdout lines into a queue (the process is killed with the scope). */
 export const start = (args: ReadonlyArray<string>, options?: RunOptions) =>
@@ -95,14 +120,14 @@ export const start = (args: ReadonlyArray<string>, options?: RunOptions) =>
       Command.start
     )
     const lines = yield* Queue.unbounded<string>()
-    yield* proc.stdout.pipe(
+    const out = yield* proc.stdout.pipe(
       Stream.decodeText(),
       Stream.splitLines,
       Stream.runForEach((line) => Queue.offer(lines, line)),
       Effect.forkScoped
     )
     const errors = yield* Queue.unbounded<string>()
-    yield* proc.stderr.pipe(
+    const err = yield* proc.stderr.pipe(
       Stream.decodeText(),
       Stream.splitLines,
       Stream.runForEach((line) => Queue.offer(errors, line)),
@@ -112,7 +137,12 @@ export const start = (args: ReadonlyArray<string>, options?: RunOptions) =>
       lines,
       errors,
       kill: (signal) => Effect.orDie(proc.kill(signal)),
-      exitCode: Effect.map(Effect.orDie(proc.exitCode), Number)
+      exitCode: Effect.map(Effect.orDie(proc.exitCode), Number).pipe(
+        Effect.timeoutFail({ duration: bound, onTimeout: () => new Error(`the bin did not exit within ${bound}`) }),
+        Effect.orDie,
+        Effect.withClock(Clock.make())
+      ),
+      drained: Effect.asVoid(Effect.orDie(Fiber.join(Fiber.zip(out, err))))
     }
     return running
   })

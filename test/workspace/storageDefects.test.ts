@@ -2,7 +2,7 @@
 // compaction in the acknowledgement path) before the fix.
 import { FileSystem } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import type { Message } from "effect-swarm"
 import { spawnSync } from "node:child_process"
@@ -49,6 +49,51 @@ describe("issue 12 defect 3: reads during a real concurrent compaction", () => {
       }).pipe(Effect.provide(FsLive)),
     { timeout: 120_000 }
   )
+
+  // Deterministic: a compaction lands after each read of the snapshot, so every read of a load overlaps one
+  // (what a loaded machine does to a reader while another process compacts after every append). Before, a
+  // load retried while the snapshot changed during its read and gave up after 16 attempts with
+  // StorageUnavailable "the snapshot changed under 16 reads in a row", the CI flake of the test above.
+  it.scoped("a compaction after every read of the snapshot: the load still returns a whole conversation", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const writer = yield* MessageStore.make({ root, compaction: false })
+      let next = 0
+      const appendAndCompact = Effect.gen(function*() {
+        yield* writer.append(ref, [MessageEvent.append(msg(`r2-${next}`, `message ${next}`))])
+        next++
+        yield* writer.compact(ref)
+      }).pipe(Effect.orDie)
+      yield* appendAndCompact
+      const base = writer.paths(ref).base
+      let compactions = 0
+      const Racing = Layer.effect(
+        FileSystem.FileSystem,
+        Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
+          ...fs,
+          open: (file, options) =>
+            Effect.map(fs.open(file, options), (handle): FileSystem.File => {
+              if (file !== base) return handle
+              const racing = Object.create(handle) as { -readonly [K in keyof FileSystem.File]: FileSystem.File[K] }
+              racing.read = (buffer) =>
+                Effect.tap(handle.read(buffer), () =>
+                  compactions < 60
+                    ? Effect.zipRight(
+                      appendAndCompact,
+                      Effect.sync(() => compactions++)
+                    )
+                    : Effect.void)
+              return racing
+            })
+        }))
+      ).pipe(Layer.provide(FsLive))
+      const reader = yield* MessageStore.make({ root, compaction: false }).pipe(Effect.provide(Racing))
+      const conversation = yield* reader.load(ref)
+      assert.isAtLeast(compactions, 1, "the snapshot was replaced during the load")
+      assert.isTrue(isWholePrefix(conversation.messages, "2"), conversation.messages.map((m) => m.id).join(" "))
+      assert.isAtLeast(conversation.messages.length, 1)
+      assert.strictEqual(conversation.lastSeq, conversation.messages.length)
+    }).pipe(Effect.provide(FsLive)))
 
   it.scopedLive(
     "in one process: loads between the steps of compactions of the same store are whole",

@@ -5,10 +5,14 @@
  *
  * Consistency: compaction publishes a new snapshot by renaming it over `base.jsonl`, then replaces
  * `events.jsonl` (by rename too) with the events after the snapshot's seq. A reader that opened the old
- * snapshot and then the new events would see the old messages followed by a gap. So a read notes the
- * snapshot's seq, folds the events, and reads the header again: when it changed, the read raced a
- * compaction and is retried (files are renamed, never rewritten in place, so an open file never changes
- * under the reader). A duplicate or missing seq that persists with a stable snapshot is corruption.
+ * snapshot and then the new events would see the old messages followed by a gap. So a read takes the
+ * events first and the snapshot second: the events file it got is of some generation k (it starts at the
+ * seq after snapshot k), and the snapshot, read later, is of generation k or newer, so its seq reaches at
+ * least the events' start. Folding skips the events the snapshot holds already: no gap, whatever
+ * compactions ran meanwhile and however long the decoding took. A snapshot read whole is self-checking (its
+ * header announces its message count, and one read sees one file: files are renamed, never rewritten in
+ * place). Only a read that failed while the snapshot was being replaced (a rename between its `stat` and its
+ * `open`) is retried. A duplicate or missing seq that persists with a stable snapshot is corruption.
  *
  * @internal
  */
@@ -113,6 +117,12 @@ export const seqCorrupt = (file: string, conversation: Conversation.Conversation
 
 const attempts = 16
 
+/** The events of `events.jsonl` as they are now, decoded (read before the snapshot: see the module docs). */
+const readEvents = (fs: FileSystem.FileSystem, p: WorkspacePaths.InstancePaths) =>
+  Stream.runCollect(
+    Jsonl.read(p.events, eventCodec).pipe(Stream.provideService(FileSystem.FileSystem, fs), Stream.chunks)
+  ).pipe(Effect.mapError(fromJsonl))
+
 /**
  * A consistent conversation even while another writer (in this process or another) compacts: see the
  * module docs.
@@ -126,18 +136,24 @@ export const readConsistent = (
   Effect.gen(function*() {
     for (let attempt = 0; attempt < attempts; attempt++) {
       const before = yield* headerSeq(fs, p.base)
-      const result = yield* readFiles(fs, p).pipe(Effect.either)
-      const after = yield* headerSeq(fs, p.base)
-      // The snapshot was replaced during the read: what was read may mix two generations.
-      if (before !== after || (result._tag === "Right" && result.right.baseSeq !== after)) continue
-      if (result._tag === "Left") return yield* result.left
-      if (result.right.seqProblems.length > 0) return yield* seqCorrupt(p.events, result.right)
-      return result.right
+      const read = yield* Effect.gen(function*() {
+        const chunks = yield* readEvents(fs, p)
+        const snapshot = yield* readSnapshot(fs, p.base)
+        // Chunk by chunk in a loop (Stream.runFold would recurse once per element of a large chunk).
+        let conversation = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
+        for (const chunk of chunks) conversation = Conversation.applyAll(conversation, chunk)
+        return conversation
+      }).pipe(Effect.either)
+      if (read._tag === "Right" && read.right.seqProblems.length === 0) return read.right
+      // A failed read or a gap: retried only when the snapshot was replaced meanwhile.
+      if ((yield* headerSeq(fs, p.base)) !== before) continue
+      if (read._tag === "Left") return yield* read.left
+      return yield* seqCorrupt(p.events, read.right)
     }
     return yield* new StorageUnavailable({
       operation: "load",
       file: p.base,
-      reason: `the snapshot changed under ${attempts} reads in a row (compactions back to back)`
+      reason: `the snapshot changed under ${attempts} failed reads in a row (compactions back to back)`
     })
   })
 

@@ -91,18 +91,19 @@ export const childProcesses = (ppid: number = process.pid): Array<{ pid: number;
 
 /**
  * Waits (real clock, bounded) until every pid is dead. Signal delivery and reaping by init are
- * asynchronous, so a process killed with SIGKILL may still be listed for a few milliseconds.
- * Returns the pids still alive after `within`.
+ * asynchronous, so a process killed with SIGKILL may still be listed for a few milliseconds, and for
+ * seconds on a loaded machine: the bounds of these waits are a safety net, not what makes them pass (they
+ * return as soon as the condition holds). Returns the pids still alive after `within`.
  */
 export const awaitDead = (
   pids: ReadonlyArray<number>,
-  within: Duration.DurationInput = "3 seconds"
+  within: Duration.DurationInput = "15 seconds"
 ): Effect.Effect<Array<number>> => pollUntilEmpty(() => pids.filter(isAlive), within)
 
 /** Like {@link awaitDead} for "no live process mentions `marker`". Returns the survivors. */
 export const awaitNoProcessMentioning = (
   marker: string,
-  within: Duration.DurationInput = "3 seconds"
+  within: Duration.DurationInput = "15 seconds"
 ): Effect.Effect<Array<number>> => pollUntilEmpty(() => processesMentioning(marker), within)
 
 const pollUntilEmpty = <A>(
@@ -125,12 +126,12 @@ const pollUntilEmpty = <A>(
  * directory) finishes in the background, in the layer's scope. Returns the children still there.
  */
 export const awaitNoChildren = (
-  within: Duration.DurationInput = "5 seconds"
+  within: Duration.DurationInput = "15 seconds"
 ): Effect.Effect<Array<{ pid: number; state: string; cmdline: string }>> =>
   TestServices.provideLive(pollUntilEmpty(() => childProcesses(), within))
 
 /** Waits (real clock, bounded) until `file` is gone; true when it is. */
-export const awaitGone = (file: string, within: Duration.DurationInput = "5 seconds"): Effect.Effect<boolean> =>
+export const awaitGone = (file: string, within: Duration.DurationInput = "15 seconds"): Effect.Effect<boolean> =>
   TestServices.provideLive(pollUntilEmpty(() => (fs.existsSync(file) ? [file] : []), within)).pipe(
     Effect.map((left) => left.length === 0)
   )
@@ -349,7 +350,7 @@ export const osIsolated: boolean = testIsolation !== "runtime" &&
 /** Waits (real clock, bounded) until no live process is left in pid namespace `pidns`. */
 export const awaitNamespaceEmpty = (
   pidns: string,
-  within: Duration.DurationInput = "3 seconds"
+  within: Duration.DurationInput = "15 seconds"
 ): Effect.Effect<Array<number>> => pollUntilEmpty(() => processesInNamespace(pidns), within)
 
 /**

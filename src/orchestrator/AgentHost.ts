@@ -127,7 +127,10 @@ export interface Hosted {
    * with it (the orchestrator restarts it, and the next generation continues the turn from its log).
    */
   readonly run: (input: TurnInput, options: RunOptions) => Effect.Effect<TurnResult, AgentTurnFailed | HostCrashed>
-  /** Completes when the instance ends on its own (never for an in-process instance). */
+  /**
+   * Completes when the instance ends on its own. An instance that cannot (in process) gives `Effect.never`
+   * itself: the orchestrator then waits for messages without watching it.
+   */
   readonly exited: Effect.Effect<Exit>
   /**
    * Records the instance's open turn as interrupted, with the reason, instead of continuing it later

@@ -80,6 +80,18 @@ export interface Router {
     instanceKey: string,
     input: Turn.Input
   ) => Effect.Effect<Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>, Middleware.AgentsApiError>
+  /**
+   * `request` with the deadline enforced by the router itself: after `timeoutMs` it cancels the callee's
+   * turn (or unqueues it) and fails with `AGENT_REQUEST_TIMEOUT`. The orchestrator's router does this with
+   * one timer for all requests; without it the API wraps `request` in `Effect.timeoutFail` (a timer fiber
+   * and a forked request per call).
+   */
+  readonly requestWithin?: (
+    agentName: string,
+    instanceKey: string,
+    input: Turn.Input,
+    timeoutMs: number
+  ) => Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>
 }
 
 /**

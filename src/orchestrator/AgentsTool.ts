@@ -329,6 +329,10 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
   return {
     request: (agentName, instanceKey, input) =>
       orchestrator.request({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
+    requestWithin: (agentName, instanceKey, input, timeoutMs) =>
+      orchestrator.request({ agentName, instanceKey }, toMessage(input), { timeout: timeoutMs }).pipe(
+        Effect.mapError(toApiError)
+      ),
     send: (agentName, instanceKey, input) =>
       orchestrator.send({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
     submit: (agentName, instanceKey, input) =>
@@ -390,7 +394,8 @@ export const wire = (
       request: (a, k, i) => Effect.suspend(() => bound.router!.request(a, k, i)),
       send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
       spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k)),
-      submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i))
+      submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i)),
+      requestWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.requestWithin!(a, k, i, ms))
     }
     const policy: CallPolicy = {
       get swarmName() {

@@ -141,6 +141,35 @@ export class AgentMailboxFull extends Schema.TaggedError<AgentMailboxFull>("effe
 }
 
 /**
+ * A request with a timeout got no reply in time: its message left the callee's mailbox, or its running
+ * turn was interrupted (and recorded in the callee's log as abandoned with the reason).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * const program = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.request("coder", "hi", { timeout: "30 seconds" })).pipe(
+ *   Effect.catchTag("AgentRequestTimeout", (e) => Effect.succeed(`no reply from ${e.address} in ${e.timeoutMs} ms`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentRequestTimeout extends Schema.TaggedError<AgentRequestTimeout>("effect-swarm/AgentRequestTimeout")(
+  "AgentRequestTimeout",
+  { address: Schema.String, timeoutMs: Schema.Number }
+) {
+  /** The inter-agent error code. */
+  get code(): "AGENT_REQUEST_TIMEOUT" {
+    return "AGENT_REQUEST_TIMEOUT"
+  }
+  override get message(): string {
+    return `request to ${this.address} timed out after ${this.timeoutMs}ms; its turn was cancelled`
+  }
+}
+
+/**
  * The orchestrator could not make a message durable in the instance's inbox file
  * (`<instance>/inbox/messages.jsonl`): the message was not accepted (it is not queued either), so the
  * sender may retry.
@@ -238,3 +267,4 @@ export type OrchestratorError =
   | AgentTurnFailed
   | AgentMailboxFull
   | AgentInboxFailed
+  | AgentRequestTimeout

@@ -2,6 +2,7 @@
  * Builds the orchestrator service of `Orchestrator.make*`: selects the Swarm, resolves its agents, opens
  * the durable inbox, and binds the public methods to the runtime (`runtime.ts`) over one `AgentHost`.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Bundle from "../../resource/Bundle.js"
@@ -10,7 +11,7 @@ import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type * as AgentHost from "../AgentHost.js"
 import * as AgentsTool from "../AgentsTool.js"
-import type { Address, InstanceContext, Options, Service, ShutdownReason } from "../Orchestrator.js"
+import type { Address, InstanceContext, Options, RequestOptions, Service, ShutdownReason } from "../Orchestrator.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import * as Inbox from "./inbox.js"
@@ -20,6 +21,13 @@ import * as Runtime from "./runtime.js"
 
 const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
   typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
+
+/** A request timeout in ms (undefined: none; zero or negative: expires at once). */
+const timeoutMillis = (timeout: Duration.DurationInput | undefined): number | undefined => {
+  if (timeout === undefined) return undefined
+  const ms = Duration.toMillis(Duration.decode(timeout))
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined
+}
 
 const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
 
@@ -122,9 +130,11 @@ export const makeWith = (
           return yield* runtime.submit(yield* toAddress(address), toInput(input), options?.cancelOnInterrupt === true)
         }
       ),
-      request: Effect.fn("Orchestrator.request")(function*(address: Address, input: string | TurnInput) {
-        return yield* runtime.request(yield* toAddress(address), toInput(input))
-      }),
+      request: Effect.fn("Orchestrator.request")(
+        function*(address: Address, input: string | TurnInput, options?: RequestOptions) {
+          return yield* runtime.request(yield* toAddress(address), toInput(input), timeoutMillis(options?.timeout))
+        }
+      ),
       list: runtime.list,
       restart: Effect.fn("Orchestrator.restart")(function*(address: Address) {
         return yield* runtime.restart(yield* toAddress(address))

@@ -127,13 +127,17 @@ export const make = (deps: Deps) => {
     })
 
   const call = (p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
-    router.request(p.target, p.instanceKey, p.input).pipe(
-      Effect.timeoutFail({
-        duration: Duration.millis(p.timeoutMs),
-        onTimeout: () => timeoutError(p.to, p.timeoutMs)
-      }),
-      Effect.flatMap((result) => replyOf(p.to, result))
-    )
+    (router.requestWithin === undefined ?
+      router.request(p.target, p.instanceKey, p.input).pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(p.timeoutMs),
+          onTimeout: () => timeoutError(p.to, p.timeoutMs)
+        })
+      ) :
+      router.requestWithin(p.target, p.instanceKey, p.input, p.timeoutMs).pipe(
+        // The same error, whoever enforced the deadline.
+        Effect.mapError((e) => e.code === "AGENT_REQUEST_TIMEOUT" ? timeoutError(p.to, p.timeoutMs) : e)
+      )).pipe(Effect.flatMap((result) => replyOf(p.to, result)))
 
   const asyncRequest = (ref: InstanceRef, p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
     Effect.gen(function*() {

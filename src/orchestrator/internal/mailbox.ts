@@ -9,7 +9,7 @@ import * as FiberId from "effect/FiberId"
 import type * as Turn from "../../agent/Turn.js"
 import type * as Message from "../../conversation/Message.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
-import type { OrchestratorError } from "../OrchestratorError.js"
+import type { AgentRequestTimeout, OrchestratorError } from "../OrchestratorError.js"
 
 /** What a message asks for: the user input of one turn. */
 export interface TurnInput {
@@ -59,6 +59,8 @@ export interface Envelope {
   readonly recovered: boolean
   /** Why its running turn is being interrupted (recorded in the log as the turn's abandon reason). */
   cancelReason: string | undefined
+  /** Its request's deadline passed: the reply is this error (its turn is cancelled). */
+  timedOut: AgentRequestTimeout | undefined
 }
 
 export interface Mailbox {

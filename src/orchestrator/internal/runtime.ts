@@ -24,10 +24,12 @@ import {
   type AgentInboxFailed,
   AgentMailboxFull,
   AgentNotFound,
+  AgentRequestTimeout,
   AgentUnavailable,
   type OrchestratorError
 } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
+import * as Deadlines from "./deadlines.js"
 import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Mailbox from "./mailbox.js"
@@ -116,6 +118,7 @@ export const make = (settings: Settings, open: Opener) =>
       Effect.forEach(slots.values(), (slot) => failQueued(slot, { acknowledge: false }), { discard: true })
     )
     const workers = yield* FiberMap.make<string>()
+    const deadlines = yield* Deadlines.make
     const creating = yield* Effect.makeSemaphore(1)
     let nextId = 0
 
@@ -207,7 +210,8 @@ export const make = (settings: Settings, open: Opener) =>
         fiber: undefined,
         inboxId,
         recovered,
-        cancelReason: undefined
+        cancelReason: undefined,
+        timedOut: undefined
       }))
 
     const enqueue = (
@@ -258,13 +262,28 @@ export const make = (settings: Settings, open: Opener) =>
         return envelope.state === "running" && fiber !== undefined ? Fiber.interrupt(fiber) : Effect.void
       }).pipe(Effect.asVoid)
 
-    const request = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+    /** The deadline of a request passed: its turn is cancelled and its requester gets the timeout. */
+    const expire = (slot: Slot, envelope: Mailbox.Envelope, timeoutMs: number) =>
+      Effect.suspend(() => {
+        if (envelope.state === "done" || envelope.state === "cancelled") return Effect.void
+        const error = new AgentRequestTimeout({ address: slot.label, timeoutMs })
+        envelope.timedOut = error
+        return Effect.zipRight(cancel(slot, envelope), Deferred.fail(envelope.reply, error))
+      })
+
+    /**
+     * Enqueues and waits for the reply; with `timeoutMs`, the deadline registry (one timer fiber for all
+     * requests) answers `AgentRequestTimeout` and cancels the turn when it passes.
+     */
+    const request = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput, timeoutMs?: number) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          enqueue(address, input),
-          ({ envelope, slot }) =>
-            restore(Deferred.await(envelope.reply)).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
-        )
+        Effect.flatMap(enqueue(address, input), ({ envelope, slot }) => {
+          const wait = restore(Deferred.await(envelope.reply)).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
+          return timeoutMs === undefined ? wait : Effect.flatMap(
+            deadlines.add(timeoutMs, expire(slot, envelope, timeoutMs)),
+            (remove) => Effect.ensuring(wait, Effect.sync(remove))
+          )
+        })
       )
 
     const send = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>

@@ -44,6 +44,13 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
   /** Runs one envelope's turn on the instance; the outcome completes its reply. */
   const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope) =>
     Effect.gen(function*() {
+      if (envelope.timedOut !== undefined && !envelope.started) {
+        // Its deadline passed while the instance started: its requester has its answer, the turn never runs.
+        slot.current = undefined
+        yield* acknowledge(slot, [envelope])
+        envelope.state = "done"
+        return
+      }
       slot.status = "processing"
       slot.current = envelope
       const resumed = envelope.started
@@ -97,6 +104,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       // Interrupted by the shutdown: its requester is told why. Cancelled by its requester (a timeout): the
       // requester is gone, nobody reads the reply.
       if (deps.shuttingDown() !== undefined) return yield* Deferred.fail(envelope.reply, deps.unavailable(slot))
+      if (envelope.timedOut !== undefined) return yield* Deferred.fail(envelope.reply, envelope.timedOut)
       return yield* Deferred.interrupt(envelope.reply)
     })
 
@@ -148,8 +156,9 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       slot.hosted = undefined
       if (slot.status !== "restarting") slot.status = "starting"
       while (true) {
-        // An instance that ends while it waits for a message crashed (a run in flight reports it itself).
-        const envelope = hosted === undefined ?
+        // An instance that ends while it waits for a message crashed (a run in flight reports it itself). An
+        // in-process instance never ends on its own (`exited` is `Effect.never`): no race, no fibers per message.
+        const envelope = hosted === undefined || hosted.exited === Effect.never ?
           yield* slot.mailbox.take :
           yield* Effect.raceFirst(slot.mailbox.take, watchExit(slot, hosted))
         // Current from the take on: interrupted while the instance starts, it goes back to the mailbox.

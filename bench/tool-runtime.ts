@@ -12,7 +12,11 @@
  * - pre-started: the same call on a single-use worker started ahead (`prespawn: 1`, the default; the
  *   cold rows use `prespawn: 0`). Measured call by call, each after the next worker has had time to
  *   start (1 s: a tool call follows a model response, seconds apart), so the row is what a call
- *   costs when its worker is waiting; it includes stopping and reaping that worker;
+ *   costs when its worker is waiting (its tree is sent SIGKILL before the call returns; reaping it
+ *   and starting the next one happen afterwards, in the background);
+ * - warm, one call a second: calls on a pool of one, alternating with the pre-started ones, each after
+ *   the same one-second pause: the like-for-like warm figure for the pre-started row (the back-to-back
+ *   warm row keeps caches hot and the worker awake, which no tool call seconds apart gets);
  * - raw round trip: one NDJSON line to a bare child of the same runtime that echoes it back over stdio
  *   (no protocol, no Effect): the floor a warm call can approach;
  * - under bubblewrap (when `bwrap` works here): the floor started inside the same namespaces and
@@ -85,30 +89,45 @@ const slowTask = async (name: string, fn: () => Promise<unknown>) => {
 
 /**
  * Calls on pre-started workers, one at a time, each after a pause that lets the next worker start
- * (outside the measurement).
+ * (outside the measurement), alternating with calls on a warm pool of one worker in the same layer
+ * after the same pause: the like-for-like warm figure (a worker idle for a second, as between two tool
+ * calls of an agent, answers more slowly than one called back to back: caches, scheduler wake-up).
  */
-const prestartedTask = async (
-  name: string,
+const pacedTasks = async (
+  runtimeType: string,
+  bubblewrap: boolean,
   layer: Layer.Layer<ToolRuntime.ToolRuntime, unknown>
 ) => {
   const runtime = ManagedRuntime.make(layer)
   const service = await runtime.runPromise(ToolRuntime.ToolRuntime)
-  const call = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
+  const prestarted = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
+  const warm = () => runtime.runPromise(service.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1000))
-  const samples: Array<number> = []
+  const samples = { prestarted: [] as Array<number>, warm: [] as Array<number> }
+  const timed = async (call: () => Promise<unknown>, into: Array<number>, keep: boolean) => {
+    await pause()
+    const started = performance.now()
+    await call()
+    if (keep) into.push(performance.now() - started)
+  }
   try {
-    await call() // cold: starts the first pre-started worker
+    await prestarted() // cold: starts the first pre-started worker
+    await warm() // starts the pool's worker
     for (let i = 0; i < 23; i++) {
-      await pause()
-      const started = performance.now()
-      await call()
-      if (i >= 3) samples.push(performance.now() - started)
+      await timed(prestarted, samples.prestarted, i >= 3)
+      await timed(warm, samples.warm, i >= 3)
     }
   } finally {
     await runtime.dispose()
   }
-  samples.sort((a, b) => a - b)
-  return { name, n: samples.length, p50: percentile(samples, 50), p90: percentile(samples, 90) }
+  const row = (task: string, list: Array<number>) => {
+    list.sort((a, b) => a - b)
+    return { name: task, n: list.length, p50: percentile(list, 50), p90: percentile(list, 90) }
+  }
+  return [
+    row(`${runtimeType} pre-started${bubblewrap ? " (bubblewrap)" : ""}`, samples.prestarted),
+    row(`${runtimeType} warm (pool of 1${bubblewrap ? ", bubblewrap" : ""}), one call a second`, samples.warm)
+  ]
 }
 
 const spawnFloor = (command: string, args: ReadonlyArray<string>, env: Record<string, string>) => () =>
@@ -199,9 +218,9 @@ export const run = async (): Promise<void> => {
       const osCold = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null }))
       const osWarm = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
       if (osRuntime !== undefined) await osWarm()
-      const prestarted = [await prestartedTask(`${runtimeType} pre-started`, layerFor("runtime", 1))]
+      const prestarted = await pacedTasks(runtimeType, false, layerFor("runtime", 1))
       if (osRuntime !== undefined) {
-        prestarted.push(await prestartedTask(`${runtimeType} pre-started (bubblewrap)`, layerFor("os", 1)))
+        prestarted.push(...(await pacedTasks(runtimeType, true, layerFor("os", 1))))
       }
       const slow = [await slowTask(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv))]
       if (runtimeType !== "bun") {

@@ -17,11 +17,13 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Permissions from "../config/Permissions.js"
+import * as HostEnv from "./internal/hostEnv.js"
 
 /**
  * What a worker's sandbox must contain.
@@ -249,7 +251,9 @@ export const bubblewrapArgs = (mounts: Mounts): Array<string> => {
 }
 
 /**
- * Bubblewrap as the OS sandbox. `binary` defaults to `bwrap` found on `PATH`.
+ * Bubblewrap as the OS sandbox. `binary` defaults to `bwrap` found on `searchPath` (default: this
+ * process's `PATH`; `ToolRuntime.layer` and {@link layerBubblewrap} pass the one read through effect
+ * `Config`).
  *
  * @example
  * ```ts
@@ -304,7 +308,8 @@ export const bubblewrap = (
 }
 
 /**
- * Provides bubblewrap (optionally at a custom path) as the OS sandbox.
+ * Provides bubblewrap (optionally at a custom path) as the OS sandbox; without a path, `bwrap` is looked
+ * up on the `PATH` read through effect `Config`.
  *
  * @example
  * ```ts
@@ -321,7 +326,8 @@ export const bubblewrap = (
  * @since 0.1.0
  * @category layers
  */
-export const layerBubblewrap = (binary?: string): Layer.Layer<Sandbox> => Layer.sync(Sandbox, () => bubblewrap(binary))
+export const layerBubblewrap = (binary?: string): Layer.Layer<Sandbox> =>
+  Layer.effect(Sandbox, Effect.map(HostEnv.read, (host) => bubblewrap(binary, host.searchPath)))
 
 /**
  * Provides the `none` strategy as the "OS sandbox": `isolation: "os"` then behaves like `"runtime"`.

@@ -40,6 +40,7 @@ import * as ChildProcess from "node:child_process"
 import * as os from "node:os"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
 import * as Calls from "./internal/calls.js"
+import * as HostEnv from "./internal/hostEnv.js"
 import * as Launcher from "./internal/launcher.js"
 import * as Plan from "./internal/plan.js"
 import * as Prespawn from "./internal/prespawn.js"
@@ -268,7 +269,9 @@ export interface Options {
 /**
  * Builds the service. The layer owns a private temporary directory (mode 0700) holding the worker
  * script (mode `workerFilePerm`) and the per-call scratch directories; it is removed when the layer's
- * scope closes.
+ * scope closes. The host's `PATH` (where `bwrap` and bare runtime names are looked up, and the `PATH`
+ * tools get), `DENO_DIR` and `XDG_CACHE_HOME` are read once through effect `Config`, so the current
+ * `ConfigProvider` decides them (the process environment by default).
  *
  * @example
  * ```ts
@@ -294,7 +297,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const spawner: WorkerProcess.Spawner = options.spawner ??
       ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
 
+    const host = yield* HostEnv.read
     const launcher = yield* Launcher.make({
+      host,
       base,
       tempRoot: options.tempRoot ?? os.tmpdir(),
       denoDir: options.denoDir,
@@ -310,7 +315,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
       binaries: options.binaries,
       privateDir: launcher.privateDir,
       denoDir: launcher.denoDir,
-      osSandbox: Option.getOrElse(yield* Effect.serviceOption(Sandbox.Sandbox), () => Sandbox.bubblewrap()),
+      osSandbox: Option.getOrElse(
+        yield* Effect.serviceOption(Sandbox.Sandbox),
+        () => Sandbox.bubblewrap(undefined, host.searchPath)
+      ),
+      searchPath: host.searchPath,
       stderrTailBytes,
       killGrace
     })

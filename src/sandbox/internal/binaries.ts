@@ -29,7 +29,7 @@ const findBin = (name: string): string | undefined => {
 /**
  * The binary used for a runtime: the override, else `process.execPath` for node (when the host is
  * Node), else `node_modules/.bin/<name>` found upwards from this package or the working directory,
- * else the bare name (resolved through `PATH`).
+ * else the bare name (resolved through the layer's `PATH`, see `ToolRuntime.make`).
  *
  * @example
  * ```ts
@@ -51,11 +51,18 @@ export const resolveBinary = (
   return findBin(runtimeType) ?? runtimeType
 }
 
-/** The real path of a binary (looked up on `PATH` when bare), for binding it into an OS sandbox. */
-export const realBinary = (binary: string): string => {
+/**
+ * The `PATH` used when none is configured.
+ *
+ * @internal
+ */
+export const defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
+
+/** The real path of a binary (looked up on `searchPath` when bare), for binding it into an OS sandbox. */
+export const realBinary = (binary: string, searchPath: string): string => {
   const candidates = binary.includes(path.sep) ?
     [binary] :
-    (process.env.PATH ?? "").split(path.delimiter).filter((d) => d.length > 0).map((d) => path.join(d, binary))
+    searchPath.split(path.delimiter).filter((d) => d.length > 0).map((d) => path.join(d, binary))
   for (const candidate of candidates) {
     try {
       return fs.realpathSync(candidate)

@@ -17,6 +17,7 @@ import * as Limits from "../Limits.js"
 import type { SpawnFailed } from "../ToolRuntimeError.js"
 import * as WorkerScript from "../worker/WorkerScript.js"
 import * as WorkerProcess from "../WorkerProcess.js"
+import type * as HostEnv from "./hostEnv.js"
 import type * as Plan from "./plan.js"
 import * as PrivateDir from "./privateDir.js"
 import { MiB } from "./session.js"
@@ -34,6 +35,7 @@ export interface LauncherInput {
   readonly killGrace: Duration.Duration
   readonly sampleInterval: Duration.Duration
   readonly maxFrameBytes: number
+  readonly host: HostEnv.HostEnv
 }
 
 /**
@@ -72,6 +74,7 @@ export interface Launcher {
 export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { base, killGrace, maxFrameBytes, sampleInterval, spawner } = input
+    const searchPath = input.host.searchPath
     const swept = PrivateDir.sweepAbandoned(input.tempRoot)
     if (swept.length > 0) {
       yield* Effect.logDebug(`removed ${swept.length} private directories of dead processes: ${swept.join(", ")}`)
@@ -84,8 +87,8 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
     const callsDir = path.join(privateDir, "calls")
     // Deno's module cache is shared like a normal `deno run` would (tools cannot write it): a private
     // cache would make every layer's first Deno call pay for filling it.
-    const denoDir = input.denoDir ?? process.env.DENO_DIR ??
-      path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "deno")
+    const denoDir = input.denoDir ?? input.host.denoDir ??
+      path.join(input.host.cacheHome ?? path.join(os.homedir(), ".cache"), "deno")
     const workerPath = path.join(workerDir, "worker.mjs")
     yield* Effect.sync(() => {
       fs.mkdirSync(workerDir, { mode: 0o700 })
@@ -122,12 +125,12 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
           preserveSymlinks: plan.importPath !== plan.entrypoint
         })
         const extra: Record<string, string> = config.runtimeType === "deno"
-          ? { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
+          ? { PATH: searchPath, DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
           : config.runtimeType === "bun"
           // Bun would otherwise write a transpiler cache under the fresh HOME of every call (never
           // reused, and removed again with the scratch directory).
-          ? { BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
-          : {}
+          ? { PATH: searchPath, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
+          : { PATH: searchPath }
         const env = Limits.childEnv({
           hostEnv: process.env,
           envGrant: plan.hostEnv,

@@ -76,6 +76,8 @@ export interface PlannerInput {
   readonly osSandbox: Sandbox.Service
   readonly stderrTailBytes: number
   readonly killGrace: Duration.Duration
+  /** The host's `PATH` (read through effect `Config`): where bare binary names are looked up. */
+  readonly searchPath: string
 }
 
 /**
@@ -84,7 +86,7 @@ export interface PlannerInput {
  * @internal
  */
 export const makePlanner = (input: PlannerInput) => {
-  const { base, denoDir, killGrace, osSandbox, privateDir, stderrTailBytes } = input
+  const { base, denoDir, killGrace, osSandbox, privateDir, searchPath, stderrTailBytes } = input
   const options = { binaries: input.binaries }
   const versionOf = Binaries.versionCache()
   // The OS sandbox is probed once per layer, on the first call that may use it.
@@ -209,7 +211,7 @@ export const makePlanner = (input: PlannerInput) => {
       hostEnv: Limits.hostEnvGrant(permissions),
       binary,
       sandboxed: sandbox.strategy === "none" ? undefined : {
-        binary: Binaries.realBinary(binary),
+        binary: Binaries.realBinary(binary, searchPath),
         implicitRead: [
           path.dirname(entrypoint),
           ...(config.runtimeType === "deno" ? [denoDir] : []),

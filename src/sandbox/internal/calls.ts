@@ -19,6 +19,7 @@ import type { SpawnFailed } from "../ToolRuntimeError.js"
 import * as WorkerPool from "../WorkerPool.js"
 import type * as WorkerProcess from "../WorkerProcess.js"
 import type * as Launcher from "./launcher.js"
+import type * as NativeBridge from "./nativeBridge.js"
 import type * as Plan from "./plan.js"
 import type * as Prespawn from "./prespawn.js"
 import * as Session from "./session.js"
@@ -72,7 +73,10 @@ export const make = (input: CallsInput) =>
     const { nativeService, poolPlanFor, prespawner, start } = input
     const reaping = yield* FiberSet.make<void>()
 
-    const native = (config: RuntimeConfig.Config, origin: NativeTools.Origin | undefined): Session.NativeBridge => ({
+    const native = (
+      config: RuntimeConfig.Config,
+      origin: NativeTools.Origin | undefined
+    ): NativeBridge.NativeBridge => ({
       service: nativeService,
       callAgents: config.nativeTools.callAgents,
       callWorkflows: config.nativeTools.callWorkflows,

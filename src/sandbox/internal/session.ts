@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as RuntimeConfig from "../../config/RuntimeConfig.js"
-import * as NativeTools from "../NativeTools.js"
 import {
   EntrypointLoadFailed,
   ProtocolError,
@@ -25,6 +24,7 @@ import {
 } from "../ToolRuntimeError.js"
 import type { ToolRuntimeError } from "../ToolRuntimeError.js"
 import type * as WorkerProcess from "../WorkerProcess.js"
+import * as NativeBridge from "./nativeBridge.js"
 import * as WorkerSpan from "./workerSpan.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -210,15 +210,6 @@ export interface CallRequest {
   readonly traceparent?: string | undefined // the tool-call span's, handed to the tool as ctx.traceparent
 }
 
-/** @internal */
-export interface NativeBridge {
-  readonly service: Option.Option<NativeTools.Service>
-  readonly callAgents: boolean
-  readonly callWorkflows: boolean
-  /** Where the call comes from (the request's `origin`), handed to `callAgent` with every request. */
-  readonly origin: NativeTools.Origin | undefined
-}
-
 /**
  * Writes one call to the worker's stdin. The worker runs messages in order, so a cold call is sent
  * together with `init`, before the handshake (no round trip spent waiting for `ready`).
@@ -245,7 +236,7 @@ export const call = (
   proc: WorkerProcess.WorkerProcess,
   session: WorkerSession,
   request: CallRequest,
-  native: NativeBridge
+  native: NativeBridge.NativeBridge
 ): Effect.Effect<unknown, AttemptError> =>
   Effect.suspend(() => {
     sendCall(proc, session, request)
@@ -261,7 +252,7 @@ export const outcome = (
   proc: WorkerProcess.WorkerProcess,
   session: WorkerSession,
   id: number,
-  native: NativeBridge
+  native: NativeBridge.NativeBridge
 ): Effect.Effect<unknown, AttemptError> =>
   Effect.gen(function*() {
     const since = yield* Clock.currentTimeNanos
@@ -291,88 +282,15 @@ export const outcome = (
           yield* WorkerSpan.record(native.origin, session, frame, since, threw)
           return yield* threw
         }
-        case "native": {
-          const rid = frame.rid
-          const kind = frame.kind
-          const target = str(frame.target, "")
-          const enabled = kind === "agent" ? native.callAgents : native.callWorkflows
-          const answer: Effect.Effect<unknown, NativeTools.NativeCallFailed> = !enabled ?
-            disabled(session, kind === "agent" ? "callAgent" : "callWorkflow") :
-            Option.match(native.service, {
-              onNone: () =>
-                new NativeTools.NativeCallFailed({
-                  name: "NativeToolsUnavailable",
-                  message: "no NativeTools service is provided to the ToolRuntime layer"
-                }),
-              onSome: (service) =>
-                kind === "agent" ?
-                  agentCall(service, session, target, frame, native.origin) :
-                  service.callWorkflow(target, frame.input)
-            })
-          yield* answer.pipe(
-            Effect.matchCause({
-              onSuccess: (value) => proc.send({ t: "reply", rid, ok: true, value }),
-              onFailure: (cause) => {
-                const failure = cause._tag === "Fail" ? cause.error : undefined
-                proc.send({
-                  t: "reply",
-                  rid,
-                  ok: false,
-                  error: {
-                    name: failure?.name ?? "NativeCallFailed",
-                    message: failure?.message ?? "the native call failed on the host",
-                    ...(failure?.suggestion === undefined ? {} : { suggestion: failure.suggestion })
-                  }
-                })
-              }
-            }),
-            Effect.fork
-          )
+        case "native":
+          // Answered in its own fiber: the tool may wait on several requests at once.
+          yield* Effect.fork(NativeBridge.answer(proc, session, frame, native))
           continue
-        }
         default:
           return yield* new ProtocolError({ toolId: session.toolId, message: `unexpected ${frame.t} frame` })
       }
     }
   })
-
-/**
- * The refusal of a bridge the tool did not declare: enforced here, on the host (the worker only
- * forwards), so tool code cannot get around it.
- */
-const disabled = (session: WorkerSession, bridge: "callAgent" | "callWorkflow"): NativeTools.NativeCallFailed =>
-  new NativeTools.NativeCallFailed({
-    name: "NativeToolDisabled",
-    message: `tool ${JSON.stringify(session.toolId)} may not use ctx.${bridge}: it is not in the tool's ` +
-      `spec.runtime.nativeTools`,
-    suggestion: `declare it in the Tool resource (spec.runtime.nativeTools: [${bridge}]), or for tools run ` +
-      `directly through ToolRuntime, RuntimeConfig.withNativeTools({ ${
-        bridge === "callAgent" ? "callAgents" : "callWorkflows"
-      }: true })`
-  })
-
-/** One `ctx.callAgent`: the tool's options validated, the origin the host gave the call attached. */
-const agentCall = (
-  service: NativeTools.Service,
-  session: WorkerSession,
-  target: string,
-  frame: WorkerProcess.Frame,
-  origin: NativeTools.Origin | undefined
-): Effect.Effect<unknown, NativeTools.NativeCallFailed> => {
-  const options = NativeTools.parseCallAgentOptions(frame.options)
-  if (options._tag === "Left") {
-    return new NativeTools.NativeCallFailed({
-      name: "InvalidNativeOptions",
-      message: `ctx.callAgent(${JSON.stringify(target)}, input, options): ${options.left}`
-    })
-  }
-  return service.callAgent(target, frame.input, {
-    ...options.right,
-    ...origin,
-    ...(origin?.callChain !== undefined ? { callChain: [...origin.callChain] } : {}),
-    toolId: session.toolId
-  })
-}
 
 /**
  * Races `self` against `timeout`; on timeout the worker's group is terminated and reaped before the

@@ -13,7 +13,8 @@
  * One writer per instance: the first `append` / `compact` of an instance takes its `writer.lock` (typed
  * `InstanceLocked` when another live process holds it) and keeps it, with the open file, until the
  * instance has been idle for `idleTimeout` (default 5 minutes), {@link Service.release} is called, or the
- * layer closes. `load` needs no lock and is consistent while another writer compacts.
+ * layer closes. `load` needs no lock and is consistent while another writer compacts. Once the layer (the
+ * scope the store was made in) has closed, every operation fails with `StoreClosed` and touches nothing.
  *
  * Drafts are validated before anything is written: one that would not read back fails the whole batch
  * with `InvalidMessage`. Compaction happens on demand ({@link Service.compact}) and automatically (see
@@ -136,7 +137,7 @@ export interface Service {
   readonly repair: (instance: InstanceRef) => Effect.Effect<RepairReport, MessageStoreError>
   /**
    * Closes the instance's writer and releases its lock once the operations in flight on it are done (an
-   * automatic compaction is cancelled safely); it reopens on the next use.
+   * automatic compaction is cancelled safely); it reopens on the next use. A no-op on a closed store.
    */
   readonly release: (instance: InstanceRef) => Effect.Effect<void>
 }
@@ -246,10 +247,25 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const paths = (instance: InstanceRef) => WorkspacePaths.instance(root, instance)
     const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable, durableFile)
 
-    const withInstance = <B, E>(instance: InstanceRef, f: (inst: Compaction.Open) => Effect.Effect<B, E>) => {
+    // Once the store's scope has closed, nothing is opened or read any more.
+    const closed = (instance: InstanceRef, operation: string) =>
+      new StorageError.StoreClosed({
+        store: "MessageStore",
+        operation,
+        instance: `${instance.agentName}@${instance.instanceKey}`,
+        workspaceId: instance.workspaceId
+      })
+    const ifOpen = (instance: InstanceRef, operation: string) =>
+      Effect.suspend(() => instances.isClosed() ? Effect.fail(closed(instance, operation)) : Effect.void)
+
+    const withInstance = <B, E>(
+      instance: InstanceRef,
+      operation: string,
+      f: (inst: Compaction.Open) => Effect.Effect<B, E>
+    ) => {
       const p = paths(instance)
       // Built only when the instance is not open yet (not on every append).
-      return instances.use(p.dir, Effect.suspend(() => open(p)), f)
+      return instances.use(p.dir, Effect.suspend(() => open(p)), f, () => closed(instance, operation))
     }
 
     const append = Effect.fn("MessageStore.append")(function*(
@@ -259,7 +275,7 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     ) {
       const expected = appendOptions?.expectedLastSeq
       if (drafts.length === 0 && expected === undefined) return []
-      return yield* withInstance(instance, (inst) =>
+      return yield* withInstance(instance, "append", (inst) =>
         Effect.gen(function*() {
           const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
             if (expected !== undefined && expected !== inst.lastSeq) {
@@ -287,18 +303,25 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     })
 
     const load = Effect.fn("MessageStore.load")(function*(instance: InstanceRef) {
+      yield* ifOpen(instance, "load")
       return yield* readConsistent(fs, paths(instance))
     })
 
     const events = (instance: InstanceRef) =>
-      Stream.unwrap(Effect.map(readConsistent(fs, paths(instance)), (c) => Stream.fromIterable(c.events)))
+      Stream.unwrap(
+        ifOpen(instance, "events").pipe(
+          Effect.zipRight(readConsistent(fs, paths(instance))),
+          Effect.map((c) => Stream.fromIterable(c.events))
+        )
+      )
 
     const compact = Effect.fn("MessageStore.compact")(function*(instance: InstanceRef) {
-      return yield* withInstance(instance, (inst) => Compaction.compact(fs, inst))
+      return yield* withInstance(instance, "compact", (inst) => Compaction.compact(fs, inst))
     })
 
     // Exclusive: the instance is closed in this store and its lock taken for the time of the salvage.
     const repair = Effect.fn("MessageStore.repair")(function*(instance: InstanceRef) {
+      yield* ifOpen(instance, "repair")
       const p = paths(instance)
       yield* instances.release(p.dir)
       return yield* MessageInstance.repair(fs, p)

@@ -24,7 +24,7 @@ import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
 import { fromIo, fromJsonl } from "./internal/storageErrors.js"
 import * as Jsonl from "./Jsonl.js"
-import type * as StorageError from "./StorageError.js"
+import * as StorageError from "./StorageError.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
 /**
@@ -83,7 +83,8 @@ export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, { versio
 
 /**
  * Every failure of the log: the backend-neutral storage errors (`StorageUnavailable` for I/O,
- * `StorageCorrupt` for an unreadable record with its file and line, `InstanceLocked` for another writer),
+ * `StorageCorrupt` for an unreadable record with its file and line, `InstanceLocked` for another writer,
+ * `StoreClosed` once the scope of its layer has closed),
  * the same union as `MessageStore`'s, so a database backend fails the same way.
  *
  * @since 0.1.0
@@ -93,6 +94,7 @@ export type RuntimeEventLogError =
   | StorageError.StorageUnavailable
   | StorageError.StorageCorrupt
   | InstanceLock.InstanceLocked
+  | StorageError.StoreClosed
 
 /**
  * What {@link Service.repair} did: records kept, each line dropped (1-based) with its reason and an
@@ -189,26 +191,46 @@ export const make = (options?: {
         durableFile
       }).pipe(Effect.catchTags({ StorageIoError: (e) => Effect.fail(fromIo(e)) }))
 
+    // Once the log's scope has closed, nothing is opened or read any more.
+    const closed = (instance: WorkspacePaths.InstanceRef, operation: string) =>
+      new StorageError.StoreClosed({
+        store: "RuntimeEventLog",
+        operation,
+        instance: `${instance.agentName}@${instance.instanceKey}`,
+        workspaceId: instance.workspaceId
+      })
+    const ifOpen = (instance: WorkspacePaths.InstanceRef, operation: string) =>
+      Effect.suspend(() => instances.isClosed() ? Effect.fail(closed(instance, operation)) : Effect.void)
+
     const append = Effect.fn("RuntimeEventLog.append")(function*(
       instance: WorkspacePaths.InstanceRef,
       events: ReadonlyArray<EventRecord>
     ) {
       if (events.length === 0) return
       const p = WorkspacePaths.instance(root, instance)
-      yield* instances.use(p.dir, open(p), (writer) => writer.append(events).pipe(Effect.mapError(fromIo)))
+      yield* instances.use(
+        p.dir,
+        open(p),
+        (writer) => writer.append(events).pipe(Effect.mapError(fromIo)),
+        () => closed(instance, "append")
+      )
     })
 
     const read = (instance: WorkspacePaths.InstanceRef): Stream.Stream<EventRecord, RuntimeEventLogError> =>
-      Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
-        Stream.provideService(FileSystem.FileSystem, fs),
-        Stream.mapError((e) => fromJsonl(e, repairHint))
-      )
+      Stream.unwrap(Effect.as(
+        ifOpen(instance, "read"),
+        Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
+          Stream.provideService(FileSystem.FileSystem, fs),
+          Stream.mapError((e) => fromJsonl(e, repairHint))
+        )
+      ))
 
     const release = (instance: WorkspacePaths.InstanceRef) =>
       instances.release(WorkspacePaths.instance(root, instance).dir)
 
     // Exclusive: the instance's log is closed in this service and its lock role taken for the salvage.
     const repair = Effect.fn("RuntimeEventLog.repair")(function*(instance: WorkspacePaths.InstanceRef) {
+      yield* ifOpen(instance, "repair")
       const p = WorkspacePaths.instance(root, instance)
       yield* instances.release(p.dir)
       if (!(yield* fs.exists(p.runtimeEvents).pipe(Effect.orElseSucceed(() => false)))) {

@@ -1,12 +1,13 @@
 /**
  * The failures of the conversation store, independent of the backend (JSONL files today, a database
- * later): a caller handles these five and never a file-format error.
+ * later): a caller handles these six and never a file-format error.
  *
  * - {@link StorageUnavailable}: the storage could not be read or written (I/O error, full disk, gone).
  * - {@link StorageCorrupt}: stored data is unreadable or inconsistent; `repair` salvages what is valid.
  * - `InstanceLocked` (from `InstanceLock`): another writer holds the instance.
  * - {@link SeqConflict}: `append` with `expectedLastSeq`, and the log had moved on.
  * - {@link InvalidMessage}: a draft that could not be stored and read back; nothing was written.
+ * - {@link StoreClosed}: the store was used after the scope of its layer closed; nothing was read or written.
  *
  * `file` and `line` are filled in by file-backed implementations and absent otherwise.
  *
@@ -131,9 +132,43 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>("effect-s
 }
 
 /**
+ * The store was used after the scope it was made in (its layer's scope) had closed: its instances and
+ * their locks were given back then, and a closed store neither reopens an instance nor reads one. Nothing
+ * was read or written. `store` is the service (`MessageStore`, `RuntimeEventLog`), `operation` the method
+ * called, `instance` the `agent@instanceKey` it was called on.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StorageError } from "effect-swarm"
+ * declare const program: Effect.Effect<void, StorageError.StorageError>
+ * program.pipe(Effect.catchTag("StoreClosed", (e) => Effect.logError(e.message)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreClosed extends Schema.TaggedError<StoreClosed>("effect-swarm/StoreClosed")(
+  "StoreClosed",
+  { store: Schema.String, operation: Schema.String, instance: Schema.String, workspaceId: Schema.String }
+) {
+  override get message(): string {
+    return `${this.store}.${this.operation} on ${this.instance} (workspace ${JSON.stringify(this.workspaceId)}): ` +
+      `the store is closed (the scope of its layer has closed, and with it every instance and lock it held). ` +
+      `Nothing was read or written; use the store of a layer that is still open.`
+  }
+}
+
+/**
  * Every failure of a conversation store.
  *
  * @since 0.1.0
  * @category errors
  */
-export type StorageError = StorageUnavailable | StorageCorrupt | InstanceLocked | SeqConflict | InvalidMessage
+export type StorageError =
+  | StorageUnavailable
+  | StorageCorrupt
+  | InstanceLocked
+  | SeqConflict
+  | InvalidMessage
+  | StoreClosed

@@ -6,6 +6,9 @@
  *   active while the operation runs.
  * - `release` closes one instance (its scope: writer, lock) once the operations running on it have finished
  *   (it stops new ones from finding it at once); it reopens on the next use.
+ * - Once the store's scope has begun to close, `use` opens nothing any more: it fails with the caller's
+ *   error (the store's `StoreClosed`), so a store kept past its layer never reopens an instance into a
+ *   scope that is already closed (which would give its lock back at once and write without it).
  * - With an `idleTimeout`, a fiber in the store's scope closes instances nobody used for that long (never
  *   one in use), so a long-lived process does not keep a file handle and a lock per conversation it ever
  *   touched. It checks every half timeout (at most once a second): an idle instance closes between 1x and
@@ -37,11 +40,13 @@ export interface Entry<A> {
 
 /** @internal */
 export interface OpenInstances<A> {
-  readonly use: <B, E, E2>(
+  /** Runs `f` on the instance, opening it first if needed; `closed()` is the failure once the store closed. */
+  readonly use: <B, E, E2, E3>(
     key: string,
     open: Effect.Effect<A, E, Scope.Scope>,
-    f: (value: A) => Effect.Effect<B, E2>
-  ) => Effect.Effect<B, E | E2>
+    f: (value: A) => Effect.Effect<B, E2>,
+    closed: () => E3
+  ) => Effect.Effect<B, E | E2 | E3>
   readonly release: (key: string) => Effect.Effect<void>
   /** Closes every instance idle for at least the timeout (what the background fiber does). */
   readonly releaseIdle: Effect.Effect<number>
@@ -49,6 +54,8 @@ export interface OpenInstances<A> {
   readonly size: Effect.Effect<number>
   /** The value of an open instance, without opening it or marking it used. */
   readonly peek: (key: string) => Effect.Effect<A | undefined>
+  /** True once the store's scope has begun to close. */
+  readonly isClosed: () => boolean
 }
 
 /** @internal */
@@ -65,11 +72,14 @@ export const make = <A>(options: {
     const entries = new Map<string, Entry<A>>()
     const idle = options.idleTimeout === undefined ? undefined : Duration.decode(options.idleTimeout)
     const idleMillis = idle === undefined || !Duration.isFinite(idle) ? undefined : Duration.toMillis(idle)
+    // Set when the store's finalizer starts: from then on nothing is opened (see `use`).
+    let closed = false
 
     // Opens (or finds) the entry under the lock. A new entry counts as just used, so the idle sweep leaves
-    // it alone until its caller has marked it active.
+    // it alone until its caller has marked it active. `undefined`: the store closed meanwhile.
     const acquire = <E>(key: string, open: Effect.Effect<A, E, Scope.Scope>) =>
       lock.withPermits(1)(Effect.gen(function*() {
+        if (closed) return undefined
         const known = entries.get(key)
         if (known !== undefined) return known
         const scope = yield* Scope.fork(instancesScope, ExecutionStrategy.sequential)
@@ -100,19 +110,24 @@ export const make = <A>(options: {
     // synchronous step, in an uninterruptible region, which nothing can interleave with; `finish` is then
     // guaranteed to undo the mark. After opening, the same check is made again: an entry released in
     // between is opened anew.
-    const use = <B, E, E2>(
+    const use = <B, E, E2, E3>(
       key: string,
       open: Effect.Effect<A, E, Scope.Scope>,
-      f: (value: A) => Effect.Effect<B, E2>
-    ): Effect.Effect<B, E | E2> =>
+      f: (value: A) => Effect.Effect<B, E2>,
+      whenClosed: () => E3
+    ): Effect.Effect<B, E | E2 | E3> =>
       Effect.uninterruptibleMask((restore) => {
-        const attempt: Effect.Effect<B, E | E2> = Effect.suspend(() => {
+        const attempt: Effect.Effect<B, E | E2 | E3> = Effect.suspend(() => {
+          if (closed) return Effect.fail(whenClosed())
           const known = entries.get(key)
           if (known !== undefined) {
             known.active++
             return Effect.ensuring(restore(f(known.value)), finish(known))
           }
-          return Effect.flatMap(restore(acquire(key, open)), () => attempt)
+          return Effect.flatMap(
+            restore(acquire(key, open)),
+            (entry) => entry === undefined ? Effect.fail(whenClosed()) : attempt
+          )
         })
         return attempt
       })
@@ -151,9 +166,14 @@ export const make = <A>(options: {
     }))
 
     yield* Effect.addFinalizer(() =>
-      lock.withPermits(1)(
-        Effect.forEach([...entries], ([key, entry]) => close(key, entry), { discard: true }).pipe(
-          Effect.zipRight(Scope.close(instancesScope, Exit.void))
+      Effect.zipRight(
+        Effect.sync(() => {
+          closed = true
+        }),
+        lock.withPermits(1)(
+          Effect.forEach([...entries], ([key, entry]) => close(key, entry), { discard: true }).pipe(
+            Effect.zipRight(Scope.close(instancesScope, Exit.void))
+          )
         )
       ).pipe(Effect.uninterruptible)
     )
@@ -170,6 +190,7 @@ export const make = <A>(options: {
       release,
       releaseIdle,
       size: Effect.sync(() => entries.size),
-      peek: (key) => Effect.sync(() => entries.get(key)?.value)
+      peek: (key) => Effect.sync(() => entries.get(key)?.value),
+      isClosed: () => closed
     }
   })

@@ -18,10 +18,15 @@ const program = Effect.gen(function*() {
   const web = yield* Connectors.run(bundle, orchestrator, { connections: ["web-in"] })
   const url = yield* web.announced("web-in", "url")
   const body = JSON.stringify({ name: "message", text: "Where is order 42?", properties: { user: "ada" } })
+  // The signature covers "<timestamp>.<body>"; a timestamp more than 5 minutes off is refused (replays).
+  const timestamp = String(Math.floor(Date.now() / 1000))
   const response = yield* Effect.promise(() =>
     fetch(`${url}/connections/web-in/events?wait=reply`, {
       method: "POST",
-      headers: { [Webhook.header]: Webhook.sign(process.env.DOCS_WEBHOOK_SECRET!, body) },
+      headers: {
+        [Webhook.timestampHeader]: timestamp,
+        [Webhook.header]: Webhook.sign(process.env.DOCS_WEBHOOK_SECRET!, body, timestamp)
+      },
       body
     })
   )

@@ -84,6 +84,19 @@ export type ReplyChunk =
 export type Verification = { readonly ok: true } | { readonly ok: false; readonly reason: string }
 
 /**
+ * Replay protection for `verifyWebhook`: the signed timestamp (Unix seconds) the request carried (`undefined`
+ * when it carried none: refused) and how far from the `Clock` it may be.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WebhookOptions {
+  readonly timestamp: string | undefined
+  /** Seconds either way (default `Webhook.defaultTolerance`, 300). */
+  readonly toleranceSeconds?: number | undefined
+}
+
+/**
  * A logger whose lines carry the connection and connector names (Effect's logger underneath).
  *
  * @since 0.1.0
@@ -142,10 +155,17 @@ export interface ConnectorContext {
    */
   readonly onReply: (handler: (reply: Reply) => void | Promise<void>) => () => void
   /**
-   * Verifies an HMAC-SHA256 webhook signature (`sha256=<hex>` or `<hex>`) of the raw body with the
-   * Connection's `verify.webhook.signingSecret`, in constant time. Without a signing secret it fails.
+   * Verifies an HMAC-SHA256 webhook signature (`sha256=<hex>` or `<hex>`) with the Connection's
+   * `verify.webhook.signingSecret`, in constant time. Without `options` the signature covers the raw body
+   * alone (no replay protection); with `options` it covers `<timestamp>.<body>` and the timestamp (Unix
+   * seconds, as the sender put it in its header) must be within `toleranceSeconds` (default 300) of the
+   * runtime's `Clock` (see `Webhook.verifyTimestamped`). Without a signing secret it fails.
    */
-  readonly verifyWebhook: (body: string | Uint8Array, signature: string | undefined) => Verification
+  readonly verifyWebhook: (
+    body: string | Uint8Array,
+    signature: string | undefined,
+    options?: WebhookOptions
+  ) => Verification
   /** Aborted when the connector is stopped (the runner's scope closes, or a restart). */
   readonly signal: AbortSignal
   /** Registers cleanup run when the connector is stopped (in reverse order). */
@@ -187,7 +207,8 @@ export interface Runtime {
   ) => Effect.Effect<Reply, RoutingError | OrchestratorError>
   readonly verifyWebhook: (
     body: string | Uint8Array,
-    signature: string | undefined
+    signature: string | undefined,
+    options?: WebhookOptions
   ) => Effect.Effect<void, WebhookSignatureInvalid>
   /** The runtime events of every instance, from when the stream starts. */
   readonly runtimeEvents: Stream.Stream<RuntimeEvent>

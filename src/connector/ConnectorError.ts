@@ -133,7 +133,9 @@ export class ConnectorCrashed
 
 /**
  * A webhook's signature is missing or does not verify against the Connection's
- * `verify.webhook.signingSecret` (or the connection has no signing secret to verify with).
+ * `verify.webhook.signingSecret` (or the connection has no signing secret to verify with), or its signed
+ * timestamp is missing, malformed, stale or in the future (`timestampHeader` is set when the timestamp is
+ * part of what is signed; see `Webhook`).
  *
  * @since 0.1.0
  * @category errors
@@ -145,13 +147,18 @@ export class WebhookSignatureInvalid
       connection: Schema.String,
       /** The header the signature is read from. */
       header: Schema.String,
+      /** The header the signed timestamp is read from, when the signature covers `<timestamp>.<body>`. */
+      timestampHeader: Schema.optional(Schema.String),
       reason: Schema.String
     }
   )
 {
   override get message(): string {
-    return `connection ${this.connection}: webhook signature rejected: ${this.reason} (send ${this.header}: ` +
-      `sha256=<hex HMAC-SHA256 of the raw request body with the connection's signing secret>)`
+    const expected = this.timestampHeader === undefined ?
+      `send ${this.header}: sha256=<hex HMAC-SHA256 of the raw request body with the connection's signing secret>` :
+      `send ${this.timestampHeader}: <Unix time in seconds> and ${this.header}: sha256=<hex HMAC-SHA256 of ` +
+      `"<timestamp>.<raw request body>" with the connection's signing secret>`
+    return `connection ${this.connection}: webhook signature rejected: ${this.reason} (${expected})`
   }
 }
 

@@ -18,11 +18,18 @@
  * rule routes, 503 when the instance's mailbox is full or the instance is stopped.
  *
  * Signatures: when the Connection has `verify.webhook.signingSecret`, every POST must carry
- * `x-effect-swarm-signature: sha256=<hex HMAC-SHA256 of the raw body>` (see `Webhook`), compared in
- * constant time; anything else is refused with 401 before the body is parsed.
+ * `x-effect-swarm-timestamp: <Unix time in seconds>` and `x-effect-swarm-signature: sha256=<hex
+ * HMAC-SHA256 of "<timestamp>.<raw body>">` (see `Webhook`), compared in constant time; a timestamp more
+ * than `replayToleranceSeconds` from the server's `Clock` (stale: a replay; or in the future) is refused
+ * like a bad signature: 401 with the reason, before the body is parsed. `replayToleranceSeconds: 0` turns
+ * the timestamp off (the signature covers the body alone; a captured request can be replayed).
+ *
+ * Event streams (`?wait=stream`, `GET /instances/.../events`) send a comment line (`: heartbeat`) every
+ * `heartbeatSeconds` on the `Clock`, so proxies that close idle connections keep them open.
  *
  * Connection `spec.config`: `port` (default 8787; `0` picks a free port, announced in the connection's
- * status as `url`), `host` (default `127.0.0.1`), `maxBodyBytes` (default 1048576).
+ * status as `url`), `host` (default `127.0.0.1`), `maxBodyBytes` (default 1048576),
+ * `replayToleranceSeconds` (default 300; 0: off), `heartbeatSeconds` (default 15; 0: off).
  *
  * @since 0.1.0
  */
@@ -45,7 +52,13 @@ import * as Internal from "./internal/http.js"
  * @since 0.1.0
  * @category constants
  */
-export const defaults = { port: 8787, host: "127.0.0.1", maxBodyBytes: 1024 * 1024 } as const
+export const defaults = {
+  port: 8787,
+  host: "127.0.0.1",
+  maxBodyBytes: 1024 * 1024,
+  replayToleranceSeconds: 300,
+  heartbeatSeconds: 15
+} as const
 
 const integer = (
   rt: Parameters<Builtin>[0],
@@ -102,6 +115,14 @@ export const connector: Builtin = (rt) =>
   Effect.gen(function*() {
     const port = yield* integer(rt, "port", defaults.port, 0, 65535)
     const maxBodyBytes = yield* integer(rt, "maxBodyBytes", defaults.maxBodyBytes, 1, 1024 * 1024 * 1024)
+    const replayToleranceSeconds = yield* integer(
+      rt,
+      "replayToleranceSeconds",
+      defaults.replayToleranceSeconds,
+      0,
+      7 * 24 * 3600
+    )
+    const heartbeatSeconds = yield* integer(rt, "heartbeatSeconds", defaults.heartbeatSeconds, 0, 3600)
     const host = rt.config.host ?? defaults.host
     const nodeServer = http.createServer()
     // Idle keep-alive sockets stay open 65 s (Node's 5 s default races clients reusing a socket as the server
@@ -128,7 +149,9 @@ export const connector: Builtin = (rt) =>
     )
     const fibers = yield* FiberSet.make()
     // Requests are traces of their own (or continue their traceparent), not children of the connector's span.
-    yield* server.serve(Internal.app({ rt, maxBodyBytes, replies, closing, fibers })).pipe(
+    yield* server.serve(
+      Internal.app({ rt, maxBodyBytes, replies, closing, fibers, replayToleranceSeconds, heartbeatSeconds })
+    ).pipe(
       Effect.mapInputContext((context: Context.Context<Scope.Scope>) => Context.omit(Tracer.ParentSpan)(context))
     )
     const address = server.address

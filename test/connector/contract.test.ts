@@ -170,7 +170,7 @@ describe("Connector contract (module run(ctx))", () => {
       assert.include(unrouted.message, "catch-all")
     }).pipe(Effect.provide(baseLayer)))
 
-  it.scoped("verifyWebhook checks an HMAC-SHA256 signature with the Connection's signing secret", () =>
+  it.scoped("verifyWebhook checks an HMAC-SHA256 signature with the Connection's signing secret, and a signed timestamp on the Clock", () =>
     Effect.gen(function*() {
       const { ctx } = yield* startChat("webhook", [])
       const body = "{\"a\":1}"
@@ -179,6 +179,17 @@ describe("Connector contract (module run(ctx))", () => {
       assert.isFalse(wrong.ok)
       assert.isFalse(ctx.verifyWebhook(body, undefined).ok)
       assert.isFalse(ctx.verifyWebhook(`${body} `, Webhook.sign("whsec", body)).ok)
+      // With a signed timestamp: checked against the runtime's Clock (the TestClock, at 0 here).
+      assert.deepStrictEqual(ctx.verifyWebhook(body, Webhook.sign("whsec", body, 0), { timestamp: "0" }), { ok: true })
+      const ahead = ctx.verifyWebhook(body, Webhook.sign("whsec", body, 400), { timestamp: "400" })
+      assert.include(ahead.ok ? "" : ahead.reason, "400 s in the future")
+      const window = ctx.verifyWebhook(body, Webhook.sign("whsec", body, 400), {
+        timestamp: "400",
+        toleranceSeconds: 400
+      })
+      assert.deepStrictEqual(window, { ok: true })
+      const bodyOnly = ctx.verifyWebhook(body, Webhook.sign("whsec", body), { timestamp: "0" })
+      assert.isFalse(bodyOnly.ok)
     }).pipe(Effect.provide(baseLayer)))
 
   it.effect("closing the scope stops the connector: its signal aborts and its onStop cleanups run", () =>

@@ -2,7 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Stream } from "effect"
 import type { Model } from "effect-swarm"
-import { Bundle, EventBus, Message, Orchestrator } from "effect-swarm"
+import { Bundle, Connectors, EventBus, Message, Orchestrator } from "effect-swarm"
 import * as path from "node:path"
 
 export const baseLayer = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
@@ -102,3 +102,112 @@ export const orchestratorOf = (bundle: Bundle.Bundle, calls: Array<string> = [])
   Orchestrator.makeInMemory(bundle, undefined, {
     models: { front: echoModel("front", calls), back: echoModel("back", calls) }
   })
+
+/**
+ * The \`http\` connector on a free port as Connection \`web-in\`: events \`message\` (\`user\`, optional
+ * \`channel\`) and \`ping\`; \`channel: back\` goes to \`back@<user>\`, other messages to \`front@u-<user>\`.
+ * \`config\` adds entries to the Connection's \`spec.config\` (string values).
+ */
+export const webYaml = (
+  options: {
+    readonly signingSecret?: string
+    readonly maxBodyBytes?: number
+    readonly config?: Readonly<Record<string, string>>
+  } = {}
+) =>
+  `apiVersion: effect-swarm/v1
+kind: Connector
+metadata:
+  name: web
+spec:
+  builtin: http
+  events:
+    - name: message
+      properties:
+        user: { type: string }
+        channel: { type: string, optional: true }
+    - name: ping
+---
+apiVersion: effect-swarm/v1
+kind: Connection
+metadata:
+  name: web-in
+spec:
+  connectorRef: Connector/web
+  config:
+    port: { value: "0" }
+    maxBodyBytes: { value: "${options.maxBodyBytes ?? 1048576}" }
+${Object.entries(options.config ?? {}).map(([k, v]) => `    ${k}: { value: "${v}" }\n`).join("")}${
+    options.signingSecret === undefined ?
+      "" :
+      `  verify:\n    webhook:\n      signingSecret: { value: "${options.signingSecret}" }\n`
+  }  ingress:
+    rules:
+      - match: { event: message, properties: { channel: back } }
+        route: { agentRef: Agent/back, instanceKeyProperty: user }
+      - match: { event: message }
+        route: { instanceKeyProperty: user, instanceKeyPrefix: "u-" }
+`
+
+/**
+ * Starts the bundle's connectors (agents that echo, unless \`models\` replaces theirs) and returns the
+ * \`web-in\` connector's base URL.
+ */
+export const serve = (
+  files: Record<string, string>,
+  options?: Connectors.Options,
+  models?: Readonly<Record<string, Model.Service>>
+) =>
+  Effect.gen(function*() {
+    const bundle = yield* bundleOf(files)
+    const orchestrator = yield* Orchestrator.makeInMemory(bundle, undefined, {
+      models: { front: echoModel("front", []), back: echoModel("back", []), ...models }
+    })
+    const connectors = yield* Connectors.run(bundle, orchestrator, options)
+    const url = yield* connectors.announced("web-in", "url")
+    return { url, connectors, orchestrator }
+  })
+
+/** POSTs \`body\` as JSON; the status and the parsed JSON answer. */
+export const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } })
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+  })
+
+/** A \`message\` event from \`user\`. */
+export const event = (text: string, user: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: "message", text, properties: { user, ...extra } })
+
+export interface SseEvent {
+  readonly event: string
+  readonly data: Record<string, unknown>
+}
+
+/** Reads server-sent events until \`until\` holds for one (then cancels the stream); comment lines are skipped. */
+export const readSse = async (res: Response, until: (e: SseEvent) => boolean): Promise<Array<SseEvent>> => {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  const events: Array<SseEvent> = []
+  let buffer = ""
+  while (true) {
+    const { done, value } = await reader.read()
+    if (done) return events
+    buffer += decoder.decode(value, { stream: true })
+    let end = buffer.indexOf("\n\n")
+    while (end >= 0) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      end = buffer.indexOf("\n\n")
+      if (block.startsWith(":")) continue
+      const name = /^event: (.*)$/m.exec(block)?.[1] ?? "message"
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? "null"
+      const e = { event: name, data: JSON.parse(data) as Record<string, unknown> }
+      events.push(e)
+      if (until(e)) {
+        await reader.cancel()
+        return events
+      }
+    }
+  }
+}

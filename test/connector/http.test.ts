@@ -1,96 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
 import type { Connector } from "effect-swarm"
-import { Connectors, Webhook } from "effect-swarm"
-import { baseLayer, bundleOf, orchestratorOf } from "./helpers.js"
+import { Webhook } from "effect-swarm"
+import { baseLayer, event, post, readSse, serve, webYaml } from "./helpers.js"
 
 declare global {
   var __httpCrashes: Queue.Queue<number> | undefined
-}
-
-const webYaml = (options: { readonly signingSecret?: string; readonly maxBodyBytes?: number } = {}) =>
-  `apiVersion: effect-swarm/v1
-kind: Connector
-metadata:
-  name: web
-spec:
-  builtin: http
-  events:
-    - name: message
-      properties:
-        user: { type: string }
-        channel: { type: string, optional: true }
-    - name: ping
----
-apiVersion: effect-swarm/v1
-kind: Connection
-metadata:
-  name: web-in
-spec:
-  connectorRef: Connector/web
-  config:
-    port: { value: "0" }
-    maxBodyBytes: { value: "${options.maxBodyBytes ?? 1048576}" }
-${
-    options.signingSecret === undefined ?
-      "" :
-      `  verify:\n    webhook:\n      signingSecret: { value: "${options.signingSecret}" }\n`
-  }  ingress:
-    rules:
-      - match: { event: message, properties: { channel: back } }
-        route: { agentRef: Agent/back, instanceKeyProperty: user }
-      - match: { event: message }
-        route: { instanceKeyProperty: user, instanceKeyPrefix: "u-" }
-`
-
-/** Starts the bundle's connectors and returns the http connector's base URL. */
-const serve = (files: Record<string, string>, options?: Connectors.Options) =>
-  Effect.gen(function*() {
-    const bundle = yield* bundleOf(files)
-    const connectors = yield* Connectors.run(bundle, yield* orchestratorOf(bundle), options)
-    const url = yield* connectors.announced("web-in", "url")
-    return { url, connectors }
-  })
-
-const post = (url: string, body: string, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } })
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-  })
-
-const event = (text: string, user: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ name: "message", text, properties: { user, ...extra } })
-
-interface SseEvent {
-  readonly event: string
-  readonly data: Record<string, unknown>
-}
-
-/** Reads server-sent events until `until` holds for one (then cancels the stream). */
-const readSse = async (res: Response, until: (e: SseEvent) => boolean): Promise<Array<SseEvent>> => {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const events: Array<SseEvent> = []
-  let buffer = ""
-  while (true) {
-    const { done, value } = await reader.read()
-    if (done) return events
-    buffer += decoder.decode(value, { stream: true })
-    let end = buffer.indexOf("\n\n")
-    while (end >= 0) {
-      const block = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const name = /^event: (.*)$/m.exec(block)?.[1] ?? "message"
-      const data = /^data: (.*)$/m.exec(block)?.[1] ?? "null"
-      const e = { event: name, data: JSON.parse(data) as Record<string, unknown> }
-      events.push(e)
-      if (until(e)) {
-        await reader.cancel()
-        return events
-      }
-      end = buffer.indexOf("\n\n")
-    }
-  }
 }
 
 describe("http connector", () => {
@@ -152,22 +67,36 @@ describe("http connector", () => {
       const { url } = yield* serve({ "connectors.yaml": webYaml({ signingSecret: "whsec-test" }) })
       const events = `${url}/connections/web-in/events`
       const body = event("signed", "dee")
-      const unsigned = yield* post(events, body)
+      const t = String(Math.floor(Date.now() / 1000))
+      const signed = (secret: string, signedBody: string, timestamp = t) => ({
+        [Webhook.header]: Webhook.sign(secret, signedBody, timestamp),
+        [Webhook.timestampHeader]: timestamp
+      })
+      const unsigned = yield* post(events, body, { [Webhook.timestampHeader]: t })
       assert.strictEqual(unsigned.status, 401)
       assert.strictEqual(unsigned.body.error, "WebhookSignatureInvalid")
       assert.include(unsigned.body.message, "the request has no signature")
       assert.include(unsigned.body.message, Webhook.header)
-      const wrong = yield* post(events, body, { [Webhook.header]: Webhook.sign("another-secret", body) })
+      assert.include(unsigned.body.message, Webhook.timestampHeader)
+      const wrong = yield* post(events, body, signed("another-secret", body))
       assert.strictEqual(wrong.status, 401)
-      assert.include(wrong.body.message, "does not match the body")
-      const tampered = yield* post(events, event("tampered", "dee"), {
-        [Webhook.header]: Webhook.sign("whsec-test", body)
-      })
+      assert.include(wrong.body.message, "does not match <timestamp>.<body>")
+      const tampered = yield* post(events, event("tampered", "dee"), signed("whsec-test", body))
       assert.strictEqual(tampered.status, 401)
-      const malformed = yield* post(events, body, { [Webhook.header]: "sha256=xyz" })
+      const malformed = yield* post(events, body, { [Webhook.header]: "sha256=xyz", [Webhook.timestampHeader]: t })
       assert.strictEqual(malformed.status, 401)
       assert.include(malformed.body.message, "64 hex digits")
-      const good = yield* post(`${events}?wait=reply`, body, { [Webhook.header]: Webhook.sign("whsec-test", body) })
+      // The signature of the body alone (no timestamp) is refused: replay protection is on by default.
+      const bodyOnly = yield* post(events, body, { [Webhook.header]: Webhook.sign("whsec-test", body) })
+      assert.strictEqual(bodyOnly.status, 401)
+      assert.include(bodyOnly.body.message, `no ${Webhook.timestampHeader} header`)
+      // The timestamp is signed: another one with the same signature does not verify.
+      const moved = yield* post(events, body, {
+        ...signed("whsec-test", body),
+        [Webhook.timestampHeader]: String(Number(t) + 1)
+      })
+      assert.strictEqual(moved.status, 401)
+      const good = yield* post(`${events}?wait=reply`, body, signed("whsec-test", body))
       assert.strictEqual(good.status, 200)
       assert.strictEqual((good.body.reply as Connector.Reply).text, "front: signed")
     }).pipe(Effect.scoped, Effect.provide(baseLayer)))

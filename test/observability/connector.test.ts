@@ -4,45 +4,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { Connectors } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
-import { baseLayer, bundleOf, orchestratorOf } from "../connector/helpers.js"
+import { baseLayer, event, post, serve, webYaml } from "../connector/helpers.js"
 import { attrs, type OtlpSpan, receiver, spansOf } from "./otlp.js"
 
-const webYaml = `apiVersion: effect-swarm/v1
-kind: Connector
-metadata:
-  name: web
-spec:
-  builtin: http
-  events:
-    - name: message
-      properties:
-        user: { type: string }
----
-apiVersion: effect-swarm/v1
-kind: Connection
-metadata:
-  name: web-in
-spec:
-  connectorRef: Connector/web
-  config:
-    port: { value: "0" }
-  ingress:
-    rules:
-      - match: { event: message }
-        route: { instanceKeyProperty: user }
-`
-
-const post = (url: string, user: string, headers: Record<string, string>) =>
-  Effect.promise(async () => {
-    const res = await fetch(`${url}/connections/web-in/events?wait=reply`, {
-      method: "POST",
-      body: JSON.stringify({ name: "message", text: "hello", properties: { user } }),
-      headers: { "content-type": "application/json", ...headers }
-    })
-    return res.status
-  })
+const postAs = (url: string, user: string, headers: Record<string, string>) =>
+  Effect.map(post(`${url}/connections/web-in/events?wait=reply`, event("hello", user), headers), (r) => r.status)
 
 describe("Observability: connector ingress", () => {
   it.scopedLive(
@@ -53,11 +20,9 @@ describe("Observability: connector ingress", () => {
         const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
         const callerSpan = "00f067aa0ba902b7"
         yield* Effect.scoped(Effect.gen(function*() {
-          const bundle = yield* bundleOf({ "connectors.yaml": webYaml })
-          const connectors = yield* Connectors.run(bundle, yield* orchestratorOf(bundle))
-          const url = yield* connectors.announced("web-in", "url")
-          assert.strictEqual(yield* post(url, "ada", { traceparent: `00-${callerTrace}-${callerSpan}-01` }), 200)
-          assert.strictEqual(yield* post(url, "bob", {}), 200)
+          const { url } = yield* serve({ "connectors.yaml": webYaml() })
+          assert.strictEqual(yield* postAs(url, "ada", { traceparent: `00-${callerTrace}-${callerSpan}-01` }), 200)
+          assert.strictEqual(yield* postAs(url, "bob", {}), 200)
         })).pipe(
           Effect.provide(Layer.merge(
             baseLayer,
@@ -70,7 +35,7 @@ describe("Observability: connector ingress", () => {
         assert.strictEqual(ingresses.length, 2, show)
         const byId = new Map(spans.map((s) => [s.spanId, s]))
         const chainOf = (user: string) => {
-          const ingress = ingresses.find((s) => attrs(s.attributes)["effect_swarm.instance"] === `front@${user}`)!
+          const ingress = ingresses.find((s) => attrs(s.attributes)["effect_swarm.instance"] === `front@u-${user}`)!
           const server = byId.get(ingress.parentSpanId ?? "")
           const turn = spans.find((s) => s.name === "effect-swarm.turn" && s.parentSpanId === ingress.spanId)
           return { ingress, server, turn }

@@ -5,12 +5,14 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import type { OrchestratorError } from "../../orchestrator/OrchestratorError.js"
 import type { Accepted, Reply, Runtime } from "../Connector.js"
 import * as Webhook from "../Webhook.js"
 
@@ -24,6 +26,10 @@ export interface Handler {
   readonly closing: Deferred.Deferred<void>
   /** Where reply waits of accepted (not awaited) events run. */
   readonly fibers: FiberSet.FiberSet<unknown, unknown>
+  /** Seconds a signed timestamp may be from the Clock; 0: no timestamp, the signature covers the body alone. */
+  readonly replayToleranceSeconds: number
+  /** How often an event stream sends a comment line when nothing else is sent; 0: never. */
+  readonly heartbeatSeconds: number
 }
 
 const encoder = new TextEncoder()
@@ -34,11 +40,22 @@ const problem = (status: number, error: string, message: string) =>
 const sse = (event: string, data: unknown): Uint8Array =>
   encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
 
-const sseResponse = (stream: Stream.Stream<Uint8Array>) =>
-  HttpServerResponse.stream(stream, {
-    contentType: "text/event-stream",
-    headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-  })
+/** The comment line an event stream sends every `heartbeatSeconds` (clients ignore it; proxies see traffic). */
+export const heartbeat = encoder.encode(": heartbeat\n\n")
+
+// Every `heartbeatSeconds` on the Clock, a comment line, for as long as `stream` runs.
+const sseResponse = (h: Handler, stream: Stream.Stream<Uint8Array>) =>
+  HttpServerResponse.stream(
+    h.heartbeatSeconds === 0 ? stream : Stream.merge(
+      stream,
+      Stream.repeatEffect(Effect.as(Effect.sleep(Duration.seconds(h.heartbeatSeconds)), heartbeat)),
+      { haltStrategy: "left" }
+    ),
+    {
+      contentType: "text/event-stream",
+      headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+    }
+  )
 
 const statusOf = (tag: string): number => {
   switch (tag) {
@@ -82,7 +99,11 @@ const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url
   Effect.gen(function*() {
     const raw = yield* readBody(h, request)
     if (h.rt.verifiesWebhooks) {
-      yield* h.rt.verifyWebhook(raw, request.headers[Webhook.header]).pipe(
+      const replay = h.replayToleranceSeconds === 0 ? undefined : {
+        timestamp: request.headers[Webhook.timestampHeader],
+        toleranceSeconds: h.replayToleranceSeconds
+      }
+      yield* h.rt.verifyWebhook(raw, request.headers[Webhook.header], replay).pipe(
         Effect.mapError((e) => problem(401, e._tag, e.message))
       )
     }
@@ -110,20 +131,36 @@ const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url
     const [accepted, reply] = yield* h.rt.submit(event, {
       onDelta: (text, to) => tell(to.address, "delta", { text })
     }).pipe(Effect.mapError(failure))
-    const settle = reply.pipe(
-      Effect.tap((r) => tell(r.address, "reply", r)),
-      Effect.tapError((e) => tell(accepted.address, "error", { error: e._tag, message: e.message }))
-    )
-    if (wait === "reply") {
-      const answer: Reply = yield* Effect.mapError(settle, failure)
-      return HttpServerResponse.unsafeJson({ reply: answer })
-    }
+    // The reply is waited for in the connector's fiber set, not in this request's fiber: a client that
+    // disconnects interrupts only its own wait below; the turn goes on, is recorded, and its reply still
+    // reaches the instance's event stream.
+    const settled = yield* Deferred.make<Reply, OrchestratorError>()
     yield* FiberSet.run(
       h.fibers,
-      settle.pipe(Effect.ignore, Effect.ensuring(Queue.offer(own, null)), Effect.interruptible)
+      reply.pipe(
+        Effect.tap((r) => tell(r.address, "reply", r)),
+        Effect.tapError((e) => tell(accepted.address, "error", { error: e._tag, message: e.message })),
+        Effect.exit,
+        Effect.flatMap((exit) => Deferred.done(settled, exit)),
+        Effect.ensuring(Queue.offer(own, null)),
+        Effect.interruptible
+      )
     )
+    if (wait === "reply") {
+      const answer: Reply = yield* Deferred.await(settled).pipe(
+        Effect.mapError(failure),
+        Effect.onInterrupt(() =>
+          Effect.logInfo(
+            `http connector: stopped waiting for the reply of ${accepted.address} (the client disconnected or the ` +
+              "connector stops); the turn goes on"
+          )
+        )
+      )
+      return HttpServerResponse.unsafeJson({ reply: answer })
+    }
     if (wait === "stream") {
       return sseResponse(
+        h,
         Stream.concat(
           Stream.make(sse("accepted", accepted)),
           Stream.fromQueue(own).pipe(
@@ -152,6 +189,7 @@ const instanceEvents = (h: Handler, address: string) => {
       ))
   )
   return sseResponse(
+    h,
     Stream.concat(
       Stream.make(sse("open", { instance: label })),
       Stream.merge(runtime, replies)

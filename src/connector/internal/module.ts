@@ -116,9 +116,9 @@ export const fromRun = (run: Run): Builtin => (rt) =>
         ),
       request: (event, options) => {
         const onDelta = options?.onDelta
-        return runPromise(rt.request(event, {
-          onDelta: onDelta === undefined ? undefined : (text) => Effect.sync(() => onDelta(text))
-        }))
+        return runPromise(
+          waitFor(rt, event, onDelta === undefined ? undefined : (text) => Effect.sync(() => onDelta(text)))
+        )
       },
       stream: (event) => streamOf(runPromise, fibers, rt, event),
       onReply: (handler) => {
@@ -127,8 +127,8 @@ export const fromRun = (run: Run): Builtin => (rt) =>
           handlers.delete(handler)
         }
       },
-      verifyWebhook: (body, signature) =>
-        Exit.match(Runtime.runSyncExit(runtime)(rt.verifyWebhook(body, signature)), {
+      verifyWebhook: (body, signature, options) =>
+        Exit.match(Runtime.runSyncExit(runtime)(rt.verifyWebhook(body, signature, options)), {
           onSuccess: () => ({ ok: true }) as const,
           onFailure: (cause) =>
             ({
@@ -151,6 +151,21 @@ export const fromRun = (run: Run): Builtin => (rt) =>
     })
   })
 
+/**
+ * A module's `request` / `stream`: accepted, then the reply waited for. Stopping the connector (a restart, the
+ * runner's shutdown) interrupts only the wait: the turn goes on and is recorded (a promise-based connector
+ * has no way to cancel a turn; the built-in `cli` chat cancels through `Runtime.request`).
+ */
+const waitFor = (
+  rt: Parameters<Builtin>[0],
+  event: unknown,
+  onDelta: ((text: string) => Effect.Effect<void>) | undefined
+) =>
+  Effect.flatMap(
+    rt.submit(event, { onDelta: onDelta === undefined ? undefined : (text) => onDelta(text) }),
+    ([, reply]) => reply
+  )
+
 // `stream(event)`: the request runs in the connector's fiber set; its deltas and reply reach the iterator
 // through a queue.
 const streamOf = (
@@ -169,7 +184,7 @@ const streamOf = (
         const offer = (x: Exit.Exit<ReplyChunk, unknown> | undefined) => Queue.offer(q, x)
         yield* FiberSet.run(
           fibers,
-          rt.request(event, { onDelta: (text) => offer(Exit.succeed({ type: "delta", text })) }).pipe(
+          waitFor(rt, event, (text) => offer(Exit.succeed({ type: "delta", text }))).pipe(
             Effect.matchEffect({
               onFailure: (e) => offer(Exit.fail(e)),
               onSuccess: (reply) => Effect.zipRight(offer(Exit.succeed({ type: "reply", reply })), offer(undefined))

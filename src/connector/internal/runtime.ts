@@ -2,6 +2,7 @@
  * The Effect operations of one connection (`Connector.Runtime`): config and secrets resolved through
  * `ValueSource`, events routed by `Ingress` and handed to the Orchestrator.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -201,23 +202,26 @@ export const make = (
             orchestrator.request(address(route), inputOf(route, p, options?.onDelta)),
             (result) => replyOf(acceptedOf(route), result)
           ))),
-    verifyWebhook: (body, signature) =>
-      Effect.suspend(() => {
-        if (prepared.signingSecret === undefined) {
-          return Effect.fail(
-            new WebhookSignatureInvalid({
-              connection: prepared.name,
-              header: Webhook.header,
-              reason: `Connection/${prepared.name} has no spec.verify.webhook.signingSecret to verify with`
-            })
-          )
+    verifyWebhook: (body, signature, options) =>
+      Effect.gen(function*() {
+        const rejected = (reason: string) =>
+          new WebhookSignatureInvalid({
+            connection: prepared.name,
+            header: Webhook.header,
+            timestampHeader: options === undefined ? undefined : Webhook.timestampHeader,
+            reason
+          })
+        const secret = prepared.signingSecret
+        if (secret === undefined) {
+          return yield* rejected(`Connection/${prepared.name} has no spec.verify.webhook.signingSecret to verify with`)
         }
-        const result = Webhook.verify(prepared.signingSecret, body, signature)
-        return result.ok ?
-          Effect.void :
-          Effect.fail(
-            new WebhookSignatureInvalid({ connection: prepared.name, header: Webhook.header, reason: result.reason })
-          )
+        const result = options === undefined ?
+          Webhook.verify(secret, body, signature) :
+          Webhook.verifyTimestamped(secret, body, signature, options.timestamp, {
+            nowMillis: yield* Clock.currentTimeMillis,
+            toleranceSeconds: options.toleranceSeconds
+          })
+        if (!result.ok) return yield* rejected(result.reason)
       }),
     runtimeEvents: bus.stream,
     announce: (facts) => SubscriptionRef.update(info, (current) => ({ ...current, ...facts }))

@@ -79,6 +79,27 @@ export const runActions = (
   step: StepContext,
   actions: ReadonlyArray<Action>
 ) =>
+  Effect.suspend(() => {
+    const planned = budgeted(inst, state, actions)
+    // One call (the common step): no fibers, no semaphore; its result is appended when it is finished.
+    if (planned.length === 1) {
+      const action = planned[0]!
+      const run = action._tag === "Run" ? runOne(inst, step, action.call) : Effect.succeed(action.result)
+      return Effect.flatMap(run, (result) =>
+        Effect.flatMap(
+          toolResultMessage(inst, state.turnId, step.stepIndex, result),
+          (message) => Effect.as(appendAll(inst, [MessageEvent.append(message)]), [result])
+        ))
+    }
+    return runMany(inst, state, step, planned)
+  })
+
+const runMany = (
+  inst: AgentInstance,
+  state: TurnState,
+  step: StepContext,
+  actions: ReadonlyArray<Action>
+) =>
   Effect.gen(function*() {
     const finished: Array<ToolExecutor.ToolCallResult | undefined> = new Array(actions.length)
     let written = 0
@@ -98,7 +119,7 @@ export const runActions = (
         })
       )
     }))
-    return yield* Effect.forEach(budgeted(inst, state, actions), (action, i) =>
+    return yield* Effect.forEach(actions, (action, i) =>
       Effect.gen(function*() {
         const result = action._tag === "Run" ? yield* runOne(inst, step, action.call) : action.result
         finished[i] = result

@@ -4,10 +4,13 @@
  * before any tool runs; `pendingStep` finishes the tool calls of an assistant message already in the log
  * (a resumed turn, or one whose approvals were decided) without asking the model again.
  */
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Message from "../../conversation/Message.js"
 import type * as Model from "../../model/Model.js"
@@ -21,13 +24,17 @@ import * as Retry from "./retry.js"
 import { type Action, approvalReason, denied, interrupted, runActions } from "./tools.js"
 import { appendMessage, meta, type OnDelta, record, type TurnState } from "./write.js"
 
-const systemMessage = (text: string): Message.Message => ({
-  id: "system-prompt",
-  data: { role: "system", content: text },
-  metadata: {},
-  createdAt: new Date(0),
-  source: { type: "system" }
-})
+// One system message per prompt text: its step.started summary is then computed once, not every step.
+const systemMessages = new Map<string, Message.Message>()
+const systemMessage = (text: string): Message.Message => {
+  let message = systemMessages.get(text)
+  if (message === undefined) {
+    message = { id: "system-prompt", data: { role: "system", content: text }, metadata: {}, createdAt: new Date(0), source: { type: "system" } }
+    if (systemMessages.size >= 256) systemMessages.clear()
+    systemMessages.set(text, message)
+  }
+  return message
+}
 
 /** The `step.started` model input summary (system prompt first), for the step context's metadata. */
 export const stepInput = (inst: AgentInstance, messages: ReadonlyArray<Message.Message>) => ({
@@ -95,6 +102,44 @@ const streamed = (inst: AgentInstance, request: Model.Request, stepIndex: number
     return response
   })
 
+// Effect's default tracer: spans in it are not exported anywhere.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/** The model call as a `chat <model>` client span with the GenAI attributes (contents when captured). */
+const traced = <E>(inst: AgentInstance, request: Model.Request, call: Effect.Effect<Model.Response, E>) =>
+  call.pipe(
+    Effect.tap((r) =>
+      Effect.annotateCurrentSpan({
+        "gen_ai.response.model": r.metadata.model ?? inst.model.model,
+        "gen_ai.response.finish_reasons": [r.finishReason],
+        "gen_ai.usage.input_tokens": r.usage.inputTokens ?? 0,
+        "gen_ai.usage.output_tokens": r.usage.outputTokens ?? 0
+      })
+    ),
+    // Contents only when the user opted in (Pipeline.captureContent; off by default).
+    Effect.tap((r) =>
+      Effect.flatMap(FiberRef.get(Pipeline.captureContent), (capture) =>
+        capture
+          ? Effect.annotateCurrentSpan(contentAttributes(request, r))
+          : Effect.void)
+    ),
+    Effect.withSpan(`chat ${inst.model.model}`, {
+      kind: "client",
+      // A stack trace per model call costs more than the rest of the span; the step's span locates it.
+      captureStackTrace: false,
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": inst.model.provider,
+        "gen_ai.request.model": inst.model.model,
+        // The Model resource's price: the observability layer's cost when its own table has none.
+        ...(inst.model.price === undefined ? {} : {
+          "effect_swarm.price.input_per_million": inst.model.price.inputPerMillion,
+          "effect_swarm.price.output_per_million": inst.model.price.outputPerMillion
+        })
+      }
+    })
+  )
+
 /** One step's core: the model call, its assistant message (written first), then its tool calls. */
 export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
   Effect.gen(function*() {
@@ -105,38 +150,9 @@ export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepC
     const call = state.onDelta === undefined
       ? inst.model.generate(request)
       : streamed(inst, request, step.stepIndex, state.onDelta)
-    const response = yield* call.pipe(
-      Effect.tap((r) =>
-        Effect.annotateCurrentSpan({
-          "gen_ai.response.model": r.metadata.model ?? inst.model.model,
-          "gen_ai.response.finish_reasons": [r.finishReason],
-          "gen_ai.usage.input_tokens": r.usage.inputTokens ?? 0,
-          "gen_ai.usage.output_tokens": r.usage.outputTokens ?? 0
-        })
-      ),
-      // Contents only when the user opted in (Pipeline.captureContent; off by default).
-      Effect.tap((r) =>
-        Effect.flatMap(FiberRef.get(Pipeline.captureContent), (capture) =>
-          capture
-            ? Effect.annotateCurrentSpan(contentAttributes(request, r))
-            : Effect.void)
-      ),
-      Effect.withSpan(`chat ${inst.model.model}`, {
-        kind: "client",
-        // A stack trace per model call costs more than the rest of the span; the step's span locates it.
-        captureStackTrace: false,
-        attributes: {
-          "gen_ai.operation.name": "chat",
-          "gen_ai.provider.name": inst.model.provider,
-          "gen_ai.request.model": inst.model.model,
-          // The Model resource's price: the observability layer's cost when its own table has none.
-          ...(inst.model.price === undefined ? {} : {
-            "effect_swarm.price.input_per_million": inst.model.price.inputPerMillion,
-            "effect_swarm.price.output_per_million": inst.model.price.outputPerMillion
-          })
-        }
-      })
-    )
+    // The chat span and its attributes only when a tracer that exports is installed: Effect's built-in
+    // tracer records nothing, and a span per model call cost as much as the rest of the step's loop.
+    const response = (yield* Effect.tracer) === nativeTracer ? yield* call : yield* traced(inst, request, call)
     const usage = response.usage
     const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
     state.tokens += total

@@ -113,8 +113,29 @@ export const newMessage = (
 ): Effect.Effect<Message.Message> =>
   Effect.clockWith((clock) => {
     const ms = clock.unsafeCurrentTimeMillis()
-    return Message.make(data, { id: inst.state.messageId(ms), metadata, source })
+    // Built here rather than by `Message.make` (a generator reading the clock again): two per step.
+    return Effect.succeed<Message.Message>({
+      id: inst.state.messageId(ms),
+      data,
+      metadata,
+      createdAt: new Date(ms),
+      source: source ?? sourceOf(data)
+    })
   })
+
+/** The source of a message the loop writes without one (as `Message.make` defaults it). */
+const sourceOf = (data: Message.MessageData): Message.MessageSource => {
+  switch (data.role) {
+    case "user":
+      return { type: "user" }
+    case "system":
+      return { type: "system" }
+    case "assistant":
+      return { type: "assistant" }
+    case "tool":
+      return { type: "tool", toolCallId: data.toolCallId ?? "", toolName: data.toolName ?? "" }
+  }
+}
 
 export const appendMessage = (
   inst: AgentInstance,

@@ -29,7 +29,13 @@ const systemMessages = new Map<string, Message.Message>()
 const systemMessage = (text: string): Message.Message => {
   let message = systemMessages.get(text)
   if (message === undefined) {
-    message = { id: "system-prompt", data: { role: "system", content: text }, metadata: {}, createdAt: new Date(0), source: { type: "system" } }
+    message = {
+      id: "system-prompt",
+      data: { role: "system", content: text },
+      metadata: {},
+      createdAt: new Date(0),
+      source: { type: "system" }
+    }
     if (systemMessages.size >= 256) systemMessages.clear()
     systemMessages.set(text, message)
   }

@@ -210,7 +210,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const open = Run.runner(options?.tracerSpans ?? "auto")
-    const publish = (event: RuntimeEvent) => Effect.sync(() => bus.unsafePublish(event))
+    const publish = (event: RuntimeEvent): void => bus.unsafePublish(event)
 
     // Sorted, immutable lists, replaced on registration: a run's snapshot is just the current array.
     const lists: Record<Kind, ReadonlyArray<Run.Registered>> = { turn: [], step: [], toolCall: [] }
@@ -239,10 +239,11 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
         turnScopes.set(ctx, scope)
         GenAi.turnStarted(sp, ctx)
-        return publish(Run.head("turn.started", ctx, run.start)).pipe(
-          Effect.zipRight(Run.asCaller(ctx, Run.runOnion("turn", lists.turn, ctx, Effect.suspend(() => core(ctx))))),
-          Run.ending(
+        return Run.runOnion("turn", lists.turn, ctx, Effect.suspend(() => core(ctx))).pipe(
+          Run.running(
             run,
+            ctx,
+            () => publish(Run.head("turn.started", ctx, run.start)),
             (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage),
             (exit, end, duration) =>
               publish(Run.endEvent(exit, (value) => ({
@@ -281,7 +282,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
           scope.started = true
           const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
-          return publish({
+          publish({
             ...Run.head("step.started", ctx, millis),
             stepId,
             stepIndex,
@@ -292,17 +293,20 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
         const startCore = Effect.suspend(() => {
           const supplied = ctx.metadata[LlmInput.metadataKey]
-          const summary = supplied !== undefined
-            ? Effect.succeed(LlmInput.sanitize(supplied))
-            : Effect.map(ctx.conversation.get, (c) => LlmInput.summarize(c.messages))
-          return Effect.map(summary, (s) => started(run.clock.unsafeCurrentTimeMillis(), s)).pipe(
-            Effect.flatten,
-            Effect.zipRight(Effect.suspend(() => core(ctx)))
-          )
+          if (supplied !== undefined) {
+            started(run.clock.unsafeCurrentTimeMillis(), LlmInput.sanitize(supplied))
+            return core(ctx)
+          }
+          return Effect.flatMap(ctx.conversation.get, (c) => {
+            started(run.clock.unsafeCurrentTimeMillis(), LlmInput.summarize(c.messages))
+            return core(ctx)
+          })
         })
-        return Run.asCaller(ctx, Run.runOnion("step", list, ctx, startCore)).pipe(
-          Run.ending(
+        return Run.runOnion("step", list, ctx, startCore).pipe(
+          Run.running(
             run,
+            ctx,
+            () => {},
             (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? Run.tokenUsageOf(exit.value) : undefined),
             (exit, end, duration) => {
               const event = Run.endEvent(exit, (value) => {
@@ -326,7 +330,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                 errorMessage
               }))
               // A step that never reached the core still records what it would have started with.
-              return scope.started ? publish(event) : Effect.zipRight(started(end, undefined), publish(event))
+              if (!scope.started) started(end, undefined)
+              publish(event)
             }
           )
         )
@@ -347,10 +352,11 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
           if (run.capture) GenAi.toolArguments(sp, ctx)
           return core(ctx)
         })
-        return publish({ ...Run.head("tool.called", ctx, run.start), ...ids }).pipe(
-          Effect.zipRight(Run.asCaller(ctx, Run.runOnion("toolCall", lists.toolCall, ctx, toolCore))),
-          Run.ending(
+        return Run.runOnion("toolCall", lists.toolCall, ctx, toolCore).pipe(
+          Run.running(
             run,
+            ctx,
+            () => publish({ ...Run.head("tool.called", ctx, run.start), ...ids }),
             (exit) => GenAi.toolEnded(sp, exit, run.capture),
             (exit, end, duration) =>
               publish(Run.endEvent(exit, (value) => ({

@@ -6,7 +6,6 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import type * as Tracer from "effect/Tracer"
@@ -46,17 +45,6 @@ const set = (span: Tracer.AnySpan, attributes: Record<string, Value>) => {
     if (value !== undefined) span.attribute(key, value)
   }
 }
-
-/**
- * Runs `f` with the exit of `self` when `span` is a real span; otherwise returns `self` as it is (no cost
- * without a tracer).
- *
- * @internal
- */
-export const onEnd =
-  <A, E, R>(span: Tracer.AnySpan, f: (exit: Exit.Exit<A, E>) => void) =>
-  (self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    span._tag === "Span" ? Effect.onExit(self, (exit) => Effect.sync(() => f(exit))) : self
 
 const usage = (u: TokenUsage | undefined): Record<string, Value> =>
   u === undefined

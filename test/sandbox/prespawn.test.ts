@@ -4,18 +4,21 @@
  * `prespawnIdleTimeout` on the Clock, and nothing outlives the layer's scope.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, Context, Duration, Effect, Exit, Layer, Queue, Scope, TestClock } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Queue, Scope, TestClock } from "effect"
 import { RuntimeConfig, ToolRuntime } from "effect-swarm"
 import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import {
+  awaitDefined,
   awaitNoProcessMentioning,
   fixture,
   hostileEntrypoint,
   isAlive,
   isInProcessTable,
+  osIsolated,
   processesMentioning,
+  readPidFile,
   tempDir,
   testIsolation,
   uniqueMarker
@@ -229,3 +232,107 @@ describe("pre-started workers: hostile tools", () => {
       assert.isTrue(spawned.every(hasExited))
     }))
 })
+
+/**
+ * E1, E3 and E6 of issue 13 with `prespawn: 1` (the hostile suites pin 0), under both isolation
+ * strategies where they work here: each call below is served by a worker started ahead of it.
+ */
+describe.each(osIsolated ? ["runtime", "os"] as const : ["runtime"] as const)(
+  "pre-started workers: escapes under isolation %s",
+  (isolation) => {
+    const hostile = [
+      RuntimeConfig.withEntrypointPath(hostileEntrypoint),
+      RuntimeConfig.withToolExecutionTimeout("20 seconds"),
+      RuntimeConfig.withIsolation(isolation),
+      RuntimeConfig.withPrespawn(1)
+    ]
+    /** A layer whose next call is served by a pre-started worker (returned, once it has been spawned). */
+    const prestartedLayer = Effect.gen(function*() {
+      const recorded = yield* recording("node", {}, ...hostile)
+      yield* recorded.runtime.execute({ toolId: "readEnv", input: { name: "HOME" } })
+      yield* recorded.nextStart // that call's own worker
+      const prestarted = yield* recorded.nextStart // started ahead, for the next call
+      return { ...recorded, prestarted }
+    })
+
+    it.live("E1: a call's env never reaches any /proc/<pid>/environ, nor does the host's", () =>
+      Effect.gen(function*() {
+        const { runtime, scope } = yield* prestartedLayer
+        const secret = `es-e1-prestart-${Date.now()}`
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        // The pre-started worker gets the secret with its call (not in its environment) and keeps running.
+        const holder = yield* Effect.fork(runtime.execute({
+          toolId: "spin",
+          input: { pidFile },
+          env: { ES_E1_PRESTART_SECRET: secret },
+          timeout: "60 seconds"
+        }))
+        assert.isDefined(yield* awaitDefined(() => readPidFile(pidFile).worker), "the holder started")
+        const seen = (yield* runtime.execute({ toolId: "procEnviron", input: { needle: secret } })) as {
+          readonly found: ReadonlyArray<number>
+        }
+        assert.deepStrictEqual(seen.found, [], "a call's env was readable in another process's environ")
+        yield* Fiber.interrupt(holder)
+        if (isolation === "os") {
+          // The host's own environment (a decoy started with a secret stands for it) is out of sight too.
+          const hostSecret = `es-e1-host-${Date.now()}`
+          const decoy = ChildProcess.spawn("/bin/sh", ["-c", "sleep 60"], {
+            env: { PATH: "/usr/bin:/bin", ES_E1_HOST_SECRET: hostSecret }
+          })
+          yield* Effect.addFinalizer(() => Effect.sync(() => decoy.kill("SIGKILL")))
+          const host = (yield* runtime.execute({ toolId: "procEnviron", input: { needle: hostSecret } })) as {
+            readonly found: ReadonlyArray<number>
+          }
+          assert.deepStrictEqual(host.found, [], "the host's environment was readable")
+        } else {
+          // Read access to /proc next to a withheld environment cannot hold: refused up front, workers waiting or not.
+          const refused = yield* Effect.flip(runtime.execute({
+            toolId: "procEnviron",
+            input: { needle: secret },
+            runtime: [RuntimeConfig.withPermissions(["--allow-read", "--allow-net"])]
+          }))
+          assert.strictEqual(refused._tag, "PermissionUnenforceable")
+        }
+        yield* Scope.close(scope, Exit.void)
+      }).pipe(Effect.scoped))
+
+    it.live("E3: a tool cannot rewrite the worker script the next pre-started worker runs", () =>
+      Effect.gen(function*() {
+        const { nextStart, runtime, scope } = yield* prestartedLayer
+        if (isolation === "runtime") {
+          // A write grant covering the sandbox's private directory next to a restriction: refused up front.
+          const refused = yield* Effect.flip(runtime.execute({
+            toolId: "overwriteWorker",
+            input: null,
+            runtime: [RuntimeConfig.withPermissions(["--allow-read=/nonexistent-es", "--allow-write", "--allow-net"])]
+          }))
+          assert.strictEqual(refused._tag, "PermissionUnenforceable")
+        } else {
+          const outcome = yield* Effect.either(runtime.execute({ toolId: "overwriteWorker", input: null }))
+          assert.isTrue(outcome._tag === "Left" && outcome.left._tag === "ToolThrew", JSON.stringify(outcome))
+          yield* nextStart // the next worker, started after the tampering attempt
+        }
+        // The next call, on a worker started ahead of it, still runs the real worker script.
+        assert.strictEqual(yield* runtime.execute({ toolId: "readEnv", input: { name: "ES_NOTHING" } }), null)
+        yield* Scope.close(scope, Exit.void)
+      }).pipe(Effect.scoped))
+
+    it.live("E6: an interrupted pre-started call kills its worker, and the next call gets a fresh one", () =>
+      Effect.gen(function*() {
+        const { prestarted, runtime, scope } = yield* prestartedLayer
+        const pidFile = path.join(yield* tempDir(), "pids.json")
+        const fiber = yield* Effect.fork(runtime.execute({ toolId: "spin", input: { pidFile }, timeout: "60 seconds" }))
+        const spinning = yield* awaitDefined(() => readPidFile(pidFile).worker)
+        assert.isDefined(spinning, "the tool started spinning")
+        yield* Fiber.interrupt(fiber)
+        assert.isTrue(hasExited(prestarted), "the interrupted call returned before its worker was reaped")
+        assert.strictEqual(prestarted.signalCode, "SIGKILL")
+        // Served by another process (that one is dead): back in service, it would time this call out.
+        const next = (yield* runtime.execute({ toolId: "whereami", input: null, timeout: "15 seconds" })) as {
+          readonly pid: number
+        }
+        assert.isNumber(next.pid)
+        yield* Scope.close(scope, Exit.void)
+      }).pipe(Effect.scoped))
+  }
+)

@@ -381,7 +381,7 @@ export const wire = (
     readonly agents: (context: Orchestrator.InstanceContext) => Middleware.AgentsApi
     readonly setup: (instance: AgentInstance, context: Orchestrator.InstanceContext) => Effect.Effect<void>
     readonly nativeTools: (workspaceId: string) => NativeTools.Service
-    /** Binds the API to its orchestrator now (else its first instance does). */
+    /** Binds the API to its orchestrator now (else its first instance does); again after a reload. */
     readonly bind: (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) => void
   },
   never,
@@ -389,7 +389,7 @@ export const wire = (
 > =>
   Effect.gen(function*() {
     // The orchestrator is known once it opens its first instance: bind it then.
-    const bound: { router?: Router; policy?: CallPolicy } = {}
+    const bound: { router?: Router; policy?: CallPolicy; bundle?: Bundle.Bundle } = {}
     const router: Router = {
       request: (a, k, i) => Effect.suspend(() => bound.router!.request(a, k, i)),
       send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
@@ -410,10 +410,12 @@ export const wire = (
       callable: (caller) => bound.policy?.callable(caller) ?? []
     }
     const api = yield* make({ ...options, router, policy })
+    // Bound again on a new bundle (`Orchestrator.reload`): the policy follows the Swarm's agents.
     const bindTo = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) => {
-      if (bound.router === undefined) {
+      if (bound.bundle !== bundle) {
         bound.router = routerOf(orchestrator)
         bound.policy = policyOfSwarm(bundle, orchestrator)
+        bound.bundle = bundle
       }
     }
     const bind = (context: Orchestrator.InstanceContext) => bindTo(context.bundle, context.orchestrator)

@@ -26,6 +26,7 @@ import type * as AgentsApi from "./AgentsApi.js"
 import { makeWith } from "./internal/build.js"
 import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
+import type * as Reload from "./internal/reload.js"
 import type * as Runtime from "./internal/runtime.js"
 import type { OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
 import type * as Supervision from "./Supervision.js"
@@ -251,7 +252,41 @@ export interface Service {
    * resources are closed; the next message reopens it from its log. False when it is busy or unknown.
    */
   readonly release: (address: Address) => Effect.Effect<boolean, OrchestratorError>
+  /**
+   * Applies a new version of the bundle without stopping the Swarm: only the instances of the agents named
+   * in `changed` restart (reason `config_change`): each one's turn in flight gets the grace period to finish
+   * (past it, it is interrupted, recorded as interrupted and its requester gets `AGENT_TURN_FAILED`), its
+   * queued messages are kept and go to the new generation in order, and messages sent meanwhile are
+   * accepted. Other instances keep running with their mailboxes. Agents new in the Swarm become
+   * addressable; instances of agents no longer in it are stopped. The Swarm's policy (grace period,
+   * supervision, lifecycle) stays the one the orchestrator started with. Fails with `SwarmNotFound` (and
+   * changes nothing) when the new bundle has no Swarm of this name.
+   */
+  readonly reload: (
+    bundle: Bundle.Bundle,
+    changed: ReadonlyArray<string>
+  ) => Effect.Effect<ReloadReport, SwarmNotFound>
 }
+
+/**
+ * What {@link Service.reload} did: the instances restarted and stopped (`agent@instanceKey`), the agents
+ * added to and removed from the Swarm, and the instances whose turn had to be interrupted.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Orchestrator } from "effect-swarm"
+ * import type { Bundle } from "effect-swarm"
+ * declare const edited: Bundle.Bundle
+ * const reload = Effect.flatMap(Orchestrator.Orchestrator, (o) => o.reload(edited, ["coder"])).pipe(
+ *   Effect.tap((report: Orchestrator.ReloadReport) => Effect.log(`restarted ${report.restarted.join(", ")}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReloadReport = Reload.Report
 
 /**
  * @example

@@ -31,13 +31,8 @@ const timeoutMillis = (timeout: Duration.DurationInput | undefined): number | un
 
 const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
 
-/** The service of one Swarm on `host` (instances open on their first message; what the inbox kept is delivered). */
-export const makeWith = (
-  bundle: Bundle.Bundle,
-  swarmName: string | undefined,
-  options: Options,
-  host: AgentHost.Service
-) =>
+/** The Swarm of a bundle and its agents (what `reload` replaces). */
+const configOf = (bundle: Bundle.Bundle, swarmName: string | undefined) =>
   Effect.gen(function*() {
     const selected = Bundle.selectSwarm(bundle, swarmName)
     if (Either.isLeft(selected)) {
@@ -50,6 +45,20 @@ export const makeWith = (
     })
     const byName = new Map(entries.map((e) => [e.resource.metadata.name, e]))
     const agentNames = entries.map((e) => e.resource.metadata.name)
+    const agents = entries.map((e) => ({ name: e.resource.metadata.name, resource: e.resource }))
+    return { bundle, swarm, byName, agentNames, agents }
+  })
+
+/** The service of one Swarm on `host` (instances open on their first message; what the inbox kept is delivered). */
+export const makeWith = (
+  bundle: Bundle.Bundle,
+  swarmName: string | undefined,
+  options: Options,
+  host: AgentHost.Service
+) =>
+  Effect.gen(function*() {
+    let config = yield* configOf(bundle, swarmName)
+    const { agentNames, swarm } = config
     const swarmLabel = swarm.resource.metadata.name
     const workspaceId = WorkspacePaths.workspaceId(
       options.workspaceId ?? swarm.resource.spec.instanceKey ?? swarmLabel
@@ -68,6 +77,8 @@ export const makeWith = (
 
     const open: Runtime.Opener = (address, generation) =>
       Effect.suspend(() => {
+        // The configuration current when this generation opens (a reload replaces it).
+        const { agentNames, bundle, byName, swarm } = config
         const agent = byName.get(address.agentName)!
         const instanceContext: InstanceContext = { address, agent, bundle, orchestrator: service }
         const setup = options.setup
@@ -115,8 +126,12 @@ export const makeWith = (
     const service: Service = {
       swarm: swarmLabel,
       workspaceId,
-      agents: entries.map((e) => ({ name: e.resource.metadata.name, resource: e.resource })),
-      entryAgent: swarm.resource.spec.entryAgent.name,
+      get agents() {
+        return config.agents
+      },
+      get entryAgent() {
+        return config.swarm.resource.spec.entryAgent.name
+      },
       agentsApi: calls?.api,
       send: Effect.fn("Orchestrator.send")(function*(address: Address, input: string | TurnInput) {
         return yield* runtime.send(yield* toAddress(address), toInput(input))
@@ -147,6 +162,13 @@ export const makeWith = (
       }),
       release: Effect.fn("Orchestrator.release")(function*(address: Address) {
         return yield* runtime.release(yield* toAddress(address))
+      }),
+      reload: Effect.fn("Orchestrator.reload")(function*(next: Bundle.Bundle, changed: ReadonlyArray<string>) {
+        const nextConfig = yield* configOf(next, swarmLabel)
+        // New generations open on the new configuration; the calls policy follows it.
+        config = nextConfig
+        wired?.bind(next, service)
+        return yield* runtime.reload({ agentNames: nextConfig.agentNames, changed })
       })
     }
     wired?.bind(bundle, service)

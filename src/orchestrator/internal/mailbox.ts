@@ -78,11 +78,14 @@ export interface Mailbox {
   readonly removeWhere: (predicate: (envelope: Envelope) => boolean) => ReadonlyArray<Envelope>
   /** The queued envelopes, oldest first (a copy). */
   readonly queued: () => ReadonlyArray<Envelope>
+  /** While held, `take` waits (offers are still accepted, in order): a reload waits for the running turn. */
+  readonly hold: (held: boolean) => Effect.Effect<void>
 }
 
 export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
   const queue: Array<Envelope> = []
   let waiter: Deferred.Deferred<void> | undefined
+  let held = false
   const wake = () => {
     if (waiter !== undefined) {
       const w = waiter
@@ -92,7 +95,7 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
     return Effect.succeed(true)
   }
   const take: Effect.Effect<Envelope> = Effect.suspend(() => {
-    const next = queue.shift()
+    const next = held ? undefined : queue.shift()
     if (next !== undefined) {
       next.state = "running"
       return Effect.succeed(next)
@@ -133,6 +136,11 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
       }
       return removed
     },
-    queued: () => queue.slice()
+    queued: () => queue.slice(),
+    hold: (value) =>
+      Effect.suspend(() => {
+        held = value
+        return held ? Effect.void : wake()
+      }).pipe(Effect.asVoid)
   }
 })

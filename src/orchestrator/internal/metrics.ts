@@ -8,7 +8,8 @@
  * - `effect_swarm.orchestrator.mailbox_depth` (histogram, by `gen_ai.agent.name`): the depth of an
  *   instance's mailbox when a message is accepted, that message included.
  * - `effect_swarm.orchestrator.restarts` (counter, by `gen_ai.agent.name` and `effect_swarm.restart.reason`:
- *   `crash`, `crash_loop_backoff` (a crash restarted after a backoff) or `manual` (`Orchestrator.restart`)).
+ *   `crash`, `crash_loop_backoff` (a crash restarted after a backoff), `manual` (`Orchestrator.restart`) or
+ *   `config_change` (`Orchestrator.reload`)).
  */
 import type * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
@@ -29,7 +30,7 @@ export const restarts = Metric.counter("effect_swarm.orchestrator.restarts", {
   incremental: true
 })
 
-export type RestartReason = "crash" | "crash_loop_backoff" | "manual"
+export type RestartReason = "crash" | "crash_loop_backoff" | "manual" | "config_change"
 
 /** One more (or, with -1, one fewer) active instance in the swarm. */
 export const instanceDelta = (swarm: string, delta: 1 | -1): Effect.Effect<void> =>

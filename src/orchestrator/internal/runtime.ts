@@ -34,6 +34,7 @@ import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Mailbox from "./mailbox.js"
 import * as Metrics from "./metrics.js"
+import * as Reload from "./reload.js"
 import * as Worker from "./worker.js"
 
 export type InstanceStatus =
@@ -121,6 +122,8 @@ export const make = (settings: Settings, open: Opener) =>
     const deadlines = yield* Deadlines.make
     const creating = yield* Effect.makeSemaphore(1)
     let nextId = 0
+    // The Swarm's agents: `reload` replaces them.
+    let agentNames = settings.agentNames
 
     const unavailable = (slot: Slot) =>
       new AgentUnavailable({
@@ -148,12 +151,8 @@ export const make = (settings: Settings, open: Opener) =>
 
     const slotFor = (address: AgentAddress.AgentAddress) =>
       Effect.gen(function*() {
-        if (!settings.agentNames.includes(address.agentName)) {
-          return yield* new AgentNotFound({
-            agentName: address.agentName,
-            swarm: settings.swarm,
-            known: settings.agentNames
-          })
+        if (!agentNames.includes(address.agentName)) {
+          return yield* new AgentNotFound({ agentName: address.agentName, swarm: settings.swarm, known: agentNames })
         }
         const label = AgentAddress.format(address)
         const existing = slots.get(label)
@@ -444,5 +443,17 @@ export const make = (settings: Settings, open: Opener) =>
         return slot === undefined ? Effect.succeed(false) : release(slot)
       })
 
-    return { send, submit, request, stop, restart, list, shutdown, release: releaseAddress, recover }
+    const reload = yield* Reload.make({
+      swarm: settings.swarm,
+      gracePeriod: settings.lifecycle.gracePeriod,
+      slots: () => Array.from(slots.values()),
+      agentNames: () => agentNames,
+      setAgentNames: (names) => void (agentNames = names),
+      halt,
+      start: (slot) => Effect.asVoid(start(slot)),
+      stop,
+      shuttingDown: () => shuttingDown !== undefined
+    })
+
+    return { send, submit, request, stop, restart, list, shutdown, release: releaseAddress, recover, reload }
   })

@@ -83,6 +83,14 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           )
         )
       }
+      // Interrupted by a reload (`reload.ts`: its agent's configuration changed past the grace period).
+      const reloaded = interrupted && slot.stopReason === "config_change" ?
+        new AgentTurnFailed({
+          address: slot.label,
+          errorTag: "ConfigChange",
+          detail: envelope.cancelReason ?? "interrupted by a configuration change"
+        }) :
+        undefined
       // An async request's reply reaches its caller's inbox before the message leaves the callee's inbox.
       if (settings.onTurnEnd !== undefined) {
         const outcome: CalleeOutcome | undefined = Exit.isSuccess(exit)
@@ -91,6 +99,8 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           ? { _tag: "Failed", code: "AGENT_TURN_FAILED", message: failure.value.message }
           : deps.shuttingDown() !== undefined
           ? { _tag: "Failed", code: "AGENT_UNAVAILABLE", message: deps.unavailable(slot).message }
+          : reloaded !== undefined
+          ? { _tag: "Failed", code: "AGENT_TURN_FAILED", message: reloaded.message }
           : undefined // cancelled by its requester, who answers itself (a timeout)
         if (outcome !== undefined) yield* settings.onTurnEnd(slot.address, envelope.input, outcome)
       }
@@ -105,6 +115,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       // requester is gone, nobody reads the reply.
       if (deps.shuttingDown() !== undefined) return yield* Deferred.fail(envelope.reply, deps.unavailable(slot))
       if (envelope.timedOut !== undefined) return yield* Deferred.fail(envelope.reply, envelope.timedOut)
+      if (reloaded !== undefined) return yield* Deferred.fail(envelope.reply, reloaded)
       return yield* Deferred.interrupt(envelope.reply)
     })
 

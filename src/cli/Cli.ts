@@ -215,6 +215,11 @@ const run = Command.make(
       ),
       Options.optional
     ),
+    watch: Options.boolean("watch").pipe(
+      Options.withDescription(
+        "reload what changed when the bundle's files change (only the edited agents restart; an invalid edit keeps the running swarm)"
+      )
+    ),
     otel
   },
   (o) =>
@@ -227,7 +232,8 @@ const run = Command.make(
             swarm: orUndefined(o.swarm),
             once: orUndefined(o.once),
             to: orUndefined(o.to),
-            fallbackModel: orUndefined(o.fallbackModel)
+            fallbackModel: orUndefined(o.fallbackModel),
+            watch: o.watch
           })
       )
     )

@@ -1,5 +1,5 @@
 /**
- * `effect-swarm run [dir] [--swarm <name>] [--once <text>] [--fallback-model <name>]`: runs a Swarm of the
+ * `effect-swarm run [dir] [--swarm <name>] [--once <text>] [--fallback-model <name>] [--watch]`: runs a Swarm of the
  * bundle in `dir` (default `.`) on the `Orchestrator`, its instances durable under the state root
  * (`EFFECT_SWARM_HOME`, else `~/.effect-swarm`), in the Swarm's workspace.
  *
@@ -10,7 +10,9 @@
  * - Without `--once` it starts the Swarm's connectors and runs until SIGINT / SIGTERM (or the terminal chat
  *   ends): the connectors stop, then the orchestrator shuts down gracefully (turns in flight get the Swarm's
  *   `shutdown.gracePeriodSeconds`; one still running after it stays open in its log with its message in the
- *   inbox, and the next `run` on the same state root continues it), and the process exits 0.
+ *   inbox, and the next `run` on the same state root continues it), and the process exits 0. With `--watch`
+ *   it reloads what changed when the bundle's files change (only the agents whose configuration changed
+ *   restart; an invalid edit is reported and the running swarm kept; see docs/cli.md).
  *
  * Models: each agent uses its bundle Model. When that Model's API key is not in the environment (its
  * `ValueSource` does not resolve: the one case caught) and `--fallback-model <name>` is given, the agent
@@ -44,6 +46,7 @@ import * as Host from "./internal/host.js"
 import * as Models from "./internal/models.js"
 import * as Screen from "./internal/screen.js"
 import * as Target from "./internal/target.js"
+import * as Watch from "./internal/watch.js"
 import { detectColor, paint } from "./Output.js"
 import * as TypeScript from "./TypeScript.js"
 
@@ -66,6 +69,8 @@ export interface Options {
   readonly root?: string | undefined
   /** Where the screen writes (default: stdout). */
   readonly sink?: Screen.Sink | undefined
+  /** Serving (no `once`): reload what changed when the bundle's files change (see `internal/watch.ts`). */
+  readonly watch?: boolean | undefined
 }
 
 const swarmOf = (bundle: Bundle.Bundle, name: string | undefined) =>
@@ -187,7 +192,10 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
         orchestrator.agents.map((a) => a.name).join(", ")
       }): instances under ${workspace} (${StateRoot.envVar} moves the state root)`
     )
-    if (options.once === undefined) return yield* serve(bundle, orchestrator)
+    if (options.once === undefined) {
+      if (options.watch === true) yield* Watch.start(bundle, orchestrator, { dir, stateRoot: root, log: Console.error })
+      return yield* serve(bundle, orchestrator)
+    }
     yield* Screen.showToolCalls(screen, c, whereToolsRun(bundle))
     const target = options.to === undefined
       ? { agentName: orchestrator.entryAgent, instanceKey: "default" }

@@ -1,0 +1,135 @@
+/**
+ * `effect-swarm run --watch` as a user runs it: the built bin in a real process on a copy of
+ * test/fixtures/bundles/watch (two agents behind the http connector on a free loopback port, each on its own
+ * scripted Model: a reply tells which Model and which instance generation answered). Files are edited the
+ * way editors save them (a temporary file renamed over the old one); every step waits for an output
+ * marker or an HTTP reply, with a bounded wait; nothing sleeps.
+ */
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, Layer, Queue } from "effect"
+import * as path from "node:path"
+import * as Bin from "./bin.js"
+
+const Live = Layer.merge(Bin.layer, NodeContext.layer)
+const fixture = path.join(Bin.repo, "test/fixtures/bundles/watch")
+
+/** Takes lines from `queue` until one matches; every line seen is kept in `seen` for the failure message. */
+const waitLine = (queue: Queue.Dequeue<string>, seen: Array<string>, match: RegExp) =>
+  Effect.gen(function*() {
+    while (true) {
+      const line = yield* Queue.take(queue)
+      seen.push(line)
+      const hit = match.exec(line)
+      if (hit !== null) return hit
+    }
+  }).pipe(
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no line matching ${match}`) }),
+    Effect.catchAll((e) => Effect.die(new Error(`${e.message}:\n${seen.join("\n")}`)))
+  )
+
+/** One event through the http connector, answered when its turn ends: the reply text. */
+const ask = (url: string, event: "alpha" | "beta") =>
+  Effect.promise(async () => {
+    const response = await fetch(`${url}/connections/web/events?wait=reply`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: event, text: "hello" })
+    })
+    const body = await response.text()
+    if (response.status !== 200) return `HTTP ${response.status}: ${body}`
+    return (JSON.parse(body) as { reply: { text: string } }).reply.text
+  })
+
+/** Saves a file as editors do: a temporary file beside it, renamed over it. */
+const save = (file: string, text: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.swp`)
+    yield* fs.writeFileString(tmp, text)
+    yield* fs.rename(tmp, file)
+  })
+
+/** A copy of the fixture, and `run <copy> --watch` started on a private state root (killed with the scope). */
+const serve = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const home = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-watch-home-" })
+  const dir = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-watch-" })
+  yield* fs.copy(fixture, dir)
+  const run = yield* Bin.start(["run", dir, "--watch"], { env: { EFFECT_SWARM_HOME: home } })
+  const seen: Array<string> = []
+  // The watchers are in place before this line: an edit made after it is seen.
+  yield* waitLine(run.errors, seen, /^watch: watching .+ for changes$/)
+  const [, url] = yield* waitLine(run.errors, seen, /^connection web: listening on (http:\/\/\S+)$/)
+  const stop = Effect.gen(function*() {
+    yield* run.kill("SIGTERM")
+    const code = yield* run.exitCode.pipe(
+      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("run did not exit after SIGTERM") }),
+      Effect.orDie
+    )
+    assert.strictEqual(code, 0, seen.join("\n"))
+  })
+  return { dir, url: url!, run, seen, stop, fs }
+})
+
+describe("effect-swarm run --watch", () => {
+  layer(Live, { timeout: 240_000, excludeTestServices: true })((it) => {
+    it.scoped("an edit to one agent's YAML, then to its prompt file, restarts only that agent; the other keeps its instance", () =>
+      Effect.gen(function*() {
+        const { dir, fs, run, seen, stop, url } = yield* serve
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v1 reply 1")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 1")
+
+        // alpha's YAML: another Model.
+        const agentFile = path.join(dir, "alpha", "agent.yaml")
+        const original = yield* fs.readFileString(agentFile)
+        yield* save(agentFile, original.replace("Model/alpha-v1", "Model/alpha-v2"))
+        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
+        // beta's instance kept running: its Model's script goes on where it was.
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 2")
+
+        // alpha's prompt file: alpha restarts again (a fresh generation starts its Model's script over).
+        const prompt = path.join(dir, "alpha", "prompt.md")
+        yield* save(prompt, "You are alpha. Be terse.\n")
+        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/prompt\.md: changed alpha; restarted alpha@a$/)
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 3")
+        // No reload ever named beta.
+        assert.isFalse(seen.some((l) => l.startsWith("watch: reloaded") && l.includes("beta")), seen.join("\n"))
+        yield* stop
+      }))
+
+    it.scoped("an invalid edit keeps the running swarm and prints the errors (file, field, suggestion); the fixed edit then reloads", () =>
+      Effect.gen(function*() {
+        const { dir, fs, run, seen, stop, url } = yield* serve
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v1 reply 1")
+        const agentFile = path.join(dir, "alpha", "agent.yaml")
+        const original = yield* fs.readFileString(agentFile)
+
+        yield* save(agentFile, original.replace("modelConfig:", "modelConfg:"))
+        yield* waitLine(
+          run.errors,
+          seen,
+          /^watch: alpha\/agent\.yaml changed; the bundle has \d+ errors?: the swarm keeps running its previous version$/
+        )
+        yield* waitLine(
+          run.errors,
+          seen,
+          /^alpha\/agent\.yaml:0 spec\.modelConfg \(line \d+\) {2}E_CONFIG_UNKNOWN_FIELD/
+        )
+        yield* waitLine(run.errors, seen, /^ {4}suggestion: did you mean "modelConfig"\?$/)
+        // The previous version still answers, on the same instance (its script goes on).
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v1 reply 2")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 1")
+
+        // Fixed (and pointed at the other Model): reloaded, alpha restarted on it.
+        yield* save(agentFile, original.replace("Model/alpha-v1", "Model/alpha-v2"))
+        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
+        assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 2")
+        yield* stop
+      }))
+  })
+})

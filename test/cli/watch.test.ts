@@ -8,26 +8,12 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer, Queue } from "effect"
+import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import * as Bin from "./bin.js"
 
 const Live = Layer.merge(Bin.layer, NodeContext.layer)
 const fixture = path.join(Bin.repo, "test/fixtures/bundles/watch")
-
-/** Takes lines from `queue` until one matches; every line seen is kept in `seen` for the failure message. */
-const waitLine = (queue: Queue.Dequeue<string>, seen: Array<string>, match: RegExp) =>
-  Effect.gen(function*() {
-    while (true) {
-      const line = yield* Queue.take(queue)
-      seen.push(line)
-      const hit = match.exec(line)
-      if (hit !== null) return hit
-    }
-  }).pipe(
-    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no line matching ${match}`) }),
-    Effect.catchAll((e) => Effect.die(new Error(`${e.message}:\n${seen.join("\n")}`)))
-  )
 
 /** One event through the http connector, answered when its turn ends: the reply text. */
 const ask = (url: string, event: "alpha" | "beta") =>
@@ -40,7 +26,10 @@ const ask = (url: string, event: "alpha" | "beta") =>
     const body = await response.text()
     if (response.status !== 200) return `HTTP ${response.status}: ${body}`
     return (JSON.parse(body) as { reply: { text: string } }).reply.text
-  })
+  }).pipe(
+    Effect.timeoutFail({ duration: Bin.bound, onTimeout: () => new Error(`no reply to ${event} within ${Bin.bound}`) }),
+    Effect.orDie
+  )
 
 /** Saves a file as editors do: a temporary file beside it, renamed over it. */
 const save = (file: string, text: string) =>
@@ -60,15 +49,11 @@ const serve = Effect.gen(function*() {
   const run = yield* Bin.start(["run", dir, "--watch"], { env: { EFFECT_SWARM_HOME: home } })
   const seen: Array<string> = []
   // The watchers are in place before this line: an edit made after it is seen.
-  yield* waitLine(run.errors, seen, /^watch: watching .+ for changes$/)
-  const [, url] = yield* waitLine(run.errors, seen, /^connection web: listening on (http:\/\/\S+)$/)
+  yield* Bin.waitLine(run.errors, seen, /^watch: watching .+ for changes$/)
+  const [, url] = yield* Bin.waitLine(run.errors, seen, /^connection web: listening on (http:\/\/\S+)$/)
   const stop = Effect.gen(function*() {
     yield* run.kill("SIGTERM")
-    const code = yield* run.exitCode.pipe(
-      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("run did not exit after SIGTERM") }),
-      Effect.orDie
-    )
-    assert.strictEqual(code, 0, seen.join("\n"))
+    assert.strictEqual(yield* run.exitCode, 0, seen.join("\n"))
   })
   return { dir, url: url!, run, seen, stop, fs }
 })
@@ -85,7 +70,7 @@ describe("effect-swarm run --watch", () => {
         const agentFile = path.join(dir, "alpha", "agent.yaml")
         const original = yield* fs.readFileString(agentFile)
         yield* save(agentFile, original.replace("Model/alpha-v1", "Model/alpha-v2"))
-        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
+        yield* Bin.waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
         assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
         // beta's instance kept running: its Model's script goes on where it was.
         assert.strictEqual(yield* ask(url, "beta"), "beta reply 2")
@@ -93,7 +78,7 @@ describe("effect-swarm run --watch", () => {
         // alpha's prompt file: alpha restarts again (a fresh generation starts its Model's script over).
         const prompt = path.join(dir, "alpha", "prompt.md")
         yield* save(prompt, "You are alpha. Be terse.\n")
-        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/prompt\.md: changed alpha; restarted alpha@a$/)
+        yield* Bin.waitLine(run.errors, seen, /^watch: reloaded alpha\/prompt\.md: changed alpha; restarted alpha@a$/)
         assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
         assert.strictEqual(yield* ask(url, "beta"), "beta reply 3")
         // No reload ever named beta.
@@ -109,24 +94,24 @@ describe("effect-swarm run --watch", () => {
         const original = yield* fs.readFileString(agentFile)
 
         yield* save(agentFile, original.replace("modelConfig:", "modelConfg:"))
-        yield* waitLine(
+        yield* Bin.waitLine(
           run.errors,
           seen,
           /^watch: alpha\/agent\.yaml changed; the bundle has \d+ errors?: the swarm keeps running its previous version$/
         )
-        yield* waitLine(
+        yield* Bin.waitLine(
           run.errors,
           seen,
           /^alpha\/agent\.yaml:0 spec\.modelConfg \(line \d+\) {2}E_CONFIG_UNKNOWN_FIELD/
         )
-        yield* waitLine(run.errors, seen, /^ {4}suggestion: did you mean "modelConfig"\?$/)
+        yield* Bin.waitLine(run.errors, seen, /^ {4}suggestion: did you mean "modelConfig"\?$/)
         // The previous version still answers, on the same instance (its script goes on).
         assert.strictEqual(yield* ask(url, "alpha"), "alpha v1 reply 2")
         assert.strictEqual(yield* ask(url, "beta"), "beta reply 1")
 
         // Fixed (and pointed at the other Model): reloaded, alpha restarted on it.
         yield* save(agentFile, original.replace("Model/alpha-v1", "Model/alpha-v2"))
-        yield* waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
+        yield* Bin.waitLine(run.errors, seen, /^watch: reloaded alpha\/agent\.yaml: changed alpha; restarted alpha@a$/)
         assert.strictEqual(yield* ask(url, "alpha"), "alpha v2 reply 1")
         assert.strictEqual(yield* ask(url, "beta"), "beta reply 2")
         yield* stop

@@ -156,13 +156,18 @@ export const writer = <A>(
     const encode = (items: ReadonlyArray<Pending>): Uint8Array => {
       let text = ""
       for (const item of items) text += item.text
-      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+      // UTF-8 needs at most 3 bytes per UTF-16 code unit. The kept buffer grows to that bound (not to the
+      // exact size: counting the bytes would walk the text once more on every batch of the usual size).
       const bound = text.length * 3
       if (bound > scratch.length) {
-        const needed = Buffer.byteLength(text, "utf8")
-        if (needed > keptBufferBound) return Buffer.from(text, "utf8")
-        if (needed > scratch.length) {
-          scratch = Buffer.allocUnsafeSlow(Math.min(keptBufferBound, Math.max(needed, 2 * scratch.length, 4096)))
+        if (bound <= keptBufferBound) {
+          scratch = Buffer.allocUnsafeSlow(Math.min(keptBufferBound, Math.max(bound, 2 * scratch.length, 4096)))
+        } else {
+          const needed = Buffer.byteLength(text, "utf8")
+          if (needed > scratch.length) {
+            if (needed > keptBufferBound) return Buffer.from(text, "utf8")
+            scratch = Buffer.allocUnsafeSlow(keptBufferBound)
+          }
         }
       }
       return scratch.subarray(0, scratch.write(text, 0, "utf8"))

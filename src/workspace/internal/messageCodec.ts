@@ -342,28 +342,30 @@ export const encodeEvents = (
   let text = ""
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
-    // Only on the way out: building the error (and finding the message id) costs nothing on the hot path.
-    const invalid = (reason: string) => {
-      const messageId = idOf(event)
-      return Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
-    }
     let line: string
     try {
       line = eventCodec.encode(event)
     } catch (cause) {
-      return invalid(`it cannot be encoded as JSON (${failure(cause)})`)
+      return invalid(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
     }
     if (!eventValid(event)) {
       let json: unknown
       try {
         json = JSON.parse(line)
       } catch (cause) {
-        return invalid(`it encodes to invalid JSON (${failure(cause)})`)
+        return invalid(event, index, `it encodes to invalid JSON (${failure(cause)})`)
       }
       const decoded = eventCodec.decode(json)
-      if (Either.isLeft(decoded)) return invalid(decoded.left.reason)
+      if (Either.isLeft(decoded)) return invalid(event, index, decoded.left.reason)
     }
     text += line + "\n"
   }
   return Either.right(text)
+}
+
+// Only on the way out: no closure per event on the hot path (building the error and finding the message id
+// cost nothing until a draft is refused).
+const invalid = (event: MessageEvent.MessageEvent, index: number, reason: string) => {
+  const messageId = idOf(event)
+  return Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
 }

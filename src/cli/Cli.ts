@@ -11,6 +11,9 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { version } from "../version.js"
+// Types only (erased): the modules themselves are imported when their command runs.
+import type * as InstanceCommands from "./InstanceCommands.js"
+import type * as Send from "./Send.js"
 
 // The implementations, imported on first use (a missing chunk is a broken install: a defect).
 const lazy = <M>(load: () => Promise<M>) => Effect.promise(load)
@@ -28,10 +31,14 @@ const otel = Options.text("otel").pipe(
 const traced = <A, E, R>(flag: Option.Option<string>, self: Effect.Effect<A, E, R>) =>
   Effect.flatMap(lazy(() => import("./internal/telemetry.js")), (m) => m.traced(flag, self))
 
+const bundleDir = Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault("."))
+const swarmOption = (description: string) =>
+  Options.text("swarm").pipe(Options.withDescription(description), Options.optional)
+
 const validate = Command.make(
   "validate",
   {
-    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
+    dir: bundleDir,
     json: Options.boolean("json").pipe(Options.withDescription("print the issues as a JSON array"))
   },
   ({ dir, json }) => Effect.flatMap(lazy(() => import("./Validate.js")), (m) => m.validate(dir, { json }))
@@ -50,34 +57,26 @@ const target = Args.text({ name: "agent@instance" }).pipe(
 )
 const orUndefined = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)
 
+// The instance commands' module, imported when one of them runs.
+const withInstances = <A, E, R>(f: (m: typeof InstanceCommands) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(lazy(() => import("./InstanceCommands.js")), f)
+
 const instancesList = Command.make(
   "list",
   { workspace, json },
-  (o) =>
-    Effect.flatMap(
-      lazy(() => import("./InstanceCommands.js")),
-      (m) => m.list({ workspace: orUndefined(o.workspace), json: o.json })
-    )
+  (o) => withInstances((m) => m.list({ workspace: orUndefined(o.workspace), json: o.json }))
 ).pipe(Command.withDescription("List the instances under the state root: workspace, agent@instance, status."))
 
 const instancesDelete = Command.make(
   "delete",
   { target, workspace, json },
-  (o) =>
-    Effect.flatMap(
-      lazy(() => import("./InstanceCommands.js")),
-      (m) => m.delete_(o.target, { workspace: orUndefined(o.workspace), json: o.json })
-    )
+  (o) => withInstances((m) => m.delete_(o.target, { workspace: orUndefined(o.workspace), json: o.json }))
 ).pipe(Command.withDescription("Delete an instance: its conversation, runtime events and extension state."))
 
 const instancesRepair = Command.make(
   "repair",
   { target, workspace, json },
-  (o) =>
-    Effect.flatMap(
-      lazy(() => import("./InstanceCommands.js")),
-      (m) => m.repair(o.target, { workspace: orUndefined(o.workspace), json: o.json })
-    )
+  (o) => withInstances((m) => m.repair(o.target, { workspace: orUndefined(o.workspace), json: o.json }))
 ).pipe(
   Command.withDescription(
     "Salvage a damaged conversation log: keep every valid record, report each dropped line, keep the original."
@@ -112,10 +111,7 @@ const dir = Options.directory("dir").pipe(
   Options.withDescription("the bundle directory"),
   Options.withDefault(".")
 )
-const swarm = Options.text("swarm").pipe(
-  Options.withDescription("the Swarm whose policy and workspace apply (default: the one listing the agent)"),
-  Options.optional
-)
+const swarm = swarmOption("the Swarm whose policy and workspace apply (default: the one listing the agent)")
 const sendOptions = { dir, swarm, workspace, json, otel }
 const common = (o: {
   readonly dir: string
@@ -123,6 +119,11 @@ const common = (o: {
   readonly workspace: Option.Option<string>
   readonly json: boolean
 }) => ({ dir: o.dir, swarm: orUndefined(o.swarm), workspace: orUndefined(o.workspace), json: o.json })
+// send / approve / deny: the Send module, imported when the command runs, with telemetry when asked for.
+const withSend = <A, E, R>(
+  otel: Option.Option<string>,
+  f: (m: typeof Send) => Effect.Effect<A, E, R>
+) => traced(otel, Effect.flatMap(lazy(() => import("./Send.js")), f))
 
 const send = Command.make(
   "send",
@@ -133,7 +134,7 @@ const send = Command.make(
     text: Args.text({ name: "text" }).pipe(Args.withDescription("the user input")),
     ...sendOptions
   },
-  (o) => traced(o.otel, Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.send(o.target, o.text, common(o))))
+  (o) => withSend(o.otel, (m) => m.send(o.target, o.text, common(o)))
 ).pipe(
   Command.withDescription(
     "Run one turn of an agent of the bundle and print its reply (exit 4: a tool call waits for approval)."
@@ -145,8 +146,7 @@ const callId = Args.text({ name: "callId" }).pipe(Args.withDescription("the paus
 const approve = Command.make(
   "approve",
   { target, callId, ...sendOptions },
-  (o) =>
-    traced(o.otel, Effect.flatMap(lazy(() => import("./Send.js")), (m) => m.approve(o.target, o.callId, common(o))))
+  (o) => withSend(o.otel, (m) => m.approve(o.target, o.callId, common(o)))
 ).pipe(Command.withDescription("Approve a tool call a turn paused on; the turn continues and its reply prints."))
 
 const deny = Command.make(
@@ -157,14 +157,7 @@ const deny = Command.make(
     ...sendOptions,
     reason: Options.text("reason").pipe(Options.withDescription("why (the model reads it)"), Options.optional)
   },
-  (o) =>
-    traced(
-      o.otel,
-      Effect.flatMap(
-        lazy(() => import("./Send.js")),
-        (m) => m.deny(o.target, o.callId, { ...common(o), reason: orUndefined(o.reason) })
-      )
-    )
+  (o) => withSend(o.otel, (m) => m.deny(o.target, o.callId, { ...common(o), reason: orUndefined(o.reason) }))
 ).pipe(
   Command.withDescription("Deny a tool call a turn paused on (the model reads E_TOOL_DENIED); the turn continues.")
 )
@@ -172,11 +165,8 @@ const deny = Command.make(
 const mcp = Command.make(
   "mcp",
   {
-    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
-    swarm: Options.text("swarm").pipe(
-      Options.withDescription("the Swarm to serve (default: the bundle's)"),
-      Options.optional
-    ),
+    dir: bundleDir,
+    swarm: swarmOption("the Swarm to serve (default: the bundle's)"),
     http: Options.integer("http").pipe(
       Options.withDescription("serve Streamable HTTP on 127.0.0.1:<port>/mcp instead of stdio (0: a free port)"),
       Options.optional
@@ -196,11 +186,8 @@ const mcp = Command.make(
 const run = Command.make(
   "run",
   {
-    dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the bundle directory"), Args.withDefault(".")),
-    swarm: Options.text("swarm").pipe(
-      Options.withDescription("the Swarm to run (default: the bundle's only one, or the one named default)"),
-      Options.optional
-    ),
+    dir: bundleDir,
+    swarm: swarmOption("the Swarm to run (default: the bundle's only one, or the one named default)"),
     once: Options.text("once").pipe(
       Options.withDescription("send this one message, stream the reply, show the tool calls, and exit"),
       Options.optional

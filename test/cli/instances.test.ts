@@ -114,18 +114,22 @@ describe("effect-swarm instances and events", () => {
           const running = yield* Bin.start(["events", "reviewer@r1", "--follow", "--json"], {
             env: { EFFECT_SWARM_HOME: root }
           })
+          // Every wait is bounded (real time: the process answers in real time) and fails showing what it saw.
+          const seen: Array<string> = []
+          const next = Effect.map(Bin.waitLine(running.lines, seen, /^\{/), (hit) => JSON.parse(hit.input).type)
           // What was there before.
-          assert.strictEqual(JSON.parse(yield* Queue.take(running.lines)).type, "turn.started")
-          assert.strictEqual(JSON.parse(yield* Queue.take(running.lines)).type, "tool.failed")
+          assert.strictEqual(yield* next, "turn.started")
+          assert.strictEqual(yield* next, "tool.failed")
           // Appended by a writer while it follows.
           yield* Effect.scoped(Effect.gen(function*() {
             const log = yield* RuntimeEventLog.make({ root })
             yield* log.append(reviewer, [{ type: "turn.completed", turnId: "t1", finishReason: "text_response" }])
           }))
-          assert.strictEqual(JSON.parse(yield* Queue.take(running.lines)).type, "turn.completed")
+          assert.strictEqual(yield* next, "turn.completed")
           yield* running.kill("SIGINT")
           assert.strictEqual(yield* running.exitCode, 130)
-          assert.strictEqual(yield* Queue.size(running.lines), 0)
+          yield* running.drained
+          assert.strictEqual(yield* Queue.size(running.lines), 0, seen.join("\n"))
         }),
       { timeout: 120_000 }
     )

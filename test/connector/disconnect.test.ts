@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Logger, Queue, Scope, Stream } from "effect"
 import type { Connector, Model } from "effect-swarm"
 import { Connectors, EventBus, Orchestrator } from "effect-swarm"
-import { baseLayer, bundleOf, echoModel, event, readSse, serve, webYaml } from "./helpers.js"
+import { baseLayer, bundleOf, echoModel, event, moduleConnectorYaml, readSse, serve, webYaml } from "./helpers.js"
 
 declare global {
   var __disconnectProbe: ((ctx: Connector.ConnectorContext) => void) | undefined
@@ -16,25 +16,7 @@ declare global {
 }
 
 const tickerYaml = (entry: string) =>
-  `apiVersion: effect-swarm/v1
-kind: Connector
-metadata:
-  name: ticker
-spec:
-  entry: ./${entry}
-  events:
-    - name: tick
----
-apiVersion: effect-swarm/v1
-kind: Connection
-metadata:
-  name: ticker-in
-spec:
-  connectorRef: Connector/ticker
-  ingress:
-    rules:
-      - route: { instanceKey: ticks }
-`
+  moduleConnectorYaml("ticker", entry, ["tick"], "  ingress:\n    rules:\n      - route: { instanceKey: ticks }\n")
 
 /** `echoModel`, but each call first says it was called and waits for `release`. */
 const blocking = (agent: string, called: Queue.Queue<void>, release: Deferred.Deferred<void>): Model.Service => {

@@ -4,50 +4,22 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { swarmYamlOf, writeFiles } from "./helpers.js"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
-const bundleYaml = `apiVersion: effect-swarm/v1
-kind: Model
-metadata:
-  name: scripted
-spec:
-  provider: scripted
-  model: stand-in
-  script:
-    - match: hello
-      text: coordinator heard hello
-    - match: "?find"
-      text: researcher heard find
-    - match: done?
-      text: done
-    - match: done?
-      text: done
----
-apiVersion: effect-swarm/v1
-kind: Agent
-metadata:
-  name: coordinator
-spec:
-  modelConfig:
-    modelRef: Model/scripted
----
-apiVersion: effect-swarm/v1
-kind: Agent
-metadata:
-  name: researcher
-spec:
-  modelConfig:
-    modelRef: Model/scripted
----
-apiVersion: effect-swarm/v1
-kind: Swarm
-metadata:
-  name: team
-spec:
-  entryAgent: Agent/coordinator
-  agents: [Agent/coordinator, Agent/researcher]
----
+const bundleYaml = `${
+  swarmYamlOf({
+    swarm: "team",
+    agents: ["coordinator", "researcher"],
+    script: [
+      `    - match: hello\n      text: coordinator heard hello\n`,
+      `    - match: "?find"\n      text: researcher heard find\n`,
+      `    - match: done?\n      text: done\n`,
+      `    - match: done?\n      text: done\n`
+    ].join("")
+  })
+}---
 apiVersion: effect-swarm/v1
 kind: Connector
 metadata:
@@ -79,15 +51,11 @@ describe("goondan-style connector modules", () => {
     "the multi-agent example's stdin connector (run(ctx) + ctx.emit) runs unchanged: each line is routed, stdin's end is done",
     () =>
       Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const dir = yield* fs.makeTempDirectoryScoped({ prefix: "goondan-connector-" })
-        yield* fs.makeDirectory(path.join(dir, "connectors"))
-        // The example's own file, as it is.
-        yield* fs.copyFile(
-          path.join(repo, "examples/bundles/multi-agent/connectors/cli.ts"),
-          path.join(dir, "connectors/cli.ts")
+        // The example's own connector file, as it is.
+        const example = yield* FileSystem.FileSystem.pipe(
+          Effect.flatMap((fs) => fs.readFileString(path.join(repo, "examples/bundles/multi-agent/connectors/cli.ts")))
         )
-        yield* fs.writeFileString(path.join(dir, "swarm.yaml"), bundleYaml)
+        const dir = yield* writeFiles({ "swarm.yaml": bundleYaml, "connectors/cli.ts": example }, "goondan-connector-")
         const output = yield* Command.make(
           path.join(repo, "node_modules/.bin/tsx"),
           path.join(repo, "test/connector/fixtures/stdin-connector.ts"),

@@ -7,8 +7,16 @@ import * as path from "node:path"
 
 export const baseLayer = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
 
-/** Two agents, `front` (the entry) and `back`, on a model the tests replace (the only fake). */
-export const swarmYaml = `apiVersion: effect-swarm/v1
+/**
+ * A Swarm of two agents on one scripted Model (`script`: YAML list items, indented four spaces): the first
+ * agent is the entry.
+ */
+export const swarmYamlOf = (options: {
+  readonly swarm: string
+  readonly agents: readonly [string, string]
+  readonly script: string
+}) =>
+  `apiVersion: effect-swarm/v1
 kind: Model
 metadata:
   name: scripted
@@ -16,46 +24,71 @@ spec:
   provider: scripted
   model: stand-in
   script:
-    - text: scripted reply
----
+${options.script}${
+    options.agents.map((agent) =>
+      `---
 apiVersion: effect-swarm/v1
 kind: Agent
 metadata:
-  name: front
+  name: ${agent}
 spec:
   modelConfig:
     modelRef: Model/scripted
----
-apiVersion: effect-swarm/v1
-kind: Agent
-metadata:
-  name: back
-spec:
-  modelConfig:
-    modelRef: Model/scripted
----
+`
+    ).join("")
+  }---
 apiVersion: effect-swarm/v1
 kind: Swarm
 metadata:
-  name: default
+  name: ${options.swarm}
 spec:
-  entryAgent: Agent/front
-  agents:
-    - Agent/front
-    - Agent/back
+  entryAgent: Agent/${options.agents[0]}
+  agents: [${options.agents.map((a) => `Agent/${a}`).join(", ")}]
 `
 
-/** Writes `files` (relative path -> content) in a temporary directory (removed with the scope) and loads it. */
-export const bundleOf = (files: Readonly<Record<string, string>>) =>
+/** Two agents, `front` (the entry) and `back`, on a model the tests replace (the only fake). */
+export const swarmYaml = swarmYamlOf({
+  swarm: "default",
+  agents: ["front", "back"],
+  script: "    - text: scripted reply\n"
+})
+
+/** Writes `files` (relative path -> content) in a temporary directory removed with the scope. */
+export const writeFiles = (files: Readonly<Record<string, string>>, prefix = "connector-") =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "connector-" })
-    for (const [name, content] of Object.entries({ "swarm.yaml": swarmYaml, ...files })) {
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix })
+    for (const [name, content] of Object.entries(files)) {
       yield* fs.makeDirectory(path.dirname(path.join(dir, name)), { recursive: true })
       yield* fs.writeFileString(path.join(dir, name), content)
     }
-    return yield* Bundle.load(dir)
+    return dir
   })
+
+/**
+ * A connector module (\`entry\`) declaring the events \`events\` (no properties), and its Connection
+ * \`<name>-in\` (\`spec\` lines added to the Connection's spec, indented two spaces).
+ */
+export const moduleConnectorYaml = (name: string, entry: string, events: ReadonlyArray<string>, spec = "") =>
+  `apiVersion: effect-swarm/v1
+kind: Connector
+metadata:
+  name: ${name}
+spec:
+  entry: ./${entry}
+  events:
+${events.map((e) => `    - name: ${e}\n`).join("")}---
+apiVersion: effect-swarm/v1
+kind: Connection
+metadata:
+  name: ${name}-in
+spec:
+  connectorRef: Connector/${name}
+${spec}`
+
+/** Writes `files` with the two-agent `swarm.yaml` (see {@link writeFiles}) and loads the bundle. */
+export const bundleOf = (files: Readonly<Record<string, string>>) =>
+  Effect.flatMap(writeFiles({ "swarm.yaml": swarmYaml, ...files }), (dir) => Bundle.load(dir))
 
 const lastUser = (request: Model.Request): string => {
   for (let i = request.messages.length - 1; i >= 0; i--) {

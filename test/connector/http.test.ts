@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Queue } from "effect"
 import type { Connector } from "effect-swarm"
 import { Webhook } from "effect-swarm"
-import { baseLayer, event, post, readSse, serve, webYaml } from "./helpers.js"
+import { baseLayer, event, moduleConnectorYaml, post, readSse, serve, webYaml } from "./helpers.js"
 
 declare global {
   var __httpCrashes: Queue.Queue<number> | undefined
@@ -151,23 +151,7 @@ describe("http connector", () => {
       const crashes = yield* Queue.unbounded<number>()
       globalThis.__httpCrashes = crashes
       const { connectors, url } = yield* serve({
-        "connectors.yaml": `${webYaml()}---
-apiVersion: effect-swarm/v1
-kind: Connector
-metadata:
-  name: flaky
-spec:
-  entry: ./flaky.mjs
-  events:
-    - name: tick
----
-apiVersion: effect-swarm/v1
-kind: Connection
-metadata:
-  name: flaky-in
-spec:
-  connectorRef: Connector/flaky
-`,
+        "connectors.yaml": `${webYaml()}---\n${moduleConnectorYaml("flaky", "flaky.mjs", ["tick"])}`,
         "flaky.mjs": `let starts = 0
 export default async function run() {
   starts++

@@ -43,11 +43,16 @@ describe("resume after kill -9", () => {
         for (let round = 0; round < 30 && !finished; round++) {
           const kind = kinds[round % kinds.length]!
           const last = round === 29
+          // At the first line of the kind (70%) or the second: a kind that occurs once per turn (get, done,
+          // turn) skipped over several turns would leave too little work for the rounds after it, and fewer
+          // than 8 kills for some seeds (seed 25538 killed 7 times). Stepwise: the kill lands at that line.
+          let seen = 0
           const run = yield* runUntil(script, [root, server.url, runs, String(turns)], (line) => {
-            if (last || !line.startsWith(`${kind} `) || random() < 0.3) return false
+            if (last || !line.startsWith(`${kind} `)) return false
+            if (seen++ === 0 && random() < 0.3) return false
             killedAt.add(kind)
             return true
-          })
+          }, { stepwise: true })
           if (run.signal === "SIGKILL") {
             kills++
             continue

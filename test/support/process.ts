@@ -43,29 +43,42 @@ export interface Run {
  * Runs `node script ...args`; `onLine` sees every stdout line and returns true to SIGKILL the child
  * right there. Resolves when the child has exited, with its stdout lines (an unterminated last one
  * included) and its stderr as a last `stderr ...` line. Interrupting the effect kills the child.
+ *
+ * `stepwise`: the child waits after each line for a newline on its stdin (a fixture that reads fd 0
+ * synchronously after printing), which the parent writes once `onLine` said not to kill. The kill then
+ * lands exactly at the line, however loaded the machine; without it the child runs on while the parent
+ * gets to the line, so how far it got before the kill depends on the scheduler.
  */
 export const runUntil = (
   script: string,
   args: ReadonlyArray<string>,
-  onLine: (line: string, pid: number) => boolean
+  onLine: (line: string, pid: number) => boolean,
+  options?: { readonly stepwise?: boolean | undefined }
 ) =>
   Effect.async<Run>((resume) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const stepwise = options?.stepwise === true
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: [stepwise ? "pipe" : "ignore", "pipe", "pipe"]
+    })
+    // A child killed (or exited) while a go-ahead is on its way: the write fails with EPIPE, harmlessly.
+    child.stdin?.on("error", () => {})
     const lines: Array<string> = []
     let buffer = ""
     let stderr = ""
-    child.stdout.setEncoding("utf8")
-    child.stdout.on("data", (data: string) => {
+    child.stdout!.setEncoding("utf8")
+    child.stdout!.on("data", (data: string) => {
       buffer += data
       let i: number
       while ((i = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, i)
         buffer = buffer.slice(i + 1)
         lines.push(line)
-        if (child.exitCode === null && !child.killed && onLine(line, child.pid!)) child.kill("SIGKILL")
+        if (child.exitCode !== null || child.killed) continue
+        if (onLine(line, child.pid!)) child.kill("SIGKILL")
+        else if (stepwise) child.stdin?.write("\n")
       }
     })
-    child.stderr.on("data", (d) => stderr += String(d))
+    child.stderr!.on("data", (d) => stderr += String(d))
     child.on("close", (code, signal) => {
       if (buffer.length > 0) lines.push(buffer)
       if (stderr.length > 0) lines.push(`stderr ${stderr}`)

@@ -86,6 +86,40 @@ describe("AgentHost.childProcess", () => {
     )
 
     it.scoped(
+      "restarting one child-process instance replaces its process only: the other instance keeps its pid and generation (reference architecture 7)",
+      () =>
+        Effect.gen(function*() {
+          const gate = yield* loopback
+          const fixture = yield* hostFixture(gate.url)
+          const bundle = yield* Bundle.load(fixture.dir)
+          yield* Effect.gen(function*() {
+            const orchestrator = yield* Orchestrator.makeOnHost(bundle, "hosts")
+            yield* orchestrator.request("echo@one", "hello")
+            yield* orchestrator.request("echo@two", "hello")
+            const one = yield* info(orchestrator, "echo@one")
+            const two = yield* info(orchestrator, "echo@two")
+            assert.notStrictEqual(one.pid, two.pid)
+            yield* orchestrator.restart("echo@one")
+            // The old child was stopped and reaped before restart returned.
+            assert.isFalse(alive(one.pid!))
+            const again = yield* orchestrator.request("echo@one", "hello")
+            assert.strictEqual(again.finishReason, "text_response")
+            const oneAfter = yield* info(orchestrator, "echo@one")
+            const twoAfter = yield* info(orchestrator, "echo@two")
+            assert.strictEqual(oneAfter.generation, 2)
+            assert.notStrictEqual(oneAfter.pid, one.pid)
+            assert.isTrue(alive(oneAfter.pid!))
+            assert.deepStrictEqual([twoAfter.pid, twoAfter.generation, twoAfter.restarts], [two.pid, 1, 0])
+            assert.isTrue(alive(two.pid!))
+          }).pipe(
+            Effect.scoped,
+            Effect.provide(AgentHost.childProcess({ stateRoot: fixture.home, env: fixture.env }))
+          )
+        }),
+      { timeout: 180_000 }
+    )
+
+    it.scoped(
       "a child killed with SIGKILL mid-turn is restarted with backoff and its turn resumed from the log: the reply arrives, the tool ran once",
       () =>
         Effect.gen(function*() {

@@ -87,6 +87,17 @@ export type Verification = { readonly ok: true } | { readonly ok: false; readonl
  * Replay protection for `verifyWebhook`: the signed timestamp (Unix seconds) the request carried (`undefined`
  * when it carried none: refused) and how far from the `Clock` it may be.
  *
+ * @example
+ * ```ts
+ * import type { Connector } from "effect-swarm"
+ * import { Webhook } from "effect-swarm"
+ * // Inside a connector module, with the request's headers at hand:
+ * const options = (headers: Record<string, string | undefined>): Connector.WebhookOptions => ({
+ *   timestamp: headers[Webhook.timestampHeader],
+ *   toleranceSeconds: 60
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

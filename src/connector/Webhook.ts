@@ -29,6 +29,13 @@ export const header = "x-effect-swarm-signature"
  * The header the `http` connector reads the signed timestamp from: the Unix time in seconds when the
  * request was signed.
  *
+ * @example
+ * ```ts
+ * import { Webhook } from "effect-swarm"
+ * // A sender puts the signing time beside the signature:
+ * const headers = { [Webhook.timestampHeader]: String(Math.floor(Date.now() / 1000)) }
+ * ```
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -36,6 +43,13 @@ export const timestampHeader = "x-effect-swarm-timestamp"
 
 /**
  * How far a signed timestamp may be from the receiver's clock, by default: 300 seconds, either way.
+ *
+ * @example
+ * ```ts
+ * import { Webhook } from "effect-swarm"
+ * // A Connection's `replayToleranceSeconds` overrides it; "0" turns replay protection off.
+ * const window = `${Webhook.defaultTolerance} s` // "300 s"
+ * ```
  *
  * @since 0.1.0
  * @category constants

@@ -414,7 +414,19 @@ export const make = (
     }
   })
 
-const defaultSource = (data: MessageData): MessageSource => {
+/**
+ * The source a message gets when none is given: its role, and for a tool result the call it answers.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * Message.defaultSource({ role: "user", content: "hi" }) // { type: "user" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultSource = (data: MessageData): MessageSource => {
   switch (data.role) {
     case "user":
       return { type: "user" }

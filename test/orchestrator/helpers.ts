@@ -13,7 +13,7 @@ export const loadBundle = Bundle.load(bundleDir).pipe(Effect.provide(NodeContext
 export const baseLayer = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
 
 /** The last user message's text of a model request. */
-const lastUser = (request: Model.Request): string => {
+export const lastUser = (request: Model.Request): string => {
   for (let i = request.messages.length - 1; i >= 0; i--) {
     const m = request.messages[i]!
     const data: Message.MessageData = "createdAt" in m && "metadata" in m ? (m as Message.Message).data : m
@@ -21,6 +21,16 @@ const lastUser = (request: Model.Request): string => {
   }
   return ""
 }
+
+/** The scripted answer to `text`: `echo: <text>`, stop, one token each way. */
+export const echoResponse = (text: string): Model.Response => ({
+  message: { role: "assistant", content: `echo: ${text}` },
+  text: `echo: ${text}`,
+  toolCalls: [],
+  finishReason: "stop",
+  usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+  metadata: { provider: "scripted" }
+})
 
 /**
  * The fake at the LLM boundary: answers `echo: <last user text>` after `before(text)` (a gate, a virtual
@@ -37,16 +47,7 @@ export const echoModel = (before: (text: string) => Effect.Effect<void> = () => 
       running++
       maxRunning = Math.max(maxRunning, running)
       yield* before(text).pipe(Effect.ensuring(Effect.sync(() => running--)))
-      const reply = `echo: ${text}`
-      const response: Model.Response = {
-        message: { role: "assistant", content: reply },
-        text: reply,
-        toolCalls: [],
-        finishReason: "stop",
-        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
-        metadata: { provider: "scripted" }
-      }
-      return response
+      return echoResponse(text)
     })
   const service: Model.Service = {
     provider: "scripted",

@@ -18,7 +18,7 @@ import {
   RuntimeEventLog
 } from "effect-swarm"
 import * as path from "node:path"
-import { until, untilSleep } from "./helpers.js"
+import { echoResponse, lastUser, until, untilSleep } from "./helpers.js"
 
 const agentDoc = (name: string, system: string) =>
   `apiVersion: effect-swarm/v1
@@ -86,15 +86,6 @@ const setup = Effect.gen(function*() {
   return { root, dir, context }
 }).pipe(Effect.provide(NodeContext.layer))
 
-const lastUser = (request: Model.Request): string => {
-  for (let i = request.messages.length - 1; i >= 0; i--) {
-    const m = request.messages[i]!
-    const data: Message.MessageData = "createdAt" in m && "metadata" in m ? (m as Message.Message).data : m
-    if (data.role === "user") return Message.text(data)
-  }
-  return ""
-}
-
 /** The fake at the LLM boundary: records (system prompt, user text) per call; texts in `gates` wait for theirs. */
 const recordingModel = (gates: ReadonlyMap<string, Deferred.Deferred<void>>) => {
   const calls: Array<{ readonly system: string; readonly text: string }> = []
@@ -109,15 +100,7 @@ const recordingModel = (gates: ReadonlyMap<string, Deferred.Deferred<void>>) => 
       calls.push({ system, text })
       const gate = gates.get(text)
       if (gate !== undefined) yield* Deferred.await(gate)
-      const response: Model.Response = {
-        message: { role: "assistant", content: `echo: ${text}` },
-        text: `echo: ${text}`,
-        toolCalls: [],
-        finishReason: "stop",
-        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
-        metadata: { provider: "scripted" }
-      }
-      return response
+      return echoResponse(text)
     })
   const service: Model.Service = {
     provider: "scripted",

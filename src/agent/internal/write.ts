@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as ContextWindow from "../../context/ContextWindow.js"
 import * as Conversation from "../../conversation/Conversation.js"
-import type * as Message from "../../conversation/Message.js"
+import * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import { loopRecordVersion } from "../../event/RuntimeEvent.js"
 import type { TraceContext } from "../../event/Trace.js"
@@ -119,23 +119,9 @@ export const newMessage = (
       data,
       metadata,
       createdAt: new Date(ms),
-      source: source ?? sourceOf(data)
+      source: source ?? Message.defaultSource(data)
     })
   })
-
-/** The source of a message the loop writes without one (as `Message.make` defaults it). */
-const sourceOf = (data: Message.MessageData): Message.MessageSource => {
-  switch (data.role) {
-    case "user":
-      return { type: "user" }
-    case "system":
-      return { type: "system" }
-    case "assistant":
-      return { type: "assistant" }
-    case "tool":
-      return { type: "tool", toolCallId: data.toolCallId ?? "", toolName: data.toolName ?? "" }
-  }
-}
 
 export const appendMessage = (
   inst: AgentInstance,

@@ -142,14 +142,19 @@ export const make = (...initial: ReadonlyArray<Reply>): Effect.Effect<Server, ne
 /** Lets pending I/O callbacks run (the client reading a response), without sleeping. */
 export const tick: Effect.Effect<void> = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/** Yields to the event loop until `check` holds (at most `max` turns). */
-export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, max = 50_000): Effect.Effect<void, E, R> =>
+/**
+ * Yields to the event loop until `check` holds. The bound is real time (`boundMs`, checked with
+ * `performance.now`, never slept on), not a count of turns: on a loaded CI machine 50,000 turns passed before
+ * a loopback response was read, and the test failed with "condition never held".
+ */
+export const waitUntil = <E, R>(check: Effect.Effect<boolean, E, R>, boundMs = 30_000): Effect.Effect<void, E, R> =>
   Effect.gen(function*() {
-    for (let i = 0; i < max; i++) {
+    const deadline = performance.now() + boundMs
+    while (performance.now() < deadline) {
       if (yield* check) return
       yield* tick
     }
-    return yield* Effect.dieMessage("condition never held")
+    return yield* Effect.dieMessage(`condition never held within ${boundMs} ms`)
   })
 
 /**

@@ -58,7 +58,7 @@ export class InvalidAgentAddress extends Schema.TaggedError<InvalidAgentAddress>
   "InvalidAgentAddress",
   { input: Schema.String, detail: Schema.String }
 ) {
-  /** The inter-agent error code (see README, "Orchestrator"). */
+  /** The inter-agent error code (see docs/orchestrator.md). */
   get code(): "AGENT_ADDRESS_INVALID" {
     return "AGENT_ADDRESS_INVALID"
   }

@@ -3,7 +3,7 @@
  * their first message, each with a FIFO mailbox processed one turn at a time (instances run concurrently).
  * Instances are reachable by message only (`send`, `request`): no caller holds an instance, so the same
  * addresses can later name entities of a cluster. The layer is scoped: closing its scope shuts the
- * instances down (see README, "Orchestrator").
+ * instances down (see docs/orchestrator.md).
  *
  * @since 0.1.0
  */

@@ -182,7 +182,7 @@ const runtimeCapabilities = (runtimeType: RuntimeConfig.RuntimeType, version: st
   const processes = unenforceable(
     "without bubblewrap a tool that may read /proc reads other processes' entries (the host's environment " +
       "among them), and a descendant that leaves the process group is only killed when the watchdog saw it; " +
-      "a config restricting the tool that grants either is refused (see the README's isolation table)"
+      "a config restricting the tool that grants either is refused (see docs/tools-and-sandbox.md, the isolation tables)"
   )
   const scratch = hasProc ?
     enforced(

@@ -181,7 +181,7 @@ describe("Bundle.load", () => {
     })))
 })
 
-describe("Bundle.load: the README's broken bundle", () => {
+describe("Bundle.load: the broken bundle of docs/bundles.md", () => {
   it.scoped("reports every mistake once; references to invalid resources are not 'not found'", () =>
     provideNode(Effect.gen(function*() {
       const error = yield* Bundle.load(path.join(fixtures, "broken")).pipe(Effect.flip)

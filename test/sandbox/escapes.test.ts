@@ -4,7 +4,7 @@
  * must be closed. Under the runtime-flags strategy (CI runs this file again with
  * ES_TEST_ISOLATION=runtime) each one either passes too (E4-E8, E10, E9 for the child the watchdog
  * sees) or the configs that depend on what only bubblewrap keeps are refused up front with
- * PermissionUnenforceable (E1, E2, E3, E9 for a restricted tool), as the README's table says.
+ * PermissionUnenforceable (E1, E2, E3, E9 for a restricted tool), as docs/tools-and-sandbox.md's table says.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"

@@ -280,7 +280,7 @@ export const defaultPermissions: ReadonlyArray<string> = Object.freeze(["--allow
 const defaultNativeTools: NativeTools = Object.freeze({ callAgents: false, callWorkflows: false })
 
 /**
- * The defaults every builder starts from (seed defaults, except permissions: see the README).
+ * The defaults every builder starts from (seed defaults, except permissions: see docs/runtime-config.md).
  *
  * `permissions` defaults to `["--allow-all"]`, stated openly: a tool is trusted code unless you restrict
  * it. The seed defaulted to `--allow-read`, which Bun silently ignored; we never claim a restriction

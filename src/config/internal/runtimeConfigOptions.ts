@@ -92,8 +92,8 @@ export const withPermissionPolicy = (policy: PermissionPolicy): Option => (d) =>
 }
 
 /**
- * How tool processes are isolated (default `"auto"`; see {@link Isolation} and the README's
- * "Sandboxed tools" section for what each strategy enforces).
+ * How tool processes are isolated (default `"auto"`; see {@link Isolation} and
+ * docs/tools-and-sandbox.md for what each strategy enforces).
  *
  * @example
  * ```ts

@@ -34,7 +34,7 @@ const newline = Buffer.from("\n")
 /**
  * The digest a frame carries: FNV-1a (32 bits, hex) over the UTF-16 code units of its JSON text. It
  * detects bytes another process mixed into a frame; it is no defence against the tool itself (see
- * the README's trust boundary). The worker script computes the same function.
+ * the trust boundary in docs/tools-and-sandbox.md). The worker script computes the same function.
  *
  * @example
  * ```ts

@@ -21,7 +21,7 @@
  *   (a double fork) before the watchdog sees it outlives the call.
  *
  * `--allow-all` restricts nothing, so nothing is refused: such a tool has the host user's authority
- * over everything above, and the README says so. E10 (scratch space) is enforced under both
+ * over everything above, and docs/tools-and-sandbox.md says so. E10 (scratch space) is enforced under both
  * strategies (a sampled size limit here, see `WorkerProcess`), so it is not in this list.
  *
  * @internal

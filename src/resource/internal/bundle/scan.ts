@@ -120,7 +120,7 @@ export const scan = (ctx: Context, root: string, realRoot: string, report: Repor
                 `${rel} is not loaded: its name is not a bundle file name`,
                 {
                   severity: "warning",
-                  suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see the README) to load it"
+                  suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see docs/bundles.md) to load it"
                 }
               )
             }

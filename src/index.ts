@@ -52,6 +52,11 @@ export * as BundleError from "./resource/BundleError.js"
 /**
  * @since 0.1.0
  */
+export * as EntryModule from "./resource/EntryModule.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ObjectRef from "./resource/ObjectRef.js"
 
 /**

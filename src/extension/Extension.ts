@@ -25,10 +25,10 @@ import * as Exit from "effect/Exit"
 import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
-import { pathToFileURL } from "node:url"
 import type { EventBus } from "../event/EventBus.js"
 import type * as Pipeline from "../pipeline/Pipeline.js"
 import * as Bundle from "../resource/Bundle.js"
+import * as EntryModule from "../resource/EntryModule.js"
 import type { AgentResource } from "../resource/Resource.js"
 import type * as ToolRegistry from "../tool/ToolRegistry.js"
 import { ExtensionState, type ExtensionStateError } from "../workspace/ExtensionState.js"
@@ -157,20 +157,22 @@ const ownRegister = (mod: unknown): unknown => {
 }
 
 const importModule = (definition: Definition, file: string) =>
-  Effect.tryPromise({
-    try: () => import(pathToFileURL(file).href) as Promise<unknown>,
-    catch: (cause) =>
+  // At its content version: an edited entry (`run --watch`) is imported again, an unchanged one never is.
+  EntryModule.load(file).pipe(
+    Effect.map((imported) => imported.module),
+    Effect.mapError(({ cause, reason }) =>
       new ExtensionLoadError({
         code: "E_EXT_IMPORT",
         extension: definition.name,
         file,
         resourceFile: definition.resourceFile,
-        reason: `cannot import the entry module (${messageOf(cause)})`,
+        reason: `cannot import the entry module (${reason})`,
         suggestion: "check that the file exists and is an ES module Node can import (a .ts entry needs a compiled " +
           ".js beside it, or a TypeScript loader such as tsx)",
         cause
       })
-  })
+    )
+  )
 
 /**
  * Loads extensions into one instance: imports each entry, in order, and calls its `register(api,

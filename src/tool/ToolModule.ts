@@ -26,7 +26,7 @@ import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as path from "node:path"
-import { pathToFileURL } from "node:url"
+import * as EntryModule from "../resource/EntryModule.js"
 import type { ToolResource } from "../resource/Resource.js"
 import type { JsonSchema, ToolCatalogItem } from "./ToolCatalog.js"
 import * as ToolError from "./ToolError.js"
@@ -234,16 +234,12 @@ export const load = Effect.fn("ToolModule.load")(function*(definition: Definitio
   const runtime = yield* Effect.runtime<never>()
   const fail = (message: string, extra?: { missing?: ReadonlyArray<string>; cause?: unknown }) =>
     new ToolModuleError({ resourceName: definition.resourceName, entry, message, ...extra })
-  const mod = yield* Effect.tryPromise({
-    try: () => import(pathToFileURL(entry).href) as Promise<unknown>,
-    catch: (cause) =>
-      fail(
-        `Tool/${definition.resourceName}: cannot import ${entry}: ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`,
-        { cause }
-      )
-  })
+  // At its content version: an edited entry (`run --watch`) is imported again, an unchanged one never is.
+  const { module: mod } = yield* EntryModule.load(entry).pipe(
+    Effect.mapError((e) =>
+      fail(`Tool/${definition.resourceName}: cannot import ${entry}: ${e.reason}`, { cause: e.cause })
+    )
+  )
   const table = handlerTable(mod)
   const missing: Array<string> = []
   const tools: Array<LoadedTool> = []

@@ -1,7 +1,8 @@
 /**
  * `effect-swarm run --watch` as a user runs it: the built bin in a real process on a copy of
- * test/fixtures/bundles/watch (two agents behind the http connector on a free loopback port, each on its own
- * scripted Model: a reply tells which Model and which instance generation answered). Files are edited the
+ * test/fixtures/bundles/watch (three agents behind the http connector on a free loopback port, each on its own
+ * scripted Model: a reply tells which Model and which instance generation answered; gamma quotes its
+ * in-process TypeScript tool). Files are edited the
  * way editors save them (a temporary file renamed over the old one); every step waits for an output
  * marker or an HTTP reply, with a bounded wait; nothing sleeps.
  */
@@ -16,7 +17,7 @@ const Live = Layer.merge(Bin.layer, NodeContext.layer)
 const fixture = path.join(Bin.repo, "test/fixtures/bundles/watch")
 
 /** One event through the http connector, answered when its turn ends: the reply text. */
-const ask = (url: string, event: "alpha" | "beta") =>
+const ask = (url: string, event: "alpha" | "beta" | "gamma") =>
   Effect.promise(async () => {
     const response = await fetch(`${url}/connections/web/events?wait=reply`, {
       method: "POST",
@@ -83,6 +84,27 @@ describe("effect-swarm run --watch", () => {
         assert.strictEqual(yield* ask(url, "beta"), "beta reply 3")
         // No reload ever named beta.
         assert.isFalse(seen.some((l) => l.startsWith("watch: reloaded") && l.includes("beta")), seen.join("\n"))
+        yield* stop
+      }))
+
+    it.scoped("an edit to an in-process TypeScript tool's code restarts its agent, whose next turn runs the new code; the others keep theirs", () =>
+      Effect.gen(function*() {
+        const { dir, fs, run, seen, stop, url } = yield* serve
+        assert.strictEqual(yield* ask(url, "gamma"), "gamma quotes stamp version 1")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 1")
+
+        const tool = path.join(dir, "gamma", "stamp.ts")
+        const original = yield* fs.readFileString(tool)
+        yield* save(tool, original.replace("stamp version 1", "stamp version 2"))
+        yield* Bin.waitLine(run.errors, seen, /^watch: reloaded gamma\/stamp\.ts: changed gamma; restarted gamma@g$/)
+        assert.strictEqual(yield* ask(url, "gamma"), "gamma quotes stamp version 2")
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 2")
+
+        // Back to the first content: that version again (Node's cache holds it under the same content version).
+        yield* save(tool, original)
+        yield* Bin.waitLine(run.errors, seen, /^watch: reloaded gamma\/stamp\.ts: changed gamma; restarted gamma@g$/)
+        assert.strictEqual(yield* ask(url, "gamma"), "gamma quotes stamp version 1")
+        assert.isFalse(seen.some((l) => l.includes("in-process module")), seen.join("\n"))
         yield* stop
       }))
 

@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, Schema, TestClock } from "effect"
-import { Bundle, Resource, ToolExecutor, ToolModule, ToolRegistry } from "effect-swarm"
+import { Bundle, EntryModule, Resource, ToolExecutor, ToolModule, ToolRegistry } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as YAML from "yaml"
@@ -140,8 +140,9 @@ describe("ToolModule", () => {
         exports: [{ name: "wait" }],
         timeout: "2 seconds"
       })
-      const hang = yield* Effect.promise(() => import(fixture("hang.mjs")))
-      const before = hang.state.aborted as number
+      // The instance ToolModule imported: at the file's content version (a plain import would be another one).
+      const hang = (yield* EntryModule.load(fixture("hang.mjs"))).module as { readonly state: { aborted: number } }
+      const before = hang.state.aborted
       const fiber = yield* Effect.fork(call("slow__wait", {}))
       yield* TestClock.adjust("2 seconds")
       const r = yield* Fiber.join(fiber)

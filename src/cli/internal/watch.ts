@@ -4,7 +4,8 @@
  * loads the bundle again. An invalid bundle is reported (file, field, message, suggestion) and the running
  * swarm is left as it is; a valid one is applied with `Orchestrator.reload`, restarting only the agents
  * whose resolved configuration changed (their YAML, prompt, model, tools or extensions, file contents
- * included). Connectors keep running.
+ * included). A restarted agent imports its in-process tool and extension entries again at their new content
+ * version (`EntryModule`): an edited tool's new code runs from its next turn. Connectors keep running.
  *
  * @internal
  */
@@ -111,17 +112,6 @@ const referencedFiles = (bundle: Bundle.Bundle): ReadonlySet<string> =>
     bundle.entries.flatMap((e) =>
       e.dependency ? [] : [e.entryFile, e.systemPromptFile, e.scriptFile].filter((f): f is string => f !== undefined)
     )
-  )
-
-/** In-process entries (Node keeps the module it imported first: an edit applies at the next `run`). */
-const inProcessEntries = (bundle: Bundle.Bundle): ReadonlySet<string> =>
-  new Set(
-    bundle.entries.flatMap((e) => {
-      const r = e.resource
-      const inProcess = r.kind === "Extension" || r.kind === "Connector" ||
-        (r.kind === "Tool" && r.spec.runtime === undefined)
-      return inProcess && e.entryFile !== undefined ? [e.entryFile] : []
-    })
   )
 
 /** Connector and Connection resources: connectors keep running, so changes to these apply at the next `run`. */
@@ -269,14 +259,6 @@ export const start = (initial: Bundle.Bundle, orchestrator: Orchestrator.Service
             parts.length === 0 ? "no agent's configuration changed" : parts.join("; ")
           }`
         )
-        const stale = batch.filter((f) => inProcessEntries(current).has(f))
-        if (stale.length > 0) {
-          yield* options.log(
-            `watch: ${Array.from(new Set(stale.map(display))).join(", ")} ${
-              stale.length === 1 ? "is an in-process module" : "are in-process modules"
-            }: Node keeps the version it imported first; restart run to load the edit`
-          )
-        }
         if (connectorsPrint(current) !== connectorsPrint(next)) {
           yield* options.log("watch: Connector and Connection changes apply at the next run (connectors keep running)")
         }

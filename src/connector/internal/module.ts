@@ -1,6 +1,6 @@
 /**
- * Connector modules (a Connector's `entry`): imported once, `run(ctx)` called with the promise-based
- * `ConnectorContext` for each start. The promises the context returns run their Effects in a `FiberSet`
+ * Connector modules (a Connector's `entry`): imported at their content version (`EntryModule`), `run(ctx)`
+ * called with the promise-based `ConnectorContext` for each start. The promises the context returns run their Effects in a `FiberSet`
  * of the start's scope, so stopping the connector interrupts whatever it still waits for.
  */
 import * as Cause from "effect/Cause"
@@ -11,7 +11,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
-import { pathToFileURL } from "node:url"
+import * as EntryModule from "../../resource/EntryModule.js"
 import type { Builtin, ConnectorContext, Reply, ReplyChunk, Run } from "../Connector.js"
 import { ConnectorCrashed, ConnectorLoadError } from "../ConnectorError.js"
 import type { Prepared } from "./runtime.js"
@@ -36,18 +36,19 @@ const runOf = (mod: unknown): Run | undefined => {
 /** Imports a connector module and finds its `run`. */
 export const load = (prepared: Prepared, file: string): Effect.Effect<Run, ConnectorLoadError> =>
   Effect.gen(function*() {
-    const mod = yield* Effect.tryPromise({
-      try: () => import(pathToFileURL(file).href) as Promise<unknown>,
-      catch: (cause) =>
+    // At its content version: an edited entry (`run --watch`) is imported again, an unchanged one never is.
+    const { module: mod } = yield* EntryModule.load(file).pipe(
+      Effect.mapError(({ reason }) =>
         new ConnectorLoadError({
           code: "E_CONNECTOR_IMPORT",
           connection: prepared.name,
           connector: prepared.connectorName,
           file,
-          reason: `cannot import the entry module (${messageOf(cause)})`,
+          reason: `cannot import the entry module (${reason})`,
           suggestion: "check that the file is an ES module Node can import (the CLI loads .ts entries through tsx)"
         })
-    })
+      )
+    )
     const run = runOf(mod)
     if (run === undefined) {
       return yield* new ConnectorLoadError({

@@ -50,8 +50,19 @@ const stringify = (value: unknown): string => {
   }
 }
 
-// Messages are immutable values: summarise each one once.
+// Messages are immutable values: summarise each one once. The summaries are frozen and remembered, so
+// `sanitize` hands them on as they are instead of rebuilding every message's summary every step.
 const cache = new WeakMap<Message, LlmInputMessage>()
+const trusted = new WeakSet<object>()
+
+const freeze = (summary: LlmInputMessage): LlmInputMessage => {
+  if (summary.parts !== undefined) {
+    for (const part of summary.parts) Object.freeze(part)
+    Object.freeze(summary.parts)
+  }
+  trusted.add(Object.freeze(summary))
+  return summary
+}
 
 const summarizeOne = (message: Message): LlmInputMessage => {
   const role = message.data.role
@@ -156,7 +167,7 @@ export const summarize = (messages: ReadonlyArray<Message>): ReadonlyArray<LlmIn
     const message = messages[i]!
     let summary = cache.get(message)
     if (summary === undefined) {
-      summary = summarizeOne(message)
+      summary = freeze(summarizeOne(message))
       cache.set(message, summary)
     }
     out[i - start] = summary
@@ -204,6 +215,11 @@ export const sanitize = (u: unknown): ReadonlyArray<LlmInputMessage> | undefined
   if (!Array.isArray(u)) return undefined
   const out: Array<LlmInputMessage> = []
   for (const item of u) {
+    // A summary `summarize` made (frozen, so nothing changed it since) is valid as it is.
+    if (isRecord(item) && trusted.has(item)) {
+      out.push(item as unknown as LlmInputMessage)
+      continue
+    }
     if (!isRecord(item) || typeof item.role !== "string" || typeof item.content !== "string") continue
     const contentSource = item.contentSource === "verbatim" || item.contentSource === "summary"
       ? { contentSource: item.contentSource as "verbatim" | "summary" }

@@ -102,6 +102,21 @@ export const lastTurn = (
   return turnId === undefined ? undefined : { turnId, messages: messages.slice(start) }
 }
 
+/**
+ * Where the turn `turnId` starts among `messages` when it is the last turn there (`messages.length` when
+ * it is not): the loop reads its turn in place, without copying it out each step.
+ */
+export const turnStart = (messages: ReadonlyArray<Message>, turnId: string): number => {
+  let start = messages.length
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const id = turnIdOf(messages[i]!)
+    if (id === undefined) continue
+    if (id !== turnId) break
+    start = i
+  }
+  return start
+}
+
 /** The tool calls of an assistant message. */
 export const callsOf = (m: Message): ReadonlyArray<ToolCall> =>
   m.data.role === "assistant" ? m.data.toolCalls ?? [] : []

@@ -88,39 +88,43 @@ const result = (
   ...(state.failure === undefined ? {} : { error: state.failure })
 })
 
-const lastAssistantText = (messages: ReadonlyArray<Message.Message>) => {
-  for (let i = messages.length - 1; i >= 0; i--) {
+const lastAssistantText = (messages: ReadonlyArray<Message.Message>, start = 0) => {
+  for (let i = messages.length - 1; i >= start; i--) {
     const m = messages[i]!
     if (m.data.role === "assistant" && Message.text(m.data).trim() !== "") return m
   }
   return undefined
 }
 
-const lastAssistant = (messages: ReadonlyArray<Message.Message>) => {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i]!.data.role === "assistant") return messages[i]
-  }
-  return undefined
+/** The calls of `assistant` (at `at`) without a result among the messages after it. */
+const unanswered = (messages: ReadonlyArray<Message.Message>, at: number): ReadonlyArray<Message.ToolCall> => {
+  const calls = Log.callsOf(messages[at]!)
+  if (calls.length === 0 || at === messages.length - 1) return calls
+  const done = Log.answered(messages.slice(at + 1))
+  return done.size === 0 ? calls : calls.filter((c) => !done.has(c.id))
 }
 
 /** The loop inside the turn onion: run steps until the turn ends. */
 const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
   Effect.gen(function*() {
     while (true) {
-      const messages = yield* turnMessages(inst, state.turnId)
-      const last = messages.at(-1)
-      if (state.failure !== undefined) return result(state, "error", lastAssistantText(messages))
+      // The turn is read in place (from `start` on): no copy of its messages, no set of every answered call.
+      const all = (yield* Ref.get(inst.state.conversation)).messages
+      const start = Log.turnStart(all, state.turnId)
+      const last = start < all.length ? all[all.length - 1] : undefined
+      if (state.failure !== undefined) return result(state, "error", lastAssistantText(all, start))
       if (state.awaiting.length > 0) return result(state, "awaiting_approval", undefined)
-      if (state.exceeded !== undefined) return result(state, "budget_exceeded", lastAssistantText(messages))
+      if (state.exceeded !== undefined) return result(state, "budget_exceeded", lastAssistantText(all, start))
       if (last !== undefined && last.data.role === "assistant" && Log.callsOf(last).length === 0) {
         return result(state, "text_response", last)
       }
       // The calls of the turn's last assistant message without a result: the log may end right after it,
       // or after some of its results (a crash between two result writes), never with the model asked again.
-      const assistant = lastAssistant(messages)
-      if (assistant !== undefined) {
-        const done = Log.answered(messages)
-        const pending = Log.callsOf(assistant).filter((c) => !done.has(c.id))
+      let at = all.length - 1
+      while (at >= start && all[at]!.data.role !== "assistant") at--
+      if (at >= start) {
+        const assistant = all[at]!
+        const pending = unanswered(all, at)
         if (pending.length > 0) {
           yield* inst.pipeline.runStep(
             {
@@ -138,15 +142,10 @@ const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
         state.exceeded = { limit: "maxTokens", value: max, used: state.tokens }
         continue
       }
-      if (state.steps >= inst.policy.maxStepsPerTurn) return result(state, "max_steps", lastAssistantText(messages))
+      if (state.steps >= inst.policy.maxStepsPerTurn) return result(state, "max_steps", lastAssistantText(all, start))
       const stepIndex = state.steps++
       yield* inst.pipeline.runStep(
-        {
-          turn,
-          stepIndex,
-          toolCatalog: yield* catalogOf(inst),
-          metadata: stepInput(inst, (yield* Ref.get(inst.state.conversation)).messages)
-        },
+        { turn, stepIndex, toolCatalog: yield* catalogOf(inst), metadata: stepInput(inst, all) },
         modelStep(inst, state)
       )
     }

@@ -4,10 +4,9 @@
  * before returning); `memory` keeps everything in Refs (tests, the benchmark, throwaway agents).
  */
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
-import type * as MessageEvent from "../../conversation/MessageEvent.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
 import * as Instances from "../../workspace/Instances.js"
 import { MessageStore } from "../../workspace/MessageStore.js"
 import { type EventRecord, RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
@@ -86,25 +85,18 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
   })
 
 export const memory = (initial: Conversation.Conversation = Conversation.empty) =>
-  Effect.gen(function*() {
-    const conversation = yield* Ref.make(initial)
+  Effect.sync(() => {
+    // The conversation itself lives in the instance's Ref (the loop folds every appended event into it):
+    // a second fold here made every in-memory append copy the conversation twice. `load` is read once,
+    // when the instance opens; an append only numbers its drafts after the seq the instance has seen.
     // Appended in place (one instance, written under its lock): copying the whole list per record made
     // every record cost O(records so far).
     const records: Array<EventRecord> = []
     const storage: Storage = {
       kind: "memory",
-      load: Ref.get(conversation),
-      append: (drafts) =>
-        Ref.modify(conversation, (c) => {
-          const events: Array<MessageEvent.MessageEvent> = []
-          let next = c
-          for (const draft of drafts) {
-            const [event, applied] = Conversation.applyDraft(next, draft)
-            events.push(event)
-            next = applied
-          }
-          return [events, next]
-        }),
+      load: Effect.succeed(initial),
+      append: (drafts, expectedLastSeq) =>
+        Effect.sync(() => drafts.map((draft, i) => MessageEvent.withSeq(draft, expectedLastSeq + 1 + i))),
       records: Effect.sync(() => records.slice()),
       record: (added) =>
         Effect.sync(() => {

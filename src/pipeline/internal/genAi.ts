@@ -38,6 +38,8 @@ export const contentText = (value: unknown): string => {
 
 type Value = string | number | boolean | undefined
 
+// Callers check `span._tag` first, so no attribute object is built for a span nothing records (the
+// default: no tracer installed), which was several objects per step.
 const set = (span: Tracer.AnySpan, attributes: Record<string, Value>) => {
   if (span._tag !== "Span") return
   for (const key in attributes) {
@@ -53,7 +55,7 @@ const usage = (u: TokenUsage | undefined): Record<string, Value> =>
 
 /** @internal */
 export const turnStarted = (span: Tracer.AnySpan, ctx: TurnContext) =>
-  set(span, {
+  span._tag !== "Span" ? undefined : set(span, {
     "gen_ai.operation.name": "invoke_agent",
     "gen_ai.agent.name": ctx.agentName,
     "gen_ai.conversation.id": `${ctx.agentName}@${ctx.instanceKey}`,
@@ -67,7 +69,7 @@ export const turnEnded = <E>(
   steps: number,
   tokens: TokenUsage | undefined
 ) =>
-  set(span, {
+  span._tag !== "Span" ? undefined : set(span, {
     "effect_swarm.turn.steps": steps,
     ...usage(tokens),
     ...(Exit.isSuccess(exit)
@@ -81,7 +83,7 @@ export const turnEnded = <E>(
 
 /** @internal */
 export const stepStarted = (span: Tracer.AnySpan, agentName: string, stepIndex: number, stepId: string) =>
-  set(span, {
+  span._tag !== "Span" ? undefined : set(span, {
     "gen_ai.agent.name": agentName,
     "effect_swarm.step.index": stepIndex,
     "effect_swarm.step.id": stepId
@@ -92,7 +94,7 @@ const retryKey = "runtime.modelRetryKind"
 
 /** @internal */
 export const stepEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<StepResult, E>, tokens: TokenUsage | undefined) =>
-  set(span, {
+  span._tag !== "Span" ? undefined : set(span, {
     ...usage(tokens),
     ...(Exit.isSuccess(exit)
       ? {
@@ -106,7 +108,7 @@ export const stepEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<StepResult, E
 
 /** @internal */
 export const toolStarted = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
-  set(span, {
+  span._tag !== "Span" ? undefined : set(span, {
     "gen_ai.operation.name": "execute_tool",
     "gen_ai.tool.name": ctx.toolName,
     "gen_ai.tool.call.id": ctx.toolCallId,
@@ -116,11 +118,11 @@ export const toolStarted = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
 
 /** The tool's arguments as the middlewares left them (content: only when captured). @internal */
 export const toolArguments = (span: Tracer.AnySpan, ctx: ToolCallContext) =>
-  set(span, { "gen_ai.tool.call.arguments": contentText(ctx.args) })
+  span._tag !== "Span" ? undefined : set(span, { "gen_ai.tool.call.arguments": contentText(ctx.args) })
 
 /** @internal */
 export const toolEnded = <E>(span: Tracer.AnySpan, exit: Exit.Exit<ToolCallResult, E>, capture: boolean) =>
-  set(
+  span._tag !== "Span" ? undefined : set(
     span,
     Exit.isSuccess(exit)
       ? {

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Permissions } from "effect-swarm"
 import * as Limits from "effect-swarm/sandbox/Limits"
+import * as fs from "node:fs"
+import * as path from "node:path"
 
 const base = {
   maxMemoryMB: 256,
@@ -104,8 +106,45 @@ describe("Limits.launchArgs", () => {
   })
 })
 
+/**
+ * The table "What each runtime enforces with its own flags" of docs/tools-and-sandbox.md, read from the page:
+ * for each runtime column, the permission kinds whose cell says **refused**.
+ */
+const documentedRefusals = (): Record<string, ReadonlyArray<string>> => {
+  const page = fs.readFileSync(path.resolve(__dirname, "../../docs/tools-and-sandbox.md"), "utf8")
+  const start = page.indexOf("**What each runtime enforces with its own flags**")
+  assert.isAtLeast(start, 0, "the page has the table")
+  const rows = page.slice(start).split("\n").filter((l) => l.startsWith("|")).slice(0, 9)
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()))
+  const [header, , ...body] = rows
+  const kinds: Record<string, ReadonlyArray<string>> = {
+    "read / write paths": ["read", "write"],
+    network: ["net"],
+    subprocesses: ["run"],
+    environment: ["env"]
+  }
+  const out: Record<string, Array<string>> = {}
+  header!.slice(1).forEach((runtime, i) => {
+    out[runtime] = body.filter((row) => row[0]! in kinds && row[i + 1]!.startsWith("**refused**"))
+      .flatMap((row) => kinds[row[0]!]!)
+  })
+  return out
+}
+
 describe("Limits.unenforced and capabilities", () => {
-  it("matches the README table", () => {
+  it("matches the table of docs/tools-and-sandbox.md", () => {
+    const none = Permissions.grants([])
+    const refused = (runtime: "bun" | "node" | "deno", version: string) =>
+      Limits.unenforced(Limits.capabilitiesOf(runtime, version), none).map((u) => u.permission)
+    const documented = documentedRefusals()
+    assert.deepStrictEqual(Object.keys(documented), ["Deno", "Node 20-24", "Node >= 25", "Bun"])
+    assert.deepStrictEqual(refused("deno", "2.9.6"), documented["Deno"])
+    assert.deepStrictEqual(refused("node", "20.20.2"), documented["Node 20-24"])
+    assert.deepStrictEqual(refused("node", "25.0.0"), documented["Node >= 25"])
+    assert.deepStrictEqual(refused("bun", "1.4.5"), documented["Bun"])
+  })
+
+  it("refuses what the runtime cannot enforce, kind by kind", () => {
     const none = Permissions.grants([])
     const kinds = (runtime: "bun" | "node" | "deno", version: string) =>
       Limits.unenforced(Limits.capabilitiesOf(runtime, version), none).map((u) => u.permission)

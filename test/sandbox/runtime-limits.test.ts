@@ -112,7 +112,7 @@ describe("Limits.launchArgs", () => {
  */
 const documentedRefusals = (): Record<string, ReadonlyArray<string>> => {
   const page = fs.readFileSync(path.resolve(__dirname, "../../docs/tools-and-sandbox.md"), "utf8")
-  const start = page.indexOf("**What each runtime enforces with its own flags**")
+  const start = page.indexOf("### What each runtime enforces with its own flags")
   assert.isAtLeast(start, 0, "the page has the table")
   const rows = page.slice(start).split("\n").filter((l) => l.startsWith("|")).slice(0, 9)
     .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()))

@@ -25,7 +25,10 @@ export const buildFixture = (name: string, dir: string) =>
         outfile,
         logLevel: "error",
         // CommonJS dependencies that require Node built-ins need a require in an ES module.
-        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+        banner: {
+          js:
+            "import { createRequire as __esCreateRequire } from 'node:module'; const require = __esCreateRequire(import.meta.url);"
+        },
         alias: { "effect-swarm": path.join(repo, "src/index.ts") }
       })
       return outfile

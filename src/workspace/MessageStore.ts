@@ -24,6 +24,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -31,8 +32,10 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type * as Conversation from "../conversation/Conversation.js"
 import type * as MessageEvent from "../conversation/MessageEvent.js"
+import type { StorageIoError } from "./AtomicFile.js"
 import type { InstanceRef } from "./InstanceName.js"
 import * as Compaction from "./internal/compaction.js"
 import * as DurableFile from "./internal/durableFile.js"
@@ -223,6 +226,11 @@ export interface Options {
   readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
+// Effect's default tracer: spans in it are not exported anywhere.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+const pathCacheBound = 4096
+
 /**
  * Builds the store over a state root (default: `StateRoot.resolve`).
  *
@@ -244,7 +252,19 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const durableFile = yield* DurableFile.DurableFile
     const policy = yield* MessageInstance.policyOf(options?.compaction)
     const instances = yield* OpenInstances.make<Compaction.Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
-    const paths = (instance: InstanceRef) => WorkspacePaths.instance(root, instance)
+    // The paths of the instances in use, computed once (a dozen path joins, and a hash for a workspace id
+    // that is not a plain name). Bounded: cleared when it holds too many.
+    const pathCache = new Map<string, WorkspacePaths.InstancePaths>()
+    const paths = (instance: InstanceRef) => {
+      const key = `${instance.workspaceId}\u0000${instance.agentName}\u0000${instance.instanceKey}`
+      let p = pathCache.get(key)
+      if (p === undefined) {
+        if (pathCache.size >= pathCacheBound) pathCache.clear()
+        p = WorkspacePaths.instance(root, instance)
+        pathCache.set(key, p)
+      }
+      return p
+    }
     const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable, durableFile)
 
     // Once the store's scope has closed, nothing is opened or read any more.
@@ -268,39 +288,67 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
       return instances.use(p.dir, Effect.suspend(() => open(p)), f, () => closed(instance, operation))
     }
 
-    const append = Effect.fn("MessageStore.append")(function*(
+    // Numbers, validates, encodes and queues the drafts in one synchronous step (the queue order is the
+    // file order, and no other append can run in between); a bad draft or a conflict queues nothing.
+    const stage = (
+      inst: Compaction.Open,
+      drafts: ReadonlyArray<MessageEvent.Draft>,
+      expected: number | undefined
+    ): Either.Either<
+      readonly [ReadonlyArray<MessageEvent.MessageEvent>, Effect.Effect<void, StorageIoError>],
+      StorageError.SeqConflict | StorageError.InvalidMessage
+    > => {
+      if (expected !== undefined && expected !== inst.lastSeq) {
+        return Either.left(new StorageError.SeqConflict({ expectedLastSeq: expected, lastSeq: inst.lastSeq }))
+      }
+      const events = sequence(drafts, inst.lastSeq + 1)
+      const text = encodeEvents(events)
+      if (Either.isLeft(text)) return Either.left(text.left)
+      if (events.length === 0) return Either.right([events, Effect.void] as const)
+      const wait = inst.writer.unsafeEnqueueText(text.right)
+      inst.lastSeq += events.length
+      for (const event of events) if (event.type !== "append") inst.lastDeadSeq = event.seq
+      return Either.right([events, wait] as const)
+    }
+
+    const appendTo = (
+      inst: Compaction.Open,
+      drafts: ReadonlyArray<MessageEvent.Draft>,
+      expected: number | undefined
+    ) =>
+      Effect.flatMap(
+        // The permit only while a compaction is marked as holding it (see Compaction.exclusive).
+        Effect.suspend(() =>
+          inst.exclusive === 0
+            ? stage(inst, drafts, expected)
+            : inst.permit.withPermits(1)(Effect.suspend(() => stage(inst, drafts, expected)))
+        ),
+        ([events, wait]) =>
+          wait.pipe(
+            Effect.mapError(fromIo),
+            // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
+            Effect.zipRight(Compaction.maybeStart(fs, inst, policy)),
+            Effect.as(events)
+          )
+      )
+
+    // Not Effect.fn: its span and call-site capture cost more than the rest of an append's machinery. The
+    // span is opened only when an exporting tracer is installed (Effect's built-in one records nothing).
+    const append = (
       instance: InstanceRef,
       drafts: ReadonlyArray<MessageEvent.Draft>,
       appendOptions?: AppendOptions
-    ) {
+    ): Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, MessageStoreError> => {
       const expected = appendOptions?.expectedLastSeq
-      if (drafts.length === 0 && expected === undefined) return []
-      return yield* withInstance(instance, "append", (inst) =>
-        Effect.gen(function*() {
-          const [events, wait] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
-            if (expected !== undefined && expected !== inst.lastSeq) {
-              return yield* new StorageError.SeqConflict({ expectedLastSeq: expected, lastSeq: inst.lastSeq })
-            }
-            const events = sequence(drafts, inst.lastSeq + 1)
-            // Validated and encoded before anything is queued: a bad draft writes nothing of the batch.
-            const text = encodeEvents(events)
-            if (Either.isLeft(text)) return yield* text.left
-            if (events.length === 0) return [events, Effect.void] as const
-            // The queue order is the file order, so seqs are assigned and queued under the same permit.
-            const wait = yield* inst.writer.enqueueText(text.right)
-            inst.lastSeq += events.length
-            for (const event of events) if (event.type !== "append") inst.lastDeadSeq = event.seq
-            return [events, wait] as const
-          }))
-          yield* wait.pipe(Effect.mapError(fromIo))
-          // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
-          yield* Compaction.maybeStart(fs, inst, policy)
-          return events
-        })).pipe(
-          // A failed write stopped the writer, and the seqs given meanwhile are void: reopen from the file.
-          Effect.tapErrorTag("StorageUnavailable", () => instances.release(paths(instance).dir))
-        )
-    })
+      if (drafts.length === 0 && expected === undefined) return Effect.succeed([])
+      const run = withInstance(instance, "append", (inst) => appendTo(inst, drafts, expected)).pipe(
+        // A failed write stopped the writer, and the seqs given meanwhile are void: reopen from the file.
+        Effect.tapErrorTag("StorageUnavailable", () => instances.release(paths(instance).dir))
+      )
+      return Effect.tracerWith((tracer) =>
+        tracer === nativeTracer ? run : Effect.withSpan(run, "MessageStore.append", { kind: "internal" })
+      )
+    }
 
     const load = Effect.fn("MessageStore.load")(function*(instance: InstanceRef) {
       yield* ifOpen(instance, "load")

@@ -33,8 +33,14 @@ import { fromIo } from "./storageErrors.js"
 export interface Open {
   readonly paths: WorkspacePaths.InstancePaths
   readonly writer: Jsonl.Writer<MessageEvent.MessageEvent>
-  /** Held to assign seqs and queue (the queue order is the file order) and to replace the files. */
+  /**
+   * Held by compaction to note its point and to replace the files (see {@link exclusive}). An append
+   * numbers and queues its events in one synchronous step (the queue order is the file order), so it
+   * takes the permit only while compaction is marked in `exclusive`.
+   */
   readonly permit: Effect.Semaphore
+  /** How many holders of `permit` appends must wait for (compaction's exclusive phases). */
+  exclusive: number
   /** One compaction at a time. */
   readonly compactLock: Effect.Semaphore
   /** The instance's scope: an automatic compaction runs in a fiber of it. */
@@ -58,6 +64,27 @@ export interface Policy {
   readonly ratio: number
 }
 
+/**
+ * Runs `effect` holding the append permit and marked in `inst.exclusive`, so appends wait for it: from the
+ * mark on, no append numbers or queues anything until `effect` is done. (An append that ran between the
+ * permit being taken and the mark ran before `effect` began, which is the same as before the permit.)
+ *
+ * @internal
+ */
+export const exclusive = <A, E>(inst: Open, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  inst.permit.withPermits(1)(
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        inst.exclusive++
+      }),
+      () => effect,
+      () =>
+        Effect.sync(() => {
+          inst.exclusive--
+        })
+    )
+  )
+
 /** Folds the events into a new snapshot (see the module docs); returns the folded conversation. @internal */
 export const compact = (
   fs: FileSystem.FileSystem,
@@ -66,10 +93,13 @@ export const compact = (
   const p = inst.paths
   const tmp = `${p.base}.tmp`
   return inst.compactLock.withPermits(1)(Effect.gen(function*() {
-    const [seq, offset] = yield* inst.permit.withPermits(1)(Effect.gen(function*() {
-      yield* inst.writer.flush.pipe(Effect.mapError(fromIo))
-      return [inst.lastSeq, yield* inst.writer.size] as const
-    }))
+    const [seq, offset] = yield* exclusive(
+      inst,
+      Effect.gen(function*() {
+        yield* inst.writer.flush.pipe(Effect.mapError(fromIo))
+        return [inst.lastSeq, yield* inst.writer.size] as const
+      })
+    )
     const conversation = yield* readFiles(fs, p, { end: offset })
     if (conversation.seqProblems.length > 0) return yield* seqCorrupt(p.events, conversation)
     const folded = Conversation.fold(conversation)
@@ -78,14 +108,17 @@ export const compact = (
     }
     const text = snapshotText(folded)
     yield* writeDurably(fs, tmp, text)
-    yield* inst.permit.withPermits(1)(Effect.gen(function*() {
-      yield* inst.writer.flush
-      yield* fs.rename(tmp, p.base).pipe(io(p.base, "rename"))
-      yield* syncDirectory(fs, p.messagesDir)
-      yield* inst.writer.replaceFrom(offset)
-      inst.baseSeq = folded.baseSeq
-      inst.baseBytes = Buffer.byteLength(text)
-    })).pipe(Effect.mapError(fromIo), Effect.uninterruptible)
+    yield* exclusive(
+      inst,
+      Effect.gen(function*() {
+        yield* inst.writer.flush
+        yield* fs.rename(tmp, p.base).pipe(io(p.base, "rename"))
+        yield* syncDirectory(fs, p.messagesDir)
+        yield* inst.writer.replaceFrom(offset)
+        inst.baseSeq = folded.baseSeq
+        inst.baseBytes = Buffer.byteLength(text)
+      })
+    ).pipe(Effect.mapError(fromIo), Effect.uninterruptible)
     return folded
   }))
 }
@@ -93,10 +126,12 @@ export const compact = (
 const shouldCompact = (inst: Open, policy: Policy | undefined) =>
   Effect.map(
     inst.writer.size,
-    (size) =>
-      policy !== undefined && inst.background === undefined && !inst.autoCompactFailed &&
-      inst.lastDeadSeq > inst.baseSeq && size >= policy.minBytes && size >= policy.ratio * inst.baseBytes
+    (size) => policy !== undefined && size >= policy.minBytes && size >= policy.ratio * inst.baseBytes
   )
+
+// What rules compaction out without reading the writer's size (the case of almost every append).
+const ruledOut = (inst: Open, policy: Policy | undefined) =>
+  policy === undefined || inst.background !== undefined || inst.autoCompactFailed || inst.lastDeadSeq <= inst.baseSeq
 
 /**
  * Starts an automatic compaction in the background when the policy calls for one and none runs. Its
@@ -105,8 +140,11 @@ const shouldCompact = (inst: Open, policy: Policy | undefined) =>
  * @internal
  */
 export const maybeStart = (fs: FileSystem.FileSystem, inst: Open, policy: Policy | undefined): Effect.Effect<void> =>
+  Effect.suspend(() => ruledOut(inst, policy) ? Effect.void : start(fs, inst, policy))
+
+const start = (fs: FileSystem.FileSystem, inst: Open, policy: Policy | undefined): Effect.Effect<void> =>
   Effect.gen(function*() {
-    if (!(yield* shouldCompact(inst, policy))) return
+    if (ruledOut(inst, policy) || !(yield* shouldCompact(inst, policy))) return
     const run = compact(fs, inst).pipe(
       Effect.asVoid,
       Effect.catchAll((error) =>

@@ -48,10 +48,12 @@ export interface Writer<A> {
    */
   readonly enqueue: (records: ReadonlyArray<A>) => Effect.Effect<Effect.Effect<void, StorageIoError>>
   /**
-   * Like `enqueue`, for lines already encoded by the caller (each ending with a newline): the caller
-   * validates and encodes outside the writer, and nothing can throw in here.
+   * Like `enqueue`, for lines already encoded by the caller (each ending with a newline), and queued at
+   * once, when called (unsafe: the caller makes the call part of a synchronous step, e.g. numbering and
+   * queueing in one `Effect.suspend`); returns the effect that waits for them to be durable. Nothing can
+   * throw in here.
    */
-  readonly enqueueText: (text: string) => Effect.Effect<Effect.Effect<void, StorageIoError>>
+  readonly unsafeEnqueueText: (text: string) => Effect.Effect<void, StorageIoError>
   /**
    * Replaces the file, atomically and durably, with its bytes from `offset` on (the records appended after
    * a compaction point) and goes on appending to the new file. Only call it when no append is in flight.
@@ -260,19 +262,18 @@ export const writer = <A>(
       )
     )
 
-    const enqueueText = (text: string) =>
-      Effect.sync(() => {
-        if (closed) return Effect.fail(closedError(file))
-        const own: Pending = { text, done: Deferred.unsafeMake(FiberId.none) }
-        pending.push(own)
-        return waitFor(own)
-      })
+    const unsafeEnqueueText = (text: string): Effect.Effect<void, StorageIoError> => {
+      if (closed) return Effect.fail(closedError(file))
+      const own: Pending = { text, done: Deferred.unsafeMake(FiberId.none) }
+      pending.push(own)
+      return waitFor(own)
+    }
 
     const enqueue = (records: ReadonlyArray<A>) =>
       Effect.suspend(() => {
         let text = ""
         for (const record of records) text += codec.encode(record) + "\n"
-        return enqueueText(text)
+        return Effect.sync(() => unsafeEnqueueText(text))
       })
 
     const replaceFrom = (offset: number) =>
@@ -293,7 +294,7 @@ export const writer = <A>(
     return {
       file,
       enqueue,
-      enqueueText,
+      unsafeEnqueueText,
       replaceFrom,
       append: (records) => Effect.flatten(enqueue(records)),
       flush: Effect.flatten(enqueue([])),

@@ -85,6 +85,7 @@ export const open = (
       paths: p,
       writer,
       permit: yield* Effect.makeSemaphore(1),
+      exclusive: 0,
       compactLock: yield* Effect.makeSemaphore(1),
       scope: yield* Effect.scope,
       lastSeq: conversation.lastSeq,

@@ -1,28 +1,13 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream } from "effect"
-import {
-  AgentInstance,
-  EventBus,
-  ExtensionState,
-  Instances,
-  MessageStore,
-  RuntimeEventLog,
-  Scripted,
-  Turn
-} from "effect-swarm"
+import { Chunk, Effect, Stream } from "effect"
+import { AgentInstance, RuntimeEventLog, Scripted, Turn } from "effect-swarm"
+import { storesLayer } from "../support/stores.js"
 import { tempRoot } from "../workspace/helpers.js"
 
 const ref = { workspaceId: "w", agentName: "a", instanceKey: "k" }
 
-const stores = (root: string) =>
-  Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(NodeFileSystem.layer))
+const stores = storesLayer
 
 /** Two steps, one tool call: the turn publishes step and tool events. */
 const script: ReadonlyArray<Scripted.ScriptStep> = [

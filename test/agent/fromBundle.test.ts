@@ -1,39 +1,25 @@
-import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option } from "effect"
 import {
   AgentInstance,
   Bundle,
-  EventBus,
   ExtensionState,
   Instances,
   Message,
-  MessageStore,
   RuntimeConfig,
-  RuntimeEventLog,
   Scripted,
   ToolRuntime,
   Turn
 } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { durableStores } from "../support/stores.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/agent")
 
 /** The workspace stores on a temporary state root, the bus, the platform. */
-const stores = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-from-bundle-" })
-  const layer = Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(NodeContext.layer))
-  return { root, context: yield* Layer.build(layer) }
-})
+const stores = durableStores("es-from-bundle-")
 
 describe("AgentInstance.fromBundle", () => {
   it.scoped("wires the Agent as the bundle says: model, system prompt, policy Swarm -> Agent, tools, extensions", () =>

@@ -5,13 +5,14 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { Effect, Layer } from "effect"
-import { Bundle, EventBus, ExtensionState, Instances, MessageStore, RuntimeEventLog } from "effect-swarm"
+import { Bundle } from "effect-swarm"
 import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as McpServe from "../../src/mcp/McpServe.js"
 import * as McpServers from "../../src/mcp/McpServers.js"
+import { storesLayer } from "../support/stores.js"
 
 const repo = path.resolve(__dirname, "../..")
 const swarmDir = path.join(repo, "test/fixtures/mcp/swarm")
@@ -65,14 +66,7 @@ describe("serving a swarm over MCP", () => {
   it.live("McpServe over Streamable HTTP on loopback (port 0), driven by the SDK client", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
-      const stores = Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer(),
-        McpServers.layer
-      ).pipe(Layer.provideMerge(NodeContext.layer))
+      const stores = Layer.merge(storesLayer(root), McpServers.layer.pipe(Layer.provide(NodeContext.layer)))
       yield* Effect.gen(function*() {
         const bundle = yield* Bundle.load(swarmDir)
         const served = yield* McpServe.make({ bundle, swarm: "team" })

@@ -1,22 +1,11 @@
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
-import {
-  AgentInstance,
-  Bundle,
-  EventBus,
-  ExtensionState,
-  Instances,
-  MessageStore,
-  RuntimeEventLog,
-  Scripted
-} from "effect-swarm"
+import { ConfigProvider, Effect } from "effect"
+import { AgentInstance, Bundle, Scripted } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as McpServers from "../../src/mcp/McpServers.js"
 import { model, provideNode, writeBundle } from "../resource/helpers.js"
+import { durableStores } from "../support/stores.js"
 import { fixtureDir } from "./helpers.js"
 
 const bundleFiles = (tools: string) => ({
@@ -103,16 +92,8 @@ describe("McpServers: a bundle's MCP servers give agents their tools", () => {
 describe("AgentInstance.fromBundle and MCP servers (the ToolSources seam)", () => {
   const withStores = <A, E, R>(body: Effect.Effect<A, E, R>) =>
     Effect.gen(function*() {
-      const root = fs.mkdtempSync(path.join(os.tmpdir(), "effect-swarm-mcp-frombundle-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true })))
-      const stores = Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer()
-      ).pipe(Layer.provideMerge(NodeContext.layer))
-      return yield* body.pipe(Effect.provide(stores))
+      const { context } = yield* durableStores("effect-swarm-mcp-frombundle-")
+      return yield* body.pipe(Effect.provide(context))
     })
 
   it.scoped("with McpServers.layer, the instance's registry holds the agent's MCP tools", () =>

@@ -1,42 +1,17 @@
-import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import {
-  AgentInstance,
-  Bundle,
-  EventBus,
-  ExtensionState,
-  Instances,
-  MessageStore,
-  Model,
-  RuntimeConfig,
-  RuntimeEventLog,
-  Scripted,
-  ToolRuntime,
-  Turn
-} from "effect-swarm"
+import { AgentInstance, Bundle, Model, RuntimeConfig, Scripted, ToolRuntime, Turn } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Server from "../model/server.js"
+import { durableStores } from "../support/stores.js"
 import { attrs, durationMs, metricsOf, type OtlpSpan, receiver, spansOf } from "./otlp.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/agent")
 
-const stores = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-otel-" })
-  return yield* Layer.build(
-    Layer.mergeAll(
-      MessageStore.layer({ root }),
-      RuntimeEventLog.layer({ root }),
-      Instances.layer({ root }),
-      ExtensionState.layer({ root }),
-      EventBus.layer()
-    ).pipe(Layer.provideMerge(NodeContext.layer))
-  )
-})
+const stores = Effect.map(durableStores("es-otel-"), (s) => s.context)
 
 /** The `sandboxed` agent of the fixture bundle (a node-sandboxed `calc__add`) on the given model. */
 const sandboxedAgent = (model: Model.Service) =>

@@ -1,14 +1,13 @@
 // The orchestrator's metrics (active instances, mailbox depth, restarts): their values while a swarm runs
 // (Metric.value) and as exported over OTLP/HTTP by Observability.layer to the loopback receiver. The only
 // test in its file: the metrics live in Effect's global registry, and the exported values are absolute.
-import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Metric, Scope } from "effect"
-import { EventBus, ExtensionState, Instances, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
+import { Duration, Effect, Exit, Metric, Scope } from "effect"
+import { Orchestrator } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
 import * as OrchestratorMetrics from "../../src/orchestrator/internal/metrics.js"
-import { echoModel, loadBundle } from "../orchestrator/helpers.js"
+import { durableContext, echoModel, loadBundle } from "../orchestrator/helpers.js"
 import { attrs, metricsOf, receiver } from "./otlp.js"
 
 const active = Metric.value(Metric.tagged(OrchestratorMetrics.activeInstances, "effect_swarm.swarm", "default"))
@@ -26,17 +25,7 @@ describe("Orchestrator metrics", () => {
     () =>
       Effect.gen(function*() {
         const otlp = yield* receiver
-        const fs = yield* FileSystem.FileSystem
-        const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-otel-orch-" })
-        const context = yield* Layer.build(
-          Layer.mergeAll(
-            MessageStore.layer({ root }),
-            RuntimeEventLog.layer({ root }),
-            Instances.layer({ root }),
-            ExtensionState.layer({ root }),
-            EventBus.layer()
-          ).pipe(Layer.provideMerge(NodeContext.layer))
-        )
+        const { context } = yield* durableContext("es-otel-orch-")
         const bundle = yield* loadBundle
         let crashed = false
         // The first "boom" kills its instance (a defect in the model call: the host crashes).

@@ -1,18 +1,10 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import {
-  AgentInstance,
-  Bundle,
-  EventBus,
-  ExtensionState,
-  Instances,
-  MessageStore,
-  RuntimeEventLog,
-  Turn
-} from "effect-swarm"
+import { AgentInstance, Bundle, Turn } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
 import { agent, docs, swarm, writeBundle } from "../resource/helpers.js"
+import { storesLayer } from "../support/stores.js"
 import { attrs, metricsOf, receiver, spansOf } from "./otlp.js"
 
 /** A bundle whose scripted Model `default` (model id `priced-small`) declares `price`. */
@@ -34,21 +26,12 @@ ${price}
     )
   })
 
-const stores = (root: string) =>
-  Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  )
-
 /** One turn of the bundle's agent (its model built from the Model resource) under the observability layer. */
 const turnUnder = (dir: string, options: Observability.Options) =>
   Effect.gen(function*() {
     const otlp = yield* receiver
     const bundle = yield* Bundle.load(dir)
-    const context = yield* Layer.build(stores(dir).pipe(Layer.provideMerge(NodeContext.layer)))
+    const context = yield* Layer.build(storesLayer(dir))
     const instance = yield* AgentInstance.fromBundle(bundle, { agent: "assistant", instanceKey: "p" }).pipe(
       Effect.provide(context)
     )

@@ -1,24 +1,18 @@
-import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
+import { AgentAddress, Message, Orchestrator } from "effect-swarm"
 import {
-  AgentAddress,
-  EventBus,
-  ExtensionState,
-  Instances,
-  Message,
-  MessageStore,
-  Orchestrator,
-  RuntimeEventLog
-} from "effect-swarm"
-import { baseLayer, echoModel, loadBundle, untilSleep } from "./helpers.js"
-
-const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
-  Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { ...options, models }))
-
-const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
-  result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
+  baseLayer,
+  conversation,
+  durableContext,
+  echoModel,
+  inMemory,
+  loadBundle,
+  openDurable,
+  text,
+  untilSleep
+} from "./helpers.js"
 
 describe("AgentAddress", () => {
   it("parses agent@instanceKey, agent alone as agent@default, and refuses malformed ones with a reason", () => {
@@ -148,22 +142,13 @@ describe("Orchestrator", () => {
 
   it.scoped("closing the scope fails queued requests with shutting_down, keeps them in the inbox; durable instances reopen from their log", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const root = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-orch-" })
-      const context = yield* Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer()
-      ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
+      const { context } = yield* durableContext()
       const bundle = yield* loadBundle
       const gate = yield* Deferred.make<void>()
       const model = echoModel((t) => t === "hold" ? Deferred.await(gate) : Effect.void)
-      const scope = yield* Scope.make()
-      const orchestrator = yield* Orchestrator.make(bundle, "default", {
+      const { orchestrator, scope } = yield* openDurable(bundle, "default", context, {
         models: { alpha: model.service, beta: model.service }
-      }).pipe(Effect.provide(context), Scope.extend(scope))
+      })
       assert.strictEqual(text(yield* orchestrator.request("alpha@one", "remember me")), "echo: remember me")
       yield* orchestrator.send("alpha@one", "hold")
       while (model.calls.length < 2) yield* Effect.yieldNow()
@@ -189,12 +174,7 @@ describe("Orchestrator", () => {
       }).pipe(Effect.provide(context))
       yield* again.request("alpha@one", "next")
       assert.deepStrictEqual(model.calls, ["remember me", "hold", "hold", "never ran", "next"])
-      const messages = yield* MessageStore.MessageStore.pipe(
-        Effect.flatMap((store) =>
-          store.load({ workspaceId: again.workspaceId, agentName: "alpha", instanceKey: "one" })
-        ),
-        Effect.provide(context)
-      )
+      const messages = yield* conversation(context, again.workspaceId, "alpha", "one")
       assert.deepStrictEqual(messages.messages.map((m) => Message.text(m.data)), [
         "remember me",
         "echo: remember me",

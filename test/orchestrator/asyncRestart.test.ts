@@ -6,78 +6,37 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
-import type { Model } from "effect-swarm"
-import {
-  Bundle,
-  EventBus,
-  ExtensionState,
-  Instances,
-  Message,
-  MessageStore,
-  Orchestrator,
-  RuntimeEventLog
-} from "effect-swarm"
+import { Effect, Exit, Scope, TestClock } from "effect"
+import type { Bundle, Model } from "effect-swarm"
+import { Message } from "effect-swarm"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { echoModel, until, untilSleep } from "./helpers.js"
+import {
+  conversation,
+  type DurableContext,
+  durableContext,
+  echoModel,
+  hanging,
+  loadCalls,
+  openDurable,
+  shutDown,
+  until
+} from "./helpers.js"
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-const loadCalls = Bundle.load(path.resolve(here, "../fixtures/bundles/calls")).pipe(Effect.provide(NodeContext.layer))
-
-const durableContext = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-orch-async-" })
-  const context = yield* Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
-  return { root, context, fs }
-})
-type Context = Effect.Effect.Success<typeof durableContext>["context"]
-
-/** A model that never answers (the callee is still running when its orchestrator goes away). */
-const hanging: Model.Service = {
-  provider: "scripted",
-  model: "hang",
-  generate: () => Effect.never,
-  stream: () => Stream.never
-}
+type Context = DurableContext
 
 const open = (bundle: Bundle.Bundle, context: Context, models: Readonly<Record<string, Model.Service>>) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const orchestrator = yield* Orchestrator.make(bundle, "team", { models }).pipe(
-      Effect.provide(context),
-      Scope.extend(scope)
-    )
-    return { orchestrator, scope }
-  })
-
-/** Closes the orchestrator's scope: queued messages stay in the inbox, the running turn gets its 30 s. */
-const shutDown = (scope: Scope.CloseableScope) =>
-  Effect.gen(function*() {
-    const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-    yield* untilSleep((yield* TestClock.currentTimeMillis) + 30_000)
-    yield* TestClock.adjust("30 seconds")
-    yield* Fiber.join(closing)
-  })
+  openDurable(bundle, "team", context, { models })
 
 /** The async replies in the caller's log, with their text. */
 const replies = (context: Context, workspaceId: string) =>
-  MessageStore.MessageStore.pipe(
-    Effect.flatMap((store) => store.load({ workspaceId, agentName: "lead", instanceKey: "t1" })),
+  conversation(context, workspaceId, "lead", "t1").pipe(
     Effect.map((c) =>
       c.messages.flatMap((m) =>
         m.source.type === "agent" && m.source.kind === "reply" ?
           [{ correlationId: m.source.correlationId, text: Message.text(m.data) }] :
           []
       )
-    ),
-    Effect.provide(context)
+    )
   )
 
 /** A caller's async request to worker@t1, queued behind a turn that never ends; then the orchestrator goes. */
@@ -104,7 +63,7 @@ const requestThenShutDown = (bundle: Bundle.Bundle, context: Context, root: stri
 describe("async requests across a restart of the caller", () => {
   it.scoped("the reply of a callee that ran after its caller's orchestrator went away lands in the caller's log exactly once", () =>
     Effect.gen(function*() {
-      const { context, root } = yield* durableContext
+      const { context, root } = yield* durableContext("es-orch-async-")
       const bundle = yield* loadCalls
       const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 600_000)
 
@@ -137,7 +96,7 @@ describe("async requests across a restart of the caller", () => {
 
   it.scoped("a request whose deadline passed while no reply came is expired into the restarted caller's log as AGENT_REQUEST_TIMEOUT", () =>
     Effect.gen(function*() {
-      const { context, root } = yield* durableContext
+      const { context, root } = yield* durableContext("es-orch-async-")
       const bundle = yield* loadCalls
       // 40 s: the shutdown's grace period takes 30 of them.
       const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 40_000)

@@ -1,19 +1,13 @@
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, TestClock } from "effect"
+import { Effect, Fiber, TestClock } from "effect"
 import type { Model } from "effect-swarm"
-import { AgentInstance, Bundle, EventBus, Message, Orchestrator, Scripted } from "effect-swarm"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { AgentInstance, Orchestrator, Scripted } from "effect-swarm"
 import { hangingModel } from "./callsKit.js"
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const loadBundle = Bundle.load(path.resolve(here, "../fixtures/bundles/calls")).pipe(Effect.provide(NodeContext.layer))
-const Base = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
+import { baseLayer, loadCalls, text } from "./helpers.js"
 
 const swarm = (models: Readonly<Record<string, Model.Service>>) =>
   Effect.gen(function*() {
-    const bundle = yield* loadBundle
+    const bundle = yield* loadCalls
     const seen = new Map<string, AgentInstance.AgentInstance>()
     // Inter-agent calls are wired by the orchestrator itself (no AgentsTool.wire in user code).
     const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
@@ -22,8 +16,6 @@ const swarm = (models: Readonly<Record<string, Model.Service>>) =>
     })
     return { orchestrator, calls: { api: orchestrator.agentsApi! }, instances: seen }
   })
-
-const text = (m: Message.Message | undefined) => m === undefined ? "" : Message.text(m.data)
 
 describe("inter-agent calls through the Orchestrator", () => {
   it.scoped("lead asks worker with the agents tool; callableAgents from the Agent and the Swarm; cycle refused", () =>
@@ -40,7 +32,7 @@ describe("inter-agent calls through the Orchestrator", () => {
         auditor: yield* Scripted.make([{ text: "ok" }])
       })
       const result = yield* orchestrator.request("lead@t1", "go")
-      assert.strictEqual(text(result.responseMessage), "worker said: 1 2 3")
+      assert.strictEqual(text(result), "worker said: 1 2 3")
       const worker = instances.get("worker@t1")!
       const messages = (yield* AgentInstance.conversation(worker)).messages
       assert.strictEqual(messages[0]?.source.type, "agent")
@@ -57,7 +49,7 @@ describe("inter-agent calls through the Orchestrator", () => {
       assert.deepStrictEqual(instances.get("lead@t1")!.runtime.swarm?.callableAgents, ["worker"])
       assert.deepStrictEqual(worker.runtime.swarm?.callableAgents, ["lead"])
       assert.deepStrictEqual(auditor.runtime.swarm?.callableAgents, [])
-    }).pipe(Effect.provide(Base)))
+    }).pipe(Effect.provide(baseLayer)))
 
   it.scoped("a request timeout through the orchestrator interrupts the callee's running turn", () =>
     Effect.gen(function*() {
@@ -76,11 +68,11 @@ describe("inter-agent calls through the Orchestrator", () => {
       assert.isTrue(hung.value)
       const listed = (yield* orchestrator.list).find((i) => i.address === "worker@t1")
       assert.strictEqual(listed?.queued, 0)
-    }).pipe(Effect.provide(Base)))
+    }).pipe(Effect.provide(baseLayer)))
 
   it.scoped("calls: false wires nothing: no agents API, no agents tool", () =>
     Effect.gen(function*() {
-      const bundle = yield* loadBundle
+      const bundle = yield* loadCalls
       const seen = new Map<string, AgentInstance.AgentInstance>()
       const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
         models: { lead: yield* Scripted.make([{ text: "alone" }]) },
@@ -89,7 +81,7 @@ describe("inter-agent calls through the Orchestrator", () => {
       })
       assert.isUndefined(orchestrator.agentsApi)
       const result = yield* orchestrator.request("lead@t1", "go")
-      assert.strictEqual(text(result.responseMessage), "alone")
+      assert.strictEqual(text(result), "alone")
       assert.deepStrictEqual(yield* seen.get("lead@t1")!.tools.catalog, [])
-    }).pipe(Effect.provide(Base)))
+    }).pipe(Effect.provide(baseLayer)))
 })

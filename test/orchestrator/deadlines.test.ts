@@ -1,11 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import type { OrchestratorError } from "effect-swarm"
-import { Orchestrator } from "effect-swarm"
-import { baseLayer, echoModel, loadBundle, until } from "./helpers.js"
-
-const inMemory = (models: Orchestrator.Options["models"]) =>
-  Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { models }))
+import { baseLayer, echoModel, inMemory, until } from "./helpers.js"
 
 /** Yields until `fiber` is done, then its exit (the expiry runs on the reaper's fiber, not the caller's). */
 const exitOf = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>

@@ -1,16 +1,113 @@
+// Shared setup of the orchestrator tests: the fixture bundles, in-memory and durable orchestrators, the fake
+// at the LLM boundary (a scripted echo), reads of what an instance wrote (its conversation, its abandoned
+// turns, its inbox file), and the waits the TestClock tests use (no real time passes in any of them).
 import { NodeContext } from "@effect/platform-node"
-import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
+import { assert } from "@effect/vitest"
+import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import type { Model } from "effect-swarm"
-import { Bundle, EventBus, Message } from "effect-swarm"
+import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { durableStores, type Stores } from "../support/stores.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const bundleDir = path.resolve(here, "../fixtures/bundles/orchestrator")
 
+/** The `default` swarm: agents alpha (entry) and beta. */
 export const loadBundle = Bundle.load(bundleDir).pipe(Effect.provide(NodeContext.layer))
 
+/** The `team` swarm of the inter-agent call tests: lead, worker (and the others of its fixture). */
+export const loadCalls = Bundle.load(path.resolve(here, "../fixtures/bundles/calls")).pipe(
+  Effect.provide(NodeContext.layer)
+)
+
+/** An event bus and the Node platform: what an in-memory orchestrator needs. */
 export const baseLayer = Layer.mergeAll(EventBus.layer(), NodeContext.layer)
+
+/** An in-memory orchestrator of the `default` swarm (in the test's scope) on these models. */
+export const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
+  Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { ...options, models }))
+
+/** The workspace stores on a fresh temporary state root (removed with the test's scope). */
+export const durableContext = (prefix = "es-orch-") => durableStores(prefix)
+
+export type DurableContext = Stores
+
+/** A durable orchestrator of `swarm` in a scope of its own: closing that scope is the shutdown under test. */
+export const openDurable = (
+  bundle: Bundle.Bundle,
+  swarm: string,
+  context: DurableContext,
+  options: Orchestrator.Options
+) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const orchestrator = yield* Orchestrator.make(bundle, swarm, options).pipe(
+      Effect.provide(context),
+      Scope.extend(scope)
+    )
+    return { orchestrator, scope }
+  })
+
+/**
+ * Closes an orchestrator's scope whose turn in flight outlives the default grace period (30 s on the
+ * TestClock): queued messages stay in the inbox, the running turn is interrupted when the grace ends.
+ */
+export const shutDown = (scope: Scope.CloseableScope) =>
+  Effect.gen(function*() {
+    const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+    yield* untilSleep((yield* TestClock.currentTimeMillis) + 30_000)
+    yield* TestClock.adjust("30 seconds")
+    yield* Fiber.join(closing)
+  })
+
+/** The reply's text (empty without one). */
+export const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
+  result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
+
+/** The instance listed at `address` (an assertion failure if there is none). */
+export const info = (orchestrator: Orchestrator.Service, address: string) =>
+  Effect.map(orchestrator.list, (all) => {
+    const found = all.find((i) => i.address === address)
+    assert.isDefined(found, address)
+    return found!
+  })
+
+/** The instance's conversation as its files hold it. */
+export const conversation = (context: DurableContext, workspaceId: string, agentName: string, instanceKey: string) =>
+  MessageStore.MessageStore.pipe(
+    Effect.flatMap((store) => store.load({ workspaceId, agentName, instanceKey })),
+    Effect.provide(context)
+  )
+
+/** The texts of the instance's user messages, in order. */
+export const userTexts = (context: DurableContext, workspaceId: string, agentName: string, instanceKey: string) =>
+  Effect.map(
+    conversation(context, workspaceId, agentName, instanceKey),
+    (c) => c.messages.filter((m) => m.data.role === "user").map((m) => Message.text(m.data))
+  )
+
+/** The reasons of the instance's `turn.abandoned` records. */
+export const abandonReasons = (
+  context: DurableContext,
+  workspaceId: string,
+  agentName: string,
+  instanceKey: string
+) =>
+  RuntimeEventLog.RuntimeEventLog.pipe(
+    Effect.flatMap((log) => Stream.runCollect(log.read({ workspaceId, agentName, instanceKey }))),
+    Effect.map((records) =>
+      Chunk.toReadonlyArray(records).flatMap((r) =>
+        r.type === "turn.abandoned" ? [String((r as { readonly reason?: unknown }).reason)] : []
+      )
+    ),
+    Effect.orDie,
+    Effect.provide(context)
+  )
+
+/** The instance's durable inbox of queued messages. */
+export const inboxFile = (root: string, workspaceId: string, address: string) =>
+  path.join(root, "workspaces", workspaceId, "instances", address, "inbox", "messages.jsonl")
 
 /** The last user message's text of a model request. */
 export const lastUser = (request: Model.Request): string => {
@@ -56,6 +153,14 @@ export const echoModel = (before: (text: string) => Effect.Effect<void> = () => 
     stream: (request) => Stream.fromEffect(Effect.map(generate(request), (response) => ({ _tag: "Finish", response })))
   }
   return { service, calls, maxRunning: () => maxRunning }
+}
+
+/** A model that never answers (its turn is still running when the test moves on). */
+export const hanging: Model.Service = {
+  provider: "scripted",
+  model: "hang",
+  generate: () => Effect.never,
+  stream: () => Stream.never
 }
 
 /** Yields until `predicate` holds (the workers run on the same virtual clock; no real time passes). */

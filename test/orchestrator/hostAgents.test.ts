@@ -9,15 +9,13 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import type { Model } from "effect-swarm"
-import { AgentHost, AgentsTool, Bundle, EventBus, Message, Orchestrator } from "effect-swarm"
+import { AgentHost, AgentsTool, Bundle, EventBus, Orchestrator } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { text } from "./helpers.js"
 import { alive, findFiles } from "./hostKit.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/host-agents")
-
-const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
-  result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
 
 /**
  * A host that runs the agents named in `inChild` in child processes and the others in this process (in

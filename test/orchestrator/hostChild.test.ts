@@ -2,25 +2,16 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { Chunk, Clock, Effect, Fiber, Layer, Logger, Queue, Schedule, TestClock } from "effect"
-import { AgentHost, Bundle, Message, Orchestrator } from "effect-swarm"
+import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { canStillRun } from "../support/liveness.js"
 import { runUntil } from "../support/process.js"
+import { info, text } from "./helpers.js"
 import { alive, findFiles, hostBundleDir, hostFixture, loopback } from "./hostKit.js"
 
 const parentDies = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/orchestrator/parent-dies.ts")
-
-const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
-  result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
-
-const info = (orchestrator: Orchestrator.Service, address: string) =>
-  Effect.map(orchestrator.list, (all) => {
-    const found = all.find((i) => i.address === address)
-    assert.isDefined(found, address)
-    return found!
-  })
 
 /** The orchestrator's log lines, in a queue the test waits on (no sleeping: each line is an event). */
 const captureLogs = Effect.gen(function*() {

@@ -1,76 +1,40 @@
 // The orchestrator's lifecycle: durable inbox, graceful shutdown with a grace period and a reason, idle
 // release and reconcile. Real files under a temporary state root; the model is the only fake; every timer
 // runs on the TestClock.
-import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
 import type { Bundle } from "effect-swarm"
-import { EventBus, ExtensionState, Instances, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
-import * as path from "node:path"
+import { Instances, Orchestrator } from "effect-swarm"
 import * as Lifecycle from "../../src/orchestrator/internal/lifecycle.js"
 import { buildFixture, runUntil } from "../agent/process.js"
-import { bundleDir, echoModel, loadBundle, until, untilSleep } from "./helpers.js"
+import {
+  abandonReasons,
+  bundleDir,
+  conversation,
+  type DurableContext,
+  durableContext,
+  echoModel,
+  inboxFile,
+  loadBundle,
+  openDurable,
+  until,
+  untilSleep,
+  userTexts
+} from "./helpers.js"
 
-/** The workspace stores on a fresh temporary root (removed with the test's scope). */
-const durableContext = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-orch-life-" })
-  const context = yield* Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
-  return { root, context, fs }
-})
-
-type Context = Effect.Effect.Success<typeof durableContext>["context"]
-
-/** A durable orchestrator in its own scope (closing it is the shutdown under test). */
+/** A durable orchestrator of alpha and beta on `model`, in its own scope. */
 const open = (
   bundle: Bundle.Bundle,
-  context: Context,
+  context: DurableContext,
   model: ReturnType<typeof echoModel>,
   options: Orchestrator.Options = {}
-) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const orchestrator = yield* Orchestrator.make(bundle, "default", {
-      ...options,
-      models: { alpha: model.service, beta: model.service }
-    }).pipe(Effect.provide(context), Scope.extend(scope))
-    return { orchestrator, scope }
-  })
-
-const userTexts = (context: Context, workspaceId: string, agentName: string, instanceKey: string) =>
-  MessageStore.MessageStore.pipe(
-    Effect.flatMap((store) => store.load({ workspaceId, agentName, instanceKey })),
-    Effect.map((c) => c.messages.filter((m) => m.data.role === "user").map((m) => Message.text(m.data))),
-    Effect.provide(context)
-  )
-
-/** The reasons of the instance's `turn.abandoned` records. */
-const abandonReasons = (context: Context, workspaceId: string, agentName: string, instanceKey: string) =>
-  RuntimeEventLog.RuntimeEventLog.pipe(
-    Effect.flatMap((log) => Stream.runCollect(log.read({ workspaceId, agentName, instanceKey }))),
-    Effect.map((records) =>
-      Chunk.toReadonlyArray(records).flatMap((r) =>
-        r.type === "turn.abandoned" ? [String((r as { readonly reason?: unknown }).reason)] : []
-      )
-    ),
-    Effect.orDie,
-    Effect.provide(context)
-  )
-
-const inboxFile = (root: string, workspaceId: string, address: string) =>
-  path.join(root, "workspaces", workspaceId, "instances", address, "inbox", "messages.jsonl")
+) => openDurable(bundle, "default", context, { ...options, models: { alpha: model.service, beta: model.service } })
 
 describe("Orchestrator lifecycle", () => {
   it.scoped("shutdown(config_change) keeps queued messages in the inbox; the next orchestrator on the root delivers them in order", () =>
     Effect.gen(function*() {
-      const { context, fs, root } = yield* durableContext
+      const { context, fs, root } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const gate = yield* Deferred.make<void>()
       const first = echoModel((t) => t === "a1" || t === "b1" ? Deferred.await(gate) : Effect.void)
@@ -139,7 +103,7 @@ describe("Orchestrator lifecycle", () => {
 
   it.scoped("a turn that ends within the grace period answers its requester; the shutdown waits for it on the Clock", () =>
     Effect.gen(function*() {
-      const { context } = yield* durableContext
+      const { context } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const model = echoModel((t) => t === "slow" ? Effect.sleep("10 seconds") : Effect.void)
       const { orchestrator, scope } = yield* open(bundle, context, model, {
@@ -158,19 +122,14 @@ describe("Orchestrator lifecycle", () => {
 
   it.scoped("a message whose turn is in the log but was never acknowledged (a crash in between) is not run again", () =>
     Effect.gen(function*() {
-      const { context, fs, root } = yield* durableContext
+      const { context, fs, root } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const model = echoModel()
       const first = yield* open(bundle, context, model)
       yield* first.orchestrator.request("alpha@one", "once")
       yield* Scope.close(first.scope, Exit.void)
       // The state a crash between the turn and its acknowledgement leaves: the put is back in the inbox.
-      const logged = yield* MessageStore.MessageStore.pipe(
-        Effect.flatMap((store) =>
-          store.load({ workspaceId: first.orchestrator.workspaceId, agentName: "alpha", instanceKey: "one" })
-        ),
-        Effect.provide(context)
-      )
+      const logged = yield* conversation(context, first.orchestrator.workspaceId, "alpha", "one")
       const input = logged.messages.find((m) => m.data.role === "user")!
       const id = input.metadata["swarm.inbox"]
       assert.isString(id)
@@ -193,7 +152,7 @@ describe("Orchestrator lifecycle", () => {
 
   it.scoped("idle release after lifecycle.idleSeconds closes the instance (its lock is free); the next message reopens it from its log", () =>
     Effect.gen(function*() {
-      const { context } = yield* durableContext
+      const { context } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const model = echoModel()
       const { orchestrator } = yield* open(bundle, context, model, {
@@ -227,7 +186,7 @@ describe("Orchestrator lifecycle", () => {
 
   it.scoped("a busy instance is never released; release() refuses it and in-memory orchestrators never release", () =>
     Effect.gen(function*() {
-      const { context } = yield* durableContext
+      const { context } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const gate = yield* Deferred.make<void>()
       const model = echoModel((t) => t === "busy" ? Deferred.await(gate) : Effect.void)
@@ -307,7 +266,7 @@ describe("Lifecycle settings and reconcile", () => {
 describe("Request timeouts", () => {
   it.scoped("a request that times out interrupts the callee's turn and records it as interrupted; the next message does not continue it", () =>
     Effect.gen(function*() {
-      const { context } = yield* durableContext
+      const { context } = yield* durableContext("es-orch-life-")
       const bundle = yield* loadBundle
       const model = echoModel((t) => t === "slow" ? Effect.sleep("1 hour") : Effect.void)
       const { orchestrator } = yield* open(bundle, context, model)
@@ -333,7 +292,7 @@ describe("A crash loses no accepted send", () => {
     "an orchestrator process killed with SIGKILL after accepting sends: the next one on the root runs each accepted message once, in order",
     () =>
       Effect.gen(function*() {
-        const { context, root } = yield* durableContext
+        const { context, root } = yield* durableContext("es-orch-life-")
         const script = yield* buildFixture("crash-inbox", "orchestrator")
         // Killed right after the third acceptance: m1 hangs in its turn, m2 and m3 wait in the mailbox.
         const run = yield* runUntil(script, [root, bundleDir, "6"], (line) => line === "accepted 3")

@@ -5,11 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, HashMap, Logger, LogLevel, TestClock } from "effect"
-import { Orchestrator } from "effect-swarm"
-import { baseLayer, echoModel, loadBundle, until } from "./helpers.js"
-
-const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
-  Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { ...options, models }))
+import type { Orchestrator } from "effect-swarm"
+import { baseLayer, echoModel, inMemory, until } from "./helpers.js"
 
 const info = (orchestrator: Orchestrator.Service, address: string) =>
   Effect.map(orchestrator.list, (all) => all.find((i) => i.address === address))

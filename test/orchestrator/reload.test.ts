@@ -5,86 +5,45 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import type { Model } from "effect-swarm"
-import {
-  Bundle,
-  EventBus,
-  ExtensionState,
-  Instances,
-  Message,
-  MessageStore,
-  Orchestrator,
-  RuntimeEventLog
-} from "effect-swarm"
+import { Bundle, Message, Orchestrator } from "effect-swarm"
 import * as path from "node:path"
-import { echoResponse, lastUser, until, untilSleep } from "./helpers.js"
+import { agent, swarm, writeFiles } from "../resource/helpers.js"
+import { abandonReasons, durableContext, echoResponse, info, lastUser, until, untilSleep } from "./helpers.js"
 
-const agentDoc = (name: string, system: string) =>
-  `apiVersion: effect-swarm/v1
-kind: Agent
-metadata:
-  name: ${name}
-spec:
-  modelConfig:
-    modelRef: Model/scripted
-  prompt:
-    system: ${system}
-`
-
-const swarmDoc = (agents: ReadonlyArray<string>) =>
-  `apiVersion: effect-swarm/v1
-kind: Swarm
-metadata:
-  name: default
-spec:
-  entryAgent: Agent/alpha
-  agents:
-${agents.map((a) => `    - Agent/${a}`).join("\n")}
-`
-
+/** The bundle's one Model: scripted (the tests give every agent a model of their own). */
 const modelDoc = `apiVersion: effect-swarm/v1
 kind: Model
-metadata:
-  name: scripted
-spec:
-  provider: scripted
-  model: stand-in
-  script:
-    - text: scripted reply
+metadata: { name: default }
+spec: { provider: scripted, model: stand-in, script: [{ text: scripted reply }] }
 `
 
 /** A bundle directory of real YAML files: one directory per agent (`<name>/agent.yaml`), and the Swarm. */
 const writeBundle = (
   dir: string,
-  agents: ReadonlyArray<readonly [name: string, system: string]>
+  agents: ReadonlyArray<readonly [name: string, system: string]>,
+  swarmName = "default"
 ) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     for (const f of yield* fs.readDirectory(dir)) yield* fs.remove(path.join(dir, f), { recursive: true })
-    yield* fs.writeFileString(path.join(dir, "model.yaml"), modelDoc)
-    for (const [name, system] of agents) {
-      yield* fs.makeDirectory(path.join(dir, name))
-      yield* fs.writeFileString(path.join(dir, name, "agent.yaml"), agentDoc(name, system))
-    }
-    yield* fs.writeFileString(path.join(dir, "swarm.yaml"), swarmDoc(agents.map(([n]) => n)))
+    yield* writeFiles(dir, {
+      "model.yaml": modelDoc,
+      ...Object.fromEntries(
+        agents.map(([name, system]) => [`${name}/agent.yaml`, agent(name, `  prompt:\n    system: ${system}\n`)])
+      ),
+      "swarm.yaml": swarm(swarmName, agents.map(([name]) => name))
+    })
     return yield* Bundle.load(dir, { dependencies: false })
   })
 
 /** The workspace stores on a fresh temporary root, and a bundle directory (both removed with the scope). */
 const setup = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
-  const root = yield* fs.makeTempDirectoryScoped({ prefix: "es-orch-reload-" })
+  const { context, fs, root } = yield* durableContext("es-orch-reload-")
   const dir = yield* fs.makeTempDirectoryScoped({ prefix: "es-orch-reload-bundle-" })
-  const context = yield* Layer.mergeAll(
-    MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
-    Instances.layer({ root }),
-    ExtensionState.layer({ root }),
-    EventBus.layer()
-  ).pipe(Layer.provideMerge(NodeContext.layer), Layer.build)
   return { root, dir, context }
-}).pipe(Effect.provide(NodeContext.layer))
+})
 
 /** The fake at the LLM boundary: records (system prompt, user text) per call; texts in `gates` wait for theirs. */
 const recordingModel = (gates: ReadonlyMap<string, Deferred.Deferred<void>>) => {
@@ -110,23 +69,6 @@ const recordingModel = (gates: ReadonlyMap<string, Deferred.Deferred<void>>) => 
   }
   return { service, calls }
 }
-
-type Ctx = Effect.Effect.Success<typeof setup>["context"]
-
-const abandonReasons = (context: Ctx, workspaceId: string, agentName: string, instanceKey: string) =>
-  RuntimeEventLog.RuntimeEventLog.pipe(
-    Effect.flatMap((log) => Stream.runCollect(log.read({ workspaceId, agentName, instanceKey }))),
-    Effect.map((records) =>
-      Chunk.toReadonlyArray(records).flatMap((r) =>
-        r.type === "turn.abandoned" ? [String((r as { readonly reason?: unknown }).reason)] : []
-      )
-    ),
-    Effect.orDie,
-    Effect.provide(context)
-  )
-
-const infoOf = (orchestrator: Orchestrator.Service, address: string) =>
-  Effect.map(orchestrator.list, (all) => all.find((i) => i.address === address)!)
 
 describe("Orchestrator.reload", () => {
   it.scoped("restarts only the changed agent's instances: its queued messages (and those sent meanwhile) go to the new generation in order, the others keep running", () =>
@@ -155,7 +97,7 @@ describe("Orchestrator.reload", () => {
       )
       const reload = yield* Effect.fork(orchestrator.reload(v2, ["alpha"]))
       // While the reload waits for a1's turn, alpha still accepts messages (kept in order).
-      yield* until(() => Effect.map(infoOf(orchestrator, "alpha@one"), (i) => i.status === "processing"))
+      yield* until(() => Effect.map(info(orchestrator, "alpha@one"), (i) => i.status === "processing"))
       yield* orchestrator.send("alpha@one", "a3")
       // beta keeps running: its turn completes and its queued message runs on its first generation.
       yield* Deferred.succeed(gateB, undefined)
@@ -176,8 +118,8 @@ describe("Orchestrator.reload", () => {
       assert.include(alphaCalls[2]!.system, "alpha v2")
       const betaCalls = model.calls.filter((c) => c.text.startsWith("b"))
       assert.deepStrictEqual(betaCalls.map((c) => c.text), ["b1", "b2"])
-      const alpha = yield* infoOf(orchestrator, "alpha@one")
-      const beta = yield* infoOf(orchestrator, "beta@two")
+      const alpha = yield* info(orchestrator, "alpha@one")
+      const beta = yield* info(orchestrator, "beta@two")
       assert.strictEqual(alpha.generation, 2)
       assert.strictEqual(alpha.restarts, 1)
       assert.strictEqual(beta.generation, 1)
@@ -244,13 +186,13 @@ describe("Orchestrator.reload", () => {
       assert.deepStrictEqual(report.removed, ["beta"])
       assert.deepStrictEqual(report.stopped, ["beta@two"])
       assert.deepStrictEqual(report.restarted, [])
-      const beta = yield* infoOf(orchestrator, "beta@two")
+      const beta = yield* info(orchestrator, "beta@two")
       assert.strictEqual(beta.status, "stopped")
       assert.include(beta.reason, "removed from the Swarm")
       const refused = yield* Effect.flip(orchestrator.send("beta@three", "b2"))
       assert.strictEqual(refused._tag, "AgentNotFound")
       // alpha was not touched.
-      const alpha = yield* infoOf(orchestrator, "alpha@one")
+      const alpha = yield* info(orchestrator, "alpha@one")
       assert.strictEqual(alpha.generation, 1)
       assert.strictEqual((yield* orchestrator.request("alpha@one", "a2")).finishReason, "text_response")
     }))
@@ -264,15 +206,10 @@ describe("Orchestrator.reload", () => {
         Effect.provide(context)
       )
       yield* orchestrator.request("alpha@one", "a1")
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.writeFileString(
-        path.join(dir, "swarm.yaml"),
-        swarmDoc(["alpha"]).replace("name: default", "name: other")
-      )
-      const renamed = yield* Bundle.load(dir, { dependencies: false })
+      const renamed = yield* writeBundle(dir, [["alpha", "alpha v1"]], "other")
       const exit = yield* Effect.exit(orchestrator.reload(renamed, ["alpha"]))
       assert.isTrue(Exit.isFailure(exit))
-      const alpha = yield* infoOf(orchestrator, "alpha@one")
+      const alpha = yield* info(orchestrator, "alpha@one")
       assert.strictEqual(alpha.generation, 1)
       yield* orchestrator.request("alpha@one", "a2")
       assert.include(model.calls[1]!.system, "alpha v1")

@@ -1,28 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, TestClock } from "effect"
-import { Message, Orchestrator, Supervision } from "effect-swarm"
-import { baseLayer, echoModel, loadBundle } from "./helpers.js"
-
-const inMemory = (models: Orchestrator.Options["models"], options: Orchestrator.Options = {}) =>
-  Effect.flatMap(loadBundle, (bundle) => Orchestrator.makeInMemory(bundle, undefined, { ...options, models }))
-
-const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
-  result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
+import type { Orchestrator } from "effect-swarm"
+import { Supervision } from "effect-swarm"
+import { baseLayer, echoModel, info, inMemory, text, until } from "./helpers.js"
 
 const find = (orchestrator: Orchestrator.Service, address: string) =>
   Effect.map(orchestrator.list, (all) => all.find((i) => i.address === address))
-
-const info = (orchestrator: Orchestrator.Service, address: string) =>
-  Effect.map(find(orchestrator, address), (i) => {
-    assert.isDefined(i, address)
-    return i!
-  })
-
-/** Yields until `predicate` holds (the workers run on the same virtual clock; no real time passes). */
-const until = (predicate: () => Effect.Effect<boolean>) =>
-  Effect.gen(function*() {
-    while (!(yield* predicate())) yield* Effect.yieldNow()
-  })
 
 /** A model that dies (a defect: its instance crashes) on the calls `crashOn` says, else echoes. */
 const crashing = (crashOn: (call: number) => boolean) => {

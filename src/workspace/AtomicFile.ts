@@ -116,6 +116,10 @@ let counter = 0
 /**
  * Replaces `file` with `content` atomically and durably (temp + fsync + rename + directory fsync). The
  * parent directory is created when missing. A failed write leaves the old file and removes the temp file.
+ * With `durable: false` the fsyncs are skipped (temp + rename only): a killed process still leaves the old
+ * or the new content, never a mix, but after a power loss or an OS crash the file may hold the old
+ * content or, on file systems that do not order a rename after its data, be empty. Only for files whose
+ * loss recovery can rebuild (an instance's status).
  *
  * @example
  * ```ts
@@ -132,21 +136,22 @@ export const write = (
   fs: FileSystem.FileSystem,
   file: string,
   content: string | Uint8Array,
-  options?: { readonly tmp?: string | undefined }
+  options?: { readonly tmp?: string | undefined; readonly durable?: boolean | undefined }
 ): Effect.Effect<void, StorageIoError> => {
+  const durable = options?.durable ?? true
   const dir = path.dirname(file)
   const tmp = options?.tmp ?? `${file}.${process.pid}.${++counter}.tmp`
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content
   return Effect.gen(function*() {
-    yield* makeDirectories(fs, dir)
+    yield* makeDirectories(fs, dir, { durable })
     yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
       // writeAll of nothing fails (the platform reports a zero-byte write as an error).
       if (bytes.length > 0) yield* handle.writeAll(bytes)
-      yield* handle.sync
+      if (durable) yield* handle.sync
     })).pipe(io(tmp, "write"))
     yield* fs.rename(tmp, file).pipe(io(file, "rename"))
-    yield* syncDirectory(fs, dir)
+    if (durable) yield* syncDirectory(fs, dir)
   }).pipe(
     Effect.tapError(() => fs.remove(tmp, { force: true }).pipe(Effect.ignore)),
     Effect.uninterruptible

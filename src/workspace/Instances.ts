@@ -137,11 +137,17 @@ export interface Service {
   readonly get: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Option.Option<Metadata>, InstancesError>
   /** Creates `metadata.json` (status `idle`) when missing; never resets `createdAt`. */
   readonly ensure: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<Metadata, InstancesError>
-  /** Sets the status (with its reason for `crashed` / `stopped`) and `updatedAt`, creating the metadata when missing. */
+  /**
+   * Sets the status (with its reason for `crashed` / `stopped`) and `updatedAt`, creating the metadata
+   * when missing and rewriting it whole when it is corrupt. `durable: false` skips the fsyncs (still an
+   * atomic replace: a killed process leaves the old or the new file); for status changes that recovery
+   * rebuilds anyway, such as the turn loop's `processing` / `idle`.
+   */
   readonly setStatus: (
     instance: WorkspacePaths.InstanceRef,
     status: Status,
-    reason?: string
+    reason?: string,
+    options?: SetStatusOptions
   ) => Effect.Effect<Metadata, InstancesError>
   /** The instances of a workspace, in name order; unreadable entries are skipped and reported in `broken`. */
   readonly list: (workspaceId: string) => Effect.Effect<Listing, AtomicFile.StorageIoError>
@@ -150,6 +156,19 @@ export interface Service {
    * (`false` when there was nothing). Refused with `InstanceLocked` while a live writer holds it.
    */
   readonly delete: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<boolean, InstancesError>
+}
+
+/**
+ * Options of {@link Service.setStatus}.
+ *
+ * ```ts
+ * import { Instances } from "effect-swarm"
+ * const options: Instances.SetStatusOptions = { durable: false }
+ * ```
+ */
+export interface SetStatusOptions {
+  /** Default `true`: the new metadata is on stable storage when `setStatus` returns. */
+  readonly durable?: boolean | undefined
 }
 
 /**
@@ -228,15 +247,23 @@ export const make = (options?: {
         )
       )
 
-    const write = (file: string, metadata: Metadata) =>
-      AtomicFile.write(fs, file, JSON.stringify(metadata, null, 2) + "\n")
+    const write = (file: string, metadata: Metadata, durable: boolean) =>
+      AtomicFile.write(fs, file, JSON.stringify(metadata, null, 2) + "\n", { durable })
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-    const update = (instance: WorkspacePaths.InstanceRef, status: Status | undefined, reason?: string) =>
+    const update = (
+      instance: WorkspacePaths.InstanceRef,
+      status: Status | undefined,
+      reason?: string,
+      durable = true
+    ) =>
       permit.withPermits(1)(Effect.gen(function*() {
         const file = WorkspacePaths.instance(root, instance).metadata
-        const current = yield* getAt(file)
+        // A status change rewrites a corrupt file whole (as MetadataCorrupt says); `ensure` reports it.
+        const current = status === undefined
+          ? yield* getAt(file)
+          : yield* Effect.catchTag(getAt(file), "MetadataCorrupt", () => Effect.succeedNone)
         if (Option.isSome(current) && status === undefined) return current.value
         const at = yield* now
         // A reason belongs to the status it explains: a new status without one drops the old reason.
@@ -262,7 +289,7 @@ export const make = (options?: {
             updatedAt: at,
             ...why
           }
-        yield* write(file, next)
+        yield* write(file, next, durable)
         return next
       }))
 
@@ -275,8 +302,8 @@ export const make = (options?: {
     })
 
     const setStatus = Effect.fn("Instances.setStatus")(
-      function*(instance: WorkspacePaths.InstanceRef, status: Status, reason?: string) {
-        return yield* update(instance, status, reason)
+      function*(instance: WorkspacePaths.InstanceRef, status: Status, reason?: string, options?: SetStatusOptions) {
+        return yield* update(instance, status, reason, options?.durable ?? true)
       }
     )
 

@@ -1,3 +1,4 @@
+import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Ref } from "effect"
@@ -10,7 +11,8 @@ import {
   MessageStore,
   Policy,
   RuntimeEventLog,
-  Turn
+  Turn,
+  WorkspacePaths
 } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import { newProbe, probedFs, tempRoot } from "../workspace/helpers.js"
@@ -205,6 +207,29 @@ describe("Turn.run", () => {
       ])
       const types = (yield* agent.records).map((r) => r.type)
       assert.includeMembers(types, ["turn.started", "turn.completed"])
+    }))
+
+  it.scoped("a corrupt metadata.json (status writes are not fsynced) is rebuilt when the instance opens", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot.pipe(Effect.provide(NodeFileSystem.layer))
+      yield* Effect.scoped(
+        Effect.flatMap(TestAgent.make({ storage: { root }, script: [{ text: "one" }] }), (first) => first.run("hi"))
+      )
+      const instances = yield* Instances.make({ root }).pipe(Effect.provide(NodeFileSystem.layer))
+      // What a power loss right after a status write without fsync may leave on some file systems.
+      const metadata = WorkspacePaths.instance(root, TestAgent.defaultRef).metadata
+      yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFileString(metadata, "")).pipe(
+        Effect.provide(NodeFileSystem.layer)
+      )
+      assert.strictEqual((yield* instances.list(TestAgent.defaultRef.workspaceId)).broken.length, 1)
+      // Reopened on the same root: the metadata is rebuilt, the conversation is intact, the turn runs.
+      const second = yield* TestAgent.make({ storage: { root }, script: [{ text: "two" }] })
+      const result = yield* second.run("again")
+      assert.strictEqual(TestAgent.replyText(result), "two")
+      assert.deepStrictEqual(yield* second.transcript, ["user: hi", "assistant: one", "user: again", "assistant: two"])
+      const listing = yield* instances.list(TestAgent.defaultRef.workspaceId)
+      assert.deepStrictEqual(listing.broken, [])
+      assert.deepStrictEqual(listing.instances.map((m) => m.status), ["idle"])
     }))
 
   it.scoped("a storage failure fails the turn with a typed TurnStorageError (never a defect)", () =>

@@ -215,6 +215,25 @@ describe("Instances (reference instance-manager behaviour)", () => {
       assert.deepStrictEqual(yield* instances.get(ref), Option.some(busy))
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("setStatus rewrites a corrupt metadata.json whole; durable: false still replaces it atomically", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const instances = yield* Instances.make({ root })
+      yield* instances.ensure(ref)
+      const file = WorkspacePaths.instance(root, ref).metadata
+      yield* fs.writeFileString(file, "")
+      const corrupt = yield* Effect.flip(instances.ensure(ref))
+      assert.strictEqual(corrupt._tag, "MetadataCorrupt")
+      const rebuilt = yield* instances.setStatus(ref, "processing", undefined, { durable: false })
+      assert.strictEqual(rebuilt.status, "processing")
+      assert.deepStrictEqual(yield* instances.get(ref), Option.some(rebuilt))
+      const idle = yield* instances.setStatus(ref, "idle", undefined, { durable: false })
+      assert.deepStrictEqual(yield* instances.get(ref), Option.some(idle))
+      // No temp file is left beside it.
+      assert.deepStrictEqual(yield* fs.readDirectory(path.dirname(file)), ["metadata.json"])
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("list skips and reports a bad metadata file, a directory without metadata and a stray file", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

@@ -1,5 +1,5 @@
 /**
- * Every relative link of README.md and docs/*.md leads somewhere: the file exists and, for `#anchor`, the
+ * Every relative link of README.md, docs/*.md, BENCHMARKS.md and CHANGELOG.md leads somewhere: the file exists and, for `#anchor`, the
  * page has that heading (GitHub's anchors). The checker itself is tested on pages with broken links.
  */
 import { FileSystem } from "@effect/platform"
@@ -24,11 +24,11 @@ const onDisk = {
 }
 
 describe("docs links", () => {
-  it.effect("every relative link of README.md and docs/*.md resolves to a file and a heading", () =>
+  it.effect("every relative link of README.md, docs/*.md, BENCHMARKS.md and CHANGELOG.md resolves to a file and a heading", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const docs = (yield* fs.readDirectory(path.join(repo, "docs"))).filter((f) => f.endsWith(".md")).sort()
-      const pages = ["README.md", ...docs.map((f) => `docs/${f}`)]
+      const pages = ["README.md", ...docs.map((f) => `docs/${f}`), "BENCHMARKS.md", "CHANGELOG.md"]
       assert.isAtLeast(docs.length, 13)
       const count = pages.reduce((n, page) => n + links(onDisk.text(page) ?? "").length, 0)
       assert.isAtLeast(count, 40, "the pages link to each other")

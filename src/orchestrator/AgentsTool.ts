@@ -32,6 +32,7 @@ import type { ToolHandler } from "../tool/ToolRegistry.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
 import * as AgentAddress from "./AgentAddress.js"
 import { type CallPolicy, make, type Options, policyOf, type Reply, type Router, type Service } from "./AgentsApi.js"
+import * as Direct from "./internal/direct.js"
 import type * as Orchestrator from "./Orchestrator.js"
 import type { OrchestratorError } from "./OrchestratorError.js"
 
@@ -322,6 +323,8 @@ export const policyOfSwarm = (bundle: Bundle.Bundle, orchestrator: Orchestrator.
  * @category constructors
  */
 export const routerOf = (orchestrator: Orchestrator.Service): Router => {
+  // The same request without the public method's span (the AgentsApi.request span covers the call).
+  const direct = Direct.requests.get(orchestrator)
   const toMessage = (input: Turn.Input): Orchestrator.TurnInput => {
     const { text, ...call } = input
     return { input: text, call }
@@ -329,10 +332,13 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
   return {
     request: (agentName, instanceKey, input) =>
       orchestrator.request({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
-    requestWithin: (agentName, instanceKey, input, timeoutMs) =>
-      orchestrator.request({ agentName, instanceKey }, toMessage(input), { timeout: timeoutMs }).pipe(
-        Effect.mapError(toApiError)
-      ),
+    requestWithin: direct === undefined ?
+      (agentName, instanceKey, input, timeoutMs) =>
+        orchestrator.request({ agentName, instanceKey }, toMessage(input), { timeout: timeoutMs }).pipe(
+          Effect.mapError(toApiError)
+        ) :
+      (agentName, instanceKey, input, timeoutMs) =>
+        Effect.mapError(direct({ agentName, instanceKey }, toMessage(input), timeoutMs), toApiError),
     send: (agentName, instanceKey, input) =>
       orchestrator.send({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
     submit: (agentName, instanceKey, input) =>

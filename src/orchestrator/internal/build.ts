@@ -14,6 +14,7 @@ import * as AgentsTool from "../AgentsTool.js"
 import type { Address, InstanceContext, Options, RequestOptions, Service, ShutdownReason } from "../Orchestrator.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
+import * as Direct from "./direct.js"
 import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import type { TurnInput } from "./mailbox.js"
@@ -171,6 +172,7 @@ export const makeWith = (
         return yield* runtime.reload({ agentNames: nextConfig.agentNames, changed })
       })
     }
+    Direct.requests.set(service, runtime.request)
     wired?.bind(bundle, service)
     // Only now (instances opening read `service`): what the durable inbox kept is delivered.
     yield* runtime.recover

@@ -80,50 +80,50 @@ export const make = (deps: Deps) => {
   const orFail = <A>(v: A | Middleware.AgentsApiError): Effect.Effect<A, Middleware.AgentsApiError> =>
     v instanceof Middleware.AgentsApiError ? Effect.fail(v) : Effect.succeed(v)
 
-  /** The caller as the fiber knows it (chain, span), when the fiber runs this instance's turn. */
-  const callerOf = (ref: InstanceRef) =>
-    Effect.map(
-      FiberRef.get(Middleware.currentCaller),
-      (c) => c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined
-    )
-
+  /**
+   * The checks and the callee's input. Synchronous but for the caller as the fiber knows it (chain, span:
+   * when the fiber runs this instance's turn) and the correlation id.
+   */
   const prepare = (ref: InstanceRef, req: Middleware.AgentRequest, kind: "request" | "send") =>
-    Effect.gen(function*() {
+    Effect.flatMap(FiberRef.get(Middleware.currentCaller), (c) => {
+      const ctx = c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined
       const caller = ref.agentName
-      const target = yield* orFail(Calls.checkTarget(policy, caller, req.target))
-      const instanceKey = yield* orFail(Calls.checkInstanceKey(req.instanceKey, ref.instanceKey))
-      const timeoutMs = kind === "request" ? yield* orFail(Calls.checkTimeout(req.timeoutMs, defaultMs)) : defaultMs
+      const target = Calls.checkTarget(policy, caller, req.target)
+      if (target instanceof Middleware.AgentsApiError) return Effect.fail(target)
+      const instanceKey = Calls.checkInstanceKey(req.instanceKey, ref.instanceKey)
+      if (instanceKey instanceof Middleware.AgentsApiError) return Effect.fail(instanceKey)
+      const timeoutMs = kind === "request" ? Calls.checkTimeout(req.timeoutMs, defaultMs) : defaultMs
+      if (timeoutMs instanceof Middleware.AgentsApiError) return Effect.fail(timeoutMs)
       const self = Calls.address(caller, ref.instanceKey)
       const to = Calls.address(target, instanceKey)
-      const ctx = yield* callerOf(ref)
       const chain = kind === "request"
-        ? yield* orFail(Calls.checkCycle(ctx?.callChain ?? [], self, to))
+        ? Calls.checkCycle(ctx?.callChain ?? [], self, to)
         : [...(ctx?.callChain ?? []), self]
+      if (chain instanceof Middleware.AgentsApiError) return Effect.fail(chain)
       const own = Calls.checkOwnAgent(policy, caller, target)
-      if (own !== undefined) {
-        return yield* own
-      }
-      const correlationId = yield* makeCorrelationId
-      const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
-      // Where the callee's side answers an async request that outlived its caller's process.
-      const replyTo = kind === "request" && req.async === true
-        ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
-        : {}
-      const input: Turn.Input = {
-        text: req.input ?? "",
-        source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
-        ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
-        call: {
-          callerAgent: caller,
-          callerInstanceKey: ref.instanceKey,
-          ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
-          callSource: "agents-api",
-          callStack: chain,
-          ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
-        },
-        metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }
-      }
-      return { target, instanceKey, to, timeoutMs, correlationId, input }
+      if (own !== undefined) return Effect.fail(own)
+      return Effect.map(makeCorrelationId, (correlationId) => {
+        const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
+        // Where the callee's side answers an async request that outlived its caller's process.
+        const replyTo = kind === "request" && req.async === true
+          ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
+          : {}
+        const input: Turn.Input = {
+          text: req.input ?? "",
+          source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
+          ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
+          call: {
+            callerAgent: caller,
+            callerInstanceKey: ref.instanceKey,
+            ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
+            callSource: "agents-api",
+            callStack: chain,
+            ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
+          },
+          metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }
+        }
+        return { target, instanceKey, to, timeoutMs, correlationId, input }
+      })
     })
 
   const call = (p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>

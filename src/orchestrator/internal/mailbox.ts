@@ -4,6 +4,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import type * as Turn from "../../agent/Turn.js"
@@ -66,6 +67,8 @@ export interface Envelope {
 export interface Mailbox {
   readonly size: () => number
   readonly offer: (envelope: Envelope) => Effect.Effect<void>
+  /** `offer`, synchronously (it wakes a waiting `take`). */
+  readonly unsafeOffer: (envelope: Envelope) => void
   /** Waits for the next envelope and marks it running. */
   readonly take: Effect.Effect<Envelope>
   /** Removes a queued envelope (a requester that gave up); false when it already started. */
@@ -90,9 +93,12 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
     if (waiter !== undefined) {
       const w = waiter
       waiter = undefined
-      return Deferred.succeed(w, undefined)
+      Deferred.unsafeDone(w, Exit.void)
     }
-    return Effect.succeed(true)
+  }
+  const unsafeOffer = (envelope: Envelope) => {
+    queue.push(envelope)
+    wake()
   }
   const take: Effect.Effect<Envelope> = Effect.suspend(() => {
     const next = held ? undefined : queue.shift()
@@ -106,19 +112,16 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
   })
   return {
     size: () => queue.length,
-    offer: (envelope) =>
-      Effect.suspend(() => {
-        queue.push(envelope)
-        return wake()
-      }).pipe(Effect.asVoid),
+    offer: (envelope) => Effect.sync(() => unsafeOffer(envelope)),
+    unsafeOffer,
     take,
     requeue: (envelope) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         envelope.state = "queued"
         envelope.fiber = undefined
         queue.unshift(envelope)
-        return wake()
-      }).pipe(Effect.asVoid),
+        wake()
+      }),
     cancel: (envelope) => {
       if (envelope.state !== "queued") return false
       const i = queue.indexOf(envelope)
@@ -138,9 +141,9 @@ export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
     },
     queued: () => queue.slice(),
     hold: (value) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         held = value
-        return held ? Effect.void : wake()
-      }).pipe(Effect.asVoid)
+        if (!held) wake()
+      })
   }
 })

@@ -36,8 +36,17 @@ export type RestartReason = "crash" | "crash_loop_backoff" | "manual" | "config_
 export const instanceDelta = (swarm: string, delta: 1 | -1): Effect.Effect<void> =>
   Metric.incrementBy(Metric.tagged(activeInstances, "effect_swarm.swarm", swarm), delta)
 
-export const recordDepth = (agentName: string, depth: number): Effect.Effect<void> =>
-  Metric.update(Metric.tagged(mailboxDepth, "gen_ai.agent.name", agentName), depth)
+/** The tagged histogram per agent name, made once (tagging per message costs a key and a lookup each). */
+const depthByAgent = new Map<string, Metric.Metric.Histogram<number>>()
+
+export const recordDepth = (agentName: string, depth: number): Effect.Effect<void> => {
+  let metric = depthByAgent.get(agentName)
+  if (metric === undefined) {
+    metric = Metric.tagged(mailboxDepth, "gen_ai.agent.name", agentName)
+    depthByAgent.set(agentName, metric)
+  }
+  return Metric.update(metric, depth)
+}
 
 export const restarted = (agentName: string, reason: RestartReason): Effect.Effect<void> =>
   Metric.increment(

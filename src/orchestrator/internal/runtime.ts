@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberMap from "effect/FiberMap"
 import * as Scope from "effect/Scope"
 import * as Message from "../../conversation/Message.js"
@@ -21,7 +22,6 @@ import type { Hosted, ShutdownReason } from "../AgentHost.js"
 import type { CalleeOutcome } from "../AgentsApi.js"
 import type { AgentTurnFailed } from "../OrchestratorError.js"
 import {
-  type AgentInboxFailed,
   AgentMailboxFull,
   AgentNotFound,
   AgentRequestTimeout,
@@ -70,7 +70,12 @@ export interface Slot {
   readonly inbox: Inbox.InstanceInbox | undefined
   /** What the slot holds open (its inbox writer); closed when the slot is released. */
   readonly scope: Scope.CloseableScope
-  /** Serializes accepting a message with releasing the slot (an accepted message never lands in a released slot). */
+  /** Messages accepted and not yet in the mailbox (their inbox write runs): the slot is not released meanwhile. */
+  accepting: number
+  /**
+   * Serializes an idle release with a reload's restart of the slot (both rare). Accepting a message does not
+   * take it: it is synchronous, like the release's own check.
+   */
   readonly gate: Effect.Semaphore
   /** Taken out of the registry (idle release): a sender that still holds it goes to a new slot. */
   released: boolean
@@ -149,15 +154,17 @@ export const make = (settings: Settings, open: Opener) =>
 
     const start = (slot: Slot) => FiberMap.run(workers, slot.label, worker(slot), { onlyIfMissing: true })
 
-    const slotFor = (address: AgentAddress.AgentAddress) =>
-      Effect.gen(function*() {
+    const slotFor = (address: AgentAddress.AgentAddress): Effect.Effect<Slot, OrchestratorError> =>
+      Effect.suspend((): Effect.Effect<Slot, OrchestratorError> => {
         if (!agentNames.includes(address.agentName)) {
-          return yield* new AgentNotFound({ agentName: address.agentName, swarm: settings.swarm, known: agentNames })
+          return Effect.fail(
+            new AgentNotFound({ agentName: address.agentName, swarm: settings.swarm, known: agentNames })
+          )
         }
         const label = AgentAddress.format(address)
         const existing = slots.get(label)
-        if (existing !== undefined) return existing
-        return yield* creating.withPermits(1)(Effect.suspend(() => {
+        if (existing !== undefined) return Effect.succeed(existing)
+        return creating.withPermits(1)(Effect.suspend(() => {
           const again = slots.get(label)
           return again !== undefined ? Effect.succeed(again) : create(address, label)
         }))
@@ -187,69 +194,87 @@ export const make = (settings: Settings, open: Opener) =>
           stopReason: undefined,
           inbox,
           scope: slotScope,
+          accepting: 0,
           gate: yield* Effect.makeSemaphore(1),
           released: false,
           lastActive: yield* Clock.currentTimeMillis
         }
+        // Recovered messages are at the head of the mailbox, ahead of anything accepted from now on.
         for (const entry of inbox?.recovered ?? []) {
-          yield* slot.mailbox.offer(yield* envelopeOf(Inbox.withId(entry.input, entry.id), entry.id, true))
+          slot.mailbox.unsafeOffer(newEnvelope(Inbox.withId(entry.input, entry.id), entry.id, true))
         }
         slots.set(label, slot)
         yield* start(slot)
         return slot
       })
 
-    const envelopeOf = (input: Mailbox.TurnInput, inboxId: string | undefined, recovered: boolean) =>
-      Effect.map(Deferred.make<TurnResult, OrchestratorError>(), (reply): Mailbox.Envelope => ({
-        id: nextId++,
-        input,
-        reply,
-        state: "queued",
-        started: false,
-        fiber: undefined,
-        inboxId,
-        recovered,
-        cancelReason: undefined,
-        timedOut: undefined
-      }))
+    const newEnvelope = (
+      input: Mailbox.TurnInput,
+      inboxId: string | undefined,
+      recovered: boolean
+    ): Mailbox.Envelope => ({
+      id: nextId++,
+      input,
+      reply: Deferred.unsafeMake<TurnResult, OrchestratorError>(FiberId.none),
+      state: "queued",
+      started: false,
+      fiber: undefined,
+      inboxId,
+      recovered,
+      cancelReason: undefined,
+      timedOut: undefined
+    })
+
+    /**
+     * Accepts a message into the slot, or says why not (undefined: the slot was released, try the next one).
+     * Synchronous, so nothing interleaves with it: an idle release (also synchronous) either released the
+     * slot before, or sees the message (queued, or counted in `accepting` until its inbox write is done).
+     */
+    const accept = (slot: Slot, input: Mailbox.TurnInput, durableId: { id: string; at: number } | undefined) => {
+      if (slot.released) return undefined
+      if (shuttingDown !== undefined || slot.status === "stopped" || slot.status === "crashed") {
+        // A stopped or crashed instance answers, it never queues: `restart` brings it back.
+        return unavailable(slot)
+      }
+      if (slot.mailbox.size() >= settings.mailboxCapacity) {
+        return new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
+      }
+      // Its depth when accepted: the messages waiting ahead of it, and itself.
+      const depth = slot.mailbox.size() + 1
+      if (slot.inbox === undefined || durableId === undefined) {
+        const envelope = newEnvelope(input, undefined, false)
+        slot.mailbox.unsafeOffer(envelope)
+        return { envelope, depth, durable: undefined }
+      }
+      const envelope = newEnvelope(Inbox.withId(input, durableId.id), durableId.id, false)
+      slot.accepting++
+      const durable = slot.inbox.put(
+        slot.address,
+        { id: durableId.id, input, acceptedAt: durableId.at },
+        Effect.sync(() => slot.mailbox.unsafeOffer(envelope)),
+        Effect.sync(() => slot.mailbox.cancel(envelope))
+      ).pipe(Effect.ensuring(Effect.sync(() => void slot.accepting--)))
+      return { envelope, depth, durable }
+    }
 
     const enqueue = (
       address: AgentAddress.AgentAddress,
       input: Mailbox.TurnInput
     ): Effect.Effect<{ slot: Slot; envelope: Mailbox.Envelope }, OrchestratorError> =>
-      Effect.gen(function*() {
-        const slot = yield* slotFor(address)
-        const accepted = yield* slot.gate.withPermits(1)(Effect.gen(function*() {
-          if (slot.released) return undefined
-          if (shuttingDown !== undefined || slot.status === "stopped" || slot.status === "crashed") {
-            // A stopped or crashed instance answers, it never queues: `restart` brings it back.
-            return yield* unavailable(slot)
-          }
-          if (slot.mailbox.size() >= settings.mailboxCapacity) {
-            return yield* new AgentMailboxFull({ address: slot.label, capacity: settings.mailboxCapacity })
-          }
-          // Its depth when accepted: the messages waiting ahead of it, and itself.
-          const depth = slot.mailbox.size() + 1
-          if (slot.inbox === undefined) {
-            const envelope = yield* envelopeOf(input, undefined, false)
-            yield* slot.mailbox.offer(envelope)
-            return { envelope, depth, durable: Effect.void as Effect.Effect<void, AgentInboxFailed> }
-          }
-          const inboxId = "in-" + (yield* Message.makeId).slice(4)
-          const envelope = yield* envelopeOf(Inbox.withId(input, inboxId), inboxId, false)
-          const durable = slot.inbox.put(
-            address,
-            { id: inboxId, input, acceptedAt: yield* Clock.currentTimeMillis },
-            slot.mailbox.offer(envelope),
-            Effect.sync(() => slot.mailbox.cancel(envelope))
-          )
-          return { envelope, depth, durable }
-        }))
-        // Released between the lookup and the gate (idle release): the next slot takes it.
-        if (accepted === undefined) return yield* enqueue(address, input)
-        yield* accepted.durable
-        yield* Metrics.recordDepth(address.agentName, accepted.depth)
-        return { slot, envelope: accepted.envelope }
+      Effect.flatMap(slotFor(address), (slot) => {
+        const accepted = (durableId: { id: string; at: number } | undefined) => {
+          const a = accept(slot, input, durableId)
+          // Released between the lookup and now (idle release): the next slot takes it.
+          if (a === undefined) return enqueue(address, input)
+          if (!("envelope" in a)) return Effect.fail(a)
+          const done = Effect.as(Metrics.recordDepth(address.agentName, a.depth), { slot, envelope: a.envelope })
+          return a.durable === undefined ? done : Effect.zipRight(a.durable, done)
+        }
+        if (slot.inbox === undefined) return accepted(undefined)
+        return Effect.flatMap(
+          Effect.zip(Message.makeId, Clock.currentTimeMillis),
+          ([id, at]) => accepted({ id: "in-" + id.slice(4), at })
+        )
       })
 
     /** Gives up on an envelope: out of the mailbox if queued, its turn interrupted if running. */
@@ -363,8 +388,9 @@ export const make = (settings: Settings, open: Opener) =>
     /** Idle release: out of the registry, its worker and instance closed; the next message reopens it from its log. */
     const release = (slot: Slot) =>
       Effect.gen(function*() {
+        // Synchronous like `accept`: a message is either accepted before (the slot is busy) or goes to a new slot.
         const released = yield* slot.gate.withPermits(1)(Effect.sync(() => {
-          if (slot.released || !Lifecycle.isIdle(slot)) return false
+          if (slot.released || slot.accepting > 0 || !Lifecycle.isIdle(slot)) return false
           slot.released = true
           slots.delete(slot.label)
           return true

@@ -137,7 +137,9 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
    * inside, which is continued (`resume`). True when `taken` was settled that way.
    */
   const settleRecovered = (slot: Slot, hosted: Hosted, taken: Mailbox.Envelope) =>
-    Effect.gen(function*() {
+    // Recovered messages sit at the head of the mailbox (queued when the slot was made, requeued at the
+    // head): when `taken` is not one, none is left.
+    !taken.recovered ? Effect.succeed(false) : Effect.gen(function*() {
       const candidates = [taken, ...slot.mailbox.queued()].filter((e) => e.recovered && e.inboxId !== undefined)
       if (candidates.length === 0) return false
       if (hosted.inLog === undefined) {

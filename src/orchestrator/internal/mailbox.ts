@@ -85,65 +85,71 @@ export interface Mailbox {
   readonly hold: (held: boolean) => Effect.Effect<void>
 }
 
-export const make: Effect.Effect<Mailbox> = Effect.sync(() => {
-  const queue: Array<Envelope> = []
-  let waiter: Deferred.Deferred<void> | undefined
-  let held = false
-  const wake = () => {
-    if (waiter !== undefined) {
-      const w = waiter
-      waiter = undefined
-      Deferred.unsafeDone(w, Exit.void)
-    }
-  }
-  const unsafeOffer = (envelope: Envelope) => {
-    queue.push(envelope)
-    wake()
-  }
-  const take: Effect.Effect<Envelope> = Effect.suspend(() => {
-    const next = held ? undefined : queue.shift()
-    if (next !== undefined) {
-      next.state = "running"
-      return Effect.succeed(next)
-    }
-    const w = Deferred.unsafeMake<void>(FiberId.none)
-    waiter = w
-    return Effect.zipRight(Deferred.await(w), take)
-  })
-  return {
-    size: () => queue.length,
-    offer: (envelope) => Effect.sync(() => unsafeOffer(envelope)),
-    unsafeOffer,
-    take,
-    requeue: (envelope) =>
-      Effect.sync(() => {
-        envelope.state = "queued"
-        envelope.fiber = undefined
-        queue.unshift(envelope)
-        wake()
-      }),
-    cancel: (envelope) => {
-      if (envelope.state !== "queued") return false
-      const i = queue.indexOf(envelope)
-      if (i >= 0) queue.splice(i, 1)
-      envelope.state = "cancelled"
-      return true
-    },
-    drain: () => queue.splice(0, queue.length),
-    removeWhere: (predicate) => {
-      const removed = queue.filter(predicate)
-      if (removed.length > 0) {
-        const keep = queue.filter((e) => !predicate(e))
-        queue.length = 0
-        queue.push(...keep)
+/**
+ * A mailbox; `onTake` runs in the same synchronous step as a take (the slot marks the envelope current
+ * there, so no idle release or interruption sees the message neither queued nor current).
+ */
+export const make = (onTake: (envelope: Envelope) => void): Effect.Effect<Mailbox> =>
+  Effect.sync(() => {
+    const queue: Array<Envelope> = []
+    let waiter: Deferred.Deferred<void> | undefined
+    let held = false
+    const wake = () => {
+      if (waiter !== undefined) {
+        const w = waiter
+        waiter = undefined
+        Deferred.unsafeDone(w, Exit.void)
       }
-      return removed
-    },
-    queued: () => queue.slice(),
-    hold: (value) =>
-      Effect.sync(() => {
-        held = value
-        if (!held) wake()
-      })
-  }
-})
+    }
+    const unsafeOffer = (envelope: Envelope) => {
+      queue.push(envelope)
+      wake()
+    }
+    const take: Effect.Effect<Envelope> = Effect.suspend(() => {
+      const next = held ? undefined : queue.shift()
+      if (next !== undefined) {
+        next.state = "running"
+        onTake(next)
+        return Effect.succeed(next)
+      }
+      const w = Deferred.unsafeMake<void>(FiberId.none)
+      waiter = w
+      return Effect.zipRight(Deferred.await(w), take)
+    })
+    return {
+      size: () => queue.length,
+      offer: (envelope) => Effect.sync(() => unsafeOffer(envelope)),
+      unsafeOffer,
+      take,
+      requeue: (envelope) =>
+        Effect.sync(() => {
+          envelope.state = "queued"
+          envelope.fiber = undefined
+          queue.unshift(envelope)
+          wake()
+        }),
+      cancel: (envelope) => {
+        if (envelope.state !== "queued") return false
+        const i = queue.indexOf(envelope)
+        if (i >= 0) queue.splice(i, 1)
+        envelope.state = "cancelled"
+        return true
+      },
+      drain: () => queue.splice(0, queue.length),
+      removeWhere: (predicate) => {
+        const removed = queue.filter(predicate)
+        if (removed.length > 0) {
+          const keep = queue.filter((e) => !predicate(e))
+          queue.length = 0
+          queue.push(...keep)
+        }
+        return removed
+      },
+      queued: () => queue.slice(),
+      hold: (value) =>
+        Effect.sync(() => {
+          held = value
+          if (!held) wake()
+        })
+    }
+  })

@@ -181,7 +181,8 @@ export const make = (settings: Settings, open: Opener) =>
         const slot: Slot = {
           address,
           label,
-          mailbox: yield* Mailbox.make,
+          // Current from the take on, in the same step (see `Mailbox.make`).
+          mailbox: yield* Mailbox.make((envelope) => void (slot.current = envelope)),
           status: "starting",
           reason: undefined,
           restarts: 0,
@@ -248,12 +249,32 @@ export const make = (settings: Settings, open: Opener) =>
       }
       const envelope = newEnvelope(Inbox.withId(input, durableId.id), durableId.id, false)
       slot.accepting++
+      // The offer runs once the record is queued for the file (the mailbox order is the file order). A stop,
+      // crash or shutdown that came meanwhile already answered the queued messages: this one is refused the
+      // same way (its requester is answered, it is never left in a mailbox nobody reads).
+      let refused: AgentUnavailable | undefined
+      const offer = Effect.sync(() => {
+        if (shuttingDown === undefined && slot.status !== "stopped" && slot.status !== "crashed") {
+          return slot.mailbox.unsafeOffer(envelope)
+        }
+        refused = unavailable(slot)
+        envelope.state = "done"
+      })
       const durable = slot.inbox.put(
         slot.address,
         { id: durableId.id, input, acceptedAt: durableId.at },
-        Effect.sync(() => slot.mailbox.unsafeOffer(envelope)),
+        offer,
         Effect.sync(() => slot.mailbox.cancel(envelope))
-      ).pipe(Effect.ensuring(Effect.sync(() => void slot.accepting--)))
+      ).pipe(
+        Effect.ensuring(Effect.sync(() => void slot.accepting--)),
+        Effect.zipRight(Effect.suspend(() => {
+          if (refused === undefined) return Effect.void
+          // Stopped or crashed: acknowledged like the queued messages it missed; a shutdown keeps it in
+          // the inbox for the next start (as `failQueued` does).
+          const ack = shuttingDown === undefined ? acknowledge(slot, [envelope]) : Effect.void
+          return Effect.zipRight(ack, Effect.fail(refused))
+        }))
+      )
       return { envelope, depth, durable }
     }
 
@@ -271,10 +292,12 @@ export const make = (settings: Settings, open: Opener) =>
           return a.durable === undefined ? done : Effect.zipRight(a.durable, done)
         }
         if (slot.inbox === undefined) return accepted(undefined)
-        return Effect.flatMap(
+        // Uninterruptible from the check to the inbox write's end: an accepted message is counted in
+        // `accepting` until it is in the mailbox (or refused), whatever happens to the sender.
+        return Effect.uninterruptible(Effect.flatMap(
           Effect.zip(Message.makeId, Clock.currentTimeMillis),
           ([id, at]) => accepted({ id: "in-" + id.slice(4), at })
-        )
+        ))
       })
 
     /** Gives up on an envelope: out of the mailbox if queued, its turn interrupted if running. */

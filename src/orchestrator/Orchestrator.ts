@@ -8,28 +8,22 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as AgentInstance from "../agent/AgentInstance.js"
 import type * as EventBus from "../event/EventBus.js"
-import type * as Model from "../model/Model.js"
-import type { AgentsApi as MiddlewareAgentsApi, TurnResult } from "../pipeline/Middleware.js"
 import type * as Bundle from "../resource/Bundle.js"
-import type * as Resource from "../resource/Resource.js"
-import type * as AgentAddress from "./AgentAddress.js"
 import * as AgentHost from "./AgentHost.js"
-import type * as AgentsApi from "./AgentsApi.js"
+import type * as Api from "./internal/api.js"
 import { makeWith } from "./internal/build.js"
 import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
+import type * as Options_ from "./internal/options.js"
 import type * as Reload from "./internal/reload.js"
-import type * as Runtime from "./internal/runtime.js"
-import type { OrchestratorError, SwarmNotFound } from "./OrchestratorError.js"
-import type * as Supervision from "./Supervision.js"
+import type * as Slot from "./internal/slot.js"
+import type { SwarmNotFound } from "./OrchestratorError.js"
 
 export type {
   /**
@@ -93,7 +87,7 @@ export type LifecycleSettings = Lifecycle.Settings
  * @since 0.1.0
  * @category models
  */
-export type InstanceStatus = Runtime.InstanceStatus
+export type InstanceStatus = Slot.InstanceStatus
 
 /**
  * One instance as `list` reports it.
@@ -109,26 +103,7 @@ export type InstanceStatus = Runtime.InstanceStatus
  * @since 0.1.0
  * @category models
  */
-export interface InstanceInfo {
-  readonly address: string
-  readonly agentName: string
-  readonly instanceKey: string
-  readonly status: InstanceStatus
-  /** Why it is `stopped` or `crashed`. */
-  readonly reason: string | undefined
-  /** Messages waiting in its mailbox (the running one excluded). */
-  readonly queued: number
-  /** Restarts so far (after crashes, and by `restart`). */
-  readonly restarts: number
-  /** Crashes in the current row (see `Supervision`). */
-  readonly consecutiveCrashes: number
-  /** In backoff: when the next start is due (ms since the epoch, on `Clock`). */
-  readonly nextStartAt: number | undefined
-  /** The generation of the running instance (starts so far; 0 before the first). */
-  readonly generation: number
-  /** The process id of a child-process instance while it runs. */
-  readonly pid: number | undefined
-}
+export type InstanceInfo = Api.InstanceInfo
 
 /**
  * An agent of the Swarm (what `catalog` offers to callers).
@@ -143,10 +118,7 @@ export interface InstanceInfo {
  * @since 0.1.0
  * @category models
  */
-export interface KnownAgent {
-  readonly name: string
-  readonly resource: Resource.AgentResource
-}
+export type KnownAgent = Api.KnownAgent
 
 /**
  * An address as a string (`agent@instanceKey`, or `agent` for `agent@default`) or parsed.
@@ -161,7 +133,7 @@ export interface KnownAgent {
  * @since 0.1.0
  * @category models
  */
-export type Address = string | AgentAddress.AgentAddress
+export type Address = Api.Address
 
 /**
  * Options of {@link Service.request}.
@@ -177,10 +149,7 @@ export type Address = string | AgentAddress.AgentAddress
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions {
-  /** How long to wait for the reply (default: no limit). */
-  readonly timeout?: Duration.DurationInput | undefined
-}
+export type RequestOptions = Api.RequestOptions
 
 /**
  * @example
@@ -197,76 +166,7 @@ export interface RequestOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  readonly swarm: string
-  readonly workspaceId: string
-  /** The agents of the Swarm, in its `spec.agents` order. */
-  readonly agents: ReadonlyArray<KnownAgent>
-  /** The Swarm's entry agent. */
-  readonly entryAgent: string
-  /** The inter-agent calls API the orchestrator wired (see {@link Options.calls}); absent when it wired none. */
-  readonly agentsApi: AgentsApi.Service | undefined
-  /**
-   * Enqueues a turn input in the instance's mailbox (creating the instance on its first message) and
-   * returns once it is accepted. The turn's outcome is not reported (fire and forget).
-   */
-  readonly send: (address: Address, input: string | TurnInput) => Effect.Effect<void, OrchestratorError>
-  /**
-   * Enqueues a turn input like `send` and returns once it is accepted, with an effect that waits for that
-   * turn's result (for callers that acknowledge first and answer later, such as connectors' `onReply`).
-   * Interrupting the returned effect stops waiting; it does not cancel the turn, unless
-   * `cancelOnInterrupt` is set (then it cancels it like an interrupted `request`).
-   */
-  readonly submit: (
-    address: Address,
-    input: string | TurnInput,
-    options?: { readonly cancelOnInterrupt?: boolean | undefined }
-  ) => Effect.Effect<Effect.Effect<TurnResult, OrchestratorError>, OrchestratorError>
-  /**
-   * Enqueues a turn input and waits for that turn's result. Interrupting the waiting fiber removes the
-   * message from the mailbox if its turn has not started, or interrupts the turn if it runs. With
-   * `timeout`, the same happens when it passes (on `Clock`) and the request fails with
-   * `AgentRequestTimeout` (`AGENT_REQUEST_TIMEOUT`); this costs less than `Effect.timeout` around the call
-   * (one timer fiber per orchestrator, no fiber per request). A zero or negative timeout expires at once;
-   * an infinite one is no timeout.
-   */
-  readonly request: (
-    address: Address,
-    input: string | TurnInput,
-    options?: RequestOptions
-  ) => Effect.Effect<TurnResult, OrchestratorError>
-  /** The instances created so far. */
-  readonly list: Effect.Effect<ReadonlyArray<InstanceInfo>>
-  /** Restarts one instance: a running turn is interrupted and continued from its log by the new worker. */
-  readonly restart: (address: Address) => Effect.Effect<void, OrchestratorError>
-  /** Stops one instance: queued messages fail with `AGENT_UNAVAILABLE`; `restart` brings it back. */
-  readonly stop: (address: Address) => Effect.Effect<void, OrchestratorError>
-  /**
-   * Shuts every instance down gracefully (closing the scope does this with `orchestrator_shutdown`): new
-   * messages are refused, queued ones stay in the durable inbox for the next start (their requesters get
-   * `AGENT_UNAVAILABLE` / `shutting_down`), in-flight turns get the grace period, then are interrupted.
-   */
-  readonly shutdown: (reason?: ShutdownReason) => Effect.Effect<void>
-  /**
-   * Releases an idle instance now (what idle release does after `lifecycle.idleSeconds`): its worker and
-   * resources are closed; the next message reopens it from its log. False when it is busy or unknown.
-   */
-  readonly release: (address: Address) => Effect.Effect<boolean, OrchestratorError>
-  /**
-   * Applies a new version of the bundle without stopping the Swarm: only the instances of the agents named
-   * in `changed` restart (reason `config_change`): each one's turn in flight gets the grace period to finish
-   * (past it, it is interrupted, recorded as interrupted and its requester gets `AGENT_TURN_FAILED`), its
-   * queued messages are kept and go to the new generation in order, and messages sent meanwhile are
-   * accepted. Other instances keep running with their mailboxes. Agents new in the Swarm become
-   * addressable; instances of agents no longer in it are stopped. The Swarm's policy (grace period,
-   * supervision, lifecycle) stays the one the orchestrator started with. Fails with `SwarmNotFound` (and
-   * changes nothing) when the new bundle has no Swarm of this name.
-   */
-  readonly reload: (
-    bundle: Bundle.Bundle,
-    changed: ReadonlyArray<string>
-  ) => Effect.Effect<ReloadReport, SwarmNotFound>
-}
+export type Service = Api.Service
 
 /**
  * What {@link Service.reload} did: the instances restarted and stopped (`agent@instanceKey`), the agents
@@ -315,12 +215,7 @@ export class Orchestrator extends Context.Tag("effect-swarm/Orchestrator")<Orche
  * @since 0.1.0
  * @category models
  */
-export interface InstanceContext {
-  readonly address: AgentAddress.AgentAddress
-  readonly agent: Bundle.Entry<Resource.AgentResource>
-  readonly bundle: Bundle.Bundle
-  readonly orchestrator: Service
-}
+export type InstanceContext = Options_.InstanceContext
 
 /**
  * The limits of the inter-agent calls the orchestrator wires (see {@link Options.calls}).
@@ -334,7 +229,7 @@ export interface InstanceContext {
  * @since 0.1.0
  * @category models
  */
-export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root">
+export type CallLimits = Options_.CallLimits
 
 /**
  * Inter-agent calls wired by the caller (`AgentsTool.wire`'s result), for {@link Options.calls}.
@@ -353,10 +248,7 @@ export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root">
  * @since 0.1.0
  * @category models
  */
-export interface WiredCalls {
-  readonly api: AgentsApi.Service
-  readonly agents: (context: InstanceContext) => MiddlewareAgentsApi
-}
+export type WiredCalls = Options_.WiredCalls
 
 /**
  * @example
@@ -373,41 +265,7 @@ export interface WiredCalls {
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** The workspace of the instances' files (default: the Swarm's `spec.instanceKey`, else its name). */
-  readonly workspaceId?: string | undefined
-  /** A model per agent name instead of the bundle's (tests: a scripted model). */
-  readonly models?: { readonly [agentName: string]: Model.Service } | undefined
-  /** Prepares a new instance (register tools, middlewares, extensions) before its first turn. */
-  readonly setup?:
-    | ((instance: AgentInstance.AgentInstance, context: InstanceContext) => Effect.Effect<
-      void,
-      Cause.YieldableError,
-      Scope.Scope
-    >)
-    | undefined
-  /** The agents API an instance's middlewares and tools call other agents through. */
-  readonly agents?: ((context: InstanceContext) => MiddlewareAgentsApi) | undefined
-  /** Overrides of the Swarm's supervision settings (`spec.policy.supervision`, `spec.policy.restart`). */
-  readonly supervision?: Partial<Supervision.Settings> | undefined
-  /** Queued messages per instance before `send` / `request` are refused with `AGENT_MAILBOX_FULL` (default 1000). */
-  readonly mailboxCapacity?: number | undefined
-  /** Overrides of the Swarm's lifecycle settings (grace period, idle release, reconcile interval). */
-  readonly lifecycle?: Partial<LifecycleSettings> | undefined
-  /**
-   * Inter-agent calls, wired by default on every host (`AgentsTool.wire` under the state root): each
-   * instance gets its agents API (`ctx.agents`, `ToolContext.runtime.agents`; a child-process host carries
-   * it over IPC) and, when its agent may call others, the `agents` tool and async reply delivery. Pass the
-   * API's limits here (`{ maxPendingAsync, maxInbox, defaultTimeout }`), `AgentsTool.wire`'s result to use
-   * that one, or `false` to wire nothing. Not wired by default when `agents` is given (wired by hand).
-   */
-  readonly calls?: false | CallLimits | WiredCalls | undefined
-  /**
-   * The state root of the durable inbox (default: the host's, e.g. the `Instances` store's root for
-   * `make`; in-memory hosts have none, and then nothing survives the process).
-   */
-  readonly root?: string | undefined
-}
+export type Options = Options_.Options
 
 /**
  * Builds an orchestrator whose instances are opened by `AgentInstance.fromBundle` (the bundle's model,

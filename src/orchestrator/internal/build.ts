@@ -19,6 +19,7 @@ import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import type { TurnInput } from "./mailbox.js"
 import * as Runtime from "./runtime.js"
+import type { Opener } from "./slot.js"
 
 const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
   typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
@@ -76,7 +77,7 @@ export const makeWith = (
       : undefined
     const calls = given !== undefined && given !== false && "api" in given ? given : wired
 
-    const open: Runtime.Opener = (address, generation) =>
+    const open: Opener = (address, generation) =>
       Effect.suspend(() => {
         // The configuration current when this generation opens (a reload replaces it).
         const { agentNames, bundle, byName, swarm } = config

@@ -16,7 +16,7 @@ import type { OrchestratorError } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Metrics from "./metrics.js"
-import type { Slot } from "./runtime.js"
+import type { Slot } from "./slot.js"
 
 /** What one reload did. */
 export interface Report {

@@ -17,7 +17,7 @@ import { describe } from "./hostInProcess.js"
 import type * as Lifecycle from "./lifecycle.js"
 import type * as Mailbox from "./mailbox.js"
 import * as Metrics from "./metrics.js"
-import type { Opener, Settings, Slot } from "./runtime.js"
+import type { Opener, Settings, Slot } from "./slot.js"
 
 /** The signal that ends a worker generation: its instance crashed. */
 class Crashed {

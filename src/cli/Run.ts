@@ -11,8 +11,8 @@
  *   ends): the connectors stop, then the orchestrator shuts down gracefully (turns in flight get the Swarm's
  *   `shutdown.gracePeriodSeconds`; one still running after it stays open in its log with its message in the
  *   inbox, and the next `run` on the same state root continues it), and the process exits 0. With `--watch`
- *   it reloads what changed when the bundle's files change (only the agents whose configuration changed
- *   restart; an invalid edit is reported and the running swarm kept; see docs/cli.md).
+ *   it reloads what changed when the bundle's files change (only the agents and connections whose
+ *   configuration changed restart; an invalid edit is reported and the running swarm kept; see docs/cli.md).
  *
  * Models: each agent uses its bundle Model. When that Model's API key is not in the environment (its
  * `ValueSource` does not resolve: the one case caught) and `--fallback-model <name>` is given, the agent
@@ -99,13 +99,31 @@ const whereToolsRun = (bundle: Bundle.Bundle) => {
 }
 
 /**
- * Starts the Swarm's connectors (the built-in `cli` one is the terminal chat) and runs until the chat
- * ends, every connector is done, or SIGINT / SIGTERM interrupts the run.
+ * Starts the Swarm's connectors (the built-in `cli` one is the terminal chat), and with `watch` the watcher
+ * (which reloads the changed agents and connections), and runs until the chat ends, every connector is done,
+ * or SIGINT / SIGTERM interrupts the run.
  */
-const serve = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) =>
+const serve = (
+  bundle: Bundle.Bundle,
+  orchestrator: Orchestrator.Service,
+  watch: Omit<Watch.Options, "connectors" | "onConnectionAdded"> | undefined
+) =>
   Effect.gen(function*() {
     const quit = yield* Deferred.make<void>()
     const connectors = yield* Connectors.run(bundle, orchestrator, { builtins: { cli: CliChat.connector({ quit }) } })
+    const scope = yield* Effect.scope
+    // Where each listening connection can be reached (the http connector announces its bound url, again after
+    // a restart).
+    const announce = (name: string) =>
+      connectors.announcements(name, "url").pipe(
+        Stream.runForEach((url) => Console.error(`connection ${name}: listening on ${url}`)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    // The watcher first: its "watching" line comes before the connections' lines.
+    if (watch !== undefined) {
+      yield* Watch.start(bundle, orchestrator, { ...watch, connectors, onConnectionAdded: announce })
+    }
     if (connectors.connections.length === 0) {
       yield* Console.error(`no Connection feeds swarm ${orchestrator.swarm}; running until Ctrl-C or SIGTERM`)
       return yield* Effect.never
@@ -113,13 +131,7 @@ const serve = (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) =>
     yield* Console.error(
       `connections: ${connectors.connections.join(", ")}; Ctrl-C or SIGTERM stops (a graceful shutdown)`
     )
-    // Where each listening connection can be reached (the http connector announces its bound url, again after
-    // a restart).
-    yield* Effect.forEach(connectors.connections, (name) =>
-      connectors.announcements(name, "url").pipe(
-        Stream.runForEach((url) => Console.error(`connection ${name}: listening on ${url}`)),
-        Effect.forkScoped
-      ), { discard: true })
+    yield* Effect.forEach(connectors.connections, announce, { discard: true })
     yield* Effect.raceFirst(Deferred.await(quit), connectors.awaitDone)
   })
 
@@ -193,8 +205,11 @@ export const run = Effect.fn("Run.run")(function*(dir: string, options: Options)
       }): instances under ${workspace} (${StateRoot.envVar} moves the state root)`
     )
     if (options.once === undefined) {
-      if (options.watch === true) yield* Watch.start(bundle, orchestrator, { dir, stateRoot: root, log: Console.error })
-      return yield* serve(bundle, orchestrator)
+      return yield* serve(
+        bundle,
+        orchestrator,
+        options.watch === true ? { dir, stateRoot: root, log: Console.error } : undefined
+      )
     }
     yield* Screen.showToolCalls(screen, c, whereToolsRun(bundle))
     const target = options.to === undefined

@@ -11,34 +11,34 @@
  *   first crash of a row restarts at once, then 1 s, 2 s, 4 s ... up to 60 s; a crash after 60 s of
  *   uptime starts a new row. One crashing connector never stops the others (the reference stopped the
  *   whole runner, N5). A connector whose `run` resolves is done and is not restarted.
+ * - Reload (`run --watch`): `reload(bundle)` restarts only the connections whose Connection, Connector or
+ *   module changed, starts new ones, stops removed ones, and leaves a connection whose new version does not
+ *   load running its previous one (see {@link Service.reload}).
  * - Scoped: closing the scope stops every connector (its `ctx.signal` aborts, its `onStop` cleanups run,
  *   a built-in's scope closes).
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import { EventBus } from "../event/EventBus.js"
 import { Orchestrator } from "../orchestrator/Orchestrator.js"
 import type * as OrchestratorModule from "../orchestrator/Orchestrator.js"
 import type * as Supervision from "../orchestrator/Supervision.js"
 import * as Bundle from "../resource/Bundle.js"
-import type { ConnectionResource, ConnectorResource } from "../resource/Resource.js"
+import type { ConnectionResource } from "../resource/Resource.js"
 import * as Builtins from "./Builtins.js"
 import type { Builtin } from "./Connector.js"
 import { ConnectorLoadError } from "./ConnectorError.js"
-import * as Module from "./internal/module.js"
-import * as ConnectorRuntime from "./internal/runtime.js"
-import { type ConnectionStatus, supervise } from "./internal/supervise.js"
+import * as Load from "./internal/load.js"
+import * as Running from "./internal/running.js"
+import type { ConnectionStatus } from "./internal/supervise.js"
 
 export type {
   /**
@@ -81,13 +81,33 @@ export interface Options {
 }
 
 /**
+ * What {@link Service.reload} did, by connection name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReloadReport {
+  /** Stopped and started again on their new Connection, Connector or module. */
+  readonly restarted: ReadonlyArray<string>
+  /** New Connections of the Swarm, started. */
+  readonly added: ReadonlyArray<string>
+  /** Connections no longer in the bundle (or no longer feeding the Swarm), stopped. */
+  readonly removed: ReadonlyArray<string>
+  /**
+   * Connections whose new version does not load (a module that does not import, a value that does not
+   * resolve, an unknown built-in): a running one keeps running its previous version, a new one is not started.
+   */
+  readonly failed: ReadonlyArray<{ readonly connection: string; readonly error: ConnectorLoadError }>
+}
+
+/**
  * The running connectors.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Service {
-  /** The Connections started, by name. */
+  /** The Connections running (started, not removed by a reload), by name. */
   readonly connections: ReadonlyArray<string>
   /** The status of every connection. */
   readonly status: Effect.Effect<ReadonlyArray<ConnectionStatus>>
@@ -101,6 +121,14 @@ export interface Service {
   readonly announced: (connection: string, key: string) => Effect.Effect<string>
   /** Every value the connector of `connection` announces for `key`, as announced (each restart announces again). */
   readonly announcements: (connection: string, key: string) => Stream.Stream<string>
+  /**
+   * Applies an edited bundle (`run --watch`): only the connections whose Connection or Connector resource,
+   * connector module content or entry agent changed restart (each new version is loaded first, then the old
+   * one stops, its scope closing, then the new one starts); new Connections of the Swarm start, removed ones
+   * stop; every other connection keeps serving. A new version that does not load is reported in `failed`
+   * and the old one keeps running. One reload at a time.
+   */
+  readonly reload: (bundle: Bundle.Bundle) => Effect.Effect<ReloadReport>
 }
 
 /**
@@ -122,52 +150,6 @@ export const connectionsOf = (
   Bundle.entriesOf(bundle, "Connection").filter((c) =>
     !c.dependency && (c.resource.spec.swarmRef === undefined || c.resource.spec.swarmRef.name === swarm)
   )
-
-interface Loaded {
-  readonly prepared: ConnectorRuntime.Prepared
-  readonly builtin: Builtin
-}
-
-const loadOne = (
-  bundle: Bundle.Bundle,
-  connection: Bundle.Entry<ConnectionResource>,
-  entryAgent: string,
-  builtins: Readonly<Record<string, Builtin>>
-): Effect.Effect<Loaded, ConnectorLoadError> =>
-  Effect.gen(function*() {
-    const name = connection.resource.metadata.name
-    const ref = connection.resource.spec.connectorRef
-    const resolved = Bundle.resolve(bundle, ref, connection)
-    if (resolved === undefined || resolved.resource.kind !== "Connector") {
-      return yield* new ConnectorLoadError({
-        code: "E_CONNECTOR_NOT_FOUND",
-        connection: name,
-        connector: ref.name,
-        file: connection.file,
-        reason: `spec.connectorRef names no Connector ${ref.name}`,
-        suggestion: "declare the Connector in the bundle or fix connectorRef"
-      })
-    }
-    const connector = resolved as Bundle.Entry<ConnectorResource>
-    const prepared = yield* ConnectorRuntime.prepare(connection, connector, entryAgent)
-    const builtinName = connector.resource.spec.builtin
-    if (builtinName !== undefined) {
-      const builtin = builtins[builtinName]
-      if (builtin === undefined) {
-        return yield* new ConnectorLoadError({
-          code: "E_CONNECTOR_BUILTIN_UNKNOWN",
-          connection: name,
-          connector: connector.resource.metadata.name,
-          file: connector.file,
-          reason: `there is no built-in connector ${JSON.stringify(builtinName)}`,
-          suggestion: `built-in connectors: ${Object.keys(builtins).join(", ") || "(none)"}`
-        })
-      }
-      return { prepared, builtin }
-    }
-    const file = connector.entryFile ?? `${connector.rootDir}/${connector.resource.spec.entry ?? ""}`
-    return { prepared, builtin: Module.fromRun(yield* Module.load(prepared, file)) }
-  })
 
 /**
  * Loads and starts the connectors of the Orchestrator's Swarm in the current scope.
@@ -209,61 +191,75 @@ export const run: (
         })
       }
     }
-    const selected = wanted === undefined ? all : all.filter((c) => wanted.includes(c.resource.metadata.name))
-    const loaded = yield* Effect.forEach(selected, (c) => loadOne(bundle, c, orchestrator.entryAgent, builtins))
-    const settings: Supervision.Settings = { ...supervisionDefaults, ...options?.supervision }
-    const fibers = yield* FiberSet.make()
-    const done = yield* Deferred.make<void>()
-    let remaining = loaded.length
-    const finished = Effect.suspend(() => --remaining <= 0 ? Deferred.succeed(done, undefined) : Effect.void).pipe(
-      Effect.asVoid
-    )
-    if (remaining === 0) yield* Deferred.succeed(done, undefined)
-    const statuses: Array<{
-      readonly status: Ref.Ref<ConnectionStatus>
-      readonly name: string
-      readonly info: SubscriptionRef.SubscriptionRef<Readonly<Record<string, string>>>
-    }> = []
-    for (const { builtin, prepared } of loaded) {
-      const info = yield* SubscriptionRef.make<Readonly<Record<string, string>>>({})
-      const status = yield* Ref.make<ConnectionStatus>({
-        connection: prepared.name,
-        connector: prepared.connectorName,
-        status: "starting",
-        restarts: 0,
-        consecutiveCrashes: 0,
-        reason: undefined,
-        nextStartAt: undefined,
-        info: {}
-      })
-      // The announced facts live in their own Ref (the runtime writes there); `status` merges them.
-      statuses.push({ status, info, name: prepared.name })
-      const runtime = ConnectorRuntime.make(prepared, orchestrator, bus, info)
-      // What a run announced (its url) is stale once it stops: a restart announces again.
-      const forgetting: Builtin = (rt) => Effect.ensuring(builtin(rt), SubscriptionRef.set(info, {}))
-      yield* FiberSet.run(
-        fibers,
-        supervise({ runtime, builtin: forgetting, settings, status, finished }).pipe(
-          Effect.annotateLogs({ connection: prepared.name })
-        )
-      )
-    }
+    const select = (connections: ReadonlyArray<Bundle.Entry<ConnectionResource>>) =>
+      wanted === undefined ? connections : connections.filter((c) => wanted.includes(c.resource.metadata.name))
+    const selected = select(all)
+    const loaded = yield* Effect.forEach(selected, (c) => Load.loadOne(bundle, c, orchestrator.entryAgent, builtins))
+    const prints = yield* Effect.forEach(selected, (c) => Load.fingerprint(bundle, c, orchestrator.entryAgent))
+    const set = yield* Running.make({
+      orchestrator,
+      bus,
+      settings: { ...supervisionDefaults, ...options?.supervision }
+    })
+    yield* Effect.forEach(loaded, (l, i) => set.add(l, prints[i]!), { discard: true })
+    yield* set.checkDone
+
+    const serial = yield* Effect.makeSemaphore(1)
+    const reload = Effect.fn("Connectors.reload")(function*(next: Bundle.Bundle) {
+      const connections = select(connectionsOf(next, orchestrator.swarm))
+      const names = new Set(connections.map((c) => c.resource.metadata.name))
+      const report: { [K in keyof ReloadReport]: Array<ReloadReport[K][number]> } = {
+        restarted: [],
+        added: [],
+        removed: [],
+        failed: []
+      }
+      for (const name of set.names()) {
+        if (names.has(name)) continue
+        yield* set.remove(name)
+        report.removed.push(name)
+      }
+      for (const connection of connections) {
+        const name = connection.resource.metadata.name
+        const print = yield* Load.fingerprint(next, connection, orchestrator.entryAgent)
+        const running = set.printOf(name)
+        if (running === print) continue
+        // Loaded before the running one stops: a new version that does not load leaves it running.
+        const fresh = yield* Load.loadOne(next, connection, orchestrator.entryAgent, builtins).pipe(Effect.either)
+        if (Either.isLeft(fresh)) {
+          report.failed.push({ connection: name, error: fresh.left })
+          continue
+        }
+        if (running === undefined) {
+          yield* set.add(fresh.right, print)
+          report.added.push(name)
+        } else {
+          yield* set.replace(fresh.right, print)
+          report.restarted.push(name)
+        }
+      }
+      yield* Effect.logInfo(
+        `connectors reloaded: restarted ${report.restarted.length}, added ${report.added.length}, removed ${report.removed.length}, failed ${report.failed.length}`
+      ).pipe(Effect.annotateLogs({ event: "connectors.reload", swarm: orchestrator.swarm }))
+      return report as ReloadReport
+    }, (effect) => serial.withPermits(1)(effect))
+
     const announcements = (connection: string, key: string): Stream.Stream<string> => {
-      const entry = statuses.find((s) => s.name === connection)
-      return entry === undefined ? Stream.never : entry.info.changes.pipe(
-        Stream.filterMap((info) => Option.fromNullable(info[key])),
+      const info = set.infoOf(connection)
+      return info === undefined ? Stream.never : info.changes.pipe(
+        Stream.filterMap((facts) => Option.fromNullable(facts[key])),
         Stream.changes
       )
     }
     return {
-      connections: loaded.map((l) => l.prepared.name),
-      status: Effect.forEach(
-        statuses,
-        (s) => Effect.zipWith(Ref.get(s.status), Ref.get(s.info), (status, info) => ({ ...status, info }))
-      ),
-      awaitDone: Deferred.await(done),
+      get connections() {
+        return set.names()
+      },
+      status: set.status,
+      awaitDone: set.awaitDone,
       announced: (connection, key) => Effect.flatMap(Stream.runHead(announcements(connection, key)), Effect.orDie),
-      announcements
+      announcements,
+      reload
     }
   }
 )

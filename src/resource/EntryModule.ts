@@ -96,6 +96,22 @@ export const urlOf = (file: string, version: string | undefined): string => {
   return version === undefined ? url : `${url}?version=${version}`
 }
 
+/**
+ * The content version of a file (see {@link versionOf}), or `undefined` when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EntryModule } from "effect-swarm"
+ * const changed = Effect.map(EntryModule.versionOfFile("/abs/tools/clock.ts"), (v) => v !== "0123456789abcdef")
+ * ```
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const versionOfFile = (file: string): Effect.Effect<string | undefined> =>
+  Effect.promise(() => readFile(path.resolve(file)).then(versionOf, () => undefined))
+
 /** The version of each file this process last imported (to drop a CommonJS entry's stale cache entry). */
 const lastImported = new Map<string, string>()
 

@@ -1,8 +1,8 @@
 /**
  * `effect-swarm run --watch` as a user runs it: the built bin in a real process on a copy of
- * test/fixtures/bundles/watch (three agents behind the http connector on a free loopback port, each on its own
- * scripted Model: a reply tells which Model and which instance generation answered; gamma quotes its
- * in-process TypeScript tool). Files are edited the
+ * test/fixtures/bundles/watch (three agents behind two http Connections, `web` and `side`, each on a free
+ * loopback port; each agent on its own scripted Model: a reply tells which Model and which instance
+ * generation answered; gamma quotes its in-process TypeScript tool). Files are edited the
  * way editors save them (a temporary file renamed over the old one); every step waits for an output
  * marker or an HTTP reply, with a bounded wait; nothing sleeps.
  */
@@ -17,9 +17,9 @@ const Live = Layer.merge(Bin.layer, NodeContext.layer)
 const fixture = path.join(Bin.repo, "test/fixtures/bundles/watch")
 
 /** One event through the http connector, answered when its turn ends: the reply text. */
-const ask = (url: string, event: "alpha" | "beta" | "gamma") =>
+const ask = (url: string, event: "alpha" | "beta" | "gamma", connection = "web") =>
   Effect.promise(async () => {
-    const response = await fetch(`${url}/connections/web/events?wait=reply`, {
+    const response = await fetch(`${url}/connections/${connection}/events?wait=reply`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: event, text: "hello" })
@@ -51,12 +51,17 @@ const serve = Effect.gen(function*() {
   const seen: Array<string> = []
   // The watchers are in place before this line: an edit made after it is seen.
   yield* Bin.waitLine(run.errors, seen, /^watch: watching .+ for changes$/)
-  const [, url] = yield* Bin.waitLine(run.errors, seen, /^connection web: listening on (http:\/\/\S+)$/)
+  // The two connections announce in either order.
+  const urls = new Map<string, string>()
+  while (urls.size < 2) {
+    const [, name, at] = yield* Bin.waitLine(run.errors, seen, /^connection (web|side): listening on (http:\/\/\S+)$/)
+    urls.set(name!, at!)
+  }
   const stop = Effect.gen(function*() {
     yield* run.kill("SIGTERM")
     assert.strictEqual(yield* run.exitCode, 0, seen.join("\n"))
   })
-  return { dir, url: url!, run, seen, stop, fs }
+  return { dir, url: urls.get("web")!, side: urls.get("side")!, run, seen, stop, fs }
 })
 
 describe("effect-swarm run --watch", () => {
@@ -105,6 +110,47 @@ describe("effect-swarm run --watch", () => {
         yield* Bin.waitLine(run.errors, seen, /^watch: reloaded gamma\/stamp\.ts: changed gamma; restarted gamma@g$/)
         assert.strictEqual(yield* ask(url, "gamma"), "gamma quotes stamp version 1")
         assert.isFalse(seen.some((l) => l.includes("in-process module")), seen.join("\n"))
+        yield* stop
+      }))
+
+    it.scoped("a Connection edit restarts only that connection, with its new ingress rules; the other keeps serving; an edit that does not load keeps the old one and says why", () =>
+      Effect.gen(function*() {
+        const { dir, fs, run, seen, side, stop, url } = yield* serve
+        assert.strictEqual(yield* ask(side, "beta", "side"), "beta reply 1")
+        const file = path.join(dir, "side", "connection.yaml")
+        const original = yield* fs.readFileString(file)
+
+        // side routes beta to another instance now (a fresh one: its Model's script starts over).
+        yield* save(file, original.replace("instanceKey: s }", "instanceKey: s2 }"))
+        // The restarted connection announces its address before or after the reload's line.
+        let moved: string | undefined
+        let reloaded = false
+        while (moved === undefined || !reloaded) {
+          const [line, at] = yield* Bin.waitLine(
+            run.errors,
+            seen,
+            /^watch: reloaded side\/connection\.yaml: restarted connection side$|^connection side: listening on (http:\/\/\S+)$/
+          )
+          if (at !== undefined) moved = at
+          else if (line.startsWith("watch:")) reloaded = true
+        }
+        assert.strictEqual(yield* ask(moved, "beta", "side"), "beta reply 1")
+        // web was not restarted: same address, and its routes still reach the instances it had.
+        assert.strictEqual(yield* ask(url, "beta"), "beta reply 1")
+        assert.strictEqual(yield* ask(moved, "beta", "side"), "beta reply 2")
+
+        // A value that does not resolve: the bundle is valid, the connection does not load; it keeps serving.
+        yield* save(
+          file,
+          original.replace("port: { value: \"0\" }", "port: { valueFrom: { env: EFFECT_SWARM_WATCH_UNSET } }")
+        )
+        yield* Bin.waitLine(
+          run.errors,
+          seen,
+          /^watch: connection side keeps running its previous version: \[E_CONNECTOR_CONFIG\] .*EFFECT_SWARM_WATCH_UNSET/
+        )
+        assert.strictEqual(yield* ask(moved, "beta", "side"), "beta reply 3")
+        assert.isFalse(seen.some((l) => l.includes("restarted connection web")), seen.join("\n"))
         yield* stop
       }))
 

@@ -5,7 +5,9 @@
  * swarm is left as it is; a valid one is applied with `Orchestrator.reload`, restarting only the agents
  * whose resolved configuration changed (their YAML, prompt, model, tools or extensions, file contents
  * included). A restarted agent imports its in-process tool and extension entries again at their new content
- * version (`EntryModule`): an edited tool's new code runs from its next turn. Connectors keep running.
+ * version (`EntryModule`): an edited tool's new code runs from its next turn. Connections are reloaded the
+ * same way (`Connectors.reload`): only a changed one restarts, with its ingress rules; one whose new version
+ * does not load keeps running its previous one, and the reason is printed.
  *
  * @internal
  */
@@ -20,6 +22,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as NFS from "node:fs"
+import type * as Connectors from "../../connector/Connectors.js"
 import type * as Orchestrator from "../../orchestrator/Orchestrator.js"
 import * as Bundle from "../../resource/Bundle.js"
 import { formatIssue } from "../../resource/BundleError.js"
@@ -114,14 +117,6 @@ const referencedFiles = (bundle: Bundle.Bundle): ReadonlySet<string> =>
     )
   )
 
-/** Connector and Connection resources: connectors keep running, so changes to these apply at the next `run`. */
-const connectorsPrint = (bundle: Bundle.Bundle) =>
-  JSON.stringify(
-    bundle.entries.flatMap((e) =>
-      e.resource.kind === "Connector" || e.resource.kind === "Connection" ? [e.resource] : []
-    )
-  )
-
 const skipped = new Set(["node_modules", "dist", ".git"])
 
 /** The directories under `root` (itself included) a bundle file can be in, except `exclude` (the state root). */
@@ -155,6 +150,10 @@ export interface Options {
   readonly delay?: Duration.DurationInput | undefined
   /** Prints one line (the bin: stderr). */
   readonly log: (line: string) => Effect.Effect<void>
+  /** The running connectors: a reload restarts the changed ones (`Connectors.reload`). */
+  readonly connectors?: Pick<Connectors.Service, "reload"> | undefined
+  /** Called with each Connection a reload started (the bin prints where it listens). */
+  readonly onConnectionAdded?: ((connection: string) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -203,7 +202,6 @@ export const start = (initial: Bundle.Bundle, orchestrator: Orchestrator.Service
       }
     })
 
-    let current = initial
     let prints = yield* fingerprints(initial)
     let referenced = referencedFiles(initial)
 
@@ -246,23 +244,33 @@ export const start = (initial: Bundle.Bundle, orchestrator: Orchestrator.Service
           return
         }
         const r = report.right
+        const connections = options.connectors === undefined ?
+          undefined :
+          yield* options.connectors.reload(next)
         const parts = [
           ...(changed.length > 0 ? [`changed ${changed.join(", ")}`] : []),
           ...(r.restarted.length > 0 ? [`restarted ${r.restarted.join(", ")}`] : []),
           ...(r.added.length > 0 ? [`added ${r.added.join(", ")}`] : []),
           ...(r.removed.length > 0 ? [`removed ${r.removed.join(", ")}`] : []),
           ...(r.stopped.length > 0 ? [`stopped ${r.stopped.join(", ")}`] : []),
-          ...(r.interrupted.length > 0 ? [`interrupted the turn of ${r.interrupted.join(", ")}`] : [])
+          ...(r.interrupted.length > 0 ? [`interrupted the turn of ${r.interrupted.join(", ")}`] : []),
+          ...(connections === undefined ? [] : [
+            ...(connections.restarted.length > 0 ? [`restarted connection ${connections.restarted.join(", ")}`] : []),
+            ...(connections.added.length > 0 ? [`added connection ${connections.added.join(", ")}`] : []),
+            ...(connections.removed.length > 0 ? [`removed connection ${connections.removed.join(", ")}`] : [])
+          ])
         ]
         yield* options.log(
           `watch: reloaded ${files.join(", ")}: ${
-            parts.length === 0 ? "no agent's configuration changed" : parts.join("; ")
+            parts.length === 0 ? "no agent's or connection's configuration changed" : parts.join("; ")
           }`
         )
-        if (connectorsPrint(current) !== connectorsPrint(next)) {
-          yield* options.log("watch: Connector and Connection changes apply at the next run (connectors keep running)")
+        for (const failed of connections?.failed ?? []) {
+          yield* options.log(
+            `watch: connection ${failed.connection} keeps running its previous version: ${failed.error.message}`
+          )
         }
-        current = next
+        for (const added of connections?.added ?? []) yield* (options.onConnectionAdded?.(added) ?? Effect.void)
         prints = nextPrints
         referenced = referencedFiles(next)
       })

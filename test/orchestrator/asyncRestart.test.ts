@@ -5,7 +5,7 @@
 // state root; scripted models are the only fake; every timer runs on the TestClock.
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import { Effect, Exit, Scope, TestClock } from "effect"
 import type { Bundle, Model } from "effect-swarm"
 import { Message } from "effect-swarm"
@@ -18,6 +18,7 @@ import {
   hanging,
   loadCalls,
   openDurable,
+  scopedTest,
   shutDown,
   until
 } from "./helpers.js"
@@ -61,66 +62,72 @@ const requestThenShutDown = (bundle: Bundle.Bundle, context: Context, root: stri
   })
 
 describe("async requests across a restart of the caller", () => {
-  it.scoped("the reply of a callee that ran after its caller's orchestrator went away lands in the caller's log exactly once", () =>
-    Effect.gen(function*() {
-      const { context, root } = yield* durableContext("es-orch-async-")
-      const bundle = yield* loadCalls
-      const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 600_000)
+  scopedTest(
+    "the reply of a callee that ran after its caller's orchestrator went away lands in the caller's log exactly once",
+    () =>
+      Effect.gen(function*() {
+        const { context, root } = yield* durableContext("es-orch-async-")
+        const bundle = yield* loadCalls
+        const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 600_000)
 
-      // A new orchestrator on the same root: the queued request runs (recovered from the callee's inbox),
-      // its reply goes to lead@t1's inbox although nobody in this process asked for it.
-      const worker = echoModel()
-      const lead = echoModel()
-      const second = yield* open(bundle, context, { lead: lead.service, worker: worker.service })
-      yield* until(() => Effect.succeed(worker.calls.includes("count")))
-      const api = second.orchestrator.agentsApi!
-      const ref = { workspaceId, agentName: "lead", instanceKey: "t1" }
-      yield* until(() => Effect.map(api.pendingReplies(ref), (r) => r.length === 1))
-      assert.strictEqual(yield* api.pendingAsync(ref), 0)
+        // A new orchestrator on the same root: the queued request runs (recovered from the callee's inbox),
+        // its reply goes to lead@t1's inbox although nobody in this process asked for it.
+        const worker = echoModel()
+        const lead = echoModel()
+        const second = yield* open(bundle, context, { lead: lead.service, worker: worker.service })
+        yield* until(() => Effect.succeed(worker.calls.includes("count")))
+        const api = second.orchestrator.agentsApi!
+        const ref = { workspaceId, agentName: "lead", instanceKey: "t1" }
+        yield* until(() => Effect.map(api.pendingReplies(ref), (r) => r.length === 1))
+        assert.strictEqual(yield* api.pendingAsync(ref), 0)
 
-      // The caller's next step reads it; later steps do not get it again.
-      yield* second.orchestrator.request("lead@t1", "next")
-      yield* second.orchestrator.request("lead@t1", "again")
-      const delivered = yield* replies(context, workspaceId)
-      assert.strictEqual(delivered.length, 1)
-      assert.strictEqual(delivered[0]?.correlationId, correlationId)
-      assert.include(delivered[0]?.text, "echo: count")
-      assert.include(delivered[0]?.text, ": ok]")
-      yield* Scope.close(second.scope, Exit.void)
+        // The caller's next step reads it; later steps do not get it again.
+        yield* second.orchestrator.request("lead@t1", "next")
+        yield* second.orchestrator.request("lead@t1", "again")
+        const delivered = yield* replies(context, workspaceId)
+        assert.strictEqual(delivered.length, 1)
+        assert.strictEqual(delivered[0]?.correlationId, correlationId)
+        assert.include(delivered[0]?.text, "echo: count")
+        assert.include(delivered[0]?.text, ": ok]")
+        yield* Scope.close(second.scope, Exit.void)
 
-      // A third start finds nothing left to deliver.
-      const third = yield* open(bundle, context, { lead: echoModel().service, worker: echoModel().service })
-      assert.deepStrictEqual(yield* third.orchestrator.agentsApi!.pendingReplies(ref), [])
-      yield* Scope.close(third.scope, Exit.void)
-    }).pipe(Effect.provide(NodeContext.layer)))
+        // A third start finds nothing left to deliver.
+        const third = yield* open(bundle, context, { lead: echoModel().service, worker: echoModel().service })
+        assert.deepStrictEqual(yield* third.orchestrator.agentsApi!.pendingReplies(ref), [])
+        yield* Scope.close(third.scope, Exit.void)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
 
-  it.scoped("a request whose deadline passed while no reply came is expired into the restarted caller's log as AGENT_REQUEST_TIMEOUT", () =>
-    Effect.gen(function*() {
-      const { context, root } = yield* durableContext("es-orch-async-")
-      const bundle = yield* loadCalls
-      // 40 s: the shutdown's grace period takes 30 of them.
-      const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 40_000)
+  scopedTest(
+    "a request whose deadline passed while no reply came is expired into the restarted caller's log as AGENT_REQUEST_TIMEOUT",
+    () =>
+      Effect.gen(function*() {
+        const { context, root } = yield* durableContext("es-orch-async-")
+        const bundle = yield* loadCalls
+        // 40 s: the shutdown's grace period takes 30 of them.
+        const { correlationId, workspaceId } = yield* requestThenShutDown(bundle, context, root, 40_000)
 
-      // The callee hangs again in the new process: no reply comes.
-      const lead = echoModel()
-      const second = yield* open(bundle, context, { lead: lead.service, worker: hanging })
-      const api = second.orchestrator.agentsApi!
-      const ref = { workspaceId, agentName: "lead", instanceKey: "t1" }
-      assert.strictEqual(yield* api.pendingAsync(ref), 1, "the restarted caller still counts it in flight")
-      yield* TestClock.adjust("5 seconds")
-      assert.deepStrictEqual(yield* api.pendingReplies(ref), [], "not expired before its deadline")
-      yield* TestClock.adjust("6 seconds")
-      yield* second.orchestrator.request("lead@t1", "next")
-      const delivered = yield* replies(context, workspaceId)
-      assert.strictEqual(delivered.length, 1)
-      assert.strictEqual(delivered[0]?.correlationId, correlationId)
-      assert.include(delivered[0]?.text, "CODE: AGENT_REQUEST_TIMEOUT")
-      assert.strictEqual(yield* api.pendingAsync(ref), 0)
-      // The callee's turn, abandoned at this shutdown, answers too late: the timeout stays the only reply.
-      yield* shutDown(second.scope)
-      const third = yield* open(bundle, context, { lead: echoModel().service, worker: echoModel().service })
-      yield* third.orchestrator.request("lead@t1", "later")
-      assert.strictEqual((yield* replies(context, workspaceId)).length, 1)
-      yield* Scope.close(third.scope, Exit.void)
-    }).pipe(Effect.provide(NodeContext.layer)))
+        // The callee hangs again in the new process: no reply comes.
+        const lead = echoModel()
+        const second = yield* open(bundle, context, { lead: lead.service, worker: hanging })
+        const api = second.orchestrator.agentsApi!
+        const ref = { workspaceId, agentName: "lead", instanceKey: "t1" }
+        assert.strictEqual(yield* api.pendingAsync(ref), 1, "the restarted caller still counts it in flight")
+        yield* TestClock.adjust("5 seconds")
+        assert.deepStrictEqual(yield* api.pendingReplies(ref), [], "not expired before its deadline")
+        yield* TestClock.adjust("6 seconds")
+        yield* second.orchestrator.request("lead@t1", "next")
+        const delivered = yield* replies(context, workspaceId)
+        assert.strictEqual(delivered.length, 1)
+        assert.strictEqual(delivered[0]?.correlationId, correlationId)
+        assert.include(delivered[0]?.text, "CODE: AGENT_REQUEST_TIMEOUT")
+        assert.strictEqual(yield* api.pendingAsync(ref), 0)
+        // The callee's turn, abandoned at this shutdown, answers too late: the timeout stays the only reply.
+        yield* shutDown(second.scope)
+        const third = yield* open(bundle, context, { lead: echoModel().service, worker: echoModel().service })
+        yield* third.orchestrator.request("lead@t1", "later")
+        assert.strictEqual((yield* replies(context, workspaceId)).length, 1)
+        yield* Scope.close(third.scope, Exit.void)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
 })

@@ -2,8 +2,20 @@
 // at the LLM boundary (a scripted echo), reads of what an instance wrote (its conversation, its abandoned
 // turns, its inbox file), and the waits the TestClock tests use (no real time passes in any of them).
 import { NodeContext } from "@effect/platform-node"
-import { assert } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
+import { assert, it } from "@effect/vitest"
+import {
+  Chunk,
+  type Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Scope,
+  Stream,
+  TestClock,
+  TestServices
+} from "effect"
 import type { Model } from "effect-swarm"
 import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
 import * as path from "node:path"
@@ -172,3 +184,57 @@ export const until = (predicate: () => Effect.Effect<boolean>) =>
 /** Yields until a fiber sleeps until `at` (ms on the TestClock): adjusting the clock then wakes it. */
 export const untilSleep = (at: number) =>
   until(() => Effect.map(TestClock.sleeps(), (sleeps) => Chunk.some(sleeps, (t) => t === at)))
+
+/**
+ * Closes `scope` while driving the TestClock to each pending sleep, so that shutdown grace periods (30 s by
+ * default), TERM/KILL waits and backoffs end although the test has stopped advancing the clock. A close that
+ * still has not ended after `bound` of real time (nothing it waits on is a timer) fails with a message that
+ * says so, instead of hanging until vitest's timeout.
+ */
+export const closeOnClock = (
+  scope: Scope.CloseableScope,
+  exit: Exit.Exit<unknown, unknown>,
+  bound: Duration.DurationInput = "20 seconds"
+) =>
+  Effect.gen(function*() {
+    const closing = yield* Effect.forkDaemon(Scope.close(scope, exit))
+    const drive = Effect.gen(function*() {
+      while (Option.isNone(yield* Fiber.poll(closing))) {
+        const now = yield* TestClock.currentTimeMillis
+        const next = Chunk.reduce(yield* TestClock.sleeps(), Infinity, (min, at) => Math.min(min, at))
+        if (next > now && next !== Infinity) yield* TestClock.setTime(next)
+        else yield* Effect.yieldNow()
+      }
+    })
+    const stuck = TestServices.provideLive(Effect.sleep(bound)).pipe(
+      Effect.zipRight(
+        Effect.dieMessage(
+          "closing the test's scope did not end within its real-time bound although the clock was driven: " +
+            "it waits on something other than a timer"
+        )
+      )
+    )
+    yield* Effect.raceFirst(drive, stuck)
+  })
+
+/**
+ * `it.scoped` for the TestClock tests of the orchestrator: the body runs in a scope of its own, closed by
+ * {@link closeOnClock} whether the body succeeded or failed. A body that fails partway leaves turns in flight
+ * whose shutdown waits a grace period on the TestClock; under `it.scoped` nothing advances it then, and the
+ * test hangs until vitest's timeout, which is reported instead of the failed assertion. Here the failure is
+ * reported at once.
+ */
+export const scopedTest = <A, E>(
+  name: string,
+  body: () => Effect.Effect<A, E, Scope.Scope | TestServices.TestServices>,
+  timeout?: number
+) => it.effect(name, () => onTestClock(body()), timeout)
+
+/** Runs `body` in a scope closed by {@link closeOnClock}; gives the body's own exit. */
+export const onTestClock = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const exit = yield* Effect.exit(Scope.extend(body, scope))
+    yield* closeOnClock(scope, exit)
+    return yield* exit
+  })

@@ -46,6 +46,17 @@ export {
  * (`Orchestrator.stop`), `idle` (released after the Swarm's lifecycle settings), `config_change` and
  * `orchestrator_shutdown` (the orchestrator's scope closes).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentHost } from "effect-swarm"
+ * // A host's stop, told why (a child-process host asks its child to shut down, then TERM, then KILL):
+ * const stopForDeploy = (hosted: AgentHost.Hosted) => {
+ *   const reason: AgentHost.ShutdownReason = "config_change"
+ *   return hosted.stop(reason).pipe(Effect.zipRight(Effect.log(`stopped generation ${hosted.generation}`)))
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -53,6 +64,22 @@ export type ShutdownReason = "restart" | "stop" | "idle" | "config_change" | "or
 
 /**
  * What a host needs to start the instance of one address.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentHost } from "effect-swarm"
+ * import { AgentAddress } from "effect-swarm"
+ * // A host that logs every start before handing it to another host:
+ * const logging = (inner: AgentHost.Service): AgentHost.Service => ({
+ *   ...inner,
+ *   start: (target: AgentHost.Target) =>
+ *     Effect.zipRight(
+ *       Effect.log(`${AgentAddress.format(target.address)} generation ${target.generation}`),
+ *       inner.start(target)
+ *     )
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -90,6 +117,17 @@ export interface Target {
  * it: the host continues it, and runs the input only if nothing was open); `onDelta` receives the
  * streamed model output of each step.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentHost } from "effect-swarm"
+ * // A fresh turn whose streamed text goes to stdout:
+ * const options: AgentHost.RunOptions = {
+ *   resume: false,
+ *   onDelta: (_, part) => Effect.sync(() => void (part._tag === "TextDelta" && process.stdout.write(part.text)))
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -102,6 +140,16 @@ export interface RunOptions {
  * The instance ended on its own (a child process exited): the generation it belonged to, and what was
  * seen (exit code, signal).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentHost } from "effect-swarm"
+ * // What a supervisor does with an instance that ended on its own:
+ * const watch = (hosted: AgentHost.Hosted) =>
+ *   Effect.flatMap(hosted.exited, (exit: AgentHost.Exit) =>
+ *     Effect.logWarning(`generation ${exit.generation} ended: ${exit.detail}`))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -113,6 +161,18 @@ export interface Exit {
 /**
  * The instance of one address, started by a host for one generation. It lives in the scope `start` was
  * given: closing that scope stops it (as `orchestrator_shutdown` unless `stop` said otherwise).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { AgentHost } from "effect-swarm"
+ * // One turn on a started instance, then its pid (a child-process host) for the logs:
+ * const once = (hosted: AgentHost.Hosted, text: string) =>
+ *   Effect.tap(
+ *     hosted.run({ input: text }, { resume: false }),
+ *     () => Effect.log(`answered by pid ${hosted.pid ?? process.pid}`)
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -155,6 +215,15 @@ export interface Hosted {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentHost } from "effect-swarm"
+ * // The host in context, as the orchestrator sees it:
+ * const describe = Effect.map(AgentHost.AgentHost, (host: AgentHost.Service) =>
+ *   `${host.kind} host, state root ${host.root ?? "(in memory)"}`)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -178,6 +247,17 @@ export interface Service {
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * // Orchestrator.layerOnHost takes its instances' host from context: pick one with a layer.
+ * const OrchestratorLive = Orchestrator.layerOnHost(bundle).pipe(
+ *   Layer.provide(AgentHost.childProcess({ stateRoot: "/var/lib/swarm" }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -208,6 +288,21 @@ export const inProcess: Layer.Layer<
  * Instances whose logs live in memory, from the bundle's model and system prompt (no tools or extensions
  * unless `setup` registers them): tests, benchmarks, throwaway swarms.
  *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { AgentHost, Bundle, EventBus, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const orchestrator = yield* Orchestrator.makeOnHost(bundle, undefined)
+ *   return yield* orchestrator.request("coder@scratch", "hello")
+ * }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(AgentHost.inMemory.pipe(Layer.provideMerge(Layer.merge(EventBus.layer(), NodeContext.layer))))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -218,6 +313,20 @@ export const inMemory: Layer.Layer<AgentHost, never, EventBus.EventBus | FileSys
 
 /**
  * Options of {@link childProcess}.
+ *
+ * @example
+ * ```ts
+ * import { AgentHost } from "effect-swarm"
+ * const options: AgentHost.ChildProcessOptions = {
+ *   stateRoot: "/var/lib/swarm",
+ *   readyTimeout: "30 seconds",
+ *   gracePeriod: "10 seconds",
+ *   killGrace: "2 seconds",
+ *   env: { OPENAI_API_KEY: "sk-..." },
+ *   execArgv: ["--max-old-space-size=512"]
+ * }
+ * const Host = AgentHost.childProcess(options)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -94,19 +94,27 @@ const setup = (instance: AgentInstance.AgentInstance) =>
     }
   })
 
-const options = (key: string): AgentInstance.Options => ({
+/**
+ * The no-op tool is declared idempotent (it is: it does nothing), so a durable step is group-committed:
+ * its assistant message is written with its result, one durable append. The second durable row declares it
+ * not idempotent: the assistant message is then written before the tool runs (two appends per step).
+ */
+const options = (key: string, idempotent = true): AgentInstance.Options => ({
   ref: { workspaceId: "bench", agentName: "bench", instanceKey: key },
   model,
   system: "You run the tool ten times.",
-  policy: Policy.resolve({ maxStepsPerTurn: steps })
+  policy: Policy.resolve({ maxStepsPerTurn: steps }),
+  tools: { [toolName]: { idempotent } }
 })
 
 const measure = async (name: string, time: number, fn: () => Promise<unknown>) => {
   const bench = new Bench({ time, warmupTime: 300 })
   bench.add(name, fn)
   await bench.run()
-  const r = bench.tasks[0]!.result as { latency: { p50?: number; mean: number } } | undefined
-  if (r === undefined) throw new Error(`no result for ${name}`)
+  const r = bench.tasks[0]!.result as
+    | { latency?: { p50?: number; mean: number }; error?: unknown }
+    | undefined
+  if (r?.latency === undefined) throw new Error(`no result for ${name}: ${String(r?.error)}`)
   return { p50: (r.latency.p50 ?? r.latency.mean) * 1000, mean: r.latency.mean * 1000 }
 }
 
@@ -255,24 +263,32 @@ export const measureTurns = async (): Promise<void> => {
     ).pipe(Layer.provide(CountingFileSystem))
     countNodeSyncs()
     const durable = ManagedRuntime.make(Stores)
-    const onDisk = await durable.runPromise(
-      Effect.tap(AgentInstance.make(options("durable")).pipe(Effect.scoped), setup)
-    )
-    const turnDurable = () => durable.runPromise(oneTurn(onDisk))
-    await turnDurable()
-    fsyncs = 0
-    for (let i = 0; i < 10; i++) await turnDurable()
-    const fsyncsPerStep = fsyncs / 10 / steps
-    const d = await measure("durable", 3000, turnDurable)
-    const dCpu = await cpu(30, turnDurable)
-    rows.push({
-      task: "Turn.run durable (fsync), 10 steps, 3+3+3 middlewares",
-      "p50 µs/step": round(d.p50 / steps),
-      "mean µs/step": round(d.mean / steps),
-      "CPU µs/step": round(dCpu / steps),
-      "floors/step": round(d.p50 / steps / floor.p50),
-      "durable writes/step": round(fsyncsPerStep)
-    })
+    for (
+      const [key, idempotent, task] of [
+        ["durable", true, "Turn.run durable (fsync), 10 steps, 3+3+3 middlewares (idempotent tool: group commit)"],
+        ["durable-wal", false, "Turn.run durable (fsync), 10 steps, 3+3+3 middlewares (tool not idempotent)"]
+      ] as const
+    ) {
+      const onDisk = await durable.runPromise(
+        Effect.tap(AgentInstance.make(options(key, idempotent)).pipe(Effect.scoped), setup)
+      )
+      const turnDurable = () => durable.runPromise(oneTurn(onDisk))
+      await turnDurable()
+      fsyncs = 0
+      for (let i = 0; i < 10; i++) await turnDurable()
+      const fsyncsPerStep = fsyncs / 10 / steps
+      const d = await measure(key, 3000, turnDurable)
+      const dCpu = await cpu(30, turnDurable)
+      rows.push({
+        task,
+        "p50 µs/step": round(d.p50 / steps),
+        "mean µs/step": round(d.mean / steps),
+        "CPU µs/step": round(dCpu / steps),
+        "floors/step": round(d.p50 / steps / floor.p50),
+        "floors/durable write": round(d.p50 / steps / fsyncsPerStep / floor.p50),
+        "durable writes/step": round(fsyncsPerStep)
+      })
+    }
     await durable.dispose()
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

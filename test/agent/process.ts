@@ -47,11 +47,14 @@ export const modelServer = Effect.acquireRelease(
             }
             : step === 1
             ? { role: "assistant", content: null, tool_calls: [call(`${task}-c`, "rec__once")] }
+            : step === 2
+            // Only idempotent calls: the step is group-committed (its assistant message with its result).
+            ? { role: "assistant", content: null, tool_calls: [call(`${task}-d`, "idem__get")] }
             : { role: "assistant", content: `done ${task}` }
           res.writeHead(200, { "content-type": "application/json" })
           res.end(JSON.stringify({
             id: "x",
-            choices: [{ index: 0, message, finish_reason: step < 2 ? "tool_calls" : "stop" }],
+            choices: [{ index: 0, message, finish_reason: step < 3 ? "tool_calls" : "stop" }],
             usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
           }))
         })

@@ -4,6 +4,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Ref from "effect/Ref"
 import type { Conversation } from "../../conversation/Conversation.js"
+import type * as MessageEvent from "../../conversation/MessageEvent.js"
 import type { Environment } from "../../extension/Extension.js"
 import type { ExtensionLoadError } from "../../extension/ExtensionError.js"
 import type * as Model from "../../model/Model.js"
@@ -50,6 +51,13 @@ export interface InstanceState {
    * `Random` when it opened) and a counter, instead of twelve random draws per message.
    */
   readonly messageId: (ms: number) => string
+  /**
+   * Message events applied to `conversation` but not yet written (a step whose calls are all idempotent:
+   * its assistant message waits to be written with its results, one durable append instead of two). The
+   * next append writes them first, after `stagedAfter`, the seq they were numbered from.
+   */
+  staged: ReadonlyArray<MessageEvent.Draft>
+  stagedAfter: number
   /** The extensions loaded into this instance (set once, when the instance is built). */
   extensions: Environment | undefined
   /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */

@@ -124,6 +124,8 @@ const build = (
         lock: yield* Effect.makeSemaphore(1),
         messageId: yield* messageIds,
         open,
+        staged: [],
+        stagedAfter: 0,
         extensions: undefined
       }
     }

@@ -146,6 +146,18 @@ const traced = <E>(inst: AgentInstance, request: Model.Request, call: Effect.Eff
     })
   )
 
+/**
+ * Whether a step's assistant message may wait for its tool results to be written with them: a durable
+ * instance, at least one call, and every call idempotent and not waiting for approval.
+ */
+const groupCommit = (inst: AgentInstance, calls: ReadonlyArray<Message.ToolCall>): boolean => {
+  if (inst.state.storage.kind !== "durable" || calls.length === 0) return false
+  for (const call of calls) {
+    if (inst.toolSettings(call.name).idempotent !== true || approvalReason(inst, call) !== undefined) return false
+  }
+  return true
+}
+
 /** One step's core: the model call, its assistant message (written first), then its tool calls. */
 export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
   Effect.gen(function*() {
@@ -180,12 +192,14 @@ export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepC
     const hasContent = response.text.trim() !== "" || response.toolCalls.length > 0
     if (retry === undefined || hasContent) {
       // Write-ahead: the assistant message is durable before any tool runs (a resumed turn never asks
-      // the model for this step again).
+      // the model for this step again). Group commit when every call of the step is idempotent and
+      // none waits for approval: it is written with the step's results, one durable append (see `stage`).
       yield* appendMessage(
         inst,
         response.message,
         meta(state.turnId, step.stepIndex, { [Log.keys.usage]: { ...tokenUsage } }),
-        { type: "assistant", stepId: step.stepId }
+        { type: "assistant", stepId: step.stepId },
+        { staged: retry === undefined && groupCommit(inst, response.toolCalls) }
       )
     }
     if (retry !== undefined) {

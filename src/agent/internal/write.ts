@@ -89,13 +89,49 @@ export const record = (inst: AgentInstance, type: string, turnId: string, fields
     return Effect.as(inst.state.storage.record([r]), r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
   })
 
-/** Appends message events after the last seq this instance has seen (durable on return). */
+/**
+ * Appends message events after the last seq this instance has seen (durable on return), after the staged
+ * ones (see {@link stage}) if any: those are written first, in the same append.
+ */
 export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
-  Effect.flatMap(Ref.get(inst.state.conversation), (current) =>
-    Effect.flatMap(
-      inst.state.storage.append(drafts, current.lastSeq),
-      (events) => Ref.update(inst.state.conversation, (c) => Conversation.applyAll(c, events))
-    ))
+  Effect.suspend(() => {
+    const state = inst.state
+    const staged = state.staged
+    if (staged.length === 0) {
+      return Effect.flatMap(Ref.get(state.conversation), (current) =>
+        Effect.flatMap(
+          state.storage.append(drafts, current.lastSeq),
+          (events) => Ref.update(state.conversation, (c) => Conversation.applyAll(c, events))
+        ))
+    }
+    // The staged events are in the conversation already (numbered from `stagedAfter`): write them with
+    // these, apply only these. A failed write keeps them staged, so the next append writes them.
+    return Effect.flatMap(
+      state.storage.append([...staged, ...drafts], state.stagedAfter),
+      (events) => {
+        state.staged = []
+        return drafts.length === 0 ?
+          Effect.void :
+          Ref.update(state.conversation, (c) => Conversation.applyAll(c, events.slice(staged.length)))
+      }
+    )
+  })
+
+/**
+ * Group commit of a step (durable instances): the drafts are numbered after the last seq and applied to
+ * the conversation now (everything in this process sees them at once), but written only with the next
+ * append, the step's tool results. Only for a step whose tool calls are all idempotent: if the process dies
+ * before that append, the step is not in the log, and the restarted instance asks the model for it again;
+ * its tools may have run (which their `idempotent` declaration allows), nothing acknowledged is lost.
+ */
+export const stage = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
+  Ref.update(inst.state.conversation, (c) => {
+    if (inst.state.staged.length === 0) inst.state.stagedAfter = c.lastSeq
+    inst.state.staged = [...inst.state.staged, ...drafts]
+    let next = c
+    for (const draft of drafts) next = Conversation.applyDraft(next, draft)[1]
+    return next
+  })
 
 /** The metadata the loop stamps on its messages (turn, step, extra keys). */
 export const meta = (turnId: string, step?: number, extra?: Record<string, Message.Json>) => ({
@@ -127,11 +163,12 @@ export const appendMessage = (
   inst: AgentInstance,
   data: Message.MessageData,
   metadata: Record<string, Message.Json>,
-  source?: Message.MessageSource
+  source?: Message.MessageSource,
+  options?: { readonly staged?: boolean }
 ) =>
   Effect.flatMap(
     newMessage(inst, data, metadata, source),
-    (m) => Effect.as(appendAll(inst, [MessageEvent.append(m)]), m)
+    (m) => Effect.as((options?.staged === true ? stage : appendAll)(inst, [MessageEvent.append(m)]), m)
   )
 
 /** The conversation as the pipeline contexts see it: durable on return, failures typed. */

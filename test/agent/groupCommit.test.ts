@@ -1,0 +1,123 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber } from "effect"
+import type { MessageEvent } from "effect-swarm"
+import { MessageStore } from "effect-swarm"
+import { TestAgent } from "effect-swarm/testing"
+
+/** The conversation on disk, read by a store of its own (loading needs no writer lock). */
+const onDisk = (root: string) =>
+  Effect.flatMap(MessageStore.MessageStore, (store) => store.load(TestAgent.defaultRef)).pipe(
+    Effect.map((c) => c.messages.map((m) => m.data.role)),
+    Effect.provide(MessageStore.layer({ root })),
+    Effect.provide(NodeFileSystem.layer),
+    Effect.scoped
+  )
+
+/** Counts the instance's durable appends of message events (how many, and how many events each). */
+const countAppends = (agent: TestAgent.TestAgent) => {
+  const batches: Array<number> = []
+  const storage = agent.instance.state.storage as { append: typeof agent.instance.state.storage.append }
+  const append = storage.append
+  storage.append = (drafts: ReadonlyArray<MessageEvent.Draft>, expectedLastSeq: number) =>
+    Effect.tap(append(drafts, expectedLastSeq), () => Effect.sync(() => batches.push(drafts.length)))
+  return batches
+}
+
+describe("group commit of a step whose calls are all idempotent", () => {
+  it.scoped("its assistant message is written with its results in one append; other steps write it first", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        tools: [
+          {
+            item: { name: "idem__get", parameters: { type: "object" } },
+            idempotent: true,
+            handler: () =>
+              Effect.zipRight(
+                Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)),
+                Effect.succeed({ value: 42 })
+              )
+          },
+          {
+            item: { name: "rec__once", parameters: { type: "object" } },
+            handler: () => Effect.succeed({ ok: true })
+          }
+        ],
+        script: [
+          { toolCalls: [{ name: "idem__get", arguments: {} }] },
+          { toolCalls: [{ name: "rec__once", arguments: {} }] },
+          { text: "done" }
+        ]
+      })
+      const appends = countAppends(agent)
+      const turn = yield* Effect.fork(agent.run("go"))
+      yield* Deferred.await(started)
+      // While the idempotent tool runs, its step is in the conversation but not yet in the log: a crash
+      // now would ask the model for this step again (which `idempotent` allows), never lose an answer.
+      assert.deepStrictEqual((yield* agent.messages).map((m) => m.data.role), ["user", "assistant"])
+      assert.deepStrictEqual(yield* onDisk(agent.root!), ["user"])
+      yield* Deferred.succeed(release, undefined)
+      const result = yield* Fiber.join(turn)
+      yield* TestAgent.assertFinish(result, "text_response")
+      assert.deepStrictEqual(yield* onDisk(agent.root!), [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant"
+      ])
+      // The input; the idempotent step's assistant message and result together; the other step's
+      // assistant message (write-ahead, before its tool runs), then its result; the final answer.
+      assert.deepStrictEqual(appends, [1, 2, 1, 1, 1])
+    }))
+
+  it.scoped("interrupted while its tool runs, the step stays staged and the next use writes it with the results", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      let runs = 0
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        tools: [{
+          item: { name: "idem__get", parameters: { type: "object" } },
+          idempotent: true,
+          handler: () =>
+            Effect.suspend(() => {
+              runs++
+              return runs === 1
+                ? Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+                : Effect.succeed({ value: runs })
+            })
+        }],
+        script: [{ toolCalls: [{ name: "idem__get", arguments: {} }] }, { text: "done" }, { text: "second" }]
+      })
+      const turn = yield* Effect.fork(agent.run("go"))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(turn)
+      assert.deepStrictEqual(yield* onDisk(agent.root!), ["user"])
+      // The next use continues the open turn from the instance's conversation: the idempotent call runs
+      // again (the model is not asked for that step again in this process), then the new input's turn.
+      const result = yield* agent.run("again")
+      assert.strictEqual(TestAgent.replyText(result), "second")
+      assert.strictEqual(runs, 2)
+      assert.deepStrictEqual(yield* agent.transcript, [
+        "user: go",
+        "assistant: [calls idem__get]",
+        "tool idem__get: ok {\"value\":2}",
+        "assistant: done",
+        "user: again",
+        "assistant: second"
+      ])
+      assert.deepStrictEqual(yield* onDisk(agent.root!), [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant"
+      ])
+    }))
+})

@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import type { MessageEvent } from "effect-swarm"
 import { MessageStore } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
@@ -9,8 +9,7 @@ import { TestAgent } from "effect-swarm/testing"
 const onDisk = (root: string) =>
   Effect.flatMap(MessageStore.MessageStore, (store) => store.load(TestAgent.defaultRef)).pipe(
     Effect.map((c) => c.messages.map((m) => m.data.role)),
-    Effect.provide(MessageStore.layer({ root })),
-    Effect.provide(NodeFileSystem.layer),
+    Effect.provide(MessageStore.layer({ root }).pipe(Layer.provide(NodeFileSystem.layer))),
     Effect.scoped
   )
 
@@ -75,7 +74,7 @@ describe("group commit of a step whose calls are all idempotent", () => {
       assert.deepStrictEqual(appends, [1, 2, 1, 1, 1])
     }))
 
-  it.scoped("interrupted while its tool runs, the step stays staged and the next use writes it with the results", () =>
+  it.scoped("interrupted while its tool runs, the step is written as the turn stops; the next use re-runs the call", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()
       let runs = 0
@@ -97,9 +96,10 @@ describe("group commit of a step whose calls are all idempotent", () => {
       const turn = yield* Effect.fork(agent.run("go"))
       yield* Deferred.await(started)
       yield* Fiber.interrupt(turn)
-      assert.deepStrictEqual(yield* onDisk(agent.root!), ["user"])
-      // The next use continues the open turn from the instance's conversation: the idempotent call runs
-      // again (the model is not asked for that step again in this process), then the new input's turn.
+      // An interrupted turn stays open in the log with its step, as without group commit (only a crash
+      // loses the step): the next use, here or in another process, continues it.
+      assert.deepStrictEqual(yield* onDisk(agent.root!), ["user", "assistant"])
+      // The idempotent call runs again (the model is not asked for that step again), then the new input's turn.
       const result = yield* agent.run("again")
       assert.strictEqual(TestAgent.replyText(result), "second")
       assert.strictEqual(runs, 2)

@@ -244,6 +244,15 @@ const drive = (inst: AgentInstance, state: TurnState) =>
         Effect.catchAll((e) => Effect.logWarning(`${inst.label}: step and tool events not written`, e))
       )
     ),
+    // An interrupted turn (a cancelled request, a closing scope) stays open in the log with its last step:
+    // a group-committed step still waiting for its results is written now, as the write-ahead path would
+    // have written it. Only a crash loses such a step (the model is asked for it again). After the stores
+    // closed, the append fails with StoreClosed and touches nothing: then the step is lost as in a crash.
+    Effect.onInterrupt(() =>
+      inst.state.staged.length === 0 ? Effect.void : appendAll(inst, []).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`${inst.label}: the interrupted step was not written`, e))
+      )
+    ),
     // The status says what the instance waits for: a decision (`awaiting_approval`) or input (`idle`).
     Effect.tap((r) =>
       inst.state.storage.setStatus(r.finishReason === "awaiting_approval" ? "awaiting_approval" : "idle")

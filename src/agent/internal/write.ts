@@ -122,7 +122,8 @@ export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEven
  * the conversation now (everything in this process sees them at once), but written only with the next
  * append, the step's tool results. Only for a step whose tool calls are all idempotent: if the process dies
  * before that append, the step is not in the log, and the restarted instance asks the model for it again;
- * its tools may have run (which their `idempotent` declaration allows), nothing acknowledged is lost.
+ * its tools may have run (which their `idempotent` declaration allows), nothing acknowledged is lost. An
+ * interrupted turn writes it before it stops (`drive`), so only a crash loses it.
  */
 export const stage = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
   Ref.update(inst.state.conversation, (c) => {

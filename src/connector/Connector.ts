@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { RuntimeEvent } from "../event/RuntimeEvent.js"
@@ -223,6 +224,11 @@ export interface Runtime {
   ) => Effect.Effect<void, WebhookSignatureInvalid>
   /** The runtime events of every instance, from when the stream starts. */
   readonly runtimeEvents: Stream.Stream<RuntimeEvent>
+  /**
+   * A subscription to the runtime events of every instance, in place when this effect completes (nothing
+   * published after it is missed), for as long as the scope: subscribe first, then tell a client it is on.
+   */
+  readonly subscribeRuntimeEvents: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
   /** Publishes facts about the running connector (such as the `url` it listens on) in its status. */
   readonly announce: (info: Readonly<Record<string, string>>) => Effect.Effect<void>
 }

@@ -1,13 +1,15 @@
 /**
  * `effect-swarm run` gets SIGTERM while a turn is in flight, as a deployment would stop it: the built bin in
  * real processes, the http connector on a free loopback port, a non-idempotent in-process tool blocked on a
- * fifo. Every step waits for an output marker or the fifo's open; nothing sleeps.
+ * fifo. Every step waits for an output marker or the fifo's open, each bounded on the real clock with a
+ * failure that says what the run printed; nothing sleeps.
  */
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
 import * as path from "node:path"
 import * as Message from "../../src/conversation/Message.js"
 import * as MessageStore from "../../src/workspace/MessageStore.js"
@@ -15,6 +17,32 @@ import * as WorkspacePaths from "../../src/workspace/WorkspacePaths.js"
 import * as Bin from "./bin.js"
 
 const Live = Layer.merge(Bin.layer, NodeContext.layer)
+
+/**
+ * Opens the fifo for writing (kept open until the scope closes): returns once a reader opened it. Bounded on
+ * the real clock: past `Bin.bound` the test fails saying the tool call never started (and the pending open
+ * is released by opening the fifo for reading, so no thread stays blocked on it).
+ */
+const openWriter = (gate: string, seen: ReadonlyArray<string>) =>
+  Effect.async<number, NodeJS.ErrnoException>((resume) => {
+    NFS.open(gate, "w", (error, fd) => resume(error === null ? Effect.succeed(fd) : Effect.fail(error)))
+  }).pipe(
+    Effect.timeoutFail({
+      duration: Bin.bound,
+      onTimeout: () =>
+        new Error(
+          `no reader opened the fifo ${gate} within ${Bin.bound}: the tool call never started. The run printed:\n${
+            seen.join("\n")
+          }`
+        )
+    }),
+    Effect.tapError(() =>
+      Effect.sync(() => NFS.closeSync(NFS.openSync(gate, NFS.constants.O_RDONLY | NFS.constants.O_NONBLOCK)))
+    ),
+    Effect.orDie,
+    Effect.withClock(Clock.make()),
+    Effect.tap((fd) => Effect.addFinalizer(() => Effect.sync(() => NFS.closeSync(fd))))
+  )
 const fixture = path.join(Bin.repo, "test/fixtures/bundles/sigterm")
 
 describe("effect-swarm run: SIGTERM with a turn in flight", () => {
@@ -45,7 +73,7 @@ describe("effect-swarm run: SIGTERM with a turn in flight", () => {
           )
           assert.strictEqual(response.status, 202, yield* Effect.promise(() => response.text()))
           // Opening the fifo for writing returns once the tool opened it for reading: the call is running.
-          yield* fs.open(gate, { flag: "w" })
+          yield* openWriter(gate, seen)
 
           // 2. SIGTERM: the connector stops, the turn gets the grace period (1 s in the fixture's Swarm policy),
           // is interrupted and left open in its log; the process exits 0.

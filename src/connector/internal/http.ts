@@ -177,24 +177,26 @@ const instanceEvents = (h: Handler, address: string) => {
   const agentName = at < 0 ? address : address.slice(0, at)
   const instanceKey = at < 0 ? "default" : address.slice(at + 1)
   const label = `${agentName}@${instanceKey}`
-  const runtime = h.rt.runtimeEvents.pipe(
-    Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
-    Stream.map((e) => sse("runtime", e))
-  )
-  const replies = Stream.unwrapScoped(
-    Effect.map(PubSub.subscribe(h.replies), (sub) =>
-      Stream.fromQueue(sub).pipe(
-        Stream.filter((m) => m.address === label),
-        Stream.map((m) => sse(m.event, m.data))
-      ))
-  )
-  return sseResponse(
-    h,
-    Stream.concat(
+  // Both subscriptions are in place before `open` is sent: an event published once the client has seen
+  // `open` is in the stream (before, they subscribed after it, and an event in between was lost).
+  const events = Stream.unwrapScoped(Effect.gen(function*() {
+    const runtime = yield* h.rt.subscribeRuntimeEvents
+    const replies = yield* PubSub.subscribe(h.replies)
+    return Stream.concat(
       Stream.make(sse("open", { instance: label })),
-      Stream.merge(runtime, replies)
-    ).pipe(Stream.interruptWhen(Deferred.await(h.closing)))
-  )
+      Stream.merge(
+        Stream.fromQueue(runtime).pipe(
+          Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
+          Stream.map((e) => sse("runtime", e))
+        ),
+        Stream.fromQueue(replies).pipe(
+          Stream.filter((m) => m.address === label),
+          Stream.map((m) => sse(m.event, m.data))
+        )
+      )
+    )
+  }))
+  return sseResponse(h, events.pipe(Stream.interruptWhen(Deferred.await(h.closing))))
 }
 
 /** The connector's HTTP app. */

@@ -224,6 +224,7 @@ export const make = (
         if (!result.ok) return yield* rejected(result.reason)
       }),
     runtimeEvents: bus.stream,
+    subscribeRuntimeEvents: bus.subscribe,
     announce: (facts) => SubscriptionRef.update(info, (current) => ({ ...current, ...facts }))
   }
 }

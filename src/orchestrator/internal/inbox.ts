@@ -19,8 +19,10 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import type * as Conversation from "../../conversation/Conversation.js"
 import type * as Message from "../../conversation/Message.js"
@@ -124,15 +126,44 @@ export const make = (root: string, workspaceId: string): Effect.Effect<Store, ne
     const open = (address: AgentAddress.AgentAddress) =>
       Effect.gen(function*() {
         const file = fileOf(address)
-        // Opening the writer first repairs a torn last line (a put that was never acknowledged as accepted).
-        const writer = yield* Jsonl.writer(file, codec)
-        const recovered = (yield* readPending(file)).map(toEntry)
+        const scope = yield* Effect.scope
+        // The writer (an open descriptor, its buffer and fibers' state) exists only while messages are
+        // pending: opened by the first `put`, closed once `done` finds nothing left. An idle instance holds
+        // no inbox file open.
+        let writer: Jsonl.Writer<InboxRecord> | undefined
+        let writerScope: Scope.CloseableScope | undefined
+        const openWriter = Effect.gen(function*() {
+          const own = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+          // Opening the writer repairs a torn last line (a put that was never acknowledged as accepted).
+          const opened = yield* Jsonl.writer(file, codec).pipe(
+            Scope.extend(own),
+            Effect.tapError(() => Scope.close(own, Exit.void))
+          )
+          writer = opened
+          writerScope = own
+          return opened
+        })
+        const closeWriter = Effect.suspend(() => {
+          const own = writerScope
+          writer = undefined
+          writerScope = undefined
+          return own === undefined ? Effect.void : Scope.close(own, Exit.void)
+        })
+        const size = yield* fs.stat(file).pipe(
+          Effect.map((info) => Number(info.size)),
+          Effect.orElseSucceed(() => 0)
+        )
+        // Left over from before: the writer opens now (its repair comes before the read).
+        if (size > 0) yield* openWriter
+        const recovered = size > 0 ? (yield* readPending(file)).map(toEntry) : []
+        if (size > 0 && recovered.length === 0) yield* closeWriter
         const live = new Set(recovered.map((e) => e.id))
         const permit = yield* Effect.makeSemaphore(1)
         const put: InstanceInbox["put"] = (addr, entry, offer, onFailure) =>
           Effect.gen(function*() {
             const durable = yield* permit.withPermits(1)(Effect.gen(function*() {
-              const wait = yield* writer.enqueue([{
+              const w = writer ?? (yield* openWriter)
+              const wait = yield* w.enqueue([{
                 op: "put",
                 id: entry.id,
                 agentName: addr.agentName,
@@ -145,20 +176,20 @@ export const make = (root: string, workspaceId: string): Effect.Effect<Store, ne
               live.add(entry.id)
               yield* offer
               return wait
-            }))
+            })).pipe(Effect.tapError(() => onFailure))
             yield* durable.pipe(
-              Effect.tapError(() => Effect.zipRight(Effect.sync(() => live.delete(entry.id)), onFailure)),
-              Effect.mapError(failed(addr, file))
+              Effect.tapError(() => Effect.zipRight(Effect.sync(() => live.delete(entry.id)), onFailure))
             )
-          })
+          }).pipe(Effect.mapError(failed(addr, file)), Effect.provideService(FileSystem.FileSystem, fs))
         const done = (ids: ReadonlyArray<string>) =>
           permit.withPermits(1)(Effect.gen(function*() {
             const acked = ids.filter((id) => live.delete(id))
-            if (acked.length === 0) return
+            if (acked.length === 0 || writer === undefined) return
             if (live.size === 0) {
-              // Nothing pending: start the file over instead of recording the acknowledgement.
+              // Nothing pending: start the file over instead of recording the acknowledgement, and close it.
               yield* writer.flush
               yield* writer.truncate
+              yield* closeWriter
             } else {
               yield* writer.append([{ op: "done", ids: acked }])
             }

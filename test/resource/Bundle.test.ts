@@ -381,6 +381,30 @@ describe("Bundle.load: hostile input", () => {
       assert.deepStrictEqual(yield* issueCodes(small, { limits: { maxFileBytes: 100 } }), ["E_CONFIG_FILE_TOO_LARGE"])
     })))
 
+  it.scoped("a resource file in a subdirectory under another name is reported, not silently skipped", () =>
+    provideNode(Effect.gen(function*() {
+      const dir = yield* writeBundle({
+        ...valid,
+        // declares one of our resources, under a name the loader does not read
+        "agents/researcher.yaml": "# the researcher\napiVersion: effect-swarm/v1\nkind: Agent\nmetadata:\n  name: r\n",
+        "legacy/old.yml": "apiVersion: 'goondan.ai/v1'  # goondan\nkind: Tool\n",
+        // unrelated YAML deeper down stays quiet
+        ".github/workflows/ci.yml": "on: push\n",
+        "deploy/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+        "fixtures/data.yaml": "text: 'apiVersion: effect-swarm/v1'\n"
+      })
+      const bundle = yield* Bundle.load(dir)
+      assert.deepStrictEqual(bundle.files, ["resources.yaml"])
+      assert.deepStrictEqual(
+        bundle.warnings.map((w) => `${w.file} ${w.code} ${w.message}`),
+        [
+          "agents/researcher.yaml E_CONFIG_FILE_IGNORED agents/researcher.yaml declares apiVersion effect-swarm/v1 but is not loaded: its name is not a bundle file name",
+          "legacy/old.yml E_CONFIG_FILE_IGNORED legacy/old.yml declares apiVersion goondan.ai/v1 but is not loaded: its name is not a bundle file name"
+        ]
+      )
+      assert.match(bundle.warnings[0]!.suggestion ?? "", /resources\.yaml, tools\.yaml/)
+    })))
+
   it.scoped("a symlinked directory loop is not followed", () =>
     provideNode(Effect.gen(function*() {
       const dir = yield* writeBundle(valid)

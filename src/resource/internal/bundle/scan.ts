@@ -90,6 +90,21 @@ export const within = (path: Path.Path, root: string, target: string): boolean =
   return rel === "" || (!rel.startsWith(`..${path.sep}`) && rel !== ".." && !path.isAbsolute(rel))
 }
 
+// Only the head of a file is read: a resource's apiVersion comes first in practice, and a large
+// unrelated YAML file must not slow loading down.
+const headBytes = 16 * 1024
+const ourApiVersion = /^apiVersion:[ \t]*["']?(effect-swarm\/v1|goondan\.ai\/v1)["']?[ \t]*(?:#.*)?$/m
+
+const declaredApiVersion = (ctx: Context, file: string) =>
+  ctx.fs.open(file, { flag: "r" }).pipe(
+    Effect.flatMap((handle) => handle.readAlloc(headBytes)),
+    Effect.map((bytes) =>
+      Option.isSome(bytes) ? ourApiVersion.exec(new TextDecoder().decode(bytes.value))?.[1] : undefined
+    ),
+    Effect.scoped,
+    Effect.orElseSucceed(() => undefined)
+  )
+
 /**
  * The bundle files under `root`, sorted; links out of the root are reported.
  *
@@ -111,18 +126,25 @@ export const scan = (ctx: Context, root: string, realRoot: string, report: Repor
           if (Option.isNone(info)) continue
           const type = info.value.type
           if (type === "File" && !isBundleFileName(name)) {
-            if (dir === root && yamlExtension.test(name) && !lockfileNames.includes(name.toLowerCase())) {
-              report(
-                "E_CONFIG_FILE_IGNORED",
-                rel,
-                undefined,
-                "",
-                `${rel} is not loaded: its name is not a bundle file name`,
-                {
-                  severity: "warning",
-                  suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see docs/bundles.md) to load it"
-                }
-              )
+            if (yamlExtension.test(name) && !lockfileNames.includes(name.toLowerCase())) {
+              // At the root every YAML file is reported; deeper down only one that declares a resource of
+              // ours, so CI configs, fixtures and Kubernetes manifests in subdirectories stay quiet.
+              const declares = dir === root ? undefined : yield* declaredApiVersion(ctx, full)
+              if (dir === root || declares !== undefined) {
+                report(
+                  "E_CONFIG_FILE_IGNORED",
+                  rel,
+                  undefined,
+                  "",
+                  declares === undefined
+                    ? `${rel} is not loaded: its name is not a bundle file name`
+                    : `${rel} declares apiVersion ${declares} but is not loaded: its name is not a bundle file name`,
+                  {
+                    severity: "warning",
+                    suggestion: "name it resources.yaml, tools.yaml, agents.yaml, ... (see docs/bundles.md) to load it"
+                  }
+                )
+              }
             }
             continue
           }

@@ -119,7 +119,8 @@ let counter = 0
  * With `durable: false` the fsyncs are skipped (temp + rename only): a killed process still leaves the old
  * or the new content, never a mix, but after a power loss or an OS crash the file may hold the old
  * content or, on file systems that do not order a rename after its data, be empty. Only for files whose
- * loss recovery can rebuild (an instance's status).
+ * loss recovery can rebuild (an instance's status). `parentExists: true` skips the directory check (and
+ * creation) for a caller that knows the directory is there.
  *
  * @example
  * ```ts
@@ -136,14 +137,19 @@ export const write = (
   fs: FileSystem.FileSystem,
   file: string,
   content: string | Uint8Array,
-  options?: { readonly tmp?: string | undefined; readonly durable?: boolean | undefined }
+  options?: {
+    readonly tmp?: string | undefined
+    readonly durable?: boolean | undefined
+    /** The caller knows the directory exists: it is not checked (a missing one fails the write). */
+    readonly parentExists?: boolean | undefined
+  }
 ): Effect.Effect<void, StorageIoError> => {
   const durable = options?.durable ?? true
   const dir = path.dirname(file)
   const tmp = options?.tmp ?? `${file}.${process.pid}.${++counter}.tmp`
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content
   return Effect.gen(function*() {
-    yield* makeDirectories(fs, dir, { durable })
+    if (options?.parentExists !== true) yield* makeDirectories(fs, dir, { durable })
     yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
       // writeAll of nothing fails (the platform reports a zero-byte write as an error).

@@ -169,6 +169,14 @@ export interface Service {
 export interface SetStatusOptions {
   /** Default `true`: the new metadata is on stable storage when `setStatus` returns. */
   readonly durable?: boolean | undefined
+  /**
+   * The instance's metadata as this caller last read or wrote it (the value `ensure` or `setStatus`
+   * returned), for a caller that owns the instance (it holds the instance's lock, so nobody else changes
+   * its identity or `createdAt`): the new metadata is made from it, without reading and decoding
+   * `metadata.json` again, and the instance directory is not checked (it exists since `ensure`). The file
+   * is still replaced whole and atomically.
+   */
+  readonly current?: Metadata | undefined
 }
 
 /**
@@ -247,8 +255,8 @@ export const make = (options?: {
         )
       )
 
-    const write = (file: string, metadata: Metadata, durable: boolean) =>
-      AtomicFile.write(fs, file, JSON.stringify(metadata, null, 2) + "\n", { durable })
+    const write = (file: string, metadata: Metadata, durable: boolean, parentExists = false) =>
+      AtomicFile.write(fs, file, JSON.stringify(metadata, null, 2) + "\n", { durable, parentExists })
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
@@ -256,12 +264,16 @@ export const make = (options?: {
       instance: WorkspacePaths.InstanceRef,
       status: Status | undefined,
       reason?: string,
-      durable = true
+      durable = true,
+      known?: Metadata
     ) =>
       permit.withPermits(1)(Effect.gen(function*() {
         const file = WorkspacePaths.instance(root, instance).metadata
-        // A status change rewrites a corrupt file whole (as MetadataCorrupt says); `ensure` reports it.
-        const current = status === undefined
+        // A status change rewrites a corrupt file whole (as MetadataCorrupt says); `ensure` reports it. The
+        // owner of an instance passes the metadata it holds (write-through: nothing is read).
+        const current = known !== undefined
+          ? Option.some(known)
+          : status === undefined
           ? yield* getAt(file)
           : yield* Effect.catchTag(getAt(file), "MetadataCorrupt", () => Effect.succeedNone)
         if (Option.isSome(current) && status === undefined) return current.value
@@ -289,7 +301,7 @@ export const make = (options?: {
             updatedAt: at,
             ...why
           }
-        yield* write(file, next, durable)
+        yield* write(file, next, durable, known !== undefined)
         return next
       }))
 
@@ -303,7 +315,7 @@ export const make = (options?: {
 
     const setStatus = Effect.fn("Instances.setStatus")(
       function*(instance: WorkspacePaths.InstanceRef, status: Status, reason?: string, options?: SetStatusOptions) {
-        return yield* update(instance, status, reason, options?.durable ?? true)
+        return yield* update(instance, status, reason, options?.durable ?? true, options?.current)
       }
     )
 

@@ -234,6 +234,26 @@ describe("Instances (reference instance-manager behaviour)", () => {
       assert.deepStrictEqual(yield* fs.readDirectory(path.dirname(file)), ["metadata.json"])
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("setStatus with the metadata the owner holds writes it through: metadata.json is not read back", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const instances = yield* Instances.make({ root })
+      yield* TestClock.setTime(Date.parse("2026-01-01T00:00:00Z"))
+      const created = yield* instances.ensure(ref)
+      yield* TestClock.adjust("1 minute")
+      // Garbage in the file: a read-modify-write would rebuild it with a new createdAt; a write-through
+      // from the metadata the caller holds keeps the original.
+      const file = WorkspacePaths.instance(root, ref).metadata
+      yield* fs.writeFileString(file, "not json")
+      const busy = yield* instances.setStatus(ref, "processing", undefined, { durable: false, current: created })
+      assert.deepStrictEqual(busy, { ...created, status: "processing", updatedAt: "2026-01-01T00:01:00.000Z" })
+      assert.deepStrictEqual(yield* instances.get(ref), Option.some(busy))
+      const idle = yield* instances.setStatus(ref, "idle", undefined, { durable: false, current: busy })
+      assert.strictEqual(idle.createdAt, "2026-01-01T00:00:00.000Z")
+      assert.deepStrictEqual(yield* fs.readDirectory(path.dirname(file)), ["metadata.json"])
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("list skips and reports a bad metadata file, a directory without metadata and a stray file", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

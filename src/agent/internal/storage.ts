@@ -50,11 +50,13 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
     const instances = yield* Instances.Instances
     // A corrupt metadata.json (the status writes below skip fsync: after a power loss some file systems
     // leave the replaced file empty) is rebuilt: the status is derived state, recovery reads the log.
-    yield* instances.ensure(ref).pipe(
+    // The metadata last read or written (the instance holds its lock: nobody else changes it), so a
+    // status change writes it through without reading metadata.json back; the same status is not
+    // written again.
+    let metadata = yield* instances.ensure(ref).pipe(
       Effect.catchTag("MetadataCorrupt", () => instances.setStatus(ref, "idle")),
       Effect.mapError(storageError(ref, "creating the instance metadata"))
     )
-    // The status last written: the same status is not written again.
     let status: Status | undefined
     // Taken when the write runs (not when the effect is built), so a record built earlier misses nothing.
     const writeRecords = (records: ReadonlyArray<EventRecord>) =>
@@ -82,13 +84,16 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
       // the new file (an atomic rename); a power loss may lose the last change or, rarely, empty the file,
       // which the open above rebuilds. Saves two fsyncs (file and directory) per status change.
       setStatus: (next) =>
-        next === status ? Effect.void : instances.setStatus(ref, next, undefined, { durable: false }).pipe(
-          Effect.tap(() => {
-            status = next
-          }),
-          Effect.asVoid,
-          Effect.mapError(storageError(ref, `setting the status to ${next}`))
-        )
+        next === status ?
+          Effect.void :
+          instances.setStatus(ref, next, undefined, { durable: false, current: metadata }).pipe(
+            Effect.tap((written) => {
+              metadata = written
+              status = next
+            }),
+            Effect.asVoid,
+            Effect.mapError(storageError(ref, `setting the status to ${next}`))
+          )
     }
     return storage
   })

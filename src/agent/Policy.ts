@@ -22,6 +22,13 @@ export interface Policy {
   readonly maxWallTime?: Duration.Duration | undefined
   /** Tool calls of one step that run at once (default 4). */
   readonly toolConcurrency: number
+  /**
+   * Group commit of idempotent steps (default `true`): a durable step whose tool calls are all
+   * `idempotent` writes its assistant message with its results, in one durable append. `false` writes
+   * every step ahead (its assistant message durable before its tools run, then its results), so a crash
+   * never asks the model for a step again, at the price of one more durable write per such step.
+   */
+  readonly groupCommit?: boolean | undefined
 }
 
 /**
@@ -58,7 +65,8 @@ const fieldsOf = (u: unknown): Record<string, unknown> =>
 /**
  * The policy of an agent: the Swarm's `spec.policy`, then the Agent's `spec.policy` over it, then
  * `overrides`. Values that are not positive numbers are ignored (the resource schema reports them).
- * `maxWallTime` is milliseconds or a duration string (`"90 seconds"`, `"30s"`).
+ * `maxWallTime` is milliseconds or a duration string (`"90 seconds"`, `"30s"`); `groupCommit: false`
+ * turns off the group commit of idempotent steps (see {@link Policy.groupCommit}).
  *
  * @example
  * ```ts
@@ -78,13 +86,15 @@ export const resolve = (swarmPolicy?: unknown, agentPolicy?: unknown, overrides?
     const tokens = positiveInt(layer.maxTokens)
     const wall = duration(layer.maxWallTime)
     const concurrency = positiveInt(layer.toolConcurrency)
+    const groupCommit = typeof layer.groupCommit === "boolean" ? layer.groupCommit : undefined
     policy = {
       ...policy,
       ...(steps === undefined ? {} : { maxStepsPerTurn: steps }),
       ...(calls === undefined ? {} : { maxToolCalls: calls }),
       ...(tokens === undefined ? {} : { maxTokens: tokens }),
       ...(wall === undefined ? {} : { maxWallTime: wall }),
-      ...(concurrency === undefined ? {} : { toolConcurrency: concurrency })
+      ...(concurrency === undefined ? {} : { toolConcurrency: concurrency }),
+      ...(groupCommit === undefined ? {} : { groupCommit })
     }
   }
   return { ...policy, ...overrides }

@@ -2,7 +2,7 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import type { MessageEvent } from "effect-swarm"
-import { MessageStore } from "effect-swarm"
+import { MessageStore, Policy } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 
 /** The conversation on disk, read by a store of its own (loading needs no writer lock). */
@@ -119,5 +119,34 @@ describe("group commit of a step whose calls are all idempotent", () => {
         "user",
         "assistant"
       ])
+    }))
+
+  it.scoped("policy groupCommit: false writes every step ahead, idempotent tools too", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        policy: Policy.resolve({ groupCommit: false }),
+        tools: [{
+          item: { name: "idem__get", parameters: { type: "object" } },
+          idempotent: true,
+          handler: () =>
+            Effect.zipRight(
+              Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)),
+              Effect.succeed({ value: 42 })
+            )
+        }],
+        script: [{ toolCalls: [{ name: "idem__get", arguments: {} }] }, { text: "done" }]
+      })
+      const appends = countAppends(agent)
+      const turn = yield* Effect.fork(agent.run("go"))
+      yield* Deferred.await(started)
+      // While the idempotent tool runs, its step is already durable: a crash now would not ask the model again.
+      assert.deepStrictEqual(yield* onDisk(agent.root!), ["user", "assistant"])
+      yield* Deferred.succeed(release, undefined)
+      yield* TestAgent.assertFinish(yield* Fiber.join(turn), "text_response")
+      // The input; the assistant message before its tool ran; its result; the final answer.
+      assert.deepStrictEqual(appends, [1, 1, 1, 1])
     }))
 })

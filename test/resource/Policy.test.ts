@@ -48,9 +48,25 @@ describe("policy: the turn budget", () => {
         maxToolCalls: undefined,
         maxTokens: undefined,
         maxWallTime: undefined,
-        toolConcurrency: Resource.defaultToolConcurrency
+        toolConcurrency: Resource.defaultToolConcurrency,
+        groupCommit: undefined
       })
       assert.strictEqual(Resource.defaultToolConcurrency, 4)
+    })))
+
+  it.scoped("groupCommit: the Agent's overrides the Swarm's; a value that is not a boolean is an issue", () =>
+    provideNode(Effect.gen(function*() {
+      const loaded = yield* Bundle.load(yield* bundle("    groupCommit: true\n", "    groupCommit: false\n"))
+      const swarm = Bundle.find(loaded, "Swarm", "default")!.resource
+      const assistant = Bundle.find(loaded, "Agent", "assistant")!.resource
+      assert.strictEqual(Resource.effectivePolicy(swarm.spec.policy, assistant.spec.policy).groupCommit, false)
+      assert.strictEqual(Resource.effectivePolicy(swarm.spec.policy, undefined).groupCommit, true)
+      const error = yield* Bundle.load(yield* bundle("    groupCommit: never\n", "    maxToolCalls: 3\n")).pipe(
+        Effect.flip
+      )
+      assert.deepStrictEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [
+        `spec.policy.groupCommit: expected true or false, got "never"`
+      ])
     })))
 
   it.scoped("bad budget values are issues at their field, with readable messages", () =>

@@ -148,10 +148,11 @@ const traced = <E>(inst: AgentInstance, request: Model.Request, call: Effect.Eff
 
 /**
  * Whether a step's assistant message may wait for its tool results to be written with them: a durable
- * instance, at least one call, and every call idempotent and not waiting for approval.
+ * instance whose policy does not turn group commit off, at least one call, and every call idempotent and
+ * not waiting for approval.
  */
 const groupCommit = (inst: AgentInstance, calls: ReadonlyArray<Message.ToolCall>): boolean => {
-  if (inst.state.storage.kind !== "durable" || calls.length === 0) return false
+  if (inst.state.storage.kind !== "durable" || calls.length === 0 || inst.policy.groupCommit === false) return false
   for (const call of calls) {
     if (inst.toolSettings(call.name).idempotent !== true || approvalReason(inst, call) !== undefined) return false
   }

@@ -12,8 +12,9 @@ import { PositiveInt } from "./envelope.js"
 /**
  * The budget fields: `maxStepsPerTurn` (model calls per turn), `maxToolCalls` (tool calls per turn),
  * `maxTokens` (input + output tokens per turn), `maxWallTime` (a duration per turn: milliseconds or
- * `"2 minutes"`, `"30s"`) and `toolConcurrency` (parallel tool calls of one step; default
- * {@link defaultToolConcurrency}).
+ * `"2 minutes"`, `"30s"`), `toolConcurrency` (parallel tool calls of one step; default
+ * {@link defaultToolConcurrency}) and `groupCommit` (`false`: every durable step is written ahead, even
+ * when all its tools are idempotent; default `true`).
  *
  * @since 0.1.0
  * @category schemas
@@ -23,7 +24,8 @@ export const budgetFields = {
   maxToolCalls: Schema.optional(PositiveInt),
   maxTokens: Schema.optional(PositiveInt),
   maxWallTime: Schema.optional(DurationField("maxWallTime")),
-  toolConcurrency: Schema.optional(PositiveInt)
+  toolConcurrency: Schema.optional(PositiveInt),
+  groupCommit: Schema.optional(Schema.Boolean)
 }
 
 /**
@@ -60,6 +62,8 @@ export interface Budget {
   readonly maxTokens: number | undefined
   readonly maxWallTime: Duration.Duration | undefined
   readonly toolConcurrency: number
+  /** `false` when a policy turns group commit off; `undefined` (on) otherwise. */
+  readonly groupCommit: boolean | undefined
 }
 
 /**
@@ -86,5 +90,6 @@ export const effectivePolicy = (
   maxToolCalls: agent?.maxToolCalls ?? swarm?.maxToolCalls,
   maxTokens: agent?.maxTokens ?? swarm?.maxTokens,
   maxWallTime: agent?.maxWallTime ?? swarm?.maxWallTime,
-  toolConcurrency: agent?.toolConcurrency ?? swarm?.toolConcurrency ?? defaultToolConcurrency
+  toolConcurrency: agent?.toolConcurrency ?? swarm?.toolConcurrency ?? defaultToolConcurrency,
+  groupCommit: agent?.groupCommit ?? swarm?.groupCommit
 })

@@ -171,8 +171,9 @@ export interface Options {
    * `"auto"` (the default) opens spans only when a tracer other than Effect's built-in one is
    * installed: the built-in tracer exports nothing, and its spans cost about as much as the rest of a
    * step (see BENCHMARKS.md). `true` always opens them (nested `Effect.withSpan`s then have the run as
-   * parent even without an exporter); with `false`, or `"auto"` without a tracer, ids come from
-   * `Random` and the events alone form the tree.
+   * parent even without an exporter); with `false`, or `"auto"` without a tracer, the events alone form
+   * the tree: a new trace's ids come from `Random`, a child run's span id from a CSPRNG batch and a
+   * counter (no Effect operation per run).
    */
   readonly tracerSpans?: boolean | "auto" | undefined
 }

@@ -1,5 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Context, DefaultServices, Deferred, Effect, Fiber, Layer, Option, Queue, Schema, Tracer } from "effect"
+import {
+  Chunk,
+  Context,
+  DefaultServices,
+  Deferred,
+  Effect,
+  Fiber,
+  FiberRef,
+  Layer,
+  Option,
+  Queue,
+  Random,
+  Schema,
+  Tracer
+} from "effect"
 import { EventBus, Middleware, Pipeline, RuntimeEvent, ToolExecutor, ToolRegistry } from "effect-swarm"
 
 const Live = Pipeline.layer().pipe(Layer.provideMerge(EventBus.layer()))
@@ -595,5 +609,84 @@ describe("Pipeline guarantees", () => {
           parts: [{ type: "text", text: "You are coder." }]
         }
       ])
+    }).pipe(Effect.provide(Live)))
+
+  it.scoped("each run sets the caller its middlewares and core read, and the previous caller is back after it", () =>
+    Effect.gen(function*() {
+      const { pipeline, turnInput } = yield* setup
+      const seen: Array<[string, string | undefined]> = []
+      const read = (where: string) =>
+        Effect.map(FiberRef.get(Middleware.currentCaller), (c) => {
+          seen.push([where, c?.trace.spanId])
+        })
+      const outer: Middleware.CallerContext = {
+        agentName: "outer",
+        instanceKey: "o",
+        turnId: "t0",
+        trace: { traceId, spanId: callerSpan },
+        callChain: []
+      }
+      yield* pipeline.register("toolCall", (_ctx, next) => Effect.zipRight(read("toolCall middleware"), next))
+      const failing = pipeline.runTurn(turnInput(), (turn) =>
+        Effect.zipRight(
+          read("turn core"),
+          pipeline.runStep({ turn, stepIndex: 0, toolCatalog: [] }, (step) =>
+            Effect.zipRight(
+              read("step core"),
+              pipeline.runToolCall(
+                { step, toolCallId: "tc-1", toolName: "bash__exec", args: {} },
+                (ctx) => Effect.zipRight(read("tool core"), okTool(ctx))
+              )
+            ).pipe(
+              Effect.zipRight(read("step core after the tool")),
+              Effect.zipRight(Effect.fail("boom" as const))
+            ))
+        ).pipe(Effect.as<Middleware.TurnResult>({ turnId: "turn-1", finishReason: "text_response" })))
+      const error = yield* Effect.flip(
+        Effect.locally(Effect.zipRight(failing, read("unreached")), Middleware.currentCaller, outer)
+      )
+      assert.strictEqual(error, "boom")
+      yield* Effect.locally(read("outside after the failed turn"), Middleware.currentCaller, outer)
+      const all = yield* Effect.locally(
+        Effect.zipRight(Effect.flip(failing), FiberRef.get(Middleware.currentCaller)),
+        Middleware.currentCaller,
+        outer
+      )
+      assert.strictEqual(all, outer)
+      const spans = new Map(seen)
+      const turnSpan = spans.get("turn core")
+      const stepSpan = spans.get("step core")
+      const toolSpan = spans.get("tool core")
+      assert.isDefined(turnSpan)
+      assert.notStrictEqual(stepSpan, turnSpan)
+      assert.notStrictEqual(toolSpan, stepSpan)
+      assert.strictEqual(spans.get("toolCall middleware"), toolSpan)
+      // After the tool call ended, the step's caller is back; after the turn, the one from before it.
+      assert.strictEqual(spans.get("step core after the tool"), stepSpan)
+      assert.strictEqual(spans.get("outside after the failed turn"), callerSpan)
+    }).pipe(Effect.provide(Live)))
+
+  it.scoped("child span ids are unique and W3C-shaped without drawing from Random", () =>
+    Effect.gen(function*() {
+      const { events, pipeline, turnInput } = yield* setup
+      let draws = 0
+      const base = Random.make("seed")
+      const counting = new Proxy(base, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target)
+          if (typeof value !== "function" && !(typeof key === "string" && key.startsWith("next"))) return value
+          draws++
+          return typeof value === "function" ? value.bind(target) : value
+        }
+      })
+      const parentTrace = { traceId, spanId: callerSpan }
+      for (let i = 0; i < 20; i++) {
+        yield* Effect.withRandom(fullTurn(pipeline, turnInput({ turnId: `turn-${i}`, parentTrace })), counting)
+      }
+      assert.strictEqual(draws, 0)
+      const all = yield* events
+      const ids = new Set(all.filter((e) => e.type === "step.started" || e.type === "tool.called").map((e) => e.spanId))
+      assert.strictEqual(ids.size, 40)
+      for (const id of ids) assert.match(id, /^[0-9a-f]{16}$/)
     }).pipe(Effect.provide(Live)))
 })

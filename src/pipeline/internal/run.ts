@@ -11,12 +11,11 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
-import * as Random from "effect/Random"
 import * as Tracer from "effect/Tracer"
 import type { RuntimeEvent, TokenUsage } from "../../event/RuntimeEvent.js"
 import * as Trace from "../../event/Trace.js"
 import type { ExecutionContext, Kind, RuntimeInfo, StepResult } from "../Middleware.js"
-import { currentCaller } from "./agentsApi.js"
+import { type CallerContext, currentCaller } from "./agentsApi.js"
 import { NextCalledTwiceError, type PipelineError } from "./errors.js"
 import * as GenAi from "./genAi.js"
 
@@ -148,75 +147,92 @@ export interface Run {
   readonly capture: boolean
 }
 
+// Child span ids take one random word each from a batch filled by the platform's CSPRNG (refilled every
+// 256 ids), not from Effect's `Random` service: that was an Effect operation and a flatMap per run.
+const words = new Uint32Array(256)
+let wordAt = words.length
+const randomWord = (): number => {
+  if (wordAt === words.length) {
+    globalThis.crypto.getRandomValues(words)
+    wordAt = 0
+  }
+  return words[wordAt++]!
+}
+
 /**
  * Opens runs for one pipeline. `tracerSpans` decides whether a run is a span of Effect's tracer (see
- * `Pipeline.Options`) or only gets ids; child ids without a tracer are one random word (from `Random`)
- * and a per-pipeline counter, unique within the pipeline and random across pipelines, for half the cost
- * of two random words.
+ * `Pipeline.Options`) or only gets ids. A root run without a tracer takes its trace from `Trace.make`
+ * (Effect's `Random`, so `TestRandom` fixes it); child ids without a tracer are one random word (from a
+ * CSPRNG batch) and a per-pipeline counter, unique within the pipeline and random across pipelines, and
+ * cost no Effect operation.
  *
  * @internal
  */
 export const runner = (tracerSpans: boolean | "auto") => {
   let spanCounter = 0
 
-  const idsOnly = <A, E, R>(
-    services: Context.Context<DefaultServices.DefaultServices>,
-    parent: Parent,
-    f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E, R> => {
-    const parentTrace = parent === undefined
-      ? undefined
-      : "_tag" in parent
-      ? { traceId: parent.traceId, spanId: parent.spanId }
-      : parent
-    if (parentTrace === undefined) {
-      return Effect.flatMap(Trace.make(), (trace) => f(trace, Trace.toExternalSpan(trace)))
-    }
-    return Effect.flatMap(Context.get(services, Random.Random).nextInt, (word) => {
-      spanCounter = (spanCounter + 1) >>> 0
-      const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
-      const trace = { traceId: parentTrace.traceId, spanId, parentSpanId: parentTrace.spanId }
-      return f(trace, Trace.toExternalSpan(trace))
-    })
-  }
-
-  const open = <A, E, R>(
-    services: Context.Context<DefaultServices.DefaultServices>,
-    name: string,
-    parent: Parent,
-    f: (trace: Trace.TraceContext, span: Tracer.AnySpan) => Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> => {
-    const real = tracerSpans === true ||
-      // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
-      (tracerSpans === "auto" && Context.get(services, Tracer.Tracer) !== nativeTracer)
-    return real
-      ? Trace.withSpan(name, parent, f)
-      : idsOnly(services, parent, f) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
+  const childOf = (parent: Trace.TraceContext): Trace.TraceContext => {
+    const word = randomWord()
+    spanCounter = (spanCounter + 1) >>> 0
+    const spanId = hex8(word) + hex8(spanCounter === 0 && word === 0 ? 1 : spanCounter)
+    return { traceId: parent.traceId, spanId, parentSpanId: parent.spanId }
   }
 
   /**
    * Runs `body` as the run `name` under `parent()` (read when the run starts), with one lookup of the
-   * default services (clock, tracer, random) per run.
+   * default services (clock, tracer) per run. Without a tracer, a child run's body is called right away:
+   * no Effect operation of its own beyond the one that reads the fiber.
    */
   return <A, E, R>(
     name: string,
     parent: () => Parent,
     body: (run: Run) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> =>
-    Effect.withFiberRuntime((fiber) => {
+    Effect.withFiberRuntime<A, E, Exclude<R, Tracer.ParentSpan>>((fiber) => {
       const services = fiber.getFiberRef(DefaultServices.currentServices)
       const clock = Context.get(services, Clock.Clock)
-      return open(services, name, parent(), (trace, span) =>
-        Effect.suspend(() =>
-          body({
-            trace,
-            span,
-            clock,
-            start: clock.unsafeCurrentTimeMillis(),
-            capture: span._tag === "Span" && fiber.getFiberRef(GenAi.captureContent)
-          })
-        ))
+      const at = parent()
+      const real = tracerSpans === true ||
+        // "auto": Effect's built-in tracer records nothing, so spans in it would cost without being seen.
+        (tracerSpans === "auto" && Context.get(services, Tracer.Tracer) !== nativeTracer)
+      const start = (trace: Trace.TraceContext, span: Tracer.AnySpan) =>
+        body({
+          trace,
+          span,
+          clock,
+          start: clock.unsafeCurrentTimeMillis(),
+          capture: span._tag === "Span" && fiber.getFiberRef(GenAi.captureContent)
+        })
+      if (real) return Trace.withSpan(name, at, (trace, span) => Effect.suspend(() => start(trace, span)))
+      const parentTrace = at === undefined
+        ? undefined
+        : "_tag" in at
+        ? { traceId: at.traceId, spanId: at.spanId }
+        : at
+      // Without a tracer nothing reads `Tracer.ParentSpan` from the body's context.
+      if (parentTrace === undefined) {
+        return Effect.flatMap(Trace.make(), (trace) => start(trace, Trace.toExternalSpan(trace))) as Effect.Effect<
+          A,
+          E,
+          Exclude<R, Tracer.ParentSpan>
+        >
+      }
+      const trace = childOf(parentTrace)
+      return start(trace, Trace.toExternalSpan(trace)) as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>
     })
+}
+
+/**
+ * Sets a fiber ref of the running fiber in place, without an Effect operation: `FiberRuntime#setFiberRef`
+ * is what `FiberRef.set` itself calls (the public `RuntimeFiber` type does not list it). Falls back to
+ * `FiberRef.set` if a runtime lacks it.
+ */
+type Settable = { readonly setFiberRef?: <X>(ref: FiberRef.FiberRef<X>, value: X) => void }
+const setCaller = (fiber: unknown, value: CallerContext | undefined): Effect.Effect<void> | undefined => {
+  const settable = fiber as Settable
+  if (typeof settable.setFiberRef !== "function") return FiberRef.set(currentCaller, value)
+  settable.setFiberRef(currentCaller, value)
+  return undefined
 }
 
 /**
@@ -226,7 +242,8 @@ export const runner = (tracerSpans: boolean | "auto") => {
  * which chain, from the fiber instead of trusting their arguments) and restored after it; then the
  * GenAI attributes of its span from the exit (only on a real span) and its end event, built from the
  * exit, the time it ended and its duration. The start, caller and end cost no Effect operations of their
- * own (a `locally` and an `onExit` per run cost about a tenth of a step).
+ * own (a `locally` and an `onExit` per run cost about a tenth of a step): the caller is set on the fiber
+ * in place (see `setCaller`), the end runs in the frame's continuation.
  *
  * @internal
  */
@@ -246,9 +263,12 @@ export const running = <A, E>(
         if (run.span._tag === "Span") attributes(exit)
         const millis = run.clock.unsafeCurrentTimeMillis()
         event(exit, millis, millis - run.start)
-        return Effect.zipRight(FiberRef.set(currentCaller, previous), exit)
+        const reset = setCaller(fiber, previous)
+        return reset === undefined ? exit : Effect.zipRight(reset, exit)
       }
-      return Effect.matchCauseEffect(Effect.zipRight(FiberRef.set(currentCaller, callerOf(ctx)), restore(onion)), {
+      const set = setCaller(fiber, callerOf(ctx))
+      const body = set === undefined ? restore(onion) : Effect.zipRight(set, restore(onion))
+      return Effect.matchCauseEffect(body, {
         onFailure: (cause) => end(Exit.failCause(cause)),
         onSuccess: (value) => end(Exit.succeed(value))
       })

@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as os from "node:os"
 import * as path from "node:path"
 import { io, type StorageIoError } from "./AtomicFile.js"
+import * as LeanScope from "./internal/leanScope.js"
 
 /**
  * Another writer holds the instance: a live process (`pid`, `hostname`), or another writer of the same
@@ -208,9 +209,10 @@ export const acquire = (
   file: string,
   role: string
 ): Effect.Effect<void, InstanceLocked | StorageIoError, Scope.Scope> =>
-  // The release is registered by acquireRelease, after the lock table's permit is given back: a scope that
-  // has already closed runs it at once, and inside the permit that would wait on itself forever.
-  Effect.asVoid(Effect.acquireRelease(
+  // The release is registered after the lock table's permit is given back: a scope that has already closed
+  // runs it at once, and inside the permit that would wait on itself forever. Lean: the finalizer does not
+  // keep the acquiring fiber's FiberRefs alive for as long as the lock is held (see internal/leanScope.ts).
+  Effect.asVoid(LeanScope.acquireRelease(
     lockTable.withPermits(1)(link(fs, file, role)),
     (key) => lockTable.withPermits(1)(release(fs, file, key, role))
   ))

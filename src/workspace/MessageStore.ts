@@ -181,6 +181,11 @@ export interface JsonlStore extends Service {
    * half timeout); returns how many were closed.
    */
   readonly releaseIdle: Effect.Effect<number>
+  /**
+   * Closes the file of every instance unused for at least `fileIdleTimeout` now, keeping its lock (a
+   * background fiber does this); returns how many were closed.
+   */
+  readonly restIdle: Effect.Effect<number>
   /** How many instances this store holds open (writer + lock). */
   readonly openInstances: Effect.Effect<number>
   /** The paths of an instance under this store's root. */
@@ -224,6 +229,12 @@ export interface Options {
    * it reopens on the next append. `Infinity` keeps instances open until `release` or the store closes.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Close an instance's events file (its descriptor and encoding buffer) after this long without use
+   * (default 1 second), keeping its lock and what the store knows of it; the next append opens the file
+   * again (one `open`). `Infinity` keeps the file open until `idleTimeout`.
+   */
+  readonly fileIdleTimeout?: Duration.DurationInput | undefined
 }
 
 // Effect's default tracer: spans in it are not exported anywhere.
@@ -251,7 +262,10 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const durable = options?.durable ?? true
     const durableFile = yield* DurableFile.DurableFile
     const policy = yield* MessageInstance.policyOf(options?.compaction)
-    const instances = yield* OpenInstances.make<Compaction.Open>({ idleTimeout: options?.idleTimeout ?? "5 minutes" })
+    const instances = yield* OpenInstances.make<Compaction.Open>({
+      idleTimeout: options?.idleTimeout ?? "5 minutes",
+      rest: { after: options?.fileIdleTimeout ?? "1 second", run: (inst) => inst.writer.rest }
+    })
     // The paths of the instances in use, computed once (a dozen path joins, and a hash for a workspace id
     // that is not a plain name). Bounded: cleared when it holds too many.
     const pathCache = new Map<string, WorkspacePaths.InstancePaths>()
@@ -391,6 +405,7 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
       repair,
       release,
       releaseIdle: instances.releaseIdle,
+      restIdle: instances.restIdle,
       openInstances: instances.size,
       paths,
       settled

@@ -131,6 +131,11 @@ export interface Service {
   readonly release: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<void>
   /** Releases every instance unused for at least `idleTimeout` now; returns how many were closed. */
   readonly releaseIdle: Effect.Effect<number>
+  /**
+   * Closes the file of every instance unused for at least `fileIdleTimeout` now, keeping its lock (a
+   * background fiber does this); returns how many were closed.
+   */
+  readonly restIdle: Effect.Effect<number>
 }
 
 /**
@@ -172,13 +177,16 @@ export const make = (options?: {
   readonly durable?: boolean | undefined
   /** Close an instance's log and lock after this long without use (default 5 minutes), like MessageStore. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /** Close an instance's file (keeping its lock) after this long without use (default 1 second), like MessageStore. */
+  readonly fileIdleTimeout?: Duration.DurationInput | undefined
 }): Effect.Effect<Service, never, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durableFile = yield* DurableFile.DurableFile
     const instances = yield* OpenInstances.make<Jsonl.Writer<EventRecord>>({
-      idleTimeout: options?.idleTimeout ?? "5 minutes"
+      idleTimeout: options?.idleTimeout ?? "5 minutes",
+      rest: { after: options?.fileIdleTimeout ?? "1 second", run: (writer) => writer.rest }
     })
 
     const open = (p: WorkspacePaths.InstancePaths) =>
@@ -244,7 +252,14 @@ export const make = (options?: {
       }))
     })
 
-    return RuntimeEventLog.of({ append, read, repair, release, releaseIdle: instances.releaseIdle })
+    return RuntimeEventLog.of({
+      append,
+      read,
+      repair,
+      release,
+      releaseIdle: instances.releaseIdle,
+      restIdle: instances.restIdle
+    })
   })
 
 /**
@@ -265,4 +280,5 @@ export const layer = (options?: {
   readonly root?: string | undefined
   readonly durable?: boolean | undefined
   readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly fileIdleTimeout?: Duration.DurationInput | undefined
 }): Layer.Layer<RuntimeEventLog, never, FileSystem.FileSystem> => Layer.scoped(RuntimeEventLog, make(options))

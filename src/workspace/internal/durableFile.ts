@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import { io, StorageIoError } from "../AtomicFile.js"
+import * as LeanScope from "./leanScope.js"
 
 /**
  * An open append-only file (see {@link DurableFile}).
@@ -87,7 +88,7 @@ export const node: Service = {
       const durable = options.durable
       const syncWrites = durable && dsync !== undefined
       const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (syncWrites ? dsync : 0)
-      const fd = yield* Effect.acquireRelease(
+      const fd = yield* LeanScope.acquireRelease(
         call<number>(file, "open", (done) => fs.open(file, flags, 0o644, done)),
         (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
       )

@@ -13,9 +13,15 @@
  *     +------------------------------------- handOff ------------------------- drain fiber:
  *                                                                             writing=true, batch after batch
  *   any state --- scope closes ---> closed=true: waits for `inflight`, fails what is still pending,
- *                                   every later enqueue fails ("writer closed")
+ *                                   closes the descriptor; every later enqueue fails ("writer closed")
  *   a failed write that cannot be cut back ---> broken=<error>: every later batch fails with it
  * ```
+ *
+ * The descriptor (`handle`) is a resource of its own, independent of those flags: `rest` closes it (and drops
+ * the encoding buffer) when the writer is idle (not writing, nothing pending or in flight, no truncate or
+ * replace running: `using === 0`), and the next batch, truncate or replace opens it again (`openHandle`,
+ * one `open` + `fstat`; concurrent openers share one open). An idle instance of a store therefore holds no
+ * descriptor and no buffer, only the writer's state.
  *
  * @internal
  */
@@ -28,9 +34,10 @@ import * as FiberId from "effect/FiberId"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { io, makeDirectories, StorageIoError, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
-import { DurableFile } from "./durableFile.js"
+import { DurableFile, type Handle } from "./durableFile.js"
 import type { Codec } from "./jsonlCodec.js"
 import { readRange, repairTail } from "./jsonlReader.js"
+import * as LeanScope from "./leanScope.js"
 
 /**
  * An open append writer for one JSONL file.
@@ -65,6 +72,13 @@ export interface Writer<A> {
   readonly truncate: Effect.Effect<void, StorageIoError>
   /** Bytes appended by this writer since it was opened or truncated, plus the size it had when opened. */
   readonly size: Effect.Effect<number>
+  /**
+   * Closes the file descriptor and drops the encoding buffer if the writer is idle (nothing queued, no batch,
+   * truncate or replace running); the next append opens the file again (`O_APPEND`: it goes on at the end).
+   * Everything acknowledged before is already written (and durable when the writer is). Returns whether the
+   * writer is now at rest; `false` when it was busy (nothing is closed then).
+   */
+  readonly rest: Effect.Effect<boolean>
 }
 
 interface Pending {
@@ -126,17 +140,56 @@ export const writer = <A>(
     const existed = yield* fs.exists(file).pipe(io(file, "stat"))
     yield* repairTail(fs, file)
     const scope = yield* Effect.scope
-    // The descriptor lives in a scope of its own, so `replaceFrom` can swap it for the new file's.
-    const openHandle = Effect.gen(function*() {
-      const handleScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-      const opened = yield* durableFile.open(fs, file, { durable }).pipe(Scope.extend(handleScope))
-      return [opened, handleScope] as const
+
+    // The descriptor, when open, lives in a scope of its own (not a child of the writer's: the writer closes
+    // it itself, after the batch in flight), so `rest` and `replaceFrom` can close it and a later batch open
+    // the file again. `opening` is the open in progress, shared by whoever needs the handle meanwhile.
+    let handle: Handle | undefined
+    let handleScope: Scope.CloseableScope | undefined
+    let opening: Deferred.Deferred<Handle, StorageIoError> | undefined
+    // Batches, truncates and replaces using the handle now: `rest` leaves it open meanwhile.
+    let using = 0
+    const openHandle: Effect.Effect<Handle, StorageIoError> = Effect.suspend(() => {
+      if (handle !== undefined) return Effect.succeed(handle)
+      if (opening !== undefined) return Deferred.await(opening)
+      const wait = Deferred.unsafeMake<Handle, StorageIoError>(FiberId.none)
+      opening = wait
+      const handleOpen = Effect.flatMap(Scope.make(ExecutionStrategy.sequential), (opened) =>
+        durableFile.open(fs, file, { durable }).pipe(
+          Scope.extend(opened),
+          Effect.tap((h) =>
+            Effect.sync(() => {
+              handle = h
+              handleScope = opened
+            })
+          ),
+          Effect.onError(() =>
+            Scope.close(opened, Exit.void)
+          )
+        ))
+      return handleOpen.pipe(
+        Effect.exit,
+        Effect.flatMap((exit) => {
+          opening = undefined
+          Deferred.unsafeDone(wait, exit)
+          return exit
+        }),
+        Effect.uninterruptible
+      )
     })
-    let [handle, handleScope] = yield* openHandle
-    let size = handle.size
+    // Closes the descriptor now (it is reopened when needed). Only when nothing uses it.
+    const closeHandle = Effect.suspend(() => {
+      const opened = handleScope
+      handle = undefined
+      handleScope = undefined
+      return opened === undefined ? Effect.void : Scope.close(opened, Exit.void)
+    })
+
+    const first = yield* openHandle
+    let size = first.size
     if (!existed && durable) {
       // The new directory entry must survive a crash too.
-      yield* handle.sync
+      yield* first.sync
       yield* syncDirectory(fs, dir)
     }
 
@@ -154,7 +207,8 @@ export const writer = <A>(
     // writer keeps (one batch is in flight at a time, and the handle is done with the bytes when its append
     // completes), so a batch allocates no memory outside the heap. A batch larger than the kept buffer's
     // bound gets a buffer of its own.
-    let scratch = Buffer.allocUnsafeSlow(0)
+    const noBuffer = Buffer.allocUnsafeSlow(0)
+    let scratch = noBuffer
     const encode = (items: ReadonlyArray<Pending>): Uint8Array => {
       let text = ""
       for (const item of items) text += item.text
@@ -190,24 +244,34 @@ export const writer = <A>(
       const before = size
       const done = Deferred.unsafeMake<void>(FiberId.none)
       inflight = done
-      // Nothing to write (a flush): every earlier batch completed before this one started, durably.
-      const write = broken !== undefined ? Effect.fail(broken) : handle.append(bytes)
+      using++
+      // Nothing to write (a flush): every earlier batch completed before this one started, durably (and no
+      // descriptor is needed for it).
+      const write = broken !== undefined
+        ? Effect.fail(broken)
+        : bytes.length === 0
+        ? Effect.void
+        : Effect.flatMap(openHandle, (h) =>
+          h.append(bytes).pipe(
+            // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
+            Effect.tapError((error) =>
+              h.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error)))
+            )
+          ))
       return write.pipe(
         Effect.tap(() => Effect.sync(() => size += bytes.length)),
-        // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
+        // (A failed open wrote nothing: only a writer that must stop on any failure stops.)
         Effect.tapError((error) =>
-          handle.truncate(before).pipe(
-            Effect.zipRight(Effect.sync(() => {
-              if (options?.stopOnFailure === true) broken = error
-            })),
-            Effect.catchAll(() => Effect.sync(() => broken = error))
-          )
+          Effect.sync(() => {
+            if (options?.stopOnFailure === true) broken = error
+          })
         ),
         Effect.exit,
         Effect.map((exit) => {
           const result = Exit.asVoid(exit)
           for (const item of items) Deferred.unsafeDone(item.done, result)
           inflight = undefined
+          using--
           Deferred.unsafeDone(done, Exit.void)
         })
       )
@@ -249,7 +313,8 @@ export const writer = <A>(
         })
       )
 
-    yield* Effect.addFinalizer(() =>
+    // Lean: the finalizer does not keep the opening fiber's FiberRefs alive as long as the writer lives.
+    yield* LeanScope.addFinalizer(
       Effect.suspend(() => {
         closed = true
         return inflight === undefined ? Effect.void : Deferred.await(inflight)
@@ -258,9 +323,17 @@ export const writer = <A>(
           const rest = pending
           pending = []
           for (const item of rest) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
-        }))
+          scratch = noBuffer
+        })),
+        Effect.zipRight(closeHandle)
       )
     )
+
+    const rest = Effect.suspend(() => {
+      if (closed || writing || using > 0 || inflight !== undefined || pending.length > 0) return Effect.succeed(false)
+      scratch = noBuffer
+      return Effect.as(closeHandle, true)
+    }).pipe(Effect.uninterruptible)
 
     const unsafeEnqueueText = (text: string): Effect.Effect<void, StorageIoError> => {
       if (closed) return Effect.fail(closedError(file))
@@ -276,19 +349,23 @@ export const writer = <A>(
         return Effect.sync(() => unsafeEnqueueText(text))
       })
 
+    // Marks the handle as in use for the time of `effect` (see `rest`).
+    const usingHandle = <X, E>(effect: Effect.Effect<X, E>): Effect.Effect<X, E> =>
+      Effect.suspend(() => {
+        using++
+        return Effect.ensuring(effect, Effect.sync(() => using--))
+      })
+
     const replaceFrom = (offset: number) =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(closedError(file))
-        return Effect.gen(function*() {
+        return usingHandle(Effect.gen(function*() {
           const tail = yield* readRange(fs, file, offset, size)
           yield* writeAtomic(fs, file, tail, { tmp: `${file}.tmp` })
-          const [next, nextScope] = yield* openHandle
-          const old = handleScope
-          handle = next
-          handleScope = nextScope
+          // The descriptor still points at the replaced file: the next batch opens the new one.
+          yield* closeHandle
           size = tail.length
-          yield* Scope.close(old, Exit.void)
-        })
+        }))
       }).pipe(Effect.uninterruptible)
 
     return {
@@ -300,11 +377,13 @@ export const writer = <A>(
       flush: Effect.flatten(enqueue([])),
       // Never through a closed handle: its descriptor number may already belong to another open file.
       truncate: Effect.suspend(() =>
-        closed ? Effect.fail(closedError(file)) : handle.truncate(0).pipe(
-          Effect.zipRight(durable ? handle.sync : Effect.void),
-          Effect.tap(() => Effect.sync(() => size = 0))
-        )
+        closed ? Effect.fail(closedError(file)) : usingHandle(Effect.flatMap(openHandle, (h) =>
+          h.truncate(0).pipe(
+            Effect.zipRight(durable ? h.sync : Effect.void),
+            Effect.tap(() => Effect.sync(() => size = 0))
+          )))
       ),
-      size: Effect.sync(() => size)
+      size: Effect.sync(() => size),
+      rest
     } satisfies Writer<A>
   })

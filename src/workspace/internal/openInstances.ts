@@ -13,6 +13,10 @@
  *   one in use), so a long-lived process does not keep a file handle and a lock per conversation it ever
  *   touched. It checks every half timeout (at most once a second): an idle instance closes between 1x and
  *   1.5x the timeout.
+ * - With `rest`, a second, shorter tier: an instance unused for `rest.after` (but still open, its lock held)
+ *   is put at rest (`rest.run`: the store closes its file descriptor and drops its buffers); the next use
+ *   wakes it. A fiber in the store's scope does it, sleeping on the Clock only while some instance has been
+ *   used since it was last put at rest (so an idle store, or a TestClock moved by hours, costs nothing).
  *
  * @internal
  */
@@ -36,6 +40,8 @@ export interface Entry<A> {
   lastUsed: number
   /** Set while the entry is being closed with operations still running: completed by the last of them. */
   drained: Deferred.Deferred<void> | undefined
+  /** Used since it was last put at rest (see `rest`). */
+  warm: boolean
 }
 
 /** @internal */
@@ -50,6 +56,11 @@ export interface OpenInstances<A> {
   readonly release: (key: string) => Effect.Effect<void>
   /** Closes every instance idle for at least the timeout (what the background fiber does). */
   readonly releaseIdle: Effect.Effect<number>
+  /**
+   * Puts every instance unused for at least `rest.after` at rest (what the rest fiber does; waits for it if
+   * it is running); returns how many.
+   */
+  readonly restIdle: Effect.Effect<number>
   /** How many instances are open. */
   readonly size: Effect.Effect<number>
   /** The value of an open instance, without opening it or marking it used. */
@@ -62,6 +73,14 @@ export interface OpenInstances<A> {
 export const make = <A>(options: {
   /** `undefined` or infinite: instances stay open until released or the store closes. */
   readonly idleTimeout: Duration.DurationInput | undefined
+  /**
+   * Puts an instance unused for `after` at rest (`run`; `false`: it was busy, tried again later). Infinite
+   * or absent: never.
+   */
+  readonly rest?: {
+    readonly after: Duration.DurationInput
+    readonly run: (value: A) => Effect.Effect<boolean>
+  } | undefined
 }): Effect.Effect<OpenInstances<A>, never, Scope.Scope> =>
   Effect.gen(function*() {
     // Entries live in a scope of their own, closed by the store's finalizer only once the operations
@@ -74,6 +93,14 @@ export const make = <A>(options: {
     const idleMillis = idle === undefined || !Duration.isFinite(idle) ? undefined : Duration.toMillis(idle)
     // Set when the store's finalizer starts: from then on nothing is opened (see `use`).
     let closed = false
+    const restAfter = options.rest === undefined ? undefined : Duration.decode(options.rest.after)
+    const restMillis = restAfter === undefined || !Duration.isFinite(restAfter)
+      ? undefined
+      : Duration.toMillis(restAfter)
+    // Open while some entry is warm: the rest fiber waits on it.
+    const someWarm = yield* Effect.makeLatch(false)
+    // One sweep at a time (the fiber's or a caller's), so a caller's returns once the files are closed.
+    const restLock = yield* Effect.makeSemaphore(1)
 
     // Opens (or finds) the entry under the lock. A new entry counts as just used, so the idle sweep leaves
     // it alone until its caller has marked it active. `undefined`: the store closed meanwhile.
@@ -92,7 +119,8 @@ export const make = <A>(options: {
           scope,
           active: 0,
           lastUsed: yield* Clock.currentTimeMillis,
-          drained: undefined
+          drained: undefined,
+          warm: false
         }
         entries.set(key, entry)
         return entry
@@ -104,6 +132,10 @@ export const make = <A>(options: {
           entry.active--
           entry.lastUsed = now
           if (entry.active === 0 && entry.drained !== undefined) Deferred.unsafeDone(entry.drained, Exit.void)
+          if (!entry.warm && restMillis !== undefined) {
+            entry.warm = true
+            someWarm.unsafeOpen()
+          }
         }))
 
     // The hot path (the instance is open) takes no lock: the lookup and the `active` mark happen in one
@@ -178,6 +210,32 @@ export const make = <A>(options: {
       ).pipe(Effect.uninterruptible)
     )
 
+    // Puts every warm entry unused for `restMillis` at rest; closes the latch when none is warm any more.
+    const restIdle = restLock.withPermits(1)(Effect.gen(function*() {
+      if (restMillis === undefined || options.rest === undefined) return 0
+      const now = yield* Clock.currentTimeMillis
+      let rested = 0
+      for (const entry of [...entries.values()]) {
+        if (entry.warm && entry.active === 0 && now - entry.lastUsed >= restMillis && !closed) {
+          // Cleared first: a use while `run` is closing the file marks it warm again.
+          entry.warm = false
+          if (yield* options.rest.run(entry.value)) rested++
+          else entry.warm = true
+        }
+      }
+      // Counted in one synchronous step (a use during the loop above may have warmed an entry again).
+      let warm = false
+      for (const entry of entries.values()) warm ||= entry.warm
+      if (!warm) someWarm.unsafeClose()
+      return rested
+    }))
+
+    if (restMillis !== undefined) {
+      yield* Effect.forkScoped(Effect.forever(
+        someWarm.await.pipe(Effect.zipRight(Clock.sleep(Duration.millis(restMillis))), Effect.zipRight(restIdle))
+      ))
+    }
+
     if (idleMillis !== undefined) {
       yield* Effect.forkScoped(
         // Every half timeout, but never more often than once a second (a tiny timeout must not spin).
@@ -189,6 +247,7 @@ export const make = <A>(options: {
       use,
       release,
       releaseIdle,
+      restIdle,
       size: Effect.sync(() => entries.size),
       peek: (key) => Effect.sync(() => entries.get(key)?.value),
       isClosed: () => closed

@@ -18,7 +18,21 @@ import * as Schema from "effect/Schema"
  */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-const isJson = (u: unknown, depth = 0): u is Json => {
+/**
+ * Whether a value is JSON as {@link Json} accepts it: `null`, booleans, strings, finite numbers, arrays and
+ * plain objects (prototype `Object.prototype` or `null`) of JSON, nested at most 256 deep.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "effect-swarm"
+ * Message.isJson({ a: [1, "x", null] }) // true
+ * Message.isJson({ a: Number.NaN }) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isJson = (u: unknown, depth = 0): u is Json => {
   if (u === null || typeof u === "string" || typeof u === "boolean") return true
   if (typeof u === "number") return Number.isFinite(u)
   if (depth > 256 || typeof u !== "object") return false

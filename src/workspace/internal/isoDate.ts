@@ -15,10 +15,18 @@ const dayMs = 86_400_000
 const minMs = -62_167_219_200_000
 const maxMs = 253_402_300_799_999
 
-/** `date.toISOString()` (which throws on an invalid date, as this does). @internal */
-export const format = (date: Date): string => {
-  const ms = date.getTime()
-  if (!(ms >= minMs && ms <= maxMs)) return date.toISOString()
+/**
+ * The canonical form of an instant in years 0-9999 given as epoch milliseconds (`toISOString` of that
+ * instant), or `undefined` for any other number (NaN, fractions, years outside 0-9999) with no `Date` made.
+ *
+ * @internal
+ */
+export const formatMs = (ms: number): string | undefined => {
+  if (!(ms >= minMs && ms <= maxMs) || !Number.isInteger(ms)) return undefined
+  // The messages of one step are usually created within one second: the date and time up to the seconds are
+  // kept from the last call.
+  const second = Math.floor(ms / 1000)
+  if (second === lastSecond) return `${lastPrefix}${pad3(ms - second * 1000)}Z`
   // Civil date from days since the epoch (H. Hinnant's algorithm, in 400-year eras from 0000-03-01).
   const days = Math.floor(ms / dayMs)
   let rest = ms - days * dayMs
@@ -36,10 +44,16 @@ export const format = (date: Date): string => {
   const minutes = Math.floor(rest / 60_000)
   rest -= minutes * 60_000
   const seconds = Math.floor(rest / 1000)
-  return `${pad4(year)}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${
-    pad3(rest - seconds * 1000)
-  }Z`
+  lastSecond = second
+  lastPrefix = `${pad4(year)}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.`
+  return `${lastPrefix}${pad3(rest - seconds * 1000)}Z`
 }
+
+let lastSecond = Number.NaN
+let lastPrefix = ""
+
+/** `date.toISOString()` (which throws on an invalid date, as this does). @internal */
+export const format = (date: Date): string => formatMs(date.getTime()) ?? date.toISOString()
 
 const digit = (s: string, i: number): number => {
   const d = s.charCodeAt(i) - 48

@@ -12,6 +12,7 @@ import * as MessageEvent from "../../conversation/MessageEvent.js"
 import * as Jsonl from "../Jsonl.js"
 import { InvalidMessage } from "../StorageError.js"
 import * as IsoDate from "./isoDate.js"
+import * as MessageText from "./messageText.js"
 
 /**
  * The header line of `base.jsonl`.
@@ -36,51 +37,6 @@ export const SnapshotHeader = Schema.Struct({
 export const BaseLine = Schema.Union(SnapshotHeader, Message.Message)
 /** @internal */
 export type BaseLine = typeof BaseLine.Type
-
-// Message events are the hot path: this encoder produces exactly what Schema.encode would (the only
-// transformation in a message is `createdAt`), without walking the schema.
-const fastMessage = (m: Message.Message): Message.Encoded => ({
-  id: m.id,
-  data: m.data,
-  metadata: m.metadata,
-  createdAt: m.createdAt.toISOString(),
-  source: m.source
-})
-const fastEvent = (e: MessageEvent.MessageEvent): MessageEvent.Encoded => {
-  switch (e.type) {
-    case "append":
-      return { seq: e.seq, type: e.type, message: fastMessage(e.message) }
-    case "replace":
-      return { seq: e.seq, type: e.type, targetId: e.targetId, message: fastMessage(e.message) }
-    default:
-      return e
-  }
-}
-
-// Faster still for the common lines: the same text as JSON.stringify(fastEvent(e)), assembled from the
-// fields (one stringify per open value instead of one walk over a fresh object). Anything unusual (a
-// missing field, a non-integer seq) goes the general way.
-const quote = JSON.stringify
-const messageLine = (m: Message.Message): string | undefined =>
-  typeof m.id === "string" && m.data !== undefined && m.metadata !== undefined && m.source !== undefined &&
-    m.createdAt instanceof Date
-    ? `{"id":${quote(m.id)},"data":${quote(m.data)},"metadata":${quote(m.metadata)},"createdAt":"${
-      IsoDate.format(m.createdAt)
-    }","source":${quote(m.source)}}`
-    : undefined
-const eventLine = (e: MessageEvent.MessageEvent, version: number): string | undefined => {
-  if (!Number.isSafeInteger(e.seq)) return undefined
-  if (e.type === "append") {
-    const message = messageLine(e.message)
-    return message && `{"v":${version},"seq":${e.seq},"type":"append","message":${message}}`
-  }
-  if (e.type === "replace" && typeof e.targetId === "string") {
-    const message = messageLine(e.message)
-    return message &&
-      `{"v":${version},"seq":${e.seq},"type":"replace","targetId":${quote(e.targetId)},"message":${message}}`
-  }
-  return undefined
-}
 
 // Loading is the other hot path: a hand-written check of the exact shape `MessageEvent` / `Message`
 // describe, building the same values Schema decoding would. Anything it does not accept falls back to the
@@ -216,8 +172,7 @@ export const decodeEventFast = (e: Obj): MessageEvent.MessageEvent | undefined =
  */
 export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(MessageEvent.MessageEvent, {
   version: MessageEvent.version,
-  encode: fastEvent,
-  encodeLine: eventLine,
+  encodeLine: MessageText.eventLine,
   decodeFast: decodeEventFast
 })
 
@@ -235,60 +190,18 @@ export const eventCodec: Jsonl.Codec<MessageEvent.MessageEvent> = Jsonl.codec(Me
  */
 export const baseCodec: Jsonl.Codec<BaseLine> = Jsonl.codec(BaseLine, {
   version: 1,
-  encode: (line) => "type" in line && line.type === "snapshot" ? line : fastMessage(line as Message.Message),
   encodeLine: (line, version) => {
-    if ("type" in line) return undefined
-    const message = messageLine(line)
-    return message && `{"v":${version},${message.slice(1)}`
+    if ("type" in line) return line.type === "snapshot" ? MessageText.headerLine(line, version) : undefined
+    const message = MessageText.messageText(line)
+    return message === undefined ? undefined : `{"v":${version},${message.slice(1)}`
   },
   decodeFast: (record) => "type" in record ? undefined : decodeMessageFast(record)
 })
-
-// The shape checks of the fast decoder, on values in memory: a message that passes encodes to a line the
-// fast decoder accepts (createdAt is a valid Date, open values are JSON-representable at the top).
-const messageValid = (m: unknown): boolean =>
-  isObj(m) && typeof m.id === "string" && m.id.length > 0 && dataOk(m.data) && isObj(m.metadata) &&
-  m.createdAt instanceof Date && !Number.isNaN(m.createdAt.getTime()) && sourceValid(m.source)
-
-// What `sourceOf` accepts, without building the value (the hot path of every append).
-const sourceValid = (s: unknown): boolean => {
-  if (!isObj(s)) return false
-  switch (s.type) {
-    case "user":
-    case "system":
-      return true
-    case "assistant":
-      return optString(s, "stepId")
-    case "tool":
-      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
-    case "extension":
-      return typeof s.extensionName === "string"
-    case "agent":
-      return agentSourceValid(s)
-    default:
-      return false
-  }
-}
 
 // The agent variant: who asked (or answered) and the correlation id linking both conversations.
 const agentSourceValid = (s: Obj): boolean =>
   (s.kind === "request" || s.kind === "send" || s.kind === "reply") && typeof s.agentName === "string" &&
   typeof s.instanceKey === "string" && typeof s.correlationId === "string"
-
-const eventValid = (e: MessageEvent.MessageEvent): boolean => {
-  switch (e.type) {
-    case "append":
-      return messageValid(e.message)
-    case "replace":
-      return typeof e.targetId === "string" && messageValid(e.message)
-    case "remove":
-      return typeof e.targetId === "string"
-    case "truncate":
-      return true
-    default:
-      return false
-  }
-}
 
 const idOf = (e: MessageEvent.MessageEvent): string | undefined => {
   const message: unknown = "message" in e ? e.message : undefined
@@ -331,8 +244,9 @@ export const sequence = (
 
 /**
  * Encodes sequenced events into the text appended to `events.jsonl`, refusing any that would not read
- * back: the fast shape check first; what it does not accept is encoded, parsed and decoded exactly as a
- * load would (the precise reason, or acceptance of an unusual but valid value). Nothing throws.
+ * back. The hand-written encoder first (`messageText.ts`: it checks as it writes); what it does not take is
+ * encoded by Schema (the precise reason for an invalid draft), then parsed and decoded exactly as a load
+ * would (acceptance of an unusual but valid value). Nothing throws.
  *
  * @internal
  */
@@ -342,13 +256,13 @@ export const encodeEvents = (
   let text = ""
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
-    let line: string
-    try {
-      line = eventCodec.encode(event)
-    } catch (cause) {
-      return invalid(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
-    }
-    if (!eventValid(event)) {
+    let line = MessageText.eventLine(event, eventCodec.version)
+    if (line === undefined) {
+      try {
+        line = eventCodec.encode(event)
+      } catch (cause) {
+        return invalid(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
+      }
       let json: unknown
       try {
         json = JSON.parse(line)

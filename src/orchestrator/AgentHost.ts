@@ -28,6 +28,7 @@ import type * as Bundle from "../resource/Bundle.js"
 import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
 import type * as AgentsApiService from "./AgentsApi.js"
+import * as ChildMain from "./internal/childMain.js"
 import * as Child from "./internal/hostChild.js"
 import * as InProcess from "./internal/hostInProcess.js"
 import type { TurnInput } from "./internal/mailbox.js"
@@ -344,6 +345,12 @@ export interface ChildProcessOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Extra Node flags for the children (`--max-old-space-size=512`). */
   readonly execArgv?: ReadonlyArray<string> | undefined
+  /**
+   * The children's entry module, for bundled apps (relative to the working directory, or absolute): a
+   * module whose only work is calling {@link childMain}. Forked with `execArgv` alone (no tsx loader).
+   * Default: the library's own entry beside its code (in `node_modules`, or the sources under tsx).
+   */
+  readonly entry?: string | undefined
 }
 
 /**
@@ -392,3 +399,21 @@ export interface ChildProcessOptions {
 export const childProcess = (
   options: ChildProcessOptions = {}
 ): Layer.Layer<AgentHost, never, FileSystem.FileSystem> => Layer.effect(AgentHost, Child.make(options))
+
+/**
+ * The program of a child-process instance, as this process's main: the module named by
+ * `ChildProcessOptions.entry` calls it and nothing else. A bundled app ships it as a second entry point of
+ * its bundle (the library's own entry file is not in a bundle; the package has no side-effect imports).
+ *
+ * @example
+ * ```ts
+ * // child.ts, bundled beside the app: esbuild app.ts child.ts --bundle --platform=node --outdir=dist
+ * import { AgentHost } from "effect-swarm"
+ * AgentHost.childMain()
+ * // app.ts then uses AgentHost.childProcess({ entry: "dist/child.js" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const childMain = (): void => ChildMain.run()

@@ -1,7 +1,6 @@
 /**
  * The entry script of a child-process host (`AgentHost.childProcess` forks it with an IPC channel).
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { main } from "./childMain.js"
+import { run } from "./childMain.js"
 
-NodeRuntime.runMain(main, { disableErrorReporting: false })
+run()

@@ -8,7 +8,7 @@
  * instance calls other agents through the parent (`childBridge`): `ctx.agents`, the `agents` tool and reply
  * delivery, and `ctx.callAgent` of its sandboxed tools.
  */
-import { NodeContext } from "@effect/platform-node"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -203,3 +203,6 @@ export const main: Effect.Effect<void> = Effect.gen(function*() {
   }
   yield* serve(first.right, inbox, gone)
 }).pipe(Effect.scoped)
+
+/** Runs the child's program as this process's main (the child entry, `AgentHost.childMain`). */
+export const run = (): void => NodeRuntime.runMain(main, { disableErrorReporting: false })

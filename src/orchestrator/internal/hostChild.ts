@@ -7,7 +7,7 @@
  * `target.calls` the child's agents API calls are answered here (`hostBridge`); `abandon` is an `Abandon`
  * message the child answers once `Turn.abandon` recorded the interrupted turn.
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -35,6 +35,7 @@ export interface ChildOptions {
   readonly killGrace?: Duration.DurationInput | undefined
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly entry?: string | undefined
 }
 
 interface RunSlot {
@@ -43,7 +44,7 @@ interface RunSlot {
 }
 
 /** Starts one child for a target, in the scope. */
-const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
+const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.FileSystem, target: Target) =>
   Effect.gen(function*() {
     const label = AgentAddress.format(target.address)
     const refused = unsupported(target)
@@ -63,7 +64,21 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
     let nextRun = 0
     let stopping: Deferred.Deferred<void> | undefined
 
-    const { execArgv, file } = entry()
+    const { execArgv, file } = entry(options.entry)
+    if (options.entry !== undefined) {
+      // A missing entry would only show as an exit code 1 with Node's stack trace: say what is wrong instead.
+      const found = yield* fs.stat(file).pipe(Effect.map((info) => info.type === "File"), Effect.orElseSucceed(() => false))
+      if (!found) {
+        return yield* new AgentTurnFailed({
+          address: label,
+          errorTag: "HostEntryNotFound",
+          detail: `the child entry ${file} (AgentHost.childProcess({ entry })) is not a file; build the bundle ` +
+            "whose entry calls AgentHost.childMain(), or point `entry` at it (a path relative to the working " +
+            `directory ${process.cwd()}, or absolute)`
+        })
+      }
+    }
+    const which = options.entry === undefined ? "" : ` (entry ${file})`
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const spawned = ChildProcess.fork(file, [], {
@@ -239,7 +254,8 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
         new AgentTurnFailed({
           address: label,
           errorTag: "HostStartFailed",
-          detail: `before it was ready: ${exit.detail}`
+          detail: `the child process${which} ended before it was ready: ${exit.detail}` +
+            (options.entry === undefined ? "" : "; does the entry call AgentHost.childMain()?")
         }))
     ).pipe(
       Effect.timeoutFail({
@@ -248,7 +264,8 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
           new AgentTurnFailed({
             address: label,
             errorTag: "HostReadyTimeout",
-            detail: `the child process (pid ${pid}) was not ready within ${Duration.format(readyTimeout)}; ` +
+            detail: `the child process${which} (pid ${pid}) was not ready within ${Duration.format(readyTimeout)}; ` +
+              (options.entry === undefined ? "" : "check that the entry calls AgentHost.childMain(), or ") +
               `raise AgentHost.childProcess({ readyTimeout })${tail.length > 0 ? `; its output: ${tail.trim()}` : ""}`
           })
       })
@@ -336,6 +353,7 @@ const startChild = (options: ChildOptions, stateRoot: string, target: Target) =>
 /** The child-process host service. */
 export const make = (options: ChildOptions = {}): Effect.Effect<Service, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
     const stateRoot = yield* WorkspacePaths.resolveRoot(options.stateRoot)
     const instances = yield* Instances.make({ root: stateRoot })
     const service: Service = {
@@ -343,7 +361,7 @@ export const make = (options: ChildOptions = {}): Effect.Effect<Service, never, 
       // The orchestrator's durable inbox lives beside the instances (the parent writes only that file).
       root: stateRoot,
       start: (target: Target): Effect.Effect<Hosted, AgentTurnFailed, Scope.Scope> =>
-        startChild(options, stateRoot, target),
+        startChild(options, stateRoot, fs, target),
       // Only when no child holds the instance: after it crashed for good, or was stopped.
       persistStatus: (workspaceId, address, status, reason) =>
         instances.setStatus({ workspaceId, ...address }, status, reason).pipe(

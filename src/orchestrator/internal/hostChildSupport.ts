@@ -7,8 +7,13 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { Target } from "../AgentHost.js"
 
-/** The child's entry beside this module: `.js` from the built package, `.ts` under tsx (tests). */
-export const entry = (): { readonly file: string; readonly execArgv: ReadonlyArray<string> } => {
+/**
+ * The child's entry: `custom` (`ChildProcessOptions.entry`, a module of the user's that calls
+ * `AgentHost.childMain()`, run with plain Node flags), else the one beside this module: `.js` from the built
+ * package, `.ts` under tsx (tests).
+ */
+export const entry = (custom?: string): { readonly file: string; readonly execArgv: ReadonlyArray<string> } => {
+  if (custom !== undefined) return { file: path.resolve(custom), execArgv: [] }
   const here = fileURLToPath(import.meta.url)
   const ext = path.extname(here)
   const file = path.join(path.dirname(here), `childEntry${ext}`)

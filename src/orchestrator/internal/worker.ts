@@ -8,6 +8,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Fiber from "effect/Fiber"
 import type { Hosted } from "../AgentHost.js"
 import type { CalleeOutcome } from "../AgentsApi.js"
@@ -182,8 +183,15 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           if (Exit.isFailure(opened)) {
             slot.current = undefined
             envelope.state = "done"
+            // The host's own typed refusal (HostEntryNotFound, HostReadyTimeout, ...) as it is, not wrapped again.
+            const refused = Cause.failureOption(opened.cause)
             const { detail, errorTag } = describe(opened.cause)
-            yield* Deferred.fail(envelope.reply, new AgentTurnFailed({ address: slot.label, errorTag, detail }))
+            yield* Deferred.fail(
+              envelope.reply,
+              Option.isSome(refused) && refused.value._tag === "AgentTurnFailed" ?
+                refused.value :
+                new AgentTurnFailed({ address: slot.label, errorTag, detail })
+            )
             continue
           }
           hosted = opened.value

@@ -67,7 +67,10 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     const { execArgv, file } = entry(options.entry)
     if (options.entry !== undefined) {
       // A missing entry would only show as an exit code 1 with Node's stack trace: say what is wrong instead.
-      const found = yield* fs.stat(file).pipe(Effect.map((info) => info.type === "File"), Effect.orElseSucceed(() => false))
+      const found = yield* fs.stat(file).pipe(
+        Effect.map((info) => info.type === "File"),
+        Effect.orElseSucceed(() => false)
+      )
       if (!found) {
         return yield* new AgentTurnFailed({
           address: label,
@@ -199,11 +202,13 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     }
 
     // Every message from the child is decoded here, in arrival order.
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(inbox), (raw) =>
-      Either.match(Protocol.decodeToParent(raw), {
-        onLeft: (e) => kill(e.message),
-        onRight: route
-      }))))
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(Queue.take(inbox), (raw) =>
+        Either.match(Protocol.decodeToParent(raw), {
+          onLeft: (e) => kill(e.message),
+          onRight: route
+        })))
+    )
 
     const exitedEffect = Deferred.await(exited)
     // `stop` runs uninterruptibly (finalizers): only this wait may be cut short by its timeout.
@@ -288,8 +293,7 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
             Deferred.await(reply),
             Effect.flatMap(
               exitedEffect,
-              (exit) =>
-                new HostCrashed({ address: label, generation: target.generation, detail: exit.detail })
+              (exit) => new HostCrashed({ address: label, generation: target.generation, detail: exit.detail })
             )
           )).pipe(
             // The requester gave up: the child interrupts the turn (it stays open in the log).

@@ -147,7 +147,9 @@ const summarizeOne = (message: Message): LlmInputMessage => {
 }
 
 /**
- * Summarises the model input: the last {@link maxMessages} messages. `undefined` when there are none.
+ * Summarises the model input: the last {@link maxMessages} messages, after `first` when given (the
+ * system prompt, which is not in the conversation: it then takes one of the {@link maxMessages}).
+ * `undefined` when there are none.
  *
  * @example
  * ```ts
@@ -159,20 +161,26 @@ const summarizeOne = (message: Message): LlmInputMessage => {
  * @since 0.1.0
  * @category summarising
  */
-export const summarize = (messages: ReadonlyArray<Message>): ReadonlyArray<LlmInputMessage> | undefined => {
-  if (messages.length === 0) return undefined
-  const start = Math.max(0, messages.length - maxMessages)
-  const out: Array<LlmInputMessage> = new Array(messages.length - start)
-  for (let i = start; i < messages.length; i++) {
-    const message = messages[i]!
-    let summary = cache.get(message)
-    if (summary === undefined) {
-      summary = freeze(summarizeOne(message))
-      cache.set(message, summary)
-    }
-    out[i - start] = summary
-  }
+export const summarize = (
+  messages: ReadonlyArray<Message>,
+  first?: Message | undefined
+): ReadonlyArray<LlmInputMessage> | undefined => {
+  const lead = first === undefined ? 0 : 1
+  if (messages.length + lead === 0) return undefined
+  const start = Math.max(0, messages.length - (maxMessages - lead))
+  const out: Array<LlmInputMessage> = new Array(messages.length - start + lead)
+  if (first !== undefined) out[0] = summaryOf(first)
+  for (let i = start; i < messages.length; i++) out[i - start + lead] = summaryOf(messages[i]!)
   return out
+}
+
+const summaryOf = (message: Message): LlmInputMessage => {
+  let summary = cache.get(message)
+  if (summary === undefined) {
+    summary = freeze(summarizeOne(message))
+    cache.set(message, summary)
+  }
+  return summary
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -96,27 +96,51 @@ const lastAssistantText = (messages: ReadonlyArray<Message.Message>, start = 0) 
   return undefined
 }
 
-/** The calls of `assistant` (at `at`) without a result among the messages after it. */
+/** Whether a message after `at` is a result of the call `id`. */
+const hasResult = (messages: ReadonlyArray<Message.Message>, at: number, id: string): boolean => {
+  for (let i = at + 1; i < messages.length; i++) {
+    const data = messages[i]!.data
+    if (data.role === "tool" && data.toolCallId === id) return true
+    if (typeof data.content !== "string") {
+      for (const p of data.content) if (p.type === "tool-result" && p.toolCallId === id) return true
+    }
+  }
+  return false
+}
+
+/**
+ * The calls of `assistant` (at `at`) without a result among the messages after it: read in place, no
+ * copy of the messages and no set of every answered call (a step has a few calls and a few results).
+ */
 const unanswered = (messages: ReadonlyArray<Message.Message>, at: number): ReadonlyArray<Message.ToolCall> => {
   const calls = Log.callsOf(messages[at]!)
   if (calls.length === 0 || at === messages.length - 1) return calls
-  const done = Log.answered(messages.slice(at + 1))
-  return done.size === 0 ? calls : calls.filter((c) => !done.has(c.id))
+  let pending: Array<Message.ToolCall> | undefined
+  for (let i = 0; i < calls.length; i++) {
+    const answered = hasResult(messages, at, calls[i]!.id)
+    if (answered && pending === undefined) pending = calls.slice(0, i)
+    else if (!answered && pending !== undefined) pending.push(calls[i]!)
+  }
+  return pending ?? calls
 }
 
-/** The loop inside the turn onion: run steps until the turn ends. */
-const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
-  Effect.gen(function*() {
-    while (true) {
+/**
+ * The loop inside the turn onion: run steps until the turn ends. One iteration is a read of the
+ * conversation, of the catalog and a step, chained with `flatMap`s (no generator: it runs every step).
+ */
+const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) => {
+  const next = (): Effect.Effect<TurnResult, LoopError> =>
+    Effect.flatMap(Ref.get(inst.state.conversation), ({ messages: all }) => {
       // The turn is read in place (from `start` on): no copy of its messages, no set of every answered call.
-      const all = (yield* Ref.get(inst.state.conversation)).messages
       const start = Log.turnStart(all, state.turnId)
       const last = start < all.length ? all[all.length - 1] : undefined
-      if (state.failure !== undefined) return result(state, "error", lastAssistantText(all, start))
-      if (state.awaiting.length > 0) return result(state, "awaiting_approval", undefined)
-      if (state.exceeded !== undefined) return result(state, "budget_exceeded", lastAssistantText(all, start))
+      if (state.failure !== undefined) return Effect.succeed(result(state, "error", lastAssistantText(all, start)))
+      if (state.awaiting.length > 0) return Effect.succeed(result(state, "awaiting_approval", undefined))
+      if (state.exceeded !== undefined) {
+        return Effect.succeed(result(state, "budget_exceeded", lastAssistantText(all, start)))
+      }
       if (last !== undefined && last.data.role === "assistant" && Log.callsOf(last).length === 0) {
-        return result(state, "text_response", last)
+        return Effect.succeed(result(state, "text_response", last))
       }
       // The calls of the turn's last assistant message without a result: the log may end right after it,
       // or after some of its results (a crash between two result writes), never with the model asked again.
@@ -126,30 +150,40 @@ const loop = (inst: AgentInstance, state: TurnState) => (turn: TurnContext) =>
         const assistant = all[at]!
         const pending = unanswered(all, at)
         if (pending.length > 0) {
-          yield* inst.pipeline.runStep(
-            {
-              turn,
-              stepIndex: Log.stepOf(assistant) ?? Math.max(0, state.steps - 1),
-              toolCatalog: yield* catalogOf(inst)
-            },
-            pendingStep(inst, state, assistant, pending)
-          )
-          continue
+          return Effect.flatMap(catalogOf(inst), (toolCatalog) =>
+            Effect.flatMap(
+              inst.pipeline.runStep(
+                { turn, stepIndex: Log.stepOf(assistant) ?? Math.max(0, state.steps - 1), toolCatalog },
+                pendingStep(inst, state, assistant, pending)
+              ),
+              next
+            ))
         }
       }
       const max = inst.policy.maxTokens
       if (max !== undefined && state.tokens > max) {
         state.exceeded = { limit: "maxTokens", value: max, used: state.tokens }
-        continue
+        return next()
       }
-      if (state.steps >= inst.policy.maxStepsPerTurn) return result(state, "max_steps", lastAssistantText(all, start))
+      if (state.steps >= inst.policy.maxStepsPerTurn) {
+        return Effect.succeed(result(state, "max_steps", lastAssistantText(all, start)))
+      }
       const stepIndex = state.steps++
-      yield* inst.pipeline.runStep(
-        { turn, stepIndex, toolCatalog: yield* catalogOf(inst), metadata: stepInput(inst, all) },
-        modelStep(inst, state)
-      )
-    }
-  })
+      const metadata = stepInput(inst, all)
+      return Effect.flatMap(catalogOf(inst), (toolCatalog) =>
+        Effect.flatMap(
+          inst.pipeline.runStep({ turn, stepIndex, toolCatalog, metadata }, modelStep(inst, state)),
+          next
+        ))
+    })
+  return next()
+}
+
+/** What the loop's steps may fail with. */
+type LoopError =
+  | Effect.Effect.Error<ReturnType<ReturnType<typeof modelStep>>>
+  | Effect.Effect.Error<ReturnType<ReturnType<typeof pendingStep>>>
+  | PipelineError
 
 /** The tool calls of the turn that have no result, with the step of the message that made them. */
 export const danglingCalls = (inst: AgentInstance, turnId: string) =>

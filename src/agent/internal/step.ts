@@ -14,7 +14,7 @@ import * as Tracer from "effect/Tracer"
 import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Message from "../../conversation/Message.js"
 import type * as Model from "../../model/Model.js"
-import { ModelProtocolError } from "../../model/ModelError.js"
+import { type ModelError, ModelProtocolError } from "../../model/ModelError.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
 import type { StepContext, StepResult } from "../../pipeline/Middleware.js"
 import * as Pipeline from "../../pipeline/Pipeline.js"
@@ -45,7 +45,8 @@ const systemMessage = (text: string): Message.Message => {
 /** The `step.started` model input summary (system prompt first), for the step context's metadata. */
 export const stepInput = (inst: AgentInstance, messages: ReadonlyArray<Message.Message>) => ({
   [LlmInput.metadataKey]: LlmInput.summarize(
-    inst.system === undefined ? messages : [systemMessage(inst.system), ...messages.slice(-(LlmInput.maxMessages - 1))]
+    messages,
+    inst.system === undefined ? undefined : systemMessage(inst.system)
   )
 })
 
@@ -159,91 +160,129 @@ const groupCommit = (inst: AgentInstance, calls: ReadonlyArray<Message.ToolCall>
   return true
 }
 
-/** One step's core: the model call, its assistant message (written first), then its tool calls. */
-export const modelStep = (inst: AgentInstance, state: TurnState) => (step: StepContext) =>
-  Effect.gen(function*() {
-    const messages = (yield* Ref.get(inst.state.conversation)).messages
-    const request = modelRequest(inst, step, messages)
-    // Streamed when the caller asked for deltas; the assistant message is written once the response is
-    // complete either way (write-ahead semantics do not change).
-    const call = state.onDelta === undefined
-      ? inst.model.generate(request)
-      : streamed(inst, request, step.stepIndex, state.onDelta)
+/**
+ * One step's core: the model call, its assistant message (written first), then its tool calls. Built from
+ * `flatMap`s rather than a generator: it runs every step, and a generator cost an iterator, a result
+ * object per `yield` and a frame per yielded effect.
+ */
+export const modelStep = (inst: AgentInstance, state: TurnState) =>
+(step: StepContext): Effect.Effect<
+  StepResult,
+  StepError | ModelError
+> =>
+  Effect.withFiberRuntime((fiber) => {
     // The chat span and its attributes only when a tracer that exports is installed: Effect's built-in
     // tracer records nothing, and a span per model call cost as much as the rest of the step's loop.
-    const response = (yield* Effect.tracer) === nativeTracer ? yield* call : yield* traced(inst, request, call)
-    const usage = response.usage
-    const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
-    state.tokens += total
-    const tokenUsage = {
-      promptTokens: usage.inputTokens ?? 0,
-      completionTokens: usage.outputTokens ?? 0,
-      totalTokens: total
-    }
-    const done = (result: Partial<StepResult>): StepResult => ({
-      status: "completed",
-      shouldContinue: false,
-      toolCalls: [],
-      toolResults: [],
-      metadata: {},
-      tokenUsage,
-      ...result
+    const exporting = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer) !== nativeTracer
+    return Effect.flatMap(Ref.get(inst.state.conversation), ({ messages }) => {
+      const request = modelRequest(inst, step, messages)
+      // Streamed when the caller asked for deltas; the assistant message is written once the response is
+      // complete either way (write-ahead semantics do not change).
+      const call = state.onDelta === undefined
+        ? inst.model.generate(request)
+        : streamed(inst, request, step.stepIndex, state.onDelta)
+      return Effect.flatMap(exporting ? traced(inst, request, call) : call, (response) =>
+        afterModel(inst, state, step, messages, response))
     })
-    const retry = Retry.classify(response, messages)
-    const hasContent = response.text.trim() !== "" || response.toolCalls.length > 0
-    if (retry === undefined || hasContent) {
-      // Write-ahead: the assistant message is durable before any tool runs (a resumed turn never asks
-      // the model for this step again). Group commit when every call of the step is idempotent and
-      // none waits for approval: it is written with the step's results, one durable append (see `stage`).
-      yield* appendMessage(
-        inst,
-        response.message,
-        meta(state.turnId, step.stepIndex, { [Log.keys.usage]: { ...tokenUsage } }),
-        { type: "assistant", stepId: step.stepId },
-        { staged: retry === undefined && groupCommit(inst, response.toolCalls) }
-      )
-    }
+  })
+
+/** What writing a step and running its tools may fail with. */
+type StepError =
+  | Effect.Effect.Error<ReturnType<typeof appendMessage>>
+  | Effect.Effect.Error<ReturnType<typeof record>>
+  | Effect.Effect.Error<ReturnType<typeof runActions>>
+
+/** What a step does with the model's response: write it, retry an empty or malformed one, run its tools. */
+const afterModel = (
+  inst: AgentInstance,
+  state: TurnState,
+  step: StepContext,
+  messages: ReadonlyArray<Message.Message>,
+  response: Model.Response
+) => {
+  const usage = response.usage
+  const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
+  state.tokens += total
+  const tokenUsage = {
+    promptTokens: usage.inputTokens ?? 0,
+    completionTokens: usage.outputTokens ?? 0,
+    totalTokens: total
+  }
+  const done = (result: Partial<StepResult>): StepResult => ({
+    status: "completed",
+    shouldContinue: false,
+    toolCalls: [],
+    toolResults: [],
+    metadata: {},
+    tokenUsage,
+    ...result
+  })
+  const retry = Retry.classify(response, messages)
+  const hasContent = response.text.trim() !== "" || response.toolCalls.length > 0
+  // Write-ahead: the assistant message is durable before any tool runs (a resumed turn never asks the
+  // model for this step again). Group commit when every call of the step is idempotent and none waits
+  // for approval: it is written with the step's results, one durable append (see `stage`).
+  const written = retry === undefined || hasContent
+    ? appendMessage(
+      inst,
+      response.message,
+      meta(state.turnId, step.stepIndex, { [Log.keys.usage]: { ...tokenUsage } }),
+      { type: "assistant", stepId: step.stepId },
+      { staged: retry === undefined && groupCommit(inst, response.toolCalls) }
+    )
+    : Effect.void
+  return Effect.flatMap(written, (): Effect.Effect<StepResult, StepError> => {
     if (retry !== undefined) {
       const count = retry === "empty_output" ? ++state.empty : ++state.malformed
       if (retry === "empty_output") state.malformed = 0
       else state.empty = 0
       if (count > Retry.maxRetries) {
         state.failure = Retry.failure(retry)
-        return done({ metadata: { [Retry.metadataKey]: retry } })
+        return Effect.succeed(done({ metadata: { [Retry.metadataKey]: retry } }))
       }
-      yield* appendMessage(
-        inst,
-        { role: "user", content: Retry.corrective(retry) },
-        meta(state.turnId, step.stepIndex, { [Log.keys.corrective]: retry })
+      return Effect.as(
+        appendMessage(
+          inst,
+          { role: "user", content: Retry.corrective(retry) },
+          meta(state.turnId, step.stepIndex, { [Log.keys.corrective]: retry })
+        ),
+        done({ shouldContinue: true, metadata: { [Retry.metadataKey]: retry } })
       )
-      return done({ shouldContinue: true, metadata: { [Retry.metadataKey]: retry } })
     }
     state.empty = 0
     state.malformed = 0
     const calls = response.toolCalls
-    if (calls.length === 0) return done({})
-    const waiting = calls.flatMap((call) => {
-      const reason = approvalReason(inst, call)
-      return reason === undefined ? [] : [{ call, reason }]
-    })
+    if (calls.length === 0) return Effect.succeed(done({}))
     const toolCalls = calls.map((c) => ({ id: c.id, name: c.name, args: c.arguments }))
-    if (waiting.length > 0) {
-      // Nothing of this step runs before every decision: the approval requests are durable first.
-      for (const { call, reason } of waiting) {
-        yield* record(inst, "approval.requested", state.turnId, {
-          stepIndex: step.stepIndex,
-          toolCallId: call.id,
-          toolName: call.name,
-          args: call.arguments,
-          reason
-        })
-      }
-      state.awaiting = waiting.map((w) => w.call.id)
-      return done({ toolCalls })
+    let waiting: Array<{ readonly call: Message.ToolCall; readonly reason: string }> | undefined
+    for (const call of calls) {
+      const reason = approvalReason(inst, call)
+      if (reason !== undefined) (waiting ??= []).push({ call, reason })
     }
-    const results = yield* runActions(inst, state, step, calls.map((call) => ({ _tag: "Run", call })))
-    return done({ shouldContinue: true, toolCalls, toolResults: results })
+    if (waiting !== undefined) {
+      // Nothing of this step runs before every decision: the approval requests are durable first.
+      const requested = waiting
+      return Effect.as(
+        Effect.forEach(requested, ({ call, reason }) =>
+          record(inst, "approval.requested", state.turnId, {
+            stepIndex: step.stepIndex,
+            toolCallId: call.id,
+            toolName: call.name,
+            args: call.arguments,
+            reason
+          }), { discard: true }).pipe(Effect.tap(() => {
+            state.awaiting = requested.map((w) => w.call.id)
+          })),
+        done({ toolCalls })
+      )
+    }
+    const actions = calls.map((call): Action => ({ _tag: "Run", call }))
+    return Effect.map(
+      runActions(inst, state, step, actions),
+      (results) => done({ shouldContinue: true, toolCalls, toolResults: results })
+    )
   })
+}
 
 /**
  * The core of a step that finishes the tool calls of an assistant message already in the log (a resumed

@@ -3,7 +3,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import {
   AgentInstance,
   EventBus,
@@ -35,20 +35,34 @@ const countingReads = (counter: { reads: number }) =>
     }))
   ).pipe(Layer.provide(NodeContext.layer))
 
-const stores = (root: string, counter: { reads: number }) =>
+/** The RuntimeEventLog, counting its appends (each a durable write). */
+const countingLog = (root: string, counter: { appends: number }) =>
+  Layer.effect(
+    RuntimeEventLog.RuntimeEventLog,
+    Effect.map(RuntimeEventLog.make({ root }), (log) =>
+      RuntimeEventLog.RuntimeEventLog.of({
+        ...log,
+        append: (instance, records) => {
+          counter.appends++
+          return log.append(instance, records)
+        }
+      }))
+  )
+
+const stores = (root: string, counter: { reads: number; appends: number }) =>
   Layer.mergeAll(
     MessageStore.layer({ root }),
-    RuntimeEventLog.layer({ root }),
+    countingLog(root, counter),
     Instances.layer({ root }),
     ExtensionState.layer({ root }),
     EventBus.layer()
   ).pipe(Layer.provide(countingReads(counter)))
 
-describe("durable turns: status writes", () => {
+describe("durable turns: what they write besides the conversation", () => {
   it.scoped("turns change the status without reading metadata.json back; the file says idle after them", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
-      const counter = { reads: 0 }
+      const counter = { reads: 0, appends: 0 }
       const model = yield* Scripted.make([{ text: "one" }, { text: "two" }, { text: "three" }])
       yield* Effect.gen(function*() {
         const agent = yield* AgentInstance.make({ ref, model })
@@ -65,6 +79,34 @@ describe("durable turns: status writes", () => {
           assert.strictEqual(metadata.value.status, "idle")
           assert.strictEqual(metadata.value.agentName, "a")
         }
+      }).pipe(Effect.provide(stores(root, counter)))
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("turn.started is written with the turn's end record: one durable runtime-event write per turn", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const counter = { reads: 0, appends: 0 }
+      const model = yield* Scripted.make([
+        { toolCalls: [{ name: "echo__say", id: "c1", arguments: { text: "a" } }] },
+        { text: "done" }
+      ])
+      yield* Effect.gen(function*() {
+        const agent = yield* AgentInstance.make({ ref, model })
+        yield* agent.tools.register({
+          name: "echo__say",
+          parameters: { type: "object", properties: { text: { type: "string" } } }
+        }, (args) => Effect.succeed({ said: args.text ?? null })).pipe(Effect.orDie)
+        const before = counter.appends
+        assert.strictEqual((yield* Turn.run(agent, "go")).finishReason, "text_response")
+        assert.strictEqual(counter.appends - before, 1)
+        // On disk when the turn returns, in order: the loop's turn.started first, its turn.completed last.
+        const log = yield* RuntimeEventLog.RuntimeEventLog
+        const records = Chunk.toReadonlyArray(yield* Stream.runCollect(log.read(ref)))
+        const loopRecords = records.filter((r) => r.rv !== undefined).map((r) => r.type)
+        assert.deepStrictEqual(loopRecords, ["turn.started", "turn.completed"])
+        assert.strictEqual(records[0]!.type, "turn.started")
+        assert.strictEqual(records.at(-1)!.type, "turn.completed")
+        assert.includeMembers(records.map((r) => r.type), ["step.started", "tool.called", "tool.completed"])
       }).pipe(Effect.provide(stores(root, counter)))
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -399,6 +399,7 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
       },
       input.source
     )
-    yield* record(inst, "turn.started", turnId, {})
+    // Durable with the turn's next record (its end, a pause): the input message above marks the turn.
+    yield* record(inst, "turn.started", turnId, {}, { withNext: true })
     return yield* drive(inst, stateFor(turnId, input.text, undefined, call, input.onDelta))
   })

@@ -29,6 +29,12 @@ export interface Storage {
   readonly records: Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
   /** Appends turn-loop records; durable on return. */
   readonly record: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void, TurnStorageError>
+  /**
+   * Queues turn-loop records nothing depends on while the turn runs (`turn.started`: the input message,
+   * durable before the turn starts, is what marks a turn in the log): written in the same append as the
+   * next record, like the step and tool events, so they are durable when the turn ends or pauses.
+   */
+  readonly recordWithNext: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void>
   readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
 }
 
@@ -39,9 +45,9 @@ const storageError = (ref: InstanceRef, operation: string) => (e: { readonly mes
 
 /**
  * The durable storage of an instance. `observed` holds the step and tool events its pipeline published
- * (filled by the instance's bus sink): they are observability, nothing in the loop depends on them, so
- * they are not fsynced one by one but written in the same append as the loop's next record (durable
- * with it), when the records are read, or when the instance closes (`flush`).
+ * (filled by the instance's bus sink) and the records queued by `recordWithNext` (`turn.started`):
+ * nothing in the loop depends on them, so they are not fsynced one by one but written in the same append
+ * as the loop's next record (durable with it), when the records are read, or when the instance closes.
  */
 export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
   Effect.gen(function*() {
@@ -79,6 +85,10 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
         )
       ),
       record: writeRecords,
+      recordWithNext: (records) =>
+        Effect.sync(() => {
+          for (const r of records) observed.push(r)
+        }),
       // Not fsynced: the status is informational (`instances list`, the CLI). Nothing in recovery reads
       // it (an open turn is found in the log, whatever the status says), and a kill -9 leaves the old or
       // the new file (an atomic rename); a power loss may lose the last change or, rarely, empty the file,
@@ -113,6 +123,10 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
         Effect.sync(() => drafts.map((draft, i) => MessageEvent.withSeq(draft, expectedLastSeq + 1 + i))),
       records: Effect.sync(() => records.slice()),
       record: (added) =>
+        Effect.sync(() => {
+          for (const r of added) records.push(r)
+        }),
+      recordWithNext: (added) =>
         Effect.sync(() => {
           for (const r of added) records.push(r)
         }),

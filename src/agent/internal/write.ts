@@ -74,8 +74,18 @@ export const codes = {
   budget: "E_BUDGET_EXCEEDED"
 } as const
 
-/** Writes one turn-loop record (durable on return) and applies it to the in-memory log. */
-export const record = (inst: AgentInstance, type: string, turnId: string, fields: Record<string, unknown>) =>
+/**
+ * Writes one turn-loop record (durable on return) and applies it to the in-memory log. `withNext`: the
+ * record is written with the next one instead (see `Storage.recordWithNext`), for records nothing
+ * depends on until the turn ends.
+ */
+export const record = (
+  inst: AgentInstance,
+  type: string,
+  turnId: string,
+  fields: Record<string, unknown>,
+  options?: { readonly withNext?: boolean }
+) =>
   Effect.flatMap(Clock.currentTimeMillis, (ms) => {
     const r: EventRecord = {
       type,
@@ -86,7 +96,8 @@ export const record = (inst: AgentInstance, type: string, turnId: string, fields
       rv: loopRecordVersion,
       ...fields
     }
-    return Effect.as(inst.state.storage.record([r]), r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
+    const write = options?.withNext === true ? inst.state.storage.recordWithNext([r]) : inst.state.storage.record([r])
+    return Effect.as(write, r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
   })
 
 /**

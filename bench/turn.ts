@@ -7,8 +7,9 @@
  *
  * Each turn ends with a `truncate` event, so every turn starts from an empty conversation.
  * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
- * floors a step costs and how many durable writes it makes (fsync/fdatasync calls, and writes to
- * `O_DSYNC` descriptors). The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
+ * floors a step costs, how many durable writes it makes (fsync/fdatasync calls, and writes to `O_DSYNC`
+ * descriptors), and the target's ratio (issue 15: at most 1.5): a step's p50 over its durable writes times
+ * one floor (`floors/durable write`), so the fsyncs themselves are the floor and the rest is overhead. The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
  * bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -285,6 +286,7 @@ export const measureTurns = async (): Promise<void> => {
         "mean µs/step": round(d.mean / steps),
         "CPU µs/step": round(dCpu / steps),
         "floors/step": round(d.p50 / steps / floor.p50),
+        // The target's reading (issue 15): a step's time over (its durable writes x one floor); 1.5 at most.
         "floors/durable write": round(d.p50 / steps / fsyncsPerStep / floor.p50),
         "durable writes/step": round(fsyncsPerStep)
       })

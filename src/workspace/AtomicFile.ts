@@ -150,12 +150,15 @@ export const write = (
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content
   return Effect.gen(function*() {
     if (options?.parentExists !== true) yield* makeDirectories(fs, dir, { durable })
-    yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
-      // writeAll of nothing fails (the platform reports a zero-byte write as an error).
-      if (bytes.length > 0) yield* handle.writeAll(bytes)
-      if (durable) yield* handle.sync
-    })).pipe(io(tmp, "write"))
+    // Not durable: one writeFile (no descriptor kept in a scope, no sync), then the rename.
+    yield* (durable
+      ? Effect.scoped(Effect.gen(function*() {
+        const handle = yield* fs.open(tmp, { flag: "w", mode: 0o644 })
+        // writeAll of nothing fails (the platform reports a zero-byte write as an error).
+        if (bytes.length > 0) yield* handle.writeAll(bytes)
+        yield* handle.sync
+      }))
+      : fs.writeFile(tmp, bytes, { mode: 0o644 })).pipe(io(tmp, "write"))
     yield* fs.rename(tmp, file).pipe(io(file, "rename"))
     if (durable) yield* syncDirectory(fs, dir)
   }).pipe(

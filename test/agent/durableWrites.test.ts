@@ -37,7 +37,7 @@ const countingReads = (counter: { reads: number }) =>
 
 /** The RuntimeEventLog, counting its appends (each a durable write). */
 const countingLog = (root: string, counter: { appends: number }) =>
-  Layer.effect(
+  Layer.scoped(
     RuntimeEventLog.RuntimeEventLog,
     Effect.map(RuntimeEventLog.make({ root }), (log) =>
       RuntimeEventLog.RuntimeEventLog.of({

@@ -13,9 +13,9 @@
  * - Memory: heap caps on Node and Deno, and a resident-memory watchdog on every runtime.
  * - Timeouts are owned by the host: the process group gets SIGTERM, then SIGKILL, and is always reaped
  *   before `execute` returns; interruption does the same. A single-use call that ends with a result or
- *   a tool error sends its worker's whole tree SIGKILL before returning (no process of the call runs
- *   any more code) and leaves reaping and removing the scratch directory to a fiber of the layer's
- *   scope (closing the scope waits for it).
+ *   a tool error stops its worker's whole tree (SIGSTOP) before returning (no process of the call runs
+ *   any more code) and leaves killing, reaping and removing the scratch directory to a fiber of the
+ *   layer's scope (closing the scope waits for it).
  * - Results travel as token-framed lines with a length and digest, so neither tool output nor a
  *   descendant writing into stdout can corrupt them; stdout and stderr are captured (capped, head
  *   and tail) and returned by `executeDetailed`.

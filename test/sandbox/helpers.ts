@@ -58,6 +58,9 @@ export const isAlive = (pid: number): boolean => {
   return stat !== undefined && stat.state !== "Z" && stat.state !== "X"
 }
 
+/** The state letter of `pid` in `/proc/<pid>/stat` ("R", "S", "T" for stopped, "Z", ...), undefined once gone. */
+export const stateOf = (pid: number): string | undefined => readStat(pid)?.state
+
 /** True while `pid` exists in the process table at all, zombies included. */
 export const isInProcessTable = (pid: number): boolean => readStat(pid) !== undefined
 

@@ -19,6 +19,7 @@ import {
   osIsolated,
   processesMentioning,
   readPidFile,
+  stateOf,
   tempDir,
   testIsolation,
   uniqueMarker
@@ -180,7 +181,7 @@ describe("pre-started workers: hostile tools", () => {
       yield* Scope.close(scope, Exit.void)
     }).pipe(Effect.scoped))
 
-  it.live("when execute returns every process of the call was sent SIGKILL; reaping ends before the scope closes", () =>
+  it.live("when execute returns every process of the call is stopped; killing and reaping end before the scope closes", () =>
     Effect.gen(function*() {
       const { nextStart, runtime, scope, spawned } = yield* recording("node", {}, ...hostile)
       yield* runtime.execute({ toolId: "readEnv", input: { name: "HOME" } })
@@ -191,6 +192,10 @@ describe("pre-started workers: hostile tools", () => {
       // The tool returns while a detached grandchild (its own session) appends to `file` in a tight loop.
       yield* runtime.execute({ toolId: "heartbeat", input: { file, marker } })
       const atReturn = fs.statSync(file).size
+      // Frozen (SIGSTOP) or already gone: SIGKILL and its teardown come after the caller has the result.
+      for (const pid of processesMentioning(marker)) {
+        assert.include(["T", undefined], stateOf(pid), `process ${pid} of the call still runs after execute returned`)
+      }
       // Closing the scope waits for every background reap: then nothing of any call is left.
       yield* Scope.close(scope, Exit.void)
       const afterClose = fs.statSync(file).size

@@ -5,7 +5,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
@@ -85,9 +85,11 @@ export const make = (input: CallsInput) =>
 
     /**
      * One call on a single-use worker (started for it or ahead of it). As soon as the call's outcome
-     * is known (or the call is interrupted) the worker's whole tree is sent SIGKILL, synchronously:
+     * is known (or the call is interrupted) the worker's whole tree is frozen (SIGSTOP), synchronously:
      * the worker has nothing left to do, and no process of the call runs any more code once the call
-     * returns. `executeDetailed` then also waits for stdout and stderr to be read to their end.
+     * returns. The tree is killed when its scope closes (see `owned`): SIGKILL's teardown of the
+     * processes then happens after the caller has its result. `executeDetailed` kills it at once and
+     * waits for stdout and stderr to be read to their end.
      */
     const singleUse = (
       proc: WorkerProcess.WorkerProcess,
@@ -115,16 +117,21 @@ export const make = (input: CallsInput) =>
           proc,
           session,
           timeout
-        ).pipe(Effect.ensuring(Effect.sync(() => proc.kill())))
+        ).pipe(Effect.ensuring(Effect.sync(() => proc.freeze())))
         yield* Session.checkScratch(proc, session)
-        if (captures) yield* proc.drained
+        if (captures) {
+          proc.kill()
+          yield* proc.drained
+        }
         return { result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }
       })
 
     /**
      * Runs `use` on a single-use worker owned by `scope`, then closes the scope: in the background
      * (followed by `after`) when the call ended with a result or an error, at once when it was
-     * interrupted (no `after` then).
+     * interrupted (no `after` then). The background close first yields to the timer queue (a zero
+     * `Clock` sleep: a macrotask, not a microtask), so the caller's continuation runs before the frozen
+     * tree is killed and torn down.
      */
     const owned = <A, E>(
       scope: Scope.CloseableScope,
@@ -136,7 +143,10 @@ export const make = (input: CallsInput) =>
           Effect.asVoid(
             FiberSet.run(
               reaping,
-              Effect.zipRight(Effect.uninterruptible(Scope.close(scope, Exit.void)), Effect.interruptible(after))
+              Effect.sleep(Duration.zero).pipe(
+                Effect.ensuring(Scope.close(scope, Exit.void)),
+                Effect.zipRight(Effect.interruptible(after))
+              )
             )
           ) :
           Scope.close(scope, exit))

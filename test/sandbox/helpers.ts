@@ -125,8 +125,8 @@ const pollUntilEmpty = <A>(
 
 /**
  * Waits (real clock, bounded) until this process has no child at all, zombies included. A single-use
- * worker's whole tree is sent SIGKILL before `execute` returns; reaping it (and removing its scratch
- * directory) finishes in the background, in the layer's scope. Returns the children still there.
+ * worker's whole tree is stopped (SIGSTOP) before `execute` returns; killing and reaping it (and removing
+ * its scratch directory) finish in the background, in the layer's scope. Returns the children still there.
  */
 export const awaitNoChildren = (
   within: Duration.DurationInput = "15 seconds"

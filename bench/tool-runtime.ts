@@ -12,8 +12,8 @@
  * - pre-started: the same call on a single-use worker started ahead (`prespawn: 1`, the default; the
  *   cold rows use `prespawn: 0`). Measured call by call, each after the next worker has had time to
  *   start (1 s: a tool call follows a model response, seconds apart), so the row is what a call
- *   costs when its worker is waiting (its tree is sent SIGKILL before the call returns; reaping it
- *   and starting the next one happen afterwards, in the background);
+ *   costs when its worker is waiting (its tree is stopped with SIGSTOP before the call returns;
+ *   killing and reaping it and starting the next one happen afterwards, in the background);
  * - warm, one call a second: calls on a pool of one, alternating with the pre-started ones, each after
  *   the same one-second pause: the like-for-like warm figure for the pre-started row (the back-to-back
  *   warm row keeps caches hot and the worker awake, which no tool call seconds apart gets);

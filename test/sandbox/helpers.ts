@@ -58,8 +58,26 @@ export const isAlive = (pid: number): boolean => {
   return stat !== undefined && stat.state !== "Z" && stat.state !== "X"
 }
 
-/** The state letter of `pid` in `/proc/<pid>/stat` ("R", "S", "T" for stopped, "Z", ...), undefined once gone. */
-export const stateOf = (pid: number): string | undefined => readStat(pid)?.state
+/**
+ * True when `pid` can run no more code: gone, a zombie, stopped ("T"), or with SIGSTOP or SIGKILL
+ * pending (a signalled process that has not been scheduled since is still "R" in `/proc`, but it acts on
+ * the signal before it next returns to user code).
+ */
+export const isFrozenOrGone = (pid: number): boolean => {
+  const stat = readStat(pid)
+  if (stat === undefined || stat.state === "Z" || stat.state === "X" || stat.state === "T") return true
+  let status: string
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  } catch {
+    return true
+  }
+  const pending = (field: string) =>
+    BigInt("0x" + (new RegExp(`^${field}:\\s*([0-9a-f]+)`, "m").exec(status)?.[1] ?? "0"))
+  const mask = pending("ShdPnd") | pending("SigPnd")
+  const bit = (signal: number) => 1n << BigInt(signal - 1)
+  return (mask & (bit(19) | bit(9))) !== 0n
+}
 
 /** True while `pid` exists in the process table at all, zombies included. */
 export const isInProcessTable = (pid: number): boolean => readStat(pid) !== undefined

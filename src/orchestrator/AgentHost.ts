@@ -29,12 +29,18 @@ import type * as Resource from "../resource/Resource.js"
 import type * as AgentAddress from "./AgentAddress.js"
 import type * as AgentsApiService from "./AgentsApi.js"
 import * as ChildMain from "./internal/childMain.js"
+import * as ByAgent from "./internal/hostByAgent.js"
 import * as Child from "./internal/hostChild.js"
 import * as InProcess from "./internal/hostInProcess.js"
 import type { TurnInput } from "./internal/mailbox.js"
-import { type AgentTurnFailed, HostCrashed } from "./OrchestratorError.js"
+import { type AgentTurnFailed, HostConflict, HostCrashed } from "./OrchestratorError.js"
 
 export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  HostConflict,
   /**
    * @since 0.1.0
    * @category errors
@@ -417,3 +423,37 @@ export const childProcess = (
  * @category layers
  */
 export const childMain = (): void => ChildMain.run()
+
+/**
+ * Options of {@link byAgent}: a host layer per agent name, and the host of every other agent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ByAgentOptions<E, R> extends ByAgent.ByAgentOptions<E, R> {}
+
+/**
+ * One host per agent: the agents named in `hosts` run on their host, every other agent on `otherwise`
+ * (each host layer is built once). The durable hosts must share one state root (the orchestrator keeps its
+ * inbox there): `HostConflict` at layer build otherwise; in-memory hosts mix with any. A name in `hosts`
+ * that is no Agent of the bundle fails every start with `AGENT_TURN_FAILED` (`HostUnknownAgent`, listing
+ * the bundle's agents), since a misspelt name would otherwise run its agent on `otherwise` unnoticed.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { AgentHost, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * // The coder (it runs untrusted tools) in child processes, every other agent in this process:
+ * const Host = AgentHost.byAgent({
+ *   hosts: { coder: AgentHost.childProcess({ stateRoot: "/var/lib/swarm" }) },
+ *   otherwise: AgentHost.inProcess
+ * })
+ * const OrchestratorLive = Orchestrator.layerOnHost(bundle).pipe(Layer.provide(Host))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const byAgent = <E, R>(options: ByAgentOptions<E, R>): Layer.Layer<AgentHost, E | HostConflict, R> =>
+  ByAgent.layer(options)

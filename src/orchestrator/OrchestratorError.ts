@@ -246,6 +246,33 @@ export class HostCrashed extends Schema.TaggedError<HostCrashed>("effect-swarm/H
 }
 
 /**
+ * `AgentHost.byAgent` cannot combine its hosts: they keep the orchestrator's durable inbox under different
+ * state roots (`roots`: host name -> root). Give every durable host the same `stateRoot`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { AgentHost } from "effect-swarm"
+ * const Host = AgentHost.byAgent({
+ *   hosts: { coder: AgentHost.childProcess({ stateRoot: "/var/lib/a" }) },
+ *   otherwise: AgentHost.childProcess({ stateRoot: "/var/lib/b" })
+ * }).pipe(Layer.catchAll((e) => Layer.effectDiscard(Effect.logError(e.message))))
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HostConflict extends Schema.TaggedError<HostConflict>("effect-swarm/HostConflict")(
+  "HostConflict",
+  { roots: Schema.Record({ key: Schema.String, value: Schema.String }), suggestion: Schema.String }
+) {
+  override get message(): string {
+    const roots = Object.entries(this.roots).map(([host, root]) => `${host}: ${root}`).join(", ")
+    return `AgentHost.byAgent: the hosts keep their state under different roots (${roots}); ${this.suggestion}`
+  }
+}
+
+/**
  * Every failure of an orchestrator call.
  *
  * @example

@@ -17,33 +17,14 @@ import { alive, findFiles } from "./hostKit.js"
 
 const bundleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bundles/host-agents")
 
-/**
- * A host that runs the agents named in `inChild` in child processes and the others in this process (in
- * memory), with `models` replacing the bundle's model of in-process agents.
- */
-const mixedHost = (
-  inChild: ReadonlyArray<string>,
-  home: string,
-  models: Readonly<Record<string, Model.Service>> = {}
-) =>
-  Layer.effect(
-    AgentHost.AgentHost,
-    Effect.gen(function*() {
-      const child = yield* Effect.provide(AgentHost.AgentHost, AgentHost.childProcess({ stateRoot: home }))
-      const local = yield* Effect.provide(AgentHost.AgentHost, AgentHost.inMemory)
-      const pick = (agentName: string) => inChild.includes(agentName) ? child : local
-      return AgentHost.AgentHost.of({
-        kind: "mixed",
-        root: child.root,
-        start: (target) => {
-          const model = models[target.address.agentName]
-          return pick(target.address.agentName).start(model === undefined ? target : { ...target, model })
-        },
-        persistStatus: (workspaceId, address, status, reason) =>
-          pick(address.agentName).persistStatus(workspaceId, address, status, reason)
-      })
-    })
-  )
+/** The agents named in `inChild` in child processes, the others in this process (in memory). */
+const mixedHost = (inChild: ReadonlyArray<string>, home: string) => {
+  const child = AgentHost.childProcess({ stateRoot: home })
+  return AgentHost.byAgent({
+    hosts: Object.fromEntries(inChild.map((name) => [name, child])),
+    otherwise: AgentHost.inMemory
+  })
+}
 
 /** Runs `body` with an orchestrator of the fixture swarm on a mixed host, calls wired; returns the children's pids. */
 const withSwarm = <A, E>(
@@ -58,13 +39,14 @@ const withSwarm = <A, E>(
     const pids: Array<number> = []
     const result = yield* Effect.gen(function*() {
       const calls = yield* AgentsTool.wire({ root: home })
-      const orchestrator = yield* Orchestrator.makeOnHost(bundle, "team", { calls })
+      // `models` replace the bundle's model of in-process agents.
+      const orchestrator = yield* Orchestrator.makeOnHost(bundle, "team", { calls, ...(models ? { models } : {}) })
       const out = yield* body(orchestrator)
       for (const i of yield* orchestrator.list) if (i.pid !== undefined) pids.push(i.pid)
       return out
     }).pipe(
       Effect.scoped,
-      Effect.provide(mixedHost(inChild, home, models).pipe(Layer.provide(EventBus.layer())))
+      Effect.provide(mixedHost(inChild, home).pipe(Layer.provide(EventBus.layer())))
     )
     // The scope closed: every child was shut down and reaped.
     assert.isFalse(pids.some(alive), `children left: ${pids.join(", ")}`)

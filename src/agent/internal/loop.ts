@@ -248,13 +248,17 @@ const drive = (inst: AgentInstance, state: TurnState) =>
       ...(state.parentTrace === undefined ? {} : { parentTrace: state.parentTrace }),
       ...(inst.agents === undefined ? {} : { agents: inst.agents })
     }, core).pipe(
-      // A failed turn keeps its partial messages and records why. An interrupted one (its scope closed)
-      // stays open: the next use of the instance continues it, like after a crash.
+      // A failed turn keeps its partial messages and records why. An interrupted one (its scope closed) and
+      // one that died (a defect: a crash, which the orchestrator answers by continuing the turn from the log)
+      // stay open: the next use of the instance continues it. Recording a crash as failed made a durable
+      // instance run the crashed message again as a new turn (found by test/orchestrator/soak.test.ts).
       Effect.tapErrorCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.void : record(inst, "turn.failed", state.turnId, {
-          stepCount: state.steps,
-          errorMessage: Cause.pretty(cause).split("\n")[0] ?? "failed"
-        }).pipe(Effect.ignore)
+        Cause.isInterruptedOnly(cause) || Option.isNone(Cause.failureOption(cause)) ?
+          Effect.void :
+          record(inst, "turn.failed", state.turnId, {
+            stepCount: state.steps,
+            errorMessage: Cause.pretty(cause).split("\n")[0] ?? "failed"
+          }).pipe(Effect.ignore)
       )
     )
     if (state.exceeded !== undefined) {

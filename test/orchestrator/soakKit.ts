@@ -317,7 +317,7 @@ export const soakSetup = (
                 new ToolError.ToolFailure({ name: "SoakFailure", message: "soak: failed", code: "E_SOAK" })
               )
             case "throw":
-              return Effect.sync(() => {
+              return Effect.sync((): void => {
                 throw new Error("soak: thrown")
               })
             case "reject":

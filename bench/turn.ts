@@ -9,7 +9,12 @@
  * Reported per step: p50 / mean wall time and CPU time; for the durable instance also how many fdatasync
  * floors a step costs, how many durable writes it makes (fsync/fdatasync calls, and writes to `O_DSYNC`
  * descriptors), and the target's ratio (issue 15: at most 1.5): a step's p50 over its durable writes times
- * one floor (`floors/durable write`), so the fsyncs themselves are the floor and the rest is overhead. The peers (bench/turn-peers.ts) run the same turn in the same process. Called from
+ * one floor (`floors/durable write`), so the fsyncs themselves are the floor and the rest is overhead; for
+ * the in-memory instance also the Effect operations the fiber runtime evaluates per step (an op-counting
+ * `Supervisor`) and the bytes allocated per step (V8's sampling heap profiler, collected objects included).
+ * Nothing is subtracted from the in-memory figures: they are the whole turn, the scripted model's and the
+ * no-op tool's own (small) cost included. The peers (bench/turn-peers.ts) run the same turn in the same
+ * process. Called from
  * bench/pipeline.ts (bundled, without tsx's `__name` wrappers).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -18,8 +23,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
 import * as Scope from "effect/Scope"
+import * as Supervisor from "effect/Supervisor"
 import * as fs from "node:fs"
+import * as inspector from "node:inspector"
 import * as nodeModule from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -195,6 +204,57 @@ const countNodeSyncs = () => {
 
 const round = (x: number) => Math.round(x * 10) / 10
 
+/** Counts every Effect operation the fiber runtime evaluates (with op supervision on for the counted run). */
+class OpCounter extends Supervisor.AbstractSupervisor<void> {
+  ops = 0
+  value = Effect.void
+  override onEffect(): void {
+    this.ops++
+  }
+}
+
+/** Effect operations per step: the turns run under an op-counting supervisor. */
+const opsPerStep = async (
+  turns: number,
+  run: (effect: Effect.Effect<unknown, unknown>) => Promise<unknown>,
+  turn: Effect.Effect<unknown, unknown>
+) => {
+  const counter = new OpCounter()
+  const counted = Effect.supervised(turn, counter).pipe(
+    Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision))
+  )
+  for (let i = 0; i < turns; i++) await run(counted)
+  return counter.ops / turns / steps
+}
+
+/**
+ * Bytes allocated per step, from V8's sampling heap profiler with the objects already collected by
+ * either GC counted (an estimate: one sample every 256 bytes on average).
+ */
+const allocatedPerStep = async (turns: number, fn: () => Promise<unknown>) => {
+  const session = new inspector.Session()
+  session.connect()
+  const post = <A>(method: string, params?: object) =>
+    new Promise<A>((resolve, reject) =>
+      session.post(method, params, (error, result) => error === null ? resolve(result as A) : reject(error))
+    )
+  type Node = { readonly selfSize: number; readonly children: ReadonlyArray<Node> }
+  const total = (node: Node): number => node.children.reduce((sum, child) => sum + total(child), node.selfSize)
+  try {
+    await post("HeapProfiler.enable")
+    await post("HeapProfiler.startSampling", {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true
+    })
+    for (let i = 0; i < turns; i++) await fn()
+    const { profile } = await post<{ profile: { head: Node } }>("HeapProfiler.stopSampling")
+    return total(profile.head) / turns / steps
+  } finally {
+    session.disconnect()
+  }
+}
+
 export const measureTurns = async (): Promise<void> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-turn-"))
   const rows: Array<Record<string, string | number>> = []
@@ -224,11 +284,15 @@ export const measureTurns = async (): Promise<void> => {
     if (check.finishReason !== "max_steps") throw new Error(`unexpected finish ${check.finishReason}`)
     const m = await measure("memory", 2000, turnMemory)
     const mCpu = await cpu(300, turnMemory)
+    const mOps = await opsPerStep(100, (e) => memory.runPromise(e), oneTurn(inMemory))
+    const mBytes = await allocatedPerStep(500, turnMemory)
     rows.push({
       task: "Turn.run in memory, 10 steps, 3+3+3 middlewares",
       "p50 µs/step": round(m.p50 / steps),
       "mean µs/step": round(m.mean / steps),
-      "CPU µs/step": round(mCpu / steps)
+      "CPU µs/step": round(mCpu / steps),
+      "Effect ops/step": round(mOps),
+      "KB allocated/step": round(mBytes / 1024)
     })
     await memory.runPromise(Scope.close(memoryScope, Exit.void))
     await memory.dispose()

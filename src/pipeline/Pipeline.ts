@@ -26,8 +26,9 @@ import * as Exit from "effect/Exit"
 import type * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as Tracer from "effect/Tracer"
+import type * as Types from "effect/Types"
 import { EventBus } from "../event/EventBus.js"
-import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
+import type { LlmInputMessage, Of, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
 import type * as Trace from "../event/Trace.js"
 import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import type { ToolCallResult } from "../tool/ToolExecutor.js"
@@ -283,13 +284,22 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
           scope.started = true
           const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
-          publish({
-            ...Run.head("step.started", ctx, millis),
+          // Built as one literal (no spread of a head object): four events per step.
+          const event: Types.Mutable<Of<"step.started">> = {
+            type: "step.started",
+            timestamp: Run.isoAt(millis),
+            agentName: ctx.agentName,
+            instanceKey: ctx.instanceKey,
+            turnId: ctx.turnId,
+            traceId: trace.traceId,
+            spanId: trace.spanId,
+            parentSpanId: trace.parentSpanId,
             stepId,
             stepIndex,
-            llmInputMessages,
-            ...(context === undefined ? {} : { context })
-          })
+            llmInputMessages
+          }
+          if (context !== undefined) event.context = context
+          publish(event)
         }
         // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
         const startCore = Effect.suspend(() => {
@@ -316,7 +326,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
                   turnScope.tokenUsage = Run.addUsage(turnScope.tokenUsage, usage)
                 }
                 return {
-                  ...Run.head("step.completed", ctx, end),
+                  type: "step.completed",
+                  timestamp: Run.isoAt(end),
+                  agentName: ctx.agentName,
+                  instanceKey: ctx.instanceKey,
+                  turnId: ctx.turnId,
+                  traceId: trace.traceId,
+                  spanId: trace.spanId,
+                  parentSpanId: trace.parentSpanId,
                   stepId,
                   stepIndex,
                   toolCallCount: value.toolCalls.length,
@@ -347,7 +364,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       return open("effect-swarm.tool", () => stepScopes.get(step)?.span ?? step.trace, (run) => {
         const { span: sp, trace } = run
         const ctx = Contexts.toolCall(input, trace)
-        const ids = { toolCallId: ctx.toolCallId, toolName: ctx.toolName, stepId: ctx.stepId }
+        const { toolCallId, toolName, stepId } = ctx
         GenAi.toolStarted(sp, ctx)
         const toolCore = Effect.suspend(() => {
           if (run.capture) GenAi.toolArguments(sp, ctx)
@@ -357,18 +374,43 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
           Run.running(
             run,
             ctx,
-            () => publish({ ...Run.head("tool.called", ctx, run.start), ...ids }),
+            // Built as literals (no spread of a head object): the two events of every tool call.
+            () =>
+              publish({
+                type: "tool.called",
+                timestamp: Run.isoAt(run.start),
+                agentName: ctx.agentName,
+                instanceKey: ctx.instanceKey,
+                turnId: ctx.turnId,
+                traceId: trace.traceId,
+                spanId: trace.spanId,
+                parentSpanId: trace.parentSpanId,
+                toolCallId,
+                toolName,
+                stepId
+              }),
             (exit) => GenAi.toolEnded(sp, exit, run.capture),
             (exit, end, duration) =>
               publish(Run.endEvent(exit, (value) => ({
-                ...Run.head("tool.completed", ctx, end),
-                ...ids,
+                type: "tool.completed",
+                timestamp: Run.isoAt(end),
+                agentName: ctx.agentName,
+                instanceKey: ctx.instanceKey,
+                turnId: ctx.turnId,
+                traceId: trace.traceId,
+                spanId: trace.spanId,
+                parentSpanId: trace.parentSpanId,
+                toolCallId,
+                toolName,
+                stepId,
                 status: value.status,
                 duration,
                 errorCode: value.error?.code
               }), (errorMessage) => ({
                 ...Run.head("tool.failed", ctx, end),
-                ...ids,
+                toolCallId,
+                toolName,
+                stepId,
                 duration,
                 errorMessage
               })))

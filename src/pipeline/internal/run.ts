@@ -105,7 +105,8 @@ export const addUsage = (a: TokenUsage | undefined, b: TokenUsage): TokenUsage =
 // Events of one run mostly share a millisecond: format each millisecond once.
 let isoMillis = Number.NaN
 let isoText = ""
-const isoAt = (millis: number): string => {
+/** A millisecond as ISO text, formatted once per millisecond. @internal */
+export const isoAt = (millis: number): string => {
   if (millis !== isoMillis) {
     isoMillis = millis
     isoText = new Date(millis).toISOString()

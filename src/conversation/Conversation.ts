@@ -271,10 +271,43 @@ export const applyAll: {
   (events: Iterable<MessageEvent.MessageEvent>): (self: Conversation) => Conversation
   (self: Conversation, events: Iterable<MessageEvent.MessageEvent>): Conversation
 } = dual(2, (self: Conversation, events: Iterable<MessageEvent.MessageEvent>): Conversation => {
-  let out = self
-  for (const event of events) out = applyOne(out, event)
+  // A run of appends in sequence (a load replays mostly those) goes straight into the shared arrays, with one
+  // Conversation at the end of the run instead of one (and two views) per event; anything else goes through
+  // applyOne. Pushing in place is what `push` does for the longest view, so the views already handed out see
+  // the same items as before.
+  let out = impl(self)
+  let run: { events: Array<MessageEvent.MessageEvent>; messages: Array<Message>; lastSeq: number } | undefined
+  const close = () => {
+    if (run === undefined) return
+    out = new ConversationImpl(
+      out.base,
+      out.baseSeq,
+      { items: run.events, length: run.events.length },
+      { items: run.messages, length: run.messages.length },
+      run.lastSeq,
+      out.warnings,
+      out.seqProblems
+    )
+    run = undefined
+  }
+  for (const event of events) {
+    if (event.type === "append" && event.seq === (run?.lastSeq ?? out.lastSeq) + 1) {
+      run ??= { events: owned(out.sharedEvents), messages: owned(out.sharedMessages), lastSeq: out.lastSeq }
+      run.events.push(event)
+      run.messages.push(event.message)
+      run.lastSeq = event.seq
+      continue
+    }
+    close()
+    out = impl(applyOne(out, event))
+  }
+  close()
   return out
 })
+
+// The items of a view, to push onto: the shared array itself for the longest view, else a copy (as `push`).
+const owned = <A>(shared: Shared<A>): Array<A> =>
+  shared.length === 0 ? [] : shared.items.length === shared.length ? shared.items : shared.items.slice(0, shared.length)
 
 /**
  * Applies a draft with the next `seq` (`lastSeq + 1`) and returns the sequenced event with the result,

@@ -151,6 +151,48 @@ describe("Conversation", () => {
   })
 })
 
+describe("Conversation.applyAll (runs of appends pushed in place)", () => {
+  // Read through size/messageAt too: `messages` is cached by the first read.
+  const state = (c: Conversation.Conversation) => ({
+    messages: c.messages.slice(),
+    shared: Array.from({ length: Conversation.size(c) }, (_, i) => Conversation.messageAt(c, i)),
+    events: c.events.slice(),
+    lastSeq: c.lastSeq,
+    warnings: c.warnings,
+    seqProblems: c.seqProblems
+  })
+  it.prop("in chunks, from forks, with seq gaps and repeats: the same as apply one by one; views never change", [
+    FastCheck.array(draftArb, { maxLength: 40 }),
+    FastCheck.array(FastCheck.nat(40), { maxLength: 6 }),
+    FastCheck.array(FastCheck.tuple(FastCheck.nat(40), FastCheck.integer({ min: -2, max: 2 })), { maxLength: 4 }),
+    FastCheck.array(FastCheck.tuple(FastCheck.nat(10), draftArb), { maxLength: 4 })
+  ], ([drafts, cuts, seqShifts, forks]) => {
+    const events = sequence(drafts).map((e, i) => {
+      const shift = seqShifts.find(([at]) => at === i)?.[1] ?? 0
+      return shift === 0 ? e : { ...e, seq: Math.max(0, e.seq + shift) }
+    })
+    const bounds = [...new Set([0, ...cuts.filter((c) => c <= events.length), events.length])].sort((a, b) => a - b)
+    const views: Array<[Conversation.Conversation, ReturnType<typeof state>]> = []
+    let chunked = Conversation.empty
+    for (let i = 1; i < bounds.length; i++) {
+      chunked = Conversation.applyAll(chunked, events.slice(bounds[i - 1], bounds[i]))
+      views.push([chunked, state(chunked)])
+      // a fork from an earlier view: pushes onto it must not show in the views handed out
+      for (const [from, draft] of forks) {
+        const [view] = views[from % views.length]!
+        Conversation.applyAll(view, [
+          MessageEvent.withSeq(draft, view.lastSeq + 1),
+          MessageEvent.withSeq(draft, view.lastSeq + 2)
+        ])
+      }
+    }
+    let single = Conversation.empty
+    for (const e of events) single = Conversation.apply(single, e)
+    assert.deepStrictEqual(state(chunked), state(single))
+    for (const [view, before] of views) assert.deepStrictEqual(state(view), before)
+  })
+})
+
 describe("Message", () => {
   const roundTrip = (m: Message.Message) =>
     Schema.decodeUnknownSync(Message.Message)(JSON.parse(JSON.stringify(Schema.encodeSync(Message.Message)(m))))

@@ -81,6 +81,16 @@ export interface Router {
     input: Turn.Input
   ) => Effect.Effect<Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>, Middleware.AgentsApiError>
   /**
+   * `submit` with the deadline enforced by the router itself (`timeoutMs` from acceptance), like
+   * `requestWithin`: async requests use it instead of a timer fiber per request.
+   */
+  readonly submitWithin?: (
+    agentName: string,
+    instanceKey: string,
+    input: Turn.Input,
+    timeoutMs: number
+  ) => Effect.Effect<Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>, Middleware.AgentsApiError>
+  /**
    * `request` with the deadline enforced by the router itself: after `timeoutMs` it cancels the callee's
    * turn (or unqueues it) and fails with `AGENT_REQUEST_TIMEOUT`. The orchestrator's router does this with
    * one timer for all requests; without it the API wraps `request` in `Effect.timeoutFail` (a timer fiber

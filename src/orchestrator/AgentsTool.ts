@@ -325,6 +325,7 @@ export const policyOfSwarm = (bundle: Bundle.Bundle, orchestrator: Orchestrator.
 export const routerOf = (orchestrator: Orchestrator.Service): Router => {
   // The same request without the public method's span (the AgentsApi.request span covers the call).
   const direct = Direct.requests.get(orchestrator)
+  const submitWithin = Direct.submits.get(orchestrator)
   const toMessage = (input: Turn.Input): Orchestrator.TurnInput => {
     const { text, ...call } = input
     return { input: text, call }
@@ -346,6 +347,13 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
         Effect.map(Effect.mapError(toApiError)),
         Effect.mapError(toApiError)
       ),
+    ...(submitWithin === undefined ? {} : {
+      submitWithin: (agentName: string, instanceKey: string, input: Turn.Input, timeoutMs: number) =>
+        submitWithin({ agentName, instanceKey }, toMessage(input), timeoutMs).pipe(
+          Effect.map(Effect.mapError(toApiError)),
+          Effect.mapError(toApiError)
+        )
+    }),
     spawn: (agentName, instanceKey) =>
       Effect.gen(function*() {
         const address = yield* Either.match(AgentAddress.make(agentName, instanceKey), {
@@ -401,7 +409,8 @@ export const wire = (
       send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
       spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k)),
       submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i)),
-      requestWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.requestWithin!(a, k, i, ms))
+      requestWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.requestWithin!(a, k, i, ms)),
+      submitWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.submitWithin!(a, k, i, ms))
     }
     const policy: CallPolicy = {
       get swarmName() {

@@ -174,6 +174,7 @@ export const makeWith = (
       })
     }
     Direct.requests.set(service, runtime.request)
+    Direct.submits.set(service, runtime.submitWithin)
     wired?.bind(bundle, service)
     // Only now (instances opening read `service`): what the durable inbox kept is delivered.
     yield* runtime.recover

@@ -187,7 +187,17 @@ export const make = (deps: Deps) => {
           }))
       // Accepted by the callee (durably, with a state root) before the correlation id is returned.
       let wait: Effect.Effect<string, Middleware.AgentsApiError>
-      if (router.submit === undefined) {
+      if (router.submitWithin !== undefined) {
+        // The deadline on the router's registry (one timer for all requests), from acceptance on.
+        const waiting = yield* router.submitWithin(p.target, p.instanceKey, p.input, Math.max(0, deadline - now)).pipe(
+          Effect.tapError(() => inbox.forget(ref, [p.correlationId]))
+        )
+        wait = waiting.pipe(
+          // The same error, whoever enforced the deadline.
+          Effect.mapError((e) => e.code === "AGENT_REQUEST_TIMEOUT" ? timeoutError(p.to, p.timeoutMs) : e),
+          Effect.flatMap((result) => replyOf(p.to, result))
+        )
+      } else if (router.submit === undefined) {
         wait = call(p)
       } else {
         const waiting = yield* router.submit(p.target, p.instanceKey, p.input).pipe(

@@ -17,3 +17,12 @@ export type Request = (
 
 /** Orchestrator service -> its unspanned request (registered by the service's builder). */
 export const requests = new WeakMap<object, Request>()
+
+export type SubmitWithin = (
+  address: AgentAddress.AgentAddress,
+  input: TurnInput,
+  timeoutMs: number
+) => Effect.Effect<Effect.Effect<TurnResult, OrchestratorError>, OrchestratorError>
+
+/** Orchestrator service -> its `submit` with a deadline on the orchestrator's registry (async requests). */
+export const submits = new WeakMap<object, SubmitWithin>()

@@ -113,6 +113,21 @@ export const make = (settings: Settings, open: Opener) =>
           ? Deferred.await(envelope.reply).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
           : Deferred.await(envelope.reply))
 
+    /**
+     * `submit` whose wait has a deadline on the registry (no timer fiber per request): once `timeoutMs` have
+     * passed since it was accepted, the turn is cancelled (unqueued or interrupted) and the wait fails with
+     * `AgentRequestTimeout`. Interrupting the wait cancels the turn.
+     */
+    const submitWithin = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput, timeoutMs: number) =>
+      Effect.flatMap(enqueue(address, input), ({ envelope, slot }) =>
+        Effect.map(deadlines.add(timeoutMs, expire(slot, envelope, timeoutMs)), (remove) =>
+          Deferred.await(envelope.reply).pipe(
+            Effect.onInterrupt(() =>
+              cancel(slot, envelope)
+            ),
+            Effect.ensuring(Effect.sync(remove))
+          )))
+
     const existing = (address: AgentAddress.AgentAddress) =>
       Effect.suspend(() => {
         const slot = slots.get(AgentAddress.format(address))
@@ -160,7 +175,9 @@ export const make = (settings: Settings, open: Opener) =>
     const { release, shutdown } = Shutdown.make({ registry, workers, halt })
 
     // Runs first (finalizers run in reverse order): the graceful shutdown.
-    yield* Effect.addFinalizer(() => shutdown("orchestrator_shutdown"))
+    yield* Effect.addFinalizer(() =>
+      shutdown("orchestrator_shutdown")
+    )
 
     yield* Lifecycle.reconcileLoop(settings.lifecycle, {
       slots: () => Array.from(slots.values()),
@@ -199,5 +216,17 @@ export const make = (settings: Settings, open: Opener) =>
       shuttingDown: () => registry.shuttingDown !== undefined
     })
 
-    return { send, submit, request, stop, restart, list, shutdown, release: releaseAddress, recover, reload }
+    return {
+      send,
+      submit,
+      submitWithin,
+      request,
+      stop,
+      restart,
+      list,
+      shutdown,
+      release: releaseAddress,
+      recover,
+      reload
+    }
   })

@@ -10,7 +10,8 @@
  *   (`AgentHost.childProcess`; its log durable on disk), 300 sequential requests after 30 of warm-up.
  * - messages/s through one mailbox: 2,000 `submit`s to one instance, waited for to the last.
  * - memory per idle in-process instance: 1,000 instances (one turn each, then idle), heap delta after
- *   `gc()` / 1,000 (target < 50 KB), in memory and on disk (durable stores, fsync).
+ *   `gc()` / 1,000 (target < 50 KB), in memory and on disk (durable stores, fsync; measured 2.5 s after the
+ *   last turn, past the stores' 1 s fileIdleTimeout, with the process's open descriptors).
  * - time to start a swarm of 100 instances: `make` plus a first turn on 100 new instances at once.
  *
  * Runs bundled by plain node with `--expose-gc` (see bench/bundled.ts).
@@ -336,10 +337,15 @@ export const measureAll = async (): Promise<void> => {
       ))
       const listed = await rt2.runPromise(o.list)
       if (listed.filter((i) => i.status === "idle").length < n) throw new Error("instances not idle")
+      // Idle means idle: past the stores' fileIdleTimeout (1 s), when an instance's files are closed (its
+      // lock and state kept). Without the wait the row measures instances that have just finished a turn.
+      if (mode !== "in memory") await new Promise((resolve) => setTimeout(resolve, 2500))
+      const fdsOpen = fs.readdirSync("/proc/self/fd").length
       const after = heapUsed()
       rows.push({
         task: `memory per idle instance, ${n} instances (${mode}; one turn each)`,
         "KB/instance": round((after - before) / n / 1024),
+        "open fds": fdsOpen,
         target: "< 50 KB"
       })
       await rt2.runPromise(Scope.close(memScope, Exit.void))

@@ -72,16 +72,20 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
           Effect.mapError(storageError(ref, "writing runtime events"))
         )
       })
+    // `load` and `records` are built when run, not here: as values they kept a whole read pipeline (a
+    // Stream, spans, captured call sites: about 12 KB) alive per instance for as long as it lives, idle or not.
     const storage: Storage = {
       kind: "durable",
-      load: store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation"))),
+      load: Effect.suspend(() => store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation")))),
       append: (drafts, expectedLastSeq) =>
         store.append(ref, drafts, { expectedLastSeq }).pipe(Effect.mapError(storageError(ref, "appending messages"))),
-      records: Effect.zipRight(
-        writeRecords([]),
-        Stream.runCollect(log.read(ref)).pipe(
-          Effect.map((chunk) => Array.from(chunk)),
-          Effect.mapError(storageError(ref, "reading the runtime events"))
+      records: Effect.suspend(() =>
+        Effect.zipRight(
+          writeRecords([]),
+          Stream.runCollect(log.read(ref)).pipe(
+            Effect.map((chunk) => Array.from(chunk)),
+            Effect.mapError(storageError(ref, "reading the runtime events"))
+          )
         )
       ),
       record: writeRecords,

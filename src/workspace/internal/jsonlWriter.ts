@@ -314,7 +314,7 @@ export const writer = <A>(
       )
 
     // Lean: the finalizer does not keep the opening fiber's FiberRefs alive as long as the writer lives.
-    yield* LeanScope.addFinalizer(
+    yield* LeanScope.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
         return inflight === undefined ? Effect.void : Deferred.await(inflight)

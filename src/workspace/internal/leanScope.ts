@@ -25,13 +25,18 @@ export const acquireRelease = <A, E, R>(
   release: (a: A) => Effect.Effect<unknown>
 ): Effect.Effect<A, E, R | Scope.Scope> =>
   Effect.uninterruptible(
-    Effect.flatMap(Effect.scope, (scope) => Effect.tap(acquire, (a) => Scope.addFinalizer(scope, release(a))))
+    Effect.flatMap(
+      Effect.scope,
+      // The release effect is built when it runs: built now, its whole tree would be kept as long as the scope.
+      (scope) => Effect.tap(acquire, (a) => Scope.addFinalizer(scope, Effect.suspend(() => release(a))))
+    )
   )
 
 /**
- * `Effect.addFinalizer` without capturing the fiber's FiberRefs (see the module).
+ * `Effect.addFinalizer` without capturing the fiber's FiberRefs (see the module); the finalizer effect is
+ * built when it runs.
  *
  * @internal
  */
-export const addFinalizer = (finalizer: Effect.Effect<unknown>): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, finalizer))
+export const addFinalizer = (finalizer: () => Effect.Effect<unknown>): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.suspend(finalizer)))

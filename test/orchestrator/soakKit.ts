@@ -84,12 +84,14 @@ export const plan = (seed: number, agent: string, task: string, step: number): P
   let delayMs = d < 0.5 ? 0 : d < 0.93 ? 1_000 + Math.floor(rnd() * 19_000) : 61_000 + Math.floor(rnd() * 60_000)
   const c = rnd()
   let crashes = c < 0.08 ? 1 : step === 0 && c < 0.1 ? 6 + Math.floor(rnd() * 4) : 0
-  const fails = rnd() < 0.05
+  let fails = rnd() < 0.05
   // Whatever the seed: every 13th task of the driver crashes 6 times in a row (crashLoopBackOff, then it goes
-  // on), and the one 4 later 9 times (one restart more than policy.restart allows in 60 s: crashed).
+  // on), the one 4 later 9 times (one restart more than policy.restart allows in 60 s: crashed), and the one 3
+  // later fails its first model call (the turn fails).
   const driven = /^task [^-]+-d(\d+)$/.exec(task)
   if (driven !== null && step === 0) {
     const n = Number(driven[1]) % 13
+    if (n === 9) fails = true
     if (n === 2 || n === 6) {
       crashes = n === 2 ? 6 : 9
       delayMs = 0

@@ -168,3 +168,17 @@ export const retrySleeping: Effect.Effect<void> = waitUntil(
     return Array.from(sleeps).some((t) => t - now <= 120_000)
   })
 )
+
+/**
+ * Waits until a sleep due exactly `ms` from now is pending on the TestClock: a retry's backoff whose wait is
+ * known (a `retry-after` header). Other timers on the same clock (the stores' idle-file timers, per-attempt
+ * timeouts) are due at other times, so advancing the clock by `ms` after this cannot leave the retry asleep.
+ */
+export const sleepingFor = (ms: number): Effect.Effect<void> =>
+  waitUntil(
+    Effect.gen(function*() {
+      const now = yield* TestClock.currentTimeMillis
+      const sleeps = yield* TestClock.sleeps()
+      return Array.from(sleeps).some((t) => t - now === ms)
+    })
+  )

@@ -187,7 +187,7 @@ describe("Observability", () => {
             Effect.provide(Observability.layer({ endpoint: otlp.url, traces: ["otlp"], metricInterval: "1 hour" }))
           )
         ))
-        yield* Server.retrySleeping
+        yield* Server.sleepingFor(2000)
         yield* TestClock.adjust("2 seconds")
         const result = yield* Fiber.join(fiber)
         assert.strictEqual(result.finishReason, "text_response")

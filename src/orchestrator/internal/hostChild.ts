@@ -25,18 +25,11 @@ import type { Exit as HostExit, Hosted, RunOptions, Service, ShutdownReason, Tar
 import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
 import * as HostBridge from "./hostBridge.js"
 import { describeExit, entry, signalGroup, tailLimit, unsupported } from "./hostChildSupport.js"
+import type { ChildProcessOptions } from "./hostLayers.js"
 import * as Protocol from "./hostProtocol.js"
 
-/** Options of the child-process host (see `AgentHost.childProcess`). */
-export interface ChildOptions {
-  readonly stateRoot?: string | undefined
-  readonly readyTimeout?: Duration.DurationInput | undefined
-  readonly gracePeriod?: Duration.DurationInput | undefined
-  readonly killGrace?: Duration.DurationInput | undefined
-  readonly env?: Readonly<Record<string, string>> | undefined
-  readonly execArgv?: ReadonlyArray<string> | undefined
-  readonly entry?: string | undefined
-}
+/** Options of the child-process host: the public `AgentHost.ChildProcessOptions`, documented there. */
+type ChildOptions = ChildProcessOptions
 
 interface RunSlot {
   readonly reply: Deferred.Deferred<TurnResult, AgentTurnFailed | HostCrashed>

@@ -72,7 +72,7 @@ export type LifecycleSettings = Lifecycle.Settings
 
 /**
  * The status of an instance: `starting` (opening its log), `idle`, `processing` (a turn runs),
- * `restarting` (after a crash or `restart`), `crashLoopBackOff` (waiting before its next start, see
+ * `restarting` (after a crash or `restart`, while a message waits for it; with none it reads `idle`), `crashLoopBackOff` (waiting before its next start, see
  * `Supervision`), `stopped` (by `stop`; `restart` brings it back), `crashed` (stopped by the
  * restart-intensity limit, `policy.restart`).
  *

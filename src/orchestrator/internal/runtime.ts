@@ -161,7 +161,11 @@ export const make = (settings: Settings, open: Opener) =>
         address: slot.label,
         agentName: slot.address.agentName,
         instanceKey: slot.address.instanceKey,
-        status: slot.status,
+        // Restarted with nothing to do, an instance reopens from its log at its next message: until then it
+        // is idle (as a released one would be), not `restarting` for as long as no message comes.
+        status: slot.status === "restarting" && slot.current === undefined && slot.mailbox.size() === 0 ?
+          "idle" as const :
+          slot.status,
         reason: slot.reason,
         queued: slot.mailbox.size(),
         consecutiveCrashes: slot.supervision.consecutiveCrashes,

@@ -41,7 +41,7 @@ import * as Compaction from "./internal/compaction.js"
 import * as DurableFile from "./internal/durableFile.js"
 import { encodeEvents, sequence } from "./internal/messageCodec.js"
 import * as MessageInstance from "./internal/messageInstance.js"
-import * as OpenInstances from "./internal/openInstances.js"
+import * as MessageInstances from "./internal/messageInstances.js"
 import type { RepairReport } from "./internal/repair.js"
 import { readConsistent } from "./internal/snapshot.js"
 import { fromIo } from "./internal/storageErrors.js"
@@ -240,8 +240,6 @@ export interface Options {
 // Effect's default tracer: spans in it are not exported anywhere.
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
-const pathCacheBound = 4096
-
 /**
  * Builds the store over a state root (default: `StateRoot.resolve`).
  *
@@ -262,45 +260,14 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
     const durable = options?.durable ?? true
     const durableFile = yield* DurableFile.DurableFile
     const policy = yield* MessageInstance.policyOf(options?.compaction)
-    const instances = yield* OpenInstances.make<Compaction.Open>({
-      idleTimeout: options?.idleTimeout ?? "5 minutes",
-      rest: { after: options?.fileIdleTimeout ?? "1 second", run: (inst) => inst.writer.rest }
+    const { instances, ifOpen, paths, withInstance } = yield* MessageInstances.make({
+      fs,
+      root,
+      durable,
+      durableFile,
+      idleTimeout: options?.idleTimeout,
+      fileIdleTimeout: options?.fileIdleTimeout
     })
-    // The paths of the instances in use, computed once (a dozen path joins, and a hash for a workspace id
-    // that is not a plain name). Bounded: cleared when it holds too many.
-    const pathCache = new Map<string, WorkspacePaths.InstancePaths>()
-    const paths = (instance: InstanceRef) => {
-      const key = `${instance.workspaceId}\u0000${instance.agentName}\u0000${instance.instanceKey}`
-      let p = pathCache.get(key)
-      if (p === undefined) {
-        if (pathCache.size >= pathCacheBound) pathCache.clear()
-        p = WorkspacePaths.instance(root, instance)
-        pathCache.set(key, p)
-      }
-      return p
-    }
-    const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable, durableFile)
-
-    // Once the store's scope has closed, nothing is opened or read any more.
-    const closed = (instance: InstanceRef, operation: string) =>
-      new StorageError.StoreClosed({
-        store: "MessageStore",
-        operation,
-        instance: `${instance.agentName}@${instance.instanceKey}`,
-        workspaceId: instance.workspaceId
-      })
-    const ifOpen = (instance: InstanceRef, operation: string) =>
-      Effect.suspend(() => instances.isClosed() ? Effect.fail(closed(instance, operation)) : Effect.void)
-
-    const withInstance = <B, E>(
-      instance: InstanceRef,
-      operation: string,
-      f: (inst: Compaction.Open) => Effect.Effect<B, E>
-    ) => {
-      const p = paths(instance)
-      // Built only when the instance is not open yet (not on every append).
-      return instances.use(p.dir, Effect.suspend(() => open(p)), f, () => closed(instance, operation))
-    }
 
     // Numbers, validates, encodes and queues the drafts in one synchronous step (the queue order is the
     // file order, and no other append can run in between); a bad draft or a conflict queues nothing.

@@ -102,6 +102,11 @@ export interface Router {
     input: Turn.Input,
     timeoutMs: number
   ) => Effect.Effect<Middleware.TurnResult, Middleware.AgentsApiError>
+  /**
+   * Told that an async reply for the instance is in its inbox: the orchestrator's router gives an idle
+   * (or released) caller one wake-up turn with the reply (see `Orchestrator.Options.calls.wakeOnReply`).
+   */
+  readonly wake?: (agentName: string, instanceKey: string) => Effect.Effect<void>
 }
 
 /**
@@ -269,22 +274,7 @@ export const policyOf = (options: {
   readonly agentCallable?: Readonly<Record<string, ReadonlyArray<string> | undefined>> | undefined
   /** The Swarm's `spec.callableAgents`. */
   readonly swarmCallable?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
-}): CallPolicy => {
-  const cache = new Map<string, ReadonlyArray<string>>()
-  return {
-    swarmName: options.swarmName,
-    entryAgent: options.entryAgent,
-    agents: options.agents,
-    callable: (caller) => {
-      let c = cache.get(caller)
-      if (c === undefined) {
-        c = Calls.resolveCallable(options.agents, caller, options.agentCallable?.[caller], options.swarmCallable)
-        cache.set(caller, c)
-      }
-      return c
-    }
-  }
-}
+}): CallPolicy => Calls.policyOf(options)
 
 /**
  * Builds the service; async requests live as long as the scope.
@@ -410,7 +400,8 @@ export const make = (
         Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => inbox.expire(ref, now)), inbox.pending(ref)),
       markDelivered: (ref, ids) => inbox.delivered(ref, ids),
       pendingAsync: (ref) => Effect.map(inbox.outstanding(ref), (sent) => sent.length),
-      replyFromCallee: (metadata, callee, outcome) => Requests.replyFromCallee(inbox, metadata, callee, outcome),
+      replyFromCallee: (metadata, callee, outcome) =>
+        Requests.replyFromCallee(inbox, router, metadata, callee, outcome),
       nativeTools
     })
   })

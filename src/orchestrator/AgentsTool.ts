@@ -326,6 +326,7 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
   // The same request without the public method's span (the AgentsApi.request span covers the call).
   const direct = Direct.requests.get(orchestrator)
   const submitWithin = Direct.submits.get(orchestrator)
+  const wake = Direct.wakes.get(orchestrator)
   const toMessage = (input: Turn.Input): Orchestrator.TurnInput => {
     const { text, ...call } = input
     return { input: text, call }
@@ -354,6 +355,7 @@ export const routerOf = (orchestrator: Orchestrator.Service): Router => {
           Effect.mapError(toApiError)
         )
     }),
+    ...(wake === undefined ? {} : { wake }),
     spawn: (agentName, instanceKey) =>
       Effect.gen(function*() {
         const address = yield* Either.match(AgentAddress.make(agentName, instanceKey), {
@@ -410,7 +412,8 @@ export const wire = (
       spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k)),
       submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i)),
       requestWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.requestWithin!(a, k, i, ms)),
-      submitWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.submitWithin!(a, k, i, ms))
+      submitWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.submitWithin!(a, k, i, ms)),
+      wake: (a, k) => Effect.suspend(() => bound.router?.wake?.(a, k) ?? Effect.void)
     }
     const policy: CallPolicy = {
       get swarmName() {

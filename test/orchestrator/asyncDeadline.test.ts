@@ -13,8 +13,10 @@ describe("async requests on the deadline registry", () => {
       Effect.gen(function*() {
         const { context } = yield* durableContext("es-orch-async-deadline-")
         const bundle = yield* loadCalls
+        // Not woken by the replies (wakeOnReply.test.ts covers that): they are read where they wait.
         const { orchestrator } = yield* openDurable(bundle, "team", context, {
-          models: { lead: hanging, worker: hanging }
+          models: { lead: hanging, worker: hanging },
+          calls: { wakeOnReply: false }
         })
         const api = orchestrator.agentsApi!
         const lead = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }

@@ -25,8 +25,9 @@ import {
 
 type Context = DurableContext
 
+/** Callers are not woken by their replies here (wakeOnReply.test.ts covers that): the replies wait in the inbox. */
 const open = (bundle: Bundle.Bundle, context: Context, models: Readonly<Record<string, Model.Service>>) =>
-  openDurable(bundle, "team", context, { models })
+  openDurable(bundle, "team", context, { models, calls: { wakeOnReply: false } })
 
 /** The async replies in the caller's log, with their text. */
 const replies = (context: Context, workspaceId: string) =>

@@ -63,8 +63,10 @@ describe("request deadlines and reloads: edge cases", () => {
       Effect.gen(function*() {
         const { context, root } = yield* durableContext("es-orch-reload-async-")
         const bundle = yield* loadCalls
+        // Not woken by the reply (wakeOnReply.test.ts covers that): the reply is read where it waits.
         const { orchestrator } = yield* openDurable(bundle, "team", context, {
-          models: { lead: hanging, worker: hanging }
+          models: { lead: hanging, worker: hanging },
+          calls: { wakeOnReply: false }
         })
         const api = orchestrator.agentsApi!
         const lead = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }

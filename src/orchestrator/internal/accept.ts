@@ -168,16 +168,21 @@ export const make = (deps: Deps) =>
       return { envelope, depth, durable }
     }
 
-    /** Accepts a message for `address` (durable before it returns, with an inbox). */
-    const enqueue = (
+    /**
+     * Accepts a message for `address` (durable before it returns, with an inbox); with `onlyIf`, only when
+     * the slot passes it at the moment of acceptance (else undefined, nothing enqueued).
+     */
+    const enqueueIf = (
       address: AgentAddress.AgentAddress,
-      input: Mailbox.TurnInput
-    ): Effect.Effect<Accepted, OrchestratorError> =>
+      input: Mailbox.TurnInput,
+      onlyIf: ((slot: Slot) => boolean) | undefined
+    ): Effect.Effect<Accepted | undefined, OrchestratorError> =>
       Effect.flatMap(slotFor(address), (slot) => {
         const accepted = (durableId: { id: string; at: number } | undefined) => {
+          if (onlyIf !== undefined && !slot.released && !onlyIf(slot)) return Effect.succeed(undefined)
           const a = accept(slot, input, durableId)
           // Released between the lookup and now (idle release): the next slot takes it.
-          if (a === undefined) return enqueue(address, input)
+          if (a === undefined) return enqueueIf(address, input, onlyIf)
           if (!("envelope" in a)) return Effect.fail(a)
           const done = Effect.as(Metrics.recordDepth(address.agentName, a.depth), { slot, envelope: a.envelope })
           return a.durable === undefined ? done : Effect.zipRight(a.durable, done)
@@ -191,5 +196,57 @@ export const make = (deps: Deps) =>
         ))
       })
 
-    return { slotFor, enqueue }
+    /** Accepts a message for `address` (durable before it returns, with an inbox). */
+    const enqueue = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
+      // Never undefined without `onlyIf`.
+      enqueueIf(address, input, undefined) as Effect.Effect<Accepted, OrchestratorError>
+
+    /**
+     * Quiet: a wake-up may go to it. Nothing runs or waits in its mailbox (that turn's next step reads
+     * the replies), it answers (not stopped, crashed or shutting down); idle, starting, in backoff, or
+     * released (it comes back from its log).
+     */
+    const quiet = (slot: Slot | undefined) =>
+      registry.shuttingDown === undefined && (slot === undefined || slot.released ||
+        (slot.status !== "stopped" && slot.status !== "crashed" && slot.current === undefined &&
+          slot.mailbox.size() === 0 && slot.accepting === 0))
+    /** Addresses being woken; true: called again meanwhile (a reply may have come after `build` read). */
+    const waking = new Map<string, boolean>()
+
+    /**
+     * Enqueues `build`'s message (undefined: nothing to say) for a quiet instance, checked when called and
+     * again when accepted; one at a time per address (a burst of calls makes one message; a call that
+     * comes while `build` runs makes it run again if it found nothing). True when it was enqueued. Never
+     * fails: an address the Swarm does not know, or a refusal, is logged.
+     */
+    const wake = (
+      address: AgentAddress.AgentAddress,
+      build: Effect.Effect<Mailbox.TurnInput | undefined>
+    ): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        const label = AgentAddress.format(address)
+        if (waking.has(label)) return Effect.sync(() => (waking.set(label, true), false))
+        if (!quiet(slots.get(label))) return Effect.succeed(false)
+        waking.set(label, false)
+        const attempt = (): Effect.Effect<boolean> =>
+          build.pipe(
+            Effect.flatMap((input) =>
+              input === undefined ?
+                Effect.succeed(false) :
+                Effect.map(enqueueIf(address, input, quiet), (a) => a !== undefined)
+            ),
+            Effect.catchAll((e) => Effect.as(Effect.logWarning(`${label} was not woken: ${e.message}`), false)),
+            Effect.flatMap((enqueued) => {
+              if (enqueued || waking.get(label) !== true || !quiet(slots.get(label))) {
+                waking.delete(label)
+                return Effect.succeed(enqueued)
+              }
+              waking.set(label, false)
+              return attempt()
+            })
+          )
+        return attempt().pipe(Effect.onInterrupt(() => Effect.sync(() => void waking.delete(label))))
+      })
+
+    return { slotFor, enqueue, wake }
   })

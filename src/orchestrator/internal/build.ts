@@ -11,7 +11,15 @@ import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type * as AgentHost from "../AgentHost.js"
 import * as AgentsTool from "../AgentsTool.js"
-import type { Address, InstanceContext, Options, RequestOptions, Service, ShutdownReason } from "../Orchestrator.js"
+import type {
+  Address,
+  CallLimits,
+  InstanceContext,
+  Options,
+  RequestOptions,
+  Service,
+  ShutdownReason
+} from "../Orchestrator.js"
 import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import * as Direct from "./direct.js"
@@ -20,6 +28,7 @@ import * as Lifecycle from "./lifecycle.js"
 import type { TurnInput } from "./mailbox.js"
 import * as Runtime from "./runtime.js"
 import type { Opener } from "./slot.js"
+import * as Wake from "./wake.js"
 
 const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
   typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
@@ -29,6 +38,11 @@ const timeoutMillis = (timeout: Duration.DurationInput | undefined): number | un
   if (timeout === undefined) return undefined
   const ms = Duration.toMillis(Duration.decode(timeout))
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined
+}
+
+const limitsOf = (given: CallLimits | undefined): Omit<CallLimits, "wakeOnReply"> => {
+  const { wakeOnReply: _, ...limits } = given ?? {}
+  return limits
 }
 
 const toInput = (input: string | TurnInput): TurnInput => typeof input === "string" ? { input } : input
@@ -73,7 +87,7 @@ export const makeWith = (
     const wired = given !== undefined && given !== false && "api" in given ?
       undefined
       : options.agents === undefined && given !== false
-      ? yield* AgentsTool.wire({ ...given, root })
+      ? yield* AgentsTool.wire({ ...limitsOf(given), root })
       : undefined
     const calls = given !== undefined && given !== false && "api" in given ? given : wired
 
@@ -120,9 +134,17 @@ export const makeWith = (
       inbox,
       onTurnEnd: calls === undefined ?
         undefined :
-        (address, input, outcome) => calls.api.replyFromCallee?.(input.call?.metadata, address, outcome) ?? Effect.void,
+        (address, input, outcome) =>
+          Effect.zipRight(
+            calls.api.replyFromCallee?.(input.call?.metadata, address, outcome) ?? Effect.void,
+            // Replies that came during the turn's last step: an idle caller is woken again.
+            Effect.suspend(() => waker?.turnEnded(address, outcome) ?? Effect.void)
+          ),
       persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
     }, open)
+    const waker: Wake.Waker | undefined = calls === undefined || given === false || given?.wakeOnReply === false ?
+      undefined :
+      Wake.make({ api: calls.api, workspaceId, wake: runtime.wake })
 
     // `open` reads `service` only when an instance starts, after this line.
     const service: Service = {
@@ -175,6 +197,7 @@ export const makeWith = (
     }
     Direct.requests.set(service, runtime.request)
     Direct.submits.set(service, runtime.submitWithin)
+    if (waker !== undefined) Direct.wakes.set(service, waker.wake)
     wired?.bind(bundle, service)
     // Only now (instances opening read `service`): what the durable inbox kept is delivered.
     yield* runtime.recover

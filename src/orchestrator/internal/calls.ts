@@ -41,6 +41,30 @@ export const resolveCallable = (
   return Array.from(new Set(list)).filter((a) => members.has(a))
 }
 
+/** `AgentsApi.policyOf`: the resolved allow-list of each caller, cached. */
+export const policyOf = (options: {
+  readonly swarmName: string
+  readonly entryAgent: string
+  readonly agents: ReadonlyArray<string>
+  readonly agentCallable?: Readonly<Record<string, ReadonlyArray<string> | undefined>> | undefined
+  readonly swarmCallable?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+}): CallPolicy => {
+  const cache = new Map<string, ReadonlyArray<string>>()
+  return {
+    swarmName: options.swarmName,
+    entryAgent: options.entryAgent,
+    agents: options.agents,
+    callable: (caller) => {
+      let c = cache.get(caller)
+      if (c === undefined) {
+        c = resolveCallable(options.agents, caller, options.agentCallable?.[caller], options.swarmCallable)
+        cache.set(caller, c)
+      }
+      return c
+    }
+  }
+}
+
 const fail = (
   code: AgentsApiError["code"],
   message: string,

@@ -175,6 +175,7 @@ export const make = (deps: Deps) => {
         deadline,
         timeoutMs: p.timeoutMs
       })
+      // Kept in the caller's inbox, then the caller is told (an idle one gets a wake-up turn).
       const settle = (reply: Omit<Reply, "v" | "correlationId" | "agentName" | "instanceKey" | "receivedAt">) =>
         Effect.flatMap(Clock.currentTimeMillis, (receivedAt) =>
           inbox.put(ref, {
@@ -184,7 +185,7 @@ export const make = (deps: Deps) => {
             instanceKey: p.instanceKey,
             receivedAt,
             ...reply
-          }))
+          })).pipe(Effect.zipRight(wake(router, ref)))
       // Accepted by the callee (durably, with a state root) before the correlation id is returned.
       let wait: Effect.Effect<string, Middleware.AgentsApiError>
       if (router.submitWithin !== undefined) {
@@ -233,9 +234,14 @@ export const make = (deps: Deps) => {
   return { orFail, prepare, call, asyncRequest }
 }
 
-/** The callee's side of an async request (see `AgentsApi.Service.replyFromCallee`). */
+/** Tells the router a reply waits for `ref` (after it is in the inbox). */
+const wake = (router: Router, ref: InstanceRef): Effect.Effect<void> =>
+  router.wake === undefined ? Effect.void : router.wake(ref.agentName, ref.instanceKey)
+
+/** The callee's side of an async request (see `AgentsApi.Service.replyFromCallee`); then the caller is told. */
 export const replyFromCallee = (
   inbox: Inbox.Inbox,
+  router: Router,
   metadata: Readonly<Record<string, unknown>> | undefined,
   callee: { readonly agentName: string; readonly instanceKey: string },
   outcome: CalleeOutcome
@@ -252,7 +258,8 @@ export const replyFromCallee = (
     const reply = outcome._tag === "Completed"
       ? yield* Effect.either(replyOf(target, outcome.result))
       : Either.left({ code: outcome.code, message: outcome.message })
-    yield* inbox.put({ workspaceId, agentName, instanceKey }, {
+    const caller = { workspaceId, agentName, instanceKey }
+    yield* inbox.put(caller, {
       v: 1,
       correlationId,
       agentName: callee.agentName,
@@ -262,5 +269,6 @@ export const replyFromCallee = (
         ? { status: "ok" as const, response: reply.right }
         : { status: "error" as const, error: { code: reply.left.code, message: reply.left.message } })
     })
+    yield* wake(router, caller)
   })
 }

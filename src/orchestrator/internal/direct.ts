@@ -26,3 +26,6 @@ export type SubmitWithin = (
 
 /** Orchestrator service -> its `submit` with a deadline on the orchestrator's registry (async requests). */
 export const submits = new WeakMap<object, SubmitWithin>()
+
+/** Orchestrator service -> its wake of a caller with waiting async replies (absent: `wakeOnReply: false`). */
+export const wakes = new WeakMap<object, (agentName: string, instanceKey: string) => Effect.Effect<void>>()

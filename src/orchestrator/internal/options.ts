@@ -24,9 +24,19 @@ export interface InstanceContext {
   readonly orchestrator: Service
 }
 
-export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root">
+export interface WakeOption {
+  /**
+   * An idle (or released) caller is woken by an async reply: it gets one turn whose input is the reply
+   * (a burst of replies: one turn, the others delivered at its first step). Not a busy caller (its next
+   * step reads them), nor a stopped, crashed or approval-waiting one (they wait in its inbox). Default
+   * true; false: replies wait for the caller's next turn.
+   */
+  readonly wakeOnReply?: boolean | undefined
+}
 
-export interface WiredCalls {
+export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root"> & WakeOption
+
+export interface WiredCalls extends WakeOption {
   readonly api: AgentsApi.Service
   readonly agents: (context: InstanceContext) => MiddlewareAgentsApi
 }

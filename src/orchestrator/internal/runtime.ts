@@ -58,7 +58,7 @@ export const make = (settings: Settings, open: Opener) =>
     })
 
     const start = (slot: Slot) => FiberMap.run(workers, slot.label, worker(slot), { onlyIfMissing: true })
-    const { enqueue, slotFor } = yield* Accept.make({ registry, slotsScope, start })
+    const { enqueue, slotFor, wake } = yield* Accept.make({ registry, slotsScope, start })
 
     /**
      * Stops the worker: the instance is told why, an in-flight turn is interrupted and stays open in the log
@@ -231,6 +231,7 @@ export const make = (settings: Settings, open: Opener) =>
       shutdown,
       release: releaseAddress,
       recover,
-      reload
+      reload,
+      wake
     }
   })

@@ -1,0 +1,87 @@
+/**
+ * An idle caller woken by its async reply (`Options.calls.wakeOnReply`, on by default). When a reply is
+ * in a caller's inbox (`AgentsApi.Router.wake`), or a turn of the caller ends with replies still waiting
+ * (one came during its last step), a quiet caller (see `accept.ts`: idle, starting, in backoff, or
+ * released) gets one wake-up message: the oldest reply itself (source `agent` / `reply` with its
+ * correlation id), so the turn it runs has the reply in its conversation; its first step delivers the
+ * others (reply delivery skips correlation ids already in the conversation). A busy caller, or one with
+ * queued messages, reads them at its next step; a stopped or crashed one is not woken, nor one whose
+ * last turn waits for an approval (known to this process): the replies stay in its inbox.
+ */
+import * as Effect from "effect/Effect"
+import type { JsonObject } from "../../tool/ToolCatalog.js"
+import * as AgentAddress from "../AgentAddress.js"
+import type * as AgentsApi from "../AgentsApi.js"
+import { replyText } from "../AgentsTool.js"
+import type { TurnInput } from "./mailbox.js"
+
+/** The wake-up message of a reply: the reply as a user message, like reply delivery writes it. */
+export const inputOf = (reply: AgentsApi.Reply): TurnInput => ({
+  input: replyText(reply),
+  call: {
+    source: {
+      type: "agent",
+      kind: "reply",
+      agentName: reply.agentName,
+      instanceKey: reply.instanceKey,
+      correlationId: reply.correlationId
+    }
+  },
+  metadata: {
+    "swarm.reply": {
+      correlationId: reply.correlationId,
+      status: reply.status,
+      ...(reply.error === undefined ? {} : { errorCode: reply.error.code })
+    } satisfies JsonObject,
+    "swarm.wake": true
+  }
+})
+
+export interface Deps {
+  readonly api: AgentsApi.Service
+  readonly workspaceId: string
+  /** The runtime's wake (`accept.ts`). */
+  readonly wake: (
+    address: AgentAddress.AgentAddress,
+    build: Effect.Effect<TurnInput | undefined>
+  ) => Effect.Effect<boolean>
+}
+
+export interface Waker {
+  /** Wakes the instance if it is quiet and replies wait for it (`AgentsApi.Router.wake`). */
+  readonly wake: (agentName: string, instanceKey: string) => Effect.Effect<void>
+  /** Told when a turn of the instance ended (the orchestrator's turn-end hook). */
+  readonly turnEnded: (address: AgentAddress.AgentAddress, outcome: AgentsApi.CalleeOutcome) => Effect.Effect<void>
+}
+
+export const make = (deps: Deps): Waker => {
+  const { api, workspaceId } = deps
+  /** Instances whose last turn ended awaiting approval (in this process). */
+  const awaiting = new Set<string>()
+
+  const wake = (agentName: string, instanceKey: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const address = { agentName, instanceKey }
+      if (awaiting.has(AgentAddress.format(address))) return Effect.void
+      const build = Effect.map(
+        api.pendingReplies({ workspaceId, agentName, instanceKey }),
+        (replies) => replies.length === 0 ? undefined : inputOf(replies[0]!)
+      )
+      return Effect.asVoid(deps.wake(address, build))
+    })
+
+  /** A turn of `address` ended: replies that came during its last step wake it again. */
+  const turnEnded = (address: AgentAddress.AgentAddress, outcome: AgentsApi.CalleeOutcome): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const label = AgentAddress.format(address)
+      if (outcome._tag === "Completed" && outcome.result.finishReason === "awaiting_approval") {
+        awaiting.add(label)
+        return Effect.void
+      }
+      awaiting.delete(label)
+      // Only agents that may call others get replies.
+      return api.callable(address.agentName).length === 0 ? Effect.void : wake(address.agentName, address.instanceKey)
+    })
+
+  return { wake, turnEnded }
+}

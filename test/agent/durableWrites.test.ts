@@ -14,6 +14,7 @@ import {
   Scripted,
   Turn
 } from "effect-swarm"
+import * as nodeFs from "node:fs/promises"
 import { tempRoot } from "../workspace/helpers.js"
 
 const ref = { workspaceId: "w", agentName: "a", instanceKey: "k" }
@@ -108,5 +109,58 @@ describe("durable turns: what they write besides the conversation", () => {
         assert.strictEqual(records.at(-1)!.type, "turn.completed")
         assert.includeMembers(records.map((r) => r.type), ["step.started", "tool.called", "tool.completed"])
       }).pipe(Effect.provide(stores(root, counter)))
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("the idle status is written beside the turn's last record, not after it (issue 15)", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const model = yield* Scripted.make([{ text: "one" }])
+      // Holds the append of turn.completed while it reads metadata.json (real reads, at most 200): the
+      // status write, running beside the append, says idle meanwhile. Written after the append (the old
+      // order), it could not: the reads would all see processing.
+      const seen: Array<string> = []
+      const statusNow = Effect.promise(() =>
+        nodeFs.readFile(`${root}/workspaces/w/instances/a@k/metadata.json`, "utf8").then(
+          (text) => (JSON.parse(text) as { status: string }).status,
+          () => "unreadable"
+        )
+      )
+      const untilIdle = Effect.iterate(0, {
+        while: (n) => n < 200 && seen.at(-1) !== "idle",
+        body: (n) => Effect.map(statusNow, (status) => (seen.push(status), n + 1))
+      })
+      const holdingLog = Layer.scoped(
+        RuntimeEventLog.RuntimeEventLog,
+        Effect.map(RuntimeEventLog.make({ root }), (log) =>
+          RuntimeEventLog.RuntimeEventLog.of({
+            ...log,
+            append: (instance, records) =>
+              records.some((r) => r.type === "turn.completed")
+                ? Effect.zipRight(untilIdle, log.append(instance, records))
+                : log.append(instance, records)
+          }))
+      )
+      yield* Effect.gen(function*() {
+        const agent = yield* AgentInstance.make({ ref, model })
+        assert.strictEqual((yield* Turn.run(agent, "a")).finishReason, "text_response")
+        assert.strictEqual(
+          seen.at(-1),
+          "idle",
+          `metadata.json while turn.completed was written: ${seen.length} reads, the last ${seen.at(-1)}`
+        )
+        const log = yield* RuntimeEventLog.RuntimeEventLog
+        const records = Chunk.toReadonlyArray(yield* Stream.runCollect(log.read(ref)))
+        assert.strictEqual(records.at(-1)!.type, "turn.completed")
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            MessageStore.layer({ root }),
+            holdingLog,
+            Instances.layer({ root }),
+            ExtensionState.layer({ root }),
+            EventBus.layer()
+          ).pipe(Layer.provide(NodeContext.layer))
+        )
+      )
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -265,13 +265,17 @@ const drive = (inst: AgentInstance, state: TurnState) =>
       yield* record(inst, "budget.exceeded", state.turnId, { ...state.exceeded })
     }
     if (turnResult.finishReason !== "awaiting_approval") {
-      yield* record(inst, "turn.completed", state.turnId, {
-        stepCount: state.steps,
-        duration: (yield* Clock.currentTimeMillis) - started,
-        tokenUsage: { totalTokens: state.tokens },
-        finishReason: turnResult.finishReason,
-        ...(turnResult.limit === undefined ? {} : { limit: turnResult.limit })
-      })
+      // The `idle` status is written beside the turn's last record (see `Storage.withStatus`).
+      yield* inst.state.storage.withStatus(
+        "idle",
+        record(inst, "turn.completed", state.turnId, {
+          stepCount: state.steps,
+          duration: (yield* Clock.currentTimeMillis) - started,
+          tokenUsage: { totalTokens: state.tokens },
+          finishReason: turnResult.finishReason,
+          ...(turnResult.limit === undefined ? {} : { limit: turnResult.limit })
+        })
+      )
     }
     return turnResult
   }).pipe(
@@ -388,20 +392,23 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
     const previous = Log.lastTurn(yield* Ref.get(inst.state.conversation))
     if (previous !== undefined) yield* closeDangling(inst, previous.turnId, "the turn failed before it ran")
     const turnId = yield* makeTurnId
-    yield* inst.state.storage.setStatus("processing")
-    // Write-ahead: the input is durable before the turn starts, so a crash never loses it.
+    // Write-ahead: the input is durable before the turn starts, so a crash never loses it. The status
+    // `processing` is written beside it (see `Storage.withStatus`).
     const call = input.call === undefined && input.parentTrace === undefined
       ? undefined
       : { call: input.call, parentTrace: input.parentTrace }
-    yield* appendMessage(
-      inst,
-      { role: "user", content: input.text },
-      {
-        ...input.metadata,
-        ...meta(turnId),
-        ...(call === undefined ? {} : { [callKey]: JSON.parse(JSON.stringify(call)) as Message.Json })
-      },
-      input.source
+    yield* inst.state.storage.withStatus(
+      "processing",
+      appendMessage(
+        inst,
+        { role: "user", content: input.text },
+        {
+          ...input.metadata,
+          ...meta(turnId),
+          ...(call === undefined ? {} : { [callKey]: JSON.parse(JSON.stringify(call)) as Message.Json })
+        },
+        input.source
+      )
     )
     // Durable with the turn's next record (its end, a pause): the input message above marks the turn.
     yield* record(inst, "turn.started", turnId, {}, { withNext: true })

@@ -4,6 +4,8 @@
  * before returning); `memory` keeps everything in Refs (tests, the benchmark, throwaway agents).
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -36,6 +38,16 @@ export interface Storage {
    */
   readonly recordWithNext: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void>
   readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
+  /**
+   * Runs `effect` with a status change written beside it (at the same time), for a change that goes with
+   * a write of the log (`processing` with a turn's input message, `idle` with its `turn.completed`): the
+   * status write's file-system round trips overlap the durable append instead of adding to the turn.
+   * Both have finished when it returns; it fails with `effect`'s failure, else with the status write's.
+   */
+  readonly withStatus: <A, E, R>(
+    status: Status,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | TurnStorageError, R>
 }
 
 export const label = (ref: InstanceRef) => `${ref.agentName}@${ref.instanceKey}`
@@ -72,6 +84,21 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
           Effect.mapError(storageError(ref, "writing runtime events"))
         )
       })
+    // Not fsynced: the status is informational (`instances list`, the CLI). Nothing in recovery reads
+    // it (an open turn is found in the log, whatever the status says), and a kill -9 leaves the old or
+    // the new file (an atomic rename); a power loss may lose the last change or, rarely, empty the file,
+    // which the open above rebuilds. Saves two fsyncs (file and directory) per status change.
+    const setStatus = (next: Status): Effect.Effect<void, TurnStorageError> =>
+      next === status ?
+        Effect.void :
+        instances.setStatus(ref, next, undefined, { durable: false, current: metadata }).pipe(
+          Effect.tap((written) => {
+            metadata = written
+            status = next
+          }),
+          Effect.asVoid,
+          Effect.mapError(storageError(ref, `setting the status to ${next}`))
+        )
     // `load` and `records` are built when run, not here: as values they kept a whole read pipeline (a
     // Stream, spans, captured call sites: about 12 KB) alive per instance for as long as it lives, idle or not.
     const storage: Storage = {
@@ -93,21 +120,17 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
         Effect.sync(() => {
           for (const r of records) observed.push(r)
         }),
-      // Not fsynced: the status is informational (`instances list`, the CLI). Nothing in recovery reads
-      // it (an open turn is found in the log, whatever the status says), and a kill -9 leaves the old or
-      // the new file (an atomic rename); a power loss may lose the last change or, rarely, empty the file,
-      // which the open above rebuilds. Saves two fsyncs (file and directory) per status change.
-      setStatus: (next) =>
+      setStatus,
+      // The status write runs in a child fiber beside `effect`; a failed `effect` still waits for it (an
+      // atomic file write is not interruptible) and fails with its own error alone.
+      withStatus: <A, E, R>(next: Status, effect: Effect.Effect<A, E, R>) =>
         next === status ?
-          Effect.void :
-          instances.setStatus(ref, next, undefined, { durable: false, current: metadata }).pipe(
-            Effect.tap((written) => {
-              metadata = written
-              status = next
-            }),
-            Effect.asVoid,
-            Effect.mapError(storageError(ref, `setting the status to ${next}`))
-          )
+          effect :
+          Effect.flatMap(Effect.fork(setStatus(next)), (fiber) =>
+            Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<A, E | TurnStorageError> =>
+              Exit.isSuccess(exit)
+                ? Effect.as(Fiber.join(fiber), exit.value)
+                : Effect.zipRight(Fiber.await(fiber), exit)))
     }
     return storage
   })
@@ -134,7 +157,8 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
         Effect.sync(() => {
           for (const r of added) records.push(r)
         }),
-      setStatus: () => Effect.void
+      setStatus: () => Effect.void,
+      withStatus: (_status, effect) => effect
     }
     return storage
   })

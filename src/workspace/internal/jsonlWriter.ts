@@ -35,6 +35,7 @@ import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { io, makeDirectories, StorageIoError, syncDirectory, write as writeAtomic } from "../AtomicFile.js"
 import { DurableFile, type Handle } from "./durableFile.js"
+import * as JsonlBatch from "./jsonlBatch.js"
 import type { Codec } from "./jsonlCodec.js"
 import { readRange, repairTail } from "./jsonlReader.js"
 import * as LeanScope from "./leanScope.js"
@@ -80,14 +81,6 @@ export interface Writer<A> {
    */
   readonly rest: Effect.Effect<boolean>
 }
-
-interface Pending {
-  readonly text: string
-  readonly done: Deferred.Deferred<void, StorageIoError>
-}
-
-/** The largest encoding buffer a writer keeps between batches. */
-const keptBufferBound = 1024 * 1024
 
 const closedError = (file: string) =>
   new StorageIoError({ file, operation: "append", cause: new Error("writer closed") })
@@ -194,40 +187,18 @@ export const writer = <A>(
     }
 
     // Lines queued and not yet taken by a batch, in call order.
-    let pending: Array<Pending> = []
+    let pending: Array<JsonlBatch.Pending> = []
     // True while a leader (an appender or the drain fiber) owns the file.
     let writing = false
-    // Completed when the batch being written is done; the finalizer waits for it.
-    let inflight: Deferred.Deferred<void> | undefined
+    // True while a batch is being written; the finalizer waits for it (through `batchDone`, made only then).
+    let inflight = false
+    let batchDone: Deferred.Deferred<void> | undefined
     let closed = false
     // Set after a failed write that could not be cut back: every later append fails with it.
     let broken: StorageIoError | undefined
 
-    // One encoding per batch: the lines are joined as text (cheap), then written as UTF-8 into a buffer the
-    // writer keeps (one batch is in flight at a time, and the handle is done with the bytes when its append
-    // completes), so a batch allocates no memory outside the heap. A batch larger than the kept buffer's
-    // bound gets a buffer of its own.
-    const noBuffer = Buffer.allocUnsafeSlow(0)
-    let scratch = noBuffer
-    const encode = (items: ReadonlyArray<Pending>): Uint8Array => {
-      let text = ""
-      for (const item of items) text += item.text
-      // UTF-8 needs at most 3 bytes per UTF-16 code unit. The kept buffer grows to that bound (not to the
-      // exact size: counting the bytes would walk the text once more on every batch of the usual size).
-      const bound = text.length * 3
-      if (bound > scratch.length) {
-        if (bound <= keptBufferBound) {
-          scratch = Buffer.allocUnsafeSlow(Math.min(keptBufferBound, Math.max(bound, 2 * scratch.length, 4096)))
-        } else {
-          const needed = Buffer.byteLength(text, "utf8")
-          if (needed > scratch.length) {
-            if (needed > keptBufferBound) return Buffer.from(text, "utf8")
-            scratch = Buffer.allocUnsafeSlow(keptBufferBound)
-          }
-        }
-      }
-      return scratch.subarray(0, scratch.write(text, 0, "utf8"))
-    }
+    // The batch's bytes: one buffer kept between batches (see `jsonlBatch.ts`).
+    const buffer = JsonlBatch.makeBuffer()
 
     // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
     // either written and acknowledged, or failed and cut back.
@@ -237,13 +208,12 @@ export const writer = <A>(
       // The scope may have closed between taking the file and this batch (another fiber ran the
       // finalizer at a yield): the descriptor is gone, and may already belong to another file.
       if (closed) {
-        for (const item of items) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
+        for (const item of items) JsonlBatch.complete(item, Exit.fail(closedError(file)))
         return Effect.void
       }
-      const bytes = encode(items)
+      const bytes = buffer.encode(items)
       const before = size
-      const done = Deferred.unsafeMake<void>(FiberId.none)
-      inflight = done
+      inflight = true
       using++
       // Nothing to write (a flush): every earlier batch completed before this one started, durably (and no
       // descriptor is needed for it).
@@ -269,10 +239,13 @@ export const writer = <A>(
         Effect.exit,
         Effect.map((exit) => {
           const result = Exit.asVoid(exit)
-          for (const item of items) Deferred.unsafeDone(item.done, result)
-          inflight = undefined
+          for (const item of items) JsonlBatch.complete(item, result)
+          inflight = false
           using--
-          Deferred.unsafeDone(done, Exit.void)
+          if (batchDone !== undefined) {
+            Deferred.unsafeDone(batchDone, Exit.void)
+            batchDone = undefined
+          }
         })
       )
     }).pipe(Effect.uninterruptible)
@@ -300,16 +273,17 @@ export const writer = <A>(
     // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
     // interruption in between would leave `writing` set with nobody writing, and every later append would
     // wait forever. Only the wait for its own lines is interruptible.
-    const waitFor = (own: Pending): Effect.Effect<void, StorageIoError> =>
+    const waitFor = (own: JsonlBatch.Pending): Effect.Effect<void, StorageIoError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           // Still queued and nobody writing: lead. Otherwise a batch has it, or the running leader or drain
           // fiber will take it before giving up the file.
           if (!writing && pending.includes(own)) {
             writing = true
-            return writeBatch.pipe(Effect.zipRight(handOff), Effect.zipRight(restore(Deferred.await(own.done))))
+            // The batch took `own`: its result is known when the batch returns.
+            return writeBatch.pipe(Effect.zipRight(handOff), Effect.zipRight(restore(JsonlBatch.awaitItem(own))))
           }
-          return restore(Deferred.await(own.done))
+          return restore(JsonlBatch.awaitItem(own))
         })
       )
 
@@ -317,27 +291,29 @@ export const writer = <A>(
     yield* LeanScope.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
-        return inflight === undefined ? Effect.void : Deferred.await(inflight)
+        if (!inflight) return Effect.void
+        batchDone ??= Deferred.unsafeMake<void>(FiberId.none)
+        return Deferred.await(batchDone)
       }).pipe(
         Effect.zipRight(Effect.sync(() => {
           const rest = pending
           pending = []
-          for (const item of rest) Deferred.unsafeDone(item.done, Exit.fail(closedError(file)))
-          scratch = noBuffer
+          for (const item of rest) JsonlBatch.complete(item, Exit.fail(closedError(file)))
+          buffer.drop()
         })),
         Effect.zipRight(closeHandle)
       )
     )
 
     const rest = Effect.suspend(() => {
-      if (closed || writing || using > 0 || inflight !== undefined || pending.length > 0) return Effect.succeed(false)
-      scratch = noBuffer
+      if (closed || writing || using > 0 || inflight || pending.length > 0) return Effect.succeed(false)
+      buffer.drop()
       return Effect.as(closeHandle, true)
     }).pipe(Effect.uninterruptible)
 
     const unsafeEnqueueText = (text: string): Effect.Effect<void, StorageIoError> => {
       if (closed) return Effect.fail(closedError(file))
-      const own: Pending = { text, done: Deferred.unsafeMake(FiberId.none) }
+      const own = JsonlBatch.pending(text)
       pending.push(own)
       return waitFor(own)
     }

@@ -7,7 +7,11 @@
  * - floor + heap cap (node, deno): the same with the `--max-old-space-size` flag the runtime always
  *   passes; on Node 20 it costs on its own (V8 rejects Node's built-in code cache when memory flags
  *   change, fixed upstream in V8 87356585659b), so it is part of any heap-capped start;
- * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap);
+ * - cold: `ToolRuntime.execute` of a tool returning 42 (spawn, handshake, import, call, reap), back to
+ *   back: each call runs beside the background teardown of the previous call's worker (SIGKILL, exit,
+ *   scratch removal), which a floor sample (waited for until exit) never does;
+ * - cold, paced: the same call after a 100 ms pause (the previous worker reaped), alternating with a
+ *   floor sample after the same pause: a truly cold call, as a tool call seconds after the last one;
  * - warm: the same call on a pool of one pre-started worker;
  * - pre-started: the same call on a single-use worker started ahead (`prespawn: 1`, the default; the
  *   cold rows use `prespawn: 0`). Measured call by call, each after the next worker has had time to
@@ -27,7 +31,9 @@
  * does not: the children's (user + system, from this process's `cutime + cstime` in /proc, i.e. of the
  * children it reaped, 10 ms ticks averaged over all calls) and this process's own per call.
  *
- * Run: `npx tsx bench/index.ts tool-runtime` (or `npm run bench -- tool-runtime`).
+ * Run: `npx tsx bench/index.ts tool-runtime` (or `npm run bench -- tool-runtime`). For faster loops:
+ * `BENCH_RUNTIMES=bun,deno` runs those runtimes only, `BENCH_TOOL_ROWS=cold` only the floors and the
+ * cold rows (no pre-started, warm or raw rows).
  */
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as ChildProcess from "node:child_process"
@@ -39,7 +45,11 @@ import * as RuntimeConfig from "../src/config/RuntimeConfig.js"
 import * as Sandbox from "../src/sandbox/Sandbox.js"
 import * as ToolRuntime from "../src/sandbox/ToolRuntime.js"
 
-const runtimes = ["bun", "node", "deno"] as const
+const allRuntimes = ["bun", "node", "deno"] as const
+const chosen = (process.env.BENCH_RUNTIMES ?? "").split(",").filter((r) => r.length > 0)
+const runtimes = allRuntimes.filter((r) => chosen.length === 0 || chosen.includes(r))
+/** `BENCH_TOOL_ROWS=cold`: the floors and cold rows only. */
+const coldOnly = process.env.BENCH_TOOL_ROWS === "cold"
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
   if (sorted.length === 0) return NaN
@@ -130,6 +140,35 @@ const pacedTasks = async (
   ]
 }
 
+/**
+ * Cold calls and floor samples alternating, each after a 100 ms pause (by then the previous call's
+ * worker has been killed, reaped and its scratch directory removed in the background): p50s of both and
+ * the ratio, from the same pairs.
+ */
+const pacedCold = async (name: string, cold: () => Promise<unknown>, floor: () => Promise<unknown>) => {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 100))
+  const samples = { cold: [] as Array<number>, floor: [] as Array<number> }
+  for (let i = 0; i < 28; i++) {
+    for (const [run, into] of [[floor, samples.floor], [cold, samples.cold]] as const) {
+      await pause()
+      const started = performance.now()
+      await run()
+      if (i >= 3) into.push(performance.now() - started)
+    }
+  }
+  const p50 = (list: Array<number>) => percentile([...list].sort((a, b) => a - b), 50)
+  const p90 = (list: Array<number>) => percentile([...list].sort((a, b) => a - b), 90)
+  return [
+    { name: `${name} floor, paced`, n: samples.floor.length, p50: p50(samples.floor), p90: p90(samples.floor) },
+    {
+      name: `${name} cold, paced (${(p50(samples.cold) / p50(samples.floor)).toFixed(2)}x the paced floor)`,
+      n: samples.cold.length,
+      p50: p50(samples.cold),
+      p90: p90(samples.cold)
+    }
+  ]
+}
+
 const spawnFloor = (command: string, args: ReadonlyArray<string>, env: Record<string, string>) => () =>
   new Promise<void>((resolve, reject) => {
     const child = ChildProcess.spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], env })
@@ -213,13 +252,13 @@ export const run = async (): Promise<void> => {
       }
       const cold = () => runtime.runPromise(service.execute({ toolId: "noop", input: null }))
       const warm = () => runtime.runPromise(service.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
-      await warm() // start the pool outside the measurement
+      if (!coldOnly) await warm() // start the pool outside the measurement
       const osService = osRuntime === undefined ? undefined : await osRuntime.runPromise(ToolRuntime.ToolRuntime)
       const osCold = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null }))
       const osWarm = () => osRuntime!.runPromise(osService!.execute({ toolId: "noop", input: null, pool: { size: 1 } }))
-      if (osRuntime !== undefined) await osWarm()
-      const prestarted = await pacedTasks(runtimeType, false, layerFor("runtime", 1))
-      if (osRuntime !== undefined) {
+      if (osRuntime !== undefined && !coldOnly) await osWarm()
+      const prestarted = coldOnly ? [] : await pacedTasks(runtimeType, false, layerFor("runtime", 1))
+      if (osRuntime !== undefined && !coldOnly) {
         prestarted.push(...(await pacedTasks(runtimeType, true, layerFor("os", 1))))
       }
       const slow = [await slowTask(`${runtimeType} spawn floor`, spawnFloor(binary, floorArgs, floorEnv))]
@@ -227,6 +266,12 @@ export const run = async (): Promise<void> => {
         slow.push(await slowTask(`${runtimeType} floor + heap cap`, spawnFloor(binary, cappedArgs, floorEnv)))
       }
       slow.push(await slowTask(`${runtimeType} cold`, cold))
+      // The honest floor: with the heap cap every Node and Deno worker gets.
+      const paced = await pacedCold(
+        runtimeType,
+        cold,
+        spawnFloor(binary, runtimeType === "bun" ? floorArgs : cappedArgs, floorEnv)
+      )
       if (osRuntime !== undefined) {
         const real = fs.realpathSync(binary)
         const scratch = path.join(dir, "scratch")
@@ -246,16 +291,25 @@ export const run = async (): Promise<void> => {
           await slowTask(`${runtimeType} spawn floor (bubblewrap)`, spawnFloor(wrapped.command, wrapped.args, floorEnv))
         )
         slow.push(await slowTask(`${runtimeType} cold (bubblewrap)`, osCold))
+        paced.push(
+          ...(await pacedCold(
+            `${runtimeType} (bubblewrap)`,
+            osCold,
+            spawnFloor(wrapped.command, wrapped.args, floorEnv)
+          ))
+        )
       }
-      const echoFile = path.join(dir, "echo.mjs")
-      fs.writeFileSync(echoFile, echoScript)
-      const raw = rawRoundTrip(binary, runtimeType === "deno" ? ["run", "-q", echoFile] : [echoFile])
-      await raw.roundTrip()
       const fast = new Bench({ time: 1000, iterations: 200, warmup: true, retainSamples: true })
-      fast.add(`${runtimeType} warm (pool of 1)`, warm).add(`${runtimeType} raw stdio round trip`, raw.roundTrip)
-      if (osRuntime !== undefined) fast.add(`${runtimeType} warm (pool of 1, bubblewrap)`, osWarm)
-      await fast.run()
-      raw.close()
+      if (!coldOnly) {
+        const echoFile = path.join(dir, "echo.mjs")
+        fs.writeFileSync(echoFile, echoScript)
+        const raw = rawRoundTrip(binary, runtimeType === "deno" ? ["run", "-q", echoFile] : [echoFile])
+        await raw.roundTrip()
+        fast.add(`${runtimeType} warm (pool of 1)`, warm).add(`${runtimeType} raw stdio round trip`, raw.roundTrip)
+        if (osRuntime !== undefined) fast.add(`${runtimeType} warm (pool of 1, bubblewrap)`, osWarm)
+        await fast.run()
+        raw.close()
+      }
       for (const { childCpu, hostCpu, task } of slow) {
         const s = stats(task)
         rows.push({
@@ -267,7 +321,7 @@ export const run = async (): Promise<void> => {
           "host cpu ms/call": Number(hostCpu.toFixed(2))
         })
       }
-      for (const p of prestarted) {
+      for (const p of [...paced, ...prestarted]) {
         rows.push({ task: p.name, n: p.n, "p50 ms": Number(p.p50.toFixed(3)), "p90 ms": Number(p.p90.toFixed(3)) })
       }
       for (const task of fast.tasks) {

@@ -35,7 +35,11 @@ const inMemory = (models: Readonly<Record<string, Model.Service>>, options: Orch
     const orchestrator = yield* Orchestrator.makeInMemory(bundle, "team", {
       ...options,
       models,
-      setup: (instance) => Effect.sync(() => void instances.set(instance.label, instance))
+      setup: (instance, context) =>
+        Effect.zipRight(
+          Effect.sync(() => void instances.set(instance.label, instance)),
+          options.setup?.(instance, context) ?? Effect.void
+        )
     })
     const api = orchestrator.agentsApi!
     const lead = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }
@@ -141,6 +145,78 @@ describe("an idle caller woken by its async reply", () => {
         assert.strictEqual(lead.calls.length, 2)
         assert.strictEqual((yield* info(swarm.orchestrator, "lead@t1")).queued, 0)
         assert.deepStrictEqual(yield* swarm.api.pendingReplies(swarm.lead), [])
+      }).pipe(Effect.provide(baseLayer))
+  )
+
+  scopedTest(
+    "a wake-up turn that ends before its first step does not wake the caller again: the reply waits",
+    () =>
+      Effect.gen(function*() {
+        const lead = echoModel()
+        const ended: Array<string> = []
+        // Lead's turns on a reply end at once (a turn middleware answers without running a step).
+        const swarm = yield* inMemory({ lead: lead.service, worker: echoModel().service }, {
+          setup: (instance) =>
+            instance.ref.agentName !== "lead" ?
+              Effect.void :
+              instance.pipeline.register("turn", (ctx, next) =>
+                String(ctx.inputEvent.input ?? "").startsWith("[async reply") ?
+                  Effect.sync(() => {
+                    ended.push(ctx.turnId)
+                    return { turnId: ctx.turnId, finishReason: "error" as const, error: { message: "not now" } }
+                  }) :
+                  next)
+        })
+        yield* swarm.orchestrator.request("lead@t1", "hello")
+        const id = yield* swarm.ask("count")
+        yield* until(() => Effect.succeed(ended.length === 1))
+        // However long it runs, no second wake-up: the turn end finds the same reply and leaves it.
+        for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
+        assert.strictEqual(ended.length, 1)
+        const listed = yield* info(swarm.orchestrator, "lead@t1")
+        assert.deepStrictEqual([listed.status, listed.queued], ["idle", 0])
+        assert.deepStrictEqual((yield* swarm.api.pendingReplies(swarm.lead)).map((r) => r.correlationId), [id])
+        // Its next turn delivers it, once (the wake-up's input message already holds it).
+        yield* swarm.orchestrator.request("lead@t1", "next")
+        assert.deepStrictEqual(replyIds(yield* swarm.messages("lead@t1")), [id])
+        assert.deepStrictEqual(yield* swarm.api.pendingReplies(swarm.lead), [])
+        assert.deepStrictEqual(lead.calls, ["hello", "next"])
+      }).pipe(Effect.provide(baseLayer))
+  )
+
+  scopedTest(
+    "a caller whose last turn ended awaiting approval is not woken; the reply waits in its inbox",
+    () =>
+      Effect.gen(function*() {
+        const lead = echoModel()
+        // Lead's turn "deploy" pauses for a human decision (as a tool needing approval would end it).
+        const swarm = yield* inMemory({ lead: lead.service, worker: echoModel().service }, {
+          setup: (instance) =>
+            instance.ref.agentName !== "lead" ?
+              Effect.void :
+              instance.pipeline.register("turn", (ctx, next) =>
+                ctx.inputEvent.input === "deploy" ?
+                  Effect.succeed({ turnId: ctx.turnId, finishReason: "awaiting_approval" as const }) :
+                  next)
+        })
+        const paused = yield* swarm.orchestrator.request("lead@t1", "deploy")
+        assert.strictEqual(paused.finishReason, "awaiting_approval")
+        const id = yield* swarm.ask("count")
+        yield* until(() => Effect.map(swarm.api.pendingReplies(swarm.lead), (r) => r.length === 1))
+        for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+        const listed = yield* info(swarm.orchestrator, "lead@t1")
+        assert.deepStrictEqual([listed.status, listed.queued, lead.calls.length], ["idle", 0, 0])
+        assert.deepStrictEqual((yield* swarm.api.pendingReplies(swarm.lead)).map((r) => r.correlationId), [id])
+        // Its next message continues the paused turn first (its step delivers the reply), then runs; once a
+        // turn of it ends otherwise, replies wake it again.
+        yield* swarm.orchestrator.request("lead@t1", "next")
+        assert.deepStrictEqual(replyIds(yield* swarm.messages("lead@t1")), [id])
+        assert.strictEqual(lead.calls.length, 2)
+        const second = yield* swarm.ask("again")
+        yield* until(() => Effect.succeed(lead.calls.length === 3))
+        yield* until(() => Effect.map(swarm.api.pendingReplies(swarm.lead), (r) => r.length === 0))
+        yield* until(() => Effect.map(info(swarm.orchestrator, "lead@t1"), (i) => i.status === "idle"))
+        assert.deepStrictEqual(replyIds(yield* swarm.messages("lead@t1")), [id, second])
       }).pipe(Effect.provide(baseLayer))
   )
 

@@ -58,16 +58,38 @@ export const make = (deps: Deps): Waker => {
   const { api, workspaceId } = deps
   /** Instances whose last turn ended awaiting approval (in this process). */
   const awaiting = new Set<string>()
+  /**
+   * Per instance, the replies a wake-up message was enqueued with that are still waiting (its turn has
+   * not delivered them). One wake-up per reply: a turn that ends before its first step (refused, failed
+   * in a turn middleware) leaves the reply for the next turn instead of waking the instance in a loop.
+   */
+  const used = new Map<string, Set<string>>()
 
   const wake = (agentName: string, instanceKey: string): Effect.Effect<void> =>
     Effect.suspend(() => {
       const address = { agentName, instanceKey }
-      if (awaiting.has(AgentAddress.format(address))) return Effect.void
-      const build = Effect.map(
-        api.pendingReplies({ workspaceId, agentName, instanceKey }),
-        (replies) => replies.length === 0 ? undefined : inputOf(replies[0]!)
-      )
-      return Effect.asVoid(deps.wake(address, build))
+      const label = AgentAddress.format(address)
+      if (awaiting.has(label)) return Effect.void
+      // The oldest waiting reply no wake-up was made with yet.
+      let chosen: string | undefined
+      const build = Effect.map(api.pendingReplies({ workspaceId, agentName, instanceKey }), (replies) => {
+        const mine = used.get(label)
+        if (mine !== undefined) {
+          const waiting = new Set(replies.map((r) => r.correlationId))
+          for (const id of mine) if (!waiting.has(id)) mine.delete(id)
+          if (mine.size === 0) used.delete(label)
+        }
+        const next = replies.find((r) => mine === undefined || !mine.has(r.correlationId))
+        chosen = next?.correlationId
+        return next === undefined ? undefined : inputOf(next)
+      })
+      return Effect.flatMap(deps.wake(address, build), (enqueued) =>
+        Effect.sync(() => {
+          if (!enqueued || chosen === undefined) return
+          const mine = used.get(label) ?? new Set<string>()
+          mine.add(chosen)
+          used.set(label, mine)
+        }))
     })
 
   /** A turn of `address` ended: replies that came during its last step wake it again. */

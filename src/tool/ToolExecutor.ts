@@ -259,6 +259,25 @@ export const capOutput = (output: JsonValue, maxBytes: number): JsonValue => {
 export const forModel = (result: ToolCallResult): JsonValue =>
   result.status === "ok" ? result.output ?? null : ToolError.formatForModel(result.error)
 
+/**
+ * What a handler returned, as an Effect. Handlers written in plain JavaScript (a tool module, a registry
+ * entry made outside TypeScript) return a Promise or a value as often as an Effect: a Promise is awaited
+ * (its rejection is the tool's error, under the same timeout) and a value is the result, as the extension
+ * API already accepts them, instead of killing the turn with `handled.pipe is not a function`.
+ */
+const asEffect = (handled: unknown): Effect.Effect<unknown, ToolError.ToolFailure> => {
+  if (Effect.isEffect(handled)) return handled as Effect.Effect<unknown, ToolError.ToolFailure>
+  if (
+    typeof handled === "object" && handled !== null && typeof (handled as PromiseLike<unknown>).then === "function"
+  ) {
+    return Effect.tryPromise({
+      try: () => Promise.resolve(handled as PromiseLike<unknown>),
+      catch: (rejected) => ToolError.fromUnknown(rejected)
+    })
+  }
+  return Effect.succeed(handled)
+}
+
 const errorResult = (
   request: ExecuteRequest,
   error: ToolError.ToolErrorInfo
@@ -381,7 +400,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
 
         let handled: Effect.Effect<unknown, ToolError.ToolFailure>
         try {
-          handled = entry.handler(args, context)
+          handled = asEffect(entry.handler(args, context))
         } catch (thrown) {
           // A handler that throws while building its effect is a handler bug, reported like a throw.
           return Effect.succeed(errorResult(request, ToolError.toInfo(ToolError.fromUnknown(thrown), limit)))

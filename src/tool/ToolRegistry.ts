@@ -59,7 +59,9 @@ export interface ToolContext {
 /**
  * A tool handler: validated arguments and the call's context in, a JSON-serialisable value out, or a
  * {@link ToolFailure}. Outputs are normalised to JSON by the executor (`undefined` becomes `null`).
- * In-process modules, sandboxed runtimes and extensions all register handlers of this type.
+ * In-process modules, sandboxed runtimes and extensions all register handlers of this type. A handler
+ * registered from plain JavaScript that returns a Promise or a plain value instead is tolerated: the
+ * executor awaits the Promise (a rejection is the tool's error result, under the same timeout).
  *
  * @example
  * ```ts

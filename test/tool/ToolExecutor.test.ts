@@ -30,6 +30,34 @@ const register = (
 ) => Effect.flatMap(ToolRegistry.ToolRegistry, (registry) => registry.register({ name, parameters }, handler, options))
 
 describe("ToolExecutor", () => {
+  describe("handlers written in plain JavaScript", () => {
+    it.effect("a Promise is awaited, its rejection is the tool's error; a plain value is the result", () =>
+      Effect.gen(function*() {
+        // Untyped JS: the registry's type says Effect, but a tool module's author returns what JS returns.
+        const loose = (f: () => unknown) => f as unknown as ToolRegistry.ToolHandler
+        yield* register("js__ok", loose(() => Promise.resolve({ done: true })))
+        yield* register("js__bad", loose(() => Promise.reject(new Error("disk full"))))
+        yield* register("js__value", loose(() => 42))
+        const ok = yield* call("js__ok", {})
+        assert.deepStrictEqual(ok, { toolCallId: "call-1", toolName: "js__ok", status: "ok", output: { done: true } })
+        const bad = yield* call("js__bad", {})
+        assert.strictEqual(bad.status, "error")
+        assert.include(bad.error?.message, "disk full")
+        assert.strictEqual((yield* call("js__value", {})).output, 42)
+      }).pipe(Effect.provide(Tools)))
+
+    it.effect("a Promise that never settles times out like an Effect", () =>
+      Effect.gen(function*() {
+        yield* register("js__hang", (() => new Promise(() => {})) as unknown as ToolRegistry.ToolHandler, {
+          timeout: "5 seconds"
+        })
+        const fiber = yield* Effect.fork(call("js__hang", {}))
+        yield* TestClock.adjust("5 seconds")
+        const result = yield* Fiber.join(fiber)
+        assert.strictEqual(result.error?.code, ToolError.codes.timeout)
+      }).pipe(Effect.provide(Tools)))
+  })
+
   describe("catalog guard (reference tool-catalog-guard)", () => {
     it.effect("blocks tools not in the catalog, allows them when listed", () =>
       Effect.gen(function*() {

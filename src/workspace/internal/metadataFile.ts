@@ -1,0 +1,70 @@
+/**
+ * How `Instances` overwrites `metadata.json` in place (see `SetStatusOptions.inPlace`): the size in bytes
+ * of the file each metadata value was read from or written as, and a write at offset 0, padded with spaces
+ * to at least that size, that neither truncates nor replaces the file.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as AtomicFile from "../AtomicFile.js"
+
+const sizes = new WeakMap<object, number>()
+const encoder = new TextEncoder()
+/** In-place writes pad to a multiple of this, so a status of another length rarely grows the file. */
+const block = 256
+
+/** Records that `value` was read from or written as a file of `size` bytes; returns it. */
+export const remember = <A extends object>(value: A, size: number): A => {
+  sizes.set(value, size)
+  return value
+}
+
+/** The size of the file `value` was read from or written as, when this process read or wrote it. */
+export const sizeOf = (value: object): number | undefined => sizes.get(value)
+
+/** The size in bytes of `text` in UTF-8. */
+export const byteLength = (text: string): number => encoder.encode(text).length
+
+/**
+ * `text` (a JSON document ending with a newline) with spaces before its newline, to at least `size` bytes
+ * and a multiple of 256: it covers every byte of the file it overwrites, and JSON ignores the spaces.
+ */
+export const padded = (text: string, size: number): Uint8Array => {
+  const bytes = encoder.encode(text)
+  const target = Math.max(size, Math.ceil(bytes.length / block) * block)
+  if (target === bytes.length) return bytes
+  const out = new Uint8Array(target).fill(0x20)
+  out.set(bytes.subarray(0, bytes.length - 1), 0)
+  out[target - 1] = 0x0a
+  return out
+}
+
+/**
+ * Writes `bytes` over `file` from offset 0 (`r+`: not truncated, not replaced; fails when the file is
+ * missing). Not interruptible: a write that started finishes, so the file never holds half of it.
+ */
+export const overwrite = (fs: FileSystem.FileSystem, file: string, bytes: Uint8Array) =>
+  Effect.uninterruptible(fs.writeFile(file, bytes, { flag: "r+" }))
+
+/**
+ * Writes `metadata` to `file` pretty-printed: replaced atomically, or overwritten in place when asked
+ * (`inPlace`, not `durable`) and the size of the file `known` was read from or written as is known. Returns
+ * `metadata`, remembered with the size written.
+ */
+export const write = <A extends object>(
+  fs: FileSystem.FileSystem,
+  file: string,
+  metadata: A,
+  options: { readonly durable: boolean; readonly known: object | undefined; readonly inPlace: boolean | undefined }
+): Effect.Effect<A, AtomicFile.StorageIoError> =>
+  Effect.suspend(() => {
+    const text = JSON.stringify(metadata, null, 2) + "\n"
+    const { durable, known } = options
+    const atomic = AtomicFile.write(fs, file, text, { durable, parentExists: known !== undefined }).pipe(
+      Effect.as(remember(metadata, byteLength(text)))
+    )
+    const size = options.inPlace === true && !durable && known !== undefined ? sizeOf(known) : undefined
+    if (size === undefined) return atomic
+    const bytes = padded(text, size)
+    // Any failure (the file is gone, or the disk) falls back to the atomic replace, which reports its own.
+    return overwrite(fs, file, bytes).pipe(Effect.as(remember(metadata, bytes.length)), Effect.orElse(() => atomic))
+  })

@@ -82,10 +82,31 @@ const check = (input: string): Either.Either<AgentAddress, InvalidAgentAddress> 
     return fail(`agent name ${JSON.stringify(agentName)} is not a resource name (letters, digits, - _ .)`)
   }
   if (instanceKey.length === 0) return fail("the instance key after @ is empty")
-  if (instanceKey.length > 256) return fail(`the instance key is ${instanceKey.length} characters long (at most 256)`)
-  if (controlCharacters.test(instanceKey)) return fail("the instance key contains control characters")
+  const problem = instanceKeyProblem(instanceKey)
+  if (problem !== undefined) return fail(problem)
   return Either.right({ agentName, instanceKey })
 }
+
+/**
+ * Why `instanceKey` cannot name an instance (more than 256 characters, or control characters), or
+ * `undefined` when it can: the rule every way of naming an instance applies (addresses, the agents API).
+ *
+ * @example
+ * ```ts
+ * import { AgentAddress } from "effect-swarm"
+ * AgentAddress.instanceKeyProblem("thread-1") // undefined
+ * AgentAddress.instanceKeyProblem("a\nb") // "the instance key contains control characters"
+ * ```
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const instanceKeyProblem = (instanceKey: string): string | undefined =>
+  instanceKey.length > 256
+    ? `the instance key is ${instanceKey.length} characters long (at most 256)`
+    : controlCharacters.test(instanceKey)
+    ? "the instance key contains control characters"
+    : undefined
 
 /**
  * Parses `agent@instanceKey` (the first `@` separates them; `agent` alone is `agent@default`).

@@ -170,6 +170,37 @@ export class AgentRequestTimeout extends Schema.TaggedError<AgentRequestTimeout>
 }
 
 /**
+ * `Orchestrator.request` was given a timeout that can never be met: zero, negative or NaN (a number of
+ * milliseconds, or a Duration that decodes to zero). Nothing was sent. The reference silently replaced such
+ * values; an infinite timeout is allowed and means none.
+ *
+ * @example
+ * ```ts
+ * import { OrchestratorError } from "effect-swarm"
+ * const e = new OrchestratorError.InvalidRequestTimeout({ address: "coder@t1", given: "-1" })
+ * e.code // "AGENT_INVALID_REQUEST"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequestTimeout
+  extends Schema.TaggedError<InvalidRequestTimeout>("effect-swarm/InvalidRequestTimeout")(
+    "InvalidRequestTimeout",
+    { address: Schema.String, given: Schema.String }
+  )
+{
+  /** The inter-agent error code. */
+  get code(): "AGENT_INVALID_REQUEST" {
+    return "AGENT_INVALID_REQUEST"
+  }
+  override get message(): string {
+    return `request to ${this.address}: timeout ${this.given} can never be met (it is zero, negative or NaN); ` +
+      `pass a positive duration such as "30 seconds", or omit it for no timeout`
+  }
+}
+
+/**
  * The orchestrator could not make a message durable in the instance's inbox file
  * (`<instance>/inbox/messages.jsonl`): the message was not accepted (it is not queued either), so the
  * sender may retry.
@@ -295,3 +326,4 @@ export type OrchestratorError =
   | AgentMailboxFull
   | AgentInboxFailed
   | AgentRequestTimeout
+  | InvalidRequestTimeout

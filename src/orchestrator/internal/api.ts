@@ -78,8 +78,8 @@ export interface Service {
    * message from the mailbox if its turn has not started, or interrupts the turn if it runs. With
    * `timeout`, the same happens when it passes (on `Clock`) and the request fails with
    * `AgentRequestTimeout` (`AGENT_REQUEST_TIMEOUT`); this costs less than `Effect.timeout` around the call
-   * (one timer fiber per orchestrator, no fiber per request). A zero or negative timeout expires at once;
-   * an infinite one is no timeout.
+   * (one timer fiber per orchestrator, no fiber per request). A zero, negative or NaN timeout is refused
+   * with `InvalidRequestTimeout` (`AGENT_INVALID_REQUEST`) and nothing is sent; an infinite one is no timeout.
    */
   readonly request: (
     address: Address,

@@ -20,7 +20,7 @@ import type {
   Service,
   ShutdownReason
 } from "../Orchestrator.js"
-import { AgentTurnFailed, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
+import { AgentTurnFailed, InvalidRequestTimeout, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import * as Direct from "./direct.js"
 import * as Inbox from "./inbox.js"
@@ -33,11 +33,22 @@ import * as Wake from "./wake.js"
 const toAddress = (address: Address): Effect.Effect<AgentAddress.AgentAddress, OrchestratorError> =>
   typeof address === "string" ? AgentAddress.parse(address) : Effect.succeed(address)
 
-/** A request timeout in ms (undefined: none; zero or negative: expires at once). */
-const timeoutMillis = (timeout: Duration.DurationInput | undefined): number | undefined => {
-  if (timeout === undefined) return undefined
-  const ms = Duration.toMillis(Duration.decode(timeout))
-  return Number.isFinite(ms) ? Math.max(0, ms) : undefined
+/** A request's timeout in ms (`undefined`: none); zero, negative and NaN are refused, never clamped. */
+const timeoutMillis = (
+  address: AgentAddress.AgentAddress,
+  timeout: Duration.DurationInput | undefined
+): Effect.Effect<number | undefined, InvalidRequestTimeout> => {
+  if (timeout === undefined) return Effect.succeed(undefined)
+  const ms = typeof timeout === "number" ? timeout : Duration.toMillis(Duration.decode(timeout))
+  if (Number.isNaN(ms) || ms <= 0) {
+    return Effect.fail(
+      new InvalidRequestTimeout({
+        address: `${address.agentName}@${address.instanceKey}`,
+        given: typeof timeout === "string" || typeof timeout === "number" ? String(timeout) : Duration.format(timeout)
+      })
+    )
+  }
+  return Effect.succeed(Number.isFinite(ms) ? ms : undefined)
 }
 
 const limitsOf = (given: CallLimits | undefined): Omit<CallLimits, "wakeOnReply"> => {
@@ -171,7 +182,8 @@ export const makeWith = (
       ),
       request: Effect.fn("Orchestrator.request")(
         function*(address: Address, input: string | TurnInput, options?: RequestOptions) {
-          return yield* runtime.request(yield* toAddress(address), toInput(input), timeoutMillis(options?.timeout))
+          const to = yield* toAddress(address)
+          return yield* runtime.request(to, toInput(input), yield* timeoutMillis(to, options?.timeout))
         }
       ),
       list: runtime.list,

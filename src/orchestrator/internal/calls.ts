@@ -5,6 +5,7 @@
  * `AgentsApiError`s.
  */
 import { AgentsApiError } from "../../pipeline/Middleware.js"
+import { instanceKeyProblem } from "../AgentAddress.js"
 
 /** The default request timeout (the reference's 60 s). */
 export const defaultTimeoutMs = 60_000
@@ -128,7 +129,23 @@ export const checkInstanceKey = (raw: unknown, own: string): AgentsApiError | st
       suggestion: "omit instanceKey to use the caller's own key"
     })
   }
-  return raw.trim()
+  const key = raw.trim()
+  const problem = instanceKeyProblem(key)
+  if (problem !== undefined) {
+    return fail("AGENT_INVALID_REQUEST", `instanceKey ${JSON.stringify(key.slice(0, 80))}: ${problem}`, {
+      suggestion: "use a short key of printable characters (for example \"thread-1\"), or omit it"
+    })
+  }
+  return key
+}
+
+/** The callee's input: a text (omitted is empty). Untyped callers (JS tools, extensions) pass anything. */
+export const checkInput = (raw: unknown): AgentsApiError | string => {
+  if (raw === undefined || raw === null) return ""
+  if (typeof raw === "string") return raw
+  return fail("AGENT_INVALID_REQUEST", `input must be a string, got ${Array.isArray(raw) ? "an array" : typeof raw}`, {
+    suggestion: "pass the message as text; serialise structured data with JSON.stringify"
+  })
 }
 
 /**

@@ -92,6 +92,8 @@ export const make = (deps: Deps) => {
       if (target instanceof Middleware.AgentsApiError) return Effect.fail(target)
       const instanceKey = Calls.checkInstanceKey(req.instanceKey, ref.instanceKey)
       if (instanceKey instanceof Middleware.AgentsApiError) return Effect.fail(instanceKey)
+      const text = Calls.checkInput(req.input)
+      if (text instanceof Middleware.AgentsApiError) return Effect.fail(text)
       const timeoutMs = kind === "request" ? Calls.checkTimeout(req.timeoutMs, defaultMs) : defaultMs
       if (timeoutMs instanceof Middleware.AgentsApiError) return Effect.fail(timeoutMs)
       const self = Calls.address(caller, ref.instanceKey)
@@ -109,7 +111,7 @@ export const make = (deps: Deps) => {
           ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
           : {}
         const input: Turn.Input = {
-          text: req.input ?? "",
+          text,
           source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
           ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
           call: {

@@ -27,6 +27,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as v8 from "node:v8"
 import { Bench } from "tinybench"
 import * as AgentInstance from "../src/agent/AgentInstance.js"
 import * as Loop from "../src/agent/internal/loop.js"
@@ -191,8 +192,126 @@ const childRoundTrip = async (dir: string) => {
   }
 }
 
+/** 1-3: the bare turn, the in-process and child round trips, the mailbox burst. */
+const latencies = async (
+  dir: string,
+  runtime: ManagedRuntime.ManagedRuntime<EventBus.EventBus | NodeContext.NodeContext, never>,
+  bundle: Bundle.Bundle,
+  rows: Array<Record<string, string | number>>
+) => {
+  // 1. The bare callee turn: one step on an in-memory instance.
+  const bareScope = await runtime.runPromise(Scope.make())
+  const bare = await runtime.runPromise(
+    AgentInstance.makeInMemory({
+      ref: { workspaceId: "bench", agentName: "worker", instanceKey: "bare" },
+      model: echo
+    })
+      .pipe(Scope.extend(bareScope))
+  )
+  const bareTurn = () => runtime.runPromise(Effect.tap(Turn.run(bare, "ping"), () => truncate(bare)))
+  const bareCheck = await bareTurn()
+  if (bareCheck.finishReason !== "text_response") throw new Error(`bare turn: ${bareCheck.finishReason}`)
+
+  // 2. The round trip lead@b -> worker@b through the agents API and the orchestrator's mailbox.
+  const swarmScope = await runtime.runPromise(Scope.make())
+  const opened = new Map<string, AgentInstance.AgentInstance>()
+  const { api, orchestrator } = await runtime.runPromise(
+    Effect.gen(function*() {
+      const calls = yield* AgentsTool.wire()
+      const orchestrator = yield* Orchestrator.makeInMemory(bundle, "bench", {
+        models: { lead: echo, worker: echo },
+        mailboxCapacity: 10_000,
+        agents: calls.agents,
+        setup: (instance, context) =>
+          Effect.zipRight(
+            calls.setup(instance, context),
+            Effect.sync(() => void opened.set(instance.label, instance))
+          )
+      })
+      yield* orchestrator.request("lead@b", "open") // binds the API to the orchestrator
+      return { api: calls.api, orchestrator }
+    }).pipe(Scope.extend(swarmScope))
+  )
+  const lead = api.forInstance({ workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "b" })
+  const request = lead.request({ target: "worker", input: "ping" })
+  await runtime.runPromise(request)
+  const worker = opened.get("worker@b")!
+  const roundTrip = () => runtime.runPromise(Effect.tap(request, () => truncate(worker)))
+  const check = await runtime.runPromise(request)
+  if (check.response !== "ok") throw new Error(`round trip: ${JSON.stringify(check)}`)
+
+  // Interleaved, in the same run: bare, round trip, bare again (the load moves).
+  const b1 = await measure("bare", 2000, bareTurn)
+  const rt = await measure("round trip", 2000, roundTrip)
+  const b2 = await measure("bare", 2000, bareTurn)
+  const bareP50 = Math.min(b1.p50, b2.p50)
+  const bareMean = Math.min(b1.mean, b2.mean)
+  rows.push({
+    task: "bare Turn.run of the callee (1 step, in memory)",
+    "p50 µs": round(bareP50),
+    "mean µs": round(bareMean)
+  })
+  rows.push({
+    task: "request lead@b -> worker@b, in process (in memory)",
+    "p50 µs": round(rt.p50),
+    "mean µs": round(rt.mean),
+    "framework µs (p50)": round(rt.p50 - bareP50),
+    target: "< 100 µs"
+  })
+
+  // The same request with `worker` in a child process (`AgentHost.childProcess`): the agents API of
+  // lead@c (never started) asks worker@c, whose child opens the bundle's scripted model and writes its
+  // own durable log (fsync per turn); the round trip crosses IPC twice.
+  const child = await childRoundTrip(dir)
+  rows.push({
+    task: "request lead@c -> worker@c, worker in a child process (its log on disk)",
+    "p50 µs": round(child.p50),
+    "mean µs": round(child.mean),
+    "over in-process p50 µs": round(child.p50 - rt.p50)
+  })
+
+  // 3. Messages per second through one mailbox: submit them all, wait for the last.
+  const burst = 2000
+  const mailbox = () =>
+    runtime.runPromise(Effect.gen(function*() {
+      const waits: Array<Effect.Effect<unknown, unknown>> = []
+      for (let i = 0; i < burst; i++) waits.push(yield* orchestrator.submit("worker@mailbox", `m${i}`))
+      yield* Effect.all(waits, { discard: true })
+      yield* truncate(opened.get("worker@mailbox")!)
+    }))
+  await mailbox()
+  const mStart = performance.now()
+  await mailbox()
+  const mMs = performance.now() - mStart
+  const bStart = performance.now()
+  for (let i = 0; i < burst; i++) await bareTurn()
+  const bMs = performance.now() - bStart
+  rows.push({
+    task: `${burst} messages through one mailbox (one turn each)`,
+    "msgs/s": Math.round(burst / (mMs / 1000)),
+    "bare Turn.run/s": Math.round(burst / (bMs / 1000)),
+    "µs/msg over bare": round((mMs - bMs) * 1000 / burst)
+  })
+  await runtime.runPromise(Scope.close(swarmScope, Exit.void))
+  await runtime.runPromise(Scope.close(bareScope, Exit.void))
+}
+
+/**
+ * `BENCH_ORCHESTRATOR_ONLY=idle`: only the start and idle-memory rows (`idle-disk`: on disk only).
+ * `BENCH_TMPDIR`: where the state goes (default the OS's temp directory; a tmpfs makes iterations fast).
+ * `BENCH_HEAP_SNAPSHOT=<dir>`: heap snapshots before and after the 1,000 idle instances of each mode are written there (for a breakdown).
+ */
+const only = process.env["BENCH_ORCHESTRATOR_ONLY"]
+const snapshotDir = process.env["BENCH_HEAP_SNAPSHOT"]
+
+const snapshot = (name: string) => {
+  if (snapshotDir === undefined) return
+  gc()
+  v8.writeHeapSnapshot(path.join(snapshotDir, `${name}.heapsnapshot`))
+}
+
 export const measureAll = async (): Promise<void> => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-orchestrator-"))
+  const dir = fs.mkdtempSync(path.join(process.env["BENCH_TMPDIR"] ?? os.tmpdir(), "bench-orchestrator-"))
   const rows: Array<Record<string, string | number>> = []
   try {
     fs.writeFileSync(path.join(dir, "swarm.yaml"), swarmYaml)
@@ -200,104 +319,11 @@ export const measureAll = async (): Promise<void> => {
     const runtime = ManagedRuntime.make(base)
     const bundle = await runtime.runPromise(Bundle.load(dir))
 
-    // 1. The bare callee turn: one step on an in-memory instance.
-    const bareScope = await runtime.runPromise(Scope.make())
-    const bare = await runtime.runPromise(
-      AgentInstance.makeInMemory({
-        ref: { workspaceId: "bench", agentName: "worker", instanceKey: "bare" },
-        model: echo
-      })
-        .pipe(Scope.extend(bareScope))
-    )
-    const bareTurn = () => runtime.runPromise(Effect.tap(Turn.run(bare, "ping"), () => truncate(bare)))
-    const bareCheck = await bareTurn()
-    if (bareCheck.finishReason !== "text_response") throw new Error(`bare turn: ${bareCheck.finishReason}`)
-
-    // 2. The round trip lead@b -> worker@b through the agents API and the orchestrator's mailbox.
-    const swarmScope = await runtime.runPromise(Scope.make())
-    const opened = new Map<string, AgentInstance.AgentInstance>()
-    const { api, orchestrator } = await runtime.runPromise(
-      Effect.gen(function*() {
-        const calls = yield* AgentsTool.wire()
-        const orchestrator = yield* Orchestrator.makeInMemory(bundle, "bench", {
-          models: { lead: echo, worker: echo },
-          mailboxCapacity: 10_000,
-          agents: calls.agents,
-          setup: (instance, context) =>
-            Effect.zipRight(
-              calls.setup(instance, context),
-              Effect.sync(() => void opened.set(instance.label, instance))
-            )
-        })
-        yield* orchestrator.request("lead@b", "open") // binds the API to the orchestrator
-        return { api: calls.api, orchestrator }
-      }).pipe(Scope.extend(swarmScope))
-    )
-    const lead = api.forInstance({ workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "b" })
-    const request = lead.request({ target: "worker", input: "ping" })
-    await runtime.runPromise(request)
-    const worker = opened.get("worker@b")!
-    const roundTrip = () => runtime.runPromise(Effect.tap(request, () => truncate(worker)))
-    const check = await runtime.runPromise(request)
-    if (check.response !== "ok") throw new Error(`round trip: ${JSON.stringify(check)}`)
-
-    // Interleaved, in the same run: bare, round trip, bare again (the load moves).
-    const b1 = await measure("bare", 2000, bareTurn)
-    const rt = await measure("round trip", 2000, roundTrip)
-    const b2 = await measure("bare", 2000, bareTurn)
-    const bareP50 = Math.min(b1.p50, b2.p50)
-    const bareMean = Math.min(b1.mean, b2.mean)
-    rows.push({
-      task: "bare Turn.run of the callee (1 step, in memory)",
-      "p50 µs": round(bareP50),
-      "mean µs": round(bareMean)
-    })
-    rows.push({
-      task: "request lead@b -> worker@b, in process (in memory)",
-      "p50 µs": round(rt.p50),
-      "mean µs": round(rt.mean),
-      "framework µs (p50)": round(rt.p50 - bareP50),
-      target: "< 100 µs"
-    })
-
-    // The same request with `worker` in a child process (`AgentHost.childProcess`): the agents API of
-    // lead@c (never started) asks worker@c, whose child opens the bundle's scripted model and writes its
-    // own durable log (fsync per turn); the round trip crosses IPC twice.
-    const child = await childRoundTrip(dir)
-    rows.push({
-      task: "request lead@c -> worker@c, worker in a child process (its log on disk)",
-      "p50 µs": round(child.p50),
-      "mean µs": round(child.mean),
-      "over in-process p50 µs": round(child.p50 - rt.p50)
-    })
-
-    // 3. Messages per second through one mailbox: submit them all, wait for the last.
-    const burst = 2000
-    const mailbox = () =>
-      runtime.runPromise(Effect.gen(function*() {
-        const waits: Array<Effect.Effect<unknown, unknown>> = []
-        for (let i = 0; i < burst; i++) waits.push(yield* orchestrator.submit("worker@mailbox", `m${i}`))
-        yield* Effect.all(waits, { discard: true })
-        yield* truncate(opened.get("worker@mailbox")!)
-      }))
-    await mailbox()
-    const mStart = performance.now()
-    await mailbox()
-    const mMs = performance.now() - mStart
-    const bStart = performance.now()
-    for (let i = 0; i < burst; i++) await bareTurn()
-    const bMs = performance.now() - bStart
-    rows.push({
-      task: `${burst} messages through one mailbox (one turn each)`,
-      "msgs/s": Math.round(burst / (mMs / 1000)),
-      "bare Turn.run/s": Math.round(burst / (bMs / 1000)),
-      "µs/msg over bare": round((mMs - bMs) * 1000 / burst)
-    })
-    await runtime.runPromise(Scope.close(swarmScope, Exit.void))
-    await runtime.runPromise(Scope.close(bareScope, Exit.void))
+    if (only !== "idle" && only !== "idle-disk") await latencies(dir, runtime, bundle, rows)
 
     // 4. Memory per idle instance (1,000) and 5. starting 100 instances, in memory and on disk.
-    for (const mode of ["in memory", "on disk (fsync)"] as const) {
+    const modes = only === "idle-disk" ? ["on disk (fsync)"] as const : ["in memory", "on disk (fsync)"] as const
+    for (const mode of modes) {
       const root = path.join(dir, mode === "in memory" ? "unused" : "state")
       const rt2 = ManagedRuntime.make(Layer.merge(base, durableStores(root)))
       const options = { models: { lead: echo, worker: echo } }
@@ -329,6 +355,8 @@ export const measureAll = async (): Promise<void> => {
       const memScope = await rt2.runPromise(Scope.make())
       const o = await rt2.runPromise(make.pipe(Scope.extend(memScope)))
       await rt2.runPromise(o.request("worker@warm", "hello"))
+      const tag = mode === "in memory" ? "mem" : "disk"
+      snapshot(`${tag}-before`)
       const before = heapUsed()
       await rt2.runPromise(Effect.forEach(
         Array.from({ length: n }, (_, i) => `worker@idle-${i}`),
@@ -342,6 +370,7 @@ export const measureAll = async (): Promise<void> => {
       if (mode !== "in memory") await new Promise((resolve) => setTimeout(resolve, 2500))
       const fdsOpen = fs.readdirSync("/proc/self/fd").length
       const after = heapUsed()
+      snapshot(`${tag}-after`)
       rows.push({
         task: `memory per idle instance, ${n} instances (${mode}; one turn each)`,
         "KB/instance": round((after - before) / n / 1024),

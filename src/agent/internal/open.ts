@@ -24,6 +24,7 @@ import * as Pipeline from "../../pipeline/Pipeline.js"
 import * as ToolExecutor from "../../tool/ToolExecutor.js"
 import * as ToolRegistry from "../../tool/ToolRegistry.js"
 import { ExtensionState, type ExtensionStateError } from "../../workspace/ExtensionState.js"
+import * as LeanScope from "../../workspace/internal/leanScope.js"
 import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
 import type { TurnStorageError } from "../AgentError.js"
@@ -175,7 +176,7 @@ export const durable = (options: Options, open: Reopen) =>
       if (!event.type.startsWith("turn.")) observed.push(event)
     })
     // Events published outside a turn (none today) are written if the instance closes before the next record.
-    yield* Effect.addFinalizer(() =>
+    yield* LeanScope.addFinalizer(() =>
       observed.length === 0 ? Effect.void : storage.record([]).pipe(
         Effect.catchAll((e) => Effect.logWarning(`${instance.label}: step and tool events not written`, e)),
         Effect.interruptible

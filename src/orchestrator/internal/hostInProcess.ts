@@ -17,6 +17,7 @@ import * as Model from "../../model/Model.js"
 import type { RuntimeInfo, TurnResult } from "../../pipeline/Middleware.js"
 import * as Bundle from "../../resource/Bundle.js"
 import { Instances } from "../../workspace/Instances.js"
+import * as LeanScope from "../../workspace/internal/leanScope.js"
 import { MessageStore } from "../../workspace/MessageStore.js"
 import { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import * as AgentAddress from "../AgentAddress.js"
@@ -185,7 +186,7 @@ export const durable = Effect.gen(function*() {
       // Added first, so it runs last: once the instance is closed, its log files and locks are let go (an
       // idle release frees them; the next start reopens them).
       Effect.zipRight(
-        Effect.addFinalizer(() => {
+        LeanScope.addFinalizer(() => {
           const ref = { workspaceId: target.workspaceId, ...target.address }
           return Effect.zipRight(store.release(ref), eventLog.release(ref))
         }),

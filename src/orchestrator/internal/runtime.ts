@@ -57,7 +57,11 @@ export const make = (settings: Settings, open: Opener) =>
       shuttingDown: () => registry.shuttingDown
     })
 
-    const start = (slot: Slot) => FiberMap.run(workers, slot.label, worker(slot), { onlyIfMissing: true })
+    // Workers are forked from this fiber's state (the orchestrator's), not from the fiber of the message that
+    // starts them: a worker lives as long as its instance, and forked from a request it kept that request's
+    // span (its call-site capture, its exit: the whole reply) and a copy of its FiberRefs while idle.
+    const runWorker = yield* FiberMap.runtime(workers)<never>()
+    const start = (slot: Slot) => Effect.sync(() => runWorker(slot.label, worker(slot), { onlyIfMissing: true }))
     const { enqueue, slotFor, wake } = yield* Accept.make({ registry, slotsScope, start })
 
     /**

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as LeanScope from "../../workspace/internal/leanScope.js"
 import type { Hosted } from "../AgentHost.js"
 import type { CalleeOutcome } from "../AgentsApi.js"
 import { AgentTurnFailed, type AgentUnavailable } from "../OrchestratorError.js"
@@ -200,7 +201,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           const stopping = hosted
           yield* Metrics.instanceDelta(settings.swarm, 1)
           // Runs first when the generation ends (before the host's own finalizers): the instance is told why.
-          yield* Effect.addFinalizer(() =>
+          yield* LeanScope.addFinalizer(() =>
             Effect.suspend(() => {
               slot.hosted = undefined
               return stopping.stop(slot.stopReason ?? deps.shuttingDown() ?? "restart")

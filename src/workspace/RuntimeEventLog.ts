@@ -22,6 +22,7 @@ import * as DurableFile from "./internal/durableFile.js"
 import * as InstanceLog from "./internal/instanceLog.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
+import type { RestingWriter } from "./internal/restingWriter.js"
 import { fromIo, fromJsonl } from "./internal/storageErrors.js"
 import * as Jsonl from "./Jsonl.js"
 import * as StorageError from "./StorageError.js"
@@ -184,13 +185,14 @@ export const make = (options?: {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durableFile = yield* DurableFile.DurableFile
-    const instances = yield* OpenInstances.make<Jsonl.Writer<EventRecord>>({
+    // At rest an instance keeps its lock and drops its writer whole (not only the descriptor).
+    const instances = yield* OpenInstances.make<RestingWriter<EventRecord>>({
       idleTimeout: options?.idleTimeout ?? "5 minutes",
-      rest: { after: options?.fileIdleTimeout ?? "1 second", run: (writer) => writer.rest }
+      rest: { after: options?.fileIdleTimeout ?? "1 second", run: (writer) => writer.rest() }
     })
 
     const open = (p: WorkspacePaths.InstancePaths) =>
-      InstanceLog.open(fs, {
+      InstanceLog.openResting(fs, {
         paths: p,
         file: p.runtimeEvents,
         codec,
@@ -219,7 +221,7 @@ export const make = (options?: {
       yield* instances.use(
         p.dir,
         open(p),
-        (writer) => writer.append(events).pipe(Effect.mapError(fromIo)),
+        (writer) => writer.use((w) => w.append(events)).pipe(Effect.mapError(fromIo)),
         () => closed(instance, "append")
       )
     })

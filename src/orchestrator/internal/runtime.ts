@@ -37,8 +37,28 @@ export const make = (settings: Settings, open: Opener) =>
     // The slots' own scopes (their inbox writers) are children of this one, made before the shutdown
     // finalizer below, so they close after it: the shutdown still acknowledges the turns it waits for.
     const slotsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    /**
+     * Answers every queued message `AGENT_UNAVAILABLE`. When they leave the inbox for good (`acknowledge`: a
+     * stop, a crash given up), the async requests among them (the turn a stop interrupted is back at the
+     * head) are answered in their callers' replies inboxes first, as a turn's end answers them: an async
+     * caller learns it now, not at its deadline. A shutdown keeps them for the next start.
+     */
     const failQueued = (slot: Slot, options: { readonly acknowledge: boolean }) =>
-      Shutdown.failQueued(registry, slot, options)
+      Effect.zipRight(
+        options.acknowledge ? answerAsync(slot) : Effect.void,
+        Shutdown.failQueued(registry, slot, options)
+      )
+    const answerAsync = (slot: Slot) =>
+      Effect.suspend(() => {
+        const onTurnEnd = settings.onTurnEnd
+        if (onTurnEnd === undefined) return Effect.void
+        const message = unavailable(registry, slot).message
+        return Effect.forEach(
+          slot.mailbox.queued(),
+          (envelope) => onTurnEnd(slot.address, envelope.input, { _tag: "Failed", code: "AGENT_UNAVAILABLE", message }),
+          { discard: true }
+        )
+      })
     // Runs after the workers are interrupted (finalizers run in reverse order): a turn that was in flight
     // stays open in its log and is continued at the next start; its requester is told why it got no reply.
     // The messages stay in the durable inbox (not acknowledged): the next start delivers them.

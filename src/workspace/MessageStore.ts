@@ -296,22 +296,30 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
       inst: Compaction.Open,
       drafts: ReadonlyArray<MessageEvent.Draft>,
       expected: number | undefined
-    ) =>
-      Effect.flatMap(
-        // The permit only while a compaction is marked as holding it (see Compaction.exclusive).
-        Effect.suspend(() =>
-          inst.exclusive === 0
-            ? stage(inst, drafts, expected)
-            : inst.permit.withPermits(1)(Effect.suspend(() => stage(inst, drafts, expected)))
-        ),
-        ([events, wait]) =>
-          wait.pipe(
-            Effect.mapError(fromIo),
-            // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
-            Effect.zipRight(Compaction.maybeStart(fs, inst, policy)),
-            Effect.as(events)
+    ): Effect.Effect<
+      ReadonlyArray<MessageEvent.MessageEvent>,
+      StorageError.SeqConflict | StorageError.InvalidMessage | StorageError.StorageUnavailable
+    > => {
+      // Behind the acknowledgement: the compaction (if due) runs in the instance's scope.
+      const acknowledged = (
+        [events, wait]: readonly [ReadonlyArray<MessageEvent.MessageEvent>, Effect.Effect<void, StorageIoError>]
+      ) =>
+        Effect.matchEffect(wait, {
+          onFailure: (error) => Effect.fail(fromIo(error)),
+          onSuccess: () => Effect.as(Compaction.maybeStart(fs, inst, policy), events)
+        })
+      // The permit only while a compaction is marked as holding it (see Compaction.exclusive).
+      return Effect.suspend(() => {
+        if (inst.exclusive !== 0) {
+          return Effect.flatMap(
+            inst.permit.withPermits(1)(Effect.suspend(() => stage(inst, drafts, expected))),
+            acknowledged
           )
-      )
+        }
+        const staged = stage(inst, drafts, expected)
+        return Either.isLeft(staged) ? Effect.fail(staged.left) : acknowledged(staged.right)
+      })
+    }
 
     // Not Effect.fn: its span and call-site capture cost more than the rest of an append's machinery. The
     // span is opened only when an exporting tracer is installed (Effect's built-in one records nothing).

@@ -313,6 +313,9 @@ describe.each(probedBackends)("Jsonl writer faults: $name", (backend) => {
       const records = yield* Jsonl.readAll(file, codec)
       assert.deepStrictEqual(records.map((r) => r.n), [1, 3])
       assert.strictEqual(yield* w.size, (yield* fs.readFileString(file)).length)
+      // node:fs appends through its callback form (the hot path, one libuv request per batch); the
+      // FileSystem-based implementation has none, so the writer's Effect path runs there.
+      assert.strictEqual(probe.callbackAppends > 0, backend.name.startsWith("node:fs"))
     }).pipe(Effect.provide(backend.layer(probe)))
   })
 

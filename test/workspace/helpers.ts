@@ -1,6 +1,6 @@
 import { Error as PlatformError, FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Either, Exit, Layer } from "effect"
 import { Jsonl, type Message, type WorkspacePaths } from "effect-swarm"
 
 export const FsLive = NodeFileSystem.layer
@@ -32,6 +32,8 @@ export interface FileProbe {
   onSync: Effect.Effect<void> | undefined
   /** The next `writeAll` writes this many bytes, then fails. */
   failNextWriteAfter: number | undefined
+  /** Appends made through a handle's callback form (`unsafeAppend`, the writer's hot path). */
+  callbackAppends: number
   /** The path of every file or directory fsynced, in order. */
   synced: Array<string>
 }
@@ -87,6 +89,7 @@ export const newProbe = (): FileProbe => ({
   holdSync: undefined,
   onSync: undefined,
   failNextWriteAfter: undefined,
+  callbackAppends: 0,
   synced: []
 })
 
@@ -108,26 +111,34 @@ export const probedDurable = (probe: FileProbe, inner: Jsonl.DurableFileService)
               Effect.zipRight(run)
             )
           })
+        const append = (bytes: Uint8Array) =>
+          Effect.suspend(() => {
+            probe.writes++
+            const cut = probe.failNextWriteAfter
+            if (cut === undefined) return options.durable ? sync(handle.append(bytes)) : handle.append(bytes)
+            probe.failNextWriteAfter = undefined
+            return handle.append(bytes.subarray(0, cut)).pipe(
+              Effect.zipRight(Effect.fail(
+                new Jsonl.StorageIoError({
+                  file,
+                  operation: "append",
+                  cause: new Error("ENOSPC (injected by the test)")
+                })
+              ))
+            )
+          })
         return {
           size: handle.size,
           truncate: handle.truncate,
           sync: sync(handle.sync),
-          append: (bytes) =>
-            Effect.suspend(() => {
-              probe.writes++
-              const cut = probe.failNextWriteAfter
-              if (cut === undefined) return options.durable ? sync(handle.append(bytes)) : handle.append(bytes)
-              probe.failNextWriteAfter = undefined
-              return handle.append(bytes.subarray(0, cut)).pipe(
-                Effect.zipRight(Effect.fail(
-                  new Jsonl.StorageIoError({
-                    file,
-                    operation: "append",
-                    cause: new Error("ENOSPC (injected by the test)")
-                  })
-                ))
-              )
+          append,
+          // The callback form (the writer's hot path) when the implementation has one, with the same hooks.
+          unsafeAppend: handle.unsafeAppend === undefined ? undefined : (bytes, done) => {
+            probe.callbackAppends++
+            Effect.runCallback(Effect.either(append(bytes)), {
+              onExit: (exit) => done(Exit.isSuccess(exit) && Either.isLeft(exit.value) ? exit.value.left : undefined)
             })
+          }
         }
       })
   }).pipe(Layer.merge(NodeFileSystem.layer))

@@ -37,6 +37,12 @@ export interface Handle {
    * when this succeeds. A failure may leave part of the bytes in the file: the caller cuts them back.
    */
   readonly append: (bytes: Uint8Array) => Effect.Effect<void, StorageIoError>
+  /**
+   * `append` with a plain callback, for the writer's hot path (no Effect per batch): `done` receives
+   * `undefined` once every byte is written (and durable), or the error (then, as for `append`, part of the
+   * bytes may be in the file). Optional: without it the writer uses `append`.
+   */
+  readonly unsafeAppend?: ((bytes: Uint8Array, done: (error: StorageIoError | undefined) => void) => void) | undefined
   /** Cuts the file to `length` bytes (not synced: {@link Handle.sync} makes it durable). */
   readonly truncate: (length: number) => Effect.Effect<void, StorageIoError>
   /** fsync: the file's data and metadata (a new file's size, a truncation) on stable storage. */
@@ -104,18 +110,20 @@ export const node: Service = {
           done(null)
         })
       const sync = call<void>(file, "fsync", (done) => fs.fsync(fd, (e) => done(e, undefined)))
+      // (An empty append never reaches the disk: `writeFrom` of nothing would report a zero-byte write.)
+      const unsafeAppend = (bytes: Uint8Array, done: (error: StorageIoError | undefined) => void): void =>
+        bytes.length === 0
+          ? void process.nextTick(done, undefined)
+          : writeFrom(bytes, 0, (error) => done(error === null ? undefined : ioError(file, operation, error)))
       return {
         size: stat.size,
         append: (bytes) =>
           bytes.length === 0
             ? Effect.void
             : Effect.async<void, StorageIoError>((resume) =>
-              writeFrom(
-                bytes,
-                0,
-                (error) => resume(error === null ? Effect.void : Effect.fail(ioError(file, operation, error)))
-              )
+              unsafeAppend(bytes, (error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
             ),
+        unsafeAppend,
         truncate: (length) =>
           call<void>(file, "truncate", (done) => fs.ftruncate(fd, length, (e) => done(e, undefined))),
         sync

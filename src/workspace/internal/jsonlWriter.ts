@@ -10,7 +10,7 @@
  *     ^                                                                      inflight=<batch>
  *     |                                                                          |
  *     |   batch done, nothing pending                  batch done, lines pending |
- *     +------------------------------------- handOff ------------------------- drain fiber:
+ *     +------------------------------------ hand off ------------------------- drain fiber:
  *                                                                             writing=true, batch after batch
  *   any state --- scope closes ---> closed=true: waits for `inflight`, fails what is still pending,
  *                                   closes the descriptor; every later enqueue fails ("writer closed")
@@ -200,74 +200,110 @@ export const writer = <A>(
     // The batch's bytes: one buffer kept between batches (see `jsonlBatch.ts`).
     const buffer = JsonlBatch.makeBuffer()
 
-    // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
-    // either written and acknowledged, or failed and cut back.
-    const writeBatch = Effect.suspend(() => {
+    // Records the outcome of a batch for its appenders and releases the file's batch state.
+    const finish = (items: ReadonlyArray<JsonlBatch.Pending>, result: Exit.Exit<void, StorageIoError>): void => {
+      for (const item of items) JsonlBatch.complete(item, result)
+      inflight = false
+      using--
+      if (batchDone !== undefined) {
+        Deferred.unsafeDone(batchDone, Exit.void)
+        batchDone = undefined
+      }
+    }
+
+    // A failed write may have left part of a line: cut it, or refuse further appends if we cannot. (A
+    // failed open wrote nothing: `h` is then undefined, and only a writer that must stop on any failure stops.)
+    const failBatch = (
+      items: ReadonlyArray<JsonlBatch.Pending>,
+      h: Handle | undefined,
+      before: number,
+      error: StorageIoError
+    ): Effect.Effect<void> =>
+      (h === undefined
+        ? Effect.void
+        : h.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error))))
+        .pipe(Effect.zipRight(Effect.sync(() => {
+          if (options?.stopOnFailure === true) broken = error
+          finish(items, Exit.fail(error))
+        })))
+
+    // Takes everything queued now as one batch and encodes it; `undefined` when the writer closed meanwhile.
+    const takeBatch = ():
+      | { readonly items: ReadonlyArray<JsonlBatch.Pending>; readonly bytes: Uint8Array }
+      | undefined =>
+    {
       const items = pending
       pending = []
       // The scope may have closed between taking the file and this batch (another fiber ran the
       // finalizer at a yield): the descriptor is gone, and may already belong to another file.
       if (closed) {
         for (const item of items) JsonlBatch.complete(item, Exit.fail(closedError(file)))
-        return Effect.void
+        return undefined
       }
       const bytes = buffer.encode(items)
-      const before = size
       inflight = true
       using++
-      // Nothing to write (a flush): every earlier batch completed before this one started, durably (and no
-      // descriptor is needed for it).
-      const write = broken !== undefined
-        ? Effect.fail(broken)
-        : bytes.length === 0
-        ? Effect.void
-        : Effect.flatMap(openHandle, (h) =>
-          h.append(bytes).pipe(
-            // A failed write may have left part of a line: cut it, or refuse further appends if we cannot.
-            Effect.tapError((error) =>
-              h.truncate(before).pipe(Effect.catchAll(() => Effect.sync(() => broken = error)))
-            )
-          ))
-      return write.pipe(
-        Effect.tap(() => Effect.sync(() => size += bytes.length)),
-        // (A failed open wrote nothing: only a writer that must stop on any failure stops.)
-        Effect.tapError((error) =>
-          Effect.sync(() => {
-            if (options?.stopOnFailure === true) broken = error
-          })
-        ),
-        Effect.exit,
-        Effect.map((exit) => {
-          const result = Exit.asVoid(exit)
-          for (const item of items) JsonlBatch.complete(item, result)
-          inflight = false
-          using--
-          if (batchDone !== undefined) {
-            Deferred.unsafeDone(batchDone, Exit.void)
-            batchDone = undefined
-          }
-        })
-      )
-    }).pipe(Effect.uninterruptible)
+      return { items, bytes }
+    }
 
-    // Writes batches until nothing is queued, then gives up the file.
+    // Writes one batch (everything queued now) and completes its appenders. Uninterruptible: a batch is
+    // either written and acknowledged, or failed and cut back.
+    //
+    // The hot path (the file open, not broken, something to write, a handle with `unsafeAppend`) is one
+    // `Effect.async` around one libuv request whose callback completes the batch; `then` runs after it.
+    const writeBatch = <X, E>(then: () => Effect.Effect<X, E>): Effect.Effect<X, E> =>
+      Effect.suspend(() => {
+        const batch = takeBatch()
+        if (batch === undefined) return then()
+        const { bytes, items } = batch
+        const before = size
+        const h = handle
+        if (broken === undefined && bytes.length > 0 && h?.unsafeAppend !== undefined) {
+          const unsafeAppend = h.unsafeAppend
+          return Effect.async<X, E>((resume) =>
+            unsafeAppend(bytes, (error) => {
+              if (error === undefined) {
+                size += bytes.length
+                finish(items, Exit.void)
+                resume(then())
+              } else {
+                resume(Effect.zipRight(failBatch(items, h, before, error), Effect.suspend(then)))
+              }
+            })
+          )
+        }
+        // Nothing to write (a flush): every earlier batch completed before this one started, durably (and no
+        // descriptor is needed for it).
+        let opened: Handle | undefined
+        const write: Effect.Effect<void, StorageIoError> = broken !== undefined
+          ? Effect.fail(broken)
+          : bytes.length === 0
+          ? Effect.void
+          : Effect.flatMap(openHandle, (o) => {
+            opened = o
+            return o.append(bytes)
+          })
+        return write.pipe(
+          Effect.matchEffect({
+            onFailure: (error) => failBatch(items, opened, before, error),
+            onSuccess: () =>
+              Effect.sync(() => {
+                size += bytes.length
+                finish(items, Exit.void)
+              })
+          }),
+          Effect.zipRight(Effect.suspend(then))
+        )
+      }).pipe(Effect.uninterruptible)
+
+    // Writes batches until nothing is queued, then gives up the file. Interruptible between batches (closing
+    // the scope stops it).
     const drain: Effect.Effect<void> = Effect.suspend(() => {
       if (pending.length === 0 || closed) {
         writing = false
         return Effect.void
       }
-      return Effect.zipRight(writeBatch, drain)
-    })
-
-    // After the leader's batch: give up the file, or hand what arrived meanwhile to a drain fiber, so a
-    // leader never waits for lines queued after its own. The drain fiber is interruptible between batches
-    // (closing the scope stops it).
-    const handOff = Effect.suspend(() => {
-      if (pending.length === 0 || closed) {
-        writing = false
-        return Effect.void
-      }
-      return Effect.asVoid(Effect.forkIn(Effect.interruptible(drain), scope))
+      return Effect.zipRight(writeBatch(() => Effect.void), drain)
     })
 
     // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
@@ -280,8 +316,18 @@ export const writer = <A>(
           // fiber will take it before giving up the file.
           if (!writing && pending.includes(own)) {
             writing = true
-            // The batch took `own`: its result is known when the batch returns.
-            return writeBatch.pipe(Effect.zipRight(handOff), Effect.zipRight(restore(JsonlBatch.awaitItem(own))))
+            // After the leader's batch (which took `own`, so its result is known): give up the file, or hand
+            // what arrived meanwhile to a drain fiber, so a leader never waits for lines queued after its own.
+            return writeBatch(() => {
+              if (pending.length > 0 && !closed) {
+                return Effect.zipRight(
+                  Effect.forkIn(Effect.interruptible(drain), scope),
+                  restore(JsonlBatch.awaitItem(own))
+                )
+              }
+              writing = false
+              return own.result ?? restore(JsonlBatch.awaitItem(own))
+            })
           }
           return restore(JsonlBatch.awaitItem(own))
         })
@@ -318,12 +364,13 @@ export const writer = <A>(
       return waitFor(own)
     }
 
-    const enqueue = (records: ReadonlyArray<A>) =>
-      Effect.suspend(() => {
-        let text = ""
-        for (const record of records) text += codec.encode(record) + "\n"
-        return Effect.sync(() => unsafeEnqueueText(text))
-      })
+    const encode = (records: ReadonlyArray<A>): string => {
+      let text = ""
+      for (const record of records) text += codec.encode(record) + "\n"
+      return text
+    }
+
+    const enqueue = (records: ReadonlyArray<A>) => Effect.sync(() => unsafeEnqueueText(encode(records)))
 
     // Marks the handle as in use for the time of `effect` (see `rest`).
     const usingHandle = <X, E>(effect: Effect.Effect<X, E>): Effect.Effect<X, E> =>
@@ -349,7 +396,8 @@ export const writer = <A>(
       enqueue,
       unsafeEnqueueText,
       replaceFrom,
-      append: (records) => Effect.flatten(enqueue(records)),
+      // Encoded and queued when run, in one synchronous step (as `enqueue`), then waited for.
+      append: (records) => Effect.suspend(() => unsafeEnqueueText(encode(records))),
       flush: Effect.flatten(enqueue([])),
       // Never through a closed handle: its descriptor number may already belong to another open file.
       truncate: Effect.suspend(() =>

@@ -98,9 +98,11 @@ export const make = (deps: Deps) => {
       if (timeoutMs instanceof Middleware.AgentsApiError) return Effect.fail(timeoutMs)
       const self = Calls.address(caller, ref.instanceKey)
       const to = Calls.address(target, instanceKey)
-      const chain = kind === "request"
-        ? Calls.checkCycle(ctx?.callChain ?? [], self, to)
-        : [...(ctx?.callChain ?? []), self]
+      // Cycles are about waiting callers: only a sync request extends the chain of callers that wait. A send
+      // or an async request waits for nobody, so its callee starts a chain of its own (empty) and may call
+      // its sender; the link to the sender is kept in the source, `call.callerAgent` and `parentTrace`.
+      const waits = kind === "request" && req.async !== true
+      const chain = kind === "send" ? [] : Calls.checkCycle(waits ? ctx?.callChain ?? [] : [], self, to)
       if (chain instanceof Middleware.AgentsApiError) return Effect.fail(chain)
       const own = Calls.checkOwnAgent(policy, caller, target)
       if (own !== undefined) return Effect.fail(own)
@@ -119,7 +121,7 @@ export const make = (deps: Deps) => {
             callerInstanceKey: ref.instanceKey,
             ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
             callSource: "agents-api",
-            callStack: chain,
+            callStack: waits ? chain : [],
             ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
           },
           metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }

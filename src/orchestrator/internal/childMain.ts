@@ -111,7 +111,7 @@ const serve = (start: Start, inbox: Queue.Queue<unknown>, gone: Deferred.Deferre
 
     const handle = (raw: unknown): Effect.Effect<boolean, never, Scope.Scope> =>
       Either.match(Protocol.decodeToChild(raw), {
-        onLeft: (e) => Effect.as(send({ _tag: "Rejected", message: e.message, detail: e.detail }), true),
+        onLeft: (e) => Effect.as(send({ _tag: "Rejected", message: e.received, detail: e.detail }), true),
         onRight: (message) => {
           switch (message._tag) {
             case "Run":

@@ -54,6 +54,8 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     const queries = new Map<number, Deferred.Deferred<{ started: ReadonlyArray<string>; open: string | undefined }>>()
     const abandons = new Map<number, Deferred.Deferred<string | undefined>>()
     let tail = ""
+    // The first protocol violation that got the child killed: its exit reports it, not the signal.
+    let violation: string | undefined
     let nextRun = 0
     let stopping: Deferred.Deferred<void> | undefined
 
@@ -98,7 +100,12 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         spawned.on("exit", (code, signal) =>
           Deferred.unsafeDone(
             exited,
-            Exit.succeed({ generation: target.generation, detail: describeExit(code, signal, tail) })
+            Exit.succeed({
+              generation: target.generation,
+              detail: violation === undefined ?
+                describeExit(code, signal, tail) :
+                `the child process broke the host protocol and was killed: ${violation}`
+            })
           ))
         return spawned
       }),
@@ -119,10 +126,14 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         }
       })
 
+    /** Kills a child that broke the protocol; the first `detail` is what its exit reports. */
     const kill = (detail: string) =>
       Effect.zipRight(
         Effect.logError(`${label} (generation ${target.generation}, pid ${pid}): ${detail}; killing it`),
-        Effect.sync(() => signalGroup(pid, "SIGKILL"))
+        Effect.sync(() => {
+          violation ??= detail
+          signalGroup(pid, "SIGKILL")
+        })
       )
 
     const route = (message: Protocol.ToParent): Effect.Effect<void> => {
@@ -249,12 +260,20 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     yield* Effect.raceFirst(
       Deferred.await(ready),
       Effect.flatMap(exitedEffect, (exit) =>
-        new AgentTurnFailed({
-          address: label,
-          errorTag: "HostStartFailed",
-          detail: `the child process${which} ended before it was ready: ${exit.detail}` +
-            (options.entry === undefined ? "" : "; does the entry call AgentHost.childMain()?")
-        }))
+        violation === undefined ?
+          new AgentTurnFailed({
+            address: label,
+            errorTag: "HostStartFailed",
+            detail: `the child process${which} ended before it was ready: ${exit.detail}` +
+              (options.entry === undefined ? "" : "; does the entry call AgentHost.childMain()?")
+          }) :
+          // It spoke, but not the protocol: say what did not decode (the field), not the signal.
+          new AgentTurnFailed({
+            address: label,
+            errorTag: "HostProtocolError",
+            detail: `the child process${which} (pid ${pid}) broke the host protocol during the handshake and ` +
+              `was killed: ${violation}`
+          }))
     ).pipe(
       Effect.timeoutFail({
         duration: readyTimeout,

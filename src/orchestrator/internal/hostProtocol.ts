@@ -207,15 +207,15 @@ export const ToParent = Schema.Union(
 export type ToParent = typeof ToParent.Type
 
 /**
- * A message from the other side did not decode: `message` is its `_tag` (or `(no _tag)`), `detail` the
- * schema's account of what was wrong.
+ * A message from the other side did not decode: `received` is its `_tag` (or `(no _tag)`), `detail` what
+ * was wrong, field by field (`generation: Expected number, actual "one"`).
  */
 export class HostProtocolError extends Schema.TaggedError<HostProtocolError>("effect-swarm/HostProtocolError")(
   "HostProtocolError",
-  { direction: Schema.Literal("to-child", "to-parent"), message: Schema.String, detail: Schema.String }
+  { direction: Schema.Literal("to-child", "to-parent"), received: Schema.String, detail: Schema.String }
 ) {
   override get message(): string {
-    return `agent host protocol (${this.direction}): message ${this.message} is malformed: ${this.detail}; ` +
+    return `agent host protocol (${this.direction}): message ${this.received} is malformed: ${this.detail}; ` +
       "the parent and the child run different versions of effect-swarm, or something else writes to the channel"
   }
 }
@@ -223,14 +223,21 @@ export class HostProtocolError extends Schema.TaggedError<HostProtocolError>("ef
 const tagOf = (u: unknown): string =>
   typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : "(no _tag)"
 
+/** Each issue as `field.path: what was expected` (a whole-message mismatch shortened). */
+const describeIssues = (e: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(e).map((issue) => {
+    const message = issue.message.length > 300 ? `${issue.message.slice(0, 300)}…` : issue.message
+    return issue.path.length === 0 ? message : `${issue.path.map(String).join(".")}: ${message}`
+  }).join("; ")
+
 const decoder = <A, I>(schema: Schema.Schema<A, I>, direction: "to-child" | "to-parent") => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })
   return (u: unknown): Either.Either<A, HostProtocolError> =>
     Either.mapLeft(decode(u), (e) =>
       new HostProtocolError({
         direction,
-        message: tagOf(u),
-        detail: ParseResult.TreeFormatter.formatErrorSync(e)
+        received: tagOf(u),
+        detail: describeIssues(e)
       }))
 }
 

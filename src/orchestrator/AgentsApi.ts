@@ -197,12 +197,18 @@ export interface Service {
   readonly forInstance: (ref: InstanceRef) => Middleware.AgentsApi
   /** The agents an agent may call (empty: no `agents` tool, every call refused). */
   readonly callable: (agentName: string) => ReadonlyArray<string>
-  /** Async replies that wait for the instance's next step. */
-  readonly pendingReplies: (ref: InstanceRef) => Effect.Effect<ReadonlyArray<Reply>>
+  /**
+   * Async replies that wait for the instance's next step. These three fail with `AGENT_INBOX_FAILED` (naming
+   * `file:line`) when the instance's `requests.jsonl` / `replies.jsonl` cannot be read or has a corrupt line.
+   */
+  readonly pendingReplies: (ref: InstanceRef) => Effect.Effect<ReadonlyArray<Reply>, Middleware.AgentsApiError>
   /** Marks replies as written into the instance's conversation. */
-  readonly markDelivered: (ref: InstanceRef, correlationIds: ReadonlyArray<string>) => Effect.Effect<void>
+  readonly markDelivered: (
+    ref: InstanceRef,
+    correlationIds: ReadonlyArray<string>
+  ) => Effect.Effect<void, Middleware.AgentsApiError>
   /** Async requests of the instance still in flight (recorded, no reply yet; also those of a previous process). */
-  readonly pendingAsync: (ref: InstanceRef) => Effect.Effect<number>
+  readonly pendingAsync: (ref: InstanceRef) => Effect.Effect<number, Middleware.AgentsApiError>
   /**
    * The callee's side of an async request: when a turn whose input carries the caller of an async request
    * (its metadata) is over, the reply goes into that caller's inbox (before the callee's message is

@@ -210,7 +210,10 @@ const deliveredIds = (messages: ReadonlyArray<Message.Message>): Set<string> => 
  */
 export const deliverReplies = (api: Service, ref: InstanceRef): Middleware.StepMiddleware => (ctx, next) =>
   Effect.gen(function*() {
-    const waiting = yield* api.pendingReplies(ref)
+    // An inbox that cannot be read (a corrupt line, `AGENT_INBOX_FAILED` naming file:line) fails the step.
+    const inboxFailed = (e: Middleware.AgentsApiError) =>
+      new Middleware.MiddlewareError({ middleware: "agents-replies", message: `${e.message}; ${e.suggestion ?? ""}` })
+    const waiting = yield* Effect.mapError(api.pendingReplies(ref), inboxFailed)
     if (waiting.length > 0) {
       const have = deliveredIds((yield* ctx.conversation.get).messages)
       for (const reply of waiting) {
@@ -234,7 +237,7 @@ export const deliverReplies = (api: Service, ref: InstanceRef): Middleware.StepM
         })
         yield* ctx.emitMessageEvent(MessageEvent.append(message))
       }
-      yield* api.markDelivered(ref, waiting.map((r) => r.correlationId))
+      yield* Effect.mapError(api.markDelivered(ref, waiting.map((r) => r.correlationId)), inboxFailed)
     }
     return yield* next
   })

@@ -36,7 +36,7 @@ const gatedModel = (steps: ReadonlyArray<Scripted.ScriptStep>, gate: Deferred.De
  * Waits until `check` holds, re-checking after each turn of the event loop (no clock: file writes and
  * fsyncs in flight complete in between; Effect.yieldNow alone starves them for seconds).
  */
-const until = (check: Effect.Effect<boolean>) =>
+const until = <E>(check: Effect.Effect<boolean, E>) =>
   Effect.repeat(
     Effect.zipLeft(check, Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))),
     { until: (ok) => ok }

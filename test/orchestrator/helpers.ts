@@ -176,7 +176,7 @@ export const hanging: Model.Service = {
 }
 
 /** Yields until `predicate` holds (the workers run on the same virtual clock; no real time passes). */
-export const until = (predicate: () => Effect.Effect<boolean>) =>
+export const until = <E>(predicate: () => Effect.Effect<boolean, E>) =>
   Effect.gen(function*() {
     while (!(yield* predicate())) yield* Effect.yieldNow()
   })

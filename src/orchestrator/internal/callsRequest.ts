@@ -189,7 +189,11 @@ export const make = (deps: Deps) => {
             instanceKey: p.instanceKey,
             receivedAt,
             ...reply
-          })).pipe(Effect.zipRight(wake(router, ref)))
+          })).pipe(
+            Effect.zipRight(wake(router, ref)),
+            // The caller's inbox broke after the request was recorded: said loudly (its file names the fix).
+            Effect.catchAll((e) => Effect.logError(`the reply ${p.correlationId} to ${p.to} is lost: ${e.message}`))
+          )
       // Accepted by the callee (durably, with a state root) before the correlation id is returned.
       let wait: Effect.Effect<string, Middleware.AgentsApiError>
       if (router.submitWithin !== undefined) {
@@ -274,5 +278,11 @@ export const replyFromCallee = (
         : { status: "error" as const, error: { code: reply.left.code, message: reply.left.message } })
     })
     yield* wake(router, caller)
-  })
+  }).pipe(
+    Effect.catchAll((e) =>
+      Effect.logError(
+        `the reply ${correlationId} of ${target} to ${agentName}@${instanceKey} could not be kept: ${e.message}`
+      )
+    )
+  )
 }

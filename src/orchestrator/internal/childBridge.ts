@@ -162,15 +162,16 @@ export const make = (options: {
     // The child hosts one instance: the API of any other is not this process's to give.
     forInstance: (other) => sameInstance(other) ? api : Middleware.agentsUnavailable,
     callable: (agentName) => agentName === ref.agentName ? options.callable : [],
+    // The parent's inbox failure (AGENT_INBOX_FAILED) is the child's too.
     pendingReplies: (other) =>
       sameInstance(other) ?
-        Effect.map(ask({ _tag: "pendingReplies" }), (a) => a._tag === "Replies" ? a.replies : []) :
+        Effect.map(expect({ _tag: "pendingReplies" }, "Replies"), (a) => a.replies) :
         Effect.succeed([]),
     markDelivered: (other, correlationIds) =>
-      sameInstance(other) ? Effect.asVoid(ask({ _tag: "markDelivered", correlationIds })) : Effect.void,
+      sameInstance(other) ? Effect.asVoid(expect({ _tag: "markDelivered", correlationIds }, "Unit")) : Effect.void,
     pendingAsync: (other) =>
       sameInstance(other) ?
-        Effect.map(ask({ _tag: "pendingAsync" }), (a) => a._tag === "Count" ? a.count : 0) :
+        Effect.map(expect({ _tag: "pendingAsync" }, "Count"), (a) => a.count) :
         Effect.succeed(0),
     nativeTools: () => nativeTools
   }

@@ -87,11 +87,19 @@ const answer = (options: Options, api: Middleware.AgentsApi, op: Protocol.CallOp
         Effect.catchAll(failed)
       )
     case "pendingReplies":
-      return Effect.map(calls.pendingReplies(ref), (replies): Protocol.CallAnswer => ({ _tag: "Replies", replies }))
+      return calls.pendingReplies(ref).pipe(
+        Effect.map((replies): Protocol.CallAnswer => ({ _tag: "Replies", replies })),
+        Effect.catchAll(failed)
+      )
     case "markDelivered":
-      return Effect.as(calls.markDelivered(ref, op.correlationIds), { _tag: "Unit" } as const)
+      return Effect.as(calls.markDelivered(ref, op.correlationIds), { _tag: "Unit" } as const).pipe(
+        Effect.catchAll(failed)
+      )
     case "pendingAsync":
-      return Effect.map(calls.pendingAsync(ref), (count): Protocol.CallAnswer => ({ _tag: "Count", count }))
+      return calls.pendingAsync(ref).pipe(
+        Effect.map((count): Protocol.CallAnswer => ({ _tag: "Count", count })),
+        Effect.catchAll(failed)
+      )
     case "callAgent": {
       const { _tag, input, target, timeoutMs, ...rest } = op
       return calls.nativeTools(ref.workspaceId).callAgent(target, input, {

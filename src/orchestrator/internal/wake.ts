@@ -82,7 +82,10 @@ export const make = (deps: Deps): Waker => {
         const next = replies.find((r) => mine === undefined || !mine.has(r.correlationId))
         chosen = next?.correlationId
         return next === undefined ? undefined : inputOf(next)
-      })
+      }).pipe(
+        // Its inbox cannot be read (a corrupt line): no wake-up; its next turn fails with the same error.
+        Effect.catchAll((e) => Effect.as(Effect.logError(`${label} is not woken: ${e.message}`), undefined))
+      )
       return Effect.flatMap(deps.wake(address, build), (enqueued) =>
         Effect.sync(() => {
           if (!enqueued || chosen === undefined) return

@@ -256,6 +256,21 @@ export class AgentsApi extends Context.Tag("effect-swarm/AgentsApi")<AgentsApi, 
 export const defaultTimeout: Duration.Duration = Duration.millis(Calls.defaultTimeoutMs)
 
 /**
+ * What {@link policyOf} resolves a call policy from: the swarm, its entry agent, its agents, each Agent's
+ * `spec.callableAgents` and the Swarm's.
+ *
+ * @example
+ * ```ts
+ * import type { AgentsApi } from "effect-swarm"
+ * const options: AgentsApi.PolicyOptions = { swarmName: "team", entryAgent: "lead", agents: ["lead", "coder"] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PolicyOptions = Calls.PolicyOptions
+
+/**
  * The call policy of a swarm: its agents, and for each the agents it may call (the Swarm's
  * `spec.callableAgents` entry, else the Agent's own `spec.callableAgents`; `"*"` is every other member).
  *
@@ -272,15 +287,7 @@ export const defaultTimeout: Duration.Duration = Duration.millis(Calls.defaultTi
  * @since 0.1.0
  * @category constructors
  */
-export const policyOf = (options: {
-  readonly swarmName: string
-  readonly entryAgent: string
-  readonly agents: ReadonlyArray<string>
-  /** Each Agent's `spec.callableAgents`. */
-  readonly agentCallable?: Readonly<Record<string, ReadonlyArray<string> | undefined>> | undefined
-  /** The Swarm's `spec.callableAgents`. */
-  readonly swarmCallable?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
-}): CallPolicy => Calls.policyOf(options)
+export const policyOf = (options: PolicyOptions): CallPolicy => Calls.policyOf(options)
 
 /**
  * Builds the service; async requests live as long as the scope.

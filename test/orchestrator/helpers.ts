@@ -17,7 +17,7 @@ import {
   TestServices
 } from "effect"
 import type { Model } from "effect-swarm"
-import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog } from "effect-swarm"
+import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog, Scripted } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { durableStores, type Stores } from "../support/stores.js"
@@ -42,6 +42,29 @@ export const inMemory = (models: Orchestrator.Options["models"], options: Orches
 
 /** The workspace stores on a fresh temporary state root (removed with the test's scope). */
 export const durableContext = (prefix = "es-orch-") => durableStores(prefix)
+
+/** `lead@<instanceKey>` of an orchestrator of the `team` swarm: the caller of the inter-agent call tests. */
+export const leadOf = (orchestrator: Orchestrator.Service, instanceKey = "t1") => ({
+  workspaceId: orchestrator.workspaceId,
+  agentName: "lead",
+  instanceKey
+})
+
+/**
+ * A durable orchestrator of the `team` swarm (in the test's scope) whose worker answers "ok" (`echo`, 20
+ * turns) or never (`hang`); `lead` is `lead@t1`'s agents API (the caller, `ref`).
+ */
+export const team = (worker: "echo" | "hang", prefix = "es-review-calls-") =>
+  Effect.gen(function*() {
+    const { context } = yield* durableContext(prefix)
+    const bundle = yield* loadCalls
+    const model = worker === "hang" ? hanging : yield* Scripted.make(Array.from({ length: 20 }, () => ({ text: "ok" })))
+    const orchestrator = yield* Orchestrator.make(bundle, "team", { models: { worker: model } }).pipe(
+      Effect.provide(context)
+    )
+    const ref = leadOf(orchestrator)
+    return { orchestrator, ref, lead: orchestrator.agentsApi!.forInstance(ref) }
+  })
 
 export type DurableContext = Stores
 

@@ -16,6 +16,7 @@ import {
   echoModel,
   hanging,
   info,
+  leadOf,
   loadCalls,
   openDurable,
   scopedTest,
@@ -42,7 +43,7 @@ const inMemory = (models: Readonly<Record<string, Model.Service>>, options: Orch
         )
     })
     const api = orchestrator.agentsApi!
-    const lead = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }
+    const lead = leadOf(orchestrator)
     const messages = (label: string) => Effect.map(AgentInstance.conversation(instances.get(label)!), (c) => c.messages)
     const turns = (label: string) => Effect.map(AgentInstance.history(instances.get(label)!), (h) => h.length)
     /** An async request of lead@t1 (as its agents tool makes it) to `worker@key`. */
@@ -264,7 +265,7 @@ describe("an idle caller woken by its async reply", () => {
         models: { lead: lead.service, worker: echoModel().service }
       })
       const api = orchestrator.agentsApi!
-      const ref = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }
+      const ref = leadOf(orchestrator)
       yield* orchestrator.request("lead@t1", "hello")
       assert.isTrue(yield* orchestrator.release("lead@t1"))
       assert.isUndefined((yield* orchestrator.list).find((i) => i.address === "lead@t1"))

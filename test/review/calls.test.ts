@@ -4,21 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import type { Middleware } from "effect-swarm"
-import { Orchestrator, Scripted } from "effect-swarm"
-import { durableContext, hanging, loadCalls } from "../orchestrator/helpers.js"
-
-/** A durable orchestrator of the `team` swarm; `lead@t1` calls through the orchestrator's AgentsApi. */
-const team = (worker: "echo" | "hang") =>
-  Effect.gen(function*() {
-    const { context } = yield* durableContext("es-review-calls-")
-    const bundle = yield* loadCalls
-    const model = worker === "hang" ? hanging : yield* Scripted.make(Array.from({ length: 20 }, () => ({ text: "ok" })))
-    const orchestrator = yield* Orchestrator.make(bundle, "team", { models: { worker: model } }).pipe(
-      Effect.provide(context)
-    )
-    const ref = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }
-    return { orchestrator, ref, lead: orchestrator.agentsApi!.forInstance(ref) }
-  })
+import { team } from "../orchestrator/helpers.js"
 
 /** The call's typed code, or the defect's text when it died instead (the assertion then names it). */
 const outcome = <A>(effect: Effect.Effect<A, Middleware.AgentsApiError>) =>

@@ -3,21 +3,7 @@
 // Each test names the behaviour the docs promise (docs/orchestrator.md, "Inter-agent calls").
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { Orchestrator, Scripted } from "effect-swarm"
-import { durableContext, hanging, loadCalls, until } from "../orchestrator/helpers.js"
-
-/** A durable orchestrator of the `team` swarm; `lead@t1` calls through the orchestrator's AgentsApi. */
-const team = (worker: "echo" | "hang") =>
-  Effect.gen(function*() {
-    const { context } = yield* durableContext("es-review-calls-")
-    const bundle = yield* loadCalls
-    const model = worker === "hang" ? hanging : yield* Scripted.make(Array.from({ length: 20 }, () => ({ text: "ok" })))
-    const orchestrator = yield* Orchestrator.make(bundle, "team", { models: { worker: model } }).pipe(
-      Effect.provide(context)
-    )
-    const ref = { workspaceId: orchestrator.workspaceId, agentName: "lead", instanceKey: "t1" }
-    return { orchestrator, ref, lead: orchestrator.agentsApi!.forInstance(ref) }
-  })
+import { team, until } from "../orchestrator/helpers.js"
 
 describe("review: async callers of a stopped callee", () => {
   it.scoped(

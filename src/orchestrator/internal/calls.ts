@@ -42,14 +42,19 @@ export const resolveCallable = (
   return Array.from(new Set(list)).filter((a) => members.has(a))
 }
 
-/** `AgentsApi.policyOf`: the resolved allow-list of each caller, cached. */
-export const policyOf = (options: {
+/** What a call policy is resolved from (`AgentsApi.PolicyOptions`). */
+export interface PolicyOptions {
   readonly swarmName: string
   readonly entryAgent: string
   readonly agents: ReadonlyArray<string>
+  /** Each Agent's `spec.callableAgents`. */
   readonly agentCallable?: Readonly<Record<string, ReadonlyArray<string> | undefined>> | undefined
+  /** The Swarm's `spec.callableAgents`. */
   readonly swarmCallable?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
-}): CallPolicy => {
+}
+
+/** `AgentsApi.policyOf`: the resolved allow-list of each caller, cached. */
+export const policyOf = (options: PolicyOptions): CallPolicy => {
   const cache = new Map<string, ReadonlyArray<string>>()
   return {
     swarmName: options.swarmName,

@@ -28,13 +28,20 @@ import * as Calls from "./calls.js"
 import * as Inbox from "./inbox.js"
 import * as Mailbox from "./mailbox.js"
 
-/** A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files). */
+const tagOf = (e: unknown): unknown => typeof e === "object" && e !== null && "_tag" in e ? e._tag : undefined
+
+/**
+ * A turn that crashed its instance: it died, or its storage failed (the instance reopens from its files).
+ * A storage failure because another writer holds the instance (`InstanceLocked`: another orchestrator on
+ * this state root) is no crash: reopening cannot cure it, so its requester gets `AgentTurnFailed` naming
+ * the holder instead of a restart loop.
+ */
 export const isCrash = (cause: Cause.Cause<unknown>): boolean => {
   if (Cause.isInterruptedOnly(cause)) return false
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure)) return true
   const e = failure.value
-  return typeof e === "object" && e !== null && "_tag" in e && e._tag === "TurnStorageError"
+  return tagOf(e) === "TurnStorageError" && tagOf((e as { readonly cause?: unknown }).cause) !== "InstanceLocked"
 }
 
 /** The error tag and message of a failed turn's cause. */

@@ -5,7 +5,8 @@
  *   (`forInstance(lead).request`: checks, correlation id, the callee's mailbox, its turn, the reply) and,
  *   in the same run, a bare `Turn.run` of the same callee shape (one step, echo model) on an in-memory
  *   instance. Framework time = round trip - bare turn (target < 100 µs). Both truncate their
- *   conversation after each turn so neither grows.
+ *   conversation after each turn so neither grows. Also counted (deterministic, see `orchestratorOps.ts`):
+ *   the Effect operations of the round trip over the bare turn.
  * - child-process round trip: the same agents API request with the callee in a child process
  *   (`AgentHost.childProcess`; its log durable on disk), 300 sequential requests after 30 of warm-up.
  * - messages/s through one mailbox: 2,000 `submit`s to one instance, waited for to the last.
@@ -44,6 +45,7 @@ import * as Instances from "../src/workspace/Instances.js"
 import * as MessageStore from "../src/workspace/MessageStore.js"
 import * as RuntimeEventLog from "../src/workspace/RuntimeEventLog.js"
 import { runBundled } from "./bundled.js"
+import { roundTripOps } from "./orchestratorOps.js"
 
 const swarmYaml = `apiVersion: effect-swarm/v1
 kind: Model
@@ -251,14 +253,20 @@ const latencies = async (
     "p50 µs": round(bareP50),
     "mean µs": round(bareMean)
   })
+  const ops = await roundTripOps(runtime, bundle, echo)
   rows.push({
     task: "request lead@b -> worker@b, in process (in memory)",
     "p50 µs": round(rt.p50),
     "mean µs": round(rt.mean),
     "framework µs (p50)": round(rt.p50 - bareP50),
-    target: "< 100 µs"
+    target: "< 100 µs",
+    "framework Effect ops": round(ops.frameworkOps)
   })
 
+  if (only === "request") {
+    await runtime.runPromise(Scope.close(swarmScope, Exit.void))
+    return void (await runtime.runPromise(Scope.close(bareScope, Exit.void)))
+  }
   // The same request with `worker` in a child process (`AgentHost.childProcess`): the agents API of
   // lead@c (never started) asks worker@c, whose child opens the bundle's scripted model and writes its
   // own durable log (fsync per turn); the round trip crosses IPC twice.
@@ -297,7 +305,8 @@ const latencies = async (
 }
 
 /**
- * `BENCH_ORCHESTRATOR_ONLY=idle`: only the start and idle-memory rows (`idle-disk`: on disk only).
+ * `BENCH_ORCHESTRATOR_ONLY=idle`: only the start and idle-memory rows (`idle-disk`: on disk only; `request`:
+ * only the bare turn and the in-process round trip).
  * `BENCH_TMPDIR`: where the state goes (default the OS's temp directory; a tmpfs makes iterations fast).
  * `BENCH_HEAP_SNAPSHOT=<dir>`: heap snapshots before and after the 1,000 idle instances of each mode are written there (for a breakdown).
  */
@@ -322,7 +331,11 @@ export const measureAll = async (): Promise<void> => {
     if (only !== "idle" && only !== "idle-disk") await latencies(dir, runtime, bundle, rows)
 
     // 4. Memory per idle instance (1,000) and 5. starting 100 instances, in memory and on disk.
-    const modes = only === "idle-disk" ? ["on disk (fsync)"] as const : ["in memory", "on disk (fsync)"] as const
+    const modes = only === "request"
+      ? [] as const
+      : only === "idle-disk"
+      ? ["on disk (fsync)"] as const
+      : ["in memory", "on disk (fsync)"] as const
     for (const mode of modes) {
       const root = path.join(dir, mode === "in memory" ? "unused" : "state")
       const rt2 = ManagedRuntime.make(Layer.merge(base, durableStores(root)))

@@ -210,6 +210,11 @@ export interface Service {
   /** Async requests of the instance still in flight (recorded, no reply yet; also those of a previous process). */
   readonly pendingAsync: (ref: InstanceRef) => Effect.Effect<number, Middleware.AgentsApiError>
   /**
+   * How many async replies wait for the instance, synchronously (one lookup; no expiry sweep): `undefined`
+   * when not known without reading its inbox (use `pendingReplies`). Optional: a bridge may not know.
+   */
+  readonly repliesWaiting?: (ref: InstanceRef) => number | undefined
+  /**
    * The callee's side of an async request: when a turn whose input carries the caller of an async request
    * (its metadata) is over, the reply goes into that caller's inbox (before the callee's message is
    * acknowledged). The orchestrator calls it for every turn; turns that answer no async request are ignored.
@@ -328,26 +333,22 @@ export const make = (
       defaultMs,
       maxPending,
       maxInbox,
-      durable: options.root !== undefined
+      durable: options.root !== undefined,
+      salt: yield* Requests.makeSalt
     })
-    const { asyncRequest, call, orFail, prepare } = requests
+    const { asyncRequest, orFail, respond, run } = requests
 
+    // Spans `AgentsApi.request` / `AgentsApi.send` when a tracer records them (see `Requests.run`).
     const forInstance = (ref: InstanceRef): Middleware.AgentsApi => ({
       request: (req) =>
-        Effect.flatMap(prepare(ref, req, "request"), (p) =>
-          req.async === true ? asyncRequest(ref, p) : Effect.map(call(p), (response): Middleware.AgentResponse => ({
-            target: p.to,
-            correlationId: p.correlationId,
-            async: false,
-            response
-          }))).pipe(Effect.withSpan("AgentsApi.request")),
+        run(ref, req, "request", "AgentsApi.request", (p) => req.async === true ? asyncRequest(ref, p) : respond(p)),
       send: (req) =>
-        Effect.flatMap(prepare(ref, req, "send"), (p) =>
+        run(ref, req, "send", "AgentsApi.send", (p) =>
           Effect.as(router.send(p.target, p.instanceKey, p.input), {
             accepted: true,
             target: p.to,
             correlationId: p.correlationId
-          })).pipe(Effect.withSpan("AgentsApi.send")),
+          })),
       spawn: (req) =>
         Effect.gen(function*() {
           const target = yield* orFail(Calls.checkTarget(policy, ref.agentName, req.target))
@@ -377,9 +378,7 @@ export const make = (
           const k = keyOf(ref)
           const mine = spawned.get(k) ?? []
           if (
-            !mine.some((r) =>
-              r.target === target && r.instanceKey === instanceKey
-            )
+            !mine.some((r) => r.target === target && r.instanceKey === instanceKey)
           ) {
             mine.push(record)
           }
@@ -413,6 +412,7 @@ export const make = (
         Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => inbox.expire(ref, now)), inbox.pending(ref)),
       markDelivered: (ref, ids) => inbox.delivered(ref, ids),
       pendingAsync: (ref) => Effect.map(inbox.outstanding(ref), (sent) => sent.length),
+      repliesWaiting: inbox.waiting,
       replyFromCallee: (metadata, callee, outcome) =>
         Requests.replyFromCallee(inbox, router, metadata, callee, outcome),
       nativeTools

@@ -409,13 +409,16 @@ export const wire = (
   Effect.gen(function*() {
     // The orchestrator is known once it opens its first instance: bind it then.
     const bound: { router?: Router; policy?: CallPolicy; bundle?: Bundle.Bundle } = {}
+    // The bound router's effect when it is bound (calls are made while their effect runs: no suspend per call).
+    const to = <A, E>(f: (r: Router) => Effect.Effect<A, E>) =>
+      bound.router === undefined ? Effect.suspend(() => f(bound.router!)) : f(bound.router)
     const router: Router = {
-      request: (a, k, i) => Effect.suspend(() => bound.router!.request(a, k, i)),
-      send: (a, k, i) => Effect.suspend(() => bound.router!.send(a, k, i)),
-      spawn: (a, k) => Effect.suspend(() => bound.router!.spawn(a, k)),
-      submit: (a, k, i) => Effect.suspend(() => bound.router!.submit!(a, k, i)),
-      requestWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.requestWithin!(a, k, i, ms)),
-      submitWithin: (a, k, i, ms) => Effect.suspend(() => bound.router!.submitWithin!(a, k, i, ms)),
+      request: (a, k, i) => to((r) => r.request(a, k, i)),
+      send: (a, k, i) => to((r) => r.send(a, k, i)),
+      spawn: (a, k) => to((r) => r.spawn(a, k)),
+      submit: (a, k, i) => to((r) => r.submit!(a, k, i)),
+      requestWithin: (a, k, i, ms) => to((r) => r.requestWithin!(a, k, i, ms)),
+      submitWithin: (a, k, i, ms) => to((r) => r.submitWithin!(a, k, i, ms)),
       wake: (a, k) => Effect.suspend(() => bound.router?.wake?.(a, k) ?? Effect.void)
     }
     const policy: CallPolicy = {

@@ -169,6 +169,26 @@ export const make = (deps: Deps) =>
     }
 
     /**
+     * Accepts a message for `address` now, synchronously, when that needs no Effect: its slot is live and
+     * keeps no durable inbox (the request hot path: no lookup effect, no flatMap). Undefined otherwise (go
+     * through `enqueue`). Must be called while running (it accepts the message on the spot).
+     */
+    const acceptNow = (
+      address: AgentAddress.AgentAddress,
+      input: Mailbox.TurnInput
+    ): Accepted | OrchestratorError | undefined => {
+      const slot = slots.get(AgentAddress.format(address))
+      if (slot === undefined || slot.inbox !== undefined || !registry.agentNames.includes(address.agentName)) {
+        return undefined
+      }
+      const a = accept(slot, input, undefined)
+      if (a === undefined) return undefined
+      if (!("envelope" in a)) return a
+      Metrics.unsafeRecordDepth(address.agentName, a.depth)
+      return { slot, envelope: a.envelope }
+    }
+
+    /**
      * Accepts a message for `address` (durable before it returns, with an inbox); with `onlyIf`, only when
      * the slot passes it at the moment of acceptance (else undefined, nothing enqueued).
      */
@@ -184,8 +204,15 @@ export const make = (deps: Deps) =>
           // Released between the lookup and now (idle release): the next slot takes it.
           if (a === undefined) return enqueueIf(address, input, onlyIf)
           if (!("envelope" in a)) return Effect.fail(a)
-          const done = Effect.as(Metrics.recordDepth(address.agentName, a.depth), { slot, envelope: a.envelope })
-          return a.durable === undefined ? done : Effect.zipRight(a.durable, done)
+          const done: Accepted = { slot, envelope: a.envelope }
+          if (a.durable === undefined) {
+            Metrics.unsafeRecordDepth(address.agentName, a.depth)
+            return Effect.succeed(done)
+          }
+          return Effect.zipRight(
+            a.durable,
+            Effect.sync(() => (Metrics.unsafeRecordDepth(address.agentName, a.depth), done))
+          )
         }
         if (slot.inbox === undefined) return accepted(undefined)
         // Uninterruptible from the check to the inbox write's end: an accepted message is counted in
@@ -248,5 +275,5 @@ export const make = (deps: Deps) =>
         return attempt().pipe(Effect.onInterrupt(() => Effect.sync(() => void waking.delete(label))))
       })
 
-    return { slotFor, enqueue, wake }
+    return { slotFor, enqueue, acceptNow, wake }
   })

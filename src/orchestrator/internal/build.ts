@@ -145,12 +145,13 @@ export const makeWith = (
       inbox,
       onTurnEnd: calls === undefined ?
         undefined :
-        (address, input, outcome) =>
-          Effect.zipRight(
-            calls.api.replyFromCallee?.(input.call?.metadata, address, outcome) ?? Effect.void,
-            // Replies that came during the turn's last step: an idle caller is woken again.
-            Effect.suspend(() => waker?.turnEnded(address, outcome) ?? Effect.void)
-          ),
+        (address, input, outcome) => {
+          // Decided now (the worker runs it at once): `Effect.void` when neither has anything to do.
+          const reply = calls.api.replyFromCallee?.(input.call?.metadata, address, outcome) ?? Effect.void
+          // Replies that came during the turn's last step: an idle caller is woken again.
+          const woken = waker?.turnEnded(address, outcome) ?? Effect.void
+          return reply === Effect.void ? woken : woken === Effect.void ? reply : Effect.zipRight(reply, woken)
+        },
       persistStatus: (address, status, reason) => host.persistStatus(workspaceId, address, status, reason)
     }, open)
     const waker: Wake.Waker | undefined = calls === undefined || given === false || given?.wakeOnReply === false ?

@@ -82,6 +82,11 @@ export interface Inbox {
   readonly pending: (owner: InstanceRef) => Effect.Effect<ReadonlyArray<Reply>, Failure>
   /** Marks replies delivered (they are in the caller's conversation now). */
   readonly delivered: (owner: InstanceRef, correlationIds: ReadonlyArray<string>) => Effect.Effect<void, Failure>
+  /**
+   * How many replies wait, synchronously (one map lookup): kept by the inbox itself as replies come and are
+   * delivered. Undefined while the caller's box is not loaded (its files not read yet in this process).
+   */
+  readonly waiting: (owner: InstanceRef) => number | undefined
 }
 
 const keyOf = (ref: InstanceRef) => `${ref.workspaceId}\u0000${ref.agentName}\u0000${ref.instanceKey}`
@@ -178,7 +183,8 @@ const makeInbox = (persist: Persistence): Effect.Effect<Inbox> =>
           )),
       put: (owner, reply) => locked(owner, (box) => putIn(owner, box, reply)),
       pending: (owner) => locked(owner, (box) => Effect.sync(() => box.replies.slice())),
-      delivered: (owner, ids) => locked(owner, (box) => settle(owner, box, ids))
+      delivered: (owner, ids) => locked(owner, (box) => settle(owner, box, ids)),
+      waiting: (owner) => boxes.get(keyOf(owner))?.replies.length
     }
   })
 

@@ -4,12 +4,14 @@
  * scope and leave their reply in the caller's inbox (`callsInbox.ts`).
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Random from "effect/Random"
+import * as Tracer from "effect/Tracer"
 import type * as Turn from "../../agent/Turn.js"
 import * as Message from "../../conversation/Message.js"
 import * as Middleware from "../../pipeline/Middleware.js"
@@ -19,11 +21,21 @@ import type { CalleeOutcome, Reply, Router } from "../AgentsApi.js"
 import * as Calls from "./calls.js"
 import type * as Inbox from "./callsInbox.js"
 
-/** A fresh correlation id (time and randomness from `Clock` / `Random`). */
-export const makeCorrelationId = Effect.map(
-  Effect.zip(Clock.currentTimeMillis, Random.nextIntBetween(0, 2 ** 31)),
-  ([ms, n]) => `corr-${ms.toString(36)}-${n.toString(36).padStart(6, "0")}`
-)
+/**
+ * Correlation ids of one API: `corr-<ms>-<salt><n>`, the time from the caller fiber's `Clock`, a random salt
+ * drawn once per API (Effect's `Random`) and a counter: unique within the API, random across processes,
+ * and no Effect operation per id.
+ */
+export const correlationIds = (salt: string) => {
+  let n = 0
+  return (ms: number): string => `corr-${ms.toString(36)}-${salt}${(n++).toString(36)}`
+}
+
+/** A salt for {@link correlationIds} (from `Random`). */
+export const makeSalt = Effect.map(Random.nextIntBetween(0, 2 ** 31), (n) => n.toString(36).padStart(6, "0"))
+
+/** Effect's built-in tracer records nothing: with it, an API call is no span (as the pipeline's runs). */
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /** `AGENT_REQUEST_TIMEOUT` for a request to `target` after `ms`. */
 export const timeoutError = (target: string, ms: number) =>
@@ -34,28 +46,30 @@ export const timeoutError = (target: string, ms: number) =>
     suggestion: "raise timeoutMs, or use async: true and read the reply in a later step"
   })
 
-/** The callee's reply text, or a typed failure when its turn did not end with a reply. */
-export const replyOf = (target: string, result: Middleware.TurnResult) => {
+/** The callee's reply text, or a typed failure when its turn did not end with a reply (synchronously). */
+const replyOrError = (target: string, result: Middleware.TurnResult): string | Middleware.AgentsApiError => {
   if (result.finishReason === "error") {
-    return Effect.fail(
-      new Middleware.AgentsApiError({
-        code: "AGENT_TURN_FAILED",
-        message: `the turn of ${target} failed: ${result.error?.message ?? "no reply"}`,
-        target
-      })
-    )
+    return new Middleware.AgentsApiError({
+      code: "AGENT_TURN_FAILED",
+      message: `the turn of ${target} failed: ${result.error?.message ?? "no reply"}`,
+      target
+    })
   }
   if (result.finishReason === "awaiting_approval") {
-    return Effect.fail(
-      new Middleware.AgentsApiError({
-        code: "AGENT_TURN_FAILED",
-        message: `the turn of ${target} is waiting for a human to approve tool calls; it has no reply yet`,
-        target,
-        suggestion: "approve or deny the pending tool calls of the callee, then ask again"
-      })
-    )
+    return new Middleware.AgentsApiError({
+      code: "AGENT_TURN_FAILED",
+      message: `the turn of ${target} is waiting for a human to approve tool calls; it has no reply yet`,
+      target,
+      suggestion: "approve or deny the pending tool calls of the callee, then ask again"
+    })
   }
-  return Effect.succeed(result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data))
+  return result.responseMessage === undefined ? "" : Message.text(result.responseMessage.data)
+}
+
+/** The callee's reply text, or a typed failure when its turn did not end with a reply. */
+export const replyOf = (target: string, result: Middleware.TurnResult) => {
+  const reply = replyOrError(target, result)
+  return typeof reply === "string" ? Effect.succeed(reply) : Effect.fail(reply)
 }
 
 /** The callee's input metadata key naming the caller of an async request (`InstanceRef`). */
@@ -72,6 +86,18 @@ export interface Deps {
   readonly maxInbox: number
   /** Whether the inbox is on disk (a restarted caller still gets its replies). */
   readonly durable: boolean
+  /** The correlation ids' salt (see {@link correlationIds}). */
+  readonly salt: string
+}
+
+/** A checked call: its target, the callee's input, its timeout and correlation id. */
+export interface Prepared {
+  readonly target: string
+  readonly instanceKey: string
+  readonly to: string
+  readonly timeoutMs: number
+  readonly correlationId: string
+  readonly input: Turn.Input
 }
 
 /** The request machinery of one `AgentsApi` service. */
@@ -80,57 +106,79 @@ export const make = (deps: Deps) => {
   const orFail = <A>(v: A | Middleware.AgentsApiError): Effect.Effect<A, Middleware.AgentsApiError> =>
     v instanceof Middleware.AgentsApiError ? Effect.fail(v) : Effect.succeed(v)
 
+  const nextId = correlationIds(deps.salt)
+
+  /** The checks and the callee's input, synchronously, for the caller as its fiber knows it (chain, span). */
+  const prepareWith = (
+    ref: InstanceRef,
+    req: Middleware.AgentRequest,
+    kind: "request" | "send",
+    c: Middleware.CallerContext | undefined,
+    now: number
+  ): Prepared | Middleware.AgentsApiError => {
+    const ctx = c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined
+    const caller = ref.agentName
+    const target = Calls.checkTarget(policy, caller, req.target)
+    if (target instanceof Middleware.AgentsApiError) return target
+    const instanceKey = Calls.checkInstanceKey(req.instanceKey, ref.instanceKey)
+    if (instanceKey instanceof Middleware.AgentsApiError) return instanceKey
+    const text = Calls.checkInput(req.input)
+    if (text instanceof Middleware.AgentsApiError) return text
+    const timeoutMs = kind === "request" ? Calls.checkTimeout(req.timeoutMs, defaultMs) : defaultMs
+    if (timeoutMs instanceof Middleware.AgentsApiError) return timeoutMs
+    const self = Calls.address(caller, ref.instanceKey)
+    const to = Calls.address(target, instanceKey)
+    // Cycles are about waiting callers: only a sync request extends the chain of callers that wait. A send
+    // or an async request waits for nobody, so its callee starts a chain of its own (empty) and may call
+    // its sender; the link to the sender is kept in the source, `call.callerAgent` and `parentTrace`.
+    const waits = kind === "request" && req.async !== true
+    const chain = kind === "send" ? [] : Calls.checkCycle(waits ? ctx?.callChain ?? [] : [], self, to)
+    if (chain instanceof Middleware.AgentsApiError) return chain
+    const own = Calls.checkOwnAgent(policy, caller, target)
+    if (own !== undefined) return own
+    const correlationId = nextId(now)
+    const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
+    // Where the callee's side answers an async request that outlived its caller's process.
+    const replyTo = kind === "request" && req.async === true
+      ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
+      : {}
+    const input: Turn.Input = {
+      text,
+      source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
+      ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
+      call: {
+        callerAgent: caller,
+        callerInstanceKey: ref.instanceKey,
+        ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
+        callSource: "agents-api",
+        callStack: waits ? chain : [],
+        ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
+      },
+      metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }
+    }
+    return { target, instanceKey, to, timeoutMs, correlationId, input }
+  }
+
   /**
-   * The checks and the callee's input. Synchronous but for the caller as the fiber knows it (chain, span:
-   * when the fiber runs this instance's turn) and the correlation id.
+   * Runs one API call: the checks and the callee's input (`prepareWith`) then `f`, as the span `name` when a
+   * tracer records spans; one Effect operation reads the fiber (caller, clock, tracer).
    */
-  const prepare = (ref: InstanceRef, req: Middleware.AgentRequest, kind: "request" | "send") =>
-    Effect.flatMap(FiberRef.get(Middleware.currentCaller), (c) => {
-      const ctx = c !== undefined && c.agentName === ref.agentName && c.instanceKey === ref.instanceKey ? c : undefined
-      const caller = ref.agentName
-      const target = Calls.checkTarget(policy, caller, req.target)
-      if (target instanceof Middleware.AgentsApiError) return Effect.fail(target)
-      const instanceKey = Calls.checkInstanceKey(req.instanceKey, ref.instanceKey)
-      if (instanceKey instanceof Middleware.AgentsApiError) return Effect.fail(instanceKey)
-      const text = Calls.checkInput(req.input)
-      if (text instanceof Middleware.AgentsApiError) return Effect.fail(text)
-      const timeoutMs = kind === "request" ? Calls.checkTimeout(req.timeoutMs, defaultMs) : defaultMs
-      if (timeoutMs instanceof Middleware.AgentsApiError) return Effect.fail(timeoutMs)
-      const self = Calls.address(caller, ref.instanceKey)
-      const to = Calls.address(target, instanceKey)
-      // Cycles are about waiting callers: only a sync request extends the chain of callers that wait. A send
-      // or an async request waits for nobody, so its callee starts a chain of its own (empty) and may call
-      // its sender; the link to the sender is kept in the source, `call.callerAgent` and `parentTrace`.
-      const waits = kind === "request" && req.async !== true
-      const chain = kind === "send" ? [] : Calls.checkCycle(waits ? ctx?.callChain ?? [] : [], self, to)
-      if (chain instanceof Middleware.AgentsApiError) return Effect.fail(chain)
-      const own = Calls.checkOwnAgent(policy, caller, target)
-      if (own !== undefined) return Effect.fail(own)
-      return Effect.map(makeCorrelationId, (correlationId) => {
-        const metadata = req.metadata === undefined ? {} : { "swarm.callMetadata": toJsonValue(req.metadata) }
-        // Where the callee's side answers an async request that outlived its caller's process.
-        const replyTo = kind === "request" && req.async === true
-          ? { [asyncReplyKey]: { workspaceId: ref.workspaceId, agentName: caller, instanceKey: ref.instanceKey } }
-          : {}
-        const input: Turn.Input = {
-          text,
-          source: { type: "agent", kind, agentName: caller, instanceKey: ref.instanceKey, correlationId },
-          ...(ctx === undefined ? {} : { parentTrace: ctx.trace }),
-          call: {
-            callerAgent: caller,
-            callerInstanceKey: ref.instanceKey,
-            ...(ctx === undefined ? {} : { callerTurnId: ctx.turnId }),
-            callSource: "agents-api",
-            callStack: waits ? chain : [],
-            ...(kind === "request" ? { replyTo: { target: self, correlationId } } : {})
-          },
-          metadata: { "swarm.correlationId": correlationId, ...metadata, ...replyTo }
-        }
-        return { target, instanceKey, to, timeoutMs, correlationId, input }
-      })
+  const run = <A>(
+    ref: InstanceRef,
+    req: Middleware.AgentRequest,
+    kind: "request" | "send",
+    name: string,
+    f: (p: Prepared) => Effect.Effect<A, Middleware.AgentsApiError>
+  ): Effect.Effect<A, Middleware.AgentsApiError> =>
+    Effect.withFiberRuntime((fiber) => {
+      const services = fiber.getFiberRef(DefaultServices.currentServices)
+      const now = Context.get(services, Clock.Clock).unsafeCurrentTimeMillis()
+      const p = prepareWith(ref, req, kind, fiber.getFiberRef(Middleware.currentCaller), now)
+      const effect = p instanceof Middleware.AgentsApiError ? Effect.fail(p) : f(p)
+      return Context.get(services, Tracer.Tracer) === nativeTracer ? effect : Effect.withSpan(effect, name)
     })
 
-  const call = (p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+  const call = (p: Prepared) =>
     (router.requestWithin === undefined ?
       router.request(p.target, p.instanceKey, p.input).pipe(
         Effect.timeoutFail({
@@ -143,7 +191,35 @@ export const make = (deps: Deps) => {
         Effect.mapError((e) => e.code === "AGENT_REQUEST_TIMEOUT" ? timeoutError(p.to, p.timeoutMs) : e)
       )).pipe(Effect.flatMap((result) => replyOf(p.to, result)))
 
-  const asyncRequest = (ref: InstanceRef, p: Effect.Effect.Success<ReturnType<typeof prepare>>) =>
+  /** A synchronous request's response (one step from the router's answer to the caller's). */
+  const respond = (p: Prepared): Effect.Effect<Middleware.AgentResponse, Middleware.AgentsApiError> => {
+    const answer = (result: Middleware.TurnResult) => {
+      const reply = replyOrError(p.to, result)
+      return typeof reply === "string" ?
+        Effect.succeed<Middleware.AgentResponse>({
+          target: p.to,
+          correlationId: p.correlationId,
+          async: false,
+          response: reply
+        }) :
+        Effect.fail(reply)
+    }
+    if (router.requestWithin === undefined) {
+      return Effect.map(call(p), (response): Middleware.AgentResponse => ({
+        target: p.to,
+        correlationId: p.correlationId,
+        async: false,
+        response
+      }))
+    }
+    return Effect.matchEffect(router.requestWithin(p.target, p.instanceKey, p.input, p.timeoutMs), {
+      // The same error, whoever enforced the deadline.
+      onFailure: (e) => Effect.fail(e.code === "AGENT_REQUEST_TIMEOUT" ? timeoutError(p.to, p.timeoutMs) : e),
+      onSuccess: answer
+    })
+  }
+
+  const asyncRequest = (ref: InstanceRef, p: Prepared) =>
     Effect.gen(function*() {
       const inFlight = (yield* inbox.outstanding(ref)).length
       if (inFlight >= maxPending) {
@@ -239,7 +315,7 @@ export const make = (deps: Deps) => {
       return response
     })
 
-  return { orFail, prepare, call, asyncRequest }
+  return { orFail, run, call, respond, asyncRequest }
 }
 
 /** Tells the router a reply waits for `ref` (after it is in the inbox). */

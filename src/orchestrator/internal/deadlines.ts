@@ -28,6 +28,8 @@ export interface Deadlines {
    * called first.
    */
   readonly add: (timeoutMs: number, onExpire: Effect.Effect<void>) => Effect.Effect<() => void>
+  /** `add`, synchronously (for callers already running: the request hot path). */
+  readonly unsafeAdd: (timeoutMs: number, onExpire: Effect.Effect<void>) => () => void
 }
 
 /** The registry and its reaper (interrupted when the scope closes). */
@@ -90,27 +92,27 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
   )
   yield* Effect.forkScoped(reaper)
 
-  const add = (timeoutMs: number, onExpire: Effect.Effect<void>) =>
-    Effect.sync(() => {
-      const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + timeoutMs, onExpire }
-      let bucket = buckets.get(timeoutMs)
-      if (bucket === undefined) {
-        bucket = new Set()
-        buckets.set(timeoutMs, bucket)
-      }
-      bucket.add(entry)
-      if (entry.deadline < target) {
-        // Earlier than what the reaper sleeps towards: wake it to look again.
-        const signal = wake
-        wake = Deferred.unsafeMake<void>(FiberId.none)
-        target = Number.NEGATIVE_INFINITY
-        Deferred.unsafeDone(signal, Exit.void)
-      }
-      return () => {
-        const b = buckets.get(timeoutMs)
-        if (b !== undefined && b.delete(entry) && b.size === 0) buckets.delete(timeoutMs)
-      }
-    })
+  const unsafeAdd = (timeoutMs: number, onExpire: Effect.Effect<void>) => {
+    const entry: Entry = { deadline: clock.unsafeCurrentTimeMillis() + timeoutMs, onExpire }
+    let bucket = buckets.get(timeoutMs)
+    if (bucket === undefined) {
+      bucket = new Set()
+      buckets.set(timeoutMs, bucket)
+    }
+    bucket.add(entry)
+    if (entry.deadline < target) {
+      // Earlier than what the reaper sleeps towards: wake it to look again.
+      const signal = wake
+      wake = Deferred.unsafeMake<void>(FiberId.none)
+      target = Number.NEGATIVE_INFINITY
+      Deferred.unsafeDone(signal, Exit.void)
+    }
+    return () => {
+      const b = buckets.get(timeoutMs)
+      if (b !== undefined && b.delete(entry) && b.size === 0) buckets.delete(timeoutMs)
+    }
+  }
 
-  return { add }
+  const add = (timeoutMs: number, onExpire: Effect.Effect<void>) => Effect.sync(() => unsafeAdd(timeoutMs, onExpire))
+  return { add, unsafeAdd }
 })

@@ -2,11 +2,9 @@
  * The FIFO mailbox of one instance: envelopes wait in arrival order, a cancelled one (its requester gave
  * up before it started) leaves the queue at once, and `take` waits for the next live one.
  */
-import * as Deferred from "effect/Deferred"
+import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import type * as Turn from "../../agent/Turn.js"
 import type * as Message from "../../conversation/Message.js"
 import type { TurnResult } from "../../pipeline/Middleware.js"
@@ -92,13 +90,14 @@ export interface Mailbox {
 export const make = (onTake: (envelope: Envelope) => void): Effect.Effect<Mailbox> =>
   Effect.sync(() => {
     const queue: Array<Envelope> = []
-    let waiter: Deferred.Deferred<void> | undefined
+    /** The waiting `take`'s resume (one async step, no Deferred; a resume after its fiber is gone does nothing). */
+    let waiter: ((effect: Effect.Effect<void>) => void) | undefined
     let held = false
     const wake = () => {
       if (waiter !== undefined) {
         const w = waiter
         waiter = undefined
-        Deferred.unsafeDone(w, Exit.void)
+        w(Effect.void)
       }
     }
     const unsafeOffer = (envelope: Envelope) => {
@@ -112,9 +111,7 @@ export const make = (onTake: (envelope: Envelope) => void): Effect.Effect<Mailbo
         onTake(next)
         return Effect.succeed(next)
       }
-      const w = Deferred.unsafeMake<void>(FiberId.none)
-      waiter = w
-      return Effect.zipRight(Deferred.await(w), take)
+      return Effect.zipRight(Effect.async<void>((resume) => void (waiter = resume)), take)
     })
     return {
       size: () => queue.length,

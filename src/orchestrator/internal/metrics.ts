@@ -39,13 +39,18 @@ export const instanceDelta = (swarm: string, delta: 1 | -1): Effect.Effect<void>
 /** The tagged histogram per agent name, made once (tagging per message costs a key and a lookup each). */
 const depthByAgent = new Map<string, Metric.Metric.Histogram<number>>()
 
-export const recordDepth = (agentName: string, depth: number): Effect.Effect<void> => {
+/**
+ * Records a mailbox depth synchronously, where the message is accepted (no Effect operation on the request's
+ * hot path). It carries its agent tag only, not the accepting fiber's metric labels (`Effect.tagMetrics`):
+ * the sender's labels say nothing about the callee's mailbox.
+ */
+export const unsafeRecordDepth = (agentName: string, depth: number): void => {
   let metric = depthByAgent.get(agentName)
   if (metric === undefined) {
     metric = Metric.tagged(mailboxDepth, "gen_ai.agent.name", agentName)
     depthByAgent.set(agentName, metric)
   }
-  return Metric.update(metric, depth)
+  metric.unsafeUpdate(depth, [])
 }
 
 export const restarted = (agentName: string, reason: RestartReason): Effect.Effect<void> =>

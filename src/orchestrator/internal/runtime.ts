@@ -5,9 +5,11 @@
  * accepted message is on disk before `send` returns. Here: requests and their deadlines, `stop` and
  * `restart` of one instance, and the wiring of the lifecycle (`lifecycle.ts`, `shutdown.ts`) and `reload`.
  */
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Scope from "effect/Scope"
@@ -82,7 +84,7 @@ export const make = (settings: Settings, open: Opener) =>
     // span (its call-site capture, its exit: the whole reply) and a copy of its FiberRefs while idle.
     const runWorker = yield* FiberMap.runtime(workers)<never>()
     const start = (slot: Slot) => Effect.sync(() => runWorker(slot.label, worker(slot), { onlyIfMissing: true }))
-    const { enqueue, slotFor, wake } = yield* Accept.make({ registry, slotsScope, start })
+    const { acceptNow, enqueue, slotFor, wake } = yield* Accept.make({ registry, slotsScope, start })
 
     /**
      * Stops the worker: the instance is told why, an in-flight turn is interrupted and stays open in the log
@@ -114,18 +116,29 @@ export const make = (settings: Settings, open: Opener) =>
 
     /**
      * Enqueues and waits for the reply; with `timeoutMs`, the deadline registry (one timer fiber for all
-     * requests) answers `AgentRequestTimeout` and cancels the turn when it passes.
+     * requests) answers `AgentRequestTimeout` and cancels the turn when it passes. One exit hook settles
+     * the wait: the deadline goes, and an interrupted wait cancels the turn. A live in-memory slot takes the
+     * message synchronously (`acceptNow`: no Effect operation of its own).
      */
     const request = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput, timeoutMs?: number) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(enqueue(address, input), ({ envelope, slot }) => {
-          const wait = restore(Deferred.await(envelope.reply)).pipe(Effect.onInterrupt(() => cancel(slot, envelope)))
-          return timeoutMs === undefined ? wait : Effect.flatMap(
-            deadlines.add(timeoutMs, expire(slot, envelope, timeoutMs)),
-            (remove) => Effect.ensuring(wait, Effect.sync(remove))
+      Effect.uninterruptibleMask((restore) => {
+        const wait = ({ envelope, slot }: Accept.Accepted) => {
+          const remove = timeoutMs === undefined ? undefined : deadlines.unsafeAdd(
+            timeoutMs,
+            expire(slot, envelope, timeoutMs)
           )
-        })
-      )
+          return Effect.onExit(restore(Deferred.await(envelope.reply)), (exit) => {
+            remove?.()
+            return Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? cancel(slot, envelope) : Effect.void
+          })
+        }
+        const now = acceptNow(address, input)
+        return now === undefined ?
+          Effect.flatMap(enqueue(address, input), wait) :
+          "envelope" in now ?
+          wait(now) :
+          Effect.fail(now)
+      })
 
     const send = (address: AgentAddress.AgentAddress, input: Mailbox.TurnInput) =>
       Effect.asVoid(enqueue(address, input))

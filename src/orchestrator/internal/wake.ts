@@ -50,7 +50,10 @@ export interface Deps {
 export interface Waker {
   /** Wakes the instance if it is quiet and replies wait for it (`AgentsApi.Router.wake`). */
   readonly wake: (agentName: string, instanceKey: string) => Effect.Effect<void>
-  /** Told when a turn of the instance ended (the orchestrator's turn-end hook). */
+  /**
+   * Told when a turn of the instance ended (the orchestrator's turn-end hook); decides when called, and is
+   * `Effect.void` when there is nothing to do (nothing waits: one lookup of the inbox's count).
+   */
   readonly turnEnded: (address: AgentAddress.AgentAddress, outcome: AgentsApi.CalleeOutcome) => Effect.Effect<void>
 }
 
@@ -96,17 +99,19 @@ export const make = (deps: Deps): Waker => {
     })
 
   /** A turn of `address` ended: replies that came during its last step wake it again. */
-  const turnEnded = (address: AgentAddress.AgentAddress, outcome: AgentsApi.CalleeOutcome): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const label = AgentAddress.format(address)
-      if (outcome._tag === "Completed" && outcome.result.finishReason === "awaiting_approval") {
-        awaiting.add(label)
-        return Effect.void
-      }
-      awaiting.delete(label)
-      // Only agents that may call others get replies.
-      return api.callable(address.agentName).length === 0 ? Effect.void : wake(address.agentName, address.instanceKey)
-    })
+  const turnEnded = (address: AgentAddress.AgentAddress, outcome: AgentsApi.CalleeOutcome): Effect.Effect<void> => {
+    // Only agents that may call others get replies.
+    if (api.callable(address.agentName).length === 0) return Effect.void
+    const label = AgentAddress.format(address)
+    if (outcome._tag === "Completed" && outcome.result.finishReason === "awaiting_approval") {
+      awaiting.add(label)
+      return Effect.void
+    }
+    awaiting.delete(label)
+    // Nothing waits (the inbox's own count): no wake-up, no inbox read.
+    const waiting = api.repliesWaiting?.({ workspaceId, ...address })
+    return waiting === 0 ? Effect.void : wake(address.agentName, address.instanceKey)
+  }
 
   return { wake, turnEnded }
 }

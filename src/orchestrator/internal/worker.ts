@@ -43,8 +43,11 @@ export interface Deps {
 /** The worker of a slot: runs generations until supervision gives up (or it is interrupted). */
 export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
   const { acknowledge, failQueued, open, settings } = deps
-  /** Runs one envelope's turn on the instance; the outcome completes its reply. */
-  const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope) =>
+  /**
+   * Runs one envelope's turn on the instance; the outcome completes its reply. The common end (a completed
+   * turn, nothing to tell, no inbox) costs no Effect operation beyond the turn's fork and wait.
+   */
+  const runEnvelope = (slot: Slot, hosted: Hosted, envelope: Mailbox.Envelope, clock: Clock.Clock) =>
     Effect.gen(function*() {
       if (envelope.timedOut !== undefined && !envelope.started) {
         // Its deadline passed while the instance started: its requester has its answer, the turn never runs.
@@ -62,12 +65,11 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
       }))
       envelope.fiber = fiber
-      // The worker interrupted (restart, stop, shutdown): the turn stops before the instance's scope closes.
-      const exit = yield* Fiber.await(fiber).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
+      const exit = yield* awaitTurn(fiber)
       envelope.fiber = undefined
       slot.current = undefined
       slot.status = "idle"
-      slot.lastActive = yield* Clock.currentTimeMillis
+      slot.lastActive = clock.unsafeCurrentTimeMillis()
       const failure = Exit.isSuccess(exit) ? undefined : Cause.failureOption(exit.cause)
       if (failure?._tag === "Some" && failure.value._tag === "HostCrashed") {
         // The envelope waits at the head of the mailbox; the restarted instance continues its turn.
@@ -104,12 +106,13 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           : reloaded !== undefined
           ? { _tag: "Failed", code: "AGENT_TURN_FAILED", message: reloaded.message }
           : undefined // cancelled by its requester, who answers itself (a timeout)
-        if (outcome !== undefined) yield* settings.onTurnEnd(slot.address, envelope.input, outcome)
+        const told = outcome === undefined ? Effect.void : settings.onTurnEnd(slot.address, envelope.input, outcome)
+        if (told !== Effect.void) yield* told
       }
       // The turn is over (its input is in the log before anything else): the message leaves the inbox.
-      yield* acknowledge(slot, [envelope])
+      if (slot.inbox !== undefined) yield* acknowledge(slot, [envelope])
       envelope.state = "done"
-      if (Exit.isSuccess(exit)) return yield* Deferred.succeed(envelope.reply, exit.value)
+      if (Exit.isSuccess(exit)) return void Deferred.unsafeDone(envelope.reply, Exit.succeed(exit.value))
       if (failure?._tag === "Some" && failure.value._tag === "AgentTurnFailed") {
         return yield* Deferred.fail(envelope.reply, failure.value)
       }
@@ -119,6 +122,20 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       if (envelope.timedOut !== undefined) return yield* Deferred.fail(envelope.reply, envelope.timedOut)
       if (reloaded !== undefined) return yield* Deferred.fail(envelope.reply, reloaded)
       return yield* Deferred.interrupt(envelope.reply)
+    })
+
+  /**
+   * Waits for the turn's fiber; interrupted (restart, stop, shutdown), it interrupts the turn and waits for it
+   * to stop, before the instance's scope closes. One async step (`Fiber.await` and `onInterrupt` cost ten).
+   */
+  const awaitTurn = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
+    Effect.async<Exit.Exit<A, E>>((resume) => {
+      const observer = (exit: Exit.Exit<A, E>) => resume(Effect.succeed(exit))
+      fiber.addObserver(observer)
+      return Effect.suspend(() => {
+        fiber.removeObserver(observer)
+        return Fiber.interrupt(fiber)
+      })
     })
 
   /** Fails with Crashed when the generation's instance ends on its own; an exit of another generation is ignored. */
@@ -165,6 +182,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
   /** One generation: opens the instance and runs its mailbox until it crashes (fails with Crashed). */
   const generation = (slot: Slot) =>
     Effect.gen(function*() {
+      const clock = yield* Effect.clock
       let hosted: Hosted | undefined
       slot.startedAt = yield* Clock.currentTimeMillis
       slot.nextStartAt = undefined
@@ -209,11 +227,11 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
           )
           slot.status = "idle"
         }
-        if (yield* settleRecovered(slot, hosted, envelope)) {
+        if (envelope.recovered && (yield* settleRecovered(slot, hosted, envelope))) {
           slot.current = undefined
           continue
         }
-        yield* runEnvelope(slot, hosted, envelope)
+        yield* runEnvelope(slot, hosted, envelope, clock)
       }
     }).pipe(Effect.scoped)
 

@@ -356,8 +356,8 @@ export const guard = (duration: Duration.DurationInput) => <A, E, R>(self: Effec
 
 /**
  * The isolation the shared suites run under: `ES_TEST_ISOLATION` (`os`, `runtime` or `auto`, the
- * default). CI runs the sandbox suites once with the default (bubblewrap where it works) and once with
- * `runtime`.
+ * default). CI runs every suite once with the default (bubblewrap where it works), then the suites
+ * that read this (hostile, escapes, permissions, prespawn) again with `runtime`.
  */
 export const testIsolation: RuntimeConfig.Isolation = ((): RuntimeConfig.Isolation => {
   const raw = process.env.ES_TEST_ISOLATION

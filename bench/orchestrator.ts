@@ -14,6 +14,8 @@
  *   `gc()` / 1,000 (target < 50 KB), in memory and on disk (durable stores, fsync; measured 2.5 s after the
  *   last turn, past the stores' 1 s fileIdleTimeout, with the process's open descriptors).
  * - time to start a swarm of 100 instances: `make` plus a first turn on 100 new instances at once.
+ * - heap retained per turn by an in-memory instance that truncates after each turn (bare and round trip):
+ *   heap delta after `gc()` over 2,000 turns / 2,000 (bounded: about 0 B).
  *
  * Runs bundled by plain node with `--expose-gc` (see bench/bundled.ts).
  */
@@ -242,6 +244,24 @@ const latencies = async (
   const check = await runtime.runPromise(request)
   if (check.response !== "ok") throw new Error(`round trip: ${JSON.stringify(check)}`)
 
+  // Retained heap per turn, both truncating after each turn: heap after `gc()` before and after 2,000 more
+  // turns (after 1,000 of warm-up), / 2,000. What a long-running in-memory instance keeps per turn.
+  const retained = async (turn: () => Promise<unknown>) => {
+    for (let i = 0; i < 1000; i++) await turn()
+    const before = heapUsed()
+    for (let i = 0; i < 2000; i++) await turn()
+    return (heapUsed() - before) / 2000
+  }
+  rows.push({ task: "heap retained per bare turn (in memory, truncating)", "B/turn": round(await retained(bareTurn)) })
+  rows.push({
+    task: "heap retained per round trip (in memory, truncating)",
+    "B/turn": round(await retained(roundTrip))
+  })
+  if (only === "retained") {
+    await runtime.runPromise(Scope.close(swarmScope, Exit.void))
+    return void (await runtime.runPromise(Scope.close(bareScope, Exit.void)))
+  }
+
   // Interleaved, in the same run: bare, round trip, bare again (the load moves).
   const b1 = await measure("bare", 2000, bareTurn)
   const rt = await measure("round trip", 2000, roundTrip)
@@ -306,7 +326,7 @@ const latencies = async (
 
 /**
  * `BENCH_ORCHESTRATOR_ONLY=idle`: only the start and idle-memory rows (`idle-disk`: on disk only; `request`:
- * only the bare turn and the in-process round trip).
+ * only the bare turn and the in-process round trip; `retained`: only the heap retained per truncating turn).
  * `BENCH_TMPDIR`: where the state goes (default the OS's temp directory; a tmpfs makes iterations fast).
  * `BENCH_HEAP_SNAPSHOT=<dir>`: heap snapshots before and after the 1,000 idle instances of each mode are written there (for a breakdown).
  */
@@ -331,7 +351,7 @@ export const measureAll = async (): Promise<void> => {
     if (only !== "idle" && only !== "idle-disk") await latencies(dir, runtime, bundle, rows)
 
     // 4. Memory per idle instance (1,000) and 5. starting 100 instances, in memory and on disk.
-    const modes = only === "request"
+    const modes = only === "request" || only === "retained"
       ? [] as const
       : only === "idle-disk"
       ? ["on disk (fsync)"] as const

@@ -396,3 +396,18 @@ export const messageAt = (self: Conversation, index: number): Message | undefine
   const shared = impl(self).sharedMessages
   return index >= 0 && index < shared.length ? shared.items[index] : undefined
 }
+
+/**
+ * The number of events applied since the base, without materialising {@link Conversation.events}: what an
+ * owner reads to decide when to {@link fold} a conversation it keeps in memory.
+ *
+ * @example
+ * ```ts
+ * import { Conversation } from "effect-swarm"
+ * Conversation.eventCount(Conversation.apply(Conversation.empty, { seq: 1, type: "truncate" })) // 1
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const eventCount = (self: Conversation): number => impl(self).sharedEvents.length

@@ -79,6 +79,26 @@ export const applyRecord = (log: LoopLog, r: EventRecord): void => {
   }
 }
 
+/**
+ * Forgets the ended turns that are no longer among `messages` (a fold of the conversation dropped them),
+ * with their approvals and dispatched steps: nothing reads them again. Returns the forgotten turn ids.
+ * An open turn is kept, wherever its messages are.
+ */
+export const forgetEnded = (log: LoopLog, messages: ReadonlyArray<Message>): ReadonlySet<string> => {
+  const live = new Set<string>()
+  for (const m of messages) {
+    const id = turnIdOf(m)
+    if (id !== undefined) live.add(id)
+  }
+  const gone = new Set<string>()
+  for (const turnId of log.ended.keys()) if (!live.has(turnId)) gone.add(turnId)
+  if (gone.size === 0) return gone
+  for (const turnId of gone) log.ended.delete(turnId)
+  for (const [id, a] of log.approvals) if (gone.has(a.turnId)) log.approvals.delete(id)
+  for (const key of log.dispatched) if (gone.has(key.slice(0, key.lastIndexOf(":")))) log.dispatched.delete(key)
+  return gone
+}
+
 export const turnIdOf = (m: Message): string | undefined => str(m.metadata[keys.turnId])
 export const stepOf = (m: Message): number | undefined => {
   const s = m.metadata[keys.step]

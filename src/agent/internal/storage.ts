@@ -38,6 +38,11 @@ export interface Storage {
   readonly recordWithNext: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void>
   readonly setStatus: (status: Status) => Effect.Effect<void, TurnStorageError>
   /**
+   * Drops the turn-loop records of these turns from memory (ended turns a fold of the conversation
+   * dropped; see `write.ts`). The durable log keeps its file: a no-op there.
+   */
+  readonly forget: (turnIds: ReadonlySet<string>) => void
+  /**
    * Runs `effect` with a status change written with it, for a change that goes with a write of the log
    * (`processing` with a turn's input message, `idle` with its `turn.completed`). Both have finished when
    * it returns; it fails with `effect`'s failure, else with the status write's. (The in-place status write
@@ -121,6 +126,7 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
           for (const r of records) observed.push(r)
         }),
       setStatus,
+      forget: () => {},
       // The status write (in place, made synchronously by Instances: no thread-pool round trip) goes first,
       // then `effect`; a failed `effect` fails with its own error alone, else a failed status write fails it.
       // (Session 10 forked the write beside `effect`; with the write made on this thread a fork costs more
@@ -160,6 +166,15 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
           for (const r of added) records.push(r)
         }),
       setStatus: () => Effect.void,
+      // In place: the array is this instance's, written under its lock.
+      forget: (turnIds) => {
+        let kept = 0
+        for (const r of records) {
+          if (typeof r.turnId === "string" && turnIds.has(r.turnId)) continue
+          records[kept++] = r
+        }
+        records.length = kept
+      },
       withStatus: (_status, effect) => effect
     }
     return storage

@@ -101,6 +101,30 @@ export const record = (
   })
 
 /**
+ * How many events an instance's conversation keeps in memory past its base before it may fold them (and
+ * only once they outnumber its current messages: then at least that many are dead, a `truncate`, `remove`
+ * or `replace` or what one of those dropped).
+ */
+export const foldAfter = 64
+
+/**
+ * The conversation an instance keeps in memory after an append: folded into its base (`Conversation.fold`,
+ * what the durable store's compaction writes to its snapshot) once dead events dominate, so an instance
+ * that truncates its context keeps what it must (its current messages, at most `max(foldAfter, messages)`
+ * events past them) however long it runs. The ended turns the fold dropped leave the loop's log and, for an
+ * in-memory instance, its records. Each fold copies the current messages, fewer than the events since the
+ * last: amortised O(1) per event. A fork at a seq folded away is refused as for a compacted log.
+ */
+const settled = (inst: AgentInstance, c: Conversation.Conversation): Conversation.Conversation => {
+  const events = Conversation.eventCount(c)
+  if (events < foldAfter || events <= Conversation.size(c)) return c
+  const folded = Conversation.fold(c)
+  const gone = Log.forgetEnded(inst.state.log, folded.messages)
+  if (gone.size > 0) inst.state.storage.forget(gone)
+  return folded
+}
+
+/**
  * Appends message events after the last seq this instance has seen (durable on return), after the staged
  * ones (see {@link stage}) if any: those are written first, in the same append.
  */
@@ -112,7 +136,7 @@ export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEven
       return Effect.flatMap(Ref.get(state.conversation), (current) =>
         Effect.flatMap(
           state.storage.append(drafts, current.lastSeq),
-          (events) => Ref.update(state.conversation, (c) => Conversation.applyAll(c, events))
+          (events) => Ref.update(state.conversation, (c) => settled(inst, Conversation.applyAll(c, events)))
         ))
     }
     // The staged events are in the conversation already (numbered from `stagedAfter`): write them with
@@ -123,7 +147,7 @@ export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEven
         state.staged = []
         return drafts.length === 0 ?
           Effect.void :
-          Ref.update(state.conversation, (c) => Conversation.applyAll(c, events.slice(staged.length)))
+          Ref.update(state.conversation, (c) => settled(inst, Conversation.applyAll(c, events.slice(staged.length))))
       }
     )
   })

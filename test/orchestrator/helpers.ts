@@ -16,7 +16,7 @@ import {
   TestClock,
   TestServices
 } from "effect"
-import type { Model } from "effect-swarm"
+import type { Middleware, Model } from "effect-swarm"
 import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog, Scripted } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -95,6 +95,15 @@ export const shutDown = (scope: Scope.CloseableScope) =>
     yield* TestClock.adjust("30 seconds")
     yield* Fiber.join(closing)
   })
+
+/** An agents API call's typed code, "succeeded", or the defect's text when it died instead (an assertion then names it). */
+export const callOutcome = <A>(effect: Effect.Effect<A, Middleware.AgentsApiError>) =>
+  Effect.map(Effect.exit(effect), (exit) =>
+    Exit.isSuccess(exit)
+      ? "succeeded"
+      : exit.cause._tag === "Fail"
+      ? exit.cause.error.code
+      : `died: ${String(exit.cause).slice(0, 160)}`)
 
 /** The reply's text (empty without one). */
 export const text = (result: { readonly responseMessage?: Message.Message | undefined }) =>
@@ -198,10 +207,18 @@ export const hanging: Model.Service = {
   stream: () => Stream.never
 }
 
-/** Yields until `predicate` holds (the workers run on the same virtual clock; no real time passes). */
+/** One turn of the event loop (no clock, no sleep): thread-pool completions (a durable write's fsync) run. */
+export const eventLoopTurn = Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
+
+/**
+ * Waits until `predicate` holds, one event-loop turn at a time (the workers run on the same virtual clock; no
+ * real time passes). Not a `yieldNow` spin: that keeps the CPU in microtasks, and on a loaded machine a durable
+ * orchestrator's file writes completed too slowly to finish within the test's timeout (issue 16: "a released
+ * caller comes back from its log" timed out at load 12-24).
+ */
 export const until = <E>(predicate: () => Effect.Effect<boolean, E>) =>
   Effect.gen(function*() {
-    while (!(yield* predicate())) yield* Effect.yieldNow()
+    while (!(yield* predicate())) yield* eventLoopTurn
   })
 
 /** Yields until a fiber sleeps until `at` (ms on the TestClock): adjusting the clock then wakes it. */

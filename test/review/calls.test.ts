@@ -3,17 +3,7 @@
 // Each test names the behaviour the docs promise (docs/orchestrator.md, "Inter-agent calls").
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import type { Middleware } from "effect-swarm"
-import { team } from "../orchestrator/helpers.js"
-
-/** The call's typed code, or the defect's text when it died instead (the assertion then names it). */
-const outcome = <A>(effect: Effect.Effect<A, Middleware.AgentsApiError>) =>
-  Effect.map(Effect.exit(effect), (exit) =>
-    Exit.isSuccess(exit)
-      ? "succeeded"
-      : exit.cause._tag === "Fail"
-      ? exit.cause.error.code
-      : `died: ${String(exit.cause).slice(0, 160)}`)
+import { callOutcome, team } from "../orchestrator/helpers.js"
 
 describe("review: inter-agent calls with hostile arguments", () => {
   it.scoped(
@@ -23,14 +13,14 @@ describe("review: inter-agent calls with hostile arguments", () => {
         const { lead } = yield* team("echo")
         // ctx.agents and ToolContext.runtime.agents are called from untyped JS tools and extensions too.
         const input = 42 as unknown as string
-        assert.strictEqual(yield* outcome(lead.request({ target: "worker", input })), "AGENT_INVALID_REQUEST")
+        assert.strictEqual(yield* callOutcome(lead.request({ target: "worker", input })), "AGENT_INVALID_REQUEST")
         assert.strictEqual(
-          yield* outcome(lead.request({ target: "worker", input: { text: "hi" } as unknown as string })),
+          yield* callOutcome(lead.request({ target: "worker", input: { text: "hi" } as unknown as string })),
           "AGENT_INVALID_REQUEST"
         )
-        assert.strictEqual(yield* outcome(lead.send({ target: "worker", input })), "AGENT_INVALID_REQUEST")
+        assert.strictEqual(yield* callOutcome(lead.send({ target: "worker", input })), "AGENT_INVALID_REQUEST")
         assert.strictEqual(
-          yield* outcome(lead.request({ target: "worker", input, async: true, instanceKey: "a1" })),
+          yield* callOutcome(lead.request({ target: "worker", input, async: true, instanceKey: "a1" })),
           "AGENT_INVALID_REQUEST"
         )
       }),
@@ -45,14 +35,14 @@ describe("review: inter-agent calls with hostile arguments", () => {
         for (const instanceKey of ["a\u0000b", "line\nbreak", "k".repeat(300)]) {
           // spawn refuses them; request and send must too, or they create an instance that
           // Orchestrator.stop / restart cannot address (InvalidAgentAddress).
-          assert.strictEqual(yield* outcome(lead.spawn({ target: "worker", instanceKey })), "AGENT_INVALID_REQUEST")
+          assert.strictEqual(yield* callOutcome(lead.spawn({ target: "worker", instanceKey })), "AGENT_INVALID_REQUEST")
           assert.strictEqual(
-            yield* outcome(lead.request({ target: "worker", input: "hi", instanceKey })),
+            yield* callOutcome(lead.request({ target: "worker", input: "hi", instanceKey })),
             "AGENT_INVALID_REQUEST",
             `request with instanceKey ${JSON.stringify(instanceKey.slice(0, 20))}`
           )
           assert.strictEqual(
-            yield* outcome(lead.send({ target: "worker", input: "hi", instanceKey })),
+            yield* callOutcome(lead.send({ target: "worker", input: "hi", instanceKey })),
             "AGENT_INVALID_REQUEST",
             `send with instanceKey ${JSON.stringify(instanceKey.slice(0, 20))}`
           )

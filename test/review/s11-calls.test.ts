@@ -2,19 +2,19 @@
 // `team` fixture (lead may call worker, worker may call lead), real files where the inbox matters, the
 // scripted model (the only fake), every timer on the TestClock.
 import { assert, describe } from "@effect/vitest"
-import { Effect, Exit, Fiber, Stream, TestClock } from "effect"
-import type { Message, Middleware, Model } from "effect-swarm"
+import { Effect, Fiber, Stream, TestClock } from "effect"
+import type { Message, Model } from "effect-swarm"
 import { Orchestrator } from "effect-swarm"
-import { baseLayer, durableContext, hanging, lastUser, loadCalls, scopedTest, until } from "../orchestrator/helpers.js"
-
-/** The call's typed code, "succeeded", or the defect's text. */
-const outcome = <A>(effect: Effect.Effect<A, Middleware.AgentsApiError>) =>
-  Effect.map(Effect.exit(effect), (exit) =>
-    Exit.isSuccess(exit)
-      ? "succeeded"
-      : exit.cause._tag === "Fail"
-      ? exit.cause.error.code
-      : `died: ${String(exit.cause).slice(0, 160)}`)
+import {
+  baseLayer,
+  callOutcome,
+  durableContext,
+  hanging,
+  lastUser,
+  loadCalls,
+  scopedTest,
+  until
+} from "../orchestrator/helpers.js"
 
 describe("review s11: inter-agent calls", () => {
   scopedTest(
@@ -31,7 +31,7 @@ describe("review s11: inter-agent calls", () => {
         const lead = orchestrator.agentsApi!.forInstance(ref)
         const codes = yield* Effect.all(
           ["a", "b", "c"].map((k) =>
-            outcome(lead.request({ target: "worker", input: k, instanceKey: k, async: true }))
+            callOutcome(lead.request({ target: "worker", input: k, instanceKey: k, async: true }))
           ),
           { concurrency: "unbounded" }
         )
@@ -57,7 +57,7 @@ describe("review s11: inter-agent calls", () => {
         const lead = orchestrator.agentsApi!.forInstance(ref)
         const codes = yield* Effect.all(
           ["a", "b", "c", "d"].map((k) =>
-            outcome(lead.request({ target: "worker", input: k, instanceKey: k, async: true }))
+            callOutcome(lead.request({ target: "worker", input: k, instanceKey: k, async: true }))
           ),
           { concurrency: "unbounded" }
         )

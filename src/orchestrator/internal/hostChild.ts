@@ -335,7 +335,9 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         )))
       })
 
-    // The child records its interrupted turn as abandoned (it owns the log); after `Cancel`, in order.
+    // The child records its interrupted turn as abandoned (it owns the log); after `Cancel`, in order. A child
+    // that does not answer within the grace period (its event loop blocked) fails it: the caller stops it
+    // anyway (a stop, a timeout), and the turn stays open in its log. Interruptible: it runs in finalizers.
     const abandon = (reason: string) =>
       Effect.gen(function*() {
         const id = nextRun++
@@ -346,9 +348,21 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
           Deferred.await(answer),
           Effect.flatMap(exitedEffect, (exit) =>
             new HostCrashed({ address: label, generation: target.generation, detail: exit.detail }))
-        ).pipe(Effect.ensuring(Effect.sync(() =>
-          abandons.delete(id)
-        )))
+        ).pipe(
+          Effect.interruptible,
+          Effect.timeoutFail({
+            duration: gracePeriod,
+            onTimeout: () =>
+              new HostCrashed({
+                address: label,
+                generation: target.generation,
+                detail: `the child did not record its interrupted turn within ${Duration.format(gracePeriod)}`
+              })
+          }),
+          Effect.ensuring(Effect.sync(() =>
+            abandons.delete(id)
+          ))
+        )
         if (error !== undefined) {
           return yield* new HostCrashed({ address: label, generation: target.generation, detail: error })
         }

@@ -174,9 +174,10 @@ export const make = (settings: Settings, open: Opener) =>
     const stop = (address: AgentAddress.AgentAddress, reason: string) =>
       Effect.gen(function*() {
         const slot = yield* existing(address)
+        // Before the halt: a turn in flight is recorded as abandoned with it (see `Worker.abandonStopped`).
+        slot.reason = reason
         yield* halt(slot, "stop")
         slot.status = "stopped"
-        slot.reason = reason
         yield* failQueued(slot, { acknowledge: true })
         yield* settings.persistStatus(slot.address, "stopped", reason)
       })

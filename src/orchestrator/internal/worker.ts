@@ -65,7 +65,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         ...(envelope.input.onDelta === undefined ? {} : { onDelta: envelope.input.onDelta })
       }))
       envelope.fiber = fiber
-      const exit = yield* awaitTurn(fiber)
+      const exit = yield* awaitTurn(fiber, () => abandonStopped(slot, hosted))
       envelope.fiber = undefined
       slot.current = undefined
       slot.status = "idle"
@@ -126,17 +126,36 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
 
   /**
    * Waits for the turn's fiber; interrupted (restart, stop, shutdown), it interrupts the turn and waits for it
-   * to stop, before the instance's scope closes. One async step (`Fiber.await` and `onInterrupt` cost ten).
+   * to stop, then runs `cancelled`, before the instance's scope closes. One async step (`Fiber.await` and
+   * `onInterrupt` cost ten).
    */
-  const awaitTurn = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
+  const awaitTurn = <A, E>(
+    fiber: Fiber.RuntimeFiber<A, E>,
+    cancelled: () => Effect.Effect<void>
+  ): Effect.Effect<Exit.Exit<A, E>> =>
     Effect.async<Exit.Exit<A, E>>((resume) => {
       const observer = (exit: Exit.Exit<A, E>) => resume(Effect.succeed(exit))
       fiber.addObserver(observer)
       return Effect.suspend(() => {
         fiber.removeObserver(observer)
-        return Fiber.interrupt(fiber)
+        return Effect.zipRight(Fiber.interrupt(fiber), Effect.suspend(cancelled))
       })
     })
+
+  /**
+   * A turn interrupted by `stop` is recorded as abandoned (`turn.abandoned`, the stop's reason), so a later
+   * `restart` starts from a closed turn instead of continuing one whose requester was answered
+   * `AGENT_UNAVAILABLE`. A restart leaves it open (the next worker continues it); a shutdown decides itself.
+   */
+  const abandonStopped = (slot: Slot, hosted: Hosted): Effect.Effect<void> => {
+    if (slot.stopReason !== "stop" || hosted.abandon === undefined) return Effect.void
+    const reason = `stop: ${slot.reason ?? "stopped"}`
+    return hosted.abandon(reason).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning(`${slot.label}: could not record its interrupted turn (${reason}): ${e.message}`)
+      )
+    )
+  }
 
   /** Fails with Crashed when the generation's instance ends on its own; an exit of another generation is ignored. */
   const watchExit = (slot: Slot, hosted: Hosted): Effect.Effect<never, Crashed> =>

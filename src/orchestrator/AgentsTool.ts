@@ -26,13 +26,14 @@ import * as MessageEvent from "../conversation/MessageEvent.js"
 import * as Middleware from "../pipeline/Middleware.js"
 import * as Bundle from "../resource/Bundle.js"
 import type * as NativeTools from "../sandbox/NativeTools.js"
-import type { JsonObject, ToolCatalogItem } from "../tool/ToolCatalog.js"
+import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import { ToolFailure } from "../tool/ToolError.js"
 import type { ToolHandler } from "../tool/ToolRegistry.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
 import * as AgentAddress from "./AgentAddress.js"
 import { type CallPolicy, make, type Options, policyOf, type Reply, type Router, type Service } from "./AgentsApi.js"
 import * as Direct from "./internal/direct.js"
+import * as ReplyMessage from "./internal/replyMessage.js"
 import type * as Orchestrator from "./Orchestrator.js"
 import type { OrchestratorError } from "./OrchestratorError.js"
 
@@ -170,25 +171,7 @@ export const handlers = (api: Service, workspaceId: string): Readonly<Record<str
  * @since 0.1.0
  * @category conversions
  */
-export const replyText = (reply: Reply): string => {
-  const head =
-    `[async reply from ${reply.agentName}@${reply.instanceKey} to request ${reply.correlationId}: ${reply.status}]`
-  if (reply.status === "ok") return `${head}\n${reply.response ?? ""}`
-  return `${head}\nERROR: ${reply.error?.message ?? "the request failed"}\nCODE: ${
-    reply.error?.code ?? "AGENT_TURN_FAILED"
-  }`
-}
-
-/** The message metadata key of a delivered reply. */
-const replyKey = "swarm.reply"
-
-const deliveredIds = (messages: ReadonlyArray<Message.Message>): Set<string> => {
-  const ids = new Set<string>()
-  for (const m of messages) {
-    if (m.source.type === "agent" && m.source.kind === "reply") ids.add(m.source.correlationId)
-  }
-  return ids
-}
+export const replyText: (reply: Reply) => string = ReplyMessage.text
 
 /**
  * The step middleware that writes waiting async replies into the conversation of `ref` before the
@@ -215,25 +198,12 @@ export const deliverReplies = (api: Service, ref: InstanceRef): Middleware.StepM
       new Middleware.MiddlewareError({ middleware: "agents-replies", message: `${e.message}; ${e.suggestion ?? ""}` })
     const waiting = yield* Effect.mapError(api.pendingReplies(ref), inboxFailed)
     if (waiting.length > 0) {
-      const have = deliveredIds((yield* ctx.conversation.get).messages)
+      const have = ReplyMessage.deliveredIds((yield* ctx.conversation.get).messages)
       for (const reply of waiting) {
         if (have.has(reply.correlationId)) continue
-        const message = yield* Message.make({ role: "user", content: replyText(reply) }, {
-          source: {
-            type: "agent",
-            kind: "reply",
-            agentName: reply.agentName,
-            instanceKey: reply.instanceKey,
-            correlationId: reply.correlationId
-          },
-          metadata: {
-            "swarm.turnId": ctx.turnId,
-            [replyKey]: {
-              correlationId: reply.correlationId,
-              status: reply.status,
-              ...(reply.error === undefined ? {} : { errorCode: reply.error.code })
-            } satisfies JsonObject
-          }
+        const message = yield* Message.make({ role: "user", content: ReplyMessage.text(reply) }, {
+          source: ReplyMessage.source(reply),
+          metadata: { "swarm.turnId": ctx.turnId, ...ReplyMessage.metadata(reply) }
         })
         yield* ctx.emitMessageEvent(MessageEvent.append(message))
       }

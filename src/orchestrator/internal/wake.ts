@@ -9,32 +9,16 @@
  * last turn waits for an approval (known to this process): the replies stay in its inbox.
  */
 import * as Effect from "effect/Effect"
-import type { JsonObject } from "../../tool/ToolCatalog.js"
 import * as AgentAddress from "../AgentAddress.js"
 import type * as AgentsApi from "../AgentsApi.js"
-import { replyText } from "../AgentsTool.js"
 import type { TurnInput } from "./mailbox.js"
+import * as ReplyMessage from "./replyMessage.js"
 
 /** The wake-up message of a reply: the reply as a user message, like reply delivery writes it. */
 export const inputOf = (reply: AgentsApi.Reply): TurnInput => ({
-  input: replyText(reply),
-  call: {
-    source: {
-      type: "agent",
-      kind: "reply",
-      agentName: reply.agentName,
-      instanceKey: reply.instanceKey,
-      correlationId: reply.correlationId
-    }
-  },
-  metadata: {
-    "swarm.reply": {
-      correlationId: reply.correlationId,
-      status: reply.status,
-      ...(reply.error === undefined ? {} : { errorCode: reply.error.code })
-    } satisfies JsonObject,
-    "swarm.wake": true
-  }
+  input: ReplyMessage.text(reply),
+  call: { source: ReplyMessage.source(reply) },
+  metadata: { ...ReplyMessage.metadata(reply), "swarm.wake": true }
 })
 
 export interface Deps {

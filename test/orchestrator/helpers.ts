@@ -207,6 +207,15 @@ export const hanging: Model.Service = {
   stream: () => Stream.never
 }
 
+/**
+ * The timeout of a test whose every step is a durable write (an orchestrator on real files: inbox puts, turn
+ * appends, status, runtime events; ~20-40 fsyncs). Measured at load 38 on the shared 2-core machine: each step
+ * took 0.5-3 s and the whole of reload's "restarts only the changed agent's instances" 30-33 s (no phase
+ * waited on anything but its writes: setup 4.4 s, two sends 4.3 s, the first two turns 9.9 s, ...), wakeOnReply's
+ * "a released caller comes back" 29.5 s: vitest's 30 s default failed them under load, never a race.
+ */
+export const durableTimeout = 120_000
+
 /** One turn of the event loop (no clock, no sleep): thread-pool completions (a durable write's fsync) run. */
 export const eventLoopTurn = Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
 

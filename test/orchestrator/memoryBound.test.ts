@@ -60,7 +60,9 @@ describe("in-memory instances stay bounded", () => {
         // Still a working instance: its next turn sees only its own input.
         const next = yield* orchestrator.request("alpha@m", "after")
         assert.strictEqual(next.finishReason, "text_response")
-      }).pipe(Effect.provide(baseLayer))
+      }).pipe(Effect.provide(baseLayer)),
+    // 300 turns: a few seconds quietly, tens of seconds on the loaded shared machine.
+    120_000
   )
 
   scopedTest(

@@ -13,6 +13,7 @@ import { agent, swarm, writeFiles } from "../resource/helpers.js"
 import {
   abandonReasons,
   durableContext,
+  durableTimeout,
   echoResponse,
   info,
   lastUser,
@@ -140,7 +141,8 @@ describe("Orchestrator.reload", () => {
         const gamma = yield* orchestrator.request("gamma", "hi")
         assert.strictEqual(gamma.finishReason, "text_response")
         assert.deepStrictEqual(orchestrator.agents.map((a) => a.name), ["alpha", "beta", "gamma"])
-      })
+      }),
+    durableTimeout
   )
 
   scopedTest(

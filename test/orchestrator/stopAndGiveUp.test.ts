@@ -11,6 +11,7 @@ import {
   conversation,
   type DurableContext,
   durableContext,
+  durableTimeout,
   info,
   lastUser,
   leadOf,
@@ -88,7 +89,8 @@ describe("stop records its interrupted turn", () => {
         assert.deepStrictEqual(types.filter((t) => t === "turn.abandoned").length, 1)
         const since = types.slice(types.indexOf("turn.abandoned") + 1)
         assert.deepStrictEqual([since.filter((t) => t === "turn.started").length, since.at(-1)], [1, "turn.completed"])
-      })
+      }),
+    durableTimeout
   )
 })
 
@@ -165,6 +167,7 @@ describe("a crash loop given up", () => {
         // Well before the requests' deadline (60 s): nothing is left outstanding for it to expire.
         assert.isBelow((yield* TestClock.currentTimeMillis) - started, 60_000)
         assert.strictEqual(yield* api.pendingAsync(ref), 0)
-      })
+      }),
+    durableTimeout
   )
 })

@@ -13,6 +13,7 @@ import {
   baseLayer,
   conversation,
   durableContext,
+  durableTimeout,
   echoModel,
   hanging,
   info,
@@ -276,7 +277,7 @@ describe("an idle caller woken by its async reply", () => {
       assert.deepStrictEqual(replyIds(log), [correlationId])
       assert.strictEqual(log.filter((m) => m.data.role === "user").length, 2, "hello, then the reply")
       assert.deepStrictEqual(yield* api.pendingReplies(ref), [])
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)), durableTimeout)
 
   scopedTest(
     "a caller that goes down during its wake-up turn gets the reply exactly once after the restart",

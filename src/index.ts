@@ -82,6 +82,11 @@ export * as EventBus from "./event/EventBus.js"
 /**
  * @since 0.1.0
  */
+export * as LlmInputRecord from "./event/LlmInputRecord.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RuntimeEvent from "./event/RuntimeEvent.js"
 
 /**

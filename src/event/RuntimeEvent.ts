@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { LlmInputMessage } from "./LlmInputRecord.js"
 import { SpanId, TraceId } from "./Trace.js"
 
 /**
@@ -56,57 +57,13 @@ export const TokenUsage = Schema.Struct({
 export type TokenUsage = typeof TokenUsage.Type
 
 /**
- * One part of a summarised model input message.
+ * The model input summary's schemas (`LlmInputPart`, `LlmInputMessage`) live in `LlmInputRecord`, with how
+ * `step.started` stores them; re-exported here.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const LlmInputPart = Schema.Union(
-  Schema.Struct({
-    type: Schema.Literal("text"),
-    text: Schema.String,
-    truncated: Schema.optional(Schema.Literal(true))
-  }),
-  Schema.Struct({
-    type: Schema.Literal("tool-call"),
-    toolCallId: Schema.String,
-    toolName: Schema.String,
-    input: Schema.String,
-    truncated: Schema.optional(Schema.Literal(true))
-  }),
-  Schema.Struct({
-    type: Schema.Literal("tool-result"),
-    toolCallId: Schema.String,
-    toolName: Schema.String,
-    output: Schema.String,
-    truncated: Schema.optional(Schema.Literal(true))
-  })
-).annotations({ identifier: "LlmInputPart" })
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type LlmInputPart = typeof LlmInputPart.Type
-
-/**
- * One summarised message of the model input, as logged in `step.started.llmInputMessages`.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const LlmInputMessage = Schema.Struct({
-  role: Schema.String,
-  content: Schema.String,
-  contentSource: Schema.optional(Schema.Literal("verbatim", "summary")),
-  parts: Schema.optional(Schema.Array(LlmInputPart))
-}).annotations({ identifier: "LlmInputMessage" })
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type LlmInputMessage = typeof LlmInputMessage.Type
+export { LlmInputMessage, LlmInputPart } from "./LlmInputRecord.js"
 
 const base = {
   timestamp: Schema.String,

@@ -5,7 +5,10 @@
  * for writing, and the writer holds the instance's `writer.lock` (role `runtime-events`).
  *
  * Records are opaque JSON objects with a string `type` (the `RuntimeEvent` schemas of the event area fit),
- * stored as `{"v":1,"type":...,...}`.
+ * stored as `{"v":2,"type":...,...}`. Version 2: a `step.started` whose model input summary continues the
+ * previous one of its turn in the same append is stored as the messages it adds (`LlmInputRecord.compress`)
+ * and read back whole (`LlmInputRecord.expander`): `read` gives the records `append` was given. Version-1
+ * lines (every summary whole) read unchanged.
  *
  * @since 0.1.0
  */
@@ -17,6 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as LlmInputRecord from "../event/LlmInputRecord.js"
 import * as InstanceLock from "./InstanceLock.js"
 import * as DurableFile from "./internal/durableFile.js"
 import * as InstanceLog from "./internal/instanceLog.js"
@@ -57,13 +61,13 @@ export type EventRecord = typeof EventRecord.Type
  * @example
  * ```ts
  * import { RuntimeEventLog } from "effect-swarm"
- * RuntimeEventLog.version // 1
+ * RuntimeEventLog.version // 2
  * ```
  *
  * @since 0.1.0
  * @category constants
  */
-export const version = 1
+export const version = 2
 
 const repairHint = "run RuntimeEventLog.repair on the instance to keep every valid record (the damaged file is " +
   "kept beside it)"
@@ -74,13 +78,18 @@ const repairHint = "run RuntimeEventLog.repair on the instance to keep every val
  * @example
  * ```ts
  * import { RuntimeEventLog } from "effect-swarm"
- * RuntimeEventLog.codec.encode({ type: "turn.started" }) // '{"v":1,"type":"turn.started"}'
+ * RuntimeEventLog.codec.encode({ type: "turn.started" }) // '{"v":2,"type":"turn.started"}'
  * ```
  *
  * @since 0.1.0
  * @category codecs
  */
-export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, { version, encode: (record) => record })
+export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, {
+  version,
+  // Version 2 only adds the stored form of a step.started summary (a delta): a version-1 record is one.
+  upcasters: { 1: (record) => record },
+  encode: (record) => record
+})
 
 /**
  * Every failure of the log: the backend-neutral storage errors (`StorageUnavailable` for I/O,
@@ -221,7 +230,7 @@ export const make = (options?: {
       yield* instances.use(
         p.dir,
         open(p),
-        (writer) => writer.use((w) => w.append(events)).pipe(Effect.mapError(fromIo)),
+        (writer) => writer.use((w) => w.append(LlmInputRecord.compress(events))).pipe(Effect.mapError(fromIo)),
         () => closed(instance, "append")
       )
     })
@@ -231,6 +240,8 @@ export const make = (options?: {
         ifOpen(instance, "read"),
         Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
           Stream.provideService(FileSystem.FileSystem, fs),
+          // A step.started stored as a delta comes back whole (one expander per read: it follows the file).
+          (records) => Stream.suspend(() => Stream.map(records, LlmInputRecord.expander())),
           Stream.mapError((e) => fromJsonl(e, repairHint))
         )
       ))

@@ -209,6 +209,44 @@ describe("Turn.run", () => {
       assert.includeMembers(types, ["turn.started", "turn.completed"])
     }))
 
+  it.scoped("a durable turn's step.started summaries are stored as what each step adds, read back as published", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        system: "You echo.",
+        tools: [echo],
+        script: [
+          ...[1, 2, 3, 4].map((i) => ({
+            toolCalls: [{ name: "echo__say", id: `c${i}`, arguments: { text: `${i}` } }]
+          })),
+          { text: "done" }
+        ]
+      })
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      const published = (yield* agent.events).filter((e) => e.type === "step.started")
+      const stored = (yield* agent.records).filter((r) => r.type === "step.started")
+      assert.strictEqual(stored.length, 5)
+      assert.deepStrictEqual(
+        stored.map((r) => r.llmInputMessages),
+        published.map((e) => e.type === "step.started" ? e.llmInputMessages : undefined)
+      )
+      assert.deepStrictEqual(stored.map((r) => (r.llmInputMessages as ReadonlyArray<unknown>).length), [2, 4, 6, 8, 10])
+      const text = yield* Effect.flatMap(
+        FileSystem.FileSystem,
+        (fs) => fs.readFileString(WorkspacePaths.instance(agent.root!, TestAgent.defaultRef).runtimeEvents)
+      ).pipe(Effect.provide(NodeFileSystem.layer))
+      const onDisk = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.type === "step.started")
+      assert.deepStrictEqual(onDisk.map((r) => r.llmInputKept ?? null), [null, 2, 4, 6, 8])
+      assert.deepStrictEqual(onDisk.map((r) => (r.llmInputAdded as Array<unknown> | undefined)?.length ?? null), [
+        null,
+        2,
+        2,
+        2,
+        2
+      ])
+    }))
+
   it.scoped("a corrupt metadata.json (status writes are not fsynced) is rebuilt when the instance opens", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot.pipe(Effect.provide(NodeFileSystem.layer))

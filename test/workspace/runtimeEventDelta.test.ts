@@ -1,0 +1,165 @@
+import { FileSystem } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Schema, Stream } from "effect"
+import { LlmInputRecord, RuntimeEvent, RuntimeEventLog, WorkspacePaths } from "effect-swarm"
+import * as path from "node:path"
+import { FsLive, ref, tempRoot } from "./helpers.js"
+
+// A turn of `steps` steps as the pipeline summarises it: the system prompt, the user message, then per step
+// the assistant's tool call and the tool's result (the summaries of one message are one object, as
+// LlmInput caches them).
+const system = { role: "system", content: "You run the tool.", contentSource: "verbatim" as const }
+const user = { role: "user", content: "Run it.", contentSource: "verbatim" as const }
+const call = (i: number) => ({
+  role: "assistant",
+  content: "",
+  contentSource: "summary" as const,
+  parts: [{ type: "tool-call" as const, toolCallId: `c${i}`, toolName: "noop__run", input: `{"n":${i}}` }]
+})
+const result = (i: number) => ({
+  role: "tool",
+  content: `{"ok":${i}}`,
+  contentSource: "summary" as const,
+  parts: [{ type: "tool-result" as const, toolCallId: `c${i}`, toolName: "noop__run", output: `{"ok":${i}}` }]
+})
+const stepStarted = (turnId: string, i: number, llmInputMessages: ReadonlyArray<unknown>) => ({
+  type: "step.started",
+  timestamp: "2026-12-05T08:00:00.000Z",
+  agentName: "coder",
+  instanceKey: "thread:42",
+  turnId,
+  traceId: "a".repeat(32),
+  spanId: "b".repeat(16),
+  stepId: `${turnId}-step-${i}`,
+  stepIndex: i,
+  llmInputMessages
+})
+const turn = (turnId: string, steps: number) => {
+  const input: Array<unknown> = [system, user]
+  const records: Array<RuntimeEventLog.EventRecord> = []
+  for (let i = 0; i < steps; i++) {
+    records.push(stepStarted(turnId, i, input.slice()))
+    records.push({ type: "tool.completed", turnId, stepIndex: i })
+    input.push(call(i), result(i))
+  }
+  return records
+}
+
+const readAll = (log: RuntimeEventLog.Service) =>
+  Effect.map(Stream.runCollect(log.read(ref)), (c) => Chunk.toReadonlyArray(c))
+
+describe("RuntimeEventLog: step.started model input summaries (record version 2)", () => {
+  it.scoped("a turn's summaries are stored as what each step adds and read back whole", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const log = yield* RuntimeEventLog.make({ root })
+      const appended = [...turn("turn-1", 10), ...turn("turn-2", 3)]
+      yield* log.append(ref, appended)
+      const text = yield* fs.readFileString(WorkspacePaths.instance(root, ref).runtimeEvents)
+      const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+      assert.strictEqual(lines.length, appended.length)
+      const started = lines.filter((l) => l.type === "step.started")
+      // The first step of each turn whole; every later one keeps its predecessor's summary and adds two.
+      assert.deepStrictEqual(started.map((l) => Array.isArray(l.llmInputMessages)), [
+        true,
+        ...Array(9).fill(false),
+        true,
+        false,
+        false
+      ])
+      const { llmInputMessages: _, ...fields } = stepStarted("turn-1", 3, [])
+      assert.deepStrictEqual(started[3], {
+        v: 2,
+        ...fields,
+        llmInputBase: "turn-1-step-2",
+        llmInputKept: 6,
+        llmInputAdded: [call(2), result(2)]
+      })
+      // O(steps) bytes, not O(steps^2): the whole summaries of one 10-step turn alone are larger than the file.
+      const whole = turn("turn-1", 10).reduce((n, r) => n + JSON.stringify(r).length, 0)
+      assert.isBelow(text.length, whole / 2)
+      // What was appended is what is read, and each step.started decodes as the event schema.
+      const read = yield* readAll(log)
+      assert.deepStrictEqual(read, appended)
+      for (const r of read) if (r.type === "step.started") Schema.decodeUnknownSync(RuntimeEvent.StepStarted)(r)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a version-1 log (every summary whole) reads unchanged, and appending to it goes on", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const file = WorkspacePaths.instance(root, ref).runtimeEvents
+      yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+      const old = turn("turn-0", 3)
+      yield* fs.writeFileString(file, old.map((r) => JSON.stringify({ v: 1, ...r }) + "\n").join(""))
+      const log = yield* RuntimeEventLog.make({ root })
+      const added = turn("turn-1", 2)
+      yield* log.append(ref, added)
+      const read = yield* readAll(log)
+      assert.deepStrictEqual(read, [...old, ...added])
+      for (const r of read) if (r.type === "step.started") Schema.decodeUnknownSync(RuntimeEvent.StepStarted)(r)
+    }).pipe(Effect.provide(FsLive)))
+
+  it.scoped("a stored delta whose base is missing (a line dropped by a repair) is read as stored, not guessed", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const file = WorkspacePaths.instance(root, ref).runtimeEvents
+      yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+      const orphan = {
+        v: 2,
+        type: "step.started",
+        turnId: "turn-1",
+        stepId: "turn-1-step-1",
+        stepIndex: 1,
+        llmInputBase: "turn-1-step-0",
+        llmInputKept: 2,
+        llmInputAdded: [call(0)]
+      }
+      // Its base is another step (not the one it names): not expanded either.
+      const other = { v: 2, ...stepStarted("turn-2", 0, [system]) }
+      const wrongBase = { ...orphan, turnId: "turn-2", llmInputKept: 1 }
+      yield* fs.writeFileString(file, [orphan, other, wrongBase].map((r) => JSON.stringify(r) + "\n").join(""))
+      const log = yield* RuntimeEventLog.make({ root })
+      const read = yield* readAll(log)
+      const { v: _1, ...orphanRecord } = orphan
+      const { v: _2, ...otherRecord } = other
+      const { v: _3, ...wrongRecord } = wrongBase
+      assert.deepStrictEqual(read, [orphanRecord, otherRecord, wrongRecord])
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("LlmInputRecord", () => {
+  it("compares rebuilt summaries by value (a context window's system message is a new object each step)", () => {
+    const stored = LlmInputRecord.compress<RuntimeEventLog.EventRecord>([
+      stepStarted("t", 0, [{ ...system }, user]),
+      stepStarted("t", 1, [{ ...system }, user, call(0)]),
+      // A window that left the user message out: only the system prompt is kept.
+      stepStarted("t", 2, [{ ...system }, call(0), result(0)]),
+      // Nothing in common: stored whole.
+      stepStarted("t", 3, [call(1)])
+    ])
+    assert.deepStrictEqual(
+      stored.map((r) => [r.llmInputKept, (r.llmInputAdded as Array<unknown> | undefined)?.length]),
+      [
+        [undefined, undefined],
+        [2, 1],
+        [1, 2],
+        [undefined, undefined]
+      ]
+    )
+    const expand = LlmInputRecord.expander()
+    assert.deepStrictEqual(stored.map(expand).map((r) => r.llmInputMessages), [
+      [system, user],
+      [system, user, call(0)],
+      [system, call(0), result(0)],
+      [call(1)]
+    ])
+  })
+
+  it("leaves records without summaries, and the array given, as they are", () => {
+    const records = [{ type: "turn.started", turnId: "t" }, stepStarted("t", 0, [user]), { type: "tool.called" }]
+    assert.strictEqual(LlmInputRecord.compress(records), records)
+  })
+})

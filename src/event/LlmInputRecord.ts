@@ -94,8 +94,11 @@ export interface StoredRecord {
 
 type Summary = ReadonlyArray<LlmInputMessage>
 
+const isObject = (u: unknown): boolean => typeof u === "object" && u !== null
+
 const samePart = (a: LlmInputPart, b: LlmInputPart): boolean => {
   if (a === b) return true
+  if (!isObject(a) || !isObject(b)) return false
   if (a.type !== b.type || a.truncated !== b.truncated) return false
   switch (a.type) {
     case "text":
@@ -113,6 +116,8 @@ const samePart = (a: LlmInputPart, b: LlmInputPart): boolean => {
 // rebuilt one (a context window's system message) is compared field by field.
 const sameMessage = (a: LlmInputMessage, b: LlmInputMessage): boolean => {
   if (a === b) return true
+  // Records reach the log from any caller: a summary that is not what LlmInput makes is compared, never trusted.
+  if (!isObject(a) || !isObject(b)) return false
   if (a.role !== b.role || a.content !== b.content || a.contentSource !== b.contentSource) return false
   if (a.parts === undefined || b.parts === undefined) return a.parts === b.parts
   if (a.parts.length !== b.parts.length) return false

@@ -158,6 +158,19 @@ describe("LlmInputRecord", () => {
     ])
   })
 
+  it("compares summaries that are not LlmInput's (null items, parts that are not arrays) without throwing", () => {
+    const odd = [null, { role: "user", content: "x", parts: "no" }, 3] as ReadonlyArray<unknown>
+    const stored = LlmInputRecord.compress<RuntimeEventLog.EventRecord>([
+      stepStarted("t", 0, odd),
+      stepStarted("t", 1, [...odd, user]),
+      stepStarted("t", 2, [{ role: "user", content: "x", parts: [null] }])
+    ])
+    const expand = LlmInputRecord.expander()
+    assert.deepStrictEqual(stored.map(expand).map((r) => r.llmInputMessages), [odd, [...odd, user], [
+      { role: "user", content: "x", parts: [null] }
+    ]])
+  })
+
   it("leaves records without summaries, and the array given, as they are", () => {
     const records = [{ type: "turn.started", turnId: "t" }, stepStarted("t", 0, [user]), { type: "tool.called" }]
     assert.strictEqual(LlmInputRecord.compress(records), records)

@@ -48,8 +48,11 @@ export interface Mounts {
   /** HOME, TMPDIR and cwd: a private tmpfs of `scratchBytes` mounted here. */
   readonly scratchDir: string
   readonly scratchBytes: number
-  /** Host paths hidden behind an empty tmpfs when `/` is bound (the layer's private directory). */
+  /** Host paths hidden behind an empty tmpfs wherever a bind covers them (the layer's private directory:
+   * other calls' files); what the worker needs from inside them is bound again. */
   readonly hide: ReadonlyArray<string>
+  /** Files the worker reads besides the worker script (read-only): a cold call's `init` and call. */
+  readonly files?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -209,6 +212,10 @@ const systemArgs = (): ReadonlyArray<string> => {
   return args
 }
 
+/** True when `inner` is `outer` or below it. */
+const within = (outer: string, inner: string): boolean =>
+  inner === outer || inner.startsWith(outer === path.sep ? outer : outer + path.sep)
+
 /**
  * The bubblewrap arguments (before the command) for `mounts`.
  *
@@ -233,18 +240,25 @@ export const bubblewrapArgs = (mounts: Mounts): Array<string> => {
   if (writeAll) args.push("--bind", "/", "/")
   else if (mounts.read === "all") args.push("--ro-bind", "/", "/")
   else args.push(...systemArgs())
-  if (mounts.read === "all" || mounts.write === "all") {
-    // Other calls' scratch directories and the worker script's directory are not the tool's business.
-    for (const hidden of mounts.hide) args.push("--tmpfs", hidden)
-  }
   args.push("--proc", "/proc", "--dev", "/dev")
   const readPaths = mounts.read === "all" || mounts.read === "none" ? [] : mounts.read
-  for (const p of bindable([...mounts.implicitRead, mounts.binary])) args.push("--ro-bind", p, p)
-  for (const p of bindable(readPaths)) args.push(mounts.write === "all" ? "--bind" : "--ro-bind", p, p)
-  if (mounts.write !== "all" && mounts.write !== "none") {
-    for (const p of bindable(mounts.write)) args.push("--bind", p, p)
+  const implicit = bindable([...mounts.implicitRead, mounts.binary])
+  const reads = bindable(readPaths)
+  const writes = mounts.write !== "all" && mounts.write !== "none" ? bindable(mounts.write) : []
+  for (const p of implicit) args.push("--ro-bind", p, p)
+  for (const p of reads) args.push(mounts.write === "all" ? "--bind" : "--ro-bind", p, p)
+  for (const p of writes) args.push("--bind", p, p)
+  // Other calls' files (a cold call's input, environment and token) and the worker script's directory
+  // are not the tool's business: hidden wherever a bind covers them, after the binds.
+  const bound = [...implicit, ...reads, ...writes]
+  for (const hidden of mounts.hide) {
+    const covered = mounts.read === "all" || mounts.write === "all" || bound.some((p) => within(p, hidden))
+    if (!covered) continue
+    args.push("--tmpfs", hidden)
+    for (const p of implicit) if (within(hidden, p) && p !== hidden) args.push("--ro-bind", p, p)
   }
   args.push("--ro-bind", mounts.workerPath, mounts.workerPath)
+  for (const file of mounts.files ?? []) args.push("--ro-bind", file, file)
   args.push("--size", String(mounts.scratchBytes), "--tmpfs", mounts.scratchDir)
   args.push("--chdir", mounts.scratchDir)
   return args

@@ -292,6 +292,60 @@ describe.each(runtimes)("escapes on %s", (runtime) => {
       assert.strictEqual(result, null)
     }))
 
+  it.scoped("another call's files are out of reach of a read grant covering the private directory", () =>
+    Effect.gen(function*() {
+      // A cold Bun call's input, environment and token wait in a file in the layer's private directory
+      // (next to the scratch directories), so a grant of the temporary root must not reach them.
+      const root = yield* tempDir("es-private-root-")
+      const toolDir = yield* tempDir("es-private-tool-")
+      const entry = path.join(toolDir, "tools.mjs")
+      fs.writeFileSync(
+        entry,
+        `import * as fs from "node:fs"\n` +
+          `import * as path from "node:path"\n` +
+          // HOME is the call's scratch directory, next to the other calls' ones.
+          `export const listCalls = () => {\n` +
+          `  const home = process.env.HOME\n` +
+          `  return { home, calls: fs.readdirSync(path.dirname(home)) }\n` +
+          `}\n`
+      )
+      const outcome = yield* execute({ toolId: "listCalls", input: null }).pipe(
+        Effect.either,
+        Effect.provide(
+          ToolRuntime.layerWith({ tempRoot: root }).pipe(
+            Layer.provide(
+              RuntimeConfig.layer(
+                runtime,
+                RuntimeConfig.withEntrypointPath(entry),
+                RuntimeConfig.withPermissions(["--allow-read=" + root, "--allow-env", "--allow-net", ...runUnderOs]),
+                RuntimeConfig.withIsolation(testIsolation),
+                RuntimeConfig.withPrespawn(0)
+              )
+            ),
+            Layer.orDie
+          )
+        )
+      )
+      if (!osIsolated) {
+        // The runtime's flags would let the tool read the whole directory: refused up front (Bun
+        // enforces no read limit at all and is refused for that).
+        assert.isTrue(
+          outcome._tag === "Left" && outcome.left._tag === "PermissionUnenforceable",
+          JSON.stringify(outcome)
+        )
+        if (outcome._tag === "Left" && outcome.left._tag === "PermissionUnenforceable" && runtime !== "bun") {
+          assert.strictEqual(outcome.left.permission, "read")
+          assert.include(outcome.left.reason, "private directory")
+        }
+        return
+      }
+      assert.isTrue(outcome._tag === "Right", JSON.stringify(outcome))
+      const { calls, home } = (outcome._tag === "Right" ? outcome.right : {}) as { calls: Array<string>; home: string }
+      // Only its own scratch directory (and its own call file on Bun); not the spare one made for the next call.
+      const own = path.basename(home)
+      assert.deepStrictEqual([...calls].sort(), runtime === "bun" ? [own, own + ".call"] : [own])
+    }))
+
   it.effect("an export whose getter throws is ToolThrew, not ToolCrashed", () =>
     Effect.gen(function*() {
       const error = yield* failureOf(execute({

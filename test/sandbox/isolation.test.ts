@@ -5,9 +5,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger } from "effect"
+import type * as Permissions from "effect-swarm/config/Permissions"
 import * as RuntimeConfig from "effect-swarm/config/RuntimeConfig"
 import * as Sandbox from "effect-swarm/sandbox/Sandbox"
 import * as ToolRuntime from "effect-swarm/sandbox/ToolRuntime"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { awaitNoChildren, hostileEntrypoint } from "./helpers.js"
 
 const missing = Sandbox.layerBubblewrap("/nonexistent/es-test/bwrap")
@@ -93,4 +97,42 @@ describe("isolation strategy", () => {
         }
       }).pipe(Effect.provide(runtimeWith(Sandbox.layerBubblewrap(), "auto")))
   )
+})
+
+describe("bubblewrap's mounts", () => {
+  // Real paths: bubblewrapArgs binds only what exists.
+  const root = fs.realpathSync(os.tmpdir())
+  const privateDir = path.join(root, "es-mounts-private")
+  const workerPath = path.join(privateDir, "worker", "worker.mjs")
+  const mounts = (read: Permissions.Grant): Sandbox.Mounts => ({
+    binary: process.execPath,
+    workerPath,
+    read,
+    write: "none",
+    implicitRead: [],
+    network: false,
+    scratchDir: path.join(privateDir, "calls", "c-1"),
+    scratchBytes: 1 << 20,
+    hide: [privateDir],
+    files: [path.join(privateDir, "calls", "c-1.call")]
+  })
+  const indexOfPair = (args: ReadonlyArray<string>, flag: string, value: string) =>
+    args.findIndex((arg, i) => arg === flag && args[i + 1] === value)
+
+  it("hide the private directory under a read grant covering it, then bind the worker and the call's file", () => {
+    const args = Sandbox.bubblewrapArgs(mounts([root]))
+    const bound = indexOfPair(args, "--ro-bind", root)
+    const hidden = indexOfPair(args, "--tmpfs", privateDir)
+    assert.isAbove(bound, -1)
+    // After the bind that exposes it (before, the bind would uncover it again).
+    assert.isAbove(hidden, bound, args.join(" "))
+    assert.isAbove(indexOfPair(args, "--ro-bind", workerPath), hidden)
+    assert.isAbove(indexOfPair(args, "--ro-bind", path.join(privateDir, "calls", "c-1.call")), hidden)
+  })
+
+  it("hide it under read access to everything, and not where nothing covers it", () => {
+    const all = Sandbox.bubblewrapArgs(mounts("all"))
+    assert.isAbove(indexOfPair(all, "--tmpfs", privateDir), indexOfPair(all, "--ro-bind", "/"))
+    assert.strictEqual(indexOfPair(Sandbox.bubblewrapArgs(mounts("none")), "--tmpfs", privateDir), -1)
+  })
 })

@@ -318,10 +318,11 @@ describe("ToolRuntime limits", () => {
         assert.strictEqual(dirs.length, 1)
         assert.strictEqual(fs.statSync(dirs[0]!).mode & 0o777, 0o700)
         assert.strictEqual(fs.statSync(path.join(dirs[0]!, "worker", "worker.mjs")).mode & 0o777, 0o640)
-        // Scratch directories of live workers (a pre-started one, a call still being reaped) are private too.
+        // Scratch directories of live workers (a pre-started one, a call still being reaped) are private
+        // too, and so are the files a cold Bun call's init and call came in.
         for (const scratch of fs.readdirSync(path.join(dirs[0]!, "calls"))) {
           const mode = attemptStat(path.join(dirs[0]!, "calls", scratch))
-          if (mode !== undefined) assert.strictEqual(mode & 0o777, 0o700)
+          if (mode !== undefined) assert.strictEqual(mode & 0o777, scratch.endsWith(".call") ? 0o600 : 0o700)
         }
       }).pipe(provide("bun", RuntimeConfig.withWorkerFilePerm(0o640)))
       for (const dir of dirs) assert.isFalse(fs.existsSync(dir))

@@ -54,6 +54,14 @@ export type Attempt = (
 // for the next call (it would have to guess a 48-bit id); a frame for another id is ignored.
 const newCallId = (): number => Crypto.randomBytes(6).readUIntBE(0, 6)
 
+const callRequest = (id: number, request: ExecuteRequest): Session.CallRequest => ({
+  id,
+  input: request.input,
+  config: request.config,
+  env: request.env ?? {},
+  traceparent: request.origin?.traceparent
+})
+
 /**
  * Whether a single-use worker's scope may close after the call returns: when the call ended with a
  * result or an error (the worker's tree was sent SIGKILL first), reaping it and removing its scratch
@@ -97,18 +105,14 @@ export const make = (input: CallsInput) =>
       session: Session.WorkerSession,
       request: ExecuteRequest,
       timeout: Duration.Duration,
-      captures: boolean
+      captures: boolean,
+      /** The id of the call the worker was started with (cold), or undefined: the call is sent here. */
+      sentId?: number
     ): Effect.Effect<Detailed, Session.AttemptError> =>
       Effect.gen(function*() {
-        const id = newCallId()
+        const id = sentId ?? newCallId()
         // The worker runs messages in order: a call sent before `ready` waits behind the import.
-        Session.sendCall(proc, session, {
-          id,
-          input: request.input,
-          config: request.config,
-          env: request.env ?? {},
-          traceparent: request.origin?.traceparent
-        })
+        if (sentId === undefined) Session.sendCall(proc, session, callRequest(id, request))
         // The timeout covers what is left of start-up (the entrypoint's top-level code), handshake and call.
         const result = yield* Session.withTimeout(
           Session.handshake(proc, session).pipe(
@@ -151,17 +155,21 @@ export const make = (input: CallsInput) =>
           ) :
           Scope.close(scope, exit))
 
-    /** A worker started for this call (the call's env in its environment from the start). */
+    /** A worker started for this call (the call's env in its environment from the start, the call handed
+     * over by the launcher with `init`). */
     const coldThen = (after: Effect.Effect<void>): Attempt => (plan, session, request, timeout, captures) =>
-      Effect.flatMap(Scope.make(), (scope) =>
-        owned(
+      Effect.flatMap(Scope.make(), (scope) => {
+        const id = newCallId()
+        const message = Session.callMessage(session, callRequest(id, request))
+        return owned(
           scope,
           Effect.flatMap(
-            Scope.extend(start(plan, { env: request.env }), scope),
-            (proc) => singleUse(proc, plan, session, request, timeout, captures)
+            Scope.extend(start(plan, { env: request.env, message }), scope),
+            (proc) => singleUse(proc, plan, session, request, timeout, captures, id)
           ),
           after
-        ))
+        )
+      })
     const cold = coldThen(Effect.void)
 
     /**
@@ -203,13 +211,7 @@ export const make = (input: CallsInput) =>
         pool,
         (proc) =>
           Session.withTimeout(
-            Session.call(proc, session, {
-              id: newCallId(),
-              input: request.input,
-              config: request.config,
-              env: request.env ?? {},
-              traceparent: request.origin?.traceparent
-            }, native(plan.config, request.origin)).pipe(
+            Session.call(proc, session, callRequest(newCallId(), request), native(plan.config, request.origin)).pipe(
               Effect.zipLeft(Session.checkScratch(proc, session)),
               Effect.map((result): Detailed => ({ result, stdout: proc.stdout.text(), stderr: proc.stderr.text() }))
             ),

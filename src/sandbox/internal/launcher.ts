@@ -14,13 +14,26 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type * as RuntimeConfig from "../../config/RuntimeConfig.js"
 import * as Limits from "../Limits.js"
-import type { SpawnFailed } from "../ToolRuntimeError.js"
+import { SpawnFailed } from "../ToolRuntimeError.js"
 import * as WorkerScript from "../worker/WorkerScript.js"
 import * as WorkerProcess from "../WorkerProcess.js"
 import type * as HostEnv from "./hostEnv.js"
 import type * as Plan from "./plan.js"
 import * as PrivateDir from "./privateDir.js"
 import { MiB } from "./session.js"
+
+/** Where the launcher writes the `init` and `call` lines of a cold call handed over by file. */
+const callFileOf = (scratchDir: string): string => `${scratchDir}.call`
+
+/**
+ * Whether a cold call's `init` and call go to the worker in a file rather than on stdin: on Bun, whose
+ * pipe read starts a thread pool a bare start does not (about a sixth of a cold call's CPU), when
+ * stdin is not needed for anything else (no native tools: their replies come on stdin). Bun cannot
+ * import a path holding `?` (see `Limits.bunUnsafeDirectory`).
+ */
+const handsOverByFile = (plan: Plan.Plan): boolean =>
+  plan.config.runtimeType === "bun" && !plan.config.nativeTools.callAgents &&
+  !plan.config.nativeTools.callWorkflows
 
 /**
  * What the launcher needs from its layer.
@@ -45,6 +58,8 @@ export interface LauncherInput {
  */
 export interface ColdCall {
   readonly env: Record<string, string> | undefined
+  /** The `call` message (see `Session.callMessage`): the launcher hands it over with `init`. */
+  readonly message: object
 }
 
 /**
@@ -56,9 +71,10 @@ export interface Launcher {
   readonly privateDir: string
   readonly denoDir: string
   /** Starts a worker for `plan` in the current scope (its scratch directory goes with the scope) and
-   * sends `init`; `call` is the call a cold worker is started for (its env is in the worker's
-   * environment), `undefined` for a worker that gets its call later (pooled or pre-started: the
-   * call's env travels with the call, and the worker warms its call path up while it waits). */
+   * hands it `init`; `call` is the call a cold worker is started for (its env is in the worker's
+   * environment; its message goes with `init`), `undefined` for a worker that gets its call later
+   * (pooled or pre-started: the call's env travels with the call, and the worker warms its call path
+   * up while it waits). */
   readonly start: (
     plan: Plan.Plan,
     call: ColdCall | undefined
@@ -115,7 +131,11 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
         spare = undefined
         return dir
       }),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+      (dir) =>
+        Effect.sync(() => {
+          fs.rmSync(dir, { recursive: true, force: true })
+          fs.rmSync(callFileOf(dir), { force: true })
+        })
     )
 
     const start = (
@@ -127,6 +147,29 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
         const callEnv = call?.env
         const dir = yield* scratch
         const token = Crypto.randomBytes(18).toString("base64url")
+        const init = {
+          t: "init",
+          token,
+          entry: plan.importUrl,
+          environment: config.environment,
+          warm: call === undefined,
+          native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
+        }
+        const byFile = call !== undefined && handsOverByFile(plan) && !dir.includes("?") ? call : undefined
+        const callFile = byFile === undefined ? undefined : callFileOf(dir)
+        if (byFile !== undefined && callFile !== undefined) {
+          // Exclusive create, owner-only: the file is next to the scratch directory, not in it (the tool
+          // neither writes it nor counts it as its own space), and goes with it.
+          const lines = JSON.stringify(init) + "\n" + JSON.stringify(byFile.message) + "\n"
+          yield* Effect.try({
+            try: () => fs.writeFileSync(callFile, lines, { mode: 0o600, flag: "wx" }),
+            catch: (cause) =>
+              new SpawnFailed({
+                runtimeType: config.runtimeType,
+                message: `could not write the call's file ${callFile}: ${String(cause)}`
+              })
+          })
+        }
         const args = Limits.launchArgs({
           capabilities: plan.capabilities,
           grants: plan.grants,
@@ -140,12 +183,15 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
           typeScriptFlags: plan.typeScript._tag === "Flags" ? plan.typeScript.flags : [],
           preserveSymlinks: plan.importPath !== plan.entrypoint
         })
+        if (callFile !== undefined) args.push(callFile)
         const extra: Record<string, string> = config.runtimeType === "deno"
           ? { PATH: searchPath, DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }
           : config.runtimeType === "bun"
           // Bun would otherwise write a transpiler cache under the fresh HOME of every call (never
-          // reused, and removed again with the scratch directory).
-          ? { PATH: searchPath, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" }
+          // reused, and removed again with the scratch directory). Its asynchronous transpiler starts
+          // the thread pool (3 threads) for the entry's `import()`, which a bare Bun start never does:
+          // transpiled on the main thread instead (same module semantics).
+          ? { PATH: searchPath, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0", BUN_FEATURE_FLAG_DISABLE_ASYNC_TRANSPILER: "1" }
           : { PATH: searchPath }
         const env = Limits.childEnv({
           hostEnv: process.env,
@@ -165,7 +211,8 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
             network: plan.grants.net !== "none",
             scratchDir: dir,
             scratchBytes: config.maxMemoryMB * MiB,
-            hide: [privateDir]
+            hide: [privateDir],
+            ...(callFile !== undefined ? { files: [callFile] } : {})
           })
         const proc = yield* WorkerProcess.start({
           runtimeType: config.runtimeType,
@@ -185,14 +232,10 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
           // Under bubblewrap the scratch directory is a tmpfs of this size; without, the watchdog measures it.
           scratch: plan.sandboxed === undefined ? { dir, limitBytes: config.maxMemoryMB * MiB } : undefined
         })
-        proc.send({
-          t: "init",
-          token,
-          entry: plan.importUrl,
-          environment: config.environment,
-          warm: call === undefined,
-          native: { agents: config.nativeTools.callAgents, workflows: config.nativeTools.callWorkflows }
-        })
+        if (callFile === undefined) {
+          proc.send(init)
+          if (call !== undefined) proc.send(call.message)
+        }
         makeSpare()
         return proc
       })

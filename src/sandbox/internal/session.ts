@@ -211,21 +211,28 @@ export interface CallRequest {
 }
 
 /**
+ * The `call` message of the protocol for `request`.
+ *
+ * @internal
+ */
+export const callMessage = (session: WorkerSession, request: CallRequest): object => ({
+  t: "call",
+  id: request.id,
+  tool: session.toolId,
+  input: request.input,
+  config: request.config,
+  env: request.env,
+  ...(request.traceparent === undefined ? {} : { tp: request.traceparent })
+})
+
+/**
  * Writes one call to the worker's stdin. The worker runs messages in order, so a cold call is sent
  * together with `init`, before the handshake (no round trip spent waiting for `ready`).
  *
  * @internal
  */
 export const sendCall = (proc: WorkerProcess.WorkerProcess, session: WorkerSession, request: CallRequest): void =>
-  proc.send({
-    t: "call",
-    id: request.id,
-    tool: session.toolId,
-    input: request.input,
-    config: request.config,
-    env: request.env,
-    ...(request.traceparent === undefined ? {} : { tp: request.traceparent })
-  })
+  proc.send(callMessage(session, request))
 
 /**
  * Sends one call on a ready worker and waits for its outcome, answering native-tool requests.

@@ -16,6 +16,9 @@
  *   write the directory.
  * - E3: write access to the layer's private directory (`--allow-write`, or a grant above it): a tool
  *   could rewrite the worker script other calls run, or another call's scratch directory.
+ * - Read access to the layer's private directory (a grant above it, such as the temporary root): a
+ *   tool could read other calls' scratch files, and a cold Bun call's `init` and call (its input,
+ *   environment and token), which the host hands over in a file there.
  * - E9 (and the subprocess rule): any `--allow-run` next to a restriction: a subprocess is bound by
  *   none of the runtime's flags, and a descendant that leaves the process group and is re-parented
  *   (a double fork) before the watchdog sees it outlives the call.
@@ -137,6 +140,15 @@ export const refusals = (
       reason: `${grants.write === "all" ? "write access to everything" : "a write grant"} covers the ` +
         `sandbox's private directory ${context.privateDir}: the tool could rewrite the worker script other ` +
         "calls run, and read their input and environment"
+    })
+  }
+  if (!bun && grants.read !== "all" && covers(grants.read, context.privateDir)) {
+    out.push({
+      suggestion,
+      permission: "read",
+      reason: `a read grant covers the sandbox's private directory ${context.privateDir}: the tool could read ` +
+        "other calls' scratch files and the input and environment of cold Bun calls; grant --allow-read=<paths> " +
+        "outside it (or give ToolRuntime a tempRoot outside the grant)"
     })
   }
   if (!bun && grants.read !== "all") {

@@ -7,7 +7,9 @@
  *   `call` requests (with the tool-call span's `traceparent` as `tp` when the host has one) and `reply`
  *   answers to native-tool calls. Messages run in order, so a cold call is
  *   sent right behind `init`; when stdin ends the worker exits once queued work settles and its frames
- *   are flushed;
+ *   are flushed. A cold Bun call without native tools gets the same two lines in a file instead (its
+ *   path is the worker's first argument; see `launcher.ts`), imported as a text module, and stdin is
+ *   never read: reading a pipe starts Bun's thread pool, which a bare Bun start never does;
  * - worker to host on stdout: every protocol frame is written as
  *   `"\n" + token + " " + length + " " + digest + " " + JSON + "\n"` (length and FNV-1a digest of the
  *   JSON text, so bytes another process mixed in make a damaged frame, a `ProtocolError`).
@@ -370,6 +372,15 @@ if (isDeno && typeof globalThis.Deno.stdin.read === "function") {
       if (n === null) break
       onText(decoder.decode(buffer.subarray(0, n), { stream: true }))
     }
+    chain.then(() => exitNow(0), () => exitNow(0))
+  })()
+} else if (isBun && globalThis.Bun.argv.length > 2) {
+  // A cold call (no native tools): the host wrote init and the call to a file of its own, named here,
+  // before the spawn. Bun imports a text module without starting its thread pool, which reading a pipe
+  // starts (about 1 ms of a 6 ms start when quiet); stdin is never read.
+  ;(async () => {
+    const { default: text } = await import(globalThis.Bun.argv[2], { with: { type: "text" } })
+    onText(text)
     chain.then(() => exitNow(0), () => exitNow(0))
   })()
 } else if (isDeno || isBun) {

@@ -374,26 +374,29 @@ if (isDeno && typeof globalThis.Deno.stdin.read === "function") {
     }
     chain.then(() => exitNow(0), () => exitNow(0))
   })()
-} else if (isBun && globalThis.Bun.argv.length > 2) {
-  // A cold call (no native tools): the host wrote init and the call to a file of its own, named here,
-  // before the spawn. Bun imports a text module without starting its thread pool, which reading a pipe
-  // starts (about 1 ms of a 6 ms start when quiet); stdin is never read.
-  ;(async () => {
-    const { default: text } = await import(globalThis.Bun.argv[2], { with: { type: "text" } })
-    onText(text)
-    chain.then(() => exitNow(0), () => exitNow(0))
-  })()
 } else if (isDeno || isBun) {
-  const decoder = new TextDecoder()
-  const reader = (isDeno ? globalThis.Deno.stdin.readable : globalThis.Bun.stdin.stream()).getReader()
-  ;(async () => {
+  const readStdin = async () => {
+    const decoder = new TextDecoder()
+    const reader = (isDeno ? globalThis.Deno.stdin.readable : globalThis.Bun.stdin.stream()).getReader()
     for (;;) {
       const { value, done } = await reader.read()
       if (done) break
       onText(decoder.decode(value, { stream: true }))
     }
     chain.then(() => exitNow(0), () => exitNow(0))
-  })()
+  }
+  if (isBun && globalThis.Bun.argv.length > 2) {
+    // A cold call (no native tools): the host wrote init and the call to a file of its own, named here,
+    // before the spawn. Bun imports a text module without starting its thread pool, which reading a
+    // pipe starts (about 1 ms of a 6 ms start when quiet). stdin is read only once the call has settled
+    // (its frames written), so the worker still lives until the host ends it or closes stdin, as
+    // every worker does.
+    ;(async () => {
+      const { default: text } = await import(globalThis.Bun.argv[2], { with: { type: "text" } })
+      onText(text)
+      chain.then(readStdin, readStdin)
+    })()
+  } else readStdin()
 } else {
   const stdin = globalThis.process.stdin
   stdin.setEncoding("utf8")

@@ -6,7 +6,9 @@
  * named after the dead holder's token (see `takeOver`), so of several processes finding one stale lock at
  * the same moment exactly one gets it. Inside one process, each role (`messages`, `runtime-events`) may be
  * held once per lock file, identified by device and inode (two roots differing by a symlink are one
- * instance): two `MessageStore`s writing the same instance in one process are refused as well.
+ * instance): two `MessageStore`s writing the same instance in one process are refused as well. An entry of
+ * that table stands for its lock file only while the file holds its token: a directory removed while its lock
+ * was held gives its inode to the next directory made (ext4 does at once), whose lock is another lock.
  *
  * @since 0.1.0
  */
@@ -46,7 +48,9 @@ export class InstanceLocked extends Schema.TaggedError<InstanceLocked>("effect-s
     file: Schema.optional(Schema.String),
     pid: Schema.Number,
     hostname: Schema.String,
-    role: Schema.String
+    role: Schema.String,
+    /** When the holder took the lock, as its lock file records it (ISO 8601), when it could be read. */
+    since: Schema.optional(Schema.String)
   }
 ) {
   override get message(): string {
@@ -60,7 +64,8 @@ export class InstanceLocked extends Schema.TaggedError<InstanceLocked>("effect-s
     const who = this.pid === process.pid && this.hostname === os.hostname()
       ? "another writer in this process"
       : `process ${this.pid} on ${this.hostname}`
-    return `instance is locked for writing (${this.role}) by ${who}${where}. Stop that process, or close ` +
+    const since = this.since === undefined ? "" : ` since ${this.since}`
+    return `instance is locked for writing (${this.role}) by ${who}${since}${where}. Stop that process, or close ` +
       `the other store first; a lock left by a dead process is taken over automatically.`
   }
 }
@@ -214,26 +219,42 @@ export const acquire = (
   // keep the acquiring fiber's FiberRefs alive for as long as the lock is held (see internal/leanScope.ts).
   Effect.asVoid(LeanScope.acquireRelease(
     lockTable.withPermits(1)(link(fs, file, role)),
-    (key) => lockTable.withPermits(1)(release(fs, file, key, role))
+    (hold) => lockTable.withPermits(1)(release(fs, file, hold, role))
   ))
 
-/** Takes the lock (or adds the role to this process's hold) and returns the key its release needs. */
+/** What a release needs: the table key and the very entry taken (a later entry under that key is not ours). */
+interface Hold {
+  readonly key: string
+  readonly entry: Held
+}
+
+/** Takes the lock (or adds the role to this process's hold) and returns what its release needs. */
 const link = (
   fs: FileSystem.FileSystem,
   file: string,
   role: string
-): Effect.Effect<string, InstanceLocked | StorageIoError> =>
+): Effect.Effect<Hold, InstanceLocked | StorageIoError> =>
   Effect.gen(function*() {
     // Check-then-link must be atomic inside the process: two services (say MessageStore and
     // RuntimeEventLog) locking the same instance at once would otherwise both miss `held`.
     const key = yield* keyOf(fs, file)
     const existing = held.get(key)
-    if (existing !== undefined) {
+    // The entry is this lock only while the file still holds its token: a directory removed while its lock
+    // was held frees its inode, which the file system may give to the next directory made (ext4 does at
+    // once), and that directory's lock is another lock. Its old entry stays for its holder's release.
+    const current = existing === undefined ? undefined : yield* readHolder(fs, file)
+    if (existing !== undefined && current?.token === existing.token) {
       if (existing.roles.has(role)) {
-        return yield* new InstanceLocked({ file, pid: process.pid, hostname: os.hostname(), role })
+        return yield* new InstanceLocked({
+          file,
+          pid: process.pid,
+          hostname: os.hostname(),
+          role,
+          since: current.acquiredAt
+        })
       }
       existing.roles.add(role)
-      return key
+      return { key, entry: existing }
     }
     const token = yield* makeToken
     const startTime = yield* startTimeOf(fs, process.pid)
@@ -269,11 +290,18 @@ const link = (
     }).pipe(Effect.ensuring(fs.remove(tmp, { force: true }).pipe(Effect.ignore)))
     if (!linked) {
       const holder = yield* readHolder(fs, file)
-      return yield* new InstanceLocked({ file, pid: holder?.pid ?? -1, hostname: holder?.hostname ?? "?", role })
+      return yield* new InstanceLocked({
+        file,
+        pid: holder?.pid ?? -1,
+        hostname: holder?.hostname ?? "?",
+        role,
+        ...(holder === undefined ? {} : { since: holder.acquiredAt })
+      })
     }
-    held.set(key, { token, roles: new Set([role]) })
+    const entry: Held = { token, roles: new Set([role]) }
+    held.set(key, entry)
     yield* sweep(fs, file, token)
-    return key
+    return { key, entry }
   })
 
 /**
@@ -338,13 +366,13 @@ const isStale = (
     return now !== undefined && now !== holder.startTime
   })
 
-const release = (fs: FileSystem.FileSystem, file: string, key: string, role: string): Effect.Effect<void> =>
+const release = (fs: FileSystem.FileSystem, file: string, hold: Hold, role: string): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const entry = held.get(key)
-    if (entry === undefined) return Effect.void
+    const { entry, key } = hold
     entry.roles.delete(role)
     if (entry.roles.size > 0) return Effect.void
-    held.delete(key)
+    // Only our own entry leaves the table: after our directory was removed, its key may name a newer lock.
+    if (held.get(key) === entry) held.delete(key)
     return readHolder(fs, file).pipe(
       Effect.flatMap((holder) => holder?.token === entry.token ? fs.remove(file, { force: true }) : Effect.void),
       Effect.ignore

@@ -23,7 +23,7 @@ import type { TurnInput } from "./internal/mailbox.js"
 import type * as Options_ from "./internal/options.js"
 import type * as Reload from "./internal/reload.js"
 import type * as Slot from "./internal/slot.js"
-import type { SwarmNotFound } from "./OrchestratorError.js"
+import type { StartError } from "./OrchestratorError.js"
 
 export type {
   /**
@@ -294,7 +294,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<
   Service,
-  SwarmNotFound,
+  StartError,
   AgentInstance.FromBundleRequirements
 > => makeOnHost(bundle, swarmName, options).pipe(Effect.provide(AgentHost.inProcess))
 
@@ -320,7 +320,7 @@ export const makeInMemory = (
   bundle: Bundle.Bundle,
   swarmName: string | undefined,
   options: Options = {}
-): Effect.Effect<Service, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
+): Effect.Effect<Service, StartError, EventBus.EventBus | FileSystem.FileSystem | Scope.Scope> =>
   makeOnHost(bundle, swarmName, options).pipe(Effect.provide(AgentHost.inMemory))
 
 /**
@@ -347,7 +347,7 @@ export const makeOnHost = (
   bundle: Bundle.Bundle,
   swarmName: string | undefined,
   options: Options = {}
-): Effect.Effect<Service, SwarmNotFound, AgentHost.AgentHost | FileSystem.FileSystem | Scope.Scope> =>
+): Effect.Effect<Service, StartError, AgentHost.AgentHost | FileSystem.FileSystem | Scope.Scope> =>
   Effect.flatMap(AgentHost.AgentHost, (host) => makeWith(bundle, swarmName, options, host))
 
 /**
@@ -371,7 +371,7 @@ export const layer = (
   options?: Options
 ): Layer.Layer<
   Orchestrator,
-  SwarmNotFound,
+  StartError,
   Exclude<AgentInstance.FromBundleRequirements, Scope.Scope>
 > => Layer.scoped(Orchestrator, make(bundle, swarmName, options))
 
@@ -394,7 +394,7 @@ export const layerInMemory = (
   bundle: Bundle.Bundle,
   swarmName?: string,
   options?: Options
-): Layer.Layer<Orchestrator, SwarmNotFound, EventBus.EventBus | FileSystem.FileSystem> =>
+): Layer.Layer<Orchestrator, StartError, EventBus.EventBus | FileSystem.FileSystem> =>
   Layer.scoped(Orchestrator, makeInMemory(bundle, swarmName, options))
 
 /**
@@ -415,5 +415,5 @@ export const layerOnHost = (
   bundle: Bundle.Bundle,
   swarmName?: string,
   options?: Options
-): Layer.Layer<Orchestrator, SwarmNotFound, AgentHost.AgentHost | FileSystem.FileSystem> =>
+): Layer.Layer<Orchestrator, StartError, AgentHost.AgentHost | FileSystem.FileSystem> =>
   Layer.scoped(Orchestrator, makeOnHost(bundle, swarmName, options))

@@ -26,6 +26,7 @@ import * as Direct from "./direct.js"
 import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
 import type { TurnInput } from "./mailbox.js"
+import * as RootLock from "./rootLock.js"
 import * as Runtime from "./runtime.js"
 import type { Opener } from "./slot.js"
 import * as Wake from "./wake.js"
@@ -92,6 +93,8 @@ export const makeWith = (
     )
 
     const root = options.root ?? host.root
+    // One orchestrator per workspace of a state root: refused at start, before anything there is read or written.
+    if (root !== undefined) yield* RootLock.acquire(root, workspaceId)
     // Inter-agent calls: the caller's wiring (`calls` from AgentsTool.wire), none (`calls: false`, or
     // `agents` wired by hand), else wired here with the given limits; the host attaches them to each instance.
     const given = options.calls

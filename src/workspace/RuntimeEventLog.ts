@@ -16,6 +16,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -94,8 +95,9 @@ export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, {
 /**
  * Every failure of the log: the backend-neutral storage errors (`StorageUnavailable` for I/O,
  * `StorageCorrupt` for an unreadable record with its file and line, `InstanceLocked` for another writer,
- * `StoreClosed` once the scope of its layer has closed),
- * the same union as `MessageStore`'s, so a database backend fails the same way.
+ * `StoreClosed` once the scope of its layer has closed, `InvalidMessage` for a record `append` refuses
+ * because it would not read back: nothing of the batch is written), members of `MessageStore`'s union, so
+ * a database backend fails the same way.
  *
  * @since 0.1.0
  * @category errors
@@ -105,6 +107,50 @@ export type RuntimeEventLogError =
   | StorageError.StorageCorrupt
   | InstanceLock.InstanceLocked
   | StorageError.StoreClosed
+  | StorageError.InvalidMessage
+
+const refuse = (index: number, reason: string) =>
+  Either.left(new StorageError.InvalidMessage({ index, reason: `runtime event ${reason}` }))
+
+// The lines of a batch, or the first record that would not read back (an object with a string `type`, no
+// `v` of its own: the record version is written there, no `toJSON`: its output would replace the object)
+// or that JSON.stringify refuses (a bigint, a cycle, a getter that throws). Encoding here, before anything
+// is queued, is what the writer did anyway: nothing is walked twice.
+const encodeRecords = (events: ReadonlyArray<EventRecord>): Either.Either<string, StorageError.InvalidMessage> => {
+  for (let index = 0; index < events.length; index++) {
+    const event: unknown = events[index]
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      return refuse(index, "is not a JSON object")
+    }
+    try {
+      const record = event as Record<string, unknown>
+      if (typeof record.type !== "string") {
+        return refuse(index, `has a type that is not a string (${typeof record.type})`)
+      }
+      if (record.v !== undefined) return refuse(index, "has a field v (reserved for the record version)")
+      if (typeof record.toJSON === "function") return refuse(index, "has a toJSON method (store plain JSON objects)")
+    } catch (cause) {
+      return refuse(index, `cannot be read (${cause instanceof Error ? cause.message : String(cause)})`)
+    }
+  }
+  // A summary stored as a delta (version 2). Should a hostile value throw in there, the records are encoded
+  // whole: the encoding below then names the one at fault.
+  let stored: ReadonlyArray<EventRecord>
+  try {
+    stored = LlmInputRecord.compress(events)
+  } catch {
+    stored = events
+  }
+  let text = ""
+  for (let index = 0; index < stored.length; index++) {
+    try {
+      text += codec.encode(stored[index]!) + "\n"
+    } catch (cause) {
+      return refuse(index, `cannot be encoded as JSON (${cause instanceof Error ? cause.message : String(cause)})`)
+    }
+  }
+  return Either.right(text)
+}
 
 /**
  * What {@link Service.repair} did: records kept, each line dropped (1-based) with its reason and an
@@ -125,7 +171,11 @@ export interface RepairReport {
  * @category models
  */
 export interface Service {
-  /** Appends events in order; durable when it returns. */
+  /**
+   * Appends events in order; durable when it returns. A record that would not read back (not an object
+   * with a string `type`, a value JSON cannot hold) fails the whole batch with `InvalidMessage` (its
+   * index): nothing is written.
+   */
   readonly append: (
     instance: WorkspacePaths.InstanceRef,
     events: ReadonlyArray<EventRecord>
@@ -226,11 +276,13 @@ export const make = (options?: {
       events: ReadonlyArray<EventRecord>
     ) {
       if (events.length === 0) return
+      const text = encodeRecords(events)
+      if (Either.isLeft(text)) return yield* text.left
       const p = WorkspacePaths.instance(root, instance)
       yield* instances.use(
         p.dir,
         open(p),
-        (writer) => writer.use((w) => w.append(LlmInputRecord.compress(events))).pipe(Effect.mapError(fromIo)),
+        (writer) => writer.use((w) => w.unsafeEnqueueText(text.right)).pipe(Effect.mapError(fromIo)),
         () => closed(instance, "append")
       )
     })

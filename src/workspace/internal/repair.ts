@@ -16,6 +16,7 @@
  *
  * @internal
  */
+import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -185,14 +186,29 @@ const inferSeq = (messages: ReadonlyArray<Message.Message>, events: ReadonlyArra
   return Math.max(0, seq)
 }
 
+const taken = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"
+
+// A copy that never replaces a file (exclusive create), for file systems without hard links.
+const copyExclusive = (fs: FileSystem.FileSystem, file: string, to: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const bytes = yield* fs.readFile(file)
+    const handle = yield* fs.open(to, { flag: "wx", mode: 0o644 })
+    yield* handle.writeAll(bytes)
+    yield* handle.sync
+  }))
+
+// The damaged file under a name nothing has (`.damaged-<time>`, then `-1`, `-2`, ... when two repairs share
+// a clock time): hard-linked, or copied only where links are unsupported, and never over an existing file.
 const keepAside = (fs: FileSystem.FileSystem, file: string, stamp: string) => {
-  const preservedAs = `${file}.damaged-${stamp}`
-  return fs.link(file, preservedAs).pipe(
-    Effect.orElse(() => fs.copyFile(file, preservedAs)),
-    io(preservedAs, "keep the damaged file"),
-    Effect.mapError(fromIo),
-    Effect.as(preservedAs)
-  )
+  const attempt = (n: number): Effect.Effect<string, PlatformError> => {
+    const preservedAs = `${file}.damaged-${stamp}${n === 0 ? "" : `-${n}`}`
+    return fs.link(file, preservedAs).pipe(
+      Effect.catchIf((e) => !taken(e), () => copyExclusive(fs, file, preservedAs)),
+      Effect.as(preservedAs),
+      Effect.catchIf((e) => taken(e) && n < 1000, () => attempt(n + 1))
+    )
+  }
+  return attempt(0).pipe(io(`${file}.damaged-${stamp}`, "keep the damaged file"), Effect.mapError(fromIo))
 }
 
 const summarize = (s: Omit<RepairReport, "summary">, p: WorkspacePaths.InstancePaths): string => {
@@ -247,6 +263,14 @@ export const salvage = (
     }
     const notes = [...snapshot.notes]
     let seq = snapshot.seq
+    let snapshotDamaged = snapshot.damaged
+    const lastEvent = events.length === 0 ? undefined : events[events.length - 1]!.seq
+    if (seq !== undefined && lastEvent !== undefined && lastEvent < seq) {
+      // No compaction leaves a header past every event of events.jsonl: the header lies (see snapshot.ts).
+      notes.push(`the snapshot header's seq ${seq} is past the last event (seq ${lastEvent}): it is damaged`)
+      seq = undefined
+      snapshotDamaged = true
+    }
     if (seq === undefined) {
       seq = inferSeq(snapshot.messages, events)
       notes.push(`the snapshot seq was taken as ${seq}`)
@@ -261,13 +285,13 @@ export const salvage = (
       preserved: [] as Array<string>,
       lastSeq: conversation.lastSeq
     }
-    if (!snapshot.damaged && !eventsDamaged && conversation.seqProblems.length === 0) {
+    if (!snapshotDamaged && !eventsDamaged && conversation.seqProblems.length === 0) {
       return { ...result, summary: summarize(result, p) }
     }
     // 1. keep each damaged file under a new name; 2. publish the salvage as a snapshot; 3. empty the
     // events. A crash in between leaves a state `repair` (or a load, after 2) handles.
     const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
-    if (snapshot.damaged) result.preserved.push(yield* keepAside(fs, p.base, stamp))
+    if (snapshotDamaged) result.preserved.push(yield* keepAside(fs, p.base, stamp))
     if (eventsDamaged || conversation.seqProblems.length > 0) {
       result.preserved.push(yield* keepAside(fs, p.events, stamp))
     }

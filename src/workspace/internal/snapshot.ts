@@ -17,6 +17,7 @@
  * @internal
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
@@ -66,6 +67,26 @@ export const readSnapshot = (
     return { seq: header.seq, messages }
   })
 
+/**
+ * A header past the last event of a non-empty `events.jsonl` (read with the snapshot, no compaction in
+ * between): no compaction or repair leaves that (the point a snapshot folds to is an event of that file,
+ * and the events after it are what the file keeps), so the header was damaged, and folding would skip the
+ * events it claims, in silence. `undefined` when the two agree.
+ *
+ * @internal
+ */
+export const headerPastEvents = (
+  file: string,
+  snapshotSeq: number,
+  lastEventSeq: number | undefined
+): StorageCorrupt | undefined =>
+  lastEventSeq === undefined || lastEventSeq >= snapshotSeq ? undefined : new StorageCorrupt({
+    file,
+    reason: `the snapshot header's seq ${snapshotSeq} is past the last event in events.jsonl (seq ` +
+      `${lastEventSeq}): the header is damaged, and loading would skip those events`,
+    suggestion: repairHint
+  })
+
 /** The seq in the snapshot's header (0 without a snapshot, -1 when the header cannot be read). */
 const headerSeq = (fs: FileSystem.FileSystem, file: string): Effect.Effect<number, StorageUnavailable> =>
   Effect.scoped(Effect.gen(function*() {
@@ -100,10 +121,17 @@ export const readFiles = (
     // Chunk by chunk with a loop: Stream.runFold recurses once per element of a chunk, which overflows the
     // stack on a chunk of tens of thousands of small events (a MiB of truncates).
     let conversation = base
+    let last: number | undefined
     yield* Stream.runForEachChunk(
       Jsonl.read(p.events, eventCodec, { end: options?.end }).pipe(Stream.provideService(FileSystem.FileSystem, fs)),
-      (chunk) => Effect.sync(() => (conversation = Conversation.applyAll(conversation, chunk)))
+      (chunk) =>
+        Effect.sync(() => {
+          conversation = Conversation.applyAll(conversation, chunk)
+          if (chunk.length > 0) last = Chunk.unsafeLast(chunk).seq
+        })
     ).pipe(Effect.mapError(fromJsonl))
+    const past = headerPastEvents(p.base, snapshot.seq, last)
+    if (past !== undefined) return yield* past
     return conversation
   })
 
@@ -141,7 +169,13 @@ export const readConsistent = (
         const snapshot = yield* readSnapshot(fs, p.base)
         // Chunk by chunk in a loop (Stream.runFold would recurse once per element of a large chunk).
         let conversation = Conversation.make(snapshot.messages, { baseSeq: snapshot.seq })
-        for (const chunk of chunks) conversation = Conversation.applyAll(conversation, chunk)
+        let last: number | undefined
+        for (const chunk of chunks) {
+          conversation = Conversation.applyAll(conversation, chunk)
+          if (chunk.length > 0) last = Chunk.unsafeLast(chunk).seq
+        }
+        const past = headerPastEvents(p.base, snapshot.seq, last)
+        if (past !== undefined) return yield* past
         return conversation
       }).pipe(Effect.either)
       if (read._tag === "Right" && read.right.seqProblems.length === 0) return read.right

@@ -25,6 +25,23 @@ const viaSchema = (event: unknown): Either.Either<string, Error> => {
   }
 }
 
+// The first record Schema rebuilds that has an own "__proto__" key (written by hand here, independently of
+// the library's check).
+const protoRecord = (event: unknown): string | undefined => {
+  const own = (u: unknown) => typeof u === "object" && u !== null && Object.hasOwn(u, "__proto__")
+  const message = (event as { message?: { data?: { content?: unknown; toolCalls?: unknown }; metadata?: unknown } })
+    .message
+  if (message === undefined) return undefined
+  if (own(message.metadata)) return "message.metadata"
+  if (own(message.data)) return "message.data"
+  for (const [field, items] of [["content", message.data?.content], ["toolCalls", message.data?.toolCalls]] as const) {
+    if (!Array.isArray(items)) continue
+    const i = items.findIndex(own)
+    if (i >= 0) return `message.data.${field}[${i}]`
+  }
+  return undefined
+}
+
 /** The same codec without the hand-written paths: Schema alone. */
 const schemaCodec = Jsonl.codec(MessageEvent.MessageEvent, { version: 1 })
 
@@ -212,9 +229,13 @@ describe("message lines: the hand-written encoder writes what Schema writes", ()
     if (Either.isRight(expected)) {
       if (fast !== undefined) assert.strictEqual(fast, expected.right)
       assert.strictEqual(MessageStore.eventCodec.encode(event as ME.MessageEvent), expected.right)
-      // Stored as Schema writes it, unless it would not read back (then refused, with the decoder's reason).
+      // Stored as Schema writes it, unless Schema's text lost an own "__proto__" key of a record it rebuilds
+      // (refused, naming the record) or would not read back (refused, with the decoder's reason).
       const back = schemaCodec.decode(JSON.parse(expected.right))
-      if (Either.isRight(back)) assert.deepStrictEqual(stored, Either.right(expected.right + "\n"))
+      const proto = protoRecord(event)
+      if (proto !== undefined) {
+        assert.strictEqual(Either.isLeft(stored) && stored.left.reason.split(" has a key")[0], proto)
+      } else if (Either.isRight(back)) assert.deepStrictEqual(stored, Either.right(expected.right + "\n"))
       else assert.strictEqual(Either.isLeft(stored) && stored.left.reason, back.left.reason)
     } else {
       assert.strictEqual(fast, undefined, `fast path wrote ${fast} where Schema fails: ${expected.left.message}`)
@@ -303,6 +324,100 @@ const damage = fc.oneof(
     () => "{\"toString\":false,\"v\":1}"
   )
 )
+
+describe("own \"__proto__\" keys and deep nesting: never lost, never read two ways", () => {
+  const file = "/data/events.jsonl"
+  const line = (message: string) => `{"v":1,"seq":1,"type":"append","message":${message}}`
+  const msgText = (data: string, metadata = "{}") =>
+    `{"id":"m","data":${data},"metadata":${metadata},"createdAt":"2026-12-05T08:00:00.000Z","source":{"type":"user"}}`
+  const deep = (n: number) => "[".repeat(n) + "]".repeat(n)
+
+  it("a line with an own __proto__ key where Schema rebuilds the record: the fast path leaves it to Schema", () => {
+    const lines = [
+      line(msgText(`{"role":"user","content":"x"}`, `{"__proto__":{"admin":true}}`)),
+      line(msgText(`{"role":"user","content":"x","__proto__":1}`)),
+      line(msgText(`{"role":"assistant","content":[{"type":"text","text":"t","__proto__":{"a":1}}]}`)),
+      line(
+        msgText(`{"role":"assistant","content":"","toolCalls":[{"id":"c","name":"t","arguments":{},"__proto__":2}]}`)
+      )
+    ]
+    for (const text of lines) {
+      assert.isUndefined(MessageStore.decodeEventFast(JSON.parse(text)), text)
+      assert.deepStrictEqual(
+        decodeLine(MessageStore.eventCodec, file, 3, text),
+        decodeLine(schemaCodec, file, 3, text),
+        text
+      )
+    }
+  })
+
+  it("nesting past Message.isJson's 256 levels: refused alike by both paths, naming the line", () => {
+    for (
+      const text of [
+        line(
+          msgText(
+            `{"role":"assistant","content":[{"type":"tool-call","toolCallId":"c","toolName":"t","input":${deep(300)}}]}`
+          )
+        ),
+        line(msgText(`{"role":"user","content":"x","extra":${deep(300)}}`)),
+        line(msgText(`{"role":"user","content":"x"}`, `{"deep":${deep(300)}}`))
+      ]
+    ) {
+      assert.isUndefined(MessageStore.decodeEventFast(JSON.parse(text)))
+      const fast = decodeLine(MessageStore.eventCodec, file, 3, text)
+      assert.isTrue(Either.isLeft(fast))
+      assert.deepStrictEqual(fast, decodeLine(schemaCodec, file, 3, text))
+    }
+    // 256 levels inside a tool input are fine on both paths.
+    const ok = line(
+      msgText(
+        `{"role":"assistant","content":[{"type":"tool-call","toolCallId":"c","toolName":"t","input":${deep(200)}}]}`
+      )
+    )
+    assert.isDefined(MessageStore.decodeEventFast(JSON.parse(ok)))
+  })
+
+  it("a __proto__ key inside a tool input (a value kept as it is) is stored and reads back as an own key", () => {
+    const input = JSON.parse(`{"__proto__":{"admin":true},"q":1}`)
+    const event: ME.MessageEvent = {
+      seq: 1,
+      type: "append",
+      message: {
+        id: "m",
+        data: { role: "assistant", content: [{ type: "tool-call", toolCallId: "c", toolName: "t", input }] },
+        metadata: {},
+        createdAt: new Date(0),
+        source: { type: "assistant" }
+      }
+    }
+    const stored = Either.getOrThrow(encodeEvents([event]))
+    const back = Either.getOrThrow(decodeLine(MessageStore.eventCodec, file, 1, stored.trimEnd()))
+    const part = (back as unknown as { message: { data: { content: Array<{ input: object }> } } }).message.data
+      .content[0]!
+    assert.isTrue(Object.hasOwn(part.input, "__proto__"))
+    assert.isUndefined((part.input as { admin?: boolean }).admin)
+  })
+
+  it("an own __proto__ key in a record Schema rebuilds is refused naming the record, never dropped", () => {
+    const event = (metadata: Record<string, never>): ME.MessageEvent => ({
+      seq: 1,
+      type: "append",
+      message: {
+        id: "m",
+        data: { role: "user", content: "x" },
+        metadata,
+        createdAt: new Date(0),
+        source: { type: "user" }
+      }
+    })
+    const stored = encodeEvents([event(JSON.parse(`{"__proto__":{"admin":true},"n":1}`))])
+    assert.isTrue(Either.isLeft(stored))
+    if (Either.isLeft(stored)) {
+      assert.strictEqual(stored.left._tag, "InvalidMessage")
+      assert.include(stored.left.reason, `message.metadata has a key named "__proto__"`)
+    }
+  })
+})
 
 describe("message lines: the fast decoder reads what Schema reads", () => {
   const file = "/data/events.jsonl"

@@ -134,7 +134,14 @@ describe("issue 12 defect 4: drafts are validated before anything is written", (
     ["content null", { ...base, data: { role: "assistant", content: null } }],
     ["empty id", { ...base, id: "" }],
     ["createdAt NaN", { ...base, createdAt: new Date(NaN) }],
-    ["bigint in metadata", { ...base, metadata: { n: BigInt(1) } }]
+    ["bigint in metadata", { ...base, metadata: { n: BigInt(1) } }],
+    // Own "__proto__" keys (as JSON.parse makes them): Schema's text of these records would lose the key.
+    ["own __proto__ key in metadata", { ...base, metadata: JSON.parse(`{"__proto__":{"admin":true},"n":1}`) }],
+    ["own __proto__ key in data", { ...base, data: JSON.parse(`{"role":"assistant","content":"","__proto__":1}`) }],
+    ["own __proto__ key in a part", {
+      ...base,
+      data: { role: "assistant", content: [JSON.parse(`{"type":"text","text":"t","__proto__":{"x":1}}`)] }
+    }]
   ]
 
   it.scoped("every invalid draft is a typed InvalidMessage; nothing of its batch is written; the instance stays usable", () =>
@@ -152,6 +159,7 @@ describe("issue 12 defect 4: drafts are validated before anything is written", (
         assert.strictEqual(error._tag, "InvalidMessage", name)
         if (error._tag === "InvalidMessage") assert.strictEqual(error.index, 1, name)
         assert.include(error.message, "Nothing was written", name)
+        if (name.startsWith("own __proto__")) assert.include(error.message, `has a key named "__proto__"`, name)
         assert.strictEqual(yield* fs.readFileString(p.events), before, name)
       }
       const replaced = yield* Effect.flip(

@@ -45,9 +45,30 @@ type Obj = Record<string, unknown>
 const isObj = (u: unknown): u is Obj => typeof u === "object" && u !== null && !Array.isArray(u)
 const optString = (o: Obj, key: string) => !(key in o) || typeof o[key] === "string"
 const roles = new Set(["system", "user", "assistant", "tool"])
-// A value JSON.stringify keeps (as a property value): parsed JSON always is; a value in memory may not be.
-const isJson = (u: unknown) =>
-  u !== undefined && typeof u !== "function" && typeof u !== "symbol" && typeof u !== "bigint"
+// Values of JSON.parse are JSON but for two things Schema refuses or cannot keep, which the fast path must
+// refuse too (it then leaves the line to Schema): nesting deeper than `Message.isJson` allows (each value
+// typed `Json` has its own depth budget), and an own "__proto__" key in a record Schema rebuilds (its output
+// object would take the value as its prototype, so the key is lost).
+const jsonOk = (u: unknown): boolean =>
+  typeof u === "object" ? u === null || Message.isJson(u) : u !== undefined && typeof u !== "function" &&
+    typeof u !== "symbol" && typeof u !== "bigint"
+
+// An open record's own keys: no "__proto__", and every value that is not one of its schema's fields is JSON.
+const extrasOk = (o: Obj, fields: ReadonlySet<string>): boolean => {
+  for (const key in o) {
+    if (key === "__proto__") return false
+    if (!fields.has(key) && !jsonOk(o[key])) return false
+  }
+  return true
+}
+const textFields: ReadonlySet<string> = new Set(["type", "text"])
+const imageFields: ReadonlySet<string> = new Set(["type", "image", "mediaType"])
+const fileFields: ReadonlySet<string> = new Set(["type", "data", "mediaType", "filename"])
+const toolCallPartFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "input"])
+const toolResultFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "output", "isError"])
+const toolCallFields: ReadonlySet<string> = new Set(["id", "name", "arguments"])
+const dataFields: ReadonlySet<string> = new Set(["role", "content", "name", "toolCalls", "toolCallId", "toolName"])
+const noFields: ReadonlySet<string> = new Set()
 
 // Values of JSON.parse are JSON, so parts, data and metadata (open records of JSON) are reused as they are
 // once their known fields have the right types.
@@ -56,16 +77,18 @@ const partOk = (p: unknown): boolean => {
   switch (p.type) {
     case "text":
     case "reasoning":
-      return typeof p.text === "string"
+      return typeof p.text === "string" && extrasOk(p, textFields)
     case "image":
-      return typeof p.image === "string" && optString(p, "mediaType")
+      return typeof p.image === "string" && optString(p, "mediaType") && extrasOk(p, imageFields)
     case "file":
-      return typeof p.data === "string" && typeof p.mediaType === "string" && optString(p, "filename")
+      return typeof p.data === "string" && typeof p.mediaType === "string" && optString(p, "filename") &&
+        extrasOk(p, fileFields)
     case "tool-call":
-      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && isJson(p.input)
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && jsonOk(p.input) &&
+        extrasOk(p, toolCallPartFields)
     case "tool-result":
-      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && isJson(p.output) &&
-        (!("isError" in p) || typeof p.isError === "boolean")
+      return typeof p.toolCallId === "string" && typeof p.toolName === "string" && jsonOk(p.output) &&
+        (!("isError" in p) || typeof p.isError === "boolean") && extrasOk(p, toolResultFields)
     default:
       return false
   }
@@ -82,12 +105,15 @@ const dataOk = (d: unknown): d is Message.MessageData => {
   if ("toolCalls" in d) {
     if (!Array.isArray(d.toolCalls)) return false
     for (const c of d.toolCalls) {
-      if (!isObj(c) || typeof c.id !== "string" || typeof c.name !== "string" || !isJson(c.arguments)) {
+      if (
+        !isObj(c) || typeof c.id !== "string" || typeof c.name !== "string" || !jsonOk(c.arguments) ||
+        !extrasOk(c, toolCallFields)
+      ) {
         return false
       }
     }
   }
-  return true
+  return extrasOk(d, dataFields)
 }
 
 // The number of keys of a parsed object (for-in over a JSON.parse result: own keys only, no array made).
@@ -142,7 +168,10 @@ const sourceOf = (s: unknown): Message.MessageSource | undefined => {
  * @internal
  */
 export const decodeMessageFast = (m: unknown): Message.Message | undefined => {
-  if (!isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata)) {
+  if (
+    !isObj(m) || typeof m.id !== "string" || m.id.length === 0 || !dataOk(m.data) || !isObj(m.metadata) ||
+    !extrasOk(m.metadata, noFields)
+  ) {
     return undefined
   }
   // Only the canonical form we write, with fields in range; anything else goes through Schema.Date.
@@ -288,6 +317,15 @@ export const encodeEvents = (
       } catch (cause) {
         return invalid(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
       }
+      const proto = protoKeyIn(event)
+      if (proto !== undefined) {
+        return invalid(
+          event,
+          index,
+          `${proto} has a key named "__proto__", which cannot be stored: decoding takes it as the object's ` +
+            `prototype and the key is lost. Rename the key`
+        )
+      }
       let json: unknown
       try {
         json = JSON.parse(line)
@@ -300,6 +338,27 @@ export const encodeEvents = (
     text += line + "\n"
   }
   return Either.right(text)
+}
+
+const ownProto = (u: unknown): boolean => isObj(u) && Object.prototype.hasOwnProperty.call(u, "__proto__")
+
+// The first record Schema rebuilds (and so would drop an own "__proto__" key of) that has one, as a path.
+// Values typed `Json` (tool inputs, outputs, arguments, extra fields' values) are kept as they are: their
+// "__proto__" keys are stored.
+const protoKeyIn = (event: MessageEvent.MessageEvent): string | undefined => {
+  if (!("message" in event) || !isObj(event.message)) return undefined
+  const { data, metadata } = event.message as { data?: unknown; metadata?: unknown }
+  if (ownProto(metadata)) return "message.metadata"
+  if (!isObj(data)) return undefined
+  if (ownProto(data)) return "message.data"
+  const { content, toolCalls } = data
+  if (Array.isArray(content)) {
+    for (let i = 0; i < content.length; i++) if (ownProto(content[i])) return `message.data.content[${i}]`
+  }
+  if (Array.isArray(toolCalls)) {
+    for (let i = 0; i < toolCalls.length; i++) if (ownProto(toolCalls[i])) return `message.data.toolCalls[${i}]`
+  }
+  return undefined
 }
 
 // Only on the way out: no closure per event on the hot path (building the error and finding the message id

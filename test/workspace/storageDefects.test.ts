@@ -6,6 +6,7 @@ import { Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import type { Message } from "effect-swarm"
 import { spawnSync } from "node:child_process"
+import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import { buildFixture, runUntil } from "../support/process.js"
 import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
@@ -171,6 +172,31 @@ describe("issue 12 defect 4: drafts are validated before anything is written", (
       assert.strictEqual(next!.seq, 2)
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["first", "second"])
       assert.strictEqual((yield* store.compact(ref)).lastSeq, 2)
+    }).pipe(Effect.provide(FsLive)))
+})
+
+describe("a line whose bytes are not UTF-8", () => {
+  it.scoped("load fails naming the line (no U+FFFD text nobody wrote); repair drops that line and reports it", () =>
+    Effect.gen(function*() {
+      const store = yield* MessageStore.make({ root: yield* tempRoot })
+      const p = store.paths(ref)
+      yield* store.append(ref, [
+        MessageEvent.append(msg("a", "a")),
+        MessageEvent.append(msg("b", "price: 5€ net")),
+        MessageEvent.append(msg("c", "c"))
+      ])
+      yield* store.release(ref)
+      const bytes = nodeFs.readFileSync(p.events)
+      const at = bytes.indexOf(Buffer.from("€"))
+      // One byte of the three of "€" lost: the line still ends with its newline and its JSON still parses.
+      nodeFs.writeFileSync(p.events, Buffer.concat([bytes.subarray(0, at + 2), bytes.subarray(at + 3)]))
+      const error = yield* Effect.flip(store.load(ref))
+      assert.strictEqual(error._tag, "StorageCorrupt")
+      assert.strictEqual(error.line, 2)
+      assert.include(error.message, "invalid UTF-8")
+      const report = yield* store.repair(ref)
+      assert.deepStrictEqual(report.dropped.map((d) => [d.line, d.reason.startsWith("invalid UTF-8")]), [[2, true]])
+      assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "c"])
     }).pipe(Effect.provide(FsLive)))
 })
 

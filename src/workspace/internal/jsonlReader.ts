@@ -8,10 +8,10 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { isAscii } from "node:buffer"
+import { isAscii, isUtf8 } from "node:buffer"
 import { io, StorageIoError } from "../AtomicFile.js"
-import type { Codec, JsonlCorruptLine, JsonlError, JsonlUnknownVersion } from "./jsonlCodec.js"
-import { decodeLine } from "./jsonlCodec.js"
+import type { Codec, JsonlError, JsonlUnknownVersion } from "./jsonlCodec.js"
+import { decodeLine, excerptOf, JsonlCorruptLine } from "./jsonlCodec.js"
 
 /**
  * What the reader reports about a torn (unterminated) last line that it skipped.
@@ -32,10 +32,20 @@ const NL = 10
 const wholeFileBound = 64 * 1024 * 1024
 
 // Whole lines of UTF-8: an ASCII-only buffer (the usual JSONL, where JSON.stringify escapes nothing but
-// the rest is plain) is decoded as Latin-1, a plain copy, instead of through the UTF-8 decoder.
-const decodeText = (bytes: Uint8Array): string => {
+// the rest is plain) is decoded as Latin-1, a plain copy, instead of through the UTF-8 decoder. Bytes that
+// are not UTF-8 (a byte of a multi-byte character lost or damaged) are refused, by the index of their first
+// bad line: decoding would put U+FFFD in their place, a text nobody wrote.
+const decodeText = (bytes: Uint8Array): string | number => {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-  return isAscii(buf) ? buf.toString("latin1") : buf.toString("utf8")
+  if (isAscii(buf)) return buf.toString("latin1")
+  if (isUtf8(buf)) return buf.toString("utf8")
+  let start = 0
+  for (let index = 0;; index++) {
+    const nl = buf.indexOf(NL, start)
+    const end = nl < 0 ? buf.length : nl
+    if (!isUtf8(buf.subarray(start, end)) || nl < 0) return index
+    start = nl + 1
+  }
 }
 
 // JSON.parse never returns `undefined`: it stands for a line that does not parse.
@@ -120,7 +130,19 @@ export const read = <A>(
       }
       carry = last + 1 < buf.length ? buf.slice(last + 1) : undefined
       consumed += last + 1
-      const lines = decodeText(buf.subarray(0, last)).split("\n")
+      const text = decodeText(buf.subarray(0, last))
+      if (typeof text === "number") {
+        const bad = Buffer.from(buf.buffer, buf.byteOffset, last).toString("utf8").split("\n")[text] ?? ""
+        return Effect.fail(
+          new JsonlCorruptLine({
+            file,
+            line: lineNo + text + 1,
+            reason: "invalid UTF-8 (a byte of a multi-byte character is missing or damaged)",
+            excerpt: excerptOf(bad)
+          })
+        )
+      }
+      const lines = text.split("\n")
       const out: Array<A> = []
       const fast = codec.decodeFast
       for (const line of lines) {

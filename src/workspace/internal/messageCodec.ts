@@ -257,8 +257,8 @@ const agentSourceValid = (s: Obj): boolean =>
   (s.kind === "request" || s.kind === "send" || s.kind === "reply") && typeof s.agentName === "string" &&
   typeof s.instanceKey === "string" && typeof s.correlationId === "string"
 
-const idOf = (e: MessageEvent.MessageEvent): string | undefined => {
-  const message: unknown = "message" in e ? e.message : undefined
+const idOf = (e: unknown): string | undefined => {
+  const message: unknown = isObj(e) && "message" in e ? e.message : undefined
   return isObj(message) && typeof message.id === "string" ? message.id : undefined
 }
 
@@ -279,18 +279,28 @@ export const sequence = (
   for (let i = 0; i < drafts.length; i++) {
     const d = drafts[i]!
     const seq = first + i
-    switch (d.type) {
-      case "append":
-        events[i] = { type: "append", message: d.message, seq }
-        break
-      case "replace":
-        events[i] = { type: "replace", targetId: d.targetId, message: d.message, seq }
-        break
-      case "remove":
-        events[i] = { type: "remove", targetId: d.targetId, seq }
-        break
-      default:
-        events[i] = MessageEvent.withSeq(d, seq)
+    // Not an object (a JavaScript caller's null): kept as it is, for encodeEvents to refuse by index.
+    if (typeof d !== "object" || d === null) {
+      events[i] = d as MessageEvent.MessageEvent
+      continue
+    }
+    try {
+      switch (d.type) {
+        case "append":
+          events[i] = { type: "append", message: d.message, seq }
+          break
+        case "replace":
+          events[i] = { type: "replace", targetId: d.targetId, message: d.message, seq }
+          break
+        case "remove":
+          events[i] = { type: "remove", targetId: d.targetId, seq }
+          break
+        default:
+          events[i] = MessageEvent.withSeq(d, seq)
+      }
+    } catch {
+      // A getter of the draft threw: kept as it is; encodeEvents reads it again and refuses it by index.
+      events[i] = d as MessageEvent.MessageEvent
     }
   }
   return events
@@ -310,34 +320,49 @@ export const encodeEvents = (
   let text = ""
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
-    let line = MessageText.eventLine(event, eventCodec.version)
-    if (line === undefined) {
-      try {
-        line = eventCodec.encode(event)
-      } catch (cause) {
-        return invalid(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
-      }
-      const proto = protoKeyIn(event)
-      if (proto !== undefined) {
-        return invalid(
-          event,
-          index,
-          `${proto} has a key named "__proto__", which cannot be stored: decoding takes it as the object's ` +
-            `prototype and the key is lost. Rename the key`
-        )
-      }
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch (cause) {
-        return invalid(event, index, `it encodes to invalid JSON (${failure(cause)})`)
-      }
-      const decoded = eventCodec.decode(json)
-      if (Either.isLeft(decoded)) return invalid(event, index, decoded.left.reason)
+    if (!isObj(event)) return invalid(event, index, "it is not an event (an object with a `type`)")
+    // A hostile value (a getter that throws, a proxy) may throw anywhere in here: a refusal, not a defect.
+    try {
+      const line = encodeEvent(event, index)
+      if (typeof line !== "string") return Either.left(line)
+      text += line + "\n"
+    } catch (cause) {
+      return invalid(event, index, `it cannot be read (${failure(cause)})`)
     }
-    text += line + "\n"
   }
   return Either.right(text)
+}
+
+// The line of one event, or the refusal.
+const encodeEvent = (
+  event: MessageEvent.MessageEvent,
+  index: number
+): string | InvalidMessage => {
+  const fast = MessageText.eventLine(event, eventCodec.version)
+  if (fast !== undefined) return fast
+  let line: string
+  try {
+    line = eventCodec.encode(event)
+  } catch (cause) {
+    return refusal(event, index, `it cannot be encoded as JSON (${failure(cause)})`)
+  }
+  const proto = protoKeyIn(event)
+  if (proto !== undefined) {
+    return refusal(
+      event,
+      index,
+      `${proto} has a key named "__proto__", which cannot be stored: decoding takes it as the object's ` +
+        `prototype and the key is lost. Rename the key`
+    )
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(line)
+  } catch (cause) {
+    return refusal(event, index, `it encodes to invalid JSON (${failure(cause)})`)
+  }
+  const decoded = eventCodec.decode(json)
+  return Either.isLeft(decoded) ? refusal(event, index, decoded.left.reason) : line
 }
 
 const ownProto = (u: unknown): boolean => isObj(u) && Object.prototype.hasOwnProperty.call(u, "__proto__")
@@ -363,7 +388,13 @@ const protoKeyIn = (event: MessageEvent.MessageEvent): string | undefined => {
 
 // Only on the way out: no closure per event on the hot path (building the error and finding the message id
 // cost nothing until a draft is refused).
-const invalid = (event: MessageEvent.MessageEvent, index: number, reason: string) => {
-  const messageId = idOf(event)
-  return Either.left(new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) }))
+const invalid = (event: unknown, index: number, reason: string) => Either.left(refusal(event, index, reason))
+const refusal = (event: unknown, index: number, reason: string): InvalidMessage => {
+  let messageId: string | undefined
+  try {
+    messageId = idOf(event)
+  } catch {
+    // a hostile getter again: the error names the index
+  }
+  return new InvalidMessage({ index, reason, ...(messageId !== undefined ? { messageId } : {}) })
 }

@@ -21,6 +21,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { isUtf8 } from "node:buffer"
 import * as Conversation from "../../conversation/Conversation.js"
 import type * as Message from "../../conversation/Message.js"
 import type * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -101,6 +102,13 @@ const salvageLines = <A>(
     dropped.push({ log, line, reason, excerpt: excerptOf(raw.replace(NUL, "\\0")) })
   lines.forEach((raw, i) => {
     if (raw.trim().length === 0) return
+    if (raw.startsWith(badUtf8)) {
+      return drop(
+        i + 1,
+        "invalid UTF-8 (a byte of a multi-byte character is missing or damaged)",
+        raw.slice(badUtf8.length)
+      )
+    }
     const first = attempt(raw)
     if (Either.isRight(first)) return kept.push({ value: first.right, line: i + 1, text: raw })
     if (!raw.includes("\u0000")) return drop(i + 1, first.left, raw)
@@ -116,10 +124,25 @@ const salvageLines = <A>(
   return { kept, dropped }
 }
 
+// A line whose bytes are not UTF-8 is read with this mark in front (and U+FFFD for the bad bytes), so that
+// salvageLines drops it naming the reason instead of keeping a text nobody wrote.
+const badUtf8 = "\u0001invalid UTF-8\u0001"
+
 const readText = (fs: FileSystem.FileSystem, file: string) =>
   Effect.gen(function*() {
     if (!(yield* fs.exists(file).pipe(io(file, "stat"), Effect.mapError(fromIo)))) return undefined
-    return yield* fs.readFileString(file).pipe(io(file, "read"), Effect.mapError(fromIo))
+    const bytes = Buffer.from(yield* fs.readFile(file).pipe(io(file, "read"), Effect.mapError(fromIo)))
+    if (isUtf8(bytes)) return bytes.toString("utf8")
+    const lines: Array<string> = []
+    let start = 0
+    while (start <= bytes.length) {
+      const nl = bytes.indexOf(10, start)
+      const line = bytes.subarray(start, nl < 0 ? bytes.length : nl)
+      lines.push(isUtf8(line) ? line.toString("utf8") : badUtf8 + line.toString("utf8"))
+      if (nl < 0) break
+      start = nl + 1
+    }
+    return lines.join("\n")
   })
 
 const seqInText = (text: string): number | undefined => {

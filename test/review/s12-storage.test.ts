@@ -12,8 +12,7 @@ const failureTag = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
     : "success"
 
 describe("review s12: hostile drafts are refused typed, never a defect", () => {
-  // Skipped until the lead lands its fix (issue 12; this test fails on main as of db97bf3): unskip then.
-  it.scoped.skip("a draft whose data has a getter that throws: InvalidMessage, nothing written, the store goes on", () =>
+  it.scoped("a draft whose data has a getter that throws: InvalidMessage, nothing written, the store goes on", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
       const store = yield* MessageStore.make({ root })
@@ -34,8 +33,7 @@ describe("review s12: hostile drafts are refused typed, never a defect", () => {
       assert.strictEqual((yield* store.append(ref, [MessageEvent.append(msg("b", "b"))]))[0]!.seq, 1)
     }).pipe(Effect.provide(FsLive)))
 
-  // Skipped until the lead lands its fix (issue 12; this test fails on main as of db97bf3): unskip then.
-  it.scoped.skip("a null draft in a batch (a JavaScript caller): InvalidMessage naming its index, not a defect", () =>
+  it.scoped("a null draft in a batch (a JavaScript caller): InvalidMessage naming its index, not a defect", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
       const store = yield* MessageStore.make({ root })
@@ -107,8 +105,7 @@ describe("review s12: damage that reads as valid data", () => {
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c", "d", "e"])
     }).pipe(Effect.provide(FsLive)))
 
-  // Skipped until the lead lands its fix (issue 12; this test fails on main as of db97bf3): unskip then.
-  it.scoped.skip("a line whose UTF-8 is damaged (a byte of a multi-byte character lost) is StorageCorrupt naming the line", () =>
+  it.scoped("a line whose UTF-8 is damaged (a byte of a multi-byte character lost) is StorageCorrupt naming the line", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
       const store = yield* MessageStore.make({ root })

@@ -21,6 +21,11 @@
  * caller are in flight, and at most `maxInbox` (256) replies wait undelivered: beyond either limit a new
  * async request is refused (`AGENT_PENDING_LIMIT` / `AGENT_INBOX_FULL`), nothing is dropped.
  *
+ * `spawn` records what each caller spawned (with a state root: `<caller>/inbox/spawned.jsonl`, durable, read
+ * back after a restart); `list` reads those records. `spawned` is `true` only for the first spawn of an
+ * address in the workspace (not spawned by any caller before, unknown to the router, no directory on the
+ * state root). A caller spawns at most `maxSpawned` (1000) distinct addresses (`AGENT_SPAWN_LIMIT`).
+ *
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -30,21 +35,23 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as Turn from "../agent/Turn.js"
-import * as Middleware from "../pipeline/Middleware.js"
+import type * as Middleware from "../pipeline/Middleware.js"
 import type * as NativeTools from "../sandbox/NativeTools.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
 import * as Calls from "./internal/calls.js"
 import * as Inbox from "./internal/callsInbox.js"
 import * as Native from "./internal/callsNative.js"
 import * as Requests from "./internal/callsRequest.js"
+import * as Spawn from "./internal/spawnCall.js"
+import * as SpawnRecords from "./internal/spawnRecords.js"
 
 /**
  * Where calls go: the orchestrator's mailboxes. `request` enqueues a turn and waits for its result
  * (interrupting the wait cancels the callee's turn); `send` enqueues and returns once accepted;
- * `spawn` makes sure the instance exists (`true` when it was created).
+ * `spawn` answers whether the router lacks the instance (`true`: unknown to it; the API's spawn records
+ * and the state root decide the rest).
  *
  * @example
  * ```ts
@@ -146,6 +153,11 @@ export interface Options {
   readonly maxPendingAsync?: number | undefined
   /** Undelivered async replies per caller instance. Default 256. */
   readonly maxInbox?: number | undefined
+  /**
+   * Distinct instances one caller may spawn (its spawn records, kept under the state root). Default 1000;
+   * beyond it `spawn` fails `AGENT_SPAWN_LIMIT`.
+   */
+  readonly maxSpawned?: number | undefined
 }
 
 /**
@@ -322,8 +334,15 @@ export const make = (
     const defaultMs = Duration.toMillis(Duration.decode(options.defaultTimeout ?? defaultTimeout))
     const maxPending = options.maxPendingAsync ?? Calls.defaultMaxPendingAsync
     const maxInbox = options.maxInbox ?? Calls.defaultMaxInbox
-    const spawned = new Map<string, Array<Middleware.SpawnedAgent>>()
-    const keyOf = (ref: InstanceRef) => `${ref.workspaceId}\u0000${Calls.address(ref.agentName, ref.instanceKey)}`
+    const spawned = options.root === undefined
+      ? yield* SpawnRecords.memory()
+      : yield* SpawnRecords.durable(options.root)
+    const spawn = Spawn.make({
+      policy,
+      router,
+      records: spawned,
+      max: options.maxSpawned ?? SpawnRecords.defaultMaxSpawned
+    })
 
     const requests = Requests.make({
       policy,
@@ -336,7 +355,7 @@ export const make = (
       durable: options.root !== undefined,
       salt: yield* Requests.makeSalt
     })
-    const { asyncRequest, orFail, respond, run } = requests
+    const { asyncRequest, respond, run } = requests
 
     // Spans `AgentsApi.request` / `AgentsApi.send` when a tracer records them (see `Requests.run`).
     const forInstance = (ref: InstanceRef): Middleware.AgentsApi => ({
@@ -349,50 +368,8 @@ export const make = (
             target: p.to,
             correlationId: p.correlationId
           })),
-      spawn: (req) =>
-        Effect.gen(function*() {
-          const target = yield* orFail(Calls.checkTarget(policy, ref.agentName, req.target))
-          let instanceKey: string
-          if (req.instanceKey === undefined) {
-            const ms = yield* Clock.currentTimeMillis
-            const n = yield* Random.nextIntBetween(0, 2 ** 31)
-            instanceKey = `${target}-${ms.toString(36)}-${n.toString(36)}`
-          } else {
-            instanceKey = yield* orFail(Calls.checkInstanceKey(req.instanceKey, ref.instanceKey))
-          }
-          if (target === ref.agentName && instanceKey === ref.instanceKey) {
-            return yield* new Middleware.AgentsApiError({
-              code: "AGENT_SELF_CALL",
-              message: `${Calls.address(target, instanceKey)} is the caller itself`,
-              target: Calls.address(target, instanceKey),
-              suggestion: "omit instanceKey to get a fresh instance"
-            })
-          }
-          const own = Calls.checkOwnAgent(policy, ref.agentName, target)
-          if (own !== undefined) {
-            return yield* own
-          }
-          const created = yield* router.spawn(target, instanceKey)
-          const owner = Calls.address(ref.agentName, ref.instanceKey)
-          const record: Middleware.SpawnedAgent = { target, instanceKey, spawned: created, owner }
-          const k = keyOf(ref)
-          const mine = spawned.get(k) ?? []
-          if (
-            !mine.some((r) => r.target === target && r.instanceKey === instanceKey)
-          ) {
-            mine.push(record)
-          }
-          spawned.set(k, mine)
-          return record
-        }).pipe(Effect.withSpan("AgentsApi.spawn")),
-      list: (opts) =>
-        Effect.sync(() =>
-          opts?.includeAll === true
-            ? Array.from(spawned.entries()).filter(([k]) => k.startsWith(`${ref.workspaceId}\u0000`)).flatMap((
-              [, v]
-            ) => v)
-            : (spawned.get(keyOf(ref)) ?? []).slice()
-        ),
+      spawn: (req) => spawn(ref, req),
+      list: (opts) => spawned.list(ref, opts?.includeAll === true),
       catalog: Effect.sync(() => ({
         swarmName: policy.swarmName,
         entryAgent: policy.entryAgent,

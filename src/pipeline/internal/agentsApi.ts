@@ -23,10 +23,13 @@ import type { TraceContext } from "../../event/Trace.js"
  * - `AGENT_PENDING_LIMIT`: the caller already has the maximum of async requests in flight;
  * - `AGENT_INBOX_FULL`: the caller's async inbox could not take one more reply (nothing is dropped: the
  *   request is refused before it is sent);
+ * - `AGENT_SPAWN_LIMIT`: the caller has spawned its maximum of distinct instances (`maxSpawned`);
  * - `AGENT_TURN_FAILED`: the callee's turn failed, or ended waiting for approval (its error is carried);
  * - `AGENT_UNAVAILABLE`: the callee instance is stopped or crashed (orchestrator);
  * - `AGENT_MAILBOX_FULL`: the callee's mailbox is full (orchestrator);
- * - `AGENT_INBOX_FAILED`: the message could not be made durable in the callee's inbox file (not accepted);
+ * - `AGENT_INBOX_FAILED`: the message could not be made durable in the callee's inbox file (not accepted),
+ *   or the caller's own inbox files (async requests and replies, spawn records) cannot be read or written
+ *   (the message names the file, or `file:line` for a corrupt record);
  * - `AGENT_API_UNAVAILABLE`: no orchestrator is wired into this pipeline.
  *
  * @since 0.1.0
@@ -41,6 +44,7 @@ export const AgentsApiErrorCode = Schema.Literal(
   "AGENT_INVALID_REQUEST",
   "AGENT_PENDING_LIMIT",
   "AGENT_INBOX_FULL",
+  "AGENT_SPAWN_LIMIT",
   "AGENT_TURN_FAILED",
   "AGENT_UNAVAILABLE",
   "AGENT_MAILBOX_FULL",

@@ -17,6 +17,9 @@ export default defineConfig({
     // scripts/vitest-retry-reporter.mjs), so a flake is named and fixed, never silently green.
     retry: process.env.CI ? 1 : 0,
     testTimeout: 30_000,
-    hookTimeout: 30_000
+    hookTimeout: 30_000,
+    // Two test files at a time: vitest's default (cores - 1) runs one on the 2-core CI machine, which left a
+    // core idle and took the clean-clone CI past 20 minutes (test step 1074 s, session 12).
+    maxWorkers: 2
   }
 })

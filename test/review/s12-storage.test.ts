@@ -104,29 +104,7 @@ describe("review s12: damage that reads as valid data", () => {
       assert.isAbove(report.preserved.length, 0, report.summary)
       assert.deepStrictEqual((yield* store.load(ref)).messages.map((m) => m.id), ["a", "b", "c", "d", "e"])
     }).pipe(Effect.provide(FsLive)))
-
-  it.scoped("a line whose UTF-8 is damaged (a byte of a multi-byte character lost) is StorageCorrupt naming the line", () =>
-    Effect.gen(function*() {
-      const root = yield* tempRoot
-      const store = yield* MessageStore.make({ root })
-      const p = store.paths(ref)
-      yield* store.append(ref, [
-        MessageEvent.append(msg("a", "a")),
-        MessageEvent.append(msg("b", "price: 5€ net")),
-        MessageEvent.append(msg("c", "c"))
-      ])
-      yield* store.release(ref)
-      const bytes = nodeFs.readFileSync(p.events)
-      const at = bytes.indexOf(Buffer.from("€"))
-      // The line stays terminated and its JSON still parses; only its bytes are no longer valid UTF-8.
-      nodeFs.writeFileSync(p.events, Buffer.concat([bytes.subarray(0, at + 2), bytes.subarray(at + 3)]))
-      const loaded = yield* Effect.exit(store.load(ref))
-      // Today: success; message b reads "price: 5\uFFFD net", a text nobody wrote, with no error or warning.
-      assert.strictEqual(failureTag(loaded), "StorageCorrupt")
-      if (Exit.isFailure(loaded) && loaded.cause._tag === "Fail" && loaded.cause.error._tag === "StorageCorrupt") {
-        assert.strictEqual(loaded.cause.error.line, 2)
-      }
-    }).pipe(Effect.provide(FsLive)))
+  // The damaged-UTF-8 case lives in test/workspace/storageDefects.test.ts (it checks repair too).
 })
 
 describe("review s12: repair never deletes an original", () => {

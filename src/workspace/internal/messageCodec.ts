@@ -13,6 +13,16 @@ import * as Jsonl from "../Jsonl.js"
 import { InvalidMessage } from "../StorageError.js"
 import * as IsoDate from "./isoDate.js"
 import * as MessageText from "./messageText.js"
+import {
+  dataFields,
+  fileFields,
+  imageFields,
+  none as noFields,
+  textFields,
+  toolCallFields,
+  toolCallPartFields,
+  toolResultFields
+} from "./messageText.js"
 
 /**
  * The header line of `base.jsonl`.
@@ -61,14 +71,6 @@ const extrasOk = (o: Obj, fields: ReadonlySet<string>): boolean => {
   }
   return true
 }
-const textFields: ReadonlySet<string> = new Set(["type", "text"])
-const imageFields: ReadonlySet<string> = new Set(["type", "image", "mediaType"])
-const fileFields: ReadonlySet<string> = new Set(["type", "data", "mediaType", "filename"])
-const toolCallPartFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "input"])
-const toolResultFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "output", "isError"])
-const toolCallFields: ReadonlySet<string> = new Set(["id", "name", "arguments"])
-const dataFields: ReadonlySet<string> = new Set(["role", "content", "name", "toolCalls", "toolCallId", "toolName"])
-const noFields: ReadonlySet<string> = new Set()
 
 // Values of JSON.parse are JSON, so parts, data and metadata (open records of JSON) are reused as they are
 // once their known fields have the right types.

@@ -88,14 +88,29 @@ const startsWithDigit = (key: string) => {
   return c >= 48 && c <= 57
 }
 
-const none: ReadonlySet<string> = new Set()
-const textFields: ReadonlySet<string> = new Set(["type", "text"])
-const imageFields: ReadonlySet<string> = new Set(["type", "image", "mediaType"])
-const fileFields: ReadonlySet<string> = new Set(["type", "data", "mediaType", "filename"])
-const toolCallPartFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "input"])
-const toolResultFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "output", "isError"])
-const toolCallFields: ReadonlySet<string> = new Set(["id", "name", "arguments"])
-const dataFields: ReadonlySet<string> = new Set(["role", "content", "name", "toolCalls", "toolCallId", "toolName"])
+/** The fields each open record's schema declares (its other keys are extras, values of JSON). @internal */
+export const none: ReadonlySet<string> = new Set()
+/** @internal */
+export const textFields: ReadonlySet<string> = new Set(["type", "text"])
+/** @internal */
+export const imageFields: ReadonlySet<string> = new Set(["type", "image", "mediaType"])
+/** @internal */
+export const fileFields: ReadonlySet<string> = new Set(["type", "data", "mediaType", "filename"])
+/** @internal */
+export const toolCallPartFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "input"])
+/** @internal */
+export const toolResultFields: ReadonlySet<string> = new Set(["type", "toolCallId", "toolName", "output", "isError"])
+/** @internal */
+export const toolCallFields: ReadonlySet<string> = new Set(["id", "name", "arguments"])
+/** @internal */
+export const dataFields: ReadonlySet<string> = new Set([
+  "role",
+  "content",
+  "name",
+  "toolCalls",
+  "toolCallId",
+  "toolName"
+])
 
 // An optional string field: absent (nothing written), or a string. Present but `undefined` is caught by
 // `others`, which sees every key.

@@ -12,23 +12,18 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { Json, Message, MessageData, ToolCall } from "../conversation/Message.js"
 import * as Bundle from "../resource/Bundle.js"
 import type * as ValueSource from "../resource/ValueSource.js"
 import type { ToolCatalog } from "../tool/ToolCatalog.js"
-import { configError, defaultEndpoints, readOptions, readPrice, resolveKey } from "./internal/config.js"
-import * as Http from "./internal/http.js"
+import { buildService } from "./internal/build.js"
+import { knownProviders, readPrice } from "./internal/config.js"
 import { ModelConfigError, type ModelError } from "./ModelError.js"
-import * as Anthropic from "./providers/Anthropic.js"
-import * as OpenAi from "./providers/OpenAi.js"
-import * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
 import * as Scripted from "./providers/Scripted.js"
 
 /**
@@ -201,7 +196,7 @@ export class Model extends Context.Tag("effect-swarm/Model")<Model, Service>() {
  * @since 0.1.0
  * @category constants
  */
-export const providers = ["openai-compatible", "openai", "anthropic", "effect-ai", "scripted"] as const
+export const providers = knownProviders
 
 /**
  * What a model costs, in US dollars per million tokens (a Model resource's `spec.price`).
@@ -277,81 +272,8 @@ export interface LayerOptions {
 export const make = (resource: ModelResource, options?: LayerOptions): Effect.Effect<Service, ModelConfigError> =>
   Effect.gen(function*() {
     const price = yield* readPrice(resource)
-    const service = yield* build(resource, options)
+    const service = yield* buildService(resource, options)
     return price === undefined ? service : { ...service, price }
-  })
-
-const build = (resource: ModelResource, options?: LayerOptions): Effect.Effect<Service, ModelConfigError> =>
-  Effect.gen(function*() {
-    const spec = resource.spec
-    const name = resource.metadata.name
-    switch (spec.provider) {
-      case "scripted": {
-        const script = options?.script ?? (typeof spec.script === "string" ? undefined : spec.script)
-        if (script === undefined) {
-          return yield* configError(
-            resource,
-            "spec.script",
-            spec.script === undefined
-              ? "provider scripted needs a script"
-              : `the script file ${spec.script} is not loaded`,
-            spec.script === undefined ?
-              "add script: [{ text: \"Hello\" }] or pass { script } to Model.layer" :
-              "load the bundle and use Model.layerFromBundle(bundle, name), which reads the file"
-          )
-        }
-        return yield* Scripted.make(script, { model: spec.model ?? "script", name })
-      }
-      case "openai-compatible":
-      case "openai":
-      case "anthropic":
-        break
-      default:
-        return yield* configError(
-          resource,
-          "spec.provider",
-          `unknown provider ${JSON.stringify(spec.provider)}`,
-          `use one of ${providers.filter((p) => p !== "effect-ai").join(", ")} (effect-ai: EffectAi.layer)`
-        )
-    }
-    const endpoint = spec.endpoint ?? defaultEndpoints[spec.provider]
-    if (endpoint === undefined) {
-      return yield* configError(
-        resource,
-        "spec.endpoint",
-        `provider ${spec.provider} needs an endpoint`,
-        "set the server's base URL, e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
-      )
-    }
-    if (spec.model === undefined) {
-      return yield* configError(resource, "spec.model", `provider ${spec.provider} needs a model id`, "set spec.model")
-    }
-    const opts = yield* readOptions(resource)
-    const { hint, key } = yield* resolveKey(resource)
-    const client = options?.httpClient ?? Option.getOrUndefined(yield* Effect.serviceOption(HttpClient.HttpClient)) ??
-      (yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer))
-    const config: Http.ProviderConfig = {
-      model: spec.model,
-      baseUrl: endpoint.replace(/\/+$/, ""),
-      apiKey: key,
-      headers: opts.headers,
-      transport: {
-        client,
-        settings: {
-          provider: spec.provider,
-          maxRetries: opts.maxRetries,
-          timeout: opts.timeout,
-          baseDelay: Http.defaults.baseDelay,
-          maxRetryWait: Http.defaults.maxRetryWait,
-          keyHint: hint
-        }
-      }
-    }
-    return spec.provider === "openai" ?
-      OpenAi.make(config) :
-      spec.provider === "anthropic" ?
-      Anthropic.make(config) :
-      OpenAiCompatible.make(config)
   })
 
 /**

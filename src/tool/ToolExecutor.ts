@@ -21,6 +21,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type { TraceContext } from "../event/Trace.js"
+import * as Output from "./internal/output.js"
 import * as ToolArgs from "./ToolArgs.js"
 import type { JsonValue, ToolCatalog } from "./ToolCatalog.js"
 import { find } from "./ToolCatalog.js"
@@ -144,11 +145,6 @@ export const defaultMaxOutputBytes = 1024 * 1024
  */
 export const defaultTimeout: Duration.Duration = Duration.seconds(60)
 
-const isPlainObject = (value: object): boolean => {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
-
 /**
  * Normalises a handler's output to JSON, as the reference: `undefined` becomes `null`, non-finite
  * numbers become strings, objects that are not plain (class instances) become their string form;
@@ -163,48 +159,7 @@ const isPlainObject = (value: object): boolean => {
  * @since 0.1.0
  * @category conversions
  */
-export const toJsonValue = (value: unknown): JsonValue => {
-  const seen = new Set<object>()
-  const go = (v: unknown): JsonValue => {
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-        return v
-      case "number":
-        return Number.isFinite(v) ? v : String(v)
-      case "undefined":
-      case "function":
-      case "symbol":
-        return null
-      case "bigint":
-        return v.toString()
-      case "object": {
-        if (v === null) return null
-        if (seen.has(v)) return "[Circular]"
-        if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString()
-        if (Array.isArray(v)) {
-          seen.add(v)
-          const out = v.map(go)
-          seen.delete(v)
-          return out
-        }
-        if (!isPlainObject(v)) return String(v)
-        seen.add(v)
-        const out: Record<string, JsonValue> = {}
-        for (const key of Object.keys(v)) {
-          const item = go((v as Record<string, unknown>)[key])
-          // An own "__proto__" key (JSON.parse makes them) stays data; assigning it would set the prototype.
-          if (key === "__proto__") {
-            Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true })
-          } else out[key] = item
-        }
-        seen.delete(v)
-        return out
-      }
-    }
-  }
-  return go(value)
-}
+export const toJsonValue: (value: unknown) => JsonValue = Output.toJsonValue
 
 /**
  * The marker of a capped output.
@@ -212,7 +167,7 @@ export const toJsonValue = (value: unknown): JsonValue => {
  * @since 0.1.0
  * @category constants
  */
-export const outputTruncatedMarker = "... (output truncated)"
+export const outputTruncatedMarker: string = Output.outputTruncatedMarker
 
 /**
  * Caps an output at `maxBytes` of JSON: a larger output is replaced by a string holding the start of
@@ -227,20 +182,7 @@ export const outputTruncatedMarker = "... (output truncated)"
  * @since 0.1.0
  * @category conversions
  */
-export const capOutput = (output: JsonValue, maxBytes: number): JsonValue => {
-  // Small scalars cannot exceed any sensible cap; skip serialising them on the hot path.
-  if (output === null || typeof output === "boolean" || typeof output === "number") return output
-  if (typeof output === "string" && output.length * 3 + 2 <= maxBytes) return output
-  const text = JSON.stringify(output)
-  const bytes = Buffer.byteLength(text, "utf8")
-  if (bytes <= maxBytes) return output
-  const marker = `${outputTruncatedMarker.slice(0, -1)}: ${bytes} bytes of JSON, limit ${maxBytes})`
-  const keep = Math.max(0, maxBytes - Buffer.byteLength(marker, "utf8"))
-  let preview = Buffer.from(text, "utf8").subarray(0, keep).toString("utf8")
-  // A cut inside a multi-byte character decodes to U+FFFD; drop it.
-  if (preview.endsWith("\uFFFD")) preview = preview.slice(0, -1)
-  return preview + marker
-}
+export const capOutput: (output: JsonValue, maxBytes: number) => JsonValue = Output.capOutput
 
 /**
  * What the model reads for a result: the output of a success, or the `ERROR:/CODE:/...` text of an

@@ -15,6 +15,9 @@ import type { ModelResource } from "../Model.js"
 import { ModelConfigError } from "../ModelError.js"
 import * as Http from "./http.js"
 
+/** The providers `Model.layer` knows (`effect-ai` goes through `EffectAi.layer`). */
+export const knownProviders = ["openai-compatible", "openai", "anthropic", "effect-ai", "scripted"] as const
+
 export const defaultEndpoints: Record<string, string> = {
   openai: "https://api.openai.com/v1",
   anthropic: "https://api.anthropic.com/v1"

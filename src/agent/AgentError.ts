@@ -113,3 +113,38 @@ export class AgentConfigError extends Schema.TaggedError<AgentConfigError>("effe
     return `Agent/${this.agent} (${this.file}, ${this.field}): ${this.detail}. ${this.suggestion}`
   }
 }
+
+/**
+ * A budget policy given in code (`options.policy`, `Policy.resolve`) has a value no turn can run under: a
+ * limit that is not a positive integer (0, negative, fractional, NaN), a wall time that is not a positive
+ * duration. Resources are checked by their schema when the bundle loads; this is the same check for code.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-swarm"
+ * const error = new AgentError.PolicyError({
+ *   field: "maxToolCalls",
+ *   value: "0",
+ *   detail: "must be a positive integer",
+ *   suggestion: "remove the limit for no limit; a turn that must not call tools gets no tools"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PolicyError extends Schema.TaggedError<PolicyError>("effect-swarm/PolicyError")(
+  "PolicyError",
+  {
+    /** The policy field (`maxStepsPerTurn`, `maxToolCalls`, `maxTokens`, `maxWallTime`, `toolConcurrency`, `groupCommit`). */
+    field: Schema.String,
+    /** The value given, as text. */
+    value: Schema.String,
+    detail: Schema.String,
+    suggestion: Schema.String
+  }
+) {
+  override get message(): string {
+    return `policy.${this.field} ${this.detail}, got ${this.value}. ${this.suggestion}`
+  }
+}

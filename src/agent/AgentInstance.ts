@@ -21,7 +21,7 @@ import type { Instances } from "../workspace/Instances.js"
 import type { MessageStore } from "../workspace/MessageStore.js"
 import type { RuntimeEventLog } from "../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import type { ApprovalNotPending, ForkError, TurnStorageError } from "./AgentError.js"
+import type { ApprovalNotPending, ForkError, PolicyError, TurnStorageError } from "./AgentError.js"
 import { type AwaitingApproval } from "./AgentError.js"
 import * as Approvals from "./internal/approvals.js"
 import * as FromBundle from "./internal/bundle.js"
@@ -163,12 +163,12 @@ export const make = (
   })
 
 /**
- * Every failure of opening an instance: its storage, or loading its extensions.
+ * Every failure of opening an instance: its storage, its budget policy (`PolicyError`), or loading its extensions.
  *
  * @since 0.1.0
  * @category errors
  */
-export type OpenError = TurnStorageError | ExtensionLoadError | ExtensionStateError
+export type OpenError = TurnStorageError | ExtensionLoadError | ExtensionStateError | PolicyError
 
 /**
  * Opens a durable instance of one Agent of a loaded bundle, wired as the bundle says: the model from the
@@ -232,7 +232,11 @@ export const fromBundle: (
 export const makeInMemory = (
   options: Options,
   initial?: Conversation.Conversation
-): Effect.Effect<AgentInstance, ExtensionLoadError | ExtensionStateError, EventBus.EventBus | Scope.Scope> =>
+): Effect.Effect<
+  AgentInstance,
+  ExtensionLoadError | ExtensionStateError | PolicyError,
+  EventBus.EventBus | Scope.Scope
+> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<EventBus.EventBus | Scope.Scope>()
     return yield* Open.memory(options, (ref) => Effect.provide(makeInMemory({ ...options, ref }), context), initial)

@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { PolicyError } from "./AgentError.js"
 
 /**
  * @since 0.1.0
@@ -45,16 +47,16 @@ export type Limit = "maxStepsPerTurn" | "maxToolCalls" | "maxTokens" | "maxWallT
  */
 export const defaults: Policy = { maxStepsPerTurn: 8, toolConcurrency: 4 }
 
-const positiveInt = (u: unknown): number | undefined =>
-  typeof u === "number" && Number.isInteger(u) && u > 0 ? u : undefined
+const isPositiveInt = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u) && u > 0
 
 const duration = (u: unknown): Duration.Duration | undefined => {
   if (Duration.isDuration(u)) return Duration.greaterThan(u, Duration.zero) ? u : undefined
-  if (typeof u === "number") return u > 0 ? Duration.millis(u) : undefined
+  if (typeof u === "number") return u > 0 && !Number.isNaN(u) ? Duration.millis(u) : undefined
   if (typeof u === "string") {
     const seconds = /^\s*(\d+(?:\.\d+)?)\s*s\s*$/.exec(u)
     if (seconds !== null) return Duration.seconds(Number(seconds[1]))
-    return Option.getOrUndefined(Duration.decodeUnknown(u))
+    const decoded = Option.getOrUndefined(Duration.decodeUnknown(u))
+    return decoded !== undefined && Duration.greaterThan(decoded, Duration.zero) ? decoded : undefined
   }
   return undefined
 }
@@ -62,11 +64,87 @@ const duration = (u: unknown): Duration.Duration | undefined => {
 const fieldsOf = (u: unknown): Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : {}
 
+const show = (u: unknown): string => {
+  if (Duration.isDuration(u)) return Duration.format(u)
+  if (typeof u === "number" || typeof u === "boolean") return String(u)
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return String(u)
+  }
+}
+
+const limitSuggestion: Record<string, string> = {
+  maxStepsPerTurn: "give the number of model calls a turn may make (default 8)",
+  maxToolCalls: "give a positive number, or leave it out for no limit (an agent that must not call tools gets none)",
+  maxTokens: "give a positive number of tokens, or leave it out for no limit",
+  toolConcurrency: "give how many tool calls of a step run at once (default 4; 1 runs them one by one)"
+}
+
+/**
+ * Checks a policy built in code: every limit a positive integer, `maxWallTime` a positive duration,
+ * `groupCommit` a boolean. An instance checks its policy when it opens, so a bad value fails there with
+ * `PolicyError` naming the field, instead of being ignored or stalling a turn.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "effect-swarm"
+ * const checked = Policy.check({ ...Policy.defaults, maxToolCalls: 0 }) // fails: PolicyError (maxToolCalls)
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const check = (policy: Policy): Effect.Effect<Policy, PolicyError> =>
+  Effect.suspend(() => {
+    const fields = policy as unknown as Record<string, unknown>
+    for (const field of ["maxStepsPerTurn", "toolConcurrency", "maxToolCalls", "maxTokens"]) {
+      const value = fields[field]
+      const required = field === "maxStepsPerTurn" || field === "toolConcurrency"
+      if ((required || value !== undefined) && !isPositiveInt(value)) {
+        return Effect.fail(
+          new PolicyError({
+            field,
+            value: show(value),
+            detail: "must be a positive integer",
+            suggestion: limitSuggestion[field]!
+          })
+        )
+      }
+    }
+    const wall = fields.maxWallTime
+    if (wall !== undefined && !(Duration.isDuration(wall) && duration(wall) !== undefined)) {
+      return Effect.fail(
+        new PolicyError({
+          field: "maxWallTime",
+          value: show(wall),
+          detail: "must be a positive duration",
+          suggestion:
+            "give milliseconds (> 0) or a duration such as \"90 seconds\" or \"30s\", or leave it out for no limit"
+        })
+      )
+    }
+    const groupCommit = fields.groupCommit
+    if (groupCommit !== undefined && typeof groupCommit !== "boolean") {
+      return Effect.fail(
+        new PolicyError({
+          field: "groupCommit",
+          value: show(groupCommit),
+          detail: "must be true or false",
+          suggestion: "leave it out for the default (true)"
+        })
+      )
+    }
+    return Effect.succeed(policy)
+  })
+
 /**
  * The policy of an agent: the Swarm's `spec.policy`, then the Agent's `spec.policy` over it, then
- * `overrides`. Values that are not positive numbers are ignored (the resource schema reports them).
- * `maxWallTime` is milliseconds or a duration string (`"90 seconds"`, `"30s"`); `groupCommit: false`
- * turns off the group commit of idempotent steps (see {@link Policy.groupCommit}).
+ * `overrides`. `maxWallTime` is milliseconds or a duration string (`"90 seconds"`, `"30s"`);
+ * `groupCommit: false` turns off the group commit of idempotent steps (see {@link Policy.groupCommit}).
+ * A value that is not valid (a limit of 0, a negative or fractional one, a wall time that is not a
+ * positive duration) is kept as given, never dropped: {@link check}, which every instance runs when it
+ * opens, refuses it with `PolicyError` naming the field. (Resources are refused earlier, by their schema.)
  *
  * @example
  * ```ts
@@ -79,23 +157,14 @@ const fieldsOf = (u: unknown): Record<string, unknown> =>
  * @category constructors
  */
 export const resolve = (swarmPolicy?: unknown, agentPolicy?: unknown, overrides?: Partial<Policy>): Policy => {
-  let policy: Policy = defaults
+  let policy: Record<string, unknown> = { ...defaults }
   for (const layer of [fieldsOf(swarmPolicy), fieldsOf(agentPolicy)]) {
-    const steps = positiveInt(layer.maxStepsPerTurn)
-    const calls = positiveInt(layer.maxToolCalls)
-    const tokens = positiveInt(layer.maxTokens)
-    const wall = duration(layer.maxWallTime)
-    const concurrency = positiveInt(layer.toolConcurrency)
-    const groupCommit = typeof layer.groupCommit === "boolean" ? layer.groupCommit : undefined
-    policy = {
-      ...policy,
-      ...(steps === undefined ? {} : { maxStepsPerTurn: steps }),
-      ...(calls === undefined ? {} : { maxToolCalls: calls }),
-      ...(tokens === undefined ? {} : { maxTokens: tokens }),
-      ...(wall === undefined ? {} : { maxWallTime: wall }),
-      ...(concurrency === undefined ? {} : { toolConcurrency: concurrency }),
-      ...(groupCommit === undefined ? {} : { groupCommit })
+    for (const field of ["maxStepsPerTurn", "maxToolCalls", "maxTokens", "toolConcurrency", "groupCommit"]) {
+      if (layer[field] !== undefined) policy = { ...policy, [field]: layer[field] }
+    }
+    if (layer.maxWallTime !== undefined) {
+      policy = { ...policy, maxWallTime: duration(layer.maxWallTime) ?? layer.maxWallTime }
     }
   }
-  return { ...policy, ...overrides }
+  return { ...policy, ...overrides } as unknown as Policy
 }

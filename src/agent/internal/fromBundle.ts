@@ -24,7 +24,7 @@ import type { Instances } from "../../workspace/Instances.js"
 import type { MessageStore } from "../../workspace/MessageStore.js"
 import type { RuntimeEventLog } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
-import { type AgentConfigError, TurnStorageError } from "../AgentError.js"
+import { type AgentConfigError, type PolicyError, TurnStorageError } from "../AgentError.js"
 import type * as Policy from "../Policy.js"
 import * as FromBundle from "./bundle.js"
 import type { AgentInstance, ApprovalPredicate } from "./instance.js"
@@ -65,8 +65,8 @@ export interface FromBundleOptions {
 
 /**
  * Every failure of {@link fromBundle}: the bundle does not describe a runnable agent (`AgentConfigError`,
- * `BundleError` for an unreadable `systemRef`, `ModelConfigError`), a tool or extension does not load, or
- * the instance's storage fails.
+ * `BundleError` for an unreadable `systemRef`, `ModelConfigError`), a tool or extension does not load, the
+ * `policy` option has a value no turn can run under (`PolicyError`), or the instance's storage fails.
  *
  * @since 0.1.0
  * @category errors
@@ -80,6 +80,7 @@ export type FromBundleError =
   | ExtensionLoadError
   | ExtensionStateError
   | TurnStorageError
+  | PolicyError
 
 /**
  * What {@link fromBundle} needs from its context: the workspace stores, the event bus, the file system

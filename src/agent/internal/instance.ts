@@ -14,7 +14,7 @@ import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type * as ToolRegistry from "../../tool/ToolRegistry.js"
 import type { ExtensionStateError } from "../../workspace/ExtensionState.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
-import type { TurnStorageError } from "../AgentError.js"
+import type { PolicyError, TurnStorageError } from "../AgentError.js"
 import type { Policy } from "../Policy.js"
 import type { LoopLog } from "./log.js"
 import type { Storage } from "./storage.js"
@@ -63,7 +63,7 @@ export interface InstanceState {
   /** Opens another instance like this one (same model, tools settings, policy, stores) under `ref`. */
   readonly open: (
     ref: InstanceRef
-  ) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError>
+  ) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError | PolicyError>
 }
 
 /**

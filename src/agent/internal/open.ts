@@ -27,7 +27,7 @@ import { ExtensionState, type ExtensionStateError } from "../../workspace/Extens
 import * as LeanScope from "../../workspace/internal/leanScope.js"
 import type { EventRecord } from "../../workspace/RuntimeEventLog.js"
 import type { InstanceRef } from "../../workspace/WorkspacePaths.js"
-import type { TurnStorageError } from "../AgentError.js"
+import type { PolicyError, TurnStorageError } from "../AgentError.js"
 import * as Policy from "../Policy.js"
 import * as Context from "./context.js"
 import type { AgentInstance, ApprovalPredicate, ToolSettings } from "./instance.js"
@@ -82,7 +82,7 @@ export interface Options {
 /** Opens another instance like this one under `ref` (what `fork` uses). */
 export type Reopen = (
   ref: InstanceRef
-) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError>
+) => Effect.Effect<AgentInstance, TurnStorageError | ExtensionLoadError | ExtensionStateError | PolicyError>
 
 const build = (
   options: Options,
@@ -95,6 +95,7 @@ const build = (
       EventBus.EventBus,
       (bus) => Pipeline.make(options.pipeline).pipe(Effect.provideService(EventBus.EventBus, observing(bus, observe)))
     ))
+    const policy = yield* Policy.check(options.policy ?? Policy.defaults)
     const tools = yield* ToolRegistry.make
     const executor = yield* ToolExecutor.make(options.executor).pipe(
       Effect.provideService(ToolRegistry.ToolRegistry, tools)
@@ -110,7 +111,7 @@ const build = (
       system: options.system,
       model: options.model,
       params: options.params as Model.CallParams | undefined,
-      policy: options.policy ?? Policy.defaults,
+      policy,
       pipeline,
       tools,
       executor,

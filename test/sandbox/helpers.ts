@@ -401,9 +401,9 @@ export const execute = (request: ToolRuntime.ExecuteRequest) =>
 /**
  * Everything but `kind`, plus `entries`, so only that restriction decides a case's outcome. Under
  * runtime isolation a restricted Node or Deno tool may not also hold a door only bubblewrap closes
- * (subprocesses, write access to the sandbox's private directory, read access to /proc next to a
- * restricted environment: refused up front), so those grants are left out there; Bun, which enforces
- * no file or process limit at all, keeps them (its restriction is refused either way).
+ * (subprocesses, write access to the sandbox's private directory, read access to it or to /proc:
+ * refused up front), so those grants are left out there; Bun, which enforces no file or process limit
+ * at all, keeps them (its restriction is refused either way).
  */
 export const allBut = (
   runtime: Runtime,
@@ -413,7 +413,7 @@ export const allBut = (
   ...(["read", "write", "net", "run", "env"] as const)
     .filter((k) =>
       k !== kind &&
-      (osIsolated || runtime === "bun" || !(k === "run" || k === "write" || (k === "read" && kind === "env")))
+      (osIsolated || runtime === "bun" || !(k === "run" || k === "write" || k === "read"))
     )
     .map((k) => `--allow-${k}`),
   ...entries

@@ -16,9 +16,15 @@
  *   write the directory.
  * - E3: write access to the layer's private directory (`--allow-write`, or a grant above it): a tool
  *   could rewrite the worker script other calls run, or another call's scratch directory.
- * - Read access to the layer's private directory (a grant above it, such as the temporary root): a
- *   tool could read other calls' scratch files, and a cold Bun call's `init` and call (its input,
- *   environment and token), which the host hands over in a file there.
+ * - Read access to the layer's private directory (`--allow-read`, a grant above it such as the
+ *   temporary root, a grant of a symlink leading there, or the entry's own directory when the tool
+ *   sits above it): a tool could read other calls' scratch files, and a cold Bun call's `init` and
+ *   call (its input, environment and token), which the host hands over in a file there. Read access
+ *   to `/proc` next to any restriction, even with the whole environment granted: other workers'
+ *   `/proc/<pid>/environ` holds their calls' variables, and `/proc/<pid>/fd` their pipes.
+ *
+ * Grants are compared by where they lead (their real paths): the flags match the name the tool
+ * uses, and the kernel follows a symlink in it.
  * - E9 (and the subprocess rule): any `--allow-run` next to a restriction: a subprocess is bound by
  *   none of the runtime's flags, and a descendant that leaves the process group and is re-parented
  *   (a double fork) before the watchdog sees it outlives the call.
@@ -39,15 +45,33 @@ import * as Sandbox from "../Sandbox.js"
 export const suggestion =
   `use isolation "os" (bubblewrap), which confines every process of the call: ${Sandbox.installHint}`
 
-/** True when `grant` covers `target` (the grant names it or a directory above it). */
+/** True when `inner` is `outer` or below it. */
+const within = (outer: string, inner: string): boolean =>
+  inner === outer || inner.startsWith(outer === path.sep ? outer : outer + path.sep)
+
+/**
+ * Where a granted path leads: its real path (the flags match the name the tool uses, and the kernel
+ * follows a symlink in it, so a grant of a link to the temporary root reaches the private directory),
+ * else its resolved form (a path that does not exist yet).
+ */
+const real = (p: string): string => {
+  try {
+    return fs.realpathSync(path.resolve(p))
+  } catch {
+    return path.resolve(p)
+  }
+}
+
+/** True when `grant` covers `target` (a real path): the grant leads to it or to a directory above it. */
 const covers = (grant: Permissions.Grant, target: string): boolean => {
   if (grant === "all") return true
   if (grant === "none") return false
-  return grant.some((p) => {
-    const granted = path.resolve(p)
-    return target === granted || target.startsWith(granted === path.sep ? granted : granted + path.sep)
-  })
+  return grant.some((p) => within(real(p), target))
 }
+
+/** True when `grant` reaches into directory `dir` (a real path): it covers `dir`, or leads inside it. */
+const reaches = (grant: Permissions.Grant, dir: string): boolean =>
+  covers(grant, dir) || (grant !== "all" && grant !== "none" && grant.some((p) => within(dir, real(p))))
 
 const restrictsSomething = (grants: Permissions.Grants): boolean =>
   grants.read !== "all" || grants.write !== "all" || grants.net !== "all" || grants.env !== "all" ||
@@ -116,13 +140,23 @@ export const refusals = (
   const out: Array<Limits.Unenforced> = []
   const bun = capabilities.runtimeType === "bun"
   // Bun's own restrictions (env included: it reads every /proc entry) are refused by Limits.unenforced.
-  if (!bun && grants.env !== "all" && covers(grants.read, "/proc")) {
+  const readsProc = !bun && covers(grants.read, "/proc")
+  if (readsProc && grants.env !== "all") {
     out.push({
       suggestion,
       permission: "env",
       reason: `${grants.read === "all" ? "read access to everything" : "a read grant covering /proc"} ` +
         "lets the tool read /proc/<pid>/environ of the host and of other tools' workers, so their variables " +
         "are not withheld; grant --allow-read=<paths> outside /proc"
+    })
+  } else if (readsProc) {
+    out.push({
+      suggestion,
+      permission: "read",
+      reason: `${grants.read === "all" ? "read access to everything" : "a read grant covering /proc"} ` +
+        "lets the tool read /proc/<pid>/environ and /proc/<pid>/fd of other tools' workers and of the host: " +
+        "other calls' variables, and the pipes their calls and results travel on; grant --allow-read=<paths> " +
+        "outside /proc"
     })
   }
   if (grants.run !== "none") {
@@ -133,7 +167,7 @@ export const refusals = (
         "and a descendant that leaves the process group (setsid, double fork) can outlive the call"
     })
   }
-  if (covers(grants.write, context.privateDir)) {
+  if (reaches(grants.write, context.privateDir)) {
     out.push({
       suggestion,
       permission: "write",
@@ -142,13 +176,23 @@ export const refusals = (
         "calls run, and read their input and environment"
     })
   }
-  if (!bun && grants.read !== "all" && covers(grants.read, context.privateDir)) {
+  if (!bun && reaches(grants.read, context.privateDir)) {
     out.push({
       suggestion,
       permission: "read",
-      reason: `a read grant covers the sandbox's private directory ${context.privateDir}: the tool could read ` +
-        "other calls' scratch files and the input and environment of cold Bun calls; grant --allow-read=<paths> " +
-        "outside it (or give ToolRuntime a tempRoot outside the grant)"
+      reason: `${grants.read === "all" ? "read access to everything" : "a read grant"} reaches the sandbox's ` +
+        `private directory ${context.privateDir}: the tool could read other calls' scratch files and the input, ` +
+        "environment and token of cold Bun calls; grant --allow-read=<paths> outside it (a symlink counts as " +
+        "where it leads), or give ToolRuntime a tempRoot outside the grant"
+    })
+  } else if (!bun && reaches([context.entryDir], context.privateDir)) {
+    out.push({
+      suggestion,
+      permission: "read",
+      reason: `the tool's directory ${context.entryDir} (read implicitly, for its imports) holds the sandbox's ` +
+        `private directory ${context.privateDir}: the tool could read other calls' scratch files and the input, ` +
+        "environment and token of cold Bun calls; move the tool into a directory of its own, or give ToolRuntime " +
+        "a tempRoot outside it"
     })
   }
   if (!bun && grants.read !== "all") {

@@ -18,6 +18,7 @@ import * as path from "node:path"
 import * as AtomicFile from "./AtomicFile.js"
 import * as InstanceLock from "./InstanceLock.js"
 import { DurableFile } from "./internal/durableFile.js"
+import * as InstancePaths from "./internal/instancePaths.js"
 import * as MetadataFile from "./internal/metadataFile.js"
 import * as WorkspacePaths from "./WorkspacePaths.js"
 
@@ -284,6 +285,12 @@ export const make = (options?: {
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
+    const pathsOf = InstancePaths.cache(root)
+
+    // Updates queued or running under `permit`: the owner's in-place write below skips the permit only
+    // when there are none (it is one synchronous call, so nothing can start between its check and its end).
+    let updating = 0
+
     const update = (
       instance: WorkspacePaths.InstanceRef,
       status: Status | undefined,
@@ -292,56 +299,62 @@ export const make = (options?: {
       known?: Metadata,
       inPlace = false
     ) =>
-      permit.withPermits(1)(Effect.gen(function*() {
-        const file = WorkspacePaths.instance(root, instance).metadata
-        // A status change rewrites a corrupt file whole (as MetadataCorrupt says); `ensure` reports it. The
-        // owner of an instance passes the metadata it holds (write-through: nothing is read).
-        const current = known !== undefined
-          ? Option.some(known)
-          : status === undefined
-          ? yield* getAt(file)
-          : yield* Effect.catchTag(getAt(file), "MetadataCorrupt", () => Effect.succeedNone)
-        if (Option.isSome(current) && status === undefined) return current.value
-        const at = yield* now
-        // A reason belongs to the status it explains: a new status without one drops the old reason.
-        const why = reason === undefined ? {} : { reason }
-        const next: Metadata = Option.isSome(current)
-          ? {
-            v: 1,
-            status: status ?? current.value.status,
-            workspaceId: current.value.workspaceId,
-            agentName: current.value.agentName,
-            instanceKey: current.value.instanceKey,
-            createdAt: current.value.createdAt,
-            updatedAt: at,
-            ...why
-          }
-          : {
-            v: 1,
-            status: status ?? "idle",
-            workspaceId: WorkspacePaths.workspaceId(instance.workspaceId),
-            agentName: instance.agentName,
-            instanceKey: instance.instanceKey,
-            createdAt: at,
-            updatedAt: at,
-            ...why
-          }
-        return yield* MetadataFile.write(fs, file, next, { durable, known, inPlace, direct })
-      }))
+      // Counted from before the permit is asked for until it is released, interruption included.
+      Effect.uninterruptibleMask((restore) => {
+        updating++
+        return Effect.ensuring(
+          restore(
+            permit.withPermits(1)(Effect.gen(function*() {
+              const file = pathsOf(instance).metadata
+              // A status change rewrites a corrupt file whole (as MetadataCorrupt says); `ensure` reports it. The
+              // owner of an instance passes the metadata it holds (write-through: nothing is read).
+              const current = known !== undefined
+                ? Option.some(known)
+                : status === undefined
+                ? yield* getAt(file)
+                : yield* Effect.catchTag(getAt(file), "MetadataCorrupt", () => Effect.succeedNone)
+              if (Option.isSome(current) && status === undefined) return current.value
+              const next = MetadataFile.next(instance, current, status, reason, yield* now)
+              return yield* MetadataFile.write(fs, file, next, { durable, known, inPlace, direct })
+            }))
+          ),
+          Effect.sync(() => {
+            updating--
+          })
+        )
+      })
 
     const get = Effect.fn("Instances.get")(function*(instance: WorkspacePaths.InstanceRef) {
-      return yield* getAt(WorkspacePaths.instance(root, instance).metadata)
+      return yield* getAt(pathsOf(instance).metadata)
     })
 
     const ensure = Effect.fn("Instances.ensure")(function*(instance: WorkspacePaths.InstanceRef) {
       return yield* update(instance, undefined)
     })
 
-    const setStatus = Effect.fn("Instances.setStatus")(
+    const setStatusTraced = Effect.fn("Instances.setStatus")(
       function*(instance: WorkspacePaths.InstanceRef, status: Status, reason?: string, options?: SetStatusOptions) {
         return yield* update(instance, status, reason, options?.durable ?? true, options?.current, options?.inPlace)
       }
     )
+
+    // The turn loop's status writes (an owner's in-place write through node:fs, twice per turn): one
+    // synchronous write when no other update of this service is queued or running, without the permit, the
+    // generator and the span of the general path (85 Effect operations per call there, 3 here). Anything
+    // else, or a failed direct write (the general path then replaces the file atomically), takes that path.
+    const setStatus: Service["setStatus"] = (instance, status, reason, options) => {
+      const known = options?.current
+      if (!direct || options?.inPlace !== true || options.durable !== false || known === undefined) {
+        return setStatusTraced(instance, status, reason, options)
+      }
+      return Effect.clockWith((clock) => {
+        if (updating > 0) return setStatusTraced(instance, status, reason, options)
+        const at = new Date(clock.unsafeCurrentTimeMillis()).toISOString()
+        const next = MetadataFile.next(instance, Option.some(known), status, reason, at)
+        const written = MetadataFile.writeDirect(pathsOf(instance).metadata, next, known)
+        return written === undefined ? setStatusTraced(instance, status, reason, options) : Effect.succeed(written)
+      })
+    }
 
     const list = Effect.fn("Instances.list")(function*(workspaceId: string) {
       const dir = WorkspacePaths.instancesDir(root, workspaceId)
@@ -367,7 +380,7 @@ export const make = (options?: {
     })
 
     const delete_ = Effect.fn("Instances.delete")(function*(instance: WorkspacePaths.InstanceRef) {
-      const p = WorkspacePaths.instance(root, instance)
+      const p = pathsOf(instance)
       if (!(yield* fs.exists(p.dir).pipe(AtomicFile.io(p.dir, "stat")))) return false
       const holder = yield* InstanceLock.holder(fs, p.lock)
       if (holder !== undefined) {

@@ -25,6 +25,7 @@ import * as LlmInputRecord from "../event/LlmInputRecord.js"
 import * as InstanceLock from "./InstanceLock.js"
 import * as DurableFile from "./internal/durableFile.js"
 import * as InstanceLog from "./internal/instanceLog.js"
+import * as InstancePaths from "./internal/instancePaths.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
 import type { RestingWriter } from "./internal/restingWriter.js"
@@ -244,6 +245,7 @@ export const make = (options?: {
     const fs = yield* FileSystem.FileSystem
     const root = yield* WorkspacePaths.resolveRoot(options?.root)
     const durableFile = yield* DurableFile.DurableFile
+    const pathsOf = InstancePaths.cache(root)
     // At rest an instance keeps its lock and drops its writer whole (not only the descriptor).
     const instances = yield* OpenInstances.make<RestingWriter<EventRecord>>({
       idleTimeout: options?.idleTimeout ?? "5 minutes",
@@ -271,26 +273,29 @@ export const make = (options?: {
     const ifOpen = (instance: WorkspacePaths.InstanceRef, operation: string) =>
       Effect.suspend(() => instances.isClosed() ? Effect.fail(closed(instance, operation)) : Effect.void)
 
-    const append = Effect.fn("RuntimeEventLog.append")(function*(
+    // Not an `Effect.fn` (no span per call), like `MessageStore.append`: the turn loop's hot path (every
+    // turn's records and step events go through here).
+    const append = (
       instance: WorkspacePaths.InstanceRef,
       events: ReadonlyArray<EventRecord>
-    ) {
-      if (events.length === 0) return
-      const text = encodeRecords(events)
-      if (Either.isLeft(text)) return yield* text.left
-      const p = WorkspacePaths.instance(root, instance)
-      yield* instances.use(
-        p.dir,
-        open(p),
-        (writer) => writer.use((w) => w.unsafeEnqueueText(text.right)).pipe(Effect.mapError(fromIo)),
-        () => closed(instance, "append")
-      )
-    })
+    ): Effect.Effect<void, RuntimeEventLogError> =>
+      Effect.suspend((): Effect.Effect<void, RuntimeEventLogError> => {
+        if (events.length === 0) return Effect.void
+        const text = encodeRecords(events)
+        if (Either.isLeft(text)) return Effect.fail(text.left)
+        const p = pathsOf(instance)
+        return instances.use(
+          p.dir,
+          open(p),
+          (writer) => writer.use((w) => w.unsafeEnqueueText(text.right)).pipe(Effect.mapError(fromIo)),
+          () => closed(instance, "append")
+        )
+      })
 
     const read = (instance: WorkspacePaths.InstanceRef): Stream.Stream<EventRecord, RuntimeEventLogError> =>
       Stream.unwrap(Effect.as(
         ifOpen(instance, "read"),
-        Jsonl.read(WorkspacePaths.instance(root, instance).runtimeEvents, codec).pipe(
+        Jsonl.read(pathsOf(instance).runtimeEvents, codec).pipe(
           Stream.provideService(FileSystem.FileSystem, fs),
           // A step.started stored as a delta comes back whole (one expander per read: it follows the file).
           (records) => Stream.suspend(() => Stream.map(records, LlmInputRecord.expander())),
@@ -298,8 +303,7 @@ export const make = (options?: {
         )
       ))
 
-    const release = (instance: WorkspacePaths.InstanceRef) =>
-      instances.release(WorkspacePaths.instance(root, instance).dir)
+    const release = (instance: WorkspacePaths.InstanceRef) => instances.release(pathsOf(instance).dir)
 
     // Exclusive: the instance's log is closed in this service and its lock role taken for the salvage.
     const repair = Effect.fn("RuntimeEventLog.repair")(function*(instance: WorkspacePaths.InstanceRef) {

@@ -48,6 +48,23 @@ describe("Instances: status written in place", () => {
       assert.deepStrictEqual(listing.instances.map((m) => m.status), ["awaiting_approval"])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
+  it.scoped("an owner's in-place write while another update of the file is under way comes after it, not before", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const instances = yield* Instances.make({ root })
+      const current = yield* instances.ensure(ref)
+      // A durable status change (temp file, fsync, rename) started first and still in flight...
+      const first = yield* Effect.fork(instances.setStatus(ref, "stopped", "by the test"))
+      yield* Effect.yieldNow()
+      // ...then the owner's in-place write (made on the calling thread when nothing else is under way): it
+      // must not land before the rename above, which would put the older status back over it.
+      yield* instances.setStatus(ref, "processing", undefined, { durable: false, current, inPlace: true })
+      yield* first
+      const read = yield* instances.get(ref)
+      assert.isTrue(Option.isSome(read))
+      if (Option.isSome(read)) assert.strictEqual(read.value.status, "processing")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
   it.scoped("without a size this service knows (a copy of the metadata), the file is replaced atomically", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot

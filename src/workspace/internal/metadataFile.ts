@@ -5,8 +5,11 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as nodeFs from "node:fs"
 import * as AtomicFile from "../AtomicFile.js"
+import type { Metadata, Status } from "../Instances.js"
+import * as WorkspacePaths from "../WorkspacePaths.js"
 
 const sizes = new WeakMap<object, number>()
 const encoder = new TextEncoder()
@@ -109,3 +112,49 @@ export const write = <A extends object>(
     // Any failure (the file is gone, or the disk) falls back to the atomic replace, which reports its own.
     return overwrite(fs, file, bytes).pipe(Effect.as(remember(metadata, bytes.length)), Effect.orElse(() => atomic))
   })
+
+/**
+ * The in-place write of {@link write} through `node:fs` on the calling thread ({@link overwriteDirect}),
+ * without an Effect: `metadata` remembered with the size written, or `undefined` when the size of the file
+ * `known` was read from or written as is not known or the write failed (the caller then takes
+ * {@link write}, which replaces the file atomically).
+ */
+export const writeDirect = <A extends object>(file: string, metadata: A, known: object): A | undefined => {
+  const size = sizeOf(known)
+  if (size === undefined) return undefined
+  const bytes = padded(JSON.stringify(metadata, null, 2) + "\n", size)
+  return overwriteDirect(file, bytes) ? remember(metadata, bytes.length) : undefined
+}
+
+/** The metadata after a status change (or the first metadata of an instance, when there is none). */
+export const next = (
+  instance: WorkspacePaths.InstanceRef,
+  current: Option.Option<Metadata>,
+  status: Status | undefined,
+  reason: string | undefined,
+  at: string
+): Metadata => {
+  // A reason belongs to the status it explains: a new status without one drops the old reason.
+  const why = reason === undefined ? {} : { reason }
+  return Option.isSome(current)
+    ? {
+      v: 1,
+      status: status ?? current.value.status,
+      workspaceId: current.value.workspaceId,
+      agentName: current.value.agentName,
+      instanceKey: current.value.instanceKey,
+      createdAt: current.value.createdAt,
+      updatedAt: at,
+      ...why
+    }
+    : {
+      v: 1,
+      status: status ?? "idle",
+      workspaceId: WorkspacePaths.workspaceId(instance.workspaceId),
+      agentName: instance.agentName,
+      instanceKey: instance.instanceKey,
+      createdAt: at,
+      updatedAt: at,
+      ...why
+    }
+}

@@ -103,28 +103,32 @@ export const make = <A>(options: {
     const restLock = yield* Effect.makeSemaphore(1)
 
     // Opens (or finds) the entry under the lock. A new entry counts as just used, so the idle sweep leaves
-    // it alone until its caller has marked it active. `undefined`: the store closed meanwhile.
+    // it alone until its caller has marked it active. `undefined`: the store closed meanwhile. Only the open
+    // itself is interruptible: once it has succeeded its entry is recorded, so an interrupt right after it
+    // (a requester's timeout) never leaves the instance's lock held by no entry, which the next use would
+    // meet as "locked by another writer in this process" until the store closes.
     const acquire = <E>(key: string, open: Effect.Effect<A, E, Scope.Scope>) =>
-      lock.withPermits(1)(Effect.gen(function*() {
-        if (closed) return undefined
-        const known = entries.get(key)
-        if (known !== undefined) return known
-        const scope = yield* Scope.fork(instancesScope, ExecutionStrategy.sequential)
-        const value = yield* open.pipe(
-          Scope.extend(scope),
-          Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-        )
-        const entry: Entry<A> = {
-          value,
-          scope,
-          active: 0,
-          lastUsed: yield* Clock.currentTimeMillis,
-          drained: undefined,
-          warm: false
-        }
-        entries.set(key, entry)
-        return entry
-      }))
+      lock.withPermits(1)(Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          if (closed) return undefined
+          const known = entries.get(key)
+          if (known !== undefined) return known
+          const scope = yield* Scope.fork(instancesScope, ExecutionStrategy.sequential)
+          const value = yield* restore(Scope.extend(open, scope)).pipe(
+            Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+          )
+          const entry: Entry<A> = {
+            value,
+            scope,
+            active: 0,
+            lastUsed: yield* Clock.currentTimeMillis,
+            drained: undefined,
+            warm: false
+          }
+          entries.set(key, entry)
+          return entry
+        })
+      ))
 
     const finish = (entry: Entry<A>) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>

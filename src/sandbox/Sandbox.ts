@@ -251,15 +251,24 @@ export const bubblewrapArgs = (mounts: Mounts): Array<string> => {
   // Other calls' files (a cold call's input, environment and token) and the worker script's directory
   // are not the tool's business: hidden wherever a bind covers them, after the binds.
   const bound = [...implicit, ...reads, ...writes]
+  const hiddenNow: Array<string> = []
   for (const hidden of mounts.hide) {
     const covered = mounts.read === "all" || mounts.write === "all" || bound.some((p) => within(p, hidden))
     if (!covered) continue
+    hiddenNow.push(hidden)
     args.push("--tmpfs", hidden)
     for (const p of implicit) if (within(hidden, p) && p !== hidden) args.push("--ro-bind", p, p)
   }
   args.push("--ro-bind", mounts.workerPath, mounts.workerPath)
   for (const file of mounts.files ?? []) args.push("--ro-bind", file, file)
   args.push("--size", String(mounts.scratchBytes), "--tmpfs", mounts.scratchDir)
+  // Every other tmpfs bubblewrap made has no size limit: the new root (when `/` is not bound), `/dev` (and
+  // `/dev/shm`, `/dev/mqueue` a tool could create there) and the hiding ones. Written to, each would hold
+  // memory past `maxMemoryMB` that no watchdog sees (E10 outside the scratch): read-only once the mounts
+  // inside them are made (a remount is not recursive, so the binds and the scratch keep their modes).
+  if (mounts.read !== "all" && !writeAll) args.push("--remount-ro", "/")
+  args.push("--remount-ro", "/dev")
+  for (const hidden of hiddenNow) args.push("--remount-ro", hidden)
   args.push("--chdir", mounts.scratchDir)
   return args
 }

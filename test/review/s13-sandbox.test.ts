@@ -265,3 +265,143 @@ describe("review s13: another call's file, environment and token stay out of a t
     120_000
   )
 })
+
+// Writes up to `mb` MiB into `dir` (created if it can be); "HIDDEN" stands for the private directory, hidden
+// behind a tmpfs of its own when a read grant covers it.
+const fillTools = `import * as fs from "node:fs"
+import * as path from "node:path"
+export const fill = ({ dir, mb }) => {
+  if (dir === "HIDDEN") dir = path.join(path.dirname(path.dirname(process.env.HOME)), "fill")
+  const chunk = Buffer.alloc(1 << 20, 120)
+  let written = 0
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+    const fd = fs.openSync(path.join(dir, "fill.bin"), "w")
+    try {
+      for (let i = 0; i < mb; i++) {
+        fs.writeSync(fd, chunk)
+        written++
+      }
+    } finally {
+      fs.closeSync(fd)
+      fs.rmSync(path.join(dir, "fill.bin"), { force: true })
+    }
+  } catch (e) {
+    return { written, error: String(e && e.code) }
+  }
+  return { written, error: null }
+}
+`
+
+describe.runIf(bubblewrapWorks)("review s13: under bubblewrap no tmpfs a tool can write is unbounded (E10)", () => {
+  it.scopedLive(
+    "bun: /dev, /dev/shm, the sandbox's root and the hidden private directory take no file",
+    () =>
+      Effect.gen(function*() {
+        // With maxMemoryMB 64, main let this Bun tool write 150 MB to each of them (bubblewrap's own tmpfs
+        // mounts have no size limit, and the watchdog only samples resident memory).
+        const root = yield* tempDir("es-r13-fill-root-")
+        const toolDir = yield* tempDir("es-r13-fill-tool-")
+        const entry = path.join(toolDir, "tools.mjs")
+        fs.writeFileSync(entry, fillTools)
+        const results = yield* Effect.gen(function*() {
+          const tools = yield* ToolRuntime.ToolRuntime
+          const out: Record<string, unknown> = {}
+          for (const dir of ["/dev/shm", "/dev/es-fill", "/es-fill", "HIDDEN"]) {
+            out[dir] = yield* tools.execute({ toolId: "fill", input: { dir, mb: 150 } }).pipe(
+              Effect.catchAll((e) => Effect.succeed(e._tag))
+            )
+          }
+          // The scratch directory is still the tool's, up to its limit.
+          out.scratch = yield* tools.execute({ toolId: "fill", input: { dir: ".", mb: 8 } })
+          return out
+        }).pipe(
+          Effect.provide(
+            ToolRuntime.layerWith({ tempRoot: root }).pipe(
+              Layer.provide(RuntimeConfig.layer(
+                "bun",
+                RuntimeConfig.withEntrypointPath(entry),
+                RuntimeConfig.withIsolation("os"),
+                RuntimeConfig.withPrespawn(0),
+                RuntimeConfig.withMaxMemoryMB(64),
+                RuntimeConfig.withPermissions([`--allow-read=${root}`, "--allow-env", "--allow-net", "--allow-run"])
+              )),
+              Layer.orDie
+            )
+          ),
+          guard("90 seconds")
+        )
+        for (const dir of ["/dev/shm", "/dev/es-fill", "/es-fill", "HIDDEN"]) {
+          const result = results[dir] as { written?: number } | string
+          assert.isTrue(
+            typeof result === "string" || (result.written ?? 0) === 0,
+            `${dir}: ${JSON.stringify(result)} (of ${JSON.stringify(results)})`
+          )
+        }
+        assert.deepStrictEqual(results.scratch, { written: 8, error: null })
+      }),
+    120_000
+  )
+})
+
+// Makes a tree deeper than a path can name (4096 bytes) in the scratch directory, walking down with chdir.
+const deepTools = `import * as fs from "node:fs"
+export const deep = ({ depth }) => {
+  const start = process.cwd()
+  const name = "d".repeat(200)
+  let made = 0
+  try {
+    for (; made < depth; made++) {
+      fs.mkdirSync(name)
+      process.chdir(name)
+    }
+  } catch {}
+  process.chdir(start)
+  return made
+}
+`
+
+describe("review s13: nothing of a call is left behind, whatever the tool leaves in its scratch", () => {
+  for (const isolation of isolations) {
+    for (const runtime of ["node", "bun"] as const) {
+      it.scopedLive(
+        `${runtime}, ${isolation}: a tree deeper than PATH_MAX is removed and the layer closes cleanly`,
+        () =>
+          Effect.gen(function*() {
+            // main: the scratch removal (fs.rmSync) failed with ENAMETOOLONG: the layer's scope closed with
+            // that defect, and the tree (with a cold Bun call's file beside it) stayed on disk.
+            const root = yield* tempDir("es-r13-deep-root-")
+            const toolDir = yield* tempDir("es-r13-deep-tool-")
+            const entry = path.join(toolDir, "tools.mjs")
+            fs.writeFileSync(entry, deepTools)
+            const exit = yield* Effect.gen(function*() {
+              const tools = yield* ToolRuntime.ToolRuntime
+              return yield* tools.execute({ toolId: "deep", input: { depth: 30 } })
+            }).pipe(
+              Effect.provide(
+                ToolRuntime.layerWith({ tempRoot: root }).pipe(
+                  Layer.provide(RuntimeConfig.layer(
+                    runtime,
+                    RuntimeConfig.withEntrypointPath(entry),
+                    RuntimeConfig.withIsolation(isolation),
+                    RuntimeConfig.withPrespawn(0),
+                    // Node: write access to its scratch only; Bun has no flags (granted everything).
+                    RuntimeConfig.withPermissions(
+                      runtime === "bun" ? ["--allow-all"] : [`--allow-read=${toolDir}`, "--allow-env", "--allow-net"]
+                    )
+                  )),
+                  Layer.orDie
+                )
+              ),
+              guard("90 seconds"),
+              Effect.exit
+            )
+            assert.strictEqual(exit._tag, "Success", JSON.stringify(exit).slice(0, 400))
+            assert.isAbove(exit._tag === "Success" ? exit.value as number : 0, 19, "the tool went past PATH_MAX")
+            assert.deepStrictEqual(fs.readdirSync(root), [], "the layer's private directory is gone")
+          }),
+        120_000
+      )
+    }
+  }
+})

@@ -35,6 +35,14 @@ const handsOverByFile = (plan: Plan.Plan): boolean =>
   plan.config.runtimeType === "bun" && !plan.config.nativeTools.callAgents &&
   !plan.config.nativeTools.callWorkflows
 
+/** Removes `target` (see `PrivateDir.remove`); what cannot be removed is logged, never a defect of the
+ * scope closing. */
+const removeOrWarn = (target: string): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.sync(() => PrivateDir.remove(target)),
+    (error) => error === undefined ? Effect.void : Effect.logWarning(error.message)
+  )
+
 /**
  * What the launcher needs from its layer.
  *
@@ -97,7 +105,7 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
     }
     const privateDir = yield* Effect.acquireRelease(
       Effect.sync(() => PrivateDir.create(input.tempRoot)),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+      (dir) => removeOrWarn(dir)
     )
     const workerDir = path.join(privateDir, "worker")
     const callsDir = path.join(privateDir, "calls")
@@ -131,11 +139,8 @@ export const make = (input: LauncherInput): Effect.Effect<Launcher, never, Scope
         spare = undefined
         return dir
       }),
-      (dir) =>
-        Effect.sync(() => {
-          fs.rmSync(dir, { recursive: true, force: true })
-          fs.rmSync(callFileOf(dir), { force: true })
-        })
+      // The call's file first (it holds the call's input, env and token), then the tree the tool left.
+      (dir) => Effect.zipRight(removeOrWarn(callFileOf(dir)), removeOrWarn(dir))
     )
 
     const start = (

@@ -9,6 +9,7 @@
  *
  * @internal
  */
+import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -58,6 +59,32 @@ const abandoned = (dir: string, now: number): boolean => {
 }
 
 /**
+ * Removes `target` (a file or a whole tree) and never throws; returns the error it could not get past, if
+ * any. A tool may leave a tree deeper than a path can name in its scratch directory (it can `chdir` down
+ * as it goes, under runtime flags the directory is on the host's disk): `fs.rmSync` then fails with
+ * `ENAMETOOLONG` halfway, so the tree goes to `rm -rf`, which walks it by directory handles.
+ *
+ * @internal
+ */
+export const remove = (target: string): Error | undefined => {
+  try {
+    fs.rmSync(target, { recursive: true, force: true })
+    return undefined
+  } catch (error) {
+    const result = ChildProcess.spawnSync("rm", ["-rf", "--", target], {
+      env: { PATH: "/usr/bin:/bin" },
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    if (result.status === 0 && !fs.existsSync(target)) return undefined
+    return new Error(
+      `could not remove ${target}: ${String(error)}; rm -rf: ${result.error?.message ?? result.stderr?.trim() ?? ""}`
+    )
+  }
+}
+
+/**
  * Removes the private directories under `tempRoot` whose owner process is gone; returns their paths.
  * Only directories named like ours and owned by this user are considered.
  *
@@ -78,8 +105,7 @@ export const sweepAbandoned = (tempRoot: string, now = Date.now()): ReadonlyArra
       const info = fs.lstatSync(dir)
       if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue
       if (!abandoned(dir, now)) continue
-      fs.rmSync(dir, { recursive: true, force: true })
-      removed.push(dir)
+      if (remove(dir) === undefined) removed.push(dir)
     } catch {
       // Raced with its owner or another sweeper: leave it.
     }

@@ -256,6 +256,30 @@ export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swa
 }
 
 /**
+ * An option given to `Orchestrator.make*` / `layer*` in code cannot be met: a limit (`mailboxCapacity`,
+ * `calls.maxSpawned`, `calls.maxPendingAsync`, `calls.maxInbox`) that is not a positive integer (NaN, 0,
+ * negative, fractional), or a `calls.defaultTimeout` that is zero, negative or NaN. Refused before anything
+ * starts, never clamped or ignored.
+ *
+ * @example
+ * ```ts
+ * import { OrchestratorError } from "effect-swarm"
+ * const e = new OrchestratorError.InvalidOption({ option: "calls.maxSpawned", given: "NaN", expected: "a positive integer" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOption extends Schema.TaggedError<InvalidOption>("effect-swarm/InvalidOption")(
+  "InvalidOption",
+  { option: Schema.String, given: Schema.String, expected: Schema.String }
+) {
+  override get message(): string {
+    return `cannot start the orchestrator: option ${this.option} is ${this.given}; it must be ${this.expected}`
+  }
+}
+
+/**
  * Another orchestrator runs the same workspace of this state root: the holder of its
  * `<root>/workspaces/<workspaceId>/orchestrator.lock` (another process, on this host or another, or another
  * orchestrator in this process, `pid` then being this process's). The orchestrator does not start, and has
@@ -306,8 +330,8 @@ export class WorkspaceLocked extends Schema.TaggedError<WorkspaceLocked>("effect
 }
 
 /**
- * Why an orchestrator does not start: no such Swarm, another orchestrator on its workspace, or its lock
- * could not be written under the state root.
+ * Why an orchestrator does not start: no such Swarm, an option that cannot be met, another orchestrator on
+ * its workspace, or its lock could not be written under the state root.
  *
  * @example
  * ```ts
@@ -318,7 +342,7 @@ export class WorkspaceLocked extends Schema.TaggedError<WorkspaceLocked>("effect
  * @since 0.1.0
  * @category errors
  */
-export type StartError = SwarmNotFound | WorkspaceLocked | StorageIoError
+export type StartError = SwarmNotFound | InvalidOption | WorkspaceLocked | StorageIoError
 
 /**
  * The instance died with its turn (its process exited, its storage failed, a defect): the orchestrator

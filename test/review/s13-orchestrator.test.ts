@@ -2,10 +2,21 @@
 // before its fix (497d50c): real files under a temporary state root, the public API, the scripted model as
 // the only fake, every timer on the TestClock.
 import { assert, describe } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Fiber, Option } from "effect"
 import type { OrchestratorError } from "effect-swarm"
-import { Orchestrator } from "effect-swarm"
-import { baseLayer, callOutcome, loadCalls, scopedTest } from "../orchestrator/helpers.js"
+import { Jsonl, Orchestrator, Scripted } from "effect-swarm"
+import * as path from "node:path"
+import {
+  baseLayer,
+  callOutcome,
+  durableContext,
+  durableTimeout,
+  eventLoopTurn,
+  info,
+  loadBundle,
+  loadCalls,
+  scopedTest
+} from "../orchestrator/helpers.js"
 
 describe("the orchestrator's limits", () => {
   scopedTest(
@@ -42,5 +53,53 @@ describe("the orchestrator's limits", () => {
         }))
         assert.deepStrictEqual(spawns, ["succeeded", "succeeded", "AGENT_SPAWN_LIMIT"])
       }).pipe(Effect.provide(baseLayer))
+  )
+})
+
+describe("a stop that lands after the turn ended", () => {
+  scopedTest(
+    "waits while the worker acknowledges the turn's message: its requester gets the turn's reply, never waits forever",
+    () =>
+      Effect.gen(function*() {
+        const { context } = yield* durableContext("es-s13-ack-")
+        const bundle = yield* loadBundle
+        const model = yield* Scripted.make([{ text: "done before the stop" }])
+        // The inbox file's acknowledgement (the truncate that empties it) waits until the test lets it go: the
+        // stop lands after the turn ended and before its message left the inbox.
+        const acknowledging = yield* Deferred.make<void>()
+        const gate = yield* Deferred.make<void>()
+        const gated: Jsonl.DurableFileService = {
+          open: (fs, file, options) =>
+            Effect.map(Jsonl.DurableFile.node.open(fs, file, options), (handle) => ({
+              ...handle,
+              truncate: (length: number) =>
+                file.endsWith(path.join("inbox", "messages.jsonl"))
+                  ? Deferred.succeed(acknowledging, undefined).pipe(
+                    Effect.zipRight(Deferred.await(gate)),
+                    Effect.zipRight(handle.truncate(length))
+                  )
+                  : handle.truncate(length)
+            }))
+        }
+        const orchestrator = yield* Orchestrator.make(bundle, "default", { models: { alpha: model } }).pipe(
+          Effect.provide(context)
+        )
+        // The inbox writer is opened by the request (its first message), with the DurableFile in force there.
+        const request = yield* Effect.fork(
+          orchestrator.request("alpha@one", "go").pipe(Effect.provideService(Jsonl.DurableFile, gated))
+        )
+        yield* Deferred.await(acknowledging)
+        const stopping = yield* Effect.fork(orchestrator.stop("alpha@one"))
+        for (let i = 0; i < 20; i++) yield* eventLoopTurn
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(stopping)
+        // Before: the worker was interrupted inside the acknowledgement and the reply was never given (None).
+        const answered = yield* Fiber.poll(request)
+        assert.isTrue(Option.isSome(answered), "the request is still waiting after the stop")
+        const result = yield* Fiber.join(request)
+        assert.strictEqual(result.finishReason, "text_response")
+        assert.strictEqual((yield* info(orchestrator, "alpha@one")).status, "stopped")
+      }),
+    durableTimeout
   )
 })

@@ -10,10 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as LeanScope from "../../workspace/internal/leanScope.js"
 import type { Hosted } from "../AgentHost.js"
 import type { CalleeOutcome } from "../AgentsApi.js"
-import { AgentTurnFailed, type AgentUnavailable } from "../OrchestratorError.js"
+import { AgentTurnFailed, type AgentUnavailable, type HostCrashed } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import { describe } from "./hostInProcess.js"
 import type * as Lifecycle from "./lifecycle.js"
@@ -66,6 +67,23 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       }))
       envelope.fiber = fiber
       const exit = yield* awaitTurn(fiber, () => abandonStopped(slot, hosted))
+      return yield* settle(slot, hosted, envelope, exit, clock)
+    })
+
+  /**
+   * What follows a turn's end: the async caller's reply, the acknowledgement, the requester's answer.
+   * Uninterruptible (bounded work: a few durable writes; a child's abandon is bounded by its grace period): a
+   * stop, restart or shutdown that lands here waits for it, so a turn that ended is never left without its
+   * answer (its requester waited forever) nor its message half acknowledged.
+   */
+  const settle = (
+    slot: Slot,
+    hosted: Hosted,
+    envelope: Mailbox.Envelope,
+    exit: Exit.Exit<TurnResult, AgentTurnFailed | HostCrashed>,
+    clock: Clock.Clock
+  ) =>
+    Effect.gen(function*() {
       envelope.fiber = undefined
       slot.current = undefined
       slot.status = "idle"
@@ -122,7 +140,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
       if (envelope.timedOut !== undefined) return yield* Deferred.fail(envelope.reply, envelope.timedOut)
       if (reloaded !== undefined) return yield* Deferred.fail(envelope.reply, reloaded)
       return yield* Deferred.interrupt(envelope.reply)
-    })
+    }).pipe(Effect.uninterruptible)
 
   /**
    * Waits for the turn's fiber; interrupted (restart, stop, shutdown), it interrupts the turn and waits for it

@@ -267,15 +267,24 @@ const link = (
       acquiredAt: new Date(now).toISOString()
     }) + "\n"
     const tmp = `${file}.${process.pid}.${token}`
-    yield* fs.writeFileString(tmp, content).pipe(io(tmp, "write lock"))
+    // Synced before it is linked into place: after a power cut a lock file is whole or absent, never an
+    // empty file that no process holds and every start refuses (the holder cannot be read, so it is held).
+    yield* Effect.scoped(Effect.flatMap(fs.open(tmp, { flag: "w" }), (handle) =>
+      Effect.zipRight(handle.writeAll(new TextEncoder().encode(content)), handle.sync))).pipe(io(tmp, "write lock"))
     const linked = yield* Effect.gen(function*() {
       // Each round does file I/O, so a rival's takeover in progress ("busy") has time to finish.
       for (let attempt = 0; attempt < 64; attempt++) {
-        if (yield* createExclusive(fs, file, tmp, content)) return true
+        if (yield* createExclusive(fs, file, tmp, content)) {
+          return true
+        }
         const holder = yield* readHolder(fs, file)
         if (holder === undefined) {
           // Removed in between (retry), or damaged by hand (locks are created whole): held.
-          if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => true))) return false
+          if (
+            yield* fs.exists(file).pipe(Effect.orElseSucceed(() =>
+              true
+            ))
+          ) return false
           continue
         }
         if (!(yield* isStale(fs, holder, key))) return false

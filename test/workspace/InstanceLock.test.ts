@@ -4,7 +4,7 @@ import { Effect, Either, Exit, Scope } from "effect"
 import { InstanceLock, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
 import { spawnSync } from "node:child_process"
 import * as os from "node:os"
-import { FsLive, msg, ref, tempRoot } from "./helpers.js"
+import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
 
 const lockWith = (root: string, content: Record<string, unknown>) =>
   Effect.gen(function*() {
@@ -190,4 +190,21 @@ describe("InstanceLock in a scope that has already closed", () => {
       // The process-wide lock table is free: another acquire in a live scope works.
       yield* Effect.scoped(InstanceLock.acquire(fs, p.lock, "messages")).pipe(Effect.timeout("10 seconds"))
     }).pipe(Effect.scoped, Effect.provide(FsLive)))
+
+  // Session 13 (review of issue 16): the lock's content reached the disk only when the kernel chose to write
+  // it back. After a power cut the linked lock file could be empty: no readable holder, so every later start
+  // was refused (InstanceLocked, pid -1) until someone deleted the file by hand.
+  it.scoped("the lock's content is synced to disk before the lock file is linked into place", () =>
+    Effect.gen(function*() {
+      const probe = newProbe()
+      const root = yield* tempRoot
+      const lock = WorkspacePaths.instance(root, ref).lock
+      yield* Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.makeDirectory(WorkspacePaths.instance(root, ref).dir, { recursive: true })
+        yield* Effect.scoped(InstanceLock.acquire(fs, lock, "messages"))
+      }).pipe(Effect.provide(probedFs(probe)))
+      const temp = probe.synced.filter((file) => file.startsWith(`${lock}.`))
+      assert.strictEqual(temp.length, 1, `synced: ${JSON.stringify(probe.synced)}`)
+    }).pipe(Effect.provide(FsLive)))
 })

@@ -105,9 +105,12 @@ export class SeqConflict extends Schema.TaggedError<SeqConflict>("effect-swarm/S
 }
 
 /**
- * A draft cannot be stored and read back (a missing or empty id, an invalid date, a tool call without
- * input, content that is not text or parts, ...). Nothing of the batch was written. `index` is the draft's
- * position in the batch.
+ * A record cannot be stored and read back as it was given. Nothing of the batch was written. `index` is the
+ * record's position in the batch. `kind` says what was appended: a message event draft (`MessageStore`, the
+ * default: a missing or empty id, an invalid date, a tool call without input, content that is not text or
+ * parts, an id already in the conversation...) or a runtime event (`RuntimeEventLog`: not a JSON object with
+ * a string `type`, or holding a value JSON would change: NaN, Infinity, `undefined` in an array, a Date, nesting
+ * past 256 levels...), with its `eventType`, the `file` it was for and the `path` of the value at fault when known.
  *
  * @example
  * ```ts
@@ -122,9 +125,25 @@ export class SeqConflict extends Schema.TaggedError<SeqConflict>("effect-swarm/S
  */
 export class InvalidMessage extends Schema.TaggedError<InvalidMessage>("effect-swarm/InvalidMessage")(
   "InvalidMessage",
-  { index: Schema.Number, reason: Schema.String, messageId: Schema.optional(Schema.String) }
+  {
+    index: Schema.Number,
+    reason: Schema.String,
+    messageId: Schema.optional(Schema.String),
+    kind: Schema.optional(Schema.Literal("message", "runtime event")),
+    eventType: Schema.optional(Schema.String),
+    file: Schema.optional(Schema.String),
+    path: Schema.optional(Schema.String)
+  }
 ) {
   override get message(): string {
+    if (this.kind === "runtime event") {
+      const type = this.eventType === undefined ? "" : ` of type ${JSON.stringify(this.eventType)}`
+      const where = this.file === undefined ? "the runtime event log" : this.file
+      const at = this.path === undefined ? "" : ` at ${this.path}`
+      return `runtime event #${this.index}${type} cannot be appended to ${where}: ${this.reason}${at}. Nothing of ` +
+        `the batch was written; store plain JSON (strings, finite numbers, booleans, null, arrays and plain ` +
+        `objects, at most 256 levels deep), e.g. a date as its ISO string, null for a missing array item.`
+    }
     const id = this.messageId === undefined ? "" : ` (message id ${JSON.stringify(this.messageId)})`
     return `draft #${this.index}${id} cannot be stored: ${this.reason}. Nothing was written; build messages with ` +
       `Message.make or fix that field.`

@@ -13,17 +13,9 @@
  *
  * @internal
  */
-import * as Message from "../../conversation/Message.js"
 import type * as MessageEvent from "../../conversation/MessageEvent.js"
 import * as IsoDate from "./isoDate.js"
-
-// A string that JSON.stringify writes as it is between quotes: no quote, backslash, control character or
-// surrogate (a lone one is escaped; a pair is left to JSON.stringify as well). Testing this is about three
-// times cheaper than JSON.stringify of the string.
-const plain = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
-
-/** `JSON.stringify(s)` for a string. @internal */
-export const quote = (s: string): string => plain.test(s) ? `"${s}"` : JSON.stringify(s)
+import { jsonText, quote } from "./jsonlText.js"
 
 type Obj = Record<string, unknown>
 
@@ -42,22 +34,10 @@ const hasOwn = (o: Obj, key: string) => Object.prototype.hasOwnProperty.call(o, 
 /**
  * The text of a value `Message.Json` accepts at nesting `depth` (the schema counts the depth from the open
  * record that holds it), or `undefined` for anything else (NaN, Infinity, `undefined`, a function, a Date...).
+ * One walk that checks as it writes (`jsonText`): what is written is what was checked, even should a getter
+ * give another value on a second read.
  */
-const json = (u: unknown, depth: number): string | undefined => {
-  switch (typeof u) {
-    case "string":
-      return quote(u)
-    case "number":
-      // Number#toString is what JSON.stringify writes for a finite number (-0 included: "0").
-      return Number.isFinite(u) ? `${u}` : undefined
-    case "boolean":
-      return u ? "true" : "false"
-    case "object":
-      return u === null ? "null" : Message.isJson(u, depth) ? JSON.stringify(u) : undefined
-    default:
-      return undefined
-  }
-}
+const json = (u: unknown, depth: number): string | undefined => jsonText(u, depth)
 
 /**
  * `,"key":value` for every key of an open record that is not one of its schema's fields (`fields`), in the
@@ -120,50 +100,64 @@ const optional = (o: Obj, key: string): string | undefined | false => {
   return typeof value === "string" ? `,"${key}":${quote(value)}` : false
 }
 
+// Every field below is read once into a local, checked, and the local is what is written: a getter that gives
+// another value on a second read cannot put a value nobody checked into the line. (`others` reads the fields
+// again only to see whether one is present but `undefined`, which sends the record to Schema: its output is
+// parsed and decoded before it is written.)
+
 // Parts and tool calls sit inside `data`, whose values must be JSON: their own values are at depth 2 there.
 const partText = (p: unknown): string | undefined => {
   if (!isPlain(p)) return undefined
   let head: string
   let fields: ReadonlySet<string>
-  switch (p.type) {
+  const type = p.type
+  switch (type) {
     case "text":
     case "reasoning": {
-      if (typeof p.text !== "string") return undefined
-      head = `{"type":"${p.type}","text":${quote(p.text)}`
+      const text = p.text
+      if (typeof text !== "string") return undefined
+      head = `{"type":"${type}","text":${quote(text)}`
       fields = textFields
       break
     }
     case "image": {
+      const image = p.image
       const mediaType = optional(p, "mediaType")
-      if (typeof p.image !== "string" || mediaType === false) return undefined
-      head = `{"type":"image","image":${quote(p.image)}${mediaType ?? ""}`
+      if (typeof image !== "string" || mediaType === false) return undefined
+      head = `{"type":"image","image":${quote(image)}${mediaType ?? ""}`
       fields = imageFields
       break
     }
     case "file": {
+      const data = p.data
+      const mediaType = p.mediaType
       const filename = optional(p, "filename")
-      if (typeof p.data !== "string" || typeof p.mediaType !== "string" || filename === false) return undefined
-      head = `{"type":"file","data":${quote(p.data)},"mediaType":${quote(p.mediaType)}${filename ?? ""}`
+      if (typeof data !== "string" || typeof mediaType !== "string" || filename === false) return undefined
+      head = `{"type":"file","data":${quote(data)},"mediaType":${quote(mediaType)}${filename ?? ""}`
       fields = fileFields
       break
     }
     case "tool-call": {
+      const toolCallId = p.toolCallId
+      const toolName = p.toolName
       const input = json(p.input, 2)
-      if (typeof p.toolCallId !== "string" || typeof p.toolName !== "string" || input === undefined) return undefined
-      head = `{"type":"tool-call","toolCallId":${quote(p.toolCallId)},"toolName":${quote(p.toolName)},"input":${input}`
+      if (typeof toolCallId !== "string" || typeof toolName !== "string" || input === undefined) return undefined
+      head = `{"type":"tool-call","toolCallId":${quote(toolCallId)},"toolName":${quote(toolName)},"input":${input}`
       fields = toolCallPartFields
       break
     }
     case "tool-result": {
+      const toolCallId = p.toolCallId
+      const toolName = p.toolName
       const output = json(p.output, 2)
       const isError = p.isError
       if (
-        typeof p.toolCallId !== "string" || typeof p.toolName !== "string" || output === undefined ||
+        typeof toolCallId !== "string" || typeof toolName !== "string" || output === undefined ||
         (isError !== undefined && typeof isError !== "boolean")
       ) return undefined
-      head = `{"type":"tool-result","toolCallId":${quote(p.toolCallId)},"toolName":${
-        quote(p.toolName)
-      },"output":${output}${isError === undefined ? "" : `,"isError":${isError}`}`
+      head = `{"type":"tool-result","toolCallId":${quote(toolCallId)},"toolName":${quote(toolName)},"output":${output}${
+        isError === undefined ? "" : `,"isError":${isError}`
+      }`
       fields = toolResultFields
       break
     }
@@ -175,15 +169,19 @@ const partText = (p: unknown): string | undefined => {
 }
 
 const toolCallText = (c: unknown): string | undefined => {
-  if (!isPlain(c) || typeof c.id !== "string" || typeof c.name !== "string") return undefined
+  if (!isPlain(c)) return undefined
+  const id = c.id
+  const name = c.name
+  if (typeof id !== "string" || typeof name !== "string") return undefined
   const args = json(c.arguments, 2)
   const rest = args === undefined ? undefined : others(c, toolCallFields, 2)
-  return rest === undefined ? undefined : `{"id":${quote(c.id)},"name":${quote(c.name)},"arguments":${args}${rest}}`
+  return rest === undefined ? undefined : `{"id":${quote(id)},"name":${quote(name)},"arguments":${args}${rest}}`
 }
 
 const list = (items: ReadonlyArray<unknown>, item: (u: unknown) => string | undefined): string | undefined => {
+  const n = items.length
   let text = "["
-  for (let i = 0; i < items.length; i++) {
+  for (let i = 0; i < n; i++) {
     const one = item(items[i])
     if (one === undefined) return undefined
     text += i === 0 ? one : `,${one}`
@@ -207,10 +205,11 @@ const dataText = (d: unknown): string | undefined => {
   const toolName = optional(d, "toolName")
   if (name === false || toolCallId === false || toolName === false) return undefined
   let toolCalls = ""
-  if (d.toolCalls !== undefined) {
-    const calls = Array.isArray(d.toolCalls) ? list(d.toolCalls, toolCallText) : undefined
-    if (calls === undefined) return undefined
-    toolCalls = `,"toolCalls":${calls}`
+  const calls = d.toolCalls
+  if (calls !== undefined) {
+    const text = Array.isArray(calls) ? list(calls, toolCallText) : undefined
+    if (text === undefined) return undefined
+    toolCalls = `,"toolCalls":${text}`
   }
   const rest = others(d, dataFields, 0)
   return rest === undefined
@@ -234,28 +233,47 @@ const sourceText = (s: unknown): string | undefined => {
       return `{"type":"user"}`
     case "system":
       return `{"type":"system"}`
-    case "assistant":
+    case "assistant": {
       if (!hasOwn(s, "stepId")) return `{"type":"assistant"}`
-      return typeof s.stepId === "string" ? `{"type":"assistant","stepId":${quote(s.stepId)}}` : undefined
-    case "tool":
-      return typeof s.toolCallId === "string" && typeof s.toolName === "string"
-        ? `{"type":"tool","toolCallId":${quote(s.toolCallId)},"toolName":${quote(s.toolName)}}`
+      const stepId = s.stepId
+      return typeof stepId === "string" ? `{"type":"assistant","stepId":${quote(stepId)}}` : undefined
+    }
+    case "tool": {
+      const toolCallId = s.toolCallId
+      const toolName = s.toolName
+      return typeof toolCallId === "string" && typeof toolName === "string"
+        ? `{"type":"tool","toolCallId":${quote(toolCallId)},"toolName":${quote(toolName)}}`
         : undefined
-    case "extension":
-      return typeof s.extensionName === "string"
-        ? `{"type":"extension","extensionName":${quote(s.extensionName)}}`
+    }
+    case "extension": {
+      const extensionName = s.extensionName
+      return typeof extensionName === "string"
+        ? `{"type":"extension","extensionName":${quote(extensionName)}}`
         : undefined
-    case "agent":
-      return agentKinds.has(s.kind) && typeof s.agentName === "string" && typeof s.instanceKey === "string" &&
-          typeof s.correlationId === "string"
-        ? `{"type":"agent","kind":"${s.kind as string}","agentName":${quote(s.agentName)},"instanceKey":${
-          quote(s.instanceKey)
-        },"correlationId":${quote(s.correlationId)}}`
+    }
+    case "agent": {
+      const kind = s.kind
+      const agentName = s.agentName
+      const instanceKey = s.instanceKey
+      const correlationId = s.correlationId
+      return agentKinds.has(kind) && typeof agentName === "string" && typeof instanceKey === "string" &&
+          typeof correlationId === "string"
+        ? `{"type":"agent","kind":"${kind as string}","agentName":${quote(agentName)},"instanceKey":${
+          quote(instanceKey)
+        },"correlationId":${quote(correlationId)}}`
         : undefined
+    }
     default:
       return undefined
   }
 }
+
+/**
+ * The id of the last message `messageText` wrote (read once, with the rest): what `append` claims as written.
+ *
+ * @internal
+ */
+export const written = { id: "" }
 
 /**
  * The JSON text of a message as Schema would encode it, or `undefined` (see the module docs).
@@ -263,7 +281,9 @@ const sourceText = (s: unknown): string | undefined => {
  * @internal
  */
 export const messageText = (m: unknown): string | undefined => {
-  if (!isRecord(m) || typeof m.id !== "string" || m.id.length === 0) return undefined
+  if (!isRecord(m)) return undefined
+  const id = m.id
+  if (typeof id !== "string" || id.length === 0) return undefined
   const createdAt = m.createdAt
   // A plain Date (a subclass may write itself differently), valid, in years 0-9999.
   const iso = createdAt instanceof Date && Object.getPrototypeOf(createdAt) === Date.prototype
@@ -276,7 +296,8 @@ export const messageText = (m: unknown): string | undefined => {
   if (metadata === undefined) return undefined
   const source = sourceText(m.source)
   if (source === undefined) return undefined
-  return `{"id":${quote(m.id)},"data":${data},"metadata":${metadata},"createdAt":"${iso}","source":${source}}`
+  written.id = id
+  return `{"id":${quote(id)},"data":${data},"metadata":${metadata},"createdAt":"${iso}","source":${source}}`
 }
 
 /**
@@ -294,15 +315,18 @@ export const eventLine = (e: MessageEvent.MessageEvent, version: number): string
       return message === undefined ? undefined : `{"v":${version},"seq":${seq},"type":"append","message":${message}}`
     }
     case "replace": {
-      const message = typeof e.targetId === "string" ? messageText(e.message) : undefined
+      const targetId: unknown = e.targetId
+      const message = typeof targetId === "string" ? messageText(e.message) : undefined
       return message === undefined
         ? undefined
-        : `{"v":${version},"seq":${seq},"type":"replace","targetId":${quote(e.targetId)},"message":${message}}`
+        : `{"v":${version},"seq":${seq},"type":"replace","targetId":${quote(targetId as string)},"message":${message}}`
     }
-    case "remove":
-      return typeof e.targetId === "string"
-        ? `{"v":${version},"seq":${seq},"type":"remove","targetId":${quote(e.targetId)}}`
+    case "remove": {
+      const targetId: unknown = e.targetId
+      return typeof targetId === "string"
+        ? `{"v":${version},"seq":${seq},"type":"remove","targetId":${quote(targetId)}}`
         : undefined
+    }
     case "truncate":
       return `{"v":${version},"seq":${seq},"type":"truncate"}`
     default:

@@ -40,6 +40,7 @@ import type { InstanceRef } from "./InstanceName.js"
 import * as Compaction from "./internal/compaction.js"
 import * as DurableFile from "./internal/durableFile.js"
 import { encodeEvents, sequence } from "./internal/messageCodec.js"
+import { claim } from "./internal/messageIds.js"
 import * as MessageInstance from "./internal/messageInstance.js"
 import * as MessageInstances from "./internal/messageInstances.js"
 import type { RepairReport } from "./internal/repair.js"
@@ -237,6 +238,14 @@ export interface Options {
   readonly fileIdleTimeout?: Duration.DurationInput | undefined
 }
 
+const duplicateDraft = (index: number, id: string) =>
+  new StorageError.InvalidMessage({
+    index,
+    messageId: id,
+    reason: `its message id is already in the conversation (ids are unique: replace that message with ` +
+      `MessageEvent.replace, or give this one a new id)`
+  })
+
 // Effect's default tracer: spans in it are not exported anywhere.
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
@@ -283,9 +292,13 @@ export const make = (options?: Options): Effect.Effect<JsonlStore, never, FileSy
         return Either.left(new StorageError.SeqConflict({ expectedLastSeq: expected, lastSeq: inst.lastSeq }))
       }
       const events = sequence(drafts, inst.lastSeq + 1)
-      const text = encodeEvents(events)
+      const ids = new Array<string | undefined>(events.length)
+      const text = encodeEvents(events, ids)
       if (Either.isLeft(text)) return Either.left(text.left)
       if (events.length === 0) return Either.right([events, Effect.void] as const)
+      // Message ids stay unique (see messageIds.ts): claimed as written, all or none.
+      const duplicate = claim(inst.ids, events, ids)
+      if (duplicate !== undefined) return Either.left(duplicateDraft(duplicate, ids[duplicate]!))
       const wait = inst.writer.unsafeEnqueueText(text.right)
       inst.lastSeq += events.length
       for (const event of events) if (event.type !== "append") inst.lastDeadSeq = event.seq

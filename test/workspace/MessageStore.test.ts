@@ -18,6 +18,7 @@ import {
   TestClock
 } from "effect"
 import { Conversation, MessageEvent, MessageStore, WorkspacePaths } from "effect-swarm"
+import * as MessageIds from "../../src/workspace/internal/messageIds.js"
 import { FsLive, msg, newProbe, probedFs, ref, tempRoot } from "./helpers.js"
 import type { FileProbe } from "./helpers.js"
 
@@ -252,6 +253,12 @@ describe("MessageStore", () => {
         let store = yield* MessageStore.make(options).pipe(Effect.provideService(Scope.Scope, scope))
         for (const step of steps) {
           if ("batch" in step) {
+            // Message ids are unique: a batch that would bring one twice is refused whole, and nothing changes.
+            if (bringsIdTwice(model, step.batch)) {
+              const error = yield* Effect.flip(store.append(ref, step.batch))
+              assert.strictEqual(error._tag, "InvalidMessage")
+              continue
+            }
             const events = yield* store.append(ref, step.batch)
             model = Conversation.applyAll(model, events)
           } else if ("compact" in step) {
@@ -273,6 +280,13 @@ describe("MessageStore", () => {
 })
 
 const effectClose = (scope: Scope.CloseableScope) => Scope.close(scope, Exit.void)
+
+const bringsIdTwice = (model: Conversation.Conversation, batch: ReadonlyArray<MessageEvent.Draft>) => {
+  const ids = new Set(model.messages.map((m) => m.id))
+  return batch.some((d, i) =>
+    !MessageIds.step(ids, MessageEvent.withSeq(d, i + 1), "message" in d ? d.message.id : undefined)
+  )
+}
 
 /**
  * Starts a compaction and holds it at its third fsync (the directory's, after the snapshot rename), until

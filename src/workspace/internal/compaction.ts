@@ -46,6 +46,11 @@ export interface Open {
   /** The instance's scope: an automatic compaction runs in a fiber of it. */
   readonly scope: Scope.Scope
   lastSeq: number
+  /**
+   * The ids of the current messages (unique: `append` claims the ids of its events here, see
+   * `messageIds.ts`). Compaction does not change them.
+   */
+  readonly ids: Set<string>
   /** The seq of the snapshot. */
   baseSeq: number
   /** Size of `base.jsonl`, for the compaction policy. */

@@ -317,7 +317,8 @@ export const sequence = (
  * @internal
  */
 export const encodeEvents = (
-  events: ReadonlyArray<MessageEvent.MessageEvent>
+  events: ReadonlyArray<MessageEvent.MessageEvent>,
+  ids?: Array<string | undefined>
 ): Either.Either<string, InvalidMessage> => {
   let text = ""
   for (let index = 0; index < events.length; index++) {
@@ -325,7 +326,7 @@ export const encodeEvents = (
     if (!isObj(event)) return invalid(event, index, "it is not an event (an object with a `type`)")
     // A hostile value (a getter that throws, a proxy) may throw anywhere in here: a refusal, not a defect.
     try {
-      const line = encodeEvent(event, index)
+      const line = encodeEvent(event, index, ids)
       if (typeof line !== "string") return Either.left(line)
       text += line + "\n"
     } catch (cause) {
@@ -335,13 +336,21 @@ export const encodeEvents = (
   return Either.right(text)
 }
 
-// The line of one event, or the refusal.
+// The line of one event, or the refusal; `ids[index]` is set to the id of its message as written.
 const encodeEvent = (
   event: MessageEvent.MessageEvent,
-  index: number
+  index: number,
+  ids: Array<string | undefined> | undefined
 ): string | InvalidMessage => {
   const fast = MessageText.eventLine(event, eventCodec.version)
-  if (fast !== undefined) return fast
+  if (fast !== undefined) {
+    if (ids !== undefined) {
+      ids[index] = event.type === "append" || event.type === "replace"
+        ? MessageText.written.id
+        : undefined
+    }
+    return fast
+  }
   let line: string
   try {
     line = eventCodec.encode(event)
@@ -364,7 +373,9 @@ const encodeEvent = (
     return refusal(event, index, `it encodes to invalid JSON (${failure(cause)})`)
   }
   const decoded = eventCodec.decode(json)
-  return Either.isLeft(decoded) ? refusal(event, index, decoded.left.reason) : line
+  if (Either.isLeft(decoded)) return refusal(event, index, decoded.left.reason)
+  if (ids !== undefined) ids[index] = "message" in decoded.right ? decoded.right.message.id : undefined
+  return line
 }
 
 const ownProto = (u: unknown): boolean => isObj(u) && Object.prototype.hasOwnProperty.call(u, "__proto__")

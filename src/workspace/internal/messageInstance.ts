@@ -15,6 +15,7 @@ import type * as Compaction from "./compaction.js"
 import type * as DurableFile from "./durableFile.js"
 import * as InstanceLog from "./instanceLog.js"
 import { eventCodec } from "./messageCodec.js"
+import { duplicateCorrupt, idsOf } from "./messageIds.js"
 import * as Repair from "./repair.js"
 import { readFiles, seqCorrupt } from "./snapshot.js"
 import { fromIo } from "./storageErrors.js"
@@ -75,6 +76,10 @@ export const open = (
     yield* fs.remove(`${p.base}.tmp`, { force: true }).pipe(Effect.ignore)
     const conversation = yield* readFiles(fs, p)
     if (conversation.seqProblems.length > 0) return yield* seqCorrupt(p.events, conversation)
+    const ids = idsOf(conversation)
+    if (!(ids instanceof Set)) {
+      return yield* Effect.flatMap(duplicateCorrupt(fs, p, conversation, ids.duplicate), Effect.fail)
+    }
     const baseBytes = yield* fs.stat(p.base).pipe(
       Effect.map((info) => Number(info.size)),
       Effect.orElseSucceed(() => 0)
@@ -89,6 +94,7 @@ export const open = (
       compactLock: yield* Effect.makeSemaphore(1),
       scope: yield* Effect.scope,
       lastSeq: conversation.lastSeq,
+      ids,
       baseSeq: conversation.baseSeq,
       baseBytes,
       lastDeadSeq,

@@ -8,6 +8,9 @@
  *   damaged header's text, or else inferred from the events (the events whose message the snapshot already
  *   holds are taken as folded), and the report says which. Messages keep their order.
  * - Events: kept in seq order; of two records with one seq, the first in the file stays.
+ * - Message ids stay unique (`messageIds.ts`): a header whose seq is too low (the events right after it append
+ *   messages the snapshot holds) is taken to the last of those events, and the report says so; any other
+ *   message or event that would bring an id twice is dropped and reported.
  * - Each damaged file is kept beside the new one under a new name (hard-linked or copied, never deleted),
  *   and the result is folded into a new snapshot, so a record lost in the middle (a gap in the seqs) does
  *   not make the instance unreadable again.
@@ -30,6 +33,7 @@ import { StorageCorrupt as StorageCorruptError, type StorageUnavailable } from "
 import type * as WorkspacePaths from "../WorkspacePaths.js"
 import { excerptOf } from "./jsonlCodec.js"
 import { baseCodec, type BaseLine, eventCodec } from "./messageCodec.js"
+import { dropDuplicates } from "./messageIds.js"
 import { readSnapshot, snapshotText, writeDurably } from "./snapshot.js"
 import { fromIo } from "./storageErrors.js"
 
@@ -198,12 +202,17 @@ const salvageSnapshot = (
     return { seq, messages, dropped, notes, damaged: true }
   })
 
-// A lost header's seq: the events whose appended message the snapshot already holds were folded into it.
-const inferSeq = (messages: ReadonlyArray<Message.Message>, events: ReadonlyArray<MessageEvent.MessageEvent>) => {
+// A lost header's seq (or one too low, from `from` on): the events whose appended message the snapshot already
+// holds were folded into it.
+const inferSeq = (
+  messages: ReadonlyArray<Message.Message>,
+  events: ReadonlyArray<MessageEvent.MessageEvent>,
+  from?: number
+) => {
   const ids = new Set(messages.map((m) => m.id))
-  let seq = events.length === 0 ? messages.length : events[0]!.seq - 1
+  let seq = from ?? (events.length === 0 ? messages.length : events[0]!.seq - 1)
   for (const event of events) {
-    if (event.type !== "append" || !ids.has(event.message.id)) break
+    if (event.type !== "append" || !ids.has(event.message.id) || (from !== undefined && event.seq !== seq + 1)) break
     seq = event.seq
   }
   return Math.max(0, seq)
@@ -261,7 +270,9 @@ export const salvage = (
     // Seq order; of two records with one seq, the first in the file stays.
     const kept = [...lines.kept].sort((a, b) => a.value.seq - b.value.seq || a.line - b.line)
     const events: Array<MessageEvent.MessageEvent> = []
+    const lineOf = new Map<MessageEvent.MessageEvent, number>()
     for (const { line, value } of kept) {
+      lineOf.set(value, line)
       if (events.length > 0 && events[events.length - 1]!.seq === value.seq) {
         dropped.push({
           log: "events",
@@ -297,12 +308,33 @@ export const salvage = (
     if (seq === undefined) {
       seq = inferSeq(snapshot.messages, events)
       notes.push(`the snapshot seq was taken as ${seq}`)
+    } else {
+      const raised = inferSeq(snapshot.messages, events.filter((e) => e.seq > seq!), seq)
+      if (raised > seq) {
+        // Message ids are unique (messageIds.ts): the events right after the header that append messages the
+        // snapshot holds were folded into it, and loading would show those messages twice.
+        notes.push(
+          `the snapshot header's seq ${seq} is too low: events ${seq + 1}..${raised} append messages it holds ` +
+            `(they were folded into it); its seq was taken as ${raised}`
+        )
+        seq = raised
+        snapshotDamaged = true
+      }
     }
-    const conversation = Conversation.applyAll(Conversation.make(snapshot.messages, { baseSeq: seq }), events)
+    const unique = dropDuplicates(snapshot.messages, events.filter((e) => e.seq > seq!), lineOf)
+    if (unique.dropped.length > 0) {
+      dropped.push(...unique.dropped)
+      dropped.sort((a, b) => a.line - b.line)
+      if (unique.dropped.some((d) => d.log === "snapshot")) snapshotDamaged = true
+    }
+    const conversation = Conversation.applyAll(
+      Conversation.make(unique.messages, { baseSeq: seq }),
+      unique.events
+    )
     const eventsDamaged = dropped.some((d) => d.log === "events")
     const result = {
-      kept: events.filter((e) => e.seq > seq).length,
-      keptMessages: snapshot.messages.length,
+      kept: unique.events.length,
+      keptMessages: unique.messages.length,
       dropped: [...snapshot.dropped, ...dropped],
       notes,
       preserved: [] as Array<string>,

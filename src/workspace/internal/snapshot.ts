@@ -12,7 +12,8 @@
  * compactions ran meanwhile and however long the decoding took. A snapshot read whole is self-checking (its
  * header announces its message count, and one read sees one file: files are renamed, never rewritten in
  * place). Only a read that failed while the snapshot was being replaced (a rename between its `stat` and its
- * `open`) is retried. A duplicate or missing seq that persists with a stable snapshot is corruption.
+ * `open`) is retried. A duplicate or missing seq, or a message id held twice (`messageIds.ts`), that persists
+ * with a stable snapshot is corruption.
  *
  * @internal
  */
@@ -27,6 +28,7 @@ import * as Jsonl from "../Jsonl.js"
 import { StorageCorrupt, StorageUnavailable } from "../StorageError.js"
 import type * as WorkspacePaths from "../WorkspacePaths.js"
 import { baseCodec, eventCodec } from "./messageCodec.js"
+import { duplicateCorrupt, idsOf } from "./messageIds.js"
 import { fromIo, fromJsonl, repairHint } from "./storageErrors.js"
 
 const snapshotHint = "restore base.jsonl from a backup; snapshots are replaced atomically, so it was edited by " +
@@ -178,10 +180,19 @@ export const readConsistent = (
         if (past !== undefined) return yield* past
         return conversation
       }).pipe(Effect.either)
-      if (read._tag === "Right" && read.right.seqProblems.length === 0) return read.right
-      // A failed read or a gap: retried only when the snapshot was replaced meanwhile.
+      // A message id held twice (see messageIds.ts) is damage, as a gap is.
+      let duplicate: string | undefined
+      if (read._tag === "Right" && read.right.seqProblems.length === 0) {
+        const ids = idsOf(read.right)
+        if (ids instanceof Set) return read.right
+        duplicate = ids.duplicate
+      }
+      // A failed read, a gap or a duplicate: retried only when the snapshot was replaced meanwhile.
       if ((yield* headerSeq(fs, p.base)) !== before) continue
       if (read._tag === "Left") return yield* read.left
+      if (duplicate !== undefined) {
+        return yield* Effect.flatMap(duplicateCorrupt(fs, p, read.right, duplicate), Effect.fail)
+      }
       return yield* seqCorrupt(p.events, read.right)
     }
     return yield* new StorageUnavailable({

@@ -41,6 +41,7 @@ import * as os from "node:os"
 import * as RuntimeConfig from "../config/RuntimeConfig.js"
 import * as Calls from "./internal/calls.js"
 import * as HostEnv from "./internal/hostEnv.js"
+import * as InheritedFds from "./internal/inheritedFds.js"
 import * as Launcher from "./internal/launcher.js"
 import * as Plan from "./internal/plan.js"
 import * as Prespawn from "./internal/prespawn.js"
@@ -294,8 +295,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Runti
     const sampleInterval = Duration.decode(options.memorySampleInterval ?? "50 millis")
     const maxFrameBytes = options.maxFrameBytes ?? 64 * Session.MiB
     const stderrTailBytes = options.stderrTailBytes ?? 4096
-    const spawner: WorkerProcess.Spawner = options.spawner ??
-      ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
+    const spawner = yield* InheritedFds.guard(
+      options.spawner ?? ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
+    )
 
     const host = yield* HostEnv.read
     const launcher = yield* Launcher.make({

@@ -225,6 +225,14 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         }
         const done = yield* Deferred.make<void>()
         stopping = done
+        // A child that never answered the handshake ran no turn and has nothing to finish: KILL at once, so a
+        // failed start is reaped before its requester hears of it (no grace period on the Clock).
+        const handshake = yield* Deferred.poll(ready)
+        const wasReady = Option.isSome(handshake) && Exit.isSuccess(yield* Effect.exit(handshake.value))
+        if (!wasReady && !(yield* Deferred.isDone(exited))) {
+          signalGroup(pid, "SIGKILL")
+          yield* exitedEffect
+        }
         if (!(yield* Deferred.isDone(exited))) {
           yield* send({ _tag: "Shutdown", reason })
           const graceful = yield* Effect.timeout(awaitExit, gracePeriod).pipe(Effect.option)

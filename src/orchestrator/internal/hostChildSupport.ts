@@ -27,6 +27,8 @@ export const tailLimit = 4096
 
 /** Sends a signal to the child's process group (it leads one); false when it is already gone. */
 export const signalGroup = (pid: number, signal: NodeJS.Signals): boolean => {
+  // No child (spawn failed: pid -1): -pid would be init and pid -1 every process we may signal.
+  if (!(pid > 0)) return false
   try {
     process.kill(-pid, signal)
     return true

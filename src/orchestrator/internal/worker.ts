@@ -7,9 +7,11 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as LeanScope from "../../workspace/internal/leanScope.js"
 import type { Hosted } from "../AgentHost.js"
@@ -220,6 +222,7 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
   const generation = (slot: Slot) =>
     Effect.gen(function*() {
       const clock = yield* Effect.clock
+      const generationScope = yield* Effect.scope
       let hosted: Hosted | undefined
       slot.startedAt = yield* Clock.currentTimeMillis
       slot.nextStartAt = undefined
@@ -235,8 +238,13 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
         slot.current = envelope
         if (hosted === undefined) {
           const generation = ++slot.generation
-          const opened = yield* Effect.exit(open(slot.address, generation))
+          // Each start in a scope of its own (a child of the generation's): a failed start lets go at once of
+          // what it acquired (setup's resources, a child process), before its requester hears of it. In the
+          // generation's scope, they stayed until the generation ended, one more set per failed message.
+          const start = yield* Scope.fork(generationScope, ExecutionStrategy.sequential)
+          const opened = yield* Effect.exit(open(slot.address, generation).pipe(Scope.extend(start)))
           if (Exit.isFailure(opened)) {
+            yield* Scope.close(start, opened)
             slot.current = undefined
             envelope.state = "done"
             // The host's own typed refusal (HostEntryNotFound, HostReadyTimeout, ...) as it is, not wrapped again.

@@ -2,7 +2,7 @@
  * The paths of the instances a store uses, computed once per instance (a dozen `path.join`s, about 2 KB of
  * strings per call, and a hash for a workspace id that is not a plain name) instead of on every call.
  * Bounded: cleared when it holds too many. The bound is small (a turn reuses one instance's paths many
- * times; an idle instance needs none): at 4,096 entries, 1,000 idle instances kept ~8 KB each of paths
+ * times; an idle instance needs none): at 4,096 entries, 1,000 idle instances kept ~8 KB each of paths in each store
  * (45 -> 54 KB per idle instance on disk, over the 50 KB target).
  *
  * @internal

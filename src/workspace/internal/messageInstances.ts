@@ -12,13 +12,12 @@ import type * as Scope from "effect/Scope"
 import type * as InstanceLock from "../InstanceLock.js"
 import type { InstanceRef } from "../InstanceName.js"
 import * as StorageError from "../StorageError.js"
-import * as WorkspacePaths from "../WorkspacePaths.js"
+import type * as WorkspacePaths from "../WorkspacePaths.js"
 import type * as Compaction from "./compaction.js"
 import type * as DurableFile from "./durableFile.js"
+import * as InstancePaths from "./instancePaths.js"
 import * as MessageInstance from "./messageInstance.js"
 import * as OpenInstances from "./openInstances.js"
-
-const pathCacheBound = 4096
 
 /** @internal */
 export interface MessageInstances {
@@ -64,19 +63,8 @@ export const make = (options: {
       idleTimeout: options.idleTimeout ?? "5 minutes",
       rest: { after: options.fileIdleTimeout ?? "1 second", run: (inst) => inst.writer.rest }
     })
-    // The paths of the instances in use, computed once (a dozen path joins, and a hash for a workspace id
-    // that is not a plain name). Bounded: cleared when it holds too many.
-    const pathCache = new Map<string, WorkspacePaths.InstancePaths>()
-    const paths = (instance: InstanceRef) => {
-      const key = `${instance.workspaceId}\u0000${instance.agentName}\u0000${instance.instanceKey}`
-      let p = pathCache.get(key)
-      if (p === undefined) {
-        if (pathCache.size >= pathCacheBound) pathCache.clear()
-        p = WorkspacePaths.instance(root, instance)
-        pathCache.set(key, p)
-      }
-      return p
-    }
+    // The paths of the instances in use, computed once (shared with the other stores: instancePaths.ts).
+    const paths = InstancePaths.cache(root)
     const open = (p: WorkspacePaths.InstancePaths) => MessageInstance.open(fs, p, durable, durableFile)
 
     // Once the store's scope has closed, nothing is opened or read any more.

@@ -129,6 +129,7 @@ export const probedDurable = (probe: FileProbe, inner: Jsonl.DurableFileService)
           })
         return {
           size: handle.size,
+          blocking: handle.blocking,
           truncate: handle.truncate,
           sync: sync(handle.sync),
           append,
@@ -149,6 +150,14 @@ export const probedBackends: ReadonlyArray<{
   readonly layer: (probe: FileProbe) => Layer.Layer<FileSystem.FileSystem>
 }> = [
   { name: "node:fs, O_DSYNC (the default)", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.node) },
+  {
+    name: "node:fs, O_DSYNC, on the calling thread",
+    layer: (probe) => probedDurable(probe, Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity }))
+  },
+  {
+    name: "node:fs, O_DSYNC, on the thread pool",
+    layer: (probe) => probedDurable(probe, Jsonl.DurableFile.nodeWith({ blockingBelow: 0 }))
+  },
   { name: "FileSystem, probed at DurableFile", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.fileSystem) },
   { name: "FileSystem, probed at the FileSystem", layer: probedFs }
 ]

@@ -4,9 +4,10 @@
  * same fault-injection suite (`test/workspace/durableFile.test.ts`):
  *
  * - {@link node} (the default): `node:fs` directly. A durable file is opened `O_APPEND | O_DSYNC`, so a
- *   batch costs one `write` on the thread pool, which returns only once the data (and the size needed to
- *   read it back) is on disk, as `write` + `fdatasync` would (POSIX synchronized I/O data integrity).
- *   Where `O_DSYNC` does not exist (Windows) it is `write` + `fdatasync`.
+ *   batch costs one `write`, which returns only once the data (and the size needed to read it back) is on
+ *   disk, as `write` + `fdatasync` would (POSIX synchronized I/O data integrity). Where `O_DSYNC` does not
+ *   exist (Windows) it is `write` + `fdatasync`. The write runs on the calling thread while the disk
+ *   answers fast (see {@link nodeWith}), on the thread pool otherwise.
  * - {@link fileSystem}: through `@effect/platform`'s `FileSystem` (`writeAll` + `sync`), for a FileSystem
  *   that is not the machine's own (in memory, instrumented, remote) and for tests that intercept it.
  *
@@ -17,6 +18,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
@@ -43,6 +45,12 @@ export interface Handle {
    * bytes may be in the file). Optional: without it the writer uses `append`.
    */
   readonly unsafeAppend?: ((bytes: Uint8Array, done: (error: StorageIoError | undefined) => void) => void) | undefined
+  /**
+   * Whether the next `unsafeAppend` will run on the calling thread (blocking it until the bytes are written,
+   * and durable), calling `done` before it returns. The writer then yields once before taking a batch, so
+   * appenders that are ready to run join it (group commit without a write in flight to queue behind).
+   */
+  readonly blocking?: (() => boolean) | undefined
   /** Cuts the file to `length` bytes (not synced: {@link Handle.sync} makes it durable). */
   readonly truncate: (length: number) => Effect.Effect<void, StorageIoError>
   /** fsync: the file's data and metadata (a new file's size, a truncation) on stable storage. */
@@ -83,53 +91,119 @@ const call = <A>(
 const dsync: number | undefined = fs.constants.O_DSYNC
 
 /**
- * `node:fs` directly: one `write` per append on an `O_APPEND | O_DSYNC` descriptor when durable.
+ * How long the disk takes to make a write durable, as seen by the writes themselves: a moving average of
+ * their last durations (one in eight), starting at 0 (the first write is made on the calling thread).
+ * `now` is a monotonic clock in milliseconds.
+ *
+ * @internal
+ */
+export const latencyEstimate = (now: () => number) => {
+  let average = 0
+  return {
+    get millis() {
+      return average
+    },
+    /** Times `write` (which completes when `done` is called) into the average. */
+    timed: (write: (done: (error: unknown) => void) => void, done: (error: unknown) => void): void => {
+      const started = now()
+      write((error) => {
+        average += (now() - started - average) / 8
+        done(error)
+      })
+    }
+  }
+}
+
+/**
+ * `node:fs` directly, with the choice of thread: a batch is written on the calling thread while the
+ * writes of this service have taken less than `blockingBelow` on average (a fast disk: the thread-pool
+ * round trip and the wake-up after it cost more than the write itself, about twice the fsync floor on a
+ * quiet machine, see BENCHMARKS.md), on the thread pool otherwise, so a slow disk never blocks the event
+ * loop for long. `blockingBelow: 0` never blocks it; `Infinity` always writes on the calling thread.
  *
  * @since 0.1.0
  * @category implementations
  */
-export const node: Service = {
-  open: (_fs, file, options) =>
-    Effect.gen(function*() {
-      const durable = options.durable
-      const syncWrites = durable && dsync !== undefined
-      const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (syncWrites ? dsync : 0)
-      const fd = yield* LeanScope.acquireRelease(
-        call<number>(file, "open", (done) => fs.open(file, flags, 0o644, done)),
-        (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
-      )
-      const stat = yield* call<fs.Stats>(file, "stat", (done) => fs.fstat(fd, done))
-      const operation = durable ? "append+fsync" : "append"
-      // Writes `bytes` from `at` on; a short write (a full disk may give one before failing) goes on.
-      const writeFrom = (bytes: Uint8Array, at: number, done: (error: unknown) => void): void =>
-        fs.write(fd, bytes, at, bytes.length - at, null, (error, written) => {
-          if (error !== null) return done(error)
-          if (written === 0) return done(new Error("write returned 0 bytes written"))
-          if (at + written < bytes.length) return writeFrom(bytes, at + written, done)
-          if (durable && !syncWrites) return fs.fdatasync(fd, (e) => done(e))
+export const nodeWith = (options: {
+  readonly blockingBelow: Duration.DurationInput
+}): Service => makeNode(Duration.toMillis(options.blockingBelow), () => performance.now())
+
+/** {@link nodeWith} with the clock the latency is measured by (tests drive it). @internal */
+export const makeNode = (blockingBelowMillis: number, now: () => number): Service => {
+  // One estimate per kind of write: non-durable writes only reach the page cache.
+  const durableLatency = latencyEstimate(now)
+  const cachedLatency = latencyEstimate(now)
+  return {
+    open: (_fs, file, options) =>
+      Effect.gen(function*() {
+        const durable = options.durable
+        const syncWrites = durable && dsync !== undefined
+        const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (syncWrites ? dsync : 0)
+        const fd = yield* LeanScope.acquireRelease(
+          call<number>(file, "open", (done) => fs.open(file, flags, 0o644, done)),
+          (fd) => Effect.async<void>((resume) => fs.close(fd, () => resume(Effect.void)))
+        )
+        const stat = yield* call<fs.Stats>(file, "stat", (done) => fs.fstat(fd, done))
+        const operation = durable ? "append+fsync" : "append"
+        const latency = durable ? durableLatency : cachedLatency
+        const blocking = () => latency.millis < blockingBelowMillis
+        // Writes `bytes` from `at` on; a short write (a full disk may give one before failing) goes on.
+        const writeFrom = (bytes: Uint8Array, at: number, done: (error: unknown) => void): void =>
+          fs.write(fd, bytes, at, bytes.length - at, null, (error, written) => {
+            if (error !== null) return done(error)
+            if (written === 0) return done(new Error("write returned 0 bytes written"))
+            if (at + written < bytes.length) return writeFrom(bytes, at + written, done)
+            if (durable && !syncWrites) return fs.fdatasync(fd, (e) => done(e))
+            done(null)
+          })
+        // The same on the calling thread.
+        const writeHere = (bytes: Uint8Array, done: (error: unknown) => void): void => {
+          try {
+            for (let at = 0; at < bytes.length;) {
+              const written = fs.writeSync(fd, bytes, at, bytes.length - at, null)
+              if (written === 0) throw new Error("write returned 0 bytes written")
+              at += written
+            }
+            if (durable && !syncWrites) fs.fdatasyncSync(fd)
+          } catch (error) {
+            return done(error)
+          }
           done(null)
-        })
-      const sync = call<void>(file, "fsync", (done) => fs.fsync(fd, (e) => done(e, undefined)))
-      // (An empty append never reaches the disk: `writeFrom` of nothing would report a zero-byte write.)
-      const unsafeAppend = (bytes: Uint8Array, done: (error: StorageIoError | undefined) => void): void =>
-        bytes.length === 0
-          ? void process.nextTick(done, undefined)
-          : writeFrom(bytes, 0, (error) => done(error === null ? undefined : ioError(file, operation, error)))
-      return {
-        size: stat.size,
-        append: (bytes) =>
-          bytes.length === 0
-            ? Effect.void
-            : Effect.async<void, StorageIoError>((resume) =>
-              unsafeAppend(bytes, (error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
-            ),
-        unsafeAppend,
-        truncate: (length) =>
-          call<void>(file, "truncate", (done) => fs.ftruncate(fd, length, (e) => done(e, undefined))),
-        sync
-      } satisfies Handle
-    })
+        }
+        const sync = call<void>(file, "fsync", (done) => fs.fsync(fd, (e) => done(e, undefined)))
+        // (An empty append never reaches the disk: `writeFrom` of nothing would report a zero-byte write.)
+        const unsafeAppend = (bytes: Uint8Array, done: (error: StorageIoError | undefined) => void): void => {
+          if (bytes.length === 0) return void process.nextTick(done, undefined)
+          const settle = (error: unknown) => done(error === null ? undefined : ioError(file, operation, error))
+          if (blocking()) latency.timed((d) => writeHere(bytes, d), settle)
+          else latency.timed((d) => writeFrom(bytes, 0, d), settle)
+        }
+        return {
+          size: stat.size,
+          append: (bytes) =>
+            bytes.length === 0
+              ? Effect.void
+              : Effect.async<void, StorageIoError>((resume) =>
+                unsafeAppend(bytes, (error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
+              ),
+          unsafeAppend,
+          blocking,
+          truncate: (length) =>
+            call<void>(file, "truncate", (done) => fs.ftruncate(fd, length, (e) => done(e, undefined))),
+          sync
+        } satisfies Handle
+      })
+  }
 }
+
+/**
+ * `node:fs` directly: one `write` per append on an `O_APPEND | O_DSYNC` descriptor when durable, on the
+ * calling thread while the disk's writes take under a millisecond on average ({@link nodeWith}).
+ *
+ * @since 0.1.0
+ * @category implementations
+ */
+export const node: Service = nodeWith({ blockingBelow: Duration.millis(1) })
 
 /**
  * Through `@effect/platform`'s `FileSystem`: `writeAll` then `sync` per append when durable.
@@ -179,6 +253,8 @@ export class DurableFile extends Context.Reference<DurableFile>()("effect-swarm/
 }) {
   /** `node:fs` directly (the default). */
   static readonly node: Service = node
+  /** `node:fs` directly, choosing the thread by the disk's latency (`blockingBelow: 0`: never blocks). */
+  static readonly nodeWith = nodeWith
   /** Through the `FileSystem` service. */
   static readonly fileSystem: Service = fileSystem
 }

@@ -94,7 +94,8 @@ const closedError = (file: string) =>
  * interleave. Group commit without a dedicated writer fiber: an appender that finds no write in progress
  * becomes the leader and writes everything queued (its own lines and whatever arrived before) with one
  * durable append of the `DurableFile` (by default one `write` on an `O_DSYNC` descriptor; through the
- * FileSystem, `write` + `fsync`); appenders arriving meanwhile wait, and the next batch (all of them) is
+ * FileSystem, `write` + `fsync`); before a write on the calling thread it yields once, so appenders ready to
+ * run join the batch; appenders arriving during a write on the thread pool wait, and the next batch (all of them) is
  * written by a fiber forked in the writer's scope once the leader's own lines are durable. An uncontended
  * append therefore costs one durable append, with no fiber hand-off.
  *
@@ -303,8 +304,13 @@ export const writer = <A>(
         writing = false
         return Effect.void
       }
-      return Effect.zipRight(writeBatch(() => Effect.void), drain)
+      return Effect.zipRight(joined(writeBatch(() => Effect.void)), drain)
     })
+
+    // Before a batch written on the calling thread (which blocks it until durable, so nothing can queue
+    // behind a write in flight): one yield, so the appenders that are ready to run join the batch.
+    const joined = <X, E>(batch: Effect.Effect<X, E>): Effect.Effect<X, E> =>
+      handle?.blocking?.() === true ? Effect.zipRight(Effect.yieldNow(), batch) : batch
 
     // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
     // interruption in between would leave `writing` set with nobody writing, and every later append would
@@ -318,7 +324,7 @@ export const writer = <A>(
             writing = true
             // After the leader's batch (which took `own`, so its result is known): give up the file, or hand
             // what arrived meanwhile to a drain fiber, so a leader never waits for lines queued after its own.
-            return writeBatch(() => {
+            return joined(writeBatch(() => {
               if (pending.length > 0 && !closed) {
                 return Effect.zipRight(
                   Effect.forkIn(Effect.interruptible(drain), scope),
@@ -327,7 +333,7 @@ export const writer = <A>(
               }
               writing = false
               return own.result ?? restore(JsonlBatch.awaitItem(own))
-            })
+            }))
           }
           return restore(JsonlBatch.awaitItem(own))
         })

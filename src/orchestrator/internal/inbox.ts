@@ -199,7 +199,10 @@ export const make = (root: string, workspaceId: string): Effect.Effect<Store, ne
                 `${address.agentName}@${address.instanceKey}: cannot acknowledge inbox messages ${ids.join(", ")} ` +
                   `in ${file} (they are deduplicated against the conversation at the next start): ${e.message}`
               )
-            )
+            ),
+            // The ids leave `live` before the write: an interruption in between (a stop) would leave them in the
+            // file, and the next start would run them again (a message that never started is not in the log).
+            Effect.uninterruptible
           )
         return { file, recovered, put, done } satisfies InstanceInbox
       }).pipe(

@@ -54,10 +54,13 @@ export const make = (deps: Deps): (slot: Slot) => Effect.Effect<void> => {
     Effect.gen(function*() {
       if (envelope.timedOut !== undefined && !envelope.started) {
         // Its deadline passed while the instance started: its requester has its answer, the turn never runs.
-        slot.current = undefined
-        yield* acknowledge(slot, [envelope])
-        envelope.state = "done"
-        return
+        // Uninterruptible, as `settle`: a stop landing here waits for the acknowledgement.
+        return yield* Effect.uninterruptible(Effect.suspend(() => {
+          slot.current = undefined
+          return Effect.map(acknowledge(slot, [envelope]), () => {
+            envelope.state = "done"
+          })
+        }))
       }
       slot.status = "processing"
       slot.current = envelope

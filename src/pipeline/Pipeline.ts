@@ -241,28 +241,27 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
         turnScopes.set(ctx, scope)
         GenAi.turnStarted(sp, ctx)
-        return Run.runOnion("turn", lists.turn, ctx, Effect.suspend(() => core(ctx))).pipe(
-          Run.running(
-            run,
-            ctx,
-            () => publish(Run.head("turn.started", ctx, run.start)),
-            (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage),
-            (exit, end, duration) =>
-              publish(Run.endEvent(exit, (value) => ({
-                ...Run.head("turn.completed", ctx, end),
-                stepCount: scope.stepCount,
-                duration,
-                tokenUsage: scope.tokenUsage,
-                finishReason: value.finishReason,
-                limit: value.limit
-              }), (errorMessage) => ({
-                ...Run.head("turn.failed", ctx, end),
-                stepCount: scope.stepCount,
-                duration,
-                errorMessage
-              })))
-          )
-        )
+        const list = lists.turn
+        return Run.running<TurnResult, E | PipelineError>(
+          run,
+          ctx,
+          () => publish(Run.head("turn.started", ctx, run.start)),
+          (exit) => GenAi.turnEnded(sp, exit, scope.stepCount, scope.tokenUsage),
+          (exit, end, duration) =>
+            publish(Run.endEvent(exit, (value) => ({
+              ...Run.head("turn.completed", ctx, end),
+              stepCount: scope.stepCount,
+              duration,
+              tokenUsage: scope.tokenUsage,
+              finishReason: value.finishReason,
+              limit: value.limit
+            }), (errorMessage) => ({
+              ...Run.head("turn.failed", ctx, end),
+              stepCount: scope.stepCount,
+              duration,
+              errorMessage
+            })))
+        )(() => Run.runOnion("turn", list, ctx, () => core(ctx)))
       })
     }
 
@@ -302,7 +301,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
           publish(event)
         }
         // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
-        const startCore = Effect.suspend(() => {
+        const startCore = () => {
           const supplied = ctx.metadata[LlmInput.metadataKey]
           if (supplied !== undefined) {
             started(run.clock.unsafeCurrentTimeMillis(), LlmInput.sanitize(supplied))
@@ -312,47 +311,45 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
             started(run.clock.unsafeCurrentTimeMillis(), LlmInput.summarize(c.messages))
             return core(ctx)
           })
-        })
-        return Run.runOnion("step", list, ctx, startCore).pipe(
-          Run.running(
-            run,
-            ctx,
-            () => {},
-            (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? Run.tokenUsageOf(exit.value) : undefined),
-            (exit, end, duration) => {
-              const event = Run.endEvent(exit, (value) => {
-                const usage = Run.tokenUsageOf(value)
-                if (usage !== undefined && turnScope !== undefined) {
-                  turnScope.tokenUsage = Run.addUsage(turnScope.tokenUsage, usage)
-                }
-                return {
-                  type: "step.completed",
-                  timestamp: Run.isoAt(end),
-                  agentName: ctx.agentName,
-                  instanceKey: ctx.instanceKey,
-                  turnId: ctx.turnId,
-                  traceId: trace.traceId,
-                  spanId: trace.spanId,
-                  parentSpanId: trace.parentSpanId,
-                  stepId,
-                  stepIndex,
-                  toolCallCount: value.toolCalls.length,
-                  duration,
-                  tokenUsage: usage
-                }
-              }, (errorMessage) => ({
-                ...Run.head("step.failed", ctx, end),
+        }
+        return Run.running<StepResult, E | PipelineError>(
+          run,
+          ctx,
+          () => {},
+          (exit) => GenAi.stepEnded(sp, exit, Exit.isSuccess(exit) ? Run.tokenUsageOf(exit.value) : undefined),
+          (exit, end, duration) => {
+            const event = Run.endEvent(exit, (value) => {
+              const usage = Run.tokenUsageOf(value)
+              if (usage !== undefined && turnScope !== undefined) {
+                turnScope.tokenUsage = Run.addUsage(turnScope.tokenUsage, usage)
+              }
+              return {
+                type: "step.completed",
+                timestamp: Run.isoAt(end),
+                agentName: ctx.agentName,
+                instanceKey: ctx.instanceKey,
+                turnId: ctx.turnId,
+                traceId: trace.traceId,
+                spanId: trace.spanId,
+                parentSpanId: trace.parentSpanId,
                 stepId,
                 stepIndex,
+                toolCallCount: value.toolCalls.length,
                 duration,
-                errorMessage
-              }))
-              // A step that never reached the core still records what it would have started with.
-              if (!scope.started) started(end, undefined)
-              publish(event)
-            }
-          )
-        )
+                tokenUsage: usage
+              }
+            }, (errorMessage) => ({
+              ...Run.head("step.failed", ctx, end),
+              stepId,
+              stepIndex,
+              duration,
+              errorMessage
+            }))
+            // A step that never reached the core still records what it would have started with.
+            if (!scope.started) started(end, undefined)
+            publish(event)
+          }
+        )(() => Run.runOnion("step", list, ctx, startCore))
       })
     }
 
@@ -366,56 +363,55 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         const ctx = Contexts.toolCall(input, trace)
         const { toolCallId, toolName, stepId } = ctx
         GenAi.toolStarted(sp, ctx)
-        const toolCore = Effect.suspend(() => {
+        const toolCore = () => {
           if (run.capture) GenAi.toolArguments(sp, ctx)
           return core(ctx)
-        })
-        return Run.runOnion("toolCall", lists.toolCall, ctx, toolCore).pipe(
-          Run.running(
-            run,
-            ctx,
-            // Built as literals (no spread of a head object): the two events of every tool call.
-            () =>
-              publish({
-                type: "tool.called",
-                timestamp: Run.isoAt(run.start),
-                agentName: ctx.agentName,
-                instanceKey: ctx.instanceKey,
-                turnId: ctx.turnId,
-                traceId: trace.traceId,
-                spanId: trace.spanId,
-                parentSpanId: trace.parentSpanId,
-                toolCallId,
-                toolName,
-                stepId
-              }),
-            (exit) => GenAi.toolEnded(sp, exit, run.capture),
-            (exit, end, duration) =>
-              publish(Run.endEvent(exit, (value) => ({
-                type: "tool.completed",
-                timestamp: Run.isoAt(end),
-                agentName: ctx.agentName,
-                instanceKey: ctx.instanceKey,
-                turnId: ctx.turnId,
-                traceId: trace.traceId,
-                spanId: trace.spanId,
-                parentSpanId: trace.parentSpanId,
-                toolCallId,
-                toolName,
-                stepId,
-                status: value.status,
-                duration,
-                errorCode: value.error?.code
-              }), (errorMessage) => ({
-                ...Run.head("tool.failed", ctx, end),
-                toolCallId,
-                toolName,
-                stepId,
-                duration,
-                errorMessage
-              })))
-          )
-        )
+        }
+        const list = lists.toolCall
+        return Run.running<ToolCallResult, E | PipelineError>(
+          run,
+          ctx,
+          // Built as literals (no spread of a head object): the two events of every tool call.
+          () =>
+            publish({
+              type: "tool.called",
+              timestamp: Run.isoAt(run.start),
+              agentName: ctx.agentName,
+              instanceKey: ctx.instanceKey,
+              turnId: ctx.turnId,
+              traceId: trace.traceId,
+              spanId: trace.spanId,
+              parentSpanId: trace.parentSpanId,
+              toolCallId,
+              toolName,
+              stepId
+            }),
+          (exit) => GenAi.toolEnded(sp, exit, run.capture),
+          (exit, end, duration) =>
+            publish(Run.endEvent(exit, (value) => ({
+              type: "tool.completed",
+              timestamp: Run.isoAt(end),
+              agentName: ctx.agentName,
+              instanceKey: ctx.instanceKey,
+              turnId: ctx.turnId,
+              traceId: trace.traceId,
+              spanId: trace.spanId,
+              parentSpanId: trace.parentSpanId,
+              toolCallId,
+              toolName,
+              stepId,
+              status: value.status,
+              duration,
+              errorCode: value.error?.code
+            }), (errorMessage) => ({
+              ...Run.head("tool.failed", ctx, end),
+              toolCallId,
+              toolName,
+              stepId,
+              duration,
+              errorMessage
+            })))
+        )(() => Run.runOnion("toolCall", list, ctx, toolCore))
       })
     }
 

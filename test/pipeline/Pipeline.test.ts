@@ -405,6 +405,51 @@ describe("Pipeline guarantees", () => {
       assert.include(error.message, "retry-naive")
     }).pipe(Effect.provide(Live)))
 
+  it.scoped("a middleware or core that throws instead of returning an effect fails its run like a defect", () =>
+    Effect.gen(function*() {
+      const { events, pipeline, turnInput } = yield* setup
+      const outer = {
+        agentName: "caller",
+        instanceKey: "main",
+        turnId: "outer",
+        trace: { traceId, spanId: callerSpan },
+        callChain: []
+      }
+      // The outermost toolCall middleware throws while the run starts; the step's core throws in the
+      // second turn (no step middleware: it is called as the run starts).
+      yield* pipeline.register("toolCall", (): Effect.Effect<ToolExecutor.ToolCallResult> => {
+        throw new Error("middleware threw")
+      }, { name: "thrower" })
+      const first = yield* Effect.locally(Effect.exit(fullTurn(pipeline, turnInput())), Middleware.currentCaller, outer)
+      const second = yield* Effect.exit(
+        pipeline.runTurn(
+          turnInput({ turnId: "turn-2" }),
+          (turn) =>
+            pipeline.runStep({ turn, stepIndex: 0, toolCatalog: [] }, (): Effect.Effect<Middleware.StepResult> => {
+              throw new Error("core threw")
+            }).pipe(Effect.as<Middleware.TurnResult>({ turnId: turn.turnId, finishReason: "text_response" }))
+        )
+      )
+      const after = yield* Effect.locally(FiberRef.get(Middleware.currentCaller), Middleware.currentCaller, outer)
+      assert.isTrue(first._tag === "Failure" && second._tag === "Failure")
+      assert.strictEqual(after, outer)
+      const all = yield* events
+      assert.deepStrictEqual(all.map((e) => e.type), [
+        "turn.started",
+        "step.started",
+        "tool.called",
+        "tool.failed",
+        "step.failed",
+        "turn.failed",
+        "turn.started",
+        "step.started",
+        "step.failed",
+        "turn.failed"
+      ])
+      assert.strictEqual(byType(all, "tool.failed")[0]!.errorMessage, "middleware threw")
+      assert.strictEqual(byType(all, "step.failed")[1]!.errorMessage, "core threw")
+    }).pipe(Effect.provide(Live)))
+
   it.scoped("a middleware may short-circuit: the core never runs and events stay consistent", () =>
     Effect.gen(function*() {
       const { events, pipeline, turnInput } = yield* setup

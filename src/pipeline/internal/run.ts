@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Tracer from "effect/Tracer"
 import type { RuntimeEvent, TokenUsage } from "../../event/RuntimeEvent.js"
@@ -29,6 +30,9 @@ export interface Registered {
 
 /**
  * Runs `core` inside the middlewares of `list` (outermost first); `next` runs the rest at most once.
+ * Called when the run starts (see {@link running}): the outermost middleware is called right away, and
+ * `core` when the innermost one runs its `next` (or right away without middlewares), so what the
+ * middlewares did to the context before that is what `core` sees, with no `suspend` of its own.
  *
  * @internal
  */
@@ -36,10 +40,10 @@ export const runOnion = <A, E, R>(
   kind: Kind,
   list: ReadonlyArray<Registered>,
   ctx: unknown,
-  core: Effect.Effect<A, E, R>
+  core: () => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | PipelineError, R> => {
   const dispatch = (i: number): Effect.Effect<A, E | PipelineError, R> => {
-    if (i === list.length) return core
+    if (i === list.length) return core()
     const entry = list[i]!
     let called = false
     const next = Effect.suspend(() => {
@@ -49,7 +53,7 @@ export const runOnion = <A, E, R>(
     })
     return entry.middleware(ctx, next)
   }
-  return list.length === 0 ? core : Effect.suspend(() => dispatch(0))
+  return dispatch(0)
 }
 
 /** Who is calling, as agents API calls made inside a run read it. @internal */
@@ -146,6 +150,8 @@ export interface Run {
   readonly clock: Clock.Clock
   readonly start: number
   readonly capture: boolean
+  /** The fiber the run started on (its body runs on it: {@link running} sets the caller on it). */
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
 }
 
 // Child span ids take one random word each from a batch filled by the platform's CSPRNG (refilled every
@@ -202,7 +208,8 @@ export const runner = (tracerSpans: boolean | "auto") => {
           span,
           clock,
           start: clock.unsafeCurrentTimeMillis(),
-          capture: span._tag === "Span" && fiber.getFiberRef(GenAi.captureContent)
+          capture: span._tag === "Span" && fiber.getFiberRef(GenAi.captureContent),
+          fiber
         })
       if (real) return Trace.withSpan(name, at, (trace, span) => Effect.suspend(() => start(trace, span)))
       const parentTrace = at === undefined
@@ -238,13 +245,15 @@ const setCaller = (fiber: unknown, value: CallerContext | undefined): Effect.Eff
 
 /**
  * Runs a run's onion between its start and its end, in one uninterruptible frame: `started` (its start
- * event) first; then the onion, interruptible, with the agents API's caller set to the run's context
- * (calls made inside a run, by middlewares or tools, read who is calling, from which span and through
- * which chain, from the fiber instead of trusting their arguments) and restored after it; then the
- * GenAI attributes of its span from the exit (only on a real span) and its end event, built from the
- * exit, the time it ended and its duration. The start, caller and end cost no Effect operations of their
- * own (a `locally` and an `onExit` per run cost about a tenth of a step): the caller is set on the fiber
- * in place (see `setCaller`), the end runs in the frame's continuation.
+ * event) first; then the onion (`onion()`, see {@link runOnion}), interruptible, with the agents API's
+ * caller set to the run's context (calls made inside a run, by middlewares or tools, read who is calling,
+ * from which span and through which chain, from the fiber instead of trusting their arguments) and
+ * restored after it; then the GenAI attributes of its span from the exit (only on a real span) and its end
+ * event, built from the exit, the time it ended and its duration. The start, caller and end cost no Effect
+ * operations of their own (a `locally` and an `onExit` per run cost about a tenth of a step): the caller is
+ * set in place on the run's fiber (see `setCaller`; the mask runs on the fiber the run started on), the
+ * end runs in the frame's continuation. A middleware that throws instead of returning an effect fails the
+ * run with that defect, as one that throws inside its effect does.
  *
  * @internal
  */
@@ -255,26 +264,34 @@ export const running = <A, E>(
   attributes: (exit: Exit.Exit<A, E>) => void,
   event: (exit: Exit.Exit<A, E>, end: number, duration: number) => void
 ) =>
-<R>(onion: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime<A, E, R>((fiber) => {
-      started()
-      const previous = fiber.getFiberRef(currentCaller)
-      const end = (exit: Exit.Exit<A, E>): Effect.Effect<A, E> => {
-        if (run.span._tag === "Span") attributes(exit)
-        const millis = run.clock.unsafeCurrentTimeMillis()
-        event(exit, millis, millis - run.start)
-        const reset = setCaller(fiber, previous)
-        return reset === undefined ? exit : Effect.zipRight(reset, exit)
+<R>(onion: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.uninterruptibleMask((restore) => {
+    const fiber = run.fiber
+    started()
+    const previous = fiber.getFiberRef(currentCaller)
+    const end = (exit: Exit.Exit<A, E>): Effect.Effect<A, E> => {
+      if (run.span._tag === "Span") attributes(exit)
+      const millis = run.clock.unsafeCurrentTimeMillis()
+      event(exit, millis, millis - run.start)
+      const reset = setCaller(fiber, previous)
+      return reset === undefined ? exit : Effect.zipRight(reset, exit)
+    }
+    const set = setCaller(fiber, callerOf(ctx))
+    let body: Effect.Effect<A, E, R>
+    if (set === undefined) {
+      try {
+        body = restore(onion())
+      } catch (defect) {
+        body = Effect.die(defect)
       }
-      const set = setCaller(fiber, callerOf(ctx))
-      const body = set === undefined ? restore(onion) : Effect.zipRight(set, restore(onion))
-      return Effect.matchCauseEffect(body, {
-        onFailure: (cause) => end(Exit.failCause(cause)),
-        onSuccess: (value) => end(Exit.succeed(value))
-      })
+    } else {
+      body = Effect.zipRight(set, restore(Effect.suspend(onion)))
+    }
+    return Effect.matchCauseEffect(body, {
+      onFailure: (cause) => end(Exit.failCause(cause)),
+      onSuccess: (value) => end(Exit.succeed(value))
     })
-  )
+  })
 
 /** The event a run publishes, given the run's success value or failure. @internal */
 export const endEvent = <A>(

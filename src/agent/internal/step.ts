@@ -4,6 +4,7 @@
  * before any tool runs; `pendingStep` finishes the tool calls of an assistant message already in the log
  * (a resumed turn, or one whose approvals were decided) without asking the model again.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Message from "../../conversation/Message.js"
+import * as MessageEvent from "../../conversation/MessageEvent.js"
 import type * as Model from "../../model/Model.js"
 import { type ModelError, ModelProtocolError } from "../../model/ModelError.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
@@ -22,7 +24,7 @@ import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 import * as Retry from "./retry.js"
 import { type Action, approvalReason, denied, interrupted, runActions } from "./tools.js"
-import { appendMessage, meta, type OnDelta, record, type TurnState } from "./write.js"
+import { appendAll, appendMessage, messageAt, meta, type OnDelta, record, stage, type TurnState } from "./write.js"
 
 // One system message per prompt text: its step.started summary is then computed once, not every step.
 const systemMessages = new Map<string, Message.Message>()
@@ -173,7 +175,9 @@ export const modelStep = (inst: AgentInstance, state: TurnState) =>
   Effect.withFiberRuntime((fiber) => {
     // The chat span and its attributes only when a tracer that exports is installed: Effect's built-in
     // tracer records nothing, and a span per model call cost as much as the rest of the step's loop.
-    const exporting = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer) !== nativeTracer
+    const services = fiber.getFiberRef(DefaultServices.currentServices)
+    const exporting = Context.get(services, Tracer.Tracer) !== nativeTracer
+    const clock = Context.get(services, Clock.Clock)
     return Effect.flatMap(Ref.get(inst.state.conversation), ({ messages }) => {
       const request = modelRequest(inst, step, messages)
       // Streamed when the caller asked for deltas; the assistant message is written once the response is
@@ -182,13 +186,13 @@ export const modelStep = (inst: AgentInstance, state: TurnState) =>
         ? inst.model.generate(request)
         : streamed(inst, request, step.stepIndex, state.onDelta)
       return Effect.flatMap(exporting ? traced(inst, request, call) : call, (response) =>
-        afterModel(inst, state, step, messages, response))
+        afterModel(inst, state, step, messages, response, clock))
     })
   })
 
 /** What writing a step and running its tools may fail with. */
 type StepError =
-  | Effect.Effect.Error<ReturnType<typeof appendMessage>>
+  | Effect.Effect.Error<ReturnType<typeof appendAll>>
   | Effect.Effect.Error<ReturnType<typeof record>>
   | Effect.Effect.Error<ReturnType<typeof runActions>>
 
@@ -198,7 +202,8 @@ const afterModel = (
   state: TurnState,
   step: StepContext,
   messages: ReadonlyArray<Message.Message>,
-  response: Model.Response
+  response: Model.Response,
+  clock: Clock.Clock
 ) => {
   const usage = response.usage
   const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
@@ -222,15 +227,20 @@ const afterModel = (
   // Write-ahead: the assistant message is durable before any tool runs (a resumed turn never asks the
   // model for this step again). Group commit when every call of the step is idempotent and none waits
   // for approval: it is written with the step's results, one durable append (see `stage`).
-  const written = retry === undefined || hasContent
-    ? appendMessage(
+  // The message is made here (the fiber's clock, read as the response arrived): no Effect operation.
+  let written: Effect.Effect<unknown, StepError> = Effect.void
+  if (retry === undefined || hasContent) {
+    const drafts = [MessageEvent.append(messageAt(
       inst,
+      clock.unsafeCurrentTimeMillis(),
       response.message,
       meta(state.turnId, step.stepIndex, { [Log.keys.usage]: { ...tokenUsage } }),
-      { type: "assistant", stepId: step.stepId },
-      { staged: retry === undefined && groupCommit(inst, response.toolCalls) }
-    )
-    : Effect.void
+      { type: "assistant", stepId: step.stepId }
+    ))]
+    written = retry === undefined && groupCommit(inst, response.toolCalls)
+      ? stage(inst, drafts)
+      : appendAll(inst, drafts)
+  }
   return Effect.flatMap(written, (): Effect.Effect<StepResult, StepError> => {
     if (retry !== undefined) {
       const count = retry === "empty_output" ? ++state.empty : ++state.malformed
@@ -278,7 +288,7 @@ const afterModel = (
     }
     const actions = calls.map((call): Action => ({ _tag: "Run", call }))
     return Effect.map(
-      runActions(inst, state, step, actions),
+      runActions(inst, state, step, actions, clock),
       (results) => done({ shouldContinue: true, toolCalls, toolResults: results })
     )
   })
@@ -324,6 +334,6 @@ export const pendingStep = (
         return inst.toolSettings(call.name).idempotent === true ? { _tag: "Run", call } : interrupted(call)
       })
     }
-    const results = yield* runActions(inst, state, step, actions)
+    const results = yield* runActions(inst, state, step, actions, yield* Effect.clock)
     return { ...base, toolResults: results }
   })

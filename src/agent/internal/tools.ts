@@ -3,6 +3,7 @@
  * `policy.toolConcurrency` at once, the tool-call budget applied, results appended in call order.
  * Also what decides a call without running it: approvals (why a call waits), denials, interruptions.
  */
+import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -10,7 +11,7 @@ import { callContext, type StepContext } from "../../pipeline/Middleware.js"
 import * as ToolError from "../../tool/ToolError.js"
 import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type { AgentInstance } from "./instance.js"
-import { appendAll, codes, errorResult, toolResultMessage, type TurnState } from "./write.js"
+import { appendAll, codes, errorResult, toolResultAt, type TurnState } from "./write.js"
 
 /** What to do with one tool call of a step: run it, or answer it with a ready result. */
 export type Action =
@@ -71,34 +72,35 @@ const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<
  * Runs the actions of a step with bounded concurrency and writes their results in call order, each as
  * soon as it and every earlier one are finished: the finished results waiting at that point are
  * group-committed in one append (one fsync), and a finished result never waits for a slower call after
- * it. A result is durable before the turn goes on.
+ * it. A result is durable before the turn goes on. Called when the step runs (it counts the tool-call
+ * budget at once); `clock` (the fiber's) dates the result messages.
  */
 export const runActions = (
   inst: AgentInstance,
   state: TurnState,
   step: StepContext,
-  actions: ReadonlyArray<Action>
-) =>
-  Effect.suspend(() => {
-    const planned = budgeted(inst, state, actions)
-    // One call (the common step): no fibers, no semaphore; its result is appended when it is finished.
-    if (planned.length === 1) {
-      const action = planned[0]!
-      const run = action._tag === "Run" ? runOne(inst, step, action.call) : Effect.succeed(action.result)
-      return Effect.flatMap(run, (result) =>
-        Effect.flatMap(
-          toolResultMessage(inst, state.turnId, step.stepIndex, result),
-          (message) => Effect.as(appendAll(inst, [MessageEvent.append(message)]), [result])
-        ))
-    }
-    return runMany(inst, state, step, planned)
-  })
+  actions: ReadonlyArray<Action>,
+  clock: Clock.Clock
+) => {
+  const planned = budgeted(inst, state, actions)
+  // One call (the common step): no fibers, no semaphore; its result is appended when it is finished.
+  if (planned.length === 1) {
+    const action = planned[0]!
+    const run = action._tag === "Run" ? runOne(inst, step, action.call) : Effect.succeed(action.result)
+    return Effect.flatMap(run, (result) => {
+      const message = toolResultAt(inst, clock.unsafeCurrentTimeMillis(), state.turnId, step.stepIndex, result)
+      return Effect.as(appendAll(inst, [MessageEvent.append(message)]), [result])
+    })
+  }
+  return runMany(inst, state, step, planned, clock)
+}
 
 const runMany = (
   inst: AgentInstance,
   state: TurnState,
   step: StepContext,
-  actions: ReadonlyArray<Action>
+  actions: ReadonlyArray<Action>,
+  clock: Clock.Clock
 ) =>
   Effect.gen(function*() {
     const finished: Array<ToolExecutor.ToolCallResult | undefined> = new Array(actions.length)
@@ -109,15 +111,13 @@ const runMany = (
       let end = written
       while (end < finished.length && finished[end] !== undefined) end++
       if (end === written) return Effect.void
-      return Effect.forEach(
-        finished.slice(written, end),
-        (result) => Effect.map(toolResultMessage(inst, state.turnId, step.stepIndex, result!), MessageEvent.append)
-      ).pipe(
-        Effect.flatMap((drafts) => appendAll(inst, drafts)),
-        Effect.tap(() => {
-          written = end
-        })
+      const ms = clock.unsafeCurrentTimeMillis()
+      const drafts = finished.slice(written, end).map((result) =>
+        MessageEvent.append(toolResultAt(inst, ms, state.turnId, step.stepIndex, result!))
       )
+      return Effect.tap(appendAll(inst, drafts), () => {
+        written = end
+      })
     }))
     return yield* Effect.forEach(actions, (action, i) =>
       Effect.gen(function*() {

@@ -176,6 +176,21 @@ export const meta = (turnId: string, step?: number, extra?: Record<string, Messa
   ...extra
 })
 
+/** A new message of the instance made at `ms` (its id from the instance's generator): no Effect operation. */
+export const messageAt = (
+  inst: AgentInstance,
+  ms: number,
+  data: Message.MessageData,
+  metadata: Record<string, Message.Json>,
+  source?: Message.MessageSource
+): Message.Message => ({
+  id: inst.state.messageId(ms),
+  data,
+  metadata,
+  createdAt: new Date(ms),
+  source: source ?? Message.defaultSource(data)
+})
+
 /** A new message of the instance (its id from the instance's generator, `createdAt` from `Clock`). */
 export const newMessage = (
   inst: AgentInstance,
@@ -183,17 +198,8 @@ export const newMessage = (
   metadata: Record<string, Message.Json>,
   source?: Message.MessageSource
 ): Effect.Effect<Message.Message> =>
-  Effect.clockWith((clock) => {
-    const ms = clock.unsafeCurrentTimeMillis()
-    // Built here rather than by `Message.make` (a generator reading the clock again): two per step.
-    return Effect.succeed<Message.Message>({
-      id: inst.state.messageId(ms),
-      data,
-      metadata,
-      createdAt: new Date(ms),
-      source: source ?? Message.defaultSource(data)
-    })
-  })
+  // Built here rather than by `Message.make` (a generator reading the clock again): two per step.
+  Effect.clockWith((clock) => Effect.succeed(messageAt(inst, clock.unsafeCurrentTimeMillis(), data, metadata, source)))
 
 export const appendMessage = (
   inst: AgentInstance,
@@ -216,13 +222,15 @@ export const conversationState = (inst: AgentInstance): ConversationState => ({
     )
 })
 
-export const toolResultMessage = (
+/** The message of a tool call's result, made at `ms` (see {@link messageAt}). */
+export const toolResultAt = (
   inst: AgentInstance,
+  ms: number,
   turnId: string,
   step: number,
   result: ToolExecutor.ToolCallResult
-) =>
-  newMessage(inst, {
+): Message.Message =>
+  messageAt(inst, ms, {
     role: "tool",
     toolCallId: result.toolCallId,
     toolName: result.toolName,
@@ -234,6 +242,14 @@ export const toolResultMessage = (
       ...(result.status === "error" ? { isError: true } : {})
     }]
   }, meta(turnId, step, result.pinned === true ? { [ContextWindow.pinnedKey]: true } : undefined))
+
+export const toolResultMessage = (
+  inst: AgentInstance,
+  turnId: string,
+  step: number,
+  result: ToolExecutor.ToolCallResult
+) =>
+  Effect.clockWith((clock) => Effect.succeed(toolResultAt(inst, clock.unsafeCurrentTimeMillis(), turnId, step, result)))
 
 export const errorResult = (
   call: { readonly id: string; readonly name: string },

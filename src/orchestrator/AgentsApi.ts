@@ -44,8 +44,10 @@ import * as Calls from "./internal/calls.js"
 import * as Inbox from "./internal/callsInbox.js"
 import * as Native from "./internal/callsNative.js"
 import * as Requests from "./internal/callsRequest.js"
+import * as Limits from "./internal/limits.js"
 import * as Spawn from "./internal/spawnCall.js"
 import * as SpawnRecords from "./internal/spawnRecords.js"
+import type { InvalidOption } from "./OrchestratorError.js"
 
 /**
  * Where calls go: the orchestrator's mailboxes. `request` enqueues a turn and waits for its result
@@ -307,7 +309,8 @@ export type PolicyOptions = Calls.PolicyOptions
 export const policyOf = (options: PolicyOptions): CallPolicy => Calls.policyOf(options)
 
 /**
- * Builds the service; async requests live as long as the scope.
+ * Builds the service; async requests live as long as the scope. A limit that is not a positive integer (or
+ * Infinity), or a default timeout that is not a positive, finite duration, fails with `InvalidOption`.
  *
  * @example
  * ```ts
@@ -326,8 +329,9 @@ export const policyOf = (options: PolicyOptions): CallPolicy => Calls.policyOf(o
  */
 export const make = (
   options: Options
-): Effect.Effect<Service, never, Scope.Scope | FileSystem.FileSystem> =>
+): Effect.Effect<Service, InvalidOption, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    yield* Limits.checkApiOptions(options)
     const { policy, router } = options
     const inbox = options.root === undefined ? yield* Inbox.memory() : yield* Inbox.durable(options.root)
     const fibers = yield* FiberSet.make()
@@ -410,5 +414,5 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<AgentsApi, never, FileSystem.FileSystem> =>
+export const layer = (options: Options): Layer.Layer<AgentsApi, InvalidOption, FileSystem.FileSystem> =>
   Layer.scoped(AgentsApi, make(options))

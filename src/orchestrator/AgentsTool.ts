@@ -35,7 +35,7 @@ import { type CallPolicy, make, type Options, policyOf, type Reply, type Router,
 import * as Direct from "./internal/direct.js"
 import * as ReplyMessage from "./internal/replyMessage.js"
 import type * as Orchestrator from "./Orchestrator.js"
-import type { OrchestratorError } from "./OrchestratorError.js"
+import type { InvalidOption, OrchestratorError } from "./OrchestratorError.js"
 
 /**
  * The tools' catalog items (names, descriptions, JSON Schemas).
@@ -373,7 +373,7 @@ export const wire = (
     /** Binds the API to its orchestrator now (else its first instance does); again after a reload. */
     readonly bind: (bundle: Bundle.Bundle, orchestrator: Orchestrator.Service) => void
   },
-  never,
+  InvalidOption,
   Scope.Scope | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {

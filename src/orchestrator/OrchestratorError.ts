@@ -256,10 +256,11 @@ export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swa
 }
 
 /**
- * An option given to `Orchestrator.make*` / `layer*` in code cannot be met: a limit (`mailboxCapacity`,
- * `calls.maxSpawned`, `calls.maxPendingAsync`, `calls.maxInbox`) that is not a positive integer (NaN, 0,
- * negative, fractional), or a `calls.defaultTimeout` that is zero, negative or NaN. Refused before anything
- * starts, never clamped or ignored.
+ * An option given to `Orchestrator.make*` / `layer*` (or `AgentsApi.make`, `AgentsTool.wire`: then `where`
+ * names it) in code cannot be met: a limit (`mailboxCapacity`, `calls.maxSpawned`, `calls.maxPendingAsync`,
+ * `calls.maxInbox`) that is not a positive integer (NaN, 0, negative, fractional), or a
+ * `calls.defaultTimeout` that is zero, negative, NaN or not a duration. Refused before anything starts,
+ * never clamped or ignored.
  *
  * @example
  * ```ts
@@ -272,10 +273,19 @@ export class SwarmNotFound extends Schema.TaggedError<SwarmNotFound>("effect-swa
  */
 export class InvalidOption extends Schema.TaggedError<InvalidOption>("effect-swarm/InvalidOption")(
   "InvalidOption",
-  { option: Schema.String, given: Schema.String, expected: Schema.String }
+  {
+    option: Schema.String,
+    given: Schema.String,
+    expected: Schema.String,
+    /** What refused it, when not `Orchestrator.make*` (e.g. `AgentsApi.make`). */
+    where: Schema.optional(Schema.String)
+  }
 ) {
   override get message(): string {
-    return `cannot start the orchestrator: option ${this.option} is ${this.given}; it must be ${this.expected}`
+    return `cannot ${
+      this.where === undefined ? "start the orchestrator" : `run ${this.where}`
+    }: option ${this.option} ` +
+      `is ${this.given}; it must be ${this.expected}`
   }
 }
 

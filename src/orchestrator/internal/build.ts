@@ -20,17 +20,13 @@ import type {
   Service,
   ShutdownReason
 } from "../Orchestrator.js"
-import {
-  AgentTurnFailed,
-  InvalidOption,
-  InvalidRequestTimeout,
-  type OrchestratorError,
-  SwarmNotFound
-} from "../OrchestratorError.js"
+import type { InvalidOption } from "../OrchestratorError.js"
+import { AgentTurnFailed, InvalidRequestTimeout, type OrchestratorError, SwarmNotFound } from "../OrchestratorError.js"
 import * as Supervision from "../Supervision.js"
 import * as Direct from "./direct.js"
 import * as Inbox from "./inbox.js"
 import * as Lifecycle from "./lifecycle.js"
+import * as Limits from "./limits.js"
 import type { TurnInput } from "./mailbox.js"
 import * as RootLock from "./rootLock.js"
 import * as Runtime from "./runtime.js"
@@ -58,41 +54,18 @@ const timeoutMillis = (
   return Effect.succeed(Number.isFinite(ms) ? ms : undefined)
 }
 
-/**
- * The limits and default timeout given in code, checked before anything starts: a limit is a positive integer
- * (or Infinity: none); the default timeout a positive, finite duration (it is written with each async request's
- * deadline). NaN, 0, negative and fractional values are refused, never clamped or ignored.
- */
+/** The limits and default timeout given in code, checked before anything starts (see `limits.ts`). */
 const checkOptions = (options: Options): Effect.Effect<void, InvalidOption> => {
   const given = options.calls
   const limits: CallLimits = given === undefined || given === false || "api" in given ? {} : given
-  const counts: ReadonlyArray<readonly [string, number | undefined]> = [
-    ["mailboxCapacity", options.mailboxCapacity],
-    ["calls.maxSpawned", limits.maxSpawned],
-    ["calls.maxPendingAsync", limits.maxPendingAsync],
-    ["calls.maxInbox", limits.maxInbox]
-  ]
-  for (const [option, n] of counts) {
-    if (n !== undefined && n !== Infinity && !(Number.isSafeInteger(n) && n > 0)) {
-      return Effect.fail(
-        new InvalidOption({ option, given: String(n), expected: "a positive integer (Infinity: no limit)" })
-      )
-    }
-  }
-  const timeout = limits.defaultTimeout
-  if (timeout === undefined) return Effect.void
-  let ms: number
-  try {
-    ms = Duration.toMillis(Duration.decode(timeout))
-  } catch {
-    ms = Number.NaN
-  }
-  return Number.isFinite(ms) && ms > 0 ? Effect.void : Effect.fail(
-    new InvalidOption({
-      option: "calls.defaultTimeout",
-      given: typeof timeout === "string" || typeof timeout === "number" ? String(timeout) : `${ms} ms`,
-      expected: `a positive, finite duration such as "30 seconds"`
-    })
+  return Effect.zipRight(
+    Limits.checkCounts([
+      ["mailboxCapacity", options.mailboxCapacity],
+      ["calls.maxSpawned", limits.maxSpawned],
+      ["calls.maxPendingAsync", limits.maxPendingAsync],
+      ["calls.maxInbox", limits.maxInbox]
+    ]),
+    Limits.checkTimeout("calls.defaultTimeout", limits.defaultTimeout)
   )
 }
 

@@ -17,15 +17,20 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import type { AwaitingApproval, TurnStorageError } from "./AgentError.js"
 import * as Abandon from "./internal/abandon.js"
 import type { AgentInstance } from "./internal/instance.js"
 import * as Loop from "./internal/loop.js"
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * Every failure of a turn: storage (`TurnStorageError`), the model (`ModelError`) or the pipeline.
@@ -76,14 +81,17 @@ export type Input = Loop.TurnInput
  * @since 0.1.0
  * @category running
  */
-export const run: (
+export const run = (
   instance: AgentInstance,
   input: string | Input
-) => Effect.Effect<TurnResult, TurnError | AwaitingApproval> = Effect.fn("Turn.run")(
-  function*(instance: AgentInstance, input: string | Input) {
-    return yield* instance.state.lock.withPermits(1)(Loop.runLocked(instance, input))
-  }
-)
+): Effect.Effect<TurnResult, TurnError | AwaitingApproval> => {
+  const locked = instance.state.lock.withPermits(1)(Loop.runLocked(instance, input))
+  // Not `Effect.fn`: its call-site capture (an `Error` per call) and span cost about a tenth of a durable
+  // turn's JavaScript before its first write. The span is opened only when an exporting tracer is
+  // installed (Effect's built-in one records nothing), as in `MessageStore.append`; the turn's trace ids
+  // do not depend on it (the pipeline's turn run makes them).
+  return Effect.tracerWith((tracer) => tracer === nativeTracer ? locked : Effect.withSpan(locked, "Turn.run"))
+}
 
 /**
  * Continues the instance's open turn, if its log ends inside one; `None` when there is nothing to do.

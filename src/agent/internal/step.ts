@@ -287,8 +287,12 @@ const afterModel = (
       )
     }
     const actions = calls.map((call): Action => ({ _tag: "Run", call }))
-    return Effect.map(
-      runActions(inst, state, step, actions, clock),
+    return runActions(
+      inst,
+      state,
+      step,
+      actions,
+      clock,
       (results) => done({ shouldContinue: true, toolCalls, toolResults: results })
     )
   })
@@ -334,6 +338,8 @@ export const pendingStep = (
         return inst.toolSettings(call.name).idempotent === true ? { _tag: "Run", call } : interrupted(call)
       })
     }
-    const results = yield* runActions(inst, state, step, actions, yield* Effect.clock)
-    return { ...base, toolResults: results }
+    return yield* runActions(inst, state, step, actions, yield* Effect.clock, (results) => ({
+      ...base,
+      toolResults: results
+    }))
   })

@@ -73,14 +73,16 @@ const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<
  * soon as it and every earlier one are finished: the finished results waiting at that point are
  * group-committed in one append (one fsync), and a finished result never waits for a slower call after
  * it. A result is durable before the turn goes on. Called when the step runs (it counts the tool-call
- * budget at once); `clock` (the fiber's) dates the result messages.
+ * budget at once); `clock` (the fiber's) dates the result messages; `then` maps the results (in call
+ * order) to what the step returns.
  */
-export const runActions = (
+export const runActions = <A>(
   inst: AgentInstance,
   state: TurnState,
   step: StepContext,
   actions: ReadonlyArray<Action>,
-  clock: Clock.Clock
+  clock: Clock.Clock,
+  then: (results: ReadonlyArray<ToolExecutor.ToolCallResult>) => A
 ) => {
   const planned = budgeted(inst, state, actions)
   // One call (the common step): no fibers, no semaphore; its result is appended when it is finished.
@@ -89,10 +91,10 @@ export const runActions = (
     const run = action._tag === "Run" ? runOne(inst, step, action.call) : Effect.succeed(action.result)
     return Effect.flatMap(run, (result) => {
       const message = toolResultAt(inst, clock.unsafeCurrentTimeMillis(), state.turnId, step.stepIndex, result)
-      return Effect.as(appendAll(inst, [MessageEvent.append(message)]), [result])
+      return Effect.map(appendAll(inst, [MessageEvent.append(message)]), () => then([result]))
     })
   }
-  return runMany(inst, state, step, planned, clock)
+  return Effect.map(runMany(inst, state, step, planned, clock), then)
 }
 
 const runMany = (

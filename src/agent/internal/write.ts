@@ -129,15 +129,16 @@ const settled = (inst: AgentInstance, c: Conversation.Conversation): Conversatio
  * ones (see {@link stage}) if any: those are written first, in the same append.
  */
 export const appendAll = (inst: AgentInstance, drafts: ReadonlyArray<MessageEvent.Draft>) =>
-  Effect.suspend(() => {
+  // The conversation is read first (one operation, where a `suspend` cost one more): what is staged is
+  // decided when the append runs.
+  Effect.flatMap(Ref.get(inst.state.conversation), (current) => {
     const state = inst.state
     const staged = state.staged
     if (staged.length === 0) {
-      return Effect.flatMap(Ref.get(state.conversation), (current) =>
-        Effect.flatMap(
-          state.storage.append(drafts, current.lastSeq),
-          (events) => Ref.update(state.conversation, (c) => settled(inst, Conversation.applyAll(c, events)))
-        ))
+      return Effect.flatMap(
+        state.storage.append(drafts, current.lastSeq),
+        (events) => Ref.update(state.conversation, (c) => settled(inst, Conversation.applyAll(c, events)))
+      )
     }
     // The staged events are in the conversation already (numbered from `stagedAfter`): write them with
     // these, apply only these. A failed write keeps them staged, so the next append writes them.

@@ -33,7 +33,8 @@ export interface ToolSettings {
 }
 
 /**
- * A policy predicate on a tool call: `true` (or a reason) pauses the turn for approval.
+ * A policy predicate on a tool call: `true` (or a reason) pauses the turn for approval. It is synchronous;
+ * it fails closed: a throw, or any other verdict (a Promise from an `async` function), pauses the call too.
  *
  * @since 0.1.0
  * @category models

@@ -130,11 +130,25 @@ const runMany = (
       }), { concurrency: inst.policy.toolConcurrency })
   })
 
-/** Whether a tool call must wait for a decision, and why. */
+/**
+ * Whether a tool call must wait for a decision, and why. The policy predicate fails closed: a throw, or
+ * a verdict that is neither a boolean nor a reason (a Promise from an `async` predicate), pauses the call
+ * with a reason saying so, instead of dying or letting the call run unapproved.
+ */
 export const approvalReason = (inst: AgentInstance, call: Message.ToolCall): string | undefined => {
   if (inst.toolSettings(call.name).needsApproval === true) return `${call.name} needs approval`
-  const verdict = inst.needsApproval?.({ toolName: call.name, args: call.arguments })
-  return verdict === true ? "the approval policy asked for it" : typeof verdict === "string" ? verdict : undefined
+  if (inst.needsApproval === undefined) return undefined
+  let verdict: unknown
+  try {
+    verdict = inst.needsApproval({ toolName: call.name, args: call.arguments })
+  } catch (e) {
+    return `the approval policy failed on this call (${e instanceof Error ? e.message : String(e)}), so a human decides`
+  }
+  if (verdict === true) return "the approval policy asked for it"
+  if (typeof verdict === "string") return verdict
+  if (verdict === false || verdict === undefined || verdict === null) return undefined
+  const kind = typeof verdict === "object" && "then" in verdict ? "a Promise (an async predicate)" : typeof verdict
+  return `the approval policy returned ${kind}, not true, false or a reason, so a human decides`
 }
 
 /** A call a human denied: the model reads the reason as a tool error. */

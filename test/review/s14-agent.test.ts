@@ -1,0 +1,62 @@
+// Hostile review of the agent runtime (issue 15), session 14: what an attacker or a new user would try
+// through the public API (AgentInstance, Turn, TestAgent). The scripted model is the only fake.
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Ref } from "effect"
+import { AgentInstance } from "effect-swarm"
+import type { ToolRegistry } from "effect-swarm"
+import { TestAgent } from "effect-swarm/testing"
+import { tempRoot } from "../workspace/helpers.js"
+
+const counting = (runs: Ref.Ref<number>): ToolRegistry.ToolHandler => () =>
+  Effect.as(Ref.update(runs, (n) => n + 1), "ran")
+
+const outcome = <A>(exit: Exit.Exit<A, { readonly _tag: string }>, show: (a: A) => string) =>
+  Exit.isSuccess(exit)
+    ? show(exit.value)
+    : Cause.isFailType(exit.cause)
+    ? `failed ${exit.cause.error._tag}`
+    : `died: ${Cause.pretty(exit.cause).split("\n")[0]}`
+
+describe("review s14: approval predicates that are not plain booleans", () => {
+  it.scoped("a predicate that throws pauses the call for a human (fail closed), naming the error; it is not a defect", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const runs = yield* Ref.make(0)
+      const agent = yield* TestAgent.make({
+        storage: { root },
+        tools: [{ item: { name: "fs__rm" }, handler: counting(runs) }],
+        needsApproval: ({ args }) => {
+          if ((args as { readonly path?: unknown }).path === undefined) throw new TypeError("path is undefined")
+          return false
+        },
+        script: [{ toolCalls: [{ name: "fs__rm", id: "c1", arguments: {} }] }, { text: "done" }]
+      })
+      const exit = yield* Effect.exit(agent.run("clean up"))
+      // Before the fix: the predicate's throw was a defect out of Turn.run, the turn left open.
+      assert.strictEqual(outcome(exit, (r) => r.finishReason), "awaiting_approval")
+      assert.strictEqual(yield* Ref.get(runs), 0)
+      const requested = (yield* agent.records).find((r) => r.type === "approval.requested")
+      assert.include(String(requested?.reason), "path is undefined")
+      const result = yield* AgentInstance.approve(agent.instance, "c1")
+      yield* TestAgent.assertFinish(result, "text_response")
+      assert.strictEqual(yield* Ref.get(runs), 1)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("an async predicate (a Promise is not a verdict) pauses the call instead of letting it run unapproved", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const agent = yield* TestAgent.make({
+        tools: [{ item: { name: "ops__deploy" }, handler: counting(runs) }],
+        // A new user writes `async`: the Promise is truthy but is neither `true` nor a reason.
+        needsApproval: (async () => true) as unknown as AgentInstance.ApprovalPredicate,
+        script: [{ toolCalls: [{ name: "ops__deploy", id: "c1", arguments: { env: "prod" } }] }, { text: "done" }]
+      })
+      const result = yield* agent.run("deploy")
+      // Before the fix: the Promise was read as "no approval needed" and the deploy ran.
+      yield* TestAgent.assertFinish(result, "awaiting_approval")
+      assert.strictEqual(yield* Ref.get(runs), 0)
+      const requested = (yield* agent.records).find((r) => r.type === "approval.requested")
+      assert.include(String(requested?.reason), "Promise")
+    }))
+})

@@ -13,6 +13,7 @@ import * as ChildProcess from "node:child_process"
 import { createRequire } from "node:module"
 import type { Readable } from "node:stream"
 import { pathToFileURL } from "node:url"
+import * as InheritedFds from "../../src/sandbox/internal/inheritedFds.js"
 import { fixture, osIsolated } from "./helpers.js"
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
@@ -53,4 +54,13 @@ describe.skipIf(process.platform !== "linux")("inherited file descriptors (issue
         assert.isTrue(seen.target === null || seen.target === "/dev/null", `fd ${fd} in the tool: ${seen.target}`)
       }), 90_000)
   }
+})
+
+describe("inherited fds past a child's own stdio (child agent hosts: fd 3 is their IPC channel)", () => {
+  it("covers each inherited fd from the first index after the child's stdio, /dev/null over it", () => {
+    const devNull = 99
+    assert.deepStrictEqual(InheritedFds.extraStdio([5, 7], devNull), ["ignore", "ignore", devNull, "ignore", devNull])
+    assert.deepStrictEqual(InheritedFds.extraStdio([5, 7], devNull, 4), ["ignore", devNull, "ignore", devNull])
+    assert.deepStrictEqual(InheritedFds.extraStdio([], devNull, 4), [])
+  })
 })

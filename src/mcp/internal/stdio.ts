@@ -15,6 +15,7 @@ import * as ChildProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as InheritedFds from "../../sandbox/internal/inheritedFds.js"
 import * as Limits from "../../sandbox/Limits.js"
 import * as Sandbox from "../../sandbox/Sandbox.js"
 import { McpConnectError } from "../McpError.js"
@@ -221,12 +222,9 @@ export const spawn = (options: StdioOptions): Effect.Effect<StdioProcess, McpCon
     const child = yield* Effect.acquireRelease(
       Effect.try({
         try: () =>
-          ChildProcess.spawn(line.command, [...line.args], {
-            cwd: options.cwd,
-            env,
-            detached: true,
-            stdio: ["pipe", "pipe", "pipe"]
-          }),
+          // Without the fds this process inherited (a supervisor's pipe): see `inheritedFds.ts`.
+          InheritedFds.spawnShielded(["pipe", "pipe", "pipe"], (stdio) =>
+            ChildProcess.spawn(line.command, [...line.args], { cwd: options.cwd, env, detached: true, stdio })),
         catch: (cause) => new McpConnectError({ server, reason: `could not start ${options.command}`, cause })
       }),
       (child) =>

@@ -18,6 +18,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
 import type { TurnResult } from "../../pipeline/Middleware.js"
+import * as InheritedFds from "../../sandbox/internal/inheritedFds.js"
 import * as Instances from "../../workspace/Instances.js"
 import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
@@ -79,13 +80,18 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     const which = options.entry === undefined ? "" : ` (entry ${file})`
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const spawned = ChildProcess.fork(file, [], {
-          execArgv: [...execArgv, ...(options.execArgv ?? [])],
-          env: { ...process.env, ...options.env },
-          stdio: ["ignore", "pipe", "pipe", "ipc"],
-          detached: true,
-          serialization: "json"
-        })
+        // Without the fds this process inherited (a supervisor's pipe): see `inheritedFds.ts`.
+        const spawned = InheritedFds.spawnShielded(
+          ["ignore", "pipe", "pipe", "ipc"],
+          (stdio) =>
+            ChildProcess.fork(file, [], {
+              execArgv: [...execArgv, ...(options.execArgv ?? [])],
+              env: { ...process.env, ...options.env },
+              stdio,
+              detached: true,
+              serialization: "json"
+            })
+        )
         const keep = (chunk: Buffer) => {
           tail = (tail + chunk.toString("utf8")).slice(-tailLimit)
         }

@@ -1,5 +1,6 @@
 /**
- * Keeps the file descriptors the host process inherited out of its workers. A descriptor the host got
+ * Keeps the file descriptors the host process inherited out of its workers (and, through `spawnShielded`,
+ * out of the other children it starts: child agent hosts, MCP servers). A descriptor the host got
  * from whoever started it without close-on-exec (a supervisor's pipe on fd 5, a shell's `5>file`) would
  * otherwise reach every worker, inside bubblewrap too (bwrap closes nothing), and a tool could read or
  * write it. libuv leaves a child's fds >= 3 marked "ignore" as they are, but dup2s a parent fd given as a
@@ -44,16 +45,39 @@ export const list = (): ReadonlyArray<number> => {
   return inherited.sort((a, b) => a - b)
 }
 
-/** The `stdio` entries from index 3 on: `devNull` over each inherited fd, "ignore" between. @internal */
+/**
+ * The `stdio` entries from index `from` (3 by default) on: `devNull` over each inherited fd, "ignore"
+ * between. @internal
+ */
 export const extraStdio = (
   inherited: ReadonlyArray<number>,
-  devNull: number
+  devNull: number,
+  from = 3
 ): Array<number | "ignore"> => {
   const set = new Set(inherited)
-  const max = inherited.length === 0 ? 2 : Math.max(...inherited)
+  const max = inherited.length === 0 ? from - 1 : Math.max(...inherited)
   const extra: Array<number | "ignore"> = []
-  for (let fd = 3; fd <= max; fd++) extra.push(set.has(fd) ? devNull : "ignore")
+  for (let fd = from; fd <= max; fd++) extra.push(set.has(fd) ? devNull : "ignore")
   return extra
+}
+
+/**
+ * Spawns a child (of ours, not a tool: an agent host, an MCP server) with `stdio` plus `/dev/null` over each
+ * fd the host inherited past it, listed now. The `/dev/null` descriptor is closed once `spawn` returns (the
+ * child has its copy by then: libuv forks and dup2s inside the call). @internal
+ */
+export const spawnShielded = <C>(
+  stdio: ReadonlyArray<ChildProcess.IOType | "ipc" | number>,
+  spawn: (stdio: Array<ChildProcess.IOType | "ipc" | number>) => C
+): C => {
+  const inherited = list().filter((fd) => fd >= stdio.length)
+  if (inherited.length === 0) return spawn([...stdio])
+  const devNull = fs.openSync("/dev/null", "r+")
+  try {
+    return spawn([...stdio, ...extraStdio(inherited, devNull, stdio.length)])
+  } finally {
+    fs.closeSync(devNull)
+  }
 }
 
 /**

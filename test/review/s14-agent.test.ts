@@ -2,7 +2,7 @@
 // through the public API (AgentInstance, Turn, TestAgent). The scripted model is the only fake.
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Ref } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Ref } from "effect"
 import { AgentInstance } from "effect-swarm"
 import type { ToolRegistry } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
@@ -58,5 +58,49 @@ describe("review s14: approval predicates that are not plain booleans", () => {
       assert.strictEqual(yield* Ref.get(runs), 0)
       const requested = (yield* agent.records).find((r) => r.type === "approval.requested")
       assert.include(String(requested?.reason), "Promise")
+    }))
+})
+
+describe("review s14: tool call ids the loop must not trust", () => {
+  it.scoped("a call id reused in a later turn is not answered with an earlier turn's denial on resume", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      let runs = 0
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        tools: [
+          { item: { name: "ops__deploy" }, needsApproval: true, handler: () => Effect.succeed("deployed") },
+          {
+            item: { name: "idem__get" },
+            idempotent: true,
+            handler: () =>
+              Effect.suspend(() => {
+                runs++
+                return runs === 1
+                  ? Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+                  : Effect.succeed("fresh")
+              })
+          }
+        ],
+        script: [
+          { toolCalls: [{ name: "ops__deploy", id: "call_0", arguments: {} }] },
+          { text: "not deployed" },
+          // Many servers number calls per response: the next turn's first call is call_0 again.
+          { toolCalls: [{ name: "idem__get", id: "call_0", arguments: {} }] },
+          { text: "read it" }
+        ]
+      })
+      yield* agent.run("deploy")
+      yield* AgentInstance.deny(agent.instance, "call_0", "not today")
+      const turn = yield* Effect.fork(agent.run("read"))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(turn)
+      // The next use continues the open turn: the idempotent call runs again.
+      yield* agent.run("again").pipe(Effect.exit)
+      const lines = yield* agent.transcript
+      const idem = lines.filter((l) => l.startsWith("tool idem__get"))
+      // Before the fix: "tool idem__get: error ... denied by a human: not today" (turn 1's decision).
+      assert.deepStrictEqual(idem, ["tool idem__get: ok fresh"])
+      assert.strictEqual(runs, 2)
     }))
 })

@@ -312,13 +312,18 @@ export const pendingStep = (
   Effect.gen(function*() {
     const log = inst.state.log
     const stepKey = `${state.turnId}:${step.stepIndex}`
-    const paused = pending.some((c) => log.approvals.get(c.id)?.turnId === state.turnId)
+    // Approvals are keyed by call id, which a model may reuse in a later turn: only this turn's count.
+    const approvalOf = (c: Message.ToolCall) => {
+      const a = log.approvals.get(c.id)
+      return a?.turnId === state.turnId ? a : undefined
+    }
+    const paused = pending.some((c) => approvalOf(c) !== undefined)
     const toolCalls = Log.callsOf(assistant).map((c) => ({ id: c.id, name: c.name, args: c.arguments }))
     const base: StepResult = { status: "completed", shouldContinue: true, toolCalls, toolResults: [], metadata: {} }
     let actions: Array<Action>
     if (paused && !log.dispatched.has(stepKey)) {
       const undecided = pending.filter((c) => {
-        const a = log.approvals.get(c.id)
+        const a = approvalOf(c)
         return a !== undefined && a.decision === undefined
       })
       if (undecided.length > 0) {
@@ -328,12 +333,12 @@ export const pendingStep = (
       // From here a restart must treat these calls as possibly started.
       yield* record(inst, "tools.dispatched", state.turnId, { stepIndex: step.stepIndex })
       actions = pending.map((call) => {
-        const decision = log.approvals.get(call.id)?.decision
+        const decision = approvalOf(call)?.decision
         return decision !== undefined && !decision.approved ? denied(call, decision.reason) : { _tag: "Run", call }
       })
     } else {
       actions = pending.map((call): Action => {
-        const decision = log.approvals.get(call.id)?.decision
+        const decision = approvalOf(call)?.decision
         if (decision !== undefined && !decision.approved) return denied(call, decision.reason)
         return inst.toolSettings(call.name).idempotent === true ? { _tag: "Run", call } : interrupted(call)
       })

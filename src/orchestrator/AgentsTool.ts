@@ -20,7 +20,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import type { AgentInstance } from "../agent/AgentInstance.js"
-import type * as Turn from "../agent/Turn.js"
 import * as Message from "../conversation/Message.js"
 import * as MessageEvent from "../conversation/MessageEvent.js"
 import * as Middleware from "../pipeline/Middleware.js"
@@ -30,12 +29,11 @@ import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
 import { ToolFailure } from "../tool/ToolError.js"
 import type { ToolHandler } from "../tool/ToolRegistry.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
-import * as AgentAddress from "./AgentAddress.js"
 import { type CallPolicy, make, type Options, policyOf, type Reply, type Router, type Service } from "./AgentsApi.js"
-import * as Direct from "./internal/direct.js"
 import * as ReplyMessage from "./internal/replyMessage.js"
+import * as OrchestratorRouter from "./internal/router.js"
 import type * as Orchestrator from "./Orchestrator.js"
-import type { InvalidOption, OrchestratorError } from "./OrchestratorError.js"
+import type { InvalidOption } from "./OrchestratorError.js"
 
 /**
  * The tools' catalog items (names, descriptions, JSON Schemas).
@@ -242,11 +240,6 @@ export const attach = (api: Service, instance: AgentInstance): Effect.Effect<boo
     return true
   })
 
-const toApiError = (e: OrchestratorError) => {
-  const code: Middleware.AgentsApiErrorCode = e._tag === "InvalidAgentAddress" ? "AGENT_INVALID_REQUEST" : e.code
-  return new Middleware.AgentsApiError({ code, message: e.message })
-}
-
 /**
  * The call policy of the orchestrator's Swarm: its agents, each Agent's `spec.callableAgents` and the
  * Swarm's `spec.callableAgents`.
@@ -295,51 +288,7 @@ export const policyOfSwarm = (bundle: Bundle.Bundle, orchestrator: Orchestrator.
  * @since 0.1.0
  * @category constructors
  */
-export const routerOf = (orchestrator: Orchestrator.Service): Router => {
-  // The same request without the public method's span (the AgentsApi.request span covers the call).
-  const direct = Direct.requests.get(orchestrator)
-  const submitWithin = Direct.submits.get(orchestrator)
-  const wake = Direct.wakes.get(orchestrator)
-  const toMessage = (input: Turn.Input): Orchestrator.TurnInput => {
-    const { text, ...call } = input
-    return { input: text, call }
-  }
-  return {
-    request: (agentName, instanceKey, input) =>
-      orchestrator.request({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
-    requestWithin: direct === undefined ?
-      (agentName, instanceKey, input, timeoutMs) =>
-        orchestrator.request({ agentName, instanceKey }, toMessage(input), { timeout: timeoutMs }).pipe(
-          Effect.mapError(toApiError)
-        ) :
-      (agentName, instanceKey, input, timeoutMs) =>
-        Effect.mapError(direct({ agentName, instanceKey }, toMessage(input), timeoutMs), toApiError),
-    send: (agentName, instanceKey, input) =>
-      orchestrator.send({ agentName, instanceKey }, toMessage(input)).pipe(Effect.mapError(toApiError)),
-    submit: (agentName, instanceKey, input) =>
-      orchestrator.submit({ agentName, instanceKey }, toMessage(input), { cancelOnInterrupt: true }).pipe(
-        Effect.map(Effect.mapError(toApiError)),
-        Effect.mapError(toApiError)
-      ),
-    ...(submitWithin === undefined ? {} : {
-      submitWithin: (agentName: string, instanceKey: string, input: Turn.Input, timeoutMs: number) =>
-        submitWithin({ agentName, instanceKey }, toMessage(input), timeoutMs).pipe(
-          Effect.map(Effect.mapError(toApiError)),
-          Effect.mapError(toApiError)
-        )
-    }),
-    ...(wake === undefined ? {} : { wake }),
-    spawn: (agentName, instanceKey) =>
-      Effect.gen(function*() {
-        const address = yield* Either.match(AgentAddress.make(agentName, instanceKey), {
-          onLeft: (e) => Effect.fail(toApiError(e)),
-          onRight: Effect.succeed
-        })
-        const known = yield* orchestrator.list
-        return !known.some((i) => i.address === AgentAddress.format(address))
-      })
-  }
-}
+export const routerOf = (orchestrator: Orchestrator.Service): Router => OrchestratorRouter.routerOf(orchestrator)
 
 /**
  * Inter-agent calls for an orchestrator: pass `agents` and `setup` to `Orchestrator.make` / `layer`

@@ -209,4 +209,20 @@ export const truncate: Draft = { type: "truncate" }
  * @since 0.1.0
  * @category constructors
  */
-export const withSeq = (draft: Draft, seq: number): MessageEvent => ({ ...draft, seq }) as MessageEvent
+export const withSeq = (draft: Draft, seq: number): MessageEvent => {
+  // Built field by field, in the draft's order: the spread this was (`{ ...draft, seq }`) took V8's
+  // generic object clone, about 2 µs per event (bench/turn.ts, issue 15), on every append.
+  switch (draft.type) {
+    case "append":
+      return { type: "append", message: draft.message, seq }
+    case "replace":
+      return { type: "replace", targetId: draft.targetId, message: draft.message, seq }
+    case "remove":
+      return { type: "remove", targetId: draft.targetId, seq }
+    case "truncate":
+      return { type: "truncate", seq }
+    default:
+      // Not a draft (untyped code): numbered as it is, as before.
+      return { ...(draft as object), seq } as MessageEvent
+  }
+}

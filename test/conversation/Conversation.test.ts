@@ -45,6 +45,22 @@ const draftArb: FastCheck.Arbitrary<MessageEvent.Draft> = FastCheck.oneof(
 const sequence = (drafts: ReadonlyArray<MessageEvent.Draft>) => drafts.map((d, i) => MessageEvent.withSeq(d, i + 1))
 
 describe("Conversation", () => {
+  it("MessageEvent.withSeq numbers every kind of draft: its fields in order, then seq, and nothing else", () => {
+    const m = msg("m1", "hi")
+    const drafts: ReadonlyArray<MessageEvent.Draft> = [
+      MessageEvent.append(m),
+      MessageEvent.replace("m0", m),
+      MessageEvent.remove("m0"),
+      MessageEvent.truncate
+    ]
+    for (const draft of drafts) {
+      const event = MessageEvent.withSeq(draft, 7)
+      assert.strictEqual(JSON.stringify(event), JSON.stringify({ ...draft, seq: 7 }))
+      assert.notStrictEqual<unknown>(event, draft)
+      if ("message" in draft) assert.strictEqual((event as { readonly message: unknown }).message, draft.message)
+    }
+  })
+
   it("append, replace, remove, truncate", () => {
     const c = Conversation.applyAll(Conversation.make([msg("m1", "one")], { baseSeq: 4 }), [
       { seq: 5, type: "append", message: msg("m2", "two") },

@@ -62,6 +62,34 @@ describe("review s14: approval predicates that are not plain booleans", () => {
 })
 
 describe("review s14: tool call ids the loop must not trust", () => {
+  it.scoped("duplicate call ids in one step: each call gets its own id and exactly one result", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const agent = yield* TestAgent.make({
+        tools: [{ item: { name: "a__b" }, handler: counting(runs) }],
+        script: [
+          {
+            toolCalls: [{ name: "a__b", id: "c1", arguments: { n: 1 } }, {
+              name: "a__b",
+              id: "c1",
+              arguments: { n: 2 }
+            }]
+          },
+          { text: "done" }
+        ]
+      })
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      assert.strictEqual(yield* Ref.get(runs), 2)
+      const messages = yield* agent.messages
+      const ids = messages.flatMap((m) => (m.data.toolCalls ?? []).map((c) => c.id))
+      const results = messages.flatMap((m) => m.data.role === "tool" ? [m.data.toolCallId] : [])
+      // Before the fix: ["c1", "c1"] twice; providers refuse a history with a repeated tool call id
+      // (Anthropic: tool_use ids must be unique), so every later turn of the instance failed.
+      assert.strictEqual(new Set(ids).size, 2, JSON.stringify(ids))
+      assert.deepStrictEqual(results, ids)
+      assert.strictEqual(ids[0], "c1")
+    }))
+
   it.scoped("a call id reused in a later turn is not answered with an earlier turn's denial on resume", () =>
     Effect.gen(function*() {
       const started = yield* Deferred.make<void>()

@@ -20,6 +20,7 @@ import { type ModelError, ModelProtocolError } from "../../model/ModelError.js"
 import * as LlmInput from "../../pipeline/LlmInput.js"
 import type { StepContext, StepResult } from "../../pipeline/Middleware.js"
 import * as Pipeline from "../../pipeline/Pipeline.js"
+import * as CallIds from "./callIds.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 import * as Retry from "./retry.js"
@@ -186,7 +187,7 @@ export const modelStep = (inst: AgentInstance, state: TurnState) =>
         ? inst.model.generate(request)
         : streamed(inst, request, step.stepIndex, state.onDelta)
       return Effect.flatMap(exporting ? traced(inst, request, call) : call, (response) =>
-        afterModel(inst, state, step, messages, response, clock))
+        afterModel(inst, state, step, messages, CallIds.unique(response), clock))
     })
   })
 

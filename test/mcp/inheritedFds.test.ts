@@ -6,13 +6,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as ChildProcess from "node:child_process"
-import { createRequire } from "node:module"
 import * as path from "node:path"
-import type { Readable } from "node:stream"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { runWithInheritedFd } from "../support/inheritedFd.js"
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 const host = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   "..",
@@ -22,20 +19,7 @@ const host = path.join(
 )
 const fd = 40
 
-const runHost = Effect.async<{ stdout: string; leaked: string; code: number | null }>((resume) => {
-  const child = ChildProcess.spawn(process.execPath, ["--import", tsx, host, String(fd)], {
-    stdio: ["ignore", "pipe", "inherit", ...Array.from({ length: fd - 3 }, () => "ignore" as const), "pipe"]
-  })
-  let stdout = ""
-  let leaked = ""
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-  const inherited = (child.stdio as ReadonlyArray<unknown>)[fd] as Readable
-  inherited.on("data", (chunk: Buffer) => (leaked += chunk.toString("utf8")))
-  inherited.on("error", () => {})
-  // "close" fires once the host and every process holding the pipe (a leaked server too) are gone.
-  child.once("close", (code) => resume(Effect.succeed({ stdout, leaked, code })))
-  return Effect.sync(() => child.kill("SIGKILL"))
-})
+const runHost = runWithInheritedFd(host, [String(fd)], fd)
 
 describe.skipIf(process.platform !== "linux")("inherited file descriptors and MCP servers", () => {
   it.live("an fd the host inherited is /dev/null in the stdio MCP server it starts", () =>

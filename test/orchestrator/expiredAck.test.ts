@@ -4,8 +4,16 @@
 import { assert, describe } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Option, Scope, TestClock } from "effect"
 import { Jsonl, Orchestrator } from "effect-swarm"
-import * as path from "node:path"
-import { durableContext, echoModel, eventLoopTurn, loadBundle, scopedTest, until, untilSleep } from "./helpers.js"
+import {
+  durableContext,
+  echoModel,
+  eventLoopTurn,
+  gatedInboxTruncate,
+  loadBundle,
+  scopedTest,
+  until,
+  untilSleep
+} from "./helpers.js"
 
 describe("an expired message's acknowledgement", () => {
   scopedTest(
@@ -20,19 +28,7 @@ describe("an expired message's acknowledgement", () => {
         let starts = 0
         const acknowledging = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
-        const gated: Jsonl.DurableFileService = {
-          open: (fs, file, options) =>
-            Effect.map(Jsonl.DurableFile.node.open(fs, file, options), (handle) => ({
-              ...handle,
-              truncate: (length: number) =>
-                file.endsWith(path.join("inbox", "messages.jsonl"))
-                  ? Deferred.succeed(acknowledging, undefined).pipe(
-                    Effect.zipRight(Deferred.await(gate)),
-                    Effect.zipRight(handle.truncate(length))
-                  )
-                  : handle.truncate(length)
-            }))
-        }
+        const gated = gatedInboxTruncate(acknowledging, gate)
         const first = yield* Scope.make()
         const orchestrator = yield* Orchestrator.make(bundle, "default", {
           models: { alpha: model.service, beta: model.service },

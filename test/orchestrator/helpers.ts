@@ -5,6 +5,7 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, it } from "@effect/vitest"
 import {
   Chunk,
+  Deferred,
   type Duration,
   Effect,
   Exit,
@@ -17,7 +18,7 @@ import {
   TestServices
 } from "effect"
 import type { Middleware, Model } from "effect-swarm"
-import { Bundle, EventBus, Message, MessageStore, Orchestrator, RuntimeEventLog, Scripted } from "effect-swarm"
+import { Bundle, EventBus, Jsonl, Message, MessageStore, Orchestrator, RuntimeEventLog, Scripted } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { durableStores, type Stores } from "../support/stores.js"
@@ -287,3 +288,24 @@ export const onTestClock = <A, E, R>(body: Effect.Effect<A, E, R>) =>
     yield* closeOnClock(scope, exit)
     return yield* exit
   })
+
+/**
+ * A `Jsonl.DurableFile` whose inbox acknowledgement (the truncate that empties `inbox/messages.jsonl`) signals
+ * `acknowledging` and then waits for `gate`: a test lands a stop exactly there.
+ */
+export const gatedInboxTruncate = (
+  acknowledging: Deferred.Deferred<void>,
+  gate: Deferred.Deferred<void>
+): Jsonl.DurableFileService => ({
+  open: (fs, file, options) =>
+    Effect.map(Jsonl.DurableFile.node.open(fs, file, options), (handle) => ({
+      ...handle,
+      truncate: (length: number) =>
+        file.endsWith(path.join("inbox", "messages.jsonl"))
+          ? Deferred.succeed(acknowledging, undefined).pipe(
+            Effect.zipRight(Deferred.await(gate)),
+            Effect.zipRight(handle.truncate(length))
+          )
+          : handle.truncate(length)
+    }))
+})

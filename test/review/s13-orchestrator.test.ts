@@ -5,13 +5,13 @@ import { assert, describe } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option } from "effect"
 import type { OrchestratorError } from "effect-swarm"
 import { Jsonl, Orchestrator, Scripted } from "effect-swarm"
-import * as path from "node:path"
 import {
   baseLayer,
   callOutcome,
   durableContext,
   durableTimeout,
   eventLoopTurn,
+  gatedInboxTruncate,
   info,
   loadBundle,
   loadCalls,
@@ -68,19 +68,7 @@ describe("a stop that lands after the turn ended", () => {
         // stop lands after the turn ended and before its message left the inbox.
         const acknowledging = yield* Deferred.make<void>()
         const gate = yield* Deferred.make<void>()
-        const gated: Jsonl.DurableFileService = {
-          open: (fs, file, options) =>
-            Effect.map(Jsonl.DurableFile.node.open(fs, file, options), (handle) => ({
-              ...handle,
-              truncate: (length: number) =>
-                file.endsWith(path.join("inbox", "messages.jsonl"))
-                  ? Deferred.succeed(acknowledging, undefined).pipe(
-                    Effect.zipRight(Deferred.await(gate)),
-                    Effect.zipRight(handle.truncate(length))
-                  )
-                  : handle.truncate(length)
-            }))
-        }
+        const gated = gatedInboxTruncate(acknowledging, gate)
         const orchestrator = yield* Orchestrator.make(bundle, "default", { models: { alpha: model } }).pipe(
           Effect.provide(context)
         )

@@ -9,35 +9,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as ChildProcess from "node:child_process"
-import { createRequire } from "node:module"
-import type { Readable } from "node:stream"
-import { pathToFileURL } from "node:url"
 import * as InheritedFds from "../../src/sandbox/internal/inheritedFds.js"
+import { runWithInheritedFd } from "../support/inheritedFd.js"
 import { fixture, osIsolated } from "./helpers.js"
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 const host = fixture("sandbox", "inherited-fds-host.ts")
 
 /** The host's inherited fd: past a gap of 16 closed fds, see above. */
 const fd = 40
 
-/** Runs the host under `isolation`; resolves with its stdout and what arrived on the parent's end of `fd`. */
-const runHost = (isolation: "os" | "runtime") =>
-  Effect.async<{ stdout: string; leaked: string; code: number | null }>((resume) => {
-    const child = ChildProcess.spawn(process.execPath, ["--import", tsx, host, isolation, String(fd)], {
-      stdio: ["ignore", "pipe", "inherit", ...Array.from({ length: fd - 3 }, () => "ignore" as const), "pipe"]
-    })
-    let stdout = ""
-    let leaked = ""
-    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    const inherited = (child.stdio as ReadonlyArray<unknown>)[fd] as Readable
-    inherited.on("data", (chunk: Buffer) => (leaked += chunk.toString("utf8")))
-    inherited.on("error", () => {})
-    // "close" fires once the host and every process holding the pipe (a leaked worker too) are gone.
-    child.once("close", (code) => resume(Effect.succeed({ stdout, leaked, code })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+/** Runs the host under `isolation` (see `runWithInheritedFd`). */
+const runHost = (isolation: "os" | "runtime") => runWithInheritedFd(host, [isolation, String(fd)], fd)
 
 const isolations = (osIsolated ? ["os", "runtime"] : ["runtime"]) as ReadonlyArray<"os" | "runtime">
 

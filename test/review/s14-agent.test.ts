@@ -3,7 +3,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Ref } from "effect"
-import { AgentInstance } from "effect-swarm"
+import { AgentInstance, Turn } from "effect-swarm"
 import type { ToolRegistry } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import { tempRoot } from "../workspace/helpers.js"
@@ -130,5 +130,38 @@ describe("review s14: tool call ids the loop must not trust", () => {
       // Before the fix: "tool idem__get: error ... denied by a human: not today" (turn 1's decision).
       assert.deepStrictEqual(idem, ["tool idem__get: ok fresh"])
       assert.strictEqual(runs, 2)
+    }))
+
+  it.scoped("abandon answers a call whose id an earlier step of the same turn also used", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        tools: [
+          { item: { name: "fs__list" }, handler: () => Effect.succeed("a.md") },
+          {
+            item: { name: "fs__read" },
+            handler: () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+          }
+        ],
+        // A server that numbers calls per response: call_0 in every step.
+        script: [
+          { toolCalls: [{ name: "fs__list", id: "call_0", arguments: {} }] },
+          { toolCalls: [{ name: "fs__read", id: "call_0", arguments: {} }] },
+          { text: "unused" }
+        ]
+      })
+      const turn = yield* Effect.fork(agent.run("read it"))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(turn)
+      const abandoned = yield* Turn.abandon(agent.instance, "the caller gave up")
+      assert.strictEqual(abandoned._tag, "Some")
+      // Before the fix: step 0's result counted as the answer of step 1's call_0, so the call stayed without
+      // a result and the next request to a provider was refused (a tool call without its result).
+      assert.deepStrictEqual(abandoned._tag === "Some" ? abandoned.value.toolCallIds : [], ["call_0"])
+      const lines = yield* agent.transcript
+      assert.strictEqual(lines.length, 5, lines.join("\n"))
+      assert.include(lines[4]!, "tool fs__read: error")
+      assert.include(lines[4]!, "E_TOOL_INTERRUPTED")
     }))
 })

@@ -188,13 +188,17 @@ type LoopError =
 /** The tool calls of the turn that have no result, with the step of the message that made them. */
 export const danglingCalls = (inst: AgentInstance, turnId: string) =>
   Effect.map(turnMessages(inst, turnId), (messages) => {
-    const done = Log.answered(messages)
+    // A call is answered by a result after its own assistant message: a model may reuse an id in a
+    // later step of the same turn (servers that number calls per response), so not by a turn-wide set.
     const calls: Array<{ readonly call: Message.ToolCall; readonly stepIndex: number }> = []
-    for (const m of messages) {
-      for (const call of Log.callsOf(m)) {
-        if (!done.has(call.id)) calls.push({ call, stepIndex: Log.stepOf(m) ?? 0 })
-      }
-    }
+    messages.forEach((m, at) => {
+      const own = Log.callsOf(m)
+      if (own.length === 0) return
+      let end = at + 1
+      while (end < messages.length && messages[end]!.data.role !== "assistant") end++
+      const done = Log.answered(messages.slice(at + 1, end))
+      for (const call of own) if (!done.has(call.id)) calls.push({ call, stepIndex: Log.stepOf(m) ?? 0 })
+    })
     return calls
   })
 

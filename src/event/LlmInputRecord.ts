@@ -129,6 +129,60 @@ const summaryOf = (r: StoredRecord): Summary | undefined =>
   Array.isArray(r.llmInputMessages) ? r.llmInputMessages as Summary : undefined
 
 /**
+ * How {@link compress} stores one `step.started`: the base step's id, how many of its messages come first,
+ * and the messages after them.
+ *
+ * @internal
+ */
+export interface Delta {
+  readonly base: string
+  readonly kept: number
+  readonly added: ReadonlyArray<LlmInputMessage>
+}
+
+/**
+ * The deltas {@link compress} stores, by index in `records` (`undefined` when there is none), without
+ * copying any record: `RuntimeEventLog` writes a record's delta in place of its summary as it encodes it.
+ *
+ * @internal
+ */
+export const deltas = (records: ReadonlyArray<StoredRecord>): Map<number, Delta> | undefined => {
+  let last: Map<string, { readonly stepId: string; readonly summary: Summary }> | undefined
+  let out: Map<number, Delta> | undefined
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    if (r.type !== "step.started") continue
+    const summary = summaryOf(r)
+    const turnId = r.turnId
+    const stepId = r.stepId
+    if (summary === undefined || typeof turnId !== "string" || typeof stepId !== "string") continue
+    last ??= new Map()
+    const base = last.get(turnId)
+    last.set(turnId, { stepId, summary })
+    if (base === undefined) continue
+    const max = Math.min(base.summary.length, summary.length)
+    let kept = 0
+    while (kept < max && sameMessage(base.summary[kept]!, summary[kept]!)) kept++
+    if (kept === 0) continue
+    out ??= new Map()
+    out.set(i, { base: base.stepId, kept, added: summary.slice(kept) })
+  }
+  return out
+}
+
+/**
+ * The fields a record's delta replaces: its summary, and any delta fields of its own.
+ *
+ * @internal
+ */
+export const deltaKeys: ReadonlySet<string> = new Set([
+  "llmInputMessages",
+  "llmInputBase",
+  "llmInputKept",
+  "llmInputAdded"
+])
+
+/**
  * The records as they are stored: each `step.started` whose summary starts with (some of) the summary of
  * the previous `step.started` of its turn among `records` carries only the messages after those (see the
  * module's documentation). Other records, and the arrays given, are left as they are.
@@ -149,33 +203,19 @@ const summaryOf = (r: StoredRecord): Summary | undefined =>
  * @category storing
  */
 export const compress = <R extends StoredRecord>(records: ReadonlyArray<R>): ReadonlyArray<R> => {
-  let last: Map<string, { readonly stepId: string; readonly summary: Summary }> | undefined
-  let out: Array<R> | undefined
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    if (r.type !== "step.started") continue
-    const summary = summaryOf(r)
-    const turnId = r.turnId
-    const stepId = r.stepId
-    if (summary === undefined || typeof turnId !== "string" || typeof stepId !== "string") continue
-    last ??= new Map()
-    const base = last.get(turnId)
-    last.set(turnId, { stepId, summary })
-    if (base === undefined) continue
-    const max = Math.min(base.summary.length, summary.length)
-    let kept = 0
-    while (kept < max && sameMessage(base.summary[kept]!, summary[kept]!)) kept++
-    if (kept === 0) continue
-    const { llmInputMessages: _, ...rest } = r
-    out ??= records.slice()
+  const found = deltas(records)
+  if (found === undefined) return records
+  const out = records.slice()
+  for (const [i, delta] of found) {
+    const { llmInputMessages: _, ...rest } = records[i]!
     out[i] = {
       ...rest,
-      llmInputBase: base.stepId,
-      llmInputKept: kept,
-      llmInputAdded: summary.slice(kept)
+      llmInputBase: delta.base,
+      llmInputKept: delta.kept,
+      llmInputAdded: delta.added
     } as unknown as R
   }
-  return out ?? records
+  return out
 }
 
 /**

@@ -24,9 +24,9 @@ import * as Stream from "effect/Stream"
 import * as LlmInputRecord from "../event/LlmInputRecord.js"
 import * as InstanceLock from "./InstanceLock.js"
 import * as DurableFile from "./internal/durableFile.js"
+import * as EventLines from "./internal/eventLines.js"
 import * as InstanceLog from "./internal/instanceLog.js"
 import * as InstancePaths from "./internal/instancePaths.js"
-import { jsonText, quote, whyNotJson } from "./internal/jsonlText.js"
 import * as OpenInstances from "./internal/openInstances.js"
 import * as Repair from "./internal/repair.js"
 import type { RestingWriter } from "./internal/restingWriter.js"
@@ -110,99 +110,6 @@ export type RuntimeEventLogError =
   | InstanceLock.InstanceLocked
   | StorageError.StoreClosed
   | StorageError.InvalidMessage
-
-const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
-
-// The type of a record, for the error (a hostile record may throw even there).
-const typeOf = (record: unknown): string | undefined => {
-  try {
-    const type = (record as { readonly type?: unknown }).type
-    return typeof type === "string" ? type : undefined
-  } catch {
-    return undefined
-  }
-}
-
-// The line of one stored record (`v` first, then its keys in their order, as `codec.encode` writes it), or
-// why it would not read back. One walk that checks as it writes (`jsonText`): NaN, Infinity, `undefined` in an
-// array, a Date, a class instance or nesting past the messages' limit are refused, not changed by
-// JSON.stringify.
-const recordLine = (record: Record<string, unknown>): string | { readonly path?: string; readonly reason: string } => {
-  if (Object.getPrototypeOf(record) !== Object.prototype && Object.getPrototypeOf(record) !== null) {
-    return { reason: "is not a plain object (a class instance would read back as a plain one)" }
-  }
-  let text = `{"v":${version}`
-  let typed = false
-  for (const key in record) {
-    const value = record[key]
-    if (key === "v") return { path: "v", reason: "the field v is reserved for the record version" }
-    // JSON.parse keeps an own "__proto__" key; the record schema's output object would take it as its prototype.
-    if (key === "__proto__") return { path: key, reason: "a key named \"__proto__\" cannot be read back" }
-    if (key === "type") {
-      if (typeof value !== "string") return { path: "type", reason: `the type is not a string (${typeof value})` }
-      typed = true
-    }
-    // A key without a value is left out: it reads back absent, which the records' optional fields (and any
-    // reader) take for the same thing. `undefined` in an array would read back as null: refused.
-    if (value === undefined) continue
-    const json = jsonText(value, 0, true)
-    if (json === undefined) {
-      return whyNotJson(value, key, 0, true) ?? { path: key, reason: "its value changed as it was read" }
-    }
-    text += `,${quote(key)}:${json}`
-  }
-  return typed ? text + "}" : { path: "type", reason: "it has no type (a string)" }
-}
-
-// The lines of a batch, or the first record that would not read back as it was given (see `recordLine`).
-// Encoding here, before anything is queued, is what the writer did anyway: nothing is walked twice.
-const encodeRecords = (
-  events: ReadonlyArray<EventRecord>,
-  file: string
-): Either.Either<string, StorageError.InvalidMessage> => {
-  const refuse = (index: number, reason: string, path?: string) =>
-    Either.left(
-      new StorageError.InvalidMessage({
-        index,
-        reason,
-        kind: "runtime event",
-        file,
-        ...(path !== undefined ? { path } : {}),
-        ...(typeOf(events[index]) !== undefined ? { eventType: typeOf(events[index])! } : {})
-      })
-    )
-  for (let index = 0; index < events.length; index++) {
-    const event: unknown = events[index]
-    if (typeof event !== "object" || event === null || Array.isArray(event)) {
-      return refuse(index, "it is not a JSON object")
-    }
-  }
-  // A summary stored as a delta (version 2). Should a hostile value throw in there, the records are encoded
-  // whole: the encoding below then names the one at fault.
-  let stored: ReadonlyArray<EventRecord>
-  try {
-    stored = LlmInputRecord.compress(events)
-  } catch {
-    stored = events
-  }
-  let text = ""
-  for (let index = 0; index < stored.length; index++) {
-    let line: ReturnType<typeof recordLine>
-    try {
-      line = recordLine(stored[index] as Record<string, unknown>)
-    } catch (cause) {
-      return refuse(index, `it cannot be read (${describe(cause)})`)
-    }
-    if (typeof line !== "string") {
-      // A delta names the original's path when the original is at fault (the caller's view of it).
-      const original = stored[index] === events[index] ? undefined : whyNotJson(events[index], "", -1, true)
-      const at = original !== undefined ? original.path.replace(/^\./, "") : line.path
-      return refuse(index, original?.reason ?? line.reason, at === "" ? undefined : at)
-    }
-    text += line + "\n"
-  }
-  return Either.right(text)
-}
 
 /**
  * What {@link Service.repair} did: records kept, each line dropped (1-based) with its reason and an
@@ -333,7 +240,7 @@ export const make = (options?: {
       Effect.suspend((): Effect.Effect<void, RuntimeEventLogError> => {
         if (events.length === 0) return Effect.void
         const p = pathsOf(instance)
-        const text = encodeRecords(events, p.runtimeEvents)
+        const text = EventLines.encode(events, p.runtimeEvents, version)
         if (Either.isLeft(text)) return Effect.fail(text.left)
         return instances.use(
           p.dir,

@@ -85,6 +85,29 @@ describe("RuntimeEventLog: step.started model input summaries (record version 2)
       for (const r of read) if (r.type === "step.started") Schema.decodeUnknownSync(RuntimeEvent.StepStarted)(r)
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("each line is what codec.encode writes for what compress stores (written without copying a record)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const root = yield* tempRoot
+      const log = yield* RuntimeEventLog.make({ root })
+      // Two turns interleaved, a step.started of a third with no base, and one whose summary starts elsewhere.
+      const a = turn("turn-a", 4)
+      const b = turn("turn-b", 3)
+      const appended = [
+        ...a.slice(0, 3),
+        ...b,
+        ...a.slice(3),
+        stepStarted("turn-c", 0, [user]),
+        stepStarted("turn-a", 9, [system]),
+        { type: "turn.completed", turnId: "turn-a", extra: { nested: [1, "two", null] } }
+      ]
+      yield* log.append(ref, appended)
+      const text = yield* fs.readFileString(WorkspacePaths.instance(root, ref).runtimeEvents)
+      const expected = LlmInputRecord.compress(appended).map((r) => RuntimeEventLog.codec.encode(r) + "\n").join("")
+      assert.strictEqual(text, expected)
+      assert.deepStrictEqual(yield* readAll(log), appended)
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("a version-1 log (every summary whole) reads unchanged, and appending to it goes on", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

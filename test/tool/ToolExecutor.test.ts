@@ -322,6 +322,19 @@ describe("ToolExecutor", () => {
       assert.isFalse(out.includes("\uFFFD"))
       assert.strictEqual(ToolExecutor.capOutput("short", 200), "short")
     })
+
+    it("caps by the JSON text's bytes: escaped control characters count 6 each, small values are kept as they are", () => {
+      // 40 units whose JSON is 242 bytes: over a 200-byte cap although 40 x 3 + 2 is under it.
+      const controls = "\u0001".repeat(40)
+      const out = ToolExecutor.capOutput(controls, 200) as string
+      assert.isTrue(Buffer.byteLength(out) <= 200)
+      assert.include(out, "output truncated: 242 bytes of JSON, limit 200")
+      const small = { ok: true, n: [1, 2.5, null], s: "x".repeat(20) }
+      assert.strictEqual(ToolExecutor.capOutput(small, 200), small)
+      // Just over the cap (nested): capped, not kept.
+      const nested = { a: [{ b: "y".repeat(190) }] }
+      assert.include(ToolExecutor.capOutput(nested, 200) as string, "output truncated: 206 bytes of JSON, limit 200")
+    })
   })
 
   it.effect("passes the call context to the handler", () =>

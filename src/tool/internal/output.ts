@@ -57,11 +57,33 @@ export const toJsonValue = (value: unknown): JsonValue => {
 
 export const outputTruncatedMarker = "... (output truncated)"
 
+/**
+ * What is left of `budget` bytes after the JSON text of `value` at its largest (a UTF-16 unit is at most 6
+ * bytes of JSON, `\u001f`; a number at most 24 characters), or -1 once it is spent: a bound that costs no
+ * serialisation.
+ */
+const within = (value: JsonValue, budget: number): number => {
+  if (value === null || typeof value === "boolean") return budget - 5
+  if (typeof value === "number") return budget - 24
+  if (typeof value === "string") return budget - value.length * 6 - 2
+  // A `toJSON` (not JSON, but callers may pass anything) writes what it likes: measured, not bounded.
+  if (typeof (value as { readonly toJSON?: unknown }).toJSON === "function") return -1
+  let left = budget - 2
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && left >= 0; i++) left = within(value[i]!, left - 1)
+    return left
+  }
+  for (const key in value) {
+    if (left < 0) return left
+    left = within((value as Record<string, JsonValue>)[key]!, left - key.length * 6 - 4)
+  }
+  return left
+}
+
 /** A larger output becomes the start of its JSON text and a marker with the original size. */
 export const capOutput = (output: JsonValue, maxBytes: number): JsonValue => {
-  // Small scalars cannot exceed any sensible cap; skip serialising them on the hot path.
-  if (output === null || typeof output === "boolean" || typeof output === "number") return output
-  if (typeof output === "string" && output.length * 3 + 2 <= maxBytes) return output
+  // An output whose JSON cannot reach the cap (most are small) is not serialised to be measured.
+  if (within(output, maxBytes) >= 0) return output
   const text = JSON.stringify(output)
   const bytes = Buffer.byteLength(text, "utf8")
   if (bytes <= maxBytes) return output

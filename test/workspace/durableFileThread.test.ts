@@ -110,4 +110,44 @@ describe("Jsonl.DurableFile.node: which thread writes", () => {
       assert.strictEqual(lines.length, 160)
       assert.isAtMost(writes, 20, `durable writes for 160 appends from 16 fibers: ${writes}`)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  // On the calling thread the writes of several files would be made one after another: appends of several
+  // writers at once go to the thread pool, where they overlap; a writer alone stays on the calling thread.
+  it.scoped("appends of several files at once go to the thread pool; an append alone to the calling thread", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const inner = Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })
+      const seen = { caller: 0, pool: 0 }
+      const recording: Jsonl.DurableFileService = {
+        open: (fs, f, options) =>
+          Effect.map(inner.open(fs, f, options), (h) => ({
+            ...h,
+            unsafeAppend: (b: Uint8Array, done: (e: Jsonl.StorageIoError | undefined) => void) => {
+              let returned = false
+              h.unsafeAppend!(b, (e) => {
+                seen[returned ? "pool" : "caller"]++
+                done(e)
+              })
+              returned = true
+            }
+          }))
+      }
+      const provide = Effect.provide(Layer.succeed(Jsonl.DurableFile, recording))
+      const writers = yield* Effect.forEach(
+        Array.from({ length: 8 }, (_, i) => i),
+        (i) => Jsonl.writer(path.join(root, `w${i}.jsonl`), codec).pipe(provide)
+      )
+      yield* Effect.forEach(
+        writers,
+        (w) => Effect.forEach(Array.from({ length: 5 }, (_, i) => i), (n) => w.append([{ n }])),
+        { concurrency: "unbounded", discard: true }
+      )
+      // Before: all 40 on the calling thread, the eight files' writes one after another.
+      assert.isAtLeast(seen.pool, 32, `appends on the thread pool: ${seen.pool}, on the calling thread: ${seen.caller}`)
+      const alone = yield* Jsonl.writer(path.join(root, "alone.jsonl"), codec).pipe(provide)
+      const before = seen.caller
+      for (let n = 0; n < 5; n++) yield* alone.append([{ n }])
+      assert.strictEqual(seen.caller - before, 5)
+      for (const w of [...writers, alone]) assert.isAbove(nodeFs.statSync(w.file).size, 0)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

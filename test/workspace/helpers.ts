@@ -130,6 +130,7 @@ export const probedDurable = (probe: FileProbe, inner: Jsonl.DurableFileService)
         return {
           size: handle.size,
           blocking: handle.blocking,
+          announce: handle.announce,
           truncate: handle.truncate,
           sync: sync(handle.sync),
           append,

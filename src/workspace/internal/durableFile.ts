@@ -46,11 +46,15 @@ export interface Handle {
    */
   readonly unsafeAppend?: ((bytes: Uint8Array, done: (error: StorageIoError | undefined) => void) => void) | undefined
   /**
-   * Whether the next `unsafeAppend` will run on the calling thread (blocking it until the bytes are written,
-   * and durable), calling `done` before it returns. The writer then yields once before taking a batch, so
+   * Whether the next `unsafeAppend` may run on the calling thread (blocking it until the bytes are written,
+   * and durable, and calling `done` before it returns): the disk is fast. It does when, by then, no other
+   * append of the same service is announced or on the thread pool (several at once go to the thread pool,
+   * where their writes overlap). The writer then announces its batch and yields once before taking it, so
    * appenders that are ready to run join it (group commit without a write in flight to queue behind).
    */
   readonly blocking?: (() => boolean) | undefined
+  /** Announces an append to come (see `blocking`); the returned function withdraws it once it is done. */
+  readonly announce?: (() => () => void) | undefined
   /** Cuts the file to `length` bytes (not synced: {@link Handle.sync} makes it durable). */
   readonly truncate: (length: number) => Effect.Effect<void, StorageIoError>
   /** fsync: the file's data and metadata (a new file's size, a truncation) on stable storage. */
@@ -118,8 +122,10 @@ export const latencyEstimate = (now: () => number) => {
  * `node:fs` directly, with the choice of thread: a batch is written on the calling thread while the
  * writes of this service have taken less than `blockingBelow` on average (a fast disk: the thread-pool
  * round trip and the wake-up after it cost more than the write itself, about twice the fsync floor on a
- * quiet machine, see BENCHMARKS.md), on the thread pool otherwise, so a slow disk never blocks the event
- * loop for long. `blockingBelow: 0` never blocks it; `Infinity` always writes on the calling thread.
+ * quiet machine, see BENCHMARKS.md) and no other append of the service is announced or on the thread pool;
+ * on the thread pool otherwise, so a slow disk never blocks the event loop for long and the appends of
+ * several files at once overlap. `blockingBelow: 0` never blocks it; `Infinity` blocks it whenever the
+ * append is alone.
  *
  * @since 0.1.0
  * @category implementations
@@ -133,6 +139,21 @@ export const makeNode = (blockingBelowMillis: number, now: () => number): Servic
   // One estimate per kind of write: non-durable writes only reach the page cache.
   const durableLatency = latencyEstimate(now)
   const cachedLatency = latencyEstimate(now)
+  // Appends announced by writers about to take a batch, and appends on the thread pool, over all handles: one
+  // append alone may block the calling thread; with others in sight, each goes to the pool, where they overlap
+  // (on the calling thread the writes of N files would be made one after another).
+  let announced = 0
+  let pooled = 0
+  const announce = () => {
+    announced++
+    let withdrawn = false
+    return () => {
+      if (!withdrawn) {
+        withdrawn = true
+        announced--
+      }
+    }
+  }
   return {
     open: (_fs, file, options) =>
       Effect.gen(function*() {
@@ -175,8 +196,12 @@ export const makeNode = (blockingBelowMillis: number, now: () => number): Servic
         const unsafeAppend = (bytes: Uint8Array, done: (error: StorageIoError | undefined) => void): void => {
           if (bytes.length === 0) return void process.nextTick(done, undefined)
           const settle = (error: unknown) => done(error === null ? undefined : ioError(file, operation, error))
-          if (blocking()) latency.timed((d) => writeHere(bytes, d), settle)
-          else latency.timed((d) => writeFrom(bytes, 0, d), settle)
+          if (blocking() && announced <= 1 && pooled === 0) return latency.timed((d) => writeHere(bytes, d), settle)
+          pooled++
+          latency.timed((d) => writeFrom(bytes, 0, d), (error) => {
+            pooled--
+            settle(error)
+          })
         }
         return {
           size: stat.size,
@@ -188,6 +213,7 @@ export const makeNode = (blockingBelowMillis: number, now: () => number): Servic
               ),
           unsafeAppend,
           blocking,
+          announce,
           truncate: (length) =>
             call<void>(file, "truncate", (done) => fs.ftruncate(fd, length, (e) => done(e, undefined))),
           sync

@@ -307,10 +307,17 @@ export const writer = <A>(
       return Effect.zipRight(joined(writeBatch(() => Effect.void)), drain)
     })
 
-    // Before a batch written on the calling thread (which blocks it until durable, so nothing can queue
-    // behind a write in flight): one yield, so the appenders that are ready to run join the batch.
-    const joined = <X, E>(batch: Effect.Effect<X, E>): Effect.Effect<X, E> =>
-      handle?.blocking?.() === true ? Effect.zipRight(Effect.yieldNow(), batch) : batch
+    // Before a batch that may be written on the calling thread (which blocks it until durable, so nothing
+    // can queue behind a write in flight): the batch is announced (so writers of other files taking theirs
+    // meanwhile send both to the thread pool), then one yield, so the appenders ready to run join it.
+    const joined = <X, E>(batch: Effect.Effect<X, E>): Effect.Effect<X, E> => {
+      const h = handle
+      if (h?.announce === undefined || h.blocking?.() !== true) return batch
+      return Effect.suspend(() => {
+        const withdraw = h.announce!()
+        return Effect.ensuring(Effect.zipRight(Effect.yieldNow(), batch), Effect.sync(withdraw))
+      })
+    }
 
     // From taking the file (`writing = true`) to handing it off, the leader cannot be interrupted: an
     // interruption in between would leave `writing` set with nobody writing, and every later append would

@@ -165,3 +165,30 @@ describe("review s14: tool call ids the loop must not trust", () => {
       assert.include(lines[4]!, "E_TOOL_INTERRUPTED")
     }))
 })
+
+describe("review s14: approvals of a resumed or forked turn", () => {
+  it.scoped("a fork cut while a call waits for approval does not run the call unapproved (idempotent tool)", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        tools: [{ item: { name: "ops__deploy" }, needsApproval: true, idempotent: true, handler: counting(runs) }],
+        script: [{ toolCalls: [{ name: "ops__deploy", id: "c1", arguments: { env: "prod" } }] }, { text: "done" }, {
+          text: "more"
+        }]
+      })
+      yield* TestAgent.assertFinish(yield* agent.run("deploy"), "awaiting_approval")
+      const [turn] = yield* AgentInstance.history(agent.instance)
+      const fork = yield* AgentInstance.fork(agent.instance, turn!.lastSeq!, "what-if")
+      // As for any instance opened in code, the caller registers the fork's tools (fromBundle forks get them).
+      yield* fork.tools.register({ name: "ops__deploy" }, counting(runs))
+      const exit = yield* Effect.exit(Turn.run(fork, "go on"))
+      // Before the fix: the fork's next use continued the open turn and ran the deploy, never approved.
+      assert.strictEqual(yield* Ref.get(runs), 0, outcome(exit, (r) => r.finishReason))
+      assert.strictEqual(outcome(exit, (r) => r.finishReason), "failed AwaitingApproval")
+      assert.deepStrictEqual((yield* AgentInstance.pendingApprovals(fork)).map((p) => p.toolCallId), ["c1"])
+      yield* TestAgent.assertFinish(yield* AgentInstance.approve(fork, "c1"), "text_response")
+      assert.strictEqual(yield* Ref.get(runs), 1)
+      assert.deepStrictEqual(yield* AgentInstance.pendingApprovals(agent.instance).pipe(Effect.map((p) => p.length)), 1)
+    }))
+})

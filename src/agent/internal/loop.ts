@@ -390,7 +390,16 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
           toolCallIds: pending.map((p) => p.toolCallId)
         })
       }
-      yield* resumeLocked(inst)
+      const resumed = yield* resumeLocked(inst)
+      // The open turn paused again (a call that needs approval had no request in it): the input waits.
+      const waiting = pendingApprovals(inst, open.turnId)
+      if (Option.isSome(resumed) && resumed.value.finishReason === "awaiting_approval" && waiting.length > 0) {
+        return yield* new AwaitingApproval({
+          instance: inst.label,
+          turnId: open.turnId,
+          toolCallIds: waiting.map((p) => p.toolCallId)
+        })
+      }
     }
     // A failed turn may have left tool calls without results: answer them so the model accepts the history.
     const previous = Log.lastTurn(yield* Ref.get(inst.state.conversation))

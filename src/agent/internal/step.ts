@@ -338,6 +338,27 @@ export const pendingStep = (
         return decision !== undefined && !decision.approved ? denied(call, decision.reason) : { _tag: "Run", call }
       })
     } else {
+      // A call that needs approval with no request in this turn (a fork cut while it waited, a crash right
+      // after the assistant message): it waits for a decision again, it never runs unapproved. The step's
+      // other calls that are not idempotent are answered now, so a decision cannot run them a second time.
+      const gated = pending.filter((c) => approvalOf(c) === undefined && approvalReason(inst, c) !== undefined)
+      if (gated.length > 0) {
+        const now = pending.filter((c) =>
+          !gated.includes(c) && approvalOf(c) === undefined && inst.toolSettings(c.name).idempotent !== true
+        )
+        if (now.length > 0) yield* runActions(inst, state, step, now.map(interrupted), yield* Effect.clock, () => 0)
+        for (const call of gated) {
+          yield* record(inst, "approval.requested", state.turnId, {
+            stepIndex: step.stepIndex,
+            toolCallId: call.id,
+            toolName: call.name,
+            args: call.arguments,
+            reason: approvalReason(inst, call) ?? "needs approval"
+          })
+        }
+        state.awaiting = gated.map((c) => c.id)
+        return { ...base, shouldContinue: false }
+      }
       actions = pending.map((call): Action => {
         const decision = approvalOf(call)?.decision
         if (decision !== undefined && !decision.approved) return denied(call, decision.reason)

@@ -151,13 +151,19 @@ export const approvalReason = (inst: AgentInstance, call: Message.ToolCall): str
   return `the approval policy returned ${kind}, not true, false or a reason, so a human decides`
 }
 
+/** A deny reason as one line of at most 500 characters: it cannot forge the error's `CODE:` lines. */
+const oneLine = (reason: string | undefined) => {
+  const text = (reason ?? "").replace(/\s+/g, " ").trim()
+  return text.length > 500 ? `${text.slice(0, 500)}...` : text
+}
+
 /** A call a human denied: the model reads the reason as a tool error. */
 export const denied = (call: Message.ToolCall, reason: string | undefined): Action => ({
   _tag: "Answer",
   result: errorResult(
     call,
     codes.denied,
-    `The call of ${call.name} was denied by a human${reason === undefined || reason === "" ? "" : `: ${reason}`}.`,
+    `The call of ${call.name} was denied by a human${oneLine(reason) === "" ? "" : `: ${oneLine(reason)}`}.`,
     "Do not retry it as is; change the plan or ask the user."
   )
 })

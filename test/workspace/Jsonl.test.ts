@@ -247,11 +247,13 @@ describe.each(probedBackends)("Jsonl writer faults: $name", (backend) => {
       yield* Deferred.await(started)
       probe.onSync = undefined
       probe.holdSync = undefined
-      const rest = yield* Effect.fork(Effect.forEach(
+      // All 64 queued while the leader's write is held (`enqueue` queues when it returns): one yield did not
+      // always let 64 forked appenders run under load, and the late ones made a third write.
+      const waits = yield* Effect.forEach(
         Array.from({ length: 64 }, (_, i) => i + 1),
-        (n) => w.append([{ n, text: "follower" }]),
-        { concurrency: "unbounded", discard: true }
-      ))
+        (n) => w.enqueue([{ n, text: "follower" }])
+      )
+      const rest = yield* Effect.fork(Effect.all(waits, { concurrency: "unbounded", discard: true }))
       yield* Effect.yieldNow()
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(first)

@@ -111,3 +111,11 @@ export {
    */
   type Service as DurableFileService
 } from "./internal/durableFile.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidDurableFileOption
+} from "./internal/durableFileOptions.js"

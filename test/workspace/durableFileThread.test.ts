@@ -27,7 +27,9 @@ describe("Jsonl.DurableFile.node: which thread writes", () => {
       const root = yield* tempRoot
       for (const [limit, onCaller] of [[Infinity, true], [0, false]] as const) {
         const file = path.join(root, `limit-${limit}.jsonl`)
-        const handle = yield* Jsonl.DurableFile.nodeWith({ blockingBelow: limit }).open(fs, file, { durable: true })
+        const handle = yield* (yield* Jsonl.DurableFile.nodeWith({ blockingBelow: limit })).open(fs, file, {
+          durable: true
+        })
         assert.strictEqual(handle.blocking?.(), onCaller)
         const first = yield* appendOnce(handle, "one\n")
         const second = yield* appendOnce(handle, "two\n")
@@ -72,7 +74,7 @@ describe("Jsonl.DurableFile.node: which thread writes", () => {
       if (!nodeFs.existsSync("/dev/full")) return ctx.skip("needs /dev/full")
       const fs = yield* FileSystem.FileSystem
       for (const limit of [Infinity, 0]) {
-        const handle = yield* Jsonl.DurableFile.nodeWith({ blockingBelow: limit }).open(fs, "/dev/full", {
+        const handle = yield* (yield* Jsonl.DurableFile.nodeWith({ blockingBelow: limit })).open(fs, "/dev/full", {
           durable: false
         })
         const r = yield* appendOnce(handle, "x\n")
@@ -88,7 +90,7 @@ describe("Jsonl.DurableFile.node: which thread writes", () => {
   it.scoped("group commit holds on the calling thread: concurrent appenders share writes", () =>
     Effect.gen(function*() {
       const file = path.join(yield* tempRoot, "group.jsonl")
-      const inner = Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })
+      const inner = yield* Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })
       let writes = 0
       const counting: Jsonl.DurableFileService = {
         open: (fs, f, options) =>
@@ -116,7 +118,7 @@ describe("Jsonl.DurableFile.node: which thread writes", () => {
   it.scoped("appends of several files at once go to the thread pool; an append alone to the calling thread", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot
-      const inner = Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })
+      const inner = yield* Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })
       const seen = { caller: 0, pool: 0 }
       const recording: Jsonl.DurableFileService = {
         open: (fs, f, options) =>

@@ -153,11 +153,11 @@ export const probedBackends: ReadonlyArray<{
   { name: "node:fs, O_DSYNC (the default)", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.node) },
   {
     name: "node:fs, O_DSYNC, on the calling thread",
-    layer: (probe) => probedDurable(probe, Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity }))
+    layer: (probe) => probedDurable(probe, Either.getOrThrow(Jsonl.DurableFile.nodeWith({ blockingBelow: Infinity })))
   },
   {
     name: "node:fs, O_DSYNC, on the thread pool",
-    layer: (probe) => probedDurable(probe, Jsonl.DurableFile.nodeWith({ blockingBelow: 0 }))
+    layer: (probe) => probedDurable(probe, Either.getOrThrow(Jsonl.DurableFile.nodeWith({ blockingBelow: 0 })))
   },
   { name: "FileSystem, probed at DurableFile", layer: (probe) => probedDurable(probe, Jsonl.DurableFile.fileSystem) },
   { name: "FileSystem, probed at the FileSystem", layer: probedFs }

@@ -20,9 +20,11 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import { io, StorageIoError } from "../AtomicFile.js"
+import { type InvalidDurableFileOption, nonNegativeDuration } from "./durableFileOptions.js"
 import * as LeanScope from "./leanScope.js"
 
 /**
@@ -127,12 +129,37 @@ export const latencyEstimate = (now: () => number) => {
  * several files at once overlap. `blockingBelow: 0` never blocks it; `Infinity` blocks it whenever the
  * append is alone.
  *
+ * The options are checked here, once (nothing is added to an append): a `blockingBelow` that is NaN,
+ * negative or no duration is `InvalidDurableFileOption` (it used to read as 0, "never block"). Like the other
+ * checked constructors that need no services (`ToolName.make`, `AgentAddress.parseEither`), this returns an
+ * `Either` rather than throwing; an `Either` is an `Effect`, so `Layer.effect` takes it as it is and the
+ * error stays in the layer's error channel.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Jsonl } from "effect-swarm"
+ * // Never block the event loop on a durable write: every batch goes to the thread pool.
+ * // (Layer<Jsonl.DurableFile, Jsonl.InvalidDurableFileOption>)
+ * const NeverBlock = Layer.effect(
+ *   Jsonl.DurableFile,
+ *   Jsonl.DurableFile.nodeWith({ blockingBelow: 0 })
+ * )
+ * // A bad value is a typed error, not a silent "never block":
+ * const refused = Layer.effect(Jsonl.DurableFile, Jsonl.DurableFile.nodeWith({ blockingBelow: Number.NaN }))
+ * // building `refused` fails with InvalidDurableFileOption: option blockingBelow is NaN; it must be ...
+ * ```
+ *
  * @since 0.1.0
  * @category implementations
  */
 export const nodeWith = (options: {
   readonly blockingBelow: Duration.DurationInput
-}): Service => makeNode(Duration.toMillis(options.blockingBelow), () => performance.now())
+}): Either.Either<Service, InvalidDurableFileOption> =>
+  Either.map(
+    nonNegativeDuration("blockingBelow", options.blockingBelow),
+    (limit) => makeNode(Duration.toMillis(limit), () => performance.now())
+  )
 
 /** {@link nodeWith} with the clock the latency is measured by (tests drive it). @internal */
 export const makeNode = (blockingBelowMillis: number, now: () => number): Service => {
@@ -229,7 +256,7 @@ export const makeNode = (blockingBelowMillis: number, now: () => number): Servic
  * @since 0.1.0
  * @category implementations
  */
-export const node: Service = nodeWith({ blockingBelow: Duration.millis(1) })
+export const node: Service = makeNode(1, () => performance.now())
 
 /**
  * Through `@effect/platform`'s `FileSystem`: `writeAll` then `sync` per append when durable.
@@ -279,7 +306,10 @@ export class DurableFile extends Context.Reference<DurableFile>()("effect-swarm/
 }) {
   /** `node:fs` directly (the default). */
   static readonly node: Service = node
-  /** `node:fs` directly, choosing the thread by the disk's latency (`blockingBelow: 0`: never blocks). */
+  /**
+   * `node:fs` directly, choosing the thread by the disk's latency (`blockingBelow: 0`: never blocks); a bad
+   * `blockingBelow` is `Either.left(InvalidDurableFileOption)` (see {@link nodeWith}).
+   */
   static readonly nodeWith = nodeWith
   /** Through the `FileSystem` service. */
   static readonly fileSystem: Service = fileSystem

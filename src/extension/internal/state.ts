@@ -83,6 +83,13 @@ export const make = (service: ExtensionState.Service, instance: InstanceRef): Ce
     return Effect.as(
       Effect.forEach(cells, ([extension, c]) => {
         if (c.current === null) return Effect.void
+        // A change made in place may have put a value JSON cannot hold (a BigInt, a cycle, a function):
+        // a typed error naming the extension, not a throw out of the turn.
+        if (!isPlainObject(c.current)) {
+          return Effect.fail(
+            new ExtensionStateNotObject({ extension, received: `${describe(c.current)} (changed in place)` })
+          )
+        }
         const json = JSON.stringify(c.current)
         if (json === c.saved) return Effect.void
         return Effect.map(service.set(instance, extension, c.current), () => {

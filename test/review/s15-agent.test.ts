@@ -1,0 +1,54 @@
+// Hostile review of issue 15, session 15: extensions, history/fork, budgets, the test kit, as an attacker
+// or a new user would use them through the public API. The scripted model is the only fake.
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit } from "effect"
+import type { Extension } from "effect-swarm"
+import { TestAgent } from "effect-swarm/testing"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const extensionDir = fs.mkdtempSync(path.join(os.tmpdir(), "es-review15-"))
+/** An extension module written to a temporary file. */
+const extension = (name: string, source: string): Extension.Definition => {
+  const entry = path.join(extensionDir, `${name}.mjs`)
+  fs.writeFileSync(entry, source)
+  return { name, entry, config: {} }
+}
+
+const outcome = <A>(exit: Exit.Exit<A, { readonly _tag: string; readonly message: string }>, show: (a: A) => string) =>
+  Exit.isSuccess(exit)
+    ? show(exit.value)
+    : Cause.isFailType(exit.cause)
+    ? `failed ${exit.cause.error._tag}: ${exit.cause.error.message}`
+    : `died: ${Cause.pretty(exit.cause).split("\n")[0]}`
+
+describe("review s15: extension state", () => {
+  for (const [what, change] of [["a BigInt", "10n"], ["a cycle", "state"]] as const) {
+    it.scoped(`a state changed in place to hold ${what} fails the turn with ExtensionStateNotObject; it does not die`, () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          storage: "temp",
+          script: [{ text: "one" }, { text: "two" }],
+          extensions: [extension(
+            `inplace-${what.length}`,
+            `export function register(api) {
+              api.state.set({ n: 1 })
+              api.pipeline.register("turn", async (ctx, next) => {
+                const state = api.state.get()
+                state.bad = ${change}
+                return next()
+              })
+            }`
+          )]
+        })
+        const exit = yield* Effect.exit(agent.run("go"))
+        // Before the fix: JSON.stringify threw in the save, the turn died (a crash: left open, and every
+        // later use of the instance continued it and died again).
+        assert.match(outcome(exit, (r) => r.finishReason), /^failed ExtensionStateNotObject: .*inplace/)
+        const ended = (yield* agent.records).filter((r) => r.type === "turn.completed" || r.type === "turn.failed")
+        assert.strictEqual(ended.length, 1, JSON.stringify(ended))
+      }).pipe(Effect.provide(NodeContext.layer)))
+  }
+})

@@ -4,6 +4,7 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import type { Extension } from "effect-swarm"
+import { Policy } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -51,4 +52,26 @@ describe("review s15: extension state", () => {
         assert.strictEqual(ended.length, 1, JSON.stringify(ended))
       }).pipe(Effect.provide(NodeContext.layer)))
   }
+})
+
+describe("review s15: budgets", () => {
+  it.scoped("maxTokens holds when the model reports no usage: the step counts an estimate", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const agent = yield* TestAgent.make({
+        policy: Policy.resolve({ maxTokens: 50 }),
+        tools: [{ item: { name: "t__x" }, handler: () => Effect.sync(() => ++runs) }],
+        // No `usage` in the script: many local servers (and some proxies) report none.
+        script: [
+          { toolCalls: [{ name: "t__x", arguments: {} }] },
+          { toolCalls: [{ name: "t__x", arguments: {} }] },
+          { text: "done" }
+        ]
+      })
+      // About 100 tokens of input at 4 characters a token: over the budget after the first step.
+      const result = yield* agent.run("summarise: " + "lorem ipsum ".repeat(33))
+      // Before the fix: the steps counted 0 tokens and the turn ended with text_response, the limit unenforced.
+      yield* TestAgent.assertFinish(result, "budget_exceeded", "maxTokens")
+      assert.strictEqual(runs, 1)
+    }))
 })

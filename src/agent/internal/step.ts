@@ -13,6 +13,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as ContextWindow from "../../context/ContextWindow.js"
+import * as Tokens from "../../context/Tokens.js"
 import type * as Message from "../../conversation/Message.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
 import type * as Model from "../../model/Model.js"
@@ -197,6 +198,23 @@ type StepError =
   | Effect.Effect.Error<ReturnType<typeof record>>
   | Effect.Effect.Error<ReturnType<typeof runActions>>
 
+/**
+ * A step's tokens estimated from its request and response (`Tokens.estimate` for the model's provider:
+ * about 4 characters a token), for the `maxTokens` budget when the provider reported no usage.
+ */
+const estimatedTokens = (
+  inst: AgentInstance,
+  step: StepContext,
+  messages: ReadonlyArray<Message.Message>,
+  response: Model.Response
+): number => {
+  const counter = Tokens.counter(Tokens.estimate(inst.model.provider))
+  let tokens = counter.tools(step.toolCatalog) + Tokens.countData(counter.tokenizer, response.message)
+  if (inst.system !== undefined) tokens += Tokens.messageOverhead + counter.text(inst.system)
+  for (const m of ContextWindow.viewOf(step) ?? messages) tokens += counter.message(m)
+  return tokens
+}
+
 /** What a step does with the model's response: write it, retry an empty or malformed one, run its tools. */
 const afterModel = (
   inst: AgentInstance,
@@ -208,7 +226,11 @@ const afterModel = (
 ) => {
   const usage = response.usage
   const total = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
-  state.tokens += total
+  // A provider that reports no usage would leave maxTokens unenforced: the budget counts an estimate.
+  state.tokens += inst.policy.maxTokens !== undefined && usage.totalTokens === undefined &&
+      usage.inputTokens === undefined && usage.outputTokens === undefined
+    ? estimatedTokens(inst, step, messages, response)
+    : total
   const tokenUsage = {
     promptTokens: usage.inputTokens ?? 0,
     completionTokens: usage.outputTokens ?? 0,

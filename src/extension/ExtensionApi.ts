@@ -112,8 +112,10 @@ export type ToolFunction = (args: Readonly<Record<string, unknown>>, ctx: Handle
 export interface ToolsApi {
   /**
    * Registers a tool in this instance's registry (its catalog offers it from the next step on). The
-   * name must be `{resource}__{export}`; an invalid one throws a `ToolNameError`. `item.source`
-   * defaults to `{ type: "extension", name: <extension> }`.
+   * name must be `{resource}__{export}`; an invalid one throws a `ToolNameError`, and one the agent or
+   * another extension registered throws a `TypeError` (an extension cannot replace another's tool;
+   * registering its own again replaces its handler). `item.source` defaults to
+   * `{ type: "extension", name: <extension> }`.
    */
   readonly register: (item: ToolCatalogItem, handler: ToolFunction, options?: EntryOptions) => void
 }

@@ -75,3 +75,38 @@ describe("review s15: budgets", () => {
       assert.strictEqual(runs, 1)
     }))
 })
+
+describe("review s15: extension tools", () => {
+  it.scoped("an extension cannot silently replace a tool another extension (or the agent) registered", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(TestAgent.make({
+        script: [{ toolCalls: [{ name: "x__t", arguments: {} }] }, { text: "done" }],
+        extensions: [
+          extension("first", `export function register(api) { api.tools.register({ name: "x__t" }, () => "first") }`),
+          extension("second", `export function register(api) { api.tools.register({ name: "x__t" }, () => "second") }`)
+        ]
+      }))
+      // Before the fix: the second handler replaced the first (a warning in the log), and on dispose the
+      // name was unregistered altogether; over a Tool resource, an in-process handler replaced a sandboxed one.
+      assert.match(
+        outcome(exit, () => "loaded"),
+        /^failed ExtensionLoadError: \[E_EXT_INIT\] Extension\/second: .*x__t is already registered by extension first/
+      )
+    }))
+
+  it.scoped("an extension may register its own tool again (the new handler replaces its earlier one)", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        script: [{ toolCalls: [{ name: "x__t", arguments: {} }] }, { text: "done" }],
+        extensions: [extension(
+          "again",
+          `export function register(api) {
+            api.tools.register({ name: "x__t" }, () => "old")
+            api.tools.register({ name: "x__t" }, () => "new")
+          }`
+        )]
+      })
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      assert.include((yield* agent.transcript)[2], "ok new")
+    }))
+})

@@ -88,12 +88,28 @@ export const make = (options: {
         if (typeof handler !== "function") {
           throw new TypeError(`extension ${name}: tools.register(${item?.name}) needs a handler function`)
         }
+        // Replacing a tool this extension did not register would swap the agent's (a sandboxed Tool
+        // resource's) or another extension's handler for this one, with only a warning in the log.
+        const existing = registry.unsafeGet(item?.name)
+        if (existing !== undefined && !tools.includes(item.name)) {
+          const source = existing.item.source
+          const owner = source === undefined
+            ? "the agent"
+            : source.type === "extension"
+            ? `extension ${source.name}`
+            : `the agent (${source.type} ${source.name})`
+          throw new TypeError(
+            `extension ${name}: tools.register(${item.name}): ${item.name} is already registered by ${owner}; ` +
+              "an extension cannot replace another's tool: give yours another name, or wrap the existing one " +
+              "with a toolCall middleware"
+          )
+        }
         run(registry.register(
           { ...item, source: item.source ?? { type: "extension", name } },
           ToolModule.fromFunction(handler as Parameters<typeof ToolModule.fromFunction>[0], runtime),
           opts
         ))
-        tools.push(item.name)
+        if (!tools.includes(item.name)) tools.push(item.name)
       }
     },
     state: options.state,

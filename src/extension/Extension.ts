@@ -115,6 +115,12 @@ export interface Environment {
   readonly saveState: Effect.Effect<ReadonlyArray<string>, ExtensionStateError>
   /** Emits an extension event to this instance's extensions, from the host; done when every handler finished. */
   readonly emit: (name: string, payload?: unknown) => Effect.Effect<void>
+  /**
+   * Hands a turn-loop record the instance wrote (`approval.requested`, `approval.resolved`,
+   * `tools.dispatched`, `budget.exceeded`, `turn.abandoned`) to the handlers of its type, after the fact;
+   * other types are ignored. The turn loop calls it; those records are not published on the bus.
+   */
+  readonly deliverRecord: (record: { readonly type: string }) => void
 }
 
 /**
@@ -305,10 +311,15 @@ const build = (options: LoadOptions) =>
       }
     }
 
+    // Closing: the events and records already queued reach the handlers before the extensions' disposers
+    // remove them (finalizers run last-added first).
+    yield* Effect.addFinalizer(() => Effect.interruptible(hub.drain))
+
     const environment: Environment = {
       extensions: options.extensions,
       saveState: cells.save,
-      emit: (eventName, payload) => Effect.promise(() => hub.emit("(host)", eventName, payload).catch(() => undefined))
+      emit: (eventName, payload) => Effect.promise(() => hub.emit("(host)", eventName, payload).catch(() => undefined)),
+      deliverRecord: hub.deliverRecord
     }
     return environment
   })

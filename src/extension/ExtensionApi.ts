@@ -168,16 +168,22 @@ export type HandlerResult = void | PromiseLike<void> | Effect.Effect<void, unkno
 export interface EventsApi {
   /**
    * Subscribes to this instance's runtime events of a type (`turn.started`, `tool.completed`, ...),
-   * delivered in order, after the fact and never blocking the turn; or to extension events of a name
-   * (see `emit`). Returns the function that unsubscribes.
+   * delivered in order, after the fact and never blocking the turn; to its turn-loop records
+   * (`approval.requested`, `approval.resolved`, `tools.dispatched`, `budget.exceeded`, `turn.abandoned`),
+   * delivered in the order they were written, after the fact (not ordered with the step and tool events);
+   * or to extension events of a name (see `emit`). Returns the function that unsubscribes.
    */
   readonly on: {
     <T extends RuntimeEvent.Type>(type: T, handler: (event: RuntimeEvent.Of<T>) => HandlerResult): () => void
+    <T extends RuntimeEvent.LoopEvent["type"]>(
+      type: T,
+      handler: (event: Extract<RuntimeEvent.LoopEvent, { readonly type: T }>) => HandlerResult
+    ): () => void
     (name: string, handler: (event: ExtensionEvent) => HandlerResult): () => void
   }
   /**
-   * Emits an extension event to this instance's extensions subscribed to `name` (runtime event types
-   * are reserved and throw). Resolves when every handler finished.
+   * Emits an extension event to this instance's extensions subscribed to `name` (runtime event and
+   * turn-loop record types are reserved: the Promise rejects). Resolves when every handler finished.
    */
   readonly emit: (name: string, payload?: unknown) => Promise<void>
 }

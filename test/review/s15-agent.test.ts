@@ -2,9 +2,9 @@
 // or a new user would use them through the public API. The scripted model is the only fake.
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 import type { Extension } from "effect-swarm"
-import { Policy } from "effect-swarm"
+import { AgentInstance, Policy } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -108,5 +108,84 @@ describe("review s15: extension tools", () => {
       })
       yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
       assert.include((yield* agent.transcript)[2], "ok new")
+    }))
+})
+
+describe("review s15: extension events", () => {
+  it.scoped("approval and budget records reach an extension's events.on handlers (they were never delivered)", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const key = "__review15bSeen"
+      ;(globalThis as Record<string, unknown>)[key] = seen
+      const scope = yield* Scope.make()
+      const agent = yield* Scope.extend(
+        TestAgent.make({
+          policy: Policy.resolve({ maxToolCalls: 1 }),
+          tools: [
+            { item: { name: "ops__deploy" }, needsApproval: true, handler: () => Effect.succeed("deployed") },
+            { item: { name: "t__x" }, handler: () => Effect.succeed("x") }
+          ],
+          script: [
+            { toolCalls: [{ name: "ops__deploy", id: "c1", arguments: {} }] },
+            { toolCalls: [{ name: "t__x", id: "c2", arguments: {} }, { name: "t__x", id: "c3", arguments: {} }] },
+            { text: "done" }
+          ],
+          extensions: [extension(
+            "notify",
+            `export function register(api) {
+            for (const type of ["approval.requested", "approval.resolved", "budget.exceeded"]) {
+              api.events.on(type, (e) => { globalThis.${key}.push(type + " " + (e.toolCallId ?? e.limit)) })
+            }
+          }`
+          )]
+        }),
+        scope
+      )
+      yield* TestAgent.assertFinish(yield* agent.run("deploy"), "awaiting_approval")
+      yield* TestAgent.assertFinish(
+        yield* AgentInstance.approve(agent.instance, "c1"),
+        "budget_exceeded",
+        "maxToolCalls"
+      )
+      // Delivered after the fact: a notifier waits for the handlers when the environment closes.
+      yield* Scope.close(scope, Exit.void)
+      // Before the fix: [] (the loop's records were written to the log, never handed to extensions).
+      assert.deepStrictEqual(seen, ["approval.requested c1", "approval.resolved c1", "budget.exceeded maxToolCalls"])
+    }))
+
+  it.scoped("closing the instance delivers the runtime events already published before its handlers go (as documented)", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const key = "__review15bClosed"
+      ;(globalThis as Record<string, unknown>)[key] = seen
+      const scope = yield* Scope.make()
+      const agent = yield* Scope.extend(
+        TestAgent.make({
+          script: [{ text: "hi" }],
+          extensions: [extension(
+            "closing",
+            `export function register(api) {
+              api.events.on("turn.completed", (e) => { globalThis.${key}.push(e.finishReason) })
+            }`
+          )]
+        }),
+        scope
+      )
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      yield* Scope.close(scope, Exit.void)
+      // Before the fix: [] when the scope closed before the hub's fiber ran: the extension's dispose removed
+      // its handlers first, then the drain delivered the events to nobody.
+      assert.deepStrictEqual(seen, ["text_response"])
+    }))
+
+  it.scoped("an extension cannot emit an event named like a turn-loop record (approval.requested, ...)", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(TestAgent.make({
+        script: [{ text: "hi" }],
+        extensions: [
+          extension("forge", `export async function register(api) { await api.events.emit("approval.requested", {}) }`)
+        ]
+      }))
+      assert.match(outcome(exit, () => "loaded"), /E_EXT_INIT.*cannot emit 'approval.requested'/)
     }))
 })

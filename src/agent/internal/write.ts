@@ -97,7 +97,11 @@ export const record = (
       ...fields
     }
     const write = options?.withNext === true ? inst.state.storage.recordWithNext([r]) : inst.state.storage.record([r])
-    return Effect.as(write, r).pipe(Effect.tap((r) => Log.applyRecord(inst.state.log, r)))
+    return Effect.as(write, r).pipe(Effect.tap((r) => {
+      Log.applyRecord(inst.state.log, r)
+      // Extensions' `events.on("approval.requested", ...)`: the loop's records are not on the bus.
+      inst.state.extensions?.deliverRecord(r)
+    }))
   })
 
 /**

@@ -8,6 +8,7 @@
  */
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
@@ -28,6 +29,10 @@ interface Subscription {
 export interface Hub {
   readonly on: (extension: string, type: string, handler: Handler) => () => void
   readonly emit: (extension: string, name: string, payload: unknown) => Promise<void>
+  /** Queues a turn-loop record of this instance (`approval.requested`, ...) for the handlers of its type. */
+  readonly deliverRecord: (record: { readonly type: string }) => void
+  /** Delivers every event and record queued so far, then stops delivering (the environment is closing). */
+  readonly drain: Effect.Effect<void>
   /** Removes every handler of an extension. */
   readonly removeAll: (extension: string) => void
 }
@@ -48,6 +53,20 @@ const invoke = (subscription: Subscription, type: string, event: unknown): Effec
       )
     )
   )
+
+/**
+ * The turn-loop records handed to extensions (`RuntimeEvent.LoopEvent`): written by the loop to the
+ * instance's log, not published on the bus, so the hub takes them from the loop. Reserved for `emit`.
+ *
+ * @internal
+ */
+export const loopTypes: ReadonlyArray<string> = [
+  "approval.requested",
+  "approval.resolved",
+  "tools.dispatched",
+  "budget.exceeded",
+  "turn.abandoned"
+]
 
 /**
  * Subscribes to the bus for the scope (before any extension registers, so nothing is missed) and
@@ -83,18 +102,41 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     const deliverAll = (events: Chunk.Chunk<RuntimeEvent.RuntimeEvent>) =>
       Effect.forEach(events, (event) => mine(event) ? deliver(event.type, event) : Effect.void, { discard: true })
 
-    // Drain before the subscription closes (finalizers run last-added first: the loop stops, then this).
-    yield* Effect.addFinalizer(() =>
-      Effect.interruptible(
-        Effect.flatMap(
-          Queue.isShutdown(queue),
-          (down) => down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), deliverAll)
+    // The loop's records, in the order they were written (not ordered with the bus's step and tool events).
+    // `undefined` stops their loop once every record before it is delivered.
+    const records = yield* Queue.unbounded<{ readonly type: string } | undefined>()
+
+    // A chunk taken is delivered: the bus loop is interruptible only while it waits.
+    const busLoop = yield* Effect.forkScoped(Effect.forever(Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(Queue.takeBetween(queue, 1, 256)), deliverAll)
+    )))
+    const recordLoop = yield* Effect.forkScoped(Effect.iterate(true, {
+      while: (go) =>
+        go,
+      body: () =>
+        Effect.flatMap(Queue.take(records), (record) =>
+          record === undefined ? Effect.succeed(false) : Effect.as(deliver(record.type, record), true))
+    }))
+    // Delivers what is queued, in order, then stops delivering: the record loop ends after every record
+    // queued before the stop (a record already handed to it is not lost), the bus loop is stopped and what
+    // is left in the subscription delivered.
+    const drain = Effect.suspend(() =>
+      Effect.zipRight(
+        Effect.zipRight(Queue.offer(records, undefined), Fiber.await(recordLoop)),
+        Effect.zipRight(
+          Fiber.interrupt(busLoop),
+          Effect.flatMap(
+            Queue.isShutdown(queue),
+            (down) =>
+              down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), deliverAll)
+          )
         )
       )
     )
-    yield* Effect.forkScoped(Effect.forever(
-      Effect.flatMap(Queue.takeBetween(queue, 1, 256), (chunk) => Effect.uninterruptible(deliverAll(chunk)))
-    ))
+    // Also when the scope closes (the environment drains first, while the extensions' handlers are there).
+    yield* Effect.addFinalizer(() =>
+      drain
+    )
 
     const on = (extension: string, type: string, handler: Handler) => {
       const subscription: Subscription = { extension, handler }
@@ -110,7 +152,7 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     }
 
     const emit = (extension: string, name: string, payload: unknown): Promise<void> => {
-      if (RuntimeEvent.isType(name)) {
+      if (RuntimeEvent.isType(name) || loopTypes.includes(name)) {
         return Promise.reject(
           new TypeError(
             `extension ${extension}: cannot emit '${name}', runtime event types are reserved; use a name of your own, e.g. '${extension}.${name}'`
@@ -138,5 +180,9 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
       }
     }
 
-    return { on, emit, removeAll }
+    const deliverRecord = (record: { readonly type: string }) => {
+      if (loopTypes.includes(record.type) && handlers.has(record.type)) Queue.unsafeOffer(records, record)
+    }
+
+    return { on, emit, removeAll, deliverRecord, drain }
   })

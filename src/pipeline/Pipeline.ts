@@ -26,25 +26,21 @@ import * as Exit from "effect/Exit"
 import type * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as Tracer from "effect/Tracer"
-import type * as Types from "effect/Types"
 import { EventBus } from "../event/EventBus.js"
-import type { LlmInputMessage, Of, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
-import type * as Trace from "../event/Trace.js"
-import type { ToolCatalogItem } from "../tool/ToolCatalog.js"
+import type { LlmInputMessage, RuntimeEvent, TokenUsage } from "../event/RuntimeEvent.js"
 import type { ToolCallResult } from "../tool/ToolExecutor.js"
 import * as Contexts from "./internal/contexts.js"
+import type { StepInput, ToolCallInput, TurnInput } from "./internal/contexts.js"
+import * as Events from "./internal/events.js"
 import * as GenAi from "./internal/genAi.js"
+import * as Registry from "./internal/registry.js"
 import * as Run from "./internal/run.js"
 import * as LlmInput from "./LlmInput.js"
 import type {
-  AgentsApi,
-  ConversationState,
-  InputEvent,
   Kind,
   MiddlewareOf,
   PipelineError,
   RegisterOptions,
-  RuntimeInfo,
   StepContext,
   StepResult,
   ToolCallContext,
@@ -52,59 +48,29 @@ import type {
   TurnResult
 } from "./Middleware.js"
 
-// ---------------------------------------------------------------------------------------------------
-// Inputs
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * What starts a turn.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TurnInput {
-  readonly agentName: string
-  readonly instanceKey: string
-  readonly turnId: string
-  readonly conversation: ConversationState
-  readonly inputEvent?: InputEvent | undefined
-  readonly agents?: AgentsApi | undefined
-  readonly runtime?: RuntimeInfo | undefined
-  readonly metadata?: Record<string, unknown> | undefined
+export type {
   /**
-   * The caller's span when another agent or a tool started this turn: the turn joins the caller's
-   * trace with the caller's span as parent. Without it the turn is a child of the current Effect span,
-   * if any, or the root of a new trace.
+   * What starts a step: the turn it belongs to (the context the turn core received), its index
+   * (0-based) and the tools offered.
+   *
+   * @since 0.1.0
+   * @category models
    */
-  readonly parentTrace?: Trace.TraceContext | undefined
-}
-
-/**
- * What starts a step: the turn it belongs to (the context the turn core received), its index
- * (0-based) and the tools offered.
- *
- * @since 0.1.0
- * @category models
- */
-export interface StepInput {
-  readonly turn: TurnContext
-  readonly stepIndex: number
-  readonly toolCatalog: ReadonlyArray<ToolCatalogItem>
-  readonly metadata?: Record<string, unknown> | undefined
-}
-
-/**
- * What starts a tool call: the step it belongs to (the context the step core received) and the call.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ToolCallInput {
-  readonly step: StepContext
-  readonly toolCallId: string
-  readonly toolName: string
-  readonly args: Record<string, unknown>
-  readonly metadata?: Record<string, unknown> | undefined
+  StepInput,
+  /**
+   * What starts a tool call: the step it belongs to (the context the step core received) and the call.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ToolCallInput,
+  /**
+   * What starts a turn.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TurnInput
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -214,25 +180,10 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
     const open = Run.runner(options?.tracerSpans ?? "auto")
     const publish = (event: RuntimeEvent): void => bus.unsafePublish(event)
 
-    // Sorted, immutable lists, replaced on registration: a run's snapshot is just the current array.
-    const lists: Record<Kind, ReadonlyArray<Run.Registered>> = { turn: [], step: [], toolCall: [] }
-    let order = 0
-    const counts: Record<Kind, number> = { turn: 0, step: 0, toolCall: 0 }
+    const { lists, register } = Registry.make()
 
     const turnScopes = new WeakMap<TurnContext, TurnScope>()
     const stepScopes = new WeakMap<StepContext, StepScope>()
-
-    const register = <K extends Kind>(kind: K, middleware: MiddlewareOf<K>, opts?: RegisterOptions) =>
-      Effect.sync(() => {
-        counts[kind]++
-        const entry: Run.Registered = {
-          middleware: middleware as Run.Registered["middleware"],
-          priority: opts?.priority ?? 0,
-          order: order++,
-          name: opts?.name ?? `${kind}#${counts[kind]}`
-        }
-        lists[kind] = [...lists[kind], entry].sort((a, b) => a.priority - b.priority || a.order - b.order)
-      })
 
     const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) => {
       return open("effect-swarm.turn", () => input.parentTrace, (run) => {
@@ -282,23 +233,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         GenAi.stepStarted(sp, ctx.agentName, stepIndex, stepId)
         const started = (millis: number, llmInputMessages: ReadonlyArray<LlmInputMessage> | undefined) => {
           scope.started = true
-          const context = LlmInput.contextView(ctx.metadata[LlmInput.contextKey])
-          // Built as one literal (no spread of a head object): four events per step.
-          const event: Types.Mutable<Of<"step.started">> = {
-            type: "step.started",
-            timestamp: Run.isoAt(millis),
-            agentName: ctx.agentName,
-            instanceKey: ctx.instanceKey,
-            turnId: ctx.turnId,
-            traceId: trace.traceId,
-            spanId: trace.spanId,
-            parentSpanId: trace.parentSpanId,
-            stepId,
-            stepIndex,
-            llmInputMessages
-          }
-          if (context !== undefined) event.context = context
-          publish(event)
+          publish(Events.stepStarted(ctx, trace, millis, llmInputMessages))
         }
         // Taken at the core, after the step middlewares ran: what is logged is what the model gets.
         const startCore = () => {
@@ -323,21 +258,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
               if (usage !== undefined && turnScope !== undefined) {
                 turnScope.tokenUsage = Run.addUsage(turnScope.tokenUsage, usage)
               }
-              return {
-                type: "step.completed",
-                timestamp: Run.isoAt(end),
-                agentName: ctx.agentName,
-                instanceKey: ctx.instanceKey,
-                turnId: ctx.turnId,
-                traceId: trace.traceId,
-                spanId: trace.spanId,
-                parentSpanId: trace.parentSpanId,
-                stepId,
-                stepIndex,
-                toolCallCount: value.toolCalls.length,
-                duration,
-                tokenUsage: usage
-              }
+              return Events.stepCompleted(ctx, trace, end, value, duration, usage)
             }, (errorMessage) => ({
               ...Run.head("step.failed", ctx, end),
               stepId,
@@ -371,46 +292,19 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
         return Run.running<ToolCallResult, E | PipelineError>(
           run,
           ctx,
-          // Built as literals (no spread of a head object): the two events of every tool call.
-          () =>
-            publish({
-              type: "tool.called",
-              timestamp: Run.isoAt(run.start),
-              agentName: ctx.agentName,
-              instanceKey: ctx.instanceKey,
-              turnId: ctx.turnId,
-              traceId: trace.traceId,
-              spanId: trace.spanId,
-              parentSpanId: trace.parentSpanId,
-              toolCallId,
-              toolName,
-              stepId
-            }),
+          () => publish(Events.toolCalled(ctx, trace, run.start)),
           (exit) => GenAi.toolEnded(sp, exit, run.capture),
           (exit, end, duration) =>
-            publish(Run.endEvent(exit, (value) => ({
-              type: "tool.completed",
-              timestamp: Run.isoAt(end),
-              agentName: ctx.agentName,
-              instanceKey: ctx.instanceKey,
-              turnId: ctx.turnId,
-              traceId: trace.traceId,
-              spanId: trace.spanId,
-              parentSpanId: trace.parentSpanId,
-              toolCallId,
-              toolName,
-              stepId,
-              status: value.status,
-              duration,
-              errorCode: value.error?.code
-            }), (errorMessage) => ({
-              ...Run.head("tool.failed", ctx, end),
-              toolCallId,
-              toolName,
-              stepId,
-              duration,
-              errorMessage
-            })))
+            publish(
+              Run.endEvent(exit, (value) => Events.toolCompleted(ctx, trace, end, value, duration), (errorMessage) => ({
+                ...Run.head("tool.failed", ctx, end),
+                toolCallId,
+                toolName,
+                stepId,
+                duration,
+                errorMessage
+              }))
+            )
         )(() => Run.runOnion("toolCall", list, ctx, toolCore))
       })
     }

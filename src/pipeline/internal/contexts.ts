@@ -1,13 +1,71 @@
 /**
- * The context object of each run, built from its input and its ids. One object per run, shared by every
- * middleware and the core (see `Middleware`).
- *
- * @internal
+ * What starts each run (the inputs, public through `Pipeline`) and the context object built from it and
+ * its ids. One context per run, shared by every middleware and the core (see `Middleware`). Not marked
+ * `@internal` as a whole: the inputs are public, and the builders are marked one by one.
  */
 import type * as Trace from "../../event/Trace.js"
-import type { StepContext, ToolCallContext, TurnContext } from "../Middleware.js"
-import type { StepInput, ToolCallInput, TurnInput } from "../Pipeline.js"
+import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
+import type {
+  AgentsApi,
+  ConversationState,
+  InputEvent,
+  RuntimeInfo,
+  StepContext,
+  ToolCallContext,
+  TurnContext
+} from "../Middleware.js"
 import { agentsUnavailable } from "./agentsApi.js"
+
+/**
+ * What starts a turn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnInput {
+  readonly agentName: string
+  readonly instanceKey: string
+  readonly turnId: string
+  readonly conversation: ConversationState
+  readonly inputEvent?: InputEvent | undefined
+  readonly agents?: AgentsApi | undefined
+  readonly runtime?: RuntimeInfo | undefined
+  readonly metadata?: Record<string, unknown> | undefined
+  /**
+   * The caller's span when another agent or a tool started this turn: the turn joins the caller's
+   * trace with the caller's span as parent. Without it the turn is a child of the current Effect span,
+   * if any, or the root of a new trace.
+   */
+  readonly parentTrace?: Trace.TraceContext | undefined
+}
+
+/**
+ * What starts a step: the turn it belongs to (the context the turn core received), its index
+ * (0-based) and the tools offered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepInput {
+  readonly turn: TurnContext
+  readonly stepIndex: number
+  readonly toolCatalog: ReadonlyArray<ToolCatalogItem>
+  readonly metadata?: Record<string, unknown> | undefined
+}
+
+/**
+ * What starts a tool call: the step it belongs to (the context the step core received) and the call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallInput {
+  readonly step: StepContext
+  readonly toolCallId: string
+  readonly toolName: string
+  readonly args: Record<string, unknown>
+  readonly metadata?: Record<string, unknown> | undefined
+}
 
 /** @internal */
 export const turn = (input: TurnInput, trace: Trace.TraceContext): TurnContext => {

@@ -20,10 +20,13 @@ import type * as Api from "./internal/api.js"
 import { makeWith } from "./internal/build.js"
 import type * as Lifecycle from "./internal/lifecycle.js"
 import type { TurnInput } from "./internal/mailbox.js"
-import type * as Options_ from "./internal/options.js"
+import type { Options } from "./internal/options.js"
 import type * as Reload from "./internal/reload.js"
 import type * as Slot from "./internal/slot.js"
 import type { StartError } from "./OrchestratorError.js"
+
+// What building an orchestrator takes (documented where they are declared).
+export type { CallLimits, InstanceContext, Options, WiredCalls } from "./internal/options.js"
 
 export type {
   /**
@@ -200,72 +203,6 @@ export type ReloadReport = Reload.Report
  * @category tags
  */
 export class Orchestrator extends Context.Tag("effect-swarm/Orchestrator")<Orchestrator, Service>() {}
-
-/**
- * What `setup` and `agents` of {@link Options} receive for each instance they prepare.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import type { Orchestrator } from "effect-swarm"
- * const setup: Orchestrator.Options["setup"] = (_instance, context: Orchestrator.InstanceContext) =>
- *   Effect.log(`opening ${context.address.agentName}@${context.address.instanceKey}`)
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type InstanceContext = Options_.InstanceContext
-
-/**
- * The limits of the inter-agent calls the orchestrator wires (see {@link Options.calls}).
- *
- * @example
- * ```ts
- * import type { Orchestrator } from "effect-swarm"
- * const limits: Orchestrator.CallLimits = { maxPendingAsync: 20, defaultTimeout: "30 seconds" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type CallLimits = Options_.CallLimits
-
-/**
- * Inter-agent calls wired by the caller (`AgentsTool.wire`'s result), for {@link Options.calls}.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { AgentsTool, Bundle, Orchestrator } from "effect-swarm"
- * declare const bundle: Bundle.Bundle
- * const program = Effect.gen(function*() {
- *   const calls: Orchestrator.WiredCalls = yield* AgentsTool.wire({ root: "/srv/swarm" })
- *   return yield* Orchestrator.make(bundle, undefined, { calls })
- * })
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type WiredCalls = Options_.WiredCalls
-
-/**
- * @example
- * ```ts
- * import { Duration } from "effect"
- * import type { Orchestrator } from "effect-swarm"
- * const options: Orchestrator.Options = {
- *   mailboxCapacity: 100,
- *   lifecycle: { gracePeriod: Duration.seconds(5) },
- *   calls: { maxPendingAsync: 20 }
- * }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export type Options = Options_.Options
 
 /**
  * Builds an orchestrator whose instances are opened by `AgentInstance.fromBundle` (the bundle's model,

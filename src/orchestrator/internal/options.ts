@@ -1,7 +1,7 @@
 /**
  * What building an orchestrator takes (`Orchestrator.Options`): per-instance setup, models, supervision and
  * lifecycle overrides, mailbox capacity, the inter-agent calls it wires, the state root of the durable
- * inbox; re-exported with their documentation by `Orchestrator.ts`.
+ * inbox; documented here and re-exported by `Orchestrator.ts`.
  */
 import type * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
@@ -17,6 +17,20 @@ import type * as Supervision from "../Supervision.js"
 import type { Service } from "./api.js"
 import type * as Lifecycle from "./lifecycle.js"
 
+/**
+ * What `setup` and `agents` of {@link Options} receive for each instance they prepare.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * const setup: Orchestrator.Options["setup"] = (_instance, context: Orchestrator.InstanceContext) =>
+ *   Effect.log(`opening ${context.address.agentName}@${context.address.instanceKey}`)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface InstanceContext {
   readonly address: AgentAddress.AgentAddress
   readonly agent: Bundle.Entry<Resource.AgentResource>
@@ -34,13 +48,57 @@ export interface WakeOption {
   readonly wakeOnReply?: boolean | undefined
 }
 
+/**
+ * The limits of the inter-agent calls the orchestrator wires (see {@link Options.calls}).
+ *
+ * @example
+ * ```ts
+ * import type { Orchestrator } from "effect-swarm"
+ * const limits: Orchestrator.CallLimits = { maxPendingAsync: 20, defaultTimeout: "30 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type CallLimits = Omit<AgentsApi.Options, "router" | "policy" | "root"> & WakeOption
 
+/**
+ * Inter-agent calls wired by the caller (`AgentsTool.wire`'s result), for {@link Options.calls}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentsTool, Bundle, Orchestrator } from "effect-swarm"
+ * declare const bundle: Bundle.Bundle
+ * const program = Effect.gen(function*() {
+ *   const calls: Orchestrator.WiredCalls = yield* AgentsTool.wire({ root: "/srv/swarm" })
+ *   return yield* Orchestrator.make(bundle, undefined, { calls })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface WiredCalls extends WakeOption {
   readonly api: AgentsApi.Service
   readonly agents: (context: InstanceContext) => MiddlewareAgentsApi
 }
 
+/**
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { Orchestrator } from "effect-swarm"
+ * const options: Orchestrator.Options = {
+ *   mailboxCapacity: 100,
+ *   lifecycle: { gracePeriod: Duration.seconds(5) },
+ *   calls: { maxPendingAsync: 20 }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** The workspace of the instances' files (default: the Swarm's `spec.instanceKey`, else its name). */
   readonly workspaceId?: string | undefined

@@ -5,7 +5,8 @@
  * files. The process's exit completes that generation's `exited` only. `stop` asks for a shutdown, waits
  * `gracePeriod`, sends TERM to the group, waits `killGrace`, then KILL, and always reaps. With
  * `target.calls` the child's agents API calls are answered here (`hostBridge`); `abandon` is an `Abandon`
- * message the child answers once `Turn.abandon` recorded the interrupted turn.
+ * message the child answers once `Turn.abandon` recorded the interrupted turn (the requests and their
+ * correlated answers: `hostChildRequests`).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Deferred from "effect/Deferred"
@@ -17,25 +18,20 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
-import type { TurnResult } from "../../pipeline/Middleware.js"
 import * as InheritedFds from "../../sandbox/internal/inheritedFds.js"
 import * as Instances from "../../workspace/Instances.js"
 import * as WorkspacePaths from "../../workspace/WorkspacePaths.js"
 import * as AgentAddress from "../AgentAddress.js"
-import type { Exit as HostExit, Hosted, RunOptions, Service, ShutdownReason, Target } from "../AgentHost.js"
-import { AgentTurnFailed, HostCrashed } from "../OrchestratorError.js"
+import type { Exit as HostExit, Hosted, Service, ShutdownReason, Target } from "../AgentHost.js"
+import { AgentTurnFailed } from "../OrchestratorError.js"
 import * as HostBridge from "./hostBridge.js"
+import * as Requests from "./hostChildRequests.js"
 import { describeExit, entry, signalGroup, tailLimit, unsupported } from "./hostChildSupport.js"
 import type { ChildProcessOptions } from "./hostLayers.js"
 import * as Protocol from "./hostProtocol.js"
 
 /** Options of the child-process host: the public `AgentHost.ChildProcessOptions`, documented there. */
 type ChildOptions = ChildProcessOptions
-
-interface RunSlot {
-  readonly reply: Deferred.Deferred<TurnResult, AgentTurnFailed | HostCrashed>
-  readonly options: RunOptions
-}
 
 /** Starts one child for a target, in the scope. */
 const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.FileSystem, target: Target) =>
@@ -51,13 +47,9 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
     const inbox = yield* Queue.unbounded<unknown>()
     const exited = yield* Deferred.make<HostExit>()
     const ready = yield* Deferred.make<number, AgentTurnFailed>()
-    const runs = new Map<number, RunSlot>()
-    const queries = new Map<number, Deferred.Deferred<{ started: ReadonlyArray<string>; open: string | undefined }>>()
-    const abandons = new Map<number, Deferred.Deferred<string | undefined>>()
     let tail = ""
     // The first protocol violation that got the child killed: its exit reports it, not the signal.
     let violation: string | undefined
-    let nextRun = 0
     let stopping: Deferred.Deferred<void> | undefined
 
     const { execArgv, file } = entry(options.entry)
@@ -142,8 +134,18 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         })
       )
 
+    const exitedEffect = Deferred.await(exited)
+    const requests = Requests.make({ label, generation: target.generation, gracePeriod, send, exited: exitedEffect })
+
     const route = (message: Protocol.ToParent): Effect.Effect<void> => {
       switch (message._tag) {
+        case "Delta":
+        case "Done":
+        case "Failed":
+        case "Cancelled":
+        case "InLogResult":
+        case "Abandoned":
+          return requests.answer(message)
         case "Ready":
           return message.generation === target.generation ?
             Deferred.succeed(ready, message.pid).pipe(Effect.asVoid) :
@@ -153,41 +155,6 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
             ready,
             new AgentTurnFailed({ address: label, errorTag: message.errorTag, detail: message.detail })
           ).pipe(Effect.asVoid)
-        case "Delta": {
-          const onDelta = runs.get(message.id)?.options.onDelta
-          return onDelta === undefined ? Effect.void : onDelta(message.stepIndex, message.part)
-        }
-        case "Done": {
-          const slot = runs.get(message.id)
-          runs.delete(message.id)
-          return slot === undefined ? Effect.void : Deferred.succeed(slot.reply, message.result).pipe(Effect.asVoid)
-        }
-        case "Failed": {
-          const slot = runs.get(message.id)
-          runs.delete(message.id)
-          if (slot === undefined) return Effect.void
-          const error = message.crash ?
-            new HostCrashed({ address: label, generation: target.generation, detail: message.detail }) :
-            new AgentTurnFailed({ address: label, errorTag: message.errorTag, detail: message.detail })
-          return Deferred.fail(slot.reply, error).pipe(Effect.asVoid)
-        }
-        case "Cancelled": {
-          const slot = runs.get(message.id)
-          runs.delete(message.id)
-          return slot === undefined ? Effect.void : Deferred.interrupt(slot.reply).pipe(Effect.asVoid)
-        }
-        case "InLogResult": {
-          const query = queries.get(message.id)
-          queries.delete(message.id)
-          return query === undefined ?
-            Effect.void :
-            Deferred.succeed(query, { started: message.started, open: message.open }).pipe(Effect.asVoid)
-        }
-        case "Abandoned": {
-          const waiting = abandons.get(message.id)
-          abandons.delete(message.id)
-          return waiting === undefined ? Effect.void : Deferred.succeed(waiting, message.error).pipe(Effect.asVoid)
-        }
         case "Call":
           return bridge === undefined ?
             send({ _tag: "CallResult", id: message.id, answer: HostBridge.unavailable(message.op) }) :
@@ -220,7 +187,6 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
         })))
     )
 
-    const exitedEffect = Deferred.await(exited)
     // `stop` runs uninterruptibly (finalizers): only this wait may be cut short by its timeout.
     const awaitExit = Effect.interruptible(exitedEffect)
 
@@ -302,93 +268,13 @@ const startChild = (options: ChildOptions, stateRoot: string, fs: FileSystem.Fil
       })
     )
 
-    const run = (input: Parameters<Hosted["run"]>[0], runOptions: RunOptions) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const id = nextRun++
-          const reply = yield* Deferred.make<TurnResult, AgentTurnFailed | HostCrashed>()
-          runs.set(id, { reply, options: runOptions })
-          yield* send({
-            _tag: "Run",
-            id,
-            input: Protocol.wireInput(input),
-            resume: runOptions.resume,
-            stream: runOptions.onDelta !== undefined
-          })
-          return yield* restore(Effect.raceFirst(
-            Deferred.await(reply),
-            Effect.flatMap(
-              exitedEffect,
-              (exit) => new HostCrashed({ address: label, generation: target.generation, detail: exit.detail })
-            )
-          )).pipe(
-            // The requester gave up: the child interrupts the turn (it stays open in the log).
-            Effect.onInterrupt(() =>
-              Effect.suspend(() => {
-                if (!runs.delete(id)) return Effect.void
-                return send({ _tag: "Cancel", id })
-              })
-            )
-          )
-        })
-      )
-
-    // Asks the child which recovered inbox messages its log already holds (the child owns the log).
-    const inLog = (ids: ReadonlyArray<string>) =>
-      Effect.gen(function*() {
-        const id = nextRun++
-        const answer = yield* Deferred.make<{ started: ReadonlyArray<string>; open: string | undefined }>()
-        queries.set(id, answer)
-        yield* send({ _tag: "InLog", id, ids })
-        return yield* Effect.raceFirst(
-          Deferred.await(answer),
-          Effect.flatMap(exitedEffect, (exit) =>
-            new HostCrashed({ address: label, generation: target.generation, detail: exit.detail }))
-        ).pipe(Effect.ensuring(Effect.sync(() =>
-          queries.delete(id)
-        )))
-      })
-
-    // The child records its interrupted turn as abandoned (it owns the log); after `Cancel`, in order. A child
-    // that does not answer within the grace period (its event loop blocked) fails it: the caller stops it
-    // anyway (a stop, a timeout), and the turn stays open in its log. Interruptible: it runs in finalizers.
-    const abandon = (reason: string) =>
-      Effect.gen(function*() {
-        const id = nextRun++
-        const answer = yield* Deferred.make<string | undefined>()
-        abandons.set(id, answer)
-        yield* send({ _tag: "Abandon", id, reason })
-        const error = yield* Effect.raceFirst(
-          Deferred.await(answer),
-          Effect.flatMap(exitedEffect, (exit) =>
-            new HostCrashed({ address: label, generation: target.generation, detail: exit.detail }))
-        ).pipe(
-          Effect.interruptible,
-          Effect.timeoutFail({
-            duration: gracePeriod,
-            onTimeout: () =>
-              new HostCrashed({
-                address: label,
-                generation: target.generation,
-                detail: `the child did not record its interrupted turn within ${Duration.format(gracePeriod)}`
-              })
-          }),
-          Effect.ensuring(Effect.sync(() =>
-            abandons.delete(id)
-          ))
-        )
-        if (error !== undefined) {
-          return yield* new HostCrashed({ address: label, generation: target.generation, detail: error })
-        }
-      })
-
     const hosted: Hosted = {
       generation: target.generation,
       pid,
-      run,
+      run: requests.run,
       exited: exitedEffect,
-      abandon,
-      inLog,
+      abandon: requests.abandon,
+      inLog: requests.inLog,
       stop
     }
     return hosted

@@ -29,11 +29,9 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Turn from "../agent/Turn.js"
@@ -41,12 +39,8 @@ import type * as Middleware from "../pipeline/Middleware.js"
 import type * as NativeTools from "../sandbox/NativeTools.js"
 import type { InstanceRef } from "../workspace/WorkspacePaths.js"
 import * as Calls from "./internal/calls.js"
-import * as Inbox from "./internal/callsInbox.js"
-import * as Native from "./internal/callsNative.js"
-import * as Requests from "./internal/callsRequest.js"
-import * as Limits from "./internal/limits.js"
-import * as Spawn from "./internal/spawnCall.js"
-import * as SpawnRecords from "./internal/spawnRecords.js"
+import type * as Inbox from "./internal/callsInbox.js"
+import * as CallsService from "./internal/callsService.js"
 import type { InvalidOption } from "./OrchestratorError.js"
 
 /**
@@ -329,76 +323,7 @@ export const policyOf = (options: PolicyOptions): CallPolicy => Calls.policyOf(o
  */
 export const make = (
   options: Options
-): Effect.Effect<Service, InvalidOption, Scope.Scope | FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    yield* Limits.checkApiOptions(options)
-    const { policy, router } = options
-    const inbox = options.root === undefined ? yield* Inbox.memory() : yield* Inbox.durable(options.root)
-    const fibers = yield* FiberSet.make()
-    const defaultMs = Duration.toMillis(Duration.decode(options.defaultTimeout ?? defaultTimeout))
-    const maxPending = options.maxPendingAsync ?? Calls.defaultMaxPendingAsync
-    const maxInbox = options.maxInbox ?? Calls.defaultMaxInbox
-    const spawned = options.root === undefined
-      ? yield* SpawnRecords.memory()
-      : yield* SpawnRecords.durable(options.root)
-    const spawn = Spawn.make({
-      policy,
-      router,
-      records: spawned,
-      max: options.maxSpawned ?? SpawnRecords.defaultMaxSpawned
-    })
-
-    const requests = Requests.make({
-      policy,
-      router,
-      inbox,
-      fibers,
-      defaultMs,
-      maxPending,
-      maxInbox,
-      durable: options.root !== undefined,
-      salt: yield* Requests.makeSalt
-    })
-    const { asyncRequest, respond, run } = requests
-
-    // Spans `AgentsApi.request` / `AgentsApi.send` when a tracer records them (see `Requests.run`).
-    const forInstance = (ref: InstanceRef): Middleware.AgentsApi => ({
-      request: (req) =>
-        run(ref, req, "request", "AgentsApi.request", (p) => req.async === true ? asyncRequest(ref, p) : respond(p)),
-      send: (req) =>
-        run(ref, req, "send", "AgentsApi.send", (p) =>
-          Effect.as(router.send(p.target, p.instanceKey, p.input), {
-            accepted: true,
-            target: p.to,
-            correlationId: p.correlationId
-          })),
-      spawn: (req) => spawn(ref, req),
-      list: (opts) => spawned.list(ref, opts?.includeAll === true),
-      catalog: Effect.sync(() => ({
-        swarmName: policy.swarmName,
-        entryAgent: policy.entryAgent,
-        selfAgent: ref.agentName,
-        availableAgents: policy.agents,
-        callableAgents: policy.callable(ref.agentName)
-      }))
-    })
-
-    const nativeTools = Native.nativeToolsOf(forInstance)
-
-    return AgentsApi.of({
-      forInstance,
-      callable: policy.callable,
-      // Requests past their deadline (also those of a previous process) become timeout replies first.
-      pendingReplies: (ref) =>
-        Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => inbox.expire(ref, now)), inbox.pending(ref)),
-      markDelivered: (ref, ids) => inbox.delivered(ref, ids),
-      pendingAsync: (ref) => Effect.map(inbox.outstanding(ref), (sent) => sent.length),
-      repliesWaiting: inbox.waiting,
-      replyFromCallee: (metadata, callee, outcome) =>
-        Requests.replyFromCallee(inbox, router, metadata, callee, outcome),
-      nativeTools
-    })
-  })
+): Effect.Effect<Service, InvalidOption, Scope.Scope | FileSystem.FileSystem> => CallsService.make(options)
 
 /**
  * The service as a layer.

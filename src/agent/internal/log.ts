@@ -12,7 +12,9 @@ export const keys = {
   turnId: "swarm.turnId",
   step: "swarm.step",
   usage: "swarm.usage",
-  corrective: "swarm.corrective"
+  corrective: "swarm.corrective",
+  /** On a tool result that answers a call that never started (denied, over the budget): not a tool call used. */
+  notRun: "swarm.notRun"
 } as const
 
 export interface Approval {
@@ -153,7 +155,11 @@ export const answered = (messages: ReadonlyArray<Message>): Set<string> => {
   return ids
 }
 
-/** What a resumed turn has used: steps, tool calls and tokens. */
+/**
+ * What a resumed turn has used: steps, tool calls and tokens. A tool call counts once it started: every
+ * result but those marked `notRun` (a denied call, one over the budget); a call with no result yet is
+ * counted by the step that finishes it.
+ */
 export const usedBy = (messages: ReadonlyArray<Message>) => {
   let steps = 0
   let toolCalls = 0
@@ -161,7 +167,7 @@ export const usedBy = (messages: ReadonlyArray<Message>) => {
   for (const m of messages) {
     const step = stepOf(m)
     if (m.data.role === "assistant" && step !== undefined) steps = Math.max(steps, step + 1)
-    if (m.data.role === "tool") toolCalls++
+    if (m.data.role === "tool" && m.metadata[keys.notRun] !== true) toolCalls++
     const usage = m.metadata[keys.usage] as { readonly [k: string]: Json } | undefined
     if (usage !== undefined && typeof usage === "object" && usage !== null && typeof usage.totalTokens === "number") {
       tokens += usage.totalTokens

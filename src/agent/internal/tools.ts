@@ -13,10 +13,14 @@ import type * as ToolExecutor from "../../tool/ToolExecutor.js"
 import type { AgentInstance } from "./instance.js"
 import { appendAll, codes, errorResult, toolResultAt, type TurnState } from "./write.js"
 
-/** What to do with one tool call of a step: run it, or answer it with a ready result. */
+/**
+ * What to do with one tool call of a step: run it, or answer it with a ready result. `started`: the call
+ * started in an earlier process (a crash interrupted it), so it counts toward `maxToolCalls` as a call that
+ * ran; an answer to a call that never started (denied, over the budget) does not count.
+ */
 export type Action =
   | { readonly _tag: "Run"; readonly call: Message.ToolCall }
-  | { readonly _tag: "Answer"; readonly result: ToolExecutor.ToolCallResult }
+  | { readonly _tag: "Answer"; readonly result: ToolExecutor.ToolCallResult; readonly started: boolean }
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -47,17 +51,25 @@ const runOne = (inst: AgentInstance, step: StepContext, call: Message.ToolCall) 
   )
 }
 
-/** Applies the turn's tool-call budget: calls beyond it are answered with an error instead of running. */
+/**
+ * Applies the turn's tool-call budget, in call order: a call counts once it starts (it runs, or it ran in
+ * an earlier process and was interrupted); calls beyond the budget are answered with an error instead of
+ * running, and do not count, nor do calls answered without starting (denied). A resumed step replays the
+ * same decisions: the count read from the log (`Log.usedBy`) is the count of the calls before it, so an
+ * interrupted call past the budget was refused then, and is answered as refused now.
+ */
 const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<Action>) => {
   const max = inst.policy.maxToolCalls
   return actions.map((action): Action => {
-    if (action._tag !== "Run") return action
+    if (action._tag === "Answer" && !action.started) return action
+    const call = action._tag === "Run" ? action.call : { id: action.result.toolCallId, name: action.result.toolName }
     if (max !== undefined && state.toolCalls >= max) {
       state.exceeded ??= { limit: "maxToolCalls", value: max, used: state.toolCalls }
       return {
         _tag: "Answer",
+        started: false,
         result: errorResult(
-          action.call,
+          call,
           codes.budget,
           `Not run: the turn's tool call budget (maxToolCalls ${max}) is used up.`
         )
@@ -67,6 +79,9 @@ const budgeted = (inst: AgentInstance, state: TurnState, actions: ReadonlyArray<
     return action
   })
 }
+
+/** Whether an action's result answers a call that never started (its message is marked, see `Log.usedBy`). */
+const notRun = (action: Action) => action._tag === "Answer" && !action.started
 
 /**
  * Runs the actions of a step with bounded concurrency and writes their results in call order, each as
@@ -90,7 +105,14 @@ export const runActions = <A>(
     const action = planned[0]!
     const run = action._tag === "Run" ? runOne(inst, step, action.call) : Effect.succeed(action.result)
     return Effect.flatMap(run, (result) => {
-      const message = toolResultAt(inst, clock.unsafeCurrentTimeMillis(), state.turnId, step.stepIndex, result)
+      const message = toolResultAt(
+        inst,
+        clock.unsafeCurrentTimeMillis(),
+        state.turnId,
+        step.stepIndex,
+        result,
+        notRun(action)
+      )
       return Effect.map(appendAll(inst, [MessageEvent.append(message)]), () => then([result]))
     })
   }
@@ -114,8 +136,10 @@ const runMany = (
       while (end < finished.length && finished[end] !== undefined) end++
       if (end === written) return Effect.void
       const ms = clock.unsafeCurrentTimeMillis()
-      const drafts = finished.slice(written, end).map((result) =>
-        MessageEvent.append(toolResultAt(inst, ms, state.turnId, step.stepIndex, result!))
+      const drafts = finished.slice(written, end).map((result, i) =>
+        MessageEvent.append(
+          toolResultAt(inst, ms, state.turnId, step.stepIndex, result!, notRun(actions[written + i]!))
+        )
       )
       return Effect.tap(appendAll(inst, drafts), () => {
         written = end
@@ -160,6 +184,7 @@ const oneLine = (reason: string | undefined) => {
 /** A call a human denied: the model reads the reason as a tool error. */
 export const denied = (call: Message.ToolCall, reason: string | undefined): Action => ({
   _tag: "Answer",
+  started: false,
   result: errorResult(
     call,
     codes.denied,
@@ -168,9 +193,13 @@ export const denied = (call: Message.ToolCall, reason: string | undefined): Acti
   )
 })
 
-/** A call interrupted by a crash whose tool is not idempotent: answered, not run again. */
+/**
+ * A call interrupted by a crash whose tool is not idempotent: answered, not run again. It started, so it
+ * counts toward `maxToolCalls`.
+ */
 export const interrupted = (call: Message.ToolCall): Action => ({
   _tag: "Answer",
+  started: true,
   result: errorResult(
     call,
     codes.interrupted,

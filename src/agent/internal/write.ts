@@ -227,26 +227,44 @@ export const conversationState = (inst: AgentInstance): ConversationState => ({
     )
 })
 
-/** The message of a tool call's result, made at `ms` (see {@link messageAt}). */
+/**
+ * The message of a tool call's result, made at `ms` (see {@link messageAt}). `notRun`: the result answers a
+ * call that never started (denied, over the budget), marked so that it does not count toward `maxToolCalls`
+ * when the turn is continued (`Log.usedBy`).
+ */
 export const toolResultAt = (
   inst: AgentInstance,
   ms: number,
   turnId: string,
   step: number,
-  result: ToolExecutor.ToolCallResult
+  result: ToolExecutor.ToolCallResult,
+  notRun?: boolean
 ): Message.Message =>
-  messageAt(inst, ms, {
-    role: "tool",
-    toolCallId: result.toolCallId,
-    toolName: result.toolName,
-    content: [{
-      type: "tool-result",
+  messageAt(
+    inst,
+    ms,
+    {
+      role: "tool",
       toolCallId: result.toolCallId,
       toolName: result.toolName,
-      output: ToolExecutor.forModel(result) as Message.Json,
-      ...(result.status === "error" ? { isError: true } : {})
-    }]
-  }, meta(turnId, step, result.pinned === true ? { [ContextWindow.pinnedKey]: true } : undefined))
+      content: [{
+        type: "tool-result",
+        toolCallId: result.toolCallId,
+        toolName: result.toolName,
+        output: ToolExecutor.forModel(result) as Message.Json,
+        ...(result.status === "error" ? { isError: true } : {})
+      }]
+    },
+    meta(
+      turnId,
+      step,
+      notRun === true
+        ? { [Log.keys.notRun]: true }
+        : result.pinned === true
+        ? { [ContextWindow.pinnedKey]: true }
+        : undefined
+    )
+  )
 
 export const toolResultMessage = (
   inst: AgentInstance,

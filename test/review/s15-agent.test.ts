@@ -189,3 +189,15 @@ describe("review s15: extension events", () => {
       assert.match(outcome(exit, () => "loaded"), /E_EXT_INIT.*cannot emit 'approval.requested'/)
     }))
 })
+
+describe("review s15: fork and the test kit", () => {
+  it.scoped("a negative seq is refused as not a seq, not as folded into a snapshot", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({ script: [{ text: "one" }] })
+      yield* agent.run("go")
+      const exit = yield* Effect.exit(AgentInstance.fork(agent.instance, -1, "what-if"))
+      // Before the fix: "seq -1 is folded into the snapshot (it holds seqs up to 0); fork at 0 or later".
+      assert.match(outcome(exit, () => "forked"), /^failed ForkError: .*-1 is not a seq of the log/)
+    }))
+
+})

@@ -104,15 +104,15 @@ export const messagesAt = (c: Conversation.Conversation, atSeq: number): Readonl
 export const fork = (instance: AgentInstance, atSeq: number, newInstanceKey: string) =>
   Effect.gen(function*() {
     const label = instance.label
-    const messages = messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
-    if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
-    if (!Number.isSafeInteger(atSeq)) {
+    if (!Number.isSafeInteger(atSeq) || atSeq < 0) {
       return yield* new ForkError({
         instance: label,
         atSeq,
-        detail: `${atSeq} is not a seq of the log (seqs are whole numbers); pick one from AgentInstance.history`
+        detail: `${atSeq} is not a seq of the log (seqs are whole numbers from 0); pick one from AgentInstance.history`
       })
     }
+    const messages = messagesAt(yield* Ref.get(instance.state.conversation), atSeq)
+    if (typeof messages === "string") return yield* new ForkError({ instance: label, atSeq, detail: messages })
     const keyProblem = typeof newInstanceKey === "string" ?
       InstanceName.instanceKeyProblem(newInstanceKey) :
       "the new instance key is not a string"

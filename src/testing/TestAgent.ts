@@ -230,6 +230,13 @@ export const assertFinish = (
       })
     )
 
+const firstDifference = (expected: ReadonlyArray<string>, actual: ReadonlyArray<string>): string => {
+  let i = 0
+  while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++
+  const show = (line: string | undefined) => line === undefined ? "nothing" : JSON.stringify(line)
+  return `line ${i + 1} differs: expected ${show(expected[i])}, got ${show(actual[i])}`
+}
+
 /**
  * Asserts the transcript of the conversation, line by line (see {@link TestAgent.transcript}).
  *
@@ -258,7 +265,9 @@ export const assertTranscript = (
         ? Effect.void
         : Effect.fail(
           new AssertionFailed({
-            message: `transcript differs:\nexpected:\n  ${expected.join("\n  ")}\nactual:\n  ${actual.join("\n  ")}`
+            message: `transcript differs: ${firstDifference(expected, actual)}\nexpected:\n  ${
+              expected.join("\n  ")
+            }\nactual:\n  ${actual.join("\n  ")}`
           })
         )
   )

@@ -200,4 +200,18 @@ describe("review s15: fork and the test kit", () => {
       assert.match(outcome(exit, () => "forked"), /^failed ForkError: .*-1 is not a seq of the log/)
     }))
 
+  it.scoped("assertTranscript names the first line that differs", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({ script: [{ text: "hello" }] })
+      yield* agent.run("hi")
+      const exit = yield* Effect.exit(TestAgent.assertTranscript(agent, ["user: hi", "assistant: bye"]))
+      // Before the fix: both transcripts in full, the reader left to find the difference.
+      assert.match(
+        outcome(exit, () => "passed"),
+        /line 2 differs: expected "assistant: bye", got "assistant: hello"/
+      )
+      const shorter = yield* Effect.exit(TestAgent.assertTranscript(agent, ["user: hi"]))
+      assert.match(outcome(shorter, () => "passed"), /line 2 differs: expected nothing, got "assistant: hello"/)
+    }))
+
 })

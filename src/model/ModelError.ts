@@ -179,7 +179,9 @@ export class ModelProtocolError extends Schema.TaggedError<ModelProtocolError>("
 ) {
   override get message(): string {
     const body = this.body === undefined ? "" : `; body starts with ${JSON.stringify(this.body.slice(0, 200))}`
-    return `${this.provider}: unreadable response: ${this.detail}${body} (check that the endpoint speaks this provider's API)`
+    // A scripted model has no endpoint: its failures are the script's.
+    const hint = this.provider === "scripted" ? "" : " (check that the endpoint speaks this provider's API)"
+    return `${this.provider}: unreadable response: ${this.detail}${body}${hint}`
   }
 }
 

@@ -214,4 +214,14 @@ describe("review s15: fork and the test kit", () => {
       assert.match(outcome(shorter, () => "passed"), /line 2 differs: expected nothing, got "assistant: hello"/)
     }))
 
+  it.scoped("a scripted model that runs out of replies says so, without blaming an endpoint", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({ script: [{ text: "one" }] })
+      yield* agent.run("first")
+      const exit = yield* Effect.exit(agent.run("second"))
+      const shown = outcome(exit, (r) => r.finishReason)
+      assert.match(shown, /no script step left for the last user message "second"/)
+      // Before the fix: "... (check that the endpoint speaks this provider's API)": a scripted model has none.
+      assert.notInclude(shown, "endpoint")
+    }))
 })

@@ -318,7 +318,15 @@ const build = (options: LoadOptions) =>
     const environment: Environment = {
       extensions: options.extensions,
       saveState: cells.save,
-      emit: (eventName, payload) => Effect.promise(() => hub.emit("(host)", eventName, payload).catch(() => undefined)),
+      // A reserved name throws at the call: turned into nothing here, as a rejection was.
+      emit: (eventName, payload) =>
+        Effect.promise(async () => {
+          try {
+            await hub.emit("(host)", eventName, payload)
+          } catch {
+            // reserved name: nothing to deliver
+          }
+        }),
       deliverRecord: hub.deliverRecord
     }
     return environment

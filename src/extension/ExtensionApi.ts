@@ -183,7 +183,8 @@ export interface EventsApi {
   }
   /**
    * Emits an extension event to this instance's extensions subscribed to `name` (runtime event and
-   * turn-loop record types are reserved: the Promise rejects). Resolves when every handler finished.
+   * turn-loop record types are reserved: a `TypeError` is thrown at the call, as after the
+   * environment was disposed). Resolves when every handler finished.
    */
   readonly emit: (name: string, payload?: unknown) => Promise<void>
 }

@@ -178,6 +178,18 @@ describe("review s15: extension events", () => {
       assert.deepStrictEqual(seen, ["text_response"])
     }))
 
+  it.scoped("a reserved name emitted without await throws at the call (an unhandled rejection crashed Node)", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(TestAgent.make({
+        script: [{ text: "hi" }],
+        // Fire and forget: nobody handles the returned Promise.
+        extensions: [extension("fire", `export function register(api) { api.events.emit("turn.completed", {}) }`)]
+      }))
+      // Before the fix: the load succeeded and the Promise rejected unhandled; Node's default
+      // (--unhandled-rejections=throw) ends the whole host process on it.
+      assert.match(outcome(exit, () => "loaded"), /E_EXT_INIT.*cannot emit 'turn.completed'/)
+    }))
+
   it.scoped("an extension cannot emit an event named like a turn-loop record (approval.requested, ...)", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(TestAgent.make({

@@ -121,8 +121,11 @@ export const make = (options: {
         }
         return hub.on(name, type, handler as never)
       },
-      emit: (eventName, payload) =>
-        active ? hub.emit(name, eventName, payload) : Promise.reject(new Error(`extension ${name}: emit after dispose`))
+      emit: (eventName, payload) => {
+        // Thrown, not rejected: a fire-and-forget emit must not become an unhandled rejection.
+        ensureActive("events.emit")
+        return hub.emit(name, eventName, payload)
+      }
     },
     logger: makeLogger(runtime, { extension: name, agentName: instance.agentName, instanceKey: instance.instanceKey }),
     onDispose: (dispose) => {

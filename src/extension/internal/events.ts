@@ -152,10 +152,12 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     }
 
     const emit = (extension: string, name: string, payload: unknown): Promise<void> => {
+      // Thrown at the call, not a rejected Promise: an emit nobody awaits would be an unhandled rejection,
+      // which ends a Node process by default.
       if (RuntimeEvent.isType(name) || loopTypes.includes(name)) {
-        return Promise.reject(
+        throw (
           new TypeError(
-            `extension ${extension}: cannot emit '${name}', runtime event types are reserved; use a name of your own, e.g. '${extension}.${name}'`
+            `extension ${extension}: cannot emit '${name}', runtime event and turn-loop record types are reserved; use a name of your own, e.g. '${extension}.${name}'`
           )
         )
       }

@@ -30,7 +30,9 @@ export class TurnStorageError extends Schema.TaggedError<TurnStorageError>("effe
   }
 ) {
   override get message(): string {
-    return `${this.instance}: ${this.operation} failed: ${this.detail}. The turn stopped; what was written ` +
+    return `${this.instance}: ${this.operation} failed: ${
+      this.detail.replace(/\.+$/, "")
+    }. The turn stopped; what was written ` +
       `before stays, and the next run of the instance continues from it (check the state root's disk and permissions).`
   }
 }

@@ -211,7 +211,14 @@ export const closeDangling = (inst: AgentInstance, turnId: string, why: string) 
   Effect.gen(function*() {
     const drafts: Array<MessageEvent.Draft> = []
     for (const { call, stepIndex } of yield* danglingCalls(inst, turnId)) {
-      const r = errorResult(call, codes.interrupted, `The call of ${call.name} was not completed: ${why}.`)
+      // Whether the call ran is not known here (a turn can fail before its tools start or after one ran and
+      // its result could not be written): the model is told it may have taken effect, never that it did not.
+      const r = errorResult(
+        call,
+        codes.interrupted,
+        `The call of ${call.name} has no result: ${why}. It may or may not have taken effect.`,
+        "Check whether it took effect before calling it again."
+      )
       drafts.push(MessageEvent.append(yield* toolResultMessage(inst, turnId, stepIndex, r)))
     }
     if (drafts.length > 0) yield* appendAll(inst, drafts)
@@ -403,7 +410,9 @@ export const runLocked = (inst: AgentInstance, turnInput: string | TurnInput) =>
     }
     // A failed turn may have left tool calls without results: answer them so the model accepts the history.
     const previous = Log.lastTurn(yield* Ref.get(inst.state.conversation))
-    if (previous !== undefined) yield* closeDangling(inst, previous.turnId, "the turn failed before it ran")
+    if (previous !== undefined) {
+      yield* closeDangling(inst, previous.turnId, "the turn failed before its result was written")
+    }
     const turnId = yield* makeTurnId
     // Write-ahead: the input is durable before the turn starts, so a crash never loses it. The status
     // `processing` is written beside it (see `Storage.withStatus`).

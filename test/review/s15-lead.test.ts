@@ -1,0 +1,86 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import {
+  AgentInstance,
+  EventBus,
+  ExtensionState,
+  Instances,
+  Jsonl,
+  MessageStore,
+  Policy,
+  RuntimeEventLog,
+  Turn
+} from "effect-swarm"
+import { newProbe, probedDurable, tempRoot } from "../workspace/helpers.js"
+
+const ref = { workspaceId: "w", agentName: "a", instanceKey: "k" }
+
+describe("review s15 (lead): a failed durable write in the middle of a turn, then the disk comes back", () => {
+  for (const idempotent of [true, false]) {
+    it.scoped(`the same instance goes on, and what it knows is what the log holds (idempotent: ${idempotent})`, () =>
+      Effect.gen(function*() {
+        const root = yield* tempRoot
+        const probe = newProbe()
+        const stores = Layer.mergeAll(
+          MessageStore.layer({ root }),
+          RuntimeEventLog.layer({ root }),
+          Instances.layer({ root }),
+          ExtensionState.layer({ root }),
+          EventBus.layer()
+        ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
+        const context = yield* Layer.build(stores)
+        const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
+        const model = yield* Scripted.make([
+          { toolCalls: [{ name: "t__run", arguments: {} }] },
+          { text: "after the failure" },
+          { toolCalls: [{ name: "t__run", arguments: {} }] },
+          { text: "second turn done" },
+          { text: "third" }
+        ])
+        let runs = 0
+        const agent = yield* AgentInstance.make({
+          ref,
+          model,
+          policy: Policy.resolve({}),
+          tools: { t__run: { idempotent } }
+        })
+          .pipe(Effect.provide(context))
+        yield* agent.tools.register({ name: "t__run", parameters: { type: "object" } }, () =>
+          Effect.sync(() => {
+            runs++
+            // The write that follows this call (its result, or with group commit its step) is torn, then fails.
+            if (runs === 1) probe.failNextWriteAfter = 7
+            return { ok: runs }
+          })).pipe(Effect.orDie)
+        const first = yield* Effect.exit(Turn.run(agent, "one"))
+        probe.failNextWriteAfter = undefined
+        const second = yield* Effect.exit(Turn.run(agent, "two"))
+        const third = yield* Effect.exit(Turn.run(agent, "three"))
+        const inMemory = (yield* AgentInstance.conversation(agent)).messages.map((m) => `${m.data.role}:${m.id}`)
+        const onDisk = (yield* Effect.provide(
+          Effect.flatMap(MessageStore.MessageStore, (s) => s.load(ref)),
+          context
+        )).messages.map((m) => `${m.data.role}:${m.id}`)
+        // The failed turn: a typed error, one sentence per clause (the detail's own period is not doubled).
+        assert.isTrue(first._tag === "Failure")
+        const error = first._tag === "Failure" ? String(first.cause) : ""
+        assert.include(error, "TurnStorageError")
+        assert.notInclude(error, "..")
+        // The disk came back: the same instance runs the next turns.
+        assert.isTrue(second._tag === "Success" && second.value.finishReason === "text_response", String(second))
+        assert.isTrue(third._tag === "Success" && third.value.finishReason === "text_response", String(third))
+        assert.strictEqual(runs, 2)
+        // The call ran, its result could not be written: the answer the next turn gives it must not tell the
+        // model that it did not run (a non-idempotent tool would be called again as if nothing had happened).
+        const messages = (yield* AgentInstance.conversation(agent)).messages
+        const answer = messages[2]!.data
+        assert.strictEqual(answer.role, "tool")
+        const output = typeof answer.content === "string" ? answer.content : JSON.stringify(answer.content)
+        assert.include(output, "E_TOOL_INTERRUPTED")
+        assert.include(output, "may or may not have taken effect")
+        assert.notInclude(output, "before it ran")
+        assert.deepStrictEqual(onDisk, inMemory)
+      }).pipe(Effect.provide(NodeFileSystem.layer)))
+  }
+})

@@ -83,4 +83,88 @@ describe("review s15 (lead): a failed durable write in the middle of a turn, the
         assert.deepStrictEqual(onDisk, inMemory)
       }).pipe(Effect.provide(NodeFileSystem.layer)))
   }
+
+  it.scoped("the turn's end records fail to write: nothing is asked or applied twice", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const probe = newProbe()
+      const stores = Layer.mergeAll(
+        MessageStore.layer({ root }),
+        RuntimeEventLog.layer({ root }),
+        Instances.layer({ root }),
+        ExtensionState.layer({ root }),
+        EventBus.layer()
+      ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
+      const context = yield* Layer.build(stores)
+      const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
+      const inner = yield* Scripted.make([{ text: "hello" }, { text: "second" }, { text: "third" }])
+      let calls = 0
+      const model = {
+        ...inner,
+        generate: (request: Parameters<typeof inner.generate>[0]) =>
+          Effect.tap(inner.generate(request), () =>
+            Effect.sync(() => {
+              calls++
+              // The write after this reply's message (the turn's end records) is torn and fails.
+              if (calls === 1) {
+                probe.onSync = Effect.sync(() => {
+                  probe.failNextWriteAfter = 3
+                  probe.onSync = undefined
+                })
+              }
+            }))
+      }
+      const agent = yield* AgentInstance.make({ ref, model }).pipe(Effect.provide(context))
+      const first = yield* Effect.exit(Turn.run(agent, "one"))
+      probe.failNextWriteAfter = undefined
+      const second = yield* Effect.exit(Turn.run(agent, "two"))
+      const messages = (yield* AgentInstance.conversation(agent)).messages.map((m) =>
+        `${m.data.role}:${typeof m.data.content === "string" ? m.data.content : "..."}`
+      )
+      const onDisk = (yield* Effect.provide(Effect.flatMap(MessageStore.MessageStore, (s) => s.load(ref)), context))
+        .messages.map((m) => `${m.data.role}:${typeof m.data.content === "string" ? m.data.content : "..."}`)
+      // The turn's messages were durable; its end records were not: the caller hears of the storage failure.
+      assert.isTrue(first._tag === "Failure" && String(first.cause).includes("TurnStorageError"), String(first))
+      // The next run neither asks the model for the ended turn again nor writes its reply twice.
+      assert.isTrue(second._tag === "Success" && second.value.finishReason === "text_response", String(second))
+      assert.strictEqual(calls, 2)
+      const expected = ["user:one", "assistant:hello", "user:two", "assistant:second"]
+      assert.deepStrictEqual(messages, expected)
+      assert.deepStrictEqual(onDisk, expected)
+      const turns = yield* AgentInstance.history(agent)
+      assert.deepStrictEqual(turns.map((t) => [t.input, t.finishReason]), [["one", "text_response"], [
+        "two",
+        "text_response"
+      ]])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("the input message fails to write: the turn does not start, and the input is nowhere", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot
+      const probe = newProbe()
+      const stores = Layer.mergeAll(
+        MessageStore.layer({ root }),
+        RuntimeEventLog.layer({ root }),
+        Instances.layer({ root }),
+        ExtensionState.layer({ root }),
+        EventBus.layer()
+      ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
+      const context = yield* Layer.build(stores)
+      const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
+      const model = yield* Scripted.make([{ text: "answer" }])
+      const agent = yield* AgentInstance.make({ ref, model }).pipe(Effect.provide(context))
+      probe.failNextWriteAfter = 5
+      const first = yield* Effect.exit(Turn.run(agent, "lost"))
+      probe.failNextWriteAfter = undefined
+      assert.isTrue(first._tag === "Failure" && String(first.cause).includes("TurnStorageError"), String(first))
+      const second = yield* Turn.run(agent, "kept")
+      assert.strictEqual(second.finishReason, "text_response")
+      const text = (m: { readonly data: { readonly role: string; readonly content: unknown } }) =>
+        `${m.data.role}:${typeof m.data.content === "string" ? m.data.content : "..."}`
+      const expected = ["user:kept", "assistant:answer"]
+      assert.deepStrictEqual((yield* AgentInstance.conversation(agent)).messages.map(text), expected)
+      const onDisk = yield* Effect.provide(Effect.flatMap(MessageStore.MessageStore, (s) => s.load(ref)), context)
+      assert.deepStrictEqual(onDisk.messages.map(text), expected)
+      assert.deepStrictEqual((yield* AgentInstance.history(agent)).map((t) => t.input), ["kept"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

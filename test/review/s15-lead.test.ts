@@ -16,20 +16,25 @@ import { newProbe, probedDurable, tempRoot } from "../workspace/helpers.js"
 
 const ref = { workspaceId: "w", agentName: "a", instanceKey: "k" }
 
+// The durable stores on a temporary root, every durable write going through a probe that can tear and fail it.
+const durableStores = Effect.gen(function*() {
+  const root = yield* tempRoot
+  const probe = newProbe()
+  const stores = Layer.mergeAll(
+    MessageStore.layer({ root }),
+    RuntimeEventLog.layer({ root }),
+    Instances.layer({ root }),
+    ExtensionState.layer({ root }),
+    EventBus.layer()
+  ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
+  return { context: yield* Layer.build(stores), probe }
+})
+
 describe("review s15 (lead): a failed durable write in the middle of a turn, then the disk comes back", () => {
   for (const idempotent of [true, false]) {
     it.scoped(`the same instance goes on, and what it knows is what the log holds (idempotent: ${idempotent})`, () =>
       Effect.gen(function*() {
-        const root = yield* tempRoot
-        const probe = newProbe()
-        const stores = Layer.mergeAll(
-          MessageStore.layer({ root }),
-          RuntimeEventLog.layer({ root }),
-          Instances.layer({ root }),
-          ExtensionState.layer({ root }),
-          EventBus.layer()
-        ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
-        const context = yield* Layer.build(stores)
+        const { context, probe } = yield* durableStores
         const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
         const model = yield* Scripted.make([
           { toolCalls: [{ name: "t__run", arguments: {} }] },
@@ -86,16 +91,7 @@ describe("review s15 (lead): a failed durable write in the middle of a turn, the
 
   it.scoped("the turn's end records fail to write: nothing is asked or applied twice", () =>
     Effect.gen(function*() {
-      const root = yield* tempRoot
-      const probe = newProbe()
-      const stores = Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer()
-      ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
-      const context = yield* Layer.build(stores)
+      const { context, probe } = yield* durableStores
       const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
       const inner = yield* Scripted.make([{ text: "hello" }, { text: "second" }, { text: "third" }])
       let calls = 0
@@ -140,16 +136,7 @@ describe("review s15 (lead): a failed durable write in the middle of a turn, the
 
   it.scoped("the input message fails to write: the turn does not start, and the input is nowhere", () =>
     Effect.gen(function*() {
-      const root = yield* tempRoot
-      const probe = newProbe()
-      const stores = Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer()
-      ).pipe(Layer.provide(Layer.merge(probedDurable(probe, Jsonl.DurableFile.node), NodeFileSystem.layer)))
-      const context = yield* Layer.build(stores)
+      const { context, probe } = yield* durableStores
       const { Scripted } = yield* Effect.promise(() => import("effect-swarm"))
       const model = yield* Scripted.make([{ text: "answer" }])
       const agent = yield* AgentInstance.make({ ref, model }).pipe(Effect.provide(context))

@@ -25,7 +25,7 @@ import * as CallIds from "./callIds.js"
 import type { AgentInstance } from "./instance.js"
 import * as Log from "./log.js"
 import * as Retry from "./retry.js"
-import { type Action, approvalReason, denied, interrupted, runActions } from "./tools.js"
+import { type Action, approvalReason, denied, interrupted, notStarted, runActions } from "./tools.js"
 import { appendAll, appendMessage, messageAt, meta, type OnDelta, record, stage, type TurnState } from "./write.js"
 
 // One system message per prompt text: its step.started summary is then computed once, not every step.
@@ -368,7 +368,10 @@ export const pendingStep = (
         const now = pending.filter((c) =>
           !gated.includes(c) && approvalOf(c) === undefined && inst.toolSettings(c.name).idempotent !== true
         )
-        if (now.length > 0) yield* runActions(inst, state, step, now.map(interrupted), yield* Effect.clock, () => 0)
+        if (now.length > 0) {
+          const answers = now.map((c) => notStarted(c, gated))
+          yield* runActions(inst, state, step, answers, yield* Effect.clock, () => 0)
+        }
         for (const call of gated) {
           yield* record(inst, "approval.requested", state.turnId, {
             stepIndex: step.stepIndex,

@@ -194,6 +194,25 @@ export const denied = (call: Message.ToolCall, reason: string | undefined): Acti
 })
 
 /**
+ * A call of a step that waits for an approval the turn never requested (a fork cut while a call of the step
+ * waited, a restart before the request was written): nothing of such a step started, since a step runs none
+ * of its calls before every decision. Its tool is not idempotent, so it is answered now rather than run
+ * after the decision. It never started: it does not count toward `maxToolCalls`.
+ */
+export const notStarted = (call: Message.ToolCall, waiting: ReadonlyArray<Message.ToolCall>): Action => ({
+  _tag: "Answer",
+  started: false,
+  result: errorResult(
+    call,
+    codes.interrupted,
+    `The call of ${call.name} was not run: its step stopped before any of its calls started, while ` +
+      `${waiting.map((c) => c.name).join(", ")} waited for approval, and it is answered now instead of being ` +
+      `run after that decision because the tool is not idempotent.`,
+    `Call ${call.name} again if it is still needed.`
+  )
+})
+
+/**
  * A call interrupted by a crash whose tool is not idempotent: answered, not run again. It started, so it
  * counts toward `maxToolCalls`.
  */

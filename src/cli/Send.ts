@@ -80,7 +80,7 @@ const print = (instance: AgentInstance.AgentInstance, result: TurnResult, option
       for (const p of pending) {
         yield* Console.log(
           `${c("33", "awaiting approval")}: ${p.toolName} (call ${p.toolCallId}); ` +
-            `effect-swarm approve ${label} ${p.toolCallId}   or   effect-swarm deny ${label} ${p.toolCallId}`
+            `effect-swarm approve ${label} ${p.toolCallId}   or   effect-swarm deny ${label} ${p.toolCallId} --reason "..."`
         )
       }
       if (result.finishReason === "budget_exceeded") {

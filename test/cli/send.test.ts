@@ -134,6 +134,8 @@ describe("effect-swarm send, approve, deny", () => {
           const paused = yield* bin.run(["send", "helper@ops", "deploy it", "--dir", dir], { env })
           assert.strictEqual(paused.code, 4, paused.stderr)
           assert.include(paused.stdout, "awaiting approval: greet__deploy (call call_deploy_1)")
+          // The way to deny names the option a reason goes in (a positional reason is refused by the parser).
+          assert.include(paused.stdout, "deny helper@ops call_deploy_1 --reason")
           assert.include(paused.stdout, "effect-swarm approve helper@ops call_deploy_1")
           const status = JSON.parse((yield* bin.run(["instances", "list", "--json"], { env })).stdout)
           assert.strictEqual(status.instances[0].status, "awaiting_approval")

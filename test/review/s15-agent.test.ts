@@ -2,7 +2,7 @@
 // or a new user would use them through the public API. The scripted model is the only fake.
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Scope } from "effect"
+import { Cause, Effect, Exit, Fiber, Scope, TestClock } from "effect"
 import type { Extension } from "effect-swarm"
 import { AgentInstance, Policy } from "effect-swarm"
 import { TestAgent } from "effect-swarm/testing"
@@ -176,6 +176,27 @@ describe("review s15: extension events", () => {
       // Before the fix: [] when the scope closed before the hub's fiber ran: the extension's dispose removed
       // its handlers first, then the drain delivered the events to nobody.
       assert.deepStrictEqual(seen, ["text_response"])
+    }))
+
+  it.scoped("a handler that never settles cannot hold the instance's scope open: closing cuts it off after 5 s", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const agent = yield* Scope.extend(
+        TestAgent.make({
+          script: [{ text: "hi" }],
+          extensions: [extension(
+            "hangs",
+            `export function register(api) { api.events.on("turn.completed", () => new Promise(() => {})) }`
+          )]
+        }),
+        scope
+      )
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("5 seconds")
+      // Without the bound, the close waited for the handler forever (the drain at close delivers the
+      // events already published, and this handler never returns).
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(closing)))
     }))
 
   it.scoped("a reserved name emitted without await throws at the call (an unhandled rejection crashed Node)", () =>

@@ -6,7 +6,8 @@
  * @since 0.1.0
  * @internal
  */
-import type * as Chunk from "effect/Chunk"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -54,6 +55,9 @@ const invoke = (subscription: Subscription, type: string, event: unknown): Effec
     )
   )
 
+/** How long handlers may still run when the environment closes. */
+const drainTimeout = Duration.seconds(5)
+
 /**
  * The turn-loop records handed to extensions (`RuntimeEvent.LoopEvent`): written by the loop to the
  * instance's log, not published on the bus, so the hub takes them from the loop. Reserved for `emit`.
@@ -99,44 +103,63 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     const mine = (event: RuntimeEvent.RuntimeEvent) =>
       event.agentName === instance.agentName && event.instanceKey === instance.instanceKey
 
-    const deliverAll = (events: Chunk.Chunk<RuntimeEvent.RuntimeEvent>) =>
-      Effect.forEach(events, (event) => mine(event) ? deliver(event.type, event) : Effect.void, { discard: true })
+    // One delivery queue: this instance's bus events (forwarded as they arrive) and the loop's records
+    // (offered as they are written; not ordered with the bus events still in the subscription).
+    // `undefined` stops the delivery loop once everything before it is delivered.
+    const inbox = yield* Queue.unbounded<{ readonly type: string } | undefined>()
+    const forward = (events: Chunk.Chunk<RuntimeEvent.RuntimeEvent>) =>
+      Queue.offerAll(inbox, Chunk.filter(events, mine))
 
-    // The loop's records, in the order they were written (not ordered with the bus's step and tool events).
-    // `undefined` stops their loop once every record before it is delivered.
-    const records = yield* Queue.unbounded<{ readonly type: string } | undefined>()
-
-    // A chunk taken is delivered: the bus loop is interruptible only while it waits.
-    const busLoop = yield* Effect.forkScoped(Effect.forever(Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(Queue.takeBetween(queue, 1, 256)), deliverAll)
-    )))
-    const recordLoop = yield* Effect.forkScoped(Effect.iterate(true, {
-      while: (go) =>
-        go,
+    // A chunk taken is forwarded (at once: offering to an unbounded queue never waits); the forwarder is
+    // interruptible only while it waits.
+    const forwarder = yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(Queue.takeBetween(queue, 1, 256)), forward))
+      )
+    )
+    // Handlers run here, interruptibly: a handler that never settles can be cut off when the scope closes.
+    const delivery = yield* Effect.forkScoped(Effect.iterate(true, {
+      while: (go) => go,
       body: () =>
-        Effect.flatMap(Queue.take(records), (record) =>
-          record === undefined ? Effect.succeed(false) : Effect.as(deliver(record.type, record), true))
+        Effect.flatMap(
+          Queue.take(inbox),
+          (item) => item === undefined ? Effect.succeed(false) : Effect.as(deliver(item.type, item), true)
+        )
     }))
-    // Delivers what is queued, in order, then stops delivering: the record loop ends after every record
-    // queued before the stop (a record already handed to it is not lost), the bus loop is stopped and what
-    // is left in the subscription delivered.
-    const drain = Effect.suspend(() =>
-      Effect.zipRight(
-        Effect.zipRight(Queue.offer(records, undefined), Fiber.await(recordLoop)),
+    // Delivers what is queued, in order, then stops: the forwarder stops and what is left in the subscription
+    // is queued, then the delivery loop ends after everything queued before the stop. Handlers get
+    // `drainTimeout` (on `Clock`) to finish; then the loop is interrupted, so a handler that hangs cannot hold
+    // the scope open.
+    let drained = false
+    const drain = Effect.suspend(() => {
+      if (drained) return Effect.void
+      drained = true
+      return Effect.zipRight(
         Effect.zipRight(
-          Fiber.interrupt(busLoop),
+          Fiber.interrupt(forwarder),
           Effect.flatMap(
             Queue.isShutdown(queue),
-            (down) =>
-              down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), deliverAll)
+            (down) => down ? Effect.void : Effect.flatMap(Queue.takeAll(queue), forward)
+          )
+        ),
+        Effect.zipRight(
+          Queue.offer(inbox, undefined),
+          Fiber.await(delivery).pipe(
+            Effect.timeout(drainTimeout),
+            Effect.catchTag("TimeoutException", () =>
+              Effect.zipRight(
+                Effect.logWarning(
+                  `extension events of ${instance.agentName}@${instance.instanceKey}: handlers still running ` +
+                    `after ${Duration.format(drainTimeout)} at close; the rest are not delivered`
+                ),
+                Fiber.interrupt(delivery)
+              ))
           )
         )
       )
-    )
+    })
     // Also when the scope closes (the environment drains first, while the extensions' handlers are there).
-    yield* Effect.addFinalizer(() =>
-      drain
-    )
+    yield* Effect.addFinalizer(() => drain)
 
     const on = (extension: string, type: string, handler: Handler) => {
       const subscription: Subscription = { extension, handler }
@@ -183,7 +206,7 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     }
 
     const deliverRecord = (record: { readonly type: string }) => {
-      if (loopTypes.includes(record.type) && handlers.has(record.type)) Queue.unsafeOffer(records, record)
+      if (loopTypes.includes(record.type) && handlers.has(record.type)) Queue.unsafeOffer(inbox, record)
     }
 
     return { on, emit, removeAll, deliverRecord, drain }

@@ -24,33 +24,22 @@
  * - Spawn failures and deaths before the handshake are retried with the configured backoff.
  * - `pool` keeps warm workers per entrypoint and limits (see {@link WorkerPool}).
  *
- * Layout: this module is the service (private directory, worker start, cold and pooled calls);
- * `internal/plan` the execution plan, `internal/session` the host side of the worker protocol,
+ * Layout: this module is the service's contract; `internal/runtimeService` assembles it (worker launcher,
+ * planner, pre-started workers, cold and pooled calls, retries), `internal/plan` the execution plan, `internal/session` the host side of the worker protocol,
  * `internal/binaries` the runtime binaries and their versions, {@link Sandbox} the isolation strategies.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as ChildProcess from "node:child_process"
-import * as os from "node:os"
-import * as RuntimeConfig from "../config/RuntimeConfig.js"
-import * as Calls from "./internal/calls.js"
-import * as HostEnv from "./internal/hostEnv.js"
-import * as InheritedFds from "./internal/inheritedFds.js"
-import * as Launcher from "./internal/launcher.js"
-import * as Plan from "./internal/plan.js"
-import * as Prespawn from "./internal/prespawn.js"
-import * as Session from "./internal/session.js"
+import type * as RuntimeConfig from "../config/RuntimeConfig.js"
+import * as RuntimeService from "./internal/runtimeService.js"
 import type * as Limits from "./Limits.js"
-import * as NativeTools from "./NativeTools.js"
-import * as Sandbox from "./Sandbox.js"
-import { ToolScratchExceeded } from "./ToolRuntimeError.js"
-import type { ToolRuntimeError, ToolThrew } from "./ToolRuntimeError.js"
+import type * as NativeTools from "./NativeTools.js"
+import type { ToolRuntimeError } from "./ToolRuntimeError.js"
 import type * as WorkerPool from "./WorkerPool.js"
 import type * as WorkerProcess from "./WorkerProcess.js"
 
@@ -288,88 +277,7 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Service, never, RuntimeConfig.RuntimeConfig | Scope.Scope> =>
-  Effect.gen(function*() {
-    const base = yield* RuntimeConfig.RuntimeConfig
-    const nativeService = yield* Effect.serviceOption(NativeTools.NativeTools)
-    const killGrace = Duration.decode(options.killGrace ?? "1 second")
-    const sampleInterval = Duration.decode(options.memorySampleInterval ?? "50 millis")
-    const maxFrameBytes = options.maxFrameBytes ?? 64 * Session.MiB
-    const stderrTailBytes = options.stderrTailBytes ?? 4096
-    const spawner = yield* InheritedFds.guard(
-      options.spawner ?? ((command, args, spawnOptions) => ChildProcess.spawn(command, args, spawnOptions))
-    )
-
-    const host = yield* HostEnv.read
-    const launcher = yield* Launcher.make({
-      host,
-      base,
-      tempRoot: options.tempRoot ?? os.tmpdir(),
-      denoDir: options.denoDir,
-      spawner,
-      killGrace,
-      sampleInterval,
-      maxFrameBytes
-    })
-    const startWorker = launcher.start
-
-    const planner = Plan.makePlanner({
-      base,
-      binaries: options.binaries,
-      privateDir: launcher.privateDir,
-      denoDir: launcher.denoDir,
-      osSandbox: Option.getOrElse(
-        yield* Effect.serviceOption(Sandbox.Sandbox),
-        () => Sandbox.bubblewrap(undefined, host.searchPath)
-      ),
-      searchPath: host.searchPath,
-      stderrTailBytes,
-      killGrace
-    })
-    const { capabilities, poolPlanFor, prepare, retrySchedule } = planner
-
-    const prespawner = yield* Prespawn.make({
-      start: (plan) => startWorker(plan, undefined),
-      idleTimeout: options.prespawnIdleTimeout === undefined ?
-        Prespawn.defaultIdleTimeout :
-        Duration.decode(options.prespawnIdleTimeout)
-    })
-    const { attemptFor } = yield* Calls.make({ start: startWorker, prespawner, poolPlanFor, nativeService })
-
-    const run = (request: ExecuteRequest, captures: boolean): Effect.Effect<Detailed, ToolRuntimeError> =>
-      Effect.gen(function*() {
-        const { plan, session, timeout } = yield* prepare(request)
-        const attempt = attemptFor(request, plan)(plan, session, request, timeout, captures)
-        const retried = attempt.pipe(
-          Effect.retry({
-            schedule: retrySchedule(plan.config),
-            while: (e) =>
-              e._tag === "SpawnFailed" || (e._tag === "EarlyExit" && !Session.isDeterministicStartFailure(e))
-          }),
-          Effect.catchIf(
-            (e): e is Session.EarlyExit => e._tag === "EarlyExit",
-            (e) => Effect.fail(Session.crashed(request.toolId, e))
-          )
-        )
-        if (plan.sandboxed === undefined) return yield* retried
-        return yield* retried.pipe(
-          Effect.catchIf(
-            (e): e is ToolThrew => e._tag === "ToolThrew" && Session.isNoSpace(e),
-            (e) => new ToolScratchExceeded({ toolId: e.toolId, limitMB: plan.config.maxMemoryMB, message: e.message })
-          )
-        )
-      })
-
-    const executeDetailed = Effect.fn("ToolRuntime.executeDetailed")(function*(request: ExecuteRequest) {
-      return yield* run(request, true)
-    })
-
-    const execute = Effect.fn("ToolRuntime.execute")(function*(request: ExecuteRequest) {
-      const detailed = yield* run(request, false)
-      return detailed.result
-    })
-
-    return ToolRuntime.of({ execute, executeDetailed, capabilities })
-  })
+  RuntimeService.make(options)
 
 /**
  * The runtime with custom {@link Options} (binaries, spawner, grace period, ...).

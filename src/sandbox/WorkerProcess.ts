@@ -20,7 +20,8 @@ import type * as ChildProcess from "node:child_process"
 import { Capture } from "./internal/capture.js"
 import { FrameParser } from "./internal/frames.js"
 import type { WorkerEvent } from "./internal/frames.js"
-import { descendantPids, directoryBytes, processTree } from "./internal/processTree.js"
+import { directoryBytes } from "./internal/processTree.js"
+import * as WorkerTree from "./internal/workerTree.js"
 import { SpawnFailed } from "./ToolRuntimeError.js"
 
 export {
@@ -162,24 +163,6 @@ export interface WorkerProcess {
   readonly shutdown: Effect.Effect<void>
 }
 
-const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // the group is gone already
-  }
-}
-
-const signalEach = (pids: Iterable<number>, signal: NodeJS.Signals): void => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal)
-    } catch {
-      // gone already
-    }
-  }
-}
-
 /**
  * Spawns a worker in its own process group. The scope's finalizer terminates the group and reaps it.
  *
@@ -281,51 +264,16 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       Queue.unsafeOffer(events, { _tag: "Exited" })
     })
 
-    // Descendants seen so far: a grandchild that left the group (setsid) is still killed, even after the
-    // worker died and it was re-parented.
-    const descendants = new Set<number>()
-    /** Walks the tree once, remembering every descendant (shared by the kill path and the watchdog). */
-    const walk = () => {
-      const tree = processTree(pid)
-      for (const p of tree.pids) if (p !== pid) descendants.add(p)
-      return tree
-    }
-    const snapshot = () => {
-      if (exitInfo === undefined) walk()
-    }
-    const killAll = (signal: NodeJS.Signals) => {
-      signalGroup(pid, signal)
-      signalEach(descendants, signal)
-    }
-    let killed = false
-    let frozen = false
-    // Walk first, then signal: a descendant's parent killed before the walk reached it would hand it to
-    // init (out of sight). A process forked after the walk is in the group (signalled with it) or, under
-    // an OS sandbox, in the pid namespace, which the kernel empties when its init dies. A worker that
-    // exited already has no children left to walk (the group and those seen earlier still get it).
-    const walkDescendants = () => {
-      if (exitInfo === undefined) { for (const p of descendantPids(pid)) descendants.add(p) }
-    }
-    const kill = () => {
-      if (killed) return
-      killed = true
-      // After freeze the tree stands still: this walk also finds a child forked between the first walk
-      // and the SIGSTOP.
-      walkDescendants()
-      killAll("SIGKILL")
-    }
-    const freeze = () => {
-      if (killed || frozen) return
-      frozen = true
-      walkDescendants()
-      killAll("SIGSTOP")
-    }
+    // The group and every descendant seen so far (see `workerTree.ts`).
+    const tree = WorkerTree.make(pid, () => exitInfo !== undefined)
+    const { kill, freeze, snapshot } = tree
+    const killAll = tree.signal
 
     const terminate: Effect.Effect<void> = yield* Effect.cached(
       Effect.gen(function*() {
         // A frozen tree cannot act on SIGTERM: it is killed at once.
-        if (frozen) kill()
-        if (exitInfo === undefined && !killed) {
+        if (tree.frozen()) kill()
+        if (exitInfo === undefined && !tree.killed()) {
           snapshot()
           killAll("SIGTERM")
           const done = yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
@@ -354,7 +302,7 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       snapshot()
       // A second end() builds an ERR_STREAM_ALREADY_FINISHED error (with its stack) just to drop it.
       if (!child.stdin!.writableEnded) child.stdin!.end()
-      if (exitInfo === undefined && !frozen) {
+      if (exitInfo === undefined && !tree.frozen()) {
         yield* Deferred.await(exited).pipe(Effect.interruptible, Effect.timeoutOption(options.killGrace))
       }
       yield* terminate
@@ -364,9 +312,9 @@ export const start = (options: StartOptions): Effect.Effect<WorkerProcess, Spawn
       const { interval, limitBytes } = options.memory
       const sample = Effect.sync(() => {
         if (exitInfo !== undefined) return
-        const tree = walk()
-        if (tree.rssBytes > peak) peak = tree.rssBytes
-        if (tree.rssBytes > limitBytes && !memoryKilled) {
+        const { rssBytes } = tree.walk()
+        if (rssBytes > peak) peak = rssBytes
+        if (rssBytes > limitBytes && !memoryKilled) {
           memoryKilled = true
           killAll("SIGKILL")
         } else if (!scratchExceeded && overScratch()) killAll("SIGKILL")

@@ -3,8 +3,8 @@
  * token. Creating it is atomic (the content is written to a temp file and hard-linked into place, which
  * fails when a lock exists), so a lock file is never seen half-written. A lock whose process is dead (or
  * whose pid was reused by a process started later) is stale and taken over atomically through a claim file
- * named after the dead holder's token (see `takeOver`), so of several processes finding one stale lock at
- * the same moment exactly one gets it. Inside one process, each role (`messages`, `runtime-events`) may be
+ * named after the dead holder's token (see `takeOver` in `internal/lockFile.ts`, which keeps the file on
+ * disk), so of several processes finding one stale lock at the same moment exactly one gets it. Inside one process, each role (`messages`, `runtime-events`) may be
  * held once per lock file, identified by device and inode (two roots differing by a symlink are one
  * instance): two `MessageStore`s writing the same instance in one process are refused as well. An entry of
  * that table stands for its lock file only while the file holds its token: a directory removed while its lock
@@ -12,18 +12,17 @@
  *
  * @since 0.1.0
  */
-import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as os from "node:os"
 import * as path from "node:path"
 import { io, type StorageIoError } from "./AtomicFile.js"
 import * as LeanScope from "./internal/leanScope.js"
+import * as LockFile from "./internal/lockFile.js"
 
 /**
  * Another writer holds the instance: a live process (`pid`, `hostname`), or another writer of the same
@@ -70,14 +69,6 @@ export class InstanceLocked extends Schema.TaggedError<InstanceLocked>("effect-s
   }
 }
 
-const LockContent = Schema.parseJson(Schema.Struct({
-  pid: Schema.Number,
-  hostname: Schema.String,
-  token: Schema.String,
-  startTime: Schema.optionalWith(Schema.String, { exact: true }),
-  acquiredAt: Schema.String
-}))
-
 interface Held {
   readonly token: string
   readonly roles: Set<string>
@@ -89,30 +80,6 @@ interface Held {
 const held = new Map<string, Held>()
 // Serialises acquire/release of lock files within this process (see `acquire`).
 const lockTable = Effect.unsafeMakeSemaphore(1)
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-// Linux: the start time (clock ticks since boot) tells a reused pid from the original process.
-const startTimeOf = (fs: FileSystem.FileSystem, pid: number): Effect.Effect<string | undefined> =>
-  process.platform !== "linux"
-    ? Effect.succeed(undefined)
-    : fs.readFileString(`/proc/${pid}/stat`).pipe(
-      Effect.map((stat) => stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]),
-      Effect.orElseSucceed(() => undefined)
-    )
-
-const makeToken = Effect.gen(function*() {
-  let token = ""
-  for (let i = 0; i < 16; i++) token += (yield* Random.nextIntBetween(0, 16)).toString(16)
-  return token
-})
 
 // The identity of a lock file: its directory's device and inode (or real path) plus its name. The
 // directory exists when this runs (callers create it first).
@@ -127,67 +94,6 @@ const keyOf = (fs: FileSystem.FileSystem, file: string): Effect.Effect<string> =
     Effect.orElseSucceed(() => path.resolve(file))
   )
 }
-
-const exists = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"
-
-// Creates `target` holding `content` only if no file has that name: a hard link of the complete temp file
-// (so it is never seen half-written), or an exclusive create where hard links are not supported.
-const createExclusive = (fs: FileSystem.FileSystem, target: string, tmp: string, content: string) =>
-  fs.link(tmp, target).pipe(
-    Effect.as(true),
-    Effect.catchAll((e) =>
-      exists(e)
-        ? Effect.succeed(false)
-        // File systems without hard links (some network and FAT volumes): exclusive create instead,
-        // which can expose an empty lock for an instant (readers treat an unreadable lock as held).
-        : fs.writeFileString(target, content, { flag: "wx" }).pipe(
-          Effect.as(true),
-          Effect.catchIf(exists, () => Effect.succeed(false))
-        )
-    ),
-    io(target, "create lock")
-  )
-
-interface Mine {
-  readonly tmp: string
-  readonly content: string
-}
-
-type Takeover = "ok" | "busy" | "retry"
-
-/**
- * Replaces `target`, whose holder (token `stale`) is dead, with our lock. Atomic against any number of
- * processes doing the same: only the creator of the claim file `<target>.takeover-<stale>` may replace a
- * file that still holds `stale` (the claim name is unique to that dead holder, and exclusive create lets
- * one process have it). The winner re-reads the target (it may have been replaced already), removes it
- * and creates its own, which fails if a newcomer created the lock in between (the newcomer then holds it).
- * A claimant that died holding the claim is itself replaced the same way, one level down.
- */
-const takeOver = (
-  fs: FileSystem.FileSystem,
-  target: string,
-  stale: string,
-  mine: Mine,
-  depth: number
-): Effect.Effect<Takeover, StorageIoError> =>
-  Effect.gen(function*() {
-    if (depth > 8) return "busy"
-    const claim = `${target}.takeover-${stale}`
-    if (!(yield* createExclusive(fs, claim, mine.tmp, mine.content))) {
-      const claimant = yield* readHolder(fs, claim)
-      if (claimant === undefined) return "retry"
-      if (!(yield* isStale(fs, claimant, undefined))) return "busy"
-      const below = yield* takeOver(fs, claim, claimant.token, mine, depth + 1)
-      if (below !== "ok") return below
-    }
-    // The claim is ours: nobody else may replace a target that still holds `stale`.
-    return yield* Effect.gen(function*() {
-      const current = yield* readHolder(fs, target)
-      if (current?.token !== stale) return "retry" as const
-      yield* fs.remove(target).pipe(io(target, "remove stale lock"))
-      return (yield* createExclusive(fs, target, mine.tmp, mine.content)) ? "ok" as const : "retry" as const
-    }).pipe(Effect.ensuring(fs.remove(claim, { force: true }).pipe(Effect.ignore)))
-  })
 
 /**
  * Takes the lock for `role` until the scope closes. Fails with {@link InstanceLocked} when a live process
@@ -242,7 +148,7 @@ const link = (
     // The entry is this lock only while the file still holds its token: a directory removed while its lock
     // was held frees its inode, which the file system may give to the next directory made (ext4 does at
     // once), and that directory's lock is another lock. Its old entry stays for its holder's release.
-    const current = existing === undefined ? undefined : yield* readHolder(fs, file)
+    const current = existing === undefined ? undefined : yield* LockFile.readHolder(fs, file)
     if (existing !== undefined && current?.token === existing.token) {
       if (existing.roles.has(role)) {
         return yield* new InstanceLocked({
@@ -256,8 +162,8 @@ const link = (
       existing.roles.add(role)
       return { key, entry: existing }
     }
-    const token = yield* makeToken
-    const startTime = yield* startTimeOf(fs, process.pid)
+    const token = yield* LockFile.makeToken
+    const startTime = yield* LockFile.startTimeOf(fs, process.pid)
     const now = yield* Clock.currentTimeMillis
     const content = JSON.stringify({
       pid: process.pid,
@@ -274,10 +180,10 @@ const link = (
     const linked = yield* Effect.gen(function*() {
       // Each round does file I/O, so a rival's takeover in progress ("busy") has time to finish.
       for (let attempt = 0; attempt < 64; attempt++) {
-        if (yield* createExclusive(fs, file, tmp, content)) {
+        if (yield* LockFile.createExclusive(fs, file, tmp, content)) {
           return true
         }
-        const holder = yield* readHolder(fs, file)
+        const holder = yield* LockFile.readHolder(fs, file)
         if (holder === undefined) {
           // Removed in between (retry), or damaged by hand (locks are created whole): held.
           if (
@@ -287,8 +193,8 @@ const link = (
           ) return false
           continue
         }
-        if (!(yield* isStale(fs, holder, key))) return false
-        const outcome = yield* takeOver(fs, file, holder.token, { tmp, content }, 0)
+        if (!(yield* LockFile.isStale(fs, holder, () => held.get(key)?.token))) return false
+        const outcome = yield* LockFile.takeOver(fs, file, holder.token, { tmp, content }, 0)
         if (outcome === "ok") {
           yield* Effect.logWarning(`took over the stale lock ${file} of process ${holder.pid}`)
           return true
@@ -298,7 +204,7 @@ const link = (
       return false
     }).pipe(Effect.ensuring(fs.remove(tmp, { force: true }).pipe(Effect.ignore)))
     if (!linked) {
-      const holder = yield* readHolder(fs, file)
+      const holder = yield* LockFile.readHolder(fs, file)
       return yield* new InstanceLocked({
         file,
         pid: holder?.pid ?? -1,
@@ -309,70 +215,8 @@ const link = (
     }
     const entry: Held = { token, roles: new Set([role]) }
     held.set(key, entry)
-    yield* sweep(fs, file, token)
+    yield* LockFile.sweep(fs, file, token)
     return { key, entry }
-  })
-
-/**
- * Removes what crashed lock-takers left beside `file`, once we hold it (`token` is ours):
- * - claim files `<file>.takeover-<t>...` for any token `t` but ours: a claim only lets its creator replace
- *   a lock that still holds `t`, and the lock holds our token now, so the claim can do nothing (a live
- *   claimant finds the lock changed and gives up, its `remove` of the claim tolerating a missing file);
- * - temp files `<file>.<pid>.<token>` of processes that are gone (a live process's may be in use).
- * Best effort: a file that cannot be removed stays, as harmless as before.
- */
-const sweep = (fs: FileSystem.FileSystem, file: string, token: string): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const dir = path.dirname(file)
-    const name = path.basename(file)
-    const names = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-    const claim = `${name}.takeover-`
-    // A claim names the token it was made against; a temp file is `<name>.<pid>.<token>`.
-    const leftover = (entry: string): boolean => {
-      if (entry.startsWith(claim)) return !entry.slice(claim.length).startsWith(token)
-      if (!entry.startsWith(`${name}.`)) return false
-      const temp = /^(\d+)\.[0-9a-f]+$/.exec(entry.slice(name.length + 1))
-      if (temp === null) return false
-      const pid = Number(temp[1])
-      return pid !== process.pid && !isAlive(pid)
-    }
-    for (const entry of names) {
-      if (!leftover(entry)) continue
-      yield* fs.remove(path.join(dir, entry), { force: true }).pipe(
-        Effect.tap(() => Effect.logDebug(`removed ${entry}, left beside ${file} by a crashed lock taker`)),
-        Effect.ignore
-      )
-    }
-  })
-
-const readHolder = (fs: FileSystem.FileSystem, file: string) =>
-  fs.readFileString(file).pipe(
-    Effect.flatMap(Schema.decode(LockContent)),
-    Effect.orElseSucceed(() => undefined)
-  )
-
-/**
- * Whether a lock's holder is gone. Another host's lock is never stale (its pids mean nothing here). Our
- * own pid is stale only when the recorded start time differs from ours (a previous incarnation with the
- * same pid, e.g. pid 1 in a restarted container); without a recorded start time, when the token is not one
- * this process holds. `key` is the lock's identity in this process (undefined for takeover claims).
- */
-const isStale = (
-  fs: FileSystem.FileSystem,
-  holder: typeof LockContent.Type,
-  key: string | undefined
-): Effect.Effect<boolean> =>
-  Effect.gen(function*() {
-    if (holder.hostname !== os.hostname()) return false
-    if (holder.pid === process.pid) {
-      const ours = yield* startTimeOf(fs, process.pid)
-      if (holder.startTime !== undefined && ours !== undefined) return holder.startTime !== ours
-      return key === undefined ? false : held.get(key)?.token !== holder.token
-    }
-    if (!isAlive(holder.pid)) return true
-    if (holder.startTime === undefined) return false
-    const now = yield* startTimeOf(fs, holder.pid)
-    return now !== undefined && now !== holder.startTime
   })
 
 const release = (fs: FileSystem.FileSystem, file: string, hold: Hold, role: string): Effect.Effect<void> =>
@@ -382,7 +226,7 @@ const release = (fs: FileSystem.FileSystem, file: string, hold: Hold, role: stri
     if (entry.roles.size > 0) return Effect.void
     // Only our own entry leaves the table: after our directory was removed, its key may name a newer lock.
     if (held.get(key) === entry) held.delete(key)
-    return readHolder(fs, file).pipe(
+    return LockFile.readHolder(fs, file).pipe(
       Effect.flatMap((holder) => holder?.token === entry.token ? fs.remove(file, { force: true }) : Effect.void),
       Effect.ignore
     )
@@ -407,10 +251,10 @@ export const holder = (
   file: string
 ): Effect.Effect<{ readonly pid: number; readonly hostname: string } | undefined> =>
   Effect.gen(function*() {
-    const content = yield* readHolder(fs, file)
+    const content = yield* LockFile.readHolder(fs, file)
     if (content === undefined) return undefined
     const key = yield* keyOf(fs, file)
     if (held.get(key)?.token === content.token) return { pid: content.pid, hostname: content.hostname }
-    const stale = yield* isStale(fs, content, key)
+    const stale = yield* LockFile.isStale(fs, content, () => held.get(key)?.token)
     return stale ? undefined : { pid: content.pid, hostname: content.hostname }
   })

@@ -6,24 +6,35 @@
 import type * as Message from "../../conversation/Message.js"
 import type * as Model from "../../model/Model.js"
 
-/** The response with a repeated call id renamed (`<id>_2`, `<id>_3`, ... not used in the step); the first keeps it. */
+/**
+ * Gives each call id of a step, in call order, the id the step uses: the id itself the first time, else
+ * `<id>_2`, `<id>_3`, ... (the first not given yet). Incremental, so the streamed `ToolCallStart` parts (in
+ * call order) get the same ids as the written step ({@link unique}) without waiting for the response's end.
+ */
+export const renamer = () => {
+  const given = new Set<string>()
+  return (id: string): string => {
+    if (!given.has(id)) {
+      given.add(id)
+      return id
+    }
+    let n = 2
+    while (given.has(`${id}_${n}`)) n++
+    const renamed = `${id}_${n}`
+    given.add(renamed)
+    return renamed
+  }
+}
+
+/** The response with each repeated call id renamed by {@link renamer} (the first keeps its id). */
 export const unique = (response: Model.Response): Model.Response => {
   const calls = response.toolCalls
   if (calls.length < 2) return response
-  const all = new Set(calls.map((c) => c.id))
-  if (all.size === calls.length) return response
-  const seen = new Set<string>()
+  if (new Set(calls.map((c) => c.id)).size === calls.length) return response
+  const next = renamer()
   const renamed = calls.map((call): Message.ToolCall => {
-    if (!seen.has(call.id)) {
-      seen.add(call.id)
-      return call
-    }
-    let n = 2
-    while (all.has(`${call.id}_${n}`)) n++
-    const id = `${call.id}_${n}`
-    all.add(id)
-    seen.add(id)
-    return { ...call, id }
+    const id = next(call.id)
+    return id === call.id ? call : { ...call, id }
   })
   return {
     ...response,

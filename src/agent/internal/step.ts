@@ -86,6 +86,8 @@ const contentAttributes = (request: Model.Request, response: Model.Response): Re
 /**
  * Runs the model's stream, handing each delta on, and returns the complete response (`Finish`). The time
  * to the first part is an attribute of the model-call span (`gen_ai.response.time_to_first_chunk`, s).
+ * A `ToolCallStart` is handed on with the id the written step gives the call (`CallIds`: a repeated id is
+ * renamed in call order, as the step's calls are).
  */
 const streamed = (inst: AgentInstance, request: Model.Request, stepIndex: number, onDelta: OnDelta) =>
   Effect.gen(function*() {
@@ -93,11 +95,16 @@ const streamed = (inst: AgentInstance, request: Model.Request, stepIndex: number
     const clock = yield* Effect.clock
     const start = clock.unsafeCurrentTimeMillis()
     let first: number | undefined
+    const callId = CallIds.renamer()
     yield* Stream.runForEach(inst.model.stream(request), (part) => {
       first ??= clock.unsafeCurrentTimeMillis()
       if (part._tag === "Finish") {
         response = part.response
         return Effect.void
+      }
+      if (part._tag === "ToolCallStart") {
+        const id = callId(part.id)
+        return onDelta(stepIndex, id === part.id ? part : { ...part, id })
       }
       return onDelta(stepIndex, part)
     })

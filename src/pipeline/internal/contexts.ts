@@ -1,7 +1,8 @@
 /**
  * What starts each run (the inputs, public through `Pipeline`) and the context object built from it and
- * its ids. One context per run, shared by every middleware and the core (see `Middleware`). Not marked
- * `@internal` as a whole: the inputs are public, and the builders are marked one by one.
+ * its ids. One context per run, shared by every middleware and the core (see `Middleware`). The inputs are
+ * public, so only the builders are marked internal, one by one (a file-level mark would strip this
+ * module's first import from its declarations).
  */
 import type * as Trace from "../../event/Trace.js"
 import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"

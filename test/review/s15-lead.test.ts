@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer, TestClock } from "effect"
 import {
   AgentInstance,
   EventBus,
@@ -12,6 +12,7 @@ import {
   RuntimeEventLog,
   Turn
 } from "effect-swarm"
+import { TestAgent } from "effect-swarm/testing"
 import { newProbe, probedDurable, tempRoot } from "../workspace/helpers.js"
 
 const ref = { workspaceId: "w", agentName: "a", instanceKey: "k" }
@@ -154,4 +155,26 @@ describe("review s15 (lead): a failed durable write in the middle of a turn, the
       assert.deepStrictEqual(onDisk.messages.map(text), expected)
       assert.deepStrictEqual((yield* AgentInstance.history(agent)).map((t) => t.input), ["kept"])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("review s15 (lead): budget records", () => {
+  it.scoped("maxWallTime's budget.exceeded gives the limit as value and the time taken as used", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        tools: [{ item: { name: "t__slow" }, handler: () => Effect.as(Effect.sleep("1 hour"), "late") }],
+        policy: Policy.resolve({ maxWallTime: "30 seconds" }),
+        script: [{ toolCalls: [{ name: "t__slow", id: "s1" }] }, { text: "never" }]
+      })
+      // A turn middleware that takes 10 s before the turn's body starts: the turn took 40 s in all.
+      yield* agent.instance.pipeline.register("turn", (_ctx, next) => Effect.zipRight(Effect.sleep("10 seconds"), next))
+      const fiber = yield* Effect.fork(agent.run("go"))
+      yield* TestClock.adjust("41 seconds")
+      yield* TestAgent.assertFinish(yield* Fiber.join(fiber), "budget_exceeded", "maxWallTime")
+      const exceeded = (yield* agent.records).find((r) => r.type === "budget.exceeded")
+      // It gave the elapsed time as the limit (40,000 ms for a 30 s budget).
+      assert.deepStrictEqual(
+        exceeded !== undefined && "value" in exceeded ? [exceeded.value, exceeded.used] : undefined,
+        [30_000, 40_000]
+      )
+    }))
 })

@@ -5,6 +5,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -241,7 +242,8 @@ const drive = (inst: AgentInstance, state: TurnState) =>
         onNone: () =>
           Effect.gen(function*() {
             const elapsed = (yield* Clock.currentTimeMillis) - started
-            state.exceeded = { limit: "maxWallTime", value: Math.round(elapsed), used: Math.round(elapsed) }
+            // `value` is the limit (as for the other budgets), `used` the time the turn took.
+            state.exceeded = { limit: "maxWallTime", value: Duration.toMillis(wall), used: Math.round(elapsed) }
             yield* closeDangling(inst, state.turnId, "the turn's wall-time budget (maxWallTime) ran out")
             return result(state, "budget_exceeded", lastAssistantText(yield* turnMessages(inst, state.turnId)))
           })

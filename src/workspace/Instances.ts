@@ -81,7 +81,9 @@ export interface Service {
   readonly list: (workspaceId: string) => Effect.Effect<Listing, AtomicFile.StorageIoError>
   /**
    * Removes the instance directory: metadata, messages, runtime events, extension state. Idempotent
-   * (`false` when there was nothing). Refused with `InstanceLocked` while a live writer holds it.
+   * (`false` when there was nothing). Refused with `InstanceLocked` while a live writer holds it, or while a
+   * running orchestrator holds its workspace (`<root>/workspaces/<workspaceId>/orchestrator.lock`: the error
+   * names that file and its holder).
    */
   readonly delete: (instance: WorkspacePaths.InstanceRef) => Effect.Effect<boolean, InstancesError>
 }
@@ -293,6 +295,17 @@ export const make = (options?: {
       const holder = yield* InstanceLock.holder(fs, p.lock)
       if (holder !== undefined) {
         return yield* new InstanceLock.InstanceLocked({ file: p.lock, ...holder, role: "delete" })
+      }
+      // A running orchestrator holds the workspace (`orchestrator.lock`) and may open this instance at any time:
+      // its files are not pulled away from under it.
+      const rootLock = path.join(WorkspacePaths.workspaceDir(root, instance.workspaceId), "orchestrator.lock")
+      const orchestrator = yield* InstanceLock.holder(fs, rootLock)
+      if (orchestrator !== undefined) {
+        return yield* new InstanceLock.InstanceLocked({
+          file: rootLock,
+          ...orchestrator,
+          role: "delete, refused while an orchestrator runs this workspace"
+        })
       }
       yield* fs.remove(p.dir, { recursive: true, force: true }).pipe(AtomicFile.io(p.dir, "remove"))
       yield* AtomicFile.syncDirectory(fs, path.dirname(p.dir))

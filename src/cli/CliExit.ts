@@ -95,7 +95,8 @@ const messageOf = (error: unknown): string => {
  * ```ts
  * import { NodeContext, NodeRuntime } from "@effect/platform-node"
  * import { Effect } from "effect"
- * import { Cli, CliExit } from "effect-swarm/cli"
+ * import * as Cli from "effect-swarm/cli/Cli"
+ * import * as CliExit from "effect-swarm/cli/CliExit"
  * Cli.cli(process.argv).pipe(CliExit.report, Effect.provide(NodeContext.layer), NodeRuntime.runMain)
  * ```
  *

@@ -68,6 +68,48 @@ describe("the packed package", () => {
         }
         const validate = yield* exec([bin, "validate", "bundle"], project, { EFFECT_SWARM_HOME: home })
         assert.strictEqual(validate.stdout, "ok bundle: 4 resources in 2 files\n")
+
+        // The package's types, as a strict TypeScript project that checks its libraries (skipLibCheck: false)
+        // reads them: every public entry point and the module paths the docs import. (Declarations marked
+        // internal were stripped from the .d.ts files, and the public ones that named them did not compile.)
+        yield* fs.writeFileString(
+          path.join(project, "consumer.ts"),
+          [
+            `import * as Swarm from "effect-swarm"`,
+            `import * as Testing from "effect-swarm/testing"`,
+            `import * as Observability from "effect-swarm/observability"`,
+            `import * as Cli from "effect-swarm/cli/Cli"`,
+            `import * as CliExit from "effect-swarm/cli/CliExit"`,
+            `import * as McpServers from "effect-swarm/mcp/McpServers"`,
+            `import * as EffectAi from "effect-swarm/model/providers/EffectAi"`,
+            `import * as WorkerProcess from "effect-swarm/sandbox/WorkerProcess"`,
+            `import * as WorkerPool from "effect-swarm/sandbox/WorkerPool"`,
+            `import * as Limits from "effect-swarm/sandbox/Limits"`,
+            `export const modules = [Swarm, Testing, Observability, Cli, CliExit, McpServers, EffectAi, WorkerProcess, WorkerPool, Limits]`,
+            ``
+          ].join("\n")
+        )
+        yield* fs.writeFileString(
+          path.join(project, "tsconfig.json"),
+          JSON.stringify({
+            compilerOptions: {
+              strict: true,
+              module: "NodeNext",
+              moduleResolution: "NodeNext",
+              target: "ES2022",
+              noEmit: true,
+              skipLibCheck: false,
+              types: ["node"]
+            },
+            files: ["consumer.ts"]
+          })
+        )
+        const tsc = yield* exec(
+          [process.execPath, path.join(repo, "node_modules/typescript/bin/tsc"), "-p", "."],
+          project
+        )
+        assert.strictEqual(tsc.stdout, "", "the package's .d.ts files compile in a strict project")
+        assert.strictEqual(tsc.code, 0, tsc.stderr)
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: 600_000 }
   )

@@ -63,6 +63,11 @@ describe("history and fork", () => {
       assert.strictEqual(beyond._tag, "ForkError")
       assert.include(beyond.message, "the log ends at seq 4")
       const taken = yield* Effect.flip(AgentInstance.fork(agent.instance, 2, "what-if"))
-      assert.include(taken.message, "already has a conversation")
+      assert.include(taken.message, "agent@what-if already exists")
+      // A fork at seq 0 writes nothing: a second one into the same new key is refused all the same.
+      yield* AgentInstance.fork(agent.instance, 0, "empty")
+      const again = yield* Effect.flip(AgentInstance.fork(agent.instance, 0, "empty"))
+      assert.strictEqual(again._tag, "ForkError")
+      assert.include(again.message, "agent@empty already exists; fork into a new instance key")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

@@ -126,7 +126,17 @@ export const fork = (instance: AgentInstance, atSeq: number, newInstanceKey: str
     if (newInstanceKey === instance.ref.instanceKey) {
       return yield* new ForkError({ instance: label, atSeq, detail: "the new instance key is the original's" })
     }
-    const forked = yield* instance.state.open({ ...instance.ref, instanceKey: newInstanceKey })
+    const target = { ...instance.ref, instanceKey: newInstanceKey }
+    // Before opening it (which creates it): a fork at seq 0 writes nothing, so a second fork into the same key
+    // would find an empty conversation and open a second instance object over the same files.
+    if (yield* instance.state.storage.exists(target)) {
+      return yield* new ForkError({
+        instance: label,
+        atSeq,
+        detail: `instance ${target.agentName}@${newInstanceKey} already exists; fork into a new instance key`
+      })
+    }
+    const forked = yield* instance.state.open(target)
     if ((yield* Ref.get(forked.state.conversation)).lastSeq > 0) {
       return yield* new ForkError({
         instance: label,

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Conversation from "../../conversation/Conversation.js"
 import * as MessageEvent from "../../conversation/MessageEvent.js"
@@ -18,6 +19,11 @@ export type Status = Instances.Status
 
 export interface Storage {
   readonly kind: "durable" | "memory"
+  /**
+   * Whether another instance of these stores exists already (its metadata, even unreadable: a fork goes to
+   * a new instance only). In memory every instance is a log of its own: never.
+   */
+  readonly exists: (other: InstanceRef) => Effect.Effect<boolean>
   readonly load: Effect.Effect<Conversation.Conversation, TurnStorageError>
   /**
    * Appends drafts after `expectedLastSeq` (the last seq this instance has seen); durable on return. A log
@@ -108,6 +114,7 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
     // Stream, spans, captured call sites: about 12 KB) alive per instance for as long as it lives, idle or not.
     const storage: Storage = {
       kind: "durable",
+      exists: (other) => instances.get(other).pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => true)),
       load: Effect.suspend(() => store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation")))),
       append: (drafts, expectedLastSeq) =>
         store.append(ref, drafts, { expectedLastSeq }).pipe(Effect.mapError(storageError(ref, "appending messages"))),
@@ -153,6 +160,7 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
     const records: Array<EventRecord> = []
     const storage: Storage = {
       kind: "memory",
+      exists: () => Effect.succeed(false),
       load: Effect.succeed(initial),
       append: (drafts, expectedLastSeq) =>
         Effect.sync(() => drafts.map((draft, i) => MessageEvent.withSeq(draft, expectedLastSeq + 1 + i))),

@@ -191,7 +191,7 @@ describe("Orchestrator lifecycle", () => {
         yield* until(() =>
           instances.delete({ workspaceId: orchestrator.workspaceId, agentName: "beta", instanceKey: "gone" }).pipe(
             Effect.as(false),
-            Effect.catchTag("InstanceLocked", (e) => Effect.succeed(e.file.endsWith("orchestrator.lock"))),
+            Effect.catchTag("InstanceLocked", (e) => Effect.succeed(e.file?.endsWith("orchestrator.lock") === true)),
             Effect.orDie
           )
         )

@@ -14,7 +14,7 @@
  * - `GET /healthz`: `200 { status: "ok", connection }`.
  *
  * Errors are JSON `{ error, message }`: 400 for an invalid event or JSON, 401 for a rejected signature,
- * 404 for another path or connection name, 413 for a body over the limit, 422 for an event no ingress
+ * 403 for a request from a web page, 404 for another path or connection name, 413 for a body over the limit, 422 for an event no ingress
  * rule routes, 503 when the instance's mailbox is full or the instance is stopped.
  *
  * Signatures: when the Connection has `verify.webhook.signingSecret`, every POST must carry
@@ -27,8 +27,14 @@
  * Event streams (`?wait=stream`, `GET /instances/.../events`) send a comment line (`: heartbeat`) every
  * `heartbeatSeconds` on the `Clock`, so proxies that close idle connections keep them open.
  *
+ * Requests from web pages are refused with 403: one with an `Origin` header other than the server's own
+ * address (`ForbiddenOrigin`: a page the user visits could otherwise post events, since a `text/plain`
+ * form needs no CORS preflight), and, on a loopback `host`, one whose `Host` is not a loopback name or one
+ * of `allowedHosts` (`ForbiddenHost`: DNS rebinding).
+ *
  * Connection `spec.config`: `port` (default 8787; `0` picks a free port, announced in the connection's
- * status as `url`), `host` (default `127.0.0.1`), `maxBodyBytes` (default 1048576),
+ * status as `url`), `host` (default `127.0.0.1`), `allowedHosts` (comma-separated names a loopback-bound
+ * server answers to besides `localhost` and `127.0.0.1`, e.g. a reverse proxy's), `maxBodyBytes` (default 1048576),
  * `replayToleranceSeconds` (default 300; 0: off), `heartbeatSeconds` (default 15; 0: off).
  *
  * @since 0.1.0
@@ -124,6 +130,8 @@ export const connector: Builtin = (rt) =>
     )
     const heartbeatSeconds = yield* integer(rt, "heartbeatSeconds", defaults.heartbeatSeconds, 0, 3600)
     const host = rt.config.host ?? defaults.host
+    const allowedHosts = (rt.config.allowedHosts ?? "").split(",").map((name) => name.trim().toLowerCase())
+      .filter((name) => name.length > 0)
     const nodeServer = http.createServer()
     // Idle keep-alive sockets stay open 65 s (Node's 5 s default races clients reusing a socket as the server
     // closes it, seen as ECONNRESET under bursts); headers must arrive within 66 s.
@@ -150,7 +158,17 @@ export const connector: Builtin = (rt) =>
     const fibers = yield* FiberSet.make()
     // Requests are traces of their own (or continue their traceparent), not children of the connector's span.
     yield* server.serve(
-      Internal.app({ rt, maxBodyBytes, replies, closing, fibers, replayToleranceSeconds, heartbeatSeconds })
+      Internal.app({
+        rt,
+        maxBodyBytes,
+        replies,
+        closing,
+        fibers,
+        replayToleranceSeconds,
+        heartbeatSeconds,
+        host,
+        allowedHosts
+      })
     ).pipe(
       Effect.mapInputContext((context: Context.Context<Scope.Scope>) => Context.omit(Tracer.ParentSpan)(context))
     )

@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import type { OrchestratorError } from "../../orchestrator/OrchestratorError.js"
 import type { Accepted, Reply, Runtime } from "../Connector.js"
 import * as Webhook from "../Webhook.js"
+import * as BrowserGuard from "./browserGuard.js"
 
 /** What the handler needs besides the request. */
 export interface Handler {
@@ -30,6 +31,10 @@ export interface Handler {
   readonly replayToleranceSeconds: number
   /** How often an event stream sends a comment line when nothing else is sent; 0: never. */
   readonly heartbeatSeconds: number
+  /** The address the server is bound to (a loopback one answers only loopback names and `allowedHosts`). */
+  readonly host: string
+  /** More `Host` names a loopback-bound server answers to (lower case, no port). */
+  readonly allowedHosts: ReadonlyArray<string>
 }
 
 const encoder = new TextEncoder()
@@ -203,6 +208,13 @@ const instanceEvents = (h: Handler, address: string) => {
 export const app = (h: Handler) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    // A web page must not reach this server: no cross-origin requests, no DNS rebinding.
+    const refused = BrowserGuard.check(
+      { host: request.headers.host, origin: request.headers.origin },
+      h.host,
+      h.allowedHosts
+    )
+    if (refused !== undefined) return problem(403, refused.error, refused.message)
     const url = new URL(request.url, "http://localhost")
     const parts = url.pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent)
     if (request.method === "GET" && url.pathname === "/healthz") {

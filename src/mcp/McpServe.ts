@@ -24,6 +24,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as AgentInstance from "../agent/AgentInstance.js"
 import * as Turn from "../agent/Turn.js"
+import * as BrowserGuard from "../connector/internal/browserGuard.js"
 import * as Message from "../conversation/Message.js"
 import { EventBus } from "../event/EventBus.js"
 import type * as Model from "../model/Model.js"
@@ -289,14 +290,21 @@ export const serveStdio = (create: () => Server): Effect.Effect<void> =>
 
 /**
  * Serves Streamable HTTP on `host:port` (`port` 0 picks a free one) at `/mcp`, stateless (a fresh SDK
- * server per request over the shared instances); the listener closes with the scope.
+ * server per request over the shared instances); the listener closes with the scope. Requests from web
+ * pages are refused with 403: an `Origin` header other than the server's own address, and, on a loopback
+ * `host`, a `Host` that is no loopback name or one of `allowedHosts` (DNS rebinding).
  *
  * @since 0.1.0
  * @category transports
  */
 export const listenHttp = (
   create: () => Server,
-  options: { readonly port: number; readonly host?: string | undefined }
+  options: {
+    readonly port: number
+    readonly host?: string | undefined
+    /** More `Host` names (lower case, no port) a loopback-bound server answers to, e.g. a local proxy's. */
+    readonly allowedHosts?: ReadonlyArray<string> | undefined
+  }
 ): Effect.Effect<{ readonly url: string }, McpServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const http = yield* Effect.promise(() => import("node:http"))
@@ -305,6 +313,21 @@ export const listenHttp = (
     )
     const host = options.host ?? "127.0.0.1"
     const listener = http.createServer((req, res) => {
+      // A web page must not call the agents: no cross-origin requests, no DNS rebinding (the SDK's own
+      // check is off by default).
+      const refused = BrowserGuard.check(
+        { host: req.headers.host, origin: req.headers.origin },
+        host,
+        options.allowedHosts
+      )
+      if (refused !== undefined) {
+        res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({
+          jsonrpc: "2.0",
+          error: { code: -32000, message: `${refused.error}: ${refused.message}` },
+          id: null
+        }))
+        return
+      }
       if (new URL(req.url ?? "/", "http://localhost").pathname !== "/mcp") {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found: the MCP endpoint is /mcp\n")
         return

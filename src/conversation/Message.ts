@@ -9,65 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-
-/**
- * A JSON value (what `JSON.parse` can return).
- *
- * @since 0.1.0
- * @category models
- */
-export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
-
-/**
- * Whether a value is JSON as {@link Json} accepts it: `null`, booleans, strings, finite numbers, arrays and
- * plain objects (prototype `Object.prototype` or `null`) of JSON, nested at most 256 deep.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * Message.isJson({ a: [1, "x", null] }) // true
- * Message.isJson({ a: Number.NaN }) // false
- * ```
- *
- * @since 0.1.0
- * @category guards
- */
-export const isJson = (u: unknown, depth = 0): u is Json => {
-  if (u === null || typeof u === "string" || typeof u === "boolean") return true
-  if (typeof u === "number") return Number.isFinite(u)
-  if (depth > 256 || typeof u !== "object") return false
-  if (Array.isArray(u)) {
-    for (const item of u) if (!isJson(item, depth + 1)) return false
-    return true
-  }
-  const proto = Object.getPrototypeOf(u)
-  if (proto !== Object.prototype && proto !== null) return false
-  for (const key in u) if (!isJson((u as Record<string, unknown>)[key], depth + 1)) return false
-  return true
-}
-
-/**
- * A schema for any JSON value. Checked with one fast recursive walk (no per-node schema decoding), which
- * keeps loading a 100k-event conversation cheap.
- *
- * @example
- * ```ts
- * import { Schema } from "effect"
- * import { Message } from "effect-swarm"
- * Schema.is(Message.Json)({ a: [1, "x", null] }) // true
- * ```
- *
- * @since 0.1.0
- * @category schemas
- */
-export const Json: Schema.Schema<Json> = Schema.declare((u: unknown): u is Json => isJson(u), {
-  identifier: "Json",
-  // JSON-normalised (no -0) and without "__proto__" keys, which Schema's struct decoding cannot keep as own keys.
-  arbitrary: () => (fc) =>
-    fc.jsonValue().map((value) =>
-      JSON.parse(JSON.stringify(value), (k, v) => k === "__proto__" ? undefined : v) as Json
-    )
-})
+import { Content } from "./internal/contentParts.js"
 
 /**
  * The four conversation roles.
@@ -89,155 +31,20 @@ export const Role = Schema.Literal("system", "user", "assistant", "tool")
  * @category models
  */
 export type Role = typeof Role.Type
+import { Extra, Json, Key } from "./internal/json.js"
 
-// Extra, unknown fields of parts and of `data` are kept as they are (the reference dropped them).
-const Key = Schema.String.annotations({ arbitrary: () => (fc) => fc.string().filter((k) => k !== "__proto__") })
-const Extra = Schema.Record({ key: Key, value: Json })
-
-/**
- * A text content part.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.TextPart.Type = { type: "text", text: "hello" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }, Extra)
-
-/**
- * An image content part: a URL or base64 data, with an optional media type.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.ImagePart.Type = { type: "image", image: "https://example.com/cat.png", mediaType: "image/png" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const ImagePart = Schema.Struct({
-  type: Schema.Literal("image"),
-  image: Schema.String,
-  mediaType: Schema.optionalWith(Schema.String, { exact: true })
-}, Extra)
-
-/**
- * A file content part: base64 data or a URL, with its media type.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.FilePart.Type = { type: "file", data: "aGVsbG8=", mediaType: "text/plain", filename: "a.txt" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const FilePart = Schema.Struct({
-  type: Schema.Literal("file"),
-  data: Schema.String,
-  mediaType: Schema.String,
-  filename: Schema.optionalWith(Schema.String, { exact: true })
-}, Extra)
-
-/**
- * Model reasoning text kept with the assistant message.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.ReasoningPart.Type = { type: "reasoning", text: "The user wants..." }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const ReasoningPart = Schema.Struct({ type: Schema.Literal("reasoning"), text: Schema.String }, Extra)
-
-/**
- * A tool call requested by the model, inside assistant content.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.ToolCallPart.Type = { type: "tool-call", toolCallId: "c1", toolName: "fs__read", input: { path: "a.md" } }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const ToolCallPart = Schema.Struct({
-  type: Schema.Literal("tool-call"),
-  toolCallId: Schema.String,
-  toolName: Schema.String,
-  input: Json
-}, Extra)
-
-/**
- * The result of a tool call, inside tool (or user) content.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const part: typeof Message.ToolResultPart.Type = { type: "tool-result", toolCallId: "c1", toolName: "fs__read", output: "# Title" }
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const ToolResultPart = Schema.Struct({
-  type: Schema.Literal("tool-result"),
-  toolCallId: Schema.String,
-  toolName: Schema.String,
-  output: Json,
-  isError: Schema.optionalWith(Schema.Boolean, { exact: true })
-}, Extra)
-
-/**
- * Any content part.
- *
- * @example
- * ```ts
- * import { Schema } from "effect"
- * import { Message } from "effect-swarm"
- * Schema.is(Message.ContentPart)({ type: "text", text: "hi" }) // true
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const ContentPart = Schema.Union(TextPart, ImagePart, FilePart, ReasoningPart, ToolCallPart, ToolResultPart)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ContentPart = typeof ContentPart.Type
-
-/**
- * Message content: plain text or a list of parts.
- *
- * @example
- * ```ts
- * import { Message } from "effect-swarm"
- * const content: Message.Content = [{ type: "text", text: "hi" }]
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export const Content = Schema.Union(Schema.String, Schema.Array(ContentPart))
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Content = typeof Content.Type
+// JSON values and message content (documented where they are declared).
+export {
+  Content,
+  ContentPart,
+  FilePart,
+  ImagePart,
+  ReasoningPart,
+  TextPart,
+  ToolCallPart,
+  ToolResultPart
+} from "./internal/contentParts.js"
+export { isJson, Json } from "./internal/json.js"
 
 /**
  * A tool call in the OpenAI-style `toolCalls` field of an assistant message (`arguments` is the model's

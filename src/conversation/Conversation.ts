@@ -9,6 +9,8 @@
  * @since 0.1.0
  */
 import { dual } from "effect/Function"
+import { applyOne, ConversationImpl, impl, TypeId } from "./internal/conversationValue.js"
+import { fresh, none, owned } from "./internal/sharedArray.js"
 import type { Message } from "./Message.js"
 import * as MessageEvent from "./MessageEvent.js"
 
@@ -43,32 +45,6 @@ export interface SeqProblem {
   readonly expected: number
 }
 
-// A growable array shared by several immutable views: each view sees the first `length` items.
-// A view may push in place only when it is the longest view (length === items.length).
-interface Shared<A> {
-  readonly items: Array<A>
-  readonly length: number
-}
-
-const push = <A>(shared: Shared<A>, item: A): Shared<A> => {
-  if (shared.length === 0) return { items: [item], length: 1 }
-  if (shared.items.length === shared.length) {
-    shared.items.push(item)
-    return { items: shared.items, length: shared.length + 1 }
-  }
-  const items = shared.items.slice(0, shared.length)
-  items.push(item)
-  return { items, length: items.length }
-}
-
-const view = <A>(shared: Shared<A>): ReadonlyArray<A> =>
-  shared.items.length === shared.length ? shared.items.slice() : shared.items.slice(0, shared.length)
-
-const none: Shared<never> = { items: [], length: 0 }
-const fresh = <A>(items: ReadonlyArray<A>): Shared<A> => ({ items: items.slice(), length: items.length })
-
-const TypeId: unique symbol = Symbol.for("effect-swarm/Conversation")
-
 /**
  * A conversation value. Read `messages` for what the model should see next.
  *
@@ -92,32 +68,6 @@ export interface Conversation {
   /** Events out of sequence (duplicates skipped, gaps): empty for every log a store wrote whole. */
   readonly seqProblems: ReadonlyArray<SeqProblem>
 }
-
-class ConversationImpl implements Conversation {
-  readonly [TypeId]: typeof TypeId = TypeId
-  private cachedMessages: ReadonlyArray<Message> | undefined
-  private cachedEvents: ReadonlyArray<MessageEvent.MessageEvent> | undefined
-  constructor(
-    readonly base: ReadonlyArray<Message>,
-    readonly baseSeq: number,
-    readonly sharedEvents: Shared<MessageEvent.MessageEvent>,
-    readonly sharedMessages: Shared<Message>,
-    readonly lastSeq: number,
-    readonly warnings: ReadonlyArray<Warning>,
-    readonly seqProblems: ReadonlyArray<SeqProblem>
-  ) {}
-  get messages(): ReadonlyArray<Message> {
-    return this.cachedMessages ??= view(this.sharedMessages)
-  }
-  get events(): ReadonlyArray<MessageEvent.MessageEvent> {
-    return this.cachedEvents ??= view(this.sharedEvents)
-  }
-  toJSON() {
-    return { _id: "Conversation", baseSeq: this.baseSeq, lastSeq: this.lastSeq, messages: this.messages }
-  }
-}
-
-const impl = (self: Conversation): ConversationImpl => self as ConversationImpl
 
 /**
  * Tells whether a value is a `Conversation`.
@@ -167,70 +117,6 @@ export const make = (
   const baseSeq = options?.baseSeq ?? 0
   const frozen = base.slice()
   return new ConversationImpl(frozen, baseSeq, none, fresh(frozen), baseSeq, [], [])
-}
-
-const indexOfId = (messages: Shared<Message>, id: string): number => {
-  for (let i = 0; i < messages.length; i++) if (messages.items[i]!.id === id) return i
-  return -1
-}
-
-const applyOne = (self: Conversation, event: MessageEvent.MessageEvent): Conversation => {
-  const c = impl(self)
-  if (event.seq <= c.lastSeq) {
-    // Folded into the base already (a replay after a crash between compaction steps): skipping keeps
-    // folding idempotent. After events were applied on the base, the same seq again is a duplicate.
-    if (c.sharedEvents.length === 0 && event.seq <= c.baseSeq) return c
-    return new ConversationImpl(c.base, c.baseSeq, c.sharedEvents, c.sharedMessages, c.lastSeq, c.warnings, [
-      ...c.seqProblems,
-      {
-        code: "E_SEQ_DUPLICATE",
-        message: `event seq ${event.seq} repeats an applied seq (expected ${c.lastSeq + 1}); skipped`,
-        seq: event.seq,
-        expected: c.lastSeq + 1
-      }
-    ])
-  }
-  const problems: ReadonlyArray<SeqProblem> = event.seq === c.lastSeq + 1 ? c.seqProblems : [...c.seqProblems, {
-    code: "E_SEQ_GAP",
-    message: `event seq ${event.seq} follows ${c.lastSeq}: seqs ${c.lastSeq + 1}..${event.seq - 1} are missing`,
-    seq: event.seq,
-    expected: c.lastSeq + 1
-  }]
-  const events = push(c.sharedEvents, event)
-  switch (event.type) {
-    case "append":
-      return new ConversationImpl(
-        c.base,
-        c.baseSeq,
-        events,
-        push(c.sharedMessages, event.message),
-        event.seq,
-        c.warnings,
-        problems
-      )
-    case "truncate":
-      return new ConversationImpl(c.base, c.baseSeq, events, none, event.seq, c.warnings, problems)
-    case "replace":
-    case "remove": {
-      const index = indexOfId(c.sharedMessages, event.targetId)
-      if (index < 0) {
-        const warning: Warning = {
-          code: "E_MESSAGE_TARGET_NOT_FOUND",
-          message: `${event.type} target not found: ${event.targetId}`,
-          seq: event.seq,
-          targetId: event.targetId
-        }
-        return new ConversationImpl(c.base, c.baseSeq, events, c.sharedMessages, event.seq, [
-          ...c.warnings,
-          warning
-        ], problems)
-      }
-      const items = c.sharedMessages.items.slice(0, c.sharedMessages.length)
-      if (event.type === "replace") items[index] = event.message
-      else items.splice(index, 1)
-      return new ConversationImpl(c.base, c.baseSeq, events, fresh(items), event.seq, c.warnings, problems)
-    }
-  }
 }
 
 /**
@@ -304,10 +190,6 @@ export const applyAll: {
   close()
   return out
 })
-
-// The items of a view, to push onto: the shared array itself for the longest view, else a copy (as `push`).
-const owned = <A>(shared: Shared<A>): Array<A> =>
-  shared.length === 0 ? [] : shared.items.length === shared.length ? shared.items : shared.items.slice(0, shared.length)
 
 /**
  * Applies a draft with the next `seq` (`lastSeq + 1`) and returns the sequenced event with the result,

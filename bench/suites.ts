@@ -13,5 +13,6 @@ export const suites: ReadonlyArray<Suite> = [
   { name: "model", run: () => import("./model.js").then((m) => m.run()) },
   { name: "context", run: () => import("./context.js").then((m) => m.run()) },
   { name: "orchestrator", run: () => import("./orchestrator.js").then((m) => m.run()) },
+  { name: "soak", run: () => import("./soak.js").then((m) => m.run()) },
   { name: "cli-startup", run: () => import("./cli-startup.js").then((m) => m.run()) }
 ]

@@ -3,13 +3,17 @@
  *
  * Step k of a turn sends the model everything steps 0..k-1 sent plus what they added, so a log that kept
  * every summary whole grew with the square of the steps per turn (36 KB of a 10-step turn's 45 KB). In
- * the log (`RuntimeEventLog`, record version 2) a `step.started` that starts with the summary of the
- * turn's previous `step.started` of the same append is stored as that step's id (`llmInputBase`), how many
- * of its messages it keeps (`llmInputKept`) and the messages after them (`llmInputAdded`) instead of
- * `llmInputMessages`: {@link compress} when appending, {@link expander} when reading, so a reader gets the
- * record that was appended. The base is always an earlier line of the same write, so a torn or repaired
- * tail never leaves a delta without its base; a delta whose base cannot be found (a line dropped by a
- * repair) is read as it is stored, never guessed. Version-1 logs (every summary whole) read unchanged.
+ * the log (`RuntimeEventLog`) a `step.started` whose summary continues the summary of the turn's previous
+ * `step.started` of the same append is stored as that step's id (`llmInputBase`), how many of its messages
+ * it keeps (`llmInputKept`) and the messages after them (`llmInputAdded`) instead of `llmInputMessages`:
+ * {@link compress} when appending, {@link expander} when reading, so a reader gets the record that was
+ * appended. A summary holds the last {@link LlmInput.maxMessages} messages only, so once a conversation is
+ * longer each step's window slides past the oldest ones: the base's messages from `llmInputDroppedAt` on
+ * (`llmInputDropped` of them, record version 3) are skipped before the kept ones are counted, and a step
+ * still stores only what it adds (before version 3, each such step stored its whole window again: 10 KB a
+ * step). The base is always an earlier line of the same write, so a torn or repaired tail never leaves a
+ * delta without its base; a delta whose base cannot be found (a line dropped by a repair) is read as it is
+ * stored, never guessed. Version-1 logs (every summary whole) and version-2 logs read unchanged.
  *
  * @since 0.1.0
  */
@@ -70,7 +74,8 @@ export type LlmInputMessage = typeof LlmInputMessage.Type
 
 /**
  * The stored form of a `step.started` summary that continues the previous one of its turn: the base
- * step's `stepId`, how many of its messages come first, and the messages after them.
+ * step's `stepId`, how many of its messages come first (after skipping the `llmInputDropped` messages
+ * from index `llmInputDroppedAt`, when the window slid), and the messages after them.
  *
  * @since 0.1.0
  * @category schemas
@@ -78,7 +83,9 @@ export type LlmInputMessage = typeof LlmInputMessage.Type
 export const StoredDelta = Schema.Struct({
   llmInputBase: Schema.String,
   llmInputKept: Schema.Number,
-  llmInputAdded: Schema.Array(LlmInputMessage)
+  llmInputAdded: Schema.Array(LlmInputMessage),
+  llmInputDroppedAt: Schema.optional(Schema.Number),
+  llmInputDropped: Schema.optional(Schema.Number)
 }).annotations({ identifier: "LlmInputStoredDelta" })
 
 /**
@@ -138,6 +145,48 @@ export interface Delta {
   readonly base: string
   readonly kept: number
   readonly added: ReadonlyArray<LlmInputMessage>
+  /** The base's messages skipped (from `droppedAt` on) before the kept ones are counted; 0: none. */
+  readonly droppedAt: number
+  readonly dropped: number
+}
+
+/**
+ * How `summary` continues `base`: the longest common prefix, or, when the window slid (the base's oldest
+ * messages after that prefix left it), the prefix, then the run of the base that starts later and goes on in
+ * the summary. The one that leaves fewer messages to add; `undefined` when nothing is kept.
+ */
+const slideLimit = 64
+
+const continuation = (
+  base: Summary,
+  summary: Summary
+): { readonly kept: number; readonly droppedAt: number; readonly dropped: number } | undefined => {
+  const max = Math.min(base.length, summary.length)
+  let prefix = 0
+  while (prefix < max && sameMessage(base[prefix]!, summary[prefix]!)) prefix++
+  if (prefix < max) {
+    // The first later message of the base that the summary goes on with (a window slides by a few: the
+    // summaries' messages are usually the same objects, so a wrong candidate fails on its first field).
+    // A repeated message ("Noted.") may start a shorter run first: the longest run wins, and one that reaches
+    // the base's end cannot be beaten by a later start. At most `slideLimit` starts are tried (a record may
+    // come from any caller, with any number of messages).
+    const next = summary[prefix]!
+    let best: { readonly kept: number; readonly droppedAt: number; readonly dropped: number } | undefined
+    const last = Math.min(base.length, prefix + 1 + slideLimit)
+    for (let at = prefix + 1; at < last; at++) {
+      if (!sameMessage(base[at]!, next)) continue
+      let run = 1
+      while (
+        at + run < base.length && prefix + run < summary.length && sameMessage(base[at + run]!, summary[prefix + run]!)
+      ) run++
+      if (best === undefined || prefix + run > best.kept) {
+        best = { kept: prefix + run, droppedAt: prefix, dropped: at - prefix }
+      }
+      if (at + run === base.length) break
+    }
+    if (best !== undefined) return best
+  }
+  return prefix === 0 ? undefined : { kept: prefix, droppedAt: prefix, dropped: 0 }
 }
 
 /**
@@ -160,12 +209,16 @@ export const deltas = (records: ReadonlyArray<StoredRecord>): Map<number, Delta>
     const base = last.get(turnId)
     last.set(turnId, { stepId, summary })
     if (base === undefined) continue
-    const max = Math.min(base.summary.length, summary.length)
-    let kept = 0
-    while (kept < max && sameMessage(base.summary[kept]!, summary[kept]!)) kept++
-    if (kept === 0) continue
+    const c = continuation(base.summary, summary)
+    if (c === undefined) continue
     out ??= new Map()
-    out.set(i, { base: base.stepId, kept, added: summary.slice(kept) })
+    out.set(i, {
+      base: base.stepId,
+      kept: c.kept,
+      added: summary.slice(c.kept),
+      droppedAt: c.droppedAt,
+      dropped: c.dropped
+    })
   }
   return out
 }
@@ -179,7 +232,9 @@ export const deltaKeys: ReadonlySet<string> = new Set([
   "llmInputMessages",
   "llmInputBase",
   "llmInputKept",
-  "llmInputAdded"
+  "llmInputAdded",
+  "llmInputDroppedAt",
+  "llmInputDropped"
 ])
 
 /**
@@ -212,7 +267,8 @@ export const compress = <R extends StoredRecord>(records: ReadonlyArray<R>): Rea
       ...rest,
       llmInputBase: delta.base,
       llmInputKept: delta.kept,
-      llmInputAdded: delta.added
+      llmInputAdded: delta.added,
+      ...(delta.dropped === 0 ? {} : { llmInputDroppedAt: delta.droppedAt, llmInputDropped: delta.dropped })
     } as unknown as R
   }
   return out
@@ -252,13 +308,27 @@ export const expander = (): <R extends StoredRecord>(record: R) => R => {
     const base = last.get(turnId)
     const kept = r.llmInputKept
     const added = r.llmInputAdded
+    const droppedAt = r.llmInputDroppedAt ?? 0
+    const dropped = r.llmInputDropped ?? 0
+    const count = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0
     if (
-      base === undefined || base.stepId !== r.llmInputBase || typeof kept !== "number" || !Number.isInteger(kept) ||
-      kept < 0 || kept > base.summary.length || !Array.isArray(added)
+      base === undefined || base.stepId !== r.llmInputBase || !count(kept) || !count(droppedAt) ||
+      !count(dropped) || droppedAt + dropped > base.summary.length || kept > base.summary.length - dropped ||
+      !Array.isArray(added)
     ) return r
-    const summary: Summary = base.summary.slice(0, kept).concat(added as Summary)
+    const from = dropped === 0 ? base.summary : base.summary.slice(0, droppedAt).concat(
+      base.summary.slice(droppedAt + dropped)
+    )
+    const summary: Summary = from.slice(0, kept).concat(added as Summary)
     last.set(turnId, { stepId, summary })
-    const { llmInputAdded: _a, llmInputBase: _b, llmInputKept: _k, ...rest } = r
+    const {
+      llmInputAdded: _a,
+      llmInputBase: _b,
+      llmInputDropped: _d,
+      llmInputDroppedAt: _da,
+      llmInputKept: _k,
+      ...rest
+    } = r
     return { ...rest, llmInputMessages: summary } as unknown as R
   }
 }

@@ -5,10 +5,11 @@
  * for writing, and the writer holds the instance's `writer.lock` (role `runtime-events`).
  *
  * Records are opaque JSON objects with a string `type` (the `RuntimeEvent` schemas of the event area fit),
- * stored as `{"v":2,"type":...,...}`. Version 2: a `step.started` whose model input summary continues the
+ * stored as `{"v":3,"type":...,...}`. Version 2: a `step.started` whose model input summary continues the
  * previous one of its turn in the same append is stored as the messages it adds (`LlmInputRecord.compress`)
- * and read back whole (`LlmInputRecord.expander`): `read` gives the records `append` was given. Version-1
- * lines (every summary whole) read unchanged.
+ * and read back whole (`LlmInputRecord.expander`): `read` gives the records `append` was given. Version 3:
+ * also when the summary's window slid past the base's oldest messages (a conversation longer than the
+ * summary's 64 messages). Version-1 and version-2 lines read unchanged.
  *
  * @since 0.1.0
  */
@@ -64,13 +65,13 @@ export type EventRecord = typeof EventRecord.Type
  * @example
  * ```ts
  * import { RuntimeEventLog } from "effect-swarm"
- * RuntimeEventLog.version // 2
+ * RuntimeEventLog.version // 3
  * ```
  *
  * @since 0.1.0
  * @category constants
  */
-export const version = 2
+export const version = 3
 
 const repairHint = "run RuntimeEventLog.repair on the instance to keep every valid record (the damaged file is " +
   "kept beside it)"
@@ -81,7 +82,7 @@ const repairHint = "run RuntimeEventLog.repair on the instance to keep every val
  * @example
  * ```ts
  * import { RuntimeEventLog } from "effect-swarm"
- * RuntimeEventLog.codec.encode({ type: "turn.started" }) // '{"v":2,"type":"turn.started"}'
+ * RuntimeEventLog.codec.encode({ type: "turn.started" }) // '{"v":3,"type":"turn.started"}'
  * ```
  *
  * @since 0.1.0
@@ -89,8 +90,9 @@ const repairHint = "run RuntimeEventLog.repair on the instance to keep every val
  */
 export const codec: Jsonl.Codec<EventRecord> = Jsonl.codec(EventRecord, {
   version,
-  // Version 2 only adds the stored form of a step.started summary (a delta): a version-1 record is one.
-  upcasters: { 1: (record) => record },
+  // Versions 2 and 3 only add stored forms of a step.started summary (a delta, then a delta past a slid
+  // window): a record of an older version is one of the newer.
+  upcasters: { 1: (record) => record, 2: (record) => record },
   encode: (record) => record
 })
 

@@ -247,6 +247,58 @@ describe("Turn.run", () => {
       ])
     }))
 
+  it.scoped("past the summary's 64 messages, a step still stores only what it adds (the window slid)", () =>
+    Effect.gen(function*() {
+      // 40 one-step turns (80 messages), then a 5-step turn: each of its step.started windows holds the last 63
+      // messages after the system prompt, two later than the step before. Before record version 3 each of
+      // those steps stored its whole window again (the delta only kept a common prefix: the system prompt).
+      const agent = yield* TestAgent.make({
+        storage: "temp",
+        system: "You echo.",
+        tools: [echo],
+        script: [
+          ...Array.from({ length: 40 }, (_, i) => ({ text: `reply ${i}` })),
+          ...[1, 2, 3, 4].map((i) => ({
+            toolCalls: [{ name: "echo__say", id: `c${i}`, arguments: { text: `${i}` } }]
+          })),
+          { text: "done" }
+        ]
+      })
+      for (let i = 0; i < 40; i++) yield* agent.run(`message ${i}`)
+      yield* TestAgent.assertFinish(yield* agent.run("go"), "text_response")
+      const published = (yield* agent.events).filter((e) => e.type === "step.started").slice(-5)
+      const stored = (yield* agent.records).filter((r) => r.type === "step.started").slice(-5)
+      assert.deepStrictEqual(
+        stored.map((r) => r.llmInputMessages),
+        published.map((e) => e.type === "step.started" ? e.llmInputMessages : undefined)
+      )
+      assert.deepStrictEqual(stored.map((r) => (r.llmInputMessages as ReadonlyArray<unknown>).length), [
+        64,
+        64,
+        64,
+        64,
+        64
+      ])
+      const text = yield* Effect.flatMap(
+        FileSystem.FileSystem,
+        (fs) => fs.readFileString(WorkspacePaths.instance(agent.root!, TestAgent.defaultRef).runtimeEvents)
+      ).pipe(Effect.provide(NodeFileSystem.layer))
+      const lines = text.trimEnd().split("\n")
+      const onDisk = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.type === "step.started")
+        .slice(-5)
+      assert.deepStrictEqual(onDisk.map((r) => r.llmInputDropped ?? null), [null, 2, 2, 2, 2])
+      assert.deepStrictEqual(onDisk.map((r) => (r.llmInputAdded as Array<unknown> | undefined)?.length ?? null), [
+        null,
+        2,
+        2,
+        2,
+        2
+      ])
+      // The last turn's four later steps together take less than its first (whole) one.
+      const sizes = lines.filter((l) => l.includes(`"type":"step.started"`)).slice(-5).map((l) => l.length)
+      assert.isBelow(sizes.slice(1).reduce((a, b) => a + b, 0), sizes[0]!)
+    }))
+
   it.scoped("a corrupt metadata.json (status writes are not fsynced) is rebuilt when the instance opens", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot.pipe(Effect.provide(NodeFileSystem.layer))

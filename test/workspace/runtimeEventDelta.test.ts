@@ -48,7 +48,7 @@ const turn = (turnId: string, steps: number) => {
 const readAll = (log: RuntimeEventLog.Service) =>
   Effect.map(Stream.runCollect(log.read(ref)), (c) => Chunk.toReadonlyArray(c))
 
-describe("RuntimeEventLog: step.started model input summaries (record version 2)", () => {
+describe("RuntimeEventLog: step.started model input summaries (record versions 2 and 3)", () => {
   it.scoped("a turn's summaries are stored as what each step adds and read back whole", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
@@ -70,7 +70,7 @@ describe("RuntimeEventLog: step.started model input summaries (record version 2)
       ])
       const { llmInputMessages: _, ...fields } = stepStarted("turn-1", 3, [])
       assert.deepStrictEqual(started[3], {
-        v: 2,
+        v: 3,
         ...fields,
         llmInputBase: "turn-1-step-2",
         llmInputKept: 6,
@@ -158,18 +158,19 @@ describe("LlmInputRecord", () => {
     const stored = LlmInputRecord.compress<RuntimeEventLog.EventRecord>([
       stepStarted("t", 0, [{ ...system }, user]),
       stepStarted("t", 1, [{ ...system }, user, call(0)]),
-      // A window that left the user message out: only the system prompt is kept.
+      // A window that left the user message out: the system prompt and the call are kept (the user message
+      // between them dropped).
       stepStarted("t", 2, [{ ...system }, call(0), result(0)]),
       // Nothing in common: stored whole.
       stepStarted("t", 3, [call(1)])
     ])
     assert.deepStrictEqual(
-      stored.map((r) => [r.llmInputKept, (r.llmInputAdded as Array<unknown> | undefined)?.length]),
+      stored.map((r) => [r.llmInputKept, (r.llmInputAdded as Array<unknown> | undefined)?.length, r.llmInputDropped]),
       [
-        [undefined, undefined],
-        [2, 1],
-        [1, 2],
-        [undefined, undefined]
+        [undefined, undefined, undefined],
+        [2, 1, undefined],
+        [2, 1, 1],
+        [undefined, undefined, undefined]
       ]
     )
     const expand = LlmInputRecord.expander()
@@ -179,6 +180,39 @@ describe("LlmInputRecord", () => {
       [system, call(0), result(0)],
       [call(1)]
     ])
+  })
+
+  it("a window that slid (a conversation longer than the summary) is stored as what it adds", () => {
+    // The summaries as LlmInput makes them past 64 messages: the system prompt, then the last 63.
+    const history = Array.from({ length: 80 }, (_, i) => i % 2 === 0 ? call(i) : result(i - 1))
+    const window = (end: number) => [system, ...history.slice(end - 63, end)]
+    const appended = [10, 12, 14].map((_, k) => stepStarted("t", k, window(70 + 2 * k)))
+    const stored = LlmInputRecord.compress<RuntimeEventLog.EventRecord>(appended)
+    assert.deepStrictEqual(
+      stored.map((
+        r
+      ) => [
+        r.llmInputKept,
+        r.llmInputDroppedAt,
+        r.llmInputDropped,
+        (r.llmInputAdded as Array<unknown> | undefined)?.length
+      ]),
+      [[undefined, undefined, undefined, undefined], [62, 1, 2, 2], [62, 1, 2, 2]]
+    )
+    const expand = LlmInputRecord.expander()
+    assert.deepStrictEqual(stored.map(expand), appended)
+    // Dropped counts that do not fit the base are read as stored, never guessed.
+    const bad: ReadonlyArray<Record<string, number>> = [
+      { llmInputDropped: 70 },
+      { llmInputDroppedAt: 64 },
+      { llmInputDropped: -1 },
+      { llmInputKept: 63 }
+    ]
+    for (const fields of bad) {
+      const again = LlmInputRecord.expander()
+      const hostile: RuntimeEventLog.EventRecord = { ...stored[1]!, ...fields }
+      assert.deepStrictEqual([stored[0]!, hostile].map(again), [appended[0]!, hostile])
+    }
   })
 
   it("compares summaries that are not LlmInput's (null items, parts that are not arrays) without throwing", () => {

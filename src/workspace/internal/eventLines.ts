@@ -74,6 +74,7 @@ const recordLine = (
         { path: "llmInputAdded", reason: "its value changed as it was read" }
     }
     text += `,"llmInputBase":${quote(delta.base)},"llmInputKept":${delta.kept},"llmInputAdded":${added}`
+    if (delta.dropped !== 0) text += `,"llmInputDroppedAt":${delta.droppedAt},"llmInputDropped":${delta.dropped}`
   }
   return typed ? text + "}" : { path: "type", reason: "it has no type (a string)" }
 }

@@ -110,7 +110,77 @@ describe("the packed package", () => {
         )
         assert.strictEqual(tsc.stdout, "", "the package's .d.ts files compile in a strict project")
         assert.strictEqual(tsc.code, 0, tsc.stderr)
+
+        // A consumer reaching into an area's internal/ modules is refused, by Node and by TypeScript.
+        const reach = yield* exec(
+          [
+            process.execPath,
+            "--input-type=module",
+            "-e",
+            `import("effect-swarm/workspace/internal/jsonlWriter").then(() => console.log("imported"), (e) => console.log(e.code))`
+          ],
+          project
+        )
+        assert.strictEqual(reach.stdout, "ERR_PACKAGE_PATH_NOT_EXPORTED\n", reach.stderr)
+        yield* fs.writeFileString(
+          path.join(project, "consumer.ts"),
+          `import * as Writer from "effect-swarm/workspace/internal/jsonlWriter"\nexport const w = Writer\n`
+        )
+        const internal = yield* exec(
+          [process.execPath, path.join(repo, "node_modules/typescript/bin/tsc"), "-p", "."],
+          project
+        )
+        assert.notStrictEqual(internal.code, 0, "TypeScript resolves an internal module")
+        assert.include(internal.stdout, "effect-swarm/workspace/internal/jsonlWriter")
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: 600_000 }
+  )
+
+  // Every internal/ folder, at any depth, is closed by package.json "exports" ("./*" opens every other
+  // module): checked with Node's own resolver in a project where the package's files are stubs.
+  it.scoped(
+    "exports: no module under an internal/ folder can be imported by a consumer; public modules can",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const tmp = yield* fs.makeTempDirectoryScoped({ prefix: "effect-swarm-exports-" })
+        const pkg = path.join(tmp, "node_modules", "effect-swarm")
+        yield* fs.makeDirectory(pkg, { recursive: true })
+        yield* fs.copyFile(path.join(repo, "package.json"), path.join(pkg, "package.json"))
+        const internal: Array<string> = []
+        const walk = (dir: string): Effect.Effect<void, unknown> =>
+          fs.readDirectory(path.join(repo, "src", dir)).pipe(
+            Effect.flatMap((names) =>
+              Effect.forEach(names, (name) => {
+                const rel = dir === "" ? name : `${dir}/${name}`
+                return Effect.flatMap(fs.stat(path.join(repo, "src", rel)), (info) =>
+                  info.type === "Directory"
+                    ? walk(rel)
+                    : rel.endsWith(".ts") && rel.split("/").includes("internal")
+                    ? Effect.sync(() => void internal.push(rel.slice(0, -3)))
+                    : Effect.void)
+              }, { discard: true })
+            )
+          )
+        yield* walk("")
+        assert.isAbove(internal.length, 20)
+        const publicModules = ["index", "observability", "workspace/MessageStore", "sandbox/worker/WorkerScript"]
+        for (const module of [...internal, ...publicModules]) {
+          const file = path.join(pkg, "dist", "src", `${module}.js`)
+          yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+          yield* fs.writeFileString(file, "export const ok = 1\n")
+        }
+        const script = `const specs = ${JSON.stringify([...internal, ...publicModules])}
+for (const m of specs) {
+  const spec = m === "index" ? "effect-swarm" : "effect-swarm/" + m
+  try { await import(spec); console.log("open " + m) } catch (e) { console.log((e.code === "ERR_PACKAGE_PATH_NOT_EXPORTED" ? "closed " : "error " + e.code + " ") + m) }
+}`
+        const r = yield* exec([process.execPath, "--input-type=module", "-e", script], tmp)
+        assert.strictEqual(r.code, 0, r.stderr)
+        const lines = r.stdout.trim().split("\n")
+        assert.deepStrictEqual(lines.filter((l) => l.startsWith("open ")), publicModules.map((m) => `open ${m}`))
+        assert.deepStrictEqual(lines.filter((l) => !l.startsWith("open ")), internal.map((m) => `closed ${m}`))
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 60_000 }
   )
 })

@@ -22,6 +22,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
@@ -139,6 +140,18 @@ export interface LoadOptions {
   readonly registry: ToolRegistry.Service
   /** How long one `register` may take (default 30 seconds, on `Clock`). */
   readonly registerTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long one event handler call may take before it is left behind with a warning and the instance's
+   * next handlers and events are delivered (default 30 seconds, on `Clock`; `Duration.infinity` for no
+   * deadline). `api.events.on(type, handler, { timeout })` sets it per handler.
+   */
+  readonly handlerTimeout?: Duration.DurationInput | undefined
+  /**
+   * How many extension events one chain of handlers may emit (a handler of `a` emits `b`, a handler of `b`
+   * emits `c`, ...) before the next emit of the chain is dropped with a warning (default 32). It bounds a
+   * handler that emits the event it handles.
+   */
+  readonly maxEventChain?: number | undefined
 }
 
 /**
@@ -219,10 +232,38 @@ export const load: (
     return built.value
   })
 
+const invalidOption = (field: string, value: unknown, suggestion: string) =>
+  new ExtensionLoadError({
+    code: "E_EXT_OPTIONS",
+    extension: "(all)",
+    file: "(Extension.load options)",
+    reason: `${field} is ${typeof value === "string" ? `'${value}'` : String(value)}`,
+    suggestion
+  })
+
+const eventOptions = (options: LoadOptions): Effect.Effect<Events.Options, ExtensionLoadError> => {
+  const handlerTimeout = options.handlerTimeout === undefined
+    ? Option.some(Duration.seconds(30))
+    : Duration.decodeUnknown(options.handlerTimeout)
+  if (Option.isNone(handlerTimeout) || Duration.toMillis(handlerTimeout.value) <= 0) {
+    return Effect.fail(invalidOption(
+      "handlerTimeout",
+      options.handlerTimeout,
+      "give a positive duration such as \"30 seconds\" (Duration.infinity for no deadline)"
+    ))
+  }
+  const maxEventChain = options.maxEventChain ?? 32
+  if (!Number.isSafeInteger(maxEventChain) || maxEventChain < 1) {
+    return Effect.fail(invalidOption("maxEventChain", options.maxEventChain, "give a whole number of at least 1"))
+  }
+  return Effect.succeed({ handlerTimeout: handlerTimeout.value, maxEventChain })
+}
+
 const build = (options: LoadOptions) =>
   Effect.gen(function*() {
     const { instance, pipeline, registry } = options
     const timeout = Duration.decode(options.registerTimeout ?? Duration.seconds(30))
+    const hubOptions = yield* eventOptions(options)
     const runtime = yield* Effect.runtime<never>()
     const stateService = yield* ExtensionState
     const cells = State.make(stateService, instance)
@@ -245,7 +286,7 @@ const build = (options: LoadOptions) =>
     yield* Effect.addFinalizer(() =>
       cells.save.pipe(Effect.catchAll((e) => Effect.logWarning(`extension state not saved at dispose: ${e.message}`)))
     )
-    const hub = yield* Events.make(instance)
+    const hub = yield* Events.make(instance, hubOptions)
 
     for (const definition of options.extensions) {
       const file = path.resolve(definition.entry)

@@ -23,6 +23,7 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as RuntimeEvent from "../event/RuntimeEvent.js"
 import type { ContextOf, Kind, MiddlewareOf, ResultOf } from "../pipeline/Middleware.js"
@@ -162,6 +163,28 @@ export interface ExtensionEvent {
 export type HandlerResult = void | PromiseLike<void> | Effect.Effect<void, unknown>
 
 /**
+ * Options of `api.events.on`.
+ *
+ * @example
+ * ```js
+ * // a handler that may take up to two minutes (the default deadline is the environment's, 30 seconds)
+ * api.events.on("turn.completed", async (event) => { await upload(event) }, { timeout: "2 minutes" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventHandlerOptions {
+  /**
+   * How long one call of the handler may take (on `Clock`): a call still running then is left behind (an
+   * Effect is interrupted, a Promise no longer awaited) with a warning, and the instance's next handlers and
+   * events are delivered. A `Duration` input (`"2 minutes"`, milliseconds, `Infinity` for no deadline);
+   * default: the environment's `handlerTimeout` (30 seconds).
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -171,20 +194,32 @@ export interface EventsApi {
    * delivered in order, after the fact and never blocking the turn; to its turn-loop records
    * (`approval.requested`, `approval.resolved`, `tools.dispatched`, `budget.exceeded`, `turn.abandoned`),
    * delivered in the order they were written, after the fact (not ordered with the step and tool events);
-   * or to extension events of a name (see `emit`). Returns the function that unsubscribes.
+   * or to extension events of a name (see `emit`). Returns the function that unsubscribes. Each call of
+   * the handler has a deadline (`options.timeout`, default 30 seconds): one that does not settle by then is
+   * left behind with a warning, and later events are still delivered.
    */
   readonly on: {
-    <T extends RuntimeEvent.Type>(type: T, handler: (event: RuntimeEvent.Of<T>) => HandlerResult): () => void
+    <T extends RuntimeEvent.Type>(
+      type: T,
+      handler: (event: RuntimeEvent.Of<T>) => HandlerResult,
+      options?: EventHandlerOptions
+    ): () => void
     <T extends RuntimeEvent.LoopEvent["type"]>(
       type: T,
-      handler: (event: Extract<RuntimeEvent.LoopEvent, { readonly type: T }>) => HandlerResult
+      handler: (event: Extract<RuntimeEvent.LoopEvent, { readonly type: T }>) => HandlerResult,
+      options?: EventHandlerOptions
     ): () => void
-    (name: string, handler: (event: ExtensionEvent) => HandlerResult): () => void
+    (name: string, handler: (event: ExtensionEvent) => HandlerResult, options?: EventHandlerOptions): () => void
   }
   /**
    * Emits an extension event to this instance's extensions subscribed to `name` (runtime event and
    * turn-loop record types are reserved: a `TypeError` is thrown at the call, as after the
    * environment was disposed). Resolves when every handler finished.
+   *
+   * An emit made while a handler runs (in its code, its Promises or its Effect) continues that handler's
+   * chain of events; the 33rd event of one chain (`maxEventChain`, 32 by default) is dropped with a
+   * warning naming the extension, the event and the chain, and the Promise resolves: a handler that emits
+   * the event it handles, directly or through other handlers, cannot loop forever.
    */
   readonly emit: (name: string, payload?: unknown) => Promise<void>
 }

@@ -15,7 +15,8 @@ import * as Schema from "effect/Schema"
  * - `E_EXT_INIT`: `register` threw, rejected, or did not settle within the register timeout;
  * - `E_EXT_DUPLICATE`: the agent uses two extensions of the same name (their state files would collide);
  * - `E_EXT_AGENT_NOT_FOUND`: the agent the environment is built for is not in the bundle;
- * - `E_EXT_NO_STATE`: a durable agent instance was given extensions and no `ExtensionState` service.
+ * - `E_EXT_NO_STATE`: a durable agent instance was given extensions and no `ExtensionState` service;
+ * - `E_EXT_OPTIONS`: `Extension.load`'s `handlerTimeout` or `maxEventChain` is not a valid value.
  *
  * @since 0.1.0
  * @category models
@@ -26,7 +27,8 @@ export const Code = Schema.Literal(
   "E_EXT_INIT",
   "E_EXT_DUPLICATE",
   "E_EXT_AGENT_NOT_FOUND",
-  "E_EXT_NO_STATE"
+  "E_EXT_NO_STATE",
+  "E_EXT_OPTIONS"
 )
 
 /**

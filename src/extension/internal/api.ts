@@ -7,15 +7,17 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type { Kind } from "../../pipeline/Middleware.js"
 import type * as Pipeline from "../../pipeline/Pipeline.js"
 import * as ToolModule from "../../tool/ToolModule.js"
 import type * as ToolRegistry from "../../tool/ToolRegistry.js"
-import type { ExtensionApi, PipelineRegisterOptions, StateApi } from "../ExtensionApi.js"
+import type { EventHandlerOptions, ExtensionApi, PipelineRegisterOptions, StateApi } from "../ExtensionApi.js"
 import type { Hub } from "./events.js"
 import { adapt, type AnyMiddleware, isAsyncFunction, messageOf } from "./middleware.js"
 
@@ -114,12 +116,24 @@ export const make = (options: {
     },
     state: options.state,
     events: {
-      on: (type: string, handler: (event: never) => unknown) => {
+      on: (type: string, handler: (event: never) => unknown, opts?: EventHandlerOptions) => {
         ensureActive("events.on")
         if (typeof handler !== "function") {
           throw new TypeError(`extension ${name}: events.on(${type}) needs a handler function`)
         }
-        return hub.on(name, type, handler as never)
+        let timeout: Duration.Duration | undefined
+        if (opts?.timeout !== undefined) {
+          const decoded = Duration.decodeUnknown(opts.timeout)
+          if (Option.isNone(decoded) || Duration.toMillis(decoded.value) <= 0) {
+            throw new TypeError(
+              `extension ${name}: events.on(${type}): timeout ${
+                String(opts.timeout)
+              } is not a positive duration; give e.g. "2 minutes" or 120000 (ms), or Infinity for no deadline`
+            )
+          }
+          timeout = decoded.value
+        }
+        return hub.on(name, type, handler as never, timeout)
       },
       emit: (eventName, payload) => {
         // Thrown, not rejected: a fire-and-forget emit must not become an unhandled rejection.

@@ -1,7 +1,11 @@
 /**
  * The events of one extension environment: this instance's runtime events from the `EventBus`, and the
  * extension events its extensions emit. Handlers run one at a time per delivery, never inside the turn;
- * their failures are logged.
+ * their failures are logged. Each handler call has a deadline (on `Clock`): one that does not settle in
+ * time is left behind with a warning and the next handler runs. An extension event emitted while a handler
+ * runs (in its synchronous code, its Promise continuations or its Effect) continues that handler's chain;
+ * a chain longer than the limit is dropped with a warning, so a handler that emits the event it handles
+ * cannot loop forever.
  *
  * @since 0.1.0
  * @internal
@@ -10,10 +14,14 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import { AsyncLocalStorage } from "node:async_hooks"
 import { EventBus } from "../../event/EventBus.js"
 import * as RuntimeEvent from "../../event/RuntimeEvent.js"
 import type { ExtensionEvent, HandlerResult } from "../ExtensionApi.js"
@@ -24,11 +32,44 @@ type Handler = (event: never) => HandlerResult
 interface Subscription {
   readonly extension: string
   readonly handler: Handler
+  /** How long one call may take before the next handler runs (`Duration.infinity`: no deadline). */
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * The extension events that led to the one being handled, oldest first (empty for runtime events and
+ * emits from outside a handler). Carried by the delivering fiber for Effect handlers, and by an
+ * `AsyncLocalStorage` for a handler's synchronous code and the Promise continuations it starts.
+ */
+type Chain = ReadonlyArray<string>
+const chainRef = globalValue("effect-swarm/extension/eventChain", () => FiberRef.unsafeMake<Chain>([]))
+const chainStore = globalValue("effect-swarm/extension/eventChainStore", () => new AsyncLocalStorage<Chain>())
+
+// Inside a fiber its own chain (the storage may hold a stale one there); outside, the storage's.
+const currentChain = (): Chain => {
+  const fiber = Fiber.getCurrentFiber()
+  return Option.isSome(fiber) ? fiber.value.getFiberRef(chainRef) : chainStore.getStore() ?? []
+}
+
+const describeChain = (chain: Chain): string =>
+  chain.length <= 6 ? chain.join(" -> ") : `${chain.slice(0, 3).join(" -> ")} -> ... -> ${chain.slice(-3).join(" -> ")}`
+
+/** @internal */
+export interface Options {
+  /** The default deadline of one handler call (`api.events.on`'s `timeout` overrides it). */
+  readonly handlerTimeout: Duration.Duration
+  /** How many extension events one chain of handlers may emit before the next one is dropped. */
+  readonly maxEventChain: number
 }
 
 /** @internal */
 export interface Hub {
-  readonly on: (extension: string, type: string, handler: Handler) => () => void
+  readonly on: (
+    extension: string,
+    type: string,
+    handler: Handler,
+    timeout?: Duration.Duration | undefined
+  ) => () => void
   readonly emit: (extension: string, name: string, payload: unknown) => Promise<void>
   /** Queues a turn-loop record of this instance (`approval.requested`, ...) for the handlers of its type. */
   readonly deliverRecord: (record: { readonly type: string }) => void
@@ -38,14 +79,30 @@ export interface Hub {
   readonly removeAll: (extension: string) => void
 }
 
-// Runs one handler: a value, a Promise or an Effect; a throw, rejection or failure is logged.
-const invoke = (subscription: Subscription, type: string, event: unknown): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const out: unknown = (subscription.handler as (event: unknown) => unknown)(event)
+// Runs one handler: a value, a Promise or an Effect, in its event's chain; a throw, rejection or failure is
+// logged, and so is a call that does not settle by its deadline (an Effect is interrupted, a Promise is no
+// longer awaited): the next handler runs.
+const invoke = (subscription: Subscription, type: string, event: unknown, chain: Chain): Effect.Effect<void> => {
+  const call = Effect.suspend(() => {
+    const out: unknown = chainStore.run(chain, () => (subscription.handler as (event: unknown) => unknown)(event))
     if (Effect.isEffect(out)) return Effect.asVoid(out as Effect.Effect<unknown, unknown>)
     if (Predicate.isPromiseLike(out)) return Effect.tryPromise({ try: () => Promise.resolve(out), catch: (e) => e })
     return Effect.void
-  }).pipe(
+  }).pipe(Effect.locally(chainRef, chain))
+  const bounded = Duration.isFinite(subscription.timeout)
+    ? call.pipe(
+      Effect.timeoutOption(subscription.timeout),
+      Effect.flatMap((settled) =>
+        Option.isSome(settled) ? Effect.void : Effect.logWarning(
+          `extension ${subscription.extension}: handler of ${type} did not settle within ${
+            Duration.format(subscription.timeout)
+          }; it is left behind and the next handlers and events are delivered (raise the deadline with ` +
+            `api.events.on(type, handler, { timeout }), or return sooner and do long work elsewhere)`
+        )
+      )
+    )
+    : call
+  return bounded.pipe(
     Effect.catchAllCause((cause) =>
       Effect.logWarning(
         `extension ${subscription.extension}: handler of ${type} failed (the event is not re-delivered): ${
@@ -54,6 +111,7 @@ const invoke = (subscription: Subscription, type: string, event: unknown): Effec
       )
     )
   )
+}
 
 /** How long handlers may still run when the environment closes. */
 const drainTimeout = Duration.seconds(5)
@@ -79,7 +137,10 @@ export const loopTypes: ReadonlyArray<string> = [
  *
  * @internal
  */
-export const make = (instance: { readonly agentName: string; readonly instanceKey: string }): Effect.Effect<
+export const make = (
+  instance: { readonly agentName: string; readonly instanceKey: string },
+  options: Options
+): Effect.Effect<
   Hub,
   never,
   EventBus | Scope.Scope
@@ -92,13 +153,15 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     const fibers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(fibers)<never>()
 
-    const deliver = (type: string, event: unknown) =>
+    // `chain`: the extension events that led to this one, itself included (empty for runtime events).
+    const deliver = (type: string, event: unknown, chain: Chain) =>
       Effect.suspend(() => {
         const list = handlers.get(type)
         return list === undefined
           ? Effect.void
-          : Effect.forEach(list, (s) => invoke(s, type, event), { discard: true })
+          : Effect.forEach(list, (s) => invoke(s, type, event, chain), { discard: true })
       })
+    let dropped = 0
 
     const mine = (event: RuntimeEvent.RuntimeEvent) =>
       event.agentName === instance.agentName && event.instanceKey === instance.instanceKey
@@ -123,7 +186,7 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
       body: () =>
         Effect.flatMap(
           Queue.take(inbox),
-          (item) => item === undefined ? Effect.succeed(false) : Effect.as(deliver(item.type, item), true)
+          (item) => item === undefined ? Effect.succeed(false) : Effect.as(deliver(item.type, item, []), true)
         )
     }))
     // Delivers what is queued, in order, then stops: the forwarder stops and what is left in the subscription
@@ -161,8 +224,8 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
     // Also when the scope closes (the environment drains first, while the extensions' handlers are there).
     yield* Effect.addFinalizer(() => drain)
 
-    const on = (extension: string, type: string, handler: Handler) => {
-      const subscription: Subscription = { extension, handler }
+    const on = (extension: string, type: string, handler: Handler, timeout?: Duration.Duration) => {
+      const subscription: Subscription = { extension, handler, timeout: timeout ?? options.handlerTimeout }
       handlers.set(type, [...handlers.get(type) ?? [], subscription])
       let subscribed = true
       return () => {
@@ -184,6 +247,19 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
           )
         )
       }
+      const chain = [...currentChain(), name]
+      if (chain.length > options.maxEventChain) {
+        dropped++
+        chainStore.exit(() =>
+          runFork(Effect.logWarning(
+            `extension ${extension}: event '${name}' dropped: it would be event ${chain.length} of one chain of ` +
+              `handlers (${describeChain(chain)}), over the limit of ${options.maxEventChain}. A handler that emits ` +
+              `the event it handles, directly or through other handlers, loops: end the chain with a condition ` +
+              `(${dropped} dropped in ${instance.agentName}@${instance.instanceKey} so far)`
+          ))
+        )
+        return Promise.resolve()
+      }
       const event: ExtensionEvent = {
         type: name,
         extension,
@@ -192,7 +268,8 @@ export const make = (instance: { readonly agentName: string; readonly instanceKe
         instanceKey: instance.instanceKey
       }
       return new Promise<void>((resolve) => {
-        const fiber = runFork(deliver(name, event))
+        // Forked outside the storage: the scheduler must not carry this handler's chain to other fibers.
+        const fiber = chainStore.exit(() => runFork(deliver(name, event, chain)))
         fiber.addObserver(() => resolve())
       })
     }

@@ -22,7 +22,9 @@
  * HMAC-SHA256 of "<timestamp>.<raw body>">` (see `Webhook`), compared in constant time; a timestamp more
  * than `replayToleranceSeconds` from the server's `Clock` (stale: a replay; or in the future) is refused
  * like a bad signature: 401 with the reason, before the body is parsed. `replayToleranceSeconds: 0` turns
- * the timestamp off (the signature covers the body alone; a captured request can be replayed).
+ * the timestamp off (the signature covers the body alone; a captured request can be replayed). An
+ * instance's event stream (`GET /instances/.../events`) needs the same headers, signing the path as sent
+ * (without the query) in place of a body.
  *
  * Event streams (`?wait=stream`, `GET /instances/.../events`) send a comment line (`: heartbeat`) every
  * `heartbeatSeconds` on the `Clock`, so proxies that close idle connections keep them open.

@@ -4,8 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { Webhook } from "effect-swarm"
 import * as http from "node:http"
-import { baseLayer, echoModel, event, serve, webYaml } from "../connector/helpers.js"
+import { baseLayer, echoModel, event, readSse, serve, webYaml } from "../connector/helpers.js"
 
 interface Answer {
   readonly status: number
@@ -86,5 +87,38 @@ describe("review s16: the http connector", () => {
       const other = yield* raw(`${url}/healthz`, { headers: { host: "evil.example" } })
       assert.strictEqual(other.status, 403)
       assert.include(JSON.parse(other.body).message, "spec.config.allowedHosts")
+    }).pipe(Effect.scoped, Effect.provide(baseLayer)))
+
+  it.live("with a signing secret, an instance's event stream needs a signature too (it carries the conversation)", () =>
+    Effect.gen(function*() {
+      const secret = "whsec-s16"
+      const { url } = yield* serve({ "connectors.yaml": webYaml({ signingSecret: secret }) })
+      const path = "/instances/front@u-eve/events"
+      // Anyone who can reach the port read every instance's model inputs, tool calls and replies.
+      const unsigned = yield* Effect.promise(async () => {
+        const res = await fetch(`${url}${path}`)
+        const status = res.status
+        const body = status === 200 ? (await res.body?.cancel(), "") : await res.text()
+        return { status, body }
+      })
+      assert.strictEqual(unsigned.status, 401)
+      assert.include(JSON.parse(unsigned.body).message, "webhook signature")
+      const t = String(Math.floor(Date.now() / 1000))
+      const otherPath = yield* raw(`${url}${path}`, {
+        headers: {
+          [Webhook.header]: Webhook.sign(secret, "/instances/front@u-other/events", t),
+          [Webhook.timestampHeader]: t
+        }
+      })
+      assert.strictEqual(otherPath.status, 401)
+      // Signed (the path, with the timestamp, as for a POST's body): the stream opens.
+      const opened = yield* Effect.promise(async () => {
+        const res = await fetch(`${url}${path}`, {
+          headers: { [Webhook.header]: Webhook.sign(secret, path, t), [Webhook.timestampHeader]: t }
+        })
+        return { status: res.status, events: await readSse(res, (e) => e.event === "open") }
+      })
+      assert.strictEqual(opened.status, 200)
+      assert.deepStrictEqual(opened.events.map((e) => e.data), [{ instance: "front@u-eve" }])
     }).pipe(Effect.scoped, Effect.provide(baseLayer)))
 })

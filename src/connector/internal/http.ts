@@ -100,18 +100,23 @@ const readBody = (h: Handler, request: HttpServerRequest.HttpServerRequest) =>
     )
   })
 
-const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url: URL) =>
-  Effect.gen(function*() {
-    const raw = yield* readBody(h, request)
-    if (h.rt.verifiesWebhooks) {
-      const replay = h.replayToleranceSeconds === 0 ? undefined : {
+// With a signing secret, `signed` (the raw body of a POST; the path of a GET) must carry the request's signature.
+const verify = (h: Handler, request: HttpServerRequest.HttpServerRequest, signed: string) =>
+  h.rt.verifiesWebhooks ?
+    h.rt.verifyWebhook(
+      signed,
+      request.headers[Webhook.header],
+      h.replayToleranceSeconds === 0 ? undefined : {
         timestamp: request.headers[Webhook.timestampHeader],
         toleranceSeconds: h.replayToleranceSeconds
       }
-      yield* h.rt.verifyWebhook(raw, request.headers[Webhook.header], replay).pipe(
-        Effect.mapError((e) => problem(401, e._tag, e.message))
-      )
-    }
+    ).pipe(Effect.mapError((e) => problem(401, e._tag, e.message))) :
+    Effect.void
+
+const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url: URL) =>
+  Effect.gen(function*() {
+    const raw = yield* readBody(h, request)
+    yield* verify(h, request, raw)
     const event = yield* Effect.try({
       try: () => JSON.parse(raw) as unknown,
       catch: (e) =>
@@ -234,7 +239,12 @@ export const app = (h: Handler) =>
       return yield* Effect.merge(Effect.interruptible(postEvent(h, request, url)))
     }
     if (request.method === "GET" && parts[0] === "instances" && parts[2] === "events" && parts.length === 3) {
-      return instanceEvents(h, parts[1]!)
+      // The stream carries the instance's conversation (model inputs, tool calls, replies): with a signing
+      // secret it is as protected as the POSTs, the signature covering the path as sent.
+      return yield* verify(h, request, url.pathname).pipe(
+        Effect.as(instanceEvents(h, parts[1]!)),
+        Effect.merge
+      )
     }
     return problem(
       404,

@@ -5,6 +5,8 @@
  *
  * The estimate is a ratio, not a tokenizer: English prose runs about 4 characters per token on the
  * OpenAI tokenizers (o200k / cl100k) and about 3.5 on Anthropic's; JSON and code run denser (about 3).
+ * Other scripts run far denser (CJK about 1 token a character, an emoji up to 4), so characters outside
+ * ASCII are counted by script (see {@link estimate}).
  * Each message adds {@link messageOverhead} tokens (role and separators), each image
  * {@link imageTokens}. Counts are cached per message object (messages are immutable values), so a
  * message is measured once however many steps it is sent in.
@@ -65,13 +67,37 @@ export const messageOverhead = 4
  */
 export const imageTokens = 1500
 
+// Any character outside ASCII (a fast test: most text sent to models is ASCII).
+const nonAscii = /[^\u0000-\u007f]/
+
+// Tokens of a text with characters outside ASCII: ASCII at the provider's ratio; Latin with accents, Greek,
+// Cyrillic, Hebrew and Arabic (below U+0900) at 2 characters per token; every other character of the Basic
+// Multilingual Plane (Indic, Thai, CJK, kana, Hangul, symbols) 1 token; a character outside it (emoji,
+// rare CJK: a surrogate pair) 2 tokens. The OpenAI and Anthropic tokenizers give CJK 1-2 tokens a
+// character and an emoji 1-4, so a characters-per-token ratio undercounted such text 4-8 times.
+const countMixed = (text: string, ratio: number): number => {
+  let ascii = 0
+  let tokens = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) ascii++
+    else if (c < 0x900) tokens += 0.5
+    else tokens += 1 // a surrogate counts once per half: 2 a pair
+  }
+  return Math.ceil(ascii / ratio + tokens)
+}
+
 /**
- * The default estimate for a provider: `ceil(characters / charsPerToken[provider])`.
+ * The default estimate for a provider: ASCII text at `charsPerToken[provider]` characters a token; other
+ * scripts by what the real tokenizers give them (see the module docs): about 2 characters a token for
+ * accented Latin, Greek, Cyrillic, Hebrew and Arabic, 1 token a character for CJK, kana, Hangul, Indic
+ * and Thai, 2 tokens for an emoji.
  *
  * @example
  * ```ts
  * import { Tokens } from "effect-swarm"
  * Tokens.estimate("anthropic").countText("hello world!!") // 4
+ * Tokens.estimate("openai").countText("你好，世界") // 5
  * ```
  *
  * @since 0.1.0
@@ -79,7 +105,11 @@ export const imageTokens = 1500
  */
 export const estimate = (provider: string): Tokenizer => {
   const ratio = charsPerToken[provider] ?? charsPerToken.default!
-  return { name: `estimate(${ratio} chars/token)`, exact: false, countText: (text) => Math.ceil(text.length / ratio) }
+  return {
+    name: `estimate(${ratio} chars/token)`,
+    exact: false,
+    countText: (text) => nonAscii.test(text) ? countMixed(text, ratio) : Math.ceil(text.length / ratio)
+  }
 }
 
 const stringify = (value: unknown): string => {

@@ -67,8 +67,8 @@ export interface Spec {
 }
 
 /**
- * The policy could not be resolved: `window` or `summarize` without a known window, or a reserve that
- * leaves nothing for the conversation.
+ * The policy could not be resolved: `window` or `summarize` without a known window, a window larger
+ * than the Model's, a limit out of range, or a reserve that leaves nothing for the conversation.
  *
  * @since 0.1.0
  * @category errors
@@ -98,9 +98,34 @@ export const all: Policy = {
   keepRatio: 0.5
 }
 
+const wholeTokens = (agent: string, field: string, value: number | undefined, least: number) =>
+  value === undefined || (Number.isSafeInteger(value) && value >= least) ? undefined : new ContextConfigError({
+    agent,
+    field,
+    detail: `${value} is not a whole number of tokens of at least ${least}`,
+    suggestion: `give a whole number, e.g. ${field}: ${field === "reserveTokens" ? 1024 : 8192}`
+  })
+
+const ratio = (agent: string, field: string, value: number | undefined, low: number, high: number) =>
+  value === undefined || (value >= low && value < high) ? undefined : new ContextConfigError({
+    agent,
+    field,
+    detail: `${value} is not a number in [${low}, ${high})`,
+    suggestion: `give e.g. ${field}: ${field === "margin" ? 0.05 : 0.5}`
+  })
+
+// The checks of the YAML schema (resource/internal/resource/context.ts), for specs given in code.
+const checkNumbers = (agent: string, spec: Spec): ContextConfigError | undefined =>
+  wholeTokens(agent, "windowTokens", spec.windowTokens, 1) ??
+    wholeTokens(agent, "reserveTokens", spec.reserveTokens, 0) ??
+    ratio(agent, "margin", spec.margin, 0, 0.5) ??
+    wholeTokens(agent, "summary.maxTokens", spec.summary?.maxTokens, 1) ??
+    ratio(agent, "summary.keepRatio", spec.summary?.keepRatio, 0.05, 1)
+
 /**
  * Resolves the policy of an agent: the Agent's `spec.context` over the Swarm's, the window from
- * `windowTokens` or else the Model's `spec.options.contextWindow`. The reserve defaults to the
+ * `windowTokens` or else the Model's `spec.options.contextWindow` (a `windowTokens` larger than the
+ * Model's window is refused, and so are limits that are not whole token counts or ratios in range). The reserve defaults to the
  * Agent's `modelConfig.params.maxTokens`, else a quarter of the window (at most 4096). The summary
  * defaults to a tenth of the window (at most 2000 tokens).
  *
@@ -128,9 +153,25 @@ export const resolve = (input: {
   const s = input.swarmSpec ?? {}
   const a = input.agentSpec ?? {}
   const strategy = a.strategy ?? s.strategy ?? "all"
+  const invalid = checkNumbers(input.agent, a) ?? checkNumbers(input.agent, s)
+  if (invalid !== undefined) return Either.left(invalid)
   const fromModel = input.model?.options?.contextWindow
-  const windowTokens = a.windowTokens ?? s.windowTokens ??
-    (typeof fromModel === "number" && Number.isSafeInteger(fromModel) && fromModel > 0 ? fromModel : undefined)
+  const modelWindow = typeof fromModel === "number" && Number.isSafeInteger(fromModel) && fromModel > 0
+    ? fromModel
+    : undefined
+  const given = a.windowTokens ?? s.windowTokens
+  if (given !== undefined && modelWindow !== undefined && given > modelWindow) {
+    return Either.left(
+      new ContextConfigError({
+        agent: input.agent,
+        field: "windowTokens",
+        detail: `${given} is larger than the Model's context window (${modelWindow}, its options.contextWindow): ` +
+          "views of that size would fail at the provider",
+        suggestion: `set windowTokens to at most ${modelWindow}, or leave it out to use the Model's`
+      })
+    )
+  }
+  const windowTokens = given ?? modelWindow
   if (strategy !== "all" && windowTokens === undefined) {
     return Either.left(
       new ContextConfigError({

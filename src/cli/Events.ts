@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import * as StateRoot from "../config/StateRoot.js"
+import { safe } from "../connector/internal/terminalText.js"
 import * as Instances from "../workspace/Instances.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
 import * as Target from "./internal/target.js"
@@ -119,18 +120,19 @@ export const formatRecord = (line: string, color: boolean): string => {
   let record: Record<string, unknown>
   try {
     const parsed: unknown = JSON.parse(line)
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return `(unreadable) ${line}`
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return `(unreadable) ${safe(line)}`
     record = parsed as Record<string, unknown>
   } catch {
-    return `(unreadable) ${line}`
+    return `(unreadable) ${safe(line)}`
   }
   const c = paint(color)
-  const type = str(record.type) ?? "?"
+  // Recorded text (tool names, reasons, error messages) is shown, never obeyed by the terminal.
+  const type = safe(str(record.type) ?? "?")
   const failed = type.endsWith(".failed") || record.status === "error"
   const fields: Array<string> = []
   const field = (name: string, key: string) => {
     const v = str(record[key])
-    if (v !== undefined) fields.push(`${name}=${v}`)
+    if (v !== undefined) fields.push(`${name}=${safe(v)}`)
   }
   field("turn", "turnId")
   field("step", "stepIndex")

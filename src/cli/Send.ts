@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as AgentInstance from "../agent/AgentInstance.js"
 import * as Turn from "../agent/Turn.js"
 import * as StateRoot from "../config/StateRoot.js"
+import { safe } from "../connector/internal/terminalText.js"
 import * as Message from "../conversation/Message.js"
 import type { TurnResult } from "../pipeline/Middleware.js"
 import * as Bundle from "../resource/Bundle.js"
@@ -76,17 +77,20 @@ const print = (instance: AgentInstance.AgentInstance, result: TurnResult, option
       }))
     } else {
       const c = paint(yield* detectColor)
-      if (reply !== undefined && reply.length > 0) yield* Console.log(reply)
+      // Model text is shown, never obeyed by the terminal (--json gives it exactly).
+      if (reply !== undefined && reply.length > 0) yield* Console.log(safe(reply))
       for (const p of pending) {
         yield* Console.log(
-          `${c("33", "awaiting approval")}: ${p.toolName} (call ${p.toolCallId}); ` +
-            `effect-swarm approve ${label} ${p.toolCallId}   or   effect-swarm deny ${label} ${p.toolCallId} --reason "..."`
+          `${c("33", "awaiting approval")}: ${safe(p.toolName)} (call ${safe(p.toolCallId)}); ` +
+            `effect-swarm approve ${label} ${safe(p.toolCallId)}   or   effect-swarm deny ${label} ${
+              safe(p.toolCallId)
+            } --reason "..."`
         )
       }
       if (result.finishReason === "budget_exceeded") {
         yield* Console.error(c("31", `turn ${result.turnId} stopped: budget ${result.limit ?? "exceeded"}`))
       } else if (result.finishReason === "error") {
-        yield* Console.error(c("31", `turn ${result.turnId} failed: ${result.error?.message ?? "model error"}`))
+        yield* Console.error(c("31", `turn ${result.turnId} failed: ${safe(result.error?.message ?? "model error")}`))
       } else if (result.finishReason === "max_steps") {
         yield* Console.error(c("33", `turn ${result.turnId} stopped at the step limit (maxStepsPerTurn)`))
       }
@@ -106,7 +110,7 @@ const onAwaiting = (instance: AgentInstance.AgentInstance, options: Options) => 
     } else {
       yield* Console.error(e.message)
       for (const p of pending) {
-        yield* Console.error(`  effect-swarm approve ${instance.label} ${p.toolCallId}   (${p.toolName})`)
+        yield* Console.error(`  effect-swarm approve ${instance.label} ${safe(p.toolCallId)}   (${safe(p.toolName)})`)
       }
     }
     return yield* new CliExit({ code: ExitCode.awaitingApproval })

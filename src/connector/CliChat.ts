@@ -20,6 +20,7 @@ import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as readline from "node:readline"
 import type { Builtin, Runtime } from "./Connector.js"
+import { safe } from "./internal/terminalText.js"
 
 /**
  * Where the chat reads and writes (stdin / stdout by default; tests pass their own streams).
@@ -95,12 +96,15 @@ export const connector = (options: Options = {}): Builtin => (ctx: Runtime) =>
       })
     yield* ctx.runtimeEvents.pipe(
       Stream.runForEach((e) => {
-        const who = `${e.agentName}@${e.instanceKey}`
-        if (e.type === "tool.called") return line(paint("2", `  ${who} -> ${e.toolName}`))
+        // Model and tool text is shown, never obeyed by the terminal (internal/terminalText.ts).
+        const who = safe(`${e.agentName}@${e.instanceKey}`)
+        if (e.type === "tool.called") return line(paint("2", `  ${who} -> ${safe(e.toolName)}`))
         if (e.type === "tool.completed") {
-          return line(paint(e.status === "ok" ? "2" : "33", `  ${who} <- ${e.toolName} ${e.status}`))
+          return line(paint(e.status === "ok" ? "2" : "33", `  ${who} <- ${safe(e.toolName)} ${e.status}`))
         }
-        if (e.type === "tool.failed") return line(paint("31", `  ${who} <- ${e.toolName} failed: ${e.errorMessage}`))
+        if (e.type === "tool.failed") {
+          return line(paint("31", `  ${who} <- ${safe(e.toolName)} failed: ${safe(e.errorMessage)}`))
+        }
         return Effect.void
       }),
       Effect.forkScoped
@@ -120,18 +124,18 @@ export const connector = (options: Options = {}): Builtin => (ctx: Runtime) =>
               Effect.suspend(() => {
                 const head = streaming ? "" : `${paint("1", "assistant>")} `
                 streaming = true
-                return write(`${head}${delta}`)
+                return write(`${head}${safe(delta)}`)
               })
           }
         )
-        if (!streaming && reply.text.length > 0) yield* write(`${paint("1", "assistant>")} ${reply.text}`)
+        if (!streaming && reply.text.length > 0) yield* write(`${paint("1", "assistant>")} ${safe(reply.text)}`)
         if (streaming || reply.text.length > 0) yield* write("\n")
         streaming = false
         if (reply.finishReason !== "text_response") {
-          yield* write(paint("33", `(${reply.address}: turn ended with ${reply.finishReason})\n`))
+          yield* write(paint("33", `(${safe(reply.address)}: turn ended with ${reply.finishReason})\n`))
         }
       }).pipe(
-        Effect.catchAll((e) => write(paint("31", `error: ${e.message}\n`)))
+        Effect.catchAll((e) => write(paint("31", `error: ${safe(e.message)}\n`)))
       )
 
     const showPrompt = terminal ? Effect.sync(() => rl.prompt()) : Effect.void

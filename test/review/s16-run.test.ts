@@ -2,10 +2,15 @@
  * Review of `effect-swarm run`, connectors and the CLI (session 16): what an attacker or a new user tried,
  * in real servers on loopback (fakes only at the LLM boundary).
  */
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
 import { Webhook } from "effect-swarm"
 import * as http from "node:http"
+import * as path from "node:path"
+import * as Events from "../../src/cli/Events.js"
+import * as Bin from "../cli/bin.js"
 import { baseLayer, echoModel, event, readSse, serve, webYaml } from "../connector/helpers.js"
 
 interface Answer {
@@ -121,4 +126,103 @@ describe("review s16: the http connector", () => {
       assert.strictEqual(opened.status, 200)
       assert.deepStrictEqual(opened.events.map((e) => e.data), [{ instance: "front@u-eve" }])
     }).pipe(Effect.scoped, Effect.provide(baseLayer)))
+})
+
+/**
+ * A swarm whose model answers with terminal control sequences (what a prompt injection makes a model say):
+ * clear the screen, set the window title, write the clipboard (OSC 52), a carriage return over the line.
+ */
+const hostileYaml = `apiVersion: effect-swarm/v1
+kind: Model
+metadata: { name: brain }
+spec:
+  provider: scripted
+  script:
+    - text: "\\e[2J\\e[Hsafe\\e]0;pwned\\a\\e]52;c;cm0gLXJmIH4=\\a\\rOK\\u009b31m"
+---
+apiVersion: effect-swarm/v1
+kind: Agent
+metadata: { name: helper }
+spec:
+  modelConfig: { modelRef: Model/brain }
+---
+apiVersion: effect-swarm/v1
+kind: Swarm
+metadata: { name: desk }
+spec:
+  entryAgent: Agent/helper
+  agents: [Agent/helper]
+---
+apiVersion: effect-swarm/v1
+kind: Connector
+metadata: { name: terminal }
+spec:
+  builtin: cli
+  events: [{ name: stdin_message, properties: { line: { type: string }, channel: { type: string, optional: true } } }]
+---
+apiVersion: effect-swarm/v1
+kind: Connection
+metadata: { name: chat }
+spec:
+  connectorRef: Connector/terminal
+  swarmRef: Swarm/desk
+  ingress:
+    rules:
+      - match: { event: stdin_message }
+        route: { agentRef: Agent/helper, instanceKey: tty }
+`
+
+// What a terminal would obey: ESC, BEL, CR and the C1 CSI.
+
+const obeyed = /[\u001b\u0007\r\u009b]/
+
+layer(Layer.merge(Bin.layer, NodeContext.layer), { timeout: 120_000 })(
+  "review s16: model text on the terminal",
+  (it) => {
+    it.effect("send, run --once and the terminal chat show a reply's control sequences instead of obeying them", () =>
+      Effect.gen(function*() {
+        const bin = yield* Bin.Bin
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped({ prefix: "s16-hostile-" })
+        yield* fs.writeFileString(path.join(dir, "resources.yaml"), hostileYaml)
+        const shown = "^[[2J^[[Hsafe^[]0;pwned^G^[]52;c;cm0gLXJmIH4=^GOK\\u009b31m"
+
+        const sent = yield* bin.run(["send", "--dir", dir, "helper@s", "hi"])
+        assert.strictEqual(sent.code, 0, sent.stderr)
+        assert.notMatch(sent.stdout, obeyed)
+        assert.include(sent.stdout, shown)
+        // --json keeps the exact text (JSON escapes it).
+        const json = yield* bin.run(["send", "--dir", dir, "--json", "helper@j", "hi"])
+        assert.strictEqual(
+          JSON.parse(json.stdout).reply,
+          "\u001b[2J\u001b[Hsafe\u001b]0;pwned\u0007\u001b]52;c;cm0gLXJmIH4=\u0007\rOK\u009b31m"
+        )
+
+        const once = yield* bin.run(["run", dir, "--once", "hi"])
+        assert.strictEqual(once.code, 0, once.stderr)
+        assert.notMatch(once.stdout, obeyed)
+        assert.include(once.stdout, shown)
+
+        const chat = yield* bin.run(["run", dir], { stdin: "hi\n" })
+        assert.strictEqual(chat.code, 0, chat.stderr)
+        assert.notMatch(chat.stdout, obeyed)
+        assert.include(chat.stdout, shown)
+      }).pipe(Effect.scoped))
+  }
+)
+
+describe("review s16: effect-swarm events", () => {
+  it("a recorded reason or error message with control sequences is shown, not obeyed", () => {
+    const line = JSON.stringify({
+      type: "tool.failed",
+      turnId: "t1",
+      toolName: "web\u001b]0;x\u0007",
+      errorMessage: "\u001b[2Jfake prompt\r$ "
+    })
+    const shown = Events.formatRecord(line, false)
+    assert.notMatch(shown, obeyed)
+    assert.include(shown, "tool=web^[]0;x^G")
+    assert.include(shown, "error=^[[2Jfake prompt$ ")
+    assert.notMatch(Events.formatRecord("\u001b[2J not json", false), obeyed)
+  })
 })

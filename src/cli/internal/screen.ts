@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type { StepDelta } from "../../agent/internal/write.js"
+import { safe } from "../../connector/internal/terminalText.js"
 import * as EventBus from "../../event/EventBus.js"
 
 /** Where the screen writes (stdout, or a test's buffer). */
@@ -48,7 +49,8 @@ export const make = (sink: Sink, paint: (code: string, text: string) => string):
         sink.write(`${paint("1", `${label}>`)} `)
         open = label
       }
-      sink.write(chunk)
+      // Model text is shown, never obeyed by the terminal (connector/internal/terminalText.ts).
+      sink.write(safe(chunk))
       streamed.add(label)
     })
   return {
@@ -77,21 +79,22 @@ export const showToolCalls = (
     const events = yield* bus.subscribe
     yield* Queue.take(events).pipe(
       Effect.flatMap((e) => {
-        const who = `${e.agentName}@${e.instanceKey}`
+        const who = safe(`${e.agentName}@${e.instanceKey}`)
+        const tool = safe(e.type.startsWith("tool.") && "toolName" in e ? e.toolName : "")
         switch (e.type) {
           case "tool.called":
-            return screen.line(paint("2", `  ${who} -> ${e.toolName}${suffix(where(e.toolName))}`))
+            return screen.line(paint("2", `  ${who} -> ${tool}${suffix(where(e.toolName))}`))
           case "tool.completed":
             return screen.line(
               paint(
                 e.status === "ok" ? "2" : "33",
-                `  ${who} <- ${e.toolName} ${e.status}${e.errorCode === undefined ? "" : ` ${e.errorCode}`} (${
+                `  ${who} <- ${tool} ${e.status}${e.errorCode === undefined ? "" : ` ${safe(e.errorCode)}`} (${
                   Math.round(e.duration)
                 } ms)`
               )
             )
           case "tool.failed":
-            return screen.line(paint("31", `  ${who} <- ${e.toolName} failed: ${e.errorMessage}`))
+            return screen.line(paint("31", `  ${who} <- ${tool} failed: ${safe(e.errorMessage)}`))
           default:
             return Effect.void
         }

@@ -167,7 +167,10 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
       (yield* Config.boolean("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT").pipe(Config.withDefault(false)))
     const sdk = NodeSdk.layer(() => ({
       resource: { serviceName, serviceVersion: version },
-      spanProcessor: processors
+      spanProcessor: processors,
+      // No attribute value longer than a captured content attribute (16 KiB and its marker) is exported:
+      // values the model chooses (a tool name, a call id) are cut there too.
+      tracerConfig: { spanLimits: { attributeValueLengthLimit: 16_400 } }
     })).pipe(Layer.discard)
     return capture ? Layer.merge(sdk, Layer.locallyScoped(Pipeline.captureContent, true)) : sdk
   }))

@@ -43,6 +43,21 @@ const pick = (attributes: Attributes, keys: ReadonlyArray<string>): Attributes =
   return out
 }
 
+/**
+ * The tool name label of a tool call's metrics: `_OTHER` for a call to a tool the agent does not have
+ * (a name the model made up: one metric series per invented name otherwise, and the name is the model's).
+ */
+const toolLabels = (a: Attributes, keys: ReadonlyArray<string>): Attributes => {
+  const out = pick(a, keys)
+  if (a["error.type"] === "E_TOOL_NOT_IN_CATALOG" || a["error.type"] === "E_TOOL_NOT_FOUND") {
+    out["gen_ai.tool.name"] = "_OTHER"
+  }
+  return out
+}
+
+/** The most characters of a tool name kept on a span (the model chooses it; real names are far shorter). */
+const maxToolName = 256
+
 /** @internal */
 export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>): SpanProcessor => {
   const seconds = { unit: "s" }
@@ -78,6 +93,13 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     onStart: () => {},
     // Before the span is read-only: the cost becomes an attribute of the model-call span.
     onEnding: (span: Span) => {
+      if (span.name === "effect-swarm.tool") {
+        const name = span.attributes["gen_ai.tool.name"]
+        if (typeof name === "string" && name.length > maxToolName) {
+          span.setAttribute("gen_ai.tool.name", `${name.slice(0, maxToolName)}... (${name.length} characters)`)
+        }
+        return
+      }
       if (span.attributes["gen_ai.operation.name"] !== "chat") return
       const usd = costOf(span.attributes, prices)
       if (usd !== undefined) span.setAttribute("effect_swarm.cost.usd", usd)
@@ -104,8 +126,8 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
           retries.add(1, pick(a, ["gen_ai.agent.name", "effect_swarm.step.retry"]))
         }
       } else if (span.name === "effect-swarm.tool") {
-        toolDuration.record(duration, pick(a, ["gen_ai.tool.name", "effect_swarm.tool.status"]))
-        if (a["error.type"] !== undefined) toolErrors.add(1, pick(a, ["gen_ai.tool.name", "error.type"]))
+        toolDuration.record(duration, toolLabels(a, ["gen_ai.tool.name", "effect_swarm.tool.status"]))
+        if (a["error.type"] !== undefined) toolErrors.add(1, toolLabels(a, ["gen_ai.tool.name", "error.type"]))
       } else if (a["gen_ai.operation.name"] === "chat") {
         const model = pick(a, ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model"])
         modelDuration.record(duration, model)

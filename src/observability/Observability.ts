@@ -30,10 +30,12 @@ import {
   type SpanProcessor
 } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
+import * as ConfigErrors from "effect/ConfigError"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Pipeline from "../pipeline/Pipeline.js"
 import { version } from "../version.js"
 import * as SpanMetrics from "./internal/spanMetrics.js"
@@ -90,6 +92,19 @@ export interface Options {
   readonly captureContent?: boolean | undefined
 }
 
+// `metricInterval` as milliseconds; zero, negative or infinite intervals are refused (the SDK's reader
+// throws on them, which crashed the layer).
+const positiveMillis = (input: Duration.DurationInput): Effect.Effect<number, ConfigError.ConfigError> => {
+  const decoded = Duration.decodeUnknown(input)
+  const ms = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+  return Number.isFinite(ms) && ms > 0 ? Effect.succeed(ms) : Effect.fail(
+    ConfigErrors.InvalidData(
+      ["metricInterval"],
+      `metricInterval must be a positive, finite duration (e.g. "60 seconds"), got ${String(input)}`
+    )
+  )
+}
+
 const exportersFromEnv = Config.string("OTEL_TRACES_EXPORTER").pipe(
   Config.withDefault("otlp"),
   Config.map((s) =>
@@ -126,8 +141,14 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
     const metricsOn = options.metrics ??
       (yield* Config.string("OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp"))) !== "none"
     const interval = options.metricInterval !== undefined
-      ? Duration.toMillis(options.metricInterval)
-      : yield* Config.number("OTEL_METRIC_EXPORT_INTERVAL").pipe(Config.withDefault(60_000))
+      ? yield* positiveMillis(options.metricInterval)
+      : yield* Config.number("OTEL_METRIC_EXPORT_INTERVAL").pipe(
+        Config.withDefault(60_000),
+        Config.validate({
+          message: "OTEL_METRIC_EXPORT_INTERVAL must be a positive, finite number of milliseconds (e.g. 60000)",
+          validation: (ms) => Number.isFinite(ms) && ms > 0
+        })
+      )
     const base = options.endpoint?.replace(/\/+$/, "")
     const http = (path: string) => ({
       ...(base === undefined ? {} : { url: `${base}${path}` }),

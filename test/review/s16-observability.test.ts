@@ -5,7 +5,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { ConfigProvider, Duration, Effect, Exit, Layer } from "effect"
 import { AgentInstance, EventBus, Scripted, Turn } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
 import { attrs, metricsOf, receiver, spansOf } from "../observability/otlp.js"
@@ -47,4 +47,29 @@ describe("s16 review: observability", () => {
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: Duration.toMillis("60 seconds") }
   )
+
+  it.scoped("a zero, negative or non-finite metric interval is a typed ConfigError, never a crash", () =>
+    Effect.gen(function*() {
+      for (const env of ["0", "-5", "Infinity"]) {
+        const exit = yield* Effect.exit(
+          Layer.build(Observability.layer({ endpoint: "http://127.0.0.1:9", traces: [] })).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_METRIC_EXPORT_INTERVAL", env]]))),
+            Effect.scoped
+          )
+        )
+        assert.isTrue(Exit.isFailure(exit), env)
+        if (Exit.isFailure(exit)) {
+          assert.strictEqual(exit.cause._tag, "Fail", `OTEL_METRIC_EXPORT_INTERVAL=${env}: ${String(exit.cause)}`)
+          assert.include(String(exit.cause), "OTEL_METRIC_EXPORT_INTERVAL")
+        }
+      }
+      for (const interval of ["0 seconds", -1000, Number.NaN] as const) {
+        const exit = yield* Effect.exit(
+          Layer.build(Observability.layer({ endpoint: "http://127.0.0.1:9", traces: [], metricInterval: interval }))
+            .pipe(Effect.scoped)
+        )
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", `metricInterval ${String(interval)}`)
+        if (Exit.isFailure(exit)) assert.include(String(exit.cause), "metricInterval")
+      }
+    }))
 })

@@ -81,6 +81,17 @@ describe("review s16: the http connector", () => {
       assert.strictEqual(named.status, 200)
     }).pipe(Effect.scoped, Effect.provide(baseLayer)))
 
+  it.live("a path with broken percent-encoding is a 400 naming it, not a 500 and an error in the log", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve({ "connectors.yaml": webYaml() })
+      const broken = yield* raw(`${url}/instances/front@u-%E0%A4%A/events`, {})
+      assert.strictEqual(broken.status, 400)
+      assert.strictEqual(JSON.parse(broken.body).error, "InvalidPath")
+      assert.include(JSON.parse(broken.body).message, "%E0%A4%A")
+      const post = yield* raw(`${url}/connections/web%ZZ/events`, { method: "POST", body: event("x", "ann") })
+      assert.strictEqual(post.status, 400)
+    }).pipe(Effect.scoped, Effect.provide(baseLayer)))
+
   it.live("allowedHosts lets a loopback-bound connection answer a reverse proxy's name", () =>
     Effect.gen(function*() {
       const { url } = yield* serve({

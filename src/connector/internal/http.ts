@@ -221,7 +221,20 @@ export const app = (h: Handler) =>
     )
     if (refused !== undefined) return problem(403, refused.error, refused.message)
     const url = new URL(request.url, "http://localhost")
-    const parts = url.pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent)
+    const segments = url.pathname.split("/").filter((p) => p.length > 0)
+    const parts: Array<string> = []
+    for (const segment of segments) {
+      try {
+        parts.push(decodeURIComponent(segment))
+      } catch {
+        return problem(
+          400,
+          "InvalidPath",
+          `the path segment ${JSON.stringify(segment.slice(0, 200))} is not valid percent-encoding (a % must be ` +
+            "followed by two hex digits of UTF-8); encode the agent@instanceKey with encodeURIComponent"
+        )
+      }
+    }
     if (request.method === "GET" && url.pathname === "/healthz") {
       return HttpServerResponse.unsafeJson({ status: "ok", connection: h.rt.connection })
     }

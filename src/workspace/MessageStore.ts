@@ -57,10 +57,6 @@ export {
    * @category codecs
    */
   baseCodec,
-  /** @internal */
-  decodeEventFast,
-  /** @internal */
-  decodeMessageFast,
   /**
    * The codec of `events.jsonl` lines.
    *
@@ -76,6 +72,13 @@ export {
    */
   SnapshotHeader
 } from "./internal/messageCodec.js"
+
+export {
+  /** @internal */
+  decodeEventFast,
+  /** @internal */
+  decodeMessageFast
+} from "./internal/messageDecode.js"
 
 export type {
   /**

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AgentInstance } from "./instance.js"
-import { closeDangling, danglingCalls, openTurn } from "./loop.js"
+import { closeDangling, danglingCalls, openTurn } from "./openTurn.js"
 import { record } from "./write.js"
 
 /** What {@link abandonLocked} closed. */

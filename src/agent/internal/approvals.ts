@@ -7,6 +7,7 @@ import type { TurnResult } from "../../pipeline/Middleware.js"
 import { ApprovalNotPending } from "../AgentError.js"
 import type { AgentInstance } from "./instance.js"
 import * as Loop from "./loop.js"
+import { pendingApprovals } from "./openTurn.js"
 
 /** The tool calls of the instance that wait for a decision. */
 export const pending = (instance: AgentInstance) =>
@@ -31,7 +32,7 @@ export const decide = (instance: AgentInstance, toolCallId: string, approved: bo
       ...(reason === undefined ? {} : { reason })
     })
     const waiting: TurnResult = { turnId: approval.turnId, finishReason: "awaiting_approval" }
-    if (Loop.pendingApprovals(instance, approval.turnId).length > 0) return waiting
+    if (pendingApprovals(instance, approval.turnId).length > 0) return waiting
     const resumed = yield* Loop.resumeLocked(instance)
     return resumed._tag === "Some" ? resumed.value : waiting
   }))

@@ -150,7 +150,9 @@ const soak = async (task: string, turns: number, truncateEvery: number | undefin
     const again = stores()
     const started = performance.now()
     await again.runPromise(AgentInstance.make(options).pipe(Effect.scoped))
-    console.log(`${task}: the instance opened again after ${turns} turns in ${Math.round(performance.now() - started)} ms`)
+    console.log(
+      `${task}: the instance opened again after ${turns} turns in ${Math.round(performance.now() - started)} ms`
+    )
     await again.dispose()
   } finally {
     await runtime.dispose()

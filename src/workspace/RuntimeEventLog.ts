@@ -128,6 +128,42 @@ export interface RepairReport {
 }
 
 /**
+ * Options of {@link Service.read}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions {
+  /** Only records of these types (e.g. the turn loop's own, to reopen an instance without its step events). */
+  readonly types?: ReadonlySet<string> | undefined
+}
+
+const versionStart = Buffer.from(`{"v":`)
+const typeKey = Buffer.from(`,"type":"`)
+
+/**
+ * Whether the stored line `[start, end)` of `bytes` may be a record of one of `types`: false only when its
+ * first bytes show another type (`{"v":3,"type":"step.started",...`: the writer puts `v` first and the
+ * record's keys in their order, and most records start with their type); a line that starts otherwise is
+ * kept, to be parsed.
+ */
+const mayBeOneOf = (types: ReadonlySet<string>, bytes: Uint8Array, start: number, end: number): boolean => {
+  let i = start
+  for (const b of versionStart) if (i >= end || bytes[i++] !== b) return true
+  while (i < end && bytes[i]! >= 48 && bytes[i]! <= 57) i++
+  for (const b of typeKey) if (i >= end || bytes[i++] !== b) return true
+  let type = ""
+  for (; i < end; i++) {
+    const b = bytes[i]!
+    if (b === 34) return types.has(type)
+    // An escape or a byte past ASCII: the type is read by parsing the line.
+    if (b === 92 || b > 127 || type.length > 64) return true
+    type += String.fromCharCode(b)
+  }
+  return true
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -141,8 +177,15 @@ export interface Service {
     instance: WorkspacePaths.InstanceRef,
     events: ReadonlyArray<EventRecord>
   ) => Effect.Effect<void, RuntimeEventLogError>
-  /** Streams the instance's events from the start (a missing log is empty). */
-  readonly read: (instance: WorkspacePaths.InstanceRef) => Stream.Stream<EventRecord, RuntimeEventLogError>
+  /**
+   * Streams the instance's events from the start (a missing log is empty). With `types`, only records of
+   * those types: the others are left out unread where the line shows its type (a large log is read in a
+   * fraction of the time; a damaged line of another type goes unnoticed, as it is not read).
+   */
+  readonly read: (
+    instance: WorkspacePaths.InstanceRef,
+    options?: ReadOptions
+  ) => Stream.Stream<EventRecord, RuntimeEventLogError>
   /**
    * Salvages a damaged log: keeps every record that reads (in file order), reports each line dropped and
    * why, keeps the damaged original beside it (never deletes it). A healthy log is left alone.
@@ -252,16 +295,24 @@ export const make = (options?: {
         )
       })
 
-    const read = (instance: WorkspacePaths.InstanceRef): Stream.Stream<EventRecord, RuntimeEventLogError> =>
-      Stream.unwrap(Effect.as(
+    const read = (
+      instance: WorkspacePaths.InstanceRef,
+      options?: ReadOptions
+    ): Stream.Stream<EventRecord, RuntimeEventLogError> => {
+      const types = options?.types
+      const all = Jsonl.read(pathsOf(instance).runtimeEvents, codec, {
+        keepLine: types === undefined ? undefined : (bytes, start, end) => mayBeOneOf(types, bytes, start, end)
+      }).pipe(
+        Stream.provideService(FileSystem.FileSystem, fs),
+        // A step.started stored as a delta comes back whole (one expander per read: it follows the file).
+        (records) => Stream.suspend(() => Stream.map(records, LlmInputRecord.expander())),
+        Stream.mapError((e) => fromJsonl(e, repairHint))
+      )
+      return Stream.unwrap(Effect.as(
         ifOpen(instance, "read"),
-        Jsonl.read(pathsOf(instance).runtimeEvents, codec).pipe(
-          Stream.provideService(FileSystem.FileSystem, fs),
-          // A step.started stored as a delta comes back whole (one expander per read: it follows the file).
-          (records) => Stream.suspend(() => Stream.map(records, LlmInputRecord.expander())),
-          Stream.mapError((e) => fromJsonl(e, repairHint))
-        )
+        types === undefined ? all : Stream.filter(all, (r) => types.has(r.type))
       ))
+    }
 
     const release = (instance: WorkspacePaths.InstanceRef) => instances.release(pathsOf(instance).dir)
 

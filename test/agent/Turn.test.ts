@@ -299,6 +299,37 @@ describe("Turn.run", () => {
       assert.isBelow(sizes.slice(1).reduce((a, b) => a + b, 0), sizes[0]!)
     }))
 
+  it.scoped("an instance opens reading only the loop's records: a damaged step event does not keep it closed", () =>
+    Effect.gen(function*() {
+      const root = yield* tempRoot.pipe(Effect.provide(NodeFileSystem.layer))
+      yield* Effect.scoped(
+        Effect.flatMap(
+          TestAgent.make({
+            storage: { root },
+            tools: [echo],
+            script: [{ toolCalls: [{ name: "echo__say", id: "c1", arguments: { text: "1" } }] }, { text: "one" }]
+          }),
+          (first) => first.run("hi")
+        )
+      )
+      // Most of a long-lived log is step and tool events, which reopening never needed: it used to parse them
+      // all (seconds for a 10,000-turn log), and a damaged one kept the instance from opening at all.
+      const file = WorkspacePaths.instance(root, TestAgent.defaultRef).runtimeEvents
+      yield* Effect.flatMap(
+        FileSystem.FileSystem,
+        (fs) =>
+          Effect.flatMap(fs.readFileString(file), (text) =>
+            fs.writeFileString(
+              file,
+              text.split("\n").map((l) => l.includes(`"type":"tool.completed"`) ? l.slice(0, 40) : l).join("\n")
+            ))
+      ).pipe(Effect.provide(NodeFileSystem.layer))
+      const second = yield* TestAgent.make({ storage: { root }, script: [{ text: "two" }] })
+      const result = yield* second.run("again")
+      assert.strictEqual(TestAgent.replyText(result), "two")
+      assert.deepStrictEqual((yield* second.transcript).slice(-2), ["user: again", "assistant: two"])
+    }))
+
   it.scoped("a corrupt metadata.json (status writes are not fsynced) is rebuilt when the instance opens", () =>
     Effect.gen(function*() {
       const root = yield* tempRoot.pipe(Effect.provide(NodeFileSystem.layer))

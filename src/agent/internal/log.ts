@@ -40,6 +40,16 @@ export const emptyLog = (): LoopLog => ({ ended: new Map(), approvals: new Map()
 
 const str = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
+/** The record types {@link applyRecord} reads (an instance that opens reads only these and its context's). */
+export const recordTypes: ReadonlySet<string> = new Set([
+  "turn.completed",
+  "turn.failed",
+  "turn.abandoned",
+  "approval.requested",
+  "approval.resolved",
+  "tools.dispatched"
+])
+
 /** Applies a record to the log (in place; the log belongs to one instance under its lock). */
 export const applyRecord = (log: LoopLog, r: EventRecord): void => {
   const turnId = str(r.turnId)

@@ -11,6 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as path from "node:path"
 import type * as ContextPolicy from "../../context/ContextPolicy.js"
+import * as ContextWindow from "../../context/ContextWindow.js"
 import type * as Tokens from "../../context/Tokens.js"
 import type * as Conversation from "../../conversation/Conversation.js"
 import * as EventBus from "../../event/EventBus.js"
@@ -101,7 +102,10 @@ const build = (
       Effect.provideService(ToolRegistry.ToolRegistry, tools)
     )
     const log = Log.emptyLog()
-    const records = yield* storage.records
+    // Only the records the loop and the context window read: a long-lived log is mostly step and tool events.
+    const records = yield* storage.recordsOf(
+      options.context === undefined ? Log.recordTypes : new Set([...Log.recordTypes, ContextWindow.summaryRecordType])
+    )
     for (const r of records) Log.applyRecord(log, r)
     const conversation = yield* Ref.make(yield* storage.load)
     const settings = options.tools ?? {}

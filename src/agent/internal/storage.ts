@@ -33,7 +33,13 @@ export interface Storage {
     drafts: ReadonlyArray<MessageEvent.Draft>,
     expectedLastSeq: number
   ) => Effect.Effect<ReadonlyArray<MessageEvent.MessageEvent>, TurnStorageError>
+  /** Every record of the instance's runtime event log, in order. */
   readonly records: Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
+  /**
+   * The records of these types only, in order: what an instance reads when it opens (the turn loop's records
+   * and context summaries), without the step and tool events that make most of a long-lived log's bytes.
+   */
+  readonly recordsOf: (types: ReadonlySet<string>) => Effect.Effect<ReadonlyArray<EventRecord>, TurnStorageError>
   /** Appends turn-loop records; durable on return. */
   readonly record: (records: ReadonlyArray<EventRecord>) => Effect.Effect<void, TurnStorageError>
   /**
@@ -110,6 +116,15 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
           Effect.asVoid,
           Effect.mapError(storageError(ref, `setting the status to ${next}`))
         )
+    // What is queued goes first (see `recordWithNext`), then the log is read.
+    const readRecords = (types: ReadonlySet<string> | undefined) =>
+      Effect.zipRight(
+        writeRecords([]),
+        Stream.runCollect(log.read(ref, types === undefined ? undefined : { types })).pipe(
+          Effect.map((chunk) => Array.from(chunk)),
+          Effect.mapError(storageError(ref, "reading the runtime events"))
+        )
+      )
     // `load` and `records` are built when run, not here: as values they kept a whole read pipeline (a
     // Stream, spans, captured call sites: about 12 KB) alive per instance for as long as it lives, idle or not.
     const storage: Storage = {
@@ -118,15 +133,8 @@ export const durable = (ref: InstanceRef, observed: Array<EventRecord>) =>
       load: Effect.suspend(() => store.load(ref).pipe(Effect.mapError(storageError(ref, "loading the conversation")))),
       append: (drafts, expectedLastSeq) =>
         store.append(ref, drafts, { expectedLastSeq }).pipe(Effect.mapError(storageError(ref, "appending messages"))),
-      records: Effect.suspend(() =>
-        Effect.zipRight(
-          writeRecords([]),
-          Stream.runCollect(log.read(ref)).pipe(
-            Effect.map((chunk) => Array.from(chunk)),
-            Effect.mapError(storageError(ref, "reading the runtime events"))
-          )
-        )
-      ),
+      records: Effect.suspend(() => readRecords(undefined)),
+      recordsOf: readRecords,
       record: writeRecords,
       recordWithNext: (records) =>
         Effect.sync(() => {
@@ -165,6 +173,7 @@ export const memory = (initial: Conversation.Conversation = Conversation.empty) 
       append: (drafts, expectedLastSeq) =>
         Effect.sync(() => drafts.map((draft, i) => MessageEvent.withSeq(draft, expectedLastSeq + 1 + i))),
       records: Effect.sync(() => records.slice()),
+      recordsOf: (types) => Effect.sync(() => records.filter((r) => types.has(r.type))),
       record: (added) =>
         Effect.sync(() => {
           for (const r of added) records.push(r)

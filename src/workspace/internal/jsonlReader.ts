@@ -107,6 +107,12 @@ export const read = <A>(
      * streamed in 1 MiB chunks.
      */
     readonly maxWholeRead?: number | undefined
+    /**
+     * Lines whose bytes `[start, end)` of `bytes` this refuses are left out unread (not decoded, not parsed,
+     * not checked: a damaged one goes unnoticed), for a reader that needs a few kinds of record of a large
+     * file and can tell them by their first bytes.
+     */
+    readonly keepLine?: ((bytes: Uint8Array, start: number, end: number) => boolean) | undefined
   }
 ): Stream.Stream<A, JsonlError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
@@ -130,6 +136,8 @@ export const read = <A>(
       }
       carry = last + 1 < buf.length ? buf.slice(last + 1) : undefined
       consumed += last + 1
+      const keepLine = options?.keepLine
+      if (keepLine !== undefined) return Effect.suspend(() => kept(buf, last, keepLine))
       const text = decodeText(buf.subarray(0, last))
       if (typeof text === "number") {
         const bad = Buffer.from(buf.buffer, buf.byteOffset, last).toString("utf8").split("\n")[text] ?? ""
@@ -142,25 +150,62 @@ export const read = <A>(
           })
         )
       }
-      const lines = text.split("\n")
       const out: Array<A> = []
-      const fast = codec.decodeFast
-      for (const line of lines) {
+      for (const line of text.split("\n")) {
         lineNo++
-        // A record starts with "{"; anything else is checked for a blank line first.
-        if (line.charCodeAt(0) !== 123 && line.trim().length === 0) continue
-        // The hand-written decoder straight on the parsed line (no Either per line); what it does not take,
-        // an unparsable line included, goes through decodeLine for the value or the precise error.
-        if (fast !== undefined) {
-          const record = fast(parseOrUndefined(line))
-          if (record !== undefined) {
-            out.push(record)
-            continue
-          }
+        const failed = take(line, out)
+        if (failed !== undefined) return Effect.fail(failed)
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+    const fast = codec.decodeFast
+    // Decodes one line (numbered `lineNo`) into `out`; the error when it is not a record.
+    const take = (line: string, out: Array<A>): JsonlCorruptLine | JsonlUnknownVersion | undefined => {
+      // A record starts with "{"; anything else is checked for a blank line first.
+      if (line.charCodeAt(0) !== 123 && line.trim().length === 0) return undefined
+      // The hand-written decoder straight on the parsed line (no Either per line); what it does not take,
+      // an unparsable line included, goes through decodeLine for the value or the precise error.
+      if (fast !== undefined) {
+        const record = fast(parseOrUndefined(line))
+        if (record !== undefined) {
+          out.push(record)
+          return undefined
         }
-        const decoded = decodeLine(codec, file, lineNo, line)
-        if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-        out.push(decoded.right)
+      }
+      const decoded = decodeLine(codec, file, lineNo, line)
+      if (Either.isLeft(decoded)) return decoded.left
+      out.push(decoded.right)
+      return undefined
+    }
+    // The lines of `buf` up to `last` (a newline) that `keepLine` keeps, each decoded alone.
+    const kept = (
+      buf: Uint8Array,
+      last: number,
+      keepLine: (bytes: Uint8Array, start: number, end: number) => boolean
+    ): Effect.Effect<Chunk.Chunk<A>, JsonlCorruptLine | JsonlUnknownVersion> => {
+      const out: Array<A> = []
+      // Buffer's indexOf is memchr; a Uint8Array's walks the bytes in JavaScript.
+      const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.length)
+      for (let start = 0; start <= last;) {
+        let end = bytes.indexOf(NL, start)
+        if (end < 0 || end > last) end = last
+        lineNo++
+        if (keepLine(buf, start, end)) {
+          const text = decodeText(buf.subarray(start, end))
+          if (typeof text === "number") {
+            return Effect.fail(
+              new JsonlCorruptLine({
+                file,
+                line: lineNo,
+                reason: "invalid UTF-8 (a byte of a multi-byte character is missing or damaged)",
+                excerpt: excerptOf(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8"))
+              })
+            )
+          }
+          const failed = take(text, out)
+          if (failed !== undefined) return Effect.fail(failed)
+        }
+        start = end + 1
       }
       return Effect.succeed(Chunk.unsafeFromArray(out))
     }

@@ -164,6 +164,40 @@ describe("Jsonl", () => {
       assert.deepStrictEqual(Chunk.toReadonlyArray(streamed), read)
     }).pipe(Effect.provide(FsLive)))
 
+  it.scoped("keepLine leaves lines out unread, whole-file or in chunks; a kept bad line is named by its number", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = path.join(yield* tempRoot, "keep.jsonl")
+      const w = yield* Jsonl.writer(file, codec, { durable: false })
+      const records = Array.from({ length: 3000 }, (_, n) => ({ n, text: "é한😀".repeat(n % 300) }))
+      yield* w.append(records)
+      // Kept: the lines whose first bytes say n is a multiple of 7 (`{"v":1,"n":7,...`).
+      const keepLine = (bytes: Uint8Array, start: number, end: number) => {
+        const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(24, end - start)).toString("latin1")
+        const n = /^\{"v":1,"n":(\d+),/.exec(text)
+        return n !== null && Number(n[1]) % 7 === 0
+      }
+      const wanted = records.filter((r) => r.n % 7 === 0)
+      for (const maxWholeRead of [undefined, 0]) {
+        const read = yield* Stream.runCollect(Jsonl.read(file, codec, { maxWholeRead, keepLine }))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(read), wanted)
+      }
+      // A damaged line that is left out goes unnoticed; a kept one fails naming its line (line numbers count
+      // the lines left out too).
+      const lines = (yield* fs.readFileString(file)).split("\n")
+      lines[9] = `{"v":1,"n":9,"text":`
+      lines[14] = `{"v":1,"n":14,"text":`
+      yield* fs.writeFileString(file, lines.join("\n"))
+      for (const maxWholeRead of [undefined, 0]) {
+        const failed = yield* Effect.either(Stream.runCollect(Jsonl.read(file, codec, { maxWholeRead, keepLine })))
+        assert.isTrue(Either.isLeft(failed))
+        if (Either.isLeft(failed)) {
+          assert.strictEqual(failed.left._tag, "JsonlCorruptLine")
+          assert.strictEqual((failed.left as Jsonl.JsonlCorruptLine).line, 15)
+        }
+      }
+    }).pipe(Effect.provide(FsLive)))
+
   it.scoped("closing the writer's scope fails appends still queued instead of hanging", () =>
     Effect.gen(function*() {
       const file = path.join(yield* tempRoot, "close.jsonl")

@@ -92,6 +92,9 @@ export interface Options {
   readonly captureContent?: boolean | undefined
 }
 
+/** How long closing the layer waits for each flush (spans, metrics), as `@effect/opentelemetry` does. */
+const shutdownTimeout = Duration.seconds(3)
+
 // `metricInterval` as milliseconds; zero, negative or infinite intervals are refused (the SDK's reader
 // throws on them, which crashed the layer).
 const positiveMillis = (input: Duration.DurationInput): Effect.Effect<number, ConfigError.ConfigError> => {
@@ -115,7 +118,7 @@ const exportersFromEnv = Config.string("OTEL_TRACES_EXPORTER").pipe(
 /**
  * The OpenTelemetry layer: provides Effect's tracer backed by the OpenTelemetry SDK (so the runtime's
  * turn, step and tool spans open and carry GenAI attributes) and exports spans and span-derived metrics.
- * Closing the layer flushes both.
+ * Closing the layer flushes both, waiting at most 3 seconds (on `Clock`) for each.
  *
  * @example
  * ```ts
@@ -174,8 +177,20 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
         : []
     })
     // Released after the tracer (acquired first): the spans ending at shutdown still count.
+    // Bounded on `Clock` like the tracer's flush (3 s): a collector that accepts the connection and never
+    // answers held the close for the exporter's request timeout or the reader's (up to 30 s).
     yield* Effect.addFinalizer(() =>
       Effect.tryPromise(() => meterProvider.shutdown()).pipe(
+        // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to end it.
+        Effect.interruptible,
+        Effect.timeoutOption(shutdownTimeout),
+        Effect.flatMap((done) =>
+          done._tag === "Some" ? Effect.void : Effect.logWarning(
+            `Observability: the metrics exporter did not answer within ${
+              Duration.format(shutdownTimeout)
+            } at shutdown; the last metrics are not exported`
+          )
+        ),
         Effect.catchAll((e) => Effect.logWarning(`Observability: flushing metrics failed: ${e.message}`))
       )
     )

@@ -5,10 +5,39 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Exit, Layer } from "effect"
+import { Chunk, ConfigProvider, Duration, Effect, Exit, Fiber, Layer, TestClock } from "effect"
 import { AgentInstance, EventBus, Scripted, Turn } from "effect-swarm"
 import { Observability } from "effect-swarm/observability"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import { attrs, metricsOf, receiver, spansOf } from "../observability/otlp.js"
+
+/** A collector that answers every request with `status`, or (`"hang"`) never answers; counts requests. */
+const collector = (status: number | "hang") =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly requests: () => number; readonly server: http.Server }>((resume) => {
+      let requests = 0
+      const open = new Set<http.ServerResponse>()
+      const server = http.createServer((req, res) => {
+        requests++
+        req.resume()
+        if (status === "hang") open.add(res)
+        else req.on("end", () => res.writeHead(status).end("collector down"))
+      })
+      server.on("close", () => open.forEach((res) => res.destroy()))
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          requests: () => requests,
+          server
+        })))
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
 
 const ref = { workspaceId: "review", agentName: "liar", instanceKey: "1" }
 
@@ -46,6 +75,65 @@ describe("s16 review: observability", () => {
         assert.isAtMost(JSON.stringify(otlp.bodies.get("/v1/traces")).length, 60_000)
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: Duration.toMillis("60 seconds") }
+  )
+
+  for (const status of [500, 503] as const) {
+    it.live(
+      `a collector answering ${status}: the turn succeeds and closing the layer does not fail`,
+      () =>
+        Effect.gen(function*() {
+          const down = yield* collector(status)
+          const model = yield* Scripted.make([{ text: "fine" }], { model: "scripted-small" })
+          const agent = yield* AgentInstance.makeInMemory({ ref, model }).pipe(Effect.provide(EventBus.layer()))
+          const result = yield* Effect.scoped(
+            Turn.run(agent, "hello").pipe(
+              Effect.provide(Observability.layer({ endpoint: down.url, traces: ["otlp"], metricInterval: "1 hour" }))
+            )
+          )
+          assert.strictEqual(result.finishReason, "text_response")
+          assert.isAtLeast(down.requests(), 1, "the layer tried to export")
+        }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)),
+      30_000
+    )
+  }
+
+  it.scoped(
+    "a collector that never answers: closing the layer ends at its 3 s shutdown bound (TestClock)",
+    () =>
+      Effect.gen(function*() {
+        // The exporters' own request timeout (10 s by default) far away: only the layer's bound can end the close.
+        const before = process.env["OTEL_EXPORTER_OTLP_TIMEOUT"]
+        process.env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "120000"
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (before === undefined) delete process.env["OTEL_EXPORTER_OTLP_TIMEOUT"]
+            else process.env["OTEL_EXPORTER_OTLP_TIMEOUT"] = before
+          })
+        )
+        const hung = yield* collector("hang")
+        const model = yield* Scripted.make([{ text: "fine" }], { model: "scripted-small" })
+        const agent = yield* AgentInstance.makeInMemory({ ref, model }).pipe(Effect.provide(EventBus.layer()))
+        const fiber = yield* Effect.fork(Effect.scoped(
+          Turn.run(agent, "hello").pipe(
+            Effect.provide(Observability.layer({ endpoint: hung.url, traces: ["otlp"], metricInterval: "1 hour" }))
+          )
+        ))
+        // The turn is done and the layer is closing: the tracer's flush, then the metrics', each waits on the Clock.
+        const tick = Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        const done = Effect.map(Fiber.poll(fiber), (exit) => exit._tag === "Some")
+        const waiting = TestClock.sleeps().pipe(
+          Effect.zipLeft(tick),
+          Effect.zip(done),
+          Effect.repeat({ until: ([sleeps, over]) => over || (Chunk.size(sleeps) >= 1 && hung.requests() >= 1) })
+        )
+        for (let i = 0; i < 10 && !(yield* done); i++) {
+          yield* waiting
+          yield* TestClock.adjust("3 seconds")
+        }
+        const result = yield* Fiber.join(fiber)
+        assert.strictEqual(result.finishReason, "text_response")
+      }).pipe(Effect.provide(NodeContext.layer)),
+    20_000
   )
 
   it.scoped("a zero, negative or non-finite metric interval is a typed ConfigError, never a crash", () =>

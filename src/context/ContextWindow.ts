@@ -96,6 +96,31 @@ export class ContextOverflow extends Schema.TaggedError<ContextOverflow>("effect
   }
 ) {
   override get message(): string {
+    // A part that alone takes the whole budget: no cut of the turn or of tool results can help.
+    const alone = (
+      [
+        [
+          "the pinned messages",
+          this.pinnedTokens,
+          "unpin some (AgentInstance.pin(agent, id, false), or ContextWindow.pin(message, false) from an extension " +
+          "or middleware) or pin smaller messages"
+        ],
+        ["the system prompt", this.systemTokens, "shorten the system prompt or use a model with a larger window"],
+        [
+          "the tool definitions",
+          this.toolTokens,
+          "offer fewer or smaller tools per step (a step middleware can narrow ctx.toolCatalog) or use a model " +
+          "with a larger window"
+        ]
+      ] as const
+    ).find(([, tokens]) => tokens >= this.budgetTokens)
+    if (alone !== undefined) {
+      return `${this.agent}: the newest turn does not fit the context window: ${alone[0]} alone need about ${
+        alone[1]
+      } tokens, and the window of ${this.windowTokens} leaves ${this.budgetTokens} after the reply reserve of ${this.reserveTokens} (in all about ${this.requiredTokens}: system prompt ${this.systemTokens}, tools ${this.toolTokens}, pinned messages ${this.pinnedTokens}, newest turn ${this.turnTokens}); ${
+        alone[2]
+      }`
+    }
     return `${this.agent}: the newest turn does not fit the context window: it needs about ${this.requiredTokens} tokens (system prompt ${this.systemTokens}, tools ${this.toolTokens}, pinned messages ${this.pinnedTokens}, newest turn ${this.turnTokens}) but the window of ${this.windowTokens} leaves ${this.budgetTokens} after the reply reserve of ${this.reserveTokens}; ${
       this.onOverflow === "fail"
         ? "set spec.context.onOverflow: truncate-tool-results to cut the largest tool results, use a model with a larger window, or make the tools return less"

@@ -74,6 +74,53 @@ describe("s16 review: token estimates outside ASCII", () => {
     }).pipe(Effect.provide(Live)))
 })
 
+/** One step of a fresh pipeline with the context window over `messages`: the view sent, or the step's failure. */
+const stepOver = (p: ContextPolicy.Policy, messages: ReadonlyArray<Message.Message>) =>
+  Effect.gen(function*() {
+    const { model } = yield* summarizer
+    const pipeline = yield* Pipeline.Pipeline
+    yield* pipeline.register("step", ContextWindow.middleware({ policy: p, model }).middleware, {
+      name: "context-window"
+    })
+    const conversation = yield* Middleware.conversationInMemory()
+    return yield* pipeline.runTurn(
+      { agentName: "pins", instanceKey: "1", turnId: "turn-1", conversation },
+      (turnCtx) =>
+        Effect.gen(function*() {
+          yield* appendAll(turnCtx.conversation, messages)
+          yield* pipeline.runStep({ turn: turnCtx, stepIndex: 0, toolCatalog: [] }, () =>
+            Effect.succeed({
+              status: "completed" as const,
+              shouldContinue: false,
+              toolCalls: [],
+              toolResults: [],
+              metadata: {}
+            }))
+          return { turnId: "turn-1", finishReason: "text_response" as const }
+        })
+    ).pipe(Effect.flip)
+  }).pipe(Effect.provide(Live))
+
+describe("s16 review: pinned messages that alone exceed the window", () => {
+  it.scoped("the ContextOverflow says the pinned messages are the cause and how to unpin them", () =>
+    Effect.gen(function*() {
+      for (const onOverflow of ["fail", "truncate-tool-results"] as const) {
+        const p = policy({ strategy: "window", windowTokens: 4096, reserveTokens: 512, onOverflow })
+        const error = yield* stepOver(p, [
+          user("x".repeat(20_000), true),
+          assistant("noted"),
+          user("a small question")
+        ])
+        const overflow = ContextWindow.overflowOf(error)
+        assert.isDefined(overflow, String(error))
+        assert.isAbove(overflow!.pinnedTokens, overflow!.budgetTokens)
+        assert.include(overflow!.message, "the pinned messages alone need about")
+        assert.include(overflow!.message, "AgentInstance.pin(agent, id, false)")
+        assert.notInclude(overflow!.message, "set spec.context.onOverflow")
+      }
+    }))
+})
+
 describe("s16 review: nonsense limits", () => {
   const refused = (input: Parameters<typeof ContextPolicy.resolve>[0], field: string, text: string) => {
     const resolved = ContextPolicy.resolve(input)

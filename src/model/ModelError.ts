@@ -130,6 +130,8 @@ export class ModelBadRequest extends Schema.TaggedError<ModelBadRequest>("effect
       "the conversation is longer than the model's context window: compact or truncate it" :
       this.status === 404 ?
       "check the model name and the endpoint" :
+      this.status >= 300 && this.status < 400 ?
+      "set spec.endpoint to the URL the server redirects to, if you trust it: the key is never sent along a redirect" :
       "check the call parameters and the tool schemas"
     return `${this.provider}: request rejected (HTTP ${this.status}): ${this.providerMessage} (${hint})`
   }

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -100,6 +101,17 @@ export const retryAfterMillis = (headers: Readonly<Record<string, string>>, now:
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
+/** Where a redirect points, without credentials, query or fragment (they may carry secrets). */
+const redirectTarget = (location: string | undefined): string => {
+  if (location === undefined || location.trim() === "") return "(no location header)"
+  try {
+    const url = new URL(location, "http://relative.invalid")
+    return url.host === "relative.invalid" ? url.pathname : `${url.protocol}//${url.host}${url.pathname}`
+  } catch {
+    return "(an unreadable location header)"
+  }
+}
+
 /** The error of a non-2xx response. */
 export const fromStatus = (
   settings: Settings,
@@ -112,6 +124,14 @@ export const fromStatus = (
   const { code, message } = providerMessage(body)
   const wait = retryAfterMillis(headers, now)
   const retryAfter = wait === undefined ? {} : { retryAfterMillis: wait }
+  if (status >= 300 && status < 400) {
+    return new ModelBadRequest({
+      provider,
+      status,
+      providerMessage: `the endpoint redirects to ${redirectTarget(headers["location"])}; redirects are not followed`,
+      contextTooLong: false
+    })
+  }
   if (status === 401 || status === 403) {
     return new ModelAuthFailed({
       provider,
@@ -161,10 +181,23 @@ const describe = (error: HttpClientError.HttpClientError): string => {
 export const timeoutError = (settings: Settings): ModelTimeout =>
   new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(settings.timeout) })
 
+/**
+ * Executes without following redirects: fetch follows 301/302/303 to any host and keeps every header but
+ * `authorization` (Anthropic's `x-api-key`, `spec.options.headers`), so a redirecting endpoint would hand the
+ * key to another host. Any `RequestInit` the caller provides is kept; only `redirect` is forced.
+ */
+const execute = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(
+      client.execute(request),
+      FetchHttpClient.RequestInit,
+      { ...(init._tag === "Some" ? init.value : {}), redirect: "manual" }
+    ))
+
 /** One attempt: send and check the status; an error status reads the body for the provider's message. */
 const send = (transport: Transport, request: HttpClientRequest.HttpClientRequest) =>
   Effect.flatMap(
-    Effect.mapError(transport.client.execute(request), (e) => transportError(transport.settings, e)),
+    Effect.mapError(execute(transport.client, request), (e) => transportError(transport.settings, e)),
     (response): Effect.Effect<HttpClientResponse.HttpClientResponse, ModelError> =>
       response.status >= 200 && response.status < 300 ?
         Effect.succeed(response) :

@@ -172,9 +172,23 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
       onNotified: () => runFork(settle)
     })
     const list = (conn: Connection.Connection) => Connection.listTools(conn, server)
+    // A server that never answers the handshake or never finishes its tool list must not hold the agent's
+    // start forever: the first start gets the call timeout, on the Clock. (A restart is not bounded here:
+    // calls meanwhile fail E_MCP_UNAVAILABLE within their own timeout.)
+    const startTimeout = (what: string) =>
+      Effect.timeoutFail({
+        duration: callTimeout,
+        onTimeout: () =>
+          new McpConnectError({
+            server,
+            reason: `no answer to ${what} within ${Duration.format(callTimeout)}`,
+            suggestion: "check that the command starts an MCP server on stdio (or the URL serves MCP) and writes " +
+              "nothing but protocol messages to stdout; the McpServer's spec.timeout (e.g. \"30 seconds\") sets the wait"
+          })
+      })
 
     const current = yield* Ref.make(yield* Deferred.make<Connection.Connection>())
-    const first = yield* connect
+    const first = yield* connect.pipe(startTimeout("the MCP handshake (initialize)"))
     yield* Deferred.succeed(yield* Ref.get(current), first)
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Ref.get(current), (d) =>
@@ -205,7 +219,8 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
 
     yield* publish(
       yield* list(first).pipe(
-        Effect.mapError((e) => new McpConnectError({ server, reason: `listing its tools failed: ${e.reason}` }))
+        Effect.mapError((e) => new McpConnectError({ server, reason: `listing its tools failed: ${e.reason}` })),
+        startTimeout("tools/list")
       )
     )
 

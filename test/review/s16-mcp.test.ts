@@ -4,14 +4,16 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, TestClock } from "effect"
 import { Bundle } from "effect-swarm"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as McpClient from "../../src/mcp/McpClient.js"
 import * as McpServe from "../../src/mcp/McpServe.js"
 import * as McpServers from "../../src/mcp/McpServers.js"
+import { stdio } from "../mcp/helpers.js"
 import { storesLayer } from "../support/stores.js"
 
 const swarmDir = path.resolve(__dirname, "../fixtures/mcp/swarm")
@@ -72,4 +74,53 @@ describe("review s16: effect-swarm mcp --http", () => {
         assert.include(client.body, "beta here")
       })
     ))
+})
+
+/** Lets the event loop run the real I/O (the server process, its pipes); no time passes. */
+const io = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/** Waits (real I/O turns, bounded) until a fiber sleeps on the TestClock; fails if none ever does. */
+const untilTimer = Effect.gen(function*() {
+  for (let i = 0; i < 5000; i++) {
+    if (Chunk.size(yield* TestClock.sleeps()) > 0) return
+    yield* io
+  }
+  return yield* Effect.die(new Error("no timer: the client's start waits without a bound"))
+})
+
+describe("review s16: an MCP server that lies", () => {
+  it.scoped("one that never answers the handshake fails the start typed after the timeout (it hung forever)", () =>
+    Effect.gen(function*() {
+      const start = yield* Effect.fork(McpClient.make({
+        name: "mute",
+        transport: stdio({ args: ["liar.mjs"], env: { LIAR_MODE: "silent" } }),
+        timeout: "5 seconds"
+      }))
+      yield* untilTimer
+      yield* TestClock.adjust("5 seconds")
+      const exit = yield* Fiber.await(start)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? exit.cause.toString() : ""
+      assert.include(error, "McpServer/mute: no answer to the MCP handshake (initialize) within 5s")
+      assert.include(error, "spec.timeout")
+    }))
+
+  it.live(
+    "one whose tool list never ends (a nextCursor on every page) fails the start typed, not by running out of memory",
+    () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(
+          McpClient.make({
+            name: "pager",
+            transport: stdio({ args: ["liar.mjs"], env: { LIAR_MODE: "pages" } }),
+            timeout: "60 seconds"
+          }).pipe(Effect.timeout("30 seconds"))
+        )
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? exit.cause.toString() : ""
+        assert.include(error, "McpServer/pager: listing its tools failed")
+        assert.include(error, "more than 1000 pages")
+      }).pipe(Effect.scoped),
+    60_000
+  )
 })

@@ -163,7 +163,10 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
     try: async (signal) => {
       const out: Array<{ readonly name: string; readonly [key: string]: unknown }> = []
       let cursor: string | undefined
+      let pages = 0
       do {
+        // A server that hands out cursors forever would keep this loop (and its memory) growing.
+        if (++pages > maxListPages) throw new ListTooLong()
         const page = await conn.client.listTools(cursor === undefined ? {} : { cursor }, {
           signal,
           timeout: noSdkTimeout
@@ -173,5 +176,23 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
       } while (cursor !== undefined)
       return toolsOf(out)
     },
-    catch: (cause) => callError(server, "tools/list", cause, conn)
+    catch: (cause) =>
+      cause instanceof ListTooLong ?
+        new McpCallError({
+          server,
+          tool: "tools/list",
+          code: codes.protocol,
+          reason: `the server's tool list went on for more than ${maxListPages} pages (a nextCursor on every page); ` +
+            "it was not used"
+        }) :
+        callError(server, "tools/list", cause, conn)
   })
+
+/**
+ * The most pages of `tools/list` read before the listing is refused.
+ *
+ * @internal
+ */
+export const maxListPages = 1000
+
+class ListTooLong extends Error {}

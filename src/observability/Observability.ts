@@ -108,6 +108,29 @@ const positiveMillis = (input: Duration.DurationInput): Effect.Effect<number, Co
   )
 }
 
+const endpointVariables = [
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+] as const
+
+// An OTLP/HTTP endpoint must be an http(s) URL: the exporters threw on one that does not parse (a dead layer),
+// and took `localhost:4318` (scheme `localhost:`) or `ftp://...` silently, exporting nothing.
+const httpUrl = (field: string, value: string): Effect.Effect<void, ConfigError.ConfigError> => {
+  let protocol: string | undefined
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    protocol = undefined
+  }
+  return protocol === "http:" || protocol === "https:" ? Effect.void : Effect.fail(
+    ConfigErrors.InvalidData(
+      [field],
+      `${field} must be an http(s) URL such as http://localhost:4318 (the OTLP/HTTP base), got '${value}'`
+    )
+  )
+}
+
 const exportersFromEnv = Config.string("OTEL_TRACES_EXPORTER").pipe(
   Config.withDefault("otlp"),
   Config.map((s) =>
@@ -152,6 +175,12 @@ export const layer = (options: Options = {}): Layer.Layer<never, ConfigError.Con
           validation: (ms) => Number.isFinite(ms) && ms > 0
         })
       )
+    if (options.endpoint !== undefined) yield* httpUrl("endpoint", options.endpoint)
+    // The exporters read the variables themselves; a bad one is refused here rather than thrown by them.
+    for (const name of endpointVariables) {
+      const value = yield* Config.option(Config.string(name))
+      if (value._tag === "Some") yield* httpUrl(name, value.value)
+    }
     const base = options.endpoint?.replace(/\/+$/, "")
     const http = (path: string) => ({
       ...(base === undefined ? {} : { url: `${base}${path}` }),

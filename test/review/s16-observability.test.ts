@@ -136,6 +136,37 @@ describe("s16 review: observability", () => {
     20_000
   )
 
+  it.scoped("an endpoint that is no http(s) URL is a typed ConfigError naming it, never a crash or a silent no-op", () =>
+    Effect.gen(function*() {
+      for (const endpoint of ["not a url", "", "localhost:4318", "ftp://collector:4318"]) {
+        const exit = yield* Effect.exit(
+          Layer.build(Observability.layer({ endpoint, traces: ["otlp"] })).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+            Effect.scoped
+          )
+        )
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", `endpoint '${endpoint}': ${String(exit)}`)
+        if (Exit.isFailure(exit)) assert.include(String(exit.cause), "endpoint must be an http(s) URL")
+      }
+      for (const variable of ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+        const exit = yield* Effect.exit(
+          Layer.build(Observability.layer({ traces: ["otlp"] })).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[variable, "localhost:4318"]]))),
+            Effect.scoped
+          )
+        )
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", variable)
+        if (Exit.isFailure(exit)) assert.include(String(exit.cause), `${variable} must be an http(s) URL`)
+      }
+      const ok = yield* Effect.exit(
+        Layer.build(Observability.layer({ endpoint: "https://127.0.0.1:9/", traces: [], metrics: false })).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+          Effect.scoped
+        )
+      )
+      assert.isTrue(Exit.isSuccess(ok), String(ok))
+    }))
+
   it.scoped("a zero, negative or non-finite metric interval is a typed ConfigError, never a crash", () =>
     Effect.gen(function*() {
       for (const env of ["0", "-5", "Infinity"]) {

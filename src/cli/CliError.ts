@@ -28,6 +28,31 @@ export class BadTarget extends Schema.TaggedError<BadTarget>("effect-swarm/cli/B
 }
 
 /**
+ * The state root (`EFFECT_SWARM_HOME`, default `~/.effect-swarm`) is there but is not a directory.
+ *
+ * @example
+ * ```ts
+ * import { CliError } from "effect-swarm/cli/CliError"
+ * new CliError.StateRootInvalid({ root: "/tmp/x", reason: "it is a file" }).message
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StateRootInvalid extends Schema.TaggedError<StateRootInvalid>("effect-swarm/cli/StateRootInvalid")(
+  "StateRootInvalid",
+  {
+    root: Schema.String,
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `the state root ${this.root} ${this.reason}, not a directory: point EFFECT_SWARM_HOME at a directory ` +
+      "(it is created when missing) or move that file away"
+  }
+}
+
+/**
  * No instance matches `target` under the state root.
  *
  * @since 0.1.0

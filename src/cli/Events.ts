@@ -19,10 +19,10 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
-import * as StateRoot from "../config/StateRoot.js"
 import { safe } from "../connector/internal/terminalText.js"
 import * as Instances from "../workspace/Instances.js"
 import * as WorkspacePaths from "../workspace/WorkspacePaths.js"
+import * as Root from "./internal/root.js"
 import * as Target from "./internal/target.js"
 import { detectColor, paint } from "./Output.js"
 
@@ -178,7 +178,7 @@ export interface EventsOptions extends TailOptions {
  * @category commands
  */
 export const events = Effect.fn("Events.events")(function*(target: string, options: EventsOptions) {
-  const root = options.root ?? (yield* StateRoot.resolve)
+  const root = yield* Root.resolve(options.root)
   const ref = yield* Target.resolve(target, root, options.workspace).pipe(
     Effect.provideServiceEffect(Instances.Instances, Instances.make({ root }))
   )

@@ -13,9 +13,9 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as StateRoot from "../config/StateRoot.js"
 import * as Instances from "../workspace/Instances.js"
 import * as MessageStore from "../workspace/MessageStore.js"
+import * as Root from "./internal/root.js"
 import * as Target from "./internal/target.js"
 import { detectColor, paint } from "./Output.js"
 
@@ -32,7 +32,7 @@ export interface Options {
   readonly root?: string | undefined
 }
 
-const rootOf = (options: Options) => options.root === undefined ? StateRoot.resolve : Effect.succeed(options.root)
+const rootOf = (options: Options) => Root.resolve(options.root)
 
 const withInstances = <A, E, R>(root: string, f: Effect.Effect<A, E, R>) =>
   Effect.provideServiceEffect(f, Instances.Instances, Instances.make({ root }))

@@ -9,11 +9,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as StateRoot from "../config/StateRoot.js"
 import * as McpServe from "../mcp/McpServe.js"
 import * as McpServers from "../mcp/McpServers.js"
 import * as Bundle from "../resource/Bundle.js"
 import * as Host from "./internal/host.js"
+import * as Root from "./internal/root.js"
 import { logToStderr } from "./Output.js"
 
 /**
@@ -43,7 +43,7 @@ export interface Options {
  */
 export const mcp = Effect.fn("Mcp.mcp")(function*(dir: string, options: Options) {
   const bundle = yield* Bundle.load(dir)
-  const root = yield* StateRoot.resolve
+  const root = yield* Root.resolve(undefined)
   const stores = Layer.merge(Host.layer(root), McpServers.layer)
   const serve = Effect.gen(function*() {
     const served = yield* McpServe.make({ bundle, swarm: options.swarm })

@@ -44,6 +44,7 @@ import * as CliExit from "./CliExit.js"
 import { ExitCode } from "./CliExit.js"
 import * as Host from "./internal/host.js"
 import * as Models from "./internal/models.js"
+import * as Root from "./internal/root.js"
 import * as Screen from "./internal/screen.js"
 import * as Target from "./internal/target.js"
 import * as Watch from "./internal/watch.js"
@@ -174,7 +175,7 @@ const outcome = (result: TurnResult) =>
  * @category commands
  */
 export const run = Effect.fn("Run.run")(function*(dir: string, options: Options) {
-  const root = options.root ?? (yield* StateRoot.resolve)
+  const root = yield* Root.resolve(options.root)
   const bundle = yield* Bundle.load(dir, { stateRoot: root })
   yield* TypeScript.ensureLoader(TypeScript.typeScriptEntries(bundle))
   const swarm = yield* swarmOf(bundle, options.swarm)

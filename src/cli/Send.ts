@@ -18,7 +18,6 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as AgentInstance from "../agent/AgentInstance.js"
 import * as Turn from "../agent/Turn.js"
-import * as StateRoot from "../config/StateRoot.js"
 import { safe } from "../connector/internal/terminalText.js"
 import * as Message from "../conversation/Message.js"
 import type { TurnResult } from "../pipeline/Middleware.js"
@@ -26,6 +25,7 @@ import * as Bundle from "../resource/Bundle.js"
 import { CliExit, ExitCode } from "./CliExit.js"
 import * as Host from "./internal/host.js"
 import { withSpinner } from "./internal/progress.js"
+import * as Root from "./internal/root.js"
 import * as Target from "./internal/target.js"
 import { detectColor, paint } from "./Output.js"
 import * as TypeScript from "./TypeScript.js"
@@ -134,7 +134,7 @@ const onAwaiting = (instance: AgentInstance.AgentInstance, options: Options) => 
  */
 export const send = Effect.fn("Send.send")(function*(target: string, text: string, options: Options) {
   const { agentName, instanceKey } = yield* Target.parse(target)
-  const root = options.root ?? (yield* StateRoot.resolve)
+  const root = yield* Root.resolve(options.root)
   return yield* Effect.gen(function*() {
     const instance = yield* open(options.dir ?? ".", root, agentName, instanceKey ?? "default", options)
     const result = yield* withSpinner(instance.label, Turn.run(instance, text)).pipe(
@@ -147,7 +147,7 @@ export const send = Effect.fn("Send.send")(function*(target: string, text: strin
 const decide = (approved: boolean) =>
   Effect.fn(approved ? "Send.approve" : "Send.deny")(
     function*(target: string, callId: string, options: Options & { readonly reason?: string | undefined }) {
-      const root = options.root ?? (yield* StateRoot.resolve)
+      const root = yield* Root.resolve(options.root)
       return yield* Effect.gen(function*() {
         const ref = yield* Target.resolve(target, root, options.workspace)
         const instance = yield* open(options.dir ?? ".", root, ref.agentName, ref.instanceKey, {

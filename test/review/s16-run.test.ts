@@ -222,6 +222,31 @@ layer(Layer.merge(Bin.layer, NodeContext.layer), { timeout: 120_000 })(
   }
 )
 
+layer(Layer.merge(Bin.layer, NodeContext.layer), { timeout: 120_000 })(
+  "review s16: a state root that is a file",
+  (it) => {
+    it.effect("send, run and instances list say the state root is a file and how to fix it (exit 3)", () =>
+      Effect.gen(function*() {
+        const bin = yield* Bin.Bin
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped({ prefix: "s16-root-" })
+        yield* fs.writeFileString(path.join(dir, "resources.yaml"), hostileYaml)
+        const file = path.join(dir, "not-a-directory")
+        yield* fs.writeFileString(file, "")
+        const env = { EFFECT_SWARM_HOME: file }
+        const expected = `the state root ${file} is a file, not a directory: point EFFECT_SWARM_HOME at a directory`
+        // Before: send failed deep in the turn (ENOTDIR on metadata.json), instances list printed "no instances".
+        for (
+          const args of [["send", "--dir", dir, "helper@x", "hi"], ["run", dir, "--once", "hi"], ["instances", "list"]]
+        ) {
+          const result = yield* bin.run(args, { env })
+          assert.strictEqual(result.code, 3, `${args.join(" ")}: ${result.stdout}${result.stderr}`)
+          assert.include(result.stderr, expected, args.join(" "))
+        }
+      }).pipe(Effect.scoped))
+  }
+)
+
 describe("review s16: effect-swarm events", () => {
   it("a recorded reason or error message with control sequences is shown, not obeyed", () => {
     const line = JSON.stringify({

@@ -249,6 +249,11 @@ export interface LayerOptions {
   readonly script?: ReadonlyArray<Scripted.ScriptStep> | undefined
   /** The HTTP client; defaults to the `HttpClient` in context, else the platform's fetch client. */
   readonly httpClient?: HttpClient.HttpClient | undefined
+  /**
+   * The most bytes one response may have (a `generate` body, or a whole stream); more fails the call with
+   * `ModelProtocolError`. Default 64 MiB.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**

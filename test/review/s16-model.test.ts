@@ -1,6 +1,6 @@
 // Hostile review of the model providers (session 16): a model endpoint is external input.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Stream } from "effect"
 import { Model } from "effect-swarm"
 import * as Server from "../model/server.js"
 
@@ -11,7 +11,8 @@ const keys = ConfigProvider.fromMap(
 const make = (
   provider: "openai" | "anthropic" | "openai-compatible",
   url: string,
-  options: Record<string, number | string> = { maxRetries: 0 }
+  options: Record<string, number | string> = { maxRetries: 0 },
+  layerOptions: Model.LayerOptions = {}
 ) =>
   Model.make({
     metadata: { name: provider },
@@ -22,7 +23,7 @@ const make = (
       options,
       ...(provider === "openai-compatible" ? { apiKey: { _tag: "Value" as const, value: "sk-local-secret" } } : {})
     }
-  }).pipe(Effect.withConfigProvider(keys))
+  }, layerOptions).pipe(Effect.withConfigProvider(keys))
 
 const request: Model.Request = { messages: [{ role: "user", content: "hi" }] }
 
@@ -49,4 +50,62 @@ describe("s16 model: a redirect never carries the key or the conversation to ano
         }))
     }
   }
+})
+
+describe("s16 model: a response body is bounded (maxResponseBytes, default 64 MiB)", () => {
+  const MiB = 1024 * 1024
+  const completion = (content: string) =>
+    JSON.stringify({
+      id: "c",
+      object: "chat.completion",
+      model: "m",
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }]
+    })
+
+  it.scoped("generate: a body past the limit fails with ModelProtocolError naming the limit, not read to the end", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make({ status: 200, body: completion("x".repeat(2 * MiB)), split: 64 * 1024 })
+      const model = yield* make("openai-compatible", server.url, { maxRetries: 0 }, { maxResponseBytes: MiB })
+      const error = yield* Effect.flip(Effect.asVoid(model.generate(request)))
+      assert.strictEqual(error?._tag, "ModelProtocolError")
+      assert.include(error.message, "openai-compatible: unreadable response: the response body is larger than 1048576")
+      assert.include(error.message, "maxResponseBytes")
+      // Under the limit the same answer reads whole.
+      server.push({ status: 200, body: completion("x".repeat(MiB / 2)) })
+      const response = yield* model.generate(request)
+      assert.strictEqual(response.message.content, "x".repeat(MiB / 2))
+    }))
+
+  it.scoped("stream: an SSE line that never ends fails at the limit instead of filling memory", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make({
+        status: 200,
+        headers: { "content-type": "text/event-stream" },
+        body: "data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(2 * MiB),
+        split: 64 * 1024,
+        hang: true
+      })
+      const model = yield* make("anthropic", server.url, { maxRetries: 0 }, { maxResponseBytes: MiB })
+      const error = yield* Effect.flip(Stream.runDrain(model.stream(request)))
+      assert.strictEqual(error?._tag, "ModelProtocolError")
+      assert.include(error.message, "anthropic: unreadable response: the response body is larger than 1048576")
+      yield* Server.waitUntil(Effect.sync(() => server.aborted() === 1))
+    }))
+
+  it.scoped("an error status reads at most 64 KiB of its body for the message, then closes the connection", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make({ status: 400, body: "no. ".repeat(4 * MiB), split: 64 * 1024 })
+      const model = yield* make("openai", server.url)
+      const error = yield* Effect.flip(model.generate(request))
+      assert.strictEqual(error._tag, "ModelBadRequest")
+      assert.include(error.message, "openai: request rejected (HTTP 400): no. no.")
+      yield* Server.waitUntil(Effect.sync(() => server.aborted() === 1))
+    }))
+
+  it.effect("a maxResponseBytes that is not a positive integer is a ModelConfigError", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make("openai", "http://127.0.0.1:9/v1", {}, { maxResponseBytes: 0 }))
+      assert.strictEqual(error._tag, "ModelConfigError")
+      assert.include(error.message, "maxResponseBytes must be a positive integer, got 0")
+    }))
 })

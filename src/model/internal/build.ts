@@ -65,6 +65,15 @@ export const buildService = (
     if (spec.model === undefined) {
       return yield* configError(resource, "spec.model", `provider ${spec.provider} needs a model id`, "set spec.model")
     }
+    const maxResponseBytes = options?.maxResponseBytes
+    if (maxResponseBytes !== undefined && !(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+      return yield* configError(
+        resource,
+        "maxResponseBytes",
+        `Model.make's maxResponseBytes must be a positive integer, got ${maxResponseBytes}`,
+        "leave it out for 64 MiB"
+      )
+    }
     const opts = yield* readOptions(resource)
     const { hint, key } = yield* resolveKey(resource)
     const client = options?.httpClient ?? Option.getOrUndefined(yield* Effect.serviceOption(HttpClient.HttpClient)) ??
@@ -82,7 +91,8 @@ export const buildService = (
           timeout: opts.timeout,
           baseDelay: Http.defaults.baseDelay,
           maxRetryWait: Http.defaults.maxRetryWait,
-          keyHint: hint
+          keyHint: hint,
+          maxResponseBytes: options?.maxResponseBytes
         }
       }
     }

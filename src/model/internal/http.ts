@@ -40,6 +40,11 @@ export interface Settings {
   readonly maxRetryWait: Duration.Duration
   /** The env var or field the key came from, for the auth error's suggestion. */
   readonly keyHint: string
+  /**
+   * The most bytes one response body may have (a `generate` body, a whole stream); more is
+   * `ModelProtocolError`. Absent: {@link defaults}.maxResponseBytes.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /** Defaults of {@link Settings}. */
@@ -47,8 +52,57 @@ export const defaults = {
   maxRetries: 2,
   timeout: Duration.minutes(10),
   baseDelay: Duration.seconds(1),
-  maxRetryWait: Duration.minutes(1)
+  maxRetryWait: Duration.minutes(1),
+  /** 64 MiB: a 128k-token answer streamed one token per SSE event is about 30 MiB. */
+  maxResponseBytes: 64 * 1024 * 1024
 } as const
+
+/** What is read of an error response's body for its message: the rest is dropped unread. */
+const maxErrorBody = 64 * 1024
+
+const tooLarge = (settings: Settings, limit: number) =>
+  new ModelProtocolError({
+    provider: settings.provider,
+    detail: `the response body is larger than ${limit} bytes, the most a model response may have; the endpoint ` +
+      `sent more without ending (check that spec.endpoint is a model server; Model.make's maxResponseBytes raises ` +
+      `the limit)`
+  })
+
+/**
+ * The body's bytes, failing with `ModelProtocolError` past `settings.maxResponseBytes` (a hostile or broken
+ * endpoint cannot fill memory with an endless body or an SSE line that never ends).
+ */
+const bounded = <E, R>(
+  settings: Settings,
+  bytes: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | ModelProtocolError, R> => {
+  const limit = settings.maxResponseBytes ?? defaults.maxResponseBytes
+  return Stream.suspend(() => {
+    let total = 0
+    return Stream.mapChunksEffect(bytes, (chunks) => {
+      for (const chunk of chunks) total += chunk.byteLength
+      return total > limit ? Effect.fail(tooLarge(settings, limit)) : Effect.succeed(chunks)
+    })
+  })
+}
+
+const utf8 = (chunks: Iterable<Uint8Array>): string => {
+  const decoder = new TextDecoder()
+  let text = ""
+  for (const chunk of chunks) text += decoder.decode(chunk, { stream: true })
+  return text + decoder.decode()
+}
+
+/** The start of an error response's body (at most {@link maxErrorBody} bytes), or "" when it cannot be read. */
+const errorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> => {
+  let total = 0
+  return response.stream.pipe(
+    Stream.takeUntil((chunk) => (total += chunk.byteLength) >= maxErrorBody),
+    Stream.runCollect,
+    Effect.map((chunks) => utf8(chunks)),
+    Effect.orElseSucceed(() => "")
+  )
+}
 
 /** A client with its settings. */
 export interface Transport {
@@ -202,7 +256,7 @@ const send = (transport: Transport, request: HttpClientRequest.HttpClientRequest
       response.status >= 200 && response.status < 300 ?
         Effect.succeed(response) :
         Effect.flatMap(
-          Effect.zip(Effect.orElseSucceed(response.text, () => ""), Clock.currentTimeMillis),
+          Effect.zip(errorBody(response), Clock.currentTimeMillis),
           ([body, now]) => Effect.fail(fromStatus(transport.settings, response.status, response.headers, body, now))
         )
   )
@@ -280,12 +334,15 @@ export const json = (
   const settings = transport.settings
   const attempt = send(transport, request).pipe(
     Effect.flatMap((response) =>
-      Effect.mapError(response.text, (e) =>
-        new ModelUnavailable({
-          provider: settings.provider,
-          status: response.status,
-          providerMessage: `the connection dropped while reading the body: ${describe(e)}`
-        }))
+      bounded(
+        settings,
+        Stream.mapError(response.stream, (e) =>
+          new ModelUnavailable({
+            provider: settings.provider,
+            status: response.status,
+            providerMessage: `the connection dropped while reading the body: ${describe(e)}`
+          }))
+      ).pipe(Stream.runCollect, Effect.map((chunks) => utf8(chunks)))
     ),
     Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => timeoutError(settings) }),
     Effect.flatMap((body) => parseJson(settings, body))
@@ -316,6 +373,7 @@ export const stream = (
           providerMessage: `the stream was cut short: ${describe(e)}`
         })
       ),
+      (bytes) => bounded(settings, bytes),
       Stream.timeoutFail(() => timeoutError(settings), settings.timeout)
     )))
 }

@@ -1,6 +1,6 @@
 // Hostile review of the model providers (session 16): a model endpoint is external input.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Stream } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Stream } from "effect"
 import { Model } from "effect-swarm"
 import * as Server from "../model/server.js"
 
@@ -107,5 +107,31 @@ describe("s16 model: a response body is bounded (maxResponseBytes, default 64 Mi
       const error = yield* Effect.flip(make("openai", "http://127.0.0.1:9/v1", {}, { maxResponseBytes: 0 }))
       assert.strictEqual(error._tag, "ModelConfigError")
       assert.include(error.message, "maxResponseBytes must be a positive integer, got 0")
+    }))
+})
+
+describe("s16 model: credentials in spec.endpoint never reach an error or a log", () => {
+  it.scoped("an endpoint with user:password is a ModelConfigError at build time that does not repeat them", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.make({ status: 200, body: "{}" })
+      const endpoint = server.url.replace("http://", "http://admin:hunter2@")
+      const exit = yield* Effect.exit(
+        Effect.flatMap(make("openai-compatible", endpoint), (model) => model.generate(request))
+      )
+      assert.strictEqual(server.requests.length, 0)
+      assert.isTrue(Exit.isFailure(exit))
+      const text = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+      assert.notInclude(text, "hunter2")
+      assert.include(text, "ModelConfigError")
+      assert.include(text, "Model/openai-compatible spec.endpoint: the URL carries credentials")
+    }))
+
+  it.effect("an endpoint that is no http(s) URL is a ModelConfigError naming spec.endpoint", () =>
+    Effect.gen(function*() {
+      for (const endpoint of ["localhost:11434/v1", "ftp://127.0.0.1/v1", "not a url"]) {
+        const error = yield* Effect.flip(make("openai-compatible", endpoint))
+        assert.strictEqual(error._tag, "ModelConfigError")
+        assert.include(error.message, "Model/openai-compatible spec.endpoint: expected an http(s) URL")
+      }
     }))
 })

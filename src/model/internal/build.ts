@@ -17,6 +17,34 @@ import * as Scripted from "../providers/Scripted.js"
 import { configError, defaultEndpoints, knownProviders, readOptions, resolveKey } from "./config.js"
 import * as Http from "./http.js"
 
+/**
+ * What is wrong with an endpoint, without repeating it when it carries credentials (fetch refuses such a URL
+ * with a message quoting it, which reached errors and retry logs).
+ */
+const endpointProblem = (endpoint: string): { detail: string; suggestion: string } | undefined => {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    url = new URL("invalid:")
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return {
+      detail: url.username !== "" || url.password !== "" ?
+        "expected an http(s) URL (the value is not repeated: it carries credentials)" :
+        `expected an http(s) URL, got ${JSON.stringify(endpoint)}`,
+      suggestion: "write the server's base URL with its scheme, e.g. http://localhost:11434/v1"
+    }
+  }
+  if (url.username !== "" || url.password !== "") {
+    return {
+      detail: `the URL carries credentials (user:password@${url.host}); they are not repeated here and never sent`,
+      suggestion: "remove them from the URL and put the key in spec.apiKey, or a header in spec.options.headers"
+    }
+  }
+  return undefined
+}
+
 export const buildService = (
   resource: ModelResource,
   options?: LayerOptions
@@ -62,6 +90,8 @@ export const buildService = (
         "set the server's base URL, e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
       )
     }
+    const problem = endpointProblem(endpoint)
+    if (problem !== undefined) return yield* configError(resource, "spec.endpoint", problem.detail, problem.suggestion)
     if (spec.model === undefined) {
       return yield* configError(resource, "spec.model", `provider ${spec.provider} needs a model id`, "set spec.model")
     }

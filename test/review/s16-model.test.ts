@@ -135,3 +135,44 @@ describe("s16 model: credentials in spec.endpoint never reach an error or a log"
       }
     }))
 })
+
+describe("s16 model: tool-call arguments nested past 64 levels are kept as raw text", () => {
+  it.scoped("generate returns the raw text (the turn loop answers it), and the next request replays it", () =>
+    Effect.gen(function*() {
+      const depth = 100_000
+      const args = "{\"a\":".repeat(depth) + "1" + "}".repeat(depth)
+      const body = JSON.stringify({
+        id: "c",
+        object: "chat.completion",
+        model: "m",
+        choices: [{
+          index: 0,
+          message: {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "call_1", type: "function", function: { name: "deep", arguments: args } }]
+          },
+          finish_reason: "tool_calls"
+        }]
+      })
+      const server = yield* Server.make({ status: 200, body }, {
+        status: 200,
+        body: JSON.stringify({
+          choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }]
+        })
+      })
+      const model = yield* make("openai-compatible", server.url)
+      const response = yield* model.generate(request)
+      const call = response.message.toolCalls?.[0]
+      assert.strictEqual(typeof call?.arguments, "string")
+      assert.strictEqual((call?.arguments as string).length, args.length)
+      const next = yield* model.generate({
+        messages: [
+          ...request.messages,
+          response.message,
+          { role: "tool", content: "ERROR: arguments nested too deep", toolCallId: "call_1", toolName: "deep" }
+        ]
+      })
+      assert.strictEqual(next.message.content, "ok")
+    }))
+})

@@ -18,14 +18,35 @@ export const messagesOf = (request: Request): ReadonlyArray<MessageData> => {
 /** A tool's parameters schema as sent: the raw schema, `{type: "object"}` when the catalog has none. */
 export const parametersOf = (tool: ToolCatalogItem): JsonSchema => tool.parameters ?? { type: "object", properties: {} }
 
+/** Deeper arguments stay raw text: a value nested 100,000 levels parses, then overflows the stack when stringified. */
+export const maxArgumentsDepth = 64
+
+/** Whether JSON text nests deeper than {@link maxArgumentsDepth} (brackets inside strings do not count). */
+const tooDeep = (text: string): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* "\\" */) i++
+      else if (c === 34 /* '"' */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91 /* "{" "[" */) {
+      if (++depth > maxArgumentsDepth) return true
+    } else if (c === 125 || c === 93 /* "}" "]" */) depth--
+  }
+  return false
+}
+
 /**
  * The model's argument text as our value: a JSON object when it is one, `{}` when empty, else the raw
- * text (invalid JSON, or JSON that is not an object), so the turn loop can answer with a tool error.
+ * text (invalid JSON, JSON that is not an object, or nested deeper than {@link maxArgumentsDepth}), so the
+ * turn loop can answer with a tool error.
  */
 export const parseArguments = (raw: string): Json => {
   const text = raw.trim()
   if (text === "") return {}
-  if (text.charCodeAt(0) !== 123 /* "{" */) return raw
+  if (text.charCodeAt(0) !== 123 /* "{" */ || tooDeep(text)) return raw
   try {
     const value = JSON.parse(text) as Json
     return typeof value === "object" && value !== null && !Array.isArray(value) ? value : raw

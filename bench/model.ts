@@ -170,10 +170,17 @@ const codecs: Record<keyof typeof bodies, () => Effect.Effect<Model.Response, un
   }
 }
 
+// As a model server answers a whole (not streamed) call: its length declared, not compressed (the adapters then
+// read the body at once; a chunked or compressed body is counted as it arrives, ~1 ms more a call).
 const cannedClient = (body: string) =>
   HttpClient.make((req) =>
     Effect.succeed(
-      HttpClientResponse.fromWeb(req, new Response(body, { headers: { "content-type": "application/json" } }))
+      HttpClientResponse.fromWeb(
+        req,
+        new Response(body, {
+          headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }
+        })
+      )
     )
   )
 

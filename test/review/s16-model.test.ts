@@ -2,6 +2,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Exit, Stream } from "effect"
 import { Model } from "effect-swarm"
+import * as http from "node:http"
+import * as zlib from "node:zlib"
 import * as Server from "../model/server.js"
 
 const keys = ConfigProvider.fromMap(
@@ -74,6 +76,37 @@ describe("s16 model: a response body is bounded (maxResponseBytes, default 64 Mi
       server.push({ status: 200, body: completion("x".repeat(MiB / 2)) })
       const response = yield* model.generate(request)
       assert.strictEqual(response.message.content, "x".repeat(MiB / 2))
+    }))
+
+  it.scoped("generate: a compressed body is bounded by what it inflates to, not by its declared length", () =>
+    Effect.gen(function*() {
+      // 4 MiB of text gzipped to a few KiB, its (small) length declared: read at once by its content-length,
+      // it would inflate past the limit unseen. Without compression the declared length is the bound.
+      const body = zlib.gzipSync(completion("x".repeat(4 * MiB)))
+      const server = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const s = http.createServer((_req, res) => {
+            res.writeHead(200, {
+              "content-type": "application/json",
+              "content-encoding": "gzip",
+              "content-length": String(body.length)
+            })
+            res.end(body)
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const port = (server.address() as { port: number }).port
+      const model = yield* make("openai-compatible", `http://127.0.0.1:${port}/v1`, { maxRetries: 0 }, {
+        maxResponseBytes: MiB
+      })
+      const error = yield* Effect.flip(Effect.asVoid(model.generate(request)))
+      assert.strictEqual(error?._tag, "ModelProtocolError")
+      assert.include(error.message, "the response body is larger than 1048576")
     }))
 
   it.scoped("stream: an SSE line that never ends fails at the limit instead of filling memory", () =>

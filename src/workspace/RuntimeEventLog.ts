@@ -130,6 +130,16 @@ export interface RepairReport {
 /**
  * Options of {@link Service.read}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { RuntimeEventLog } from "effect-swarm"
+ * const instance = { workspaceId: "default", agentName: "coder", instanceKey: "thread-1" }
+ * // The turn ends only: the step and tool events are skipped unparsed.
+ * const ends = Effect.flatMap(RuntimeEventLog.RuntimeEventLog, (log) =>
+ *   Stream.runCollect(log.read(instance, { types: new Set(["turn.completed", "turn.failed"]) })))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -299,6 +299,41 @@ export const measureTurns = async (): Promise<void> => {
       "Effect ops/step": round(mOps),
       "KB allocated/step": round(mBytes / 1024)
     })
+    // The ceiling a durable store could reach on this machine: the same in-memory turn, plus one raw
+    // `O_DSYNC` write of a step-sized line (875 bytes, what a group-committed step writes) at the end of
+    // each step, before the next model call, and one more at the end of the turn (1.1 writes per step).
+    // A store that cost nothing (no encoding, no queue, no Effect) would take this long.
+    const ceilingFd = fs.openSync(
+      path.join(dir, "ceiling.jsonl"),
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_DSYNC ?? 0)
+    )
+    const stepLine = Buffer.from("x".repeat(874) + "\n")
+    const ceilingInstance = await memory.runPromise(
+      Effect.tap(AgentInstance.makeInMemory(options("ceiling")), (instance) =>
+        Effect.zipRight(
+          setup(instance),
+          instance.pipeline.register("step", (_ctx, next) =>
+            Effect.tap(next, () => {
+              fs.writeSync(ceilingFd, stepLine)
+            }), { priority: 100 })
+        )).pipe(Scope.extend(memoryScope))
+    )
+    const ceilingTurn = () =>
+      memory.runPromise(Effect.tap(oneTurn(ceilingInstance), () => {
+        fs.writeSync(ceilingFd, stepLine)
+      }))
+    await ceilingTurn()
+    const c = await measure("ceiling", 2000, ceilingTurn)
+    fs.closeSync(ceilingFd)
+    const ceilingWrites = (steps + 1) / steps
+    rows.push({
+      task: "ceiling: Turn.run in memory + a raw O_DSYNC write per step and per turn (a store costing nothing)",
+      "p50 µs/step": round(c.p50 / steps),
+      "mean µs/step": round(c.mean / steps),
+      "floors/step": round(c.p50 / steps / floor.p50),
+      "floors/durable write": round(c.p50 / steps / ceilingWrites / floor.p50),
+      "durable writes/step": round(ceilingWrites)
+    })
     await memory.runPromise(Scope.close(memoryScope, Exit.void))
     await memory.dispose()
 

@@ -9,6 +9,7 @@
 import type { Attributes, AttributeValue, Meter } from "@opentelemetry/api"
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { maxToolName } from "../../pipeline/internal/genAi.js"
+import * as Redact from "./redact.js"
 
 /** Prices of one model in US dollars per million tokens. @internal */
 export interface Price {
@@ -105,6 +106,8 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     onStart: () => {},
     // Before the span is read-only: the cost becomes an attribute of the model-call span.
     onEnding: (span: Span) => {
+      // Error text (log lines, exceptions, the status) can hold what a provider echoed back: a key, a token.
+      Redact.span(span)
       const operation = span.attributes["gen_ai.operation.name"]
       if (operation === "execute_tool") {
         const name = span.attributes["gen_ai.tool.name"]

@@ -20,6 +20,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
+import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import { AsyncLocalStorage } from "node:async_hooks"
 import { EventBus } from "../../event/EventBus.js"
@@ -38,18 +39,39 @@ interface Subscription {
 
 /**
  * The extension events that led to the one being handled, oldest first (empty for runtime events and
- * emits from outside a handler). Carried by the delivering fiber for Effect handlers, and by an
- * `AsyncLocalStorage` for a handler's synchronous code and the Promise continuations it starts.
+ * emits from outside a handler). Carried by the delivering fiber for Effect handlers (and the fibers they
+ * fork), and by an `AsyncLocalStorage` for a handler's synchronous code, the Promise continuations it
+ * starts and the fibers it runs on a runtime of its own (`Effect.runPromise` inside a handler). While an
+ * Effect handler runs, its fiber is scheduled inside the storage too, so a Promise it starts
+ * (`Effect.promise(async () => { await ...; emit() })`) continues the chain.
  */
 type Chain = ReadonlyArray<string>
-const chainRef = globalValue("effect-swarm/extension/eventChain", () => FiberRef.unsafeMake<Chain>([]))
+// `undefined`: this fiber is not delivering an event (a fiber a handler started on a runtime of its own).
+const chainRef = globalValue(
+  "effect-swarm/extension/eventChain/v2",
+  () => FiberRef.unsafeMake<Chain | undefined>(undefined)
+)
 const chainStore = globalValue("effect-swarm/extension/eventChainStore", () => new AsyncLocalStorage<Chain>())
 
-// Inside a fiber its own chain (the storage may hold a stale one there); outside, the storage's.
+// A delivering fiber's own chain (the storage may hold a stale one there); else the storage's.
 const currentChain = (): Chain => {
   const fiber = Fiber.getCurrentFiber()
-  return Option.isSome(fiber) ? fiber.value.getFiberRef(chainRef) : chainStore.getStore() ?? []
+  const own = Option.isSome(fiber) ? fiber.value.getFiberRef(chainRef) : undefined
+  return own ?? chainStore.getStore() ?? []
 }
+
+// Every task of the fiber scheduled through this scheduler runs inside the storage holding `chain`.
+const chainScheduler = (base: Scheduler.Scheduler, chain: Chain): Scheduler.Scheduler => ({
+  shouldYield: (fiber) => base.shouldYield(fiber),
+  scheduleTask: (task, priority, fiber) => base.scheduleTask(() => chainStore.run(chain, task), priority, fiber)
+})
+
+// An Effect handler's effect, run (from its first operation on) with the storage holding its chain.
+const inChain = (effect: Effect.Effect<unknown, unknown>, chain: Chain): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(
+    FiberRef.get(FiberRef.currentScheduler),
+    (base) => Effect.withScheduler(Effect.zipRight(Effect.yieldNow(), effect), chainScheduler(base, chain))
+  )
 
 const describeChain = (chain: Chain): string =>
   chain.length <= 6 ? chain.join(" -> ") : `${chain.slice(0, 3).join(" -> ")} -> ... -> ${chain.slice(-3).join(" -> ")}`
@@ -85,7 +107,7 @@ export interface Hub {
 const invoke = (subscription: Subscription, type: string, event: unknown, chain: Chain): Effect.Effect<void> => {
   const call = Effect.suspend(() => {
     const out: unknown = chainStore.run(chain, () => (subscription.handler as (event: unknown) => unknown)(event))
-    if (Effect.isEffect(out)) return Effect.asVoid(out as Effect.Effect<unknown, unknown>)
+    if (Effect.isEffect(out)) return Effect.asVoid(inChain(out as Effect.Effect<unknown, unknown>, chain))
     if (Predicate.isPromiseLike(out)) return Effect.tryPromise({ try: () => Promise.resolve(out), catch: (e) => e })
     return Effect.void
   }).pipe(Effect.locally(chainRef, chain))

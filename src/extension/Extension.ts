@@ -145,6 +145,12 @@ export interface LoadOptions {
    * handler that emits the event it handles.
    */
   readonly maxEventChain?: number | undefined
+  /**
+   * How many emitted extension events may be in delivery at once (their handlers not yet finished) before
+   * the next emit is dropped with a warning (default 1024). It bounds an extension that emits in a loop
+   * faster than its handlers finish.
+   */
+  readonly maxPendingEvents?: number | undefined
 }
 
 /**

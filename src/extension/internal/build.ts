@@ -71,7 +71,13 @@ const eventOptions = (options: LoadOptions): Effect.Effect<Events.Options, Exten
   if (!Number.isSafeInteger(maxEventChain) || maxEventChain < 1) {
     return Effect.fail(invalidOption("maxEventChain", options.maxEventChain, "give a whole number of at least 1"))
   }
-  return Effect.succeed({ handlerTimeout: handlerTimeout.value, maxEventChain })
+  const maxPendingEvents = options.maxPendingEvents ?? 1024
+  if (!Number.isSafeInteger(maxPendingEvents) || maxPendingEvents < 1) {
+    return Effect.fail(
+      invalidOption("maxPendingEvents", options.maxPendingEvents, "give a whole number of at least 1")
+    )
+  }
+  return Effect.succeed({ handlerTimeout: handlerTimeout.value, maxEventChain, maxPendingEvents })
 }
 
 /**

@@ -23,7 +23,25 @@ export type AnyMiddleware = (ctx: unknown, next: unknown) => unknown
 
 /** @internal */
 export const messageOf = (error: unknown): string => {
-  if (error instanceof Error) return error.message.length > 0 ? error.message : error.name
+  let text: string
+  try {
+    text = rawMessage(error)
+  } catch {
+    // A value an extension threw that cannot be read (a Proxy that throws, a message getter that throws,
+    // an object without a prototype whose toJSON throws): the warning must still be written.
+    text = "(a thrown value that cannot be printed)"
+  }
+  return text.length > maxMessage ? `${text.slice(0, maxMessage)}... (${text.length} characters)` : text
+}
+
+/** The most characters of an extension's error message kept in a warning or an error. @internal */
+export const maxMessage = 2_000
+
+const rawMessage = (error: unknown): string => {
+  if (error instanceof Error) {
+    const message: unknown = error.message
+    return typeof message === "string" && message.length > 0 ? message : String(error.name)
+  }
   if (typeof error === "string") return error
   try {
     return JSON.stringify(error) ?? String(error)

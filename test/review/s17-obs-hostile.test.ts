@@ -9,7 +9,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Layer, Logger, Option, Scope } from "effect"
-import { EventBus, Extension, ExtensionState, Pipeline, ToolRegistry } from "effect-swarm"
+import { EventBus, Extension, ExtensionState, Middleware, Pipeline, ToolRegistry } from "effect-swarm"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -61,7 +61,7 @@ const load = (
       registry,
       ...options
     }).pipe(Effect.provideService(ExtensionState.ExtensionState, state), Scope.extend(scope))
-    return { env, scope, state }
+    return { env, scope, state, pipeline }
   })
 
 const run = <A, E>(
@@ -138,4 +138,31 @@ describe("s17 review: hostile extensions", () => {
       })
     )
   }, 30_000)
+
+  for (const style of ["effect", "promise"] as const) {
+    it.live(`a ${style}-style middleware throwing a Proxy: the turn fails with a MiddlewareError naming it`, () => {
+      const h = harness()
+      return run(
+        h,
+        Effect.gen(function*() {
+          const { pipeline, scope } = yield* load(h, { mode: "middlewareProxy", style })
+          const conversation = yield* Middleware.conversationInMemory()
+          const error = yield* within(Effect.flip(pipeline.runTurn(
+            {
+              agentName: instance.agentName,
+              instanceKey: instance.instanceKey,
+              turnId: "turn-1",
+              conversation,
+              inputEvent: { input: "hi" },
+              metadata: {}
+            },
+            (ctx) => Effect.succeed({ turnId: ctx.turnId, finishReason: "text_response" as const })
+          )))
+          assert.strictEqual(error._tag, "MiddlewareError", String(error))
+          assert.include(error.message, "turn middleware hostile/proxy: (a thrown value that cannot be printed)")
+          yield* Scope.close(scope, Exit.void)
+        })
+      )
+    }, 30_000)
+  }
 })

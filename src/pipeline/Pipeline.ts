@@ -186,7 +186,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
     const stepScopes = new WeakMap<StepContext, StepScope>()
 
     const runTurn = <E, R>(input: TurnInput, core: (ctx: TurnContext) => Effect.Effect<TurnResult, E, R>) => {
-      return open("effect-swarm.turn", () => input.parentTrace, (run) => {
+      return open(GenAi.turnSpanName(input.agentName), () => input.parentTrace, (run) => {
         const { span: sp, trace } = run
         const ctx = Contexts.turn(input, trace)
         const scope: TurnScope = { span: sp, stepCount: 0, tokenUsage: undefined }
@@ -279,7 +279,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, EventBus>
       core: (ctx: ToolCallContext) => Effect.Effect<ToolCallResult, E, R>
     ) => {
       const step = input.step
-      return open("effect-swarm.tool", () => stepScopes.get(step)?.span ?? step.trace, (run) => {
+      return open(GenAi.toolSpanName(input.toolName), () => stepScopes.get(step)?.span ?? step.trace, (run) => {
         const { span: sp, trace } = run
         const ctx = Contexts.toolCall(input, trace)
         const { toolCallId, toolName, stepId } = ctx

@@ -34,7 +34,7 @@ const expected: Record<string, ReadonlyArray<string>> = {
   ],
   "context-windows.ts": ["1 pinned, omitted seq 1..6", "user: [context window: 4 earlier messages"],
   "mcp.ts": ["catalog: words__word_x002ecount", `words__word_x002ecount: ok "4"`, "reply: That text has four words."],
-  "observability.ts": ["name: 'effect-swarm.turn'", "name: 'effect-swarm.sandbox.worker'", "turn: text_response"],
+  "observability.ts": ["name: 'invoke_agent sandboxed'", "name: 'effect-swarm.sandbox.worker'", "turn: text_response"],
   "orchestrator.ts": ["reply: text_response", "inputs: plan the week, monday, tuesday, wednesday, summary"],
   "connectors.ts": [
     "lines-in: ping -> pong (helpdesk@lines-config, streamed 4 chars)",

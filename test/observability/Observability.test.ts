@@ -63,7 +63,7 @@ describe("Observability", () => {
 
         const spans: Array<OtlpSpan> = spansOf(otlp.bodies)
         const byName = (name: string) => spans.filter((s) => s.name === name)
-        const [turn] = byName("effect-swarm.turn")
+        const [turn] = byName("invoke_agent sandboxed")
         assert.isDefined(turn, `spans: ${spans.map((s) => s.name)}`)
         assert.strictEqual(new Set(spans.map((s) => s.traceId)).size, 1, "one trace")
         const steps = byName("effect-swarm.step")
@@ -72,7 +72,7 @@ describe("Observability", () => {
         const chats = byName("chat scripted-small")
         assert.strictEqual(chats.length, 2)
         assert.deepStrictEqual(chats.map((c) => c.parentSpanId).sort(), steps.map((s) => s.spanId).sort())
-        const [tool] = byName("effect-swarm.tool")
+        const [tool] = byName("execute_tool calc__add")
         assert.strictEqual(
           tool!.parentSpanId,
           steps.find((s) => attrs(s.attributes)["effect_swarm.step.index"] === 0)!.spanId
@@ -124,6 +124,19 @@ describe("Observability", () => {
         const toolPoint = metric("effect_swarm.tool.duration")!.histogram!.dataPoints[0]!
         assert.strictEqual(attrs(toolPoint.attributes)["gen_ai.tool.name"], "calc__add")
         assert.strictEqual(Number(toolPoint.count), 1)
+        // The conventions' duration metrics of the agent invocation and the tool execution.
+        const agentPoint = metric("gen_ai.invoke_agent.duration")!.histogram!.dataPoints[0]!
+        assert.deepStrictEqual(attrs(agentPoint.attributes), {
+          "gen_ai.operation.name": "invoke_agent",
+          "gen_ai.agent.name": "sandboxed"
+        })
+        assert.strictEqual(Number(agentPoint.count), 1)
+        const executePoint = metric("gen_ai.execute_tool.duration")!.histogram!.dataPoints[0]!
+        assert.deepStrictEqual(attrs(executePoint.attributes), {
+          "gen_ai.operation.name": "execute_tool",
+          "gen_ai.tool.name": "calc__add"
+        })
+        assert.strictEqual(Number(executePoint.count), 1)
         const cost = metric("effect_swarm.cost")!.sum!.dataPoints[0]!
         assert.closeTo(cost.asDouble!, 0.0007, 1e-9)
       }).pipe(Effect.provide(NodeContext.layer)),
@@ -157,7 +170,7 @@ describe("Observability", () => {
           assert.include(chat["gen_ai.input.messages"] as string, "add 2 and 3")
         }
         assert.isTrue(chats.some((c) => (c["gen_ai.output.messages"] as string).includes("five")))
-        const tool = attrs(spans.find((s) => s.name === "effect-swarm.tool")!.attributes)
+        const tool = attrs(spans.find((s) => s.name === "execute_tool calc__add")!.attributes)
         assert.deepStrictEqual(JSON.parse(tool["gen_ai.tool.call.arguments"] as string), { a: 2, b: 3 })
         assert.deepStrictEqual(JSON.parse(tool["gen_ai.tool.call.result"] as string), { sum: 5 })
 

@@ -37,7 +37,7 @@ layer(Live, { timeout: Duration.toMillis("3 minutes") })("effect-swarm --otel", 
         )
         assert.strictEqual(run.code, 0, run.stderr)
         const spans = spansOf(otlp.bodies)
-        const turns = spans.filter((s) => s.name === "effect-swarm.turn")
+        const turns = spans.filter((s) => s.name.startsWith("invoke_agent "))
         assert.deepStrictEqual(
           turns.map((t) => attrs(t.attributes)["gen_ai.agent.name"]).sort(),
           ["coordinator", "researcher"],
@@ -50,7 +50,7 @@ layer(Live, { timeout: Duration.toMillis("3 minutes") })("effect-swarm --otel", 
           turns.find((t) => attrs(t.attributes)["gen_ai.agent.name"] === agent)!
         )
         const tool = (name: string) =>
-          spans.find((s) => s.name === "effect-swarm.tool" && attrs(s.attributes)["gen_ai.tool.name"] === name)!
+          spans.find((s) => s.name === `execute_tool ${name}` && attrs(s.attributes)["gen_ai.tool.name"] === name)!
         // coordinator turn > step > agents__request > researcher turn (the callee's turn under the caller's tool)
         const request = tool("agents__request")
         assert.strictEqual(parentOf(parentOf(request)!)!.spanId, coordinator!.spanId, show(spans))
@@ -83,7 +83,7 @@ layer(Live, { timeout: Duration.toMillis("3 minutes") })("effect-swarm --otel", 
         const send = yield* bin.run(["send", "helper@otel", "greet Ada", "--dir", cliBundle, "--otel"], { env })
         assert.strictEqual(send.code, 0, send.stderr)
         const spans = spansOf(otlp.bodies)
-        const [turn] = spans.filter((s) => s.name === "effect-swarm.turn")
+        const [turn] = spans.filter((s) => s.name === "invoke_agent helper")
         assert.strictEqual(attrs(turn!.attributes)["gen_ai.agent.name"], "helper", show(spans))
         const [chat] = spans.filter((s) => s.name === "chat greeter-script")
         assert.strictEqual(attrs(chat!.attributes)["gen_ai.request.model"], "greeter-script", show(spans))

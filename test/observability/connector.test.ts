@@ -37,7 +37,7 @@ describe("Observability: connector ingress", () => {
         const chainOf = (user: string) => {
           const ingress = ingresses.find((s) => attrs(s.attributes)["effect_swarm.instance"] === `front@u-${user}`)!
           const server = byId.get(ingress.parentSpanId ?? "")
-          const turn = spans.find((s) => s.name === "effect-swarm.turn" && s.parentSpanId === ingress.spanId)
+          const turn = spans.find((s) => s.name === "invoke_agent front" && s.parentSpanId === ingress.spanId)
           return { ingress, server, turn }
         }
         const ada = chainOf("ada")

@@ -320,7 +320,7 @@ describe("Pipeline (reference observability)", () => {
           return okTool(ctx)
         }).pipe(Effect.orDie))
       const tool = byType(yield* events, "tool.called")[0]!
-      assert.deepStrictEqual(seen, [["effect-swarm.tool", tool.spanId, tool.traceId]])
+      assert.deepStrictEqual(seen, [["execute_tool bash__exec", tool.spanId, tool.traceId]])
     }).pipe(Effect.provide(Pipeline.layer({ tracerSpans: true }).pipe(Layer.provideMerge(EventBus.layer())))))
 
   it.scoped("by default, spans go to an installed tracer (and only then), with the events' ids", () =>
@@ -357,9 +357,9 @@ describe("Pipeline (reference observability)", () => {
       const all = yield* events
       const ids = (type: RuntimeEvent.Type) => all.find((e) => e.type === type)!.spanId
       assert.deepStrictEqual(recorded.map((r) => [r.name, r.spanId]), [
-        ["effect-swarm.turn", ids("turn.started")],
+        ["invoke_agent alpha", ids("turn.started")],
         ["effect-swarm.step", ids("step.started")],
-        ["effect-swarm.tool", ids("tool.called")]
+        ["execute_tool bash__exec", ids("tool.called")]
       ])
       assert.strictEqual(recorded[1]!.parent, recorded[0]!.spanId)
       assert.strictEqual(recorded[2]!.parent, recorded[1]!.spanId)

@@ -66,7 +66,7 @@ describe("s16 review: observability", () => {
             .map((p) => attrs(p.attributes)["gen_ai.tool.name"])
         assert.deepStrictEqual(labels("effect_swarm.tool.duration"), ["_OTHER"])
         assert.deepStrictEqual(labels("effect_swarm.tool.errors"), ["_OTHER"])
-        const tools = spansOf(otlp.bodies).filter((s) => s.name === "effect-swarm.tool")
+        const tools = spansOf(otlp.bodies).filter((s) => s.name.startsWith("execute_tool "))
         assert.strictEqual(tools.length, 7)
         for (const span of tools) {
           const name = attrs(span.attributes)["gen_ai.tool.name"] as string

@@ -20,6 +20,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
+import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import { AsyncLocalStorage } from "node:async_hooks"
 import { EventBus } from "../../event/EventBus.js"
@@ -38,18 +39,39 @@ interface Subscription {
 
 /**
  * The extension events that led to the one being handled, oldest first (empty for runtime events and
- * emits from outside a handler). Carried by the delivering fiber for Effect handlers, and by an
- * `AsyncLocalStorage` for a handler's synchronous code and the Promise continuations it starts.
+ * emits from outside a handler). Carried by the delivering fiber for Effect handlers (and the fibers they
+ * fork), and by an `AsyncLocalStorage` for a handler's synchronous code, the Promise continuations it
+ * starts and the fibers it runs on a runtime of its own (`Effect.runPromise` inside a handler). While an
+ * Effect handler runs, its fiber is scheduled inside the storage too, so a Promise it starts
+ * (`Effect.promise(async () => { await ...; emit() })`) continues the chain.
  */
 type Chain = ReadonlyArray<string>
-const chainRef = globalValue("effect-swarm/extension/eventChain", () => FiberRef.unsafeMake<Chain>([]))
+// `undefined`: this fiber is not delivering an event (a fiber a handler started on a runtime of its own).
+const chainRef = globalValue(
+  "effect-swarm/extension/eventChain/v2",
+  () => FiberRef.unsafeMake<Chain | undefined>(undefined)
+)
 const chainStore = globalValue("effect-swarm/extension/eventChainStore", () => new AsyncLocalStorage<Chain>())
 
-// Inside a fiber its own chain (the storage may hold a stale one there); outside, the storage's.
+// A delivering fiber's own chain (the storage may hold a stale one there); else the storage's.
 const currentChain = (): Chain => {
   const fiber = Fiber.getCurrentFiber()
-  return Option.isSome(fiber) ? fiber.value.getFiberRef(chainRef) : chainStore.getStore() ?? []
+  const own = Option.isSome(fiber) ? fiber.value.getFiberRef(chainRef) : undefined
+  return own ?? chainStore.getStore() ?? []
 }
+
+// Every task of the fiber scheduled through this scheduler runs inside the storage holding `chain`.
+const chainScheduler = (base: Scheduler.Scheduler, chain: Chain): Scheduler.Scheduler => ({
+  shouldYield: (fiber) => base.shouldYield(fiber),
+  scheduleTask: (task, priority, fiber) => base.scheduleTask(() => chainStore.run(chain, task), priority, fiber)
+})
+
+// An Effect handler's effect, run (from its first operation on) with the storage holding its chain.
+const inChain = (effect: Effect.Effect<unknown, unknown>, chain: Chain): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(
+    FiberRef.get(FiberRef.currentScheduler),
+    (base) => Effect.withScheduler(Effect.zipRight(Effect.yieldNow(), effect), chainScheduler(base, chain))
+  )
 
 const describeChain = (chain: Chain): string =>
   chain.length <= 6 ? chain.join(" -> ") : `${chain.slice(0, 3).join(" -> ")} -> ... -> ${chain.slice(-3).join(" -> ")}`
@@ -60,6 +82,8 @@ export interface Options {
   readonly handlerTimeout: Duration.Duration
   /** How many extension events one chain of handlers may emit before the next one is dropped. */
   readonly maxEventChain: number
+  /** How many emitted extension events may be in delivery at once before the next one is dropped. */
+  readonly maxPendingEvents: number
 }
 
 /** @internal */
@@ -83,12 +107,22 @@ export interface Hub {
 // logged, and so is a call that does not settle by its deadline (an Effect is interrupted, a Promise is no
 // longer awaited): the next handler runs.
 const invoke = (subscription: Subscription, type: string, event: unknown, chain: Chain): Effect.Effect<void> => {
-  const call = Effect.suspend(() => {
-    const out: unknown = chainStore.run(chain, () => (subscription.handler as (event: unknown) => unknown)(event))
-    if (Effect.isEffect(out)) return Effect.asVoid(out as Effect.Effect<unknown, unknown>)
-    if (Predicate.isPromiseLike(out)) return Effect.tryPromise({ try: () => Promise.resolve(out), catch: (e) => e })
-    return Effect.void
-  }).pipe(Effect.locally(chainRef, chain))
+  // What the handler threw or returned is looked at only inside `Effect.try`, and what it threw or rejected
+  // with becomes its message at once: a value that throws when inspected (a Proxy) never reaches the runtime.
+  const call = Effect.suspend(() =>
+    Effect.flatten(Effect.try({
+      try: (): Effect.Effect<void, unknown> => {
+        const out: unknown = chainStore.run(chain, () => (subscription.handler as (event: unknown) => unknown)(event))
+        if (Effect.isEffect(out)) return Effect.asVoid(inChain(out as Effect.Effect<unknown, unknown>, chain))
+        if (Predicate.isPromiseLike(out)) {
+          const settled = Promise.resolve(out)
+          return Effect.tryPromise({ try: () => settled, catch: (e) => messageOf(e) })
+        }
+        return Effect.void
+      },
+      catch: (thrown) => messageOf(thrown)
+    }))
+  ).pipe(Effect.locally(chainRef, chain))
   const bounded = Duration.isFinite(subscription.timeout)
     ? call.pipe(
       Effect.timeoutOption(subscription.timeout),
@@ -106,7 +140,9 @@ const invoke = (subscription: Subscription, type: string, event: unknown, chain:
     Effect.catchAllCause((cause) =>
       Effect.logWarning(
         `extension ${subscription.extension}: handler of ${type} failed (the event is not re-delivered): ${
-          messageOf(cause._tag === "Fail" ? cause.error : cause._tag === "Die" ? cause.defect : cause)
+          cause._tag === "Fail" && typeof cause.error === "string"
+            ? cause.error
+            : messageOf(cause._tag === "Fail" ? cause.error : cause._tag === "Die" ? cause.defect : cause)
         }`
       )
     )
@@ -162,6 +198,9 @@ export const make = (
           : Effect.forEach(list, (s) => invoke(s, type, event, chain), { discard: true })
       })
     let dropped = 0
+    // Emitted events in delivery (their fibers not done), and how many were dropped for being over the limit.
+    let pending = 0
+    let flooded = 0
 
     const mine = (event: RuntimeEvent.RuntimeEvent) =>
       event.agentName === instance.agentName && event.instanceKey === instance.instanceKey
@@ -260,6 +299,21 @@ export const make = (
         )
         return Promise.resolve()
       }
+      if (pending >= options.maxPendingEvents) {
+        flooded++
+        // Warned at the 1st, 10th, 100th ... drop: a loop that emits without end cannot flood the log too.
+        if (Number.isInteger(Math.log10(flooded))) {
+          chainStore.exit(() =>
+            runFork(Effect.logWarning(
+              `extension ${extension}: event '${name}' dropped: ${pending} emitted events are still being ` +
+                `delivered in ${instance.agentName}@${instance.instanceKey}, the limit is ${options.maxPendingEvents} ` +
+                `(${flooded} dropped so far). An extension that emits in a loop faster than its handlers finish ` +
+                `loses events: await api.events.emit before emitting the next, or raise maxPendingEvents`
+            ))
+          )
+        }
+        return Promise.resolve()
+      }
       const event: ExtensionEvent = {
         type: name,
         extension,
@@ -269,8 +323,12 @@ export const make = (
       }
       return new Promise<void>((resolve) => {
         // Forked outside the storage: the scheduler must not carry this handler's chain to other fibers.
+        pending++
         const fiber = chainStore.exit(() => runFork(deliver(name, event, chain)))
-        fiber.addObserver(() => resolve())
+        fiber.addObserver(() => {
+          pending--
+          resolve()
+        })
       })
     }
 

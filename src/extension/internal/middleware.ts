@@ -23,13 +23,48 @@ export type AnyMiddleware = (ctx: unknown, next: unknown) => unknown
 
 /** @internal */
 export const messageOf = (error: unknown): string => {
-  if (error instanceof Error) return error.message.length > 0 ? error.message : error.name
+  let text: string
+  try {
+    text = rawMessage(error)
+  } catch {
+    // A value an extension threw that cannot be read (a Proxy that throws, a message getter that throws,
+    // an object without a prototype whose toJSON throws): the warning must still be written.
+    text = "(a thrown value that cannot be printed)"
+  }
+  return text.length > maxMessage ? `${text.slice(0, maxMessage)}... (${text.length} characters)` : text
+}
+
+/** The most characters of an extension's error message kept in a warning or an error. @internal */
+export const maxMessage = 2_000
+
+const rawMessage = (error: unknown): string => {
+  if (error instanceof Error) {
+    const message: unknown = error.message
+    return typeof message === "string" && message.length > 0 ? message : String(error.name)
+  }
   if (typeof error === "string") return error
   try {
     return JSON.stringify(error) ?? String(error)
   } catch {
     return String(error)
   }
+}
+
+/**
+ * What an extension threw, as it can be kept in an error's `cause`: an Error, a string or another primitive
+ * as it is; anything else (an object that is not an Error, a Proxy that throws when touched) as an Error
+ * carrying its message, so that nothing that renders the cause later (a log, a span, `Cause.pretty`) throws.
+ *
+ * @internal
+ */
+export const safeThrown = (thrown: unknown): unknown => {
+  try {
+    if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) return thrown
+    if (thrown instanceof Error) return thrown
+  } catch {
+    // not even `instanceof` can look at it
+  }
+  return new Error(messageOf(thrown))
 }
 
 /** `async function` / `async () =>` (what a Promise-style middleware usually is). */
@@ -82,7 +117,7 @@ export const adapt = <K extends Kind>(
 
   const classify = (cause: Cause.Cause<unknown>, fromNext: Cause.Cause<unknown> | undefined) => {
     if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-    const error = Cause.squash(cause)
+    const error = safeThrown(Cause.squash(cause))
     if (fromNext !== undefined && (cause === fromNext || error === Cause.squash(fromNext))) {
       return Effect.failCause(cause)
     }
@@ -97,15 +132,22 @@ export const adapt = <K extends Kind>(
     if (!options.active()) return next
     let fromNext: Cause.Cause<unknown> | undefined
     const tracked = Effect.onError(next, (cause) => Effect.sync(() => void (fromNext = cause)))
-    return Effect.suspend(() => {
-      const out: unknown = fn(ctx, tracked)
-      if (Effect.isEffect(out)) return out as Effect.Effect<unknown, unknown, unknown>
-      return Effect.fail(own(
-        Predicate.isPromiseLike(out)
-          ? "returned a Promise; make it an async function or register it with { style: \"promise\" }"
-          : `returned ${describe(out)} instead of an Effect`
-      ))
-    }).pipe(
+    // What the middleware threw or returned is looked at only inside `Effect.try`: a value that throws when
+    // inspected (a Proxy) never reaches the runtime.
+    return Effect.suspend(() =>
+      Effect.flatten(Effect.try({
+        try: (): Effect.Effect<unknown, unknown, unknown> => {
+          const out: unknown = fn(ctx, tracked)
+          if (Effect.isEffect(out)) return out as Effect.Effect<unknown, unknown, unknown>
+          return Effect.fail(own(
+            Predicate.isPromiseLike(out)
+              ? "returned a Promise; make it an async function or register it with { style: \"promise\" }"
+              : `returned ${describe(out)} instead of an Effect`
+          ))
+        },
+        catch: safeThrown
+      }))
+    ).pipe(
       Effect.flatMap(checked),
       Effect.catchAllCause((cause) => classify(cause, fromNext))
     )
@@ -129,7 +171,7 @@ export const adapt = <K extends Kind>(
         })
       return Effect.tryPromise({
         try: () => Promise.resolve(fn(ctx, callNext)),
-        catch: (thrown) => thrown
+        catch: safeThrown
       }).pipe(
         Effect.flatMap(checked),
         Effect.catchAll((error) =>

@@ -46,6 +46,21 @@ const isPlainObject = (value: unknown): value is ExtensionState.State => {
   return (proto === Object.prototype || proto === null) && isJson(value)
 }
 
+/**
+ * The most characters of one extension's state as JSON (4 MiB). The state is read when the instance opens
+ * and written at the end of every turn that changed it: a state that grows without end (a log kept in it)
+ * would make every turn slower and the file unbounded.
+ *
+ * @internal
+ */
+export const maxStateChars = 4 * 1024 * 1024
+
+const tooLarge = (extension: string, chars: number) =>
+  new RangeError(
+    `extension ${extension}: its state would be ${chars} characters of JSON, over the limit of ${maxStateChars}; ` +
+      `keep large or growing data in files of your own (or trim it) and only references in the state`
+  )
+
 /** @internal */
 export const make = (service: ExtensionState.Service, instance: InstanceRef): Cells => {
   const cells = new Map<string, Cell>()
@@ -71,8 +86,10 @@ export const make = (service: ExtensionState.Service, instance: InstanceRef): Ce
       get: () => c.current,
       set: (value) => {
         if (!isPlainObject(value)) throw new ExtensionStateNotObject({ extension, received: describe(value) })
+        const json = JSON.stringify(value)
+        if (json.length > maxStateChars) throw tooLarge(extension, json.length)
         // A copy: later changes to the caller's object are not the state until set again.
-        c.current = JSON.parse(JSON.stringify(value)) as ExtensionState.State
+        c.current = JSON.parse(json) as ExtensionState.State
       }
     }
   }
@@ -92,6 +109,10 @@ export const make = (service: ExtensionState.Service, instance: InstanceRef): Ce
         }
         const json = JSON.stringify(c.current)
         if (json === c.saved) return Effect.void
+        // Grown in place past the limit: the file keeps what was saved last; the warning says why.
+        if (json.length > maxStateChars) {
+          return Effect.logWarning(`${tooLarge(extension, json.length).message}; the state is not saved`)
+        }
         return Effect.map(service.set(instance, extension, c.current), () => {
           c.saved = json
           written.push(extension)

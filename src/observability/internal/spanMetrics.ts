@@ -8,6 +8,8 @@
  */
 import type { Attributes, AttributeValue, Meter } from "@opentelemetry/api"
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { maxToolName } from "../../pipeline/internal/genAi.js"
+import * as Redact from "./redact.js"
 
 /** Prices of one model in US dollars per million tokens. @internal */
 export interface Price {
@@ -55,8 +57,9 @@ const toolLabels = (a: Attributes, keys: ReadonlyArray<string>): Attributes => {
   return out
 }
 
-/** The most characters of a tool name kept on a span (the model chooses it; real names are far shorter). */
-const maxToolName = 256
+/** The operations of a model-call span (`chat {model}`, or `text_completion {model}`). */
+const isModelCall = (operation: AttributeValue | undefined): boolean =>
+  operation === "chat" || operation === "text_completion"
 
 /** @internal */
 export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>): SpanProcessor => {
@@ -85,6 +88,16 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     ...seconds,
     description: "Time from a streamed model call's start to its first chunk"
   })
+  // The conventions' own duration metrics of agent invocations and tool executions (by operation, agent or
+  // tool, and error type), beside ours (by finish reason, by tool status).
+  const agentDuration = meter.createHistogram("gen_ai.invoke_agent.duration", {
+    ...seconds,
+    description: "GenAI agent invocation duration"
+  })
+  const executeToolDuration = meter.createHistogram("gen_ai.execute_tool.duration", {
+    ...seconds,
+    description: "GenAI tool execution duration"
+  })
   const httpRetries = meter.createCounter("effect_swarm.model.http_retries", {
     description: "Model HTTP requests repeated after a transient failure (429, 5xx, connection, timeout)"
   })
@@ -93,14 +106,17 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
     onStart: () => {},
     // Before the span is read-only: the cost becomes an attribute of the model-call span.
     onEnding: (span: Span) => {
-      if (span.name === "effect-swarm.tool") {
+      // Error text (log lines, exceptions, the status) can hold what a provider echoed back: a key, a token.
+      Redact.span(span)
+      const operation = span.attributes["gen_ai.operation.name"]
+      if (operation === "execute_tool") {
         const name = span.attributes["gen_ai.tool.name"]
         if (typeof name === "string" && name.length > maxToolName) {
           span.setAttribute("gen_ai.tool.name", `${name.slice(0, maxToolName)}... (${name.length} characters)`)
         }
         return
       }
-      if (span.attributes["gen_ai.operation.name"] !== "chat") return
+      if (!isModelCall(operation)) return
       const usd = costOf(span.attributes, prices)
       if (usd !== undefined) span.setAttribute("effect_swarm.cost.usd", usd)
     },
@@ -115,8 +131,10 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
         }
       }
       const duration = span.duration[0] + span.duration[1] / 1e9
-      if (span.name === "effect-swarm.turn") {
+      const operation = a["gen_ai.operation.name"]
+      if (operation === "invoke_agent") {
         turnDuration.record(duration, pick(a, ["gen_ai.agent.name", "effect_swarm.turn.finish_reason"]))
+        agentDuration.record(duration, pick(a, ["gen_ai.operation.name", "gen_ai.agent.name", "error.type"]))
         if (a["effect_swarm.turn.finish_reason"] === "budget_exceeded") {
           budgetStops.add(1, pick(a, ["gen_ai.agent.name", "effect_swarm.turn.limit"]))
         }
@@ -125,10 +143,11 @@ export const processor = (meter: Meter, prices: Readonly<Record<string, Price>>)
         if (a["effect_swarm.step.retry"] !== undefined) {
           retries.add(1, pick(a, ["gen_ai.agent.name", "effect_swarm.step.retry"]))
         }
-      } else if (span.name === "effect-swarm.tool") {
+      } else if (operation === "execute_tool") {
         toolDuration.record(duration, toolLabels(a, ["gen_ai.tool.name", "effect_swarm.tool.status"]))
+        executeToolDuration.record(duration, toolLabels(a, ["gen_ai.operation.name", "gen_ai.tool.name", "error.type"]))
         if (a["error.type"] !== undefined) toolErrors.add(1, toolLabels(a, ["gen_ai.tool.name", "error.type"]))
-      } else if (a["gen_ai.operation.name"] === "chat") {
+      } else if (isModelCall(operation)) {
         const model = pick(a, ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model"])
         modelDuration.record(duration, model)
         tokens.record(num(a["gen_ai.usage.input_tokens"]), { ...model, "gen_ai.token.type": "input" })

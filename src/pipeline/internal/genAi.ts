@@ -53,6 +53,28 @@ const usage = (u: TokenUsage | undefined): Record<string, Value> =>
     ? {}
     : { "gen_ai.usage.input_tokens": u.promptTokens, "gen_ai.usage.output_tokens": u.completionTokens }
 
+/**
+ * The most characters of a tool name kept in a tool-call span's name (the model chooses the name; a real one
+ * is far shorter). The `gen_ai.tool.name` attribute is cut the same way by the observability layer.
+ *
+ * @internal
+ */
+export const maxToolName = 256
+
+/** The turn span's name, as the GenAI conventions name an agent invocation. @internal */
+export const turnSpanName = (agentName: string): string => `invoke_agent ${agentName}`
+
+/**
+ * The tool-call span's name, as the GenAI conventions name a tool execution: `execute_tool {tool name}`,
+ * the name cut at {@link maxToolName} characters.
+ *
+ * @internal
+ */
+export const toolSpanName = (toolName: string): string =>
+  toolName.length > maxToolName
+    ? `execute_tool ${toolName.slice(0, maxToolName)}... (${toolName.length} characters)`
+    : `execute_tool ${toolName}`
+
 /** @internal */
 export const turnStarted = (span: Tracer.AnySpan, ctx: TurnContext) =>
   span._tag !== "Span" ? undefined : set(span, {

@@ -123,8 +123,8 @@ export const unknownErrorMessage = "Unknown tool execution error"
 /**
  * Converts anything a handler threw or failed with into a {@link ToolFailure}: an `Error` (or an
  * error-like object with a string `message`) keeps its `name` and `message`, and its `code`,
- * `suggestion` and `helpUrl` when they are strings; anything else becomes
- * `Unknown tool execution error`.
+ * `suggestion` and `helpUrl` when they are strings; anything else, and a value that throws when looked at
+ * (a hostile Proxy, a throwing getter), becomes `Unknown tool execution error`. Never throws.
  *
  * @example
  * ```ts
@@ -137,6 +137,16 @@ export const unknownErrorMessage = "Unknown tool execution error"
  * @category constructors
  */
 export const fromUnknown = (thrown: unknown): ToolFailure => {
+  try {
+    return inspect(thrown)
+  } catch {
+    // A value that throws when looked at (a Proxy whose traps throw, a getter that throws): nothing of it is
+    // kept, not even as the cause, so nothing that renders the failure later can throw either.
+    return new ToolFailure({ name: "Error", message: unknownErrorMessage })
+  }
+}
+
+const inspect = (thrown: unknown): ToolFailure => {
   if (thrown instanceof ToolFailure) return thrown
   if (thrown instanceof Error || (Predicate.isObject(thrown) && typeof (thrown as any).message === "string")) {
     const e = thrown as { readonly name?: unknown; readonly message: string } & Record<string, unknown>

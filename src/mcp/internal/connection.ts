@@ -123,9 +123,12 @@ export const open = (
         transport = proc.transport
         describeExit = () => {
           const stderr = proc.stderrTail()
-          return `the server process exited (${proc.exit() ?? "no status yet"})${
-            stderr.length === 0 ? "" : `; stderr: ${stderr.slice(-500)}`
-          }`
+          const violation = proc.violation()
+          return `${
+            violation === undefined ?
+              `the server process exited (${proc.exit() ?? "no status yet"})` :
+              `the connection was closed: ${violation}`
+          }${stderr.length === 0 ? "" : `; stderr: ${stderr.slice(-500)}`}`
         }
       } else {
         transport = new StreamableHTTPClientTransport(new URL(options.transport.url), {

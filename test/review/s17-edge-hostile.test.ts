@@ -1,0 +1,62 @@
+/**
+ * Review of the MCP client (session 17, "edge"): a stdio server that attacks its client (test/fixtures/mcp/
+ * hostile.mjs writes raw JSON-RPC). Real processes; nothing here depends on time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as McpClient from "../../src/mcp/McpClient.js"
+import { stdio, tools } from "../mcp/helpers.js"
+
+const hostile = (env: Record<string, string> = {}) =>
+  McpClient.make({ name: "hostile", transport: stdio({ args: ["hostile.mjs"], env }), timeout: "30 seconds" })
+
+describe("review s17: a hostile stdio MCP server", () => {
+  it.live(
+    "a line of more than 10 MiB on stdout fails the call typed and restarts the server (the host crashed)",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* hostile()
+        const { call } = yield* tools(client)
+        const result = yield* call("hostile__huge")
+        assert.strictEqual(result.status, "error")
+        assert.strictEqual(result.error?.code, "E_MCP_SERVER_CRASHED")
+        assert.include(result.error?.message, "more than 10 MiB")
+        // Restarted (the call waits for the next connection), it answers again.
+        assert.strictEqual((yield* call("hostile__echo", { text: "again" })).output, "echo: again")
+        assert.strictEqual(yield* client.restarts, 1)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a line that is not JSON, a response to an unknown id and a second response to the same id are ignored",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* hostile()
+        const { call } = yield* tools(client)
+        const result = yield* call("hostile__noise")
+        assert.strictEqual(result.output, "first answer")
+        assert.strictEqual((yield* call("hostile__echo", { text: "still" })).output, "echo: still")
+        assert.strictEqual(yield* client.restarts, 0)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "Unicode tool names are mapped reversibly, each to its own catalog name, and callable",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* hostile()
+        const { call, names } = yield* tools(client)
+        const listed = (yield* names).filter((n) => !/^hostile__(echo|huge|noise|flood|stats|bad_schema)$/.test(n))
+        assert.strictEqual(listed.length, 5)
+        for (const name of listed) {
+          assert.match(name, /^[A-Za-z0-9_-]{1,64}$/)
+          assert.strictEqual((yield* call(name)).status, "ok", name)
+        }
+        assert.strictEqual((yield* call("hostile__caf_x00e9")).output, "café")
+        assert.strictEqual((yield* call("hostile__evil_x202etxt_x002eexe")).output, "evil\u202etxt.exe")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})

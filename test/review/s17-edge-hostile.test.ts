@@ -59,4 +59,22 @@ describe("review s17: a hostile stdio MCP server", () => {
       }).pipe(Effect.scoped),
     60_000
   )
+
+  it.live(
+    "a tool whose input schema cannot compile: the error names the server and tool and says what to do",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* hostile()
+        const { call } = yield* tools(client)
+        const result = yield* call("hostile__bad_schema", { a: 1 })
+        assert.strictEqual(result.status, "error")
+        assert.strictEqual(result.error?.code, "E_TOOL_INVALID_SCHEMA")
+        const text = `${result.error?.message} ${result.error?.suggestion}`
+        assert.include(text, "McpServer/hostile")
+        assert.include(text, "\"bad_schema\"")
+        assert.notInclude(text, "bundle")
+        assert.include(result.error?.suggestion, "allow")
+      }).pipe(Effect.scoped),
+    60_000
+  )
 })

@@ -1,0 +1,140 @@
+/**
+ * Review of the http connector (session 17, "edge"): connection cap, header / body timeouts, their config,
+ * oversized headers and bodies, hostile paths. Real loopback sockets; the small timeouts configured are
+ * Node's own socket timers, and no assertion depends on elapsed time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Connectors } from "effect-swarm"
+import * as net from "node:net"
+import { baseLayer, bundleOf, orchestratorOf, serve, webYaml } from "../connector/helpers.js"
+
+/** A raw client: connects, writes `parts` (a function gets the socket for slow writes), collects the answer until the server closes. */
+const raw = (url: string, write: (socket: net.Socket) => void) =>
+  Effect.async<{ readonly answer: string; readonly socket: net.Socket }>((resume) => {
+    const { hostname, port } = new URL(url)
+    let answer = ""
+    const socket = net.connect(Number(port), hostname, () => write(socket))
+    socket.setEncoding("latin1")
+    socket.on("data", (chunk: string) => (answer += chunk))
+    socket.on("error", () => undefined)
+    socket.on("close", () => resume(Effect.succeed({ answer, socket })))
+    return Effect.sync(() => socket.destroy())
+  })
+
+/** A keep-alive connection that has been answered once (so the server holds it), left open. */
+const held = (url: string) =>
+  Effect.acquireRelease(
+    Effect.async<net.Socket>((resume) => {
+      const { host, hostname, port } = new URL(url)
+      const socket = net.connect(Number(port), hostname, () =>
+        socket.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`))
+      socket.setEncoding("latin1")
+      socket.once("data", (chunk: string) => {
+        assert.match(chunk, /^HTTP\/1\.1 200/)
+        resume(Effect.succeed(socket))
+      })
+    }),
+    (socket) =>
+      Effect.sync(() =>
+        socket.destroy()
+      )
+  )
+
+describe("review s17: the http connector's socket limits", () => {
+  it.live(
+    "headers sent too slowly get 408 and the connection is closed (Node's default waited 300 s)",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* serve({
+          "connectors.yaml": webYaml({ config: { headersTimeoutMs: "200", requestTimeoutMs: "400" } })
+        })
+        const { host } = new URL(url)
+        // The request line and one header, then nothing more.
+        const { answer } = yield* raw(
+          url,
+          (s) => s.write(`POST /connections/web-in/events HTTP/1.1\r\nHost: ${host}\r\n`)
+        )
+        assert.match(answer, /^HTTP\/1\.1 408/)
+        // A connection that sends nothing at all is cut the same way.
+        const silent = yield* raw(url, () => undefined)
+        assert.match(silent.answer, /^HTTP\/1\.1 408/)
+      }).pipe(Effect.scoped, Effect.provide(baseLayer)),
+    15_000
+  )
+
+  it.live("a body sent too slowly gets 408 and the connection is closed", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve({
+        "connectors.yaml": webYaml({ config: { headersTimeoutMs: "200", requestTimeoutMs: "400" } })
+      })
+      const { host } = new URL(url)
+      const { answer } = yield* raw(url, (s) =>
+        s.write(
+          `POST /connections/web-in/events HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+            "Content-Length: 100\r\n\r\n{\"name\":"
+        ))
+      assert.match(answer, /^HTTP\/1\.1 408/)
+    }).pipe(Effect.scoped, Effect.provide(baseLayer)), 15_000)
+
+  it.live(
+    "connections over maxConnections get a readable 503 and are closed; a freed slot serves again",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* serve({ "connectors.yaml": webYaml({ config: { maxConnections: "2" } }) })
+        const { host } = new URL(url)
+        const first = yield* held(url)
+        yield* held(url)
+        const refused = yield* raw(url, (s) => s.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`))
+        assert.match(refused.answer, /^HTTP\/1\.1 503/)
+        assert.include(refused.answer, "TooManyConnections")
+        assert.include(refused.answer, "spec.config.maxConnections")
+        assert.include(refused.answer, "maximum of 2 connections")
+        // One held connection closes: the next client is served.
+        yield* Effect.async<void>((resume) => {
+          first.once("close", () => resume(Effect.void))
+          first.destroy()
+        })
+        let served = ""
+        for (let i = 0; i < 50 && !served.startsWith("HTTP/1.1 200"); i++) {
+          served = (yield* raw(url, (s) =>
+            s.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)))
+            .answer
+        }
+        assert.match(served, /^HTTP\/1\.1 200/)
+      }).pipe(Effect.scoped, Effect.provide(baseLayer)),
+    15_000
+  )
+
+  it.live("a negative, NaN, empty or inconsistent limit is a typed config error naming the field", () =>
+    Effect.gen(function*() {
+      const failure = (config: Record<string, string>) =>
+        Effect.gen(function*() {
+          const bundle = yield* bundleOf({ "connectors.yaml": webYaml({ config }) })
+          const connectors = yield* Connectors.run(bundle, yield* orchestratorOf(bundle))
+          // The connection fails to start (a crash of the connector, in its status).
+          for (let i = 0; i < 10_000; i++) {
+            const [status] = yield* connectors.status
+            if (status?.reason !== undefined) return status.reason
+            yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          }
+          return "no failure"
+        }).pipe(Effect.scoped)
+      for (
+        const [key, value] of [
+          ["maxConnections", "-1"],
+          ["headersTimeoutMs", "NaN"],
+          ["requestTimeoutMs", "-5"],
+          ["keepAliveTimeoutMs", ""],
+          ["maxConnections", "0"]
+        ] as const
+      ) {
+        const reason = yield* failure({ [key]: value })
+        assert.include(reason, "E_CONNECTOR_CONFIG", `${key}: ${value}`)
+        assert.include(reason, `spec.config.${key} must be an integer`)
+      }
+      const inconsistent = yield* failure({ headersTimeoutMs: "5000", requestTimeoutMs: "1000" })
+      assert.include(inconsistent, "E_CONNECTOR_CONFIG")
+      assert.include(inconsistent, "spec.config.headersTimeoutMs (5000) must not exceed")
+    }).pipe(Effect.provide(baseLayer)))
+})

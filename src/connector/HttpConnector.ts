@@ -13,7 +13,7 @@
  *   turns this connection started.
  * - `GET /healthz`: `200 { status: "ok", connection }`.
  *
- * Errors are JSON `{ error, message }`: 400 for an invalid event or JSON, 401 for a rejected signature,
+ * Errors are JSON `{ error, message }`: 400 for an invalid event, JSON or instance address, 401 for a rejected signature,
  * 403 for a request from a web page, 404 for another path or connection name, 413 for a body over the limit, 422 for an event no ingress
  * rule routes, 503 when the instance's mailbox is full or the instance is stopped.
  *

@@ -22,6 +22,22 @@ const raw = (url: string, write: (socket: net.Socket) => void) =>
     return Effect.sync(() => socket.destroy())
   })
 
+/** Like {@link raw}, but done (the socket destroyed) as soon as the answer's head has arrived. */
+const status = (url: string, write: (socket: net.Socket) => void) =>
+  Effect.async<string>((resume) => {
+    const { hostname, port } = new URL(url)
+    let answer = ""
+    const socket = net.connect(Number(port), hostname, () => write(socket))
+    socket.setEncoding("latin1")
+    socket.on("data", (chunk: string) => {
+      answer += chunk
+      if (answer.includes("\r\n\r\n")) socket.destroy()
+    })
+    socket.on("error", () => undefined)
+    socket.on("close", () => resume(Effect.succeed(answer)))
+    return Effect.sync(() => socket.destroy())
+  })
+
 /** A keep-alive connection that has been answered once (so the server holds it), left open. */
 const held = (url: string) =>
   Effect.acquireRelease(
@@ -137,4 +153,65 @@ describe("review s17: the http connector's socket limits", () => {
       assert.include(inconsistent, "E_CONNECTOR_CONFIG")
       assert.include(inconsistent, "spec.config.headersTimeoutMs (5000) must not exceed")
     }).pipe(Effect.provide(baseLayer)))
+})
+
+describe("review s17: the http connector under attack", () => {
+  it.live(
+    "a 10 MB header gets 431; a 10 MB body over maxBodyBytes gets 413, declared or chunked",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* serve({ "connectors.yaml": webYaml({ maxBodyBytes: 2000 }) })
+        const { host } = new URL(url)
+        const events = "/connections/web-in/events"
+        const big = "x".repeat(10 * 1024 * 1024)
+        // Node refuses headers over 16 KiB itself.
+        const header = yield* status(
+          url,
+          (s) => s.write(`POST ${events} HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${big}\r\nContent-Length: 2\r\n\r\n{}`)
+        )
+        assert.match(header, /^HTTP\/1\.1 431/)
+        // A body over the limit is refused before it is read; what follows is read and dropped (within
+        // requestTimeoutMs), not buffered.
+        const declared = yield* status(url, (s) =>
+          s.write(
+            `POST ${events} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${big.length}\r\n\r\n${big}`
+          ))
+        assert.match(declared, /^HTTP\/1\.1 413/)
+        const chunked = yield* status(url, (s) => {
+          s.write(
+            `POST ${events} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+              "Transfer-Encoding: chunked\r\n\r\n"
+          )
+          for (let i = 0; i < 10; i++) s.write(`100000\r\n${"y".repeat(0x100000)}\r\n`)
+          s.write("0\r\n\r\n")
+        })
+        assert.match(chunked, /^HTTP\/1\.1 413/)
+        // The server still answers.
+        const health = yield* Effect.promise(() => fetch(`${url}/healthz`).then((r) => r.status))
+        assert.strictEqual(health, 200)
+      }).pipe(Effect.scoped, Effect.provide(baseLayer)),
+    30_000
+  )
+
+  it.live(
+    "an instance event stream for an address that is not one (a path, a traversal) is a 400, not a silent stream",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* serve({ "connectors.yaml": webYaml() })
+        for (const address of ["..%2F..%2Fetc%2Fpasswd", "..%5C..%5Cwin", "front@", "@key", "fr%00ont@x"]) {
+          const res = yield* Effect.promise(async () => {
+            const r = await fetch(`${url}/instances/${address}/events`)
+            const body = r.headers.get("content-type")?.includes("json") === true
+              ? await r.json()
+              : await r.body?.cancel()
+            return { status: r.status, body: body as Record<string, unknown> | undefined }
+          })
+          assert.strictEqual(res.status, 400, address)
+          assert.strictEqual(res.body?.error, "InvalidAgentAddress", address)
+          assert.include(String(res.body?.message), "agent@instanceKey", address)
+        }
+      }).pipe(Effect.scoped, Effect.provide(baseLayer)),
+    30_000
+  )
 })

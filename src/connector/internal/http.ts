@@ -1,17 +1,18 @@
 /**
  * The `http` connector's request handling: routes, bodies, signatures, replies and event streams.
  */
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import type * as http from "node:http"
+import * as AgentAddress from "../../orchestrator/AgentAddress.js"
 import type { OrchestratorError } from "../../orchestrator/OrchestratorError.js"
 import type { Accepted, Reply, Runtime } from "../Connector.js"
 import * as Webhook from "../Webhook.js"
@@ -92,12 +93,46 @@ const readBody = (h: Handler, request: HttpServerRequest.HttpServerRequest) =>
         )
       )
     }
-    return yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(h.maxBodyBytes)),
-      Effect.mapError(() =>
-        problem(413, "PayloadTooLarge", `the body could not be read within ${h.maxBodyBytes} bytes`)
+    return yield* readLimited(NodeHttpServerRequest.toIncomingMessage(request), h.maxBodyBytes)
+  })
+
+// The body as UTF-8, at most `max` bytes. Past it (a chunked body, or one longer than it declared) the answer is a
+// 413 and the rest is read and dropped as it comes (within the server's requestTimeout), so the client reads the
+// answer; the platform's own limit destroyed the socket, and the client got a reset instead of a 413.
+const readLimited = (req: http.IncomingMessage, max: number) =>
+  Effect.async<string, HttpServerResponse.HttpServerResponse>((resume) => {
+    const chunks: Array<Buffer> = []
+    let bytes = 0
+    const stop = () => {
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      req.on("error", () => undefined)
+    }
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes <= max) return void chunks.push(chunk)
+      stop()
+      chunks.length = 0
+      req.resume()
+      resume(
+        Effect.fail(
+          problem(413, "PayloadTooLarge", `the body is longer than this connection accepts: at most ${max} bytes`)
+        )
       )
-    )
+    }
+    const onEnd = () => {
+      stop()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = (error: Error) => {
+      stop()
+      resume(Effect.fail(problem(400, "BodyUnreadable", `the body could not be read (${error.message})`)))
+    }
+    req.on("data", onData)
+    req.once("end", onEnd)
+    req.once("error", onError)
+    return Effect.sync(stop)
   })
 
 // With a signing secret, `signed` (the raw body of a POST; the path of a GET) must carry the request's signature.
@@ -254,8 +289,11 @@ export const app = (h: Handler) =>
     if (request.method === "GET" && parts[0] === "instances" && parts[2] === "events" && parts.length === 3) {
       // The stream carries the instance's conversation (model inputs, tool calls, replies): with a signing
       // secret it is as protected as the POSTs, the signature covering the path as sent.
+      // An address that names no instance (a path, `..`, an empty side) is refused, not served as a stream that
+      // never carries an event.
       return yield* verify(h, request, url.pathname).pipe(
-        Effect.as(instanceEvents(h, parts[1]!)),
+        Effect.zipRight(Effect.mapError(AgentAddress.parse(parts[1]!), (e) => problem(400, e._tag, e.message))),
+        Effect.map((address) => instanceEvents(h, AgentAddress.format(address))),
         Effect.merge
       )
     }

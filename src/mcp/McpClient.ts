@@ -167,9 +167,17 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
     let stale = false
     let shuttingDown = false
 
+    // A flood of list_changed notifications forks one settling fiber at a time, not one each (50,000 fibers queued
+    // on the refresh lock cost quadratic time: seconds of a blocked host); the queued one sees every change
+    // announced before it takes the lock.
+    let settleQueued = false
     const connect = Connection.open(options, {
       onListChanged: () => (stale = true),
-      onNotified: () => runFork(settle)
+      onNotified: () => {
+        if (settleQueued) return
+        settleQueued = true
+        runFork(refreshLock.withPermits(1)(Effect.sync(() => (settleQueued = false))).pipe(Effect.zipRight(settle)))
+      }
     })
     const list = (conn: Connection.Connection) => Connection.listTools(conn, server)
     // A listing after the start (a change announced, a restart, `refresh`) is bounded too: it holds the lock

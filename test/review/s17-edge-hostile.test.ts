@@ -3,7 +3,7 @@
  * hostile.mjs writes raw JSON-RPC). Real processes; nothing here depends on time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Metric, RuntimeFlags, RuntimeFlagsPatch } from "effect"
 import * as McpClient from "../../src/mcp/McpClient.js"
 import { stdio, tools } from "../mcp/helpers.js"
 
@@ -74,6 +74,26 @@ describe("review s17: a hostile stdio MCP server", () => {
         assert.include(text, "\"bad_schema\"")
         assert.notInclude(text, "bundle")
         assert.include(result.error?.suggestion, "allow")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+  it.live(
+    "a flood of 50,000 list_changed notifications is coalesced: a few fibers and listings, not one each",
+    () =>
+      Effect.gen(function*() {
+        // Fibers are counted (runtime metrics on): one settling fiber per notification was 50,000 fibers queued on
+        // one lock, seconds of a host blocked in quadratic time.
+        yield* Effect.withRuntimeFlagsPatchScoped(RuntimeFlagsPatch.enable(RuntimeFlags.RuntimeMetrics))
+        const client = yield* hostile()
+        const { call } = yield* tools(client)
+        const before = (yield* Metric.value(Metric.fiberStarted)).count
+        assert.strictEqual((yield* call("hostile__flood")).output, "flooded")
+        const started = (yield* Metric.value(Metric.fiberStarted)).count - before
+        assert.isBelow(started, 1000)
+        const lists = Number((yield* call("hostile__stats")).output)
+        assert.isAtLeast(lists, 2)
+        assert.isAtMost(lists, 10)
+        assert.strictEqual((yield* call("hostile__echo", { text: "calm" })).output, "echo: calm")
       }).pipe(Effect.scoped),
     60_000
   )

@@ -151,9 +151,29 @@ const handlerOf = (client: McpClient, tool: string, options: AttachOptions): Too
     Effect.flatMap((result) =>
       result.isError === true ?
         Effect.fail(fromErrorResult(client.name, tool, result)) :
-        Effect.succeed(toOutput(result))
+        usable(client.name, tool, toOutput(result))
     )
   )
+}
+
+// A result the rest of the run cannot serialise (structured content nested deeper than the stack: recursive
+// serialisers throw a RangeError, a defect that killed the turn) is the server's error, not ours.
+const usable = (server: string, tool: string, output: JsonValue): Effect.Effect<JsonValue, ToolError.ToolFailure> => {
+  try {
+    JSON.stringify(output)
+    return Effect.succeed(output)
+  } catch (error) {
+    return Effect.fail(
+      new ToolError.ToolFailure({
+        name: "McpCallError",
+        code: codes.protocol,
+        message: `McpServer/${server} tool ${JSON.stringify(tool)} returned a result that cannot be serialised (${
+          error instanceof Error ? error.message : String(error)
+        }); it was not used`,
+        suggestion: "the server's result (its structuredContent) must be plain JSON of reasonable depth"
+      })
+    )
+  }
 }
 
 /**

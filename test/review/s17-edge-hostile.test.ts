@@ -48,7 +48,7 @@ describe("review s17: a hostile stdio MCP server", () => {
       Effect.gen(function*() {
         const client = yield* hostile()
         const { call, names } = yield* tools(client)
-        const listed = (yield* names).filter((n) => !/^hostile__(echo|huge|noise|flood|stats|bad_schema)$/.test(n))
+        const listed = (yield* names).filter((n) => !/^hostile__(echo|huge|noise|flood|deep|stats|bad_schema)$/.test(n))
         assert.strictEqual(listed.length, 5)
         for (const name of listed) {
           assert.match(name, /^[A-Za-z0-9_-]{1,64}$/)
@@ -94,6 +94,24 @@ describe("review s17: a hostile stdio MCP server", () => {
         assert.isAtLeast(lists, 2)
         assert.isAtMost(lists, 10)
         assert.strictEqual((yield* call("hostile__echo", { text: "calm" })).output, "echo: calm")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a result nested 200,000 levels deep is a tool error naming the server, not a defect that kills the turn",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* hostile()
+        const { call } = yield* tools(client)
+        const result = yield* call("hostile__deep")
+        assert.strictEqual(result.status, "error")
+        assert.strictEqual(result.error?.code, "E_MCP_PROTOCOL")
+        assert.include(
+          result.error?.message,
+          "McpServer/hostile tool \"deep\" returned a result that cannot be serialised"
+        )
+        assert.strictEqual((yield* call("hostile__echo", { text: "on" })).output, "echo: on")
       }).pipe(Effect.scoped),
     60_000
   )

@@ -18,6 +18,7 @@ import type { JsonSchema } from "../../tool/ToolCatalog.js"
 import { version } from "../../version.js"
 import type { McpTool, Options } from "../McpClient.js"
 import { codes, McpCallError, McpConnectError } from "../McpError.js"
+import { limitedFetch } from "./limitedFetch.js"
 import * as Stdio from "./stdio.js"
 
 /**
@@ -132,7 +133,8 @@ export const open = (
         }
       } else {
         transport = new StreamableHTTPClientTransport(new URL(options.transport.url), {
-          requestInit: { headers: { ...options.transport.headers } }
+          requestInit: { headers: { ...options.transport.headers } },
+          fetch: limitedFetch()
         })
       }
       const client = new Client({ name: "effect-swarm", version }, { capabilities: {} })

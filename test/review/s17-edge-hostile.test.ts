@@ -3,7 +3,7 @@
  * hostile.mjs writes raw JSON-RPC). Real processes; nothing here depends on time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Metric, RuntimeFlags, RuntimeFlagsPatch } from "effect"
+import { Effect, Exit, Metric, RuntimeFlags, RuntimeFlagsPatch } from "effect"
 import * as McpClient from "../../src/mcp/McpClient.js"
 import { stdio, tools } from "../mcp/helpers.js"
 
@@ -112,6 +112,19 @@ describe("review s17: a hostile stdio MCP server", () => {
           "McpServer/hostile tool \"deep\" returned a result that cannot be serialised"
         )
         assert.strictEqual((yield* call("hostile__echo", { text: "on" })).output, "echo: on")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a server listing 20,000 tools fails the start typed instead of filling the catalog",
+    () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(hostile({ HOSTILE_EXTRA_TOOLS: "20000" }))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? exit.cause.toString() : ""
+        assert.include(error, "McpServer/hostile: listing its tools failed")
+        assert.include(error, "10000 tools")
       }).pipe(Effect.scoped),
     60_000
   )

@@ -176,6 +176,8 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
           signal,
           timeout: noSdkTimeout
         })
+        // So does one that lists more tools than any catalog can offer a model.
+        if (out.length + page.tools.length > maxListedTools) throw new ListTooLong()
         out.push(...page.tools)
         cursor = page.nextCursor
       } while (cursor !== undefined)
@@ -187,8 +189,8 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
           server,
           tool: "tools/list",
           code: codes.protocol,
-          reason: `the server's tool list went on for more than ${maxListPages} pages (a nextCursor on every page); ` +
-            "it was not used"
+          reason: `the server's tool list went on for more than ${maxListPages} pages (a nextCursor on every page) ` +
+            `or ${maxListedTools} tools; it was not used`
         }) :
         callError(server, "tools/list", cause, conn)
   })
@@ -199,5 +201,13 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
  * @internal
  */
 export const maxListPages = 1000
+
+/**
+ * The most tools read from one server before the listing is refused (providers accept a few hundred tools per
+ * request at most; a server listing millions would fill the host's memory and every catalog).
+ *
+ * @internal
+ */
+export const maxListedTools = 10_000
 
 class ListTooLong extends Error {}

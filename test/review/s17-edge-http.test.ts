@@ -5,7 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Connectors } from "effect-swarm"
+import { Connectors, EventBus } from "effect-swarm"
+import type { RuntimeEvent } from "effect-swarm"
 import * as net from "node:net"
 import { baseLayer, bundleOf, orchestratorOf, serve, webYaml } from "../connector/helpers.js"
 
@@ -213,5 +214,63 @@ describe("review s17: the http connector under attack", () => {
         }
       }).pipe(Effect.scoped, Effect.provide(baseLayer)),
     30_000
+  )
+
+  it.live(
+    "an event stream whose client stops reading keeps only the latest events, not every one published",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* serve({ "connectors.yaml": webYaml() })
+        const bus = yield* EventBus.EventBus
+        const { host, hostname, port } = new URL(url)
+        const socket = yield* Effect.acquireRelease(
+          Effect.sync(() => net.connect(Number(port), hostname)),
+          (s) => Effect.sync(() => s.destroy())
+        )
+        let received = ""
+        let opened = false
+        yield* Effect.async<void>((resume) => {
+          socket.setEncoding("latin1")
+          socket.on("data", (chunk: string) => {
+            received += chunk
+            if (!opened && received.includes("event: open")) {
+              opened = true
+              socket.pause()
+              resume(Effect.void)
+            }
+          })
+          socket.write(`GET /instances/front@k/events HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+        })
+        // 30,000 events of about 1 KB (30 MB, far more than the sockets' buffers) while the client reads nothing.
+        const pad = "p".repeat(1000)
+        const event = (turnId: string): RuntimeEvent.RuntimeEvent => ({
+          type: "turn.started",
+          timestamp: new Date(0).toISOString(),
+          agentName: "front",
+          instanceKey: "k",
+          turnId,
+          traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+          spanId: "00f067aa0ba902b7"
+        })
+        const total = 30_000
+        for (let i = 0; i < total; i++) yield* bus.publish(event(`${pad}-${i}`))
+        yield* bus.publish(event("last"))
+        // The client reads again, up to the last event.
+        // (Counted as it comes: the text itself is not kept.)
+        let delivered = received.split("event: runtime").length - 1
+        let tail = ""
+        socket.removeAllListeners("data")
+        yield* Effect.async<void>((resume) => {
+          socket.on("data", (chunk: string) => {
+            const text = tail + chunk
+            delivered += text.split("event: runtime").length - tail.split("event: runtime").length
+            tail = text.slice(-64)
+            if (text.includes("\"turnId\":\"last\"")) resume(Effect.void)
+          })
+          socket.resume()
+        })
+        assert.isBelow(delivered, total)
+      }).pipe(Effect.scoped, Effect.provide(baseLayer)),
+    60_000
   )
 })

@@ -217,6 +217,9 @@ const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url
     return HttpServerResponse.unsafeJson({ accepted } satisfies { accepted: Accepted }, { status: 202 })
   })
 
+/** The events an instance's event stream holds for a client that does not read them (oldest dropped past it). */
+export const maxBufferedEvents = 256
+
 const instanceEvents = (h: Handler, address: string) => {
   const at = address.indexOf("@")
   const agentName = at < 0 ? address : address.slice(0, at)
@@ -224,22 +227,24 @@ const instanceEvents = (h: Handler, address: string) => {
   const label = `${agentName}@${instanceKey}`
   // Both subscriptions are in place before `open` is sent: an event published once the client has seen
   // `open` is in the stream (before, they subscribed after it, and an event in between was lost).
+  // The subscriptions are drained as events come, whether or not the client reads: a client that stops reading
+  // (its socket full) keeps only the latest `maxBufferedEvents` of its instance, oldest dropped. Before, its
+  // unbounded subscription kept every runtime event of every instance for as long as it stayed connected.
   const events = Stream.unwrapScoped(Effect.gen(function*() {
     const runtime = yield* h.rt.subscribeRuntimeEvents
     const replies = yield* PubSub.subscribe(h.replies)
-    return Stream.concat(
-      Stream.make(sse("open", { instance: label })),
-      Stream.merge(
-        Stream.fromQueue(runtime).pipe(
-          Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
-          Stream.map((e) => sse("runtime", e))
-        ),
-        Stream.fromQueue(replies).pipe(
-          Stream.filter((m) => m.address === label),
-          Stream.map((m) => sse(m.event, m.data))
-        )
+    const buffered = yield* Queue.sliding<Uint8Array>(maxBufferedEvents)
+    yield* Stream.merge(
+      Stream.fromQueue(runtime).pipe(
+        Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
+        Stream.map((e) => sse("runtime", e))
+      ),
+      Stream.fromQueue(replies).pipe(
+        Stream.filter((m) => m.address === label),
+        Stream.map((m) => sse(m.event, m.data))
       )
-    )
+    ).pipe(Stream.runForEach((chunk) => Queue.offer(buffered, chunk)), Effect.forkScoped)
+    return Stream.concat(Stream.make(sse("open", { instance: label })), Stream.fromQueue(buffered))
   }))
   return sseResponse(h, events.pipe(Stream.interruptWhen(Deferred.await(h.closing))))
 }

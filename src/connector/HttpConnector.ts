@@ -13,7 +13,7 @@
  *   turns this connection started.
  * - `GET /healthz`: `200 { status: "ok", connection }`.
  *
- * Errors are JSON `{ error, message }`: 400 for an invalid event or JSON, 401 for a rejected signature,
+ * Errors are JSON `{ error, message }`: 400 for an invalid event, JSON or instance address, 401 for a rejected signature,
  * 403 for a request from a web page, 404 for another path or connection name, 413 for a body over the limit, 422 for an event no ingress
  * rule routes, 503 when the instance's mailbox is full or the instance is stopped.
  *
@@ -37,7 +37,14 @@
  * Connection `spec.config`: `port` (default 8787; `0` picks a free port, announced in the connection's
  * status as `url`), `host` (default `127.0.0.1`), `allowedHosts` (comma-separated names a loopback-bound
  * server answers to besides `localhost` and `127.0.0.1`, e.g. a reverse proxy's), `maxBodyBytes` (default 1048576),
- * `replayToleranceSeconds` (default 300; 0: off), `heartbeatSeconds` (default 15; 0: off).
+ * `replayToleranceSeconds` (default 300; 0: off), `heartbeatSeconds` (default 15; 0: off), and the socket limits:
+ * `maxConnections` (default 512, keep-alive connections included; one more is answered `503 { error:
+ * "TooManyConnections" }` and closed before its request is read), `headersTimeoutMs` (default 10000: a connection
+ * whose request headers are not complete by then, an idle new one included, gets 408 and is closed),
+ * `requestTimeoutMs` (default 30000: the same for the whole request, body included; not the response, so replies
+ * and event streams are not cut) and `keepAliveTimeoutMs` (default 65000). Each is an integer; anything else (a
+ * negative number, `NaN`, a header timeout above the request timeout) fails the connection with
+ * `E_CONNECTOR_CONFIG` naming the field. Headers are capped by Node at 16 KiB (431).
  *
  * @since 0.1.0
  */
@@ -53,6 +60,7 @@ import * as http from "node:http"
 import type { Builtin } from "./Connector.js"
 import { ConnectorCrashed, ConnectorLoadError } from "./ConnectorError.js"
 import * as Internal from "./internal/http.js"
+import * as Limits from "./internal/httpLimits.js"
 
 /**
  * The defaults of the connector's config.
@@ -65,8 +73,28 @@ export const defaults = {
   host: "127.0.0.1",
   maxBodyBytes: 1024 * 1024,
   replayToleranceSeconds: 300,
-  heartbeatSeconds: 15
+  heartbeatSeconds: 15,
+  /** Open connections (keep-alive ones included); one more is answered 503 and closed. */
+  maxConnections: 512,
+  /** From a connection's first byte (or its opening) to the end of the request's headers; then 408. */
+  headersTimeoutMs: 10_000,
+  /** From a request's first byte to the end of its body; then 408. Never shorter than `headersTimeoutMs`. */
+  requestTimeoutMs: 30_000,
+  /** An idle keep-alive connection is closed after this (above the 60 s of common proxies, so none reuses a closing one). */
+  keepAliveTimeoutMs: 65_000
 } as const
+
+const configError = (rt: Parameters<Builtin>[0], reason: string, suggestion: string) =>
+  Effect.fail(
+    new ConnectorLoadError({
+      code: "E_CONNECTOR_CONFIG",
+      connection: rt.connection,
+      connector: rt.connector,
+      file: `Connection/${rt.connection}`,
+      reason,
+      suggestion
+    })
+  )
 
 const integer = (
   rt: Parameters<Builtin>[0],
@@ -77,18 +105,13 @@ const integer = (
 ): Effect.Effect<number, ConnectorLoadError> => {
   const raw = rt.config[key]
   if (raw === undefined) return Effect.succeed(fallback)
-  const n = Number(raw)
+  const n = raw.trim() === "" ? Number.NaN : Number(raw)
   return Number.isInteger(n) && n >= min && n <= max ?
     Effect.succeed(n) :
-    Effect.fail(
-      new ConnectorLoadError({
-        code: "E_CONNECTOR_CONFIG",
-        connection: rt.connection,
-        connector: rt.connector,
-        file: `Connection/${rt.connection}`,
-        reason: `spec.config.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-        suggestion: `e.g. ${key}: { value: "${fallback}" }`
-      })
+    configError(
+      rt,
+      `spec.config.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      `e.g. ${key}: { value: "${fallback}" }`
     )
 }
 
@@ -134,11 +157,25 @@ export const connector: Builtin = (rt) =>
     const host = rt.config.host ?? defaults.host
     const allowedHosts = (rt.config.allowedHosts ?? "").split(",").map((name) => name.trim().toLowerCase())
       .filter((name) => name.length > 0)
-    const nodeServer = http.createServer()
-    // Idle keep-alive sockets stay open 65 s (Node's 5 s default races clients reusing a socket as the server
-    // closes it, seen as ECONNRESET under bursts); headers must arrive within 66 s.
-    nodeServer.keepAliveTimeout = 65_000
-    nodeServer.headersTimeout = 66_000
+    const limits: Limits.Limits = {
+      maxConnections: yield* integer(rt, "maxConnections", defaults.maxConnections, 1, 1_000_000),
+      headersTimeoutMs: yield* integer(rt, "headersTimeoutMs", defaults.headersTimeoutMs, 1, 3_600_000),
+      requestTimeoutMs: yield* integer(rt, "requestTimeoutMs", defaults.requestTimeoutMs, 1, 3_600_000),
+      keepAliveTimeoutMs: yield* integer(rt, "keepAliveTimeoutMs", defaults.keepAliveTimeoutMs, 1, 3_600_000)
+    }
+    if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+      return yield* configError(
+        rt,
+        `spec.config.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed spec.config.requestTimeoutMs ` +
+          `(${limits.requestTimeoutMs}): the request's time includes its headers`,
+        `raise requestTimeoutMs or lower headersTimeoutMs`
+      )
+    }
+    // Node's own socket timers (its defaults let a client dribble headers or a body for 300 s), and the cap on
+    // connections. Idle keep-alive sockets stay open 65 s by default (Node's 5 s races clients reusing a socket as
+    // the server closes it, seen as ECONNRESET under bursts).
+    const nodeServer = http.createServer({ connectionsCheckingInterval: Limits.checkingInterval(limits) })
+    Limits.apply(nodeServer, limits)
     const server = yield* NodeHttpServer.make(() => nodeServer, { port, host }).pipe(
       Effect.mapError((e) =>
         new ConnectorCrashed({

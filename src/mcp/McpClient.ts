@@ -167,14 +167,37 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
     let stale = false
     let shuttingDown = false
 
+    // A flood of list_changed notifications forks one settling fiber at a time, not one each (50,000 fibers queued
+    // on the refresh lock cost quadratic time: seconds of a blocked host); the queued one sees every change
+    // announced before it takes the lock.
+    let settleQueued = false
     const connect = Connection.open(options, {
       onListChanged: () => (stale = true),
-      onNotified: () => runFork(settle)
+      onNotified: () => {
+        if (settleQueued) return
+        settleQueued = true
+        runFork(refreshLock.withPermits(1)(Effect.sync(() => (settleQueued = false))).pipe(Effect.zipRight(settle)))
+      }
     })
     const list = (conn: Connection.Connection) => Connection.listTools(conn, server)
+    // A listing after the start (a change announced, a restart, `refresh`) is bounded too: it holds the lock
+    // every call takes to settle the catalog, so one that never finishes would hang every later call.
+    const boundedList = (conn: Connection.Connection) =>
+      list(conn).pipe(
+        Effect.timeoutFail({
+          duration: callTimeout,
+          onTimeout: () =>
+            new McpCallError({
+              server,
+              tool: "tools/list",
+              code: "E_TOOL_TIMEOUT",
+              reason: `no answer within ${Duration.format(callTimeout)}; the list was not changed (the McpServer's ` +
+                "spec.timeout sets the wait)"
+            })
+        })
+      )
     // A server that never answers the handshake or never finishes its tool list must not hold the agent's
-    // start forever: the first start gets the call timeout, on the Clock. (A restart is not bounded here:
-    // calls meanwhile fail E_MCP_UNAVAILABLE within their own timeout.)
+    // start forever: every start (the first and each restart) gets the call timeout, on the Clock.
     const startTimeout = (what: string) =>
       Effect.timeoutFail({
         duration: callTimeout,
@@ -211,7 +234,7 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
       refreshLock.withPermits(1)(Effect.suspend(() => {
         if (!force && !stale) return Effect.void
         stale = false
-        return Effect.flatMap(connection, (conn) => Effect.flatMap(list(conn), publish))
+        return Effect.flatMap(connection, (conn) => Effect.flatMap(boundedList(conn), publish))
       }))
     const settle = refreshWith(false).pipe(
       Effect.catchAll((e) => Effect.logWarning(`McpServer/${server}: listing its tools again failed: ${e.message}`))
@@ -226,6 +249,8 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
 
     /** Restarts the connection `conn` (once, whoever asks first) after a backoff. */
     let consecutive = 0
+    /** Why the latest restart attempt failed (until one succeeds): calls that wait in vain say it. */
+    let restartFailure: string | undefined
     const restart = (conn: Connection.Connection) =>
       Effect.gen(function*() {
         // Whoever asks first (the supervisor, a failed ping) swaps in the slot of the next connection.
@@ -246,14 +271,16 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
           consecutive++
           yield* Effect.logWarning(`McpServer/${server}: ${conn.describeExit()}; restarting in ${delay} ms`)
           yield* Effect.sleep(Duration.millis(delay))
-          const attempt = yield* Effect.either(connect)
+          const attempt = yield* Effect.either(connect.pipe(startTimeout("the MCP handshake (initialize)")))
           if (attempt._tag === "Right") {
+            restartFailure = undefined
             yield* Ref.update(restarts, (n) => n + 1)
             yield* Deferred.succeed(next, attempt.right)
             stale = true
             yield* settle
             return
           }
+          restartFailure = attempt.left.message
           yield* Effect.logWarning(`McpServer/${server}: restart failed: ${attempt.left.message}`)
         }
       })
@@ -295,7 +322,13 @@ export const make = (options: Options): Effect.Effect<McpClient, McpConnectError
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () =>
-              new McpCallError({ server, tool, code: codes.unavailable, reason: "the server did not come back up" })
+              new McpCallError({
+                server,
+                tool,
+                code: codes.unavailable,
+                reason: `the server did not come back up within ${Duration.format(timeout)}` +
+                  (restartFailure === undefined ? "" : `; the last restart failed: ${restartFailure}`)
+              })
           })
         )
         const result = yield* Effect.tryPromise({

@@ -18,6 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
+import * as ToolArgs from "../tool/ToolArgs.js"
 import type { JsonValue } from "../tool/ToolCatalog.js"
 import * as ToolError from "../tool/ToolError.js"
 import type { ToolHandler, ToolRegistry } from "../tool/ToolRegistry.js"
@@ -122,6 +123,22 @@ export const fromErrorResult = (server: string, tool: string, result: CallToolRe
   })
 }
 
+/**
+ * The tool failure of a tool whose listed input schema does not compile: it names the server and the tool
+ * (the executor's own message would blame a bundle the user cannot fix).
+ */
+const badSchema = (server: string, tool: string, reason: string): ToolError.ToolFailure =>
+  new ToolError.ToolFailure({
+    name: "ToolSchemaError",
+    code: ToolError.codes.invalidSchema,
+    message: `McpServer/${server} tool ${JSON.stringify(tool)} lists an input schema that is not valid JSON Schema ` +
+      `(${reason}); the tool cannot be called`,
+    suggestion:
+      `the MCP server ${JSON.stringify(server)} must fix the inputSchema of its tool ${JSON.stringify(tool)}; ` +
+      `until then leave the tool out with an allow-list in the Agent's spec.tools ({ ref: McpServer/${server}, ` +
+      "allow: [...] })"
+  })
+
 const handlerOf = (client: McpClient, tool: string, options: AttachOptions): ToolHandler => (args, context) => {
   const report = options.onProgress
   return client.call(tool, args, {
@@ -134,9 +151,29 @@ const handlerOf = (client: McpClient, tool: string, options: AttachOptions): Too
     Effect.flatMap((result) =>
       result.isError === true ?
         Effect.fail(fromErrorResult(client.name, tool, result)) :
-        Effect.succeed(toOutput(result))
+        usable(client.name, tool, toOutput(result))
     )
   )
+}
+
+// A result the rest of the run cannot serialise (structured content nested deeper than the stack: recursive
+// serialisers throw a RangeError, a defect that killed the turn) is the server's error, not ours.
+const usable = (server: string, tool: string, output: JsonValue): Effect.Effect<JsonValue, ToolError.ToolFailure> => {
+  try {
+    JSON.stringify(output)
+    return Effect.succeed(output)
+  } catch (error) {
+    return Effect.fail(
+      new ToolError.ToolFailure({
+        name: "McpCallError",
+        code: codes.protocol,
+        message: `McpServer/${server} tool ${JSON.stringify(tool)} returned a result that cannot be serialised (${
+          error instanceof Error ? error.message : String(error)
+        }); it was not used`,
+        suggestion: "the server's result (its structuredContent) must be plain JSON of reasonable depth"
+      })
+    )
+  }
 }
 
 /**
@@ -201,14 +238,19 @@ export const attach = (
           if (registered.get(name) === key) continue
           if (registered.has(name)) yield* registry.unregister(name)
           registered.set(name, key)
+          // A schema that does not compile is not offered to the model (a provider may refuse the whole request
+          // for it): the tool takes any object and its calls fail with an error naming the server and tool.
+          const compiled = ToolArgs.compile(tool.inputSchema)
+          const refused = Either.isLeft(compiled) ? badSchema(server, tool.name, compiled.left.message) : undefined
+          if (refused !== undefined) yield* Effect.logWarning(`${refused.message} (${refused.suggestion})`)
           yield* registry.register(
             {
               name,
               ...(tool.description === undefined ? {} : { description: tool.description }),
-              parameters: tool.inputSchema,
+              parameters: refused === undefined ? tool.inputSchema : { type: "object" },
               source: { type: "mcp", name: server }
             },
-            handlerOf(client, tool.name, options),
+            refused === undefined ? handlerOf(client, tool.name, options) : () => Effect.fail(refused),
             { timeout: entryTimeout, errorMessageLimit: options.errorMessageLimit }
           ).pipe(Effect.orDie)
         }

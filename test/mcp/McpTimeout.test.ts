@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber, TestClock } from "effect"
 import * as McpClient from "../../src/mcp/McpClient.js"
 import { stdio, tools } from "./helpers.js"
 
@@ -43,12 +43,18 @@ describe("McpClient timeouts (TestClock drives our timers; the server is a real 
       yield* untilSleeping(2)
       yield* TestClock.adjust("5 seconds")
       assert.strictEqual((yield* Fiber.join(fiber)).error?.code, "E_TOOL_TIMEOUT")
-      // Then the ping's 2 s and the restart's backoff: move the clock in small steps until the restart
-      // (the blocked server cannot answer, so no step races a real reply).
-      while ((yield* client.restarts) === 0) {
+      // Then the ping's 2 s and the restart's backoff: move the clock in small steps until the restarted
+      // server's handshake is under way (its 5 s bound is pending; the blocked server cannot answer, so no step
+      // races a real reply), then only let the real I/O run: moving the clock on would time the handshake out.
+      const handshaking = Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        return Chunk.some(yield* TestClock.sleeps(), (at) => at - now > 4_000)
+      })
+      while (!(yield* handshaking)) {
         yield* TestClock.adjust("100 millis")
         yield* io
       }
+      while ((yield* client.restarts) === 0) yield* io
       const after = yield* call("fx__echo", { text: "restarted" })
       assert.strictEqual(after.output, "echo: restarted")
       assert.strictEqual(yield* client.restarts, 1)

@@ -1,17 +1,18 @@
 /**
  * The `http` connector's request handling: routes, bodies, signatures, replies and event streams.
  */
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import type * as http from "node:http"
+import * as AgentAddress from "../../orchestrator/AgentAddress.js"
 import type { OrchestratorError } from "../../orchestrator/OrchestratorError.js"
 import type { Accepted, Reply, Runtime } from "../Connector.js"
 import * as Webhook from "../Webhook.js"
@@ -92,12 +93,46 @@ const readBody = (h: Handler, request: HttpServerRequest.HttpServerRequest) =>
         )
       )
     }
-    return yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(h.maxBodyBytes)),
-      Effect.mapError(() =>
-        problem(413, "PayloadTooLarge", `the body could not be read within ${h.maxBodyBytes} bytes`)
+    return yield* readLimited(NodeHttpServerRequest.toIncomingMessage(request), h.maxBodyBytes)
+  })
+
+// The body as UTF-8, at most `max` bytes. Past it (a chunked body, or one longer than it declared) the answer is a
+// 413 and the rest is read and dropped as it comes (within the server's requestTimeout), so the client reads the
+// answer; the platform's own limit destroyed the socket, and the client got a reset instead of a 413.
+const readLimited = (req: http.IncomingMessage, max: number) =>
+  Effect.async<string, HttpServerResponse.HttpServerResponse>((resume) => {
+    const chunks: Array<Buffer> = []
+    let bytes = 0
+    const stop = () => {
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      req.on("error", () => undefined)
+    }
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes <= max) return void chunks.push(chunk)
+      stop()
+      chunks.length = 0
+      req.resume()
+      resume(
+        Effect.fail(
+          problem(413, "PayloadTooLarge", `the body is longer than this connection accepts: at most ${max} bytes`)
+        )
       )
-    )
+    }
+    const onEnd = () => {
+      stop()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = (error: Error) => {
+      stop()
+      resume(Effect.fail(problem(400, "BodyUnreadable", `the body could not be read (${error.message})`)))
+    }
+    req.on("data", onData)
+    req.once("end", onEnd)
+    req.once("error", onError)
+    return Effect.sync(stop)
   })
 
 // With a signing secret, `signed` (the raw body of a POST; the path of a GET) must carry the request's signature.
@@ -182,6 +217,9 @@ const postEvent = (h: Handler, request: HttpServerRequest.HttpServerRequest, url
     return HttpServerResponse.unsafeJson({ accepted } satisfies { accepted: Accepted }, { status: 202 })
   })
 
+/** The events an instance's event stream holds for a client that does not read them (oldest dropped past it). */
+export const maxBufferedEvents = 256
+
 const instanceEvents = (h: Handler, address: string) => {
   const at = address.indexOf("@")
   const agentName = at < 0 ? address : address.slice(0, at)
@@ -189,22 +227,24 @@ const instanceEvents = (h: Handler, address: string) => {
   const label = `${agentName}@${instanceKey}`
   // Both subscriptions are in place before `open` is sent: an event published once the client has seen
   // `open` is in the stream (before, they subscribed after it, and an event in between was lost).
+  // The subscriptions are drained as events come, whether or not the client reads: a client that stops reading
+  // (its socket full) keeps only the latest `maxBufferedEvents` of its instance, oldest dropped. Before, its
+  // unbounded subscription kept every runtime event of every instance for as long as it stayed connected.
   const events = Stream.unwrapScoped(Effect.gen(function*() {
     const runtime = yield* h.rt.subscribeRuntimeEvents
     const replies = yield* PubSub.subscribe(h.replies)
-    return Stream.concat(
-      Stream.make(sse("open", { instance: label })),
-      Stream.merge(
-        Stream.fromQueue(runtime).pipe(
-          Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
-          Stream.map((e) => sse("runtime", e))
-        ),
-        Stream.fromQueue(replies).pipe(
-          Stream.filter((m) => m.address === label),
-          Stream.map((m) => sse(m.event, m.data))
-        )
+    const buffered = yield* Queue.sliding<Uint8Array>(maxBufferedEvents)
+    yield* Stream.merge(
+      Stream.fromQueue(runtime).pipe(
+        Stream.filter((e) => e.agentName === agentName && e.instanceKey === instanceKey),
+        Stream.map((e) => sse("runtime", e))
+      ),
+      Stream.fromQueue(replies).pipe(
+        Stream.filter((m) => m.address === label),
+        Stream.map((m) => sse(m.event, m.data))
       )
-    )
+    ).pipe(Stream.runForEach((chunk) => Queue.offer(buffered, chunk)), Effect.forkScoped)
+    return Stream.concat(Stream.make(sse("open", { instance: label })), Stream.fromQueue(buffered))
   }))
   return sseResponse(h, events.pipe(Stream.interruptWhen(Deferred.await(h.closing))))
 }
@@ -254,8 +294,11 @@ export const app = (h: Handler) =>
     if (request.method === "GET" && parts[0] === "instances" && parts[2] === "events" && parts.length === 3) {
       // The stream carries the instance's conversation (model inputs, tool calls, replies): with a signing
       // secret it is as protected as the POSTs, the signature covering the path as sent.
+      // An address that names no instance (a path, `..`, an empty side) is refused, not served as a stream that
+      // never carries an event.
       return yield* verify(h, request, url.pathname).pipe(
-        Effect.as(instanceEvents(h, parts[1]!)),
+        Effect.zipRight(Effect.mapError(AgentAddress.parse(parts[1]!), (e) => problem(400, e._tag, e.message))),
+        Effect.map((address) => instanceEvents(h, AgentAddress.format(address))),
         Effect.merge
       )
     }

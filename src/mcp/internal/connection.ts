@@ -18,6 +18,7 @@ import type { JsonSchema } from "../../tool/ToolCatalog.js"
 import { version } from "../../version.js"
 import type { McpTool, Options } from "../McpClient.js"
 import { codes, McpCallError, McpConnectError } from "../McpError.js"
+import { limitedFetch } from "./limitedFetch.js"
 import * as Stdio from "./stdio.js"
 
 /**
@@ -123,13 +124,17 @@ export const open = (
         transport = proc.transport
         describeExit = () => {
           const stderr = proc.stderrTail()
-          return `the server process exited (${proc.exit() ?? "no status yet"})${
-            stderr.length === 0 ? "" : `; stderr: ${stderr.slice(-500)}`
-          }`
+          const violation = proc.violation()
+          return `${
+            violation === undefined ?
+              `the server process exited (${proc.exit() ?? "no status yet"})` :
+              `the connection was closed: ${violation}`
+          }${stderr.length === 0 ? "" : `; stderr: ${stderr.slice(-500)}`}`
         }
       } else {
         transport = new StreamableHTTPClientTransport(new URL(options.transport.url), {
-          requestInit: { headers: { ...options.transport.headers } }
+          requestInit: { headers: { ...options.transport.headers } },
+          fetch: limitedFetch()
         })
       }
       const client = new Client({ name: "effect-swarm", version }, { capabilities: {} })
@@ -171,6 +176,8 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
           signal,
           timeout: noSdkTimeout
         })
+        // So does one that lists more tools than any catalog can offer a model.
+        if (out.length + page.tools.length > maxListedTools) throw new ListTooLong()
         out.push(...page.tools)
         cursor = page.nextCursor
       } while (cursor !== undefined)
@@ -182,8 +189,8 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
           server,
           tool: "tools/list",
           code: codes.protocol,
-          reason: `the server's tool list went on for more than ${maxListPages} pages (a nextCursor on every page); ` +
-            "it was not used"
+          reason: `the server's tool list went on for more than ${maxListPages} pages (a nextCursor on every page) ` +
+            `or ${maxListedTools} tools; it was not used`
         }) :
         callError(server, "tools/list", cause, conn)
   })
@@ -194,5 +201,13 @@ export const listTools = (conn: Connection, server: string): Effect.Effect<Reado
  * @internal
  */
 export const maxListPages = 1000
+
+/**
+ * The most tools read from one server before the listing is refused (providers accept a few hundred tools per
+ * request at most; a server listing millions would fill the host's memory and every catalog).
+ *
+ * @internal
+ */
+export const maxListedTools = 10_000
 
 class ListTooLong extends Error {}

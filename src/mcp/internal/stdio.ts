@@ -61,21 +61,45 @@ export interface StdioProcess {
   readonly stderrTail: () => string
   /** How it exited, once it has. */
   readonly exit: () => string | undefined
+  /** How it broke the protocol, when it did (the connection was closed for it). */
+  readonly violation: () => string | undefined
 }
 
 const stderrLimit = 4096
+
+/**
+ * The longest line a server may write on stdout (one JSON-RPC message): a longer one closes the connection.
+ *
+ * @internal
+ */
+export const maxLineBytes = 10 * 1024 * 1024
 
 class ChildTransport implements Transport {
   onclose?: (() => void) | undefined
   onerror?: ((error: Error) => void) | undefined
   onmessage?: ((message: JSONRPCMessage) => void) | undefined
-  private readonly buffer = new ReadBuffer()
+  private readonly buffer = new ReadBuffer({ maxBufferSize: maxLineBytes })
   private closed = false
+  /** Why the connection was closed on the server (a line too long), if it was. */
+  violation: string | undefined
   constructor(private readonly child: ChildProcess.ChildProcess) {}
 
   start(): Promise<void> {
-    this.child.stdout!.on("data", (chunk: Buffer) => {
-      this.buffer.append(chunk)
+    const stdout = this.child.stdout!
+    const onData = (chunk: Buffer) => {
+      try {
+        this.buffer.append(chunk)
+      } catch {
+        // An unterminated or huge line (the SDK's buffer throws past its size, from inside this event handler:
+        // an uncaught exception in the host). Nothing after it can be framed: the connection is closed and the
+        // supervisor restarts the server.
+        this.violation = `it wrote a line of more than ${maxLineBytes / 1024 / 1024} MiB on stdout (an MCP ` +
+          "message is one JSON line; a server that writes anything else to stdout breaks the protocol)"
+        stdout.off("data", onData)
+        stdout.resume()
+        this.finish()
+        return
+      }
       for (;;) {
         let message: JSONRPCMessage | null
         try {
@@ -84,10 +108,11 @@ class ChildTransport implements Transport {
           this.onerror?.(error instanceof Error ? error : new Error(String(error)))
           continue
         }
-        if (message === null) break
+        if (message === null || this.closed) break
         this.onmessage?.(message)
       }
-    })
+    }
+    stdout.on("data", onData)
     this.child.stdin!.on("error", (error) => this.onerror?.(error))
     this.child.once("close", () => this.finish())
     return Promise.resolve()
@@ -258,10 +283,12 @@ export const spawn = (options: StdioOptions): Effect.Effect<StdioProcess, McpCon
           )
       )
     })
+    const transport = new ChildTransport(child)
     return {
-      transport: new ChildTransport(child),
+      transport,
       pid: started,
       stderrTail: () => tail.trim(),
-      exit: () => exit
+      exit: () => exit,
+      violation: () => transport.violation
     }
   })

@@ -136,6 +136,41 @@ describe("Connector supervision", () => {
       assert.isNull(done.unsafePoll())
     }).pipe(Effect.provide(baseLayer)))
 
+  it.scoped("a config error is not restarted: status crashed at once with the field and the suggestion (s17 lead)", () =>
+    Effect.gen(function*() {
+      let starts = 0
+      // What the http connector does with an invalid spec.config value: a ConnectorLoadError, E_CONNECTOR_CONFIG.
+      const misconfigured: Connector.Builtin = (ctx) =>
+        Effect.suspend(() => {
+          starts++
+          return new ConnectorError.ConnectorLoadError({
+            code: "E_CONNECTOR_CONFIG",
+            connection: ctx.connection,
+            connector: ctx.connector,
+            file: `Connection/${ctx.connection}`,
+            reason: "spec.config.port must be an integer from 0 to 65535, got -1",
+            suggestion: "fix spec.config.port in the Connection"
+          })
+        })
+      const bundle = yield* bundleOf({ "connectors.yaml": builtinConnector("misconfigured", "misconfigured-in") })
+      const connectors = yield* Connectors.run(bundle, yield* orchestratorOf(bundle), {
+        builtins: { misconfigured }
+      })
+      let status = (yield* connectors.status)[0]!
+      for (let i = 0; i < 10_000 && status.status !== "crashed" && status.nextStartAt === undefined; i++) {
+        yield* Effect.yieldNow()
+        status = (yield* connectors.status)[0]!
+      }
+      // Before: restarted at once, then after 1 s, 2 s, ... forever, though nothing would change.
+      yield* TestClock.adjust("10 minutes")
+      status = (yield* connectors.status)[0]!
+      assert.strictEqual(status.status, "crashed")
+      assert.strictEqual(starts, 1)
+      assert.include(status.reason, "E_CONNECTOR_CONFIG")
+      assert.include(status.reason, "spec.config.port")
+      assert.include(status.reason, "not restarted")
+    }).pipe(Effect.provide(baseLayer)))
+
   it.live("a connector module that throws is restarted while another connector keeps serving requests", () =>
     Effect.gen(function*() {
       const starts = yield* Queue.unbounded<string>()

@@ -1,7 +1,7 @@
 /**
  * One connection's supervised run: start the connector in its own scope; when it fails, record the crash
  * with the orchestrator's `Supervision` formula and start it again after the backoff (on `Clock`); when
- * it returns, it is done. Interrupting the fiber stops the connector (its scope closes: cleanup runs).
+ * it returns, it is done. A load error (`ConnectorLoadError`: bad entry, bad config) is not restarted. Interrupting the fiber stops the connector (its scope closes: cleanup runs).
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Supervision from "../../orchestrator/Supervision.js"
 import type { Builtin, Runtime } from "../Connector.js"
+import { ConnectorLoadError } from "../ConnectorError.js"
 
 /** The status of a connection's connector. */
 export type Status = "starting" | "running" | "restarting" | "crashLoopBackOff" | "done" | "crashed"
@@ -39,6 +40,13 @@ const reasonOf = (cause: Cause.Cause<unknown>): string =>
     onNone: () => Cause.isInterruptedOnly(cause) ? "interrupted" : Cause.pretty(cause)
   })
 
+/** A failure no restart can fix: a `ConnectorLoadError` (see `ConnectorError.LoadCode`). */
+const isPermanent = (cause: Cause.Cause<unknown>): boolean =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (e) => e instanceof ConnectorLoadError,
+    onNone: () => false
+  })
+
 /** Runs a connection's connector until it is done, gives up, or the calling fiber is interrupted. */
 export const supervise = (options: {
   readonly runtime: Runtime
@@ -63,6 +71,21 @@ export const supervise = (options: {
         return yield* options.finished
       }
       const reason = reasonOf(exit.cause)
+      if (isPermanent(exit.cause)) {
+        // A load error (an entry that does not import, no `run`, a config value that is missing or invalid)
+        // fails the same way on every start: restarting it would only loop.
+        yield* Ref.update(status, (s) => ({
+          ...s,
+          status: "crashed" as const,
+          reason:
+            `${reason} (not restarted: it would fail the same way; fix the Connection or Connector and run again)`,
+          consecutiveCrashes: s.consecutiveCrashes + 1
+        }))
+        yield* Effect.logError(`connector cannot start and is not restarted: ${reason}`).pipe(
+          Effect.annotateLogs({ ...annotations, event: "connector.crashed" })
+        )
+        return yield* options.finished
+      }
       const now = yield* Clock.currentTimeMillis
       const decision = Supervision.onCrash(state, now, startedAt, settings)
       if (decision._tag === "GiveUp") {

@@ -277,7 +277,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
                 `Tool '${toolName}' has an invalid parameters schema: ${validator.left.message}`,
                 limit
               ),
-              suggestion: "Fix the parameters JSON Schema of this tool export in the bundle."
+              suggestion:
+                "Fix this tool's parameters JSON Schema: the export's parameters in its Tool resource, or the item an extension passed to api.tools.register."
             }))
           }
           const issues = validator.right(request.args)

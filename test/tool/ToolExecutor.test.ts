@@ -131,6 +131,8 @@ describe("ToolExecutor", () => {
         catalog: [{ name: "bad__schema", parameters: { type: "object", properties: { a: { $ref: "#/nowhere" } } } }]
       })
       assert.strictEqual(r.error?.code, "E_TOOL_INVALID_SCHEMA")
+      // A tool an extension registered has no export in the bundle: the suggestion names both origins.
+      assert.include(r.error?.suggestion, "api.tools.register")
     }).pipe(Effect.provide(Tools)))
 
   it.effect("validates with the registered schema when the catalog item has none", () =>

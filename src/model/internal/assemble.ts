@@ -55,6 +55,31 @@ export const parseArguments = (raw: string): Json => {
   }
 }
 
+/** Whether a parsed value nests deeper than {@link maxArgumentsDepth} (walked without recursion: it may be deep). */
+export const nestsTooDeep = (value: unknown): boolean => {
+  const stack: Array<readonly [object, number]> = typeof value === "object" && value !== null ? [[value, 1]] : []
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (depth > maxArgumentsDepth) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+/**
+ * What stands for arguments that arrived as a value (Anthropic's non-streamed `tool_use.input`, an Ollama
+ * arguments object, an `@effect/ai` call's params) nested deeper than {@link maxArgumentsDepth}: they cannot
+ * be shown (stringifying them overflows the stack), so the call keeps this text and the turn loop answers it
+ * with a tool error, as it does raw text that nests too deep.
+ */
+export const tooDeepArguments = `(the arguments nest deeper than ${maxArgumentsDepth} levels and were not kept)`
+
+/** Arguments that arrived as an object: themselves, or {@link tooDeepArguments}. */
+export const argumentsValue = (value: { readonly [key: string]: unknown }): Json =>
+  nestsTooDeep(value) ? tooDeepArguments : value as Json
+
 /** Arguments as provider text: objects as JSON, raw text (a call that had invalid arguments) as it was. */
 export const argumentsText = (args: Json): string => typeof args === "string" ? args : JSON.stringify(args)
 

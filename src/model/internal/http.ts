@@ -19,7 +19,15 @@ import { bounded, errorBody, readBody } from "./httpBody.js"
 import { describe, fromStatus, maxBodyInError, timeoutError, transportError } from "./httpErrors.js"
 import type { ProviderConfig, Settings, Transport } from "./httpSettings.js"
 
-export { cutShort, fromStatus, protocolError, providerMessage, retryAfterMillis, timeoutError } from "./httpErrors.js"
+export {
+  cutShort,
+  fromStatus,
+  protocolError,
+  providerMessage,
+  retryAfterMillis,
+  safeJson,
+  timeoutError
+} from "./httpErrors.js"
 export { defaults, type ProviderConfig, type Settings, type Transport } from "./httpSettings.js"
 
 /**

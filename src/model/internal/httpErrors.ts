@@ -144,12 +144,21 @@ export const describe = (error: HttpClientError.HttpClientError): string => {
 export const timeoutError = (settings: Settings): ModelTimeout =>
   new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(settings.timeout) })
 
+/** A parsed body as JSON text for an error; a value nested too deep to stringify is described instead. */
+export const safeJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return "(a value nested too deep to show)"
+  }
+}
+
 /** A body that is valid JSON but not the documented shape. */
 export const protocolError = (settings: Settings, detail: string, body?: unknown): ModelProtocolError =>
   new ModelProtocolError({
     provider: settings.provider,
     detail,
-    ...(body === undefined ? {} : { body: (typeof body === "string" ? body : JSON.stringify(body)).slice(0, 500) })
+    ...(body === undefined ? {} : { body: (typeof body === "string" ? body : safeJson(body)).slice(0, 500) })
   })
 
 /** A stream that ended before the provider said it was done. */

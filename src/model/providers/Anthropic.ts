@@ -200,7 +200,7 @@ export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Re
       toolCalls.push({
         id: A.str(block, "id") ?? "",
         name: A.str(block, "name") ?? "",
-        arguments: (input ?? {}) as Json
+        arguments: input === undefined ? {} : A.argumentsValue(input)
       })
     }
   }
@@ -228,7 +228,7 @@ const streamError = (settings: Http.Settings, event: unknown, now: number): Mode
     : type === "api_error"
     ? 500
     : 400
-  return Http.fromStatus(settings, status, {}, JSON.stringify(event), now)
+  return Http.fromStatus(settings, status, {}, Http.safeJson(event), now)
 }
 
 /** One streamed event into the accumulator. */

@@ -236,7 +236,9 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
         const toolCalls: Array<ToolCall> = result.toolCalls.map((c) => ({
           id: c.id,
           name: c.name,
-          arguments: c.params as Json
+          arguments: typeof c.params === "object" && c.params !== null && A.nestsTooDeep(c.params) ?
+            A.tooDeepArguments :
+            c.params as Json
         }))
         const reason = result.finishReason
         return A.response({
@@ -289,7 +291,12 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
               break
             case "tool-call":
               acc.startCall(part.id, part.id, part.name, out)
-              acc.setArguments(part.id, JSON.stringify(part.params))
+              acc.setArguments(
+                part.id,
+                typeof part.params === "object" && part.params !== null && A.nestsTooDeep(part.params) ?
+                  A.tooDeepArguments :
+                  JSON.stringify(part.params)
+              )
               break
             case "finish":
               finished = true

@@ -152,7 +152,9 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
 
 const argsOf = (fn: Record<string, unknown> | undefined): string => {
   const args = fn?.arguments
-  return typeof args === "string" ? args : args === undefined || args === null ? "" : JSON.stringify(args)
+  if (typeof args === "string") return args
+  if (args === undefined || args === null) return ""
+  return typeof args === "object" && A.nestsTooDeep(args) ? A.tooDeepArguments : JSON.stringify(args)
 }
 
 /** An `error` object inside a 200 body (OpenRouter): classified by its numeric `code` when it has one. */
@@ -160,7 +162,7 @@ const embeddedError = (settings: Http.Settings, body: unknown, now: number): Mod
   const error = A.obj(body, "error")
   if (error === undefined) return undefined
   const code = A.num(error, "code")
-  return Http.fromStatus(settings, code ?? 502, {}, JSON.stringify(body), now)
+  return Http.fromStatus(settings, code ?? 502, {}, Http.safeJson(body), now)
 }
 
 /** A non-streamed response body as ours. */

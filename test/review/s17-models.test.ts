@@ -1,0 +1,68 @@
+// Hostile review of the model providers (session 17): a model endpoint is external input, and what it says
+// reaches the turn loop, the journal, logs and terminals.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestAgent } from "effect-swarm/testing"
+import * as K from "./s17-modelsKit.js"
+
+const deep = (levels: number) => "{\"a\":".repeat(levels) + "1" + "}".repeat(levels)
+
+describe("s17 models: arguments that arrive as a deeply nested value", () => {
+  it.scoped("anthropic generate: a tool_use.input nested 100,000 levels is a tool error, not a stack overflow", () =>
+    Effect.gen(function*() {
+      const body = `{"id":"m1","type":"message","content":[{"type":"tool_use","id":"t1","name":"x__y","input":${
+        deep(100_000)
+      }}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`
+      const deepReply = K.reply(200, { "content-type": "application/json" }, body)
+      const ep = yield* K.endpoint(
+        deepReply,
+        deepReply,
+        K.jsonReply({ id: "m2", type: "message", content: [{ type: "text", text: "sorry" }], stop_reason: "end_turn" })
+      )
+      const model = yield* K.model("anthropic", ep.url)
+      const response = yield* model.generate(K.request)
+      assert.strictEqual(typeof response.toolCalls[0]!.arguments, "string")
+      assert.include(response.toolCalls[0]!.arguments as string, "deeper than 64 levels")
+      // Through a turn: the loop answers the call with a tool error the model reads, and the turn goes on.
+      const agent = yield* TestAgent.make({ model })
+      const result = yield* agent.run("go")
+      assert.strictEqual(TestAgent.replyText(result), "sorry")
+      const replayed = JSON.stringify(ep.bodies[2])
+      assert.include(replayed, "E_TOOL_INVALID_ARGS")
+      assert.include(replayed, "deeper than 64 levels")
+    }))
+
+  it.scoped("openai-compatible: an arguments object (Ollama style) nested 100,000 levels is kept as text", () =>
+    Effect.gen(function*() {
+      const call = `{"id":"c1","type":"function","function":{"name":"x__y","arguments":${deep(100_000)}}}`
+      const body =
+        `{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[${call}]},"finish_reason":"tool_calls"}]}`
+      const ep = yield* K.endpoint(
+        K.reply(200, { "content-type": "application/json" }, body),
+        K.pieces(
+          `data: {"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,${
+            call.slice(1, -1)
+          }}]},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n`,
+          65536
+        )
+      )
+      const model = yield* K.model("openai-compatible", ep.url)
+      const response = yield* model.generate(K.request)
+      assert.include(response.toolCalls[0]!.arguments as string, "deeper than 64 levels")
+      const streamed = yield* Effect.flatMap(
+        Effect.map(K.collect(model.stream(K.request)), K.finish),
+        (r) => Effect.succeed(r.toolCalls[0]!.arguments)
+      )
+      assert.include(streamed as string, "deeper than 64 levels")
+    }))
+
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    it.scoped(`${provider}: a deeply nested body of the wrong shape is a ModelProtocolError, not a stack overflow`, () =>
+      Effect.gen(function*() {
+        const ep = yield* K.endpoint(K.reply(200, { "content-type": "application/json" }, `{"x":${deep(100_000)}}`))
+        const model = yield* K.model(provider, ep.url)
+        const error = yield* Effect.flip(model.generate(K.request))
+        assert.strictEqual(error._tag, "ModelProtocolError")
+      }))
+  }
+})

@@ -66,3 +66,46 @@ describe("s17 models: arguments that arrive as a deeply nested value", () => {
       }))
   }
 })
+
+describe("s17 models: what a provider's error says is bounded and never repeats a secret", () => {
+  const secrets = [
+    "sk-openai-SECRET-0123456789",
+    "sk-ant-SECRET-0123456789",
+    "sk-local-SECRET-0123456789",
+    "sk-proj-abcdefghijklmnopqrstuv",
+    "abc.def.ghi-token"
+  ]
+  const echo = `Incorrect API key provided: ${secrets.slice(0, 4).join(" / ")}; Authorization: Bearer ${secrets[4]}`
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    it.scoped(`${provider}: a 401 echoing the key, a 500 of 60 KB with control sequences, a non-JSON 200`, () =>
+      Effect.gen(function*() {
+        const ep = yield* K.endpoint(
+          K.jsonReply({ error: { message: echo, type: "authentication_error" } }, 401),
+          K.jsonReply({ error: { message: `\u001b[2J\u001b]0;pwned\u0007 ${echo} ${"x".repeat(60_000)}` } }, 500),
+          K.reply(200, { "content-type": "text/html" }, `<html>${echo}</html>`)
+        )
+        const model = yield* K.model(provider, ep.url)
+        for (let i = 0; i < 3; i++) {
+          const error = yield* Effect.flip(model.generate(K.request))
+          const text = JSON.stringify(error) + error.message
+          for (const secret of secrets) assert.notInclude(text, secret)
+          assert.include(error.message, "[redacted]")
+          assert.notInclude(error.message, "\u001b")
+          assert.notInclude(error.message, "\u0007")
+          assert.isBelow(error.message.length, 1500)
+        }
+      }))
+  }
+
+  it.scoped("a secret in spec.options.headers is not repeated either", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(K.jsonReply({ error: { message: "bad token: team-TOKEN-42x" } }, 403))
+      const model = yield* K.model("openai-compatible", ep.url, {
+        maxRetries: 0,
+        headers: { "x-team-token": "team-TOKEN-42x" }
+      })
+      const error = yield* Effect.flip(model.generate(K.request))
+      assert.notInclude(error.message, "team-TOKEN-42x")
+      assert.include(error.message, "bad token: [redacted]")
+    }))
+})

@@ -93,7 +93,7 @@ export type Provider = "openai" | "anthropic" | "openai-compatible"
 export const model = (
   provider: Provider,
   url: string,
-  options: Record<string, number | string> = { maxRetries: 0 },
+  options: Record<string, unknown> = { maxRetries: 0 },
   layerOptions: Model.LayerOptions = {}
 ) =>
   Model.make({

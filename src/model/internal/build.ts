@@ -16,6 +16,7 @@ import * as OpenAiCompatible from "../providers/OpenAiCompatible.js"
 import * as Scripted from "../providers/Scripted.js"
 import { configError, defaultEndpoints, knownProviders, readOptions, resolveKey } from "./config.js"
 import * as Http from "./http.js"
+import { secretsOf } from "./scrub.js"
 
 /**
  * What is wrong with an endpoint, without repeating it when it carries credentials (fetch refuses such a URL
@@ -122,7 +123,8 @@ export const buildService = (
           baseDelay: Http.defaults.baseDelay,
           maxRetryWait: Http.defaults.maxRetryWait,
           keyHint: hint,
-          maxResponseBytes: options?.maxResponseBytes
+          maxResponseBytes: options?.maxResponseBytes,
+          secrets: secretsOf(key, opts.headers)
         }
       }
     }

@@ -14,9 +14,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { isRetryable, type ModelError, ModelProtocolError, ModelUnavailable } from "../ModelError.js"
+import { isRetryable, type ModelError, type ModelProtocolError, ModelUnavailable } from "../ModelError.js"
 import { bounded, errorBody, readBody } from "./httpBody.js"
-import { describe, fromStatus, maxBodyInError, timeoutError, transportError } from "./httpErrors.js"
+import { describe, fromStatus, protocolError, timeoutError, transportError } from "./httpErrors.js"
 import type { ProviderConfig, Settings, Transport } from "./httpSettings.js"
 
 export {
@@ -110,12 +110,7 @@ export const retryPolicy = (settings: Settings): Schedule.Schedule<unknown, Mode
 const parseJson = (settings: Settings, body: string): Effect.Effect<unknown, ModelProtocolError> =>
   Effect.try({
     try: () => JSON.parse(body) as unknown,
-    catch: () =>
-      new ModelProtocolError({
-        provider: settings.provider,
-        detail: "the body is not JSON",
-        body: body.slice(0, maxBodyInError)
-      })
+    catch: () => protocolError(settings, "the body is not JSON", body)
   })
 
 /**

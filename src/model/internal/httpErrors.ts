@@ -17,6 +17,7 @@ import {
   ModelUnavailable
 } from "../ModelError.js"
 import type { Settings } from "./httpSettings.js"
+import { scrub } from "./scrub.js"
 
 /** How much of an unreadable body an error quotes. */
 export const maxBodyInError = 500
@@ -84,7 +85,8 @@ export const fromStatus = (
   now: number
 ): ModelError => {
   const provider = settings.provider
-  const { code, message } = providerMessage(body)
+  const { code, message: said } = providerMessage(body)
+  const message = scrub(said, settings.secrets)
   const wait = retryAfterMillis(headers, now)
   const retryAfter = wait === undefined ? {} : { retryAfterMillis: wait }
   if (status >= 300 && status < 400) {
@@ -122,14 +124,17 @@ export const fromStatus = (
     provider,
     status,
     providerMessage: message,
-    contextTooLong: status === 413 || contextTooLong.test(message) || (code !== undefined && contextTooLong.test(code))
+    contextTooLong: status === 413 || contextTooLong.test(said) || (code !== undefined && contextTooLong.test(code))
   })
 }
 
 export const transportError = (settings: Settings, error: HttpClientError.HttpClientError): ModelError =>
   error._tag === "RequestError" && error.reason !== "Transport" ?
-    new ModelProtocolError({ provider: settings.provider, detail: `cannot send the request: ${error.message}` }) :
-    new ModelUnavailable({ provider: settings.provider, providerMessage: describe(error) })
+    new ModelProtocolError({
+      provider: settings.provider,
+      detail: `cannot send the request: ${scrub(error.message, settings.secrets)}`
+    }) :
+    new ModelUnavailable({ provider: settings.provider, providerMessage: scrub(describe(error), settings.secrets) })
 
 export const describe = (error: HttpClientError.HttpClientError): string => {
   const cause = error.cause as { message?: unknown; code?: unknown; cause?: { code?: unknown } } | undefined
@@ -158,7 +163,13 @@ export const protocolError = (settings: Settings, detail: string, body?: unknown
   new ModelProtocolError({
     provider: settings.provider,
     detail,
-    ...(body === undefined ? {} : { body: (typeof body === "string" ? body : safeJson(body)).slice(0, 500) })
+    ...(body === undefined ? {} : {
+      body: scrub(
+        (typeof body === "string" ? body : safeJson(body)).slice(0, 64 * 1024),
+        settings.secrets,
+        maxBodyInError
+      )
+    })
   })
 
 /** A stream that ended before the provider said it was done. */

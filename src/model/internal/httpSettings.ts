@@ -26,6 +26,8 @@ export interface Settings {
    * `ModelProtocolError`. Absent: {@link defaults}.maxResponseBytes.
    */
   readonly maxResponseBytes?: number | undefined
+  /** The key and credential-looking header values: never repeated in an error (see `scrub.ts`). */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** Defaults of {@link Settings}. */

@@ -1,8 +1,10 @@
 // Hostile review of the model providers (session 17): a model endpoint is external input, and what it says
 // reaches the turn loop, the journal, logs and terminals.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
 import { TestAgent } from "effect-swarm/testing"
+import type * as http from "node:http"
+import * as Server from "../model/server.js"
 import * as K from "./s17-modelsKit.js"
 
 const deep = (levels: number) => "{\"a\":".repeat(levels) + "1" + "}".repeat(levels)
@@ -107,5 +109,56 @@ describe("s17 models: what a provider's error says is bounded and never repeats 
       const error = yield* Effect.flip(model.generate(K.request))
       assert.notInclude(error.message, "team-TOKEN-42x")
       assert.include(error.message, "bad token: [redacted]")
+    }))
+})
+
+describe("s17 models: a whole call is bounded (spec.options.totalTimeout), not only the gap between chunks", () => {
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    it.scoped(`${provider}: a server trickling a delta every 5 s (timeout 10 s) is cut at totalTimeout 60 s`, () =>
+      Effect.gen(function*() {
+        let response: http.ServerResponse | undefined
+        const ep = yield* K.endpoint((res) => {
+          res.writeHead(200, { "content-type": "text/event-stream" })
+          res.flushHeaders()
+          response = res
+        })
+        const model = yield* K.model(provider, ep.url, {
+          maxRetries: 0,
+          timeout: "10 seconds",
+          totalTimeout: "60 seconds"
+        })
+        const seen = yield* Ref.make(0)
+        const fiber = yield* Effect.fork(
+          Stream.runForEach(model.stream(K.request), () => Ref.update(seen, (n) => n + 1))
+        )
+        yield* Server.waitUntil(Effect.sync(() => response !== undefined))
+        // Each piece of the trickle a complete event of that provider, before the answer would end.
+        const full = K.textSse[provider]("x")
+        const events = full.split("\n\n").filter((e) => e.includes("delta"))
+        for (let i = 0; i < 13; i++) {
+          const before = yield* Ref.get(seen)
+          response!.write(`${events[0]!}\n\n`)
+          if (i < 12) yield* Server.waitUntil(Effect.map(Ref.get(seen), (n) => n > before))
+          yield* TestClock.adjust("5 seconds")
+          if (i < 11) assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), `still streaming after ${(i + 1) * 5} s`)
+        }
+        // Before the bound existed the stream went on as long as the trickle did.
+        yield* Server.waitUntil(Effect.map(Fiber.poll(fiber), Option.isSome), 5_000)
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        assert.strictEqual(Option.getOrUndefined(error)?._tag, "ModelTimeout")
+        assert.include(Option.getOrUndefined(error)?.message ?? "", "did not finish within 60000 ms")
+        assert.include(Option.getOrUndefined(error)?.message ?? "", "spec.options.totalTimeout")
+      }))
+  }
+
+  it.scoped("totalTimeout is validated like timeout", () =>
+    Effect.gen(function*() {
+      for (const bad of ["soon", 0, -5, "Infinity"]) {
+        const error = yield* Effect.flip(K.model("openai-compatible", "http://127.0.0.1:9/v1", { totalTimeout: bad }))
+        assert.strictEqual(error._tag, "ModelConfigError")
+        assert.include(error.message, "spec.options.totalTimeout: expected a positive duration")
+      }
     }))
 })

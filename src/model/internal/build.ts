@@ -120,6 +120,7 @@ export const buildService = (
           provider: spec.provider,
           maxRetries: opts.maxRetries,
           timeout: opts.timeout,
+          totalTimeout: opts.totalTimeout,
           baseDelay: Http.defaults.baseDelay,
           maxRetryWait: Http.defaults.maxRetryWait,
           keyHint: hint,

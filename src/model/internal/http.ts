@@ -16,7 +16,15 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { isRetryable, type ModelError, type ModelProtocolError, ModelUnavailable } from "../ModelError.js"
 import { bounded, errorBody, readBody } from "./httpBody.js"
-import { describe, fromStatus, protocolError, timeoutError, transportError } from "./httpErrors.js"
+import {
+  describe,
+  fromStatus,
+  protocolError,
+  timeoutError,
+  totalOf,
+  totalTimeoutError,
+  transportError
+} from "./httpErrors.js"
 import type { ProviderConfig, Settings, Transport } from "./httpSettings.js"
 
 export {
@@ -26,7 +34,9 @@ export {
   providerMessage,
   retryAfterMillis,
   safeJson,
-  timeoutError
+  timeoutError,
+  totalOf,
+  totalTimeoutError
 } from "./httpErrors.js"
 export { defaults, type ProviderConfig, type Settings, type Transport } from "./httpSettings.js"
 
@@ -113,6 +123,20 @@ const parseJson = (settings: Settings, body: string): Effect.Effect<unknown, Mod
     catch: () => protocolError(settings, "the body is not JSON", body)
   })
 
+/** `effect` within the whole call's bound ({@link totalOf}), on `Clock`: past it, `ModelTimeout` with `total`. */
+export const withinCall = <A, E, R>(settings: Settings, effect: Effect.Effect<A, E, R>) =>
+  Effect.timeoutFail(effect, { duration: totalOf(settings), onTimeout: () => totalTimeoutError(settings) })
+
+/**
+ * `stream` within the whole call's bound ({@link totalOf}), counted from its start on `Clock`: a server
+ * trickling a byte now and then (each gap under the per-chunk timeout) is cut there with `ModelTimeout`.
+ */
+export const streamWithinCall = <A, E, R>(settings: Settings, stream: Stream.Stream<A, E, R>) =>
+  Stream.interruptWhen(
+    stream,
+    Effect.flatMap(Effect.sleep(totalOf(settings)), () => Effect.fail(totalTimeoutError(settings)))
+  )
+
 /**
  * Sends a request and parses the JSON body. Each attempt (headers and body) is bounded by the timeout;
  * transient failures are retried.
@@ -127,7 +151,7 @@ export const json = (
     Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => timeoutError(settings) }),
     Effect.flatMap((body) => parseJson(settings, body))
   )
-  return Effect.retry(attempt, retryPolicy(settings))
+  return withinCall(settings, Effect.retry(attempt, retryPolicy(settings)))
 }
 
 /**
@@ -144,18 +168,21 @@ export const stream = (
   const attempt = send(transport, request).pipe(
     Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => timeoutError(settings) })
   )
-  return Stream.unwrap(Effect.map(Effect.retry(attempt, retryPolicy(settings)), (response) =>
-    response.stream.pipe(
-      Stream.mapError((e): ModelError =>
-        new ModelUnavailable({
-          provider: settings.provider,
-          status: response.status,
-          providerMessage: `the stream was cut short: ${describe(e)}`
-        })
-      ),
-      (bytes) => bounded(settings, bytes),
-      Stream.timeoutFail(() => timeoutError(settings), settings.timeout)
-    )))
+  return streamWithinCall(
+    settings,
+    Stream.unwrap(Effect.map(Effect.retry(attempt, retryPolicy(settings)), (response) =>
+      response.stream.pipe(
+        Stream.mapError((e): ModelError =>
+          new ModelUnavailable({
+            provider: settings.provider,
+            status: response.status,
+            providerMessage: `the stream was cut short: ${describe(e)}`
+          })
+        ),
+        (bytes) => bounded(settings, bytes),
+        Stream.timeoutFail(() => timeoutError(settings), settings.timeout)
+      )))
+  )
 }
 
 /** A JSON POST to `path` under the base URL. */

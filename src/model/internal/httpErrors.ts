@@ -16,7 +16,7 @@ import {
   ModelTimeout,
   ModelUnavailable
 } from "../ModelError.js"
-import type { Settings } from "./httpSettings.js"
+import { defaults, type Settings } from "./httpSettings.js"
 import { scrub } from "./scrub.js"
 
 /** How much of an unreadable body an error quotes. */
@@ -148,6 +148,14 @@ export const describe = (error: HttpClientError.HttpClientError): string => {
 /** The timeout error of a provider. */
 export const timeoutError = (settings: Settings): ModelTimeout =>
   new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(settings.timeout) })
+
+/** The bound on a whole call: `settings.totalTimeout`, else the default, or the per-attempt timeout when larger. */
+export const totalOf = (settings: Settings): Duration.Duration =>
+  settings.totalTimeout ?? Duration.max(defaults.totalTimeout, settings.timeout)
+
+/** The error of a call that did not finish within {@link totalOf}. */
+export const totalTimeoutError = (settings: Settings): ModelTimeout =>
+  new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(totalOf(settings)), total: true })
 
 /** A parsed body as JSON text for an error; a value nested too deep to stringify is described instead. */
 export const safeJson = (value: unknown): string => {

@@ -15,6 +15,11 @@ export interface Settings {
   readonly maxRetries: number
   /** Per attempt: up to the response headers and, for `generate`, the whole body; idle time between stream chunks. */
   readonly timeout: Duration.Duration
+  /**
+   * The whole call: every attempt and retry wait of `generate`, a stream from the request to its last byte
+   * (`spec.options.totalTimeout`). Absent: {@link defaults}.totalTimeout, or `timeout` when that is larger.
+   */
+  readonly totalTimeout?: Duration.Duration | undefined
   /** The first backoff delay; doubled per retry, with jitter. */
   readonly baseDelay: Duration.Duration
   /** A server asking for a longer wait than this is not waited for: the error reaches the caller. */
@@ -34,6 +39,8 @@ export interface Settings {
 export const defaults = {
   maxRetries: 2,
   timeout: Duration.minutes(10),
+  /** An hour: a long reasoning answer streams for tens of minutes; a server trickling bytes stops here. */
+  totalTimeout: Duration.minutes(60),
   baseDelay: Duration.seconds(1),
   maxRetryWait: Duration.minutes(1),
   /** 64 MiB: a 128k-token answer streamed one token per SSE event is about 30 MiB. */

@@ -183,6 +183,8 @@ export interface Options {
   readonly model?: string | undefined
   readonly maxRetries?: number | undefined
   readonly timeout?: Duration.DurationInput | undefined
+  /** A whole call, a stream included (default: an hour, or `timeout` when larger). */
+  readonly totalTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -206,6 +208,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
       provider: "effect-ai",
       maxRetries: options?.maxRetries ?? Http.defaults.maxRetries,
       timeout: options?.timeout === undefined ? Http.defaults.timeout : Duration.decode(options.timeout),
+      totalTimeout: options?.totalTimeout === undefined ? undefined : Duration.decode(options.totalTimeout),
       baseDelay: Http.defaults.baseDelay,
       maxRetryWait: Http.defaults.maxRetryWait,
       keyHint: "the @effect/ai provider layer's key"
@@ -260,7 +263,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
         })
       }).pipe(
         Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => Http.timeoutError(settings) }),
-        Effect.retry(Http.retryPolicy(settings))
+        Effect.retry(Http.retryPolicy(settings)),
+        (effect) => Http.withinCall(settings, effect)
       )
     const generate = Effect.fn("Model.generate")(function*(request: Request) {
       return yield* call(request)
@@ -328,6 +332,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
             )
           ),
           Stream.timeoutFail(() => Http.timeoutError(settings), settings.timeout),
+          (parts) => Http.streamWithinCall(settings, parts),
           Stream.mapConcat(onPart),
           Stream.concat(Stream.suspend(() =>
             finished ?

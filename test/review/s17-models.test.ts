@@ -1,7 +1,7 @@
 // Hostile review of the model providers (session 17): a model endpoint is external input, and what it says
 // reaches the turn loop, the journal, logs and terminals.
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, HashMap, Logger, Option, Ref, Stream, TestClock } from "effect"
 import { TestAgent } from "effect-swarm/testing"
 import type * as http from "node:http"
 import * as Server from "../model/server.js"
@@ -160,5 +160,89 @@ describe("s17 models: a whole call is bounded (spec.options.totalTimeout), not o
         assert.strictEqual(error._tag, "ModelConfigError")
         assert.include(error.message, "spec.options.totalTimeout: expected a positive duration")
       }
+    }))
+})
+
+describe("s17 models: token counts a provider reports are checked (invalid: counted as 0, reported)", () => {
+  const bad = { prompt_tokens: -5, completion_tokens: 1e400, total_tokens: -1 }
+  const compatBody = (usage: object) => ({
+    id: "c",
+    choices: [{ index: 0, message: { role: "assistant", content: "x" }, finish_reason: "stop" }],
+    usage
+  })
+  const bodies: Record<K.Provider, { json: string; sse: string }> = {
+    "openai-compatible": {
+      // 1e400 is Infinity once parsed: JSON text, not JSON.stringify, carries it.
+      json: JSON.stringify(compatBody(bad)).replace("null", "1e400"),
+      sse: K.chunk({ content: "x" }) + K.chunk({}, "stop", { usage: bad }).replace("null", "1e400") +
+        "data: [DONE]\n\n"
+    },
+    anthropic: {
+      json: JSON.stringify({
+        id: "m",
+        type: "message",
+        content: [{ type: "text", text: "x" }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 10, cache_read_input_tokens: -50, output_tokens: -7 }
+      }),
+      sse: [
+        { type: "message_start", message: { id: "m", usage: { input_tokens: -3 } } },
+        { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "x" } },
+        { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 1e400 } },
+        { type: "message_stop" }
+      ].map((e) => `data: ${JSON.stringify(e).replace("null", "1e400")}\n\n`).join("")
+    },
+    openai: {
+      json: JSON.stringify({
+        id: "r",
+        status: "completed",
+        output: [{ type: "message", content: [{ type: "output_text", text: "x" }] }],
+        usage: { input_tokens: -1, output_tokens: 2 ** 60, total_tokens: -3 }
+      }),
+      sse: K.openaiText("x").replace("\"input_tokens\":3", "\"input_tokens\":-3")
+    }
+  }
+
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    it.scoped(`${provider}: negative, infinite and absurd counts never reach the response, and are logged`, () =>
+      Effect.gen(function*() {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ annotations, message }) => {
+          logs.push(`${String(message)} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`)
+        })
+        const ep = yield* K.endpoint(
+          K.reply(200, { "content-type": "application/json" }, bodies[provider].json),
+          K.pieces(bodies[provider].sse, 1000)
+        )
+        const model = yield* K.model(provider, ep.url)
+        const generated = yield* model.generate(K.request).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+        const streamed = K.finish(
+          yield* K.collect(model.stream(K.request)).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        )
+        for (const usage of [generated.usage, streamed.usage]) {
+          for (const [field, value] of Object.entries(usage)) {
+            assert.isTrue(
+              Number.isSafeInteger(value) && (value as number) >= 0,
+              `${field} = ${String(value)} in ${JSON.stringify(usage)}`
+            )
+          }
+        }
+        assert.strictEqual(logs.filter((l) => l.includes("invalid token counts")).length, 2, logs.join("\n"))
+        assert.include(logs.join("\n"), provider)
+      }))
+  }
+
+  it.scoped("through a turn: the step's recorded usage is never negative", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(
+        K.reply(200, { "content-type": "application/json" }, bodies["openai-compatible"].json)
+      )
+      const model = yield* K.model("openai-compatible", ep.url)
+      const agent = yield* TestAgent.make({ model })
+      const result = yield* agent.run("go")
+      const usage = result.responseMessage?.metadata["swarm.usage"] as Record<string, number>
+      for (const value of Object.values(usage)) assert.isAtLeast(value, 0, JSON.stringify(usage))
     }))
 })

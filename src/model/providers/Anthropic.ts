@@ -171,7 +171,9 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
   const read = A.num(u, "cache_read_input_tokens")
   const write = A.num(u, "cache_creation_input_tokens")
   const output = A.num(u, "output_tokens")
-  const allInput = input === undefined ? undefined : input + (read ?? 0) + (write ?? 0)
+  // Only counts that can be counts are summed: an invalid one is reported (and counted as 0) on its own.
+  const count = (n: number | undefined) => n !== undefined && n >= 0 && Number.isFinite(n) ? n : 0
+  const allInput = input === undefined ? undefined : input + count(read) + count(write)
   return A.usage({
     inputTokens: allInput,
     outputTokens: output,

@@ -40,6 +40,7 @@ import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
 import * as Streaming from "../internal/streaming.js"
+import { guard } from "../internal/usage.js"
 import {
   Model,
   type Request,
@@ -341,12 +342,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
           ))
         )
       }))
-    return {
-      provider: settings.provider,
-      model: options?.model ?? "effect-ai",
-      generate,
-      stream
-    } satisfies Service
+    return guard(
+      {
+        provider: settings.provider,
+        model: options?.model ?? "effect-ai",
+        generate,
+        stream
+      } satisfies Service
+    )
   })
 
 /**

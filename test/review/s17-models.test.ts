@@ -246,3 +246,28 @@ describe("s17 models: token counts a provider reports are checked (invalid: coun
       for (const value of Object.values(usage)) assert.isAtLeast(value, 0, JSON.stringify(usage))
     }))
 })
+
+describe("s17 models: SSE as a broken or hostile server writes it", () => {
+  const variants: Record<string, { transform: (s: string) => string; split: number }> = {
+    "CR-only line ends": { transform: (s) => s.replace(/\n/g, "\r"), split: 5 },
+    "CR-only line ends, one byte per write": { transform: (s) => s.replace(/\n/g, "\r"), split: 1 },
+    "CRLF line ends, one byte per write (a CRLF split between writes)": {
+      transform: (s) => s.replace(/\n/g, "\r\n"),
+      split: 1
+    },
+    "every byte its own write, multi-byte characters split": { transform: (s) => s, split: 1 },
+    "data: without the space": { transform: (s) => s.replace(/data: /g, "data:"), split: 3 }
+  }
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    for (const [name, { split, transform }] of Object.entries(variants)) {
+      it.scoped(`${provider}: ${name}`, () =>
+        Effect.gen(function*() {
+          const ep = yield* K.endpoint(K.pieces(transform(K.textSse[provider]("héllo wörld ✓")), split))
+          const model = yield* K.model(provider, ep.url)
+          const response = K.finish(yield* K.collect(model.stream(K.request)))
+          assert.strictEqual(response.text, "héllo wörld ✓")
+          assert.strictEqual(response.finishReason, "stop")
+        }))
+    }
+  }
+})

@@ -271,3 +271,85 @@ describe("s17 models: SSE as a broken or hostile server writes it", () => {
     }
   }
 })
+
+describe("s17 models: tool names the catalog does not have, or odd ones", () => {
+  const odd = ["", "n".repeat(10_240), "\u001b[2J\u001b]0;pwned\u0007evil", "multi_tool_use.parallel"]
+  const tools = [{
+    item: { name: "real__tool", parameters: { type: "object" } },
+    handler: () => Effect.succeed("fine")
+  }]
+
+  it.scoped("openai-compatible: each is a readable E_TOOL_NOT_IN_CATALOG, and the history replays", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(
+        K.jsonReply({
+          id: "c",
+          choices: [{
+            index: 0,
+            message: {
+              role: "assistant",
+              content: null,
+              tool_calls: odd.map((name, i) => ({
+                id: `call_${i}`,
+                type: "function",
+                function: { name, arguments: "{}" }
+              }))
+            },
+            finish_reason: "tool_calls"
+          }]
+        }),
+        K.jsonReply({
+          id: "c2",
+          choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }]
+        })
+      )
+      const model = yield* K.model("openai-compatible", ep.url)
+      const agent = yield* TestAgent.make({ model, tools })
+      const result = yield* agent.run("go")
+      assert.strictEqual(TestAgent.replyText(result), "ok")
+      const messages = (ep.bodies[1] as { messages: Array<Record<string, unknown>> }).messages
+      // The history replays under names every provider accepts (OpenAI answers 400 to `multi_tool_use.parallel`).
+      const replayed = (messages[1]!.tool_calls as Array<{ function: { name: string } }>).map((c) => c.function.name)
+      for (const name of replayed) assert.match(name, /^[a-zA-Z0-9_-]{1,64}$/)
+      assert.strictEqual(replayed[3], "multi_tool_use_parallel")
+      // Each call is answered with an error the model can read whole: no control characters, no cut.
+      const answers = messages.slice(2).map((m) => String(m.content))
+      assert.strictEqual(answers.length, 4)
+      for (const answer of answers) {
+        assert.include(answer, "E_TOOL_NOT_IN_CATALOG")
+        assert.include(answer, "is not available in the current Tool Catalog")
+        assert.notMatch(answer, /[\u0000-\u0009\u000b-\u001f\u007f]/)
+        assert.isBelow(answer.length, 1000)
+      }
+      // Nor do 10 KB names fill the runtime events.
+      assert.isBelow(JSON.stringify(yield* agent.events).length, 20_000)
+    }))
+
+  it.scoped("anthropic: an odd name replays under a safe one; a catalog name is replayed as is", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(
+        K.jsonReply({ id: "m2", type: "message", content: [{ type: "text", text: "ok" }], stop_reason: "end_turn" })
+      )
+      const model = yield* K.model("anthropic", ep.url)
+      yield* model.generate({
+        tools: [{ name: "my.tool" }],
+        messages: [
+          { role: "user", content: "go" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "t1", name: "multi_tool_use.parallel", arguments: {} }, {
+              id: "t2",
+              name: "my.tool",
+              arguments: {}
+            }]
+          },
+          { role: "tool", content: "ERROR", toolCallId: "t1", toolName: "multi_tool_use.parallel" },
+          { role: "tool", content: "fine", toolCallId: "t2", toolName: "my.tool" }
+        ]
+      })
+      const body = ep.bodies[0] as { messages: Array<{ content: Array<{ type: string; name?: string }> }> }
+      const names = body.messages[1]!.content.flatMap((b) => b.type === "tool_use" ? [b.name] : [])
+      assert.deepStrictEqual(names, ["multi_tool_use_parallel", "my.tool"])
+    }))
+})

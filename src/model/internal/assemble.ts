@@ -80,6 +80,42 @@ export const tooDeepArguments = `(the arguments nest deeper than ${maxArgumentsD
 export const argumentsValue = (value: { readonly [key: string]: unknown }): Json =>
   nestsTooDeep(value) ? tooDeepArguments : value as Json
 
+/** The longest tool name kept as the model wrote it: no provider accepts a tool longer than 128 characters. */
+export const maxToolName = 256
+
+// C0, DEL, C1, and the bidirectional embedding/override/isolate characters.
+
+const controlInName = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * A tool name as the model sent it, made safe to carry into tool errors, runtime events, logs and
+ * terminals: control characters shown as `\uXXXX` and a name longer than {@link maxToolName} cut there
+ * (with the count of the rest). Neither can name a tool of any catalog, so the call still fails as
+ * `E_TOOL_NOT_IN_CATALOG`, with an error the model can read whole.
+ */
+export const toolName = (raw: string): string => {
+  const shown = raw.replace(controlInName, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  return shown.length > maxToolName ? `${shown.slice(0, maxToolName)}...(${shown.length - maxToolName} more)` : shown
+}
+
+const replayable = /^[a-zA-Z0-9_-]{1,64}$/
+
+/**
+ * The name an earlier call is replayed under: as is when the step's catalog has it or it fits every
+ * provider's pattern (`^[a-zA-Z0-9_-]{1,64}$`); else (a name the model made up: `multi_tool_use.parallel`,
+ * an empty one) its characters outside the pattern become `_`, cut to 64. OpenAI rejects a request whose
+ * history holds such a name (HTTP 400 `does not match pattern`), which failed every later step of the
+ * conversation.
+ */
+export const replayName = (name: string, catalog: ReadonlySet<string>): string => {
+  if (catalog.has(name) || replayable.test(name)) return name
+  const safe = name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64)
+  return safe === "" ? "unnamed_tool" : safe
+}
+
+/** The names of a request's tools. */
+export const catalogNames = (request: Request): ReadonlySet<string> => new Set((request.tools ?? []).map((t) => t.name))
+
 /** Arguments as provider text: objects as JSON, raw text (a call that had invalid arguments) as it was. */
 export const argumentsText = (args: Json): string => typeof args === "string" ? args : JSON.stringify(args)
 
@@ -163,7 +199,10 @@ export interface Parts {
 }
 
 /** Builds the response. Tool calls present with a `stop` finish (Ollama, some gpt-4o replies) mean `tool-calls`. */
-export const response = (parts: Parts): Response => {
+export const response = (input: Parts): Response => {
+  const parts = input.toolCalls.some((c) => toolName(c.name) !== c.name) ?
+    { ...input, toolCalls: input.toolCalls.map((c) => ({ ...c, name: toolName(c.name) })) } :
+    input
   const finishReason = parts.toolCalls.length > 0 && parts.finishReason === "stop" ? "tool-calls" : parts.finishReason
   const content: MessageData["content"] = parts.reasoning === "" ?
     parts.text :
@@ -275,7 +314,7 @@ export class Accumulator {
       args: ""
     }
     this.calls.set(key, call)
-    out.push({ _tag: "ToolCallStart", index, id: call.id, name: call.name })
+    out.push({ _tag: "ToolCallStart", index, id: call.id, name: toolName(call.name) })
     return index
   }
 

@@ -63,7 +63,7 @@ const userBlocks = (data: MessageData): Array<Block> => {
   return blocks
 }
 
-const assistantBlocks = (data: MessageData): Array<Block> => {
+const assistantBlocks = (data: MessageData, catalog: ReadonlySet<string>): Array<Block> => {
   const blocks: Array<Block> = []
   // Thinking comes back first, with its signature: the API requires it in a tool-use loop with thinking on.
   if (typeof data.content !== "string") {
@@ -76,7 +76,12 @@ const assistantBlocks = (data: MessageData): Array<Block> => {
   const text = A.textOf(data.content)
   if (text !== "") blocks.push({ type: "text", text })
   for (const c of A.toolCallsOf(data)) {
-    blocks.push({ type: "tool_use", id: c.id, name: c.name, input: A.argumentsObject(c.arguments) })
+    blocks.push({
+      type: "tool_use",
+      id: c.id,
+      name: A.replayName(c.name, catalog),
+      input: A.argumentsObject(c.arguments)
+    })
   }
   return blocks
 }
@@ -88,13 +93,14 @@ export const encodeMessages = (
   const system: Array<string> = []
   if (request.system !== undefined && request.system !== "") system.push(request.system)
   const messages: Array<{ role: string; content: Array<Block> }> = []
+  const catalog = A.catalogNames(request)
   for (const data of A.messagesOf(request)) {
     if (data.role === "system") {
       system.push(A.textOf(data.content))
       continue
     }
     const role = data.role === "assistant" ? "assistant" : "user"
-    const blocks = role === "assistant" ? assistantBlocks(data) : userBlocks(data)
+    const blocks = role === "assistant" ? assistantBlocks(data, catalog) : userBlocks(data)
     if (blocks.length === 0) continue
     const last = messages[messages.length - 1]
     if (last !== undefined && last.role === role) last.content.push(...blocks)

@@ -353,3 +353,50 @@ describe("s17 models: tool names the catalog does not have, or odd ones", () => 
       assert.deepStrictEqual(names, ["multi_tool_use_parallel", "my.tool"])
     }))
 })
+
+describe("s17 models: two tool calls at one stream index stay two calls", () => {
+  it.scoped("openai-compatible: a second id at index 0 starts a call of its own; its deltas follow it", () =>
+    Effect.gen(function*() {
+      const call = (id: string | undefined, name: string | undefined, args: string) => ({
+        tool_calls: [{
+          index: 0,
+          ...(id === undefined ? {} : { id, type: "function" }),
+          function: { ...(name === undefined ? {} : { name }), arguments: args }
+        }]
+      })
+      const ep = yield* K.endpoint(K.pieces(
+        K.chunk(call("a", "t__a", "{\"x\":")) + K.chunk(call(undefined, undefined, "1}")) +
+          K.chunk(call("b", "t__b", "{\"y\":")) + K.chunk(call(undefined, undefined, "2}")) +
+          K.chunk({}, "tool_calls") + "data: [DONE]\n\n",
+        1000
+      ))
+      const model = yield* K.model("openai-compatible", ep.url)
+      const response = K.finish(yield* K.collect(model.stream(K.request)))
+      assert.deepStrictEqual(response.toolCalls, [
+        { id: "a", name: "t__a", arguments: { x: 1 } },
+        { id: "b", name: "t__b", arguments: { y: 2 } }
+      ])
+    }))
+
+  it.scoped("anthropic: a second tool_use block at index 0 starts a call of its own", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(K.pieces(
+        [
+          { type: "message_start", message: { id: "m", usage: { input_tokens: 3 } } },
+          { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "a", name: "t__a" } },
+          { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "{\"x\":1}" } },
+          { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "b", name: "t__b" } },
+          { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "{\"y\":2}" } },
+          { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 7 } },
+          { type: "message_stop" }
+        ].map((e) => `data: ${JSON.stringify(e)}\n\n`).join(""),
+        1000
+      ))
+      const model = yield* K.model("anthropic", ep.url)
+      const response = K.finish(yield* K.collect(model.stream(K.request)))
+      assert.deepStrictEqual(response.toolCalls, [
+        { id: "a", name: "t__a", arguments: { x: 1 } },
+        { id: "b", name: "t__b", arguments: { y: 2 } }
+      ])
+    }))
+})

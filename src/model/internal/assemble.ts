@@ -268,6 +268,8 @@ export const arr = (o: unknown, key: string): ReadonlyArray<unknown> | undefined
 
 interface PendingCall {
   id: string
+  /** The provider sent the id (it is not a fallback). */
+  given: boolean
   name: string
   args: string
 }
@@ -281,6 +283,8 @@ export class Accumulator {
   reasoning = ""
   reasoningExtra: { [key: string]: Json } = {}
   readonly calls = new Map<string | number, PendingCall>()
+  /** Where a provider index's deltas go once a second call arrived at that index (see {@link keyFor}). */
+  private readonly moved = new Map<number, string>()
   usage: Usage = {}
   finishReason: FinishReason = "other"
   rawFinishReason: string | undefined = undefined
@@ -300,6 +304,25 @@ export class Accumulator {
     out.push({ _tag: "ReasoningDelta", text })
   }
 
+  /** The key of the call whose deltas arrive at `index` now. */
+  keyOf(index: number): string | number {
+    return this.moved.get(index) ?? index
+  }
+
+  /**
+   * The key of a call announced at the provider's `index` with `id`: a call of its own when the index
+   * already holds a call with another id the provider gave (a server numbering every call 0, or a replayed
+   * block index), so two calls are never merged into one with both argument texts run together.
+   */
+  keyFor(index: number, id: string | undefined): string | number {
+    const key = this.keyOf(index)
+    const call = this.calls.get(key)
+    if (call === undefined || !call.given || id === undefined || id === "" || id === call.id) return key
+    const fresh = `${index}#${this.calls.size}`
+    this.moved.set(index, fresh)
+    return fresh
+  }
+
   /** Starts (or continues) the call under `key`; returns its position. */
   startCall(key: string | number, id: string | undefined, name: string | undefined, out: Array<StreamPart>): number {
     const existing = this.calls.get(key)
@@ -310,6 +333,7 @@ export class Accumulator {
     const index = this.calls.size
     const call: PendingCall = {
       id: id !== undefined && id !== "" ? id : this.fallbackId(index),
+      given: id !== undefined && id !== "",
       name: name ?? "",
       args: ""
     }

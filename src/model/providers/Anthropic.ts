@@ -259,8 +259,10 @@ export const decodeEvent = (
     case "content_block_start": {
       const block = A.obj(event, "content_block")
       const type = A.str(block, "type")
-      if (type === "tool_use") acc.startCall(A.num(event, "index") ?? 0, A.str(block, "id"), A.str(block, "name"), out)
-      else if (type === "text") acc.addText(A.str(block, "text") ?? "", out)
+      if (type === "tool_use") {
+        const id = A.str(block, "id")
+        acc.startCall(acc.keyFor(A.num(event, "index") ?? 0, id), id, A.str(block, "name"), out)
+      } else if (type === "text") acc.addText(A.str(block, "text") ?? "", out)
       return undefined
     }
     case "content_block_delta": {
@@ -271,7 +273,7 @@ export const decodeEvent = (
       else if (type === "signature_delta") {
         acc.reasoningExtra.signature = String(acc.reasoningExtra.signature ?? "") + (A.str(delta, "signature") ?? "")
       } else if (type === "input_json_delta") {
-        acc.addArguments(A.num(event, "index") ?? 0, A.str(delta, "partial_json") ?? "", out)
+        acc.addArguments(acc.keyOf(A.num(event, "index") ?? 0), A.str(delta, "partial_json") ?? "", out)
       }
       return undefined
     }

@@ -221,7 +221,9 @@ export const decodeChunk = (acc: A.Accumulator, chunk: unknown, out: Array<Strea
       const id = A.str(call, "id")
       // Without an index, a call with a new id starts a call and one without continues the last.
       const index = A.num(call, "index")
-      const key = index ?? (id !== undefined && id !== "" ? id : lastKey(acc) ?? i)
+      const key = index !== undefined ?
+        acc.keyFor(index, id) :
+        (id !== undefined && id !== "" ? id : lastKey(acc) ?? i)
       acc.startCall(key, id, A.str(fn, "name"), out)
       acc.addArguments(key, argsOf(fn), out)
     }

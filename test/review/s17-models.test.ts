@@ -400,3 +400,50 @@ describe("s17 models: two tool calls at one stream index stay two calls", () => 
       ])
     }))
 })
+
+describe("s17 models: HTTP 200 with an error JSON body, and JSON where a stream was asked for", () => {
+  const overloaded = { type: "error", error: { type: "overloaded_error", message: "Overloaded, try later" } }
+  for (const provider of ["anthropic", "openai", "openai-compatible"] as const) {
+    it.scoped(`${provider}: stream answered with an error JSON body is that error, typed`, () =>
+      Effect.gen(function*() {
+        const ep = yield* K.endpoint(
+          K.jsonReply(overloaded),
+          K.jsonReply({ error: { type: "authentication_error", message: "invalid x-api-key" } })
+        )
+        const model = yield* K.model(provider, ep.url)
+        const unavailable = yield* Effect.flip(K.collect(model.stream(K.request)))
+        assert.strictEqual(unavailable._tag, "ModelUnavailable")
+        assert.include(unavailable.message, "Overloaded, try later")
+        const auth = yield* Effect.flip(K.collect(model.stream(K.request)))
+        assert.strictEqual(auth._tag, "ModelAuthFailed")
+      }))
+
+    it.scoped(`${provider}: stream answered with a whole JSON answer says the endpoint does not stream`, () =>
+      Effect.gen(function*() {
+        const ep = yield* K.endpoint(K.jsonReply({ id: "c", choices: [], output: [], content: [] }))
+        const model = yield* K.model(provider, ep.url)
+        const error = yield* Effect.flip(K.collect(model.stream(K.request)))
+        assert.strictEqual(error._tag, "ModelProtocolError")
+        assert.include(error.message, "not an event stream")
+      }))
+
+    it.scoped(`${provider}: an event stream sent with content-type application/json is still read`, () =>
+      Effect.gen(function*() {
+        const ep = yield* K.endpoint(
+          K.pieces(K.textSse[provider]("fine"), 7, { "content-type": "application/json" })
+        )
+        const model = yield* K.model(provider, ep.url)
+        assert.strictEqual(K.finish(yield* K.collect(model.stream(K.request))).text, "fine")
+      }))
+  }
+
+  it.scoped("anthropic generate: HTTP 200 with {type: error} is ModelUnavailable (overloaded), not unreadable", () =>
+    Effect.gen(function*() {
+      const ep = yield* K.endpoint(K.jsonReply(overloaded))
+      const model = yield* K.model("anthropic", ep.url)
+      const error = yield* Effect.flip(model.generate(K.request))
+      assert.strictEqual(error._tag, "ModelUnavailable")
+      assert.include(error.message, "HTTP 529")
+      assert.include(error.message, "Overloaded, try later")
+    }))
+})

@@ -29,6 +29,7 @@ import type { ProviderConfig, Settings, Transport } from "./httpSettings.js"
 
 export {
   cutShort,
+  errorStatus,
   fromStatus,
   protocolError,
   providerMessage,

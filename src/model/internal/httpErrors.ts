@@ -149,6 +149,37 @@ export const describe = (error: HttpClientError.HttpClientError): string => {
 export const timeoutError = (settings: Settings): ModelTimeout =>
   new ModelTimeout({ provider: settings.provider, timeoutMillis: Duration.toMillis(settings.timeout) })
 
+const errorTypes: Record<string, number> = {
+  overloaded_error: 529,
+  rate_limit_error: 429,
+  rate_limit_exceeded: 429,
+  insufficient_quota: 429,
+  api_error: 500,
+  server_error: 500,
+  authentication_error: 401,
+  invalid_api_key: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  model_not_found: 404,
+  request_too_large: 413,
+  invalid_request_error: 400
+}
+
+/**
+ * The HTTP status an error object inside a 200 body stands for (`{type: "error", error: {type}}` from
+ * Anthropic, `{error: {code, type}}` from OpenAI and proxies): a numeric `code` of 400-599, else its
+ * `type` / `code` known to the three APIs, else 502 (the endpoint passed on an error it did not name).
+ */
+export const errorStatus = (body: unknown): number => {
+  const error = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined
+  const e = typeof error === "object" && error !== null ? error as { code?: unknown; type?: unknown } : {}
+  if (typeof e.code === "number" && e.code >= 400 && e.code <= 599) return e.code
+  for (const name of [e.type, e.code]) {
+    if (typeof name === "string" && Object.hasOwn(errorTypes, name)) return errorTypes[name]!
+  }
+  return 502
+}
+
 /** The bound on a whole call: `settings.totalTimeout`, else the default, or the per-attempt timeout when larger. */
 export const totalOf = (settings: Settings): Duration.Duration =>
   settings.totalTimeout ?? Duration.max(defaults.totalTimeout, settings.timeout)

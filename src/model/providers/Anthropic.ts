@@ -190,9 +190,16 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
 }
 
 /** A non-streamed message as ours. */
-export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Response, ModelError> => {
+export const decode = (settings: Http.Settings, body: unknown, now = 0): Effect.Effect<Response, ModelError> => {
   const content = A.arr(body, "content")
-  if (content === undefined) return Effect.fail(Http.protocolError(settings, "no content in the body", body))
+  if (content === undefined) {
+    // An error object in a 200 body (`{type: "error", error: {type: "overloaded_error"}}`) is that error.
+    return Effect.fail(
+      A.obj(body, "error") === undefined ?
+        Http.protocolError(settings, "no content in the body", body) :
+        Http.fromStatus(settings, Http.errorStatus(body), {}, Http.safeJson(body), now)
+    )
+  }
   let text = ""
   let reasoning = ""
   let signature: string | undefined
@@ -316,7 +323,7 @@ export const make = (config: Http.ProviderConfig): Service => {
       config.transport,
       Http.post(config, "/messages", headers, encode(config.model, request, false))
     )
-    return yield* decode(settings, body)
+    return yield* decode(settings, body, yield* Effect.clockWith((c) => c.currentTimeMillis))
   })
   const stream = (request: Request): Stream.Stream<StreamPart, ModelError> =>
     Streaming.decode(

@@ -153,6 +153,26 @@ describe("s17 models: a whole call is bounded (spec.options.totalTimeout), not o
       }))
   }
 
+  it.scoped("generate: retry waits count towards totalTimeout (503, retry-after 50 s, totalTimeout 30 s)", () =>
+    Effect.gen(function*() {
+      const unavailable = K.reply(503, { "content-type": "application/json", "retry-after": "50" }, "{}")
+      const ep = yield* K.endpoint(unavailable, unavailable, unavailable)
+      const model = yield* K.model("openai-compatible", ep.url, {
+        maxRetries: 2,
+        timeout: "10 seconds",
+        totalTimeout: "30 seconds"
+      })
+      const fiber = yield* Effect.fork(model.generate(K.request))
+      yield* Server.sleepingFor(50_000)
+      yield* TestClock.adjust("30 seconds")
+      yield* Server.waitUntil(Effect.map(Fiber.poll(fiber), Option.isSome), 5_000)
+      const exit = yield* Fiber.await(fiber)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+      assert.strictEqual(error?._tag, "ModelTimeout")
+      assert.include(error?.message ?? "", "did not finish within 30000 ms")
+      assert.strictEqual(ep.bodies.length, 1)
+    }))
+
   it.scoped("totalTimeout is validated like timeout", () =>
     Effect.gen(function*() {
       for (const bad of ["soon", 0, -5, "Infinity"]) {

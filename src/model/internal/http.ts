@@ -152,7 +152,22 @@ export const json = (
     Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => timeoutError(settings) }),
     Effect.flatMap((body) => parseJson(settings, body))
   )
-  return withinCall(settings, Effect.retry(attempt, retryPolicy(settings)))
+  const call = Effect.retry(attempt, retryPolicy(settings))
+  return worstCase(settings) <= Duration.toMillis(totalOf(settings)) ? call : withinCall(settings, call)
+}
+
+/**
+ * The longest a `generate` call can take without a bound of its own: every attempt timing out, and the
+ * longest wait before each retry (the jittered backoff, or a server's wait up to `maxRetryWait`). Within
+ * `totalTimeout` (so with the defaults: 3 x 10 min + 2 x 1 min), the whole-call timer is not needed and
+ * not started: a timer costs a fiber per call.
+ */
+const worstCase = (settings: Settings): number => {
+  let total = (settings.maxRetries + 1) * Duration.toMillis(settings.timeout)
+  for (let i = 0; i < settings.maxRetries; i++) {
+    total += Math.max(Duration.toMillis(settings.baseDelay) * 2 ** i * 1.2, Duration.toMillis(settings.maxRetryWait))
+  }
+  return total
 }
 
 /**

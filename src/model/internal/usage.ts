@@ -1,7 +1,7 @@
 /**
  * Token counts as a provider reports them are external input: a negative, non-finite or absurd count
  * (beyond 2^53) would lower or blow a turn's `maxTokens` budget and corrupt the token metrics. Every
- * service built here goes through {@link guard}: such a count is counted as 0 (a missing total is the sum
+ * service built here goes through {@link guard}: such a count is counted as 0 (an invalid total is the sum
  * of valid input and output counts) and reported once per response with a warning naming the provider, the
  * field and the value.
  *

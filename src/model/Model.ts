@@ -5,7 +5,8 @@
  * our `Message` shape, the finish reason, token usage and provider metadata.
  *
  * - A tool call whose arguments are not a JSON object keeps its raw text as `arguments` (a string), so
- *   the turn loop can answer it with a tool error; an unknown tool name is returned as is.
+ *   the turn loop can answer it with a tool error; an unknown tool name is returned as is (control
+ *   characters escaped, cut at 256 characters), and replayed under a name every provider accepts.
  * - `stream` gives deltas and ends with a `Finish` part holding the response `generate` would return.
  * - Providers: `openai-compatible` (Chat Completions), `openai` (Responses), `anthropic` (Messages),
  *   `effect-ai` (any `@effect/ai` `LanguageModel`) and `scripted`; see {@link layer}.

@@ -138,7 +138,8 @@ export class ModelBadRequest extends Schema.TaggedError<ModelBadRequest>("effect
 }
 
 /**
- * A request took longer than the per-call timeout (`spec.options.timeout`) and was interrupted.
+ * A request took longer than the per-attempt timeout (`spec.options.timeout`), or the whole call longer than
+ * `spec.options.totalTimeout` (`total`), and was interrupted.
  *
  * @example
  * ```ts
@@ -151,10 +152,19 @@ export class ModelBadRequest extends Schema.TaggedError<ModelBadRequest>("effect
  */
 export class ModelTimeout extends Schema.TaggedError<ModelTimeout>("effect-swarm/ModelTimeout")("ModelTimeout", {
   provider: Schema.String,
-  timeoutMillis: Schema.Number
+  timeoutMillis: Schema.Number,
+  /**
+   * The whole call took longer than `spec.options.totalTimeout` (every attempt and wait of `generate`, a
+   * stream from the request to its end); absent: one attempt, or one gap between stream chunks, took longer
+   * than `spec.options.timeout`.
+   */
+  total: Schema.optional(Schema.Boolean)
 }) {
   override get message(): string {
-    return `${this.provider}: no answer within ${this.timeoutMillis} ms (raise spec.options.timeout, or check the endpoint)`
+    return this.total === true ?
+      `${this.provider}: the call did not finish within ${this.timeoutMillis} ms (spec.options.totalTimeout; raise ` +
+      `it for very long answers, or check the endpoint: it may be sending a trickle of bytes)` :
+      `${this.provider}: no answer within ${this.timeoutMillis} ms (raise spec.options.timeout, or check the endpoint)`
   }
 }
 

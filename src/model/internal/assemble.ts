@@ -55,6 +55,67 @@ export const parseArguments = (raw: string): Json => {
   }
 }
 
+/** Whether a parsed value nests deeper than {@link maxArgumentsDepth} (walked without recursion: it may be deep). */
+export const nestsTooDeep = (value: unknown): boolean => {
+  const stack: Array<readonly [object, number]> = typeof value === "object" && value !== null ? [[value, 1]] : []
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (depth > maxArgumentsDepth) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+/**
+ * What stands for arguments that arrived as a value (Anthropic's non-streamed `tool_use.input`, an Ollama
+ * arguments object, an `@effect/ai` call's params) nested deeper than {@link maxArgumentsDepth}: they cannot
+ * be shown (stringifying them overflows the stack), so the call keeps this text and the turn loop answers it
+ * with a tool error, as it does raw text that nests too deep.
+ */
+export const tooDeepArguments = `(the arguments nest deeper than ${maxArgumentsDepth} levels and were not kept)`
+
+/** Arguments that arrived as an object: themselves, or {@link tooDeepArguments}. */
+export const argumentsValue = (value: { readonly [key: string]: unknown }): Json =>
+  nestsTooDeep(value) ? tooDeepArguments : value as Json
+
+/** The longest tool name kept as the model wrote it: no provider accepts a tool longer than 128 characters. */
+export const maxToolName = 256
+
+// C0, DEL, C1, and the bidirectional embedding/override/isolate characters.
+
+const controlInName = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * A tool name as the model sent it, made safe to carry into tool errors, runtime events, logs and
+ * terminals: control characters shown as `\uXXXX` and a name longer than {@link maxToolName} cut there
+ * (with the count of the rest). Neither can name a tool of any catalog, so the call still fails as
+ * `E_TOOL_NOT_IN_CATALOG`, with an error the model can read whole.
+ */
+export const toolName = (raw: string): string => {
+  const shown = raw.replace(controlInName, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  return shown.length > maxToolName ? `${shown.slice(0, maxToolName)}...(${shown.length - maxToolName} more)` : shown
+}
+
+const replayable = /^[a-zA-Z0-9_-]{1,64}$/
+
+/**
+ * The name an earlier call is replayed under: as is when the step's catalog has it or it fits every
+ * provider's pattern (`^[a-zA-Z0-9_-]{1,64}$`); else (a name the model made up: `multi_tool_use.parallel`,
+ * an empty one) its characters outside the pattern become `_`, cut to 64. OpenAI rejects a request whose
+ * history holds such a name (HTTP 400 `does not match pattern`), which failed every later step of the
+ * conversation.
+ */
+export const replayName = (name: string, catalog: ReadonlySet<string>): string => {
+  if (catalog.has(name) || replayable.test(name)) return name
+  const safe = name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64)
+  return safe === "" ? "unnamed_tool" : safe
+}
+
+/** The names of a request's tools. */
+export const catalogNames = (request: Request): ReadonlySet<string> => new Set((request.tools ?? []).map((t) => t.name))
+
 /** Arguments as provider text: objects as JSON, raw text (a call that had invalid arguments) as it was. */
 export const argumentsText = (args: Json): string => typeof args === "string" ? args : JSON.stringify(args)
 
@@ -138,7 +199,10 @@ export interface Parts {
 }
 
 /** Builds the response. Tool calls present with a `stop` finish (Ollama, some gpt-4o replies) mean `tool-calls`. */
-export const response = (parts: Parts): Response => {
+export const response = (input: Parts): Response => {
+  const parts = input.toolCalls.some((c) => toolName(c.name) !== c.name) ?
+    { ...input, toolCalls: input.toolCalls.map((c) => ({ ...c, name: toolName(c.name) })) } :
+    input
   const finishReason = parts.toolCalls.length > 0 && parts.finishReason === "stop" ? "tool-calls" : parts.finishReason
   const content: MessageData["content"] = parts.reasoning === "" ?
     parts.text :
@@ -204,6 +268,8 @@ export const arr = (o: unknown, key: string): ReadonlyArray<unknown> | undefined
 
 interface PendingCall {
   id: string
+  /** The provider sent the id (it is not a fallback). */
+  given: boolean
   name: string
   args: string
 }
@@ -217,6 +283,8 @@ export class Accumulator {
   reasoning = ""
   reasoningExtra: { [key: string]: Json } = {}
   readonly calls = new Map<string | number, PendingCall>()
+  /** Where a provider index's deltas go once a second call arrived at that index (see {@link keyFor}). */
+  private readonly moved = new Map<number, string>()
   usage: Usage = {}
   finishReason: FinishReason = "other"
   rawFinishReason: string | undefined = undefined
@@ -236,6 +304,25 @@ export class Accumulator {
     out.push({ _tag: "ReasoningDelta", text })
   }
 
+  /** The key of the call whose deltas arrive at `index` now. */
+  keyOf(index: number): string | number {
+    return this.moved.get(index) ?? index
+  }
+
+  /**
+   * The key of a call announced at the provider's `index` with `id`: a call of its own when the index
+   * already holds a call with another id the provider gave (a server numbering every call 0, or a replayed
+   * block index), so two calls are never merged into one with both argument texts run together.
+   */
+  keyFor(index: number, id: string | undefined): string | number {
+    const key = this.keyOf(index)
+    const call = this.calls.get(key)
+    if (call === undefined || !call.given || id === undefined || id === "" || id === call.id) return key
+    const fresh = `${index}#${this.calls.size}`
+    this.moved.set(index, fresh)
+    return fresh
+  }
+
   /** Starts (or continues) the call under `key`; returns its position. */
   startCall(key: string | number, id: string | undefined, name: string | undefined, out: Array<StreamPart>): number {
     const existing = this.calls.get(key)
@@ -246,11 +333,12 @@ export class Accumulator {
     const index = this.calls.size
     const call: PendingCall = {
       id: id !== undefined && id !== "" ? id : this.fallbackId(index),
+      given: id !== undefined && id !== "",
       name: name ?? "",
       args: ""
     }
     this.calls.set(key, call)
-    out.push({ _tag: "ToolCallStart", index, id: call.id, name: call.name })
+    out.push({ _tag: "ToolCallStart", index, id: call.id, name: toolName(call.name) })
     return index
   }
 

@@ -16,6 +16,8 @@ import * as OpenAiCompatible from "../providers/OpenAiCompatible.js"
 import * as Scripted from "../providers/Scripted.js"
 import { configError, defaultEndpoints, knownProviders, readOptions, resolveKey } from "./config.js"
 import * as Http from "./http.js"
+import { secretsOf } from "./scrub.js"
+import { guard } from "./usage.js"
 
 /**
  * What is wrong with an endpoint, without repeating it when it carries credentials (fetch refuses such a URL
@@ -67,7 +69,7 @@ export const buildService = (
               "load the bundle and use Model.layerFromBundle(bundle, name), which reads the file"
           )
         }
-        return yield* Scripted.make(script, { model: spec.model ?? "script", name })
+        return guard(yield* Scripted.make(script, { model: spec.model ?? "script", name }))
       }
       case "openai-compatible":
       case "openai":
@@ -119,16 +121,20 @@ export const buildService = (
           provider: spec.provider,
           maxRetries: opts.maxRetries,
           timeout: opts.timeout,
+          totalTimeout: opts.totalTimeout,
           baseDelay: Http.defaults.baseDelay,
           maxRetryWait: Http.defaults.maxRetryWait,
           keyHint: hint,
-          maxResponseBytes: options?.maxResponseBytes
+          maxResponseBytes: options?.maxResponseBytes,
+          secrets: secretsOf(key, opts.headers)
         }
       }
     }
-    return spec.provider === "openai" ?
-      OpenAi.make(config) :
-      spec.provider === "anthropic" ?
-      Anthropic.make(config) :
-      OpenAiCompatible.make(config)
+    return guard(
+      spec.provider === "openai" ?
+        OpenAi.make(config) :
+        spec.provider === "anthropic" ?
+        Anthropic.make(config) :
+        OpenAiCompatible.make(config)
+    )
   })

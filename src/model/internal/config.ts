@@ -33,7 +33,10 @@ export const configError = (resource: ModelResource, field: string, detail: stri
     ...(suggestion === undefined ? {} : { suggestion })
   })
 
-/** `spec.options`: `maxRetries` (integer >= 0), `timeout` (milliseconds or a duration such as "90 seconds"), `headers`. */
+/**
+ * `spec.options`: `maxRetries` (integer >= 0), `timeout` (per attempt / between stream chunks) and
+ * `totalTimeout` (a whole call), each milliseconds or a duration such as "90 seconds", `headers`.
+ */
 export const readOptions = (resource: ModelResource) =>
   Effect.gen(function*() {
     const options = resource.spec.options ?? {}
@@ -65,6 +68,21 @@ export const readOptions = (resource: ModelResource) =>
       }
       timeout = decoded
     }
+    let totalTimeout: Duration.Duration | undefined
+    const total = options.totalTimeout
+    if (total !== undefined) {
+      const decoded = parseDuration(total) ??
+        (typeof total === "string" ? Option.getOrUndefined(Duration.decodeUnknown(total)) : undefined)
+      if (decoded === undefined || !Duration.greaterThan(decoded, Duration.zero) || !Duration.isFinite(decoded)) {
+        return yield* configError(
+          resource,
+          "spec.options.totalTimeout",
+          `expected a positive duration, got ${JSON.stringify(total)}`,
+          "write milliseconds (3600000) or a duration such as \"60 minutes\"; it bounds a whole call, a stream included"
+        )
+      }
+      totalTimeout = decoded
+    }
     const h = options.headers
     if (h !== undefined) {
       if (typeof h !== "object" || h === null || Array.isArray(h)) {
@@ -81,7 +99,7 @@ export const readOptions = (resource: ModelResource) =>
         headers[k.toLowerCase()] = v
       }
     }
-    return { maxRetries, timeout, headers }
+    return { maxRetries, timeout, totalTimeout, headers }
   })
 
 export const resolveKey = (resource: ModelResource) =>

@@ -25,13 +25,18 @@ export interface Writers {
 
 /** The request's messages in the wire format of `writers`, in order. @internal */
 export const encodeMessages = (request: Request, writers: Writers, out: Array<Json> = []): Array<Json> => {
+  const catalog = A.catalogNames(request)
   for (const data of A.messagesOf(request)) {
     switch (data.role) {
       case "system":
         writers.system(out, A.textOf(data.content))
         break
       case "assistant":
-        writers.assistant(out, A.textOf(data.content), A.toolCallsOf(data))
+        writers.assistant(
+          out,
+          A.textOf(data.content),
+          A.toolCallsOf(data).map((c) => ({ ...c, name: A.replayName(c.name, catalog) }))
+        )
         break
       case "tool":
       case "user": {

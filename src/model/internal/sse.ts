@@ -42,13 +42,49 @@ const line = (state: State, text: string): Array<Event> => {
   return []
 }
 
+/** Where the line splitter is between two pieces of text. */
+interface Lines {
+  /** The start of a line whose end has not arrived yet. */
+  rest: string
+  /** The last piece ended in `\r`: a `\n` starting the next one belongs to that line end. */
+  cr: boolean
+}
+
+const lineEnd = /[\r\n]/g
+
+/**
+ * The events completed by one piece of text. Lines end at `\r\n`, `\n` or a lone `\r` (the specification's
+ * three line ends; `Stream.splitLines` knows only the first two, so a server ending lines with `\r` alone
+ * produced no event at all), also when a `\r\n` is split between two pieces.
+ */
+const piece = (state: State, lines: Lines, text: string): Array<Event> => {
+  const out: Array<Event> = []
+  let start = 0
+  if (lines.cr && text.charCodeAt(0) === 10) start = 1
+  lines.cr = false
+  lineEnd.lastIndex = start
+  for (let match = lineEnd.exec(text); match !== null; match = lineEnd.exec(text)) {
+    const end = match.index
+    const whole = lines.rest === "" ? text.slice(start, end) : lines.rest + text.slice(start, end)
+    lines.rest = ""
+    for (const event of line(state, whole)) out.push(event)
+    if (text.charCodeAt(end) === 13) {
+      if (end + 1 === text.length) lines.cr = true
+      else if (text.charCodeAt(end + 1) === 10) lineEnd.lastIndex = end + 2
+    }
+    start = lineEnd.lastIndex
+  }
+  if (start < text.length) lines.rest += text.slice(start)
+  return out
+}
+
 /** Parses a byte stream into events. */
 export const events = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Event, E, R> =>
   Stream.suspend(() => {
     const state: State = { event: "", data: [] }
+    const lines: Lines = { rest: "", cr: false }
     return bytes.pipe(
       Stream.decodeText(),
-      Stream.splitLines,
-      Stream.mapConcat((text) => line(state, text))
+      Stream.mapConcat((text) => piece(state, lines, text))
     )
   })

@@ -63,7 +63,7 @@ const userBlocks = (data: MessageData): Array<Block> => {
   return blocks
 }
 
-const assistantBlocks = (data: MessageData): Array<Block> => {
+const assistantBlocks = (data: MessageData, catalog: ReadonlySet<string>): Array<Block> => {
   const blocks: Array<Block> = []
   // Thinking comes back first, with its signature: the API requires it in a tool-use loop with thinking on.
   if (typeof data.content !== "string") {
@@ -76,7 +76,12 @@ const assistantBlocks = (data: MessageData): Array<Block> => {
   const text = A.textOf(data.content)
   if (text !== "") blocks.push({ type: "text", text })
   for (const c of A.toolCallsOf(data)) {
-    blocks.push({ type: "tool_use", id: c.id, name: c.name, input: A.argumentsObject(c.arguments) })
+    blocks.push({
+      type: "tool_use",
+      id: c.id,
+      name: A.replayName(c.name, catalog),
+      input: A.argumentsObject(c.arguments)
+    })
   }
   return blocks
 }
@@ -88,13 +93,14 @@ export const encodeMessages = (
   const system: Array<string> = []
   if (request.system !== undefined && request.system !== "") system.push(request.system)
   const messages: Array<{ role: string; content: Array<Block> }> = []
+  const catalog = A.catalogNames(request)
   for (const data of A.messagesOf(request)) {
     if (data.role === "system") {
       system.push(A.textOf(data.content))
       continue
     }
     const role = data.role === "assistant" ? "assistant" : "user"
-    const blocks = role === "assistant" ? assistantBlocks(data) : userBlocks(data)
+    const blocks = role === "assistant" ? assistantBlocks(data, catalog) : userBlocks(data)
     if (blocks.length === 0) continue
     const last = messages[messages.length - 1]
     if (last !== undefined && last.role === role) last.content.push(...blocks)
@@ -171,7 +177,9 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
   const read = A.num(u, "cache_read_input_tokens")
   const write = A.num(u, "cache_creation_input_tokens")
   const output = A.num(u, "output_tokens")
-  const allInput = input === undefined ? undefined : input + (read ?? 0) + (write ?? 0)
+  // Only counts that can be counts are summed: an invalid one is reported (and counted as 0) on its own.
+  const count = (n: number | undefined) => n !== undefined && n >= 0 && Number.isFinite(n) ? n : 0
+  const allInput = input === undefined ? undefined : input + count(read) + count(write)
   return A.usage({
     inputTokens: allInput,
     outputTokens: output,
@@ -182,9 +190,16 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
 }
 
 /** A non-streamed message as ours. */
-export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Response, ModelError> => {
+export const decode = (settings: Http.Settings, body: unknown, now = 0): Effect.Effect<Response, ModelError> => {
   const content = A.arr(body, "content")
-  if (content === undefined) return Effect.fail(Http.protocolError(settings, "no content in the body", body))
+  if (content === undefined) {
+    // An error object in a 200 body (`{type: "error", error: {type: "overloaded_error"}}`) is that error.
+    return Effect.fail(
+      A.obj(body, "error") === undefined ?
+        Http.protocolError(settings, "no content in the body", body) :
+        Http.fromStatus(settings, Http.errorStatus(body), {}, Http.safeJson(body), now)
+    )
+  }
   let text = ""
   let reasoning = ""
   let signature: string | undefined
@@ -200,7 +215,7 @@ export const decode = (settings: Http.Settings, body: unknown): Effect.Effect<Re
       toolCalls.push({
         id: A.str(block, "id") ?? "",
         name: A.str(block, "name") ?? "",
-        arguments: (input ?? {}) as Json
+        arguments: input === undefined ? {} : A.argumentsValue(input)
       })
     }
   }
@@ -228,7 +243,7 @@ const streamError = (settings: Http.Settings, event: unknown, now: number): Mode
     : type === "api_error"
     ? 500
     : 400
-  return Http.fromStatus(settings, status, {}, JSON.stringify(event), now)
+  return Http.fromStatus(settings, status, {}, Http.safeJson(event), now)
 }
 
 /** One streamed event into the accumulator. */
@@ -251,8 +266,10 @@ export const decodeEvent = (
     case "content_block_start": {
       const block = A.obj(event, "content_block")
       const type = A.str(block, "type")
-      if (type === "tool_use") acc.startCall(A.num(event, "index") ?? 0, A.str(block, "id"), A.str(block, "name"), out)
-      else if (type === "text") acc.addText(A.str(block, "text") ?? "", out)
+      if (type === "tool_use") {
+        const id = A.str(block, "id")
+        acc.startCall(acc.keyFor(A.num(event, "index") ?? 0, id), id, A.str(block, "name"), out)
+      } else if (type === "text") acc.addText(A.str(block, "text") ?? "", out)
       return undefined
     }
     case "content_block_delta": {
@@ -263,7 +280,7 @@ export const decodeEvent = (
       else if (type === "signature_delta") {
         acc.reasoningExtra.signature = String(acc.reasoningExtra.signature ?? "") + (A.str(delta, "signature") ?? "")
       } else if (type === "input_json_delta") {
-        acc.addArguments(A.num(event, "index") ?? 0, A.str(delta, "partial_json") ?? "", out)
+        acc.addArguments(acc.keyOf(A.num(event, "index") ?? 0), A.str(delta, "partial_json") ?? "", out)
       }
       return undefined
     }
@@ -306,7 +323,7 @@ export const make = (config: Http.ProviderConfig): Service => {
       config.transport,
       Http.post(config, "/messages", headers, encode(config.model, request, false))
     )
-    return yield* decode(settings, body)
+    return yield* decode(settings, body, yield* Effect.clockWith((c) => c.currentTimeMillis))
   })
   const stream = (request: Request): Stream.Stream<StreamPart, ModelError> =>
     Streaming.decode(

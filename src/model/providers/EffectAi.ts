@@ -40,6 +40,7 @@ import type { ToolCatalogItem } from "../../tool/ToolCatalog.js"
 import * as A from "../internal/assemble.js"
 import * as Http from "../internal/http.js"
 import * as Streaming from "../internal/streaming.js"
+import { guard } from "../internal/usage.js"
 import {
   Model,
   type Request,
@@ -183,6 +184,8 @@ export interface Options {
   readonly model?: string | undefined
   readonly maxRetries?: number | undefined
   readonly timeout?: Duration.DurationInput | undefined
+  /** A whole call, a stream included (default: an hour, or `timeout` when larger). */
+  readonly totalTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -206,6 +209,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
       provider: "effect-ai",
       maxRetries: options?.maxRetries ?? Http.defaults.maxRetries,
       timeout: options?.timeout === undefined ? Http.defaults.timeout : Duration.decode(options.timeout),
+      totalTimeout: options?.totalTimeout === undefined ? undefined : Duration.decode(options.totalTimeout),
       baseDelay: Http.defaults.baseDelay,
       maxRetryWait: Http.defaults.maxRetryWait,
       keyHint: "the @effect/ai provider layer's key"
@@ -236,7 +240,9 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
         const toolCalls: Array<ToolCall> = result.toolCalls.map((c) => ({
           id: c.id,
           name: c.name,
-          arguments: c.params as Json
+          arguments: typeof c.params === "object" && c.params !== null && A.nestsTooDeep(c.params) ?
+            A.tooDeepArguments :
+            c.params as Json
         }))
         const reason = result.finishReason
         return A.response({
@@ -258,7 +264,8 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
         })
       }).pipe(
         Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => Http.timeoutError(settings) }),
-        Effect.retry(Http.retryPolicy(settings))
+        Effect.retry(Http.retryPolicy(settings)),
+        (effect) => Http.withinCall(settings, effect)
       )
     const generate = Effect.fn("Model.generate")(function*(request: Request) {
       return yield* call(request)
@@ -289,7 +296,12 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
               break
             case "tool-call":
               acc.startCall(part.id, part.id, part.name, out)
-              acc.setArguments(part.id, JSON.stringify(part.params))
+              acc.setArguments(
+                part.id,
+                typeof part.params === "object" && part.params !== null && A.nestsTooDeep(part.params) ?
+                  A.tooDeepArguments :
+                  JSON.stringify(part.params)
+              )
               break
             case "finish":
               finished = true
@@ -321,6 +333,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
             )
           ),
           Stream.timeoutFail(() => Http.timeoutError(settings), settings.timeout),
+          (parts) => Http.streamWithinCall(settings, parts),
           Stream.mapConcat(onPart),
           Stream.concat(Stream.suspend(() =>
             finished ?
@@ -329,12 +342,14 @@ export const make = (options?: Options): Effect.Effect<Service, never, LanguageM
           ))
         )
       }))
-    return {
-      provider: settings.provider,
-      model: options?.model ?? "effect-ai",
-      generate,
-      stream
-    } satisfies Service
+    return guard(
+      {
+        provider: settings.provider,
+        model: options?.model ?? "effect-ai",
+        generate,
+        stream
+      } satisfies Service
+    )
   })
 
 /**

@@ -115,7 +115,7 @@ const failedError = (settings: Http.Settings, response: unknown, now: number): M
   if (error === undefined) return undefined
   const code = A.str(error, "code") ?? ""
   const status = code === "rate_limit_exceeded" ? 429 : code === "server_error" ? 500 : code === "" ? 500 : 400
-  return Http.fromStatus(settings, status, {}, JSON.stringify({ error }), now)
+  return Http.fromStatus(settings, status, {}, Http.safeJson({ error }), now)
 }
 
 /** A non-streamed response object as ours. */
@@ -229,7 +229,7 @@ export const decodeEvent = (
         settings,
         A.str(event, "code") === "rate_limit_exceeded" ? 429 : 500,
         {},
-        JSON.stringify({ error: event }),
+        Http.safeJson({ error: event }),
         now
       )
     default:

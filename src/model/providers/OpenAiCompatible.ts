@@ -152,7 +152,9 @@ export const decodeUsage = (u: Record<string, unknown> | undefined): Usage | und
 
 const argsOf = (fn: Record<string, unknown> | undefined): string => {
   const args = fn?.arguments
-  return typeof args === "string" ? args : args === undefined || args === null ? "" : JSON.stringify(args)
+  if (typeof args === "string") return args
+  if (args === undefined || args === null) return ""
+  return typeof args === "object" && A.nestsTooDeep(args) ? A.tooDeepArguments : JSON.stringify(args)
 }
 
 /** An `error` object inside a 200 body (OpenRouter): classified by its numeric `code` when it has one. */
@@ -160,7 +162,7 @@ const embeddedError = (settings: Http.Settings, body: unknown, now: number): Mod
   const error = A.obj(body, "error")
   if (error === undefined) return undefined
   const code = A.num(error, "code")
-  return Http.fromStatus(settings, code ?? 502, {}, JSON.stringify(body), now)
+  return Http.fromStatus(settings, code ?? 502, {}, Http.safeJson(body), now)
 }
 
 /** A non-streamed response body as ours. */
@@ -219,7 +221,9 @@ export const decodeChunk = (acc: A.Accumulator, chunk: unknown, out: Array<Strea
       const id = A.str(call, "id")
       // Without an index, a call with a new id starts a call and one without continues the last.
       const index = A.num(call, "index")
-      const key = index ?? (id !== undefined && id !== "" ? id : lastKey(acc) ?? i)
+      const key = index !== undefined ?
+        acc.keyFor(index, id) :
+        (id !== undefined && id !== "" ? id : lastKey(acc) ?? i)
       acc.startCall(key, id, A.str(fn, "name"), out)
       acc.addArguments(key, argsOf(fn), out)
     }

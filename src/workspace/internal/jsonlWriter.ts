@@ -117,22 +117,24 @@ export const writer = <A>(
     const scope = yield* Effect.scope
 
     const descriptor = new Descriptor(durableFile, fs, file, durable)
-    const first = yield* descriptor.open
-    if (!existed && durable) {
-      // The new directory entry must survive a crash too.
-      yield* first.sync
-      yield* syncDirectory(fs, dir)
-    }
     const commit = GroupCommit.make({
       file,
       descriptor,
       scope,
-      size: first.size,
+      size: 0,
       stopOnFailure: options?.stopOnFailure === true
     })
-
     // Lean: the finalizer does not keep the opening fiber's FiberRefs alive as long as the writer lives.
+    // Registered before the descriptor is opened: it lives in a scope of its own, which only this closes.
     yield* LeanScope.addFinalizer(() => Effect.zipRight(commit.close(), descriptor.close))
+
+    const first = yield* descriptor.open.pipe(
+      // The new directory entry must survive a crash too.
+      Effect.tap((h) => !existed && durable ? Effect.zipRight(h.sync, syncDirectory(fs, dir)) : Effect.void),
+      // A writer that fails to open holds no descriptor, not even until its scope closes.
+      Effect.onError(() => descriptor.close)
+    )
+    commit.setSize(first.size)
 
     const rest = Effect.suspend(() => {
       if (descriptor.using > 0 || !commit.unsafeRest()) return Effect.succeed(false)

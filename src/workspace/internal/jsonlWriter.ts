@@ -117,13 +117,7 @@ export const writer = <A>(
     const scope = yield* Effect.scope
 
     const descriptor = new Descriptor(durableFile, fs, file, durable)
-    const commit = GroupCommit.make({
-      file,
-      descriptor,
-      scope,
-      size: 0,
-      stopOnFailure: options?.stopOnFailure === true
-    })
+    const commit = new GroupCommit.GroupCommit(file, descriptor, scope, options?.stopOnFailure === true)
     // Lean: the finalizer does not keep the opening fiber's FiberRefs alive as long as the writer lives.
     // Registered before the descriptor is opened: it lives in a scope of its own, which only this closes.
     yield* LeanScope.addFinalizer(() => Effect.zipRight(commit.close(), descriptor.close))
@@ -134,14 +128,14 @@ export const writer = <A>(
       // A writer that fails to open holds no descriptor, not even until its scope closes.
       Effect.onError(() => descriptor.close)
     )
-    commit.setSize(first.size)
+    commit.size = first.size
 
     const rest = Effect.suspend(() => {
       if (descriptor.using > 0 || !commit.unsafeRest()) return Effect.succeed(false)
       return Effect.as(descriptor.close, true)
     }).pipe(Effect.uninterruptible)
 
-    const unsafeEnqueueText = commit.unsafeEnqueueText
+    const unsafeEnqueueText = (text: string) => commit.unsafeEnqueueText(text)
 
     const encode = (records: ReadonlyArray<A>): string => {
       let text = ""
@@ -153,13 +147,13 @@ export const writer = <A>(
 
     const replaceFrom = (offset: number) =>
       Effect.suspend(() => {
-        if (commit.isClosed()) return Effect.fail(GroupCommit.closedError(file))
+        if (commit.closed) return Effect.fail(GroupCommit.closedError(file))
         return descriptor.use(Effect.gen(function*() {
-          const tail = yield* readRange(fs, file, offset, commit.size())
+          const tail = yield* readRange(fs, file, offset, commit.size)
           yield* writeAtomic(fs, file, tail, { tmp: `${file}.tmp` })
           // The descriptor still points at the replaced file: the next batch opens the new one.
           yield* descriptor.close
-          commit.setSize(tail.length)
+          commit.size = tail.length
         }))
       }).pipe(Effect.uninterruptible)
 
@@ -173,15 +167,15 @@ export const writer = <A>(
       flush: Effect.flatten(enqueue([])),
       // Never through a closed handle: its descriptor number may already belong to another open file.
       truncate: Effect.suspend(() =>
-        commit.isClosed() ?
+        commit.closed ?
           Effect.fail(GroupCommit.closedError(file)) :
           descriptor.use(Effect.flatMap(descriptor.open, (h) =>
             h.truncate(0).pipe(
               Effect.zipRight(durable ? h.sync : Effect.void),
-              Effect.tap(() => Effect.sync(() => commit.setSize(0)))
+              Effect.tap(() => Effect.sync(() => commit.size = 0))
             )))
       ),
-      size: Effect.sync(() => commit.size()),
+      size: Effect.sync(() => commit.size),
       rest
     } satisfies Writer<A>
   })

@@ -13,9 +13,7 @@
  * GC, RSS, open descriptors, and the bytes of the instance's files. Run with `--expose-gc` (the script
  * does, through `npm run bench`'s node options, or falls back to the heap as found).
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -28,12 +26,8 @@ import * as Policy from "../src/agent/Policy.js"
 import * as Turn from "../src/agent/Turn.js"
 import type * as Message from "../src/conversation/Message.js"
 import * as MessageEvent from "../src/conversation/MessageEvent.js"
-import * as EventBus from "../src/event/EventBus.js"
 import type * as Model from "../src/model/Model.js"
-import * as ExtensionState from "../src/workspace/ExtensionState.js"
-import * as Instances from "../src/workspace/Instances.js"
-import * as MessageStore from "../src/workspace/MessageStore.js"
-import * as RuntimeEventLog from "../src/workspace/RuntimeEventLog.js"
+import { storesLayer } from "../test/support/stores.js"
 
 const toolName = "notes__add"
 
@@ -89,16 +83,8 @@ const mb = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10
 const soak = async (task: string, turns: number, truncateEvery: number | undefined) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-soak-"))
   const root = path.join(dir, "root")
-  const stores = () =>
-    ManagedRuntime.make(
-      Layer.mergeAll(
-        MessageStore.layer({ root }),
-        RuntimeEventLog.layer({ root }),
-        Instances.layer({ root }),
-        ExtensionState.layer({ root }),
-        EventBus.layer()
-      ).pipe(Layer.provide(NodeFileSystem.layer))
-    )
+  // The stores the agent tests run on (test/support/stores.ts): the same layer, on the run's own root.
+  const stores = () => ManagedRuntime.make(storesLayer(root))
   const runtime = stores()
   const rows: Array<Record<string, string | number>> = []
   try {

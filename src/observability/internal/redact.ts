@@ -21,7 +21,7 @@ export const maxStack = 4_096
 const stackKeys = new Set(["exception.stacktrace", "effect.cause"])
 
 /** The marker a redacted credential is replaced with. @internal */
-export const marker = "[REDACTED]"
+export const marker = "[redacted]"
 
 const patterns: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]+/gi, `$1$2${marker}`],

@@ -238,6 +238,17 @@ const errorResult = (
  * @since 0.1.0
  * @category constructors
  */
+/** How many catalog names a not-in-catalog error lists for the model (a catalog may hold thousands). */
+const listedTools = 20
+
+/** The catalog's names, for a model that called a tool it does not have: so it can pick one that exists. */
+const available = (catalog: ToolCatalog): string => {
+  if (catalog.length === 0) return "No tools are available in this step."
+  const names = catalog.slice(0, listedTools).map((item) => item.name).join(", ")
+  const more = catalog.length > listedTools ? ` and ${catalog.length - listedTools} more` : ""
+  return `Available tools: ${names}${more}.`
+}
+
 export const make = (options?: Options): Effect.Effect<Service, never, ToolRegistry> =>
   Effect.gen(function*() {
     const registry = yield* ToolRegistry
@@ -260,7 +271,10 @@ export const make = (options?: Options): Effect.Effect<Service, never, ToolRegis
           return Effect.succeed(errorResult(request, {
             name: "ToolNotInCatalogError",
             code: ToolError.codes.notInCatalog,
-            message: ToolError.truncate(`Tool '${toolName}' is not available in the current Tool Catalog.`, limit),
+            message: ToolError.truncate(
+              `Tool '${toolName}' is not available in the current Tool Catalog. ${available(request.catalog)}`,
+              limit
+            ),
             suggestion:
               "Add the tool to the Agent's spec.tools, or register it dynamically in a step middleware (ctx.toolCatalog)."
           }))

@@ -67,7 +67,16 @@ describe("ToolExecutor", () => {
         assert.strictEqual(blocked.status, "error")
         assert.strictEqual(blocked.error?.code, "E_TOOL_NOT_IN_CATALOG")
         assert.strictEqual(blocked.error?.name, "ToolNotInCatalogError")
-        assert.strictEqual(blocked.error?.message, "Tool 'bash__exec' is not available in the current Tool Catalog.")
+        assert.strictEqual(
+          blocked.error?.message,
+          "Tool 'bash__exec' is not available in the current Tool Catalog. No tools are available in this step."
+        )
+        // The model reads which tools it does have, so it can correct itself (at most 20 names listed).
+        const catalog = Array.from({ length: 25 }, (_, i) => ({ name: `t__n${i}` }))
+        const named = yield* call("bash__exec", {}, { catalog })
+        assert.include(named.error?.message, "Available tools: t__n0, t__n1,")
+        assert.include(named.error?.message, "t__n19 and 5 more.")
+        assert.notInclude(named.error?.message, "t__n20")
         assert.strictEqual(blocked.toolCallId, "call-1")
         assert.strictEqual(blocked.toolName, "bash__exec")
         assert.strictEqual(calls, 0)

@@ -440,11 +440,27 @@ describe("openai-compatible: retries and timeouts (TestClock)", () => {
       )
       const model = yield* Model.make(resource(server.url))
       const fiber = yield* Effect.fork(model.generate(request))
-      yield* asleep
-      yield* TestClock.adjust("1200 millis") // first backoff: 1 s with jitter (0.8..1.2)
-      yield* Server.waitUntil(Effect.sync(() => server.requests.length === 2))
-      yield* asleep
-      yield* TestClock.adjust("2400 millis") // second: 2 s with jitter
+      // The clock moves to the earliest retry sleep's deadline (a sleep due within two minutes: per-attempt
+      // timeouts are ten minutes away), and again, until the next request arrives: a backoff registered late
+      // (the reply still being read on a loaded machine) is neither stepped over nor overshot. Waiting for
+      // "some sleep" and then one fixed step hung the test when the step came first (clean-clone CI, s17).
+      const nextRequestAt = (n: number) =>
+        Effect.zipRight(
+          Server.waitUntil(Effect.gen(function*() {
+            if (server.requests.length >= n) return true
+            const now = yield* TestClock.currentTimeMillis
+            const due = Array.from(yield* TestClock.sleeps()).filter((t) => t - now <= 120_000)
+            if (due.length > 0) yield* TestClock.adjust(Math.max(0, Math.min(...due) - now))
+            return false
+          })),
+          TestClock.currentTimeMillis
+        )
+      const second = yield* nextRequestAt(2) // first backoff: 1 s with jitter (0.8..1.2)
+      assert.isAtLeast(second, 800)
+      assert.isAtMost(second, 1200)
+      const third = yield* nextRequestAt(3) // second: 2 s with jitter (1.6..2.4)
+      assert.isAtLeast(third - second, 1600)
+      assert.isAtMost(third - second, 2400)
       const r = yield* Fiber.join(fiber)
       assert.strictEqual(r.text.length > 0, true)
       assert.strictEqual(server.requests.length, 3)

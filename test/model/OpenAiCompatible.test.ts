@@ -448,6 +448,9 @@ describe("openai-compatible: retries and timeouts (TestClock)", () => {
         Effect.zipRight(
           Server.waitUntil(Effect.gen(function*() {
             if (server.requests.length >= n) return true
+            // A call that ended early (an unexpected error) says so here instead of leaving this loop to time out.
+            const ended = fiber.unsafePoll()
+            if (ended !== null) return yield* Effect.dieMessage(`the call ended before request ${n}: ${String(ended)}`)
             const now = yield* TestClock.currentTimeMillis
             const due = Array.from(yield* TestClock.sleeps()).filter((t) => t - now <= 120_000)
             if (due.length > 0) yield* TestClock.adjust(Math.max(0, Math.min(...due) - now))

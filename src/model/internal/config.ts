@@ -37,6 +37,10 @@ export const configError = (resource: ModelResource, field: string, detail: stri
  * `spec.options`: `maxRetries` (integer >= 0), `timeout` (per attempt / between stream chunks) and
  * `totalTimeout` (a whole call), each milliseconds or a duration such as "90 seconds", `headers`.
  */
+/** A duration option as written: milliseconds, `60s`, or Effect's `"60 seconds"`; `undefined` when neither. */
+const durationOf = (value: unknown): Duration.Duration | undefined =>
+  parseDuration(value) ?? (typeof value === "string" ? Option.getOrUndefined(Duration.decodeUnknown(value)) : undefined)
+
 export const readOptions = (resource: ModelResource) =>
   Effect.gen(function*() {
     const options = resource.spec.options ?? {}
@@ -56,8 +60,7 @@ export const readOptions = (resource: ModelResource) =>
     }
     const t = options.timeout
     if (t !== undefined) {
-      const decoded = parseDuration(t) ??
-        (typeof t === "string" ? Option.getOrUndefined(Duration.decodeUnknown(t)) : undefined)
+      const decoded = durationOf(t)
       if (decoded === undefined || !Duration.greaterThan(decoded, Duration.zero)) {
         return yield* configError(
           resource,
@@ -71,8 +74,7 @@ export const readOptions = (resource: ModelResource) =>
     let totalTimeout: Duration.Duration | undefined
     const total = options.totalTimeout
     if (total !== undefined) {
-      const decoded = parseDuration(total) ??
-        (typeof total === "string" ? Option.getOrUndefined(Duration.decodeUnknown(total)) : undefined)
+      const decoded = durationOf(total)
       if (decoded === undefined || !Duration.greaterThan(decoded, Duration.zero) || !Duration.isFinite(decoded)) {
         return yield* configError(
           resource,
